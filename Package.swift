@@ -1,0 +1,74 @@
+// swift-tools-version: 6.1
+//
+// Berth: a Swift engine for benchmarking Kubernetes scheduling and autoscaling.
+//
+// Release builds for measurement should target the real CPU; SwiftPM's default is baseline
+// x86-64, which keeps the columnar kernels from vectorising (see docs/performance.md):
+//
+//     swift build -c release -Xswiftc -target-cpu -Xswiftc native
+//
+// Setting BERTH_TARGET_CPU=<llvm cpu name> (e.g. `native`, `znver4`, `haswell`) in the
+// environment bakes the same flag into this root package instead. It is read only here, in
+// the root manifest, so a package that depends on Berth never inherits an unsafe flag.
+
+import Foundation
+import PackageDescription
+
+let targetCPUFlags: [SwiftSetting] = {
+  guard let cpu = ProcessInfo.processInfo.environment["BERTH_TARGET_CPU"], !cpu.isEmpty else {
+    return []
+  }
+  return [.unsafeFlags(["-target-cpu", cpu])]
+}()
+
+let package = Package(
+  name: "Berth",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "berth", targets: ["berth"]),
+    .library(name: "BerthCore", targets: ["BerthCore"]),
+    .library(name: "BerthScheduling", targets: ["BerthScheduling"]),
+    .library(name: "BerthTraces", targets: ["BerthTraces"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
+    .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+  ],
+  targets: [
+    .target(name: "BerthCore", swiftSettings: targetCPUFlags),
+    .target(name: "BerthScheduling", dependencies: ["BerthCore"], swiftSettings: targetCPUFlags),
+    .target(
+      name: "BerthTraces",
+      dependencies: [
+        "BerthCore", "BerthScheduling",
+        .product(name: "Yams", package: "Yams"),
+        .product(name: "CSV", package: "CSV.swift"),
+      ],
+      swiftSettings: targetCPUFlags),
+    .target(
+      name: "BerthCLI",
+      dependencies: [
+        "BerthCore", "BerthScheduling", "BerthTraces",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Histogram", package: "hdrhistogram-swift"),
+      ],
+      swiftSettings: targetCPUFlags),
+    .executableTarget(name: "berth", dependencies: ["BerthCLI"], swiftSettings: targetCPUFlags),
+    .target(
+      name: "BerthTestSupport",
+      dependencies: ["BerthCore", "BerthScheduling", "BerthTraces"],
+      path: "Tests/BerthTestSupport"),
+    .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore", "BerthTestSupport"]),
+    .testTarget(
+      name: "BerthSchedulingTests",
+      dependencies: ["BerthCore", "BerthScheduling", "BerthTraces", "BerthTestSupport"]),
+    .testTarget(
+      name: "BerthTracesTests",
+      dependencies: ["BerthCore", "BerthScheduling", "BerthTraces", "BerthTestSupport"]),
+    .testTarget(
+      name: "BerthCLITests",
+      dependencies: ["BerthCLI", "BerthCore", "BerthTraces", "BerthTestSupport"]),
+  ]
+)

@@ -1,0 +1,2 @@
+import ArgumentParser
+public struct BerthCommand: ParsableCommand { public init() {} }

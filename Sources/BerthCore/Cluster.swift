@@ -1,0 +1,174 @@
+/// Nodes, pods and the interning registries behind their columns; the one owner of bindings.
+///
+/// `bind` and `unbind` are the only mutations of placement, and they keep every aggregate exact:
+/// a node's requested sums and pod count equal the sums over the pods bound to it. Tests call
+/// `checkInvariants()` after every mutation.
+public final class Cluster {
+  public let nodes: NodeTable
+  public let pods: PodTable
+  public private(set) var labels = LabelRegistry()
+  public private(set) var taints = TaintRegistry()
+  public private(set) var scalars = ScalarRegistry()
+  public private(set) var images = ImageRegistry()
+
+  /// Builds a cluster whose node rows follow kube-scheduler's node-tree order for `nodes` added
+  /// in the given order.
+  /// - Precondition: node names are unique.
+  public convenience init(nodes specs: [NodeSpec]) {
+    self.init()
+    let order = NodeTree.iterationOrder(zoneKeys: specs.map(\.zoneKey))
+    for i in order { addNode(specs[i]) }
+  }
+
+  public init() {
+    nodes = NodeTable()
+    pods = PodTable()
+  }
+
+  private init(nodes: NodeTable, pods: PodTable) {
+    self.nodes = nodes
+    self.pods = pods
+  }
+
+  /// A deep copy: the two clusters share nothing.
+  public func copy() -> Cluster {
+    let c = Cluster(nodes: nodes.copy(), pods: pods.copy())
+    c.labels = labels
+    c.taints = taints
+    c.scalars = scalars
+    c.images = images
+    return c
+  }
+
+  /// Appends a node as the last row.
+  /// - Precondition: no node of that name exists.
+  @discardableResult
+  public func addNode(_ spec: NodeSpec) -> NodeID {
+    precondition(nodes.id(named: spec.name) == nil, "duplicate node name \(spec.name)")
+    var labelIDs: [(key: Int, value: UInt32)] = []
+    for (key, value) in spec.labels.sorted(by: { $0.key < $1.key }) {
+      let (k, isNew) = labels.internKey(key)
+      if isNew { nodes.addLabelKey() }
+      labelIDs.append((k, labels.intern(value: value, key: k)))
+    }
+    let taintIDs = spec.taints.map { taints.intern($0) }
+    nodes.widenTaints(to: taints.words)
+    var scalarIDs: [(ScalarResourceID, Int64)] = []
+    for (name, amount) in spec.allocatable.scalars {
+      let (r, isNew) = scalars.intern(name)
+      if isNew { nodes.addScalarResource() }
+      scalarIDs.append((r, amount))
+    }
+    let id = nodes.append(spec, labelIDs: labelIDs, taintIDs: taintIDs, scalarIDs: scalarIDs)
+    for image in spec.images {
+      for name in image.names { images.add(name: name, node: id, sizeBytes: image.sizeBytes) }
+    }
+    return id
+  }
+
+  /// Adds a pending pod.
+  /// - Throws: a quantity error when a request does not fit the scheduler's integer units.
+  @discardableResult
+  public func addPod(_ spec: PodSpec) throws(QuantityError) -> PodID {
+    let requests = try PodRequests.effective(spec)
+    let nonZero = try PodRequests.effective(spec, nonMissing: true)
+    var scalarRequests: [ScalarRequest] = []
+    for (name, amount) in requests.scalars where amount != 0 {
+      let (r, isNew) = scalars.intern(name)
+      if isNew { nodes.addScalarResource() }
+      scalarRequests.append(ScalarRequest(resource: r, amount: amount))
+    }
+    scalarRequests.sort { $0.resource < $1.resource }
+    return pods.append(
+      name: spec.name, namespace: spec.namespace, labels: spec.labels, requests: requests,
+      nonZero: nonZero, scalars: scalarRequests, priority: spec.priority, constraints: PodConstraints(spec))
+  }
+
+  /// Places a pending pod on a node and adds its requests to the node's sums.
+  /// - Precondition: the pod is unbound. Fit is the scheduler's business, not this method's.
+  public func bind(_ pod: PodID, to node: NodeID) {
+    precondition(!pods.isBound(pod), "\(pods.name(pod)) is already bound")
+    precondition(node.index < nodes.count)
+    adjust(node, by: pod, sign: 1)
+    pods.setNode(pod, node.rawValue)
+  }
+
+  /// Removes a bound pod from its node.
+  public func unbind(_ pod: PodID) {
+    guard let node = pods.boundNode(pod) else { preconditionFailure("\(pods.name(pod)) is not bound") }
+    adjust(node, by: pod, sign: -1)
+    pods.setNode(pod, PodTable.unbound)
+  }
+
+  private func adjust(_ node: NodeID, by pod: PodID, sign: Int64) {
+    let n = node.index
+    let p = pod.index
+    nodes.requestedCPU[n] += sign * pods.requestCPU[p]
+    nodes.requestedMemory[n] += sign * pods.requestMemory[p]
+    nodes.requestedEphemeral[n] += sign * pods.requestEphemeral[p]
+    nodes.podCount[n] += sign
+    nodes.nonZeroRequestedCPU[n] += sign * pods.nonZeroCPU[p]
+    nodes.nonZeroRequestedMemory[n] += sign * pods.nonZeroMemory[p]
+    for r in pods.scalarRequests(of: pod) {
+      nodes.scalarRequested[r.resource.index][n] += sign * r.amount
+    }
+    let ports = pods.constraints(of: pod).hostPorts
+    if !ports.isEmpty { nodes.recordHostPorts(ports, on: node, adding: sign > 0) }
+  }
+
+  /// Names of every violated invariant; empty when the cluster is consistent.
+  ///
+  /// Checks: equal column lengths; each node's requested sums, non-zero sums, scalar sums and pod
+  /// count equal the sums over its bound pods; every bound pod names an existing node; no node is
+  /// over its allocatable CPU, memory, ephemeral storage, pod count or scalar resources.
+  /// - Complexity: O(nodes + pods).
+  public func invariantViolations() -> [String] {
+    var problems: [String] = []
+    if !nodes.columnLengthsAreEqual() { problems.append("node columns differ in length") }
+    if !pods.columnLengthsAreEqual() { problems.append("pod columns differ in length") }
+    let n = nodes.count
+    var cpu = [Int64](repeating: 0, count: n), mem = cpu, eph = cpu, count = cpu, nzCPU = cpu, nzMem = cpu
+    var scalar = [[Int64]](repeating: [Int64](repeating: 0, count: n), count: scalars.count)
+    for p in 0..<pods.count {
+      let raw = pods.node[p]
+      if raw == PodTable.unbound { continue }
+      guard Int(raw) < n else {
+        problems.append("\(pods.names[p]) is bound to missing node row \(raw)")
+        continue
+      }
+      let i = Int(raw)
+      cpu[i] += pods.requestCPU[p]
+      mem[i] += pods.requestMemory[p]
+      eph[i] += pods.requestEphemeral[p]
+      count[i] += 1
+      nzCPU[i] += pods.nonZeroCPU[p]
+      nzMem[i] += pods.nonZeroMemory[p]
+      for r in pods.scalarRequests(of: PodID(UInt32(p))) { scalar[r.resource.index][i] += r.amount }
+    }
+    for i in 0..<n {
+      let name = nodes.names[i]
+      if nodes.requestedCPU[i] != cpu[i] { problems.append("\(name): requested cpu \(nodes.requestedCPU[i]) != \(cpu[i])") }
+      if nodes.requestedMemory[i] != mem[i] { problems.append("\(name): requested memory differs from bound pods") }
+      if nodes.requestedEphemeral[i] != eph[i] { problems.append("\(name): requested ephemeral-storage differs") }
+      if nodes.podCount[i] != count[i] { problems.append("\(name): pod count \(nodes.podCount[i]) != \(count[i])") }
+      if nodes.nonZeroRequestedCPU[i] != nzCPU[i] || nodes.nonZeroRequestedMemory[i] != nzMem[i] {
+        problems.append("\(name): non-zero requested sums differ from bound pods")
+      }
+      if cpu[i] > nodes.allocatableCPU[i] { problems.append("\(name): cpu over allocatable") }
+      if mem[i] > nodes.allocatableMemory[i] { problems.append("\(name): memory over allocatable") }
+      if eph[i] > nodes.allocatableEphemeral[i] && eph[i] > 0 { problems.append("\(name): ephemeral-storage over allocatable") }
+      if count[i] > nodes.allocatablePods[i] { problems.append("\(name): more pods than allocatable") }
+      for r in 0..<scalars.count {
+        if nodes.scalarRequested[r][i] != scalar[r][i] { problems.append("\(name): \(scalars.names[r]) sum differs") }
+        if scalar[r][i] > nodes.scalarAllocatable[r][i] { problems.append("\(name): \(scalars.names[r]) over allocatable") }
+      }
+    }
+    return problems
+  }
+
+  /// - Precondition: the cluster is consistent (see `invariantViolations()`).
+  public func checkInvariants() {
+    let problems = invariantViolations()
+    precondition(problems.isEmpty, problems.joined(separator: "; "))
+  }
+}

@@ -1,0 +1,157 @@
+/// Nodes in struct-of-arrays layout: one column per hot field, every column `count` long.
+///
+/// Rows are in node-tree order (see `NodeTree`). Resource columns are Int64 in the scheduler's
+/// units (millicores, bytes, counts). Labels are one column of value ids per key (0 = absent) and
+/// taints one bitset of `taintWords` words per node, so filters compare integers and masks.
+/// Cold data — names, label maps, taint lists in spec order, images, host ports — sits in side
+/// arrays indexed by row and is read only to build reports.
+///
+/// Invariant: every column has `count` rows (`taintBits` has `count × taintWords`).
+public final class NodeTable {
+  public private(set) var count = 0
+
+  // Hot columns.
+  public let allocatableCPU = Column<Int64>(repeating: 0, count: 0)
+  public let allocatableMemory = Column<Int64>(repeating: 0, count: 0)
+  public let allocatableEphemeral = Column<Int64>(repeating: 0, count: 0)
+  public let allocatablePods = Column<Int64>(repeating: 0, count: 0)
+  public let requestedCPU = Column<Int64>(repeating: 0, count: 0)
+  public let requestedMemory = Column<Int64>(repeating: 0, count: 0)
+  public let requestedEphemeral = Column<Int64>(repeating: 0, count: 0)
+  public let podCount = Column<Int64>(repeating: 0, count: 0)
+  /// Requested CPU and memory with the 100m / 200Mi scoring defaults for unset requests.
+  public let nonZeroRequestedCPU = Column<Int64>(repeating: 0, count: 0)
+  public let nonZeroRequestedMemory = Column<Int64>(repeating: 0, count: 0)
+  /// 1 when `spec.unschedulable` (cordoned).
+  public let unschedulable = Column<UInt8>(repeating: 0, count: 0)
+  /// Host ports in use on the node; 0 for nearly every node, so NodePorts checks few rows.
+  public let hostPortsInUse = Column<Int32>(repeating: 0, count: 0)
+  public private(set) var taintWords = 1
+  public private(set) var taintBits = Column<UInt64>(repeating: 0, count: 0)
+  /// `labelValues[key][row]`: the node's value id for that key, 0 when absent.
+  public private(set) var labelValues: [Column<UInt32>] = []
+  /// Per scalar resource id.
+  public private(set) var scalarAllocatable: [Column<Int64>] = []
+  public private(set) var scalarRequested: [Column<Int64>] = []
+
+  // Cold side tables.
+  public private(set) var names: [String] = []
+  public private(set) var labels: [[String: String]] = []
+  public private(set) var taints: [[Taint]] = []
+  public private(set) var usedHostPorts: [[ContainerPort]] = []
+  public private(set) var specs: [NodeSpec] = []
+  private var nameIndex: [String: NodeID] = [:]
+
+  init() {}
+
+  public func id(named name: String) -> NodeID? { nameIndex[name] }
+
+  public func name(_ node: NodeID) -> String { names[node.index] }
+
+  func append(_ spec: NodeSpec, labelIDs: [(key: Int, value: UInt32)], taintIDs: [Int], scalarIDs: [(ScalarResourceID, Int64)]) -> NodeID {
+    let id = NodeID(UInt32(count))
+    allocatableCPU.append(spec.allocatable.cpuMillis)
+    allocatableMemory.append(spec.allocatable.memoryBytes)
+    allocatableEphemeral.append(spec.allocatable.ephemeralStorageBytes)
+    allocatablePods.append(spec.allocatable.pods)
+    requestedCPU.append(0)
+    requestedMemory.append(0)
+    requestedEphemeral.append(0)
+    podCount.append(0)
+    nonZeroRequestedCPU.append(0)
+    nonZeroRequestedMemory.append(0)
+    unschedulable.append(spec.unschedulable ? 1 : 0)
+    hostPortsInUse.append(0)
+    taintBits.append(repeating: 0, count: taintWords)
+    for t in taintIDs {
+      precondition(t < taintWords * 64, "taint id beyond bitset width")
+      taintBits[id.index * taintWords + (t >> 6)] |= 1 << UInt64(t & 63)
+    }
+    for c in labelValues { c.append(0) }
+    for (key, value) in labelIDs { labelValues[key][id.index] = value }
+    for c in scalarAllocatable { c.append(0) }
+    for c in scalarRequested { c.append(0) }
+    for (r, amount) in scalarIDs { scalarAllocatable[r.index][id.index] = amount }
+    names.append(spec.name)
+    labels.append(spec.labels)
+    taints.append(spec.taints)
+    usedHostPorts.append([])
+    specs.append(spec)
+    nameIndex[spec.name] = id
+    count += 1
+    return id
+  }
+
+  func addLabelKey() { labelValues.append(Column(repeating: 0, count: count)) }
+
+  func addScalarResource() {
+    scalarAllocatable.append(Column(repeating: 0, count: count))
+    scalarRequested.append(Column(repeating: 0, count: count))
+  }
+
+  /// Re-lays the taint bitsets with `words` words per node.
+  func widenTaints(to words: Int) {
+    guard words > taintWords else { return }
+    let wider = Column<UInt64>(repeating: 0, count: count * words)
+    for row in 0..<count {
+      for w in 0..<taintWords { wider[row * words + w] = taintBits[row * taintWords + w] }
+    }
+    taintBits = wider
+    taintWords = words
+  }
+
+  func recordHostPorts(_ ports: [ContainerPort], on node: NodeID, adding: Bool) {
+    if adding {
+      usedHostPorts[node.index].append(contentsOf: ports)
+    } else {
+      for p in ports {
+        if let i = usedHostPorts[node.index].firstIndex(of: p) { usedHostPorts[node.index].remove(at: i) }
+      }
+    }
+    hostPortsInUse[node.index] = Int32(usedHostPorts[node.index].count)
+  }
+
+  func copy() -> NodeTable {
+    let t = NodeTable()
+    t.count = count
+    for (dst, src) in zip(t.int64Columns, int64Columns) { dst.append(from: src) }
+    t.unschedulable.append(from: unschedulable)
+    t.hostPortsInUse.append(from: hostPortsInUse)
+    t.taintWords = taintWords
+    t.taintBits = taintBits.copy()
+    t.labelValues = labelValues.map { $0.copy() }
+    t.scalarAllocatable = scalarAllocatable.map { $0.copy() }
+    t.scalarRequested = scalarRequested.map { $0.copy() }
+    t.names = names
+    t.labels = labels
+    t.taints = taints
+    t.usedHostPorts = usedHostPorts
+    t.specs = specs
+    t.nameIndex = nameIndex
+    return t
+  }
+
+  private var int64Columns: [Column<Int64>] {
+    [allocatableCPU, allocatableMemory, allocatableEphemeral, allocatablePods, requestedCPU,
+     requestedMemory, requestedEphemeral, podCount, nonZeroRequestedCPU, nonZeroRequestedMemory]
+  }
+
+  /// Bytes of column storage per node (hot columns plus label and scalar columns).
+  public var hotBytesPerNode: Int {
+    10 * 8 + 1 + 4 + taintWords * 8 + labelValues.count * 4 + scalarAllocatable.count * 16
+  }
+
+  /// Every column holds `count` rows.
+  public func columnLengthsAreEqual() -> Bool {
+    let lengths = int64Columns.map(\.count) + [unschedulable.count, hostPortsInUse.count]
+      + labelValues.map(\.count) + scalarAllocatable.map(\.count) + scalarRequested.map(\.count)
+    return lengths.allSatisfy { $0 == count } && taintBits.count == count * taintWords
+      && names.count == count
+  }
+}
+
+extension Column {
+  func append(from other: Column<Element>) {
+    for i in 0..<other.count { append(other.base[i]) }
+  }
+}

@@ -1,0 +1,132 @@
+/// A node as read from a manifest or trace: the cold, readable form the tables are built from.
+public struct NodeSpec: Hashable, Sendable {
+  public struct Image: Hashable, Sendable {
+    /// Every name the image is known by (`status.images[].names`).
+    public var names: [String]
+    public var sizeBytes: Int64
+    public init(names: [String], sizeBytes: Int64) {
+      self.names = names
+      self.sizeBytes = sizeBytes
+    }
+  }
+
+  public var name: String
+  public var labels: [String: String]
+  public var taints: [Taint]
+  /// `status.allocatable`: what the scheduler may hand out (capacity less reservations).
+  public var allocatable: ResourceAmounts
+  public var unschedulable: Bool
+  public var images: [Image]
+
+  public init(
+    name: String, labels: [String: String] = [:], taints: [Taint] = [],
+    allocatable: ResourceAmounts, unschedulable: Bool = false, images: [Image] = []
+  ) {
+    self.name = name
+    self.labels = labels
+    self.taints = taints
+    self.allocatable = allocatable
+    self.unschedulable = unschedulable
+    self.images = images
+  }
+
+  /// The node-tree zone key: `region:\0:zone` from the topology labels (empty when both are
+  /// absent, which puts the node in the one unnamed zone).
+  public var zoneKey: String {
+    let region = labels["topology.kubernetes.io/region"] ?? labels["failure-domain.beta.kubernetes.io/region"] ?? ""
+    let zone = labels["topology.kubernetes.io/zone"] ?? labels["failure-domain.beta.kubernetes.io/zone"] ?? ""
+    if region.isEmpty && zone.isEmpty { return "" }
+    return region + ":\u{0}:" + zone
+  }
+}
+
+public struct ContainerPort: Hashable, Sendable {
+  public enum `Protocol`: String, Hashable, Sendable {
+    case tcp = "TCP"
+    case udp = "UDP"
+    case sctp = "SCTP"
+  }
+  public var containerPort: Int32
+  public var hostPort: Int32
+  public var hostIP: String
+  public var `protocol`: `Protocol`
+
+  public init(containerPort: Int32 = 0, hostPort: Int32, hostIP: String = "", protocol: `Protocol` = .tcp) {
+    self.containerPort = containerPort
+    self.hostPort = hostPort
+    self.hostIP = hostIP
+    self.protocol = `protocol`
+  }
+}
+
+public struct Container: Hashable, Sendable {
+  public var name: String
+  public var image: String
+  /// Requests after API defaulting (a resource with a limit but no request requests its limit).
+  public var requests: ResourceList
+  public var limits: ResourceList
+  public var ports: [ContainerPort]
+  /// Only meaningful on init containers: `Always` makes it a sidecar.
+  public var restartPolicyAlways: Bool
+
+  public init(
+    name: String = "", image: String = "", requests: ResourceList = ResourceList(),
+    limits: ResourceList = ResourceList(), ports: [ContainerPort] = [], restartPolicyAlways: Bool = false
+  ) {
+    self.name = name
+    self.image = image
+    self.requests = requests
+    self.limits = limits
+    self.ports = ports
+    self.restartPolicyAlways = restartPolicyAlways
+  }
+}
+
+/// A pod as read from a manifest or trace.
+public struct PodSpec: Hashable, Sendable {
+  public var name: String
+  public var namespace: String
+  public var labels: [String: String]
+  public var containers: [Container]
+  public var initContainers: [Container]
+  public var overhead: ResourceList
+  public var nodeSelector: [String: String]
+  public var affinity: NodeAffinity?
+  public var tolerations: [Toleration]
+  public var priority: Int32
+  public var priorityClassName: String
+  /// `spec.nodeName` set by the user (NodeName plugin), not the binding.
+  public var nodeName: String
+  public var schedulerName: String
+
+  public init(
+    name: String, namespace: String = "default", labels: [String: String] = [:],
+    containers: [Container] = [], initContainers: [Container] = [], overhead: ResourceList = ResourceList(),
+    nodeSelector: [String: String] = [:], affinity: NodeAffinity? = nil, tolerations: [Toleration] = [],
+    priority: Int32 = 0, priorityClassName: String = "", nodeName: String = "",
+    schedulerName: String = "default-scheduler"
+  ) {
+    self.name = name
+    self.namespace = namespace
+    self.labels = labels
+    self.containers = containers
+    self.initContainers = initContainers
+    self.overhead = overhead
+    self.nodeSelector = nodeSelector
+    self.affinity = affinity
+    self.tolerations = tolerations
+    self.priority = priority
+    self.priorityClassName = priorityClassName
+    self.nodeName = nodeName
+    self.schedulerName = schedulerName
+  }
+
+  /// Host ports the pod claims (container ports with `hostPort > 0`, init containers included
+  /// as upstream's `getContainerPorts` includes them).
+  public var hostPorts: [ContainerPort] {
+    (initContainers + containers).flatMap { $0.ports.filter { $0.hostPort > 0 } }
+  }
+
+  /// Image names of every container, init containers first, as ImageLocality walks them.
+  public var images: [String] { (initContainers + containers).map(\.image).filter { !$0.isEmpty } }
+}

@@ -1,0 +1,56 @@
+/// The scheduling-relevant spec of a pod beyond its requests, interned: pods of one workload
+/// share one entry, so per-pod precomputation can be cached per entry.
+public struct PodConstraints: Hashable, Sendable {
+  /// `spec.nodeSelector`, sorted by key.
+  public var nodeSelector: [LabelPair]
+  public var affinity: NodeAffinity?
+  public var tolerations: [Toleration]
+  public var hostPorts: [ContainerPort]
+  /// Container images (init containers first), normalised with `:latest` where untagged.
+  public var images: [String]
+  /// Number of containers ImageLocality divides by (init + regular).
+  public var containerCount: Int
+  /// `spec.nodeName` if the user pinned the pod, else empty.
+  public var nodeName: String
+
+  public init(
+    nodeSelector: [LabelPair] = [], affinity: NodeAffinity? = nil, tolerations: [Toleration] = [],
+    hostPorts: [ContainerPort] = [], images: [String] = [], containerCount: Int = 1, nodeName: String = ""
+  ) {
+    self.nodeSelector = nodeSelector.sorted { $0.key < $1.key }
+    self.affinity = affinity
+    self.tolerations = tolerations
+    self.hostPorts = hostPorts
+    self.images = images
+    self.containerCount = containerCount
+    self.nodeName = nodeName
+  }
+
+  public init(_ pod: PodSpec) {
+    self.init(
+      nodeSelector: pod.nodeSelector.map { LabelPair(key: $0.key, value: $0.value) },
+      affinity: pod.affinity, tolerations: pod.tolerations, hostPorts: pod.hostPorts,
+      images: (pod.initContainers + pod.containers).map { PodConstraints.normalizedImageName($0.image) },
+      containerCount: pod.initContainers.count + pod.containers.count, nodeName: pod.nodeName)
+  }
+
+  /// Adds `:latest` when the part after the last `/` carries no tag (`normalizedImageName`).
+  public static func normalizedImageName(_ name: String) -> String {
+    let lastColon = name.lastIndex(of: ":")
+    let lastSlash = name.lastIndex(of: "/")
+    switch (lastColon, lastSlash) {
+    case (nil, _): return name + ":latest"
+    case let (colon?, slash?) where colon <= slash: return name + ":latest"
+    default: return name
+    }
+  }
+}
+
+public struct LabelPair: Hashable, Sendable {
+  public var key: String
+  public var value: String
+  public init(key: String, value: String) {
+    self.key = key
+    self.value = value
+  }
+}

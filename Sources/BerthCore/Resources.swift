@@ -1,0 +1,140 @@
+/// Resource names the tables treat as first-class columns; everything else is a scalar
+/// (extended resources such as `nvidia.com/gpu`, hugepages, attachable volumes).
+public enum ResourceName {
+  public static let cpu = "cpu"
+  public static let memory = "memory"
+  public static let ephemeralStorage = "ephemeral-storage"
+  public static let pods = "pods"
+
+  /// Extended resources live outside the `kubernetes.io/` namespace and contain a `/`
+  /// (`v1helper.IsExtendedResourceName`, less its quota-prefix rule).
+  public static func isExtended(_ name: String) -> Bool {
+    guard name.contains("/") else { return false }
+    if name.hasPrefix("requests.") { return false }
+    let domain = name.split(separator: "/", maxSplits: 1)[0]
+    return !(domain == "kubernetes.io" || domain.hasSuffix(".kubernetes.io"))
+  }
+
+  /// Scalar resources in the scheduler's sense: extended, hugepages and attachable volumes.
+  public static func isScalar(_ name: String) -> Bool {
+    isExtended(name) || name.hasPrefix("hugepages-") || name.hasPrefix("attachable-volumes-")
+  }
+}
+
+/// An interned scalar resource (extended resource, hugepages, …); a column index.
+public struct ScalarResourceID: Hashable, Comparable, Sendable {
+  public let rawValue: UInt16
+  public init(_ rawValue: UInt16) { self.rawValue = rawValue }
+  public var index: Int { Int(rawValue) }
+  public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// Resource amounts in the scheduler's integer units: millicores for CPU, bytes for memory and
+/// ephemeral storage, counts for pods and scalar resources (`Quantity.Value()`).
+public struct ResourceAmounts: Hashable, Sendable {
+  public var cpuMillis: Int64 = 0
+  public var memoryBytes: Int64 = 0
+  public var ephemeralStorageBytes: Int64 = 0
+  public var pods: Int64 = 0
+  /// Scalar resources by name, sorted by name; zero entries are kept (a zero request is a
+  /// request, and a zero allocatable is still advertised).
+  public var scalars: [(name: String, amount: Int64)] = []
+
+  public init() {}
+
+  public init(
+    cpuMillis: Int64 = 0, memoryBytes: Int64 = 0, ephemeralStorageBytes: Int64 = 0,
+    pods: Int64 = 0, scalars: [(name: String, amount: Int64)] = []
+  ) {
+    self.cpuMillis = cpuMillis
+    self.memoryBytes = memoryBytes
+    self.ephemeralStorageBytes = ephemeralStorageBytes
+    self.pods = pods
+    self.scalars = scalars.sorted { $0.name < $1.name }
+  }
+
+  public func scalar(_ name: String) -> Int64? { scalars.first { $0.name == name }?.amount }
+
+  public static func == (a: Self, b: Self) -> Bool {
+    a.cpuMillis == b.cpuMillis && a.memoryBytes == b.memoryBytes
+      && a.ephemeralStorageBytes == b.ephemeralStorageBytes && a.pods == b.pods
+      && a.scalars.map(\.name) == b.scalars.map(\.name)
+      && a.scalars.map(\.amount) == b.scalars.map(\.amount)
+  }
+
+  public func hash(into h: inout Hasher) {
+    h.combine(cpuMillis)
+    h.combine(memoryBytes)
+    h.combine(ephemeralStorageBytes)
+    h.combine(pods)
+    for s in scalars {
+      h.combine(s.name)
+      h.combine(s.amount)
+    }
+  }
+}
+
+/// A `ResourceList` as written in a manifest: name → exact quantity, ordered by name.
+public struct ResourceList: Hashable, Sendable {
+  public private(set) var entries: [(name: String, quantity: Quantity)] = []
+
+  public init() {}
+
+  public init(_ pairs: [(String, Quantity)]) {
+    for (name, q) in pairs { self[name] = q }
+  }
+
+  public var isEmpty: Bool { entries.isEmpty }
+
+  public subscript(name: String) -> Quantity? {
+    get { entries.first { $0.name == name }?.quantity }
+    set {
+      if let i = entries.firstIndex(where: { $0.name == name }) {
+        if let newValue { entries[i].quantity = newValue } else { entries.remove(at: i) }
+      } else if let newValue {
+        let at = entries.firstIndex { $0.name > name } ?? entries.count
+        entries.insert((name, newValue), at: at)
+      }
+    }
+  }
+
+  public func contains(_ name: String) -> Bool { entries.contains { $0.name == name } }
+
+  /// Adds every entry of `other` (exact quantity sums).
+  public mutating func add(_ other: ResourceList) {
+    for (name, q) in other.entries { self[name] = (self[name] ?? .zero) + q }
+  }
+
+  /// Raises each entry to at least `other`'s (`maxResourceList`).
+  public mutating func raise(to other: ResourceList) {
+    for (name, q) in other.entries { self[name] = Quantity.max(self[name] ?? .zero, q) }
+  }
+
+  /// Converts to scheduler units: CPU with `MilliValue()`, everything else with `Value()`.
+  public func amounts() throws(QuantityError) -> ResourceAmounts {
+    var result = ResourceAmounts()
+    for (name, q) in entries {
+      switch name {
+      case ResourceName.cpu: result.cpuMillis = try q.milliValue()
+      case ResourceName.memory: result.memoryBytes = try q.value()
+      case ResourceName.ephemeralStorage: result.ephemeralStorageBytes = try q.value()
+      case ResourceName.pods: result.pods = try q.value()
+      default:
+        if ResourceName.isScalar(name) { result.scalars.append((name, try q.value())) }
+      }
+    }
+    return result
+  }
+
+  public static func == (a: Self, b: Self) -> Bool {
+    a.entries.map(\.name) == b.entries.map(\.name)
+      && a.entries.map(\.quantity) == b.entries.map(\.quantity)
+  }
+
+  public func hash(into h: inout Hasher) {
+    for e in entries {
+      h.combine(e.name)
+      h.combine(e.quantity)
+    }
+  }
+}

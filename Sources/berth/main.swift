@@ -1,0 +1,3 @@
+import BerthCLI
+
+BerthCommand.main()
