@@ -1,0 +1,126 @@
+import BerthCore
+
+/// The column loops the framework runs between plugins: counting, normalising, summing and
+/// selecting over row ranges of scratch columns.
+///
+/// Each loop is branch-free over unsafe pointers so it vectorises when compiled for the real
+/// CPU. Callers guarantee every row in a range is below the column length.
+enum Kernels {
+  /// Rows in `rows` whose status is 0.
+  static func countZeros(_ st: UnsafePointer<UInt8>, _ rows: Range<Int>) -> Int {
+    // SAFETY: `rows` lies within the status column (framework invariant).
+    var n = 0
+    for i in rows { n &+= st[i] == 0 ? 1 : 0 }
+    return n
+  }
+
+  /// Row of the `ordinal`-th (1-based) zero status in `rows`.
+  /// - Precondition: at least `ordinal` zeros exist in `rows`.
+  static func indexOfZero(_ st: UnsafePointer<UInt8>, _ rows: Range<Int>, ordinal: Int) -> Int {
+    var seen = 0
+    for i in rows where st[i] == 0 {
+      seen += 1
+      if seen == ordinal { return i }
+    }
+    preconditionFailure("fewer feasible rows than counted")
+  }
+
+  static func fill(_ col: UnsafeMutablePointer<Int64>, _ rows: Range<Int>, _ value: Int64) {
+    // SAFETY: `rows` lies within the column.
+    col.advanced(by: rows.lowerBound).update(repeating: value, count: rows.count)
+  }
+
+  static func addWeighted(_ total: UnsafeMutablePointer<Int64>, _ col: UnsafePointer<Int64>, _ weight: Int64, _ rows: Range<Int>) {
+    for i in rows { total[i] &+= col[i] &* weight }
+  }
+
+  /// Infeasible rows (status ≠ 0) get `Int64.min`, so they never win a maximum.
+  static func maskInfeasible(_ total: UnsafeMutablePointer<Int64>, _ st: UnsafePointer<UInt8>, _ rows: Range<Int>) {
+    for i in rows { total[i] = st[i] == 0 ? total[i] : Int64.min }
+  }
+
+  static func maxAndCount(_ col: UnsafePointer<Int64>, _ rows: Range<Int>) -> (Int64, Int) {
+    var m = Int64.min
+    for i in rows { m = max(m, col[i]) }
+    return (m, count(of: m, col, rows))
+  }
+
+  static func count(of value: Int64, _ col: UnsafePointer<Int64>, _ rows: Range<Int>) -> Int {
+    var n = 0
+    for i in rows { n &+= col[i] == value ? 1 : 0 }
+    return n
+  }
+
+  static func firstIndex(of value: Int64, _ col: UnsafePointer<Int64>, _ rows: Range<Int>, ordinal: Int) -> Int? {
+    var seen = 0
+    for i in rows where col[i] == value {
+      seen += 1
+      if seen == ordinal { return i }
+    }
+    return nil
+  }
+
+  /// Applies a NormalizeScore rule over the feasible rows of the window.
+  static func normalize(_ col: UnsafeMutablePointer<Int64>, window: Window, status st: UnsafePointer<UInt8>, _ rule: ScoreNormalization) {
+    switch rule {
+    case .none:
+      return
+    case .scaleByMax(let reverse):
+      // DefaultNormalizeScore: max starts at 0; all-zero scores stay 0 (or become 100 reversed).
+      var maxCount: Int64 = 0
+      for seg in window.pair {
+        for i in seg { maxCount = max(maxCount, st[i] == 0 ? col[i] : 0) }
+      }
+      for seg in window.pair {
+        if maxCount == 0 {
+          if reverse { fill(col, seg, NodeScore.max) }
+          continue
+        }
+        for i in seg {
+          let s = NodeScore.max &* col[i] / maxCount
+          col[i] = reverse ? NodeScore.max &- s : s
+        }
+      }
+    case .minMax:
+      var lo = Int64.max
+      var hi = Int64.min
+      for seg in window.pair {
+        for i in seg where st[i] == 0 {
+          lo = min(lo, col[i])
+          hi = max(hi, col[i])
+        }
+      }
+      for seg in window.pair {
+        for i in seg {
+          // Upstream order of operations: 100 × ((s − min) / (max − min)), truncated.
+          col[i] = hi == lo ? 0 : Int64(Double(NodeScore.max) * (Double(col[i] &- lo) / Double(hi &- lo)))
+        }
+      }
+    }
+  }
+}
+
+/// Exact integer arithmetic that vectorises: x86 has no vector integer division, so quotients are
+/// estimated in double precision and corrected by at most one in each direction.
+enum ExactMath {
+  /// `a / b` truncated, for 0 ≤ a and 0 < b (both below 2^62).
+  ///
+  /// The double quotient is within one of the true quotient for such operands, and the two
+  /// integer corrections make it exact: (a, b) = (3100, 32000) × … → same as `a / b`.
+  @inline(__always)
+  static func divide(_ a: Int64, _ b: Int64) -> Int64 {
+    var q = truncatedToInt(Double(a) / Double(b))
+    q &-= (q &* b > a) ? 1 : 0
+    q &+= ((q &+ 1) &* b <= a) ? 1 : 0
+    return q
+  }
+
+  /// `Int64(x)` truncating toward zero for 0 ≤ x < 2^52, without the trap checks that keep
+  /// `Int64.init(_: Double)` from vectorising.
+  @inline(__always)
+  static func truncatedToInt(_ x: Double) -> Int64 {
+    let magic = 4_503_599_627_370_496.0  // 2^52
+    let f = max(0, x).rounded(.towardZero)
+    return Int64(bitPattern: (f + magic).bitPattern) &- Int64(bitPattern: magic.bitPattern)
+  }
+}

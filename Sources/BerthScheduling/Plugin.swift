@@ -1,0 +1,118 @@
+import BerthCore
+
+/// What a scheduling cycle knows about the pod being placed, computed once per cycle.
+public struct PodInfo {
+  public let id: PodID
+  public let requestCPU: Int64
+  public let requestMemory: Int64
+  public let requestEphemeral: Int64
+  public let nonZeroCPU: Int64
+  public let nonZeroMemory: Int64
+  public let scalarRequests: [ScalarRequest]
+  public let constraintsID: UInt32
+  public let constraints: PodConstraints
+
+  public init(_ pod: PodID, in cluster: Cluster) {
+    let p = pod.index
+    let t = cluster.pods
+    id = pod
+    requestCPU = t.requestCPU[p]
+    requestMemory = t.requestMemory[p]
+    requestEphemeral = t.requestEphemeral[p]
+    nonZeroCPU = t.nonZeroCPU[p]
+    nonZeroMemory = t.nonZeroMemory[p]
+    scalarRequests = t.scalarRequests(of: pod)
+    constraintsID = t.constraints[p]
+    constraints = t.constraintSets[constraintsID]
+  }
+}
+
+/// The rows a cycle examined: `length` rows of node-tree order starting at `start`, wrapping.
+public struct Window: Sendable, Equatable {
+  public var start: Int
+  public var length: Int
+  public var nodeCount: Int
+
+  /// The one or two contiguous row ranges, in iteration order.
+  public var segments: [Range<Int>] {
+    let end = start + length
+    if end <= nodeCount { return [start..<end] }
+    return [start..<nodeCount, 0..<(end - nodeCount)]
+  }
+
+  /// The same two ranges without allocating; the second is empty unless the window wraps.
+  public var pair: SegmentPair {
+    let end = start + length
+    if end <= nodeCount { return SegmentPair(first: start..<end, second: 0..<0) }
+    return SegmentPair(first: start..<nodeCount, second: 0..<(end - nodeCount))
+  }
+
+  /// Rows in iteration order.
+  public var rows: [Int] { segments.flatMap { Array($0) } }
+}
+
+/// A filter extension point implementation working on whole columns.
+///
+/// Contract: `filter` sets `status[i] = code` for each row `i` in `rows` that fails this plugin
+/// and whose status is still 0 (0 = feasible so far), so a row's status names the first failing
+/// plugin as upstream's `RunFilterPlugins` does. One dynamic call per plugin per chunk of rows,
+/// none per node.
+public protocol FilterPlugin: AnyObject {
+  var name: PluginName { get }
+  /// PreFilter: returns false when no node can fail this plugin for this pod (the pass is skipped).
+  func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool
+  func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8)
+  /// Upstream's reason strings for a node this plugin rejected (cold path, for messages).
+  func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String]
+}
+
+/// How a score plugin contributes to one cycle.
+public enum ScoreMode: Equatable, Sendable {
+  /// Every feasible node gets this (already normalised) score; no per-node pass.
+  case uniform(Int64)
+  /// Per-node scores from `score`, then the plugin's normalisation.
+  case perNode
+}
+
+/// NormalizeScore behaviours used by the default plugins.
+public enum ScoreNormalization: Sendable, Equatable {
+  case none
+  /// `DefaultNormalizeScore(100, reverse)`: scale by the maximum (and flip when reversed).
+  case scaleByMax(reverse: Bool)
+  /// `100 × (s − min) / (max − min)`, all zero when max = min (InterPodAffinity).
+  case minMax
+}
+
+/// A score extension point implementation working on whole columns.
+public protocol ScorePlugin: AnyObject {
+  var name: PluginName { get }
+  var normalization: ScoreNormalization { get }
+  /// PreScore over the feasible rows of `window` (`status[i] == 0`).
+  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode
+  /// Raw scores for `rows` (values at infeasible rows are ignored).
+  func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>)
+}
+
+/// Upstream's scores range.
+public enum NodeScore {
+  public static let max: Int64 = 100
+}
+
+/// A window's one or two row ranges, iterable without allocating.
+public struct SegmentPair: Sequence, IteratorProtocol {
+  public var first: Range<Int>
+  public var second: Range<Int>
+  private var step = 0
+  public init(first: Range<Int>, second: Range<Int>) {
+    self.first = first
+    self.second = second
+  }
+  public mutating func next() -> Range<Int>? {
+    step += 1
+    switch step {
+    case 1: return first
+    case 2: return second.isEmpty ? nil : second
+    default: return nil
+    }
+  }
+}

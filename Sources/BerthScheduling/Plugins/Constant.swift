@@ -1,0 +1,43 @@
+import BerthCore
+
+/// PodTopologySpread, as far as this release models it: pods carry no topology spread
+/// constraints and no Service or workload selects them, so the filter has nothing to check and
+/// every node's raw score is 0, which the plugin's normalisation turns into 100 on every node
+/// (kube-scheduler v1.26; v1.27+ skips the plugin instead, shifting every total by the same 200).
+final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
+  let name = PluginName.podTopologySpread
+  let normalization = ScoreNormalization.none
+  func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool { false }
+  func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {}
+  func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] { [] }
+  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
+    .uniform(NodeScore.max)
+  }
+  func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {}
+}
+
+/// InterPodAffinity, as far as this release models it: no pod carries affinity terms, so the
+/// filter passes every node and the score is 0 everywhere (upstream's min = max case).
+final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
+  let name = PluginName.interPodAffinity
+  let normalization = ScoreNormalization.minMax
+  func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool { false }
+  func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {}
+  func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] { [] }
+  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode { .uniform(0) }
+  func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {}
+}
+
+/// The volume plugins (VolumeRestrictions, the *Limits family, VolumeBinding, VolumeZone).
+/// Berth models no PersistentVolumeClaims: their filters pass every pod and VolumeBinding's
+/// score is 0, as upstream's are for pods without claims.
+final class VolumePlugin: FilterPlugin, ScorePlugin {
+  let name: PluginName
+  let normalization = ScoreNormalization.none
+  init(_ name: PluginName) { self.name = name }
+  func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool { false }
+  func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {}
+  func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] { [] }
+  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode { .uniform(0) }
+  func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {}
+}

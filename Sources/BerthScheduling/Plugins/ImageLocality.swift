@@ -1,0 +1,49 @@
+import BerthCore
+
+/// ImageLocality (score): favours nodes that already hold the pod's images.
+///
+/// For each container image (normalised with `:latest`) present on a node, add
+/// int(size × nodesHavingImage / totalNodes) — rare images count little. Clamp the sum to
+/// [23 MiB, 1000 MiB × containers] and map linearly to 0…100. Worked example: one container,
+/// a 500 MiB image on every node → (500 − 23)·100 / (1000 − 23) = 48.
+///
+/// Sums are accumulated from the per-image node lists, so only nodes holding an image are
+/// touched; when none holds any of the pod's images every node scores 0 without a pass.
+final class ImageLocalityPlugin: ScorePlugin {
+  let name = PluginName.imageLocality
+  let normalization = ScoreNormalization.none
+  static let minThreshold: Int64 = 23 * 1024 * 1024
+  static let maxContainerThreshold: Int64 = 1000 * 1024 * 1024
+
+  private var sums = Column<Int64>(repeating: 0, count: 0)
+  private var touched: [Int] = []
+  private var containers = 1
+
+  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
+    let total = cluster.nodes.count
+    if sums.count != total { sums = Column(repeating: 0, count: total) } else {
+      for i in touched { sums[i] = 0 }
+    }
+    touched.removeAll(keepingCapacity: true)
+    containers = max(pod.constraints.containerCount, 1)
+    for image in pod.constraints.images {
+      guard let id = cluster.images.id(of: image) else { continue }
+      let presence = cluster.images.presence[id]
+      let spread = Double(presence.count) / Double(total)
+      for p in presence {
+        sums[p.node.index] += Int64(Double(p.sizeBytes) * spread)
+        touched.append(p.node.index)
+      }
+    }
+    return touched.isEmpty ? .uniform(0) : .perNode
+  }
+
+  func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
+    let sum = UnsafePointer(sums.base)
+    let maxThreshold = ImageLocalityPlugin.maxContainerThreshold * Int64(containers)
+    for i in rows {
+      let s = min(max(sum[i], ImageLocalityPlugin.minThreshold), maxThreshold)
+      scores[i] = NodeScore.max * (s - ImageLocalityPlugin.minThreshold) / (maxThreshold - ImageLocalityPlugin.minThreshold)
+    }
+  }
+}

@@ -1,0 +1,193 @@
+import BerthCore
+
+/// One node-selector requirement compiled against the cluster's label columns.
+enum CompiledTest {
+  /// Same answer on every node (unknown key, unknown value, malformed requirement).
+  case constant(Bool)
+  /// The key's value id equals `value`: nodeSelector entries and single-value `In`.
+  case equals(key: Int, value: UInt32)
+  /// `table[valueID]` answers the requirement for every value of the key (0 = absent).
+  case lookup(key: Int, table: [UInt8])
+  /// `matchFields` on `metadata.name`: `table[row]`.
+  case rows(table: [UInt8])
+}
+
+/// A node selector compiled to tests: a list of terms (ORed), each a list of tests (ANDed).
+struct CompiledSelector {
+  var terms: [[CompiledTest]]
+
+  /// `nodeSelector`: one term of equality tests. Unknown key or value → no node matches.
+  init(nodeSelector: [LabelPair], labels: LabelRegistry) {
+    terms = [nodeSelector.map { pair in
+      guard let k = labels.keyID(pair.key), let v = labels.domains[k].id(of: pair.value) else {
+        return .constant(false)
+      }
+      return .equals(key: k, value: v)
+    }]
+  }
+
+  /// Required node affinity: empty terms are dropped (matching nothing); a term with a
+  /// malformed requirement matches nothing.
+  init(terms selectorTerms: [NodeSelectorTerm], labels: LabelRegistry, nodes: NodeTable) {
+    terms = selectorTerms.map { CompiledSelector.compile($0, labels: labels, nodes: nodes) }
+  }
+
+  static func compile(_ term: NodeSelectorTerm, labels: LabelRegistry, nodes: NodeTable) -> [CompiledTest] {
+    guard !term.isEmpty else { return [.constant(false)] }
+    var tests: [CompiledTest] = []
+    for r in term.matchExpressions {
+      guard r.isWellFormed else { return [.constant(false)] }
+      guard let k = labels.keyID(r.key) else {
+        tests.append(.constant(r.matches(labelValue: nil)))
+        continue
+      }
+      let domain = labels.domains[k]
+      if r.operator == .in && r.values.count == 1 {
+        if let v = domain.id(of: r.values[0]) { tests.append(.equals(key: k, value: v)) } else { tests.append(.constant(false)) }
+        continue
+      }
+      var table = [UInt8](repeating: 0, count: domain.count)
+      for v in 0..<domain.count {
+        table[v] = r.matches(labelValue: v == 0 ? nil : domain.values[v]) ? 1 : 0
+      }
+      tests.append(.lookup(key: k, table: table))
+    }
+    for f in term.matchFields {
+      guard NodeSelectorTerm.isValidField(f) else { return [.constant(false)] }
+      var table = [UInt8](repeating: f.operator == .notIn ? 1 : 0, count: nodes.count)
+      if let row = nodes.id(named: f.values[0])?.index { table[row] = f.operator == .in ? 1 : 0 }
+      tests.append(.rows(table: table))
+    }
+    return tests
+  }
+
+  var matchesNothing: Bool { terms.isEmpty || terms.allSatisfy { $0.contains { if case .constant(false) = $0 { return true } else { return false } } } }
+
+  /// `out[i] = 1` where the selector matches row i, for `rows` (indexes `out` by row).
+  func evaluate(rows: Range<Int>, nodes: NodeTable, term scratch: UnsafeMutablePointer<UInt8>, into out: UnsafeMutablePointer<UInt8>) {
+    for i in rows { out[i] = 0 }
+    for term in terms {
+      for i in rows { scratch[i] = 1 }
+      for test in term { CompiledSelector.apply(test, rows: rows, nodes: nodes, into: scratch) }
+      for i in rows { out[i] |= scratch[i] }
+    }
+  }
+
+  /// `acc[i] &= test(i)` over `rows`.
+  static func apply(_ test: CompiledTest, rows: Range<Int>, nodes: NodeTable, into acc: UnsafeMutablePointer<UInt8>) {
+    switch test {
+    case .constant(let ok):
+      if !ok { for i in rows { acc[i] = 0 } }
+    case .equals(let key, let value):
+      let col = UnsafePointer(nodes.labelValues[key].base)
+      for i in rows { acc[i] &= col[i] == value ? 1 : 0 }
+    case .lookup(let key, let table):
+      let col = UnsafePointer(nodes.labelValues[key].base)
+      table.withUnsafeBufferPointer { t in
+        // SAFETY: label value ids are below the domain size the table was built with; the
+        // selector is recompiled whenever nodes (and so values) are added.
+        for i in rows { acc[i] &= t[Int(col[i])] }
+      }
+    case .rows(let table):
+      table.withUnsafeBufferPointer { t in for i in rows { acc[i] &= t[i] } }
+    }
+  }
+}
+
+/// NodeAffinity.
+///
+/// Filter: the scheduler-enforced `addedAffinity` (plugin args), then `spec.nodeSelector` (every
+/// pair present with that value), then required node affinity (terms ORed, requirements ANDed).
+/// Score: the sum of the weights of matching preferred terms (the pod's and the added ones),
+/// normalised by the maximum. Worked example: weights 20 and 80 matching on node A, only 20 on
+/// node B → raw 100 and 20 → normalised 100 and 20.
+///
+/// Selectors compile once per distinct pod constraint set (and again when nodes are added).
+final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
+  let name = PluginName.nodeAffinity
+  let normalization = ScoreNormalization.scaleByMax(reverse: false)
+  let added: NodeAffinity?
+
+  struct Compiled {
+    var enforced: CompiledSelector?
+    var nodeSelector: CompiledSelector?
+    var required: CompiledSelector?
+    var preferred: [(weight: Int64, test: CompiledSelector)]
+  }
+
+  private var cache: [UInt32: Compiled] = [:]
+  private var cacheNodeCount = -1
+  private var current: Compiled?
+  private var scratchA = Column<UInt8>(repeating: 0, count: 0)
+  private var scratchB = Column<UInt8>(repeating: 0, count: 0)
+
+  static let reasonPod = "node(s) didn't match Pod's node affinity/selector"
+  static let reasonEnforced = "node(s) didn't match scheduler-enforced node affinity"
+
+  init(arguments: NodeAffinityArguments) { added = arguments.addedAffinity }
+
+  private func compiled(_ pod: PodInfo, cluster: Cluster) -> Compiled {
+    if cacheNodeCount != cluster.nodes.count {
+      cache.removeAll()
+      cacheNodeCount = cluster.nodes.count
+      scratchA = Column(repeating: 0, count: cluster.nodes.count)
+      scratchB = Column(repeating: 0, count: cluster.nodes.count)
+    }
+    if let c = cache[pod.constraintsID] { return c }
+    let labels = cluster.labels
+    let nodes = cluster.nodes
+    let c = pod.constraints
+    var compiled = Compiled(enforced: nil, nodeSelector: nil, required: nil, preferred: [])
+    if let req = added?.required { compiled.enforced = CompiledSelector(terms: req.terms, labels: labels, nodes: nodes) }
+    if !c.nodeSelector.isEmpty { compiled.nodeSelector = CompiledSelector(nodeSelector: c.nodeSelector, labels: labels) }
+    if let req = c.affinity?.required { compiled.required = CompiledSelector(terms: req.terms, labels: labels, nodes: nodes) }
+    for term in (c.affinity?.preferred ?? []) + (added?.preferred ?? []) where term.weight != 0 && !term.preference.isEmpty {
+      compiled.preferred.append((Int64(term.weight), CompiledSelector(terms: [term.preference], labels: labels, nodes: nodes)))
+    }
+    cache[pod.constraintsID] = compiled
+    return compiled
+  }
+
+  func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool {
+    let c = compiled(pod, cluster: cluster)
+    current = c
+    return c.enforced != nil || c.nodeSelector != nil || c.required != nil
+  }
+
+  func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
+    guard let c = current else { return }
+    let match = scratchA.base
+    let term = scratchB.base
+    func reject(unless selector: CompiledSelector?) {
+      guard let selector else { return }
+      selector.evaluate(rows: rows, nodes: cluster.nodes, term: term, into: match)
+      for i in rows { status[i] = (status[i] == 0 && match[i] == 0) ? code : status[i] }
+    }
+    reject(unless: c.enforced)
+    reject(unless: c.nodeSelector)
+    reject(unless: c.required)
+  }
+
+  func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] {
+    let spec = cluster.nodes.specs[node.index]
+    if let req = added?.required, !req.matches(labels: spec.labels, nodeName: spec.name) { return [Self.reasonEnforced] }
+    return [Self.reasonPod]
+  }
+
+  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
+    let c = compiled(pod, cluster: cluster)
+    current = c
+    return c.preferred.isEmpty ? .uniform(0) : .perNode
+  }
+
+  func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
+    guard let c = current else { return }
+    for i in rows { scores[i] = 0 }
+    let match = scratchA.base
+    let term = scratchB.base
+    for (weight, selector) in c.preferred {
+      selector.evaluate(rows: rows, nodes: cluster.nodes, term: term, into: match)
+      for i in rows { scores[i] &+= match[i] == 0 ? 0 : weight }
+    }
+  }
+}

@@ -1,0 +1,32 @@
+import BerthCore
+
+/// NodePorts (filter): a pod's host ports must not collide with ports already claimed on the
+/// node. An empty host IP means 0.0.0.0 and an empty protocol TCP; a wildcard claim collides
+/// with the same protocol and port on any IP, a specific IP with 0.0.0.0 or itself
+/// (`HostPortInfo.CheckConflict`). Only nodes with claimed ports are examined.
+final class NodePortsPlugin: FilterPlugin {
+  let name = PluginName.nodePorts
+  static let reason = "node(s) didn't have free ports for the requested pod ports"
+
+  func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool { !pod.constraints.hostPorts.isEmpty }
+
+  static func conflicts(_ wanted: [ContainerPort], _ used: [ContainerPort]) -> Bool {
+    func ip(_ p: ContainerPort) -> String { p.hostIP.isEmpty ? "0.0.0.0" : p.hostIP }
+    for w in wanted where w.hostPort > 0 {
+      for u in used where u.hostPort == w.hostPort && u.protocol == w.protocol {
+        if ip(w) == "0.0.0.0" || ip(u) == "0.0.0.0" || ip(u) == ip(w) { return true }
+      }
+    }
+    return false
+  }
+
+  func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
+    let inUse = UnsafePointer(cluster.nodes.hostPortsInUse.base)
+    let wanted = pod.constraints.hostPorts
+    for i in rows where status[i] == 0 && inUse[i] > 0 {
+      if NodePortsPlugin.conflicts(wanted, cluster.nodes.usedHostPorts[i]) { status[i] = code }
+    }
+  }
+
+  func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] { [Self.reason] }
+}

@@ -1,0 +1,218 @@
+import BerthCore
+
+/// The node columns and pod amount one resource contributes to a scoring formula.
+struct ResourceColumns {
+  var name: String
+  var weight: Int64
+  var allocatable: UnsafePointer<Int64>
+  var requested: UnsafePointer<Int64>
+  var podAmount: Int64
+}
+
+extension Cluster {
+  /// Columns for `name` as the resource-allocation scorers read them: CPU and memory from the
+  /// non-zero sums when `nonZero` (NodeResourcesFit scoring), the real sums otherwise
+  /// (BalancedAllocation). nil when no node advertises the resource, or when the pod does not
+  /// request a scalar resource (upstream drops such resources from both sums).
+  func resourceColumns(_ name: String, weight: Int64, pod: PodInfo, nonZero: Bool) -> ResourceColumns? {
+    let n = nodes
+    switch name {
+    case ResourceName.cpu:
+      return ResourceColumns(
+        name: name, weight: weight, allocatable: UnsafePointer(n.allocatableCPU.base),
+        requested: UnsafePointer(nonZero ? n.nonZeroRequestedCPU.base : n.requestedCPU.base),
+        podAmount: nonZero ? pod.nonZeroCPU : pod.requestCPU)
+    case ResourceName.memory:
+      return ResourceColumns(
+        name: name, weight: weight, allocatable: UnsafePointer(n.allocatableMemory.base),
+        requested: UnsafePointer(nonZero ? n.nonZeroRequestedMemory.base : n.requestedMemory.base),
+        podAmount: nonZero ? pod.nonZeroMemory : pod.requestMemory)
+    case ResourceName.ephemeralStorage:
+      return ResourceColumns(
+        name: name, weight: weight, allocatable: UnsafePointer(n.allocatableEphemeral.base),
+        requested: UnsafePointer(n.requestedEphemeral.base), podAmount: pod.requestEphemeral)
+    default:
+      guard let r = scalars.id(of: name) else { return nil }
+      let amount = pod.scalarRequests.first { $0.resource == r }?.amount ?? 0
+      guard amount != 0 else { return nil }
+      return ResourceColumns(
+        name: name, weight: weight, allocatable: UnsafePointer(n.scalarAllocatable[r.index].base),
+        requested: UnsafePointer(n.scalarRequested[r.index].base), podAmount: amount)
+    }
+  }
+}
+
+/// NodeResourcesFit.
+///
+/// Filter (`fitsRequest`): the node must have room for one more pod; then, for each resource
+/// the pod requests (> 0), request ≤ allocatable − requested. Extended resources named in
+/// `ignoredResources` or in an `ignoredResourceGroups` prefix are not checked. A missing
+/// resource has allocatable 0.
+///
+/// Score, per `scoringStrategy` over the configured resources (CPU and memory use the non-zero
+/// requests; a resource with allocatable 0 drops out of both sums):
+/// - LeastAllocated: Σ w·(alloc − req)·100/alloc / Σ w. 2300m of 32000m → 92.
+/// - MostAllocated: Σ w·min(req, alloc)·100/alloc / Σ w.
+/// - RequestedToCapacityRatio: the shape's broken-line function of utilisation, averaged over the
+///   resources that score above zero, rounded half away from zero.
+final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
+  let name = PluginName.nodeResourcesFit
+  let normalization = ScoreNormalization.none
+  let arguments: NodeResourcesFitArguments
+  /// Shape with scores ×10, as `requestedToCapacityRatioScorer` scales them.
+  let shape: [UtilizationShapePoint]
+
+  private var checkedScalars: [(ScalarResourceID, Int64)] = []
+  private var scored: [ResourceColumns] = []
+
+  init(arguments: NodeResourcesFitArguments) {
+    self.arguments = arguments
+    shape = arguments.shape.map { UtilizationShapePoint(utilization: $0.utilization, score: $0.score * 10) }
+  }
+
+  func isIgnored(_ resource: String) -> Bool {
+    guard ResourceName.isExtended(resource) else { return false }
+    if arguments.ignoredResources.contains(resource) { return true }
+    let group = resource.split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+    return arguments.ignoredResourceGroups.contains(group)
+  }
+
+  func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool {
+    checkedScalars.removeAll(keepingCapacity: true)
+    for r in pod.scalarRequests where r.amount != 0 && !isIgnored(cluster.scalars.names[r.resource.index]) {
+      checkedScalars.append((r.resource, r.amount))
+    }
+    return true
+  }
+
+  func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
+    let n = cluster.nodes
+    let allocPods = UnsafePointer(n.allocatablePods.base), pods = UnsafePointer(n.podCount.base)
+    let allocCPU = UnsafePointer(n.allocatableCPU.base), reqCPU = UnsafePointer(n.requestedCPU.base)
+    let allocMem = UnsafePointer(n.allocatableMemory.base), reqMem = UnsafePointer(n.requestedMemory.base)
+    let allocEph = UnsafePointer(n.allocatableEphemeral.base), reqEph = UnsafePointer(n.requestedEphemeral.base)
+    // A zero request is never checked; Int64.max stands for "always fits" in the comparison.
+    let cpu = pod.requestCPU > 0 ? pod.requestCPU : Int64.min
+    let mem = pod.requestMemory > 0 ? pod.requestMemory : Int64.min
+    let eph = pod.requestEphemeral > 0 ? pod.requestEphemeral : Int64.min
+    // SAFETY: every node column has as many rows as `status`, and `rows` lies within them.
+    for i in rows {
+      let fail = (pods[i] &+ 1 > allocPods[i]) || (cpu > allocCPU[i] &- reqCPU[i])
+        || (mem > allocMem[i] &- reqMem[i]) || (eph > allocEph[i] &- reqEph[i])
+      status[i] = (status[i] == 0 && fail) ? code : status[i]
+    }
+    for (r, amount) in checkedScalars {
+      let alloc = UnsafePointer(n.scalarAllocatable[r.index].base), req = UnsafePointer(n.scalarRequested[r.index].base)
+      for i in rows { status[i] = (status[i] == 0 && amount > alloc[i] &- req[i]) ? code : status[i] }
+    }
+  }
+
+  func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] {
+    let n = cluster.nodes
+    let i = node.index
+    var reasons: [String] = []
+    if n.podCount[i] + 1 > n.allocatablePods[i] { reasons.append("Too many pods") }
+    if pod.requestCPU > 0 && pod.requestCPU > n.allocatableCPU[i] - n.requestedCPU[i] { reasons.append("Insufficient cpu") }
+    if pod.requestMemory > 0 && pod.requestMemory > n.allocatableMemory[i] - n.requestedMemory[i] {
+      reasons.append("Insufficient memory")
+    }
+    if pod.requestEphemeral > 0 && pod.requestEphemeral > n.allocatableEphemeral[i] - n.requestedEphemeral[i] {
+      reasons.append("Insufficient ephemeral-storage")
+    }
+    for r in pod.scalarRequests where r.amount != 0 {
+      let name = cluster.scalars.names[r.resource.index]
+      if isIgnored(name) { continue }
+      if r.amount > n.scalarAllocatable[r.resource.index][i] - n.scalarRequested[r.resource.index][i] {
+        reasons.append("Insufficient \(name)")
+      }
+    }
+    return reasons
+  }
+
+  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
+    scored.removeAll(keepingCapacity: true)
+    for r in arguments.resources {
+      if let c = cluster.resourceColumns(r.name, weight: r.weight, pod: pod, nonZero: true) { scored.append(c) }
+    }
+    return scored.isEmpty ? .uniform(0) : .perNode
+  }
+
+  func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
+    if arguments.strategy == .leastAllocated && scored.count == 2 && scored[0].weight == 1 && scored[1].weight == 1 {
+      ResourceKernels.leastAllocatedTwo(scored[0], scored[1], rows: rows, into: scores)
+      return
+    }
+    switch arguments.strategy {
+    case .leastAllocated, .mostAllocated:
+      let least = arguments.strategy == .leastAllocated
+      for i in rows {
+        var total: Int64 = 0
+        var weights: Int64 = 0
+        for r in scored {
+          let alloc = r.allocatable[i]
+          if alloc == 0 { continue }
+          let req = r.requested[i] &+ r.podAmount
+          let s: Int64
+          if least {
+            s = req > alloc ? 0 : (alloc - req) * NodeScore.max / alloc
+          } else {
+            s = min(req, alloc) * NodeScore.max / alloc
+          }
+          total += s * r.weight
+          weights += r.weight
+        }
+        scores[i] = weights == 0 ? 0 : total / weights
+      }
+    case .requestedToCapacityRatio:
+      for i in rows {
+        var total: Int64 = 0
+        var weights: Int64 = 0
+        for r in scored {
+          let alloc = r.allocatable[i]
+          if alloc == 0 { continue }
+          let req = r.requested[i] &+ r.podAmount
+          let utilization = req > alloc ? 100 : req * 100 / alloc
+          let s = NodeResourcesFitPlugin.brokenLine(shape, utilization)
+          if s > 0 {
+            total += s * r.weight
+            weights += r.weight
+          }
+        }
+        scores[i] = weights == 0 ? 0 : Int64((Double(total) / Double(weights)).rounded(.toNearestOrAwayFromZero))
+      }
+    }
+  }
+
+  /// `helper.BuildBrokenLinearFunction`: the first point's score at or below its utilisation,
+  /// linear (integer arithmetic) between points, the last point's score beyond.
+  static func brokenLine(_ shape: [UtilizationShapePoint], _ p: Int64) -> Int64 {
+    for i in shape.indices where p <= shape[i].utilization {
+      if i == 0 { return shape[0].score }
+      let a = shape[i - 1], b = shape[i]
+      return a.score + (b.score - a.score) * (p - a.utilization) / (b.utilization - a.utilization)
+    }
+    return shape.last?.score ?? 0
+  }
+}
+
+/// Vectorisable forms of the resource scorers for the default two-resource configuration.
+enum ResourceKernels {
+  /// LeastAllocated over two resources of weight 1: `((s₀ + s₁) / 2)` with
+  /// `sᵣ = (alloc − req)·100/alloc` (0 when over-requested, dropped when alloc = 0).
+  static func leastAllocatedTwo(_ a: ResourceColumns, _ b: ResourceColumns, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
+    let allocA = a.allocatable, reqA = a.requested, podA = a.podAmount
+    let allocB = b.allocatable, reqB = b.requested, podB = b.podAmount
+    for i in rows {
+      let ca = allocA[i], ra = reqA[i] &+ podA
+      let cb = allocB[i], rb = reqB[i] &+ podB
+      let sa = ExactMath.divide(max(ca &- ra, 0) &* NodeScore.max, max(ca, 1))
+      let sb = ExactMath.divide(max(cb &- rb, 0) &* NodeScore.max, max(cb, 1))
+      let wa: Int64 = ca == 0 ? 0 : 1
+      let wb: Int64 = cb == 0 ? 0 : 1
+      let sum = sa &* wa &+ sb &* wb
+      let weights = wa &+ wb
+      // Σ/Σw with Σw ∈ {0, 1, 2}: halve (truncating; sums are non-negative) or pass through.
+      scores[i] = weights == 2 ? sum >> 1 : sum
+    }
+  }
+}

@@ -1,0 +1,35 @@
+import BerthCore
+
+/// NodeUnschedulable (filter): rejects cordoned nodes unless the pod tolerates the
+/// `node.kubernetes.io/unschedulable:NoSchedule` taint.
+final class NodeUnschedulablePlugin: FilterPlugin {
+  let name = PluginName.nodeUnschedulable
+  static let reason = "node(s) were unschedulable"
+
+  func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool {
+    !pod.constraints.tolerations.tolerate(Taint(key: unschedulableTaintKey, effect: .noSchedule))
+  }
+
+  func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
+    let cordoned = UnsafePointer(cluster.nodes.unschedulable.base)
+    // SAFETY: `rows` lies within the node table, which has as many rows as `status`.
+    for i in rows { status[i] = (status[i] == 0 && cordoned[i] != 0) ? code : status[i] }
+  }
+
+  func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] { [Self.reason] }
+}
+
+/// NodeName (filter): a pod with `spec.nodeName` fits only that node.
+final class NodeNamePlugin: FilterPlugin {
+  let name = PluginName.nodeName
+  static let reason = "node(s) didn't match the requested node name"
+
+  func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool { !pod.constraints.nodeName.isEmpty }
+
+  func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
+    let target = cluster.nodes.id(named: pod.constraints.nodeName)?.index ?? -1
+    for i in rows { status[i] = (status[i] == 0 && i != target) ? code : status[i] }
+  }
+
+  func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] { [Self.reason] }
+}

@@ -1,0 +1,86 @@
+import BerthCore
+
+/// TaintToleration.
+///
+/// Filter: a node is rejected when it carries a NoSchedule or NoExecute taint that no pod
+/// toleration tolerates. Per pod the tolerations are turned into a bitset over the cluster's
+/// distinct taints, so the pass is one AND per node and word.
+///
+/// Score: the number of PreferNoSchedule taints not tolerated by the pod's tolerations with an
+/// empty or PreferNoSchedule effect, normalised in reverse (`100 − 100·count/max`). When no
+/// feasible node can carry such a taint every node scores 100 without a pass.
+/// Worked example: counts [0, 1, 2] → [100, 50, 0].
+final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
+  let name = PluginName.taintToleration
+  let normalization = ScoreNormalization.scaleByMax(reverse: true)
+
+  /// Per-pod scratch: bits of hard taints the pod does not tolerate, and of PreferNoSchedule
+  /// taints the scoring tolerations do not tolerate. `words` long.
+  private var untoleratedHard: [UInt64] = []
+  private var untoleratedPrefer: [UInt64] = []
+
+  private func prepare(_ pod: PodInfo, cluster: Cluster) {
+    let taints = cluster.taints
+    let words = cluster.nodes.taintWords
+    untoleratedHard.removeAll(keepingCapacity: true)
+    untoleratedPrefer.removeAll(keepingCapacity: true)
+    untoleratedHard.append(contentsOf: repeatElement(0, count: words))
+    untoleratedPrefer.append(contentsOf: repeatElement(0, count: words))
+    let tolerations = pod.constraints.tolerations
+    for (id, taint) in taints.taints.enumerated() {
+      let bit: UInt64 = 1 << UInt64(id & 63)
+      if taint.effect.isHard {
+        if !tolerations.tolerate(taint) { untoleratedHard[id >> 6] |= bit }
+      } else {
+        let tolerated = tolerations.contains { ($0.effect == nil || $0.effect == .preferNoSchedule) && $0.tolerates(taint) }
+        if !tolerated { untoleratedPrefer[id >> 6] |= bit }
+      }
+    }
+  }
+
+  func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool {
+    prepare(pod, cluster: cluster)
+    return untoleratedHard.contains { $0 != 0 }
+  }
+
+  func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
+    let bits = UnsafePointer(cluster.nodes.taintBits.base)
+    let words = cluster.nodes.taintWords
+    if words == 1 {
+      let mask = untoleratedHard[0]
+      // SAFETY: the taint bitset column has `words` entries per node row.
+      for i in rows { status[i] = (status[i] == 0 && bits[i] & mask != 0) ? code : status[i] }
+      return
+    }
+    untoleratedHard.withUnsafeBufferPointer { mask in
+      for i in rows {
+        var hit: UInt64 = 0
+        for w in 0..<words { hit |= bits[i * words + w] & mask[w] }
+        status[i] = (status[i] == 0 && hit != 0) ? code : status[i]
+      }
+    }
+  }
+
+  func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] {
+    let taint = cluster.nodes.taints[node.index].first { $0.effect.isHard && !pod.constraints.tolerations.tolerate($0) }
+    guard let taint else { return [] }
+    return ["node(s) had untolerated taint {\(taint.key): \(taint.value)}"]
+  }
+
+  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
+    prepare(pod, cluster: cluster)
+    return untoleratedPrefer.contains { $0 != 0 } ? .perNode : .uniform(NodeScore.max)
+  }
+
+  func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
+    let bits = UnsafePointer(cluster.nodes.taintBits.base)
+    let words = cluster.nodes.taintWords
+    untoleratedPrefer.withUnsafeBufferPointer { mask in
+      for i in rows {
+        var n = 0
+        for w in 0..<words { n &+= (bits[i * words + w] & mask[w]).nonzeroBitCount }
+        scores[i] = Int64(n)
+      }
+    }
+  }
+}

@@ -1,0 +1,258 @@
+import BerthCore
+
+/// How the host is chosen among nodes tied at the highest total score.
+public enum TieBreak: String, Sendable, CaseIterable {
+  /// Uniform among the tied nodes with one seeded draw: the same distribution as upstream's
+  /// reservoir sampling in `selectHost`, at one random number per pod instead of one per tie.
+  case uniform
+  /// The tied node earliest in node-tree order (lowest row): fully deterministic, no draw.
+  case lowestIndex
+}
+
+/// What one scheduling cycle decided.
+public struct ScheduleOutcome: Sendable, Equatable {
+  public var pod: PodID
+  /// The chosen node, nil when the pod is unschedulable.
+  public var node: NodeID?
+  /// Nodes the filters examined (feasible plus rejected), as upstream's `EvaluatedNodes`.
+  public var evaluatedNodes: Int
+  public var feasibleNodes: Int
+  /// The highest total score (nil when fewer than two nodes were feasible, so nothing was scored).
+  public var topScore: Int64?
+}
+
+/// The kube-scheduler scheduling cycle over struct-of-arrays tables.
+///
+/// Per pod: PreFilter each filter plugin, then walk the nodes in node-tree order from the
+/// rotating start index, chunk by chunk, running each active filter over the chunk's rows into
+/// a status column (0 = feasible, else the 1-based index of the first failing filter), until
+/// `numFeasibleNodesToFind` feasible nodes are found. The rows walked form the cycle's `Window`.
+/// Score plugins then run over the window's feasible rows into per-plugin columns, which are
+/// normalised, weighted and summed into a total column; the host is the maximum, ties broken per
+/// `tieBreak`. Nothing in a pass allocates, looks up a dictionary or touches a string.
+public final class Scheduler {
+  public let cluster: Cluster
+  public let profile: Profile
+  public let filterPlugins: [any FilterPlugin]
+  public let scorePlugins: [any ScorePlugin]
+  public let scoreWeights: [Int64]
+  public var tieBreak: TieBreak
+  public private(set) var rng: SplitMix64
+  /// Upstream's `nextStartNodeIndex`: where the next cycle's walk begins.
+  public private(set) var nextStartNodeIndex = 0
+
+  /// Rows per filter chunk: small enough that an adaptive search stops near the target, large
+  /// enough that the per-chunk plugin calls vanish against the per-row work.
+  public static let chunkRows = 512
+
+  // Scratch columns, one row per node; reused by every cycle.
+  public private(set) var status: Column<UInt8>
+  public private(set) var scoreColumns: [Column<Int64>]
+  public private(set) var total: Column<Int64>
+  private var activeFilters: [Int] = []
+  private var perNode: [(column: UnsafeMutablePointer<Int64>, weight: Int64)] = []
+
+  /// The last cycle's window and each score plugin's mode, for `--explain` and score dumps.
+  public private(set) var lastWindow = Window(start: 0, length: 0, nodeCount: 0)
+  public private(set) var lastModes: [ScoreMode] = []
+
+  public init(cluster: Cluster, profile: Profile = .default, seed: UInt64, tieBreak: TieBreak = .uniform) {
+    self.cluster = cluster
+    self.profile = profile
+    self.tieBreak = tieBreak
+    self.rng = SplitMix64(seed: seed).split(label: "scheduler.selectHost")
+    filterPlugins = profile.filters.compactMap { PluginRegistry.makeFilter($0, profile: profile) }
+    let scored = profile.scores.compactMap { w in PluginRegistry.makeScore(w.name, profile: profile).map { ($0, w.weight) } }
+    scorePlugins = scored.map(\.0)
+    scoreWeights = scored.map(\.1)
+    precondition(filterPlugins.count < 255, "at most 254 filter plugins")
+    let n = cluster.nodes.count
+    status = Column(repeating: 0, count: n)
+    scoreColumns = scored.map { _ in Column(repeating: 0, count: n) }
+    total = Column(repeating: 0, count: n)
+  }
+
+  /// Schedules one pod and, on success, binds it.
+  public func scheduleOne(_ pod: PodID, bind: Bool = true) -> ScheduleOutcome {
+    let info = PodInfo(pod, in: cluster)
+    let (window, feasible) = findFeasibleNodes(info)
+    var outcome = ScheduleOutcome(pod: pod, node: nil, evaluatedNodes: window.length, feasibleNodes: feasible, topScore: nil)
+    lastModes = []
+    if feasible == 0 { return outcome }
+    if feasible == 1 {
+      outcome.node = firstFeasible(in: window)
+    } else {
+      scoreFeasibleNodes(info, window: window)
+      let (node, top) = selectHost(window: window)
+      outcome.node = node
+      outcome.topScore = top
+    }
+    if bind, let node = outcome.node { cluster.bind(pod, to: node) }
+    return outcome
+  }
+
+  // MARK: Filtering
+
+  /// `numFeasibleNodesToFind`: all nodes under 100; else the percentage (adaptive when 0 or
+  /// unset: 50 − N/125, floor 5) of N, at least 100. 1 when the profile has no score plugins.
+  public static func numFeasibleNodesToFind(nodeCount n: Int, percentage: Int32?, hasScorePlugins: Bool = true) -> Int {
+    if !hasScorePlugins { return min(1, n) }
+    if n < 100 { return n }
+    var pct = Int(percentage ?? 0)
+    if pct == 0 { pct = max(50 - n / 125, 5) }
+    let count = n * pct / 100
+    return max(count, 100)
+  }
+
+  /// Runs the filters from the rotating start until enough feasible nodes are found, and
+  /// advances the start index by the rows examined.
+  /// - Complexity: O(rows examined × active filters).
+  public func findFeasibleNodes(_ pod: PodInfo) -> (Window, feasible: Int) {
+    ensureScratchCapacity()
+    let n = cluster.nodes.count
+    guard n > 0 else { return (Window(start: 0, length: 0, nodeCount: 0), 0) }
+    let toFind = Scheduler.numFeasibleNodesToFind(
+      nodeCount: n, percentage: profile.percentageOfNodesToScore, hasScorePlugins: !scorePlugins.isEmpty)
+    activeFilters.removeAll(keepingCapacity: true)
+    for (i, f) in filterPlugins.enumerated() where f.preFilter(pod, cluster: cluster) { activeFilters.append(i) }
+
+    let start = nextStartNodeIndex % n
+    let st = status.base
+    var examined = 0
+    var feasible = 0
+    while examined < n && feasible < toFind {
+      let lo = (start + examined) % n
+      let hi = min(lo + Scheduler.chunkRows, n, lo + (n - examined))
+      let rows = lo..<hi
+      st.advanced(by: lo).update(repeating: 0, count: hi - lo)
+      for i in activeFilters {
+        filterPlugins[i].filter(pod, cluster: cluster, rows: rows, status: st, code: UInt8(i + 1))
+      }
+      let inChunk = Kernels.countZeros(st, rows)
+      if feasible + inChunk >= toFind {
+        // Stop right after the node that completes the search, as a sequential walk would.
+        let cut = Kernels.indexOfZero(st, rows, ordinal: toFind - feasible)
+        examined += cut - lo + 1
+        feasible = toFind
+      } else {
+        examined += hi - lo
+        feasible += inChunk
+      }
+    }
+    nextStartNodeIndex = (start + examined) % n
+    let window = Window(start: start, length: examined, nodeCount: n)
+    lastWindow = window
+    return (window, feasible)
+  }
+
+  private func firstFeasible(in window: Window) -> NodeID? {
+    for seg in window.pair {
+      for i in seg where status[i] == 0 { return NodeID(UInt32(i)) }
+    }
+    return nil
+  }
+
+  // MARK: Scoring
+
+  /// PreScore, Score, NormalizeScore and the weighted sum over the window's feasible rows.
+  /// Infeasible rows of the window get `Int64.min` in `total`.
+  public func scoreFeasibleNodes(_ pod: PodInfo, window: Window) {
+    let st = UnsafePointer(status.base)
+    var constant: Int64 = 0
+    perNode.removeAll(keepingCapacity: true)
+    lastModes.removeAll(keepingCapacity: true)
+    for (p, plugin) in scorePlugins.enumerated() {
+      let mode = plugin.preScore(pod, cluster: cluster, window: window, status: st)
+      lastModes.append(mode)
+      switch mode {
+      case .uniform(let s):
+        constant += s * scoreWeights[p]
+      case .perNode:
+        let col = scoreColumns[p].base
+        for seg in window.pair { plugin.score(pod, cluster: cluster, rows: seg, into: col) }
+        Kernels.normalize(col, window: window, status: st, plugin.normalization)
+        perNode.append((col, scoreWeights[p]))
+      }
+    }
+    let tot = total.base
+    for seg in window.pair {
+      Kernels.fill(tot, seg, constant)
+      for (col, w) in perNode { Kernels.addWeighted(tot, col, w, seg) }
+      Kernels.maskInfeasible(tot, st, seg)
+    }
+  }
+
+  /// The highest total in the window and the node chosen among those tied at it.
+  private func selectHost(window: Window) -> (NodeID?, Int64) {
+    let tot = UnsafePointer(total.base)
+    var best = Int64.min
+    var ties = 0
+    for seg in window.pair {
+      let (m, c) = Kernels.maxAndCount(tot, seg)
+      if m > best {
+        best = m
+        ties = c
+      } else if m == best {
+        ties += c
+      }
+    }
+    guard best != Int64.min else { return (nil, best) }
+    switch tieBreak {
+    case .lowestIndex:
+      var lowest = Int.max
+      for seg in window.pair {
+        if let i = Kernels.firstIndex(of: best, tot, seg, ordinal: 1) { lowest = min(lowest, i) }
+      }
+      return (NodeID(UInt32(lowest)), best)
+    case .uniform:
+      var r = ties == 1 ? 0 : rng.nextInt(below: ties)
+      for seg in window.pair {
+        let c = Kernels.count(of: best, tot, seg)
+        if r < c { return (NodeID(UInt32(Kernels.firstIndex(of: best, tot, seg, ordinal: r + 1)!)), best) }
+        r -= c
+      }
+      preconditionFailure("tie count disagrees with the total column")
+    }
+  }
+
+  // MARK: Replay support
+
+  /// Scores `pod` on exactly `rows` (which must pass the filters), leaving the start index as
+  /// it was. For conformance replay against a recorded scheduler, whose scored set is given.
+  /// - Returns: rows among `rows` that the filters rejected (empty when all pass).
+  public func scoreExactly(_ pod: PodID, rows: [Int]) -> [Int] {
+    ensureScratchCapacity()
+    let info = PodInfo(pod, in: cluster)
+    let n = cluster.nodes.count
+    let st = status.base
+    st.update(repeating: 255, count: n)
+    var rejected: [Int] = []
+    for r in rows {
+      st[r] = 0
+      for (i, f) in filterPlugins.enumerated() where f.preFilter(info, cluster: cluster) {
+        f.filter(info, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1))
+      }
+      if st[r] != 0 { rejected.append(r) }
+    }
+    let window = Window(start: 0, length: n, nodeCount: n)
+    lastWindow = window
+    if rejected.isEmpty { scoreFeasibleNodes(info, window: window) }
+    return rejected
+  }
+
+  /// The normalised (unweighted) score of plugin `p` at `row` in the last scored cycle.
+  public func normalizedScore(plugin p: Int, row: Int) -> Int64 {
+    switch lastModes[p] {
+    case .uniform(let s): return s
+    case .perNode: return scoreColumns[p][row]
+    }
+  }
+
+  private func ensureScratchCapacity() {
+    let n = cluster.nodes.count
+    guard status.count != n else { return }
+    status = Column(repeating: 0, count: n)
+    scoreColumns = scoreColumns.map { _ in Column(repeating: 0, count: n) }
+    total = Column(repeating: 0, count: n)
+  }
+}
