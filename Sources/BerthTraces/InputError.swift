@@ -1,0 +1,24 @@
+import BerthCore
+
+/// Bad input: which file, where in it, which field, and what was expected. One line.
+public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
+  public var file: String
+  /// 1-based line, when known.
+  public var line: Int?
+  public var field: String?
+  public var message: String
+
+  public init(file: String, line: Int? = nil, field: String? = nil, _ message: String) {
+    self.file = file
+    self.line = line
+    self.field = field
+    self.message = message
+  }
+
+  public var description: String {
+    var s = file
+    if let line { s += ":\(line)" }
+    if let field { s += ": \(field)" }
+    return s + ": " + message
+  }
+}
