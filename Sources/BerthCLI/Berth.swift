@@ -1,2 +1,19 @@
 import ArgumentParser
-public struct BerthCommand: ParsableCommand { public init() {} }
+
+/// The `berth` command tree.
+public struct BerthCommand: ParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "berth",
+    abstract: "Benchmark Kubernetes scheduling: kube-scheduler's decisions over struct-of-arrays tables.",
+    discussion: """
+      Examples:
+        # Schedule the bundled sample cluster with the default profile
+        berth schedule --cluster datasets/sample --seed 42
+
+        # Generate a synthetic cluster in Berth cluster CSV and Kubernetes YAML
+        berth generate cluster --nodes 15000 --pods 30000 --seed 7 --out /tmp/n15k
+      """,
+    subcommands: [Schedule.self, Generate.self])
+
+  public init() {}
+}

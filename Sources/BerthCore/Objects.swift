@@ -40,18 +40,19 @@ public struct NodeSpec: Hashable, Sendable {
   }
 }
 
+public enum PortProtocol: String, Hashable, Sendable {
+  case tcp = "TCP"
+  case udp = "UDP"
+  case sctp = "SCTP"
+}
+
 public struct ContainerPort: Hashable, Sendable {
-  public enum `Protocol`: String, Hashable, Sendable {
-    case tcp = "TCP"
-    case udp = "UDP"
-    case sctp = "SCTP"
-  }
   public var containerPort: Int32
   public var hostPort: Int32
   public var hostIP: String
-  public var `protocol`: `Protocol`
+  public var `protocol`: PortProtocol
 
-  public init(containerPort: Int32 = 0, hostPort: Int32, hostIP: String = "", protocol: `Protocol` = .tcp) {
+  public init(containerPort: Int32 = 0, hostPort: Int32, hostIP: String = "", protocol: PortProtocol = .tcp) {
     self.containerPort = containerPort
     self.hostPort = hostPort
     self.hostIP = hostIP

@@ -1,0 +1,56 @@
+import ArgumentParser
+import BerthCore
+import BerthTraces
+import Foundation
+
+/// `berth generate`: synthetic inputs.
+struct Generate: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Generate synthetic inputs.",
+    subcommands: [GenerateCluster.self])
+}
+
+struct GenerateCluster: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "cluster",
+    abstract: "Generate a seeded synthetic cluster in Berth cluster CSV and Kubernetes YAML.",
+    discussion: """
+      Writes DIR/nodes.csv and DIR/pods.csv (Berth cluster CSV) and DIR/cluster.yaml (the same
+      nodes and pods as Kubernetes objects). The same arguments and seed give identical files.
+
+      Examples:
+        berth generate cluster --nodes 1000 --pods 5000 --seed 7 --out /tmp/c1k
+        berth generate cluster --nodes 15000 --pods 10000 --mix oracle --seed 1 --out /tmp/n15k
+      """)
+
+  @Option(help: "Number of nodes.") var nodes: Int
+  @Option(help: "Number of pods.") var pods: Int
+  @Option(help: "Seed; drawn and printed when absent.") var seed: UInt64?
+  @Option(help: "Node and pod mix: oracle (the kube-scheduler oracle's shape) or mixed.") var mix: SyntheticCluster.Mix = .mixed
+  @Option(help: "Output directory (created if missing).") var out: String
+
+  func validate() throws {
+    guard nodes >= 0, nodes <= 5_000_000 else { throw ValidationError("--nodes must be in 0…5000000") }
+    guard pods >= 0, pods <= 50_000_000 else { throw ValidationError("--pods must be in 0…50000000") }
+  }
+
+  func run() throws {
+    let seed = self.seed ?? UInt64.random(in: 0..<1_000_000_000)
+    print("seed=\(seed)")
+    do {
+      try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+    } catch {
+      throw CommandFailure("\(out): cannot create directory")
+    }
+    let (n, p) = SyntheticCluster.generate(nodes: nodes, pods: pods, seed: seed, mix: mix)
+    do {
+      try ClusterCSV.write(nodes: n, pods: p, directory: out)
+      try AtomicFile.write(KubernetesYAML.render(nodes: n, pods: p), to: out + "/cluster.yaml")
+    } catch {
+      throw CommandFailure(error.description)
+    }
+    print("wrote \(n.count) nodes and \(p.count) pods to \(out)/nodes.csv, \(out)/pods.csv and \(out)/cluster.yaml")
+  }
+}
+
+extension SyntheticCluster.Mix: ExpressibleByArgument {}

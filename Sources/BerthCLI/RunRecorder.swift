@@ -1,0 +1,178 @@
+import BerthCore
+import BerthScheduling
+import Foundation
+import Histogram
+
+/// Drives a `Scheduler` over a run and keeps what the report needs: outcomes, per-pod latency,
+/// score dumps, the explanation of one pod, and agreement with recorded placements.
+struct RunRecorder {
+  let scheduler: Scheduler
+  let scoresPods: Int
+  private(set) var outcomes: [ScheduleOutcome] = []
+  private var latencyNanos = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+  private var evaluatedTotal = 0
+  private var messages: [String: Int] = [:]
+  private var firstMessage: [String: String] = [:]
+  private(set) var scoreRows = ""
+  private(set) var explained = false
+  private var agreement = (same: 0, tiedTop: 0, lower: 0, outsideWindow: 0, infeasible: 0, unschedulable: 0, missing: 0)
+
+  init(scheduler: Scheduler, scoresPods: Int) {
+    self.scheduler = scheduler
+    self.scoresPods = scoresPods
+    outcomes.reserveCapacity(scheduler.cluster.pods.count)
+    if scoresPods > 0 {
+      scoreRows = "pod,node,total," + scheduler.scorePlugins.map(\.name.rawValue).joined(separator: ",") + "\n"
+    }
+  }
+
+  mutating func schedule(_ pod: PodID, explain: Bool) {
+    let dump = outcomes.count < scoresPods
+    let start = DispatchTime.now().uptimeNanoseconds
+    let outcome = scheduler.scheduleOne(pod, bind: !(dump || explain))
+    let nanos = DispatchTime.now().uptimeNanoseconds - start
+    latencyNanos.record(nanos)
+    if dump || explain {
+      if dump { dumpScores(pod, outcome) }
+      if explain { printExplanation(pod, outcome) }
+      if let node = outcome.node { scheduler.cluster.bind(pod, to: node) }
+    }
+    record(pod, outcome)
+  }
+
+  private mutating func record(_ pod: PodID, _ outcome: ScheduleOutcome) {
+    evaluatedTotal += outcome.evaluatedNodes
+    if outcome.node == nil {
+      let message = scheduler.diagnose(pod).message
+      messages[message, default: 0] += 1
+      if firstMessage[message] == nil { firstMessage[message] = scheduler.cluster.pods.name(pod) }
+    }
+    outcomes.append(outcome)
+  }
+
+  /// Replay: score the pod as Berth would, then bind it where the recording says.
+  mutating func follow(_ pod: PodID, recorded: String?) {
+    let start = DispatchTime.now().uptimeNanoseconds
+    let outcome = scheduler.scheduleOne(pod, bind: false)
+    latencyNanos.record(DispatchTime.now().uptimeNanoseconds - start)
+    let cluster = scheduler.cluster
+    var placed = outcome
+    switch recorded {
+    case nil:
+      agreement.missing += 1
+      placed.node = nil
+    case "unschedulable"?:
+      agreement.unschedulable += 1
+      placed.node = nil
+    case let name?:
+      guard let node = cluster.nodes.id(named: name) else {
+        agreement.missing += 1
+        placed.node = nil
+        break
+      }
+      let fits = scheduler.check(pod, on: node) == nil
+      if outcome.node == node {
+        agreement.same += 1
+      } else if !fits {
+        agreement.infeasible += 1
+      } else if let top = outcome.topScore, scheduler.lastFeasibleRows.contains(node.index) {
+        if scheduler.total[node.index] == top { agreement.tiedTop += 1 } else { agreement.lower += 1 }
+      } else {
+        agreement.outsideWindow += 1
+      }
+      placed.node = fits ? node : nil
+      if fits { cluster.bind(pod, to: node) }
+    }
+    record(pod, placed)
+  }
+
+  private mutating func dumpScores(_ pod: PodID, _ outcome: ScheduleOutcome) {
+    guard outcome.topScore != nil else { return }
+    let name = scheduler.cluster.pods.name(pod)
+    for row in scheduler.lastFeasibleRows {
+      var line = "\(name),\(scheduler.cluster.nodes.names[row]),\(scheduler.total[row])"
+      for p in scheduler.scorePlugins.indices {
+        line += ",\(scheduler.normalizedScore(plugin: p, row: row) * scheduler.scoreWeights[p])"
+      }
+      scoreRows += line + "\n"
+    }
+  }
+
+  private mutating func printExplanation(_ pod: PodID, _ outcome: ScheduleOutcome) {
+    explained = true
+    let cluster = scheduler.cluster
+    print("explain \(cluster.pods.name(pod)):")
+    print("  evaluated \(outcome.evaluatedNodes) of \(cluster.nodes.count) nodes, \(outcome.feasibleNodes) feasible")
+    let d = scheduler.diagnose(pod)
+    for (plugin, count) in d.rejectedBy { print("  filter \(plugin.rawValue): rejected \(count) node(s)") }
+    for (reason, count) in d.reasons { print("    \(count) \(reason)") }
+    guard outcome.topScore != nil else {
+      print("  result: \(outcome.node.map { "only feasible node \(cluster.nodes.name($0))" } ?? "unschedulable: \(d.message)")")
+      return
+    }
+    let rows = scheduler.lastFeasibleRows.sorted { (scheduler.total[$0], -$0) > (scheduler.total[$1], -$1) }
+    let names = scheduler.scorePlugins.map(\.name.rawValue)
+    print("  top nodes (weighted scores; weights " + zip(names, scheduler.scoreWeights).map { "\($0)=\($1)" }.joined(separator: " ") + "):")
+    for row in rows.prefix(10) {
+      let parts = scheduler.scorePlugins.indices.map {
+        "\(names[$0]) \(scheduler.normalizedScore(plugin: $0, row: row) * scheduler.scoreWeights[$0])"
+      }
+      print("    \(cluster.nodes.names[row]) total \(scheduler.total[row]): " + parts.joined(separator: ", "))
+    }
+    print("  chosen: \(outcome.node.map { cluster.nodes.name($0) } ?? "-")")
+  }
+
+  func placements() -> [(pod: String, node: String)] {
+    outcomes.map { o in
+      (scheduler.cluster.pods.name(o.pod), o.node.map { scheduler.cluster.nodes.name($0) } ?? "unschedulable")
+    }
+  }
+
+  func report(wall: Duration, following: Bool) {
+    let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
+    let scheduled = outcomes.filter { $0.node != nil }.count
+    let pods = outcomes.count
+    print("scheduled: \(scheduled)  unschedulable: \(pods - scheduled)")
+    let rate = seconds > 0 ? Double(pods) / seconds : 0
+    print(String(format: "wall time: %.3f s  throughput: %.0f pods/s", seconds, rate))
+    func us(_ p: Double) -> String { String(format: "%.1f", Double(latencyNanos.valueAtPercentile(p)) / 1000) }
+    print("latency per pod (µs): p50 \(us(50))  p90 \(us(90))  p99 \(us(99))  max \(String(format: "%.1f", Double(latencyNanos.max) / 1000))")
+    print(String(format: "nodes evaluated per pod: %.1f", pods > 0 ? Double(evaluatedTotal) / Double(pods) : 0))
+    let byCount = messages.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
+    for (message, count) in byCount.prefix(5) {
+      print("unschedulable (\(count) pod(s), first \(firstMessage[message]!)): \(message)")
+    }
+    if byCount.count > 5 { print("… and \(byCount.count - 5) other distinct messages") }
+    if following {
+      let a = agreement
+      print("replay: Berth's choice \(a.same), tied at Berth's top score \(a.tiedTop), lower Berth score \(a.lower), "
+        + "outside Berth's window \(a.outsideWindow), infeasible for Berth \(a.infeasible), "
+        + "recorded unschedulable \(a.unschedulable), not in recording \(a.missing)")
+    }
+  }
+}
+
+/// A progress bar on stderr, only on a terminal and only once a run has taken a second.
+final class Progress {
+  let total: Int
+  let enabled = isatty(2) != 0
+  let started = DispatchTime.now().uptimeNanoseconds
+  var lastDraw: UInt64 = 0
+
+  init(total: Int) { self.total = total }
+
+  func update(_ done: Int) {
+    guard enabled, done & 1023 == 0 else { return }
+    let now = DispatchTime.now().uptimeNanoseconds
+    guard now - started > 1_000_000_000, now - lastDraw > 100_000_000 else { return }
+    lastDraw = now
+    let width = 40
+    let filled = total > 0 ? width * done / total : width
+    let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+    FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) pods".utf8))
+  }
+
+  func finish() {
+    if enabled && lastDraw != 0 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+  }
+}

@@ -1,0 +1,62 @@
+import BerthCore
+
+/// Why nodes were rejected in the last cycle, in kube-scheduler's words.
+public struct Diagnosis: Sendable, Equatable {
+  /// Nodes in the cluster.
+  public var nodeCount: Int
+  /// `(reason, nodes)` sorted as upstream sorts the strings `"<count> <reason>"`.
+  public var reasons: [(reason: String, count: Int)]
+  /// Rejections per filter plugin (first failing plugin of each node), in profile order.
+  public var rejectedBy: [(plugin: PluginName, count: Int)]
+
+  /// `0/1000 nodes are available: 45 node(s) had untolerated taint {dedicated: true}, 955 Insufficient cpu.`
+  public var message: String {
+    let parts = reasons.map { "\($0.count) \($0.reason)" }
+    return "0/\(nodeCount) nodes are available: " + parts.joined(separator: ", ") + "."
+  }
+
+  public static func == (a: Diagnosis, b: Diagnosis) -> Bool { a.message == b.message }
+}
+
+extension Scheduler {
+  /// The diagnosis of the last cycle's rejected rows (cold path: builds strings).
+  ///
+  /// A node counts each reason its first failing plugin gives (NodeResourcesFit may give
+  /// several); the histogram is rendered `"<count> <reason>"` and sorted as strings, as
+  /// upstream's `FitError.Error()` does.
+  public func diagnose(_ pod: PodID) -> Diagnosis {
+    let info = PodInfo(pod, in: cluster)
+    var histogram: [String: Int] = [:]
+    var perPlugin = [Int](repeating: 0, count: filterPlugins.count)
+    for row in lastWindow.rows {
+      let code = Int(status[row])
+      guard code != 0 && code <= filterPlugins.count else { continue }
+      perPlugin[code - 1] += 1
+      for reason in filterPlugins[code - 1].failureReasons(info, cluster: cluster, node: NodeID(UInt32(row))) {
+        histogram[reason, default: 0] += 1
+      }
+    }
+    let reasons = histogram.map { (reason: $0.key, count: $0.value) }
+      .sorted { "\($0.count) \($0.reason)" < "\($1.count) \($1.reason)" }
+    let rejected = zip(filterPlugins, perPlugin).filter { $0.1 > 0 }.map { (plugin: $0.0.name, count: $0.1) }
+    return Diagnosis(nodeCount: cluster.nodes.count, reasons: reasons, rejectedBy: rejected)
+  }
+
+  /// Runs the filters of `pod` on one node without touching the start index.
+  /// - Returns: the failing plugin and its reasons, or nil when the node fits.
+  public func check(_ pod: PodID, on node: NodeID) -> (plugin: PluginName, reasons: [String])? {
+    let info = PodInfo(pod, in: cluster)
+    let r = node.index
+    let saved = status[r]
+    defer { status[r] = saved }
+    status[r] = 0
+    for (i, f) in filterPlugins.enumerated() where f.preFilter(info, cluster: cluster) {
+      f.filter(info, cluster: cluster, rows: r..<(r + 1), status: status.base, code: UInt8(i + 1))
+      if status[r] != 0 { return (f.name, f.failureReasons(info, cluster: cluster, node: node)) }
+    }
+    return nil
+  }
+
+  /// The feasible rows of the last cycle's window, in iteration order.
+  public var lastFeasibleRows: [Int] { lastWindow.rows.filter { status[$0] == 0 } }
+}

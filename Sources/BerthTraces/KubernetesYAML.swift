@@ -1,0 +1,263 @@
+import BerthCore
+import Foundation
+import Yams
+
+/// Reads Kubernetes `Node` and `Pod` objects from YAML: single or multi-document files,
+/// `kind: List`, or a directory of `.yaml`/`.yml` files (sorted by name). Fields Berth does not
+/// model are ignored; malformed ones are errors naming the file, line and field.
+public enum KubernetesYAML {
+  public static func read(path: String) throws(InputError) -> (nodes: [NodeSpec], pods: [PodSpec]) {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+      throw InputError(file: path, "no such file or directory")
+    }
+    var files = [path]
+    if isDir.boolValue {
+      let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+      files = names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { path + "/" + $0 }
+      if files.isEmpty { throw InputError(file: path, "directory holds no .yaml or .yml files") }
+    }
+    var nodes: [NodeSpec] = []
+    var pods: [PodSpec] = []
+    for f in files {
+      let (n, p) = try readFile(f)
+      nodes += n
+      pods += p
+    }
+    return (nodes, pods)
+  }
+
+  public static func readFile(_ file: String) throws(InputError) -> (nodes: [NodeSpec], pods: [PodSpec]) {
+    guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+      throw InputError(file: file, "cannot read file as UTF-8 text")
+    }
+    return try parse(text, file: file)
+  }
+
+  public static func parse(_ text: String, file: String) throws(InputError) -> (nodes: [NodeSpec], pods: [PodSpec]) {
+    var nodes: [NodeSpec] = []
+    var pods: [PodSpec] = []
+    let documents: [Node]
+    do {
+      documents = try Array(Yams.compose_all(yaml: text))
+    } catch let e as YamlError {
+      throw InputError(file: file, line: yamlErrorLine(e), "invalid YAML: \(yamlErrorSummary(e))")
+    } catch {
+      throw InputError(file: file, "invalid YAML: \(error)")
+    }
+    func object(_ v: YAMLValue) throws(InputError) {
+      guard let kind = v.child("kind") else { throw v.error("missing kind") }
+      switch try kind.string() {
+      case "Node": nodes.append(try node(v))
+      case "Pod": pods.append(try pod(v))
+      case "List", "NodeList", "PodList":
+        for item in try v.child("items")?.sequence() ?? [] { try object(item) }
+      case let other:
+        throw kind.error("unsupported kind \"\(other)\" (expected Node, Pod or List)")
+      }
+    }
+    for doc in documents {
+      let v = YAMLValue(node: doc, file: file, path: "")
+      if v.isNull { continue }
+      try object(v)
+    }
+    return (nodes, pods)
+  }
+
+  static func yamlErrorLine(_ e: YamlError) -> Int? {
+    switch e {
+    case .scanner(_, _, let mark, _), .parser(_, _, let mark, _): return mark.line
+    default: return nil
+    }
+  }
+
+  static func yamlErrorSummary(_ e: YamlError) -> String {
+    switch e {
+    case .scanner(_, let problem, _, _), .parser(_, let problem, _, _): return problem
+    default: return "\(e)"
+    }
+  }
+
+  static func name(_ v: YAMLValue) throws(InputError) -> String {
+    guard let meta = v.child("metadata"), let n = meta.child("name") else { throw v.error("missing metadata.name") }
+    let s = try n.string()
+    guard !s.isEmpty else { throw n.error("must not be empty") }
+    return s
+  }
+
+  static func node(_ v: YAMLValue) throws(InputError) -> NodeSpec {
+    let name = try name(v)
+    let labels = try v.child("metadata")?.child("labels")?.stringMap() ?? [:]
+    let spec = v.child("spec")
+    var taints: [Taint] = []
+    for t in try spec?.child("taints")?.sequence() ?? [] {
+      guard let key = try t.child("key")?.string(), !key.isEmpty else { throw t.error("taint needs a key") }
+      guard let effectNode = t.child("effect") else { throw t.error("taint needs an effect") }
+      guard let effect = TaintEffect(rawValue: try effectNode.string()) else {
+        throw effectNode.error("expected NoSchedule, PreferNoSchedule or NoExecute")
+      }
+      taints.append(Taint(key: key, value: try t.child("value")?.string() ?? "", effect: effect))
+    }
+    let status = v.child("status")
+    guard let resources = status?.child("allocatable") ?? status?.child("capacity") else {
+      throw v.error("node \(name) has neither status.allocatable nor status.capacity")
+    }
+    let amounts: ResourceAmounts
+    let list = try resources.resourceList()
+    do throws(QuantityError) { amounts = try list.amounts() } catch { throw resources.error(error.description) }
+    var images: [NodeSpec.Image] = []
+    for img in try status?.child("images")?.sequence() ?? [] {
+      let names = try img.child("names")?.stringList() ?? []
+      let size = try img.child("sizeBytes")?.int64() ?? 0
+      guard size >= 0 else { throw img.error("sizeBytes must be ≥ 0") }
+      images.append(.init(names: names, sizeBytes: size))
+    }
+    var all = labels
+    if all["kubernetes.io/hostname"] == nil { all["kubernetes.io/hostname"] = name }
+    return NodeSpec(
+      name: name, labels: all, taints: taints, allocatable: amounts,
+      unschedulable: try spec?.child("unschedulable")?.bool() ?? false, images: images)
+  }
+
+  static func container(_ v: YAMLValue, isInit: Bool) throws(InputError) -> Container {
+    var requests = try v.child("resources")?.child("requests")?.resourceList() ?? ResourceList()
+    let limits = try v.child("resources")?.child("limits")?.resourceList() ?? ResourceList()
+    // API defaulting: a resource with a limit and no request requests its limit.
+    for (name, q) in limits.entries where !requests.contains(name) { requests[name] = q }
+    var ports: [ContainerPort] = []
+    for p in try v.child("ports")?.sequence() ?? [] {
+      let hostPort = try p.child("hostPort")?.int32() ?? 0
+      guard (0...65535).contains(hostPort) else { throw p.error("hostPort must be in 0…65535") }
+      let protoText = try p.child("protocol")?.string() ?? "TCP"
+      guard let proto = PortProtocol(rawValue: protoText) else {
+        throw p.child("protocol")!.error("expected TCP, UDP or SCTP")
+      }
+      ports.append(ContainerPort(
+        containerPort: try p.child("containerPort")?.int32() ?? 0, hostPort: hostPort,
+        hostIP: try p.child("hostIP")?.string() ?? "", protocol: proto))
+    }
+    let restart = try v.child("restartPolicy")?.string()
+    if let restart, !isInit || restart != "Always" {
+      throw v.child("restartPolicy")!.error("only init containers may set restartPolicy, and only to Always")
+    }
+    return Container(
+      name: try v.child("name")?.string() ?? "", image: try v.child("image")?.string() ?? "",
+      requests: requests, limits: limits, ports: ports, restartPolicyAlways: restart == "Always")
+  }
+
+  static func requirement(_ v: YAMLValue) throws(InputError) -> NodeSelectorRequirement {
+    guard let key = try v.child("key")?.string() else { throw v.error("requirement needs a key") }
+    guard let opNode = v.child("operator") else { throw v.error("requirement needs an operator") }
+    guard let op = NodeSelectorRequirement.Operator(rawValue: try opNode.string()) else {
+      throw opNode.error("expected In, NotIn, Exists, DoesNotExist, Gt or Lt")
+    }
+    let r = NodeSelectorRequirement(key: key, operator: op, values: try v.child("values")?.stringList() ?? [])
+    guard r.isWellFormed else {
+      throw v.error("\(op.rawValue) needs " + (op == .in || op == .notIn ? "at least one value" : op == .gt || op == .lt ? "exactly one integer value" : "no values"))
+    }
+    return r
+  }
+
+  static func term(_ v: YAMLValue) throws(InputError) -> NodeSelectorTerm {
+    NodeSelectorTerm(
+      matchExpressions: try (v.child("matchExpressions")?.sequence() ?? []).map { e throws(InputError) in try requirement(e) },
+      matchFields: try (v.child("matchFields")?.sequence() ?? []).map { e throws(InputError) in
+        let r = try requirement(e)
+        guard r.key == "metadata.name" else { throw e.error("matchFields supports only metadata.name") }
+        return r
+      })
+  }
+
+  static func nodeAffinity(_ v: YAMLValue) throws(InputError) -> NodeAffinity {
+    var affinity = NodeAffinity()
+    if let req = v.child("requiredDuringSchedulingIgnoredDuringExecution") {
+      let terms = try (req.child("nodeSelectorTerms")?.sequence() ?? []).map { t throws(InputError) in try term(t) }
+      guard !terms.isEmpty else { throw req.error("nodeSelectorTerms must not be empty") }
+      affinity.required = NodeSelector(terms: terms)
+    }
+    for p in try v.child("preferredDuringSchedulingIgnoredDuringExecution")?.sequence() ?? [] {
+      guard let wNode = p.child("weight") else { throw p.error("preferred term needs a weight") }
+      let w = try wNode.int32()
+      guard (1...100).contains(w) else { throw wNode.error("weight must be in 1…100") }
+      guard let pref = p.child("preference") else { throw p.error("preferred term needs a preference") }
+      affinity.preferred.append(PreferredSchedulingTerm(weight: w, preference: try term(pref)))
+    }
+    return affinity
+  }
+
+  static func pod(_ v: YAMLValue) throws(InputError) -> PodSpec {
+    let name = try name(v)
+    let meta = v.child("metadata")
+    guard let spec = v.child("spec") else { throw v.error("pod \(name) has no spec") }
+    let containers = try (spec.child("containers")?.sequence() ?? []).map { c throws(InputError) in try container(c, isInit: false) }
+    guard !containers.isEmpty else { throw spec.error("pod \(name) needs at least one container") }
+    var tolerations: [Toleration] = []
+    for t in try spec.child("tolerations")?.sequence() ?? [] {
+      let opText = try t.child("operator")?.string() ?? "Equal"
+      guard let op = Toleration.Operator(rawValue: opText) else { throw t.child("operator")!.error("expected Equal or Exists") }
+      let value = try t.child("value")?.string() ?? ""
+      if op == .exists && !value.isEmpty { throw t.error("value must be empty when operator is Exists") }
+      let key = try t.child("key")?.string() ?? ""
+      if key.isEmpty && op != .exists { throw t.error("operator must be Exists when key is empty") }
+      var effect: TaintEffect?
+      if let e = t.child("effect"), !(try e.string()).isEmpty {
+        guard let parsed = TaintEffect(rawValue: try e.string()) else { throw e.error("expected NoSchedule, PreferNoSchedule or NoExecute") }
+        effect = parsed
+      }
+      tolerations.append(Toleration(key: key, operator: op, value: value, effect: effect))
+    }
+    return PodSpec(
+      name: name, namespace: try meta?.child("namespace")?.string() ?? "default",
+      labels: try meta?.child("labels")?.stringMap() ?? [:], containers: containers,
+      initContainers: try (spec.child("initContainers")?.sequence() ?? []).map { c throws(InputError) in try container(c, isInit: true) },
+      overhead: try spec.child("overhead")?.resourceList() ?? ResourceList(),
+      nodeSelector: try spec.child("nodeSelector")?.stringMap() ?? [:],
+      affinity: try spec.child("affinity")?.child("nodeAffinity").map { a throws(InputError) in try nodeAffinity(a) },
+      tolerations: tolerations, priority: try spec.child("priority")?.int32() ?? 0,
+      priorityClassName: try spec.child("priorityClassName")?.string() ?? "",
+      nodeName: try spec.child("nodeName")?.string() ?? "",
+      schedulerName: try spec.child("schedulerName")?.string() ?? "default-scheduler")
+  }
+}
+
+/// Picks the reader for a cluster path: a directory with nodes.csv is Berth cluster CSV,
+/// anything else Kubernetes YAML.
+public enum ClusterLoader {
+  public static func load(_ path: String) throws(InputError) -> (nodes: [NodeSpec], pods: [PodSpec]) {
+    let loaded: (nodes: [NodeSpec], pods: [PodSpec])
+    if FileManager.default.fileExists(atPath: path + "/nodes.csv") {
+      loaded = try ClusterCSV.read(directory: path)
+    } else {
+      loaded = try KubernetesYAML.read(path: path)
+    }
+    var names = Set<String>()
+    for n in loaded.nodes where !names.insert(n.name).inserted {
+      throw InputError(file: path, field: "node \(n.name)", "duplicate node name")
+    }
+    names.removeAll()
+    for p in loaded.pods where !names.insert(p.name).inserted {
+      throw InputError(file: path, field: "pod \(p.name)", "duplicate pod name")
+    }
+    return loaded
+  }
+}
+
+/// `pod,node` placement files (node `unschedulable` when none fits), as the oracle writes them.
+public enum PlacementsCSV {
+  public static func read(path: String) throws(InputError) -> [String: String] {
+    var out: [String: String] = [:]
+    for (line, f) in try ClusterCSV.rows(path: path, header: ["pod", "node"]) {
+      guard !f[0].isEmpty, !f[1].isEmpty else { throw InputError(file: path, line: line, "pod and node must not be empty") }
+      guard out.updateValue(f[1], forKey: f[0]) == nil else {
+        throw InputError(file: path, line: line, field: "pod", "duplicate pod \"\(f[0])\"")
+      }
+    }
+    return out
+  }
+
+  public static func write(_ rows: [(pod: String, node: String)], to path: String) throws(InputError) {
+    var text = "pod,node\n"
+    for r in rows { text += ClusterCSV.csvField(r.pod) + "," + ClusterCSV.csvField(r.node) + "\n" }
+    try AtomicFile.write(text, to: path)
+  }
+}

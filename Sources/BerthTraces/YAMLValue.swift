@@ -1,0 +1,98 @@
+import BerthCore
+import Yams
+
+/// A YAML node with the file and field path it came from, for one-line errors.
+struct YAMLValue {
+  let node: Node
+  let file: String
+  let path: String
+
+  var line: Int? { node.mark?.line }
+
+  func error(_ message: String) -> InputError { InputError(file: file, line: line, field: path, message) }
+
+  var isNull: Bool {
+    if case .scalar(let s) = node { return s.style == .plain && ["", "~", "null", "Null", "NULL"].contains(s.string) }
+    return false
+  }
+
+  func child(_ key: String) -> YAMLValue? {
+    guard case .mapping(let m) = node, let v = m[key] else { return nil }
+    let value = YAMLValue(node: v, file: file, path: path.isEmpty ? key : "\(path).\(key)")
+    return value.isNull ? nil : value
+  }
+
+  func mapping() throws(InputError) -> [(key: String, value: YAMLValue)] {
+    guard case .mapping(let m) = node else { throw error("expected a mapping") }
+    var out: [(String, YAMLValue)] = []
+    for (k, v) in m {
+      guard case .scalar(let ks) = k else { throw error("expected string keys") }
+      out.append((ks.string, YAMLValue(node: v, file: file, path: path.isEmpty ? ks.string : "\(path).\(ks.string)")))
+    }
+    return out
+  }
+
+  /// Rejects keys outside `allowed` (strict decoding, as kube-scheduler decodes its config).
+  func requireKeys(in allowed: Set<String>) throws(InputError) {
+    for (k, v) in try mapping() where !allowed.contains(k) {
+      throw InputError(file: file, line: v.line, field: v.path, "unknown field (expected one of \(allowed.sorted().joined(separator: ", ")))")
+    }
+  }
+
+  func sequence() throws(InputError) -> [YAMLValue] {
+    guard case .sequence(let s) = node else { throw error("expected a list") }
+    return s.enumerated().map { YAMLValue(node: $0.element, file: file, path: "\(path)[\($0.offset)]") }
+  }
+
+  func string() throws(InputError) -> String {
+    guard case .scalar(let s) = node else { throw error("expected a string") }
+    return s.string
+  }
+
+  func int64() throws(InputError) -> Int64 {
+    guard case .scalar(let s) = node, let v = Int64(s.string) else { throw error("expected an integer") }
+    return v
+  }
+
+  func int32() throws(InputError) -> Int32 {
+    let v = try int64()
+    guard let w = Int32(exactly: v) else { throw error("\(v) does not fit a 32-bit integer") }
+    return w
+  }
+
+  func bool() throws(InputError) -> Bool {
+    guard case .scalar(let s) = node else { throw error("expected true or false") }
+    switch s.string {
+    case "true", "True", "TRUE": return true
+    case "false", "False", "FALSE": return false
+    default: throw error("expected true or false, found \"\(s.string)\"")
+    }
+  }
+
+  func stringMap() throws(InputError) -> [String: String] {
+    var out: [String: String] = [:]
+    for (k, v) in try mapping() { out[k] = try v.string() }
+    return out
+  }
+
+  func stringList() throws(InputError) -> [String] { try sequence().map { v throws(InputError) in try v.string() } }
+
+  func quantity(nonNegative: Bool = true) throws(InputError) -> Quantity {
+    let text: String
+    guard case .scalar(let s) = node else { throw error("expected a quantity") }
+    text = s.string
+    do throws(QuantityError) {
+      let q = try Quantity(parsing: text)
+      if nonNegative && q.isNegative { throw QuantityError.negative(text) }
+      return q
+    } catch {
+      throw self.error(error.description)
+    }
+  }
+
+  func resourceList() throws(InputError) -> ResourceList {
+    var list = ResourceList()
+    for (k, v) in try mapping() { list[k] = try v.quantity() }
+    return list
+  }
+}
