@@ -91,6 +91,7 @@ public struct Quantity: Hashable, Sendable, CustomStringConvertible {
   public static func max(_ lhs: Quantity, _ rhs: Quantity) -> Quantity { lhs < rhs ? rhs : lhs }
 
   public var description: String {
+    if exponent > 18 { return "\(coefficient)e\(exponent)" }  // "1e100", still a valid quantity
     if exponent >= 0 {
       return String(coefficient) + String(repeating: "0", count: exponent)
     }

@@ -10,7 +10,7 @@ enum Kernels {
   static func countZeros(_ st: UnsafePointer<UInt8>, _ rows: Range<Int>) -> Int {
     // SAFETY: `rows` lies within the status column (framework invariant).
     var n = 0
-    for i in rows { n &+= st[i] == 0 ? 1 : 0 }
+    for i in rows { n &+= Int(bit(st[i] == 0)) }
     return n
   }
 
@@ -47,7 +47,7 @@ enum Kernels {
 
   static func count(of value: Int64, _ col: UnsafePointer<Int64>, _ rows: Range<Int>) -> Int {
     var n = 0
-    for i in rows { n &+= col[i] == value ? 1 : 0 }
+    for i in rows { n &+= Int(bit(col[i] == value)) }
     return n
   }
 

@@ -116,3 +116,13 @@ public struct SegmentPair: Sequence, IteratorProtocol {
     }
   }
 }
+
+/// 1 for true, 0 for false, without a branch.
+@inline(__always) func bit(_ b: Bool) -> UInt8 { unsafeBitCast(b, to: UInt8.self) }
+
+/// A row's status after a filter: `code` if the row was still feasible (0) and `failed`,
+/// unchanged otherwise. Branch-free, so filter loops vectorise.
+@inline(__always) func markFailure(_ status: UInt8, failed: Bool, code: UInt8) -> UInt8 {
+  let f = bit(failed) & bit(status == 0)
+  return status | (code & (0 &- f))
+}

@@ -161,7 +161,7 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
     func reject(unless selector: CompiledSelector?) {
       guard let selector else { return }
       selector.evaluate(rows: rows, nodes: cluster.nodes, term: term, into: match)
-      for i in rows { status[i] = (status[i] == 0 && match[i] == 0) ? code : status[i] }
+      for i in rows { status[i] = markFailure(status[i], failed: match[i] == 0, code: code) }
     }
     reject(unless: c.enforced)
     reject(unless: c.nodeSelector)

@@ -97,13 +97,13 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     let eph = pod.requestEphemeral > 0 ? pod.requestEphemeral : Int64.min
     // SAFETY: every node column has as many rows as `status`, and `rows` lies within them.
     for i in rows {
-      let fail = (pods[i] &+ 1 > allocPods[i]) || (cpu > allocCPU[i] &- reqCPU[i])
-        || (mem > allocMem[i] &- reqMem[i]) || (eph > allocEph[i] &- reqEph[i])
-      status[i] = (status[i] == 0 && fail) ? code : status[i]
+      let fail = bit(pods[i] &+ 1 > allocPods[i]) | bit(cpu > allocCPU[i] &- reqCPU[i])
+        | bit(mem > allocMem[i] &- reqMem[i]) | bit(eph > allocEph[i] &- reqEph[i])
+      status[i] = markFailure(status[i], failed: fail != 0, code: code)
     }
     for (r, amount) in checkedScalars {
       let alloc = UnsafePointer(n.scalarAllocatable[r.index].base), req = UnsafePointer(n.scalarRequested[r.index].base)
-      for i in rows { status[i] = (status[i] == 0 && amount > alloc[i] &- req[i]) ? code : status[i] }
+      for i in rows { status[i] = markFailure(status[i], failed: amount > alloc[i] &- req[i], code: code) }
     }
   }
 

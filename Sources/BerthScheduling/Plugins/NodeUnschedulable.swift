@@ -13,7 +13,7 @@ final class NodeUnschedulablePlugin: FilterPlugin {
   func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
     let cordoned = UnsafePointer(cluster.nodes.unschedulable.base)
     // SAFETY: `rows` lies within the node table, which has as many rows as `status`.
-    for i in rows { status[i] = (status[i] == 0 && cordoned[i] != 0) ? code : status[i] }
+    for i in rows { status[i] = markFailure(status[i], failed: cordoned[i] != 0, code: code) }
   }
 
   func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] { [Self.reason] }
@@ -28,7 +28,7 @@ final class NodeNamePlugin: FilterPlugin {
 
   func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
     let target = cluster.nodes.id(named: pod.constraints.nodeName)?.index ?? -1
-    for i in rows { status[i] = (status[i] == 0 && i != target) ? code : status[i] }
+    for i in rows { status[i] = markFailure(status[i], failed: i != target, code: code) }
   }
 
   func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] { [Self.reason] }

@@ -49,14 +49,14 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
     if words == 1 {
       let mask = untoleratedHard[0]
       // SAFETY: the taint bitset column has `words` entries per node row.
-      for i in rows { status[i] = (status[i] == 0 && bits[i] & mask != 0) ? code : status[i] }
+      for i in rows { status[i] = markFailure(status[i], failed: bits[i] & mask != 0, code: code) }
       return
     }
     untoleratedHard.withUnsafeBufferPointer { mask in
       for i in rows {
         var hit: UInt64 = 0
         for w in 0..<words { hit |= bits[i * words + w] & mask[w] }
-        status[i] = (status[i] == 0 && hit != 0) ? code : status[i]
+        status[i] = markFailure(status[i], failed: hit != 0, code: code)
       }
     }
   }

@@ -1,0 +1,84 @@
+import BerthCore
+import BerthTestSupport
+import Testing
+
+struct ClusterTests {
+  @Test("node rows interleave zones in node-tree order")
+  func nodeTree() {
+    #expect(NodeTree.iterationOrder(zoneKeys: ["a", "a", "b"]) == [0, 2, 1])
+    #expect(NodeTree.iterationOrder(zoneKeys: ["c", "a", "a", "b", "a", "b", "c", "a"]) == [0, 1, 3, 6, 2, 5, 4, 7])
+    #expect(NodeTree.iterationOrder(zoneKeys: []) == [])
+  }
+
+  @Test("effective requests: containers summed, raised to the largest init container, sidecars added, overhead on top")
+  func podRequests() throws {
+    func c(_ cpu: String, _ mem: String? = nil, sidecar: Bool = false) throws -> Container {
+      var r = ResourceList()
+      r["cpu"] = try Quantity(parsing: cpu)
+      if let mem { r["memory"] = try Quantity(parsing: mem) }
+      return Container(requests: r, restartPolicyAlways: sidecar)
+    }
+    let plain = PodSpec(name: "p", containers: [try c("100m", "1Gi"), try c("200m")])
+    #expect(try PodRequests.effective(plain).cpuMillis == 300)
+    #expect(try PodRequests.effective(plain, nonMissing: true).memoryBytes == (1 << 30) + 200 * 1024 * 1024)
+    let withInit = PodSpec(name: "p", containers: [try c("100m")], initContainers: [try c("500m")])
+    #expect(try PodRequests.effective(withInit).cpuMillis == 500)
+    let withSidecar = PodSpec(
+      name: "p", containers: [try c("100m")], initContainers: [try c("50m", sidecar: true), try c("400m")],
+      overhead: ResourceList([("cpu", try Quantity(parsing: "10m"))]))
+    // Sidecar 50m runs with the containers (150m); the later init container needs 400m + 50m.
+    #expect(try PodRequests.effective(withSidecar).cpuMillis == 460)
+    let explicitZero = PodSpec(name: "p", containers: [try c("0", "0")])
+    #expect(try PodRequests.effective(explicitZero, nonMissing: true).cpuMillis == 0)
+    let missing = PodSpec(name: "p", containers: [Container()])
+    #expect(try PodRequests.effective(missing, nonMissing: true).cpuMillis == 100)
+  }
+
+  @Test("bind and unbind keep every aggregate exact")
+  func bindUnbind() throws {
+    let cluster = Cluster(nodes: [Builders.node("n1", cpu: 4000, memory: 8 << 30), Builders.node("n2", cpu: 2000, memory: 4 << 30)])
+    let a = try cluster.addPod(Builders.pod("a", cpu: 1000, memory: 1 << 30))
+    let b = try cluster.addPod(Builders.pod("b", cpu: 500, memory: 1 << 29))
+    let n1 = try #require(cluster.nodes.id(named: "n1"))
+    cluster.bind(a, to: n1)
+    cluster.checkInvariants()
+    cluster.bind(b, to: n1)
+    cluster.checkInvariants()
+    #expect(cluster.nodes.requestedCPU[n1.index] == 1500)
+    #expect(cluster.nodes.podCount[n1.index] == 2)
+    cluster.unbind(a)
+    cluster.checkInvariants()
+    #expect(cluster.nodes.requestedCPU[n1.index] == 500)
+    #expect(cluster.invariantViolations().isEmpty)
+  }
+
+  @Test("checkInvariants reports an over-committed node")
+  func overcommit() throws {
+    let cluster = Cluster(nodes: [Builders.node("n1", cpu: 1000, memory: 1 << 30)])
+    let a = try cluster.addPod(Builders.pod("a", cpu: 2000, memory: 1))
+    cluster.bind(a, to: NodeID(0))
+    #expect(cluster.invariantViolations() == ["n1: cpu over allocatable"])
+  }
+
+  @Test("copies share nothing")
+  func copies() throws {
+    let cluster = Cluster(nodes: [Builders.node("n1", cpu: 1000, memory: 1 << 30)])
+    let a = try cluster.addPod(Builders.pod("a", cpu: 100, memory: 1))
+    let copy = cluster.copy()
+    copy.bind(a, to: NodeID(0))
+    #expect(cluster.nodes.requestedCPU[0] == 0)
+    #expect(copy.nodes.requestedCPU[0] == 100)
+  }
+
+  @Test("the generator is seeded: same seed, same cluster; another seed, another cluster")
+  func rngSplit() {
+    var a = SplitMix64(seed: 1).split(label: "x")
+    var b = SplitMix64(seed: 1).split(label: "x")
+    var c = SplitMix64(seed: 1).split(label: "y")
+    let xs = (0..<4).map { _ in a.next() }
+    #expect(xs == (0..<4).map { _ in b.next() })
+    #expect(xs != (0..<4).map { _ in c.next() })
+    var r = SplitMix64(seed: 9)
+    for _ in 0..<1000 { #expect((0..<7).contains(r.nextInt(below: 7))) }
+  }
+}
