@@ -1,0 +1,36 @@
+import BerthCore
+import BerthScheduling
+import BerthTestSupport
+import Testing
+
+/// The columnar scheduler against the plain per-node reference, over many seeded clusters.
+struct ReferenceTests {
+  @Test("columnar decisions, windows and totals equal the plain reference on 1,000 random clusters")
+  func sweep() throws {
+    var pods = 0
+    for seed in UInt64(1)...1000 {
+      let (nodes, specs, profile) = RandomCluster.make(seed: seed)
+      let cluster = Cluster(nodes: nodes)
+      let scheduler = Scheduler(cluster: cluster, profile: profile, seed: seed, tieBreak: .lowestIndex)
+      let reference = ReferenceScheduler(nodes: nodes, profile: profile)
+      for spec in specs {
+        let pod = try cluster.addPod(spec)
+        let expected = try reference.schedule(spec)
+        let actual = scheduler.scheduleOne(pod)
+        pods += 1
+        #expect(actual.node?.index == expected.node, "seed \(seed) pod \(spec.name): node")
+        #expect(actual.evaluatedNodes == expected.evaluated, "seed \(seed) pod \(spec.name): evaluated")
+        if actual.topScore != nil {
+          for (row, total) in expected.totals where scheduler.total[row] != total {
+            Issue.record("seed \(seed) pod \(spec.name) node \(nodes.count) row \(row): total \(scheduler.total[row]) != \(total)")
+          }
+        }
+        // Ignored extended resources are not checked by the filter, so they may exceed allocatable.
+        let ignored = profile.fitArguments.ignoredResourceGroups
+        let violations = cluster.invariantViolations().filter { v in !ignored.contains { v.contains("\($0)/") && v.hasSuffix("over allocatable") } }
+        #expect(violations.isEmpty, "seed \(seed)")
+      }
+    }
+    #expect(pods > 10_000)
+  }
+}

@@ -1,0 +1,242 @@
+import BerthCore
+import BerthScheduling
+import Foundation
+
+/// A plain, per-node implementation of the same scheduling semantics, written from the upstream
+/// rules over `NodeSpec`/`PodSpec` objects with no interning, no columns and no kernels. The
+/// reference test runs it beside `Scheduler` and demands identical decisions and scores.
+public final class ReferenceScheduler {
+  public let nodes: [NodeSpec]  // in node-tree order
+  public let profile: Profile
+  public private(set) var requested: [ResourceAmounts]
+  public private(set) var nonZero: [ResourceAmounts]
+  public private(set) var podCount: [Int64]
+  public private(set) var ports: [[ContainerPort]]
+  var nextStart = 0
+
+  public init(nodes specs: [NodeSpec], profile: Profile) {
+    let order = NodeTree.iterationOrder(zoneKeys: specs.map(\.zoneKey))
+    nodes = order.map { specs[$0] }
+    self.profile = profile
+    requested = Array(repeating: ResourceAmounts(), count: nodes.count)
+    nonZero = requested
+    podCount = Array(repeating: 0, count: nodes.count)
+    ports = Array(repeating: [], count: nodes.count)
+  }
+
+  public struct Decision: Equatable {
+    public var node: Int?
+    public var evaluated: Int
+    public var totals: [Int: Int64]
+  }
+
+  func scalar(_ a: ResourceAmounts, _ name: String) -> Int64 { a.scalar(name) ?? 0 }
+
+  /// Name of the first failing filter plugin, nil when the pod fits.
+  public func failingFilter(_ pod: PodSpec, _ i: Int) throws -> PluginName? {
+    let node = nodes[i]
+    let req = try PodRequests.effective(pod)
+    for f in profile.filters {
+      switch f {
+      case .nodeUnschedulable:
+        if node.unschedulable && !pod.tolerations.tolerate(Taint(key: unschedulableTaintKey, effect: .noSchedule)) { return f }
+      case .nodeName:
+        if !pod.nodeName.isEmpty && pod.nodeName != node.name { return f }
+      case .taintToleration:
+        if node.taints.contains(where: { $0.effect.isHard && !pod.tolerations.tolerate($0) }) { return f }
+      case .nodeAffinity:
+        if let added = profile.nodeAffinityArguments.addedAffinity?.required,
+          !added.matches(labels: node.labels, nodeName: node.name)
+        {
+          return f
+        }
+        if pod.nodeSelector.contains(where: { node.labels[$0.key] != $0.value }) { return f }
+        if let required = pod.affinity?.required, !required.matches(labels: node.labels, nodeName: node.name) { return f }
+      case .nodePorts:
+        if NodePortsReference.conflicts(pod.hostPorts, ports[i]) { return f }
+      case .nodeResourcesFit:
+        if podCount[i] + 1 > node.allocatable.pods { return f }
+        let a = node.allocatable, r = requested[i]
+        if req.cpuMillis > 0 && req.cpuMillis > a.cpuMillis - r.cpuMillis { return f }
+        if req.memoryBytes > 0 && req.memoryBytes > a.memoryBytes - r.memoryBytes { return f }
+        if req.ephemeralStorageBytes > 0 && req.ephemeralStorageBytes > a.ephemeralStorageBytes - r.ephemeralStorageBytes { return f }
+        for (name, amount) in req.scalars where amount != 0 {
+          if ResourceName.isExtended(name) {
+            let group = String(name.split(separator: "/")[0])
+            if profile.fitArguments.ignoredResources.contains(name) || profile.fitArguments.ignoredResourceGroups.contains(group) { continue }
+          }
+          if amount > scalar(a, name) - scalar(r, name) { return f }
+        }
+      default:
+        continue
+      }
+    }
+    return nil
+  }
+
+  /// Normalised score of `plugin` for every feasible row (normalisation over `feasible`).
+  public func scores(_ plugin: PluginName, _ pod: PodSpec, feasible: [Int]) throws -> [Int: Int64] {
+    var raw: [Int: Int64] = [:]
+    let req = try PodRequests.effective(pod)
+    let nz = try PodRequests.effective(pod, nonMissing: true)
+    switch plugin {
+    case .taintToleration:
+      let tols = pod.tolerations.filter { $0.effect == nil || $0.effect == .preferNoSchedule }
+      for i in feasible { raw[i] = Int64(nodes[i].taints.filter { $0.effect == .preferNoSchedule && !tols.tolerate($0) }.count) }
+      let m = raw.values.max() ?? 0
+      return raw.mapValues { m == 0 ? 100 : 100 - 100 * $0 / m }
+    case .nodeAffinity:
+      let terms = (pod.affinity?.preferred ?? []) + (profile.nodeAffinityArguments.addedAffinity?.preferred ?? [])
+      for i in feasible {
+        raw[i] = terms.filter { $0.weight != 0 && $0.preference.matches(labels: nodes[i].labels, nodeName: nodes[i].name) }
+          .reduce(0) { $0 + Int64($1.weight) }
+      }
+      let m = raw.values.max() ?? 0
+      return raw.mapValues { m == 0 ? 0 : 100 * $0 / m }
+    case .nodeResourcesFit:
+      let args = profile.fitArguments
+      for i in feasible {
+        var total: Int64 = 0, weights: Int64 = 0
+        for r in args.resources {
+          let (alloc, used, podAmount) = amounts(r.name, i, req: req, nz: nz, nonZero: true)
+          if alloc == 0 || (ResourceName.isScalar(r.name) && podAmount == 0) { continue }
+          let q = used + podAmount
+          switch args.strategy {
+          case .leastAllocated:
+            total += (q > alloc ? 0 : (alloc - q) * 100 / alloc) * r.weight
+            weights += r.weight
+          case .mostAllocated:
+            total += (min(q, alloc) * 100 / alloc) * r.weight
+            weights += r.weight
+          case .requestedToCapacityRatio:
+            let u = q > alloc ? 100 : q * 100 / alloc
+            let shape = args.shape.map { UtilizationShapePoint(utilization: $0.utilization, score: $0.score * 10) }
+            var s = shape.last!.score
+            for (k, p) in shape.enumerated() where u <= p.utilization {
+              s = k == 0 ? p.score : shape[k - 1].score + (p.score - shape[k - 1].score) * (u - shape[k - 1].utilization) / (p.utilization - shape[k - 1].utilization)
+              break
+            }
+            if s > 0 {
+              total += s * r.weight
+              weights += r.weight
+            }
+          }
+        }
+        if args.strategy == .requestedToCapacityRatio {
+          raw[i] = weights == 0 ? 0 : Int64((Double(total) / Double(weights)).rounded())
+        } else {
+          raw[i] = weights == 0 ? 0 : total / weights
+        }
+      }
+      return raw
+    case .nodeResourcesBalancedAllocation:
+      for i in feasible {
+        var fractions: [Double] = []
+        for r in profile.balancedAllocationArguments.resources {
+          let (alloc, used, podAmount) = amounts(r.name, i, req: req, nz: nz, nonZero: false)
+          if alloc == 0 || (ResourceName.isScalar(r.name) && podAmount == 0) { continue }
+          fractions.append(min(Double(used + podAmount) / Double(alloc), 1))
+        }
+        var std = 0.0
+        if fractions.count == 2 {
+          std = abs((fractions[0] - fractions[1]) / 2)
+        } else if fractions.count > 2 {
+          let mean = fractions.reduce(0, +) / Double(fractions.count)
+          std = (fractions.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(fractions.count)).squareRoot()
+        }
+        raw[i] = Int64((1 - std) * 100)
+      }
+      return raw
+    case .imageLocality:
+      let images = (pod.initContainers + pod.containers).map { PodConstraints.normalizedImageName($0.image) }
+      let containers = Int64(max(pod.initContainers.count + pod.containers.count, 1))
+      for i in feasible {
+        var sum: Int64 = 0
+        for image in images {
+          guard let size = nodes[i].images.first(where: { $0.names.contains(image) })?.sizeBytes else { continue }
+          let having = nodes.filter { $0.images.contains { $0.names.contains(image) } }.count
+          sum += Int64(Double(size) * (Double(having) / Double(nodes.count)))
+        }
+        let lo: Int64 = 23 << 20, hi: Int64 = (1000 << 20) * containers
+        raw[i] = 100 * (min(max(sum, lo), hi) - lo) / (hi - lo)
+      }
+      return raw
+    case .podTopologySpread:
+      return Dictionary(uniqueKeysWithValues: feasible.map { ($0, Int64(100)) })
+    default:
+      return Dictionary(uniqueKeysWithValues: feasible.map { ($0, Int64(0)) })
+    }
+  }
+
+  func amounts(_ name: String, _ i: Int, req: ResourceAmounts, nz: ResourceAmounts, nonZero: Bool) -> (Int64, Int64, Int64) {
+    let a = nodes[i].allocatable
+    switch name {
+    case "cpu": return (a.cpuMillis, nonZero ? nonZero_(i).cpuMillis : requested[i].cpuMillis, nonZero ? nz.cpuMillis : req.cpuMillis)
+    case "memory":
+      return (a.memoryBytes, nonZero ? nonZero_(i).memoryBytes : requested[i].memoryBytes, nonZero ? nz.memoryBytes : req.memoryBytes)
+    case "ephemeral-storage": return (a.ephemeralStorageBytes, requested[i].ephemeralStorageBytes, req.ephemeralStorageBytes)
+    default: return (scalar(a, name), scalar(requested[i], name), scalar(req, name))
+    }
+  }
+
+  private func nonZero_(_ i: Int) -> ResourceAmounts { nonZero[i] }
+
+  /// One cycle with lowest-index tie-breaking; binds on success.
+  public func schedule(_ pod: PodSpec) throws -> Decision {
+    let n = nodes.count
+    guard n > 0 else { return Decision(node: nil, evaluated: 0, totals: [:]) }
+    let k = Scheduler.numFeasibleNodesToFind(nodeCount: n, percentage: profile.percentageOfNodesToScore, hasScorePlugins: !profile.scores.isEmpty)
+    var feasible: [Int] = []
+    var examined = 0
+    while examined < n && feasible.count < k {
+      let i = (nextStart + examined) % n
+      if try failingFilter(pod, i) == nil { feasible.append(i) }
+      examined += 1
+    }
+    nextStart = (nextStart + examined) % n
+    var totals: [Int: Int64] = [:]
+    var chosen: Int?
+    if feasible.count == 1 {
+      chosen = feasible[0]
+    } else if feasible.count > 1 {
+      for i in feasible { totals[i] = 0 }
+      for w in profile.scores {
+        for (i, s) in try scores(w.name, pod, feasible: feasible) { totals[i]! += s * w.weight }
+      }
+      let best = totals.values.max()!
+      chosen = feasible.filter { totals[$0] == best }.min()
+    }
+    if let c = chosen { try bind(pod, c) }
+    return Decision(node: chosen, evaluated: examined, totals: totals)
+  }
+
+  func bind(_ pod: PodSpec, _ i: Int) throws {
+    let r = try PodRequests.effective(pod)
+    let z = try PodRequests.effective(pod, nonMissing: true)
+    requested[i].cpuMillis += r.cpuMillis
+    requested[i].memoryBytes += r.memoryBytes
+    requested[i].ephemeralStorageBytes += r.ephemeralStorageBytes
+    var scalars = requested[i].scalars
+    for (name, amount) in r.scalars {
+      if let k = scalars.firstIndex(where: { $0.name == name }) { scalars[k].amount += amount } else { scalars.append((name, amount)) }
+    }
+    requested[i].scalars = scalars.sorted { $0.name < $1.name }
+    nonZero[i].cpuMillis += z.cpuMillis
+    nonZero[i].memoryBytes += z.memoryBytes
+    podCount[i] += 1
+    ports[i] += pod.hostPorts
+  }
+}
+
+enum NodePortsReference {
+  static func conflicts(_ wanted: [ContainerPort], _ used: [ContainerPort]) -> Bool {
+    for w in wanted where w.hostPort > 0 {
+      let wip = w.hostIP.isEmpty ? "0.0.0.0" : w.hostIP
+      for u in used where u.hostPort == w.hostPort && u.protocol == w.protocol {
+        let uip = u.hostIP.isEmpty ? "0.0.0.0" : u.hostIP
+        if wip == "0.0.0.0" || uip == "0.0.0.0" || wip == uip { return true }
+      }
+    }
+    return false
+  }
+}
