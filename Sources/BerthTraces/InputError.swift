@@ -18,7 +18,7 @@ public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
   public var description: String {
     var s = file
     if let line { s += ":\(line)" }
-    if let field { s += ": \(field)" }
+    if let field, !field.isEmpty { s += ": \(field)" }
     return s + ": " + message
   }
 }

@@ -39,7 +39,10 @@ public enum KubernetesYAML {
     var pods: [PodSpec] = []
     let documents: [Node]
     do {
-      documents = try Array(Yams.compose_all(yaml: text))
+      let parser = try Parser(yaml: text)
+      var docs: [Node] = []
+      while let root = try parser.nextRoot() { docs.append(root) }
+      documents = docs
     } catch let e as YamlError {
       throw InputError(file: file, line: yamlErrorLine(e), "invalid YAML: \(yamlErrorSummary(e))")
     } catch {

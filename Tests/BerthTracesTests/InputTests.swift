@@ -1,0 +1,209 @@
+import BerthCore
+import BerthScheduling
+import BerthTraces
+import Foundation
+import Testing
+
+/// Readers reject bad input with one line naming the file, line and field.
+struct YAMLTests {
+  static let node = """
+    apiVersion: v1
+    kind: Node
+    metadata:
+      name: n1
+      labels: {topology.kubernetes.io/zone: a}
+    spec:
+      taints:
+      - {key: dedicated, value: "true", effect: NoSchedule}
+    status:
+      allocatable: {cpu: "4", memory: 16Gi, pods: "110", nvidia.com/gpu: "2"}
+      images:
+      - names: [nginx:1.25]
+        sizeBytes: 100000000
+    """
+
+  @Test("nodes, pods, lists and multi-document files are read")
+  func reads() throws {
+    let pod = """
+      apiVersion: v1
+      kind: List
+      items:
+      - apiVersion: v1
+        kind: Pod
+        metadata: {name: p1, namespace: web, labels: {app: x}}
+        spec:
+          priority: 10
+          nodeSelector: {topology.kubernetes.io/zone: a}
+          tolerations: [{key: dedicated, operator: Exists}]
+          affinity:
+            nodeAffinity:
+              requiredDuringSchedulingIgnoredDuringExecution:
+                nodeSelectorTerms:
+                - matchExpressions: [{key: cores, operator: Gt, values: ["2"]}]
+              preferredDuringSchedulingIgnoredDuringExecution:
+              - weight: 5
+                preference: {matchExpressions: [{key: ssd, operator: Exists}]}
+          initContainers:
+          - {name: init, resources: {requests: {cpu: "1"}}}
+          containers:
+          - name: c
+            image: nginx:1.25
+            resources: {limits: {cpu: 500m, memory: 1Gi}}
+            ports: [{containerPort: 80, hostPort: 8080}]
+      """
+    let (nodes, pods) = try KubernetesYAML.parse(Self.node + "\n---\n" + pod, file: "x.yaml")
+    #expect(nodes.count == 1 && pods.count == 1)
+    #expect(nodes[0].allocatable.cpuMillis == 4000)
+    #expect(nodes[0].allocatable.scalar("nvidia.com/gpu") == 2)
+    #expect(nodes[0].taints == [Taint(key: "dedicated", value: "true", effect: .noSchedule)])
+    #expect(nodes[0].labels["kubernetes.io/hostname"] == "n1")
+    let p = pods[0]
+    #expect(p.namespace == "web" && p.priority == 10)
+    // Limits default the missing requests; the init container raises CPU to 1.
+    let req = try PodRequests.effective(p)
+    #expect(req.cpuMillis == 1000 && req.memoryBytes == 1 << 30)
+    #expect(p.hostPorts.map(\.hostPort) == [8080])
+    #expect(p.affinity?.preferred.first?.weight == 5)
+  }
+
+  @Test("malformed fields name the file, line and field", arguments: [
+    ("kind: Node\nmetadata: {name: n}\nstatus: {allocatable: {cpu: lots}}", "x.yaml:3: status.allocatable.cpu: quantity \"lots\" is not a number with an optional suffix"),
+    ("kind: Node\nmetadata: {name: n}\nstatus: {allocatable: {cpu: -1}}", "x.yaml:3: status.allocatable.cpu: quantity \"-1\" is negative"),
+    ("kind: Node\nmetadata: {name: n}\n", "x.yaml:1: node n has neither status.allocatable nor status.capacity"),
+    ("kind: Deployment\nmetadata: {name: d}", "x.yaml:1: kind: unsupported kind \"Deployment\" (expected Node, Pod or List)"),
+    ("kind: Pod\nmetadata: {name: p}\nspec:\n  containers: []", "x.yaml:4: spec: pod p needs at least one container"),
+    ("kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c}]\n  tolerations: [{key: k, operator: Maybe}]",
+     "x.yaml:5: spec.tolerations[0].operator: expected Equal or Exists"),
+    ("kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c}]\n  affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: k, operator: Gt, values: [a]}]}]}}}",
+     "x.yaml:5: spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0]: Gt needs exactly one integer value"),
+    ("kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, resources: {requests: {memory: 1Qi}}}]",
+     "x.yaml:4: spec.containers[0].resources.requests.memory: quantity \"1Qi\" has unknown suffix \"Qi\" (expected Ki, Mi, Gi, Ti, Pi, Ei, n, u, m, k, M, G, T, P, E or an exponent like e3)"),
+    ("kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}], priority: high}", "x.yaml:3: spec.priority: expected an integer"),
+    ("kind: [", "x.yaml:2: invalid YAML: did not find expected node content"),
+  ])
+  func errors(yaml: String, message: String) {
+    #expect { try KubernetesYAML.parse(yaml, file: "x.yaml") } throws: { ($0 as? InputError)?.description == message }
+  }
+}
+
+struct CSVTests {
+  static func dir(nodes: String, pods: String) throws -> String {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("berth-csv-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    try nodes.write(toFile: d + "/nodes.csv", atomically: true, encoding: .utf8)
+    try pods.write(toFile: d + "/pods.csv", atomically: true, encoding: .utf8)
+    return d
+  }
+
+  static let nodes = "name,cpu_milli,mem_bytes,max_pods,zone,node_type,taint\nn1,4000,1000,110,a,compute,dedicated=true:NoSchedule\n"
+  static let pods = "name,cpu_milli,mem_bytes,zone_selector,tolerates\np1,100,10,a,1\n"
+
+  @Test("cluster CSV reads labels, taints, selectors and tolerations")
+  func reads() throws {
+    let (nodes, pods) = try ClusterCSV.read(directory: try Self.dir(nodes: Self.nodes, pods: Self.pods))
+    #expect(nodes[0].labels == ["kubernetes.io/hostname": "n1", "topology.kubernetes.io/zone": "a", "node-type": "compute"])
+    #expect(nodes[0].taints == [Taint(key: "dedicated", value: "true", effect: .noSchedule)])
+    #expect(pods[0].nodeSelector == ["topology.kubernetes.io/zone": "a"])
+    #expect(pods[0].tolerations.tolerate(nodes[0].taints[0]))
+  }
+
+  @Test("bad rows name the file, line and field", arguments: [
+    (nodes + "n2,lots,1,1,a,b,\n", pods, "nodes.csv:3: cpu_milli: expected an integer, found \"lots\""),
+    (nodes + "n2,-5,1,1,a,b,\n", pods, "nodes.csv:3: cpu_milli: expected an integer ≥ 0, found -5"),
+    (nodes + "n2,1,1,1,a,b,weird\n", pods, "nodes.csv:3: taint: expected key=value:Effect (NoSchedule, PreferNoSchedule or NoExecute), found \"weird\""),
+    (nodes + "n1,1,1,1,a,b,\n", pods, "nodes.csv:3: name: duplicate node \"n1\""),
+    (nodes + "n2,1,1\n", pods, "nodes.csv:3: expected 7 fields, found 3"),
+    ("name,cpu\n", pods, "nodes.csv:1: header must be name,cpu_milli,mem_bytes,max_pods,zone,node_type,taint"),
+    (nodes, pods + "p2,1,1,,2\n", "pods.csv:3: tolerates: expected 0 or 1, found \"2\""),
+  ])
+  func errors(nodes: String, pods: String, suffix: String) throws {
+    let d = try Self.dir(nodes: nodes, pods: pods)
+    #expect { try ClusterCSV.read(directory: d) } throws: { ($0 as? InputError)?.description == d + "/" + suffix }
+  }
+
+  @Test("a missing directory is a clear error")
+  func missing() {
+    #expect { try ClusterLoader.load("/nonexistent/berth") } throws: {
+      ($0 as? InputError)?.description == "/nonexistent/berth: no such file or directory"
+    }
+  }
+
+  @Test("generated clusters are the same in CSV and YAML, and the same for the same seed")
+  func generated() throws {
+    let a = SyntheticCluster.generate(nodes: 50, pods: 200, seed: 3, mix: .mixed)
+    let b = SyntheticCluster.generate(nodes: 50, pods: 200, seed: 3, mix: .mixed)
+    #expect(a.nodes == b.nodes && a.pods == b.pods)
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("berth-gen-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    try ClusterCSV.write(nodes: a.nodes, pods: a.pods, directory: d)
+    let csv = try ClusterCSV.read(directory: d)
+    let yaml = try KubernetesYAML.parse(KubernetesYAML.render(nodes: a.nodes, pods: a.pods), file: "g.yaml")
+    #expect(csv.nodes == yaml.nodes)
+    #expect(try csv.pods.map { try PodRequests.effective($0) } == yaml.pods.map { try PodRequests.effective($0) })
+    #expect(csv.pods.map(\.nodeSelector) == yaml.pods.map(\.nodeSelector))
+  }
+}
+
+struct ConfigurationTests {
+  static func parse(_ body: String) throws -> [Profile] {
+    let config = try SchedulerConfigurationYAML.parse(
+      "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\n" + body, file: "c.yaml")
+    return try Profile.resolve(config)
+  }
+
+  @Test("weights, disabled plugins, multiPoint and plugin arguments resolve as upstream")
+  func resolves() throws {
+    let p = try Self.parse("""
+      percentageOfNodesToScore: 30
+      profiles:
+      - schedulerName: default-scheduler
+        plugins:
+          score:
+            disabled: [{name: ImageLocality}]
+            enabled: [{name: NodeResourcesFit, weight: 5}]
+          filter:
+            disabled: [{name: NodePorts}]
+        pluginConfig:
+        - name: NodeResourcesFit
+          args:
+            scoringStrategy:
+              type: RequestedToCapacityRatio
+              resources: [{name: cpu, weight: 2}, {name: memory, weight: 1}]
+              requestedToCapacityRatio:
+                shape: [{utilization: 0, score: 0}, {utilization: 100, score: 10}]
+      """)[0]
+    #expect(p.percentageOfNodesToScore == 30)
+    #expect(!p.scores.contains { $0.name == .imageLocality })
+    #expect(p.scores.first { $0.name == .nodeResourcesFit }?.weight == 5)
+    // An explicitly configured default plugin keeps its place at the front.
+    #expect(p.scores.first?.name == .nodeResourcesFit)
+    #expect(!p.filters.contains(.nodePorts))
+    #expect(p.fitArguments.strategy == .requestedToCapacityRatio)
+    let star = try Self.parse("profiles:\n- plugins:\n    score:\n      disabled: [{name: '*'}]\n      enabled: [{name: NodeResourcesBalancedAllocation}]")[0]
+    #expect(star.scores.map(\.name) == [.nodeResourcesBalancedAllocation])
+  }
+
+  @Test("configuration errors name the field", arguments: [
+    ("profiles:\n- plugins:\n    score:\n      enabled: [{name: NoSuchPlugin}]", "c.yaml: profiles[0].plugins.score.enabled[0].name: unknown plugin \"NoSuchPlugin\""),
+    ("profiles:\n- plugins:\n    scoring: {}", "c.yaml:5: profiles[0].plugins.scoring: unknown extension point (expected one of preEnqueue, queueSort, preFilter, filter, postFilter, preScore, score, reserve, permit, preBind, bind, postBind, multiPoint)"),
+    ("profiles:\n- plugins:\n    score:\n      enabled: [{name: NodeName}]", "c.yaml: profiles[0].plugins.score.enabled[0]: plugin \"NodeName\" does not extend score"),
+    ("percentageOfNodesToScore: 120", "c.yaml: percentageOfNodesToScore: 120 is not in [0, 100]"),
+    ("profiles:\n- pluginConfig:\n  - name: NodeResourcesFit\n    args: {scoringStrategy: {type: Fancy}}", "c.yaml:6: profiles[0].pluginConfig[0].args.scoringStrategy.type: expected LeastAllocated, MostAllocated or RequestedToCapacityRatio"),
+    ("profiles:\n- pluginConfig:\n  - name: NodeResourcesFit\n    args: {colour: blue}", "c.yaml:6: profiles[0].pluginConfig[0].args.colour: unknown field (expected one of apiVersion, ignoredResourceGroups, ignoredResources, kind, scoringStrategy)"),
+    ("profiles:\n- pluginConfig:\n  - name: NodeResourcesFit\n    args: {scoringStrategy: {resources: [{name: cpu, weight: 0}]}}", "c.yaml: profiles[0].pluginConfig[0].args.scoringStrategy.resources[0].weight: 0 is not in [1, 100]"),
+    ("profiles:\n- pluginConfig:\n  - name: NodeResourcesFit\n    args: {scoringStrategy: {type: RequestedToCapacityRatio}}", "c.yaml: profiles[0].pluginConfig[0].args.scoringStrategy.requestedToCapacityRatio.shape: at least one point is required"),
+    ("profiles:\n- pluginConfig:\n  - name: NodeResourcesBalancedAllocation\n    args: {resources: [{name: cpu, weight: 2}]}", "c.yaml: profiles[0].pluginConfig[0].args.resources[0].weight: 2 must be 1"),
+    ("profiles:\n- pluginConfig:\n  - name: TaintToleration\n    args: {}", "c.yaml:5: profiles[0].pluginConfig[0].name: Berth does not support arguments for TaintToleration yet"),
+    ("colour: blue", "c.yaml:3: colour: unknown field (expected one of apiVersion, clientConnection, debuggingConfiguration, delayCacheUntilActive, extenders, healthzBindAddress, kind, leaderElection, metricsBindAddress, parallelism, percentageOfNodesToScore, podInitialBackoffSeconds, podMaxBackoffSeconds, profiles)"),
+  ])
+  func errors(body: String, message: String) {
+    #expect { try Self.parse(body) } throws: { ($0 as? InputError)?.description == message }
+  }
+
+  @Test("wrong apiVersion is rejected")
+  func apiVersion() {
+    #expect { try SchedulerConfigurationYAML.parse("apiVersion: v2\nkind: KubeSchedulerConfiguration", file: "c.yaml") } throws: {
+      ($0 as? InputError)?.description == "c.yaml:1: apiVersion: apiVersion must be kubescheduler.config.k8s.io/v1"
+    }
+  }
+}
