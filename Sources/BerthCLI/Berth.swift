@@ -17,3 +17,9 @@ public struct BerthCommand: ParsableCommand {
 
   public init() {}
 }
+
+/// Command types, for help rendering in tests.
+public enum BerthCLI {
+  public static let scheduleCommand: any ParsableCommand.Type = Schedule.self
+  public static let generateClusterCommand: any ParsableCommand.Type = GenerateCluster.self
+}

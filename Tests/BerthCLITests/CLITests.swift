@@ -1,0 +1,90 @@
+import ArgumentParser
+import BerthCLI
+import BerthTestSupport
+import Foundation
+import Testing
+
+let sampleDir: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  .deletingLastPathComponent().appendingPathComponent("datasets/sample").path
+
+/// The commands run in-process: errors are one line and a non-zero exit code.
+struct CLITests {
+  /// Runs `berth args…`; returns the error message and exit code (nil message on success).
+  static func run(_ args: [String]) -> (message: String?, code: Int32) {
+    do {
+      var command = try BerthCommand.parseAsRoot(args)
+      try command.run()
+      return (nil, 0)
+    } catch {
+      return (BerthCommand.message(for: error), BerthCommand.exitCode(for: error).rawValue)
+    }
+  }
+
+  static func tempDir() throws -> String {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("berth-cli-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    return d
+  }
+
+
+  @Test("generate then schedule writes placements, score dumps and is deterministic")
+  func generateAndSchedule() throws {
+    let d = try Self.tempDir()
+    #expect(Self.run(["generate", "cluster", "--nodes", "60", "--pods", "300", "--seed", "5", "--out", d]).code == 0)
+    #expect(Self.run(["schedule", "--cluster", d, "--seed", "9", "--out", d + "/a.csv", "--scores-out", d + "/s.csv", "--scores-pods", "3"]).code == 0)
+    #expect(Self.run(["schedule", "--cluster", d + "/cluster.yaml", "--seed", "9", "--out", d + "/b.csv"]).code == 0)
+    let a = try String(contentsOfFile: d + "/a.csv", encoding: .utf8)
+    #expect(a == (try String(contentsOfFile: d + "/b.csv", encoding: .utf8)))
+    #expect(a.split(separator: "\n").count == 301)
+    let scores = try String(contentsOfFile: d + "/s.csv", encoding: .utf8)
+    #expect(scores.hasPrefix("pod,node,total,TaintToleration,NodeAffinity,NodeResourcesFit,VolumeBinding,PodTopologySpread,InterPodAffinity,NodeResourcesBalancedAllocation,ImageLocality\n"))
+    // Replaying a run's own placements reproduces it.
+    #expect(Self.run(["schedule", "--cluster", d, "--seed", "1", "--follow", d + "/a.csv", "--out", d + "/c.csv"]).code == 0)
+    #expect(a == (try String(contentsOfFile: d + "/c.csv", encoding: .utf8)))
+  }
+
+  @Test("the bundled sample schedules with --explain")
+  func sample() {
+    #expect(Self.run(["schedule", "--cluster", sampleDir, "--seed", "42", "--explain", "pod-00010"]).code == 0)
+  }
+
+  @Test("bad input fails with one clear line and a non-zero exit", arguments: [
+    (["schedule", "--cluster", "/nonexistent"], "/nonexistent: no such file or directory"),
+    (["schedule", "--cluster", sampleDir, "--config", "/nonexistent.yaml"], "/nonexistent.yaml: cannot read file as UTF-8 text"),
+    (["schedule", "--cluster", sampleDir, "--explain", "no-such-pod", "--seed", "1"], "--explain: no pod named \"no-such-pod\" in \(sampleDir)"),
+    (["schedule", "--cluster", sampleDir, "--follow", "/nonexistent.csv"], "/nonexistent.csv: cannot read file"),
+    (["schedule", "--cluster", sampleDir, "--tie-break", "coin"], "The value 'coin' is invalid for '--tie-break <tie-break>'. Please provide one of 'uniform' and 'lowest-index'."),
+    (["generate", "cluster", "--nodes=-1", "--pods", "1", "--out", "/tmp/x"], "--nodes must be in 0…5000000"),
+  ] as [([String], String)])
+  func errors(args: [String], message: String) {
+    let (m, code) = Self.run(args)
+    #expect(code != 0)
+    #expect(m == message)
+  }
+
+  @Test("a malformed configuration names the file and field")
+  func badConfig() throws {
+    let d = try Self.tempDir()
+    try "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- plugins:\n    score:\n      enabled: [{name: Nope}]\n"
+      .write(toFile: d + "/c.yaml", atomically: true, encoding: .utf8)
+    let (m, code) = Self.run(["schedule", "--cluster", sampleDir, "--config", d + "/c.yaml"])
+    #expect(code != 0)
+    #expect(m == d + "/c.yaml: profiles[0].plugins.score.enabled[0].name: unknown plugin \"Nope\"")
+  }
+
+  @Test("every command's help has a summary and an example")
+  func help() {
+    for path in [["schedule"], ["generate", "cluster"]] {
+      let text = BerthCommand.helpMessage(for: path == ["schedule"] ? BerthCLI.scheduleCommand : BerthCLI.generateClusterCommand)
+      #expect(text.contains("Example"), "\(path)")
+      #expect(text.contains("USAGE"), "\(path)")
+    }
+  }
+
+  @Test("replaying the oracle's placements scores each recorded choice", .enabled(if: Oracle.isAvailable))
+  func follow() {
+    let r = Self.run(["schedule", "--cluster", Oracle.input("N1000"), "--config", sampleDir + "/../profiles/pct100.yaml",
+      "--follow", Oracle.run("N1000_pct100") + "/placements.csv", "--seed", "1"])
+    #expect(r.code == 0)
+  }
+}
