@@ -89,6 +89,7 @@ struct Schedule: ParsableCommand {
     var run = RunRecorder(scheduler: scheduler, scoresPods: scoresOut == nil ? 0 : scoresPods)
     let progress = Progress(total: built.pods.count)
     let clock = ContinuousClock()
+    let mallocsBefore = MallocCount.current()
     let started = clock.now
     for p in 0..<built.pods.count {
       let pod = PodID(UInt32(p))
@@ -101,9 +102,14 @@ struct Schedule: ParsableCommand {
       progress.update(p + 1)
     }
     let wall = clock.now - started
+    let mallocsAfter = MallocCount.current()
     progress.finish()
     built.checkInvariants()
     run.report(wall: wall, following: recorded != nil)
+    if let before = mallocsBefore, let after = mallocsAfter, built.pods.count > 0 {
+      print(String(format: "heap allocations per scheduling cycle: %.3f (%d in %d cycles)",
+        Double(after - before) / Double(built.pods.count), after - before, built.pods.count))
+    }
     if let out { try PlacementsCSV.write(run.placements(), to: out) }
     if let scoresOut { try AtomicFile.write(run.scoreRows, to: scoresOut) }
     if let explain, !run.explained {

@@ -77,7 +77,7 @@ public final class Scheduler {
     let info = PodInfo(pod, in: cluster)
     let (window, feasible) = findFeasibleNodes(info)
     var outcome = ScheduleOutcome(pod: pod, node: nil, evaluatedNodes: window.length, feasibleNodes: feasible, topScore: nil)
-    lastModes = []
+    lastModes.removeAll(keepingCapacity: true)
     if feasible == 0 { return outcome }
     if feasible == 1 {
       outcome.node = firstFeasible(in: window)
