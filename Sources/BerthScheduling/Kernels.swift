@@ -76,8 +76,9 @@ enum Kernels {
           if reverse { fill(col, seg, NodeScore.max) }
           continue
         }
+        // Raw scores of these plugins are counts and weight sums, never negative.
         for i in seg {
-          let s = NodeScore.max &* col[i] / maxCount
+          let s = ExactMath.divide(NodeScore.max &* max(col[i], 0), maxCount)
           col[i] = reverse ? NodeScore.max &- s : s
         }
       }

@@ -75,6 +75,11 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
   func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
     let bits = UnsafePointer(cluster.nodes.taintBits.base)
     let words = cluster.nodes.taintWords
+    if words == 1 {
+      let mask = untoleratedPrefer[0]
+      for i in rows { scores[i] = Int64((bits[i] & mask).nonzeroBitCount) }
+      return
+    }
     untoleratedPrefer.withUnsafeBufferPointer { mask in
       for i in rows {
         var n = 0
