@@ -44,6 +44,8 @@ public final class Scheduler {
   /// Rows per filter chunk: small enough that an adaptive search stops near the target, large
   /// enough that the per-chunk plugin calls vanish against the per-row work.
   public static let chunkRows = 512
+  /// Rows per scoring chunk: a plugin's scores for 2,048 rows (16 KiB) are summed while in L1.
+  public static let scoreChunkRows = 2048
 
   // Scratch columns, one row per node; reused by every cycle.
   public private(set) var status: Column<UInt8>
@@ -51,6 +53,7 @@ public final class Scheduler {
   public private(set) var total: Column<Int64>
   private var activeFilters: [Int] = []
   private var perNode: [(column: UnsafeMutablePointer<Int64>, weight: Int64)] = []
+  private var chunked: [Int] = []
 
   /// The last cycle's window and each score plugin's mode, for `--explain` and score dumps.
   public private(set) var lastWindow = Window(start: 0, length: 0, nodeCount: 0)
@@ -160,6 +163,7 @@ public final class Scheduler {
     let st = UnsafePointer(status.base)
     var constant: Int64 = 0
     perNode.removeAll(keepingCapacity: true)
+    chunked.removeAll(keepingCapacity: true)
     lastModes.removeAll(keepingCapacity: true)
     for (p, plugin) in scorePlugins.enumerated() {
       let mode = plugin.preScore(pod, cluster: cluster, window: window, status: st)
@@ -167,18 +171,32 @@ public final class Scheduler {
       switch mode {
       case .uniform(let s):
         constant += s * scoreWeights[p]
+      case .perNode where plugin.normalization == .none:
+        chunked.append(p)
       case .perNode:
+        // Normalisation needs every feasible row first: a whole-window pass.
         let col = scoreColumns[p].base
         for seg in window.pair { plugin.score(pod, cluster: cluster, rows: seg, into: col) }
         Kernels.normalize(col, window: window, status: st, plugin.normalization)
         perNode.append((col, scoreWeights[p]))
       }
     }
+    // Chunk by chunk, so each plugin's scores are summed while still in L1.
     let tot = total.base
     for seg in window.pair {
-      Kernels.fill(tot, seg, constant)
-      for (col, w) in perNode { Kernels.addWeighted(tot, col, w, seg) }
-      Kernels.maskInfeasible(tot, st, seg)
+      var lo = seg.lowerBound
+      while lo < seg.upperBound {
+        let rows = lo..<min(lo + Scheduler.scoreChunkRows, seg.upperBound)
+        Kernels.fill(tot, rows, constant)
+        for p in chunked {
+          let col = scoreColumns[p].base
+          scorePlugins[p].score(pod, cluster: cluster, rows: rows, into: col)
+          Kernels.addWeighted(tot, col, scoreWeights[p], rows)
+        }
+        for (col, w) in perNode { Kernels.addWeighted(tot, col, w, rows) }
+        Kernels.maskInfeasible(tot, st, rows)
+        lo = rows.upperBound
+      }
     }
   }
 
