@@ -9,6 +9,8 @@
 /// Invariant: every column has `count` rows (`taintBits` has `count × taintWords`).
 public final class NodeTable {
   public private(set) var count = 0
+  /// Rows with `unschedulable` set; NodeUnschedulable skips its pass when there are none.
+  public private(set) var cordonedCount = 0
 
   // Hot columns.
   public let allocatableCPU = Column<Int64>(repeating: 0, count: 0)
@@ -61,6 +63,7 @@ public final class NodeTable {
     nonZeroRequestedCPU.append(0)
     nonZeroRequestedMemory.append(0)
     unschedulable.append(spec.unschedulable ? 1 : 0)
+    if spec.unschedulable { cordonedCount += 1 }
     hostPortsInUse.append(0)
     taintBits.append(repeating: 0, count: taintWords)
     for t in taintIDs {
@@ -114,6 +117,7 @@ public final class NodeTable {
   func copy() -> NodeTable {
     let t = NodeTable()
     t.count = count
+    t.cordonedCount = cordonedCount
     for (dst, src) in zip(t.int64Columns, int64Columns) { dst.append(from: src) }
     t.unschedulable.append(from: unschedulable)
     t.hostPortsInUse.append(from: hostPortsInUse)

@@ -96,10 +96,19 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     let mem = pod.requestMemory > 0 ? pod.requestMemory : Int64.min
     let eph = pod.requestEphemeral > 0 ? pod.requestEphemeral : Int64.min
     // SAFETY: every node column has as many rows as `status`, and `rows` lies within them.
-    for i in rows {
-      let fail = bit(pods[i] &+ 1 > allocPods[i]) | bit(cpu > allocCPU[i] &- reqCPU[i])
-        | bit(mem > allocMem[i] &- reqMem[i]) | bit(eph > allocEph[i] &- reqEph[i])
-      status[i] = markFailure(status[i], failed: fail != 0, code: code)
+    if eph == Int64.min {
+      // Most pods request no ephemeral storage: skip reading those two columns.
+      for i in rows {
+        let fail = bit(pods[i] &+ 1 > allocPods[i]) | bit(cpu > allocCPU[i] &- reqCPU[i])
+          | bit(mem > allocMem[i] &- reqMem[i])
+        status[i] = markFailure(status[i], failed: fail != 0, code: code)
+      }
+    } else {
+      for i in rows {
+        let fail = bit(pods[i] &+ 1 > allocPods[i]) | bit(cpu > allocCPU[i] &- reqCPU[i])
+          | bit(mem > allocMem[i] &- reqMem[i]) | bit(eph > allocEph[i] &- reqEph[i])
+        status[i] = markFailure(status[i], failed: fail != 0, code: code)
+      }
     }
     for (r, amount) in checkedScalars {
       let alloc = UnsafePointer(n.scalarAllocatable[r.index].base), req = UnsafePointer(n.scalarRequested[r.index].base)

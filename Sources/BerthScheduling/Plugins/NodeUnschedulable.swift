@@ -7,7 +7,8 @@ final class NodeUnschedulablePlugin: FilterPlugin {
   static let reason = "node(s) were unschedulable"
 
   func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool {
-    !pod.constraints.tolerations.tolerate(Taint(key: unschedulableTaintKey, effect: .noSchedule))
+    cluster.nodes.cordonedCount > 0
+      && !pod.constraints.tolerations.tolerate(Taint(key: unschedulableTaintKey, effect: .noSchedule))
   }
 
   func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
