@@ -4,9 +4,9 @@
 /// own columns are reference types with an explicit `copy()`.
 public final class Column<Element: BitwiseCopyable> {
   /// First element. Stable until the next `append` that grows the column.
-  public private(set) var base: UnsafeMutablePointer<Element>
-  public private(set) var count: Int
-  private var capacity: Int
+  @exclusivity(unchecked) public private(set) var base: UnsafeMutablePointer<Element>
+  @exclusivity(unchecked) public private(set) var count: Int
+  @exclusivity(unchecked) private var capacity: Int
 
   public init(repeating value: Element, count: Int) {
     precondition(count >= 0)

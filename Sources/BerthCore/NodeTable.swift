@@ -8,9 +8,9 @@
 ///
 /// Invariant: every column has `count` rows (`taintBits` has `count × taintWords`).
 public final class NodeTable {
-  public private(set) var count = 0
+  @exclusivity(unchecked) public private(set) var count = 0
   /// Rows with `unschedulable` set; NodeUnschedulable skips its pass when there are none.
-  public private(set) var cordonedCount = 0
+  @exclusivity(unchecked) public private(set) var cordonedCount = 0
 
   // Hot columns.
   public let allocatableCPU = Column<Int64>(repeating: 0, count: 0)
@@ -28,13 +28,13 @@ public final class NodeTable {
   public let unschedulable = Column<UInt8>(repeating: 0, count: 0)
   /// Host ports in use on the node; 0 for nearly every node, so NodePorts checks few rows.
   public let hostPortsInUse = Column<Int32>(repeating: 0, count: 0)
-  public private(set) var taintWords = 1
-  public private(set) var taintBits = Column<UInt64>(repeating: 0, count: 0)
+  @exclusivity(unchecked) public private(set) var taintWords = 1
+  @exclusivity(unchecked) public private(set) var taintBits = Column<UInt64>(repeating: 0, count: 0)
   /// `labelValues[key][row]`: the node's value id for that key, 0 when absent.
-  public private(set) var labelValues: [Column<UInt32>] = []
+  @exclusivity(unchecked) public private(set) var labelValues: [Column<UInt32>] = []
   /// Per scalar resource id.
-  public private(set) var scalarAllocatable: [Column<Int64>] = []
-  public private(set) var scalarRequested: [Column<Int64>] = []
+  @exclusivity(unchecked) public private(set) var scalarAllocatable: [Column<Int64>] = []
+  @exclusivity(unchecked) public private(set) var scalarRequested: [Column<Int64>] = []
 
   // Cold side tables.
   public private(set) var names: [String] = []

@@ -10,7 +10,7 @@ public final class PodTable {
   /// `node[row]` when the pod is not bound.
   public static let unbound = UInt32.max
 
-  public private(set) var count = 0
+  @exclusivity(unchecked) public private(set) var count = 0
 
   public let requestCPU = Column<Int64>(repeating: 0, count: 0)
   public let requestMemory = Column<Int64>(repeating: 0, count: 0)

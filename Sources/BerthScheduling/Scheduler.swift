@@ -36,10 +36,10 @@ public final class Scheduler {
   public let filterPlugins: [any FilterPlugin]
   public let scorePlugins: [any ScorePlugin]
   public let scoreWeights: [Int64]
-  public var tieBreak: TieBreak
-  public private(set) var rng: SplitMix64
+  @exclusivity(unchecked) public var tieBreak: TieBreak
+  @exclusivity(unchecked) public private(set) var rng: SplitMix64
   /// Upstream's `nextStartNodeIndex`: where the next cycle's walk begins.
-  public private(set) var nextStartNodeIndex = 0
+  @exclusivity(unchecked) public private(set) var nextStartNodeIndex = 0
 
   /// Rows per filter chunk: small enough that an adaptive search stops near the target, large
   /// enough that the per-chunk plugin calls vanish against the per-row work.
@@ -48,16 +48,16 @@ public final class Scheduler {
   public static let scoreChunkRows = 2048
 
   // Scratch columns, one row per node; reused by every cycle.
-  public private(set) var status: Column<UInt8>
-  public private(set) var scoreColumns: [Column<Int64>]
-  public private(set) var total: Column<Int64>
-  private var activeFilters: [Int] = []
-  private var perNode: [(column: UnsafeMutablePointer<Int64>, weight: Int64)] = []
-  private var chunked: [Int] = []
+  @exclusivity(unchecked) public private(set) var status: Column<UInt8>
+  @exclusivity(unchecked) public private(set) var scoreColumns: [Column<Int64>]
+  @exclusivity(unchecked) public private(set) var total: Column<Int64>
+  @exclusivity(unchecked) private var activeFilters: [Int] = []
+  @exclusivity(unchecked) private var perNode: [(column: UnsafeMutablePointer<Int64>, weight: Int64)] = []
+  @exclusivity(unchecked) private var chunked: [Int] = []
 
   /// The last cycle's window and each score plugin's mode, for `--explain` and score dumps.
-  public private(set) var lastWindow = Window(start: 0, length: 0, nodeCount: 0)
-  public private(set) var lastModes: [ScoreMode] = []
+  @exclusivity(unchecked) public private(set) var lastWindow = Window(start: 0, length: 0, nodeCount: 0)
+  @exclusivity(unchecked) public private(set) var lastModes: [ScoreMode] = []
 
   public init(cluster: Cluster, profile: Profile = .default, seed: UInt64, tieBreak: TieBreak = .uniform) {
     self.cluster = cluster

@@ -11,7 +11,7 @@ final class BalancedAllocationPlugin: ScorePlugin {
   let name = PluginName.nodeResourcesBalancedAllocation
   let normalization = ScoreNormalization.none
   let arguments: BalancedAllocationArguments
-  private var columns: [ResourceColumns] = []
+  @exclusivity(unchecked) private var columns: [ResourceColumns] = []
 
   init(arguments: BalancedAllocationArguments) { self.arguments = arguments }
 

@@ -15,9 +15,9 @@ final class ImageLocalityPlugin: ScorePlugin {
   static let minThreshold: Int64 = 23 * 1024 * 1024
   static let maxContainerThreshold: Int64 = 1000 * 1024 * 1024
 
-  private var sums = Column<Int64>(repeating: 0, count: 0)
-  private var touched: [Int] = []
-  private var containers = 1
+  @exclusivity(unchecked) private var sums = Column<Int64>(repeating: 0, count: 0)
+  @exclusivity(unchecked) private var touched: [Int] = []
+  @exclusivity(unchecked) private var containers = 1
 
   func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
     let total = cluster.nodes.count

@@ -115,11 +115,11 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
     var preferred: [(weight: Int64, test: CompiledSelector)]
   }
 
-  private var cache: [UInt32: Compiled] = [:]
-  private var cacheNodeCount = -1
-  private var current: Compiled?
-  private var scratchA = Column<UInt8>(repeating: 0, count: 0)
-  private var scratchB = Column<UInt8>(repeating: 0, count: 0)
+  @exclusivity(unchecked) private var cache: [UInt32: Compiled] = [:]
+  @exclusivity(unchecked) private var cacheNodeCount = -1
+  @exclusivity(unchecked) private var current: Compiled?
+  @exclusivity(unchecked) private var scratchA = Column<UInt8>(repeating: 0, count: 0)
+  @exclusivity(unchecked) private var scratchB = Column<UInt8>(repeating: 0, count: 0)
 
   static let reasonPod = "node(s) didn't match Pod's node affinity/selector"
   static let reasonEnforced = "node(s) didn't match scheduler-enforced node affinity"

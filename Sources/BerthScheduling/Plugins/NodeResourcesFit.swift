@@ -62,8 +62,8 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
   /// Shape with scores ×10, as `requestedToCapacityRatioScorer` scales them.
   let shape: [UtilizationShapePoint]
 
-  private var checkedScalars: [(ScalarResourceID, Int64)] = []
-  private var scored: [ResourceColumns] = []
+  @exclusivity(unchecked) private var checkedScalars: [(ScalarResourceID, Int64)] = []
+  @exclusivity(unchecked) private var scored: [ResourceColumns] = []
 
   init(arguments: NodeResourcesFitArguments) {
     self.arguments = arguments

@@ -16,8 +16,8 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
 
   /// Per-pod scratch: bits of hard taints the pod does not tolerate, and of PreferNoSchedule
   /// taints the scoring tolerations do not tolerate. `words` long.
-  private var untoleratedHard: [UInt64] = []
-  private var untoleratedPrefer: [UInt64] = []
+  @exclusivity(unchecked) private var untoleratedHard: [UInt64] = []
+  @exclusivity(unchecked) private var untoleratedPrefer: [UInt64] = []
 
   private func prepare(_ pod: PodInfo, cluster: Cluster) {
     let taints = cluster.taints
