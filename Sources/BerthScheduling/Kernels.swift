@@ -15,12 +15,23 @@ enum Kernels {
   }
 
   /// Row of the `ordinal`-th (1-based) zero status in `rows`.
+  ///
+  /// Counts whole blocks with the vectorised counter and scans only the block that holds it.
   /// - Precondition: at least `ordinal` zeros exist in `rows`.
   static func indexOfZero(_ st: UnsafePointer<UInt8>, _ rows: Range<Int>, ordinal: Int) -> Int {
-    var seen = 0
-    for i in rows where st[i] == 0 {
-      seen += 1
-      if seen == ordinal { return i }
+    var remaining = ordinal
+    var lo = rows.lowerBound
+    while lo < rows.upperBound {
+      let block = lo..<min(lo + 256, rows.upperBound)
+      let c = countZeros(st, block)
+      if c >= remaining {
+        for i in block where st[i] == 0 {
+          remaining -= 1
+          if remaining == 0 { return i }
+        }
+      }
+      remaining -= c
+      lo = block.upperBound
     }
     preconditionFailure("fewer feasible rows than counted")
   }
@@ -51,11 +62,21 @@ enum Kernels {
     return n
   }
 
+  /// Row of the `ordinal`-th (1-based) occurrence of `value` in `rows`, block by block.
   static func firstIndex(of value: Int64, _ col: UnsafePointer<Int64>, _ rows: Range<Int>, ordinal: Int) -> Int? {
-    var seen = 0
-    for i in rows where col[i] == value {
-      seen += 1
-      if seen == ordinal { return i }
+    var remaining = ordinal
+    var lo = rows.lowerBound
+    while lo < rows.upperBound {
+      let block = lo..<min(lo + 256, rows.upperBound)
+      let c = count(of: value, col, block)
+      if c >= remaining {
+        for i in block where col[i] == value {
+          remaining -= 1
+          if remaining == 0 { return i }
+        }
+      }
+      remaining -= c
+      lo = block.upperBound
     }
     return nil
   }

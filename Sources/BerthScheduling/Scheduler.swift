@@ -225,9 +225,8 @@ public final class Scheduler {
     case .uniform:
       var r = ties == 1 ? 0 : rng.nextInt(below: ties)
       for seg in window.pair {
-        let c = Kernels.count(of: best, tot, seg)
-        if r < c { return (NodeID(UInt32(Kernels.firstIndex(of: best, tot, seg, ordinal: r + 1)!)), best) }
-        r -= c
+        if let i = Kernels.firstIndex(of: best, tot, seg, ordinal: r + 1) { return (NodeID(UInt32(i)), best) }
+        r -= Kernels.count(of: best, tot, seg)
       }
       preconditionFailure("tie count disagrees with the total column")
     }
