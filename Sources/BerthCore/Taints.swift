@@ -47,6 +47,7 @@ public struct Toleration: Hashable, Sendable {
 
   /// `Toleration.ToleratesTaint`: the effect (if set) and key (if set) match, and the operator
   /// holds — `Exists` needs nothing more, `Equal` needs equal values.
+  @inlinable
   public func tolerates(_ taint: Taint) -> Bool {
     if let effect, effect != taint.effect { return false }
     if !key.isEmpty && key != taint.key { return false }
@@ -57,8 +58,16 @@ public struct Toleration: Hashable, Sendable {
   }
 }
 
-extension Sequence where Element == Toleration {
-  public func tolerate(_ taint: Taint) -> Bool { contains { $0.tolerates(taint) } }
+extension Array where Element == Toleration {
+  /// Whether any toleration tolerates `taint` (`TolerationsTolerateTaint`).
+  ///
+  /// Concrete and inlinable: a generic `Sequence` version called from another module runs
+  /// unspecialised and allocates an iterator frame per call.
+  @inlinable
+  public func tolerate(_ taint: Taint) -> Bool {
+    for t in self where t.tolerates(taint) { return true }
+    return false
+  }
 }
 
 /// The taint every cordoned node implicitly carries for NodeUnschedulable.
