@@ -9,6 +9,10 @@
 /// Invariant: every column has `count` rows (`taintBits` has `count × taintWords`).
 public final class NodeTable {
   @exclusivity(unchecked) public private(set) var count = 0
+  /// The largest allocatable CPU, memory and ephemeral storage of any node; kernels use these
+  /// to prove that their double-precision arithmetic is exact.
+  @exclusivity(unchecked) public private(set) var largestAllocatable: (cpu: Int64, memory: Int64, ephemeral: Int64) = (0, 0, 0)
+  @exclusivity(unchecked) public private(set) var largestScalarAllocatable: [Int64] = []
   /// Rows with `unschedulable` set; NodeUnschedulable skips its pass when there are none.
   @exclusivity(unchecked) public private(set) var cordonedCount = 0
 
@@ -64,6 +68,9 @@ public final class NodeTable {
     nonZeroRequestedMemory.append(0)
     unschedulable.append(spec.unschedulable ? 1 : 0)
     if spec.unschedulable { cordonedCount += 1 }
+    largestAllocatable.cpu = max(largestAllocatable.cpu, spec.allocatable.cpuMillis)
+    largestAllocatable.memory = max(largestAllocatable.memory, spec.allocatable.memoryBytes)
+    largestAllocatable.ephemeral = max(largestAllocatable.ephemeral, spec.allocatable.ephemeralStorageBytes)
     hostPortsInUse.append(0)
     taintBits.append(repeating: 0, count: taintWords)
     for t in taintIDs {
@@ -74,7 +81,10 @@ public final class NodeTable {
     for (key, value) in labelIDs { labelValues[key][id.index] = value }
     for c in scalarAllocatable { c.append(0) }
     for c in scalarRequested { c.append(0) }
-    for (r, amount) in scalarIDs { scalarAllocatable[r.index][id.index] = amount }
+    for (r, amount) in scalarIDs {
+      scalarAllocatable[r.index][id.index] = amount
+      largestScalarAllocatable[r.index] = max(largestScalarAllocatable[r.index], amount)
+    }
     names.append(spec.name)
     labels.append(spec.labels)
     taints.append(spec.taints)
@@ -90,6 +100,7 @@ public final class NodeTable {
   func addScalarResource() {
     scalarAllocatable.append(Column(repeating: 0, count: count))
     scalarRequested.append(Column(repeating: 0, count: count))
+    largestScalarAllocatable.append(0)
   }
 
   /// Re-lays the taint bitsets with `words` words per node.
@@ -118,6 +129,8 @@ public final class NodeTable {
     let t = NodeTable()
     t.count = count
     t.cordonedCount = cordonedCount
+    t.largestAllocatable = largestAllocatable
+    t.largestScalarAllocatable = largestScalarAllocatable
     for (dst, src) in zip(t.int64Columns, int64Columns) { dst.append(from: src) }
     t.unschedulable.append(from: unschedulable)
     t.hostPortsInUse.append(from: hostPortsInUse)
