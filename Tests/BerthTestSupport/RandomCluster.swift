@@ -30,7 +30,7 @@ public enum RandomCluster {
       nodes.append(NodeSpec(
         name: "n\(i)", labels: labels, taints: taints.filter { _ in chance(12) },
         allocatable: ResourceAmounts(
-          cpuMillis: Int64(pick([0, 1000, 2000, 4000, 8000])), memoryBytes: Int64(pick([0, 1, 2, 4, 8])) << 30,
+          cpuMillis: Int64(pick([0, 1000, 2000, 4000, 8000])), memoryBytes: Int64(pick([0, 1, 2, 4, 8, 131_072])) << 30,
           ephemeralStorageBytes: Int64(pick([0, 10, 100])) << 30, pods: Int64(pick([1, 3, 10, 110])), scalars: gpus),
         unschedulable: chance(8), images: nodeImages))
     }
