@@ -24,16 +24,17 @@ extension Scheduler {
   /// A node counts each reason its first failing plugin gives (NodeResourcesFit may give
   /// several); the histogram is rendered `"<count> <reason>"` and sorted as strings, as
   /// upstream's `FitError.Error()` does.
+  /// - Complexity: O(window × filter plugins), without per-node strings.
   public func diagnose(_ pod: PodID) -> Diagnosis {
     let info = PodInfo(pod, in: cluster)
     var histogram: [String: Int] = [:]
     var perPlugin = [Int](repeating: 0, count: filterPlugins.count)
-    for row in lastWindow.rows {
-      let code = Int(status[row])
-      guard code != 0 && code <= filterPlugins.count else { continue }
-      perPlugin[code - 1] += 1
-      for reason in filterPlugins[code - 1].failureReasons(info, cluster: cluster, node: NodeID(UInt32(row))) {
-        histogram[reason, default: 0] += 1
+    let st = UnsafePointer(status.base)
+    for (i, plugin) in filterPlugins.enumerated() {
+      let code = UInt8(i + 1)
+      for seg in lastWindow.pair { perPlugin[i] += Kernels.count(of: code, st, seg) }
+      if perPlugin[i] > 0 {
+        plugin.countReasons(info, cluster: cluster, window: lastWindow, status: st, code: code, into: &histogram)
       }
     }
     let reasons = histogram.map { (reason: $0.key, count: $0.value) }

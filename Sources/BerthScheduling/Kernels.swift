@@ -36,6 +36,18 @@ enum Kernels {
     preconditionFailure("fewer feasible rows than counted")
   }
 
+  /// Rows in `rows` whose status is `code`.
+  static func count(of code: UInt8, _ st: UnsafePointer<UInt8>, _ rows: Range<Int>) -> Int {
+    var n = 0
+    for i in rows { n &+= Int(bit(st[i] == code)) }
+    return n
+  }
+
+  static func firstIndex(of code: UInt8, _ st: UnsafePointer<UInt8>, _ rows: Range<Int>) -> Int? {
+    for i in rows where st[i] == code { return i }
+    return nil
+  }
+
   static func fill(_ col: UnsafeMutablePointer<Int64>, _ rows: Range<Int>, _ value: Int64) {
     // SAFETY: `rows` lies within the column.
     col.advanced(by: rows.lowerBound).update(repeating: value, count: rows.count)

@@ -64,6 +64,30 @@ public protocol FilterPlugin: AnyObject {
   func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8)
   /// Upstream's reason strings for a node this plugin rejected (cold path, for messages).
   func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String]
+  /// Adds, per reason string, the number of rows in `window` whose status is `code`.
+  ///
+  /// Linear in the window and string-free per row, so that a cluster full of unschedulable
+  /// pods stays fast; the default suits plugins with a single reason.
+  func countReasons(
+    _ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>, code: UInt8,
+    into counts: inout [String: Int])
+}
+
+extension FilterPlugin {
+  public func countReasons(
+    _ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>, code: UInt8,
+    into counts: inout [String: Int]
+  ) {
+    var n = 0
+    var first = -1
+    for seg in window.pair {
+      let c = Kernels.count(of: code, status, seg)
+      if c > 0 && first < 0 { first = Kernels.firstIndex(of: code, status, seg) ?? -1 }
+      n += c
+    }
+    guard n > 0, first >= 0 else { return }
+    for reason in failureReasons(pod, cluster: cluster, node: NodeID(UInt32(first))) { counts[reason, default: 0] += n }
+  }
 }
 
 /// How a score plugin contributes to one cycle.

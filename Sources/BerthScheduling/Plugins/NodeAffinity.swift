@@ -174,6 +174,25 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
     return [Self.reasonPod]
   }
 
+  /// One reason unless the plugin enforces an added affinity, which has a reason of its own.
+  func countReasons(
+    _ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>, code: UInt8,
+    into counts: inout [String: Int]
+  ) {
+    for seg in window.pair {
+      for i in seg where status[i] == code {
+        for r in failureReasons(pod, cluster: cluster, node: NodeID(UInt32(i))) { counts[r, default: 0] += 1 }
+        if added?.required == nil {
+          // Every rejected node shares the single reason: count the rest without looking.
+          let rest = Kernels.count(of: code, status, (i + 1)..<seg.upperBound)
+            + (seg == window.pair.first ? Kernels.count(of: code, status, window.pair.second) : 0)
+          counts[Self.reasonPod, default: 0] += rest
+          return
+        }
+      }
+    }
+  }
+
   func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
     let c = compiled(pod, cluster: cluster)
     current = c

@@ -143,6 +143,39 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     return reasons
   }
 
+  /// Histogram of the CPU / memory / ephemeral-storage / pod-count shortfall combinations;
+  /// nodes short of a scalar resource take the per-node path.
+  func countReasons(
+    _ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>, code: UInt8,
+    into counts: inout [String: Int]
+  ) {
+    _ = preFilter(pod, cluster: cluster)
+    let n = cluster.nodes
+    var combos = [Int](repeating: 0, count: 16)
+    for seg in window.pair {
+      for i in seg where status[i] == code {
+        var mask = 0
+        if n.podCount[i] + 1 > n.allocatablePods[i] { mask |= 1 }
+        if pod.requestCPU > 0 && pod.requestCPU > n.allocatableCPU[i] - n.requestedCPU[i] { mask |= 2 }
+        if pod.requestMemory > 0 && pod.requestMemory > n.allocatableMemory[i] - n.requestedMemory[i] { mask |= 4 }
+        if pod.requestEphemeral > 0 && pod.requestEphemeral > n.allocatableEphemeral[i] - n.requestedEphemeral[i] { mask |= 8 }
+        var scalarShort = false
+        for (r, amount) in checkedScalars where amount > n.scalarAllocatable[r.index][i] - n.scalarRequested[r.index][i] {
+          scalarShort = true
+        }
+        if scalarShort {
+          for r in failureReasons(pod, cluster: cluster, node: NodeID(UInt32(i))) { counts[r, default: 0] += 1 }
+        } else {
+          combos[mask] += 1
+        }
+      }
+    }
+    let names = ["Too many pods", "Insufficient cpu", "Insufficient memory", "Insufficient ephemeral-storage"]
+    for (mask, c) in combos.enumerated() where c > 0 {
+      for (b, name) in names.enumerated() where mask & (1 << b) != 0 { counts[name, default: 0] += c }
+    }
+  }
+
   func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
     scored.removeAll(keepingCapacity: true)
     for r in arguments.resources {

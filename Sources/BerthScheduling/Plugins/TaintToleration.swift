@@ -67,6 +67,38 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
     return ["node(s) had untolerated taint {\(taint.key): \(taint.value)}"]
   }
 
+  /// Nodes with one untolerated hard taint are counted by its bit; only nodes with several
+  /// need their spec order (upstream reports the first in the node's list).
+  func countReasons(
+    _ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>, code: UInt8,
+    into counts: inout [String: Int]
+  ) {
+    prepare(pod, cluster: cluster)
+    let bits = UnsafePointer(cluster.nodes.taintBits.base)
+    let words = cluster.nodes.taintWords
+    var byTaint = [Int](repeating: 0, count: words * 64)
+    for seg in window.pair {
+      for i in seg where status[i] == code {
+        var hits = 0
+        var last = 0
+        for w in 0..<words {
+          let hit = bits[i * words + w] & untoleratedHard[w]
+          hits += hit.nonzeroBitCount
+          if hit != 0 { last = w * 64 + (63 - hit.leadingZeroBitCount) }
+        }
+        if hits == 1 {
+          byTaint[last] += 1
+        } else {
+          for r in failureReasons(pod, cluster: cluster, node: NodeID(UInt32(i))) { counts[r, default: 0] += 1 }
+        }
+      }
+    }
+    for (id, n) in byTaint.enumerated() where n > 0 {
+      let t = cluster.taints.taints[id]
+      counts["node(s) had untolerated taint {\(t.key): \(t.value)}", default: 0] += n
+    }
+  }
+
   func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
     prepare(pod, cluster: cluster)
     return untoleratedPrefer.contains { $0 != 0 } ? .perNode : .uniform(NodeScore.max)
