@@ -9,8 +9,12 @@ public struct Diagnosis: Sendable, Equatable {
   /// Rejections per filter plugin (first failing plugin of each node), in profile order.
   public var rejectedBy: [(plugin: PluginName, count: Int)]
 
+  /// A PreFilter's rejection of every node, which upstream reports instead of node reasons.
+  public var preFilterMessage: String?
+
   /// `0/1000 nodes are available: 45 node(s) had untolerated taint {dedicated: true}, 955 Insufficient cpu.`
   public var message: String {
+    if let preFilterMessage { return "0/\(nodeCount) nodes are available: \(preFilterMessage)." }
     let parts = reasons.map { "\($0.count) \($0.reason)" }
     return "0/\(nodeCount) nodes are available: " + parts.joined(separator: ", ") + "."
   }
@@ -40,7 +44,7 @@ extension Scheduler {
     let reasons = histogram.map { (reason: $0.key, count: $0.value) }
       .sorted { "\($0.count) \($0.reason)" < "\($1.count) \($1.reason)" }
     let rejected = zip(filterPlugins, perPlugin).filter { $0.1 > 0 }.map { (plugin: $0.0.name, count: $0.1) }
-    return Diagnosis(nodeCount: cluster.nodes.count, reasons: reasons, rejectedBy: rejected)
+    return Diagnosis(nodeCount: cluster.nodes.count, reasons: reasons, rejectedBy: rejected, preFilterMessage: lastRejection)
   }
 
   /// Runs the filters of `pod` on one node without touching the start index.

@@ -62,6 +62,8 @@ public protocol FilterPlugin: AnyObject {
   /// PreFilter: returns false when no node can fail this plugin for this pod (the pass is skipped).
   func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool
   func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8)
+  /// PreFilter's node narrowing (NodeAffinity on `metadata.name`); `.all` for most plugins.
+  func restrictNodes(_ pod: PodInfo, cluster: Cluster) -> NodeRestriction
   /// Upstream's reason strings for a node this plugin rejected (cold path, for messages).
   func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String]
   /// Adds, per reason string, the number of rows in `window` whose status is `code`.
@@ -73,7 +75,20 @@ public protocol FilterPlugin: AnyObject {
     into counts: inout [String: Int])
 }
 
+/// A PreFilter result that narrows the nodes a cycle looks at (upstream's `PreFilterResult`).
+public enum NodeRestriction: Equatable, Sendable {
+  /// Every node is a candidate.
+  case all
+  /// Only these rows, ascending (node-tree order).
+  case rows([Int])
+  /// No node can fit; the message replaces the per-node reasons.
+  case rejectAll(String)
+}
+
 extension FilterPlugin {
+  /// Plugins that can narrow the candidate nodes before filtering override this.
+  public func restrictNodes(_ pod: PodInfo, cluster: Cluster) -> NodeRestriction { .all }
+
   public func countReasons(
     _ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>, code: UInt8,
     into counts: inout [String: Int]

@@ -58,6 +58,8 @@ public final class Scheduler {
   /// The last cycle's window and each score plugin's mode, for `--explain` and score dumps.
   @exclusivity(unchecked) public private(set) var lastWindow = Window(start: 0, length: 0, nodeCount: 0)
   @exclusivity(unchecked) public private(set) var lastModes: [ScoreMode] = []
+  /// Set when a PreFilter rejected the pod outright in the last cycle; replaces per-node reasons.
+  public private(set) var lastRejection: String?
 
   public init(cluster: Cluster, profile: Profile = .default, seed: UInt64, tieBreak: TieBreak = .uniform) {
     self.cluster = cluster
@@ -78,8 +80,8 @@ public final class Scheduler {
   /// Schedules one pod and, on success, binds it.
   public func scheduleOne(_ pod: PodID, bind: Bool = true) -> ScheduleOutcome {
     let info = PodInfo(pod, in: cluster)
-    let (window, feasible) = findFeasibleNodes(info)
-    var outcome = ScheduleOutcome(pod: pod, node: nil, evaluatedNodes: window.length, feasibleNodes: feasible, topScore: nil)
+    let (window, feasible, evaluated) = findFeasibleNodes(info)
+    var outcome = ScheduleOutcome(pod: pod, node: nil, evaluatedNodes: evaluated, feasibleNodes: feasible, topScore: nil)
     lastModes.removeAll(keepingCapacity: true)
     if feasible == 0 { return outcome }
     if feasible == 1 {
@@ -110,14 +112,29 @@ public final class Scheduler {
   /// Runs the filters from the rotating start until enough feasible nodes are found, and
   /// advances the start index by the rows examined.
   /// - Complexity: O(rows examined × active filters).
-  public func findFeasibleNodes(_ pod: PodInfo) -> (Window, feasible: Int) {
+  public func findFeasibleNodes(_ pod: PodInfo) -> (Window, feasible: Int, evaluated: Int) {
     ensureScratchCapacity()
     let n = cluster.nodes.count
-    guard n > 0 else { return (Window(start: 0, length: 0, nodeCount: 0), 0) }
-    let toFind = Scheduler.numFeasibleNodesToFind(
-      nodeCount: n, percentage: profile.percentageOfNodesToScore, hasScorePlugins: !scorePlugins.isEmpty)
+    lastRejection = nil
+    guard n > 0 else {
+      lastWindow = Window(start: 0, length: 0, nodeCount: 0)
+      return (lastWindow, 0, 0)
+    }
     activeFilters.removeAll(keepingCapacity: true)
     for (i, f) in filterPlugins.enumerated() where f.preFilter(pod, cluster: cluster) { activeFilters.append(i) }
+    for i in activeFilters {
+      switch filterPlugins[i].restrictNodes(pod, cluster: cluster) {
+      case .all: continue
+      case .rows(let rows): return findFeasibleNodes(pod, among: rows)
+      case .rejectAll(let reason):
+        lastRejection = reason
+        status.fill(255)
+        lastWindow = Window(start: 0, length: n, nodeCount: n)
+        return (lastWindow, 0, 0)
+      }
+    }
+    let toFind = Scheduler.numFeasibleNodesToFind(
+      nodeCount: n, percentage: profile.percentageOfNodesToScore, hasScorePlugins: !scorePlugins.isEmpty)
 
     let start = nextStartNodeIndex % n
     let st = status.base
@@ -145,7 +162,32 @@ public final class Scheduler {
     nextStartNodeIndex = (start + examined) % n
     let window = Window(start: start, length: examined, nodeCount: n)
     lastWindow = window
-    return (window, feasible)
+    return (window, feasible, examined)
+  }
+
+  /// The cycle over a PreFilter-narrowed node list: upstream walks only those nodes, from the
+  /// start index modulo their count, and leaves the start index modulo their count too. Rows
+  /// outside the list get status 255 and take no part in scoring; the window spans all rows.
+  private func findFeasibleNodes(_ pod: PodInfo, among rows: [Int]) -> (Window, feasible: Int, evaluated: Int) {
+    let n = cluster.nodes.count
+    let st = status.base
+    st.update(repeating: 255, count: n)
+    let window = Window(start: 0, length: n, nodeCount: n)
+    lastWindow = window
+    guard !rows.isEmpty else { return (window, 0, 0) }
+    let toFind = Scheduler.numFeasibleNodesToFind(
+      nodeCount: rows.count, percentage: profile.percentageOfNodesToScore, hasScorePlugins: !scorePlugins.isEmpty)
+    var examined = 0
+    var feasible = 0
+    while examined < rows.count && feasible < toFind {
+      let r = rows[(nextStartNodeIndex + examined) % rows.count]
+      st[r] = 0
+      for i in activeFilters { filterPlugins[i].filter(pod, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1)) }
+      if st[r] == 0 { feasible += 1 }
+      examined += 1
+    }
+    nextStartNodeIndex = (nextStartNodeIndex + examined) % rows.count
+    return (window, feasible, examined)
   }
 
   private func firstFeasible(in window: Window) -> NodeID? {

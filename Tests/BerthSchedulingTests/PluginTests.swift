@@ -262,3 +262,34 @@ struct FrameworkTests {
     #expect(scheduler.nextStartNodeIndex == 260)
   }
 }
+
+struct NodeNameNarrowingTests {
+  static func pinned(_ name: String, terms: [[String]]) -> PodSpec {
+    let affinity = NodeAffinity(required: NodeSelector(terms: terms.map { names in
+      NodeSelectorTerm(matchFields: names.map { NodeSelectorRequirement(key: "metadata.name", operator: .in, values: [$0]) })
+    }))
+    return Builders.pod(name, cpu: 1, affinity: affinity)
+  }
+
+  @Test("matchFields on metadata.name narrows the cycle to the named nodes")
+  func narrows() throws {
+    let cluster = Cluster(nodes: (0..<200).map { Builders.node("n\($0)", cpu: 1000, memory: 1 << 30) })
+    let scheduler = Scheduler(cluster: cluster, seed: 1)
+    let pod = try cluster.addPod(Self.pinned("p", terms: [["n5"], ["n150"], ["n999"]]))
+    let out = scheduler.scheduleOne(pod)
+    #expect(out.evaluatedNodes == 2)
+    #expect(out.feasibleNodes == 2)
+    #expect(["n5", "n150"].contains(cluster.nodes.name(try #require(out.node))))
+    // The start index wraps modulo the narrowed list, as upstream's does.
+    #expect(scheduler.nextStartNodeIndex == 0)
+  }
+
+  @Test("terms naming disjoint nodes conflict")
+  func conflict() throws {
+    let cluster = Cluster(nodes: (0..<3).map { Builders.node("n\($0)", cpu: 1000, memory: 1 << 30) })
+    let scheduler = Scheduler(cluster: cluster, seed: 1)
+    let pod = try cluster.addPod(Self.pinned("p", terms: [["n0", "n1"]]))
+    #expect(scheduler.scheduleOne(pod).node == nil)
+    #expect(scheduler.diagnose(pod).message == "0/3 nodes are available: pod affinity terms conflict.")
+  }
+}

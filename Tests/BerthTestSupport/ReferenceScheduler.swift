@@ -181,15 +181,31 @@ public final class ReferenceScheduler {
 
   private func nonZero_(_ i: Int) -> ResourceAmounts { nonZero[i] }
 
+  /// The nodes NodeAffinity's PreFilter leaves as candidates: nil for all, [] when none.
+  func candidates(_ pod: PodSpec) -> [Int]? {
+    guard profile.filters.contains(.nodeAffinity), let terms = pod.affinity?.required?.terms, !terms.isEmpty else { return nil }
+    var union = Set<String>()
+    for term in terms {
+      let sets = term.matchFields.filter { $0.key == "metadata.name" && $0.operator == .in }.map { Set($0.values) }
+      guard let first = sets.first else { return nil }
+      let names = sets.dropFirst().reduce(first) { $0.intersection($1) }
+      if names.isEmpty { return [] }
+      union.formUnion(names)
+    }
+    return nodes.indices.filter { union.contains(nodes[$0].name) }
+  }
+
   /// One cycle with lowest-index tie-breaking; binds on success.
   public func schedule(_ pod: PodSpec) throws -> Decision {
-    let n = nodes.count
+    let all = Array(nodes.indices)
+    let list = candidates(pod) ?? all
+    let n = list.count
     guard n > 0 else { return Decision(node: nil, evaluated: 0, totals: [:]) }
     let k = Scheduler.numFeasibleNodesToFind(nodeCount: n, percentage: profile.percentageOfNodesToScore, hasScorePlugins: !profile.scores.isEmpty)
     var feasible: [Int] = []
     var examined = 0
     while examined < n && feasible.count < k {
-      let i = (nextStart + examined) % n
+      let i = list[(nextStart + examined) % n]
       if try failingFilter(pod, i) == nil { feasible.append(i) }
       examined += 1
     }

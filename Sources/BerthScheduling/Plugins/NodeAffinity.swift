@@ -148,6 +148,27 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
     return compiled
   }
 
+  /// PreFilter narrowing: when every required term names nodes with `metadata.name In`, only
+  /// the union over terms of each term's intersection can fit. A term with an empty
+  /// intersection makes the pod unschedulable ("pod affinity terms conflict"). Names of nodes
+  /// that do not exist are dropped.
+  func restrictNodes(_ pod: PodInfo, cluster: Cluster) -> NodeRestriction {
+    guard let terms = pod.constraints.affinity?.required?.terms, !terms.isEmpty else { return .all }
+    var union = Set<String>()
+    for term in terms {
+      var names: Set<String>?
+      for f in term.matchFields where f.key == "metadata.name" && f.operator == .in {
+        names = names.map { $0.intersection(f.values) } ?? Set(f.values)
+      }
+      guard let names else { return .all }
+      if names.isEmpty { return .rejectAll(Self.reasonConflict) }
+      union.formUnion(names)
+    }
+    return .rows(union.compactMap { cluster.nodes.id(named: $0)?.index }.sorted())
+  }
+
+  static let reasonConflict = "pod affinity terms conflict"
+
   func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool {
     let c = compiled(pod, cluster: cluster)
     current = c
