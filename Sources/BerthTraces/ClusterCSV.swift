@@ -62,6 +62,15 @@ public enum ClusterCSV {
     return v
   }
 
+  /// A row's non-empty name, not seen before in the file.
+  static func uniqueName(_ name: String, kind: String, seen: inout Set<String>, file: String, line: Int) throws(InputError) -> String {
+    guard !name.isEmpty else { throw InputError(file: file, line: line, field: "name", "must not be empty") }
+    guard seen.insert(name).inserted else {
+      throw InputError(file: file, line: line, field: "name", "duplicate \(kind) \"\(name)\"")
+    }
+    return name
+  }
+
   public static func parseTaint(_ s: String) -> Taint? {
     let parts = s.split(separator: ":", omittingEmptySubsequences: false)
     guard parts.count == 2, let effect = TaintEffect(rawValue: String(parts[1])) else { return nil }
@@ -74,11 +83,7 @@ public enum ClusterCSV {
     var nodes: [NodeSpec] = []
     var seen = Set<String>()
     for (line, f) in try rows(path: path, header: nodeHeader) {
-      let name = f[0]
-      guard !name.isEmpty else { throw InputError(file: path, line: line, field: "name", "must not be empty") }
-      guard seen.insert(name).inserted else {
-        throw InputError(file: path, line: line, field: "name", "duplicate node \"\(name)\"")
-      }
+      let name = try uniqueName(f[0], kind: "node", seen: &seen, file: path, line: line)
       let cpu = try integer(f[1], file: path, line: line, field: "cpu_milli")
       let mem = try integer(f[2], file: path, line: line, field: "mem_bytes")
       let pods = try integer(f[3], file: path, line: line, field: "max_pods")
@@ -106,11 +111,7 @@ public enum ClusterCSV {
     var pods: [PodSpec] = []
     var seen = Set<String>()
     for (line, f) in try rows(path: path, header: podHeader) {
-      let name = f[0]
-      guard !name.isEmpty else { throw InputError(file: path, line: line, field: "name", "must not be empty") }
-      guard seen.insert(name).inserted else {
-        throw InputError(file: path, line: line, field: "name", "duplicate pod \"\(name)\"")
-      }
+      let name = try uniqueName(f[0], kind: "pod", seen: &seen, file: path, line: line)
       let cpu = try integer(f[1], file: path, line: line, field: "cpu_milli")
       let mem = try integer(f[2], file: path, line: line, field: "mem_bytes")
       let tolerates: Bool
