@@ -29,6 +29,9 @@ let package = Package(
     .library(name: "BerthCore", targets: ["BerthCore"]),
     .library(name: "BerthScheduling", targets: ["BerthScheduling"]),
     .library(name: "BerthTraces", targets: ["BerthTraces"]),
+    .library(name: "BerthBench", targets: ["BerthBench"]),
+    // Preloaded by `berth bench` to count heap allocations; nothing links it.
+    .library(name: "BerthMallocCounter", type: .dynamic, targets: ["BerthMallocCounter"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,6 +41,7 @@ let package = Package(
   ],
   targets: [
     .target(name: "BerthCore", swiftSettings: targetCPUFlags),
+    .target(name: "BerthMallocCounter", linkerSettings: [.linkedLibrary("dl")]),
     .target(name: "BerthScheduling", dependencies: ["BerthCore"], swiftSettings: targetCPUFlags),
     .target(
       name: "BerthTraces",
@@ -48,9 +52,17 @@ let package = Package(
       ],
       swiftSettings: targetCPUFlags),
     .target(
-      name: "BerthCLI",
+      name: "BerthBench",
       dependencies: [
         "BerthCore", "BerthScheduling", "BerthTraces",
+        .product(name: "Yams", package: "Yams"),
+        .product(name: "Histogram", package: "hdrhistogram-swift"),
+      ],
+      swiftSettings: targetCPUFlags),
+    .target(
+      name: "BerthCLI",
+      dependencies: [
+        "BerthCore", "BerthScheduling", "BerthTraces", "BerthBench",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Histogram", package: "hdrhistogram-swift"),
       ],
@@ -67,6 +79,9 @@ let package = Package(
     .testTarget(
       name: "BerthTracesTests",
       dependencies: ["BerthCore", "BerthScheduling", "BerthTraces", "BerthTestSupport"]),
+    .testTarget(
+      name: "BerthBenchTests",
+      dependencies: ["BerthBench", "BerthCore", "BerthScheduling", "BerthTraces", "BerthTestSupport"]),
     .testTarget(
       name: "BerthCLITests",
       dependencies: ["BerthCLI", "BerthCore", "BerthTraces", "BerthTestSupport"]),

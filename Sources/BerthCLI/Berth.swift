@@ -10,10 +10,13 @@ public struct BerthCommand: ParsableCommand {
         # Schedule the bundled sample cluster with the default profile
         berth schedule --cluster datasets/sample --seed 42
 
+        # Run the smoke workloads of every bundled benchmark suite
+        berth bench datasets/suites --label smoke --seed 1
+
         # Generate a synthetic cluster in Berth cluster CSV and Kubernetes YAML
         berth generate cluster --nodes 15000 --pods 30000 --seed 7 --out /tmp/n15k
       """,
-    subcommands: [Schedule.self, Generate.self])
+    subcommands: [Schedule.self, Generate.self, Bench.self])
 
   public init() {}
 }

@@ -155,21 +155,26 @@ struct RunRecorder {
 /// A progress bar on stderr, only on a terminal and only once a run has taken a second.
 final class Progress {
   let total: Int
-  let enabled = isatty(2) != 0
+  let label: String
+  let enabled: Bool
   let started = DispatchTime.now().uptimeNanoseconds
   var lastDraw: UInt64 = 0
 
-  init(total: Int) { self.total = total }
+  init(total: Int, label: String = "", enabled: Bool = true) {
+    self.total = total
+    self.label = label.isEmpty ? "" : label + " "
+    self.enabled = enabled && isatty(2) != 0
+  }
 
   func update(_ done: Int) {
-    guard enabled, done & 1023 == 0 else { return }
+    guard enabled, done & 255 == 0 else { return }
     let now = DispatchTime.now().uptimeNanoseconds
     guard now - started > 1_000_000_000, now - lastDraw > 100_000_000 else { return }
     lastDraw = now
     let width = 40
     let filled = total > 0 ? width * done / total : width
     let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-    FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) pods".utf8))
+    FileHandle.standardError.write(Data("\r\(label)[\(bar)] \(done)/\(total) pods".utf8))
   }
 
   func finish() {

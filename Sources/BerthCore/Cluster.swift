@@ -40,6 +40,12 @@ public final class Cluster {
     return c
   }
 
+  /// Appends a batch of nodes, interleaving the batch's zones as the node tree would list them.
+  /// (An existing cluster's rows keep their places; upstream would re-interleave them.)
+  public func addNodes(_ specs: [NodeSpec]) {
+    for i in NodeTree.iterationOrder(zoneKeys: specs.map(\.zoneKey)) { addNode(specs[i]) }
+  }
+
   /// Appends a node as the last row.
   /// - Precondition: no node of that name exists.
   @discardableResult

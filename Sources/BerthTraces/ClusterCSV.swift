@@ -150,7 +150,7 @@ public enum ClusterCSV {
     try AtomicFile.write(p, to: directory + "/pods.csv")
   }
 
-  static func csvField(_ s: String) -> String {
+  package static func csvField(_ s: String) -> String {
     guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return s }
     return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
   }

@@ -67,14 +67,14 @@ public enum KubernetesYAML {
     return (nodes, pods)
   }
 
-  static func yamlErrorLine(_ e: YamlError) -> Int? {
+  package static func yamlErrorLine(_ e: YamlError) -> Int? {
     switch e {
     case .scanner(_, _, let mark, _), .parser(_, _, let mark, _): return mark.line
     default: return nil
     }
   }
 
-  static func yamlErrorSummary(_ e: YamlError) -> String {
+  package static func yamlErrorSummary(_ e: YamlError) -> String {
     switch e {
     case .scanner(_, let problem, _, _), .parser(_, let problem, _, _): return problem
     default: return "\(e)"
@@ -88,7 +88,7 @@ public enum KubernetesYAML {
     return s
   }
 
-  static func node(_ v: YAMLValue) throws(InputError) -> NodeSpec {
+  package static func node(_ v: YAMLValue) throws(InputError) -> NodeSpec {
     let name = try name(v)
     let labels = try v.child("metadata")?.child("labels")?.stringMap() ?? [:]
     let spec = v.child("spec")
@@ -188,7 +188,7 @@ public enum KubernetesYAML {
     return affinity
   }
 
-  static func pod(_ v: YAMLValue) throws(InputError) -> PodSpec {
+  package static func pod(_ v: YAMLValue) throws(InputError) -> PodSpec {
     let name = try name(v)
     let meta = v.child("metadata")
     guard let spec = v.child("spec") else { throw v.error("pod \(name) has no spec") }

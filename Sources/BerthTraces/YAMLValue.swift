@@ -2,27 +2,33 @@ import BerthCore
 import Yams
 
 /// A YAML node with the file and field path it came from, for one-line errors.
-struct YAMLValue {
-  let node: Node
-  let file: String
-  let path: String
+package struct YAMLValue {
+  package init(node: Node, file: String, path: String) {
+    self.node = node
+    self.file = file
+    self.path = path
+  }
 
-  var line: Int? { node.mark?.line }
+  package let node: Node
+  package let file: String
+  package let path: String
 
-  func error(_ message: String) -> InputError { InputError(file: file, line: line, field: path, message) }
+  package var line: Int? { node.mark?.line }
 
-  var isNull: Bool {
+  package func error(_ message: String) -> InputError { InputError(file: file, line: line, field: path, message) }
+
+  package var isNull: Bool {
     if case .scalar(let s) = node { return s.style == .plain && ["", "~", "null", "Null", "NULL"].contains(s.string) }
     return false
   }
 
-  func child(_ key: String) -> YAMLValue? {
+  package func child(_ key: String) -> YAMLValue? {
     guard case .mapping(let m) = node, let v = m[key] else { return nil }
     let value = YAMLValue(node: v, file: file, path: path.isEmpty ? key : "\(path).\(key)")
     return value.isNull ? nil : value
   }
 
-  func mapping() throws(InputError) -> [(key: String, value: YAMLValue)] {
+  package func mapping() throws(InputError) -> [(key: String, value: YAMLValue)] {
     guard case .mapping(let m) = node else { throw error("expected a mapping") }
     var out: [(String, YAMLValue)] = []
     for (k, v) in m {
@@ -33,34 +39,34 @@ struct YAMLValue {
   }
 
   /// Rejects keys outside `allowed` (strict decoding, as kube-scheduler decodes its config).
-  func requireKeys(in allowed: Set<String>) throws(InputError) {
+  package func requireKeys(in allowed: Set<String>) throws(InputError) {
     for (k, v) in try mapping() where !allowed.contains(k) {
       throw InputError(file: file, line: v.line, field: v.path, "unknown field (expected one of \(allowed.sorted().joined(separator: ", ")))")
     }
   }
 
-  func sequence() throws(InputError) -> [YAMLValue] {
+  package func sequence() throws(InputError) -> [YAMLValue] {
     guard case .sequence(let s) = node else { throw error("expected a list") }
     return s.enumerated().map { YAMLValue(node: $0.element, file: file, path: "\(path)[\($0.offset)]") }
   }
 
-  func string() throws(InputError) -> String {
+  package func string() throws(InputError) -> String {
     guard case .scalar(let s) = node else { throw error("expected a string") }
     return s.string
   }
 
-  func int64() throws(InputError) -> Int64 {
+  package func int64() throws(InputError) -> Int64 {
     guard case .scalar(let s) = node, let v = Int64(s.string) else { throw error("expected an integer") }
     return v
   }
 
-  func int32() throws(InputError) -> Int32 {
+  package func int32() throws(InputError) -> Int32 {
     let v = try int64()
     guard let w = Int32(exactly: v) else { throw error("\(v) does not fit a 32-bit integer") }
     return w
   }
 
-  func bool() throws(InputError) -> Bool {
+  package func bool() throws(InputError) -> Bool {
     guard case .scalar(let s) = node else { throw error("expected true or false") }
     switch s.string {
     case "true", "True", "TRUE": return true
@@ -69,15 +75,15 @@ struct YAMLValue {
     }
   }
 
-  func stringMap() throws(InputError) -> [String: String] {
+  package func stringMap() throws(InputError) -> [String: String] {
     var out: [String: String] = [:]
     for (k, v) in try mapping() { out[k] = try v.string() }
     return out
   }
 
-  func stringList() throws(InputError) -> [String] { try sequence().map { v throws(InputError) in try v.string() } }
+  package func stringList() throws(InputError) -> [String] { try sequence().map { v throws(InputError) in try v.string() } }
 
-  func quantity(nonNegative: Bool = true) throws(InputError) -> Quantity {
+  package func quantity(nonNegative: Bool = true) throws(InputError) -> Quantity {
     let text: String
     guard case .scalar(let s) = node else { throw error("expected a quantity") }
     text = s.string
@@ -90,7 +96,7 @@ struct YAMLValue {
     }
   }
 
-  func resourceList() throws(InputError) -> ResourceList {
+  package func resourceList() throws(InputError) -> ResourceList {
     var list = ResourceList()
     for (k, v) in try mapping() { list[k] = try v.quantity() }
     return list

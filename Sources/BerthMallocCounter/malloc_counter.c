@@ -1,13 +1,18 @@
 // An LD_PRELOAD shim that counts calls to malloc, calloc, realloc and posix_memalign.
-// `berth schedule` looks up `berth_malloc_count` at run time and, when this shim is loaded,
-// reports heap allocations per scheduling cycle (counted around the scheduling loop only).
 //
-//   gcc -O2 -shared -fPIC -o /tmp/malloc_counter.so Benchmarks/MallocCounter/malloc_counter.c -ldl
-//   LD_PRELOAD=/tmp/malloc_counter.so .build/release/berth schedule --cluster datasets/sample --seed 42
+// SwiftPM builds it as libBerthMallocCounter.so beside the berth executable. `berth bench`
+// re-executes itself with the shim preloaded, and `berth schedule` reports allocations per cycle
+// whenever it is preloaded; both read the count in-process through `berth_malloc_count`:
+//
+//   LD_PRELOAD=.build/release/libBerthMallocCounter.so .build/release/berth schedule --cluster datasets/sample
+//
+// Nothing links against this library: it only takes effect when preloaded.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdatomic.h>
 #include <stddef.h>
+
+#include "berth_malloc_counter.h"
 
 static atomic_long count;
 static void *(*real_malloc)(size_t);

@@ -1,0 +1,285 @@
+import BerthCore
+import BerthScheduling
+import BerthTraces
+import Foundation
+import Histogram
+
+/// Where heap allocations are counted from; nil when no counter is loaded.
+public struct AllocationCounter: Sendable {
+  public var read: @Sendable () -> Int?
+  public init(read: @escaping @Sendable () -> Int?) { self.read = read }
+  public static let none = AllocationCounter { nil }
+}
+
+public struct RunOptions: Sendable {
+  public var seed: UInt64
+  /// Throughput window, as scheduler_perf's one-second samples.
+  public var throughputWindowNanos: UInt64 = 1_000_000_000
+  public var allocations: AllocationCounter = .none
+  public init(seed: UInt64) { self.seed = seed }
+}
+
+/// Runs one workload: setup ops unmeasured, measured pods timed one scheduling cycle at a time.
+public final class WorkloadRunner {
+  let suite: Suite
+  let testCase: TestCase
+  let workload: Workload
+  let options: RunOptions
+  let cluster = Cluster()
+  let scheduler: Scheduler
+  var rng: SplitMix64
+  let clock = ContinuousClock()
+
+  // Measurement state.
+  var collecting = false
+  var latencyNanos = Histogram<UInt64>(highestTrackableValue: 600_000_000_000, numberOfSignificantValueDigits: .three)
+  var completionNanos: [UInt64] = []
+  var measureStart: ContinuousClock.Instant?
+  var measuredDuration: Duration = .zero
+  var measuredPods = 0
+  var measuredScheduled = 0
+  var evaluatedNodes = 0
+  var allocations = 0
+  var allocationsMeasured = true
+  var checksum: UInt64 = 0xCBF2_9CE4_8422_2325
+  var bound: [PodID] = []
+  var boundIndex: [Int] = []
+  var churn: (every: Int, create: Int, delete: Int, source: ObjectSource)?
+  var sinceChurn = 0
+  var createdPods = 0
+  var createdNodes = 0
+  public var progress: ((Int) -> Void)?
+
+  public init(suite: Suite, testCase: TestCase, workload: Workload, options: RunOptions) {
+    self.suite = suite
+    self.testCase = testCase
+    self.workload = workload
+    self.options = options
+    let root = SplitMix64(seed: workload.seed ?? options.seed).split(label: "bench/\(suite.name)/\(testCase.name)/\(workload.name)")
+    rng = root.split(label: "ops")
+    var schedulerSeed = root.split(label: "scheduler")
+    scheduler = Scheduler(cluster: cluster, profile: testCase.profile, seed: schedulerSeed.next())
+  }
+
+  /// Pods the workload's ops will create, for progress bars.
+  public var plannedPods: Int {
+    workload.ops.reduce(0) { total, op in
+      if case .createPods(let n, _, _) = op { return total + n }
+      return total
+    }
+  }
+
+  public func run() throws(InputError) -> WorkloadResult {
+    let started = clock.now
+    for (index, op) in workload.ops.enumerated() {
+      switch op {
+      case .createNodes(let count, let source, let zones):
+        cluster.addNodes(makeNodes(count, source: source, zones: zones, op: index))
+      case .createPods(let count, let source, let collectMetrics):
+        let wasCollecting = collecting
+        if collectMetrics { startCollecting() }
+        for spec in makePods(count, source: source, op: index) {
+          let pod = try add(spec)
+          schedule(pod)
+        }
+        if collectMetrics && !wasCollecting { stopCollecting() }
+      case .churn(let every, let create, let delete, let source):
+        churn = (every, create, delete, source)
+        sinceChurn = 0
+      case .deletePods(let count):
+        deleteRandomPods(count)
+      case .barrier:
+        break
+      case .startCollectingMetrics:
+        startCollecting()
+      case .stopCollectingMetrics:
+        stopCollecting()
+      }
+    }
+    if collecting { stopCollecting() }
+    let problems = cluster.invariantViolations()
+    precondition(problems.isEmpty, "benchmark left an inconsistent cluster: \(problems.prefix(3))")
+    return result(wall: clock.now - started)
+  }
+
+  // MARK: Ops
+
+  func makeNodes(_ count: Int, source: ObjectSource, zones: [String], op: Int) -> [NodeSpec] {
+    var specs: [NodeSpec]
+    switch source {
+    case .mix(let mix):
+      specs = SyntheticCluster.generate(nodes: count, pods: 0, seed: rng.next(), mix: mix).nodes
+    case .nodeTemplate(let template):
+      specs = Array(repeating: template, count: count)
+    case .podTemplate:
+      preconditionFailure("createNodes takes a node template")
+    }
+    for i in specs.indices {
+      let name = "node-\(op)-\(createdNodes + i)"
+      specs[i].name = name
+      specs[i].labels["kubernetes.io/hostname"] = name
+      if !zones.isEmpty { specs[i].labels["topology.kubernetes.io/zone"] = zones[i % zones.count] }
+    }
+    createdNodes += count
+    return specs
+  }
+
+  func makePods(_ count: Int, source: ObjectSource, op: Int) -> [PodSpec] {
+    var specs: [PodSpec]
+    switch source {
+    case .mix(let mix):
+      specs = SyntheticCluster.generate(nodes: 0, pods: count, seed: rng.next(), mix: mix).pods
+    case .podTemplate(let template):
+      specs = Array(repeating: template, count: count)
+    case .nodeTemplate:
+      preconditionFailure("createPods takes a pod template")
+    }
+    for i in specs.indices { specs[i].name = "pod-\(op)-\(createdPods + i)" }
+    createdPods += count
+    return specs
+  }
+
+  func add(_ spec: PodSpec) throws(InputError) -> PodID {
+    do { return try cluster.addPod(spec) } catch {
+      throw InputError(file: suite.file, field: "\(testCase.name)/\(workload.name) pod \(spec.name)", error.description)
+    }
+  }
+
+  func schedule(_ pod: PodID) {
+    let allocBefore = collecting ? options.allocations.read() : nil
+    let t0 = clock.now
+    let outcome = scheduler.scheduleOne(pod)
+    let t1 = clock.now
+    if collecting {
+      if let before = allocBefore, let after = options.allocations.read() { allocations += after - before } else { allocationsMeasured = false }
+      latencyNanos.record(UInt64((t1 - t0).nanoseconds))
+      completionNanos.append(UInt64((t1 - measureStart!).nanoseconds))
+      measuredPods += 1
+      evaluatedNodes += outcome.evaluatedNodes
+      if outcome.node != nil { measuredScheduled += 1 }
+      progress?(measuredPods)
+    }
+    mix(pod: pod, node: outcome.node)
+    if outcome.node != nil {
+      boundIndex.append(contentsOf: repeatElement(-1, count: max(0, pod.index + 1 - boundIndex.count)))
+      boundIndex[pod.index] = bound.count
+      bound.append(pod)
+    }
+    if let c = churn {
+      sinceChurn += 1
+      if sinceChurn >= c.every {
+        sinceChurn = 0
+        churnStep(c)
+      }
+    }
+  }
+
+  func churnStep(_ c: (every: Int, create: Int, delete: Int, source: ObjectSource)) {
+    deleteRandomPods(c.delete)
+    let saved = churn
+    churn = nil  // pods created by churn do not trigger more churn
+    let wasCollecting = collecting
+    collecting = false  // nor are they measured
+    for spec in makePods(c.create, source: c.source, op: 9_999) {
+      if let pod = try? add(spec) { schedule(pod) }
+    }
+    collecting = wasCollecting
+    churn = saved
+  }
+
+  func deleteRandomPods(_ count: Int) {
+    for _ in 0..<min(count, bound.count) {
+      let k = rng.nextInt(below: bound.count)
+      let pod = bound[k]
+      cluster.unbind(pod)
+      let last = bound.removeLast()
+      if k < bound.count {
+        bound[k] = last
+        boundIndex[last.index] = k
+      }
+      boundIndex[pod.index] = -1
+    }
+  }
+
+  /// FNV-1a over (pod row, node row or all ones), in scheduling order.
+  func mix(pod: PodID, node: NodeID?) {
+    for word in [UInt64(pod.rawValue), UInt64(node?.rawValue ?? UInt32.max)] {
+      for shift in stride(from: 0, to: 64, by: 8) {
+        checksum ^= (word >> UInt64(shift)) & 0xFF
+        checksum &*= 0x0000_0100_0000_01B3
+      }
+    }
+  }
+
+  func startCollecting() {
+    guard !collecting else { return }
+    collecting = true
+    measureStart = clock.now - measuredDuration  // resume: completion times continue
+  }
+
+  func stopCollecting() {
+    guard collecting, let start = measureStart else { return }
+    measuredDuration = clock.now - start
+    collecting = false
+  }
+
+  // MARK: Result
+
+  func result(wall: Duration) -> WorkloadResult {
+    let seconds = measuredDuration.seconds
+    let average = seconds > 0 ? Double(measuredPods) / seconds : 0
+    let windows = Self.windowThroughputs(completionNanos, window: options.throughputWindowNanos)
+    func pct(_ p: Double) -> Double {
+      guard !windows.isEmpty else { return average }
+      let sorted = windows.sorted()
+      let rank = Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1
+      return sorted[min(max(rank, 0), sorted.count - 1)]
+    }
+    func us(_ p: Double) -> Double { measuredPods == 0 ? 0 : Double(latencyNanos.valueAtPercentile(p)) / 1000 }
+    var cpu: [Double] = []
+    var mem: [Double] = []
+    var used = 0
+    let n = cluster.nodes
+    for i in 0..<n.count {
+      if n.podCount[i] > 0 { used += 1 }
+      if n.allocatableCPU[i] > 0 { cpu.append(Double(n.requestedCPU[i]) / Double(n.allocatableCPU[i])) }
+      if n.allocatableMemory[i] > 0 { mem.append(Double(n.requestedMemory[i]) / Double(n.allocatableMemory[i])) }
+    }
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    var r = WorkloadResult(
+      suite: suite.name, testCase: testCase.name, workload: workload.name, labels: workload.labels,
+      params: workload.params, measuredPods: measuredPods,
+      throughput: .init(average: average, p50: pct(50), p90: pct(90), p99: pct(99), windows: windows.count),
+      latency: .init(p50: us(50), p90: us(90), p99: us(99), max: measuredPods == 0 ? 0 : Double(latencyNanos.max) / 1000),
+      nodesEvaluatedPerPod: measuredPods == 0 ? 0 : Double(evaluatedNodes) / Double(measuredPods),
+      allocationsPerCycle: allocationsMeasured && measuredPods > 0 ? Double(allocations) / Double(measuredPods) : nil,
+      peakRSSBytes: Int(usage.ru_maxrss) * 1024, placementsChecksum: MetricValue.hex(checksum),
+      outcome: .init(
+        nodes: n.count, pods: cluster.pods.count, scheduled: measuredScheduled, unschedulable: measuredPods - measuredScheduled,
+        nodesUsed: used, cpuUtilization: .init(cpu), memoryUtilization: .init(mem)),
+      thresholds: [], measuredSeconds: seconds, wallSeconds: wall.seconds)
+    r.thresholds = workload.thresholds.map { t in
+      guard let measured = r.value(of: t.metric) else { return .init(expression: t.description, status: .notMeasured, measured: nil) }
+      return .init(expression: t.description, status: t.holds(for: measured) ? .pass : .fail, measured: WorkloadResult.text(measured))
+    }
+    return r
+  }
+
+  /// Pods completed per window of `window` ns, full windows only; the last partial window
+  /// counts when it covers at least half a window.
+  static func windowThroughputs(_ completions: [UInt64], window: UInt64) -> [Double] {
+    guard let last = completions.last, window > 0 else { return [] }
+    var counts = [Int](repeating: 0, count: Int(last / window) + 1)
+    for t in completions { counts[Int(t / window)] += 1 }
+    var rates = counts.dropLast().map { Double($0) * 1e9 / Double(window) }
+    let tail = last % window
+    if tail >= window / 2 { rates.append(Double(counts.last!) * 1e9 / Double(tail)) }
+    return rates
+  }
+}
+
+extension Duration {
+  var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
+  var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

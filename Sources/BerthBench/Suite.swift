@@ -1,0 +1,246 @@
+import BerthCore
+import BerthScheduling
+import BerthTraces
+import Foundation
+import Yams
+
+/// A benchmark suite read from YAML (format in docs/suites.md): test cases, each a template of
+/// ops and named workloads that fill the template's `$params`.
+public struct Suite: Sendable {
+  public var name: String
+  public var file: String
+  /// FNV-1a of the file's bytes, recorded in reports so results name exactly what ran.
+  public var checksum: UInt64
+  public var testCases: [TestCase]
+}
+
+public struct TestCase: Sendable {
+  public var name: String
+  public var profile: Profile
+  public var workloads: [Workload]
+}
+
+public struct Workload: Sendable {
+  public var name: String
+  public var labels: [String]
+  public var params: [String: String]
+  /// The template with this workload's params substituted.
+  public var ops: [Op]
+  public var thresholds: [Threshold]
+  /// A fixed seed overriding the run's, so a golden placements checksum stays valid.
+  public var seed: UInt64?
+}
+
+/// How nodes or pods are made: a generator mix or a Kubernetes object used as a template.
+public enum ObjectSource: Sendable {
+  case mix(SyntheticCluster.Mix)
+  case nodeTemplate(NodeSpec)
+  case podTemplate(PodSpec)
+}
+
+public enum Op: Sendable {
+  case createNodes(count: Int, source: ObjectSource, zones: [String])
+  case createPods(count: Int, source: ObjectSource, collectMetrics: Bool)
+  /// From here on, every `everyPods` scheduled pods: delete `delete` random bound pods and create
+  /// `create` pods from `source`.
+  case churn(everyPods: Int, create: Int, delete: Int, source: ObjectSource)
+  case deletePods(count: Int)
+  /// Waits until no pod is pending; scheduling here is synchronous, so it only marks the point.
+  case barrier
+  case startCollectingMetrics
+  case stopCollectingMetrics
+
+  public var opcode: String {
+    switch self {
+    case .createNodes: return "createNodes"
+    case .createPods: return "createPods"
+    case .churn: return "churn"
+    case .deletePods: return "deletePods"
+    case .barrier: return "barrier"
+    case .startCollectingMetrics: return "startCollectingMetrics"
+    case .stopCollectingMetrics: return "stopCollectingMetrics"
+    }
+  }
+}
+
+extension Suite {
+  public static func read(path: String) throws(InputError) -> Suite {
+    guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+      throw InputError(file: path, "cannot read file as UTF-8 text")
+    }
+    var checksum: UInt64 = 0xCBF2_9CE4_8422_2325
+    for b in data {
+      checksum ^= UInt64(b)
+      checksum &*= 0x0000_0100_0000_01B3
+    }
+    return try parse(text, file: path, checksum: checksum)
+  }
+
+  public static func parse(_ text: String, file: String, checksum: UInt64 = 0) throws(InputError) -> Suite {
+    let root: Node
+    do {
+      guard let node = try Yams.compose(yaml: text) else { throw InputError(file: file, "empty suite") }
+      root = node
+    } catch let e as InputError {
+      throw e
+    } catch let e as YamlError {
+      throw InputError(file: file, line: KubernetesYAML.yamlErrorLine(e), "invalid YAML: \(KubernetesYAML.yamlErrorSummary(e))")
+    } catch {
+      throw InputError(file: file, "invalid YAML: \(error)")
+    }
+    let v = YAMLValue(node: root, file: file, path: "")
+    try v.requireKeys(in: ["name", "description", "testCases"])
+    guard let name = try v.child("name")?.string(), !name.isEmpty else { throw v.error("a suite needs a name") }
+    guard let cases = v.child("testCases") else { throw v.error("a suite needs testCases") }
+    let dir = (file as NSString).deletingLastPathComponent
+    var testCases: [TestCase] = []
+    for c in try cases.sequence() { testCases.append(try testCase(c, directory: dir)) }
+    guard !testCases.isEmpty else { throw cases.error("a suite needs at least one test case") }
+    return Suite(name: name, file: file, checksum: checksum, testCases: testCases)
+  }
+
+  static func testCase(_ v: YAMLValue, directory: String) throws(InputError) -> TestCase {
+    try v.requireKeys(in: ["name", "schedulerConfig", "workloadTemplate", "workloads"])
+    guard let name = try v.child("name")?.string(), !name.isEmpty else { throw v.error("a test case needs a name") }
+    var profile = Profile.default
+    if let configNode = v.child("schedulerConfig") {
+      let relative = try configNode.string()
+      let path = relative.hasPrefix("/") ? relative : directory + "/" + relative
+      let config = try SchedulerConfigurationYAML.read(path: path)
+      do { profile = try Profile.resolve(config)[0] } catch { throw configNode.error(error.description) }
+    }
+    guard let template = v.child("workloadTemplate") else { throw v.error("a test case needs a workloadTemplate") }
+    guard let workloadList = v.child("workloads") else { throw v.error("a test case needs workloads") }
+    var workloads: [Workload] = []
+    var names = Set<String>()
+    for w in try workloadList.sequence() {
+      let workload = try self.workload(w, template: template)
+      guard names.insert(workload.name).inserted else { throw w.error("duplicate workload name \"\(workload.name)\"") }
+      workloads.append(workload)
+    }
+    return TestCase(name: name, profile: profile, workloads: workloads)
+  }
+
+  static func workload(_ v: YAMLValue, template: YAMLValue) throws(InputError) -> Workload {
+    try v.requireKeys(in: ["name", "labels", "params", "thresholds", "seed"])
+    guard let name = try v.child("name")?.string(), !name.isEmpty else { throw v.error("a workload needs a name") }
+    var params: [String: Node] = [:]
+    var paramText: [String: String] = [:]
+    for (key, value) in try v.child("params")?.mapping() ?? [] {
+      guard case .scalar(let s) = value.node else { throw value.error("a param must be a scalar") }
+      params[key] = value.node
+      paramText[key] = s.string
+    }
+    var used = Set<String>()
+    let substituted = YAMLValue(
+      node: try substitute(template.node, params: params, used: &used, file: template.file, path: template.path),
+      file: template.file, path: template.path)
+    if let unused = params.keys.sorted().first(where: { !used.contains($0) }) {
+      throw (v.child("params")?.child(unused) ?? v).error("param \"\(unused)\" is not used by the workload template")
+    }
+    let ops = try substituted.sequence().map { o throws(InputError) in try op(o) }
+    var thresholds: [Threshold] = []
+    for t in try v.child("thresholds")?.sequence() ?? [] {
+      let text = try t.string()
+      do throws(Threshold.ParseError) { thresholds.append(try Threshold(parsing: text)) } catch { throw t.error(error.description) }
+    }
+    let seed = try v.child("seed").map { s throws(InputError) -> UInt64 in
+      let n = try s.int64()
+      guard n >= 0 else { throw s.error("a seed must be ≥ 0") }
+      return UInt64(n)
+    }
+    return Workload(
+      name: name, labels: try v.child("labels")?.stringList() ?? [], params: paramText, ops: ops, thresholds: thresholds,
+      seed: seed)
+  }
+
+  /// Replaces every scalar `$name` with the workload's param.
+  static func substitute(_ node: Node, params: [String: Node], used: inout Set<String>, file: String, path: String) throws(InputError) -> Node {
+    switch node {
+    case .scalar(let s) where s.string.hasPrefix("$"):
+      let name = String(s.string.dropFirst())
+      guard let value = params[name] else {
+        throw InputError(file: file, line: node.mark?.line, field: path, "unknown param \"$\(name)\"")
+      }
+      used.insert(name)
+      return value
+    case .mapping(let m):
+      var pairs: [(Node, Node)] = []
+      for (k, v) in m {
+        pairs.append((k, try substitute(v, params: params, used: &used, file: file, path: path + "." + (k.string ?? "?"))))
+      }
+      return .mapping(Node.Mapping(pairs, m.tag, m.style, m.mark))
+    case .sequence(let s):
+      var items: [Node] = []
+      for (i, item) in s.enumerated() { items.append(try substitute(item, params: params, used: &used, file: file, path: "\(path)[\(i)]")) }
+      return .sequence(Node.Sequence(items, s.tag, s.style, s.mark))
+    default:
+      return node
+    }
+  }
+
+  static func count(_ v: YAMLValue?, in op: YAMLValue, field: String = "count") throws(InputError) -> Int {
+    guard let v else { throw op.error("\(op.path) needs \(field)") }
+    let n = try v.int64()
+    guard n >= 0, n <= 100_000_000 else { throw v.error("expected a count in 0…100000000, found \(n)") }
+    return Int(n)
+  }
+
+  static func source(_ v: YAMLValue, template key: String) throws(InputError) -> ObjectSource {
+    if let t = v.child(key) {
+      var manifest = t.node
+      // Templates may omit metadata.name and kind; the runner names each copy.
+      if case .mapping(var m) = manifest {
+        if m["kind"] == nil { m["kind"] = Node(key == "nodeTemplate" ? "Node" : "Pod") }
+        if m["metadata"] == nil { m["metadata"] = Node([(Node("name"), Node("template"))]) }
+        if case .mapping(var meta)? = m["metadata"], meta["name"] == nil {
+          meta["name"] = Node("template")
+          m["metadata"] = .mapping(meta)
+        }
+        manifest = .mapping(m)
+      }
+      let tv = YAMLValue(node: manifest, file: t.file, path: t.path)
+      return key == "nodeTemplate" ? .nodeTemplate(try KubernetesYAML.node(tv)) : .podTemplate(try KubernetesYAML.pod(tv))
+    }
+    let mixText = try v.child("mix")?.string() ?? "oracle"
+    guard let mix = SyntheticCluster.Mix(rawValue: mixText) else {
+      throw v.child("mix")!.error("expected one of \(SyntheticCluster.Mix.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    return .mix(mix)
+  }
+
+  static func op(_ v: YAMLValue) throws(InputError) -> Op {
+    guard let codeNode = v.child("opcode") else { throw v.error("an op needs an opcode") }
+    let code = try codeNode.string()
+    switch code {
+    case "createNodes":
+      try v.requireKeys(in: ["opcode", "count", "mix", "nodeTemplate", "zones"])
+      return .createNodes(count: try count(v.child("count"), in: v), source: try source(v, template: "nodeTemplate"),
+        zones: try v.child("zones")?.stringList() ?? [])
+    case "createPods":
+      try v.requireKeys(in: ["opcode", "count", "mix", "podTemplate", "collectMetrics"])
+      return .createPods(count: try count(v.child("count"), in: v), source: try source(v, template: "podTemplate"),
+        collectMetrics: try v.child("collectMetrics")?.bool() ?? false)
+    case "churn":
+      try v.requireKeys(in: ["opcode", "everyPods", "create", "delete", "mix", "podTemplate"])
+      let every = try count(v.child("everyPods"), in: v, field: "everyPods")
+      guard every > 0 else { throw v.child("everyPods")!.error("must be at least 1") }
+      return .churn(everyPods: every, create: try v.child("create").map { c throws(InputError) in try count(c, in: v) } ?? 0,
+        delete: try v.child("delete").map { c throws(InputError) in try count(c, in: v) } ?? 0, source: try source(v, template: "podTemplate"))
+    case "deletePods":
+      try v.requireKeys(in: ["opcode", "count"])
+      return .deletePods(count: try count(v.child("count"), in: v))
+    case "barrier":
+      try v.requireKeys(in: ["opcode"])
+      return .barrier
+    case "startCollectingMetrics":
+      try v.requireKeys(in: ["opcode"])
+      return .startCollectingMetrics
+    case "stopCollectingMetrics":
+      try v.requireKeys(in: ["opcode"])
+      return .stopCollectingMetrics
+    default:
+      throw codeNode.error("unknown opcode \"\(code)\" (expected createNodes, createPods, churn, deletePods, barrier, startCollectingMetrics or stopCollectingMetrics)")
+    }
+  }
+}

@@ -1,0 +1,182 @@
+import ArgumentParser
+import BerthBench
+import BerthCore
+import BerthTraces
+import Foundation
+
+/// `berth bench`: benchmark suites, report comparison and paired A/B runs.
+struct Bench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run benchmark suites, compare reports, or compare two berth binaries.",
+    subcommands: [BenchRun.self, BenchCompare.self, BenchAB.self], defaultSubcommand: BenchRun.self)
+}
+
+struct BenchRun: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "run",
+    abstract: "Run the workloads of one or more suites and report throughput, latency and counters.",
+    discussion: """
+      SUITE is a suite file or a directory of them. Setup ops run unmeasured; the pods of a
+      `createPods` op with `collectMetrics: true` (or between start/stopCollectingMetrics) are
+      measured one scheduling cycle at a time. Heap allocations are counted by preloading
+      libBerthMallocCounter.so from beside the executable (berth re-executes itself once).
+      Exits non-zero when a threshold fails.
+
+      Examples:
+        # Every smoke workload of the bundled suites
+        berth bench datasets/suites --label smoke --seed 1
+
+        # One suite's performance workloads, with JSON and Markdown reports
+        berth bench datasets/suites/scheduling-basic.yaml --label performance --out report.json --markdown report.md
+      """)
+
+  @Argument(help: "Suite files or directories of suite files.") var suites: [String]
+  @Option(help: "Run only workloads carrying this label (repeatable; all must match).") var label: [String] = []
+  @Option(help: "Run only workloads whose suite/testCase/workload id contains this text.") var workload: String?
+  @Option(help: "Seed for generators and tie-breaking; drawn and printed when absent.") var seed: UInt64?
+  @Option(help: "JSON report path.") var out: String?
+  @Option(help: "CSV report path.") var csv: String?
+  @Option(help: "Markdown report path.") var markdown: String?
+  @Option(help: "Throughput window in milliseconds (scheduler_perf samples once a second).") var throughputWindowMs: Int = 1000
+  @Flag(help: "Do not re-execute with the allocation counter preloaded.") var noAllocationCounter = false
+  @Flag(help: "Pass even when a threshold's metric was not measured (allocations without the counter).") var allowUnmeasured = false
+
+  func validate() throws {
+    if throughputWindowMs <= 0 { throw ValidationError("--throughput-window-ms must be positive") }
+  }
+
+  func run() throws {
+    if !noAllocationCounter { AllocationCounterLoader.reexecWithCounterIfAvailable() }
+    let seed = self.seed ?? UInt64.random(in: 0..<1_000_000_000)
+    print("seed=\(seed)")
+    let report: BenchReport
+    do {
+      report = try BenchSession.run(
+        paths: suites, labels: label, workloadFilter: workload, seed: seed,
+        windowNanos: UInt64(throughputWindowMs) * 1_000_000, progress: true)
+    } catch {
+      throw CommandFailure(error.description)
+    }
+    print(report.table(), terminator: "")
+    do {
+      if let out { try AtomicFile.write(report.json(), to: out) }
+      if let csv { try AtomicFile.write(report.csv(), to: csv) }
+      if let markdown { try AtomicFile.write(report.markdown(), to: markdown) }
+    } catch {
+      throw CommandFailure(error.description)
+    }
+    if !report.passed {
+      let failed = report.workloads.filter { !$0.passed }.count
+      throw CommandFailure("\(failed) workload(s) failed their thresholds")
+    }
+    let unmeasured = report.workloads.reduce(0) { $0 + $1.unmeasured }
+    if unmeasured > 0 && !allowUnmeasured {
+      throw CommandFailure("\(unmeasured) threshold(s) not measured: libBerthMallocCounter.so was not preloaded (build it with `swift build`, or pass --allow-unmeasured)")
+    }
+  }
+}
+
+/// Loads suites, selects workloads and runs them (shared by `bench run` and tests).
+enum BenchSession {
+  static func suiteFiles(_ paths: [String]) throws(InputError) -> [String] {
+    var files: [String] = []
+    for p in paths {
+      var isDir: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: p, isDirectory: &isDir) else { throw InputError(file: p, "no such file or directory") }
+      if isDir.boolValue {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: p)) ?? []).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+        guard !names.isEmpty else { throw InputError(file: p, "directory holds no suite files") }
+        files += names.sorted().map { p + "/" + $0 }
+      } else {
+        files.append(p)
+      }
+    }
+    return files
+  }
+
+  static func run(
+    paths: [String], labels: [String], workloadFilter: String?, seed: UInt64, windowNanos: UInt64, progress: Bool
+  ) throws(InputError) -> BenchReport {
+    let suites = try suiteFiles(paths).map { f throws(InputError) in try Suite.read(path: f) }
+    var options = RunOptions(seed: seed)
+    options.throughputWindowNanos = windowNanos
+    let counterLoaded = MallocCount.current() != nil
+    if counterLoaded { options.allocations = AllocationCounter { MallocCount.current() } }
+    var results: [WorkloadResult] = []
+    for suite in suites {
+      for tc in suite.testCases {
+        for w in tc.workloads where labels.allSatisfy(w.labels.contains) {
+          let id = "\(suite.name)/\(tc.name)/\(w.name)"
+          if let workloadFilter, !id.contains(workloadFilter) { continue }
+          let runner = WorkloadRunner(suite: suite, testCase: tc, workload: w, options: options)
+          let bar = Progress(total: runner.plannedPods, label: id, enabled: progress)
+          runner.progress = { done in bar.update(done) }
+          results.append(try runner.run())
+          bar.finish()
+        }
+      }
+    }
+    if results.isEmpty {
+      throw InputError(file: paths.joined(separator: " "), "no workload matches labels \(labels) \(workloadFilter.map { "and \"\($0)\"" } ?? "")")
+    }
+    return BenchReport(
+      environment: .init(
+        commit: Environment.commit(), swiftVersion: Environment.swiftVersion, cpuModel: Environment.cpuModel(),
+        cores: ProcessInfo.processInfo.activeProcessorCount, seed: seed,
+        allocationCounter: counterLoaded ? "libBerthMallocCounter.so (LD_PRELOAD)" : "none",
+        suites: suites.map { .init(name: $0.name, file: $0.file, checksum: MetricValue.hex($0.checksum)) }),
+      workloads: results)
+  }
+}
+
+/// Facts about the machine and build recorded in reports.
+enum Environment {
+  static var swiftVersion: String {
+    #if compiler(>=6.3)
+      return "6.3 or later"
+    #elseif compiler(>=6.2)
+      return "6.2"
+    #else
+      return "older than 6.2"
+    #endif
+  }
+
+  static func cpuModel() -> String {
+    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
+    for line in text.split(separator: "\n") where line.hasPrefix("model name") {
+      return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
+    }
+    return "unknown"
+  }
+
+  /// The commit of the working directory's repository, from BERTH_COMMIT or git, else "unknown".
+  static func commit() -> String {
+    if let c = ProcessInfo.processInfo.environment["BERTH_COMMIT"], !c.isEmpty { return c }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["git", "rev-parse", "--short=12", "HEAD"]
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = FileHandle.nullDevice
+    do { try p.run() } catch { return "unknown" }
+    p.waitUntilExit()
+    let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    return p.terminationStatus == 0 && !out.isEmpty ? out : "unknown"
+  }
+}
+
+/// Re-executes berth with libBerthMallocCounter.so preloaded, once.
+enum AllocationCounterLoader {
+  static func reexecWithCounterIfAvailable() {
+    guard MallocCount.current() == nil, ProcessInfo.processInfo.environment["BERTH_REEXECUTED"] == nil else { return }
+    let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    let lib = exe.deletingLastPathComponent().appendingPathComponent("libBerthMallocCounter.so").path
+    guard FileManager.default.fileExists(atPath: lib) else { return }
+    let existing = ProcessInfo.processInfo.environment["LD_PRELOAD"].map { $0 + ":" } ?? ""
+    setenv("LD_PRELOAD", existing + lib, 1)
+    setenv("BERTH_REEXECUTED", "1", 1)
+    fflush(nil)
+    execv(exe.path, CommandLine.unsafeArgv)
+    // execv returns only on failure: carry on without allocation counts.
+  }
+}

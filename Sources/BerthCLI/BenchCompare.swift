@@ -1,0 +1,116 @@
+import ArgumentParser
+import BerthBench
+import BerthTraces
+import Foundation
+
+struct BenchCompare: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "compare",
+    abstract: "Compare two benchmark reports metric by metric; exit non-zero on a regression.",
+    discussion: """
+      Counters (nodes evaluated per pod, allocations per cycle, scheduled, unschedulable, nodes
+      used, placements checksum) must match exactly; fewer allocations or nodes evaluated counts as
+      an improvement, any other change fails. Timed metrics (throughput average and p50, latency
+      p50 and p99) fail when worse by more than the tolerance in percent.
+
+      Examples:
+        berth bench compare main.json branch.json
+        berth bench compare main.json branch.json --tolerance 20 --metric-tolerance latencyP99Micros=50
+      """)
+
+  @Argument(help: "The baseline report.") var old: String
+  @Argument(help: "The report to judge.") var new: String
+  @Option(help: "Default tolerance for timed metrics, in percent.") var tolerance: Double = 10
+  @Option(help: "Per-metric tolerance, METRIC=PERCENT (repeatable).") var metricTolerance: [String] = []
+
+  func run() throws {
+    var tolerances: [Metric: Double] = [:]
+    for t in metricTolerance {
+      let parts = t.split(separator: "=", maxSplits: 1).map(String.init)
+      guard parts.count == 2, let m = Metric(rawValue: parts[0]), let v = Double(parts[1]), v >= 0 else {
+        throw CommandFailure("--metric-tolerance: expected METRIC=PERCENT with a known metric, found \"\(t)\"")
+      }
+      tolerances[m] = v
+    }
+    let a: BenchReport
+    let b: BenchReport
+    do {
+      a = try BenchReport.decode(path: old)
+      b = try BenchReport.decode(path: new)
+    } catch {
+      throw CommandFailure(error.description)
+    }
+    let comparison = Comparison(old: a, new: b, defaultTolerance: tolerance, tolerances: tolerances)
+    print(comparison.table(), terminator: "")
+    if comparison.regressions > 0 { throw CommandFailure("\(comparison.regressions) regression(s) between \(old) and \(new)") }
+  }
+}
+
+struct BenchAB: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "ab",
+    abstract: "Run the same workloads alternately with two berth binaries and report paired ratios.",
+    discussion: """
+      Runs `bench run` with the baseline binary and with this one in turn (A B A B …), each in a
+      fresh process with the same seed, and reports per workload the median and range of the
+      per-round throughput ratio this/baseline: the way to compare two commits on a noisy
+      machine. Placement checksums must agree, or the two binaries decide differently.
+
+      Example:
+        berth bench ab --baseline /tmp/berth-main datasets/suites --label smoke --rounds 5
+      """)
+
+  @Option(help: "The other berth executable.") var baseline: String
+  @Argument(help: "Suite files or directories.") var suites: [String]
+  @Option(help: "Only workloads with these labels (repeatable).") var label: [String] = []
+  @Option(help: "Only workloads whose id contains this text.") var workload: String?
+  @Option(help: "Rounds (each runs both binaries once).") var rounds: Int = 5
+  @Option(help: "Seed passed to both binaries.") var seed: UInt64 = 1
+
+  func validate() throws {
+    if rounds < 1 { throw ValidationError("--rounds must be at least 1") }
+  }
+
+  func run() throws {
+    guard FileManager.default.isExecutableFile(atPath: baseline) else { throw CommandFailure("\(baseline): not an executable file") }
+    let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("berth-ab-\(getpid())").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var args = ["bench", "run"] + suites + ["--seed", String(seed)]
+    for l in label { args += ["--label", l] }
+    if let workload { args += ["--workload", workload] }
+    var ratios: [String: [Double]] = [:]
+    var checksumsAgree = true
+    for round in 1...rounds {
+      let a = try runOnce(baseline, args + ["--out", "\(dir)/a\(round).json"], "\(dir)/a\(round).json")
+      let b = try runOnce(me, args + ["--out", "\(dir)/b\(round).json"], "\(dir)/b\(round).json")
+      let byID = Dictionary(a.workloads.map { ($0.id, $0) }, uniquingKeysWith: { x, _ in x })
+      for w in b.workloads {
+        guard let base = byID[w.id], base.throughput.average > 0 else { continue }
+        ratios[w.id, default: []].append(w.throughput.average / base.throughput.average)
+        if base.placementsChecksum != w.placementsChecksum { checksumsAgree = false }
+      }
+      FileHandle.standardError.write(Data("round \(round)/\(rounds) done\n".utf8))
+    }
+    print("workload  ratio this/baseline (median [min, max] over \(rounds) rounds)")
+    for (id, rs) in ratios.sorted(by: { $0.key < $1.key }) {
+      let s = rs.sorted()
+      print(String(format: "%@  %.3f [%.3f, %.3f]", id, s[s.count / 2], s.first!, s.last!))
+    }
+    print(checksumsAgree ? "placements: identical decisions" : "placements: the two binaries decide differently")
+  }
+
+  private func runOnce(_ exe: String, _ args: [String], _ out: String) throws -> BenchReport {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: exe)
+    p.arguments = args
+    p.standardOutput = FileHandle.nullDevice
+    try p.run()
+    p.waitUntilExit()
+    // A threshold failure exits non-zero but still writes its report.
+    do { return try BenchReport.decode(path: out) } catch {
+      throw CommandFailure("\(exe) \(args.joined(separator: " ")) produced no report (exit \(p.terminationStatus))")
+    }
+  }
+}
