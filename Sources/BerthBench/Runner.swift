@@ -70,6 +70,7 @@ public final class WorkloadRunner {
   }
 
   public func run() throws(InputError) -> WorkloadResult {
+    PeakMemory.reset()
     let started = clock.now
     for (index, op) in workload.ops.enumerated() {
       switch op {
@@ -245,8 +246,6 @@ public final class WorkloadRunner {
       if n.allocatableCPU[i] > 0 { cpu.append(Double(n.requestedCPU[i]) / Double(n.allocatableCPU[i])) }
       if n.allocatableMemory[i] > 0 { mem.append(Double(n.requestedMemory[i]) / Double(n.allocatableMemory[i])) }
     }
-    var usage = rusage()
-    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     var r = WorkloadResult(
       suite: suite.name, testCase: testCase.name, workload: workload.name, labels: workload.labels,
       params: workload.params, measuredPods: measuredPods,
@@ -254,7 +253,7 @@ public final class WorkloadRunner {
       latency: .init(p50: us(50), p90: us(90), p99: us(99), max: measuredPods == 0 ? 0 : Double(latencyNanos.max) / 1000),
       nodesEvaluatedPerPod: measuredPods == 0 ? 0 : Double(evaluatedNodes) / Double(measuredPods),
       allocationsPerCycle: allocationsMeasured && measuredPods > 0 ? Double(allocations) / Double(measuredPods) : nil,
-      peakRSSBytes: Int(usage.ru_maxrss) * 1024, placementsChecksum: MetricValue.hex(checksum),
+      peakRSSBytes: PeakMemory.bytes(), placementsChecksum: MetricValue.hex(checksum),
       outcome: .init(
         nodes: n.count, pods: cluster.pods.count, scheduled: measuredScheduled, unschedulable: measuredPods - measuredScheduled,
         nodesUsed: used, cpuUtilization: .init(cpu), memoryUtilization: .init(mem)),
@@ -268,7 +267,7 @@ public final class WorkloadRunner {
 
   /// Pods completed per window of `window` ns, full windows only; the last partial window
   /// counts when it covers at least half a window.
-  static func windowThroughputs(_ completions: [UInt64], window: UInt64) -> [Double] {
+  public static func windowThroughputs(_ completions: [UInt64], window: UInt64) -> [Double] {
     guard let last = completions.last, window > 0 else { return [] }
     var counts = [Int](repeating: 0, count: Int(last / window) + 1)
     for t in completions { counts[Int(t / window)] += 1 }
@@ -282,4 +281,26 @@ public final class WorkloadRunner {
 extension Duration {
   var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
   var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// Peak resident memory per workload: Linux's high-water mark (VmHWM), reset before each
+/// workload by writing 5 to /proc/self/clear_refs; the process-wide maximum where that fails.
+enum PeakMemory {
+  static func reset() {
+    guard let f = fopen("/proc/self/clear_refs", "w") else { return }
+    fputs("5", f)
+    fclose(f)
+  }
+
+  static func bytes() -> Int {
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
+      for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) }
+        if let kb { return kb * 1024 }
+      }
+    }
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Int(usage.ru_maxrss) * 1024
+  }
 }
