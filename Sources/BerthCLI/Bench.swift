@@ -38,7 +38,7 @@ struct BenchRun: ParsableCommand {
   @Option(help: "CSV report path.") var csv: String?
   @Option(help: "Markdown report path.") var markdown: String?
   @Option(help: "Throughput window in milliseconds (scheduler_perf samples once a second).") var throughputWindowMs: Int = 1000
-  @Flag(help: "Do not re-execute with the allocation counter preloaded.") var noAllocationCounter = false
+  @Flag(help: "Do not count heap allocations (and do not re-execute to preload the counter).") var noAllocationCounter = false
   @Flag(help: "Pass even when a threshold's metric was not measured (allocations without the counter).") var allowUnmeasured = false
 
   func validate() throws {
@@ -51,7 +51,8 @@ struct BenchRun: ParsableCommand {
     print("seed=\(seed)")
     let report: BenchReport
     do {
-      let counter: AllocationCounter = MallocCount.current() == nil ? .none : AllocationCounter { MallocCount.current() }
+      let counter: AllocationCounter =
+        noAllocationCounter || MallocCount.current() == nil ? .none : AllocationCounter { MallocCount.current() }
       var bar: Progress?
       report = try BenchSession.run(
         paths: suites, labels: label, workloadFilter: workload, seed: seed,

@@ -16,7 +16,8 @@ struct CLITests {
       try command.run()
       return (nil, 0)
     } catch {
-      return (BerthCommand.message(for: error), BerthCommand.exitCode(for: error).rawValue)
+      let message = BerthCommand.message(for: error)
+      return (message.isEmpty ? "\(error)" : message, BerthCommand.exitCode(for: error).rawValue)
     }
   }
 
@@ -88,3 +89,67 @@ struct CLITests {
     #expect(r.code == 0)
   }
 }
+
+struct BenchCLITests {
+  @Test("bench compare passes an identical pair and fails an injected regression")
+  func compare() throws {
+    let d = try CLITests.tempDir()
+    let base = d + "/base.json"
+    let first = CLITests.run(["bench", "run", sampleDir + "/../suites/scheduling-basic.yaml", "--label", "smoke", "--seed", "1",
+      "--out", base, "--no-allocation-counter", "--allow-unmeasured"])
+    #expect(first.code == 0, "\(first.message ?? "")")
+    #expect(CLITests.run(["bench", "compare", base, base]).code == 0)
+    let text = try String(contentsOfFile: base, encoding: .utf8)
+    // A slower run: throughput halved.
+    let slower = try text.replacingOccurrences(of: #""average" : ([0-9.]+)"#, with: #""average" : 1.0"#, options: .regularExpression)
+    try slower.write(toFile: d + "/slow.json", atomically: true, encoding: .utf8)
+    let (m, code) = CLITests.run(["bench", "compare", base, d + "/slow.json"])
+    #expect(code != 0)
+    #expect(m?.contains("regression") == true)
+    // Different decisions: another checksum.
+    let changed = text.replacingOccurrences(of: "0x", with: "0xf", options: [], range: text.range(of: "\"placements_checksum\" : \"0x"))
+      .replacingOccurrences(of: #"0xf([0-9a-f]{15})[0-9a-f]"#, with: "0xf$1", options: .regularExpression)
+    try changed.write(toFile: d + "/changed.json", atomically: true, encoding: .utf8)
+    #expect(CLITests.run(["bench", "compare", base, d + "/changed.json"]).code != 0)
+  }
+
+  @Test("bench errors are one line with a non-zero exit")
+  func errors() throws {
+    let d = try CLITests.tempDir()
+    try "name: S\ntestCases:\n- name: T\n  workloadTemplate:\n  - opcode: nope\n  workloads: [{name: w}]\n"
+      .write(toFile: d + "/bad.yaml", atomically: true, encoding: .utf8)
+    let (m, code) = CLITests.run(["bench", "run", d + "/bad.yaml"])
+    #expect(code != 0)
+    #expect(m?.hasPrefix(d + "/bad.yaml:5: testCases[0].workloadTemplate[0].opcode: unknown opcode \"nope\"") == true)
+    #expect(CLITests.run(["bench", "compare", "/nonexistent.json", "/nonexistent.json"]).message == "/nonexistent.json: cannot read file")
+    #expect(CLITests.run(["bench", "run", sampleDir + "/../suites", "--label", "no-such-label", "--no-allocation-counter"]).code != 0)
+  }
+
+  @Test("bench ab runs two copies of the binary and reports a ratio near 1", .enabled(if: berthBinary != nil))
+  func ab() throws {
+    let d = try CLITests.tempDir()
+    let copy = d + "/berth-copy"
+    try FileManager.default.copyItem(atPath: berthBinary!, toPath: copy)
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: berthBinary!)
+    p.arguments = ["bench", "ab", "--baseline", copy, sampleDir + "/../suites/scheduling-basic.yaml", "--label", "smoke", "--rounds", "3"]
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0)
+    #expect(out.contains("placements: identical decisions"))
+    let ratio = out.split(separator: "\n").first { $0.hasPrefix("SchedulingBasic/SchedulingBasic/smoke") }
+      .flatMap { Double($0.split(separator: " ")[1]) }
+    #expect(ratio.map { $0 > 0.3 && $0 < 3 } == true, "ratio \(String(describing: ratio))")
+  }
+}
+
+/// The `berth` executable SwiftPM built beside the tests, if any.
+let berthBinary: String? = {
+  let build = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent(".build/debug/berth").path
+  return FileManager.default.isExecutableFile(atPath: build) ? build : nil
+}()
