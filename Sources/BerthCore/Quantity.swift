@@ -158,7 +158,15 @@ extension Quantity {
   ///
   /// `"100m"` → 0.1, `"1.5Gi"` → 1610612736, `"1e3"` → 1000, `"1E"` → 10^18, `"500k"` → 500000.
   public init(parsing text: String) throws(QuantityError) {
-    let bytes = Array(text.utf8)
+    var copy = text
+    // Parse the UTF-8 bytes in place: no array per call.
+    let parsed: Result<Quantity, QuantityError> = copy.withUTF8 { bytes in
+      do throws(QuantityError) { return .success(try Quantity.parse(bytes, text: text)) } catch { return .failure(error) }
+    }
+    self = try parsed.get()
+  }
+
+  private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, text: String) throws(QuantityError) -> Quantity {
     guard !bytes.isEmpty else { throw .empty }
     var pos = 0
     var negative = false
@@ -191,7 +199,7 @@ extension Quantity {
       throw .malformed(text)
     }
 
-    let suffix = String(decoding: bytes[pos...], as: UTF8.self)
+    let suffix = String(decoding: UnsafeBufferPointer(rebasing: bytes[pos...]), as: UTF8.self)
     var decimalExponent = -fractionDigits
     var binaryPower = 0
     switch suffix {
@@ -224,10 +232,10 @@ extension Quantity {
     }
     // Exponents far outside Int64's decimal range can only produce overflow or (near) zero.
     guard decimalExponent > -400, decimalExponent < 400 else {
-      if coefficient == 0 { self = .zero; return }
+      if coefficient == 0 { return .zero }
       throw .outOfRange(text)
     }
-    self.init(coefficient: negative ? -coefficient : coefficient, exponent: decimalExponent)
+    return Quantity(coefficient: negative ? -coefficient : coefficient, exponent: decimalExponent)
   }
 
   private static func push(

@@ -87,8 +87,11 @@ public enum RandomCluster {
     case 0: break
     case 1:
       var a = NodeResourcesFitArguments()
-      a.strategy = .mostAllocated
-      a.resources = [.init(name: "cpu", weight: 3), .init(name: "memory", weight: 1), .init(name: "example.com/gpu", weight: 2)]
+      a.strategy = chance(50) ? .mostAllocated : .leastAllocated
+      // Three resources take the general loop; two the weighted double-precision kernel.
+      a.resources = chance(50)
+        ? [.init(name: "cpu", weight: 3), .init(name: "memory", weight: 1), .init(name: "example.com/gpu", weight: 2)]
+        : [.init(name: "cpu", weight: Int64(1 + rng.nextInt(below: 100))), .init(name: "memory", weight: Int64(1 + rng.nextInt(below: 100)))]
       config.pluginConfig = [.nodeResourcesFit(a)]
     case 2:
       var a = NodeResourcesFitArguments()

@@ -189,6 +189,13 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
       ResourceKernels.leastAllocatedTwo(scored[0], scored[1], rows: rows, into: scores)
       return
     }
+    if arguments.strategy != .requestedToCapacityRatio && scored.count == 2
+      && scored[0].fitsDoubleArithmetic && scored[1].fitsDoubleArithmetic
+    {
+      ResourceKernels.weightedTwoInDoubles(
+        scored[0], scored[1], mostAllocated: arguments.strategy == .mostAllocated, rows: rows, into: scores)
+      return
+    }
     switch arguments.strategy {
     case .leastAllocated, .mostAllocated:
       let least = arguments.strategy == .leastAllocated
@@ -286,6 +293,30 @@ enum ResourceKernels {
       let sum = sa * wa + sb * wb
       let halved = wa + wb == 2 ? (sum * 0.5).rounded(.towardZero) : sum
       scores[i] = ExactMath.truncatedToInt(halved)
+    }
+  }
+
+  /// LeastAllocated or MostAllocated over two resources with any weights, in exact doubles:
+  /// `(s₀·w₀ + s₁·w₁) / (w₀ + w₁)` truncated, a resource with allocatable 0 dropping out of both
+  /// sums. Every quantity is an integer below 2^53 (weights ≤ 100, scores ≤ 100), so each
+  /// truncated quotient is exact as in `leastAllocatedTwoInDoubles`.
+  static func weightedTwoInDoubles(
+    _ a: ResourceColumns, _ b: ResourceColumns, mostAllocated: Bool, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>
+  ) {
+    let allocA = a.allocatable, reqA = a.requested, podA = a.podAmount, weightA = Double(a.weight)
+    let allocB = b.allocatable, reqB = b.requested, podB = b.podAmount, weightB = Double(b.weight)
+    for i in rows {
+      let ca = allocA[i], cb = allocB[i]
+      // LeastAllocated scores free capacity, MostAllocated requested capacity (capped).
+      let na = mostAllocated ? min(reqA[i] &+ podA, ca) : max(ca &- reqA[i] &- podA, 0)
+      let nb = mostAllocated ? min(reqB[i] &+ podB, cb) : max(cb &- reqB[i] &- podB, 0)
+      let sa = (Double(max(na, 0)) * 100 / Double(max(ca, 1))).rounded(.towardZero)
+      let sb = (Double(max(nb, 0)) * 100 / Double(max(cb, 1))).rounded(.towardZero)
+      let wa = ca == 0 ? 0 : weightA
+      let wb = cb == 0 ? 0 : weightB
+      let weights = wa + wb
+      let mean = ((sa * wa + sb * wb) / max(weights, 1)).rounded(.towardZero)
+      scores[i] = weights == 0 ? 0 : ExactMath.truncatedToInt(mean)
     }
   }
 }

@@ -1,0 +1,77 @@
+import Benchmark
+import BerthCore
+import BerthScheduling
+import BerthTraces
+import Foundation
+
+/// A cluster of `nodes` oracle-shaped nodes with 2,000 pods already placed and one pending pod.
+func preparedScheduler(nodes: Int, percentage: Int32?) -> (Scheduler, PodID) {
+  let (nodeSpecs, podSpecs) = SyntheticCluster.generate(nodes: nodes, pods: 2_001, seed: 7, mix: .oracle)
+  let cluster = Cluster(nodes: nodeSpecs)
+  var profile = Profile.default
+  profile.percentageOfNodesToScore = percentage
+  let scheduler = Scheduler(cluster: cluster, profile: profile, seed: 7)
+  for spec in podSpecs.dropLast() {
+    // Generated pods never fail to convert.
+    let pod = try! cluster.addPod(spec)
+    _ = scheduler.scheduleOne(pod)
+  }
+  let pending = try! cluster.addPod(podSpecs.last!)
+  return (scheduler, pending)
+}
+
+let benchmarks: @Sendable () -> Void = {
+  // Deterministic metrics gate CI (instructions are unavailable on this VM); wall clock is
+  // reported. Sampler metrics are left out: they disturb malloc counts.
+  Benchmark.defaultConfiguration = .init(
+    metrics: [.wallClock, .mallocCountTotal, .throughput],
+    warmupIterations: 3,
+    maxDuration: .seconds(2),
+    maxIterations: 10_000,
+    thresholds: [
+      // Exact: any new allocation fails the check.
+      .mallocCountTotal: .init(absolute: [.p90: 0]),
+      // Times are reported, not gated (the machine is shared): only a 100× change would trip.
+      .wallClock: .init(relative: [.p90: 10_000]),
+      .throughput: .init(relative: [.p90: 10_000]),
+    ])
+
+  for nodes in [1_000, 15_000, 50_000] {
+    for (label, percentage) in [("100%", Int32(100)), ("adaptive", Int32?.none)] {
+      Benchmark("filter+score \(nodes) nodes \(label)", configuration: .init(scalingFactor: .one)) { benchmark, setup in
+        let (scheduler, pod) = setup
+        for _ in benchmark.scaledIterations {
+          // One whole cycle without binding, so every iteration sees the same state.
+          blackHole(scheduler.scheduleOne(pod, bind: false))
+        }
+      } setup: {
+        preparedScheduler(nodes: nodes, percentage: percentage)
+      }
+    }
+  }
+
+  let quantities = ["100m", "1.5Gi", "128Mi", "2", "1e3", "500k", "0.5", "1G", "250m", "64Ki"]
+  Benchmark("quantity parsing", configuration: .init(scalingFactor: .kilo)) { benchmark in
+    for i in benchmark.scaledIterations {
+      blackHole(try? Quantity(parsing: quantities[i % quantities.count]))
+    }
+  }
+
+  let (yamlNodes, yamlPods) = SyntheticCluster.generate(nodes: 200, pods: 1_000, seed: 3, mix: .mixed)
+  let yaml = KubernetesYAML.render(nodes: yamlNodes, pods: yamlPods)
+  Benchmark("YAML load 200 nodes 1000 pods", configuration: .init(metrics: [.wallClock, .throughput], thresholds: [:])) { benchmark in
+    for _ in benchmark.scaledIterations {
+      blackHole(try? KubernetesYAML.parse(yaml, file: "bench.yaml"))
+    }
+  }
+
+  let csvDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-bench-csv").path
+  try? FileManager.default.createDirectory(atPath: csvDirectory, withIntermediateDirectories: true)
+  let (csvNodes, csvPods) = SyntheticCluster.generate(nodes: 1_000, pods: 10_000, seed: 3, mix: .mixed)
+  try? ClusterCSV.write(nodes: csvNodes, pods: csvPods, directory: csvDirectory)
+  Benchmark("CSV load 1000 nodes 10000 pods", configuration: .init(metrics: [.wallClock, .throughput], thresholds: [:])) { benchmark in
+    for _ in benchmark.scaledIterations {
+      blackHole(try? ClusterCSV.read(directory: csvDirectory))
+    }
+  }
+}
