@@ -60,8 +60,12 @@ public enum BenchSession {
 /// Facts about the machine and build recorded in reports.
 enum BuildEnvironment {
   static var swiftVersion: String {
-    #if compiler(>=6.3)
-      return "6.3 or later"
+    #if compiler(>=6.4)
+      return "6.4 or later"
+    #elseif compiler(>=6.3.1)
+      return "6.3.1"
+    #elseif compiler(>=6.3)
+      return "6.3"
     #elseif compiler(>=6.2)
       return "6.2"
     #else
