@@ -10,6 +10,7 @@ public final class Cluster {
   public private(set) var taints = TaintRegistry()
   public private(set) var scalars = ScalarRegistry()
   public private(set) var images = ImageRegistry()
+  public private(set) var gpuModels = GPUModelRegistry()
 
   /// Builds a cluster whose node rows follow kube-scheduler's node-tree order for `nodes` added
   /// in the given order.
@@ -37,6 +38,7 @@ public final class Cluster {
     c.taints = taints
     c.scalars = scalars
     c.images = images
+    c.gpuModels = gpuModels
     return c
   }
 
@@ -65,7 +67,8 @@ public final class Cluster {
       if isNew { nodes.addScalarResource() }
       scalarIDs.append((r, amount))
     }
-    let id = nodes.append(spec, labelIDs: labelIDs, taintIDs: taintIDs, scalarIDs: scalarIDs)
+    let modelID = spec.gpus.map { gpuModels.intern($0.model) } ?? 0
+    let id = nodes.append(spec, labelIDs: labelIDs, taintIDs: taintIDs, scalarIDs: scalarIDs, gpuModelID: modelID)
     for image in spec.images {
       for name in image.names { images.add(name: name, node: id, sizeBytes: image.sizeBytes) }
     }
@@ -85,16 +88,39 @@ public final class Cluster {
       scalarRequests.append(ScalarRequest(resource: r, amount: amount))
     }
     scalarRequests.sort { $0.resource < $1.resource }
+    var gpu: (count: UInt8, milli: Int16, models: [UInt16]) = (0, 0, [])
+    if let g = spec.gpu, g.count > 0, g.milliPerGPU > 0 {
+      precondition(g.count <= NodeGPUs.maxPerNode && g.milliPerGPU <= 1000, "GPU request out of range")
+      // Models no node has get fresh ids: they simply match no node.
+      gpu = (UInt8(g.count), Int16(g.milliPerGPU), g.models.map { gpuModels.intern($0) }.sorted())
+    }
     return pods.append(
       name: spec.name, namespace: spec.namespace, labels: spec.labels, requests: requests,
-      nonZero: nonZero, scalars: scalarRequests, priority: spec.priority, constraints: PodConstraints(spec))
+      nonZero: nonZero, scalars: scalarRequests, priority: spec.priority, constraints: PodConstraints(spec), gpu: gpu)
   }
 
-  /// Places a pending pod on a node and adds its requests to the node's sums.
-  /// - Precondition: the pod is unbound. Fit is the scheduler's business, not this method's.
-  public func bind(_ pod: PodID, to node: NodeID) {
+  /// Places a pending pod on a node and adds its requests to the node's sums. A GPU pod takes
+  /// the devices in `gpus` (bit i = GPU i), or by default the first fully free devices for a
+  /// whole-GPU pod and the tightest fitting device (lowest index on ties) for a sharing pod.
+  /// - Precondition: the pod is unbound; a GPU pod's devices exist and have room. Fit of
+  ///   everything else is the scheduler's business, not this method's.
+  public func bind(_ pod: PodID, to node: NodeID, gpus: UInt8? = nil) {
     precondition(!pods.isBound(pod), "\(pods.name(pod)) is already bound")
     precondition(node.index < nodes.count)
+    let want = Int(pods.gpuCount[pod.index])
+    if want > 0 {
+      let milli = pods.gpuMilli[pod.index]
+      guard let mask = gpus ?? GPUSelection.defaultDevices(count: want, milli: milli, node: node.index, in: nodes) else {
+        preconditionFailure("\(pods.name(pod)) does not fit the GPUs of \(nodes.name(node))")
+      }
+      precondition(mask.nonzeroBitCount == want, "GPU assignment must name \(want) device(s)")
+      for slot in 0..<NodeGPUs.maxPerNode where mask & (1 << UInt8(slot)) != 0 {
+        precondition(slot < Int(nodes.gpuCount[node.index]) && nodes.gpuMilliLeft[node.index * 8 + slot] >= milli,
+          "GPU \(slot) of \(nodes.name(node)) has no room for \(pods.name(pod))")
+      }
+      nodes.adjustGPUs(node.index, mask: mask, milli: milli)
+      pods.setGPUAssignment(pod, mask)
+    }
     adjust(node, by: pod, sign: 1)
     pods.setNode(pod, node.rawValue)
   }
@@ -103,6 +129,11 @@ public final class Cluster {
   public func unbind(_ pod: PodID) {
     guard let node = pods.boundNode(pod) else { preconditionFailure("\(pods.name(pod)) is not bound") }
     adjust(node, by: pod, sign: -1)
+    let mask = pods.gpuAssignment[pod.index]
+    if mask != 0 {
+      nodes.adjustGPUs(node.index, mask: mask, milli: -pods.gpuMilli[pod.index])
+      pods.setGPUAssignment(pod, 0)
+    }
     pods.setNode(pod, PodTable.unbound)
   }
 
@@ -135,6 +166,7 @@ public final class Cluster {
     let n = nodes.count
     var cpu = [Int64](repeating: 0, count: n), mem = cpu, eph = cpu, count = cpu, nzCPU = cpu, nzMem = cpu
     var scalar = [[Int64]](repeating: [Int64](repeating: 0, count: n), count: scalars.count)
+    var gpuUsed = [Int](repeating: 0, count: n * NodeGPUs.maxPerNode)
     for p in 0..<pods.count {
       let raw = pods.node[p]
       if raw == PodTable.unbound { continue }
@@ -150,6 +182,11 @@ public final class Cluster {
       nzCPU[i] += pods.nonZeroCPU[p]
       nzMem[i] += pods.nonZeroMemory[p]
       for r in pods.scalarRequests(of: PodID(UInt32(p))) { scalar[r.resource.index][i] += r.amount }
+      let mask = pods.gpuAssignment[p]
+      if mask.nonzeroBitCount != Int(pods.gpuCount[p]) { problems.append("\(pods.names[p]) holds \(mask.nonzeroBitCount) GPUs, wants \(pods.gpuCount[p])") }
+      for slot in 0..<NodeGPUs.maxPerNode where mask & (1 << UInt8(slot)) != 0 {
+        gpuUsed[i * NodeGPUs.maxPerNode + slot] += Int(pods.gpuMilli[p])
+      }
     }
     for i in 0..<n {
       let name = nodes.names[i]
@@ -164,6 +201,15 @@ public final class Cluster {
       if mem[i] > nodes.allocatableMemory[i] { problems.append("\(name): memory over allocatable") }
       if eph[i] > nodes.allocatableEphemeral[i] && eph[i] > 0 { problems.append("\(name): ephemeral-storage over allocatable") }
       if count[i] > nodes.allocatablePods[i] { problems.append("\(name): more pods than allocatable") }
+      var free = 0
+      for slot in 0..<NodeGPUs.maxPerNode {
+        let capacity = slot < Int(nodes.gpuCount[i]) ? Int(NodeGPUs.milliPerGPU) : 0
+        let left = Int(nodes.gpuMilliLeft[i * NodeGPUs.maxPerNode + slot])
+        if left != capacity - gpuUsed[i * NodeGPUs.maxPerNode + slot] { problems.append("\(name): GPU \(slot) milli left differs from bound pods") }
+        if left < 0 { problems.append("\(name): GPU \(slot) over-committed") }
+        free += left
+      }
+      if free != Int(nodes.gpuMilliFree[i]) { problems.append("\(name): GPU milli free differs from its devices") }
       for r in 0..<scalars.count {
         if nodes.scalarRequested[r][i] != scalar[r][i] { problems.append("\(name): \(scalars.names[r]) sum differs") }
         if scalar[r][i] > nodes.scalarAllocatable[r][i] { problems.append("\(name): \(scalars.names[r]) over allocatable") }

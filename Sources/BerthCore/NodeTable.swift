@@ -34,6 +34,13 @@ public final class NodeTable {
   public let hostPortsInUse = Column<Int32>(repeating: 0, count: 0)
   @exclusivity(unchecked) public private(set) var taintWords = 1
   @exclusivity(unchecked) public private(set) var taintBits = Column<UInt64>(repeating: 0, count: 0)
+  /// GPU-sharing columns: device count, model id (0 = none), and milli-GPU left per device in
+  /// eight slots per node (`gpuMilliLeft[row * 8 + i]`; slots past the count stay 0), plus their
+  /// sum, so filters and fragmentation read plain integers.
+  public let gpuCount = Column<UInt8>(repeating: 0, count: 0)
+  public let gpuModel = Column<UInt16>(repeating: 0, count: 0)
+  public let gpuMilliLeft = Column<Int16>(repeating: 0, count: 0)
+  public let gpuMilliFree = Column<Int32>(repeating: 0, count: 0)
   /// `labelValues[key][row]`: the node's value id for that key, 0 when absent.
   @exclusivity(unchecked) public private(set) var labelValues: [Column<UInt32>] = []
   /// Per scalar resource id.
@@ -54,8 +61,16 @@ public final class NodeTable {
 
   public func name(_ node: NodeID) -> String { names[node.index] }
 
-  func append(_ spec: NodeSpec, labelIDs: [(key: Int, value: UInt32)], taintIDs: [Int], scalarIDs: [(ScalarResourceID, Int64)]) -> NodeID {
+  func append(
+    _ spec: NodeSpec, labelIDs: [(key: Int, value: UInt32)], taintIDs: [Int], scalarIDs: [(ScalarResourceID, Int64)],
+    gpuModelID: UInt16
+  ) -> NodeID {
     let id = NodeID(UInt32(count))
+    let gpus = spec.gpus?.count ?? 0
+    gpuCount.append(UInt8(gpus))
+    gpuModel.append(gpuModelID)
+    for slot in 0..<NodeGPUs.maxPerNode { gpuMilliLeft.append(slot < gpus ? NodeGPUs.milliPerGPU : 0) }
+    gpuMilliFree.append(Int32(gpus) * Int32(NodeGPUs.milliPerGPU))
     allocatableCPU.append(spec.allocatable.cpuMillis)
     allocatableMemory.append(spec.allocatable.memoryBytes)
     allocatableEphemeral.append(spec.allocatable.ephemeralStorageBytes)
@@ -133,6 +148,10 @@ public final class NodeTable {
     t.largestScalarAllocatable = largestScalarAllocatable
     for (dst, src) in zip(t.int64Columns, int64Columns) { dst.append(from: src) }
     t.unschedulable.append(from: unschedulable)
+    t.gpuCount.append(from: gpuCount)
+    t.gpuModel.append(from: gpuModel)
+    t.gpuMilliLeft.append(from: gpuMilliLeft)
+    t.gpuMilliFree.append(from: gpuMilliFree)
     t.hostPortsInUse.append(from: hostPortsInUse)
     t.taintWords = taintWords
     t.taintBits = taintBits.copy()
@@ -153,16 +172,25 @@ public final class NodeTable {
      requestedMemory, requestedEphemeral, podCount, nonZeroRequestedCPU, nonZeroRequestedMemory]
   }
 
-  /// Bytes of column storage per node (hot columns plus label and scalar columns).
+  /// Bytes of column storage per node (hot columns plus label, scalar and GPU columns).
   public var hotBytesPerNode: Int {
-    10 * 8 + 1 + 4 + taintWords * 8 + labelValues.count * 4 + scalarAllocatable.count * 16
+    10 * 8 + 1 + 4 + taintWords * 8 + labelValues.count * 4 + scalarAllocatable.count * 16 + 1 + 2 + 16 + 4
+  }
+
+  /// Takes `milli` from each GPU in `mask` of row `node` (negative milli gives it back).
+  func adjustGPUs(_ node: Int, mask: UInt8, milli: Int16) {
+    for slot in 0..<NodeGPUs.maxPerNode where mask & (1 << UInt8(slot)) != 0 {
+      gpuMilliLeft[node * NodeGPUs.maxPerNode + slot] -= milli
+      gpuMilliFree[node] -= Int32(milli)
+    }
   }
 
   /// Every column holds `count` rows.
   public func columnLengthsAreEqual() -> Bool {
-    let lengths = int64Columns.map(\.count) + [unschedulable.count, hostPortsInUse.count]
+    let lengths = int64Columns.map(\.count) + [unschedulable.count, hostPortsInUse.count, gpuCount.count, gpuModel.count, gpuMilliFree.count]
       + labelValues.map(\.count) + scalarAllocatable.map(\.count) + scalarRequested.map(\.count)
     return lengths.allSatisfy { $0 == count } && taintBits.count == count * taintWords
+      && gpuMilliLeft.count == count * NodeGPUs.maxPerNode
       && names.count == count
   }
 }

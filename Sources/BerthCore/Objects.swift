@@ -17,10 +17,12 @@ public struct NodeSpec: Hashable, Sendable {
   public var allocatable: ResourceAmounts
   public var unschedulable: Bool
   public var images: [Image]
+  /// GPUs for GPU-sharing scheduling (the openb model); nil for nodes without them.
+  public var gpus: NodeGPUs?
 
   public init(
     name: String, labels: [String: String] = [:], taints: [Taint] = [],
-    allocatable: ResourceAmounts, unschedulable: Bool = false, images: [Image] = []
+    allocatable: ResourceAmounts, unschedulable: Bool = false, images: [Image] = [], gpus: NodeGPUs? = nil
   ) {
     self.name = name
     self.labels = labels
@@ -28,6 +30,7 @@ public struct NodeSpec: Hashable, Sendable {
     self.allocatable = allocatable
     self.unschedulable = unschedulable
     self.images = images
+    self.gpus = gpus
   }
 
   /// The node-tree zone key: `region:\0:zone` from the topology labels (empty when both are
@@ -99,14 +102,17 @@ public struct PodSpec: Hashable, Sendable {
   /// `spec.nodeName` set by the user (NodeName plugin), not the binding.
   public var nodeName: String
   public var schedulerName: String
+  /// GPU-sharing request (the openb model); nil for pods that use no shared GPUs.
+  public var gpu: GPURequest?
 
   public init(
     name: String, namespace: String = "default", labels: [String: String] = [:],
     containers: [Container] = [], initContainers: [Container] = [], overhead: ResourceList = ResourceList(),
     nodeSelector: [String: String] = [:], affinity: NodeAffinity? = nil, tolerations: [Toleration] = [],
     priority: Int32 = 0, priorityClassName: String = "", nodeName: String = "",
-    schedulerName: String = "default-scheduler"
+    schedulerName: String = "default-scheduler", gpu: GPURequest? = nil
   ) {
+    self.gpu = gpu
     self.name = name
     self.namespace = namespace
     self.labels = labels

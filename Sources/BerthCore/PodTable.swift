@@ -25,6 +25,14 @@ public final class PodTable {
   /// Index into `scalarRequestSets` (0 = requests no scalar resource).
   public let scalarRequests = Column<UInt32>(repeating: 0, count: 0)
 
+  /// GPU-sharing request: devices, milli-GPU per device, accepted models (index into
+  /// `gpuModelSets`; entry 0 is "any model"), and the devices assigned at binding (bit i = GPU i).
+  public let gpuCount = Column<UInt8>(repeating: 0, count: 0)
+  public let gpuMilli = Column<Int16>(repeating: 0, count: 0)
+  public let gpuModels = Column<UInt32>(repeating: 0, count: 0)
+  public let gpuAssignment = Column<UInt8>(repeating: 0, count: 0)
+  public private(set) var gpuModelSets = Interner<[UInt16]>()
+
   public private(set) var constraintSets = Interner<PodConstraints>()
   /// Distinct lists of (scalar resource, amount), sorted by resource; entry 0 is empty.
   public private(set) var scalarRequestSets = Interner<[ScalarRequest]>()
@@ -37,7 +45,10 @@ public final class PodTable {
   public let labels = Column<UInt32>(repeating: 0, count: 0)
   private var nameIndex: [String: PodID] = [:]
 
-  init() { _ = scalarRequestSets.intern([]) }
+  init() {
+    _ = scalarRequestSets.intern([])
+    _ = gpuModelSets.intern([])
+  }
 
   public func id(named name: String) -> PodID? { nameIndex[name] }
   public func name(_ pod: PodID) -> String { names[pod.index] }
@@ -51,9 +62,14 @@ public final class PodTable {
 
   func append(
     name: String, namespace ns: String, labels podLabels: [String: String], requests: ResourceAmounts,
-    nonZero: ResourceAmounts, scalars: [ScalarRequest], priority prio: Int32, constraints c: PodConstraints
+    nonZero: ResourceAmounts, scalars: [ScalarRequest], priority prio: Int32, constraints c: PodConstraints,
+    gpu: (count: UInt8, milli: Int16, models: [UInt16]) = (0, 0, [])
   ) -> PodID {
     let id = PodID(UInt32(count))
+    gpuCount.append(gpu.count)
+    gpuMilli.append(gpu.milli)
+    gpuModels.append(gpuModelSets.intern(gpu.models))
+    gpuAssignment.append(0)
     requestCPU.append(requests.cpuMillis)
     requestMemory.append(requests.memoryBytes)
     requestEphemeral.append(requests.ephemeralStorageBytes)
@@ -72,6 +88,7 @@ public final class PodTable {
   }
 
   func setNode(_ pod: PodID, _ n: UInt32) { node[pod.index] = n }
+  func setGPUAssignment(_ pod: PodID, _ mask: UInt8) { gpuAssignment[pod.index] = mask }
 
   func copy() -> PodTable {
     let t = PodTable()
@@ -83,6 +100,11 @@ public final class PodTable {
       dst.append(from: src)
     }
     t.priority.append(from: priority)
+    t.gpuCount.append(from: gpuCount)
+    t.gpuMilli.append(from: gpuMilli)
+    t.gpuModels.append(from: gpuModels)
+    t.gpuAssignment.append(from: gpuAssignment)
+    t.gpuModelSets = gpuModelSets
     t.node.append(from: node)
     t.constraints.append(from: constraints)
     t.scalarRequests.append(from: scalarRequests)
@@ -98,12 +120,12 @@ public final class PodTable {
   }
 
   /// Bytes of column storage per pod (excluding the shared interned sets and names).
-  public static let hotBytesPerPod = 5 * 8 + 4 + 4 + 4 + 4 + 4 + 4
+  public static let hotBytesPerPod = 5 * 8 + 4 + 4 + 4 + 4 + 4 + 4 + 1 + 2 + 4 + 1
 
   public func columnLengthsAreEqual() -> Bool {
     [requestCPU.count, requestMemory.count, requestEphemeral.count, nonZeroCPU.count, nonZeroMemory.count,
      priority.count, node.count, constraints.count, scalarRequests.count, namespace.count, labels.count,
-     names.count].allSatisfy { $0 == count }
+     names.count, gpuCount.count, gpuMilli.count, gpuModels.count, gpuAssignment.count].allSatisfy { $0 == count }
   }
 }
 

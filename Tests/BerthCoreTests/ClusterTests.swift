@@ -82,3 +82,48 @@ struct ClusterTests {
     for _ in 0..<1000 { #expect((0..<7).contains(r.nextInt(below: 7))) }
   }
 }
+
+struct GPUTests {
+  static func cluster() throws -> (Cluster, NodeID) {
+    let node = NodeSpec(name: "g", allocatable: ResourceAmounts(cpuMillis: 64_000, memoryBytes: 1 << 36, pods: 1001), gpus: NodeGPUs(count: 4, model: "T4"))
+    let c = Cluster(nodes: [node])
+    return (c, NodeID(0))
+  }
+
+  static func pod(_ name: String, count: Int, milli: Int) -> PodSpec {
+    PodSpec(name: name, containers: [Container(requests: ResourceList([("cpu", Quantity(milli: 1000))]))],
+      gpu: GPURequest(count: count, milliPerGPU: milli))
+  }
+
+  @Test("sharing pods take the tightest GPU, whole-GPU pods the first free ones; unbind gives them back")
+  func binding() throws {
+    let (c, n) = try Self.cluster()
+    let a = try c.addPod(Self.pod("a", count: 1, milli: 600))
+    let b = try c.addPod(Self.pod("b", count: 1, milli: 300))
+    let w = try c.addPod(Self.pod("w", count: 2, milli: 1000))
+    c.bind(a, to: n)
+    #expect(c.pods.gpuAssignment[a.index] == 0b0001)
+    c.bind(b, to: n)
+    // GPU 0 has 400 left, the tightest fit for 300.
+    #expect(c.pods.gpuAssignment[b.index] == 0b0001)
+    c.bind(w, to: n)
+    #expect(c.pods.gpuAssignment[w.index] == 0b0110)
+    #expect(c.nodes.gpuMilliFree[0] == 4000 - 900 - 2000)
+    c.checkInvariants()
+    c.unbind(a)
+    c.checkInvariants()
+    #expect(c.nodes.gpuMilliLeft[0] == 700)
+  }
+
+  @Test("GPU selection methods", arguments: [(GPUSelection.best, UInt8(0b0100)), (.worst, 0b1000)])
+  func selection(method: GPUSelection, expected: UInt8) throws {
+    let (c, n) = try Self.cluster()
+    c.bind(try c.addPod(Self.pod("a", count: 1, milli: 900)), to: n, gpus: 0b0001)
+    c.bind(try c.addPod(Self.pod("b", count: 1, milli: 500)), to: n, gpus: 0b0010)
+    c.bind(try c.addPod(Self.pod("c", count: 1, milli: 300)), to: n, gpus: 0b0100)
+    // Left: 100, 500, 700, 1000; a 400 pod fits GPUs 1, 2, 3.
+    #expect(GPUSelection.choose(method, milli: 400, node: n.index, in: c.nodes, draw: { _ in 0 }) == (method == .best ? 0b0010 : expected))
+    #expect(GPUSelection.firstFree(count: 2, milli: 1000, node: n.index, in: c.nodes) == nil)
+    #expect(GPUSelection.firstFree(count: 1, milli: 1000, node: n.index, in: c.nodes) == 0b1000)
+  }
+}

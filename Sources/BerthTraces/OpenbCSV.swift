@@ -1,0 +1,90 @@
+import BerthCore
+import Foundation
+
+/// The Alibaba GPU cluster trace (openb) CSV files, as the FGD simulator reads them.
+///
+/// Nodes: `sn,cpu_milli,memory_mib,gpu,model`; each node advertises its CPU and memory, 1001
+/// pods, `gpu` devices (0, 1, 2, 4 or 8 in the trace; up to 8 accepted) of `model`.
+/// Pods: `name,cpu_milli,memory_mib,num_gpu,gpu_milli` followed, in all but the multigpu
+/// variants, by `gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time`; `gpu_spec`
+/// lists accepted models separated by `|`. The time columns are read past, as the simulator
+/// ignores them (arrival-only stream). See docs/formats.md.
+public enum OpenbCSV {
+  public static let nodeHeader = ["sn", "cpu_milli", "memory_mib", "gpu", "model"]
+  public static let podHeaderShort = ["name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli"]
+  public static let podHeaderLong = podHeaderShort + ["gpu_spec", "qos", "pod_phase", "creation_time", "deletion_time", "scheduled_time"]
+  /// The label the simulator puts on GPU nodes.
+  public static let modelLabel = "alibabacloud.com/gpu-card-model"
+  /// `pods` the simulator advertises on every node.
+  public static let maxPods: Int64 = 1001
+
+  static func isModelName(_ s: Substring) -> Bool {
+    !s.isEmpty && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }
+  }
+
+  public static func readNodes(path: String) throws(InputError) -> [NodeSpec] {
+    var nodes: [NodeSpec] = []
+    var seen = Set<String>()
+    for (line, f) in try ClusterCSV.rows(path: path, header: nodeHeader) {
+      let name = try ClusterCSV.uniqueName(f[0], kind: "node", seen: &seen, file: path, line: line)
+      let cpu = try ClusterCSV.integer(f[1], file: path, line: line, field: "cpu_milli")
+      let mem = try ClusterCSV.integer(f[2], file: path, line: line, field: "memory_mib")
+      guard mem <= Int64.max >> 20 else { throw InputError(file: path, line: line, field: "memory_mib", "value \(mem) is too large") }
+      let gpus = try ClusterCSV.integer(f[3], file: path, line: line, field: "gpu")
+      guard gpus <= Int64(NodeGPUs.maxPerNode) else {
+        throw InputError(file: path, line: line, field: "gpu", "expected 0 to 8 GPUs, found \(gpus)")
+      }
+      let model = f[4].trimmingCharacters(in: .whitespaces)
+      if !model.isEmpty && !isModelName(Substring(model)) {
+        throw InputError(file: path, line: line, field: "model", "expected a model name of letters, digits, '-', '_' or '.', found \"\(model)\"")
+      }
+      if gpus > 0 && model.isEmpty { throw InputError(file: path, line: line, field: "model", "a node with GPUs needs a model") }
+      var labels = ["kubernetes.io/hostname": name]
+      if gpus > 0 { labels[modelLabel] = model }
+      nodes.append(NodeSpec(
+        name: name, labels: labels, allocatable: ResourceAmounts(cpuMillis: cpu, memoryBytes: mem << 20, pods: maxPods),
+        gpus: gpus > 0 ? NodeGPUs(count: Int(gpus), model: model) : nil))
+    }
+    return nodes
+  }
+
+  public static func readPods(path: String) throws(InputError) -> [PodSpec] {
+    guard let data = FileManager.default.contents(atPath: path) else { throw InputError(file: path, "cannot read file") }
+    let firstLine = String(decoding: data.prefix { $0 != 0x0A }, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    let header = firstLine.split(separator: ",").count == podHeaderShort.count ? podHeaderShort : podHeaderLong
+    var pods: [PodSpec] = []
+    var seen = Set<String>()
+    for (line, f) in try ClusterCSV.rows(path: path, header: header) {
+      let name = try ClusterCSV.uniqueName(f[0], kind: "pod", seen: &seen, file: path, line: line)
+      let cpu = try ClusterCSV.integer(f[1], file: path, line: line, field: "cpu_milli")
+      let mem = try ClusterCSV.integer(f[2], file: path, line: line, field: "memory_mib")
+      guard mem <= Int64.max >> 20 else { throw InputError(file: path, line: line, field: "memory_mib", "value \(mem) is too large") }
+      let count = try ClusterCSV.integer(f[3], file: path, line: line, field: "num_gpu")
+      guard count <= Int64(NodeGPUs.maxPerNode) else {
+        throw InputError(file: path, line: line, field: "num_gpu", "expected 0 to 8 GPUs, found \(count)")
+      }
+      let milli = try ClusterCSV.integer(f[4], file: path, line: line, field: "gpu_milli")
+      guard milli <= 1000 else { throw InputError(file: path, line: line, field: "gpu_milli", "expected at most 1000 milli-GPU per GPU, found \(milli)") }
+      if count > 1 && milli < 1000 {
+        throw InputError(file: path, line: line, field: "gpu_milli", "a pod asking for \(count) GPUs must take whole GPUs (1000), found \(milli)")
+      }
+      if (count == 0) != (milli == 0) {
+        throw InputError(file: path, line: line, field: "gpu_milli", "num_gpu \(count) and gpu_milli \(milli) disagree (both zero for CPU-only pods)")
+      }
+      var models: [String] = []
+      if header.count > 5, !f[5].isEmpty {
+        for m in f[5].split(separator: "|", omittingEmptySubsequences: false) {
+          guard isModelName(m) else {
+            throw InputError(file: path, line: line, field: "gpu_spec", "expected models separated by '|', found \"\(f[5])\"")
+          }
+          models.append(String(m))
+        }
+      }
+      let requests = ResourceList([(ResourceName.cpu, Quantity(milli: cpu)), (ResourceName.memory, Quantity(integer: mem << 20))])
+      pods.append(PodSpec(
+        name: name, containers: [Container(name: "main", requests: requests, limits: requests)],
+        gpu: count > 0 ? GPURequest(count: Int(count), milliPerGPU: Int(milli), models: models) : nil))
+    }
+    return pods
+  }
+}
