@@ -52,6 +52,10 @@ let package = Package(
       ],
       swiftSettings: targetCPUFlags),
     .target(
+      name: "BerthExperiments",
+      dependencies: ["BerthCore", "BerthScheduling", "BerthTraces"],
+      swiftSettings: targetCPUFlags),
+    .target(
       name: "BerthBench",
       dependencies: [
         "BerthCore", "BerthScheduling", "BerthTraces",
@@ -62,7 +66,7 @@ let package = Package(
     .target(
       name: "BerthCLI",
       dependencies: [
-        "BerthCore", "BerthScheduling", "BerthTraces", "BerthBench",
+        "BerthCore", "BerthScheduling", "BerthTraces", "BerthBench", "BerthExperiments",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Histogram", package: "hdrhistogram-swift"),
       ],
@@ -79,6 +83,9 @@ let package = Package(
     .testTarget(
       name: "BerthTracesTests",
       dependencies: ["BerthCore", "BerthScheduling", "BerthTraces", "BerthTestSupport"]),
+    .testTarget(
+      name: "BerthExperimentsTests",
+      dependencies: ["BerthExperiments", "BerthCore", "BerthScheduling", "BerthTraces", "BerthTestSupport"]),
     .testTarget(
       name: "BerthBenchTests",
       dependencies: ["BerthBench", "BerthCore", "BerthScheduling", "BerthTraces", "BerthTestSupport"]),

@@ -16,7 +16,7 @@ public struct BerthCommand: ParsableCommand {
         # Generate a synthetic cluster in Berth cluster CSV and Kubernetes YAML
         berth generate cluster --nodes 15000 --pods 30000 --seed 7 --out /tmp/n15k
       """,
-    subcommands: [Schedule.self, Generate.self, Bench.self])
+    subcommands: [Schedule.self, Generate.self, Bench.self, Compare.self])
 
   public init() {}
 }

@@ -153,7 +153,7 @@ struct RunRecorder {
 }
 
 /// A progress bar on stderr, only on a terminal and only once a run has taken a second.
-final class Progress {
+final class Progress: @unchecked Sendable {
   let total: Int
   let label: String
   let enabled: Bool
@@ -166,8 +166,13 @@ final class Progress {
     self.enabled = enabled && isatty(2) != 0
   }
 
+  private let lock = NSLock()
+
+  /// Safe to call from several threads.
   func update(_ done: Int) {
-    guard enabled, done & 255 == 0 else { return }
+    guard enabled, done & 255 == 0 || total < 10_000 else { return }
+    lock.lock()
+    defer { lock.unlock() }
     let now = DispatchTime.now().uptimeNanoseconds
     guard now - started > 1_000_000_000, now - lastDraw > 100_000_000 else { return }
     lastDraw = now

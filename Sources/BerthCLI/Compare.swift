@@ -1,0 +1,156 @@
+import ArgumentParser
+import BerthCore
+import BerthExperiments
+import BerthScheduling
+import BerthTraces
+import Foundation
+
+/// `berth compare`: GPU-sharing policies side by side on trace workloads (the FGD paper's grid).
+struct Compare: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Compare GPU-sharing scheduling policies on openb-format traces over many seeds.",
+    discussion: """
+      Runs every (workload, policy, seed) as the FGD paper does — seeded node permutation for
+      ties, seeded pod shuffle, workload tuned to --tune × GPU capacity, arrival only, a pod that
+      fits nowhere is dropped — in parallel across cores, and writes alloc_curves.csv,
+      frag_curves.csv, frag_ratio_curves.csv and summary.csv (GPU allocation at 100 % and 130 %
+      of capacity arrived, first failure) to DIR, plus a summary table on stdout.
+
+      Policies: random, dotprod, clustering, packing, bestfit, fgd, firstfit, leastallocated,
+      mostallocated (`paper` = the paper's six).
+
+      Example:
+        berth compare --nodes openb/openb_node_list_gpu_node.csv \\
+          --pods openb/openb_pod_list_default.csv --policies paper --seeds 42-51 --out /tmp/fgd
+      """)
+
+  @Option(help: "openb node list CSV.") var nodes: String
+  @Option(help: "openb pod list CSV (repeatable: one workload each).") var pods: [String]
+  @Option(help: "Comma-separated policies, or `paper`.") var policies: String = "paper"
+  @Option(help: "Seeds: N, A-B, or a comma-separated list.") var seeds: String = "42-51"
+  @Option(help: "Tune the workload to this multiple of GPU capacity (0 leaves it as is).") var tune: Double = 1.3
+  @Option(help: "Output directory.") var out: String
+  @Option(help: "Worker threads (default: all cores).") var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+  func parsedPolicies() throws -> [GPUPolicy] {
+    if policies == "paper" { return GPUPolicy.paper }
+    return try policies.split(separator: ",").map { name in
+      guard let p = GPUPolicy(rawValue: String(name)) else {
+        throw ValidationError("unknown policy \"\(name)\" (expected one of \(GPUPolicy.allCases.map(\.rawValue).joined(separator: ", ")) or paper)")
+      }
+      return p
+    }
+  }
+
+  func parsedSeeds() throws -> [UInt64] {
+    var out: [UInt64] = []
+    for part in seeds.split(separator: ",") {
+      let bounds = part.split(separator: "-", maxSplits: 1)
+      guard let lo = UInt64(bounds[0]), let hi = bounds.count == 2 ? UInt64(bounds[1]) : lo, lo <= hi, hi - lo < 100_000 else {
+        throw ValidationError("--seeds: expected N, A-B or a comma-separated list, found \"\(seeds)\"")
+      }
+      out += Array(lo...hi)
+    }
+    return out
+  }
+
+  func validate() throws {
+    _ = try parsedPolicies()
+    _ = try parsedSeeds()
+    if tune < 0 || tune > 10 { throw ValidationError("--tune must be in 0…10") }
+    if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+  }
+
+  func run() throws {
+    let policyList = try parsedPolicies()
+    let seedList = try parsedSeeds()
+    let nodeSpecs: [NodeSpec]
+    var workloads: [(name: String, pods: [PodSpec], typical: [TypicalPod])] = []
+    do {
+      nodeSpecs = try OpenbCSV.readNodes(path: nodes)
+      for file in pods {
+        let specs = try OpenbCSV.readPods(path: file)
+        let name = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+          .replacingOccurrences(of: "openb_pod_list_", with: "")
+        workloads.append((name, specs, FragmentationModel.typicalPods(specs, threshold: Experiment.popularity)))
+      }
+      try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+    } catch let e as InputError {
+      throw CommandFailure(e.description)
+    } catch {
+      throw CommandFailure("\(out): cannot create directory")
+    }
+    var tasks: [(workload: Int, policy: GPUPolicy, seed: UInt64)] = []
+    for w in workloads.indices { for p in policyList { for s in seedList { tasks.append((w, p, s)) } } }
+    print("experiments: \(workloads.count) workload(s) × \(policyList.count) policies × \(seedList.count) seeds = \(tasks.count) runs on \(jobs) thread(s)")
+    let results = ResultSlots(count: tasks.count)
+    let progress = Progress(total: tasks.count, label: "runs")
+    let clock = ContinuousClock()
+    let started = clock.now
+    let workers = min(jobs, max(tasks.count, 1))
+    let next = TaskCounter()
+    let allTasks = tasks
+    let allWorkloads = workloads
+    let tuneRatio = tune
+    DispatchQueue.concurrentPerform(iterations: workers) { _ in
+      while let i = next.take(below: allTasks.count) {
+        let t = allTasks[i]
+        let w = allWorkloads[t.workload]
+        let run = Experiment.run(
+          workload: w.name, nodes: nodeSpecs, pods: w.pods, typical: w.typical, policy: t.policy, seed: t.seed, tune: tuneRatio)
+        results.set(i, (run, Curves(run)))
+        progress.update(next.done())
+      }
+    }
+    progress.finish()
+    let elapsed = clock.now - started
+    let all = results.values
+    let summary = ExperimentCSV.summary(all)
+    do {
+      try AtomicFile.write(ExperimentCSV.rows(all, \.allocation), to: out + "/alloc_curves.csv")
+      try AtomicFile.write(ExperimentCSV.rows(all, \.fragmentation), to: out + "/frag_curves.csv")
+      try AtomicFile.write(ExperimentCSV.rows(all, \.fragmentationRatio), to: out + "/frag_ratio_curves.csv")
+      try AtomicFile.write(ExperimentCSV.summaryCSV(summary), to: out + "/summary.csv")
+      try AtomicFile.write(ExperimentCSV.summaryMarkdown(summary), to: out + "/summary.md")
+    } catch {
+      throw CommandFailure(error.description)
+    }
+    print(ExperimentCSV.summaryMarkdown(summary), terminator: "")
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    print(String(format: "wall time: %.1f s for %d runs (%.2f s per run per thread)", seconds, tasks.count, seconds * Double(workers) / Double(max(tasks.count, 1))))
+    print("wrote \(out)/alloc_curves.csv, frag_curves.csv, frag_ratio_curves.csv, summary.csv, summary.md")
+  }
+}
+
+/// Results written by worker threads into distinct slots.
+final class ResultSlots: @unchecked Sendable {
+  private var slots: [(ExperimentRun, Curves)?]
+  private let lock = NSLock()
+  init(count: Int) { slots = Array(repeating: nil, count: count) }
+  func set(_ i: Int, _ v: (ExperimentRun, Curves)) {
+    lock.lock()
+    slots[i] = v
+    lock.unlock()
+  }
+  var values: [(ExperimentRun, Curves)] { slots.compactMap { $0 } }
+}
+
+/// Hands out task indices to worker threads.
+final class TaskCounter: @unchecked Sendable {
+  private var nextIndex = 0
+  private var finished = 0
+  private let lock = NSLock()
+  func take(below n: Int) -> Int? {
+    lock.lock()
+    defer { lock.unlock() }
+    guard nextIndex < n else { return nil }
+    nextIndex += 1
+    return nextIndex - 1
+  }
+  func done() -> Int {
+    lock.lock()
+    defer { lock.unlock() }
+    finished += 1
+    return finished
+  }
+}
