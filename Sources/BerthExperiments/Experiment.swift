@@ -22,6 +22,14 @@ public struct ExperimentRun: Sendable {
   public var placed: [Bool] = []
   /// Placements, for determinism checks: node row per pod, -1 when dropped.
   public var checksum: UInt64 = 0xCBF2_9CE4_8422_2325
+
+  public init(workload: String, policy: GPUPolicy, seed: UInt64, tune: Double, totalGPUs: Int) {
+    self.workload = workload
+    self.policy = policy
+    self.seed = seed
+    self.tune = tune
+    self.totalGPUs = totalGPUs
+  }
 }
 
 public enum Experiment {
