@@ -13,8 +13,9 @@ struct Compare: ParsableCommand {
       Runs every (workload, policy, seed) as the FGD paper does — seeded node permutation for
       ties, seeded pod shuffle, workload tuned to --tune × GPU capacity, arrival only, a pod that
       fits nowhere is dropped — in parallel across cores, and writes alloc_curves.csv,
-      frag_curves.csv, frag_ratio_curves.csv and summary.csv (GPU allocation at 100 % and 130 %
-      of capacity arrived, first failure) to DIR, plus a summary table on stdout.
+      frag_curves.csv, frag_ratio_curves.csv, summary.csv (GPU allocation at 100 % and 130 %
+      of capacity arrived, first failure) and report.html (SVG charts) to DIR, plus a summary
+      table on stdout.
 
       Policies: random, dotprod, clustering, packing, bestfit, fgd, firstfit, leastallocated,
       mostallocated (`paper` = the paper's six).
@@ -112,13 +113,14 @@ struct Compare: ParsableCommand {
       try AtomicFile.write(ExperimentCSV.rows(all, \.fragmentationRatio), to: out + "/frag_ratio_curves.csv")
       try AtomicFile.write(ExperimentCSV.summaryCSV(summary), to: out + "/summary.csv")
       try AtomicFile.write(ExperimentCSV.summaryMarkdown(summary), to: out + "/summary.md")
+      try AtomicFile.write(HTMLReport.page(all, summary: summary, title: "GPU-sharing policies: \(workloads.map(\.name).joined(separator: ", "))"), to: out + "/report.html")
     } catch {
       throw CommandFailure(error.description)
     }
     print(ExperimentCSV.summaryMarkdown(summary), terminator: "")
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     print(String(format: "wall time: %.1f s for %d runs (%.2f s per run per thread)", seconds, tasks.count, seconds * Double(workers) / Double(max(tasks.count, 1))))
-    print("wrote \(out)/alloc_curves.csv, frag_curves.csv, frag_ratio_curves.csv, summary.csv, summary.md")
+    print("wrote \(out)/alloc_curves.csv, frag_curves.csv, frag_ratio_curves.csv, summary.csv, summary.md, report.html")
   }
 }
 
