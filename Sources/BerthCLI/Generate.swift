@@ -7,7 +7,7 @@ import Foundation
 struct Generate: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Generate synthetic inputs.",
-    subcommands: [GenerateCluster.self])
+    subcommands: [GenerateCluster.self, GenerateOpenbLike.self])
 }
 
 struct GenerateCluster: ParsableCommand {
@@ -54,3 +54,44 @@ struct GenerateCluster: ParsableCommand {
 }
 
 extension SyntheticCluster.Mix: ExpressibleByArgument {}
+
+struct GenerateOpenbLike: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "openb-like",
+    abstract: "Generate a small synthetic GPU trace in the openb CSV format.",
+    discussion: """
+      Writes DIR/openb_node_list_gpu_node.csv and DIR/openb_pod_list_default.csv: GPU nodes of
+      the real trace's shapes and models, and pods in roughly its mix (CPU-only, GPU-sharing,
+      whole-GPU, some with a model constraint), for `berth compare` without the real trace.
+
+      Example:
+        berth generate openb-like --nodes 60 --pods 600 --seed 1 --out datasets/openb-like
+      """)
+
+  @Option(help: "Number of GPU nodes.") var nodes: Int = 60
+  @Option(help: "Number of pods.") var pods: Int = 600
+  @Option(help: "Seed; drawn and printed when absent.") var seed: UInt64?
+  @Option(help: "Output directory (created if missing).") var out: String
+
+  func validate() throws {
+    guard nodes >= 1, nodes <= 1_000_000 else { throw ValidationError("--nodes must be in 1…1000000") }
+    guard pods >= 0, pods <= 10_000_000 else { throw ValidationError("--pods must be in 0…10000000") }
+  }
+
+  func run() throws {
+    let seed = self.seed ?? UInt64.random(in: 0..<1_000_000_000)
+    print("seed=\(seed)")
+    do {
+      try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+    } catch {
+      throw CommandFailure("\(out): cannot create directory")
+    }
+    let (n, p) = OpenbLike.generate(nodes: nodes, pods: pods, seed: seed)
+    do {
+      try OpenbCSV.write(nodes: n, pods: p, nodesPath: out + "/openb_node_list_gpu_node.csv", podsPath: out + "/openb_pod_list_default.csv")
+    } catch {
+      throw CommandFailure(error.description)
+    }
+    print("wrote \(n.count) nodes and \(p.count) pods to \(out)/openb_node_list_gpu_node.csv and \(out)/openb_pod_list_default.csv")
+  }
+}

@@ -153,3 +153,27 @@ let berthBinary: String? = {
     .deletingLastPathComponent().appendingPathComponent(".build/debug/berth").path
   return FileManager.default.isExecutableFile(atPath: build) ? build : nil
 }()
+
+struct CompareCLITests {
+  @Test("compare runs the bundled openb-like trace and writes every output; same seeds, same CSVs")
+  func compare() throws {
+    let d = try CLITests.tempDir()
+    let args = ["compare", "--nodes", sampleDir + "/../openb-like/openb_node_list_gpu_node.csv",
+      "--pods", sampleDir + "/../openb-like/openb_pod_list_default.csv", "--policies", "fgd,bestfit,random", "--seeds", "1-2"]
+    #expect(CLITests.run(args + ["--out", d + "/a"]).code == 0)
+    #expect(CLITests.run(args + ["--out", d + "/b"]).code == 0)
+    for f in ["alloc_curves.csv", "frag_curves.csv", "frag_ratio_curves.csv", "summary.csv", "summary.md", "report.html"] {
+      #expect(FileManager.default.fileExists(atPath: d + "/a/" + f), "\(f)")
+    }
+    #expect(try String(contentsOfFile: d + "/a/alloc_curves.csv", encoding: .utf8) == String(contentsOfFile: d + "/b/alloc_curves.csv", encoding: .utf8))
+    #expect(try String(contentsOfFile: d + "/a/alloc_curves.csv", encoding: .utf8).hasPrefix("workload,sc_policy,tune,seed,total_gpus,0,1,2,"))
+  }
+
+  @Test("compare rejects unknown policies and bad seeds with one line")
+  func errors() {
+    let base = ["compare", "--nodes", "n.csv", "--pods", "p.csv", "--out", "/tmp/x"]
+    #expect(CLITests.run(base + ["--policies", "fastest"]).message?.hasPrefix("unknown policy \"fastest\"") == true)
+    #expect(CLITests.run(base + ["--seeds", "9-1"]).message == "--seeds: expected N, A-B or a comma-separated list, found \"9-1\"")
+    #expect(CLITests.run(base).message == "n.csv: cannot read file")
+  }
+}

@@ -70,3 +70,21 @@ struct OpenbTests {
     #expect { try OpenbCSV.readNodes(path: path) } throws: { ($0 as? InputError)?.description == path + ":" + suffix }
   }
 }
+
+struct OpenbLikeTests {
+  @Test("the openb-like generator is seeded and round-trips through the openb reader")
+  func roundTrip() throws {
+    let a = OpenbLike.generate(nodes: 20, pods: 200, seed: 4)
+    let b = OpenbLike.generate(nodes: 20, pods: 200, seed: 4)
+    #expect(a.nodes == b.nodes && a.pods == b.pods)
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("openb-like-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try OpenbCSV.write(nodes: a.nodes, pods: a.pods, nodesPath: dir + "/n.csv", podsPath: dir + "/p.csv")
+    let nodes = try OpenbCSV.readNodes(path: dir + "/n.csv")
+    let pods = try OpenbCSV.readPods(path: dir + "/p.csv")
+    #expect(nodes == a.nodes)
+    #expect(pods.map(\.gpu) == a.pods.map(\.gpu))
+    #expect(pods.filter { $0.gpu == nil }.count > 10)
+    #expect(pods.filter { $0.gpu?.isSharing == true }.count > 40)
+  }
+}
