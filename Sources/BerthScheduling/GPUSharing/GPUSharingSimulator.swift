@@ -157,7 +157,7 @@ public final class GPUSharingSimulator {
     let cpuA = n.allocatableCPU.base, cpuR = n.requestedCPU.base, free = n.gpuMilliFree.base
     switch policy {
     case .random:
-      let pick = rng.nextInt(below: feasible.count)
+      let pick = GPUPolicyScores.randomPick(candidates: feasible.count, rng: &rng)
       for k in feasible.indices { scores.append(k == pick ? 100 : 0) }
     case .firstFit:
       for _ in feasible { scores.append(0) }
