@@ -77,18 +77,7 @@ extension Suite {
   }
 
   public static func parse(_ text: String, file: String, checksum: UInt64 = 0) throws(InputError) -> Suite {
-    let root: Node
-    do {
-      guard let node = try Yams.compose(yaml: text) else { throw InputError(file: file, "empty suite") }
-      root = node
-    } catch let e as InputError {
-      throw e
-    } catch let e as YamlError {
-      throw InputError(file: file, line: KubernetesYAML.yamlErrorLine(e), "invalid YAML: \(KubernetesYAML.yamlErrorSummary(e))")
-    } catch {
-      throw InputError(file: file, "invalid YAML: \(error)")
-    }
-    let v = YAMLValue(node: root, file: file, path: "")
+    let v = try YAMLValue.document(text, file: file, empty: "suite")
     try v.requireKeys(in: ["name", "description", "testCases"])
     guard let name = try v.child("name")?.string(), !name.isEmpty else { throw v.error("a suite needs a name") }
     guard let cases = v.child("testCases") else { throw v.error("a suite needs testCases") }

@@ -3,6 +3,18 @@ import BerthCore
 import BerthTraces
 import Foundation
 
+/// Prints the seed (drawing one when absent) and creates the output directory.
+func startGenerating(seed: UInt64?, out: String) throws -> UInt64 {
+  let seed = seed ?? UInt64.random(in: 0..<1_000_000_000)
+  print("seed=\(seed)")
+  do {
+    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+  } catch {
+    throw CommandFailure("\(out): cannot create directory")
+  }
+  return seed
+}
+
 /// `berth generate`: synthetic inputs.
 struct Generate: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -35,13 +47,7 @@ struct GenerateCluster: ParsableCommand {
   }
 
   func run() throws {
-    let seed = self.seed ?? UInt64.random(in: 0..<1_000_000_000)
-    print("seed=\(seed)")
-    do {
-      try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-    } catch {
-      throw CommandFailure("\(out): cannot create directory")
-    }
+    let seed = try startGenerating(seed: self.seed, out: out)
     let (n, p) = SyntheticCluster.generate(nodes: nodes, pods: pods, seed: seed, mix: mix)
     do {
       try ClusterCSV.write(nodes: n, pods: p, directory: out)
@@ -79,13 +85,7 @@ struct GenerateOpenbLike: ParsableCommand {
   }
 
   func run() throws {
-    let seed = self.seed ?? UInt64.random(in: 0..<1_000_000_000)
-    print("seed=\(seed)")
-    do {
-      try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-    } catch {
-      throw CommandFailure("\(out): cannot create directory")
-    }
+    let seed = try startGenerating(seed: self.seed, out: out)
     let (n, p) = OpenbLike.generate(nodes: nodes, pods: pods, seed: seed)
     do {
       try OpenbCSV.write(nodes: n, pods: p, nodesPath: out + "/openb_node_list_gpu_node.csv", podsPath: out + "/openb_pod_list_default.csv")

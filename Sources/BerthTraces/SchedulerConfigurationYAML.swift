@@ -22,18 +22,7 @@ public enum SchedulerConfigurationYAML {
   }
 
   public static func parse(_ text: String, file: String) throws(InputError) -> SchedulerConfiguration {
-    let root: Node
-    do {
-      guard let node = try Yams.compose(yaml: text) else { throw InputError(file: file, "empty configuration") }
-      root = node
-    } catch let e as InputError {
-      throw e
-    } catch let e as YamlError {
-      throw InputError(file: file, line: KubernetesYAML.yamlErrorLine(e), "invalid YAML: \(KubernetesYAML.yamlErrorSummary(e))")
-    } catch {
-      throw InputError(file: file, "invalid YAML: \(error)")
-    }
-    let v = YAMLValue(node: root, file: file, path: "")
+    let v = try YAMLValue.document(text, file: file, empty: "configuration")
     try v.requireKeys(in: topLevelKeys)
     guard let api = v.child("apiVersion"), try api.string() == apiVersion else {
       throw (v.child("apiVersion") ?? v).error("apiVersion must be \(apiVersion)")

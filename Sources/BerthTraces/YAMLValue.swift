@@ -15,6 +15,20 @@ package struct YAMLValue {
 
   package var line: Int? { node.mark?.line }
 
+  /// The single YAML document in `text`, or a one-line error (`empty` names what was expected).
+  package static func document(_ text: String, file: String, empty: String) throws(InputError) -> YAMLValue {
+    let root: Node?
+    do {
+      root = try Yams.compose(yaml: text)
+    } catch let e as YamlError {
+      throw InputError(file: file, line: KubernetesYAML.yamlErrorLine(e), "invalid YAML: \(KubernetesYAML.yamlErrorSummary(e))")
+    } catch {
+      throw InputError(file: file, "invalid YAML: \(error)")
+    }
+    guard let root else { throw InputError(file: file, "empty \(empty)") }
+    return YAMLValue(node: root, file: file, path: "")
+  }
+
   package func error(_ message: String) -> InputError { InputError(file: file, line: line, field: path, message) }
 
   package var isNull: Bool {
