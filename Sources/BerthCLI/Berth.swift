@@ -4,7 +4,7 @@ import ArgumentParser
 public struct BerthCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "berth",
-    abstract: "Benchmark Kubernetes scheduling: kube-scheduler's decisions over struct-of-arrays tables.",
+    abstract: "Benchmark Kubernetes scheduling: kube-scheduler's decisions over struct-of-arrays tables, and GPU-sharing policy studies.",
     discussion: """
       Examples:
         # Schedule the bundled sample cluster with the default profile
@@ -12,6 +12,10 @@ public struct BerthCommand: ParsableCommand {
 
         # Run the smoke workloads of every bundled benchmark suite
         berth bench datasets/suites --label smoke --seed 1
+
+        # Compare the FGD paper's GPU-sharing policies on the bundled openb-like trace
+        berth compare --nodes datasets/openb-like/openb_node_list_gpu_node.csv \\
+          --pods datasets/openb-like/openb_pod_list_default.csv --seeds 1-5 --out /tmp/gpu
 
         # Generate a synthetic cluster in Berth cluster CSV and Kubernetes YAML
         berth generate cluster --nodes 15000 --pods 30000 --seed 7 --out /tmp/n15k

@@ -79,6 +79,11 @@ struct Schedule: ParsableCommand {
         throw InputError(file: cluster, field: "pods[\(i)] \(p.name)", error.description)
       }
     }
+    var unenforced: [String: Int] = [:]
+    for p in loaded.pods { for field in p.unenforced { unenforced[field, default: 0] += 1 } }
+    for (field, count) in unenforced.sorted(by: { $0.key < $1.key }) {
+      FileHandle.standardError.write(Data("warning: \(count) pod(s) set \(field), which this release does not enforce; their placements ignore it\n".utf8))
+    }
     let profile = profiles[0]
     let scheduler = Scheduler(cluster: built, profile: profile, seed: seed, tieBreak: tieBreak.value)
     let pct = profile.percentageOfNodesToScore.map { $0 == 0 ? "adaptive" : "\($0)%" } ?? "adaptive"

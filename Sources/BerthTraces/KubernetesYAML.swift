@@ -209,7 +209,15 @@ public enum KubernetesYAML {
       }
       tolerations.append(Toleration(key: key, operator: op, value: value, effect: effect))
     }
-    return PodSpec(
+    var unenforced: [String] = []
+    if spec.child("topologySpreadConstraints") != nil { unenforced.append("spec.topologySpreadConstraints") }
+    if spec.child("affinity")?.child("podAffinity") != nil { unenforced.append("spec.affinity.podAffinity") }
+    if spec.child("affinity")?.child("podAntiAffinity") != nil { unenforced.append("spec.affinity.podAntiAffinity") }
+    if spec.child("schedulingGates") != nil { unenforced.append("spec.schedulingGates") }
+    if try (spec.child("volumes")?.sequence() ?? []).contains(where: { $0.child("persistentVolumeClaim") != nil }) {
+      unenforced.append("spec.volumes[].persistentVolumeClaim")
+    }
+    var pod = PodSpec(
       name: name, namespace: try meta?.child("namespace")?.string() ?? "default",
       labels: try meta?.child("labels")?.stringMap() ?? [:], containers: containers,
       initContainers: try (spec.child("initContainers")?.sequence() ?? []).map { c throws(InputError) in try container(c, isInit: true) },
@@ -220,6 +228,8 @@ public enum KubernetesYAML {
       priorityClassName: try spec.child("priorityClassName")?.string() ?? "",
       nodeName: try spec.child("nodeName")?.string() ?? "",
       schedulerName: try spec.child("schedulerName")?.string() ?? "default-scheduler")
+    pod.unenforced = unenforced
+    return pod
   }
 }
 

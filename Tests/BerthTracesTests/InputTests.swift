@@ -66,6 +66,21 @@ struct YAMLTests {
     #expect(p.affinity?.preferred.first?.weight == 5)
   }
 
+  @Test("scheduling fields Berth does not enforce yet are recorded, not silently dropped")
+  func unenforced() throws {
+    let yaml = """
+      kind: Pod
+      metadata: {name: p}
+      spec:
+        containers: [{name: c}]
+        topologySpreadConstraints: [{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: DoNotSchedule}]
+        affinity: {podAntiAffinity: {}}
+        volumes: [{name: v, persistentVolumeClaim: {claimName: data}}]
+      """
+    let pod = try KubernetesYAML.parse(yaml, file: "p.yaml").pods[0]
+    #expect(pod.unenforced == ["spec.topologySpreadConstraints", "spec.affinity.podAntiAffinity", "spec.volumes[].persistentVolumeClaim"])
+  }
+
   @Test("malformed fields name the file, line and field", arguments: [
     ("kind: Node\nmetadata: {name: n}\nstatus: {allocatable: {cpu: lots}}", "x.yaml:3: status.allocatable.cpu: quantity \"lots\" is not a number with an optional suffix"),
     ("kind: Node\nmetadata: {name: n}\nstatus: {allocatable: {cpu: -1}}", "x.yaml:3: status.allocatable.cpu: quantity \"-1\" is negative"),
