@@ -11,6 +11,10 @@ public final class Cluster {
   public private(set) var scalars = ScalarRegistry()
   public private(set) var images = ImageRegistry()
   public private(set) var gpuModels = GPUModelRegistry()
+  /// Pod matchers (namespace + label selector) that topology spread constraints count, each with
+  /// a per-node count of the bound pods it matches, kept exact by `bind` and `unbind`.
+  public private(set) var matchers = Interner<PodMatcher>()
+  public private(set) var matcherCounts: [Column<Int32>] = []
 
   /// Builds a cluster whose node rows follow kube-scheduler's node-tree order for `nodes` added
   /// in the given order.
@@ -39,6 +43,8 @@ public final class Cluster {
     c.scalars = scalars
     c.images = images
     c.gpuModels = gpuModels
+    c.matchers = matchers
+    c.matcherCounts = matcherCounts.map { $0.copy() }
     return c
   }
 
@@ -52,6 +58,7 @@ public final class Cluster {
   /// - Precondition: no node of that name exists.
   @discardableResult
   public func addNode(_ spec: NodeSpec) -> NodeID {
+    for c in matcherCounts { c.append(0) }
     precondition(nodes.id(named: spec.name) == nil, "duplicate node name \(spec.name)")
     var labelIDs: [(key: Int, value: UInt32)] = []
     for (key, value) in spec.labels.sorted(by: { $0.key < $1.key }) {
@@ -137,7 +144,27 @@ public final class Cluster {
     pods.setNode(pod, PodTable.unbound)
   }
 
+  /// The id of the matcher for (namespace, selector), registering it — and counting the bound
+  /// pods it matches on every node — the first time it is asked for.
+  /// - Complexity: O(1) amortised; O(pods) the first time.
+  public func matcher(namespace: UInt32, selector: LabelSelector) -> Int {
+    let m = PodMatcher(namespace: namespace, selector: selector)
+    let before = matchers.count
+    let id = Int(matchers.intern(m))
+    if matchers.count > before {
+      let counts = Column<Int32>(repeating: 0, count: nodes.count)
+      for p in 0..<pods.count where pods.node[p] != PodTable.unbound {
+        if m.matches(pods, PodID(UInt32(p))) { counts[Int(pods.node[p])] += 1 }
+      }
+      matcherCounts.append(counts)
+    }
+    return id
+  }
+
   private func adjust(_ node: NodeID, by pod: PodID, sign: Int64) {
+    for (m, matcher) in matchers.values.enumerated() where matcher.matches(pods, pod) {
+      matcherCounts[m][node.index] += Int32(sign)
+    }
     let n = node.index
     let p = pod.index
     nodes.requestedCPU[n] += sign * pods.requestCPU[p]
@@ -167,6 +194,7 @@ public final class Cluster {
     var cpu = [Int64](repeating: 0, count: n), mem = cpu, eph = cpu, count = cpu, nzCPU = cpu, nzMem = cpu
     var scalar = [[Int64]](repeating: [Int64](repeating: 0, count: n), count: scalars.count)
     var gpuUsed = [Int](repeating: 0, count: n * NodeGPUs.maxPerNode)
+    var matched = [[Int32]](repeating: [Int32](repeating: 0, count: n), count: matchers.count)
     for p in 0..<pods.count {
       let raw = pods.node[p]
       if raw == PodTable.unbound { continue }
@@ -182,6 +210,7 @@ public final class Cluster {
       nzCPU[i] += pods.nonZeroCPU[p]
       nzMem[i] += pods.nonZeroMemory[p]
       for r in pods.scalarRequests(of: PodID(UInt32(p))) { scalar[r.resource.index][i] += r.amount }
+      for (m, matcher) in matchers.values.enumerated() where matcher.matches(pods, PodID(UInt32(p))) { matched[m][i] += 1 }
       let mask = pods.gpuAssignment[p]
       if mask.nonzeroBitCount != Int(pods.gpuCount[p]) { problems.append("\(pods.names[p]) holds \(mask.nonzeroBitCount) GPUs, wants \(pods.gpuCount[p])") }
       for slot in 0..<NodeGPUs.maxPerNode where mask & (1 << UInt8(slot)) != 0 {
@@ -201,6 +230,9 @@ public final class Cluster {
       if mem[i] > nodes.allocatableMemory[i] { problems.append("\(name): memory over allocatable") }
       if eph[i] > nodes.allocatableEphemeral[i] && eph[i] > 0 { problems.append("\(name): ephemeral-storage over allocatable") }
       if count[i] > nodes.allocatablePods[i] { problems.append("\(name): more pods than allocatable") }
+      for m in 0..<matchers.count where matcherCounts[m][i] != matched[m][i] {
+        problems.append("\(name): matcher \(m) counts \(matcherCounts[m][i]) pods, recount \(matched[m][i])")
+      }
       var free = 0
       for slot in 0..<NodeGPUs.maxPerNode {
         let capacity = slot < Int(nodes.gpuCount[i]) ? Int(NodeGPUs.milliPerGPU) : 0
@@ -222,5 +254,15 @@ public final class Cluster {
   public func checkInvariants() {
     let problems = invariantViolations()
     precondition(problems.isEmpty, problems.joined(separator: "; "))
+  }
+}
+
+/// Pods of one namespace matching one label selector: what a topology spread constraint counts.
+public struct PodMatcher: Hashable, Sendable {
+  public var namespace: UInt32
+  public var selector: LabelSelector
+
+  public func matches(_ pods: PodTable, _ pod: PodID) -> Bool {
+    pods.namespace[pod.index] == namespace && selector.matches(pods.labelSets[pods.labels[pod.index]])
   }
 }

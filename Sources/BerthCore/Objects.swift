@@ -104,6 +104,7 @@ public struct PodSpec: Hashable, Sendable {
   public var schedulerName: String
   /// GPU-sharing request (the openb model); nil for pods that use no shared GPUs.
   public var gpu: GPURequest?
+  public var topologySpreadConstraints: [TopologySpreadConstraint] = []
   /// Scheduling-relevant fields the input set but this release does not enforce (for example
   /// `topologySpreadConstraints`), so a run can say so instead of silently ignoring them.
   public var unenforced: [String] = []

@@ -12,6 +12,8 @@ public struct PodConstraints: Hashable, Sendable {
   public var containerCount: Int
   /// `spec.nodeName` if the user pinned the pod, else empty.
   public var nodeName: String
+  /// Topology spread constraints with `matchLabelKeys` already folded into their selectors.
+  public var spread: [TopologySpreadConstraint] = []
 
   public init(
     nodeSelector: [LabelPair] = [], affinity: NodeAffinity? = nil, tolerations: [Toleration] = [],
@@ -32,6 +34,12 @@ public struct PodConstraints: Hashable, Sendable {
       affinity: pod.affinity, tolerations: pod.tolerations, hostPorts: pod.hostPorts,
       images: (pod.initContainers + pod.containers).map { PodConstraints.normalizedImageName($0.image) },
       containerCount: pod.initContainers.count + pod.containers.count, nodeName: pod.nodeName)
+    spread = pod.topologySpreadConstraints.map { c in
+      var e = c
+      e.labelSelector = c.effectiveSelector(podLabels: pod.labels)
+      e.matchLabelKeys = []
+      return e
+    }
   }
 
   /// Adds `:latest` when the part after the last `/` carries no tag (`normalizedImageName`).

@@ -96,7 +96,7 @@ enum Kernels {
   /// Applies a NormalizeScore rule over the feasible rows of the window.
   static func normalize(_ col: UnsafeMutablePointer<Int64>, window: Window, status st: UnsafePointer<UInt8>, _ rule: ScoreNormalization) {
     switch rule {
-    case .none:
+    case .none, .custom:
       return
     case .scaleByMax(let reverse):
       // DefaultNormalizeScore: max starts at 0; all-zero scores stay 0 (or become 100 reversed).

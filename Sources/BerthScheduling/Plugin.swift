@@ -120,6 +120,8 @@ public enum ScoreNormalization: Sendable, Equatable {
   case scaleByMax(reverse: Bool)
   /// `100 × (s − min) / (max − min)`, all zero when max = min (InterPodAffinity).
   case minMax
+  /// The plugin's own (`ScorePlugin.normalize`), e.g. PodTopologySpread's ignored nodes.
+  case custom
 }
 
 /// A score extension point implementation working on whole columns.
@@ -130,6 +132,12 @@ public protocol ScorePlugin: AnyObject {
   func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode
   /// Raw scores for `rows` (values at infeasible rows are ignored).
   func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>)
+  /// Normalisation for `.custom` plugins, over the window's feasible rows.
+  func normalize(_ scores: UnsafeMutablePointer<Int64>, window: Window, status: UnsafePointer<UInt8>)
+}
+
+extension ScorePlugin {
+  public func normalize(_ scores: UnsafeMutablePointer<Int64>, window: Window, status: UnsafePointer<UInt8>) {}
 }
 
 /// Upstream's scores range.

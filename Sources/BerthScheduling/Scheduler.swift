@@ -219,7 +219,11 @@ public final class Scheduler {
         // Normalisation needs every feasible row first: a whole-window pass.
         let col = scoreColumns[p].base
         for seg in window.pair { plugin.score(pod, cluster: cluster, rows: seg, into: col) }
-        Kernels.normalize(col, window: window, status: st, plugin.normalization)
+        if plugin.normalization == .custom {
+          plugin.normalize(col, window: window, status: st)
+        } else {
+          Kernels.normalize(col, window: window, status: st, plugin.normalization)
+        }
         perNode.append((col, scoreWeights[p]))
       }
     }

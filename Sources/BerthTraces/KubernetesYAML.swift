@@ -210,7 +210,8 @@ public enum KubernetesYAML {
       tolerations.append(Toleration(key: key, operator: op, value: value, effect: effect))
     }
     var unenforced: [String] = []
-    if spec.child("topologySpreadConstraints") != nil { unenforced.append("spec.topologySpreadConstraints") }
+    var spread: [TopologySpreadConstraint] = []
+    for c in try spec.child("topologySpreadConstraints")?.sequence() ?? [] { spread.append(try spreadConstraint(c)) }
     if spec.child("affinity")?.child("podAffinity") != nil { unenforced.append("spec.affinity.podAffinity") }
     if spec.child("affinity")?.child("podAntiAffinity") != nil { unenforced.append("spec.affinity.podAntiAffinity") }
     if spec.child("schedulingGates") != nil { unenforced.append("spec.schedulingGates") }
@@ -229,7 +230,53 @@ public enum KubernetesYAML {
       nodeName: try spec.child("nodeName")?.string() ?? "",
       schedulerName: try spec.child("schedulerName")?.string() ?? "default-scheduler")
     pod.unenforced = unenforced
+    pod.topologySpreadConstraints = spread
     return pod
+  }
+
+  static func labelSelector(_ v: YAMLValue) throws(InputError) -> LabelSelector {
+    try v.requireKeys(in: ["matchLabels", "matchExpressions"])
+    var requirements: [LabelSelector.Requirement] = []
+    for e in try v.child("matchExpressions")?.sequence() ?? [] {
+      guard let key = try e.child("key")?.string() else { throw e.error("expression needs a key") }
+      guard let opNode = e.child("operator") else { throw e.error("expression needs an operator") }
+      guard let op = LabelSelector.Requirement.Operator(rawValue: try opNode.string()) else {
+        throw opNode.error("expected In, NotIn, Exists or DoesNotExist")
+      }
+      let values = try e.child("values")?.stringList() ?? []
+      if (op == .in || op == .notIn) && values.isEmpty { throw e.error("\(op.rawValue) needs at least one value") }
+      if (op == .exists || op == .doesNotExist) && !values.isEmpty { throw e.error("\(op.rawValue) takes no values") }
+      requirements.append(.init(key: key, operator: op, values: values))
+    }
+    return LabelSelector(matchLabels: try v.child("matchLabels")?.stringMap() ?? [:], matchExpressions: requirements)
+  }
+
+  static func spreadConstraint(_ v: YAMLValue) throws(InputError) -> TopologySpreadConstraint {
+    try v.requireKeys(in: ["maxSkew", "topologyKey", "whenUnsatisfiable", "labelSelector", "minDomains",
+      "nodeAffinityPolicy", "nodeTaintsPolicy", "matchLabelKeys"])
+    guard let skewNode = v.child("maxSkew") else { throw v.error("a topology spread constraint needs maxSkew") }
+    let skew = try skewNode.int32()
+    guard skew > 0 else { throw skewNode.error("maxSkew must be greater than 0") }
+    guard let key = try v.child("topologyKey")?.string(), !key.isEmpty else { throw v.error("a topology spread constraint needs a topologyKey") }
+    guard let whenNode = v.child("whenUnsatisfiable") else { throw v.error("a topology spread constraint needs whenUnsatisfiable") }
+    let when = try whenNode.string()
+    guard when == "DoNotSchedule" || when == "ScheduleAnyway" else { throw whenNode.error("expected DoNotSchedule or ScheduleAnyway") }
+    var minDomains: Int32 = 1
+    if let m = v.child("minDomains") {
+      minDomains = try m.int32()
+      guard minDomains > 0 else { throw m.error("minDomains must be greater than 0") }
+      guard when == "DoNotSchedule" else { throw m.error("minDomains is only allowed with whenUnsatisfiable: DoNotSchedule") }
+    }
+    func policy(_ field: String, default d: TopologySpreadConstraint.Policy) throws(InputError) -> TopologySpreadConstraint.Policy {
+      guard let n = v.child(field) else { return d }
+      guard let p = TopologySpreadConstraint.Policy(rawValue: try n.string()) else { throw n.error("expected Honor or Ignore") }
+      return p
+    }
+    return TopologySpreadConstraint(
+      maxSkew: skew, topologyKey: key, doNotSchedule: when == "DoNotSchedule",
+      labelSelector: try v.child("labelSelector").map { s throws(InputError) in try labelSelector(s) }, minDomains: minDomains,
+      nodeAffinityPolicy: try policy("nodeAffinityPolicy", default: .honor), nodeTaintsPolicy: try policy("nodeTaintsPolicy", default: .ignore),
+      matchLabelKeys: try v.child("matchLabelKeys")?.stringList() ?? [])
   }
 }
 

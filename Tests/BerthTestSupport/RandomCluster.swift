@@ -76,10 +76,25 @@ public enum RandomCluster {
       }
       let ports = chance(15) ? [ContainerPort(hostPort: Int32(pick([80, 443])), hostIP: pick(["", "10.0.0.1"]), protocol: pick([.tcp, .udp]))] : []
       let image = chance(40) ? pick(images + ["nginx"]) : ""
-      pods.append(PodSpec(
-        name: "p\(i)", containers: [Container(name: "c", image: image, requests: r, ports: ports)],
+      var pod = PodSpec(
+        name: "p\(i)", labels: ["app": pick(["x", "y"]), "team": pick(["t1", "t2"])],
+        containers: [Container(name: "c", image: image, requests: r, ports: ports)],
         nodeSelector: chance(20) ? ["topology.kubernetes.io/zone": pick(["a", "b", "z"])] : [:], affinity: affinity,
-        tolerations: tolerations, nodeName: chance(5) ? "n\(rng.nextInt(below: nodeCount + 1))" : ""))
+        tolerations: tolerations, nodeName: chance(5) ? "n\(rng.nextInt(below: nodeCount + 1))" : "")
+      if chance(30) {
+        pod.topologySpreadConstraints = (0..<(1 + rng.nextInt(below: 2))).map { _ in
+          let hard = chance(50)
+          let selector: LabelSelector? = chance(10) ? nil : pick([
+            LabelSelector(matchLabels: ["app": "x"]), LabelSelector(matchExpressions: [.init(key: "app", operator: .exists)]),
+            LabelSelector(matchExpressions: [.init(key: "app", operator: .notIn, values: ["y"])]),
+          ])
+          return TopologySpreadConstraint(
+            maxSkew: Int32(1 + rng.nextInt(below: 2)), topologyKey: pick(["topology.kubernetes.io/zone", "kubernetes.io/hostname", "tier"]),
+            doNotSchedule: hard, labelSelector: selector, minDomains: hard ? Int32(1 + rng.nextInt(below: 4)) : 1,
+            nodeAffinityPolicy: pick([.honor, .ignore]), nodeTaintsPolicy: pick([.honor, .ignore]), matchLabelKeys: chance(20) ? ["team"] : [])
+        }
+      }
+      pods.append(pod)
     }
     var config = ProfileConfiguration()
     config.percentageOfNodesToScore = pick([nil, 0, 30, 100])

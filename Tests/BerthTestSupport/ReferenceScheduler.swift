@@ -12,6 +12,7 @@ public final class ReferenceScheduler {
   public private(set) var nonZero: [ResourceAmounts]
   public private(set) var podCount: [Int64]
   public private(set) var ports: [[ContainerPort]]
+  public private(set) var bound: [[PodSpec]]
   var nextStart = 0
 
   public init(nodes specs: [NodeSpec], profile: Profile) {
@@ -22,6 +23,81 @@ public final class ReferenceScheduler {
     nonZero = requested
     podCount = Array(repeating: 0, count: nodes.count)
     ports = Array(repeating: [], count: nodes.count)
+    bound = Array(repeating: [], count: nodes.count)
+  }
+
+  // MARK: PodTopologySpread, from scratch
+
+  func passesInclusion(_ c: TopologySpreadConstraint, _ pod: PodSpec, _ j: Int) -> Bool {
+    let node = nodes[j]
+    if c.nodeAffinityPolicy == .honor {
+      if pod.nodeSelector.contains(where: { node.labels[$0.key] != $0.value }) { return false }
+      if let r = pod.affinity?.required, !r.matches(labels: node.labels, nodeName: node.name) { return false }
+    }
+    if c.nodeTaintsPolicy == .honor && node.taints.contains(where: { $0.effect.isHard && !pod.tolerations.tolerate($0) }) {
+      return false
+    }
+    return true
+  }
+
+  func matching(_ c: TopologySpreadConstraint, _ pod: PodSpec, on j: Int) -> Int64 {
+    guard let sel = c.effectiveSelector(podLabels: pod.labels) else { return 0 }
+    return Int64(bound[j].filter { $0.namespace == pod.namespace && sel.matches($0.labels) }.count)
+  }
+
+  func spreadFails(_ pod: PodSpec, _ i: Int) -> Bool {
+    let cs = pod.topologySpreadConstraints.filter(\.doNotSchedule)
+    guard !cs.isEmpty else { return false }
+    let keys = cs.map(\.topologyKey)
+    if keys.contains(where: { nodes[i].labels[$0] == nil }) { return true }
+    for c in cs {
+      var counts: [String: Int64] = [:]
+      for j in nodes.indices where keys.allSatisfy({ nodes[j].labels[$0] != nil }) && passesInclusion(c, pod, j) {
+        counts[nodes[j].labels[c.topologyKey]!, default: 0] += matching(c, pod, on: j)
+      }
+      let minimum = counts.count < Int(c.minDomains) ? 0 : (counts.values.min() ?? 0)
+      let selfMatch: Int64 = c.effectiveSelector(podLabels: pod.labels)?.matches(pod.labels) == true ? 1 : 0
+      if (counts[nodes[i].labels[c.topologyKey]!] ?? 0) + selfMatch - minimum > Int64(c.maxSkew) { return true }
+    }
+    return false
+  }
+
+  func spreadScores(_ pod: PodSpec, feasible: [Int]) -> [Int: Int64] {
+    let cs = pod.topologySpreadConstraints.filter { !$0.doNotSchedule }
+    guard !cs.isEmpty else { return Dictionary(uniqueKeysWithValues: feasible.map { ($0, Int64(100)) }) }
+    let keys = cs.map(\.topologyKey)
+    let kept = feasible.filter { i in keys.allSatisfy { nodes[i].labels[$0] != nil } }
+    var raw: [Int: Int64] = [:]
+    var weights: [Double] = []
+    var domainCounts: [[String: Int64]] = []
+    for c in cs {
+      let values = Set(kept.map { nodes[$0].labels[c.topologyKey]! })
+      weights.append(log(Double((c.topologyKey == "kubernetes.io/hostname" ? kept.count : values.count) + 2)))
+      var counts: [String: Int64] = [:]
+      for j in nodes.indices where keys.allSatisfy({ nodes[j].labels[$0] != nil }) && passesInclusion(c, pod, j) {
+        let v = nodes[j].labels[c.topologyKey]!
+        if values.contains(v) { counts[v, default: 0] += matching(c, pod, on: j) }
+      }
+      domainCounts.append(counts)
+    }
+    for i in kept {
+      var score = 0.0
+      for (k, c) in cs.enumerated() {
+        let count = c.topologyKey == "kubernetes.io/hostname" ? matching(c, pod, on: i) : domainCounts[k][nodes[i].labels[c.topologyKey]!] ?? 0
+        score += Double(count) * weights[k] + Double(c.maxSkew - 1)
+      }
+      raw[i] = Int64(score.rounded(.toNearestOrAwayFromZero))
+    }
+    let hi = raw.values.max() ?? 0, lo = raw.values.min() ?? 0
+    var out: [Int: Int64] = [:]
+    for i in feasible {
+      guard let s = raw[i] else {
+        out[i] = 0
+        continue
+      }
+      out[i] = hi == 0 ? 100 : 100 * (hi + lo - s) / hi
+    }
+    return out
   }
 
   public struct Decision: Equatable {
@@ -54,6 +130,8 @@ public final class ReferenceScheduler {
         if let required = pod.affinity?.required, !required.matches(labels: node.labels, nodeName: node.name) { return f }
       case .nodePorts:
         if NodePortsReference.conflicts(pod.hostPorts, ports[i]) { return f }
+      case .podTopologySpread:
+        if spreadFails(pod, i) { return f }
       case .nodeResourcesFit:
         if podCount[i] + 1 > node.allocatable.pods { return f }
         let a = node.allocatable, r = requested[i]
@@ -162,7 +240,7 @@ public final class ReferenceScheduler {
       }
       return raw
     case .podTopologySpread:
-      return Dictionary(uniqueKeysWithValues: feasible.map { ($0, Int64(100)) })
+      return spreadScores(pod, feasible: feasible)
     default:
       return Dictionary(uniqueKeysWithValues: feasible.map { ($0, Int64(0)) })
     }
@@ -241,6 +319,7 @@ public final class ReferenceScheduler {
     nonZero[i].memoryBytes += z.memoryBytes
     podCount[i] += 1
     ports[i] += pod.hostPorts
+    bound[i].append(pod)
   }
 }
 

@@ -1,21 +1,5 @@
 import BerthCore
 
-/// PodTopologySpread, as far as this release models it: pods carry no topology spread
-/// constraints and no Service or workload selects them, so the filter has nothing to check and
-/// every node's raw score is 0, which the plugin's normalisation turns into 100 on every node
-/// (kube-scheduler v1.26; v1.27+ skips the plugin instead, shifting every total by the same 200).
-final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
-  let name = PluginName.podTopologySpread
-  let normalization = ScoreNormalization.none
-  func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool { false }
-  func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {}
-  func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] { [] }
-  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
-    .uniform(NodeScore.max)
-  }
-  func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {}
-}
-
 /// InterPodAffinity, as far as this release models it: no pod carries affinity terms, so the
 /// filter passes every node and the score is 0 everywhere (upstream's min = max case).
 final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {

@@ -1,0 +1,264 @@
+import BerthCore
+
+#if canImport(Glibc)
+  import Glibc
+#else
+  import Darwin
+#endif
+
+/// PodTopologySpread.
+///
+/// Filter (`DoNotSchedule` constraints): a node missing any constraint's topology key is rejected;
+/// otherwise, per constraint, skew = matching pods in the node's domain + (1 if the pod matches
+/// its own selector) − the smallest domain count (0 when there are fewer domains than
+/// `minDomains`) must not exceed `maxSkew`. Domains and counts come from the nodes that carry
+/// every key and pass the constraint's inclusion policies (`nodeAffinityPolicy` Honor: the pod's
+/// nodeSelector and required affinity; `nodeTaintsPolicy` Honor: no untolerated NoSchedule or
+/// NoExecute taint). Worked example: zones a, b with 2 and 0 matching pods, maxSkew 1 → zone a
+/// skew 2 + 1 − 0 = 3 (rejected), zone b 0 + 1 − 0 = 1 (fits).
+///
+/// Score (`ScheduleAnyway` constraints): feasible nodes missing a key are ignored (score 0);
+/// each constraint weighs ln(domains + 2) (for the hostname key, the feasible nodes); a node's raw
+/// score is round(Σ count·weight + maxSkew − 1), with count the matching pods on the node
+/// (hostname) or in its domain; normalised to 100·(max + min − s)/max (100 everywhere when the
+/// maximum is 0). Pods without constraints score 100 everywhere (v1.26; cluster default
+/// constraints for Service- or workload-selected pods are not modelled yet).
+///
+/// Counts come from the cluster's per-node matcher counts, kept exact on every bind and unbind,
+/// so a cycle costs O(nodes × constraints), never O(pods).
+final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
+  let name = PluginName.podTopologySpread
+  let normalization = ScoreNormalization.custom
+  static let hostnameKey = "kubernetes.io/hostname"
+  static let reasonMissingLabel = "node(s) didn't match pod topology spread constraints (missing required label)"
+  static let reasonSkew = "node(s) didn't match pod topology spread constraints"
+
+  struct Prepared {
+    var key: Int  // label key id, -1 when no node has it
+    var maxSkew: Int64
+    var selfMatch: Int64
+    var minMatch: Int64
+    var counts: [Int64]  // per value id of the key
+    var present: [Bool]
+    var matcher: Int?  // nil: the constraint matches no pod
+    var weight: Double
+    var isHostname: Bool
+  }
+
+  private var hard: [Prepared] = []
+  private var soft: [Prepared] = []
+  private var ignored = Column<UInt8>(repeating: 0, count: 0)
+  private var scratch = Column<UInt8>(repeating: 0, count: 0)
+  private var termScratch = Column<UInt8>(repeating: 0, count: 0)
+  private var matchScratch = Column<UInt8>(repeating: 0, count: 0)
+
+  private func ensureScratch(_ n: Int) {
+    if ignored.count != n {
+      ignored = Column(repeating: 0, count: n)
+      scratch = Column(repeating: 0, count: n)
+      termScratch = Column(repeating: 0, count: n)
+      matchScratch = Column(repeating: 0, count: n)
+    }
+  }
+
+  /// Rows passing the constraint's inclusion policies, into `scratch` (1 = included).
+  private func inclusion(_ c: TopologySpreadConstraint, _ pod: PodInfo, cluster: Cluster) {
+    let n = cluster.nodes.count
+    let out = scratch.base
+    for i in 0..<n { out[i] = 1 }
+    if c.nodeAffinityPolicy == .honor {
+      let labels = cluster.labels
+      if !pod.constraints.nodeSelector.isEmpty {
+        let sel = CompiledSelector(nodeSelector: pod.constraints.nodeSelector, labels: labels)
+        sel.evaluate(rows: 0..<n, nodes: cluster.nodes, term: termScratch.base, into: matchScratch.base)
+        for i in 0..<n { out[i] &= matchScratch.base[i] }
+      }
+      if let req = pod.constraints.affinity?.required {
+        let sel = CompiledSelector(terms: req.terms, labels: labels, nodes: cluster.nodes)
+        sel.evaluate(rows: 0..<n, nodes: cluster.nodes, term: termScratch.base, into: matchScratch.base)
+        for i in 0..<n { out[i] &= matchScratch.base[i] }
+      }
+    }
+    if c.nodeTaintsPolicy == .honor {
+      let words = cluster.nodes.taintWords
+      var untolerated = [UInt64](repeating: 0, count: words)
+      for (id, t) in cluster.taints.taints.enumerated() where t.effect.isHard && !pod.constraints.tolerations.tolerate(t) {
+        untolerated[id >> 6] |= 1 << UInt64(id & 63)
+      }
+      let bits = cluster.nodes.taintBits.base
+      for i in 0..<n {
+        var hit: UInt64 = 0
+        for w in 0..<words { hit |= bits[i * words + w] & untolerated[w] }
+        if hit != 0 { out[i] = 0 }
+      }
+    }
+  }
+
+  /// Per constraint: the domains and matching-pod counts over the nodes that carry every
+  /// constraint's key and pass the constraint's inclusion policies.
+  /// - Complexity: O(nodes × constraints).
+  private func prepare(_ cs: [TopologySpreadConstraint], _ pod: PodInfo, cluster: Cluster) -> [Prepared] {
+    let nodes = cluster.nodes
+    let n = nodes.count
+    ensureScratch(n)
+    let keyIDs = cs.map { cluster.labels.keyID($0.topologyKey) ?? -1 }
+    let podLabels = cluster.pods.labelSets[cluster.pods.labels[pod.id.index]]
+    let namespace = cluster.pods.namespace[pod.id.index]
+    var out: [Prepared] = []
+    for (c, key) in zip(cs, keyIDs) {
+      let domainSize = key >= 0 ? cluster.labels.domains[key].count : 1
+      var p = Prepared(
+        key: key, maxSkew: Int64(c.maxSkew), selfMatch: c.labelSelector?.matches(podLabels) == true ? 1 : 0, minMatch: 0,
+        counts: [Int64](repeating: 0, count: domainSize), present: [Bool](repeating: false, count: domainSize),
+        matcher: c.labelSelector.map { cluster.matcher(namespace: namespace, selector: $0) }, weight: 0,
+        isHostname: c.topologyKey == Self.hostnameKey)
+      guard !keyIDs.contains(-1) else {
+        out.append(p)
+        continue
+      }
+      inclusion(c, pod, cluster: cluster)
+      let included = scratch.base
+      let col = nodes.labelValues[key].base
+      for i in 0..<n where included[i] != 0 {
+        var hasAll = true
+        for k in keyIDs where nodes.labelValues[k].base[i] == 0 { hasAll = false }
+        guard hasAll else { continue }
+        let v = Int(col[i])
+        p.present[v] = true
+        if let m = p.matcher { p.counts[v] += Int64(cluster.matcherCounts[m].base[i]) }
+      }
+      out.append(p)
+    }
+    return out
+  }
+
+  // MARK: Filter
+
+  func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool {
+    let cs = pod.constraints.spread.filter(\.doNotSchedule)
+    guard !cs.isEmpty else { return false }
+    hard = prepare(cs, pod, cluster: cluster)
+    for (k, c) in cs.enumerated() {
+      let domains = hard[k].present.filter { $0 }.count
+      var minimum = Int64.max
+      for (v, present) in hard[k].present.enumerated() where present { minimum = min(minimum, hard[k].counts[v]) }
+      hard[k].minMatch = domains < Int(c.minDomains) || minimum == Int64.max ? 0 : minimum
+    }
+    return true
+  }
+
+  func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
+    let nodes = cluster.nodes
+    for c in hard {
+      guard c.key >= 0 else {
+        for i in rows { status[i] = markFailure(status[i], failed: true, code: code) }
+        return
+      }
+      let col = nodes.labelValues[c.key].base
+      c.counts.withUnsafeBufferPointer { counts in
+        for i in rows {
+          let v = Int(col[i])
+          let skew = (v == 0 ? 0 : counts[v]) + c.selfMatch - c.minMatch
+          status[i] = markFailure(status[i], failed: v == 0 || skew > c.maxSkew, code: code)
+        }
+      }
+    }
+  }
+
+  func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] {
+    for c in hard where c.key < 0 || cluster.nodes.labelValues[c.key][node.index] == 0 { return [Self.reasonMissingLabel] }
+    return [Self.reasonSkew]
+  }
+
+  func countReasons(
+    _ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>, code: UInt8,
+    into counts: inout [String: Int]
+  ) {
+    var missing = 0
+    var skewed = 0
+    for seg in window.pair {
+      for i in seg where status[i] == code {
+        if hard.contains(where: { $0.key < 0 || cluster.nodes.labelValues[$0.key].base[i] == 0 }) { missing += 1 } else { skewed += 1 }
+      }
+    }
+    if missing > 0 { counts[Self.reasonMissingLabel, default: 0] += missing }
+    if skewed > 0 { counts[Self.reasonSkew, default: 0] += skewed }
+  }
+
+  // MARK: Score
+
+  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
+    let cs = pod.constraints.spread.filter { !$0.doNotSchedule }
+    guard !cs.isEmpty else { return .uniform(NodeScore.max) }
+    let nodes = cluster.nodes
+    ensureScratch(nodes.count)
+    let keyIDs = cs.map { cluster.labels.keyID($0.topologyKey) ?? -1 }
+    // Feasible nodes missing any key are ignored.
+    let ign = ignored.base
+    var nonIgnored = 0
+    var seen: [[Bool]] = keyIDs.map { [Bool](repeating: false, count: $0 >= 0 ? cluster.labels.domains[$0].count : 1) }
+    for seg in window.pair {
+      for i in seg where status[i] == 0 {
+        var hasAll = true
+        for k in keyIDs where k < 0 || nodes.labelValues[k].base[i] == 0 { hasAll = false }
+        ign[i] = hasAll ? 0 : 1
+        if hasAll {
+          nonIgnored += 1
+          for (c, k) in keyIDs.enumerated() { seen[c][Int(nodes.labelValues[k].base[i])] = true }
+        }
+      }
+    }
+    soft = prepare(cs, pod, cluster: cluster)
+    for c in soft.indices {
+      let size = soft[c].isHostname ? nonIgnored : seen[c].filter { $0 }.count
+      soft[c].weight = log(Double(size + 2))
+      // Only domains among the feasible, non-ignored nodes count.
+      for v in soft[c].counts.indices where !seen[c][v] { soft[c].counts[v] = 0 }
+    }
+    return .perNode
+  }
+
+  func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
+    let nodes = cluster.nodes
+    let ign = ignored.base
+    for i in rows {
+      var s = 0.0
+      for c in soft where c.key >= 0 {
+        let v = Int(nodes.labelValues[c.key].base[i])
+        let count: Int64
+        if c.isHostname {
+          count = c.matcher.map { Int64(cluster.matcherCounts[$0].base[i]) } ?? 0
+        } else {
+          count = v == 0 ? 0 : c.counts[v]
+        }
+        s += Double(count) * c.weight + Double(c.maxSkew - 1)
+      }
+      scores[i] = ign[i] != 0 ? 0 : Int64(s.rounded(.toNearestOrAwayFromZero))
+    }
+  }
+
+  /// Ignored nodes 0; others 100·(max + min − s)/max over the non-ignored feasible nodes, all 100
+  /// when the maximum is 0.
+  func normalize(_ scores: UnsafeMutablePointer<Int64>, window: Window, status: UnsafePointer<UInt8>) {
+    let ign = ignored.base
+    var lo = Int64.max
+    var hi: Int64 = 0
+    for seg in window.pair {
+      for i in seg where status[i] == 0 && ign[i] == 0 {
+        lo = min(lo, scores[i])
+        hi = max(hi, scores[i])
+      }
+    }
+    for seg in window.pair {
+      for i in seg where status[i] == 0 {
+        if ign[i] != 0 {
+          scores[i] = 0
+        } else if hi == 0 {
+          scores[i] = NodeScore.max
+        } else {
+          scores[i] = NodeScore.max * (hi + lo - scores[i]) / hi
+        }
+      }
+    }
+  }
+}
