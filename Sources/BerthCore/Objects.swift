@@ -105,6 +105,10 @@ public struct PodSpec: Hashable, Sendable {
   /// GPU-sharing request (the openb model); nil for pods that use no shared GPUs.
   public var gpu: GPURequest?
   public var topologySpreadConstraints: [TopologySpreadConstraint] = []
+  /// The selector of the Services, ReplicationControllers, ReplicaSets and StatefulSets that
+  /// select or own this pod, merged; PodTopologySpread's cluster default constraints use it when
+  /// the pod has no constraints of its own. nil when nothing selects the pod.
+  public var defaultSpreadSelector: LabelSelector?
   /// Scheduling-relevant fields the input set but this release does not enforce (for example
   /// `topologySpreadConstraints`), so a run can say so instead of silently ignoring them.
   public var unenforced: [String] = []

@@ -12,8 +12,11 @@ public struct PodConstraints: Hashable, Sendable {
   public var containerCount: Int
   /// `spec.nodeName` if the user pinned the pod, else empty.
   public var nodeName: String
-  /// Topology spread constraints with `matchLabelKeys` already folded into their selectors.
+  /// Topology spread constraints with `matchLabelKeys` already folded into their selectors, or
+  /// the system defaults when the pod has none and a workload or Service selects it.
   public var spread: [TopologySpreadConstraint] = []
+  /// `spread` holds the system defaults: nodes missing a key are not ignored when scoring.
+  public var spreadIsSystemDefault = false
 
   public init(
     nodeSelector: [LabelPair] = [], affinity: NodeAffinity? = nil, tolerations: [Toleration] = [],
@@ -39,6 +42,14 @@ public struct PodConstraints: Hashable, Sendable {
       e.labelSelector = c.effectiveSelector(podLabels: pod.labels)
       e.matchLabelKeys = []
       return e
+    }
+    if spread.isEmpty, let selector = pod.defaultSpreadSelector {
+      // The scheduler's system defaults (PodTopologySpread `defaultingType: System`).
+      spread = [
+        TopologySpreadConstraint(maxSkew: 3, topologyKey: "kubernetes.io/hostname", doNotSchedule: false, labelSelector: selector),
+        TopologySpreadConstraint(maxSkew: 5, topologyKey: "topology.kubernetes.io/zone", doNotSchedule: false, labelSelector: selector),
+      ]
+      spreadIsSystemDefault = true
     }
   }
 

@@ -3,8 +3,10 @@ import Foundation
 import Yams
 
 /// Reads Kubernetes `Node` and `Pod` objects from YAML: single or multi-document files,
-/// `kind: List`, or a directory of `.yaml`/`.yml` files (sorted by name). Fields Berth does not
-/// model are ignored; malformed ones are errors naming the file, line and field.
+/// `kind: List`, or a directory of `.yaml`/`.yml` files (sorted by name). Services and
+/// ReplicationControllers, ReplicaSets and StatefulSets are read only for the selectors they
+/// give the pods they select (PodTopologySpread's system defaults). Fields Berth does not model
+/// are ignored; malformed ones are errors naming the file, line and field.
 public enum KubernetesYAML {
   public static func read(path: String) throws(InputError) -> (nodes: [NodeSpec], pods: [PodSpec]) {
     var isDir: ObjCBool = false
@@ -17,26 +19,156 @@ public enum KubernetesYAML {
       files = names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { path + "/" + $0 }
       if files.isEmpty { throw InputError(file: path, "directory holds no .yaml or .yml files") }
     }
-    var nodes: [NodeSpec] = []
-    var pods: [PodSpec] = []
-    for f in files {
-      let (n, p) = try readFile(f)
-      nodes += n
-      pods += p
-    }
-    return (nodes, pods)
+    // Services and workloads may sit in other files than the pods they select.
+    var objects = Objects()
+    for f in files { try objects.add(contentsOf: f) }
+    return objects.resolved()
   }
 
   public static func readFile(_ file: String) throws(InputError) -> (nodes: [NodeSpec], pods: [PodSpec]) {
-    guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
-      throw InputError(file: file, "cannot read file as UTF-8 text")
-    }
-    return try parse(text, file: file)
+    var objects = Objects()
+    try objects.add(contentsOf: file)
+    return objects.resolved()
   }
 
   public static func parse(_ text: String, file: String) throws(InputError) -> (nodes: [NodeSpec], pods: [PodSpec]) {
+    var objects = Objects()
+    try objects.add(text, file: file)
+    return objects.resolved()
+  }
+
+  /// The objects of one or more files, before pods learn which Services and workloads select
+  /// them.
+  struct Objects {
     var nodes: [NodeSpec] = []
     var pods: [PodSpec] = []
+    /// Per pod, its controlling owner reference, if any.
+    var owners: [OwnerReference?] = []
+    var services: [Service] = []
+    var workloads: [Workload] = []
+
+    mutating func add(contentsOf file: String) throws(InputError) {
+      guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+        throw InputError(file: file, "cannot read file as UTF-8 text")
+      }
+      try add(text, file: file)
+    }
+
+    mutating func add(_ text: String, file: String) throws(InputError) {
+      for doc in try KubernetesYAML.documents(text, file: file) where !doc.isNull { try add(doc) }
+    }
+
+    mutating func add(_ v: YAMLValue) throws(InputError) {
+      guard let kind = v.child("kind") else { throw v.error("missing kind") }
+      switch try kind.string() {
+      case "Node": nodes.append(try node(v))
+      case "Pod":
+        pods.append(try pod(v))
+        owners.append(try controllerReference(v))
+      case "Service": services.append(try service(v))
+      case "ReplicationController", "ReplicaSet", "StatefulSet": workloads.append(try workload(v, kind: try kind.string()))
+      case "List", "NodeList", "PodList":
+        for item in try v.child("items")?.sequence() ?? [] { try add(item) }
+      case let other:
+        throw kind.error(
+          "unsupported kind \"\(other)\" (expected Node, Pod, Service, ReplicationController, ReplicaSet, StatefulSet or List)")
+      }
+    }
+
+    /// Nodes and pods, each pod carrying the merged selector of the Services that select it and
+    /// of the ReplicationController, ReplicaSet or StatefulSet that controls it (upstream's
+    /// `DefaultSelector`), which PodTopologySpread's system default constraints use.
+    func resolved() -> (nodes: [NodeSpec], pods: [PodSpec]) {
+      var pods = pods
+      for i in pods.indices {
+        pods[i].defaultSpreadSelector = defaultSelector(pods[i], owner: owners[i])
+      }
+      return (nodes, pods)
+    }
+
+    func defaultSelector(_ pod: PodSpec, owner: OwnerReference?) -> LabelSelector? {
+      var labels: [String: String] = [:]
+      var expressions: [LabelSelector.Requirement] = []
+      for s in services where s.namespace == pod.namespace {
+        // A Service without a selector selects nothing; an empty map selects every pod.
+        guard let selector = s.selector, selector.allSatisfy({ pod.labels[$0.key] == $0.value }) else { continue }
+        labels.merge(selector) { _, new in new }
+      }
+      if let owner, let w = workloads.first(where: {
+        $0.kind == owner.kind && $0.apiVersion == owner.apiVersion && $0.namespace == pod.namespace && $0.name == owner.name
+      }) {
+        for p in w.selector.matchLabels { labels[p.key] = p.value }
+        expressions += w.selector.matchExpressions
+      }
+      guard !labels.isEmpty || !expressions.isEmpty else { return nil }
+      return LabelSelector(matchLabels: labels, matchExpressions: expressions)
+    }
+  }
+
+  struct OwnerReference {
+    var apiVersion: String
+    var kind: String
+    var name: String
+  }
+
+  struct Service {
+    var namespace: String
+    /// nil when the Service has no selector (it then selects no pods).
+    var selector: [String: String]?
+  }
+
+  /// A ReplicationController, ReplicaSet or StatefulSet: only its identity and selector matter.
+  struct Workload {
+    var apiVersion: String
+    var kind: String
+    var namespace: String
+    var name: String
+    var selector: LabelSelector
+  }
+
+  /// `metadata.ownerReferences[]` entry with `controller: true`, if any.
+  static func controllerReference(_ v: YAMLValue) throws(InputError) -> OwnerReference? {
+    for r in try v.child("metadata")?.child("ownerReferences")?.sequence() ?? [] {
+      guard try r.child("controller")?.bool() == true else { continue }
+      guard let kind = try r.child("kind")?.string(), let name = try r.child("name")?.string(),
+        let apiVersion = try r.child("apiVersion")?.string()
+      else { throw r.error("owner reference needs apiVersion, kind and name") }
+      return OwnerReference(apiVersion: apiVersion, kind: kind, name: name)
+    }
+    return nil
+  }
+
+  static func service(_ v: YAMLValue) throws(InputError) -> Service {
+    _ = try name(v)
+    return Service(
+      namespace: try v.child("metadata")?.child("namespace")?.string() ?? "default",
+      selector: try v.child("spec")?.child("selector")?.stringMap())
+  }
+
+  static func workload(_ v: YAMLValue, kind: String) throws(InputError) -> Workload {
+    let name = try name(v)
+    let apiVersion = try v.child("apiVersion")?.string() ?? ""
+    let expected = kind == "ReplicationController" ? "v1" : "apps/v1"
+    guard apiVersion == expected else {
+      throw (v.child("apiVersion") ?? v).error("\(kind) \(name) needs apiVersion \(expected)")
+    }
+    guard let spec = v.child("spec") else { throw v.error("\(kind) \(name) has no spec") }
+    let selector: LabelSelector
+    if kind == "ReplicationController" {
+      // The API server defaults a missing selector to the template's labels.
+      var map = try spec.child("selector")?.stringMap()
+      if map == nil { map = try spec.child("template")?.child("metadata")?.child("labels")?.stringMap() }
+      selector = LabelSelector(matchLabels: map ?? [:])
+    } else {
+      guard let s = spec.child("selector") else { throw spec.error("\(kind) \(name) needs spec.selector") }
+      selector = try labelSelector(s)
+    }
+    return Workload(
+      apiVersion: apiVersion, kind: kind, namespace: try v.child("metadata")?.child("namespace")?.string() ?? "default",
+      name: name, selector: selector)
+  }
+
+  static func documents(_ text: String, file: String) throws(InputError) -> [YAMLValue] {
     let documents: [Node]
     do {
       let parser = try Parser(yaml: text)
@@ -48,23 +180,7 @@ public enum KubernetesYAML {
     } catch {
       throw InputError(file: file, "invalid YAML: \(error)")
     }
-    func object(_ v: YAMLValue) throws(InputError) {
-      guard let kind = v.child("kind") else { throw v.error("missing kind") }
-      switch try kind.string() {
-      case "Node": nodes.append(try node(v))
-      case "Pod": pods.append(try pod(v))
-      case "List", "NodeList", "PodList":
-        for item in try v.child("items")?.sequence() ?? [] { try object(item) }
-      case let other:
-        throw kind.error("unsupported kind \"\(other)\" (expected Node, Pod or List)")
-      }
-    }
-    for doc in documents {
-      let v = YAMLValue(node: doc, file: file, path: "")
-      if v.isNull { continue }
-      try object(v)
-    }
-    return (nodes, pods)
+    return documents.map { YAMLValue(node: $0, file: file, path: "") }
   }
 
   package static func yamlErrorLine(_ e: YamlError) -> Int? {

@@ -36,6 +36,11 @@ struct PodTopologySpreadTests {
       nodeAffinityPolicy: affinity, nodeTaintsPolicy: taints)
   }
 
+  /// The rows of n0…n4, in that order (the table keeps nodes in zone-interleaved order).
+  static func rows(_ c: Cluster) throws -> [Int] {
+    try (0..<5).map { try #require(c.nodes.id(named: "n\($0)")).index }
+  }
+
   /// Names of the nodes `pod` fits, and each rejected node's reasons.
   static func fits(_ c: Cluster, _ spec: PodSpec) throws -> Set<String> {
     let pod = try c.addPod(spec)
@@ -127,6 +132,43 @@ struct PodTopologySpreadTests {
     let index = try #require(s.scorePlugins.firstIndex { $0.name == .podTopologySpread })
     // Counts 0, 1, 2 → raw 0, 2, 3 → 100, 33, 0.
     #expect((0..<3).map { s.normalizedScore(plugin: index, row: $0) } == [100, 33, 0])
+  }
+
+  @Test("system defaults: hostname maxSkew 3 and zone maxSkew 5, nodes without a zone kept and scored on hostname only")
+  func systemDefaults() throws {
+    // app=x pods: two on n0, one on n2, one on the zone-less n4.
+    let c = try Self.cluster(existing: [0, 0, 2, 4], extraNode: true)
+    var spec = Builders.pod("p", cpu: 100)
+    spec.labels = ["app": "x"]
+    spec.defaultSpreadSelector = LabelSelector(matchLabels: ["app": "x"])
+    let pod = try c.addPod(spec)
+    let s = Scheduler(cluster: c, seed: 1)
+    let rows = try Self.rows(c)
+    #expect(s.scoreExactly(pod, rows: rows).isEmpty)
+    let index = try #require(s.scorePlugins.firstIndex { $0.name == .podTopologySpread })
+    // Hostname weight ln(5 + 2); zone weight ln(4 + 2), the zone-less node making the fourth
+    // domain. Raw: n0 2·ln7 + 2 + 2·ln6 + 4 = 13, n1 10, n2 10, n3 6, n4 ln7 + 2 = 4 (no zone
+    // term) → 100·(13 + 4 − s)/13.
+    #expect(rows.map { s.normalizedScore(plugin: index, row: $0) } == [30, 53, 53, 84, 100])
+  }
+
+  @Test("explicit constraints take precedence over the system defaults; a pod nothing selects scores 100 everywhere")
+  func systemDefaultsPrecedence() throws {
+    let c = try Self.cluster(existing: [0, 0, 2, 4], extraNode: true)
+    var explicit = Self.spreadPod(Self.zone(maxSkew: 5, hard: false))
+    explicit.defaultSpreadSelector = LabelSelector(matchLabels: ["app": "x"])
+    var unselected = Builders.pod("q", cpu: 100)
+    unselected.labels = ["app": "x"]
+    let pods = [try c.addPod(explicit), try c.addPod(unselected)]
+    let s = Scheduler(cluster: c, seed: 1)
+    let index = try #require(s.scorePlugins.firstIndex { $0.name == .podTopologySpread })
+    let rows = try Self.rows(c)
+    #expect(s.scoreExactly(pods[0], rows: rows).isEmpty)
+    // Zone counts a 2, b 1, c 0 with weight ln(3 + 2): raw 7, 7, 6, 4; n4 lacks the key and is
+    // ignored (0).
+    #expect(rows.map { s.normalizedScore(plugin: index, row: $0) } == [57, 57, 71, 100, 0])
+    #expect(s.scoreExactly(pods[1], rows: rows).isEmpty)
+    #expect(rows.map { s.normalizedScore(plugin: index, row: $0) } == [100, 100, 100, 100, 100])
   }
 
   @Test("matcher counts stay equal to a recount over random binds and unbinds")

@@ -93,6 +93,12 @@ public enum RandomCluster {
             doNotSchedule: hard, labelSelector: selector, minDomains: hard ? Int32(1 + rng.nextInt(below: 4)) : 1,
             nodeAffinityPolicy: pick([.honor, .ignore]), nodeTaintsPolicy: pick([.honor, .ignore]), matchLabelKeys: chance(20) ? ["team"] : [])
         }
+      } else if chance(30) {
+        // Selected by a Service or owned by a workload: the system default constraints apply.
+        pod.defaultSpreadSelector = pick([
+          LabelSelector(matchLabels: ["app": pod.labels["app"]!]),
+          LabelSelector(matchLabels: ["app": pod.labels["app"]!, "team": pod.labels["team"]!]),
+        ])
       }
       pods.append(pod)
     }

@@ -63,19 +63,29 @@ public final class ReferenceScheduler {
   }
 
   func spreadScores(_ pod: PodSpec, feasible: [Int]) -> [Int: Int64] {
-    let cs = pod.topologySpreadConstraints.filter { !$0.doNotSchedule }
+    var cs = pod.topologySpreadConstraints.filter { !$0.doNotSchedule }
+    // System defaults: only for pods without constraints of their own that something selects;
+    // nodes missing a key are then kept, and a missing key reads as the empty value.
+    let isDefault = pod.topologySpreadConstraints.isEmpty && pod.defaultSpreadSelector != nil
+    if isDefault {
+      cs = [
+        TopologySpreadConstraint(maxSkew: 3, topologyKey: "kubernetes.io/hostname", doNotSchedule: false, labelSelector: pod.defaultSpreadSelector),
+        TopologySpreadConstraint(maxSkew: 5, topologyKey: "topology.kubernetes.io/zone", doNotSchedule: false, labelSelector: pod.defaultSpreadSelector),
+      ]
+    }
     guard !cs.isEmpty else { return Dictionary(uniqueKeysWithValues: feasible.map { ($0, Int64(100)) }) }
     let keys = cs.map(\.topologyKey)
-    let kept = feasible.filter { i in keys.allSatisfy { nodes[i].labels[$0] != nil } }
+    func considered(_ i: Int) -> Bool { isDefault || keys.allSatisfy { nodes[i].labels[$0] != nil } }
+    let kept = feasible.filter(considered)
     var raw: [Int: Int64] = [:]
     var weights: [Double] = []
     var domainCounts: [[String: Int64]] = []
     for c in cs {
-      let values = Set(kept.map { nodes[$0].labels[c.topologyKey]! })
+      let values = Set(kept.map { nodes[$0].labels[c.topologyKey] ?? "" })
       weights.append(log(Double((c.topologyKey == "kubernetes.io/hostname" ? kept.count : values.count) + 2)))
       var counts: [String: Int64] = [:]
-      for j in nodes.indices where keys.allSatisfy({ nodes[j].labels[$0] != nil }) && passesInclusion(c, pod, j) {
-        let v = nodes[j].labels[c.topologyKey]!
+      for j in nodes.indices where considered(j) && passesInclusion(c, pod, j) {
+        let v = nodes[j].labels[c.topologyKey] ?? ""
         if values.contains(v) { counts[v, default: 0] += matching(c, pod, on: j) }
       }
       domainCounts.append(counts)
@@ -83,6 +93,7 @@ public final class ReferenceScheduler {
     for i in kept {
       var score = 0.0
       for (k, c) in cs.enumerated() {
+        guard nodes[i].labels[c.topologyKey] != nil else { continue }
         let count = c.topologyKey == "kubernetes.io/hostname" ? matching(c, pod, on: i) : domainCounts[k][nodes[i].labels[c.topologyKey]!] ?? 0
         score += Double(count) * weights[k] + Double(c.maxSkew - 1)
       }

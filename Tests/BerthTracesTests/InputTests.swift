@@ -82,12 +82,88 @@ struct YAMLTests {
     #expect(pod.topologySpreadConstraints.count == 1)
   }
 
+  @Test("pods learn the merged selector of the Services and controlling workload that select them")
+  func defaultSpreadSelectors() throws {
+    let yaml = """
+      kind: Service
+      metadata: {name: web}
+      spec: {selector: {app: web}}
+      ---
+      kind: Service
+      metadata: {name: headless}
+      spec: {clusterIP: None}
+      ---
+      kind: Service
+      metadata: {name: other-namespace, namespace: prod}
+      spec: {selector: {tier: front}}
+      ---
+      apiVersion: apps/v1
+      kind: ReplicaSet
+      metadata: {name: web-1}
+      spec: {selector: {matchLabels: {hash: h1}, matchExpressions: [{key: tier, operator: In, values: [front]}]}}
+      ---
+      apiVersion: v1
+      kind: ReplicationController
+      metadata: {name: rc}
+      spec: {template: {metadata: {labels: {legacy: "yes"}}}}
+      ---
+      kind: Pod
+      metadata:
+        name: a
+        labels: {app: web, hash: h1, tier: front}
+        ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, controller: true}]
+      spec: {containers: [{name: c}]}
+      ---
+      kind: Pod
+      metadata: {name: b, labels: {app: db}}
+      spec: {containers: [{name: c}]}
+      ---
+      kind: Pod
+      metadata:
+        name: c
+        labels: {legacy: "yes"}
+        ownerReferences: [{apiVersion: v1, kind: ReplicationController, name: rc, controller: true}]
+      spec: {containers: [{name: c}]}
+      ---
+      kind: Pod
+      metadata:
+        name: d
+        labels: {app: db, tier: front}
+        ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1}]
+      spec: {containers: [{name: c}]}
+      """
+    let pods = try KubernetesYAML.parse(yaml, file: "w.yaml").pods
+    #expect(pods[0].defaultSpreadSelector == LabelSelector(
+      matchLabels: ["app": "web", "hash": "h1"], matchExpressions: [.init(key: "tier", operator: .in, values: ["front"])]))
+    // Nothing selects b; the headless Service has no selector and the prod one another namespace.
+    #expect(pods[1].defaultSpreadSelector == nil)
+    // A ReplicationController without a selector uses its template's labels.
+    #expect(pods[2].defaultSpreadSelector == LabelSelector(matchLabels: ["legacy": "yes"]))
+    // Only a controlling owner reference counts.
+    #expect(pods[3].defaultSpreadSelector == nil)
+  }
+
+  @Test("Services in one file select pods in another when a directory is read")
+  func defaultSelectorAcrossFiles() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("berth-yaml-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try "kind: Pod\nmetadata: {name: p, labels: {app: web}}\nspec: {containers: [{name: c}]}\n".write(
+      toFile: dir + "/a-pods.yaml", atomically: true, encoding: .utf8)
+    try "kind: Service\nmetadata: {name: s}\nspec: {selector: {app: web}}\n".write(
+      toFile: dir + "/b-services.yaml", atomically: true, encoding: .utf8)
+    let pods = try KubernetesYAML.read(path: dir).pods
+    #expect(pods.map(\.defaultSpreadSelector) == [LabelSelector(matchLabels: ["app": "web"])])
+  }
+
   @Test("malformed fields name the file, line and field", arguments: [
     ("kind: Node\nmetadata: {name: n}\nstatus: {allocatable: {cpu: lots}}", "x.yaml:3: status.allocatable.cpu: quantity \"lots\" is not a number with an optional suffix"),
     ("kind: Node\nmetadata: {name: n}\nstatus: {allocatable: {cpu: -1}}", "x.yaml:3: status.allocatable.cpu: quantity \"-1\" is negative"),
     ("kind: Node\nmetadata: {name: n}\n", "x.yaml:1: node n has neither status.allocatable nor status.capacity"),
-    ("kind: Deployment\nmetadata: {name: d}", "x.yaml:1: kind: unsupported kind \"Deployment\" (expected Node, Pod or List)"),
+    ("kind: Deployment\nmetadata: {name: d}", "x.yaml:1: kind: unsupported kind \"Deployment\" (expected Node, Pod, Service, ReplicationController, ReplicaSet, StatefulSet or List)"),
     ("kind: Pod\nmetadata: {name: p}\nspec:\n  containers: []", "x.yaml:4: spec: pod p needs at least one container"),
+    ("kind: ReplicaSet\napiVersion: apps/v1\nmetadata: {name: r}\nspec: {replicas: 2}", "x.yaml:4: spec: ReplicaSet r needs spec.selector"),
+    ("kind: StatefulSet\napiVersion: v1\nmetadata: {name: s}\nspec: {}", "x.yaml:2: apiVersion: StatefulSet s needs apiVersion apps/v1"),
     ("kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c}]\n  tolerations: [{key: k, operator: Maybe}]",
      "x.yaml:5: spec.tolerations[0].operator: expected Equal or Exists"),
     ("kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c}]\n  affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: k, operator: Gt, values: [a]}]}]}}}",

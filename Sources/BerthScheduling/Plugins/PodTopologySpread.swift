@@ -21,8 +21,9 @@ import BerthCore
 /// each constraint weighs ln(domains + 2) (for the hostname key, the feasible nodes); a node's raw
 /// score is round(Σ count·weight + maxSkew − 1), with count the matching pods on the node
 /// (hostname) or in its domain; normalised to 100·(max + min − s)/max (100 everywhere when the
-/// maximum is 0). Pods without constraints score 100 everywhere (v1.26; cluster default
-/// constraints for Service- or workload-selected pods are not modelled yet).
+/// maximum is 0). A pod without constraints that a Service, ReplicationController, ReplicaSet
+/// or StatefulSet selects gets the system defaults (hostname maxSkew 3, zone maxSkew 5, both
+/// ScheduleAnyway); any other pod without constraints scores 100 everywhere (v1.26).
 ///
 /// Counts come from the cluster's per-node matcher counts, kept exact on every bind and unbind,
 /// so a cycle costs O(nodes × constraints), never O(pods).
@@ -97,7 +98,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   /// Per constraint: the domains and matching-pod counts over the nodes that carry every
   /// constraint's key and pass the constraint's inclusion policies.
   /// - Complexity: O(nodes × constraints).
-  private func prepare(_ cs: [TopologySpreadConstraint], _ pod: PodInfo, cluster: Cluster) -> [Prepared] {
+  private func prepare(_ cs: [TopologySpreadConstraint], _ pod: PodInfo, cluster: Cluster, requireAll: Bool = true) -> [Prepared] {
     let nodes = cluster.nodes
     let n = nodes.count
     ensureScratch(n)
@@ -112,18 +113,20 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
         counts: [Int64](repeating: 0, count: domainSize), present: [Bool](repeating: false, count: domainSize),
         matcher: c.labelSelector.map { cluster.matcher(namespace: namespace, selector: $0) }, weight: 0,
         isHostname: c.topologyKey == Self.hostnameKey)
-      guard !keyIDs.contains(-1) else {
+      guard !(requireAll && keyIDs.contains(-1)) else {
         out.append(p)
         continue
       }
       inclusion(c, pod, cluster: cluster)
       let included = scratch.base
-      let col = nodes.labelValues[key].base
       for i in 0..<n where included[i] != 0 {
-        var hasAll = true
-        for k in keyIDs where nodes.labelValues[k].base[i] == 0 { hasAll = false }
-        guard hasAll else { continue }
-        let v = Int(col[i])
+        if requireAll {
+          var hasAll = true
+          for k in keyIDs where nodes.labelValues[k].base[i] == 0 { hasAll = false }
+          guard hasAll else { continue }
+        }
+        // Without `requireAll` a node lacking the key counts toward the empty-value domain.
+        let v = key < 0 ? 0 : Int(nodes.labelValues[key].base[i])
         p.present[v] = true
         if let m = p.matcher { p.counts[v] += Int64(cluster.matcherCounts[m].base[i]) }
       }
@@ -190,10 +193,13 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
     let cs = pod.constraints.spread.filter { !$0.doNotSchedule }
     guard !cs.isEmpty else { return .uniform(NodeScore.max) }
+    // Explicit constraints need every key on a node; the system defaults do not (a node without
+    // a zone still spreads by hostname), and upstream then counts key-less nodes as the
+    // empty-value domain.
+    let requireAll = !pod.constraints.spreadIsSystemDefault
     let nodes = cluster.nodes
     ensureScratch(nodes.count)
     let keyIDs = cs.map { cluster.labels.keyID($0.topologyKey) ?? -1 }
-    // Feasible nodes missing any key are ignored.
     let ign = ignored.base
     var nonIgnored = 0
     var seen: [[Bool]] = keyIDs.map { [Bool](repeating: false, count: $0 >= 0 ? cluster.labels.domains[$0].count : 1) }
@@ -201,14 +207,15 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       for i in seg where status[i] == 0 {
         var hasAll = true
         for k in keyIDs where k < 0 || nodes.labelValues[k].base[i] == 0 { hasAll = false }
-        ign[i] = hasAll ? 0 : 1
-        if hasAll {
+        let isIgnored = requireAll && !hasAll
+        ign[i] = isIgnored ? 1 : 0
+        if !isIgnored {
           nonIgnored += 1
-          for (c, k) in keyIDs.enumerated() { seen[c][Int(nodes.labelValues[k].base[i])] = true }
+          for (c, k) in keyIDs.enumerated() { seen[c][k < 0 ? 0 : Int(nodes.labelValues[k].base[i])] = true }
         }
       }
     }
-    soft = prepare(cs, pod, cluster: cluster)
+    soft = prepare(cs, pod, cluster: cluster, requireAll: requireAll)
     for c in soft.indices {
       let size = soft[c].isHostname ? nonIgnored : seen[c].filter { $0 }.count
       soft[c].weight = log(Double(size + 2))
@@ -225,6 +232,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       var s = 0.0
       for c in soft where c.key >= 0 {
         let v = Int(nodes.labelValues[c.key].base[i])
+        if v == 0 { continue }  // a node without the key takes no part in this constraint
         let count: Int64
         if c.isHostname {
           count = c.matcher.map { Int64(cluster.matcherCounts[$0].base[i]) } ?? 0
