@@ -52,6 +52,10 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   private var scratch = Column<UInt8>(repeating: 0, count: 0)
   private var termScratch = Column<UInt8>(repeating: 0, count: 0)
   private var matchScratch = Column<UInt8>(repeating: 0, count: 0)
+  /// 1 where a node carries every constraint's key.
+  private var keyed = Column<UInt8>(repeating: 0, count: 0)
+  /// Raw score sums, accumulated constraint by constraint in upstream's order.
+  private var sums = Column<Double>(repeating: 0, count: 0)
 
   private func ensureScratch(_ n: Int) {
     if ignored.count != n {
@@ -59,7 +63,22 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       scratch = Column(repeating: 0, count: n)
       termScratch = Column(repeating: 0, count: n)
       matchScratch = Column(repeating: 0, count: n)
+      keyed = Column(repeating: 0, count: n)
+      sums = Column(repeating: 0, count: n)
     }
+  }
+
+  /// Marks in `keyed` the rows among `rows` whose node carries every key; false when some key is
+  /// on no node at all.
+  private func markKeyed(_ keyIDs: [Int], nodes: NodeTable, rows: Range<Int>) -> Bool {
+    guard !keyIDs.contains(-1) else { return false }
+    let out = keyed.base
+    for i in rows { out[i] = 1 }
+    for k in keyIDs {
+      let col = nodes.labelValues[k].base
+      for i in rows where col[i] == 0 { out[i] = 0 }
+    }
+    return true
   }
 
   /// Rows passing the constraint's inclusion policies, into `scratch` (1 = included).
@@ -105,6 +124,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     let keyIDs = cs.map { cluster.labels.keyID($0.topologyKey) ?? -1 }
     let podLabels = cluster.pods.labelSets[cluster.pods.labels[pod.id.index]]
     let namespace = cluster.pods.namespace[pod.id.index]
+    let allKeyed = requireAll && markKeyed(keyIDs, nodes: nodes, rows: 0..<n)
     var out: [Prepared] = []
     for (c, key) in zip(cs, keyIDs) {
       let domainSize = key >= 0 ? cluster.labels.domains[key].count : 1
@@ -113,22 +133,27 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
         counts: [Int64](repeating: 0, count: domainSize), present: [Bool](repeating: false, count: domainSize),
         matcher: c.labelSelector.map { cluster.matcher(namespace: namespace, selector: $0) }, weight: 0,
         isHostname: c.topologyKey == Self.hostnameKey)
-      guard !(requireAll && keyIDs.contains(-1)) else {
+      guard !(requireAll && !allKeyed) else {
         out.append(p)
         continue
       }
       inclusion(c, pod, cluster: cluster)
       let included = scratch.base
-      for i in 0..<n where included[i] != 0 {
-        if requireAll {
-          var hasAll = true
-          for k in keyIDs where nodes.labelValues[k].base[i] == 0 { hasAll = false }
-          guard hasAll else { continue }
+      if requireAll {
+        let k = keyed.base
+        for i in 0..<n { included[i] &= k[i] }
+      }
+      // Without `requireAll` a node lacking the key counts toward the empty-value domain.
+      let col = key >= 0 ? nodes.labelValues[key].base : nil
+      let matches = p.matcher.map { cluster.matcherCounts[$0].base }
+      p.present.withUnsafeMutableBufferPointer { present in
+        p.counts.withUnsafeMutableBufferPointer { counts in
+          for i in 0..<n where included[i] != 0 {
+            let v = col.map { Int($0[i]) } ?? 0
+            present[v] = true
+            if let matches { counts[v] &+= Int64(matches[i]) }
+          }
         }
-        // Without `requireAll` a node lacking the key counts toward the empty-value domain.
-        let v = key < 0 ? 0 : Int(nodes.labelValues[key].base[i])
-        p.present[v] = true
-        if let m = p.matcher { p.counts[v] += Int64(cluster.matcherCounts[m].base[i]) }
       }
       out.append(p)
     }
@@ -204,14 +229,18 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     var nonIgnored = 0
     var seen: [[Bool]] = keyIDs.map { [Bool](repeating: false, count: $0 >= 0 ? cluster.labels.domains[$0].count : 1) }
     for seg in window.pair {
-      for i in seg where status[i] == 0 {
-        var hasAll = true
-        for k in keyIDs where k < 0 || nodes.labelValues[k].base[i] == 0 { hasAll = false }
-        let isIgnored = requireAll && !hasAll
-        ign[i] = isIgnored ? 1 : 0
-        if !isIgnored {
-          nonIgnored += 1
-          for (c, k) in keyIDs.enumerated() { seen[c][k < 0 ? 0 : Int(nodes.labelValues[k].base[i])] = true }
+      if requireAll {
+        let anyKeyed = markKeyed(keyIDs, nodes: nodes, rows: seg)
+        let k = keyed.base
+        for i in seg { ign[i] = anyKeyed && k[i] != 0 ? 0 : 1 }
+      } else {
+        for i in seg { ign[i] = 0 }
+      }
+      for i in seg where status[i] == 0 && ign[i] == 0 { nonIgnored += 1 }
+      for (c, k) in keyIDs.enumerated() {
+        let col = k >= 0 ? nodes.labelValues[k].base : nil
+        seen[c].withUnsafeMutableBufferPointer { seen in
+          for i in seg where status[i] == 0 && ign[i] == 0 { seen[col.map { Int($0[i]) } ?? 0] = true }
         }
       }
     }
@@ -228,21 +257,25 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
     let nodes = cluster.nodes
     let ign = ignored.base
-    for i in rows {
-      var s = 0.0
-      for c in soft where c.key >= 0 {
-        let v = Int(nodes.labelValues[c.key].base[i])
-        if v == 0 { continue }  // a node without the key takes no part in this constraint
-        let count: Int64
-        if c.isHostname {
-          count = c.matcher.map { Int64(cluster.matcherCounts[$0].base[i]) } ?? 0
-        } else {
-          count = v == 0 ? 0 : c.counts[v]
+    let acc = sums.base
+    for i in rows { acc[i] = 0 }
+    // Constraint by constraint, each node's sum grows in the same order as upstream's per-node
+    // loop, so the rounding is identical.
+    for c in soft where c.key >= 0 {
+      let col = nodes.labelValues[c.key].base
+      let w = c.weight
+      let skew = Double(c.maxSkew - 1)
+      if c.isHostname {
+        let matches = c.matcher.map { cluster.matcherCounts[$0].base }
+        for i in rows where col[i] != 0 { acc[i] += Double(matches.map { Int64($0[i]) } ?? 0) * w + skew }
+      } else {
+        c.counts.withUnsafeBufferPointer { counts in
+          // A node without the key takes no part in this constraint.
+          for i in rows where col[i] != 0 { acc[i] += Double(counts[Int(col[i])]) * w + skew }
         }
-        s += Double(count) * c.weight + Double(c.maxSkew - 1)
       }
-      scores[i] = ign[i] != 0 ? 0 : Int64(s.rounded(.toNearestOrAwayFromZero))
     }
+    for i in rows { scores[i] = ign[i] != 0 ? 0 : Int64(acc[i].rounded(.toNearestOrAwayFromZero)) }
   }
 
   /// Ignored nodes 0; others 100·(max + min − s)/max over the non-ignored feasible nodes, all 100
