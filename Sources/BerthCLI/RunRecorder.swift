@@ -106,6 +106,7 @@ struct RunRecorder {
     let d = scheduler.diagnose(pod)
     for (plugin, count) in d.rejectedBy { print("  filter \(plugin.rawValue): rejected \(count) node(s)") }
     for (reason, count) in d.reasons { print("    \(count) \(reason)") }
+    printSpread(pod)
     guard outcome.topScore != nil else {
       print("  result: \(outcome.node.map { "only feasible node \(cluster.nodes.name($0))" } ?? "unschedulable: \(d.message)")")
       return
@@ -120,6 +121,18 @@ struct RunRecorder {
       print("    \(cluster.nodes.names[row]) total \(scheduler.total[row]): " + parts.joined(separator: ", "))
     }
     print("  chosen: \(outcome.node.map { cluster.nodes.name($0) } ?? "-")")
+  }
+
+  /// Each spread constraint with the matching pods per domain, e.g.
+  /// `DoNotSchedule zone maxSkew 5: moon-1 4, moon-2 3, moon-3 3`.
+  private func printSpread(_ pod: PodID) {
+    for e in scheduler.explainSpread(pod) {
+      let c = e.constraint
+      let kind = (c.doNotSchedule ? "DoNotSchedule" : "ScheduleAnyway") + (e.systemDefault ? " (system default)" : "")
+      let counts = e.domains.map { "\($0.value.isEmpty ? "(no \(c.topologyKey))" : $0.value) \($0.matching)" }
+      let shown = counts.prefix(12).joined(separator: ", ") + (counts.count > 12 ? ", … \(counts.count - 12) more" : "")
+      print("  spread \(kind) \(c.topologyKey) maxSkew \(c.maxSkew), matching pods per domain: \(counts.isEmpty ? "no domain" : shown)")
+    }
   }
 
   func placements() -> [(pod: String, node: String)] {

@@ -50,7 +50,7 @@ struct Schedule: ParsableCommand {
   @Option(help: "How many pods --scores-out covers.")
   var scoresPods: Int = 200
 
-  @Option(help: "Explain one pod's cycle: filter verdicts per plugin and the scores of its top nodes.")
+  @Option(help: "Explain one pod's cycle: filter verdicts per plugin, topology spread counts per domain and the scores of its top nodes.")
   var explain: String?
 
   func validate() throws {

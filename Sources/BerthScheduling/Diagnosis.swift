@@ -65,3 +65,24 @@ extension Scheduler {
   /// The feasible rows of the last cycle's window, in iteration order.
   public var lastFeasibleRows: [Int] { lastWindow.rows.filter { status[$0] == 0 } }
 }
+
+/// One topology spread constraint of a pod and the domains it counts (for `--explain`).
+public struct SpreadExplanation: Sendable {
+  public var constraint: TopologySpreadConstraint
+  /// The constraint is one of the system defaults, not the pod's own.
+  public var systemDefault: Bool
+  /// Domains in value order, with the matching pods counted in each; value `""` is the domain of
+  /// nodes without the key (system defaults only).
+  public var domains: [(value: String, matching: Int64)]
+}
+
+extension Scheduler {
+  /// The pod's topology spread constraints and the domain counts PodTopologySpread sees now;
+  /// empty when the profile lacks the plugin or the pod has no constraints.
+  /// - Complexity: O(nodes × constraints).
+  public func explainSpread(_ pod: PodID) -> [SpreadExplanation] {
+    let plugin = filterPlugins.lazy.compactMap { $0 as? PodTopologySpreadPlugin }.first
+      ?? scorePlugins.lazy.compactMap { $0 as? PodTopologySpreadPlugin }.first
+    return plugin?.explain(PodInfo(pod, in: cluster), cluster: cluster) ?? []
+  }
+}

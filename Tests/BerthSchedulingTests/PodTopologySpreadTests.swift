@@ -150,6 +150,14 @@ struct PodTopologySpreadTests {
     // domain. Raw: n0 2·ln7 + 2 + 2·ln6 + 4 = 13, n1 10, n2 10, n3 6, n4 ln7 + 2 = 4 (no zone
     // term) → 100·(13 + 4 − s)/13.
     #expect(rows.map { s.normalizedScore(plugin: index, row: $0) } == [30, 53, 53, 84, 100])
+    // What --explain prints: each default constraint's domains and matching pods.
+    let explained = s.explainSpread(pod)
+    let keys = explained.map(\.constraint.topologyKey)
+    #expect(keys == ["kubernetes.io/hostname", Self.zoneKey])
+    let defaults = explained.allSatisfy(\.systemDefault)
+    #expect(defaults)
+    let counts = explained.map { e in Dictionary(uniqueKeysWithValues: e.domains.map { ($0.value, $0.matching) }) }
+    #expect(counts == [["n0": 2, "n1": 0, "n2": 1, "n3": 0, "n4": 1], ["a": 2, "b": 1, "c": 0, "": 1]])
   }
 
   @Test("explicit constraints take precedence over the system defaults; a pod nothing selects scores 100 everywhere")

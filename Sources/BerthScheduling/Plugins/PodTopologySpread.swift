@@ -160,6 +160,24 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     return out
   }
 
+  /// Per constraint (hard first, then soft), the domains the pod would count and their matching
+  /// pods, as the filter and the score see them now (cold path, for `--explain`).
+  func explain(_ pod: PodInfo, cluster: Cluster) -> [SpreadExplanation] {
+    let groups = [pod.constraints.spread.filter(\.doNotSchedule), pod.constraints.spread.filter { !$0.doNotSchedule }]
+    var out: [SpreadExplanation] = []
+    for cs in groups where !cs.isEmpty {
+      let prepared = prepare(cs, pod, cluster: cluster, requireAll: cs[0].doNotSchedule || !pod.constraints.spreadIsSystemDefault)
+      for (c, p) in zip(cs, prepared) {
+        var domains: [(value: String, matching: Int64)] = []
+        for (v, present) in p.present.enumerated() where present {
+          domains.append((v == 0 ? "" : cluster.labels.domains[p.key].values[v], p.counts[v]))
+        }
+        out.append(SpreadExplanation(constraint: c, systemDefault: pod.constraints.spreadIsSystemDefault, domains: domains))
+      }
+    }
+    return out
+  }
+
   // MARK: Filter
 
   func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool {
