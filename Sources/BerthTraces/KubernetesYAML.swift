@@ -79,24 +79,32 @@ public enum KubernetesYAML {
     /// of the ReplicationController, ReplicaSet or StatefulSet that controls it (upstream's
     /// `DefaultSelector`), which PodTopologySpread's system default constraints use.
     func resolved() -> (nodes: [NodeSpec], pods: [PodSpec]) {
+      guard !services.isEmpty || !workloads.isEmpty else { return (nodes, pods) }
+      // Lookups only, so the dictionaries' order never shows.
+      let servicesByNamespace = Dictionary(grouping: services, by: \.namespace)
+      var workloadsByKey: [String: Workload] = [:]
+      for w in workloads { workloadsByKey[Self.key(w.apiVersion, w.kind, w.namespace, w.name)] = w }
       var pods = pods
       for i in pods.indices {
-        pods[i].defaultSpreadSelector = defaultSelector(pods[i], owner: owners[i])
+        let owner = owners[i].flatMap { o in workloadsByKey[Self.key(o.apiVersion, o.kind, pods[i].namespace, o.name)] }
+        pods[i].defaultSpreadSelector = Self.defaultSelector(pods[i], services: servicesByNamespace[pods[i].namespace] ?? [], owner: owner)
       }
       return (nodes, pods)
     }
 
-    func defaultSelector(_ pod: PodSpec, owner: OwnerReference?) -> LabelSelector? {
+    static func key(_ apiVersion: String, _ kind: String, _ namespace: String, _ name: String) -> String {
+      [apiVersion, kind, namespace, name].joined(separator: "\u{0}")
+    }
+
+    static func defaultSelector(_ pod: PodSpec, services: [Service], owner: Workload?) -> LabelSelector? {
       var labels: [String: String] = [:]
       var expressions: [LabelSelector.Requirement] = []
-      for s in services where s.namespace == pod.namespace {
+      for s in services {
         // A Service without a selector selects nothing; an empty map selects every pod.
         guard let selector = s.selector, selector.allSatisfy({ pod.labels[$0.key] == $0.value }) else { continue }
         labels.merge(selector) { _, new in new }
       }
-      if let owner, let w = workloads.first(where: {
-        $0.kind == owner.kind && $0.apiVersion == owner.apiVersion && $0.namespace == pod.namespace && $0.name == owner.name
-      }) {
+      if let w = owner {
         for p in w.selector.matchLabels { labels[p.key] = p.value }
         expressions += w.selector.matchExpressions
       }
