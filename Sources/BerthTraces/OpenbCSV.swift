@@ -22,18 +22,27 @@ public enum OpenbCSV {
     !s.isEmpty && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }
   }
 
+  /// The columns nodes and pods share: a unique name, CPU in millicores, memory in MiB (returned
+  /// as such, checked to fit in bytes) and a GPU count of at most 8.
+  static func leadingColumns(
+    _ f: [String], kind: String, gpuField: String, seen: inout Set<String>, file path: String, line: Int
+  ) throws(InputError) -> (name: String, cpu: Int64, memoryMiB: Int64, gpus: Int64) {
+    let name = try ClusterCSV.uniqueName(f[0], kind: kind, seen: &seen, file: path, line: line)
+    let cpu = try ClusterCSV.integer(f[1], file: path, line: line, field: "cpu_milli")
+    let mem = try ClusterCSV.integer(f[2], file: path, line: line, field: "memory_mib")
+    guard mem <= Int64.max >> 20 else { throw InputError(file: path, line: line, field: "memory_mib", "value \(mem) is too large") }
+    let gpus = try ClusterCSV.integer(f[3], file: path, line: line, field: gpuField)
+    guard gpus <= Int64(NodeGPUs.maxPerNode) else {
+      throw InputError(file: path, line: line, field: gpuField, "expected 0 to 8 GPUs, found \(gpus)")
+    }
+    return (name, cpu, mem, gpus)
+  }
+
   public static func readNodes(path: String) throws(InputError) -> [NodeSpec] {
     var nodes: [NodeSpec] = []
     var seen = Set<String>()
     for (line, f) in try ClusterCSV.rows(path: path, header: nodeHeader) {
-      let name = try ClusterCSV.uniqueName(f[0], kind: "node", seen: &seen, file: path, line: line)
-      let cpu = try ClusterCSV.integer(f[1], file: path, line: line, field: "cpu_milli")
-      let mem = try ClusterCSV.integer(f[2], file: path, line: line, field: "memory_mib")
-      guard mem <= Int64.max >> 20 else { throw InputError(file: path, line: line, field: "memory_mib", "value \(mem) is too large") }
-      let gpus = try ClusterCSV.integer(f[3], file: path, line: line, field: "gpu")
-      guard gpus <= Int64(NodeGPUs.maxPerNode) else {
-        throw InputError(file: path, line: line, field: "gpu", "expected 0 to 8 GPUs, found \(gpus)")
-      }
+      let (name, cpu, mem, gpus) = try leadingColumns(f, kind: "node", gpuField: "gpu", seen: &seen, file: path, line: line)
       let model = f[4].trimmingCharacters(in: .whitespaces)
       if !model.isEmpty && !isModelName(Substring(model)) {
         throw InputError(file: path, line: line, field: "model", "expected a model name of letters, digits, '-', '_' or '.', found \"\(model)\"")
@@ -55,14 +64,7 @@ public enum OpenbCSV {
     var pods: [PodSpec] = []
     var seen = Set<String>()
     for (line, f) in try ClusterCSV.rows(path: path, header: header) {
-      let name = try ClusterCSV.uniqueName(f[0], kind: "pod", seen: &seen, file: path, line: line)
-      let cpu = try ClusterCSV.integer(f[1], file: path, line: line, field: "cpu_milli")
-      let mem = try ClusterCSV.integer(f[2], file: path, line: line, field: "memory_mib")
-      guard mem <= Int64.max >> 20 else { throw InputError(file: path, line: line, field: "memory_mib", "value \(mem) is too large") }
-      let count = try ClusterCSV.integer(f[3], file: path, line: line, field: "num_gpu")
-      guard count <= Int64(NodeGPUs.maxPerNode) else {
-        throw InputError(file: path, line: line, field: "num_gpu", "expected 0 to 8 GPUs, found \(count)")
-      }
+      let (name, cpu, mem, count) = try leadingColumns(f, kind: "pod", gpuField: "num_gpu", seen: &seen, file: path, line: line)
       let milli = try ClusterCSV.integer(f[4], file: path, line: line, field: "gpu_milli")
       guard milli <= 1000 else { throw InputError(file: path, line: line, field: "gpu_milli", "expected at most 1000 milli-GPU per GPU, found \(milli)") }
       if count > 1 && milli < 1000 {
