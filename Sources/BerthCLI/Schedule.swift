@@ -73,12 +73,7 @@ struct Schedule: ParsableCommand {
     let loaded = try ClusterLoader.load(cluster)
     let profiles = try config.map { try SchedulerConfigurationYAML.read(path: $0) }.map { try Profile.resolve($0) }
       ?? [Profile.default]
-    let built = Cluster(nodes: loaded.nodes)
-    for (i, p) in loaded.pods.enumerated() {
-      do { try built.addPod(p) } catch {
-        throw InputError(file: cluster, field: "pods[\(i)] \(p.name)", error.description)
-      }
-    }
+    let built = try loaded.makeCluster(file: cluster)
     var unenforced: [String: Int] = [:]
     for p in loaded.pods { for field in p.unenforced { unenforced[field, default: 0] += 1 } }
     for (field, count) in unenforced.sorted(by: { $0.key < $1.key }) {

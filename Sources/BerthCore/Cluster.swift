@@ -15,6 +15,18 @@ public final class Cluster {
   /// a per-node count of the bound pods it matches, kept exact by `bind` and `unbind`.
   public private(set) var matchers = Interner<PodMatcher>()
   public private(set) var matcherCounts: [Column<Int32>] = []
+  /// Pod-affinity terms that bound pods hold, with per node the number of bound pods holding
+  /// each (a pod listing a term twice counts twice) and the cluster-wide total; kept exact by
+  /// `bind` and `unbind`.
+  public private(set) var heldTerms = Interner<HeldAffinityTerm>()
+  public private(set) var heldCounts: [Column<Int32>] = []
+  public private(set) var heldTotals: [Int] = []
+  /// Labels of declared Namespace objects, by name.
+  public private(set) var declaredNamespaces: [String: [String: String]] = [:]
+  /// Matcher ids matching pods of a (label set, namespace), cleared when a matcher is added.
+  private var matchedCache: [UInt64: [UInt32]] = [:]
+  /// Held-term ids of pods of a (constraint set, namespace).
+  private var heldCache: [UInt64: [UInt32]] = [:]
 
   /// Builds a cluster whose node rows follow kube-scheduler's node-tree order for `nodes` added
   /// in the given order.
@@ -45,6 +57,12 @@ public final class Cluster {
     c.gpuModels = gpuModels
     c.matchers = matchers
     c.matcherCounts = matcherCounts.map { $0.copy() }
+    c.heldTerms = heldTerms
+    c.heldCounts = heldCounts.map { $0.copy() }
+    c.heldTotals = heldTotals
+    c.declaredNamespaces = declaredNamespaces
+    c.matchedCache = matchedCache
+    c.heldCache = heldCache
     return c
   }
 
@@ -59,6 +77,7 @@ public final class Cluster {
   @discardableResult
   public func addNode(_ spec: NodeSpec) -> NodeID {
     for c in matcherCounts { c.append(0) }
+    for c in heldCounts { c.append(0) }
     precondition(nodes.id(named: spec.name) == nil, "duplicate node name \(spec.name)")
     var labelIDs: [(key: Int, value: UInt32)] = []
     for (key, value) in spec.labels.sorted(by: { $0.key < $1.key }) {
@@ -148,25 +167,127 @@ public final class Cluster {
   /// pods it matches on every node — the first time it is asked for.
   /// - Complexity: O(1) amortised; O(pods) the first time.
   public func matcher(namespace: UInt32, selector: LabelSelector) -> Int {
-    let m = PodMatcher(namespace: namespace, selector: selector)
+    matcher(PodMatcher(namespace: namespace, selector: selector))
+  }
+
+  /// The id of `m`, registering it and counting its bound pods per node the first time.
+  public func matcher(_ m: PodMatcher) -> Int {
     let before = matchers.count
     let id = Int(matchers.intern(m))
     if matchers.count > before {
       let counts = Column<Int32>(repeating: 0, count: nodes.count)
       for p in 0..<pods.count where pods.node[p] != PodTable.unbound {
-        if m.matches(pods, PodID(UInt32(p))) { counts[Int(pods.node[p])] += 1 }
+        if matches(m, PodID(UInt32(p))) { counts[Int(pods.node[p])] += 1 }
       }
       matcherCounts.append(counts)
+      matchedCache.removeAll(keepingCapacity: true)
     }
     return id
   }
 
-  private func adjust(_ node: NodeID, by pod: PodID, sign: Int64) {
-    for (m, matcher) in matchers.values.enumerated() where matcher.matches(pods, pod) {
-      matcherCounts[m][node.index] += Int32(sign)
+  /// Whether `pod` satisfies every clause of `m` (cold: dictionary lookups).
+  public func matches(_ m: PodMatcher, _ pod: PodID) -> Bool {
+    let ns = pods.namespace[pod.index]
+    return m.matches(namespace: ns, namespaceLabels: namespaceLabels(ns), labels: pods.labelSets[pods.labels[pod.index]])
+  }
+
+  /// Whether a clause holds for `pod`.
+  public func matches(_ c: AffinityClause, _ pod: PodID) -> Bool {
+    let ns = pods.namespace[pod.index]
+    return c.matches(namespace: ns, namespaceLabels: namespaceLabels(ns), labels: pods.labelSets[pods.labels[pod.index]])
+  }
+
+  // MARK: Namespaces and affinity terms
+
+  /// Declares a Namespace object's labels. Every namespace also carries
+  /// `kubernetes.io/metadata.name`, as the API server sets it. Matchers are recounted, since
+  /// namespace selectors may now select differently.
+  public func declareNamespace(_ name: String, labels: [String: String]) {
+    declaredNamespaces[name] = labels
+    _ = pods.internNamespace(name)
+    matchedCache.removeAll()
+    for (m, matcher) in matchers.values.enumerated() {
+      let counts = matcherCounts[m]
+      for i in 0..<nodes.count { counts[i] = 0 }
+      for p in 0..<pods.count where pods.node[p] != PodTable.unbound && matches(matcher, PodID(UInt32(p))) {
+        counts[Int(pods.node[p])] += 1
+      }
     }
+  }
+
+  /// The id of a namespace name (registering it if no pod uses it yet).
+  public func namespaceID(_ name: String) -> UInt32 { pods.internNamespace(name) }
+
+  /// A namespace's labels: the declared ones plus `kubernetes.io/metadata.name`.
+  public func namespaceLabels(_ id: UInt32) -> [String: String] {
+    let name = pods.namespaces[id]
+    var l = declaredNamespaces[name] ?? [:]
+    l["kubernetes.io/metadata.name"] = name
+    return l
+  }
+
+  /// A term's clause resolved for a pod in `ownerNamespace`: with neither `namespaces` nor a
+  /// `namespaceSelector`, the term covers the owner's namespace only.
+  public func clause(for term: PodAffinityTerm, ownerNamespace: UInt32) -> AffinityClause {
+    let namespaces =
+      term.namespaces.isEmpty && term.namespaceSelector == nil ? [ownerNamespace] : term.namespaces.map(pods.internNamespace)
+    return AffinityClause(namespaces: namespaces, namespaceSelector: term.namespaceSelector, selector: term.labelSelector)
+  }
+
+  /// The held-term ids of the pod's own affinity terms, one entry per term in spec order
+  /// (required affinity, required anti-affinity, preferred affinity, preferred anti-affinity).
+  public func heldTermIDs(of pod: PodID) -> [UInt32] {
+    let cid = pods.constraints[pod.index]
+    let ns = pods.namespace[pod.index]
+    let key = UInt64(cid) << 32 | UInt64(ns)
+    if let ids = heldCache[key] { return ids }
+    let c = pods.constraintSets[cid]
+    var terms: [HeldAffinityTerm] = []
+    for t in c.podAffinity.required {
+      terms.append(.init(kind: .requiredAffinity, clause: clause(for: t, ownerNamespace: ns), topologyKey: t.topologyKey, weight: 0))
+    }
+    for t in c.podAntiAffinity.required {
+      terms.append(.init(kind: .requiredAntiAffinity, clause: clause(for: t, ownerNamespace: ns), topologyKey: t.topologyKey, weight: 0))
+    }
+    for w in c.podAffinity.preferred {
+      terms.append(.init(kind: .preferredAffinity, clause: clause(for: w.term, ownerNamespace: ns), topologyKey: w.term.topologyKey, weight: w.weight))
+    }
+    for w in c.podAntiAffinity.preferred {
+      terms.append(.init(kind: .preferredAntiAffinity, clause: clause(for: w.term, ownerNamespace: ns), topologyKey: w.term.topologyKey, weight: w.weight))
+    }
+    let ids = terms.map { t -> UInt32 in
+      let before = heldTerms.count
+      let id = heldTerms.intern(t)
+      if heldTerms.count > before {
+        heldCounts.append(Column(repeating: 0, count: nodes.count))
+        heldTotals.append(0)
+      }
+      return id
+    }
+    heldCache[key] = ids
+    return ids
+  }
+
+  /// Matcher ids matching pods with this label set in this namespace.
+  private func matchedMatchers(_ pod: PodID) -> [UInt32] {
+    let key = UInt64(pods.labels[pod.index]) << 32 | UInt64(pods.namespace[pod.index])
+    if let ids = matchedCache[key] { return ids }
+    var ids: [UInt32] = []
+    for (m, matcher) in matchers.values.enumerated() where matches(matcher, pod) { ids.append(UInt32(m)) }
+    matchedCache[key] = ids
+    return ids
+  }
+
+  private func adjust(_ node: NodeID, by pod: PodID, sign: Int64) {
     let n = node.index
     let p = pod.index
+    for m in matchedMatchers(pod) { matcherCounts[Int(m)][n] += Int32(sign) }
+    if pods.constraintSets[pods.constraints[p]].hasPodAffinity {
+      for h in heldTermIDs(of: pod) {
+        heldCounts[Int(h)][n] += Int32(sign)
+        heldTotals[Int(h)] += Int(sign)
+      }
+    }
     nodes.requestedCPU[n] += sign * pods.requestCPU[p]
     nodes.requestedMemory[n] += sign * pods.requestMemory[p]
     nodes.requestedEphemeral[n] += sign * pods.requestEphemeral[p]
@@ -195,6 +316,7 @@ public final class Cluster {
     var scalar = [[Int64]](repeating: [Int64](repeating: 0, count: n), count: scalars.count)
     var gpuUsed = [Int](repeating: 0, count: n * NodeGPUs.maxPerNode)
     var matched = [[Int32]](repeating: [Int32](repeating: 0, count: n), count: matchers.count)
+    var held = [[Int32]](repeating: [Int32](repeating: 0, count: n), count: heldTerms.count)
     for p in 0..<pods.count {
       let raw = pods.node[p]
       if raw == PodTable.unbound { continue }
@@ -210,7 +332,20 @@ public final class Cluster {
       nzCPU[i] += pods.nonZeroCPU[p]
       nzMem[i] += pods.nonZeroMemory[p]
       for r in pods.scalarRequests(of: PodID(UInt32(p))) { scalar[r.resource.index][i] += r.amount }
-      for (m, matcher) in matchers.values.enumerated() where matcher.matches(pods, PodID(UInt32(p))) { matched[m][i] += 1 }
+      for (m, matcher) in matchers.values.enumerated() where matches(matcher, PodID(UInt32(p))) { matched[m][i] += 1 }
+      if pods.constraintSets[pods.constraints[p]].hasPodAffinity {
+        // Resolved afresh, not from the cache the incremental path uses.
+        let c = pods.constraintSets[pods.constraints[p]]
+        let ns = pods.namespace[p]
+        let all = c.podAffinity.required.map { (HeldAffinityTerm.Kind.requiredAffinity, $0, Int32(0)) }
+          + c.podAntiAffinity.required.map { (HeldAffinityTerm.Kind.requiredAntiAffinity, $0, Int32(0)) }
+          + c.podAffinity.preferred.map { (HeldAffinityTerm.Kind.preferredAffinity, $0.term, $0.weight) }
+          + c.podAntiAffinity.preferred.map { (HeldAffinityTerm.Kind.preferredAntiAffinity, $0.term, $0.weight) }
+        for (kind, term, weight) in all {
+          let t = HeldAffinityTerm(kind: kind, clause: clause(for: term, ownerNamespace: ns), topologyKey: term.topologyKey, weight: weight)
+          if let h = heldTerms.id(of: t) { held[Int(h)][i] += 1 } else { problems.append("\(pods.names[p]) holds an unregistered affinity term") }
+        }
+      }
       let mask = pods.gpuAssignment[p]
       if mask.nonzeroBitCount != Int(pods.gpuCount[p]) { problems.append("\(pods.names[p]) holds \(mask.nonzeroBitCount) GPUs, wants \(pods.gpuCount[p])") }
       for slot in 0..<NodeGPUs.maxPerNode where mask & (1 << UInt8(slot)) != 0 {
@@ -230,6 +365,9 @@ public final class Cluster {
       if mem[i] > nodes.allocatableMemory[i] { problems.append("\(name): memory over allocatable") }
       if eph[i] > nodes.allocatableEphemeral[i] && eph[i] > 0 { problems.append("\(name): ephemeral-storage over allocatable") }
       if count[i] > nodes.allocatablePods[i] { problems.append("\(name): more pods than allocatable") }
+      for h in 0..<heldTerms.count where heldCounts[h][i] != held[h][i] {
+        problems.append("\(name): affinity term \(h) held by \(heldCounts[h][i]) pods, recount \(held[h][i])")
+      }
       for m in 0..<matchers.count where matcherCounts[m][i] != matched[m][i] {
         problems.append("\(name): matcher \(m) counts \(matcherCounts[m][i]) pods, recount \(matched[m][i])")
       }
@@ -247,6 +385,9 @@ public final class Cluster {
         if scalar[r][i] > nodes.scalarAllocatable[r][i] { problems.append("\(name): \(scalars.names[r]) over allocatable") }
       }
     }
+    for h in 0..<heldTerms.count where heldTotals[h] != held[h].reduce(0, { $0 + Int($1) }) {
+      problems.append("affinity term \(h): total \(heldTotals[h]) differs from its per-node counts")
+    }
     return problems
   }
 
@@ -254,15 +395,5 @@ public final class Cluster {
   public func checkInvariants() {
     let problems = invariantViolations()
     precondition(problems.isEmpty, problems.joined(separator: "; "))
-  }
-}
-
-/// Pods of one namespace matching one label selector: what a topology spread constraint counts.
-public struct PodMatcher: Hashable, Sendable {
-  public var namespace: UInt32
-  public var selector: LabelSelector
-
-  public func matches(_ pods: PodTable, _ pod: PodID) -> Bool {
-    pods.namespace[pod.index] == namespace && selector.matches(pods.labelSets[pods.labels[pod.index]])
   }
 }

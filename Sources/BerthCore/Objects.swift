@@ -105,6 +105,9 @@ public struct PodSpec: Hashable, Sendable {
   /// GPU-sharing request (the openb model); nil for pods that use no shared GPUs.
   public var gpu: GPURequest?
   public var topologySpreadConstraints: [TopologySpreadConstraint] = []
+  /// `spec.affinity.podAffinity` and `podAntiAffinity`.
+  public var podAffinity = PodAffinityRules()
+  public var podAntiAffinity = PodAffinityRules()
   /// The selector of the Services, ReplicationControllers, ReplicaSets and StatefulSets that
   /// select or own this pod, merged; PodTopologySpread's cluster default constraints use it when
   /// the pod has no constraints of its own. nil when nothing selects the pod.
@@ -144,4 +147,14 @@ public struct PodSpec: Hashable, Sendable {
 
   /// Image names of every container, init containers first, as ImageLocality walks them.
   public var images: [String] { (initContainers + containers).map(\.image).filter { !$0.isEmpty } }
+}
+
+/// A Namespace object: what namespace selectors of pod-affinity terms see.
+public struct NamespaceSpec: Hashable, Sendable {
+  public var name: String
+  public var labels: [String: String]
+  public init(name: String, labels: [String: String] = [:]) {
+    self.name = name
+    self.labels = labels
+  }
 }

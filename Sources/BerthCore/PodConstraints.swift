@@ -17,6 +17,13 @@ public struct PodConstraints: Hashable, Sendable {
   public var spread: [TopologySpreadConstraint] = []
   /// `spread` holds the system defaults: nodes missing a key are not ignored when scoring.
   public var spreadIsSystemDefault = false
+  /// Inter-pod affinity and anti-affinity, `matchLabelKeys`/`mismatchLabelKeys` folded into the
+  /// selectors as the API server does at creation.
+  public var podAffinity = PodAffinityRules()
+  public var podAntiAffinity = PodAffinityRules()
+
+  /// The pod carries any inter-pod affinity or anti-affinity term.
+  public var hasPodAffinity: Bool { !podAffinity.isEmpty || !podAntiAffinity.isEmpty }
 
   public init(
     nodeSelector: [LabelPair] = [], affinity: NodeAffinity? = nil, tolerations: [Toleration] = [],
@@ -43,6 +50,8 @@ public struct PodConstraints: Hashable, Sendable {
       e.matchLabelKeys = []
       return e
     }
+    podAffinity = pod.podAffinity.folded(podLabels: pod.labels)
+    podAntiAffinity = pod.podAntiAffinity.folded(podLabels: pod.labels)
     if spread.isEmpty, let selector = pod.defaultSpreadSelector {
       // The scheduler's system defaults (PodTopologySpread `defaultingType: System`).
       spread = [

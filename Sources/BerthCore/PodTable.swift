@@ -87,6 +87,9 @@ public final class PodTable {
     return id
   }
 
+  /// The id of a namespace name, registering names no pod uses yet (affinity terms list them).
+  func internNamespace(_ name: String) -> UInt32 { namespaces.intern(name) }
+
   func setNode(_ pod: PodID, _ n: UInt32) { node[pod.index] = n }
   func setGPUAssignment(_ pod: PodID, _ mask: UInt8) { gpuAssignment[pod.index] = mask }
 

@@ -135,4 +135,6 @@ public struct Interner<Value: Hashable & Sendable>: Sendable {
   }
   public subscript(id: UInt32) -> Value { values[Int(id)] }
   public var count: Int { values.count }
+  /// The id of `v` if it was interned.
+  public func id(of v: Value) -> UInt32? { index[v] }
 }

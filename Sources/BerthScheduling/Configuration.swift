@@ -57,12 +57,14 @@ public enum PluginArguments: Sendable, Equatable {
   case nodeResourcesFit(NodeResourcesFitArguments)
   case nodeResourcesBalancedAllocation(BalancedAllocationArguments)
   case nodeAffinity(NodeAffinityArguments)
+  case interPodAffinity(InterPodAffinityArguments)
 
   public var pluginName: PluginName {
     switch self {
     case .nodeResourcesFit: return .nodeResourcesFit
     case .nodeResourcesBalancedAllocation: return .nodeResourcesBalancedAllocation
     case .nodeAffinity: return .nodeAffinity
+    case .interPodAffinity: return .interPodAffinity
     }
   }
 }
@@ -105,6 +107,25 @@ public struct NodeResourcesFitArguments: Sendable, Equatable {
 public struct BalancedAllocationArguments: Sendable, Equatable {
   public var resources: [ResourceWeight] = [.init(name: "cpu", weight: 1), .init(name: "memory", weight: 1)]
   public init() {}
+}
+
+/// `InterPodAffinityArgs`.
+public struct InterPodAffinityArguments: Sendable, Equatable {
+  /// Score an existing pod's required affinity term that matches the incoming pod adds; 0…100,
+  /// 0 turns that rule off.
+  public var hardPodAffinityWeight: Int32
+  /// Skip existing pods' terms when the incoming pod has no preferred terms of its own.
+  public var ignorePreferredTermsOfExistingPods: Bool
+  public init(hardPodAffinityWeight: Int32 = 1, ignorePreferredTermsOfExistingPods: Bool = false) {
+    self.hardPodAffinityWeight = hardPodAffinityWeight
+    self.ignorePreferredTermsOfExistingPods = ignorePreferredTermsOfExistingPods
+  }
+
+  func validate(path: String) throws(ConfigurationError) {
+    guard (0...100).contains(hardPodAffinityWeight) else {
+      throw ConfigurationError(field: path + ".hardPodAffinityWeight", "not in valid range [0-100]")
+    }
+  }
 }
 
 public struct NodeAffinityArguments: Sendable, Equatable {

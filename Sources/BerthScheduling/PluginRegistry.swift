@@ -12,7 +12,7 @@ public enum PluginRegistry {
     case .nodePorts: return NodePortsPlugin()
     case .nodeResourcesFit: return NodeResourcesFitPlugin(arguments: profile.fitArguments)
     case .podTopologySpread: return PodTopologySpreadPlugin()
-    case .interPodAffinity: return InterPodAffinityPlugin()
+    case .interPodAffinity: return InterPodAffinityPlugin(arguments: profile.interPodAffinityArguments)
     case .volumeRestrictions, .ebsLimits, .gcePDLimits, .nodeVolumeLimits, .azureDiskLimits, .volumeBinding,
       .volumeZone:
       return VolumePlugin(name)
@@ -29,7 +29,7 @@ public enum PluginRegistry {
     case .nodeAffinity: return NodeAffinityPlugin(arguments: profile.nodeAffinityArguments)
     case .nodeResourcesFit: return NodeResourcesFitPlugin(arguments: profile.fitArguments)
     case .podTopologySpread: return PodTopologySpreadPlugin()
-    case .interPodAffinity: return InterPodAffinityPlugin()
+    case .interPodAffinity: return InterPodAffinityPlugin(arguments: profile.interPodAffinityArguments)
     case .volumeBinding: return VolumePlugin(name)
     case .nodeResourcesBalancedAllocation: return BalancedAllocationPlugin(arguments: profile.balancedAllocationArguments)
     case .imageLocality: return ImageLocalityPlugin()

@@ -16,6 +16,7 @@ public struct Profile: Sendable, Equatable {
   public var fitArguments = NodeResourcesFitArguments()
   public var balancedAllocationArguments = BalancedAllocationArguments()
   public var nodeAffinityArguments = NodeAffinityArguments()
+  public var interPodAffinityArguments = InterPodAffinityArguments()
 
   /// kube-scheduler's default profile (`getDefaultPlugins`, v1.26 set), adaptive percentage.
   public static let `default`: Profile = {
@@ -161,6 +162,9 @@ public struct Profile: Sendable, Equatable {
         profile.balancedAllocationArguments = a
       case .nodeAffinity(let a):
         profile.nodeAffinityArguments = a
+      case .interPodAffinity(let a):
+        try a.validate(path: path)
+        profile.interPodAffinityArguments = a
       }
     }
     return profile

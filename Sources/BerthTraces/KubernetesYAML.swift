@@ -8,7 +8,7 @@ import Yams
 /// give the pods they select (PodTopologySpread's system defaults). Fields Berth does not model
 /// are ignored; malformed ones are errors naming the file, line and field.
 public enum KubernetesYAML {
-  public static func read(path: String) throws(InputError) -> (nodes: [NodeSpec], pods: [PodSpec]) {
+  public static func read(path: String) throws(InputError) -> Manifest {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
       throw InputError(file: path, "no such file or directory")
@@ -25,13 +25,13 @@ public enum KubernetesYAML {
     return objects.resolved()
   }
 
-  public static func readFile(_ file: String) throws(InputError) -> (nodes: [NodeSpec], pods: [PodSpec]) {
+  public static func readFile(_ file: String) throws(InputError) -> Manifest {
     var objects = Objects()
     try objects.add(contentsOf: file)
     return objects.resolved()
   }
 
-  public static func parse(_ text: String, file: String) throws(InputError) -> (nodes: [NodeSpec], pods: [PodSpec]) {
+  public static func parse(_ text: String, file: String) throws(InputError) -> Manifest {
     var objects = Objects()
     try objects.add(text, file: file)
     return objects.resolved()
@@ -46,6 +46,7 @@ public enum KubernetesYAML {
     var owners: [OwnerReference?] = []
     var services: [Service] = []
     var workloads: [Workload] = []
+    var namespaces: [NamespaceSpec] = []
 
     mutating func add(contentsOf file: String) throws(InputError) {
       guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
@@ -65,21 +66,25 @@ public enum KubernetesYAML {
       case "Pod":
         pods.append(try pod(v))
         owners.append(try controllerReference(v))
+      case "Namespace":
+        let n = try namespace(v)
+        guard !namespaces.contains(where: { $0.name == n.name }) else { throw v.error("duplicate Namespace \(n.name)") }
+        namespaces.append(n)
       case "Service": services.append(try service(v))
       case "ReplicationController", "ReplicaSet", "StatefulSet": workloads.append(try workload(v, kind: try kind.string()))
       case "List", "NodeList", "PodList":
         for item in try v.child("items")?.sequence() ?? [] { try add(item) }
       case let other:
         throw kind.error(
-          "unsupported kind \"\(other)\" (expected Node, Pod, Service, ReplicationController, ReplicaSet, StatefulSet or List)")
+          "unsupported kind \"\(other)\" (expected Node, Pod, Namespace, Service, ReplicationController, ReplicaSet, StatefulSet or List)")
       }
     }
 
     /// Nodes and pods, each pod carrying the merged selector of the Services that select it and
     /// of the ReplicationController, ReplicaSet or StatefulSet that controls it (upstream's
     /// `DefaultSelector`), which PodTopologySpread's system default constraints use.
-    func resolved() -> (nodes: [NodeSpec], pods: [PodSpec]) {
-      guard !services.isEmpty || !workloads.isEmpty else { return (nodes, pods) }
+    func resolved() -> Manifest {
+      guard !services.isEmpty || !workloads.isEmpty else { return Manifest(nodes: nodes, pods: pods, namespaces: namespaces) }
       // Lookups only, so the dictionaries' order never shows.
       let servicesByNamespace = Dictionary(grouping: services, by: \.namespace)
       var workloadsByKey: [String: Workload] = [:]
@@ -89,7 +94,7 @@ public enum KubernetesYAML {
         let owner = owners[i].flatMap { o in workloadsByKey[Self.key(o.apiVersion, o.kind, pods[i].namespace, o.name)] }
         pods[i].defaultSpreadSelector = Self.defaultSelector(pods[i], services: servicesByNamespace[pods[i].namespace] ?? [], owner: owner)
       }
-      return (nodes, pods)
+      return Manifest(nodes: nodes, pods: pods, namespaces: namespaces)
     }
 
     static func key(_ apiVersion: String, _ kind: String, _ namespace: String, _ name: String) -> String {
@@ -144,6 +149,10 @@ public enum KubernetesYAML {
       return OwnerReference(apiVersion: apiVersion, kind: kind, name: name)
     }
     return nil
+  }
+
+  static func namespace(_ v: YAMLValue) throws(InputError) -> NamespaceSpec {
+    NamespaceSpec(name: try name(v), labels: try v.child("metadata")?.child("labels")?.stringMap() ?? [:])
   }
 
   static func service(_ v: YAMLValue) throws(InputError) -> Service {
@@ -336,8 +345,6 @@ public enum KubernetesYAML {
     var unenforced: [String] = []
     var spread: [TopologySpreadConstraint] = []
     for c in try spec.child("topologySpreadConstraints")?.sequence() ?? [] { spread.append(try spreadConstraint(c)) }
-    if spec.child("affinity")?.child("podAffinity") != nil { unenforced.append("spec.affinity.podAffinity") }
-    if spec.child("affinity")?.child("podAntiAffinity") != nil { unenforced.append("spec.affinity.podAntiAffinity") }
     if spec.child("schedulingGates") != nil { unenforced.append("spec.schedulingGates") }
     if try (spec.child("volumes")?.sequence() ?? []).contains(where: { $0.child("persistentVolumeClaim") != nil }) {
       unenforced.append("spec.volumes[].persistentVolumeClaim")
@@ -355,6 +362,8 @@ public enum KubernetesYAML {
       schedulerName: try spec.child("schedulerName")?.string() ?? "default-scheduler")
     pod.unenforced = unenforced
     pod.topologySpreadConstraints = spread
+    if let a = spec.child("affinity")?.child("podAffinity") { pod.podAffinity = try podAffinityRules(a) }
+    if let a = spec.child("affinity")?.child("podAntiAffinity") { pod.podAntiAffinity = try podAffinityRules(a) }
     return pod
   }
 
@@ -373,6 +382,42 @@ public enum KubernetesYAML {
       requirements.append(.init(key: key, operator: op, values: values))
     }
     return LabelSelector(matchLabels: try v.child("matchLabels")?.stringMap() ?? [:], matchExpressions: requirements)
+  }
+
+  /// `podAffinity` or `podAntiAffinity`, validated as the API server validates it.
+  static func podAffinityRules(_ v: YAMLValue) throws(InputError) -> PodAffinityRules {
+    try v.requireKeys(in: ["requiredDuringSchedulingIgnoredDuringExecution", "preferredDuringSchedulingIgnoredDuringExecution"])
+    var rules = PodAffinityRules()
+    for t in try v.child("requiredDuringSchedulingIgnoredDuringExecution")?.sequence() ?? [] {
+      rules.required.append(try podAffinityTerm(t))
+    }
+    for p in try v.child("preferredDuringSchedulingIgnoredDuringExecution")?.sequence() ?? [] {
+      try p.requireKeys(in: ["weight", "podAffinityTerm"])
+      guard let wNode = p.child("weight") else { throw p.error("preferred term needs a weight") }
+      let w = try wNode.int32()
+      guard (1...100).contains(w) else { throw wNode.error("weight must be in 1…100") }
+      guard let term = p.child("podAffinityTerm") else { throw p.error("preferred term needs a podAffinityTerm") }
+      rules.preferred.append(WeightedPodAffinityTerm(weight: w, term: try podAffinityTerm(term)))
+    }
+    return rules
+  }
+
+  static func podAffinityTerm(_ v: YAMLValue) throws(InputError) -> PodAffinityTerm {
+    try v.requireKeys(in: ["labelSelector", "namespaces", "namespaceSelector", "topologyKey", "matchLabelKeys", "mismatchLabelKeys"])
+    guard let key = try v.child("topologyKey")?.string(), !key.isEmpty else { throw v.error("a pod affinity term needs a topologyKey") }
+    let selector = try v.child("labelSelector").map { s throws(InputError) in try labelSelector(s) }
+    let match = try v.child("matchLabelKeys")?.stringList() ?? []
+    let mismatch = try v.child("mismatchLabelKeys")?.stringList() ?? []
+    if selector == nil && !(match.isEmpty && mismatch.isEmpty) {
+      throw v.error("matchLabelKeys and mismatchLabelKeys need a labelSelector")
+    }
+    if let both = match.first(where: mismatch.contains) {
+      throw (v.child("mismatchLabelKeys") ?? v).error("key \"\(both)\" is in both matchLabelKeys and mismatchLabelKeys")
+    }
+    return PodAffinityTerm(
+      labelSelector: selector, namespaces: try v.child("namespaces")?.stringList() ?? [],
+      namespaceSelector: try v.child("namespaceSelector").map { s throws(InputError) in try labelSelector(s) },
+      topologyKey: key, matchLabelKeys: match, mismatchLabelKeys: mismatch)
   }
 
   static func spreadConstraint(_ v: YAMLValue) throws(InputError) -> TopologySpreadConstraint {
@@ -404,13 +449,38 @@ public enum KubernetesYAML {
   }
 }
 
+/// The objects of a cluster as read: nodes, pods in arrival order, and Namespace objects.
+public struct Manifest: Sendable {
+  public var nodes: [NodeSpec]
+  public var pods: [PodSpec]
+  public var namespaces: [NamespaceSpec]
+
+  public init(nodes: [NodeSpec], pods: [PodSpec], namespaces: [NamespaceSpec] = []) {
+    self.nodes = nodes
+    self.pods = pods
+    self.namespaces = namespaces
+  }
+
+  /// A cluster holding the nodes, the namespaces' labels and every pod, pending.
+  /// - Throws: a pod whose requests do not fit the scheduler's integer units, naming `file`.
+  public func makeCluster(file: String) throws(InputError) -> Cluster {
+    let cluster = Cluster(nodes: nodes)
+    for n in namespaces { cluster.declareNamespace(n.name, labels: n.labels) }
+    for (i, p) in pods.enumerated() {
+      do { try cluster.addPod(p) } catch { throw InputError(file: file, field: "pods[\(i)] \(p.name)", error.description) }
+    }
+    return cluster
+  }
+}
+
 /// Picks the reader for a cluster path: a directory with nodes.csv is Berth cluster CSV,
 /// anything else Kubernetes YAML.
 public enum ClusterLoader {
-  public static func load(_ path: String) throws(InputError) -> (nodes: [NodeSpec], pods: [PodSpec]) {
-    let loaded: (nodes: [NodeSpec], pods: [PodSpec])
+  public static func load(_ path: String) throws(InputError) -> Manifest {
+    let loaded: Manifest
     if FileManager.default.fileExists(atPath: path + "/nodes.csv") {
-      loaded = try ClusterCSV.read(directory: path)
+      let csv = try ClusterCSV.read(directory: path)
+      loaded = Manifest(nodes: csv.nodes, pods: csv.pods)
     } else {
       loaded = try KubernetesYAML.read(path: path)
     }

@@ -72,6 +72,12 @@ public enum SchedulerConfigurationYAML {
         try args?.requireKeys(in: ["apiVersion", "kind", "addedAffinity"])
         pc.pluginConfig.append(.nodeAffinity(NodeAffinityArguments(
           addedAffinity: try args?.child("addedAffinity").map { a throws(InputError) in try KubernetesYAML.nodeAffinity(a) })))
+      case .interPodAffinity:
+        try args?.requireKeys(in: ["apiVersion", "kind", "hardPodAffinityWeight", "ignorePreferredTermsOfExistingPods"])
+        var a = InterPodAffinityArguments()
+        if let w = args?.child("hardPodAffinityWeight") { a.hardPodAffinityWeight = try w.int32() }
+        if let i = args?.child("ignorePreferredTermsOfExistingPods") { a.ignorePreferredTermsOfExistingPods = try i.bool() }
+        pc.pluginConfig.append(.interPodAffinity(a))
       default:
         throw nameNode.error("Berth does not support arguments for \(name) yet")
       }

@@ -12,8 +12,12 @@ struct ReferenceTests {
     for seed in UInt64(1)...1000 {
       let (nodes, specs, profile) = RandomCluster.make(seed: seed)
       let cluster = Cluster(nodes: nodes)
-      let scheduler = Scheduler(cluster: cluster, profile: profile, seed: seed, tieBreak: .lowestIndex)
       let reference = ReferenceScheduler(nodes: nodes, profile: profile)
+      for ns in RandomCluster.namespaces {
+        cluster.declareNamespace(ns.name, labels: ns.labels)
+        reference.namespaces[ns.name] = ns.labels
+      }
+      let scheduler = Scheduler(cluster: cluster, profile: profile, seed: seed, tieBreak: .lowestIndex)
       for spec in specs {
         let pod = try cluster.addPod(spec)
         let expected = try reference.schedule(spec)

@@ -5,6 +5,12 @@ import BerthScheduling
 /// values, every taint effect, cordoned nodes, images, an extended resource; pods with selectors,
 /// every affinity operator, matchFields, tolerations, host ports, pinned node names and images.
 public enum RandomCluster {
+  /// Namespace objects the random pods live in and select by label.
+  public static let namespaces = [
+    NamespaceSpec(name: "default", labels: ["env": "prod"]), NamespaceSpec(name: "ns2", labels: ["env": "dev", "team": "t1"]),
+    NamespaceSpec(name: "ns3"),
+  ]
+
   public static func make(seed: UInt64) -> (nodes: [NodeSpec], pods: [PodSpec], profile: Profile) {
     var rng = SplitMix64(seed: seed)
     func pick<T>(_ xs: [T]) -> T { xs[rng.nextInt(below: xs.count)] }
@@ -100,6 +106,35 @@ public enum RandomCluster {
           LabelSelector(matchLabels: ["app": pod.labels["app"]!, "team": pod.labels["team"]!]),
         ])
       }
+      if chance(20) { pod.namespace = pick(["ns2", "ns3"]) }
+      if chance(30) {
+        func affinityTerm() -> PodAffinityTerm {
+          var t = PodAffinityTerm(
+            labelSelector: chance(8) ? nil : pick([
+              LabelSelector(matchLabels: ["app": "x"]), LabelSelector(matchLabels: ["app": "y"]),
+              LabelSelector(matchExpressions: [.init(key: "team", operator: .in, values: ["t1"])]),
+              LabelSelector(matchExpressions: [.init(key: "app", operator: .exists)]), LabelSelector(),
+            ]),
+            topologyKey: pick(["topology.kubernetes.io/zone", "kubernetes.io/hostname", "kubernetes.io/hostname", "tier", "missing"]))
+          switch rng.nextInt(below: 6) {
+          case 0: t.namespaces = [pick(["default", "ns2", "ns3", "nowhere"])]
+          case 1: t.namespaceSelector = LabelSelector()
+          case 2: t.namespaceSelector = LabelSelector(matchLabels: ["env": pick(["prod", "dev"])])
+          case 3: t.namespaceSelector = LabelSelector(matchExpressions: [.init(key: "team", operator: .doesNotExist)])
+          default: break
+          }
+          if t.labelSelector != nil && chance(15) { t.matchLabelKeys = ["team"] }
+          if t.labelSelector != nil && chance(10) { t.mismatchLabelKeys = ["app"] }
+          return t
+        }
+        func weighted() -> WeightedPodAffinityTerm { WeightedPodAffinityTerm(weight: Int32(1 + rng.nextInt(below: 100)), term: affinityTerm()) }
+        pod.podAffinity = PodAffinityRules(
+          required: chance(35) ? (0..<(1 + rng.nextInt(below: 2))).map { _ in affinityTerm() } : [],
+          preferred: (0..<rng.nextInt(below: 3)).map { _ in weighted() })
+        pod.podAntiAffinity = PodAffinityRules(
+          required: chance(45) ? (0..<(1 + rng.nextInt(below: 2))).map { _ in affinityTerm() } : [],
+          preferred: (0..<rng.nextInt(below: 3)).map { _ in weighted() })
+      }
       pods.append(pod)
     }
     var config = ProfileConfiguration()
@@ -125,6 +160,10 @@ public enum RandomCluster {
       var a = NodeResourcesFitArguments()
       a.ignoredResourceGroups = ["example.com"]
       config.pluginConfig = [.nodeResourcesFit(a)]
+    }
+    if chance(30) {
+      config.pluginConfig.append(.interPodAffinity(InterPodAffinityArguments(
+        hardPodAffinityWeight: Int32(pick([0, 1, 5, 100])), ignorePreferredTermsOfExistingPods: chance(40))))
     }
     // Resolving the fixed configurations above cannot fail; a failure is a test bug.
     let profile = try! Profile.resolve(SchedulerConfiguration(profiles: [config]))[0]

@@ -14,6 +14,10 @@ public final class ReferenceScheduler {
   public private(set) var ports: [[ContainerPort]]
   public private(set) var bound: [[PodSpec]]
   var nextStart = 0
+  /// Labels of declared Namespace objects.
+  public var namespaces: [String: [String: String]] = [:]
+  /// Every namespace a pod scheduled so far lives in (upstream lists these as existing).
+  var podNamespaces = Set<String>()
 
   public init(nodes specs: [NodeSpec], profile: Profile) {
     let order = NodeTree.iterationOrder(zoneKeys: specs.map(\.zoneKey))
@@ -24,6 +28,125 @@ public final class ReferenceScheduler {
     podCount = Array(repeating: 0, count: nodes.count)
     ports = Array(repeating: [], count: nodes.count)
     bound = Array(repeating: [], count: nodes.count)
+  }
+
+  // MARK: InterPodAffinity, from scratch (upstream's per-pod walk over every node)
+
+  struct Pair: Hashable {
+    var key: String
+    var value: String
+  }
+
+  /// A term as the API server stores it: match/mismatch label keys folded into the selector.
+  func fold(_ t: PodAffinityTerm, _ labels: [String: String]) -> PodAffinityTerm {
+    var t = t
+    if var s = t.labelSelector {
+      for k in t.matchLabelKeys { if let v = labels[k] { s.matchExpressions.append(.init(key: k, operator: .in, values: [v])) } }
+      for k in t.mismatchLabelKeys { if let v = labels[k] { s.matchExpressions.append(.init(key: k, operator: .notIn, values: [v])) } }
+      t.labelSelector = s
+    }
+    return t
+  }
+
+  func nsLabels(_ ns: String) -> [String: String] {
+    var l = namespaces[ns] ?? [:]
+    l["kubernetes.io/metadata.name"] = ns
+    return l
+  }
+
+  /// `AffinityTerm.Matches` for a term held by a bound pod in `holderNS`, against `target`.
+  func existingTermMatches(_ t: PodAffinityTerm, holderNS: String, _ target: PodSpec) -> Bool {
+    let names = t.namespaces.isEmpty && t.namespaceSelector == nil ? [holderNS] : t.namespaces
+    let nsOK = names.contains(target.namespace) || (t.namespaceSelector?.matches(nsLabels(target.namespace)) ?? false)
+    return nsOK && (t.labelSelector?.matches(target.labels) ?? false)
+  }
+
+  /// The incoming pod's term with its namespace selector merged into the namespace list
+  /// (existing namespaces it selects), as PreFilter/PreScore do; an empty selector stays.
+  func incomingTermMatches(_ t: PodAffinityTerm, holder: PodSpec, _ target: PodSpec) -> Bool {
+    var names = Set(t.namespaces.isEmpty && t.namespaceSelector == nil ? [holder.namespace] : t.namespaces)
+    var everything = false
+    if let sel = t.namespaceSelector {
+      if sel.matchLabels.isEmpty && sel.matchExpressions.isEmpty {
+        everything = true
+      } else {
+        for ns in Set(namespaces.keys).union(podNamespaces).union([holder.namespace]) where sel.matches(nsLabels(ns)) { names.insert(ns) }
+      }
+    }
+    return (names.contains(target.namespace) || everything) && (t.labelSelector?.matches(target.labels) ?? false)
+  }
+
+  func ipaFails(_ pod: PodSpec, _ i: Int) -> Bool {
+    let aff = pod.podAffinity.required.map { fold($0, pod.labels) }
+    let anti = pod.podAntiAffinity.required.map { fold($0, pod.labels) }
+    var existingAnti: [Pair: Int64] = [:]
+    var affCounts: [Pair: Int64] = [:]
+    var antiCounts: [Pair: Int64] = [:]
+    for j in nodes.indices {
+      let labels = nodes[j].labels
+      for e in bound[j] {
+        for t in e.podAntiAffinity.required.map({ fold($0, e.labels) }) where existingTermMatches(t, holderNS: e.namespace, pod) {
+          if let v = labels[t.topologyKey] { existingAnti[Pair(key: t.topologyKey, value: v), default: 0] += 1 }
+        }
+        if !aff.isEmpty && aff.allSatisfy({ incomingTermMatches($0, holder: pod, e) }) {
+          for t in aff { if let v = labels[t.topologyKey] { affCounts[Pair(key: t.topologyKey, value: v), default: 0] += 1 } }
+        }
+        for t in anti where incomingTermMatches(t, holder: pod, e) {
+          if let v = labels[t.topologyKey] { antiCounts[Pair(key: t.topologyKey, value: v), default: 0] += 1 }
+        }
+      }
+    }
+    let node = nodes[i].labels
+    var podsExist = true
+    for t in aff {
+      guard let v = node[t.topologyKey] else { return true }
+      if (affCounts[Pair(key: t.topologyKey, value: v)] ?? 0) <= 0 { podsExist = false }
+    }
+    if !podsExist && !(affCounts.isEmpty && aff.allSatisfy { incomingTermMatches($0, holder: pod, pod) }) { return true }
+    for t in anti {
+      if let v = node[t.topologyKey], (antiCounts[Pair(key: t.topologyKey, value: v)] ?? 0) > 0 { return true }
+    }
+    for (k, v) in node where (existingAnti[Pair(key: k, value: v)] ?? 0) > 0 { return true }
+    return false
+  }
+
+  func ipaScores(_ pod: PodSpec, feasible: [Int]) -> [Int: Int64] {
+    let args = profile.interPodAffinityArguments
+    let prefAff = pod.podAffinity.preferred.map { ($0.weight, fold($0.term, pod.labels)) }
+    let prefAnti = pod.podAntiAffinity.preferred.map { ($0.weight, fold($0.term, pod.labels)) }
+    let zero = Dictionary(uniqueKeysWithValues: feasible.map { ($0, Int64(0)) })
+    if args.ignorePreferredTermsOfExistingPods && prefAff.isEmpty && prefAnti.isEmpty { return zero }
+    var topology: [String: [String: Int64]] = [:]
+    func add(_ key: String, _ labels: [String: String], _ w: Int64) {
+      if let v = labels[key] { topology[key, default: [:]][v, default: 0] += w }
+    }
+    for j in nodes.indices {
+      let labels = nodes[j].labels
+      for e in bound[j] {
+        for (w, t) in prefAff where incomingTermMatches(t, holder: pod, e) { add(t.topologyKey, labels, Int64(w)) }
+        for (w, t) in prefAnti where incomingTermMatches(t, holder: pod, e) { add(t.topologyKey, labels, -Int64(w)) }
+        if args.hardPodAffinityWeight > 0 {
+          for t in e.podAffinity.required.map({ fold($0, e.labels) }) where existingTermMatches(t, holderNS: e.namespace, pod) {
+            add(t.topologyKey, labels, Int64(args.hardPodAffinityWeight))
+          }
+        }
+        for w in e.podAffinity.preferred where existingTermMatches(fold(w.term, e.labels), holderNS: e.namespace, pod) {
+          add(w.term.topologyKey, labels, Int64(w.weight))
+        }
+        for w in e.podAntiAffinity.preferred where existingTermMatches(fold(w.term, e.labels), holderNS: e.namespace, pod) {
+          add(w.term.topologyKey, labels, -Int64(w.weight))
+        }
+      }
+    }
+    if topology.isEmpty { return zero }
+    var raw: [Int: Int64] = [:]
+    for i in feasible {
+      var s: Int64 = 0
+      for (key, values) in topology { if let v = nodes[i].labels[key] { s += values[v] ?? 0 } }
+      raw[i] = s
+    }
+    let lo = raw.values.min() ?? 0, hi = raw.values.max() ?? 0
+    return raw.mapValues { hi == lo ? 0 : Int64(100 * (Double($0 - lo) / Double(hi - lo))) }
   }
 
   // MARK: PodTopologySpread, from scratch
@@ -143,6 +266,8 @@ public final class ReferenceScheduler {
         if NodePortsReference.conflicts(pod.hostPorts, ports[i]) { return f }
       case .podTopologySpread:
         if spreadFails(pod, i) { return f }
+      case .interPodAffinity:
+        if ipaFails(pod, i) { return f }
       case .nodeResourcesFit:
         if podCount[i] + 1 > node.allocatable.pods { return f }
         let a = node.allocatable, r = requested[i]
@@ -252,6 +377,8 @@ public final class ReferenceScheduler {
       return raw
     case .podTopologySpread:
       return spreadScores(pod, feasible: feasible)
+    case .interPodAffinity:
+      return ipaScores(pod, feasible: feasible)
     default:
       return Dictionary(uniqueKeysWithValues: feasible.map { ($0, Int64(0)) })
     }
@@ -286,6 +413,7 @@ public final class ReferenceScheduler {
 
   /// One cycle with lowest-index tie-breaking; binds on success.
   public func schedule(_ pod: PodSpec) throws -> Decision {
+    podNamespaces.insert(pod.namespace)
     let all = Array(nodes.indices)
     let list = candidates(pod) ?? all
     let n = list.count

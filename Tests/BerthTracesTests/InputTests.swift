@@ -51,7 +51,8 @@ struct YAMLTests {
             resources: {limits: {cpu: 500m, memory: 1Gi}}
             ports: [{containerPort: 80, hostPort: 8080}]
       """
-    let (nodes, pods) = try KubernetesYAML.parse(Self.node + "\n---\n" + pod, file: "x.yaml")
+    let m = try KubernetesYAML.parse(Self.node + "\n---\n" + pod, file: "x.yaml")
+    let (nodes, pods) = (m.nodes, m.pods)
     #expect(nodes.count == 1 && pods.count == 1)
     #expect(nodes[0].allocatable.cpuMillis == 4000)
     #expect(nodes[0].allocatable.scalar("nvidia.com/gpu") == 2)
@@ -74,12 +75,54 @@ struct YAMLTests {
       spec:
         containers: [{name: c}]
         topologySpreadConstraints: [{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: DoNotSchedule}]
-        affinity: {podAntiAffinity: {}}
+        schedulingGates: [{name: g}]
         volumes: [{name: v, persistentVolumeClaim: {claimName: data}}]
       """
     let pod = try KubernetesYAML.parse(yaml, file: "p.yaml").pods[0]
-    #expect(pod.unenforced == ["spec.affinity.podAntiAffinity", "spec.volumes[].persistentVolumeClaim"])
+    #expect(pod.unenforced == ["spec.schedulingGates", "spec.volumes[].persistentVolumeClaim"])
     #expect(pod.topologySpreadConstraints.count == 1)
+  }
+
+  @Test("pod affinity terms and Namespace objects are read; match label keys fold into the selector")
+  func podAffinity() throws {
+    let yaml = """
+      kind: Namespace
+      metadata: {name: team-a, labels: {env: prod}}
+      ---
+      kind: Pod
+      metadata: {name: p, namespace: team-a, labels: {app: web, rev: "2"}}
+      spec:
+        containers: [{name: c}]
+        affinity:
+          podAffinity:
+            requiredDuringSchedulingIgnoredDuringExecution:
+            - labelSelector: {matchLabels: {app: db}}
+              namespaces: [data]
+              topologyKey: topology.kubernetes.io/zone
+          podAntiAffinity:
+            preferredDuringSchedulingIgnoredDuringExecution:
+            - weight: 40
+              podAffinityTerm:
+                labelSelector: {matchExpressions: [{key: app, operator: In, values: [web]}]}
+                namespaceSelector: {matchLabels: {env: prod}}
+                topologyKey: kubernetes.io/hostname
+                matchLabelKeys: [rev]
+                mismatchLabelKeys: [missing]
+      """
+    let m = try KubernetesYAML.parse(yaml, file: "a.yaml")
+    #expect(m.namespaces == [NamespaceSpec(name: "team-a", labels: ["env": "prod"])])
+    let pod = m.pods[0]
+    #expect(pod.podAffinity.required == [PodAffinityTerm(
+      labelSelector: LabelSelector(matchLabels: ["app": "db"]), namespaces: ["data"], topologyKey: "topology.kubernetes.io/zone")])
+    let w = try #require(pod.podAntiAffinity.preferred.first)
+    #expect(w.weight == 40 && w.term.matchLabelKeys == ["rev"] && w.term.namespaceSelector == LabelSelector(matchLabels: ["env": "prod"]))
+    // The API server folds the keys the pod carries; `missing` is not on the pod and is dropped.
+    let folded = PodConstraints(pod).podAntiAffinity.preferred[0].term
+    #expect(folded.labelSelector?.matchExpressions == [
+      .init(key: "app", operator: .in, values: ["web"]), .init(key: "rev", operator: .in, values: ["2"]),
+    ])
+    #expect(folded.matchLabelKeys.isEmpty && folded.mismatchLabelKeys.isEmpty)
+    #expect(pod.unenforced.isEmpty)
   }
 
   @Test("pods learn the merged selector of the Services and controlling workload that select them")
@@ -160,7 +203,7 @@ struct YAMLTests {
     ("kind: Node\nmetadata: {name: n}\nstatus: {allocatable: {cpu: lots}}", "x.yaml:3: status.allocatable.cpu: quantity \"lots\" is not a number with an optional suffix"),
     ("kind: Node\nmetadata: {name: n}\nstatus: {allocatable: {cpu: -1}}", "x.yaml:3: status.allocatable.cpu: quantity \"-1\" is negative"),
     ("kind: Node\nmetadata: {name: n}\n", "x.yaml:1: node n has neither status.allocatable nor status.capacity"),
-    ("kind: Deployment\nmetadata: {name: d}", "x.yaml:1: kind: unsupported kind \"Deployment\" (expected Node, Pod, Service, ReplicationController, ReplicaSet, StatefulSet or List)"),
+    ("kind: Deployment\nmetadata: {name: d}", "x.yaml:1: kind: unsupported kind \"Deployment\" (expected Node, Pod, Namespace, Service, ReplicationController, ReplicaSet, StatefulSet or List)"),
     ("kind: Pod\nmetadata: {name: p}\nspec:\n  containers: []", "x.yaml:4: spec: pod p needs at least one container"),
     ("kind: ReplicaSet\napiVersion: apps/v1\nmetadata: {name: r}\nspec: {replicas: 2}", "x.yaml:4: spec: ReplicaSet r needs spec.selector"),
     ("kind: StatefulSet\napiVersion: v1\nmetadata: {name: s}\nspec: {}", "x.yaml:2: apiVersion: StatefulSet s needs apiVersion apps/v1"),
@@ -172,6 +215,17 @@ struct YAMLTests {
      "x.yaml:4: spec.containers[0].resources.requests.memory: quantity \"1Qi\" has unknown suffix \"Qi\" (expected Ki, Mi, Gi, Ti, Pi, Ei, n, u, m, k, M, G, T, P, E or an exponent like e3)"),
     ("kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}], priority: high}", "x.yaml:3: spec.priority: expected an integer"),
     ("kind: [", "x.yaml:2: invalid YAML: did not find expected node content"),
+    ("kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c}]\n  affinity: {podAffinity: {requiredDuringSchedulingIgnoredDuringExecution: [{labelSelector: {}}]}}",
+     "x.yaml:5: spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0]: a pod affinity term needs a topologyKey"),
+    ("kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c}]\n  affinity: {podAntiAffinity: {preferredDuringSchedulingIgnoredDuringExecution: [{weight: 0, podAffinityTerm: {topologyKey: z}}]}}",
+     "x.yaml:5: spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight: weight must be in 1…100"),
+    ("kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c}]\n  affinity: {podAffinity: {requiredDuringSchedulingIgnoredDuringExecution: [{topologyKey: z, matchLabelKeys: [app]}]}}",
+     "x.yaml:5: spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0]: matchLabelKeys and mismatchLabelKeys need a labelSelector"),
+    ("kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c}]\n  affinity: {podAffinity: {requiredDuringSchedulingIgnoredDuringExecution: [{topologyKey: z, labelSelector: {}, matchLabelKeys: [app], mismatchLabelKeys: [app]}]}}",
+     "x.yaml:5: spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].mismatchLabelKeys: key \"app\" is in both matchLabelKeys and mismatchLabelKeys"),
+    ("kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c}]\n  affinity: {podAffinity: {requiredDuringSchedulingIgnoredDuringExecution: [{topologyKey: z, namespace: [a]}]}}",
+     "x.yaml:5: spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].namespace: unknown field (expected one of labelSelector, matchLabelKeys, mismatchLabelKeys, namespaceSelector, namespaces, topologyKey)"),
+    ("kind: Namespace\nmetadata: {name: a}\n---\nkind: Namespace\nmetadata: {name: a}", "x.yaml:4: duplicate Namespace a"),
   ])
   func errors(yaml: String, message: String) {
     #expect { try KubernetesYAML.parse(yaml, file: "x.yaml") } throws: { ($0 as? InputError)?.description == message }

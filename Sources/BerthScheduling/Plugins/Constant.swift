@@ -1,17 +1,5 @@
 import BerthCore
 
-/// InterPodAffinity, as far as this release models it: no pod carries affinity terms, so the
-/// filter passes every node and the score is 0 everywhere (upstream's min = max case).
-final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
-  let name = PluginName.interPodAffinity
-  let normalization = ScoreNormalization.minMax
-  func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool { false }
-  func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {}
-  func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] { [] }
-  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode { .uniform(0) }
-  func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {}
-}
-
 /// The volume plugins (VolumeRestrictions, the *Limits family, VolumeBinding, VolumeZone).
 /// Berth models no PersistentVolumeClaims: their filters pass every pod and VolumeBinding's
 /// score is 0, as upstream's are for pods without claims.
