@@ -64,7 +64,7 @@ public final class WorkloadRunner {
   /// Pods the workload's ops will create, for progress bars.
   public var plannedPods: Int {
     workload.ops.reduce(0) { total, op in
-      if case .createPods(let n, _, _) = op { return total + n }
+      if case .createPods(let n, _, _, _) = op { return total + n }
       return total
     }
   }
@@ -76,10 +76,13 @@ public final class WorkloadRunner {
       switch op {
       case .createNodes(let count, let source, let zones):
         cluster.addNodes(makeNodes(count, source: source, zones: zones, op: index))
-      case .createPods(let count, let source, let collectMetrics):
+      case .createNamespaces(let prefix, let count, let labels):
+        for i in 0..<count { cluster.declareNamespace("\(prefix)-\(i)", labels: labels) }
+      case .createPods(let count, let source, let collectMetrics, let namespace):
         let wasCollecting = collecting
         if collectMetrics { startCollecting() }
-        for spec in makePods(count, source: source, op: index) {
+        for var spec in makePods(count, source: source, op: index) {
+          if let namespace { spec.namespace = namespace }
           let pod = try add(spec)
           schedule(pod)
         }

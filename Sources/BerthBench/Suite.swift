@@ -40,7 +40,10 @@ public enum ObjectSource: Sendable {
 
 public enum Op: Sendable {
   case createNodes(count: Int, source: ObjectSource, zones: [String])
-  case createPods(count: Int, source: ObjectSource, collectMetrics: Bool)
+  /// Pods from `source`, in `namespace` when given (else the template's).
+  case createPods(count: Int, source: ObjectSource, collectMetrics: Bool, namespace: String?)
+  /// Namespaces `prefix-0` … `prefix-(count−1)`, each with `labels`.
+  case createNamespaces(prefix: String, count: Int, labels: [String: String])
   /// From here on, every `everyPods` scheduled pods: delete `delete` random bound pods and create
   /// `create` pods from `source`.
   case churn(everyPods: Int, create: Int, delete: Int, source: ObjectSource)
@@ -54,6 +57,7 @@ public enum Op: Sendable {
     switch self {
     case .createNodes: return "createNodes"
     case .createPods: return "createPods"
+    case .createNamespaces: return "createNamespaces"
     case .churn: return "churn"
     case .deletePods: return "deletePods"
     case .barrier: return "barrier"
@@ -127,7 +131,8 @@ extension Suite {
     if let unused = params.keys.sorted().first(where: { !used.contains($0) }) {
       throw (v.child("params")?.child(unused) ?? v).error("param \"\(unused)\" is not used by the workload template")
     }
-    let ops = try substituted.sequence().map { o throws(InputError) in try op(o) }
+    var ops: [Op] = []
+    for o in try substituted.sequence() { ops += try self.ops(o) }
     var thresholds: [Threshold] = []
     for t in try v.child("thresholds")?.sequence() ?? [] {
       let text = try t.string()
@@ -198,18 +203,35 @@ extension Suite {
     return .mix(mix)
   }
 
+  /// One op, or for `createPodSets` one `createPods` per namespace `namespacePrefix-i`.
+  static func ops(_ v: YAMLValue) throws(InputError) -> [Op] {
+    guard try v.child("opcode")?.string() == "createPodSets" else { return [try op(v)] }
+    try v.requireKeys(in: ["opcode", "count", "namespacePrefix", "createPodsOp"])
+    let n = try count(v.child("count"), in: v)
+    guard let prefix = try v.child("namespacePrefix")?.string(), !prefix.isEmpty else { throw v.error("createPodSets needs a namespacePrefix") }
+    guard let inner = v.child("createPodsOp") else { throw v.error("createPodSets needs a createPodsOp") }
+    guard case .createPods(let c, let source, let collect, nil) = try op(inner) else {
+      throw inner.error("createPodsOp must be a createPods op without a namespace")
+    }
+    return (0..<n).map { .createPods(count: c, source: source, collectMetrics: collect, namespace: "\(prefix)-\($0)") }
+  }
+
   static func op(_ v: YAMLValue) throws(InputError) -> Op {
     guard let codeNode = v.child("opcode") else { throw v.error("an op needs an opcode") }
     let code = try codeNode.string()
     switch code {
+    case "createNamespaces":
+      try v.requireKeys(in: ["opcode", "prefix", "count", "labels"])
+      guard let prefix = try v.child("prefix")?.string(), !prefix.isEmpty else { throw v.error("createNamespaces needs a prefix") }
+      return .createNamespaces(prefix: prefix, count: try count(v.child("count"), in: v), labels: try v.child("labels")?.stringMap() ?? [:])
     case "createNodes":
       try v.requireKeys(in: ["opcode", "count", "mix", "nodeTemplate", "zones"])
       return .createNodes(count: try count(v.child("count"), in: v), source: try source(v, template: "nodeTemplate"),
         zones: try v.child("zones")?.stringList() ?? [])
     case "createPods":
-      try v.requireKeys(in: ["opcode", "count", "mix", "podTemplate", "collectMetrics"])
+      try v.requireKeys(in: ["opcode", "count", "mix", "podTemplate", "collectMetrics", "namespace"])
       return .createPods(count: try count(v.child("count"), in: v), source: try source(v, template: "podTemplate"),
-        collectMetrics: try v.child("collectMetrics")?.bool() ?? false)
+        collectMetrics: try v.child("collectMetrics")?.bool() ?? false, namespace: try v.child("namespace")?.string())
     case "churn":
       try v.requireKeys(in: ["opcode", "everyPods", "create", "delete", "mix", "podTemplate"])
       let every = try count(v.child("everyPods"), in: v, field: "everyPods")
@@ -229,7 +251,7 @@ extension Suite {
       try v.requireKeys(in: ["opcode"])
       return .stopCollectingMetrics
     default:
-      throw codeNode.error("unknown opcode \"\(code)\" (expected createNodes, createPods, churn, deletePods, barrier, startCollectingMetrics or stopCollectingMetrics)")
+      throw codeNode.error("unknown opcode \"\(code)\" (expected createNodes, createNamespaces, createPods, createPodSets, churn, deletePods, barrier, startCollectingMetrics or stopCollectingMetrics)")
     }
   }
 }

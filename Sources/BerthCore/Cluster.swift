@@ -23,6 +23,13 @@ public final class Cluster {
   public private(set) var heldTotals: [Int] = []
   /// Labels of declared Namespace objects, by name.
   public private(set) var declaredNamespaces: [String: [String: String]] = [:]
+  /// Per-domain counters of matchers and held terms, registered on first use and kept exact by
+  /// `bind` and `unbind`: a scheduling cycle reads a domain's count in O(1).
+  public private(set) var domainCounters: [DomainCounter] = []
+  private var domainCounterIndex: [DomainCounter.Source: Int] = [:]
+  /// Counter indices per matcher id and per held-term id.
+  private var countersOfMatcher: [[Int]] = []
+  private var countersOfHeld: [[Int]] = []
   /// Matcher ids matching pods of a (label set, namespace), cleared when a matcher is added.
   private var matchedCache: [UInt64: [UInt32]] = [:]
   /// Held-term ids of pods of a (constraint set, namespace).
@@ -61,6 +68,10 @@ public final class Cluster {
     c.heldCounts = heldCounts.map { $0.copy() }
     c.heldTotals = heldTotals
     c.declaredNamespaces = declaredNamespaces
+    c.domainCounters = domainCounters.map { DomainCounter(source: $0.source, key: $0.key, counts: $0.counts.copy(), total: $0.total) }
+    c.domainCounterIndex = domainCounterIndex
+    c.countersOfMatcher = countersOfMatcher
+    c.countersOfHeld = countersOfHeld
     c.matchedCache = matchedCache
     c.heldCache = heldCache
     return c
@@ -95,6 +106,9 @@ public final class Cluster {
     }
     let modelID = spec.gpus.map { gpuModels.intern($0.model) } ?? 0
     let id = nodes.append(spec, labelIDs: labelIDs, taintIDs: taintIDs, scalarIDs: scalarIDs, gpuModelID: modelID)
+    for c in domainCounters {
+      while c.counts.count < labels.domains[c.key].count { c.counts.append(0) }
+    }
     for image in spec.images {
       for name in image.names { images.add(name: name, node: id, sizeBytes: image.sizeBytes) }
     }
@@ -180,6 +194,7 @@ public final class Cluster {
         if matches(m, PodID(UInt32(p))) { counts[Int(pods.node[p])] += 1 }
       }
       matcherCounts.append(counts)
+      countersOfMatcher.append([])
       matchedCache.removeAll(keepingCapacity: true)
     }
     return id
@@ -211,6 +226,51 @@ public final class Cluster {
       for i in 0..<nodes.count { counts[i] = 0 }
       for p in 0..<pods.count where pods.node[p] != PodTable.unbound && matches(matcher, PodID(UInt32(p))) {
         counts[Int(pods.node[p])] += 1
+      }
+    }
+    for c in domainCounters { refill(c) }
+  }
+
+  // MARK: Domain counters
+
+  /// The per-domain counter of a matcher's pods (or a held term's holders) over label `key`,
+  /// registering it — O(nodes) — the first time.
+  public func domainCounter(_ source: DomainCounter.Source, key: Int) -> DomainCounter {
+    if let i = domainCounterIndex[source] { return domainCounters[i] }
+    let c = DomainCounter(source: source, key: key, counts: Column(repeating: 0, count: labels.domains[key].count), total: 0)
+    refill(c)
+    domainCounterIndex[source] = domainCounters.count
+    switch source {
+    case .matcher(let m, _): countersOfMatcher[m].append(domainCounters.count)
+    case .held(let h, _): countersOfHeld[h].append(domainCounters.count)
+    }
+    domainCounters.append(c)
+    return c
+  }
+
+  private func refill(_ c: DomainCounter) {
+    let perNode: Column<Int32>
+    switch c.source {
+    case .matcher(let m, _): perNode = matcherCounts[m]
+    case .held(let h, _): perNode = heldCounts[h]
+    }
+    for v in 0..<c.counts.count { c.counts[v] = 0 }
+    c.total = 0
+    let col = nodes.labelValues[c.key]
+    for i in 0..<nodes.count where col[i] != 0 {
+      c.counts[Int(col[i])] += Int64(perNode[i])
+      c.total += Int64(perNode[i])
+    }
+  }
+
+  @inline(__always)
+  private func bump(_ counters: [Int], node n: Int, by sign: Int64) {
+    for k in counters {
+      let c = domainCounters[k]
+      let v = Int(nodes.labelValues[c.key][n])
+      if v != 0 {
+        c.counts[v] += sign
+        c.total += sign
       }
     }
   }
@@ -261,6 +321,7 @@ public final class Cluster {
       if heldTerms.count > before {
         heldCounts.append(Column(repeating: 0, count: nodes.count))
         heldTotals.append(0)
+        countersOfHeld.append([])
       }
       return id
     }
@@ -281,11 +342,15 @@ public final class Cluster {
   private func adjust(_ node: NodeID, by pod: PodID, sign: Int64) {
     let n = node.index
     let p = pod.index
-    for m in matchedMatchers(pod) { matcherCounts[Int(m)][n] += Int32(sign) }
+    for m in matchedMatchers(pod) {
+      matcherCounts[Int(m)][n] += Int32(sign)
+      bump(countersOfMatcher[Int(m)], node: n, by: sign)
+    }
     if pods.constraintSets[pods.constraints[p]].hasPodAffinity {
       for h in heldTermIDs(of: pod) {
         heldCounts[Int(h)][n] += Int32(sign)
         heldTotals[Int(h)] += Int(sign)
+        bump(countersOfHeld[Int(h)], node: n, by: sign)
       }
     }
     nodes.requestedCPU[n] += sign * pods.requestCPU[p]
@@ -385,6 +450,19 @@ public final class Cluster {
         if scalar[r][i] > nodes.scalarAllocatable[r][i] { problems.append("\(name): \(scalars.names[r]) over allocatable") }
       }
     }
+    for c in domainCounters {
+      let perNode: [Int32]
+      switch c.source {
+      case .matcher(let m, _): perNode = matched[m]
+      case .held(let h, _): perNode = held[h]
+      }
+      var expected = [Int64](repeating: 0, count: labels.domains[c.key].count)
+      let col = nodes.labelValues[c.key]
+      for i in 0..<n where col[i] != 0 { expected[Int(col[i])] += Int64(perNode[i]) }
+      if c.counts.count != expected.count || (0..<expected.count).contains(where: { c.counts[$0] != expected[$0] }) || c.total != expected.reduce(0, +) {
+        problems.append("domain counter \(c.source) over \(labels.domains[c.key].key) differs from a recount")
+      }
+    }
     for h in 0..<heldTerms.count where heldTotals[h] != held[h].reduce(0, { $0 + Int($1) }) {
       problems.append("affinity term \(h): total \(heldTotals[h]) differs from its per-node counts")
     }
@@ -395,5 +473,27 @@ public final class Cluster {
   public func checkInvariants() {
     let problems = invariantViolations()
     precondition(problems.isEmpty, problems.joined(separator: "; "))
+  }
+}
+
+/// Bound pods per domain of one label key, for one matcher or one held affinity term. Index 0
+/// (nodes without the key) stays 0; `total` sums the keyed domains.
+public final class DomainCounter {
+  public enum Source: Hashable, Sendable {
+    /// A matcher's matching pods; the key name makes the source unique per key.
+    case matcher(Int, key: String)
+    /// A held term's holders.
+    case held(Int, key: String)
+  }
+  public let source: Source
+  public let key: Int
+  public let counts: Column<Int64>
+  public fileprivate(set) var total: Int64
+
+  init(source: Source, key: Int, counts: Column<Int64>, total: Int64) {
+    self.source = source
+    self.key = key
+    self.counts = counts
+    self.total = total
   }
 }

@@ -61,7 +61,7 @@ struct SuiteErrorTests {
 
   @Test("a broken suite file gives one clear error", arguments: [
     (header + "  - opcode: createNodez\n    count: 1\n  workloads:\n  - name: w\n",
-     "s.yaml:5: testCases[0].workloadTemplate[0].opcode: unknown opcode \"createNodez\" (expected createNodes, createPods, churn, deletePods, barrier, startCollectingMetrics or stopCollectingMetrics)"),
+     "s.yaml:5: testCases[0].workloadTemplate[0].opcode: unknown opcode \"createNodez\" (expected createNodes, createNamespaces, createPods, createPodSets, churn, deletePods, barrier, startCollectingMetrics or stopCollectingMetrics)"),
     (header + "  - opcode: createNodes\n    count: $n\n  workloads:\n  - name: w\n    params: {n: 1, m: 2}\n",
      "s.yaml:9: testCases[0].workloads[0].params.m: param \"m\" is not used by the workload template"),
     (header + "  - opcode: createNodes\n    count: $n\n  workloads:\n  - name: w\n",

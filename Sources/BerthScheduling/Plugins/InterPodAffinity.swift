@@ -46,18 +46,22 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
     var preferred: [(key: String, matcher: Int, weight: Int64)] = []
   }
 
-  /// Matching pods per domain of one topology key (`key` −1: no node has the key).
-  struct DomainCounts {
+  /// A term's per-domain counts over one label key (`key` −1: no node has it), times `weight`.
+  struct Term {
     var key: Int
-    var counts: [Int64]
+    var counter: DomainCounter?
+    var weight: Int64 = 1
   }
 
   private var resolvedCache: [UInt64: Resolved] = [:]
-  private var affinity: [DomainCounts] = []
+  /// Held-term ids whose clause matches pods of a (label set, namespace), with the number of
+  /// held terms when computed (a longer list invalidates the entry).
+  private var heldMatchCache: [UInt64: (known: Int, ids: [UInt32])] = [:]
+  private var affinity: [Term] = []
   private var firstPodException = false
-  private var anti: [DomainCounts] = []
-  private var existing: [DomainCounts] = []
-  private var contributions: [DomainCounts] = []
+  private var anti: [Term] = []
+  private var existing: [Term] = []
+  private var contributions: [Term] = []
 
   private func resolve(_ pod: PodInfo, cluster: Cluster) -> Resolved {
     let ns = cluster.pods.namespace[pod.id.index]
@@ -83,80 +87,87 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
     return r
   }
 
-  /// Σ of a per-node count column over the nodes in each domain of `key`, times `weight`.
-  /// - Complexity: O(nodes).
-  private func domainCounts(_ perNode: Column<Int32>, key name: String, weight: Int64 = 1, cluster: Cluster) -> DomainCounts {
-    guard let key = cluster.labels.keyID(name) else { return DomainCounts(key: -1, counts: []) }
-    var counts = [Int64](repeating: 0, count: cluster.labels.domains[key].count)
-    let col = cluster.nodes.labelValues[key].base
-    let per = perNode.base
-    counts.withUnsafeMutableBufferPointer { out in
-      for i in 0..<cluster.nodes.count { out[Int(col[i])] &+= Int64(per[i]) &* weight }
-    }
-    counts[0] = 0  // nodes without the key belong to no domain
-    return DomainCounts(key: key, counts: counts)
+  /// The cluster's per-domain counter for a matcher's pods over label `name`.
+  private func matcherTerm(_ m: Int, key name: String, weight: Int64 = 1, cluster: Cluster) -> Term {
+    guard let key = cluster.labels.keyID(name) else { return Term(key: -1, counter: nil) }
+    return Term(key: key, counter: cluster.domainCounter(.matcher(m, key: name), key: key), weight: weight)
+  }
+
+  /// Held terms (with holders) whose clause matches the pod.
+  private func matchingHeldTerms(_ pod: PodInfo, cluster: Cluster) -> [UInt32] {
+    let k = UInt64(cluster.pods.labels[pod.id.index]) << 32 | UInt64(cluster.pods.namespace[pod.id.index])
+    if let e = heldMatchCache[k], e.known == cluster.heldTerms.count { return e.ids }
+    var ids: [UInt32] = []
+    for h in 0..<cluster.heldTerms.count where cluster.matches(cluster.heldTerms[UInt32(h)].clause, pod.id) { ids.append(UInt32(h)) }
+    heldMatchCache[k] = (cluster.heldTerms.count, ids)
+    return ids
   }
 
   // MARK: Filter
 
   func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool {
     existing.removeAll(keepingCapacity: true)
-    for h in 0..<cluster.heldTerms.count where cluster.heldTotals[h] > 0 {
-      let t = cluster.heldTerms[UInt32(h)]
-      guard t.kind == .requiredAntiAffinity, cluster.matches(t.clause, pod.id) else { continue }
-      let d = domainCounts(cluster.heldCounts[h], key: t.topologyKey, cluster: cluster)
-      if d.counts.contains(where: { $0 > 0 }) { existing.append(d) }
+    if cluster.heldTerms.count > 0 {
+      for h in matchingHeldTerms(pod, cluster: cluster) where cluster.heldTotals[Int(h)] > 0 {
+        let t = cluster.heldTerms[h]
+        guard t.kind == .requiredAntiAffinity, let key = cluster.labels.keyID(t.topologyKey) else { continue }
+        let c = cluster.domainCounter(.held(Int(h), key: t.topologyKey), key: key)
+        if c.total > 0 { existing.append(Term(key: key, counter: c)) }
+      }
     }
-    guard pod.constraints.hasPodAffinity else {
-      affinity = []
-      anti = []
-      return !existing.isEmpty
-    }
+    affinity.removeAll(keepingCapacity: true)
+    anti.removeAll(keepingCapacity: true)
+    guard pod.constraints.hasPodAffinity else { return !existing.isEmpty }
     let r = resolve(pod, cluster: cluster)
-    affinity = r.allAffinity.map { m in
-      r.affinityKeys.map { domainCounts(cluster.matcherCounts[m], key: $0, cluster: cluster) }
-    } ?? []
-    let anyMatch = affinity.contains { $0.counts.contains { $0 > 0 } }
+    if let m = r.allAffinity {
+      for key in r.affinityKeys { affinity.append(matcherTerm(m, key: key, cluster: cluster)) }
+    }
+    // Upstream's affinity counts are empty when no pod matching every term sits on a keyed node.
+    let anyMatch = affinity.contains { ($0.counter?.total ?? 0) > 0 }
     firstPodException = !anyMatch && r.affinityClauses.allSatisfy { cluster.matches($0, pod.id) }
-    anti = r.anti.map { domainCounts(cluster.matcherCounts[$0.matcher], key: $0.key, cluster: cluster) }
+    for t in r.anti { anti.append(matcherTerm(t.matcher, key: t.key, cluster: cluster)) }
     return !affinity.isEmpty || !anti.isEmpty || !existing.isEmpty
   }
 
   func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
     let nodes = cluster.nodes
-    for d in affinity {
-      guard d.key >= 0 else {
+    for t in affinity {
+      guard let c = t.counter else {
         for i in rows { status[i] = markFailure(status[i], failed: true, code: code) }
         return
       }
-      let col = nodes.labelValues[d.key].base
+      let col = nodes.labelValues[t.key].base
+      let counts = c.counts.base
       let exception = firstPodException
-      d.counts.withUnsafeBufferPointer { counts in
-        for i in rows {
-          let v = Int(col[i])
-          status[i] = markFailure(status[i], failed: v == 0 || (counts[v] <= 0 && !exception), code: code)
-        }
+      for i in rows {
+        let v = Int(col[i])
+        status[i] = markFailure(status[i], failed: v == 0 || (counts[v] <= 0 && !exception), code: code)
       }
     }
-    for group in [anti, existing] {
-      for d in group where d.key >= 0 {
-        let col = nodes.labelValues[d.key].base
-        d.counts.withUnsafeBufferPointer { counts in
-          for i in rows { status[i] = markFailure(status[i], failed: counts[Int(col[i])] > 0, code: code) }
-        }
-      }
-    }
+    for t in anti { repel(t, nodes: nodes, rows: rows, status: status, code: code) }
+    for t in existing { repel(t, nodes: nodes, rows: rows, status: status, code: code) }
+  }
+
+  /// Rejects rows whose domain holds a pod the term counts (counts[0] is 0: keyless rows pass).
+  @inline(__always)
+  private func repel(_ t: Term, nodes: NodeTable, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
+    guard let c = t.counter else { return }
+    let col = nodes.labelValues[t.key].base
+    let counts = c.counts.base
+    for i in rows { status[i] = markFailure(status[i], failed: counts[Int(col[i])] > 0, code: code) }
   }
 
   /// Which check rejects row `i`, in upstream's order (cold).
   private func reason(row i: Int, cluster: Cluster) -> String {
     let nodes = cluster.nodes
-    for d in affinity {
-      guard d.key >= 0 else { return Self.reasonAffinity }
-      let v = Int(nodes.labelValues[d.key][i])
-      if v == 0 || (d.counts[v] <= 0 && !firstPodException) { return Self.reasonAffinity }
+    for t in affinity {
+      guard let c = t.counter else { return Self.reasonAffinity }
+      let v = Int(nodes.labelValues[t.key][i])
+      if v == 0 || (c.counts[v] <= 0 && !firstPodException) { return Self.reasonAffinity }
     }
-    for d in anti where d.key >= 0 && d.counts[Int(nodes.labelValues[d.key][i])] > 0 { return Self.reasonAntiAffinity }
+    for t in anti {
+      if let c = t.counter, c.counts[Int(nodes.labelValues[t.key][i])] > 0 { return Self.reasonAntiAffinity }
+    }
     return Self.reasonExisting
   }
 
@@ -181,34 +192,37 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
     if arguments.ignorePreferredTermsOfExistingPods && !ownPreferred { return .uniform(0) }
     if ownPreferred {
       for p in resolve(pod, cluster: cluster).preferred {
-        contributions.append(domainCounts(cluster.matcherCounts[p.matcher], key: p.key, weight: p.weight, cluster: cluster))
+        contributions.append(matcherTerm(p.matcher, key: p.key, weight: p.weight, cluster: cluster))
       }
     }
-    for h in 0..<cluster.heldTerms.count where cluster.heldTotals[h] > 0 {
-      let t = cluster.heldTerms[UInt32(h)]
-      let weight: Int64
-      switch t.kind {
-      case .requiredAntiAffinity: continue
-      case .requiredAffinity: weight = Int64(arguments.hardPodAffinityWeight)
-      case .preferredAffinity: weight = Int64(t.weight)
-      case .preferredAntiAffinity: weight = -Int64(t.weight)
+    if cluster.heldTerms.count > 0 {
+      for h in matchingHeldTerms(pod, cluster: cluster) where cluster.heldTotals[Int(h)] > 0 {
+        let t = cluster.heldTerms[h]
+        let weight: Int64
+        switch t.kind {
+        case .requiredAntiAffinity: continue
+        case .requiredAffinity: weight = Int64(arguments.hardPodAffinityWeight)
+        case .preferredAffinity: weight = Int64(t.weight)
+        case .preferredAntiAffinity: weight = -Int64(t.weight)
+        }
+        guard weight != 0, let key = cluster.labels.keyID(t.topologyKey) else { continue }
+        contributions.append(Term(key: key, counter: cluster.domainCounter(.held(Int(h), key: t.topologyKey), key: key), weight: weight))
       }
-      guard weight != 0, cluster.matches(t.clause, pod.id) else { continue }
-      contributions.append(domainCounts(cluster.heldCounts[h], key: t.topologyKey, weight: weight, cluster: cluster))
     }
-    contributions.removeAll { $0.key < 0 || !$0.counts.contains { $0 != 0 } }
+    contributions.removeAll { ($0.counter?.total ?? 0) == 0 }
     // Every raw score 0 normalises to 0 everywhere (upstream: Skip, or max = min).
     return contributions.isEmpty ? .uniform(0) : .perNode
   }
 
   func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
     for i in rows { scores[i] = 0 }
-    for d in contributions {
-      let col = cluster.nodes.labelValues[d.key].base
-      d.counts.withUnsafeBufferPointer { counts in
-        // counts[0] is 0: a node without the key gains nothing from the term.
-        for i in rows { scores[i] &+= counts[Int(col[i])] }
-      }
+    for t in contributions {
+      guard let c = t.counter else { continue }
+      let col = cluster.nodes.labelValues[t.key].base
+      let counts = c.counts.base
+      let w = t.weight
+      // counts[0] is 0: a node without the key gains nothing from the term.
+      for i in rows { scores[i] &+= counts[Int(col[i])] &* w }
     }
   }
 }
