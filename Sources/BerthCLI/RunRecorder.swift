@@ -107,6 +107,7 @@ struct RunRecorder {
     for (plugin, count) in d.rejectedBy { print("  filter \(plugin.rawValue): rejected \(count) node(s)") }
     for (reason, count) in d.reasons { print("    \(count) \(reason)") }
     printSpread(pod)
+    printAffinity(pod)
     guard outcome.topScore != nil else {
       print("  result: \(outcome.node.map { "only feasible node \(cluster.nodes.name($0))" } ?? "unschedulable: \(d.message)")")
       return
@@ -132,6 +133,18 @@ struct RunRecorder {
       let counts = e.domains.map { "\($0.value.isEmpty ? "(no \(c.topologyKey))" : $0.value) \($0.matching)" }
       let shown = counts.prefix(12).joined(separator: ", ") + (counts.count > 12 ? ", … \(counts.count - 12) more" : "")
       print("  spread \(kind) \(c.topologyKey) maxSkew \(c.maxSkew), matching pods per domain: \(counts.isEmpty ? "no domain" : shown)")
+    }
+  }
+
+  /// Each affinity term bearing on the pod with the counted pods per domain, e.g.
+  /// `affinity: required anti-affinity kubernetes.io/hostname, matching pods per domain: n1 1`.
+  private func printAffinity(_ pod: PodID) {
+    for e in scheduler.explainAffinity(pod) {
+      let counts = e.domains.map { "\($0.value) \($0.count)" }
+      let shown = counts.prefix(12).joined(separator: ", ") + (counts.count > 12 ? ", … \(counts.count - 12) more" : "")
+      let what = e.role.hasPrefix("bound") ? "holders" : "matching pods"
+      let weight = e.weight.map { " weight \($0)" } ?? ""
+      print("  affinity: \(e.role) \(e.topologyKey)\(weight), \(what) per domain: \(counts.isEmpty ? "none" : shown)")
     }
   }
 

@@ -76,7 +76,28 @@ public struct SpreadExplanation: Sendable {
   public var domains: [(value: String, matching: Int64)]
 }
 
+/// One pod-affinity term that bears on a pod, with the pods it counts per domain.
+public struct AffinityExplanation: Sendable {
+  /// "required affinity", "preferred anti-affinity", … for the pod's own terms; prefixed
+  /// "bound pods'" for terms bound pods hold that match this pod.
+  public var role: String
+  public var topologyKey: String
+  /// Preferred terms' weight (negative for anti-affinity); hardPodAffinityWeight for bound pods'
+  /// required affinity; nil for filters.
+  public var weight: Int64?
+  /// Domains holding counted pods (for bound pods' terms: the holders), in value order.
+  public var domains: [(value: String, count: Int64)]
+}
+
 extension Scheduler {
+  /// The pod's own affinity terms and bound pods' terms that match it, with per-domain counts
+  /// as InterPodAffinity sees them now; empty when the profile lacks the plugin.
+  public func explainAffinity(_ pod: PodID) -> [AffinityExplanation] {
+    let plugin = filterPlugins.lazy.compactMap { $0 as? InterPodAffinityPlugin }.first
+      ?? scorePlugins.lazy.compactMap { $0 as? InterPodAffinityPlugin }.first
+    return plugin?.explain(PodInfo(pod, in: cluster), cluster: cluster) ?? []
+  }
+
   /// The pod's topology spread constraints and the domain counts PodTopologySpread sees now;
   /// empty when the profile lacks the plugin or the pod has no constraints.
   /// - Complexity: O(nodes × constraints).

@@ -230,6 +230,19 @@ struct InterPodAffinityTests {
     #expect(try Self.scores(try Self.cluster([repeller]), Self.pod(labels: ["app": "x"])) == [0, 0, 0, 0, 0])
   }
 
+  @Test("explain lists the pod's terms and bound pods' matching terms with their domain counts")
+  func explain() throws {
+    let c = try Self.cluster([
+      Existing(node: 2, labels: ["app": "db"]), Existing(node: 3, labels: ["app": "db"]),
+      Existing(node: 0, labels: ["app": "cache"], anti: PodAffinityRules(required: [Self.web(Self.host)])),
+    ])
+    let pod = try c.addPod(Self.pod(affinity: PodAffinityRules(required: [Self.term(Self.zone)])))
+    let e = Scheduler(cluster: c, seed: 1).explainAffinity(pod)
+    #expect(e.map(\.role) == ["required affinity (pods matching all terms)", "bound pods' required anti-affinity"])
+    #expect(e[0].domains.map(\.value) == ["b", "c"] && e[0].domains.map(\.count) == [1, 1])
+    #expect(e[1].topologyKey == Self.host && e[1].domains.map(\.value) == ["n0"])
+  }
+
   @Test("counters equal a from-scratch recount after every bind and unbind over 200 random sequences")
   func incremental() throws {
     var checked = 0

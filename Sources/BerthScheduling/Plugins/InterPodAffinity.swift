@@ -103,6 +103,42 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
     return ids
   }
 
+  /// Cold path for `--explain`: every term that bears on the pod with its non-zero domains.
+  func explain(_ pod: PodInfo, cluster: Cluster) -> [AffinityExplanation] {
+    func domains(_ t: Term) -> [(value: String, count: Int64)] {
+      guard let c = t.counter else { return [] }
+      return (1..<c.counts.count).filter { c.counts[$0] != 0 }.map { (cluster.labels.domains[t.key].values[$0], c.counts[$0]) }
+    }
+    var out: [AffinityExplanation] = []
+    let r = resolve(pod, cluster: cluster)
+    if let m = r.allAffinity {
+      for key in r.affinityKeys {
+        out.append(.init(role: "required affinity (pods matching all terms)", topologyKey: key, weight: nil, domains: domains(matcherTerm(m, key: key, cluster: cluster))))
+      }
+    }
+    for t in r.anti {
+      out.append(.init(role: "required anti-affinity", topologyKey: t.key, weight: nil, domains: domains(matcherTerm(t.matcher, key: t.key, cluster: cluster))))
+    }
+    for p in r.preferred {
+      out.append(.init(role: p.weight > 0 ? "preferred affinity" : "preferred anti-affinity", topologyKey: p.key, weight: p.weight,
+        domains: domains(matcherTerm(p.matcher, key: p.key, cluster: cluster))))
+    }
+    for h in matchingHeldTerms(pod, cluster: cluster) where cluster.heldTotals[Int(h)] > 0 {
+      let t = cluster.heldTerms[h]
+      guard let key = cluster.labels.keyID(t.topologyKey) else { continue }
+      let term = Term(key: key, counter: cluster.domainCounter(.held(Int(h), key: t.topologyKey), key: key))
+      let (role, weight): (String, Int64?) =
+        switch t.kind {
+        case .requiredAffinity: ("bound pods' required affinity", Int64(arguments.hardPodAffinityWeight))
+        case .requiredAntiAffinity: ("bound pods' required anti-affinity", nil)
+        case .preferredAffinity: ("bound pods' preferred affinity", Int64(t.weight))
+        case .preferredAntiAffinity: ("bound pods' preferred anti-affinity", -Int64(t.weight))
+        }
+      out.append(.init(role: role, topologyKey: t.topologyKey, weight: weight, domains: domains(term)))
+    }
+    return out
+  }
+
   // MARK: Filter
 
   func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool {
