@@ -21,6 +21,8 @@ public final class Cluster {
   public private(set) var heldTerms = Interner<HeldAffinityTerm>()
   public private(set) var heldCounts: [Column<Int32>] = []
   public private(set) var heldTotals: [Int] = []
+  /// PodDisruptionBudgets, in the order added.
+  public private(set) var disruptionBudgets: [PodDisruptionBudgetSpec] = []
   /// Labels of declared Namespace objects, by name.
   public private(set) var declaredNamespaces: [String: [String: String]] = [:]
   /// Per-domain counters of matchers and held terms, registered on first use and kept exact by
@@ -68,6 +70,7 @@ public final class Cluster {
     c.heldCounts = heldCounts.map { $0.copy() }
     c.heldTotals = heldTotals
     c.declaredNamespaces = declaredNamespaces
+    c.disruptionBudgets = disruptionBudgets
     c.domainCounters = domainCounters.map { DomainCounter(source: $0.source, key: $0.key, counts: $0.counts.copy(), total: $0.total) }
     c.domainCounterIndex = domainCounterIndex
     c.countersOfMatcher = countersOfMatcher
@@ -229,6 +232,32 @@ public final class Cluster {
       }
     }
     for c in domainCounters { refill(c) }
+  }
+
+  // MARK: Disruption budgets
+
+  public func addDisruptionBudget(_ b: PodDisruptionBudgetSpec) { disruptionBudgets.append(b) }
+
+  /// Whether budget `b` covers `pod`: same namespace and a non-empty selector that matches.
+  public func budget(_ b: Int, covers pod: PodID) -> Bool {
+    let budget = disruptionBudgets[b]
+    guard let sel = budget.selector, !(sel.matchLabels.isEmpty && sel.matchExpressions.isEmpty) else { return false }
+    return pods.namespaces[pods.namespace[pod.index]] == budget.namespace && sel.matches(pods.labelSets[pods.labels[pod.index]])
+  }
+
+  /// `status.disruptionsAllowed` as the disruption controller would publish it now: the pods
+  /// the budget covers are expected, the bound ones not in `terminating` are healthy.
+  /// - Complexity: O(pods).
+  public func disruptionsAllowed(_ b: Int, terminating: (PodID) -> Bool = { _ in false }) -> Int {
+    var expected = 0
+    var healthy = 0
+    for p in 0..<pods.count {
+      let id = PodID(UInt32(p))
+      guard budget(b, covers: id) else { continue }
+      expected += 1
+      if pods.node[p] != PodTable.unbound && !terminating(id) { healthy += 1 }
+    }
+    return disruptionBudgets[b].disruptionsAllowed(expected: expected, healthy: healthy)
   }
 
   // MARK: Domain counters

@@ -112,6 +112,12 @@ public struct PodSpec: Hashable, Sendable {
   /// select or own this pod, merged; PodTopologySpread's cluster default constraints use it when
   /// the pod has no constraints of its own. nil when nothing selects the pod.
   public var defaultSpreadSelector: LabelSelector?
+  /// `PreemptLowerPriority` (true, the default) or `Never`, from the pod's PriorityClass.
+  public var preemptLowerPriority = true
+  /// Seconds a deleted pod keeps its node before it is gone (`terminationGracePeriodSeconds`).
+  public var terminationGracePeriodSeconds: Int64 = 30
+  /// `spec.schedulingGates` names; a gated pod is not scheduled.
+  public var schedulingGates: [String] = []
   /// Scheduling-relevant fields the input set but this release does not enforce (for example
   /// `topologySpreadConstraints`), so a run can say so instead of silently ignoring them.
   public var unenforced: [String] = []
@@ -156,5 +162,72 @@ public struct NamespaceSpec: Hashable, Sendable {
   public init(name: String, labels: [String: String] = [:]) {
     self.name = name
     self.labels = labels
+  }
+}
+
+/// A PriorityClass: the priority its pods get at admission.
+public struct PriorityClassSpec: Hashable, Sendable {
+  public var name: String
+  public var value: Int32
+  public var globalDefault: Bool
+  /// `PreemptLowerPriority` (true) or `Never`.
+  public var preemptLowerPriority: Bool
+  public init(name: String, value: Int32, globalDefault: Bool = false, preemptLowerPriority: Bool = true) {
+    self.name = name
+    self.value = value
+    self.globalDefault = globalDefault
+    self.preemptLowerPriority = preemptLowerPriority
+  }
+
+  /// The classes every cluster has.
+  public static let builtIn = [
+    PriorityClassSpec(name: "system-cluster-critical", value: 2_000_000_000),
+    PriorityClassSpec(name: "system-node-critical", value: 2_000_001_000),
+  ]
+}
+
+/// An integer or a percentage (`intstr.IntOrString` as PodDisruptionBudgets use it).
+public enum IntOrPercent: Hashable, Sendable {
+  case int(Int)
+  case percent(Int)
+
+  /// `GetScaledValueFromIntOrPercent(…, total, roundUp: true)`.
+  public func scaled(total: Int) -> Int {
+    switch self {
+    case .int(let n): return n
+    case .percent(let p): return (p * total + 99) / 100
+    }
+  }
+}
+
+/// A PodDisruptionBudget: how many of the pods it selects (in its namespace) may be down.
+public struct PodDisruptionBudgetSpec: Hashable, Sendable {
+  public var name: String
+  public var namespace: String
+  /// nil or empty selects no pod (upstream's preemption treats both as matching nothing).
+  public var selector: LabelSelector?
+  public var minAvailable: IntOrPercent?
+  public var maxUnavailable: IntOrPercent?
+
+  public init(name: String, namespace: String = "default", selector: LabelSelector?, minAvailable: IntOrPercent? = nil, maxUnavailable: IntOrPercent? = nil) {
+    self.name = name
+    self.namespace = namespace
+    self.selector = selector
+    self.minAvailable = minAvailable
+    self.maxUnavailable = maxUnavailable
+  }
+
+  /// The disruption controller's `disruptionsAllowed` for `expected` selected pods of which
+  /// `healthy` are running: healthy − desired, 0 when that is negative or nothing is expected;
+  /// desired = expected − maxUnavailable (a percentage rounded up, at least 0), else
+  /// minAvailable (likewise), else 0.
+  public func disruptionsAllowed(expected: Int, healthy: Int) -> Int {
+    var desired = 0
+    if let u = maxUnavailable {
+      desired = max(0, expected - u.scaled(total: expected))
+    } else if let m = minAvailable {
+      desired = m.scaled(total: expected)
+    }
+    return expected <= 0 ? 0 : max(0, healthy - desired)
   }
 }

@@ -22,6 +22,11 @@ public struct PodConstraints: Hashable, Sendable {
   public var podAffinity = PodAffinityRules()
   public var podAntiAffinity = PodAffinityRules()
 
+  /// `preemptionPolicy: PreemptLowerPriority` (the default) rather than `Never`.
+  public var preemptLowerPriority = true
+  public var terminationGracePeriodSeconds: Int64 = 30
+  public var schedulingGates: [String] = []
+
   /// The pod carries any inter-pod affinity or anti-affinity term.
   public var hasPodAffinity: Bool { !podAffinity.isEmpty || !podAntiAffinity.isEmpty }
 
@@ -50,6 +55,9 @@ public struct PodConstraints: Hashable, Sendable {
       e.matchLabelKeys = []
       return e
     }
+    preemptLowerPriority = pod.preemptLowerPriority
+    terminationGracePeriodSeconds = pod.terminationGracePeriodSeconds
+    schedulingGates = pod.schedulingGates
     podAffinity = pod.podAffinity.folded(podLabels: pod.labels)
     podAntiAffinity = pod.podAntiAffinity.folded(podLabels: pod.labels)
     if spread.isEmpty, let selector = pod.defaultSpreadSelector {

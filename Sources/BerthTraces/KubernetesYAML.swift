@@ -22,19 +22,19 @@ public enum KubernetesYAML {
     // Services and workloads may sit in other files than the pods they select.
     var objects = Objects()
     for f in files { try objects.add(contentsOf: f) }
-    return objects.resolved()
+    return try objects.resolved()
   }
 
   public static func readFile(_ file: String) throws(InputError) -> Manifest {
     var objects = Objects()
     try objects.add(contentsOf: file)
-    return objects.resolved()
+    return try objects.resolved()
   }
 
   public static func parse(_ text: String, file: String) throws(InputError) -> Manifest {
     var objects = Objects()
     try objects.add(text, file: file)
-    return objects.resolved()
+    return try objects.resolved()
   }
 
   /// The objects of one or more files, before pods learn which Services and workloads select
@@ -47,6 +47,10 @@ public enum KubernetesYAML {
     var services: [Service] = []
     var workloads: [Workload] = []
     var namespaces: [NamespaceSpec] = []
+    var priorityClasses: [PriorityClassSpec] = []
+    var disruptionBudgets: [PodDisruptionBudgetSpec] = []
+    /// Per pod, the node of its `spec.priorityClassName` and `spec.priority` (for errors), if set.
+    var priorityNodes: [(className: YAMLValue?, priority: YAMLValue?)] = []
 
     mutating func add(contentsOf file: String) throws(InputError) {
       guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
@@ -66,6 +70,14 @@ public enum KubernetesYAML {
       case "Pod":
         pods.append(try pod(v))
         owners.append(try controllerReference(v))
+        priorityNodes.append((v.child("spec")?.child("priorityClassName"), v.child("spec")?.child("priority")))
+      case "PriorityClass":
+        let c = try priorityClass(v)
+        guard !(priorityClasses + PriorityClassSpec.builtIn).contains(where: { $0.name == c.name }) else {
+          throw v.error("duplicate PriorityClass \(c.name)")
+        }
+        priorityClasses.append(c)
+      case "PodDisruptionBudget": disruptionBudgets.append(try disruptionBudget(v))
       case "Namespace":
         let n = try namespace(v)
         guard !namespaces.contains(where: { $0.name == n.name }) else { throw v.error("duplicate Namespace \(n.name)") }
@@ -76,25 +88,58 @@ public enum KubernetesYAML {
         for item in try v.child("items")?.sequence() ?? [] { try add(item) }
       case let other:
         throw kind.error(
-          "unsupported kind \"\(other)\" (expected Node, Pod, Namespace, Service, ReplicationController, ReplicaSet, StatefulSet or List)")
+          "unsupported kind \"\(other)\" (expected Node, Pod, Namespace, PriorityClass, PodDisruptionBudget, Service, ReplicationController, ReplicaSet, StatefulSet or List)")
       }
     }
 
     /// Nodes and pods, each pod carrying the merged selector of the Services that select it and
     /// of the ReplicationController, ReplicaSet or StatefulSet that controls it (upstream's
     /// `DefaultSelector`), which PodTopologySpread's system default constraints use.
-    func resolved() -> Manifest {
-      guard !services.isEmpty || !workloads.isEmpty else { return Manifest(nodes: nodes, pods: pods, namespaces: namespaces) }
+    func resolved() throws(InputError) -> Manifest {
+      var pods = try admitted()
+      let manifest = Manifest(nodes: nodes, pods: pods, namespaces: namespaces, priorityClasses: priorityClasses, disruptionBudgets: disruptionBudgets)
+      guard !services.isEmpty || !workloads.isEmpty else { return manifest }
       // Lookups only, so the dictionaries' order never shows.
       let servicesByNamespace = Dictionary(grouping: services, by: \.namespace)
       var workloadsByKey: [String: Workload] = [:]
       for w in workloads { workloadsByKey[Self.key(w.apiVersion, w.kind, w.namespace, w.name)] = w }
-      var pods = pods
       for i in pods.indices {
         let owner = owners[i].flatMap { o in workloadsByKey[Self.key(o.apiVersion, o.kind, pods[i].namespace, o.name)] }
         pods[i].defaultSpreadSelector = Self.defaultSelector(pods[i], services: servicesByNamespace[pods[i].namespace] ?? [], owner: owner)
       }
-      return Manifest(nodes: nodes, pods: pods, namespaces: namespaces)
+      var out = manifest
+      out.pods = pods
+      return out
+    }
+
+    /// Pods after the Priority admission plugin: a named class must exist and gives the
+    /// priority and preemption policy (a differing explicit `spec.priority` is an error); a pod
+    /// without a class keeps an explicit priority, else takes the global default class (the
+    /// smallest value if several claim it), else 0.
+    func admitted() throws(InputError) -> [PodSpec] {
+      let classes = priorityClasses + PriorityClassSpec.builtIn
+      let byName = Dictionary(classes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+      let globalDefault = priorityClasses.filter(\.globalDefault).min { $0.value < $1.value }
+      var pods = pods
+      for i in pods.indices {
+        let (classNode, priorityNode) = priorityNodes[i]
+        if !pods[i].priorityClassName.isEmpty {
+          guard let c = byName[pods[i].priorityClassName] else {
+            let message = "no PriorityClass with name \(pods[i].priorityClassName) was found"
+            throw classNode?.error(message) ?? InputError(file: "", field: "spec.priorityClassName", message)
+          }
+          if let priorityNode, pods[i].priority != c.value {
+            throw priorityNode.error("must not differ from the value \(c.value) of PriorityClass \(c.name)")
+          }
+          pods[i].priority = c.value
+          pods[i].preemptLowerPriority = c.preemptLowerPriority
+        } else if priorityNode == nil, let c = globalDefault {
+          pods[i].priority = c.value
+          pods[i].priorityClassName = c.name
+          pods[i].preemptLowerPriority = c.preemptLowerPriority
+        }
+      }
+      return pods
     }
 
     static func key(_ apiVersion: String, _ kind: String, _ namespace: String, _ name: String) -> String {
@@ -149,6 +194,42 @@ public enum KubernetesYAML {
       return OwnerReference(apiVersion: apiVersion, kind: kind, name: name)
     }
     return nil
+  }
+
+  static func priorityClass(_ v: YAMLValue) throws(InputError) -> PriorityClassSpec {
+    let name = try name(v)
+    guard let valueNode = v.child("value") else { throw v.error("PriorityClass \(name) needs a value") }
+    let value = try valueNode.int32()
+    guard value <= 1_000_000_000 else { throw valueNode.error("must be no greater than 1000000000 for user-defined classes") }
+    var preempt = true
+    if let p = v.child("preemptionPolicy") {
+      switch try p.string() {
+      case "PreemptLowerPriority": preempt = true
+      case "Never": preempt = false
+      default: throw p.error("expected PreemptLowerPriority or Never")
+      }
+    }
+    return PriorityClassSpec(name: name, value: value, globalDefault: try v.child("globalDefault")?.bool() ?? false, preemptLowerPriority: preempt)
+  }
+
+  static func disruptionBudget(_ v: YAMLValue) throws(InputError) -> PodDisruptionBudgetSpec {
+    let name = try name(v)
+    guard let spec = v.child("spec") else { throw v.error("PodDisruptionBudget \(name) has no spec") }
+    try spec.requireKeys(in: ["selector", "minAvailable", "maxUnavailable", "unhealthyPodEvictionPolicy"])
+    func amount(_ field: String) throws(InputError) -> IntOrPercent? {
+      guard let n = spec.child(field) else { return nil }
+      let text = try n.string()
+      if text.hasSuffix("%"), let p = Int(text.dropLast()), p >= 0, p <= 100 { return .percent(p) }
+      if let i = Int(text), i >= 0 { return .int(i) }
+      throw n.error("expected a non-negative integer or a percentage 0%…100%")
+    }
+    let minAvailable = try amount("minAvailable")
+    let maxUnavailable = try amount("maxUnavailable")
+    if minAvailable != nil && maxUnavailable != nil { throw spec.error("minAvailable and maxUnavailable cannot both be set") }
+    return PodDisruptionBudgetSpec(
+      name: name, namespace: try v.child("metadata")?.child("namespace")?.string() ?? "default",
+      selector: try spec.child("selector").map { s throws(InputError) in try labelSelector(s) },
+      minAvailable: minAvailable, maxUnavailable: maxUnavailable)
   }
 
   static func namespace(_ v: YAMLValue) throws(InputError) -> NamespaceSpec {
@@ -345,7 +426,6 @@ public enum KubernetesYAML {
     var unenforced: [String] = []
     var spread: [TopologySpreadConstraint] = []
     for c in try spec.child("topologySpreadConstraints")?.sequence() ?? [] { spread.append(try spreadConstraint(c)) }
-    if spec.child("schedulingGates") != nil { unenforced.append("spec.schedulingGates") }
     if try (spec.child("volumes")?.sequence() ?? []).contains(where: { $0.child("persistentVolumeClaim") != nil }) {
       unenforced.append("spec.volumes[].persistentVolumeClaim")
     }
@@ -362,6 +442,21 @@ public enum KubernetesYAML {
       schedulerName: try spec.child("schedulerName")?.string() ?? "default-scheduler")
     pod.unenforced = unenforced
     pod.topologySpreadConstraints = spread
+    pod.schedulingGates = try (spec.child("schedulingGates")?.sequence() ?? []).map { g throws(InputError) in
+      guard let n = try g.child("name")?.string(), !n.isEmpty else { throw g.error("a scheduling gate needs a name") }
+      return n
+    }
+    if let g = spec.child("terminationGracePeriodSeconds") {
+      pod.terminationGracePeriodSeconds = try g.int64()
+      guard pod.terminationGracePeriodSeconds >= 0 else { throw g.error("must be greater than or equal to 0") }
+    }
+    if let p = spec.child("preemptionPolicy") {
+      switch try p.string() {
+      case "PreemptLowerPriority": pod.preemptLowerPriority = true
+      case "Never": pod.preemptLowerPriority = false
+      default: throw p.error("expected PreemptLowerPriority or Never")
+      }
+    }
     if let a = spec.child("affinity")?.child("podAffinity") { pod.podAffinity = try podAffinityRules(a) }
     if let a = spec.child("affinity")?.child("podAntiAffinity") { pod.podAntiAffinity = try podAffinityRules(a) }
     return pod
@@ -452,13 +547,21 @@ public enum KubernetesYAML {
 /// The objects of a cluster as read: nodes, pods in arrival order, and Namespace objects.
 public struct Manifest: Sendable {
   public var nodes: [NodeSpec]
+  /// Pods after priority admission (see `KubernetesYAML`).
   public var pods: [PodSpec]
   public var namespaces: [NamespaceSpec]
+  public var priorityClasses: [PriorityClassSpec]
+  public var disruptionBudgets: [PodDisruptionBudgetSpec]
 
-  public init(nodes: [NodeSpec], pods: [PodSpec], namespaces: [NamespaceSpec] = []) {
+  public init(
+    nodes: [NodeSpec], pods: [PodSpec], namespaces: [NamespaceSpec] = [], priorityClasses: [PriorityClassSpec] = [],
+    disruptionBudgets: [PodDisruptionBudgetSpec] = []
+  ) {
     self.nodes = nodes
     self.pods = pods
     self.namespaces = namespaces
+    self.priorityClasses = priorityClasses
+    self.disruptionBudgets = disruptionBudgets
   }
 
   /// A cluster holding the nodes, the namespaces' labels and every pod, pending.
@@ -466,6 +569,7 @@ public struct Manifest: Sendable {
   public func makeCluster(file: String) throws(InputError) -> Cluster {
     let cluster = Cluster(nodes: nodes)
     for n in namespaces { cluster.declareNamespace(n.name, labels: n.labels) }
+    for b in disruptionBudgets { cluster.addDisruptionBudget(b) }
     for (i, p) in pods.enumerated() {
       do { try cluster.addPod(p) } catch { throw InputError(file: file, field: "pods[\(i)] \(p.name)", error.description) }
     }

@@ -79,7 +79,8 @@ struct YAMLTests {
         volumes: [{name: v, persistentVolumeClaim: {claimName: data}}]
       """
     let pod = try KubernetesYAML.parse(yaml, file: "p.yaml").pods[0]
-    #expect(pod.unenforced == ["spec.schedulingGates", "spec.volumes[].persistentVolumeClaim"])
+    #expect(pod.unenforced == ["spec.volumes[].persistentVolumeClaim"])
+    #expect(pod.schedulingGates == ["g"])
     #expect(pod.topologySpreadConstraints.count == 1)
   }
 
@@ -123,6 +124,63 @@ struct YAMLTests {
     ])
     #expect(folded.matchLabelKeys.isEmpty && folded.mismatchLabelKeys.isEmpty)
     #expect(pod.unenforced.isEmpty)
+  }
+
+  @Test("priority admission: a class sets priority and policy, the smallest global default fills in, explicit values stay")
+  func priorityClasses() throws {
+    let yaml = """
+      kind: PriorityClass
+      metadata: {name: high}
+      value: 1000
+      preemptionPolicy: Never
+      ---
+      kind: PriorityClass
+      metadata: {name: low-default}
+      value: 10
+      globalDefault: true
+      ---
+      kind: PriorityClass
+      metadata: {name: other-default}
+      value: 20
+      globalDefault: true
+      ---
+      kind: Pod
+      metadata: {name: a}
+      spec: {priorityClassName: high, containers: [{name: c}]}
+      ---
+      kind: Pod
+      metadata: {name: b}
+      spec: {containers: [{name: c}]}
+      ---
+      kind: Pod
+      metadata: {name: c}
+      spec: {priority: 7, containers: [{name: c}]}
+      ---
+      kind: Pod
+      metadata: {name: d}
+      spec: {priorityClassName: system-node-critical, containers: [{name: c}]}
+      """
+    let pods = try KubernetesYAML.parse(yaml, file: "p.yaml").pods
+    #expect(pods.map(\.priority) == [1000, 10, 7, 2_000_001_000])
+    #expect(pods.map(\.preemptLowerPriority) == [false, true, true, true])
+    #expect(pods[1].priorityClassName == "low-default")
+  }
+
+  @Test("PodDisruptionBudgets: parsed, and disruptionsAllowed as the disruption controller computes it")
+  func disruptionBudgets() throws {
+    let yaml = """
+      kind: PodDisruptionBudget
+      metadata: {name: web, namespace: shop}
+      spec: {minAvailable: 50%, selector: {matchLabels: {app: web}}}
+      """
+    let b = try #require(try KubernetesYAML.parse(yaml, file: "b.yaml").disruptionBudgets.first)
+    #expect(b.namespace == "shop" && b.minAvailable == .percent(50) && b.selector == LabelSelector(matchLabels: ["app": "web"]))
+    // 5 expected: 50 % rounds up to 3 desired; 4 healthy → 1 allowed; 3 healthy → already at zero.
+    #expect(b.disruptionsAllowed(expected: 5, healthy: 4) == 1)
+    #expect(b.disruptionsAllowed(expected: 5, healthy: 3) == 0)
+    #expect(PodDisruptionBudgetSpec(name: "u", selector: nil, maxUnavailable: .int(2)).disruptionsAllowed(expected: 4, healthy: 4) == 2)
+    #expect(PodDisruptionBudgetSpec(name: "u", selector: nil, maxUnavailable: .percent(10)).disruptionsAllowed(expected: 4, healthy: 4) == 1)
+    #expect(PodDisruptionBudgetSpec(name: "m", selector: nil, minAvailable: .int(3)).disruptionsAllowed(expected: 0, healthy: 0) == 0)
   }
 
   @Test("pods learn the merged selector of the Services and controlling workload that select them")
@@ -203,7 +261,7 @@ struct YAMLTests {
     ("kind: Node\nmetadata: {name: n}\nstatus: {allocatable: {cpu: lots}}", "x.yaml:3: status.allocatable.cpu: quantity \"lots\" is not a number with an optional suffix"),
     ("kind: Node\nmetadata: {name: n}\nstatus: {allocatable: {cpu: -1}}", "x.yaml:3: status.allocatable.cpu: quantity \"-1\" is negative"),
     ("kind: Node\nmetadata: {name: n}\n", "x.yaml:1: node n has neither status.allocatable nor status.capacity"),
-    ("kind: Deployment\nmetadata: {name: d}", "x.yaml:1: kind: unsupported kind \"Deployment\" (expected Node, Pod, Namespace, Service, ReplicationController, ReplicaSet, StatefulSet or List)"),
+    ("kind: Deployment\nmetadata: {name: d}", "x.yaml:1: kind: unsupported kind \"Deployment\" (expected Node, Pod, Namespace, PriorityClass, PodDisruptionBudget, Service, ReplicationController, ReplicaSet, StatefulSet or List)"),
     ("kind: Pod\nmetadata: {name: p}\nspec:\n  containers: []", "x.yaml:4: spec: pod p needs at least one container"),
     ("kind: ReplicaSet\napiVersion: apps/v1\nmetadata: {name: r}\nspec: {replicas: 2}", "x.yaml:4: spec: ReplicaSet r needs spec.selector"),
     ("kind: StatefulSet\napiVersion: v1\nmetadata: {name: s}\nspec: {}", "x.yaml:2: apiVersion: StatefulSet s needs apiVersion apps/v1"),
@@ -226,6 +284,11 @@ struct YAMLTests {
     ("kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c}]\n  affinity: {podAffinity: {requiredDuringSchedulingIgnoredDuringExecution: [{topologyKey: z, namespace: [a]}]}}",
      "x.yaml:5: spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].namespace: unknown field (expected one of labelSelector, matchLabelKeys, mismatchLabelKeys, namespaceSelector, namespaces, topologyKey)"),
     ("kind: Namespace\nmetadata: {name: a}\n---\nkind: Namespace\nmetadata: {name: a}", "x.yaml:4: duplicate Namespace a"),
+    ("kind: Pod\nmetadata: {name: p}\nspec: {priorityClassName: gold, containers: [{name: c}]}", "x.yaml:3: spec.priorityClassName: no PriorityClass with name gold was found"),
+    ("kind: PriorityClass\nmetadata: {name: g}\nvalue: 5\n---\nkind: Pod\nmetadata: {name: p}\nspec: {priorityClassName: g, priority: 6, containers: [{name: c}]}",
+     "x.yaml:7: spec.priority: must not differ from the value 5 of PriorityClass g"),
+    ("kind: PodDisruptionBudget\nmetadata: {name: b}\nspec: {minAvailable: 1, maxUnavailable: 1}", "x.yaml:3: spec: minAvailable and maxUnavailable cannot both be set"),
+    ("kind: PodDisruptionBudget\nmetadata: {name: b}\nspec: {minAvailable: 120%}", "x.yaml:3: spec.minAvailable: expected a non-negative integer or a percentage 0%…100%"),
   ])
   func errors(yaml: String, message: String) {
     #expect { try KubernetesYAML.parse(yaml, file: "x.yaml") } throws: { ($0 as? InputError)?.description == message }
