@@ -38,11 +38,17 @@ let package = Package(
     .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
     .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+    .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
   ],
   targets: [
-    .target(name: "BerthCore", swiftSettings: targetCPUFlags),
+    .target(
+      name: "BerthCore", dependencies: [.product(name: "HeapModule", package: "swift-collections")],
+      swiftSettings: targetCPUFlags),
     .target(name: "BerthMallocCounter", linkerSettings: [.linkedLibrary("dl")]),
-    .target(name: "BerthScheduling", dependencies: ["BerthCore"], swiftSettings: targetCPUFlags),
+    .target(
+      name: "BerthScheduling",
+      dependencies: ["BerthCore", .product(name: "HeapModule", package: "swift-collections")],
+      swiftSettings: targetCPUFlags),
     .target(
       name: "BerthTraces",
       dependencies: [

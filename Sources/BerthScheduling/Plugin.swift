@@ -66,6 +66,10 @@ public protocol FilterPlugin: AnyObject {
   func restrictNodes(_ pod: PodInfo, cluster: Cluster) -> NodeRestriction
   /// Upstream's reason strings for a node this plugin rejected (cold path, for messages).
   func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String]
+  /// Whether this plugin's rejection of `node` is UnschedulableAndUnresolvable — removing pods
+  /// from the node cannot help, so preemption skips it (cold path; the plugin's PreFilter state
+  /// must be the pod's).
+  func isUnresolvable(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> Bool
   /// Adds, per reason string, the number of rows in `window` whose status is `code`.
   ///
   /// Linear in the window and string-free per row, so that a cluster full of unschedulable
@@ -86,6 +90,15 @@ public enum NodeRestriction: Equatable, Sendable {
 }
 
 extension FilterPlugin {
+  /// Node-property plugins reject for good; resource, port and pod-relationship plugins may be
+  /// satisfied by evicting pods. Plugins whose answer depends on the reason override this.
+  public func isUnresolvable(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> Bool {
+    switch name {
+    case .nodeUnschedulable, .nodeName, .taintToleration, .nodeAffinity: return true
+    default: return false
+    }
+  }
+
   /// Plugins that can narrow the candidate nodes before filtering override this.
   public func restrictNodes(_ pod: PodInfo, cluster: Cluster) -> NodeRestriction { .all }
 

@@ -12,6 +12,8 @@ public struct Profile: Sendable, Equatable {
   /// The profile's own value, else the configuration's global one; nil means adaptive.
   public var percentageOfNodesToScore: Int32?
   public var filters: [PluginName]
+  /// PostFilter plugins (DefaultPreemption in the default profile).
+  public var postFilters: [PluginName] = []
   public var scores: [WeightedPlugin]
   public var fitArguments = NodeResourcesFitArguments()
   public var balancedAllocationArguments = BalancedAllocationArguments()
@@ -147,6 +149,7 @@ public struct Profile: Sendable, Equatable {
     var profile = Profile(
       schedulerName: pc.schedulerName, percentageOfNodesToScore: pc.percentageOfNodesToScore ?? globalPercentage,
       filters: filters, scores: scores)
+    profile.postFilters = try expand(.postFilter).compactMap { PluginName(rawValue: $0.name) }
     var configured = Set<PluginName>()
     for (i, args) in pc.pluginConfig.enumerated() {
       let path = "pluginConfig[\(i)].args"

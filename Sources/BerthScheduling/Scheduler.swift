@@ -60,6 +60,8 @@ public final class Scheduler {
   @exclusivity(unchecked) public private(set) var lastModes: [ScoreMode] = []
   /// Set when a PreFilter rejected the pod outright in the last cycle; replaces per-node reasons.
   public private(set) var lastRejection: String?
+  /// The index (into `filterPlugins`) of the plugin behind `lastRejection`.
+  public private(set) var lastRejectingFilter: Int?
 
   public init(cluster: Cluster, profile: Profile = .default, seed: UInt64, tieBreak: TieBreak = .uniform) {
     self.cluster = cluster
@@ -116,6 +118,7 @@ public final class Scheduler {
     ensureScratchCapacity()
     let n = cluster.nodes.count
     lastRejection = nil
+    lastRejectingFilter = nil
     guard n > 0 else {
       lastWindow = Window(start: 0, length: 0, nodeCount: 0)
       return (lastWindow, 0, 0)
@@ -128,6 +131,7 @@ public final class Scheduler {
       case .rows(let rows): return findFeasibleNodes(pod, among: rows)
       case .rejectAll(let reason):
         lastRejection = reason
+        lastRejectingFilter = i
         status.fill(255)
         lastWindow = Window(start: 0, length: n, nodeCount: n)
         return (lastWindow, 0, 0)

@@ -207,6 +207,11 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
     return Self.reasonExisting
   }
 
+  /// The pod's own required affinity failing is UnschedulableAndUnresolvable upstream.
+  func isUnresolvable(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> Bool {
+    reason(row: node.index, cluster: cluster) == Self.reasonAffinity
+  }
+
   func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] {
     [reason(row: node.index, cluster: cluster)]
   }

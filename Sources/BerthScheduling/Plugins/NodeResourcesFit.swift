@@ -121,6 +121,18 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     }
   }
 
+  /// Unresolvable when some request exceeds the node's whole allocatable amount.
+  func isUnresolvable(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> Bool {
+    let n = cluster.nodes
+    let i = node.index
+    if pod.requestCPU > n.allocatableCPU[i] || pod.requestMemory > n.allocatableMemory[i] { return true }
+    if pod.requestEphemeral > 0 && pod.requestEphemeral > n.allocatableEphemeral[i] { return true }
+    for r in pod.scalarRequests where r.amount != 0 && !isIgnored(cluster.scalars.names[r.resource.index]) {
+      if r.amount > n.scalarAllocatable[r.resource.index][i] { return true }
+    }
+    return false
+  }
+
   func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] {
     let n = cluster.nodes
     let i = node.index

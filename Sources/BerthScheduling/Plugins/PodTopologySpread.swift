@@ -211,6 +211,11 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     }
   }
 
+  /// A node missing a constraint's key is UnschedulableAndUnresolvable; skew is not.
+  func isUnresolvable(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> Bool {
+    failureReasons(pod, cluster: cluster, node: node) == [Self.reasonMissingLabel]
+  }
+
   func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] {
     for c in hard where c.key < 0 || cluster.nodes.labelValues[c.key][node.index] == 0 { return [Self.reasonMissingLabel] }
     return [Self.reasonSkew]

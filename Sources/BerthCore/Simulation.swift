@@ -1,0 +1,86 @@
+import HeapModule
+
+/// A point in virtual time: nanoseconds since the start of a run. Nothing in a decision ever
+/// reads the wall clock; simulated components read this.
+public struct VirtualTime: Comparable, Hashable, Sendable, CustomStringConvertible {
+  public var nanoseconds: Int64
+
+  public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
+  public static let zero = VirtualTime(nanoseconds: 0)
+  public static func seconds(_ s: Double) -> VirtualTime { VirtualTime(nanoseconds: Int64((s * 1e9).rounded())) }
+  public static func seconds(_ s: Int64) -> VirtualTime { VirtualTime(nanoseconds: s * 1_000_000_000) }
+
+  public var seconds: Double { Double(nanoseconds) / 1e9 }
+  public static func < (a: VirtualTime, b: VirtualTime) -> Bool { a.nanoseconds < b.nanoseconds }
+  public static func + (a: VirtualTime, b: VirtualTime) -> VirtualTime { VirtualTime(nanoseconds: a.nanoseconds + b.nanoseconds) }
+  public static func - (a: VirtualTime, b: VirtualTime) -> VirtualTime { VirtualTime(nanoseconds: a.nanoseconds - b.nanoseconds) }
+
+  /// The first multiple of `period` at or after this time.
+  public func roundedUp(to period: VirtualTime) -> VirtualTime {
+    let p = period.nanoseconds
+    return VirtualTime(nanoseconds: (nanoseconds + p - 1) / p * p)
+  }
+
+  public var description: String {
+    let s = seconds
+    return s == s.rounded() ? "\(Int64(s))s" : "\(s)s"
+  }
+}
+
+/// A deterministic agenda of future events: the earliest first, equal times in the order they
+/// were scheduled. The core of the discrete-event loop; no wall-clock time anywhere.
+public struct Agenda<Event> {
+  private struct Entry: Comparable {
+    var time: VirtualTime
+    var sequence: UInt64
+    var index: Int
+    static func < (a: Entry, b: Entry) -> Bool { (a.time, a.sequence) < (b.time, b.sequence) }
+    static func == (a: Entry, b: Entry) -> Bool { a.time == b.time && a.sequence == b.sequence }
+  }
+
+  private var heap = Heap<Entry>()
+  private var events: [Event?] = []
+  private var free: [Int] = []
+  private var sequence: UInt64 = 0
+  /// The time of the last event taken; never decreases.
+  public private(set) var now = VirtualTime.zero
+
+  public init() {}
+
+  public var isEmpty: Bool { heap.isEmpty }
+  public var count: Int { heap.count }
+  /// When the next event is due, if any.
+  public var nextTime: VirtualTime? { heap.min?.time }
+
+  /// Schedules `event` at `time`.
+  /// - Precondition: `time` is not before `now`.
+  public mutating func schedule(_ event: Event, at time: VirtualTime) {
+    precondition(time >= now, "event scheduled in the past (\(time) < \(now))")
+    let slot: Int
+    if let f = free.popLast() {
+      events[f] = event
+      slot = f
+    } else {
+      events.append(event)
+      slot = events.count - 1
+    }
+    heap.insert(Entry(time: time, sequence: sequence, index: slot))
+    sequence += 1
+  }
+
+  /// Takes the earliest event and advances `now` to its time.
+  public mutating func next() -> (time: VirtualTime, event: Event)? {
+    guard let e = heap.popMin() else { return nil }
+    now = e.time
+    let event = events[e.index]!
+    events[e.index] = nil
+    free.append(e.index)
+    return (e.time, event)
+  }
+
+  /// Advances `now` without taking an event (to a time no later than the next event).
+  public mutating func advance(to time: VirtualTime) {
+    precondition(time >= now && (nextTime.map { time <= $0 } ?? true), "cannot move the clock past a pending event")
+    now = time
+  }
+}

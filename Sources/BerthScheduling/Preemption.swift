@@ -1,0 +1,178 @@
+import BerthCore
+
+/// What DefaultPreemption decided for one unschedulable pod.
+public struct PreemptionDecision: Sendable, Equatable {
+  public var node: NodeID
+  /// Victims in importance order (higher priority first, then earlier start).
+  public var victims: [PodID]
+  /// Victims whose eviction breaks a PodDisruptionBudget.
+  public var pdbViolations: Int
+  /// Candidate nodes the dry run found before choosing.
+  public var candidates: Int
+}
+
+/// DefaultPreemption (PostFilter), as upstream:
+///
+/// 1. Eligible unless the pod's policy is Never, or its nominated node already has a
+///    lower-priority pod terminating (the pod waits for it).
+/// 2. Potential nodes: those the last cycle rejected with Unschedulable, not
+///    UnschedulableAndUnresolvable.
+/// 3. From a seeded random offset, dry-run nodes until max(10 %, 100) (capped at all) candidates
+///    are found with at least one violating no PodDisruptionBudget.
+/// 4. On each node: remove every lower-priority pod; if the pod still does not fit, no
+///    candidate. Otherwise, by importance, split them into PDB-violating and non-violating and
+///    add back (violating first) every pod the preemptor still fits beside; the rest are victims.
+/// 5. Pick the node with the fewest PDB violations, then the lowest highest-victim priority, the
+///    smallest priority sum, the fewest victims, the latest earliest start among the
+///    highest-priority victims, then the first candidate.
+///
+/// The dry run mutates the real cluster (unbind, filter, rebind) and restores it exactly, so
+/// PreFilter state and the incremental counters stay the scheduler's own.
+public final class DefaultPreemption {
+  public let scheduler: Scheduler
+  /// `minCandidateNodesPercentage` and `minCandidateNodesAbsolute`.
+  public var minCandidatePercentage = 10
+  public var minCandidateAbsolute = 100
+  private var rng: SplitMix64
+
+  public init(scheduler: Scheduler, seed: UInt64) {
+    self.scheduler = scheduler
+    rng = SplitMix64(seed: seed).split(label: "scheduler.preemption")
+  }
+
+  private var cluster: Cluster { scheduler.cluster }
+
+  /// Runs preemption for `pod` right after its failed cycle (the scheduler's status column and
+  /// plugin state are the pod's). `startTime` gives bound pods' start times; `terminating` the
+  /// pods already being deleted; `nominated` the pod's nominated node, if any.
+  public func preempt(
+    _ pod: PodID, startTime: (PodID) -> VirtualTime, terminating: (PodID) -> Bool, nominated: NodeID?
+  ) -> PreemptionDecision? {
+    let info = PodInfo(pod, in: cluster)
+    guard info.constraints.preemptLowerPriority else { return nil }
+    let priority = cluster.pods.priority[pod.index]
+    let potential = potentialNodes(info)
+    if let n = nominated, potential.contains(n.index) {
+      for q in podsOn(n) where terminating(q) && cluster.pods.priority[q.index] < priority { return nil }
+    }
+    guard !potential.isEmpty else { return nil }
+    let count = potential.count
+    let wanted = min(count, max(count * minCandidatePercentage / 100, minCandidateAbsolute))
+    let offset = rng.nextInt(below: count)
+    // Each budget's status.disruptionsAllowed as the disruption controller publishes it.
+    let allowed = cluster.disruptionBudgets.indices.map { cluster.disruptionsAllowed($0, terminating: terminating) }
+    var nonViolating: [Candidate] = []
+    var violating: [Candidate] = []
+    for i in 0..<count {
+      let node = NodeID(UInt32(potential[(offset + i) % count]))
+      guard let c = selectVictims(pod, priority: priority, on: node, allowed: allowed, startTime: startTime, terminating: terminating) else { continue }
+      if c.pdbViolations == 0 { nonViolating.append(c) } else { violating.append(c) }
+      if !nonViolating.isEmpty && nonViolating.count + violating.count >= wanted { break }
+    }
+    let candidates = nonViolating + violating
+    guard let chosen = pickOne(candidates, startTime: startTime) else { return nil }
+    return PreemptionDecision(node: chosen.node, victims: chosen.victims, pdbViolations: chosen.pdbViolations, candidates: candidates.count)
+  }
+
+  struct Candidate {
+    var node: NodeID
+    var victims: [PodID]
+    var pdbViolations: Int
+  }
+
+  /// Rows the last cycle rejected with a resolvable status, in row order.
+  func potentialNodes(_ pod: PodInfo) -> [Int] {
+    guard scheduler.lastRejection == nil else { return [] }
+    var out: [Int] = []
+    let filters = scheduler.filterPlugins
+    for r in scheduler.lastWindow.rows {
+      let code = Int(scheduler.status[r])
+      guard code != 0 && code != 255 else { continue }
+      if !filters[code - 1].isUnresolvable(pod, cluster: cluster, node: NodeID(UInt32(r))) { out.append(r) }
+    }
+    return out
+  }
+
+  private func podsOn(_ node: NodeID) -> [PodID] {
+    let raw = node.rawValue
+    var out: [PodID] = []
+    let col = cluster.pods.node
+    for p in 0..<cluster.pods.count where col[p] == raw { out.append(PodID(UInt32(p))) }
+    return out
+  }
+
+  /// Upstream's `MoreImportantPod`: higher priority, then earlier start.
+  private func moreImportant(_ a: PodID, _ b: PodID, startTime: (PodID) -> VirtualTime) -> Bool {
+    let pa = cluster.pods.priority[a.index], pb = cluster.pods.priority[b.index]
+    if pa != pb { return pa > pb }
+    let sa = startTime(a), sb = startTime(b)
+    return sa != sb ? sa < sb : a.index < b.index
+  }
+
+  /// `SelectVictimsOnNode` on the live cluster, restored before returning.
+  func selectVictims(
+    _ pod: PodID, priority: Int32, on node: NodeID, allowed budgetAllowance: [Int], startTime: (PodID) -> VirtualTime,
+    terminating: (PodID) -> Bool
+  ) -> Candidate? {
+    // Pods already terminating keep their place until they are gone and are no one's victims.
+    var lower = podsOn(node).filter { cluster.pods.priority[$0.index] < priority && !terminating($0) }
+    guard !lower.isEmpty else { return nil }
+    let masks = Dictionary(uniqueKeysWithValues: lower.map { ($0.index, cluster.pods.gpuAssignment[$0.index]) })
+    for v in lower { cluster.unbind(v) }
+    defer {
+      for v in lower where !cluster.pods.isBound(v) { cluster.bind(v, to: node, gpus: masks[v.index].flatMap { $0 == 0 ? nil : $0 }) }
+    }
+    guard scheduler.check(pod, on: node) == nil else { return nil }
+    lower.sort { moreImportant($0, $1, startTime: startTime) }
+    // Split by PodDisruptionBudget: each covered pod uses one of its budgets' allowed disruptions.
+    var allowed = budgetAllowance
+    var violatingPods: [PodID] = []
+    var nonViolatingPods: [PodID] = []
+    for v in lower {
+      var violates = false
+      for b in allowed.indices where cluster.budget(b, covers: v) {
+        allowed[b] -= 1
+        if allowed[b] < 0 { violates = true }
+      }
+      if violates { violatingPods.append(v) } else { nonViolatingPods.append(v) }
+    }
+    var victims: [PodID] = []
+    var violations = 0
+    for (group, isViolating) in [(violatingPods, true), (nonViolatingPods, false)] {
+      for v in group {
+        cluster.bind(v, to: node, gpus: masks[v.index].flatMap { $0 == 0 ? nil : $0 })
+        if scheduler.check(pod, on: node) != nil {
+          cluster.unbind(v)
+          victims.append(v)
+          if isViolating { violations += 1 }
+        }
+      }
+    }
+    if !violatingPods.isEmpty && !nonViolatingPods.isEmpty { victims.sort { moreImportant($0, $1, startTime: startTime) } }
+    return Candidate(node: node, victims: victims, pdbViolations: violations)
+  }
+
+  /// `pickOneNodeForPreemption`.
+  func pickOne(_ candidates: [Candidate], startTime: (PodID) -> VirtualTime) -> Candidate? {
+    guard !candidates.isEmpty else { return nil }
+    if candidates.count == 1 { return candidates[0] }
+    let pods = cluster.pods
+    func keep(_ cs: [Candidate], by score: (Candidate) -> Int64) -> [Candidate] {
+      let best = cs.map(score).max()!
+      return cs.filter { score($0) == best }
+    }
+    var remaining = candidates
+    // Higher score wins at each step, as upstream's scoreFuncs.
+    remaining = keep(remaining) { -Int64($0.pdbViolations) }
+    remaining = keep(remaining) { c in c.victims.first.map { -Int64(pods.priority[$0.index]) } ?? Int64.min }
+    remaining = keep(remaining) { c in -c.victims.reduce(Int64(0)) { $0 + Int64(pods.priority[$1.index]) + Int64(Int32.max) + 1 } }
+    remaining = keep(remaining) { -Int64($0.victims.count) }
+    remaining = keep(remaining) { c in
+      // The earliest start among the victims of the highest priority; later is better.
+      guard let top = c.victims.first else { return Int64.min }
+      let p = pods.priority[top.index]
+      return c.victims.filter { pods.priority[$0.index] == p }.map { startTime($0).nanoseconds }.min() ?? Int64.min
+    }
+    return remaining[0]
+  }
+}

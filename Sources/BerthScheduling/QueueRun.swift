@@ -1,0 +1,182 @@
+import BerthCore
+
+/// Scheduling through the queue in virtual time: pods arrive, wait in the scheduling queue,
+/// are retried on cluster events, after backoff or by the 5-minute flush, and may preempt
+/// lower-priority pods, whose graceful deletion frees their node `terminationGracePeriodSeconds`
+/// later. Cycles take no virtual time; the clock moves only between events, so a run is as fast
+/// as its scheduling cycles and repeats exactly for a seed.
+///
+/// The run ends when no arrival or deletion is pending, no pod is ready, and every waiting pod
+/// was last tried against the current cluster state (a retry would fail the same way).
+public final class QueueRun {
+  public enum Event: Sendable {
+    case arrive(PodID)
+    case delete(PodID)
+    case unschedulableFlush
+  }
+
+  /// One preemption: who, where, whom, when.
+  public struct Preemption: Sendable {
+    public var time: VirtualTime
+    public var preemptor: PodID
+    public var decision: PreemptionDecision
+  }
+
+  public let scheduler: Scheduler
+  public let queue: SchedulingQueue
+  public private(set) var agenda = Agenda<Event>()
+  private let preemption: DefaultPreemption?
+  /// Bumped on every change a scheduling decision can see (bind, delete).
+  public private(set) var stateVersion: UInt64 = 0
+
+  public private(set) var arrival: [VirtualTime?] = []
+  public private(set) var boundAt: [VirtualTime?] = []
+  public private(set) var deletedAt: [VirtualTime?] = []
+  public private(set) var nominated: [NodeID?] = []
+  public private(set) var terminating: [Bool] = []
+  private var lastAttemptVersion: [UInt64] = []
+  public private(set) var preemptions: [Preemption] = []
+  public private(set) var cycles = 0
+  /// Called after every scheduling cycle (for progress, explanations and recording).
+  public var onCycle: ((PodID, ScheduleOutcome, PreemptionDecision?) -> Void)?
+
+  private var realEvents = 0
+  private var flushScheduled = false
+
+  public init(scheduler: Scheduler, seed: UInt64, settings: QueueSettings = QueueSettings()) {
+    self.scheduler = scheduler
+    queue = SchedulingQueue(settings: settings)
+    preemption = scheduler.profile.postFilters.contains(.defaultPreemption) ? DefaultPreemption(scheduler: scheduler, seed: seed) : nil
+  }
+
+  public var now: VirtualTime { agenda.now }
+  private var cluster: Cluster { scheduler.cluster }
+
+  private func ensure(_ p: Int) {
+    while arrival.count <= p {
+      arrival.append(nil)
+      boundAt.append(nil)
+      deletedAt.append(nil)
+      nominated.append(nil)
+      terminating.append(false)
+      lastAttemptVersion.append(UInt64.max)
+    }
+  }
+
+  /// The pod (already in the cluster, unbound) arrives at `time`.
+  public func submit(_ pod: PodID, at time: VirtualTime) {
+    ensure(pod.index)
+    agenda.schedule(.arrive(pod), at: time)
+    realEvents += 1
+  }
+
+  /// When a bound pod started (its bind time); pods bound outside the run count from 0.
+  public func startTime(_ pod: PodID) -> VirtualTime { pod.index < boundAt.count ? boundAt[pod.index] ?? .zero : .zero }
+
+  /// Runs until nothing can change any more.
+  public func run() {
+    while true {
+      queue.flushBackoff(at: now)
+      while let pod = queue.pop() { cycle(pod) }
+      if realEvents == 0 && !queue.anyUnschedulable({ lastAttemptVersion[$0.index] != stateVersion }) { break }
+      if !flushScheduled, let t = queue.nextUnschedulableFlush() {
+        agenda.schedule(.unschedulableFlush, at: t)
+        flushScheduled = true
+      }
+      guard let first = agenda.next() else { break }
+      handle(first.event)
+      while agenda.nextTime == first.time, let e = agenda.next() { handle(e.event) }
+    }
+  }
+
+  private func handle(_ event: Event) {
+    switch event {
+    case .arrive(let pod):
+      realEvents -= 1
+      arrival[pod.index] = now
+      let c = cluster.pods.constraints(of: pod)
+      queue.add(pod, priority: cluster.pods.priority[pod.index], gated: !c.schedulingGates.isEmpty, at: now)
+    case .delete(let pod):
+      realEvents -= 1
+      terminating[pod.index] = false
+      deletedAt[pod.index] = now
+      if cluster.pods.isBound(pod) {
+        cluster.unbind(pod)
+        stateVersion += 1
+        queue.move(on: .assignedPodDelete, plugins: scheduler.profile.filters, at: now)
+      }
+    case .unschedulableFlush:
+      flushScheduled = false
+      _ = queue.flushUnschedulable(at: now) { lastAttemptVersion[$0.index] == stateVersion }
+    }
+  }
+
+  private func cycle(_ pod: PodID) {
+    cycles += 1
+    let p = pod.index
+    lastAttemptVersion[p] = stateVersion
+    var outcome: ScheduleOutcome
+    if let n = nominated[p], scheduler.check(pod, on: n) == nil {
+      // The nominated node is tried first; if it fits, it is taken without scoring.
+      cluster.bind(pod, to: n)
+      outcome = ScheduleOutcome(pod: pod, node: n, evaluatedNodes: 1, feasibleNodes: 1, topScore: nil)
+    } else {
+      outcome = scheduler.scheduleOne(pod)
+    }
+    var decision: PreemptionDecision?
+    if outcome.node != nil {
+      boundAt[p] = now
+      nominated[p] = nil
+      stateVersion += 1
+      queue.done(pod)
+      queue.move(on: .assignedPodAdd, plugins: scheduler.profile.filters, at: now)
+    } else {
+      let mask = rejectionMask()
+      if let preemption {
+        decision = preemption.preempt(
+          pod, startTime: { self.startTime($0) }, terminating: { self.isTerminating($0) }, nominated: nominated[p])
+      }
+      if let d = decision {
+        for v in d.victims {
+          terminating[v.index] = true
+          agenda.schedule(.delete(v), at: now + .seconds(cluster.pods.constraints(of: v).terminationGracePeriodSeconds))
+          realEvents += 1
+        }
+        let priority = cluster.pods.priority[p]
+        for q in nominated.indices where nominated[q] == d.node && cluster.pods.priority[q] < priority { nominated[q] = nil }
+        nominated[p] = d.node
+        preemptions.append(Preemption(time: now, preemptor: pod, decision: d))
+      }
+      queue.addUnschedulable(pod, rejectedBy: mask, at: now)
+    }
+    onCycle?(pod, outcome, decision)
+  }
+
+  private func isTerminating(_ pod: PodID) -> Bool { pod.index < terminating.count && terminating[pod.index] }
+
+  /// Bit i: filter plugin i rejected some node in the last cycle.
+  private func rejectionMask() -> UInt64 {
+    if let i = scheduler.lastRejectingFilter { return 1 << UInt64(i) }
+    var mask: UInt64 = 0
+    for r in scheduler.lastWindow.rows {
+      let code = scheduler.status[r]
+      if code != 0 && code != 255 { mask |= 1 << UInt64(code - 1) }
+    }
+    return mask
+  }
+
+  // MARK: Results
+
+  /// Virtual time from arrival to binding for every bound pod of the run.
+  public func pendingTimes() -> [(pod: PodID, wait: VirtualTime)] {
+    arrival.indices.compactMap { p in
+      guard let a = arrival[p], let b = boundAt[p] else { return nil }
+      return (PodID(UInt32(p)), b - a)
+    }
+  }
+
+  /// Pods that arrived and were neither bound nor deleted by the end.
+  public var stillPending: [PodID] {
+    arrival.indices.filter { arrival[$0] != nil && boundAt[$0] == nil && deletedAt[$0] == nil }.map { PodID(UInt32($0)) }
+  }
+}

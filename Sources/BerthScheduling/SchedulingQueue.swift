@@ -1,0 +1,247 @@
+import BerthCore
+import HeapModule
+
+/// Timing of the scheduling queue; the defaults are kube-scheduler's.
+public struct QueueSettings: Sendable, Equatable {
+  public var initialBackoff = VirtualTime.seconds(Int64(1))
+  public var maxBackoff = VirtualTime.seconds(Int64(10))
+  /// `podMaxInUnschedulablePodsDuration`: a pod waiting longer is retried anyway.
+  public var maxInUnschedulable = VirtualTime.seconds(Int64(300))
+  /// How often unschedulable pods are checked against `maxInUnschedulable`.
+  public var unschedulableFlushPeriod = VirtualTime.seconds(Int64(30))
+  /// Backoff expirations are truncated to this window; pods in one window sort by priority.
+  public var backoffWindow = VirtualTime.seconds(Int64(1))
+  /// SchedulerPopFromBackoffQ (on since v1.33): with activeQ empty, the backoffQ head is taken.
+  public var popFromBackoffQ = true
+  public init() {}
+}
+
+/// Cluster events that can make an unschedulable pod schedulable.
+public enum ClusterEvent: Sendable, CaseIterable {
+  case nodeAdd
+  case assignedPodAdd
+  case assignedPodDelete
+
+  /// Whether `plugin` registers for the event (upstream's `EventsToRegister`): every filter
+  /// cares about new nodes; fit and ports about pods leaving; spreading and inter-pod affinity
+  /// about pods arriving and leaving.
+  public func concerns(_ plugin: PluginName) -> Bool {
+    switch self {
+    case .nodeAdd: return true
+    case .assignedPodAdd: return plugin == .podTopologySpread || plugin == .interPodAffinity
+    case .assignedPodDelete:
+      return [.nodeResourcesFit, .nodePorts, .podTopologySpread, .interPodAffinity, .volumeRestrictions].contains(plugin)
+    }
+  }
+}
+
+/// kube-scheduler's scheduling queue in virtual time: activeQ ordered by PrioritySort (higher
+/// priority, then earlier queue timestamp), backoffQ ordered by backoff expiry (truncated to
+/// 1 s windows, then PrioritySort), unschedulable pods waiting for an event or the 5-minute
+/// flush, and gated pods. Every tie ends on the order pods entered the queue, so runs repeat.
+public final class SchedulingQueue {
+  public enum Location: UInt8, Sendable {
+    case absent, active, backoff, unschedulable, gated, inFlight, done
+  }
+
+  struct ActiveKey: Comparable {
+    var priority: Int32
+    var timestamp: VirtualTime
+    var sequence: UInt64
+    var pod: UInt32
+    static func < (a: ActiveKey, b: ActiveKey) -> Bool {
+      if a.priority != b.priority { return a.priority > b.priority }
+      if a.timestamp != b.timestamp { return a.timestamp < b.timestamp }
+      return a.sequence < b.sequence
+    }
+  }
+
+  struct BackoffKey: Comparable {
+    var expiration: VirtualTime
+    var active: ActiveKey
+    static func < (a: BackoffKey, b: BackoffKey) -> Bool {
+      a.expiration != b.expiration ? a.expiration < b.expiration : a.active < b.active
+    }
+  }
+
+  public let settings: QueueSettings
+  private var active = Heap<ActiveKey>()
+  private var backoff = Heap<BackoffKey>()
+  private var sequence: UInt64 = 0
+  public private(set) var location: [Location] = []
+  /// Scheduling attempts per pod (upstream's `Attempts`, counted at pop).
+  public private(set) var attempts: [Int32] = []
+  /// When the pod last entered the queue (added, failed, or moved).
+  public private(set) var timestamp: [VirtualTime] = []
+  /// Bit i: filter plugin i rejected the pod in its last attempt.
+  public private(set) var rejectedBy: [UInt64] = []
+  private var priorities: [Int32] = []
+  /// Pods in unschedulablePods, in no particular order (sorted before use).
+  private var unschedulable = Set<UInt32>()
+  public private(set) var gatedCount = 0
+
+  public init(settings: QueueSettings = QueueSettings()) { self.settings = settings }
+
+  public var activeCount: Int { active.count }
+  public var backoffCount: Int { backoff.count }
+  public var unschedulableCount: Int { unschedulable.count }
+  public var hasReadyPods: Bool { !active.isEmpty || (settings.popFromBackoffQ && !backoff.isEmpty) }
+
+  private func ensure(_ pod: PodID) {
+    while location.count <= pod.index {
+      location.append(.absent)
+      attempts.append(0)
+      timestamp.append(.zero)
+      rejectedBy.append(0)
+      priorities.append(0)
+    }
+  }
+
+  private func key(_ p: Int) -> ActiveKey {
+    sequence += 1
+    return ActiveKey(priority: priorities[p], timestamp: timestamp[p], sequence: sequence, pod: UInt32(p))
+  }
+
+  /// A new pending pod: activeQ, or gated while it has scheduling gates.
+  public func add(_ pod: PodID, priority: Int32, gated: Bool, at now: VirtualTime) {
+    ensure(pod)
+    let p = pod.index
+    precondition(location[p] == .absent, "pod added twice")
+    priorities[p] = priority
+    timestamp[p] = now
+    if gated {
+      location[p] = .gated
+      gatedCount += 1
+      return
+    }
+    location[p] = .active
+    active.insert(key(p))
+  }
+
+  /// The next pod to schedule: activeQ's head, else (popFromBackoffQ) backoffQ's head.
+  public func pop() -> PodID? {
+    let p: Int
+    if let k = active.popMin() {
+      p = Int(k.pod)
+    } else if settings.popFromBackoffQ, let k = backoff.popMin() {
+      p = Int(k.active.pod)
+    } else {
+      return nil
+    }
+    location[p] = .inFlight
+    attempts[p] += 1
+    return PodID(UInt32(p))
+  }
+
+  /// The pod was bound.
+  public func done(_ pod: PodID) { location[pod.index] = .done }
+
+  /// The backoff a pod has earned: 1 s doubling per attempt, capped at 10 s; none before its
+  /// first attempt.
+  public func backoffDuration(_ pod: PodID) -> VirtualTime {
+    let n = attempts[pod.index]
+    if n == 0 { return .zero }
+    var d = settings.initialBackoff
+    for _ in 1..<Int(n) {
+      if d.nanoseconds > settings.maxBackoff.nanoseconds - d.nanoseconds { return settings.maxBackoff }
+      d = d + d
+    }
+    return d
+  }
+
+  /// When the pod's backoff ends, truncated to the ordering window.
+  public func backoffExpiration(_ pod: PodID) -> VirtualTime {
+    let t = timestamp[pod.index] + backoffDuration(pod)
+    let w = settings.backoffWindow.nanoseconds
+    return VirtualTime(nanoseconds: t.nanoseconds / w * w)
+  }
+
+  /// A failed attempt: the pod waits in unschedulablePods for an event naming one of the
+  /// plugins in `rejectedBy` (bit i = filter plugin i; 0 means any event).
+  public func addUnschedulable(_ pod: PodID, rejectedBy mask: UInt64, at now: VirtualTime) {
+    let p = pod.index
+    precondition(location[p] == .inFlight, "only an in-flight pod can fail")
+    timestamp[p] = now
+    rejectedBy[p] = mask
+    location[p] = .unschedulable
+    unschedulable.insert(UInt32(p))
+  }
+
+  /// Moves the pod to backoffQ if it is still backing off, else to activeQ.
+  private func requeue(_ p: Int, at now: VirtualTime) {
+    unschedulable.remove(UInt32(p))
+    let pod = PodID(UInt32(p))
+    let expiration = backoffExpiration(pod)
+    timestamp[p] = now
+    if expiration > now {
+      location[p] = .backoff
+      backoff.insert(BackoffKey(expiration: expiration, active: key(p)))
+    } else {
+      location[p] = .active
+      active.insert(key(p))
+    }
+  }
+
+  /// `MoveAllToActiveOrBackoffQueue`: unschedulable pods whose rejecting plugins register for
+  /// the event move on. `plugins` are the profile's filter plugins, by index.
+  /// - Returns: the pods moved, in queue order.
+  @discardableResult
+  public func move(on event: ClusterEvent, plugins: [PluginName], at now: VirtualTime) -> Int {
+    guard !unschedulable.isEmpty else { return 0 }
+    var mask: UInt64 = 0
+    for (i, p) in plugins.enumerated() where event.concerns(p) { mask |= 1 << UInt64(i) }
+    var moving: [Int] = []
+    for p in unschedulable where rejectedBy[Int(p)] == 0 || rejectedBy[Int(p)] & mask != 0 { moving.append(Int(p)) }
+    moving.sort { (timestamp[$0], $0) < (timestamp[$1], $1) }
+    for p in moving { requeue(p, at: now) }
+    return moving.count
+  }
+
+  /// The 30-second flush: pods waiting longer than `maxInUnschedulable` are retried; `skip`
+  /// may keep a pod waiting (its retry could not change anything) as if it had failed again.
+  public func flushUnschedulable(at now: VirtualTime, skip: (PodID) -> Bool) -> Int {
+    var due: [Int] = []
+    for p in unschedulable where now - timestamp[Int(p)] > settings.maxInUnschedulable { due.append(Int(p)) }
+    due.sort { (timestamp[$0], $0) < (timestamp[$1], $1) }
+    var moved = 0
+    for p in due {
+      if skip(PodID(UInt32(p))) {
+        attempts[p] += 1
+        timestamp[p] = now
+      } else {
+        requeue(p, at: now)
+        moved += 1
+      }
+    }
+    return moved
+  }
+
+  /// Pods of backoffQ whose backoff has ended move to activeQ (the 1-second flush).
+  public func flushBackoff(at now: VirtualTime) {
+    while let k = backoff.min, k.expiration <= now {
+      _ = backoff.popMin()
+      let p = Int(k.active.pod)
+      location[p] = .active
+      active.insert(key(p))
+    }
+  }
+
+  /// Whether some unschedulable pod satisfies `predicate`.
+  public func anyUnschedulable(_ predicate: (PodID) -> Bool) -> Bool {
+    unschedulable.contains { predicate(PodID($0)) }
+  }
+
+  /// The earliest time a 30-second tick retries an unschedulable pod, if any waits.
+  public func nextUnschedulableFlush() -> VirtualTime? {
+    guard let oldest = unschedulable.map({ timestamp[Int($0)] }).min() else { return nil }
+    let due = oldest + settings.maxInUnschedulable
+    let period = settings.unschedulableFlushPeriod.nanoseconds
+    // The first tick strictly after the deadline.
+    return VirtualTime(nanoseconds: (due.nanoseconds / period + 1) * period)
+  }
+
+  /// Pods still waiting for a scheduling attempt to succeed (not bound, not gated).
+  public var pendingPods: [PodID] {
+    location.indices.filter { [.active, .backoff, .unschedulable, .inFlight].contains(location[$0]) }.map { PodID(UInt32($0)) }
+  }
+}

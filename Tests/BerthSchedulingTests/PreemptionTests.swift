@@ -1,0 +1,191 @@
+import BerthCore
+import BerthScheduling
+import BerthTestSupport
+import Testing
+
+/// The scheduling queue and DefaultPreemption in virtual time, with hand-computed outcomes.
+struct PreemptionTests {
+  struct P {
+    var name: String
+    var cpu: Int64
+    var priority: Int32 = 0
+    var node: String = ""
+    var at: Int64 = 0
+    var labels: [String: String] = [:]
+    var never = false
+    var nodeSelector: [String: String] = [:]
+  }
+
+  /// Nodes of 1 CPU each (n0, n1, … labelled `slot` = index); pods arrive at `at` seconds,
+  /// pinned with `node` when given.
+  static func run(nodes: Int, _ pods: [P], budgets: [PodDisruptionBudgetSpec] = []) throws -> (QueueRun, Cluster) {
+    let c = Cluster(nodes: (0..<nodes).map { Builders.node("n\($0)", cpu: 1000, memory: 1 << 34, labels: ["slot": "\($0)"]) })
+    for b in budgets { c.addDisruptionBudget(b) }
+    let run = QueueRun(scheduler: Scheduler(cluster: c, seed: 1, tieBreak: .lowestIndex), seed: 1)
+    for spec in pods {
+      var s = Builders.pod(spec.name, cpu: spec.cpu, nodeSelector: spec.nodeSelector, nodeName: spec.node)
+      s.priority = spec.priority
+      s.labels = spec.labels
+      s.preemptLowerPriority = !spec.never
+      run.submit(try c.addPod(s), at: .seconds(spec.at))
+    }
+    run.run()
+    #expect(c.invariantViolations().isEmpty)
+    return (run, c)
+  }
+
+  static func node(_ c: Cluster, _ pod: String) -> String? {
+    c.pods.boundNode(c.pods.id(named: pod)!).map { c.nodes.name($0) }
+  }
+
+  static func victims(_ run: QueueRun, _ c: Cluster) -> [[String]] {
+    run.preemptions.map { $0.decision.victims.map { c.pods.name($0) } }
+  }
+
+  @Test("the node whose most important victim has the lowest priority wins; victims leave after their grace period")
+  func lowestHighestVictim() throws {
+    let (run, c) = try Self.run(nodes: 2, [
+      P(name: "a", cpu: 500, priority: 1, node: "n0"), P(name: "b", cpu: 500, priority: 2, node: "n0"),
+      P(name: "c", cpu: 500, priority: 5, node: "n1"), P(name: "d", cpu: 500, priority: 1, node: "n1"),
+      P(name: "p", cpu: 1000, priority: 10, at: 1),
+    ])
+    #expect(run.preemptions.count == 1 && c.nodes.name(run.preemptions[0].decision.node) == "n0")
+    #expect(Self.victims(run, c) == [["b", "a"]])
+    #expect(Self.node(c, "p") == "n0" && Self.node(c, "c") == "n1" && Self.node(c, "a") == nil)
+    // Arrived at 1 s, victims gone at 31 s: pending 30 s.
+    let wait = run.pendingTimes().first { c.pods.name($0.pod) == "p" }?.wait
+    #expect(wait == .seconds(Int64(30)))
+  }
+
+  @Test("reprieve: the most important lower-priority pod that still leaves room is spared")
+  func reprieve() throws {
+    let (run, c) = try Self.run(nodes: 1, [
+      P(name: "a", cpu: 300, priority: 1), P(name: "b", cpu: 300, priority: 2), P(name: "c", cpu: 300, priority: 3),
+      P(name: "p", cpu: 600, priority: 10, at: 1),
+    ])
+    #expect(Self.victims(run, c) == [["b", "a"]])
+    #expect(Self.node(c, "c") == "n0" && Self.node(c, "p") == "n0")
+  }
+
+  @Test("a PodDisruptionBudget already at zero steers preemption to the node without a violation, over a lower victim priority")
+  func budgets() throws {
+    let web = PodDisruptionBudgetSpec(name: "web", selector: LabelSelector(matchLabels: ["app": "web"]), minAvailable: .int(1))
+    let (run, c) = try Self.run(nodes: 2, [
+      P(name: "w", cpu: 1000, priority: 0, node: "n0", labels: ["app": "web"]),
+      P(name: "x", cpu: 1000, priority: 1, node: "n1", labels: ["app": "db"]),
+      P(name: "p", cpu: 1000, priority: 10, at: 1),
+    ], budgets: [web])
+    #expect(run.preemptions.map { c.nodes.name($0.decision.node) } == ["n1"])
+    #expect(run.preemptions[0].decision.pdbViolations == 0 && Self.node(c, "w") == "n0")
+  }
+
+  @Test("when every candidate violates a budget, the fewest violations win and are reported")
+  func violatingOnly() throws {
+    let all = PodDisruptionBudgetSpec(name: "all", selector: LabelSelector(matchExpressions: [.init(key: "app", operator: .exists)]), maxUnavailable: .int(0))
+    let (run, c) = try Self.run(nodes: 2, [
+      P(name: "w1", cpu: 500, priority: 1, node: "n0", labels: ["app": "web"]), P(name: "w2", cpu: 500, priority: 1, node: "n0", labels: ["app": "web"]),
+      P(name: "x", cpu: 1000, priority: 1, node: "n1", labels: ["app": "db"]),
+      P(name: "p", cpu: 1000, priority: 10, at: 1),
+    ], budgets: [all])
+    #expect(run.preemptions.count == 1)
+    let d = run.preemptions[0].decision
+    #expect(c.nodes.name(d.node) == "n1" && d.pdbViolations == 1 && Self.victims(run, c) == [["x"]])
+  }
+
+  @Test("equal highest priority: the smaller priority sum wins")
+  func prioritySum() throws {
+    let (run, c) = try Self.run(nodes: 2, [
+      P(name: "a", cpu: 500, priority: 3, node: "n0"), P(name: "b", cpu: 500, priority: 1, node: "n0"),
+      P(name: "c", cpu: 500, priority: 3, node: "n1"), P(name: "d", cpu: 500, priority: 3, node: "n1"),
+      P(name: "p", cpu: 1000, priority: 10, at: 1),
+    ])
+    #expect(run.preemptions.map { c.nodes.name($0.decision.node) } == ["n0"])
+  }
+
+  @Test("all else equal, evict the victims that started latest")
+  func latestStart() throws {
+    let (run, c) = try Self.run(nodes: 2, [
+      P(name: "old", cpu: 1000, priority: 1, node: "n0", at: 0), P(name: "new", cpu: 1000, priority: 1, node: "n1", at: 10),
+      P(name: "p", cpu: 1000, priority: 10, at: 20),
+    ])
+    #expect(Self.victims(run, c) == [["new"]])
+  }
+
+  @Test("no preemption for policy Never, for pods without lower-priority victims, or on unresolvable nodes")
+  func ineligible() throws {
+    let (never, c1) = try Self.run(nodes: 1, [P(name: "a", cpu: 1000, priority: 1), P(name: "p", cpu: 1000, priority: 10, at: 1, never: true)])
+    #expect(never.preemptions.isEmpty && Self.node(c1, "p") == nil && never.stillPending.map { c1.pods.name($0) } == ["p"])
+    let (equal, _) = try Self.run(nodes: 1, [P(name: "a", cpu: 1000, priority: 10), P(name: "p", cpu: 1000, priority: 10, at: 1)])
+    #expect(equal.preemptions.isEmpty)
+    // n0 fails the pod's nodeSelector (unresolvable), so only n1's pod can be a victim.
+    let (selector, c3) = try Self.run(nodes: 2, [
+      P(name: "a", cpu: 1000, priority: 1, node: "n0"), P(name: "b", cpu: 1000, priority: 5, node: "n1"),
+      P(name: "p", cpu: 1000, priority: 10, at: 1, nodeSelector: ["slot": "1"]),
+    ])
+    #expect(Self.victims(selector, c3) == [["b"]])
+  }
+
+  // MARK: Queue
+
+  @Test("activeQ order: higher priority first, then arrival; a waiting pod retries when a pod leaves")
+  func queueOrder() throws {
+    var order: [String] = []
+    let c = Cluster(nodes: [Builders.node("n0", cpu: 1000, memory: 1 << 34)])
+    let run = QueueRun(scheduler: Scheduler(cluster: c, seed: 1), seed: 1)
+    run.onCycle = { pod, outcome, _ in order.append(c.pods.name(pod) + (outcome.node == nil ? "✗" : "✓")) }
+    for (name, prio, cpu) in [("low", Int32(1), Int64(600)), ("high", 5, 600), ("mid", 3, 300)] {
+      var s = Builders.pod(name, cpu: cpu)
+      s.priority = prio
+      s.preemptLowerPriority = false
+      run.submit(try c.addPod(s), at: .zero)
+    }
+    run.run()
+    #expect(order == ["high✓", "mid✓", "low✗"])
+    #expect(run.stillPending.map { c.pods.name($0) } == ["low"])
+  }
+
+  @Test("backoff doubles from 1 s to a 10 s cap; expirations truncate to the second")
+  func backoff() {
+    let q = SchedulingQueue()
+    let pod = PodID(0)
+    q.add(pod, priority: 0, gated: false, at: .zero)
+    var durations: [Int64] = []
+    for _ in 0..<6 {
+      _ = q.pop()
+      durations.append(q.backoffDuration(pod).nanoseconds / 1_000_000_000)
+      q.addUnschedulable(pod, rejectedBy: 1, at: .seconds(2.5))
+      q.move(on: .nodeAdd, plugins: [.nodeResourcesFit], at: .seconds(2.5))
+    }
+    #expect(durations == [1, 2, 4, 8, 10, 10])
+    #expect(q.backoffExpiration(pod) == .seconds(Int64(12)))
+  }
+
+  @Test("events move only pods whose rejecting plugin registered for them; the 5-minute flush retries the rest")
+  func events() {
+    let q = SchedulingQueue()
+    let plugins: [PluginName] = [.taintToleration, .nodeResourcesFit]
+    q.add(PodID(0), priority: 0, gated: false, at: .zero)
+    q.add(PodID(1), priority: 0, gated: false, at: .zero)
+    _ = q.pop()
+    _ = q.pop()
+    q.addUnschedulable(PodID(0), rejectedBy: 0b01, at: .zero)  // taints
+    q.addUnschedulable(PodID(1), rejectedBy: 0b10, at: .zero)  // resources
+    #expect(q.move(on: .assignedPodDelete, plugins: plugins, at: .seconds(0.5)) == 1)
+    #expect(q.location[1] == .backoff && q.location[0] == .unschedulable)
+    #expect(q.nextUnschedulableFlush() == .seconds(Int64(330)))
+    #expect(q.flushUnschedulable(at: .seconds(Int64(300)), skip: { _ in false }) == 0)
+    #expect(q.flushUnschedulable(at: .seconds(Int64(330)), skip: { _ in false }) == 1)
+    #expect(q.location[0] == .active)
+  }
+
+  @Test("gated pods are never attempted and stay pending")
+  func gates() throws {
+    let c = Cluster(nodes: [Builders.node("n0", cpu: 1000, memory: 1 << 34)])
+    let run = QueueRun(scheduler: Scheduler(cluster: c, seed: 1), seed: 1)
+    var s = Builders.pod("g", cpu: 100)
+    s.schedulingGates = ["example.com/quota"]
+    run.submit(try c.addPod(s), at: .zero)
+    run.run()
+    #expect(run.cycles == 0 && run.queue.gatedCount == 1 && run.stillPending.count == 1)
+  }
+}
