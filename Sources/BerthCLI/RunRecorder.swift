@@ -13,6 +13,8 @@ struct RunRecorder {
   private var evaluatedTotal = 0
   private var messages: [String: Int] = [:]
   private var firstMessage: [String: String] = [:]
+  /// Per pod row, the message of its latest failed cycle (queue runs report pods, not cycles).
+  private var lastFailure: [Int: String] = [:]
   private(set) var scoreRows = ""
   private(set) var explained = false
   private var agreement = (same: 0, tiedTop: 0, lower: 0, outsideWindow: 0, infeasible: 0, unschedulable: 0, missing: 0)
@@ -24,6 +26,12 @@ struct RunRecorder {
     if scoresPods > 0 {
       scoreRows = "pod,node,total," + scheduler.scorePlugins.map(\.name.rawValue).joined(separator: ",") + "\n"
     }
+  }
+
+  /// A cycle the queue ran: its latency and outcome (the pod is already bound on success).
+  mutating func recordCycle(_ pod: PodID, _ outcome: ScheduleOutcome, nanos: UInt64) {
+    latencyNanos.record(nanos)
+    record(pod, outcome)
   }
 
   mutating func schedule(_ pod: PodID, explain: Bool) {
@@ -40,12 +48,13 @@ struct RunRecorder {
     record(pod, outcome)
   }
 
-  private mutating func record(_ pod: PodID, _ outcome: ScheduleOutcome) {
+  mutating func record(_ pod: PodID, _ outcome: ScheduleOutcome) {
     evaluatedTotal += outcome.evaluatedNodes
     if outcome.node == nil {
       let message = scheduler.diagnose(pod).message
       messages[message, default: 0] += 1
       if firstMessage[message] == nil { firstMessage[message] = scheduler.cluster.pods.name(pod) }
+      lastFailure[pod.index] = message
     }
     outcomes.append(outcome)
   }
@@ -98,7 +107,7 @@ struct RunRecorder {
     }
   }
 
-  private mutating func printExplanation(_ pod: PodID, _ outcome: ScheduleOutcome) {
+  mutating func printExplanation(_ pod: PodID, _ outcome: ScheduleOutcome) {
     explained = true
     let cluster = scheduler.cluster
     print("explain \(cluster.pods.name(pod)):")
@@ -148,19 +157,79 @@ struct RunRecorder {
     }
   }
 
+  /// Virtual-time results of a queue run: pending time percentiles overall and per priority,
+  /// and preemptions.
+  private func reportQueue(_ run: QueueRun, classNames: [Int32: String]) {
+    let pods = scheduler.cluster.pods
+    print("virtual time: \(run.now) at the end")
+    func line(_ label: String, _ waits: [Int64], pendingLeft: Int) -> String {
+      let sorted = waits.sorted()
+      func pct(_ q: Double) -> String {
+        guard !sorted.isEmpty else { return "-" }
+        // Nearest rank.
+        let rank = max(1, Int((q / 100 * Double(sorted.count)).rounded(.up)))
+        return VirtualTime(nanoseconds: sorted[rank - 1]).description
+      }
+      return "\(label): \(sorted.count) bound, p50 \(pct(50))  p90 \(pct(90))  p99 \(pct(99))  max \(pct(100))"
+        + (pendingLeft > 0 ? ", \(pendingLeft) still pending" : "")
+    }
+    let waits = run.pendingTimes()
+    print("pending time (virtual) " + line("all pods", waits.map(\.wait.nanoseconds), pendingLeft: run.stillPending.count))
+    let priorities = Set(run.arrival.indices.filter { run.arrival[$0] != nil }.map { pods.priority[$0] })
+    if priorities.count > 1 {
+      for prio in priorities.sorted(by: >) {
+        let label = "priority \(prio)" + (classNames[prio].map { " (\($0))" } ?? "")
+        let w = waits.filter { pods.priority[$0.pod.index] == prio }.map(\.wait.nanoseconds)
+        let left = run.stillPending.filter { pods.priority[$0.index] == prio }.count
+        print("  " + line(label, w, pendingLeft: left))
+      }
+    }
+    let victims = run.preemptions.reduce(0) { $0 + $1.decision.victims.count }
+    let violations = run.preemptions.reduce(0) { $0 + $1.decision.pdbViolations }
+    print("preemptions: \(run.preemptions.count)  victims: \(victims)  PodDisruptionBudget violations: \(violations)")
+  }
+
+  /// Each pod's final node in a queue run ("unschedulable" if never bound, "preempted" if evicted).
+  func finalPlacements(_ run: QueueRun) -> [(pod: String, node: String)] {
+    let c = scheduler.cluster
+    return (0..<c.pods.count).map { p in
+      let id = PodID(UInt32(p))
+      let where_: String
+      if p < run.deletedAt.count, run.deletedAt[p] != nil { where_ = "preempted" } else { where_ = c.pods.boundNode(id).map { c.nodes.name($0) } ?? "unschedulable" }
+      return (c.pods.name(id), where_)
+    }
+  }
+
   func placements() -> [(pod: String, node: String)] {
     outcomes.map { o in
       (scheduler.cluster.pods.name(o.pod), o.node.map { scheduler.cluster.nodes.name($0) } ?? "unschedulable")
     }
   }
 
-  func report(wall: Duration, following: Bool) {
+  func report(wall: Duration, following: Bool, queue: QueueRun? = nil, classNames: [Int32: String] = [:]) {
     let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
-    let scheduled = outcomes.filter { $0.node != nil }.count
     let pods = outcomes.count
-    print("scheduled: \(scheduled)  unschedulable: \(pods - scheduled)")
+    var messages = self.messages
+    var firstMessage = self.firstMessage
+    if let queue {
+      let bound = queue.boundAt.indices.filter { queue.boundAt[$0] != nil && queue.deletedAt[$0] == nil }.count
+      let preempted = queue.deletedAt.compactMap { $0 }.count
+      let pending = queue.stillPending.count - queue.queue.gatedCount
+      print("scheduled: \(bound)  pending: \(pending)  gated: \(queue.queue.gatedCount)  preempted: \(preempted)  (\(pods) scheduling cycles)")
+      // Unschedulable messages of the pods still pending, by their latest attempt.
+      messages = [:]
+      firstMessage = [:]
+      for p in queue.stillPending {
+        guard let m = lastFailure[p.index] else { continue }
+        messages[m, default: 0] += 1
+        if firstMessage[m] == nil { firstMessage[m] = scheduler.cluster.pods.name(p) }
+      }
+    } else {
+      let scheduled = outcomes.filter { $0.node != nil }.count
+      print("scheduled: \(scheduled)  unschedulable: \(pods - scheduled)")
+    }
     let rate = seconds > 0 ? Double(pods) / seconds : 0
-    print(String(format: "wall time: %.3f s  throughput: %.0f pods/s", seconds, rate))
+    print(String(format: "wall time: %.3f s  throughput: %.0f \(queue == nil ? "pods" : "cycles")/s", seconds, rate))
     func us(_ p: Double) -> String { String(format: "%.1f", Double(latencyNanos.valueAtPercentile(p)) / 1000) }
     print("latency per pod (µs): p50 \(us(50))  p90 \(us(90))  p99 \(us(99))  max \(String(format: "%.1f", Double(latencyNanos.max) / 1000))")
     print(String(format: "nodes evaluated per pod: %.1f", pods > 0 ? Double(evaluatedTotal) / Double(pods) : 0))
@@ -169,6 +238,7 @@ struct RunRecorder {
       print("unschedulable (\(count) pod(s), first \(firstMessage[message]!)): \(message)")
     }
     if byCount.count > 5 { print("… and \(byCount.count - 5) other distinct messages") }
+    if let queue { reportQueue(queue, classNames: classNames) }
     if following {
       let a = agreement
       print("replay: Berth's choice \(a.same), tied at Berth's top score \(a.tiedTop), lower Berth score \(a.lower), "

@@ -50,8 +50,11 @@ struct Schedule: ParsableCommand {
   @Option(help: "How many pods --scores-out covers.")
   var scoresPods: Int = 200
 
-  @Option(help: "Explain one pod's cycle: filter verdicts per plugin, topology spread counts per domain and the scores of its top nodes.")
+  @Option(help: "Explain one pod's first cycle: filter verdicts per plugin, topology spread and affinity counts per domain, the scores of its top nodes and any preemption.")
   var explain: String?
+
+  @Flag(help: "One attempt per pod in arrival order, without the scheduling queue (implied by --follow and --scores-out).")
+  var noQueue = false
 
   func validate() throws {
     if scoresPods < 0 { throw ValidationError("--scores-pods must be ≥ 0") }
@@ -86,6 +89,12 @@ struct Schedule: ParsableCommand {
     print("profile: \(profile.schedulerName), percentageOfNodesToScore \(pct), tie-break \(tieBreak.rawValue)")
 
     let recorded = try follow.map { try PlacementsCSV.read(path: $0) }
+    if recorded == nil && scoresOut == nil && !noQueue {
+      let first = loaded.pods.compactMap(\.creationTimestamp).min() ?? 0
+      let arrivals = loaded.pods.map { VirtualTime.seconds(($0.creationTimestamp ?? first) - first) }
+      try runQueued(scheduler: scheduler, built: built, seed: seed, arrivals: arrivals, classNames: loaded.priorityClassNames)
+      return
+    }
     var run = RunRecorder(scheduler: scheduler, scoresPods: scoresOut == nil ? 0 : scoresPods)
     let progress = Progress(total: built.pods.count)
     let clock = ContinuousClock()
@@ -114,6 +123,69 @@ struct Schedule: ParsableCommand {
     if let scoresOut { try AtomicFile.write(run.scoreRows, to: scoresOut) }
     if let explain, !run.explained {
       throw CommandFailure("--explain: no pod named \"\(explain)\" in \(cluster)")
+    }
+  }
+}
+
+extension Schedule {
+  /// Pods arrive at their creation time relative to the earliest (0 without one), in file order
+  /// on ties, and go through the scheduling queue: retries on cluster events, backoff, the
+  /// 5-minute flush, preemption.
+  private func runQueued(scheduler: Scheduler, built: Cluster, seed: UInt64, arrivals: [VirtualTime], classNames: [Int32: String]) throws {
+    let queueRun = QueueRun(scheduler: scheduler, seed: seed)
+    for p in 0..<built.pods.count { queueRun.submit(PodID(UInt32(p)), at: arrivals[p]) }
+    final class Box {
+      var recorder: RunRecorder
+      var started: UInt64 = 0
+      var explainedCycle = false
+      init(_ r: RunRecorder) { recorder = r }
+    }
+    let box = Box(RunRecorder(scheduler: scheduler, scoresPods: 0))
+    let progress = Progress(total: built.pods.count)
+    var bound = 0
+    queueRun.beforeCycle = { _ in box.started = DispatchTime.now().uptimeNanoseconds }
+    queueRun.onCycle = { pod, outcome, decision in
+      let nanos = DispatchTime.now().uptimeNanoseconds - box.started
+      let name = built.pods.name(pod)
+      if name == explain && !box.explainedCycle {
+        box.explainedCycle = true
+        // Explain against the cluster as the cycle saw it: without the pod itself.
+        let mask = built.pods.gpuAssignment[pod.index]
+        if outcome.node != nil { built.unbind(pod) }
+        box.recorder.printExplanation(pod, outcome)
+        if let node = outcome.node { built.bind(pod, to: node, gpus: mask == 0 ? nil : mask) }
+        if let d = decision {
+          print("  preemption: nominated \(built.nodes.name(d.node)) among \(d.candidates) candidate node(s); victims "
+            + d.victims.map { "\(built.pods.name($0)) (priority \(built.pods.priority[$0.index]))" }.joined(separator: ", ")
+            + "; PodDisruptionBudget violations \(d.pdbViolations)")
+        } else if outcome.node == nil {
+          print("  preemption: none (no eligible pod or no node where evicting lower-priority pods helps)")
+        }
+      }
+      box.recorder.recordCycle(pod, outcome, nanos: nanos)
+      if outcome.node != nil {
+        bound += 1
+        progress.update(bound)
+      }
+    }
+    let clock = ContinuousClock()
+    let mallocsBefore = MallocCount.current()
+    let started = clock.now
+    queueRun.run()
+    let wall = clock.now - started
+    let mallocsAfter = MallocCount.current()
+    progress.finish()
+    built.checkInvariants()
+    box.recorder.report(wall: wall, following: false, queue: queueRun, classNames: classNames)
+    if let before = mallocsBefore, let after = mallocsAfter, queueRun.cycles > 0 {
+      print(String(format: "heap allocations per scheduling cycle: %.3f (%d in %d cycles)",
+        Double(after - before) / Double(queueRun.cycles), after - before, queueRun.cycles))
+    }
+    if let out { try PlacementsCSV.write(box.recorder.finalPlacements(queueRun), to: out) }
+    if let explain, !box.explainedCycle {
+      throw CommandFailure(built.pods.id(named: explain) != nil
+        ? "--explain: pod \"\(explain)\" was never attempted (it has scheduling gates)"
+        : "--explain: no pod named \"\(explain)\" in \(cluster)")
     }
   }
 }

@@ -116,6 +116,9 @@ public struct PodSpec: Hashable, Sendable {
   public var preemptLowerPriority = true
   /// Seconds a deleted pod keeps its node before it is gone (`terminationGracePeriodSeconds`).
   public var terminationGracePeriodSeconds: Int64 = 30
+  /// `metadata.creationTimestamp` in seconds since 1970, when given: a queue run lets the pod
+  /// arrive that long after the earliest pod.
+  public var creationTimestamp: Double?
   /// `spec.schedulingGates` names; a gated pod is not scheduled.
   public var schedulingGates: [String] = []
   /// Scheduling-relevant fields the input set but this release does not enforce (for example

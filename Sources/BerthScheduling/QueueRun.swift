@@ -37,7 +37,8 @@ public final class QueueRun {
   private var lastAttemptVersion: [UInt64] = []
   public private(set) var preemptions: [Preemption] = []
   public private(set) var cycles = 0
-  /// Called after every scheduling cycle (for progress, explanations and recording).
+  /// Called before and after every scheduling cycle (for timing, progress, explanations).
+  public var beforeCycle: ((PodID) -> Void)?
   public var onCycle: ((PodID, ScheduleOutcome, PreemptionDecision?) -> Void)?
 
   private var realEvents = 0
@@ -112,6 +113,7 @@ public final class QueueRun {
   }
 
   private func cycle(_ pod: PodID) {
+    beforeCycle?(pod)
     cycles += 1
     let p = pod.index
     lastAttemptVersion[p] = stateVersion

@@ -442,6 +442,15 @@ public enum KubernetesYAML {
       schedulerName: try spec.child("schedulerName")?.string() ?? "default-scheduler")
     pod.unenforced = unenforced
     pod.topologySpreadConstraints = spread
+    if let t = meta?.child("creationTimestamp") {
+      let text = try t.string()
+      let f = ISO8601DateFormatter()
+      f.formatOptions = [.withInternetDateTime]
+      let fractional = ISO8601DateFormatter()
+      fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+      guard let date = f.date(from: text) ?? fractional.date(from: text) else { throw t.error("expected an RFC 3339 time such as 2024-05-01T12:00:00Z") }
+      pod.creationTimestamp = date.timeIntervalSince1970
+    }
     pod.schedulingGates = try (spec.child("schedulingGates")?.sequence() ?? []).map { g throws(InputError) in
       guard let n = try g.child("name")?.string(), !n.isEmpty else { throw g.error("a scheduling gate needs a name") }
       return n
@@ -562,6 +571,13 @@ public struct Manifest: Sendable {
     self.namespaces = namespaces
     self.priorityClasses = priorityClasses
     self.disruptionBudgets = disruptionBudgets
+  }
+
+  /// Priority values named by a class (user-defined and built-in), for reports.
+  public var priorityClassNames: [Int32: String] {
+    var out: [Int32: String] = [:]
+    for c in (priorityClasses + PriorityClassSpec.builtIn).reversed() { out[c.value] = c.name }
+    return out
   }
 
   /// A cluster holding the nodes, the namespaces' labels and every pod, pending.

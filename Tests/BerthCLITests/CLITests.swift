@@ -49,6 +49,16 @@ struct CLITests {
     #expect(Self.run(["schedule", "--cluster", sampleDir, "--seed", "42", "--explain", "pod-00010"]).code == 0)
   }
 
+  @Test("the queue runs the preemption sample: the late high-priority pod evicts two pods and binds")
+  func preemptionSample() throws {
+    let d = try Self.tempDir()
+    let file = URL(fileURLWithPath: sampleDir).appendingPathComponent("preemption.yaml").path
+    #expect(Self.run(["schedule", "--cluster", file, "--seed", "1", "--explain", "urgent", "--out", d + "/p.csv"]).code == 0)
+    let rows = try String(contentsOfFile: d + "/p.csv", encoding: .utf8).split(separator: "\n").map(String.init)
+    #expect(rows.filter { $0.hasSuffix(",preempted") }.count == 2)
+    #expect(rows.contains { $0.hasPrefix("urgent,n") })
+  }
+
   @Test("bad input fails with one clear line and a non-zero exit", arguments: [
     (["schedule", "--cluster", "/nonexistent"], "/nonexistent: no such file or directory"),
     (["schedule", "--cluster", sampleDir, "--config", "/nonexistent.yaml"], "/nonexistent.yaml: cannot read file as UTF-8 text"),
