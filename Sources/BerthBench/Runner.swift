@@ -37,6 +37,12 @@ public final class WorkloadRunner {
   var measureStart: ContinuousClock.Instant?
   var measuredDuration: Duration = .zero
   var measuredPods = 0
+  /// Scheduling cycles measured (equals `measuredPods` without the queue).
+  var measuredCycles = 0
+  /// Queue test cases: the run that owns virtual time, and which pods are measured.
+  var queueRun: QueueRun?
+  var measuredPod: [Bool] = []
+  var cycleStart = ContinuousClock.now
   var measuredScheduled = 0
   var evaluatedNodes = 0
   var allocations = 0
@@ -59,6 +65,13 @@ public final class WorkloadRunner {
     rng = root.split(label: "ops")
     var schedulerSeed = root.split(label: "scheduler")
     scheduler = Scheduler(cluster: cluster, profile: testCase.profile, seed: schedulerSeed.next())
+    if testCase.queue {
+      var preemptionSeed = root.split(label: "preemption")
+      let q = QueueRun(scheduler: scheduler, seed: preemptionSeed.next())
+      queueRun = q
+      q.beforeCycle = { [unowned self] _ in self.cycleStart = self.clock.now }
+      q.onCycle = { [unowned self] pod, outcome, _ in self.queuedCycle(pod, outcome) }
+    }
   }
 
   /// Pods the workload's ops will create, for progress bars.
@@ -81,10 +94,26 @@ public final class WorkloadRunner {
       case .createPods(let count, let source, let collectMetrics, let namespace):
         let wasCollecting = collecting
         if collectMetrics { startCollecting() }
-        for var spec in makePods(count, source: source, op: index) {
-          if let namespace { spec.namespace = namespace }
-          let pod = try add(spec)
-          schedule(pod)
+        if let q = queueRun {
+          for var spec in makePods(count, source: source, op: index) {
+            if let namespace { spec.namespace = namespace }
+            let pod = try add(spec)
+            measuredPod.append(contentsOf: repeatElement(false, count: max(0, pod.index + 1 - measuredPod.count)))
+            measuredPod[pod.index] = collecting
+            if collecting { measuredPods += 1 }
+            q.submit(pod, at: q.now)
+          }
+          let before = collecting ? options.allocations.read() : nil
+          q.run()
+          if collecting {
+            if let before, let after = options.allocations.read() { allocations += after - before } else { allocationsMeasured = false }
+          }
+        } else {
+          for var spec in makePods(count, source: source, op: index) {
+            if let namespace { spec.namespace = namespace }
+            let pod = try add(spec)
+            schedule(pod)
+          }
         }
         if collectMetrics && !wasCollecting { stopCollecting() }
       case .churn(let every, let create, let delete, let source):
@@ -159,6 +188,7 @@ public final class WorkloadRunner {
       latencyNanos.record(UInt64((t1 - t0).nanoseconds))
       completionNanos.append(UInt64((t1 - measureStart!).nanoseconds))
       measuredPods += 1
+      measuredCycles += 1
       evaluatedNodes += outcome.evaluatedNodes
       if outcome.node != nil { measuredScheduled += 1 }
       progress?(measuredPods)
@@ -176,6 +206,22 @@ public final class WorkloadRunner {
         churnStep(c)
       }
     }
+  }
+
+  /// One cycle the queue ran: latency, completion of measured pods, the placements checksum.
+  func queuedCycle(_ pod: PodID, _ outcome: ScheduleOutcome) {
+    let t1 = clock.now
+    if collecting {
+      latencyNanos.record(UInt64((t1 - cycleStart).nanoseconds))
+      measuredCycles += 1
+      evaluatedNodes += outcome.evaluatedNodes
+      if outcome.node != nil && pod.index < measuredPod.count && measuredPod[pod.index] {
+        measuredScheduled += 1
+        completionNanos.append(UInt64((t1 - measureStart!).nanoseconds))
+        progress?(measuredScheduled)
+      }
+    }
+    mix(pod: pod, node: outcome.node)
   }
 
   func churnStep(_ c: (every: Int, create: Int, delete: Int, source: ObjectSource)) {
@@ -239,7 +285,7 @@ public final class WorkloadRunner {
       let rank = Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1
       return sorted[min(max(rank, 0), sorted.count - 1)]
     }
-    func us(_ p: Double) -> Double { measuredPods == 0 ? 0 : Double(latencyNanos.valueAtPercentile(p)) / 1000 }
+    func us(_ p: Double) -> Double { measuredCycles == 0 ? 0 : Double(latencyNanos.valueAtPercentile(p)) / 1000 }
     var cpu: [Double] = []
     var mem: [Double] = []
     var used = 0
@@ -253,9 +299,9 @@ public final class WorkloadRunner {
       suite: suite.name, testCase: testCase.name, workload: workload.name, labels: workload.labels,
       params: workload.params, measuredPods: measuredPods,
       throughput: .init(average: average, p50: pct(50), p90: pct(90), p99: pct(99), windows: windows.count),
-      latency: .init(p50: us(50), p90: us(90), p99: us(99), max: measuredPods == 0 ? 0 : Double(latencyNanos.max) / 1000),
-      nodesEvaluatedPerPod: measuredPods == 0 ? 0 : Double(evaluatedNodes) / Double(measuredPods),
-      allocationsPerCycle: allocationsMeasured && measuredPods > 0 ? Double(allocations) / Double(measuredPods) : nil,
+      latency: .init(p50: us(50), p90: us(90), p99: us(99), max: measuredCycles == 0 ? 0 : Double(latencyNanos.max) / 1000),
+      nodesEvaluatedPerPod: measuredCycles == 0 ? 0 : Double(evaluatedNodes) / Double(measuredCycles),
+      allocationsPerCycle: allocationsMeasured && measuredCycles > 0 ? Double(allocations) / Double(measuredCycles) : nil,
       peakRSSBytes: PeakMemory.bytes(), placementsChecksum: MetricValue.hex(checksum),
       outcome: .init(
         nodes: n.count, pods: cluster.pods.count, scheduled: measuredScheduled, unschedulable: measuredPods - measuredScheduled,

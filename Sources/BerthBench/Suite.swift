@@ -18,6 +18,9 @@ public struct TestCase: Sendable {
   public var name: String
   public var profile: Profile
   public var workloads: [Workload]
+  /// Pods go through the scheduling queue in virtual time (retries, preemption) instead of one
+  /// attempt each in creation order.
+  public var queue = false
 }
 
 public struct Workload: Sendable {
@@ -93,7 +96,7 @@ extension Suite {
   }
 
   static func testCase(_ v: YAMLValue, directory: String) throws(InputError) -> TestCase {
-    try v.requireKeys(in: ["name", "schedulerConfig", "workloadTemplate", "workloads"])
+    try v.requireKeys(in: ["name", "schedulerConfig", "workloadTemplate", "workloads", "queue"])
     guard let name = try v.child("name")?.string(), !name.isEmpty else { throw v.error("a test case needs a name") }
     var profile = Profile.default
     if let configNode = v.child("schedulerConfig") {
@@ -111,7 +114,12 @@ extension Suite {
       guard names.insert(workload.name).inserted else { throw w.error("duplicate workload name \"\(workload.name)\"") }
       workloads.append(workload)
     }
-    return TestCase(name: name, profile: profile, workloads: workloads)
+    var testCase = TestCase(name: name, profile: profile, workloads: workloads)
+    testCase.queue = try v.child("queue")?.bool() ?? false
+    if testCase.queue, let churn = workloads.lazy.flatMap(\.ops).first(where: { if case .churn = $0 { return true } else { return false } }) {
+      throw v.error("a queue test case cannot use \(churn.opcode) yet")
+    }
+    return testCase
   }
 
   static func workload(_ v: YAMLValue, template: YAMLValue) throws(InputError) -> Workload {

@@ -52,8 +52,9 @@ public final class DefaultPreemption {
     guard info.constraints.preemptLowerPriority else { return nil }
     let priority = cluster.pods.priority[pod.index]
     let potential = potentialNodes(info)
+    indexLowerPriorityPods(below: priority)
     if let n = nominated, potential.contains(n.index) {
-      for q in podsOn(n) where terminating(q) && cluster.pods.priority[q.index] < priority { return nil }
+      for q in lowerOn(n) where terminating(q) { return nil }
     }
     guard !potential.isEmpty else { return nil }
     let count = potential.count
@@ -93,11 +94,32 @@ public final class DefaultPreemption {
     return out
   }
 
-  private func podsOn(_ node: NodeID) -> [PodID] {
-    let raw = node.rawValue
+  /// Bound pods of priority below the preemptor's, grouped by node as a linked list in pod-row
+  /// order (one O(pods) pass per preemption, not one per candidate).
+  private var firstLower: [Int32] = []
+  private var nextLower: [Int32] = []
+
+  private func indexLowerPriorityPods(below priority: Int32) {
+    let pods = cluster.pods
+    firstLower = [Int32](repeating: -1, count: cluster.nodes.count)
+    nextLower = [Int32](repeating: -1, count: pods.count)
+    var last = [Int32](repeating: -1, count: cluster.nodes.count)
+    for p in 0..<pods.count {
+      let n = pods.node[p]
+      guard n != PodTable.unbound, pods.priority[p] < priority else { continue }
+      if last[Int(n)] < 0 { firstLower[Int(n)] = Int32(p) } else { nextLower[Int(last[Int(n)])] = Int32(p) }
+      last[Int(n)] = Int32(p)
+    }
+  }
+
+  /// Lower-priority pods bound to `node` (per the last index), in pod-row order.
+  private func lowerOn(_ node: NodeID) -> [PodID] {
     var out: [PodID] = []
-    let col = cluster.pods.node
-    for p in 0..<cluster.pods.count where col[p] == raw { out.append(PodID(UInt32(p))) }
+    var p = firstLower[node.index]
+    while p >= 0 {
+      out.append(PodID(UInt32(p)))
+      p = nextLower[Int(p)]
+    }
     return out
   }
 
@@ -115,7 +137,7 @@ public final class DefaultPreemption {
     terminating: (PodID) -> Bool
   ) -> Candidate? {
     // Pods already terminating keep their place until they are gone and are no one's victims.
-    var lower = podsOn(node).filter { cluster.pods.priority[$0.index] < priority && !terminating($0) }
+    var lower = lowerOn(node).filter { !terminating($0) }
     guard !lower.isEmpty else { return nil }
     let masks = Dictionary(uniqueKeysWithValues: lower.map { ($0.index, cluster.pods.gpuAssignment[$0.index]) })
     for v in lower { cluster.unbind(v) }
