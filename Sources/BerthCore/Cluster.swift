@@ -206,13 +206,13 @@ public final class Cluster {
   /// Whether `pod` satisfies every clause of `m` (cold: dictionary lookups).
   public func matches(_ m: PodMatcher, _ pod: PodID) -> Bool {
     let ns = pods.namespace[pod.index]
-    return m.matches(namespace: ns, namespaceLabels: namespaceLabels(ns), labels: pods.labelSets[pods.labels[pod.index]])
+    return m.matches(namespace: ns, namespaceLabels: { namespaceLabels(ns) }, labels: pods.labelSets[pods.labels[pod.index]])
   }
 
   /// Whether a clause holds for `pod`.
   public func matches(_ c: AffinityClause, _ pod: PodID) -> Bool {
     let ns = pods.namespace[pod.index]
-    return c.matches(namespace: ns, namespaceLabels: namespaceLabels(ns), labels: pods.labelSets[pods.labels[pod.index]])
+    return c.matches(namespace: ns, namespaceLabels: { namespaceLabels(ns) }, labels: pods.labelSets[pods.labels[pod.index]])
   }
 
   // MARK: Namespaces and affinity terms

@@ -77,13 +77,14 @@ public struct AffinityClause: Hashable, Sendable {
   public var selector: LabelSelector?
 
   public init(namespaces: [UInt32], namespaceSelector: LabelSelector? = nil, selector: LabelSelector?) {
-    self.namespaces = Array(Set(namespaces)).sorted()
+    self.namespaces = namespaces.count <= 1 ? namespaces : Array(Set(namespaces)).sorted()
     self.namespaceSelector = namespaceSelector
     self.selector = selector
   }
 
-  public func matches(namespace: UInt32, namespaceLabels: [String: String], labels: [String: String]) -> Bool {
-    guard namespaces.contains(namespace) || namespaceSelector?.matches(namespaceLabels) == true else { return false }
+  /// `namespaceLabels` is asked for only when the namespace list does not decide.
+  public func matches(namespace: UInt32, namespaceLabels: () -> [String: String], labels: [String: String]) -> Bool {
+    guard namespaces.contains(namespace) || namespaceSelector.map({ $0.matches(namespaceLabels()) }) == true else { return false }
     return selector?.matches(labels) ?? false
   }
 }
@@ -122,7 +123,7 @@ public struct PodMatcher: Hashable, Sendable {
     clauses = [AffinityClause(namespaces: [namespace], selector: selector)]
   }
 
-  public func matches(namespace: UInt32, namespaceLabels: [String: String], labels: [String: String]) -> Bool {
+  public func matches(namespace: UInt32, namespaceLabels: () -> [String: String], labels: [String: String]) -> Bool {
     clauses.allSatisfy { $0.matches(namespace: namespace, namespaceLabels: namespaceLabels, labels: labels) }
   }
 }

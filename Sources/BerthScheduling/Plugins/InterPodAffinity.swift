@@ -142,7 +142,8 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
   // MARK: Filter
 
   func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool {
-    existing.removeAll(keepingCapacity: true)
+    // Emptied only when filled: clearing an empty array still makes its storage unique.
+    if !existing.isEmpty { existing.removeAll(keepingCapacity: true) }
     if cluster.heldTerms.count > 0 {
       for h in matchingHeldTerms(pod, cluster: cluster) where cluster.heldTotals[Int(h)] > 0 {
         let t = cluster.heldTerms[h]
@@ -151,8 +152,8 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
         if c.total > 0 { existing.append(Term(key: key, counter: c)) }
       }
     }
-    affinity.removeAll(keepingCapacity: true)
-    anti.removeAll(keepingCapacity: true)
+    if !affinity.isEmpty { affinity.removeAll(keepingCapacity: true) }
+    if !anti.isEmpty { anti.removeAll(keepingCapacity: true) }
     guard pod.constraints.hasPodAffinity else { return !existing.isEmpty }
     let r = resolve(pod, cluster: cluster)
     if let m = r.allAffinity {
@@ -228,7 +229,7 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
   // MARK: Score
 
   func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
-    contributions.removeAll(keepingCapacity: true)
+    if !contributions.isEmpty { contributions.removeAll(keepingCapacity: true) }
     let ownPreferred = !pod.constraints.podAffinity.preferred.isEmpty || !pod.constraints.podAntiAffinity.preferred.isEmpty
     if arguments.ignorePreferredTermsOfExistingPods && !ownPreferred { return .uniform(0) }
     if ownPreferred {
@@ -250,7 +251,7 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
         contributions.append(Term(key: key, counter: cluster.domainCounter(.held(Int(h), key: t.topologyKey), key: key), weight: weight))
       }
     }
-    contributions.removeAll { ($0.counter?.total ?? 0) == 0 }
+    if !contributions.isEmpty { contributions.removeAll { ($0.counter?.total ?? 0) == 0 } }
     // Every raw score 0 normalises to 0 everywhere (upstream: Skip, or max = min).
     return contributions.isEmpty ? .uniform(0) : .perNode
   }

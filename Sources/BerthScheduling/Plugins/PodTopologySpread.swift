@@ -46,6 +46,19 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     var isHostname: Bool
   }
 
+  /// Matcher ids of a pod's hard or soft constraints (nil: the constraint matches no pod), per
+  /// (constraint set, namespace, hardness), so a cycle neither hashes selectors nor allocates.
+  private var matcherIDs: [UInt64: [Int?]] = [:]
+
+  private func matcherIDs(_ cs: [TopologySpreadConstraint], _ pod: PodInfo, cluster: Cluster) -> [Int?] {
+    let namespace = cluster.pods.namespace[pod.id.index]
+    let key = UInt64(pod.constraintsID) << 33 | UInt64(namespace) << 1 | (cs.first?.doNotSchedule == true ? 1 : 0)
+    if let ids = matcherIDs[key] { return ids }
+    let ids = cs.map { c in c.labelSelector.map { cluster.matcher(namespace: namespace, selector: $0) } }
+    matcherIDs[key] = ids
+    return ids
+  }
+
   private var hard: [Prepared] = []
   private var soft: [Prepared] = []
   private var ignored = Column<UInt8>(repeating: 0, count: 0)
@@ -123,15 +136,15 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     ensureScratch(n)
     let keyIDs = cs.map { cluster.labels.keyID($0.topologyKey) ?? -1 }
     let podLabels = cluster.pods.labelSets[cluster.pods.labels[pod.id.index]]
-    let namespace = cluster.pods.namespace[pod.id.index]
+    let matchers = matcherIDs(cs, pod, cluster: cluster)
     let allKeyed = requireAll && markKeyed(keyIDs, nodes: nodes, rows: 0..<n)
     var out: [Prepared] = []
-    for (c, key) in zip(cs, keyIDs) {
+    for (k, (c, key)) in zip(cs, keyIDs).enumerated() {
       let domainSize = key >= 0 ? cluster.labels.domains[key].count : 1
       var p = Prepared(
         key: key, maxSkew: Int64(c.maxSkew), selfMatch: c.labelSelector?.matches(podLabels) == true ? 1 : 0, minMatch: 0,
         counts: [Int64](repeating: 0, count: domainSize), present: [Bool](repeating: false, count: domainSize),
-        matcher: c.labelSelector.map { cluster.matcher(namespace: namespace, selector: $0) }, weight: 0,
+        matcher: matchers[k], weight: 0,
         isHostname: c.topologyKey == Self.hostnameKey)
       guard !(requireAll && !allKeyed) else {
         out.append(p)
