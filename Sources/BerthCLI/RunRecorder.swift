@@ -231,8 +231,8 @@ struct RunRecorder {
     let rate = seconds > 0 ? Double(pods) / seconds : 0
     print(String(format: "wall time: %.3f s  throughput: %.0f \(queue == nil ? "pods" : "cycles")/s", seconds, rate))
     func us(_ p: Double) -> String { String(format: "%.1f", Double(latencyNanos.valueAtPercentile(p)) / 1000) }
-    print("latency per pod (µs): p50 \(us(50))  p90 \(us(90))  p99 \(us(99))  max \(String(format: "%.1f", Double(latencyNanos.max) / 1000))")
-    print(String(format: "nodes evaluated per pod: %.1f", pods > 0 ? Double(evaluatedTotal) / Double(pods) : 0))
+    print("latency per \(queue == nil ? "pod" : "cycle") (µs): p50 \(us(50))  p90 \(us(90))  p99 \(us(99))  max \(String(format: "%.1f", Double(latencyNanos.max) / 1000))")
+    print(String(format: "nodes evaluated per \(queue == nil ? "pod" : "cycle"): %.1f", pods > 0 ? Double(evaluatedTotal) / Double(pods) : 0))
     let byCount = messages.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
     for (message, count) in byCount.prefix(5) {
       print("unschedulable (\(count) pod(s), first \(firstMessage[message]!)): \(message)")
