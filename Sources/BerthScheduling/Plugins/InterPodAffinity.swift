@@ -62,6 +62,9 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
   private var anti: [Term] = []
   private var existing: [Term] = []
   private var contributions: [Term] = []
+  /// Anti-affinity and bound pods' anti-affinity terms paired by topology key, so one pass over
+  /// the rows checks two counters.
+  private var repelling: [(key: Int, a: DomainCounter, b: DomainCounter?)] = []
 
   private func resolve(_ pod: PodInfo, cluster: Cluster) -> Resolved {
     let ns = cluster.pods.namespace[pod.id.index]
@@ -154,7 +157,10 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
     }
     if !affinity.isEmpty { affinity.removeAll(keepingCapacity: true) }
     if !anti.isEmpty { anti.removeAll(keepingCapacity: true) }
-    guard pod.constraints.hasPodAffinity else { return !existing.isEmpty }
+    guard pod.constraints.hasPodAffinity else {
+      pairRepellingTerms()
+      return !existing.isEmpty
+    }
     let r = resolve(pod, cluster: cluster)
     if let m = r.allAffinity {
       for key in r.affinityKeys { affinity.append(matcherTerm(m, key: key, cluster: cluster)) }
@@ -163,7 +169,22 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
     let anyMatch = affinity.contains { ($0.counter?.total ?? 0) > 0 }
     firstPodException = !anyMatch && r.affinityClauses.allSatisfy { cluster.matches($0, pod.id) }
     for t in r.anti { anti.append(matcherTerm(t.matcher, key: t.key, cluster: cluster)) }
+    pairRepellingTerms()
     return !affinity.isEmpty || !anti.isEmpty || !existing.isEmpty
+  }
+
+  private func pairRepellingTerms() {
+    if !repelling.isEmpty { repelling.removeAll(keepingCapacity: true) }
+    for group in 0..<2 {
+      for t in group == 0 ? anti : existing {
+        guard let c = t.counter else { continue }
+        if let k = repelling.firstIndex(where: { $0.key == t.key && $0.b == nil }) {
+          repelling[k].b = c
+        } else {
+          repelling.append((t.key, c, nil))
+        }
+      }
+    }
   }
 
   func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
@@ -181,17 +202,17 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
         status[i] = markFailure(status[i], failed: v == 0 || (counts[v] <= 0 && !exception), code: code)
       }
     }
-    for t in anti { repel(t, nodes: nodes, rows: rows, status: status, code: code) }
-    for t in existing { repel(t, nodes: nodes, rows: rows, status: status, code: code) }
-  }
-
-  /// Rejects rows whose domain holds a pod the term counts (counts[0] is 0: keyless rows pass).
-  @inline(__always)
-  private func repel(_ t: Term, nodes: NodeTable, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
-    guard let c = t.counter else { return }
-    let col = nodes.labelValues[t.key].base
-    let counts = c.counts.base
-    for i in rows { status[i] = markFailure(status[i], failed: counts[Int(col[i])] > 0, code: code) }
+    // Rows whose domain holds a pod a term counts fail (counts[0] is 0: keyless rows pass).
+    // Counts are never negative, so `a | b > 0` tests both terms of a pair at once.
+    for g in repelling {
+      let col = nodes.labelValues[g.key].base
+      let a = g.a.counts.base
+      let b = (g.b ?? g.a).counts.base
+      for i in rows {
+        let v = Int(col[i])
+        status[i] = markFailure(status[i], failed: a[v] | b[v] > 0, code: code)
+      }
+    }
   }
 
   /// Which check rejects row `i`, in upstream's order (cold).
