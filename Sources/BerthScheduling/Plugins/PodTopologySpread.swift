@@ -127,9 +127,18 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     }
   }
 
+  /// Whether every node carrying the key counts for the constraint: all constraints share the
+  /// key, and its inclusion policies admit every node. Then the cluster's domain counter (kept
+  /// at bind) holds the counts, and every value of the key is a domain (values come from nodes).
+  private func countsEveryKeyedNode(_ c: TopologySpreadConstraint, key: Int, keys: [Int], pod: PodInfo) -> Bool {
+    guard key >= 0, keys.allSatisfy({ $0 == key }), c.nodeTaintsPolicy == .ignore else { return false }
+    return c.nodeAffinityPolicy == .ignore || (pod.constraints.nodeSelector.isEmpty && pod.constraints.affinity?.required == nil)
+  }
+
   /// Per constraint: the domains and matching-pod counts over the nodes that carry every
   /// constraint's key and pass the constraint's inclusion policies.
-  /// - Complexity: O(nodes × constraints).
+  /// - Complexity: O(domains) per constraint on the domain counters when every keyed node
+  ///   counts; else O(nodes × constraints).
   private func prepare(_ cs: [TopologySpreadConstraint], _ pod: PodInfo, cluster: Cluster, requireAll: Bool = true) -> [Prepared] {
     let nodes = cluster.nodes
     let n = nodes.count
@@ -137,15 +146,27 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     let keyIDs = cs.map { cluster.labels.keyID($0.topologyKey) ?? -1 }
     let podLabels = cluster.pods.labelSets[cluster.pods.labels[pod.id.index]]
     let matchers = matcherIDs(cs, pod, cluster: cluster)
-    let allKeyed = requireAll && markKeyed(keyIDs, nodes: nodes, rows: 0..<n)
+    let fast = requireAll && zip(cs, keyIDs).allSatisfy { countsEveryKeyedNode($0, key: $1, keys: keyIDs, pod: pod) }
+    let allKeyed = requireAll && (fast || markKeyed(keyIDs, nodes: nodes, rows: 0..<n))
     var out: [Prepared] = []
     for (k, (c, key)) in zip(cs, keyIDs).enumerated() {
       let domainSize = key >= 0 ? cluster.labels.domains[key].count : 1
       var p = Prepared(
         key: key, maxSkew: Int64(c.maxSkew), selfMatch: c.labelSelector?.matches(podLabels) == true ? 1 : 0, minMatch: 0,
-        counts: [Int64](repeating: 0, count: domainSize), present: [Bool](repeating: false, count: domainSize),
+        counts: [Int64](repeating: 0, count: domainSize), present: [Bool](repeating: fast, count: domainSize),
         matcher: matchers[k], weight: 0,
         isHostname: c.topologyKey == Self.hostnameKey)
+      if fast {
+        p.present[0] = false
+        if let m = p.matcher {
+          let counter = cluster.domainCounter(.matcher(m, key: c.topologyKey), key: key).counts.base
+          p.counts.withUnsafeMutableBufferPointer { counts in
+            for v in 1..<domainSize { counts[v] = counter[v] }
+          }
+        }
+        out.append(p)
+        continue
+      }
       guard !(requireAll && !allKeyed) else {
         out.append(p)
         continue
