@@ -21,6 +21,13 @@ public final class Cluster {
   public private(set) var heldTerms = Interner<HeldAffinityTerm>()
   public private(set) var heldCounts: [Column<Int32>] = []
   public private(set) var heldTotals: [Int] = []
+  /// The pods bound to each node as an intrusive doubly linked list (-1 ends it), so a node's
+  /// pods are listed without scanning the pod table; kept by `bind` and `unbind`.
+  private var firstPodOnNode: [Int32] = []
+  private var nextPodOnNode: [Int32] = []
+  private var previousPodOnNode: [Int32] = []
+  /// Bound pods per priority value (entries at zero are removed).
+  private var boundByPriority: [Int32: Int] = [:]
   /// PodDisruptionBudgets, in the order added.
   public private(set) var disruptionBudgets: [PodDisruptionBudgetSpec] = []
   /// Labels of declared Namespace objects, by name.
@@ -71,6 +78,10 @@ public final class Cluster {
     c.heldTotals = heldTotals
     c.declaredNamespaces = declaredNamespaces
     c.disruptionBudgets = disruptionBudgets
+    c.boundByPriority = boundByPriority
+    c.firstPodOnNode = firstPodOnNode
+    c.nextPodOnNode = nextPodOnNode
+    c.previousPodOnNode = previousPodOnNode
     c.domainCounters = domainCounters.map { DomainCounter(source: $0.source, key: $0.key, counts: $0.counts.copy(), total: $0.total) }
     c.domainCounterIndex = domainCounterIndex
     c.countersOfMatcher = countersOfMatcher
@@ -92,6 +103,7 @@ public final class Cluster {
   public func addNode(_ spec: NodeSpec) -> NodeID {
     for c in matcherCounts { c.append(0) }
     for c in heldCounts { c.append(0) }
+    firstPodOnNode.append(-1)
     precondition(nodes.id(named: spec.name) == nil, "duplicate node name \(spec.name)")
     var labelIDs: [(key: Int, value: UInt32)] = []
     for (key, value) in spec.labels.sorted(by: { $0.key < $1.key }) {
@@ -137,6 +149,8 @@ public final class Cluster {
       // Models no node has get fresh ids: they simply match no node.
       gpu = (UInt8(g.count), Int16(g.milliPerGPU), g.models.map { gpuModels.intern($0) }.sorted())
     }
+    nextPodOnNode.append(-1)
+    previousPodOnNode.append(-1)
     return pods.append(
       name: spec.name, namespace: spec.namespace, labels: spec.labels, requests: requests,
       nonZero: nonZero, scalars: scalarRequests, priority: spec.priority, constraints: PodConstraints(spec), gpu: gpu)
@@ -166,6 +180,13 @@ public final class Cluster {
     }
     adjust(node, by: pod, sign: 1)
     pods.setNode(pod, node.rawValue)
+    boundByPriority[pods.priority[pod.index], default: 0] += 1
+    let p = Int32(pod.index)
+    let head = firstPodOnNode[node.index]
+    nextPodOnNode[pod.index] = head
+    previousPodOnNode[pod.index] = -1
+    if head >= 0 { previousPodOnNode[Int(head)] = p }
+    firstPodOnNode[node.index] = p
   }
 
   /// Removes a bound pod from its node.
@@ -178,6 +199,13 @@ public final class Cluster {
       pods.setGPUAssignment(pod, 0)
     }
     pods.setNode(pod, PodTable.unbound)
+    let prio = pods.priority[pod.index]
+    if boundByPriority[prio] == 1 { boundByPriority[prio] = nil } else { boundByPriority[prio, default: 0] -= 1 }
+    let next = nextPodOnNode[pod.index], previous = previousPodOnNode[pod.index]
+    if previous >= 0 { nextPodOnNode[Int(previous)] = next } else { firstPodOnNode[node.index] = next }
+    if next >= 0 { previousPodOnNode[Int(next)] = previous }
+    nextPodOnNode[pod.index] = -1
+    previousPodOnNode[pod.index] = -1
   }
 
   /// The id of the matcher for (namespace, selector), registering it — and counting the bound
@@ -232,6 +260,32 @@ public final class Cluster {
       }
     }
     for c in domainCounters { refill(c) }
+  }
+
+  /// Whether some bound pod has a priority below `priority` (a preemptor has possible victims).
+  /// - Complexity: O(distinct priorities).
+  public func hasBoundPod(below priority: Int32) -> Bool { boundByPriority.keys.contains { $0 < priority } }
+
+  /// The first pod on `node` in its list and the one after `pod`, for walks that allocate nothing.
+  public func firstPod(on node: NodeID) -> PodID? {
+    let p = firstPodOnNode[node.index]
+    return p >= 0 ? PodID(UInt32(p)) : nil
+  }
+  public func pod(after pod: PodID) -> PodID? {
+    let p = nextPodOnNode[pod.index]
+    return p >= 0 ? PodID(UInt32(p)) : nil
+  }
+
+  /// The pods bound to `node`, most recently bound first.
+  /// - Complexity: O(pods on the node).
+  public func podsOn(_ node: NodeID) -> [PodID] {
+    var out: [PodID] = []
+    var p = firstPodOnNode[node.index]
+    while p >= 0 {
+      out.append(PodID(UInt32(p)))
+      p = nextPodOnNode[Int(p)]
+    }
+    return out
   }
 
   // MARK: Disruption budgets
@@ -477,6 +531,12 @@ public final class Cluster {
       for r in 0..<scalars.count {
         if nodes.scalarRequested[r][i] != scalar[r][i] { problems.append("\(name): \(scalars.names[r]) sum differs") }
         if scalar[r][i] > nodes.scalarAllocatable[r][i] { problems.append("\(name): \(scalars.names[r]) over allocatable") }
+      }
+    }
+    for i in 0..<n {
+      let listed = podsOn(NodeID(UInt32(i)))
+      if listed.count != Int(count[i]) || listed.contains(where: { pods.node[$0.index] != UInt32(i) }) {
+        problems.append("\(nodes.names[i]): pod list differs from the pods bound to it")
       }
     }
     for c in domainCounters {

@@ -51,10 +51,11 @@ public final class DefaultPreemption {
     let info = PodInfo(pod, in: cluster)
     guard info.constraints.preemptLowerPriority else { return nil }
     let priority = cluster.pods.priority[pod.index]
+    // Without a bound pod of lower priority anywhere no node can yield victims.
+    guard cluster.hasBoundPod(below: priority) else { return nil }
     let potential = potentialNodes(info)
-    indexLowerPriorityPods(below: priority)
     if let n = nominated, potential.contains(n.index) {
-      for q in lowerOn(n) where terminating(q) { return nil }
+      for q in lowerOn(n, below: priority) where terminating(q) { return nil }
     }
     guard !potential.isEmpty else { return nil }
     let count = potential.count
@@ -94,31 +95,23 @@ public final class DefaultPreemption {
     return out
   }
 
-  /// Bound pods of priority below the preemptor's, grouped by node as a linked list in pod-row
-  /// order (one O(pods) pass per preemption, not one per candidate).
-  private var firstLower: [Int32] = []
-  private var nextLower: [Int32] = []
-
-  private func indexLowerPriorityPods(below priority: Int32) {
-    let pods = cluster.pods
-    firstLower = [Int32](repeating: -1, count: cluster.nodes.count)
-    nextLower = [Int32](repeating: -1, count: pods.count)
-    var last = [Int32](repeating: -1, count: cluster.nodes.count)
-    for p in 0..<pods.count {
-      let n = pods.node[p]
-      guard n != PodTable.unbound, pods.priority[p] < priority else { continue }
-      if last[Int(n)] < 0 { firstLower[Int(n)] = Int32(p) } else { nextLower[Int(last[Int(n)])] = Int32(p) }
-      last[Int(n)] = Int32(p)
+  /// Whether `node` holds a pod of priority below `priority` that is not terminating.
+  private func hasVictim(on node: NodeID, below priority: Int32, terminating: (PodID) -> Bool) -> Bool {
+    var p = cluster.firstPod(on: node)
+    while let q = p {
+      if cluster.pods.priority[q.index] < priority && !terminating(q) { return true }
+      p = cluster.pod(after: q)
     }
+    return false
   }
 
-  /// Lower-priority pods bound to `node` (per the last index), in pod-row order.
-  private func lowerOn(_ node: NodeID) -> [PodID] {
+  /// Pods on `node` with priority below `priority` (in the node's list order; callers sort).
+  private func lowerOn(_ node: NodeID, below priority: Int32) -> [PodID] {
     var out: [PodID] = []
-    var p = firstLower[node.index]
-    while p >= 0 {
-      out.append(PodID(UInt32(p)))
-      p = nextLower[Int(p)]
+    var p = cluster.firstPod(on: node)
+    while let q = p {
+      if cluster.pods.priority[q.index] < priority { out.append(q) }
+      p = cluster.pod(after: q)
     }
     return out
   }
@@ -137,7 +130,9 @@ public final class DefaultPreemption {
     terminating: (PodID) -> Bool
   ) -> Candidate? {
     // Pods already terminating keep their place until they are gone and are no one's victims.
-    var lower = lowerOn(node).filter { !terminating($0) }
+    guard hasVictim(on: node, below: priority, terminating: terminating) else { return nil }
+    var lower = lowerOn(node, below: priority)
+    lower.removeAll { terminating($0) }
     guard !lower.isEmpty else { return nil }
     let masks = Dictionary(uniqueKeysWithValues: lower.map { ($0.index, cluster.pods.gpuAssignment[$0.index]) })
     for v in lower { cluster.unbind(v) }

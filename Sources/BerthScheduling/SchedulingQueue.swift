@@ -78,6 +78,9 @@ public final class SchedulingQueue {
   private var priorities: [Int32] = []
   /// Pods in unschedulablePods, in no particular order (sorted before use).
   private var unschedulable = Set<UInt32>()
+  /// Per filter plugin (bit), how many unschedulable pods it rejected; index 64 counts pods
+  /// rejected by no plugin. Lets an event no waiting pod cares about return at once.
+  private var rejectedCounts = [Int](repeating: 0, count: 65)
   public private(set) var gatedCount = 0
 
   public init(settings: QueueSettings = QueueSettings()) { self.settings = settings }
@@ -165,11 +168,22 @@ public final class SchedulingQueue {
     rejectedBy[p] = mask
     location[p] = .unschedulable
     unschedulable.insert(UInt32(p))
+    count(mask, by: 1)
+  }
+
+  private func count(_ mask: UInt64, by delta: Int) {
+    if mask == 0 { rejectedCounts[64] += delta }
+    var m = mask
+    while m != 0 {
+      rejectedCounts[m.trailingZeroBitCount] += delta
+      m &= m - 1
+    }
   }
 
   /// Moves the pod to backoffQ if it is still backing off, else to activeQ.
   private func requeue(_ p: Int, at now: VirtualTime) {
     unschedulable.remove(UInt32(p))
+    count(rejectedBy[p], by: -1)
     let pod = PodID(UInt32(p))
     let expiration = backoffExpiration(pod)
     timestamp[p] = now
@@ -190,6 +204,13 @@ public final class SchedulingQueue {
     guard !unschedulable.isEmpty else { return 0 }
     var mask: UInt64 = 0
     for (i, p) in plugins.enumerated() where event.concerns(p) { mask |= 1 << UInt64(i) }
+    var interested = rejectedCounts[64] > 0
+    var m = mask
+    while m != 0 && !interested {
+      interested = rejectedCounts[m.trailingZeroBitCount] > 0
+      m &= m - 1
+    }
+    guard interested else { return 0 }
     var moving: [Int] = []
     for p in unschedulable where rejectedBy[Int(p)] == 0 || rejectedBy[Int(p)] & mask != 0 { moving.append(Int(p)) }
     moving.sort { (timestamp[$0], $0) < (timestamp[$1], $1) }
