@@ -128,6 +128,7 @@ public final class QueueRun {
     var decision: PreemptionDecision?
     if outcome.node != nil {
       boundAt[p] = now
+      if nominated[p] != nil { scheduler.nominate(pod, to: nil) }
       nominated[p] = nil
       stateVersion += 1
       queue.done(pod)
@@ -145,8 +146,12 @@ public final class QueueRun {
           realEvents += 1
         }
         let priority = cluster.pods.priority[p]
-        for q in nominated.indices where nominated[q] == d.node && cluster.pods.priority[q] < priority { nominated[q] = nil }
+        for q in nominated.indices where nominated[q] == d.node && cluster.pods.priority[q] < priority {
+          nominated[q] = nil
+          scheduler.nominate(PodID(UInt32(q)), to: nil)
+        }
         nominated[p] = d.node
+        scheduler.nominate(pod, to: d.node)
         preemptions.append(Preemption(time: now, preemptor: pod, decision: d))
       }
       queue.addUnschedulable(pod, rejectedBy: mask, at: now)

@@ -60,6 +60,23 @@ public final class Scheduler {
   @exclusivity(unchecked) public private(set) var lastModes: [ScoreMode] = []
   /// Set when a PreFilter rejected the pod outright in the last cycle; replaces per-node reasons.
   public private(set) var lastRejection: String?
+  /// Pods nominated to a node by preemption and not yet bound there, by node row. A pod being
+  /// scheduled must also fit a node with the nominated pods of equal or higher priority added
+  /// (upstream's `RunFilterPluginsWithNominatedPods`).
+  public private(set) var nominatedOnNode: [Int: [PodID]] = [:]
+  private var nominatedNode: [Int: Int] = [:]
+
+  /// Records (or with nil clears) the pod's nominated node.
+  public func nominate(_ pod: PodID, to node: NodeID?) {
+    if let old = nominatedNode.removeValue(forKey: pod.index) {
+      nominatedOnNode[old]?.removeAll { $0 == pod }
+      if nominatedOnNode[old]?.isEmpty == true { nominatedOnNode[old] = nil }
+    }
+    guard let node else { return }
+    nominatedNode[pod.index] = node.index
+    nominatedOnNode[node.index, default: []].append(pod)
+  }
+
   /// The index (into `filterPlugins`) of the plugin behind `lastRejection`.
   public private(set) var lastRejectingFilter: Int?
 
@@ -152,6 +169,7 @@ public final class Scheduler {
       for i in activeFilters {
         filterPlugins[i].filter(pod, cluster: cluster, rows: rows, status: st, code: UInt8(i + 1))
       }
+      if !nominatedOnNode.isEmpty { filterWithNominatedPods(pod, rows: rows) }
       let inChunk = Kernels.countZeros(st, rows)
       if feasible + inChunk >= toFind {
         // Stop right after the node that completes the search, as a sequential walk would.
@@ -187,11 +205,36 @@ public final class Scheduler {
       let r = rows[(nextStartNodeIndex + examined) % rows.count]
       st[r] = 0
       for i in activeFilters { filterPlugins[i].filter(pod, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1)) }
+      if !nominatedOnNode.isEmpty { filterWithNominatedPods(pod, rows: r..<(r + 1)) }
       if st[r] == 0 { feasible += 1 }
       examined += 1
     }
     nextStartNodeIndex = (nextStartNodeIndex + examined) % rows.count
     return (window, feasible, examined)
+  }
+
+  /// Feasible rows of `rows` holding nominated pods of equal or higher priority (other than this
+  /// pod) are filtered again with those pods placed there; a failure marks the row with the
+  /// failing plugin. Cold: preemption leaves few nominations, and each costs a PreFilter pass.
+  private func filterWithNominatedPods(_ pod: PodInfo, rows: Range<Int>) {
+    let st = status.base
+    let priority = cluster.pods.priority[pod.id.index]
+    var touched = false
+    for (r, list) in nominatedOnNode where rows.contains(r) && st[r] == 0 {
+      let others = list.filter { $0 != pod.id && !cluster.pods.isBound($0) && cluster.pods.priority[$0.index] >= priority }
+      guard !others.isEmpty else { continue }
+      touched = true
+      let node = NodeID(UInt32(r))
+      for q in others { cluster.bind(q, to: node) }
+      st[r] = 0
+      for (i, f) in filterPlugins.enumerated() where f.preFilter(pod, cluster: cluster) {
+        f.filter(pod, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1))
+        if st[r] != 0 { break }
+      }
+      for q in others.reversed() { cluster.unbind(q) }
+    }
+    // The plugins' PreFilter state must describe the cluster without the nominated pods again.
+    if touched { for i in activeFilters { _ = filterPlugins[i].preFilter(pod, cluster: cluster) } }
   }
 
   private func firstFeasible(in window: Window) -> NodeID? {

@@ -125,6 +125,39 @@ struct PreemptionTests {
     #expect(Self.victims(selector, c3) == [["b"]])
   }
 
+  @Test("a nominated node is reserved: an equal-priority pod arriving while victims terminate goes elsewhere or waits")
+  func nominatedReservation() throws {
+    // n0: 2 CPUs with a 1-CPU low-priority pod. p (2 CPUs) evicts it and is nominated to n0; m
+    // (1 CPU, same priority as p) arrives before the victim is gone and would take n0's free CPU.
+    let c = Cluster(nodes: [Builders.node("n0", cpu: 2000, memory: 1 << 34)])
+    let run = QueueRun(scheduler: Scheduler(cluster: c, seed: 1), seed: 1)
+    for (name, cpu, prio, at) in [("a", Int64(1000), Int32(1), Int64(0)), ("p", 2000, 10, 1), ("m", 1000, 10, 5)] {
+      var s = Builders.pod(name, cpu: cpu)
+      s.priority = prio
+      run.submit(try c.addPod(s), at: .seconds(at))
+    }
+    run.run()
+    #expect(Self.node(c, "p") == "n0" && Self.node(c, "m") == nil && Self.node(c, "a") == nil)
+    #expect(run.stillPending.map { c.pods.name($0) } == ["m"])
+  }
+
+  @Test("a nominated pod of lower priority reserves nothing")
+  func nominatedLowerPriority() throws {
+    let c = Cluster(nodes: [Builders.node("n0", cpu: 2000, memory: 1 << 34)])
+    let s = Scheduler(cluster: c, seed: 1)
+    var q = Builders.pod("q", cpu: 2000)
+    q.priority = 5
+    let qID = try c.addPod(q)
+    s.nominate(qID, to: NodeID(0))
+    var high = Builders.pod("high", cpu: 1000)
+    high.priority = 10
+    #expect(s.scheduleOne(try c.addPod(high)).node == NodeID(0))
+    var equal = Builders.pod("equal", cpu: 1000)
+    equal.priority = 5
+    #expect(s.scheduleOne(try c.addPod(equal)).node == nil)
+    #expect(c.invariantViolations().isEmpty && !c.pods.isBound(qID))
+  }
+
   // MARK: Queue
 
   @Test("activeQ order: higher priority first, then arrival; a waiting pod retries when a pod leaves")
