@@ -51,6 +51,8 @@ public final class WorkloadRunner {
   var bound: [PodID] = []
   var boundIndex: [Int] = []
   var churn: (every: Int, create: Int, delete: Int, source: ObjectSource)?
+  /// Services created so far: (namespace, selector), for the default spreading selector.
+  var services: [(namespace: String, selector: [String: String]?)] = []
   var sinceChurn = 0
   var createdPods = 0
   var createdNodes = 0
@@ -91,13 +93,14 @@ public final class WorkloadRunner {
         cluster.addNodes(makeNodes(count, source: source, zones: zones, op: index))
       case .createNamespaces(let prefix, let count, let labels):
         for i in 0..<count { cluster.declareNamespace("\(prefix)-\(i)", labels: labels) }
+      case .createService(let namespace, let selector):
+        services.append((namespace, selector))
       case .createPods(let count, let source, let collectMetrics, let namespace):
         let wasCollecting = collecting
         if collectMetrics { startCollecting() }
         if let q = queueRun {
-          for var spec in makePods(count, source: source, op: index) {
-            if let namespace { spec.namespace = namespace }
-            let pod = try add(spec)
+          for spec in makePods(count, source: source, op: index) {
+            let pod = try add(placed(spec, namespace: namespace))
             measuredPod.append(contentsOf: repeatElement(false, count: max(0, pod.index + 1 - measuredPod.count)))
             measuredPod[pod.index] = collecting
             if collecting { measuredPods += 1 }
@@ -109,9 +112,8 @@ public final class WorkloadRunner {
             if let before, let after = options.allocations.read() { allocations += after - before } else { allocationsMeasured = false }
           }
         } else {
-          for var spec in makePods(count, source: source, op: index) {
-            if let namespace { spec.namespace = namespace }
-            let pod = try add(spec)
+          for spec in makePods(count, source: source, op: index) {
+            let pod = try add(placed(spec, namespace: namespace))
             schedule(pod)
           }
         }
@@ -170,6 +172,17 @@ public final class WorkloadRunner {
     for i in specs.indices { specs[i].name = "pod-\(op)-\(createdPods + i)" }
     createdPods += count
     return specs
+  }
+
+  /// The pod in `namespace` (when given), selected by the Services of its namespace.
+  func placed(_ spec: PodSpec, namespace: String?) -> PodSpec {
+    var spec = spec
+    if let namespace { spec.namespace = namespace }
+    if !services.isEmpty {
+      let selectors = services.filter { $0.namespace == spec.namespace }.map(\.selector)
+      spec.defaultSpreadSelector = PodSpec.defaultSpreadSelector(labels: spec.labels, serviceSelectors: selectors, owner: nil)
+    }
+    return spec
   }
 
   func add(_ spec: PodSpec) throws(InputError) -> PodID {
@@ -231,7 +244,7 @@ public final class WorkloadRunner {
     let wasCollecting = collecting
     collecting = false  // nor are they measured
     for spec in makePods(c.create, source: c.source, op: 9_999) {
-      if let pod = try? add(spec) { schedule(pod) }
+      if let pod = try? add(placed(spec, namespace: nil)) { schedule(pod) }
     }
     collecting = wasCollecting
     churn = saved

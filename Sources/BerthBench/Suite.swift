@@ -47,6 +47,9 @@ public enum Op: Sendable {
   case createPods(count: Int, source: ObjectSource, collectMetrics: Bool, namespace: String?)
   /// Namespaces `prefix-0` … `prefix-(count−1)`, each with `labels`.
   case createNamespaces(prefix: String, count: Int, labels: [String: String])
+  /// A Service (the only kind `createAny` takes): pods created later in its namespace that it
+  /// selects get PodTopologySpread's system default constraints.
+  case createService(namespace: String, selector: [String: String]?)
   /// From here on, every `everyPods` scheduled pods: delete `delete` random bound pods and create
   /// `create` pods from `source`.
   case churn(everyPods: Int, create: Int, delete: Int, source: ObjectSource)
@@ -61,6 +64,7 @@ public enum Op: Sendable {
     case .createNodes: return "createNodes"
     case .createPods: return "createPods"
     case .createNamespaces: return "createNamespaces"
+    case .createService: return "createAny"
     case .churn: return "churn"
     case .deletePods: return "deletePods"
     case .barrier: return "barrier"
@@ -228,6 +232,15 @@ extension Suite {
     guard let codeNode = v.child("opcode") else { throw v.error("an op needs an opcode") }
     let code = try codeNode.string()
     switch code {
+    case "createAny":
+      try v.requireKeys(in: ["opcode", "namespace", "template"])
+      guard let t = v.child("template") else { throw v.error("createAny needs a template") }
+      guard try t.child("kind")?.string() == "Service" else {
+        throw (t.child("kind") ?? t).error("createAny supports kind Service only")
+      }
+      var service = try KubernetesYAML.serviceSelector(YAMLValue(node: t.node, file: t.file, path: t.path))
+      if let ns = try v.child("namespace")?.string() { service.namespace = ns }
+      return .createService(namespace: service.namespace, selector: service.selector)
     case "createNamespaces":
       try v.requireKeys(in: ["opcode", "prefix", "count", "labels"])
       guard let prefix = try v.child("prefix")?.string(), !prefix.isEmpty else { throw v.error("createNamespaces needs a prefix") }
@@ -259,7 +272,7 @@ extension Suite {
       try v.requireKeys(in: ["opcode"])
       return .stopCollectingMetrics
     default:
-      throw codeNode.error("unknown opcode \"\(code)\" (expected createNodes, createNamespaces, createPods, createPodSets, churn, deletePods, barrier, startCollectingMetrics or stopCollectingMetrics)")
+      throw codeNode.error("unknown opcode \"\(code)\" (expected createNodes, createNamespaces, createAny, createPods, createPodSets, churn, deletePods, barrier, startCollectingMetrics or stopCollectingMetrics)")
     }
   }
 }

@@ -148,6 +148,27 @@ public struct PodSpec: Hashable, Sendable {
     self.schedulerName = schedulerName
   }
 
+  /// The selector PodTopologySpread's system default constraints use for a pod with these
+  /// labels (upstream `DefaultSelector`): the merged selectors of the Services in its namespace
+  /// that select it (a Service without a selector selects nothing, an empty one every pod) and
+  /// of its controlling workload; nil when nothing selects it.
+  public static func defaultSpreadSelector(
+    labels podLabels: [String: String], serviceSelectors: [[String: String]?], owner: LabelSelector?
+  ) -> LabelSelector? {
+    var labels: [String: String] = [:]
+    var expressions: [LabelSelector.Requirement] = []
+    for selector in serviceSelectors {
+      guard let selector, selector.allSatisfy({ podLabels[$0.key] == $0.value }) else { continue }
+      labels.merge(selector) { _, new in new }
+    }
+    if let owner {
+      for p in owner.matchLabels { labels[p.key] = p.value }
+      expressions += owner.matchExpressions
+    }
+    guard !labels.isEmpty || !expressions.isEmpty else { return nil }
+    return LabelSelector(matchLabels: labels, matchExpressions: expressions)
+  }
+
   /// Host ports the pod claims (container ports with `hostPort > 0`, init containers included
   /// as upstream's `getContainerPorts` includes them).
   public var hostPorts: [ContainerPort] {

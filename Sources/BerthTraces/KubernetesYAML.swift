@@ -147,19 +147,7 @@ public enum KubernetesYAML {
     }
 
     static func defaultSelector(_ pod: PodSpec, services: [Service], owner: Workload?) -> LabelSelector? {
-      var labels: [String: String] = [:]
-      var expressions: [LabelSelector.Requirement] = []
-      for s in services {
-        // A Service without a selector selects nothing; an empty map selects every pod.
-        guard let selector = s.selector, selector.allSatisfy({ pod.labels[$0.key] == $0.value }) else { continue }
-        labels.merge(selector) { _, new in new }
-      }
-      if let w = owner {
-        for p in w.selector.matchLabels { labels[p.key] = p.value }
-        expressions += w.selector.matchExpressions
-      }
-      guard !labels.isEmpty || !expressions.isEmpty else { return nil }
-      return LabelSelector(matchLabels: labels, matchExpressions: expressions)
+      PodSpec.defaultSpreadSelector(labels: pod.labels, serviceSelectors: services.map(\.selector), owner: owner?.selector)
     }
   }
 
@@ -234,6 +222,12 @@ public enum KubernetesYAML {
 
   static func namespace(_ v: YAMLValue) throws(InputError) -> NamespaceSpec {
     NamespaceSpec(name: try name(v), labels: try v.child("metadata")?.child("labels")?.stringMap() ?? [:])
+  }
+
+  /// A Service's namespace and selector (nil: it has none and selects nothing).
+  package static func serviceSelector(_ v: YAMLValue) throws(InputError) -> (namespace: String, selector: [String: String]?) {
+    let s = try service(v)
+    return (s.namespace, s.selector)
   }
 
   static func service(_ v: YAMLValue) throws(InputError) -> Service {

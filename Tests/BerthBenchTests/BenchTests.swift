@@ -60,8 +60,12 @@ struct SuiteErrorTests {
   static let header = "name: S\ntestCases:\n- name: T\n  workloadTemplate:\n"
 
   @Test("a broken suite file gives one clear error", arguments: [
+    (header + "  - opcode: createAny\n    template: {kind: Deployment, metadata: {name: d}}\n  workloads:\n  - name: w\n",
+     "s.yaml:6: testCases[0].workloadTemplate[0].template.kind: createAny supports kind Service only"),
+    (header + "  - opcode: createPods\n    count: 1\n  - opcode: churn\n    everyPods: 1\n  queue: true\n  workloads:\n  - name: w\n",
+     "s.yaml:3: testCases[0]: a queue test case cannot use churn yet"),
     (header + "  - opcode: createNodez\n    count: 1\n  workloads:\n  - name: w\n",
-     "s.yaml:5: testCases[0].workloadTemplate[0].opcode: unknown opcode \"createNodez\" (expected createNodes, createNamespaces, createPods, createPodSets, churn, deletePods, barrier, startCollectingMetrics or stopCollectingMetrics)"),
+     "s.yaml:5: testCases[0].workloadTemplate[0].opcode: unknown opcode \"createNodez\" (expected createNodes, createNamespaces, createAny, createPods, createPodSets, churn, deletePods, barrier, startCollectingMetrics or stopCollectingMetrics)"),
     (header + "  - opcode: createNodes\n    count: $n\n  workloads:\n  - name: w\n    params: {n: 1, m: 2}\n",
      "s.yaml:9: testCases[0].workloads[0].params.m: param \"m\" is not used by the workload template"),
     (header + "  - opcode: createNodes\n    count: $n\n  workloads:\n  - name: w\n",
