@@ -222,3 +222,50 @@ struct PreemptionTests {
     #expect(run.cycles == 0 && run.queue.gatedCount == 1 && run.stillPending.count == 1)
   }
 }
+
+/// The queue and preemption over random clusters: properties that must hold whatever the seed.
+struct QueuePropertyTests {
+  @Test("random queue runs: consistent cluster, victims of lower priority, stuck pods fit nowhere, same seed same run")
+  func randomRuns() throws {
+    var preemptions = 0
+    var stuck = 0
+    for seed in UInt64(1)...150 {
+      func run() throws -> (QueueRun, Cluster) {
+        let (nodes, specs, profile) = RandomCluster.make(seed: seed)
+        var rng = SplitMix64(seed: seed ^ 0x9E37)
+        let c = Cluster(nodes: nodes)
+        for ns in RandomCluster.namespaces { c.declareNamespace(ns.name, labels: ns.labels) }
+        let q = QueueRun(scheduler: Scheduler(cluster: c, profile: profile, seed: seed), seed: seed)
+        for var spec in specs {
+          spec.priority = Int32(rng.nextInt(below: 4)) * 10
+          spec.terminationGracePeriodSeconds = Int64(rng.nextInt(below: 3)) * 15
+          q.submit(try c.addPod(spec), at: .seconds(Int64(rng.nextInt(below: 60))))
+        }
+        q.run()
+        return (q, c)
+      }
+      let (q, c) = try run()
+      let ignored = q.scheduler.profile.fitArguments.ignoredResourceGroups
+      let violations = c.invariantViolations().filter { v in !ignored.contains { v.contains("\($0)/") && v.hasSuffix("over allocatable") } }
+      #expect(violations.isEmpty, "seed \(seed): \(violations.prefix(2))")
+      for p in q.preemptions {
+        let prio = c.pods.priority[p.preemptor.index]
+        #expect(p.decision.victims.allSatisfy { c.pods.priority[$0.index] < prio }, "seed \(seed)")
+        #expect(p.decision.victims.allSatisfy { q.deletedAt[$0.index] != nil }, "seed \(seed): every victim is gone")
+      }
+      preemptions += q.preemptions.count
+      // The run ends at a fixed point: no waiting pod fits any node now.
+      for pod in q.stillPending where c.pods.constraints(of: pod).schedulingGates.isEmpty {
+        stuck += 1
+        for n in 0..<c.nodes.count {
+          #expect(q.scheduler.check(pod, on: NodeID(UInt32(n))) != nil, "seed \(seed): \(c.pods.name(pod)) fits \(c.nodes.names[n]) but waits")
+        }
+      }
+      let (q2, c2) = try run()
+      #expect((0..<c.pods.count).map { c.pods.node[$0] } == (0..<c2.pods.count).map { c2.pods.node[$0] }, "seed \(seed): not deterministic")
+      #expect(q.now == q2.now && q.cycles == q2.cycles)
+    }
+    #expect(preemptions > 50)
+    #expect(stuck > 100)
+  }
+}
