@@ -377,6 +377,18 @@ public final class Cluster {
     return AffinityClause(namespaces: namespaces, namespaceSelector: term.namespaceSelector, selector: term.labelSelector)
   }
 
+  /// A pod's affinity terms resolved for its namespace, one per term in spec order (required
+  /// affinity, required anti-affinity, preferred affinity, preferred anti-affinity).
+  private func heldTerms(of c: PodConstraints, namespace ns: UInt32) -> [HeldAffinityTerm] {
+    func held(_ kind: HeldAffinityTerm.Kind, _ t: PodAffinityTerm, _ weight: Int32) -> HeldAffinityTerm {
+      HeldAffinityTerm(kind: kind, clause: clause(for: t, ownerNamespace: ns), topologyKey: t.topologyKey, weight: weight)
+    }
+    return c.podAffinity.required.map { held(.requiredAffinity, $0, 0) }
+      + c.podAntiAffinity.required.map { held(.requiredAntiAffinity, $0, 0) }
+      + c.podAffinity.preferred.map { held(.preferredAffinity, $0.term, $0.weight) }
+      + c.podAntiAffinity.preferred.map { held(.preferredAntiAffinity, $0.term, $0.weight) }
+  }
+
   /// The held-term ids of the pod's own affinity terms, one entry per term in spec order
   /// (required affinity, required anti-affinity, preferred affinity, preferred anti-affinity).
   public func heldTermIDs(of pod: PodID) -> [UInt32] {
@@ -384,20 +396,7 @@ public final class Cluster {
     let ns = pods.namespace[pod.index]
     let key = UInt64(cid) << 32 | UInt64(ns)
     if let ids = heldCache[key] { return ids }
-    let c = pods.constraintSets[cid]
-    var terms: [HeldAffinityTerm] = []
-    for t in c.podAffinity.required {
-      terms.append(.init(kind: .requiredAffinity, clause: clause(for: t, ownerNamespace: ns), topologyKey: t.topologyKey, weight: 0))
-    }
-    for t in c.podAntiAffinity.required {
-      terms.append(.init(kind: .requiredAntiAffinity, clause: clause(for: t, ownerNamespace: ns), topologyKey: t.topologyKey, weight: 0))
-    }
-    for w in c.podAffinity.preferred {
-      terms.append(.init(kind: .preferredAffinity, clause: clause(for: w.term, ownerNamespace: ns), topologyKey: w.term.topologyKey, weight: w.weight))
-    }
-    for w in c.podAntiAffinity.preferred {
-      terms.append(.init(kind: .preferredAntiAffinity, clause: clause(for: w.term, ownerNamespace: ns), topologyKey: w.term.topologyKey, weight: w.weight))
-    }
+    let terms = heldTerms(of: pods.constraintSets[cid], namespace: ns)
     let ids = terms.map { t -> UInt32 in
       let before = heldTerms.count
       let id = heldTerms.intern(t)
@@ -483,14 +482,7 @@ public final class Cluster {
       for (m, matcher) in matchers.values.enumerated() where matches(matcher, PodID(UInt32(p))) { matched[m][i] += 1 }
       if pods.constraintSets[pods.constraints[p]].hasPodAffinity {
         // Resolved afresh, not from the cache the incremental path uses.
-        let c = pods.constraintSets[pods.constraints[p]]
-        let ns = pods.namespace[p]
-        let all = c.podAffinity.required.map { (HeldAffinityTerm.Kind.requiredAffinity, $0, Int32(0)) }
-          + c.podAntiAffinity.required.map { (HeldAffinityTerm.Kind.requiredAntiAffinity, $0, Int32(0)) }
-          + c.podAffinity.preferred.map { (HeldAffinityTerm.Kind.preferredAffinity, $0.term, $0.weight) }
-          + c.podAntiAffinity.preferred.map { (HeldAffinityTerm.Kind.preferredAntiAffinity, $0.term, $0.weight) }
-        for (kind, term, weight) in all {
-          let t = HeldAffinityTerm(kind: kind, clause: clause(for: term, ownerNamespace: ns), topologyKey: term.topologyKey, weight: weight)
+        for t in heldTerms(of: pods.constraintSets[pods.constraints[p]], namespace: pods.namespace[p]) {
           if let h = heldTerms.id(of: t) { held[Int(h)][i] += 1 } else { problems.append("\(pods.names[p]) holds an unregistered affinity term") }
         }
       }
