@@ -15,11 +15,6 @@ public struct VirtualTime: Comparable, Hashable, Sendable, CustomStringConvertib
   public static func + (a: VirtualTime, b: VirtualTime) -> VirtualTime { VirtualTime(nanoseconds: a.nanoseconds + b.nanoseconds) }
   public static func - (a: VirtualTime, b: VirtualTime) -> VirtualTime { VirtualTime(nanoseconds: a.nanoseconds - b.nanoseconds) }
 
-  /// The first multiple of `period` at or after this time.
-  public func roundedUp(to period: VirtualTime) -> VirtualTime {
-    let p = period.nanoseconds
-    return VirtualTime(nanoseconds: (nanoseconds + p - 1) / p * p)
-  }
 
   public var description: String {
     let s = seconds
@@ -76,11 +71,5 @@ public struct Agenda<Event> {
     events[e.index] = nil
     free.append(e.index)
     return (e.time, event)
-  }
-
-  /// Advances `now` without taking an event (to a time no later than the next event).
-  public mutating func advance(to time: VirtualTime) {
-    precondition(time >= now && (nextTime.map { time <= $0 } ?? true), "cannot move the clock past a pending event")
-    now = time
   }
 }

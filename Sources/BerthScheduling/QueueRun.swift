@@ -32,7 +32,6 @@ public final class QueueRun {
   public private(set) var arrival: [VirtualTime?] = []
   public private(set) var boundAt: [VirtualTime?] = []
   public private(set) var deletedAt: [VirtualTime?] = []
-  public private(set) var nominated: [NodeID?] = []
   public private(set) var terminating: [Bool] = []
   private var lastAttemptVersion: [UInt64] = []
   public private(set) var preemptions: [Preemption] = []
@@ -58,7 +57,6 @@ public final class QueueRun {
       arrival.append(nil)
       boundAt.append(nil)
       deletedAt.append(nil)
-      nominated.append(nil)
       terminating.append(false)
       lastAttemptVersion.append(UInt64.max)
     }
@@ -118,7 +116,8 @@ public final class QueueRun {
     let p = pod.index
     lastAttemptVersion[p] = stateVersion
     var outcome: ScheduleOutcome
-    if let n = nominated[p], scheduler.check(pod, on: n) == nil {
+    let nominatedNode = scheduler.nominatedNode(of: pod)
+    if let n = nominatedNode, scheduler.check(pod, on: n) == nil {
       // The nominated node is tried first; if it fits, it is taken without scoring.
       cluster.bind(pod, to: n)
       outcome = ScheduleOutcome(pod: pod, node: n, evaluatedNodes: 1, feasibleNodes: 1, topScore: nil)
@@ -128,8 +127,7 @@ public final class QueueRun {
     var decision: PreemptionDecision?
     if outcome.node != nil {
       boundAt[p] = now
-      if nominated[p] != nil { scheduler.nominate(pod, to: nil) }
-      nominated[p] = nil
+      if nominatedNode != nil { scheduler.nominate(pod, to: nil) }
       stateVersion += 1
       queue.done(pod)
       queue.move(on: .assignedPodAdd, plugins: scheduler.profile.filters, at: now)
@@ -137,7 +135,7 @@ public final class QueueRun {
       let mask = rejectionMask()
       if let preemption {
         decision = preemption.preempt(
-          pod, startTime: { self.startTime($0) }, terminating: { self.isTerminating($0) }, nominated: nominated[p])
+          pod, startTime: { self.startTime($0) }, terminating: { self.isTerminating($0) }, nominated: nominatedNode)
       }
       if let d = decision {
         for v in d.victims {
@@ -146,11 +144,9 @@ public final class QueueRun {
           realEvents += 1
         }
         let priority = cluster.pods.priority[p]
-        for q in nominated.indices where nominated[q] == d.node && cluster.pods.priority[q] < priority {
-          nominated[q] = nil
-          scheduler.nominate(PodID(UInt32(q)), to: nil)
+        for q in scheduler.nominatedOnNode[d.node.index] ?? [] where cluster.pods.priority[q.index] < priority {
+          scheduler.nominate(q, to: nil)
         }
-        nominated[p] = d.node
         scheduler.nominate(pod, to: d.node)
         preemptions.append(Preemption(time: now, preemptor: pod, decision: d))
       }
@@ -165,9 +161,11 @@ public final class QueueRun {
   private func rejectionMask() -> UInt64 {
     if let i = scheduler.lastRejectingFilter { return 1 << UInt64(i) }
     var mask: UInt64 = 0
-    for r in scheduler.lastWindow.rows {
-      let code = scheduler.status[r]
-      if code != 0 && code != 255 { mask |= 1 << UInt64(code - 1) }
+    for seg in scheduler.lastWindow.pair {
+      for r in seg {
+        let code = scheduler.status[r]
+        if code != 0 && code != 255 { mask |= 1 << UInt64(code - 1) }
+      }
     }
     return mask
   }

@@ -66,6 +66,9 @@ public final class Scheduler {
   public private(set) var nominatedOnNode: [Int: [PodID]] = [:]
   private var nominatedNode: [Int: Int] = [:]
 
+  /// The node preemption nominated for the pod, if any.
+  public func nominatedNode(of pod: PodID) -> NodeID? { nominatedNode[pod.index].map { NodeID(UInt32($0)) } }
+
   /// Records (or with nil clears) the pod's nominated node.
   public func nominate(_ pod: PodID, to node: NodeID?) {
     if let old = nominatedNode.removeValue(forKey: pod.index) {
@@ -221,7 +224,12 @@ public final class Scheduler {
     let priority = cluster.pods.priority[pod.id.index]
     var touched = false
     for (r, list) in nominatedOnNode where rows.contains(r) && st[r] == 0 {
-      let others = list.filter { $0 != pod.id && !cluster.pods.isBound($0) && cluster.pods.priority[$0.index] >= priority }
+      // A nominated GPU pod whose devices are still taken (victims terminating) is not placed.
+      let others = list.filter {
+        $0 != pod.id && !cluster.pods.isBound($0) && cluster.pods.priority[$0.index] >= priority
+          && (cluster.pods.gpuCount[$0.index] == 0
+            || GPUSelection.defaultDevices(count: Int(cluster.pods.gpuCount[$0.index]), milli: cluster.pods.gpuMilli[$0.index], node: r, in: cluster.nodes) != nil)
+      }
       guard !others.isEmpty else { continue }
       touched = true
       let node = NodeID(UInt32(r))

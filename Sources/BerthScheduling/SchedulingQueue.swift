@@ -85,10 +85,6 @@ public final class SchedulingQueue {
 
   public init(settings: QueueSettings = QueueSettings()) { self.settings = settings }
 
-  public var activeCount: Int { active.count }
-  public var backoffCount: Int { backoff.count }
-  public var unschedulableCount: Int { unschedulable.count }
-  public var hasReadyPods: Bool { !active.isEmpty || (settings.popFromBackoffQ && !backoff.isEmpty) }
 
   private func ensure(_ pod: PodID) {
     while location.count <= pod.index {
@@ -259,10 +255,5 @@ public final class SchedulingQueue {
     let period = settings.unschedulableFlushPeriod.nanoseconds
     // The first tick strictly after the deadline.
     return VirtualTime(nanoseconds: (due.nanoseconds / period + 1) * period)
-  }
-
-  /// Pods still waiting for a scheduling attempt to succeed (not bound, not gated).
-  public var pendingPods: [PodID] {
-    location.indices.filter { [.active, .backoff, .unschedulable, .inFlight].contains(location[$0]) }.map { PodID(UInt32($0)) }
   }
 }
