@@ -99,8 +99,7 @@ public final class WorkloadRunner {
         let wasCollecting = collecting
         if collectMetrics { startCollecting() }
         if let q = queueRun {
-          for spec in makePods(count, source: source, op: index) {
-            let pod = try add(placed(spec, namespace: namespace))
+          for pod in try addPods(count, source: source, op: index, namespace: namespace) {
             measuredPod.append(contentsOf: repeatElement(false, count: max(0, pod.index + 1 - measuredPod.count)))
             measuredPod[pod.index] = collecting
             if collecting { measuredPods += 1 }
@@ -111,7 +110,10 @@ public final class WorkloadRunner {
           if collecting {
             if let before, let after = options.allocations.read() { allocations += after - before } else { allocationsMeasured = false }
           }
+        } else if churn == nil {
+          for pod in try addPods(count, source: source, op: index, namespace: namespace) { schedule(pod) }
         } else {
+          // Churn creates pods between cycles: each measured pod is added just before its cycle.
           for spec in makePods(count, source: source, op: index) {
             let pod = try add(placed(spec, namespace: namespace))
             schedule(pod)
@@ -172,6 +174,23 @@ public final class WorkloadRunner {
     for i in specs.indices { specs[i].name = "pod-\(op)-\(createdPods + i)" }
     createdPods += count
     return specs
+  }
+
+  /// Adds `count` pending pods of the op, as `makePods` names them. Pods of a template are
+  /// added in bulk (the spec resolved once), as scheduler_perf's client creates them before the
+  /// scheduler pops them.
+  func addPods(_ count: Int, source: ObjectSource, op: Int, namespace: String?) throws(InputError) -> [PodID] {
+    guard case .podTemplate(let template) = source else {
+      var ids: [PodID] = []
+      for spec in makePods(count, source: source, op: op) { ids.append(try add(placed(spec, namespace: namespace))) }
+      return ids
+    }
+    let names = (0..<count).map { "pod-\(op)-\(createdPods + $0)" }
+    createdPods += count
+    let spec = placed(template, namespace: namespace)
+    do { return try cluster.addPods(spec, names: names) } catch {
+      throw InputError(file: suite.file, field: "\(testCase.name)/\(workload.name) pod \(names.first ?? "")", error.description)
+    }
   }
 
   /// The pod in `namespace` (when given), selected by the Services of its namespace.

@@ -156,6 +156,24 @@ public final class Cluster {
       nonZero: nonZero, scalars: scalarRequests, priority: spec.priority, constraints: PodConstraints(spec), gpu: gpu)
   }
 
+  /// Adds one pending pod per name, all built from `spec` (its own name is ignored): the spec is
+  /// resolved once, so a workload of identical pods costs a column append per pod.
+  /// - Returns: the pods' ids, consecutive, in the order of `names`.
+  public func addPods(_ spec: PodSpec, names: [String]) throws(QuantityError) -> [PodID] {
+    guard let firstName = names.first else { return [] }
+    var first = spec
+    first.name = firstName
+    let head = try addPod(first)
+    var ids = [head]
+    ids.reserveCapacity(names.count)
+    for name in names.dropFirst() {
+      nextPodOnNode.append(-1)
+      previousPodOnNode.append(-1)
+      ids.append(pods.appendCopy(of: head, name: name))
+    }
+    return ids
+  }
+
   /// Places a pending pod on a node and adds its requests to the node's sums. A GPU pod takes
   /// the devices in `gpus` (bit i = GPU i), or by default the first fully free devices for a
   /// whole-GPU pod and the tightest fitting device (lowest index on ties) for a sharing pod.

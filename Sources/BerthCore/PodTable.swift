@@ -87,6 +87,32 @@ public final class PodTable {
     return id
   }
 
+  /// Appends a pod identical to `row` but for its name: every column repeats the row's value
+  /// (unbound), so no spec is parsed or interned again.
+  func appendCopy(of row: PodID, name: String) -> PodID {
+    let id = PodID(UInt32(count))
+    let r = row.index
+    gpuCount.append(gpuCount[r])
+    gpuMilli.append(gpuMilli[r])
+    gpuModels.append(gpuModels[r])
+    gpuAssignment.append(0)
+    requestCPU.append(requestCPU[r])
+    requestMemory.append(requestMemory[r])
+    requestEphemeral.append(requestEphemeral[r])
+    nonZeroCPU.append(nonZeroCPU[r])
+    nonZeroMemory.append(nonZeroMemory[r])
+    priority.append(priority[r])
+    node.append(PodTable.unbound)
+    constraints.append(constraints[r])
+    scalarRequests.append(scalarRequests[r])
+    names.append(name)
+    namespace.append(namespace[r])
+    labels.append(labels[r])
+    nameIndex[name] = id
+    count += 1
+    return id
+  }
+
   /// The id of a namespace name, registering names no pod uses yet (affinity terms list them).
   func internNamespace(_ name: String) -> UInt32 { namespaces.intern(name) }
 
