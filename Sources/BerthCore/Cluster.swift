@@ -6,43 +6,43 @@
 public final class Cluster {
   public let nodes: NodeTable
   public let pods: PodTable
-  public private(set) var labels = LabelRegistry()
-  public private(set) var taints = TaintRegistry()
-  public private(set) var scalars = ScalarRegistry()
-  public private(set) var images = ImageRegistry()
-  public private(set) var gpuModels = GPUModelRegistry()
+  @exclusivity(unchecked) public private(set) var labels = LabelRegistry()
+  @exclusivity(unchecked) public private(set) var taints = TaintRegistry()
+  @exclusivity(unchecked) public private(set) var scalars = ScalarRegistry()
+  @exclusivity(unchecked) public private(set) var images = ImageRegistry()
+  @exclusivity(unchecked) public private(set) var gpuModels = GPUModelRegistry()
   /// Pod matchers (namespace + label selector) that topology spread constraints count, each with
   /// a per-node count of the bound pods it matches, kept exact by `bind` and `unbind`.
-  public private(set) var matchers = Interner<PodMatcher>()
-  public private(set) var matcherCounts: [Column<Int32>] = []
+  @exclusivity(unchecked) public private(set) var matchers = Interner<PodMatcher>()
+  @exclusivity(unchecked) public private(set) var matcherCounts: [Column<Int32>] = []
   /// Pod-affinity terms that bound pods hold, with per node the number of bound pods holding
   /// each (a pod listing a term twice counts twice) and the cluster-wide total; kept exact by
   /// `bind` and `unbind`.
-  public private(set) var heldTerms = Interner<HeldAffinityTerm>()
-  public private(set) var heldCounts: [Column<Int32>] = []
-  public private(set) var heldTotals: [Int] = []
+  @exclusivity(unchecked) public private(set) var heldTerms = Interner<HeldAffinityTerm>()
+  @exclusivity(unchecked) public private(set) var heldCounts: [Column<Int32>] = []
+  @exclusivity(unchecked) public private(set) var heldTotals: [Int] = []
   /// The pods bound to each node as an intrusive doubly linked list (-1 ends it), so a node's
   /// pods are listed without scanning the pod table; kept by `bind` and `unbind`.
-  private var firstPodOnNode: [Int32] = []
-  private var nextPodOnNode: [Int32] = []
-  private var previousPodOnNode: [Int32] = []
+  @exclusivity(unchecked) private var firstPodOnNode: [Int32] = []
+  @exclusivity(unchecked) private var nextPodOnNode: [Int32] = []
+  @exclusivity(unchecked) private var previousPodOnNode: [Int32] = []
   /// Bound pods per priority value (entries at zero are removed).
-  private var boundByPriority: [Int32: Int] = [:]
+  @exclusivity(unchecked) private var boundByPriority: [Int32: Int] = [:]
   /// PodDisruptionBudgets, in the order added.
-  public private(set) var disruptionBudgets: [PodDisruptionBudgetSpec] = []
+  @exclusivity(unchecked) public private(set) var disruptionBudgets: [PodDisruptionBudgetSpec] = []
   /// Labels of declared Namespace objects, by name.
-  public private(set) var declaredNamespaces: [String: [String: String]] = [:]
+  @exclusivity(unchecked) public private(set) var declaredNamespaces: [String: [String: String]] = [:]
   /// Per-domain counters of matchers and held terms, registered on first use and kept exact by
   /// `bind` and `unbind`: a scheduling cycle reads a domain's count in O(1).
-  public private(set) var domainCounters: [DomainCounter] = []
-  private var domainCounterIndex: [DomainCounter.Source: Int] = [:]
+  @exclusivity(unchecked) public private(set) var domainCounters: [DomainCounter] = []
+  @exclusivity(unchecked) private var domainCounterIndex: [DomainCounter.Source: Int] = [:]
   /// Counter indices per matcher id and per held-term id.
-  private var countersOfMatcher: [[Int]] = []
-  private var countersOfHeld: [[Int]] = []
+  @exclusivity(unchecked) private var countersOfMatcher: [[Int]] = []
+  @exclusivity(unchecked) private var countersOfHeld: [[Int]] = []
   /// Matcher ids matching pods of a (label set, namespace), cleared when a matcher is added.
-  private var matchedCache: [UInt64: [UInt32]] = [:]
+  @exclusivity(unchecked) private var matchedCache: [UInt64: [UInt32]] = [:]
   /// Held-term ids of pods of a (constraint set, namespace).
-  private var heldCache: [UInt64: [UInt32]] = [:]
+  @exclusivity(unchecked) private var heldCache: [UInt64: [UInt32]] = [:]
 
   /// Builds a cluster whose node rows follow kube-scheduler's node-tree order for `nodes` added
   /// in the given order.
@@ -587,7 +587,7 @@ public final class DomainCounter {
   public let source: Source
   public let key: Int
   public let counts: Column<Int64>
-  public fileprivate(set) var total: Int64
+  @exclusivity(unchecked) public fileprivate(set) var total: Int64
 
   init(source: Source, key: Int, counts: Column<Int64>, total: Int64) {
     self.source = source

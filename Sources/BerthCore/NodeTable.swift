@@ -48,12 +48,12 @@ public final class NodeTable {
   @exclusivity(unchecked) public private(set) var scalarRequested: [Column<Int64>] = []
 
   // Cold side tables.
-  public private(set) var names: [String] = []
-  public private(set) var labels: [[String: String]] = []
-  public private(set) var taints: [[Taint]] = []
-  public private(set) var usedHostPorts: [[ContainerPort]] = []
-  public private(set) var specs: [NodeSpec] = []
-  private var nameIndex: [String: NodeID] = [:]
+  @exclusivity(unchecked) public private(set) var names: [String] = []
+  @exclusivity(unchecked) public private(set) var labels: [[String: String]] = []
+  @exclusivity(unchecked) public private(set) var taints: [[Taint]] = []
+  @exclusivity(unchecked) public private(set) var usedHostPorts: [[ContainerPort]] = []
+  @exclusivity(unchecked) public private(set) var specs: [NodeSpec] = []
+  @exclusivity(unchecked) private var nameIndex: [String: NodeID] = [:]
 
   init() {}
 

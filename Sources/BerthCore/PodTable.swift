@@ -31,19 +31,19 @@ public final class PodTable {
   public let gpuMilli = Column<Int16>(repeating: 0, count: 0)
   public let gpuModels = Column<UInt32>(repeating: 0, count: 0)
   public let gpuAssignment = Column<UInt8>(repeating: 0, count: 0)
-  public private(set) var gpuModelSets = Interner<[UInt16]>()
+  @exclusivity(unchecked) public private(set) var gpuModelSets = Interner<[UInt16]>()
 
-  public private(set) var constraintSets = Interner<PodConstraints>()
+  @exclusivity(unchecked) public private(set) var constraintSets = Interner<PodConstraints>()
   /// Distinct lists of (scalar resource, amount), sorted by resource; entry 0 is empty.
-  public private(set) var scalarRequestSets = Interner<[ScalarRequest]>()
+  @exclusivity(unchecked) public private(set) var scalarRequestSets = Interner<[ScalarRequest]>()
 
   // Cold.
-  public private(set) var names: [String] = []
-  public private(set) var namespaces = Interner<String>()
+  @exclusivity(unchecked) public private(set) var names: [String] = []
+  @exclusivity(unchecked) public private(set) var namespaces = Interner<String>()
   public let namespace = Column<UInt32>(repeating: 0, count: 0)
-  public private(set) var labelSets = Interner<[String: String]>()
+  @exclusivity(unchecked) public private(set) var labelSets = Interner<[String: String]>()
   public let labels = Column<UInt32>(repeating: 0, count: 0)
-  private var nameIndex: [String: PodID] = [:]
+  @exclusivity(unchecked) private var nameIndex: [String: PodID] = [:]
 
   init() {
     _ = scalarRequestSets.intern([])

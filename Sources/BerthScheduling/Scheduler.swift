@@ -59,12 +59,12 @@ public final class Scheduler {
   @exclusivity(unchecked) public private(set) var lastWindow = Window(start: 0, length: 0, nodeCount: 0)
   @exclusivity(unchecked) public private(set) var lastModes: [ScoreMode] = []
   /// Set when a PreFilter rejected the pod outright in the last cycle; replaces per-node reasons.
-  public private(set) var lastRejection: String?
+  @exclusivity(unchecked) public private(set) var lastRejection: String?
   /// Pods nominated to a node by preemption and not yet bound there, by node row. A pod being
   /// scheduled must also fit a node with the nominated pods of equal or higher priority added
   /// (upstream's `RunFilterPluginsWithNominatedPods`).
-  public private(set) var nominatedOnNode: [Int: [PodID]] = [:]
-  private var nominatedNode: [Int: Int] = [:]
+  @exclusivity(unchecked) public private(set) var nominatedOnNode: [Int: [PodID]] = [:]
+  @exclusivity(unchecked) private var nominatedNode: [Int: Int] = [:]
 
   /// The node preemption nominated for the pod, if any.
   public func nominatedNode(of pod: PodID) -> NodeID? { nominatedNode[pod.index].map { NodeID(UInt32($0)) } }
@@ -81,7 +81,7 @@ public final class Scheduler {
   }
 
   /// The index (into `filterPlugins`) of the plugin behind `lastRejection`.
-  public private(set) var lastRejectingFilter: Int?
+  @exclusivity(unchecked) public private(set) var lastRejectingFilter: Int?
 
   public init(cluster: Cluster, profile: Profile = .default, seed: UInt64, tieBreak: TieBreak = .uniform) {
     self.cluster = cluster

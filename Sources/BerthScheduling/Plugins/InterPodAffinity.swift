@@ -53,18 +53,18 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
     var weight: Int64 = 1
   }
 
-  private var resolvedCache: [UInt64: Resolved] = [:]
+  @exclusivity(unchecked) private var resolvedCache: [UInt64: Resolved] = [:]
   /// Held-term ids whose clause matches pods of a (label set, namespace), with the number of
   /// held terms when computed (a longer list invalidates the entry).
-  private var heldMatchCache: [UInt64: (known: Int, ids: [UInt32])] = [:]
-  private var affinity: [Term] = []
-  private var firstPodException = false
-  private var anti: [Term] = []
-  private var existing: [Term] = []
-  private var contributions: [Term] = []
+  @exclusivity(unchecked) private var heldMatchCache: [UInt64: (known: Int, ids: [UInt32])] = [:]
+  @exclusivity(unchecked) private var affinity: [Term] = []
+  @exclusivity(unchecked) private var firstPodException = false
+  @exclusivity(unchecked) private var anti: [Term] = []
+  @exclusivity(unchecked) private var existing: [Term] = []
+  @exclusivity(unchecked) private var contributions: [Term] = []
   /// Anti-affinity and bound pods' anti-affinity terms paired by topology key, so one pass over
   /// the rows checks two counters.
-  private var repelling: [(key: Int, a: DomainCounter, b: DomainCounter?)] = []
+  @exclusivity(unchecked) private var repelling: [(key: Int, a: DomainCounter, b: DomainCounter?)] = []
 
   private func resolve(_ pod: PodInfo, cluster: Cluster) -> Resolved {
     let ns = cluster.pods.namespace[pod.id.index]

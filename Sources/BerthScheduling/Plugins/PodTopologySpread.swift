@@ -48,7 +48,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
 
   /// Matcher ids of a pod's hard or soft constraints (nil: the constraint matches no pod), per
   /// (constraint set, namespace, hardness), so a cycle neither hashes selectors nor allocates.
-  private var matcherIDs: [UInt64: [Int?]] = [:]
+  @exclusivity(unchecked) private var matcherIDs: [UInt64: [Int?]] = [:]
 
   private func matcherIDs(_ cs: [TopologySpreadConstraint], _ pod: PodInfo, cluster: Cluster) -> [Int?] {
     let namespace = cluster.pods.namespace[pod.id.index]
@@ -59,16 +59,16 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     return ids
   }
 
-  private var hard: [Prepared] = []
-  private var soft: [Prepared] = []
-  private var ignored = Column<UInt8>(repeating: 0, count: 0)
-  private var scratch = Column<UInt8>(repeating: 0, count: 0)
-  private var termScratch = Column<UInt8>(repeating: 0, count: 0)
-  private var matchScratch = Column<UInt8>(repeating: 0, count: 0)
+  @exclusivity(unchecked) private var hard: [Prepared] = []
+  @exclusivity(unchecked) private var soft: [Prepared] = []
+  @exclusivity(unchecked) private var ignored = Column<UInt8>(repeating: 0, count: 0)
+  @exclusivity(unchecked) private var scratch = Column<UInt8>(repeating: 0, count: 0)
+  @exclusivity(unchecked) private var termScratch = Column<UInt8>(repeating: 0, count: 0)
+  @exclusivity(unchecked) private var matchScratch = Column<UInt8>(repeating: 0, count: 0)
   /// 1 where a node carries every constraint's key.
-  private var keyed = Column<UInt8>(repeating: 0, count: 0)
+  @exclusivity(unchecked) private var keyed = Column<UInt8>(repeating: 0, count: 0)
   /// Raw score sums, accumulated constraint by constraint in upstream's order.
-  private var sums = Column<Double>(repeating: 0, count: 0)
+  @exclusivity(unchecked) private var sums = Column<Double>(repeating: 0, count: 0)
 
   private func ensureScratch(_ n: Int) {
     if ignored.count != n {
