@@ -15,6 +15,8 @@ public final class Cluster {
   /// a per-node count of the bound pods it matches, kept exact by `bind` and `unbind`.
   @exclusivity(unchecked) public private(set) var matchers = Interner<PodMatcher>()
   @exclusivity(unchecked) public private(set) var matcherCounts: [Column<Int32>] = []
+  /// Bound pods each matcher matches, over all nodes.
+  @exclusivity(unchecked) public private(set) var matcherTotals: [Int64] = []
   /// Pod-affinity terms that bound pods hold, with per node the number of bound pods holding
   /// each (a pod listing a term twice counts twice) and the cluster-wide total; kept exact by
   /// `bind` and `unbind`.
@@ -73,6 +75,7 @@ public final class Cluster {
     c.gpuModels = gpuModels
     c.matchers = matchers
     c.matcherCounts = matcherCounts.map { $0.copy() }
+    c.matcherTotals = matcherTotals
     c.heldTerms = heldTerms
     c.heldCounts = heldCounts.map { $0.copy() }
     c.heldTotals = heldTotals
@@ -239,10 +242,15 @@ public final class Cluster {
     let id = Int(matchers.intern(m))
     if matchers.count > before {
       let counts = Column<Int32>(repeating: 0, count: nodes.count)
+      var total: Int64 = 0
       for p in 0..<pods.count where pods.node[p] != PodTable.unbound {
-        if matches(m, PodID(UInt32(p))) { counts[Int(pods.node[p])] += 1 }
+        if matches(m, PodID(UInt32(p))) {
+          counts[Int(pods.node[p])] += 1
+          total += 1
+        }
       }
       matcherCounts.append(counts)
+      matcherTotals.append(total)
       countersOfMatcher.append([])
       matchedCache.removeAll(keepingCapacity: true)
     }
@@ -273,8 +281,10 @@ public final class Cluster {
     for (m, matcher) in matchers.values.enumerated() {
       let counts = matcherCounts[m]
       for i in 0..<nodes.count { counts[i] = 0 }
+      matcherTotals[m] = 0
       for p in 0..<pods.count where pods.node[p] != PodTable.unbound && matches(matcher, PodID(UInt32(p))) {
         counts[Int(pods.node[p])] += 1
+        matcherTotals[m] += 1
       }
     }
     for c in domainCounters { refill(c) }
@@ -444,6 +454,7 @@ public final class Cluster {
     let p = pod.index
     for m in matchedMatchers(pod) {
       matcherCounts[Int(m)][n] += Int32(sign)
+      matcherTotals[Int(m)] += sign
       bump(countersOfMatcher[Int(m)], node: n, by: sign)
     }
     if pods.constraintSets[pods.constraints[p]].hasPodAffinity {
@@ -561,6 +572,9 @@ public final class Cluster {
       if c.counts.count != expected.count || (0..<expected.count).contains(where: { c.counts[$0] != expected[$0] }) || c.total != expected.reduce(0, +) {
         problems.append("domain counter \(c.source) over \(labels.domains[c.key].key) differs from a recount")
       }
+    }
+    for m in 0..<matchers.count where matcherTotals[m] != matched[m].reduce(0, { $0 + Int64($1) }) {
+      problems.append("matcher \(m): total \(matcherTotals[m]) differs from its per-node counts")
     }
     for h in 0..<heldTerms.count where heldTotals[h] != held[h].reduce(0, { $0 + Int($1) }) {
       problems.append("affinity term \(h): total \(heldTotals[h]) differs from its per-node counts")

@@ -50,6 +50,7 @@ extension Scheduler {
   /// Runs the filters of `pod` on one node without touching the start index.
   /// - Returns: the failing plugin and its reasons, or nil when the node fits.
   public func check(_ pod: PodID, on node: NodeID) -> (plugin: PluginName, reasons: [String])? {
+    ensureScratchCapacity()
     let info = PodInfo(pod, in: cluster)
     let r = node.index
     let saved = status[r]

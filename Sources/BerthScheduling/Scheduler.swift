@@ -366,7 +366,7 @@ public final class Scheduler {
     }
   }
 
-  private func ensureScratchCapacity() {
+  func ensureScratchCapacity() {
     let n = cluster.nodes.count
     guard status.count != n else { return }
     status = Column(repeating: 0, count: n)

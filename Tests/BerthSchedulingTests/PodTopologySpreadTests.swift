@@ -179,6 +179,26 @@ struct PodTopologySpreadTests {
     #expect(rows.map { s.normalizedScore(plugin: index, row: $0) } == [100, 100, 100, 100, 100])
   }
 
+  @Test("a scheduler sees nodes added after its first cycle: a new zone is a domain at once, a new key is found")
+  func nodesAddedLater() throws {
+    let c = try Self.cluster(existing: [0, 2, 3])
+    let s = Scheduler(cluster: c, seed: 1)
+    func fitting(_ spec: PodSpec) throws -> Set<String> {
+      let pod = try c.addPod(spec)
+      return Set((0..<c.nodes.count).filter { s.check(pod, on: NodeID(UInt32($0))) == nil }.map { c.nodes.names[$0] })
+    }
+    // Zones a, b, c hold one matching pod each: every node fits.
+    #expect(try fitting(Self.spreadPod(Self.zone())) == ["n0", "n1", "n2", "n3"])
+    // An empty zone d makes the minimum 0: only d fits now.
+    c.addNode(Builders.node("n5", cpu: 100_000, memory: 1 << 40, labels: [Self.zoneKey: "d"]))
+    #expect(try fitting(Self.spreadPod(Self.zone())) == ["n5"])
+    var rack = Self.zone()
+    rack.topologyKey = "rack"
+    #expect(try fitting(Self.spreadPod(rack)).isEmpty)
+    c.addNode(Builders.node("n6", cpu: 100_000, memory: 1 << 40, labels: [Self.zoneKey: "d", "rack": "r1"]))
+    #expect(try fitting(Self.spreadPod(rack)) == ["n6"])
+  }
+
   @Test("matcher counts stay equal to a recount over random binds and unbinds")
   func incremental() throws {
     var rng = SplitMix64(seed: 11)

@@ -34,41 +34,74 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   static let reasonMissingLabel = "node(s) didn't match pod topology spread constraints (missing required label)"
   static let reasonSkew = "node(s) didn't match pod topology spread constraints"
 
+  /// One constraint as a cycle sees it: the domains of its key and their matching pods.
+  /// `counts` and `present` point into the cluster's domain counter or the plugin's scratch; they
+  /// are valid until the cycle's last Filter or Score call.
   struct Prepared {
     var key: Int  // label key id, -1 when no node has it
     var maxSkew: Int64
     var selfMatch: Int64
     var minMatch: Int64
-    var counts: [Int64]  // per value id of the key
-    var present: [Bool]
+    /// Values of the key (index 0: nodes without it).
+    var size: Int
+    /// Matching pods per value id.
+    var counts: UnsafeMutablePointer<Int64>
+    /// Nonzero where the value is a domain.
+    var present: UnsafeMutablePointer<UInt8>
+    /// Score only: nonzero where a feasible, non-ignored node has the value.
+    var seen: UnsafeMutablePointer<UInt8>
     var matcher: Int?  // nil: the constraint matches no pod
     var weight: Double
     var isHostname: Bool
   }
 
-  /// Matcher ids of a pod's hard or soft constraints (nil: the constraint matches no pod), per
-  /// (constraint set, namespace, hardness), so a cycle neither hashes selectors nor allocates.
-  @exclusivity(unchecked) private var matcherIDs: [UInt64: [Int?]] = [:]
-
-  private func matcherIDs(_ cs: [TopologySpreadConstraint], _ pod: PodInfo, cluster: Cluster) -> [Int?] {
-    let namespace = cluster.pods.namespace[pod.id.index]
-    let key = UInt64(pod.constraintsID) << 33 | UInt64(namespace) << 1 | (cs.first?.doNotSchedule == true ? 1 : 0)
-    if let ids = matcherIDs[key] { return ids }
-    let ids = cs.map { c in c.labelSelector.map { cluster.matcher(namespace: namespace, selector: $0) } }
-    matcherIDs[key] = ids
-    return ids
+  /// What a pod's hard or soft constraints resolve to, per (constraint set, labels, namespace,
+  /// hardness): built once, so a cycle neither hashes selectors nor allocates.
+  struct Plan {
+    var constraints: [TopologySpreadConstraint]
+    var keys: [Int]
+    var matchers: [Int?]
+    var selfMatch: [Int64]
+    /// A counting node must carry every constraint's key (all but the system defaults).
+    var requireAll: Bool
+    /// Every node that may count does: the keys go together (a node with one has all) and the
+    /// inclusion policies admit every node. Counts then come from the cluster's domain counters
+    /// and every value of a key is a domain.
+    var fromCounters: Bool
+    var counters: [DomainCounter?]
+    /// Per constraint, nodes without its key (domain 0 when `requireAll` is false).
+    var lacking: [Int]
+    /// The cluster's shape the plan was built for.
+    var keyCount: Int
+    var nodeCount: Int
   }
 
-  @exclusivity(unchecked) private var hard: [Prepared] = []
-  @exclusivity(unchecked) private var soft: [Prepared] = []
-  @exclusivity(unchecked) private var ignored = Column<UInt8>(repeating: 0, count: 0)
-  @exclusivity(unchecked) private var scratch = Column<UInt8>(repeating: 0, count: 0)
-  @exclusivity(unchecked) private var termScratch = Column<UInt8>(repeating: 0, count: 0)
-  @exclusivity(unchecked) private var matchScratch = Column<UInt8>(repeating: 0, count: 0)
+  struct PlanKey: Hashable {
+    var constraints: UInt32
+    var labels: UInt32
+    var namespace: UInt32
+    var hard: Bool
+  }
+
+  private var plans: [PlanKey: Int] = [:]
+  private var planList: [Plan] = []
+  private var plannedFor: ObjectIdentifier?
+
+  private var hard: [Prepared] = []
+  private var soft: [Prepared] = []
+  /// Per (constraint, use) slot — use 0 the filter, 1 the score, 2 `explain` — scratch counts,
+  /// domain flags and the score's seen flags.
+  private var countSlots: [Column<Int64>] = []
+  private var presentSlots: [Column<UInt8>] = []
+  private var seenSlots: [Column<UInt8>] = []
+  private var ignored = Column<UInt8>(repeating: 0, count: 0)
+  private var scratch = Column<UInt8>(repeating: 0, count: 0)
+  private var termScratch = Column<UInt8>(repeating: 0, count: 0)
+  private var matchScratch = Column<UInt8>(repeating: 0, count: 0)
   /// 1 where a node carries every constraint's key.
-  @exclusivity(unchecked) private var keyed = Column<UInt8>(repeating: 0, count: 0)
+  private var keyed = Column<UInt8>(repeating: 0, count: 0)
   /// Raw score sums, accumulated constraint by constraint in upstream's order.
-  @exclusivity(unchecked) private var sums = Column<Double>(repeating: 0, count: 0)
+  private var sums = Column<Double>(repeating: 0, count: 0)
 
   private func ensureScratch(_ n: Int) {
     if ignored.count != n {
@@ -79,6 +112,84 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       keyed = Column(repeating: 0, count: n)
       sums = Column(repeating: 0, count: n)
     }
+  }
+
+  /// Scratch for slot (`k`, `use`) with room for `size` values, zeroed.
+  private func slot(_ k: Int, use: Int, size: Int) -> (counts: UnsafeMutablePointer<Int64>, present: UnsafeMutablePointer<UInt8>, seen: UnsafeMutablePointer<UInt8>) {
+    let i = 3 * k + use
+    while countSlots.count <= i {
+      countSlots.append(Column(repeating: 0, count: 0))
+      presentSlots.append(Column(repeating: 0, count: 0))
+      seenSlots.append(Column(repeating: 0, count: 0))
+    }
+    if countSlots[i].count < size {
+      countSlots[i] = Column(repeating: 0, count: size)
+      presentSlots[i] = Column(repeating: 0, count: size)
+      seenSlots[i] = Column(repeating: 0, count: size)
+    }
+    let c = countSlots[i].base, p = presentSlots[i].base, s = seenSlots[i].base
+    c.update(repeating: 0, count: size)
+    p.update(repeating: 0, count: size)
+    s.update(repeating: 0, count: size)
+    return (c, p, s)
+  }
+
+  /// The plan for the pod's hard (or soft) constraints; nil when it has none.
+  private func plan(_ pod: PodInfo, hard: Bool, cluster: Cluster) -> Int? {
+    if plannedFor != ObjectIdentifier(cluster) {
+      plans.removeAll()
+      planList.removeAll()
+      plannedFor = ObjectIdentifier(cluster)
+    }
+    let p = pod.id.index
+    let key = PlanKey(constraints: pod.constraintsID, labels: cluster.pods.labels[p], namespace: cluster.pods.namespace[p], hard: hard)
+    if let i = plans[key], planList[i].keyCount == cluster.labels.keyCount, planList[i].nodeCount == cluster.nodes.count {
+      return i
+    }
+    let cs = pod.constraints.spread.filter { $0.doNotSchedule == hard }
+    guard !cs.isEmpty else { return nil }
+    let built = makePlan(cs, pod, hard: hard, cluster: cluster)
+    if let i = plans[key] {
+      planList[i] = built
+      return i
+    }
+    plans[key] = planList.count
+    planList.append(built)
+    return planList.count - 1
+  }
+
+  private func makePlan(_ cs: [TopologySpreadConstraint], _ pod: PodInfo, hard: Bool, cluster: Cluster) -> Plan {
+    let nodes = cluster.nodes
+    let n = nodes.count
+    let namespace = cluster.pods.namespace[pod.id.index]
+    let podLabels = cluster.pods.labelSets[cluster.pods.labels[pod.id.index]]
+    let keys = cs.map { cluster.labels.keyID($0.topologyKey) ?? -1 }
+    let matchers = cs.map { c in c.labelSelector.map { cluster.matcher(namespace: namespace, selector: $0) } }
+    let requireAll = hard || !pod.constraints.spreadIsSystemDefault
+    let lacking = keys.map { k in k < 0 ? n : (0..<n).reduce(0) { $0 + (nodes.labelValues[k][$1] == 0 ? 1 : 0) } }
+    let admitsAll = cs.allSatisfy { c in
+      c.nodeTaintsPolicy == .ignore
+        && (c.nodeAffinityPolicy == .ignore || (pod.constraints.nodeSelector.isEmpty && pod.constraints.affinity?.required == nil))
+    }
+    var together = !keys.contains(-1)
+    if requireAll && together && Set(keys).count > 1 {
+      // Every node carrying one key must carry them all.
+      let columns = keys.map { nodes.labelValues[$0] }
+      together = (0..<n).allSatisfy { i in
+        let carried = columns.reduce(0) { $0 + ($1[i] != 0 ? 1 : 0) }
+        return carried == 0 || carried == columns.count
+      }
+    }
+    let fromCounters = admitsAll && (requireAll ? together : true)
+    let counters: [DomainCounter?] = zip(cs, zip(keys, matchers)).map { c, km in
+      guard fromCounters, km.0 >= 0, let m = km.1 else { return nil }
+      return cluster.domainCounter(.matcher(m, key: c.topologyKey), key: km.0)
+    }
+    return Plan(
+      constraints: cs, keys: keys, matchers: matchers,
+      selfMatch: cs.map { $0.labelSelector?.matches(podLabels) == true ? 1 : 0 },
+      requireAll: requireAll, fromCounters: fromCounters, counters: counters, lacking: lacking,
+      keyCount: cluster.labels.keyCount, nodeCount: n)
   }
 
   /// Marks in `keyed` the rows among `rows` whose node carries every key; false when some key is
@@ -127,83 +238,76 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     }
   }
 
-  /// Whether every node carrying the key counts for the constraint: all constraints share the
-  /// key, and its inclusion policies admit every node. Then the cluster's domain counter (kept
-  /// at bind) holds the counts, and every value of the key is a domain (values come from nodes).
-  private func countsEveryKeyedNode(_ c: TopologySpreadConstraint, key: Int, keys: [Int], pod: PodInfo) -> Bool {
-    guard key >= 0, keys.allSatisfy({ $0 == key }), c.nodeTaintsPolicy == .ignore else { return false }
-    return c.nodeAffinityPolicy == .ignore || (pod.constraints.nodeSelector.isEmpty && pod.constraints.affinity?.required == nil)
-  }
-
-  /// Per constraint: the domains and matching-pod counts over the nodes that carry every
-  /// constraint's key and pass the constraint's inclusion policies.
-  /// - Complexity: O(domains) per constraint on the domain counters when every keyed node
-  ///   counts; else O(nodes × constraints).
-  private func prepare(_ cs: [TopologySpreadConstraint], _ pod: PodInfo, cluster: Cluster, requireAll: Bool = true) -> [Prepared] {
+  /// Per constraint of plan `pi`, appended to `out`: the domains and matching-pod counts over
+  /// the nodes that carry every constraint's key (when the plan requires it) and pass the
+  /// constraint's inclusion policies. Nodes without a key count toward value 0 otherwise.
+  /// Hostname constraints of a soft plan get no per-domain counts (the score reads per-node
+  /// counts) unless `forExplain`, which also keeps to its own scratch.
+  /// - Complexity: O(domains) per constraint from the domain counters; else O(nodes × constraints).
+  private func prepare(_ pi: Int, _ pod: PodInfo, cluster: Cluster, into out: inout [Prepared], forExplain: Bool = false) {
     let nodes = cluster.nodes
     let n = nodes.count
     ensureScratch(n)
-    let keyIDs = cs.map { cluster.labels.keyID($0.topologyKey) ?? -1 }
-    let podLabels = cluster.pods.labelSets[cluster.pods.labels[pod.id.index]]
-    let matchers = matcherIDs(cs, pod, cluster: cluster)
-    let fast = requireAll && zip(cs, keyIDs).allSatisfy { countsEveryKeyedNode($0, key: $1, keys: keyIDs, pod: pod) }
-    let allKeyed = requireAll && (fast || markKeyed(keyIDs, nodes: nodes, rows: 0..<n))
-    var out: [Prepared] = []
-    for (k, (c, key)) in zip(cs, keyIDs).enumerated() {
-      let domainSize = key >= 0 ? cluster.labels.domains[key].count : 1
+    let plan = planList[pi]
+    let hard = plan.constraints[0].doNotSchedule
+    out.removeAll(keepingCapacity: true)
+    let allKeyed = plan.fromCounters || !plan.requireAll || markKeyed(plan.keys, nodes: nodes, rows: 0..<n)
+    for k in plan.keys.indices {
+      let key = plan.keys[k]
+      let size = key >= 0 ? cluster.labels.domains[key].count : 1
+      let isHostname = plan.constraints[k].topologyKey == Self.hostnameKey
+      let perNode = !hard && isHostname && !forExplain
+      let (counts, present, seen) = slot(k, use: forExplain ? 2 : hard ? 0 : 1, size: perNode ? 1 : size)
       var p = Prepared(
-        key: key, maxSkew: Int64(c.maxSkew), selfMatch: c.labelSelector?.matches(podLabels) == true ? 1 : 0, minMatch: 0,
-        counts: [Int64](repeating: 0, count: domainSize), present: [Bool](repeating: fast, count: domainSize),
-        matcher: matchers[k], weight: 0,
-        isHostname: c.topologyKey == Self.hostnameKey)
-      if fast {
-        p.present[0] = false
-        if let m = p.matcher {
-          let counter = cluster.domainCounter(.matcher(m, key: c.topologyKey), key: key).counts.base
-          p.counts.withUnsafeMutableBufferPointer { counts in
-            for v in 1..<domainSize { counts[v] = counter[v] }
+        key: key, maxSkew: Int64(plan.constraints[k].maxSkew), selfMatch: plan.selfMatch[k], minMatch: 0,
+        size: perNode ? 1 : size, counts: counts, present: present, seen: seen, matcher: plan.matchers[k], weight: 0,
+        isHostname: isHostname)
+      defer { out.append(p) }
+      if perNode { continue }
+      if plan.fromCounters {
+        if key >= 0 { present.advanced(by: 1).update(repeating: 1, count: size - 1) }
+        if !plan.requireAll && plan.lacking[k] > 0 { present[0] = 1 }
+        guard let m = plan.matchers[k] else { continue }
+        if let counter = plan.counters[k] {
+          if hard && !forExplain {
+            p.counts = counter.counts.base  // read in place: the filter never writes counts
+          } else {
+            counts.update(from: counter.counts.base, count: size)
           }
+          if !plan.requireAll { p.counts[0] = cluster.matcherTotals[m] - counter.total }
+        } else {
+          counts[0] = cluster.matcherTotals[m]  // no node has the key: all in value 0
         }
-        out.append(p)
         continue
       }
-      guard !(requireAll && !allKeyed) else {
-        out.append(p)
-        continue
-      }
-      inclusion(c, pod, cluster: cluster)
+      guard allKeyed else { continue }
+      inclusion(plan.constraints[k], pod, cluster: cluster)
       let included = scratch.base
-      if requireAll {
-        let k = keyed.base
-        for i in 0..<n { included[i] &= k[i] }
+      if plan.requireAll {
+        let kd = keyed.base
+        for i in 0..<n { included[i] &= kd[i] }
       }
-      // Without `requireAll` a node lacking the key counts toward the empty-value domain.
       let col = key >= 0 ? nodes.labelValues[key].base : nil
       let matches = p.matcher.map { cluster.matcherCounts[$0].base }
-      p.present.withUnsafeMutableBufferPointer { present in
-        p.counts.withUnsafeMutableBufferPointer { counts in
-          for i in 0..<n where included[i] != 0 {
-            let v = col.map { Int($0[i]) } ?? 0
-            present[v] = true
-            if let matches { counts[v] &+= Int64(matches[i]) }
-          }
-        }
+      for i in 0..<n where included[i] != 0 {
+        let v = col.map { Int($0[i]) } ?? 0
+        present[v] = 1
+        if let matches { counts[v] &+= Int64(matches[i]) }
       }
-      out.append(p)
     }
-    return out
   }
 
   /// Per constraint (hard first, then soft), the domains the pod would count and their matching
   /// pods, as the filter and the score see them now (cold path, for `--explain`).
   func explain(_ pod: PodInfo, cluster: Cluster) -> [SpreadExplanation] {
-    let groups = [pod.constraints.spread.filter(\.doNotSchedule), pod.constraints.spread.filter { !$0.doNotSchedule }]
     var out: [SpreadExplanation] = []
-    for cs in groups where !cs.isEmpty {
-      let prepared = prepare(cs, pod, cluster: cluster, requireAll: cs[0].doNotSchedule || !pod.constraints.spreadIsSystemDefault)
-      for (c, p) in zip(cs, prepared) {
+    for isHard in [true, false] {
+      guard let pi = plan(pod, hard: isHard, cluster: cluster) else { continue }
+      var prepared: [Prepared] = []
+      prepare(pi, pod, cluster: cluster, into: &prepared, forExplain: true)
+      for (c, p) in zip(planList[pi].constraints, prepared) {
         var domains: [(value: String, matching: Int64)] = []
-        for (v, present) in p.present.enumerated() where present {
+        for v in 0..<p.size where p.present[v] != 0 {
           domains.append((v == 0 ? "" : cluster.labels.domains[p.key].values[v], p.counts[v]))
         }
         out.append(SpreadExplanation(constraint: c, systemDefault: pod.constraints.spreadIsSystemDefault, domains: domains))
@@ -215,14 +319,20 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   // MARK: Filter
 
   func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool {
-    let cs = pod.constraints.spread.filter(\.doNotSchedule)
-    guard !cs.isEmpty else { return false }
-    hard = prepare(cs, pod, cluster: cluster)
-    for (k, c) in cs.enumerated() {
-      let domains = hard[k].present.filter { $0 }.count
+    guard let pi = plan(pod, hard: true, cluster: cluster) else {
+      hard.removeAll(keepingCapacity: true)
+      return false
+    }
+    prepare(pi, pod, cluster: cluster, into: &hard)
+    for k in hard.indices {
+      let p = hard[k]
+      var domains = 0
       var minimum = Int64.max
-      for (v, present) in hard[k].present.enumerated() where present { minimum = min(minimum, hard[k].counts[v]) }
-      hard[k].minMatch = domains < Int(c.minDomains) || minimum == Int64.max ? 0 : minimum
+      for v in 0..<p.size where p.present[v] != 0 {
+        domains += 1
+        minimum = min(minimum, p.counts[v])
+      }
+      hard[k].minMatch = domains < Int(planList[pi].constraints[k].minDomains) || minimum == Int64.max ? 0 : minimum
     }
     return true
   }
@@ -235,12 +345,11 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
         return
       }
       let col = nodes.labelValues[c.key].base
-      c.counts.withUnsafeBufferPointer { counts in
-        for i in rows {
-          let v = Int(col[i])
-          let skew = (v == 0 ? 0 : counts[v]) + c.selfMatch - c.minMatch
-          status[i] = markFailure(status[i], failed: v == 0 || skew > c.maxSkew, code: code)
-        }
+      let counts = c.counts
+      for i in rows {
+        let v = Int(col[i])
+        let skew = (v == 0 ? 0 : counts[v]) + c.selfMatch - c.minMatch
+        status[i] = markFailure(status[i], failed: v == 0 || skew > c.maxSkew, code: code)
       }
     }
   }
@@ -273,40 +382,45 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   // MARK: Score
 
   func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
-    let cs = pod.constraints.spread.filter { !$0.doNotSchedule }
-    guard !cs.isEmpty else { return .uniform(NodeScore.max) }
+    guard let pi = plan(pod, hard: false, cluster: cluster) else { return .uniform(NodeScore.max) }
     // Explicit constraints need every key on a node; the system defaults do not (a node without
     // a zone still spreads by hostname), and upstream then counts key-less nodes as the
     // empty-value domain.
-    let requireAll = !pod.constraints.spreadIsSystemDefault
+    let requireAll = planList[pi].requireAll
     let nodes = cluster.nodes
-    ensureScratch(nodes.count)
-    let keyIDs = cs.map { cluster.labels.keyID($0.topologyKey) ?? -1 }
+    prepare(pi, pod, cluster: cluster, into: &soft)
     let ign = ignored.base
     var nonIgnored = 0
-    var seen: [[Bool]] = keyIDs.map { [Bool](repeating: false, count: $0 >= 0 ? cluster.labels.domains[$0].count : 1) }
     for seg in window.pair {
       if requireAll {
-        let anyKeyed = markKeyed(keyIDs, nodes: nodes, rows: seg)
+        let anyKeyed = markKeyed(planList[pi].keys, nodes: nodes, rows: seg)
         let k = keyed.base
         for i in seg { ign[i] = anyKeyed && k[i] != 0 ? 0 : 1 }
       } else {
         for i in seg { ign[i] = 0 }
       }
       for i in seg where status[i] == 0 && ign[i] == 0 { nonIgnored += 1 }
-      for (c, k) in keyIDs.enumerated() {
-        let col = k >= 0 ? nodes.labelValues[k].base : nil
-        seen[c].withUnsafeMutableBufferPointer { seen in
-          for i in seg where status[i] == 0 && ign[i] == 0 { seen[col.map { Int($0[i]) } ?? 0] = true }
+      for c in soft where !c.isHostname {
+        let seen = c.seen
+        if c.key >= 0 {
+          let col = nodes.labelValues[c.key].base
+          for i in seg where status[i] == 0 && ign[i] == 0 { seen[Int(col[i])] = 1 }
+        } else {
+          for i in seg where status[i] == 0 && ign[i] == 0 { seen[0] = 1 }
         }
       }
     }
-    soft = prepare(cs, pod, cluster: cluster, requireAll: requireAll)
-    for c in soft.indices {
-      let size = soft[c].isHostname ? nonIgnored : seen[c].filter { $0 }.count
-      soft[c].weight = log(Double(size + 2))
-      // Only domains among the feasible, non-ignored nodes count.
-      for v in soft[c].counts.indices where !seen[c][v] { soft[c].counts[v] = 0 }
+    for k in soft.indices {
+      var size = nonIgnored
+      if !soft[k].isHostname {
+        // Only domains among the feasible, non-ignored nodes count.
+        let c = soft[k]
+        size = 0
+        for v in 0..<c.size {
+          if c.seen[v] != 0 { size += 1 } else { c.counts[v] = 0 }
+        }
+      }
+      soft[k].weight = log(Double(size + 2))
     }
     return .perNode
   }
@@ -326,10 +440,9 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
         let matches = c.matcher.map { cluster.matcherCounts[$0].base }
         for i in rows where col[i] != 0 { acc[i] += Double(matches.map { Int64($0[i]) } ?? 0) * w + skew }
       } else {
-        c.counts.withUnsafeBufferPointer { counts in
-          // A node without the key takes no part in this constraint.
-          for i in rows where col[i] != 0 { acc[i] += Double(counts[Int(col[i])]) * w + skew }
-        }
+        // A node without the key takes no part in this constraint.
+        let counts = c.counts
+        for i in rows where col[i] != 0 { acc[i] += Double(counts[Int(col[i])]) * w + skew }
       }
     }
     for i in rows { scores[i] = ign[i] != 0 ? 0 : Int64(acc[i].rounded(.toNearestOrAwayFromZero)) }
