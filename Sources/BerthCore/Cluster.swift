@@ -164,6 +164,7 @@ public final class Cluster {
   /// - Returns: the pods' ids, consecutive, in the order of `names`.
   public func addPods(_ spec: PodSpec, names: [String]) throws(QuantityError) -> [PodID] {
     guard let firstName = names.first else { return [] }
+    pods.reserveCapacity(extra: names.count)
     var first = spec
     first.name = firstName
     let head = try addPod(first)

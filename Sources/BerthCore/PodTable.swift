@@ -87,6 +87,12 @@ public final class PodTable {
     return id
   }
 
+  /// Makes room for `extra` more pods' names, so a bulk add never rehashes the name index.
+  func reserveCapacity(extra: Int) {
+    names.reserveCapacity(count + extra)
+    nameIndex.reserveCapacity(count + extra)
+  }
+
   /// Appends a pod identical to `row` but for its name: every column repeats the row's value
   /// (unbound), so no spec is parsed or interned again.
   func appendCopy(of row: PodID, name: String) -> PodID {

@@ -48,32 +48,63 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     var counts: UnsafeMutablePointer<Int64>
     /// Nonzero where the value is a domain.
     var present: UnsafeMutablePointer<UInt8>
-    /// Score only: nonzero where a feasible, non-ignored node has the value.
+    /// Filter: nonzero where a node with the value fails (the cycle's verdict per domain).
+    /// Score: nonzero where a feasible, non-ignored node has the value.
     var seen: UnsafeMutablePointer<UInt8>
+    /// Filter only: what the per-node pass must do.
+    var shape = FilterShape.perValue
     var matcher: Int?  // nil: the constraint matches no pod
     var weight: Double
     var isHostname: Bool
   }
 
+  /// How a hard constraint's verdicts vary over the nodes in one cycle.
+  enum FilterShape {
+    /// Every node fits: all have the key and every value's skew is within bounds.
+    case none
+    /// Every value fits; nodes without the key fail.
+    case keyOnly
+    /// Per node, the verdict of its value.
+    case perValue
+  }
+
   /// What a pod's hard or soft constraints resolve to, per (constraint set, labels, namespace,
   /// hardness): built once, so a cycle neither hashes selectors nor allocates.
-  struct Plan {
-    var constraints: [TopologySpreadConstraint]
-    var keys: [Int]
-    var matchers: [Int?]
-    var selfMatch: [Int64]
+  final class Plan {
+    let constraints: [TopologySpreadConstraint]
+    let keys: [Int]
+    let matchers: [Int?]
+    let selfMatch: [Int64]
     /// A counting node must carry every constraint's key (all but the system defaults).
-    var requireAll: Bool
+    let requireAll: Bool
     /// Every node that may count does: the keys go together (a node with one has all) and the
     /// inclusion policies admit every node. Counts then come from the cluster's domain counters
     /// and every value of a key is a domain.
-    var fromCounters: Bool
-    var counters: [DomainCounter?]
+    let fromCounters: Bool
+    let counters: [DomainCounter?]
     /// Per constraint, nodes without its key (domain 0 when `requireAll` is false).
-    var lacking: [Int]
+    let lacking: [Int]
     /// The cluster's shape the plan was built for.
-    var keyCount: Int
-    var nodeCount: Int
+    let keyCount: Int
+    let nodeCount: Int
+
+    init(
+      constraints: [TopologySpreadConstraint], keys: [Int], matchers: [Int?], selfMatch: [Int64], requireAll: Bool,
+      fromCounters: Bool, counters: [DomainCounter?], lacking: [Int], keyCount: Int, nodeCount: Int
+    ) {
+      self.constraints = constraints
+      self.keys = keys
+      self.matchers = matchers
+      self.selfMatch = selfMatch
+      self.requireAll = requireAll
+      self.fromCounters = fromCounters
+      self.counters = counters
+      self.lacking = lacking
+      self.keyCount = keyCount
+      self.nodeCount = nodeCount
+    }
+
+    func fits(_ cluster: Cluster) -> Bool { keyCount == cluster.labels.keyCount && nodeCount == cluster.nodes.count }
   }
 
   struct PlanKey: Hashable {
@@ -83,9 +114,11 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     var hard: Bool
   }
 
-  private var plans: [PlanKey: Int] = [:]
-  private var planList: [Plan] = []
-  private var plannedFor: ObjectIdentifier?
+  @exclusivity(unchecked) private var plans: [PlanKey: Int] = [:]
+  @exclusivity(unchecked) private var planList: [Plan] = []
+  @exclusivity(unchecked) private var plannedFor: ObjectIdentifier?
+  /// The last plan looked up per hardness (runs of identical pods skip the hashing).
+  @exclusivity(unchecked) private var lastPlan: [(key: PlanKey, index: Int)?] = [nil, nil]
 
   private var hard: [Prepared] = []
   private var soft: [Prepared] = []
@@ -139,23 +172,34 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     if plannedFor != ObjectIdentifier(cluster) {
       plans.removeAll()
       planList.removeAll()
+      lastPlan = [nil, nil]
       plannedFor = ObjectIdentifier(cluster)
     }
     let p = pod.id.index
     let key = PlanKey(constraints: pod.constraintsID, labels: cluster.pods.labels[p], namespace: cluster.pods.namespace[p], hard: hard)
-    if let i = plans[key], planList[i].keyCount == cluster.labels.keyCount, planList[i].nodeCount == cluster.nodes.count {
-      return i
+    let h = hard ? 0 : 1
+    if let last = lastPlan[h], last.key == key, planList[last.index].fits(cluster) {
+      return planList[last.index].constraints.isEmpty ? nil : last.index
     }
-    let cs = pod.constraints.spread.filter { $0.doNotSchedule == hard }
-    guard !cs.isEmpty else { return nil }
-    let built = makePlan(cs, pod, hard: hard, cluster: cluster)
-    if let i = plans[key] {
-      planList[i] = built
-      return i
+    guard !pod.constraints.spread.isEmpty else { return nil }
+    let index: Int
+    if let i = plans[key], planList[i].fits(cluster) {
+      index = i
+    } else {
+      // A plan without constraints remembers that the pod has none of this hardness.
+      let cs = pod.constraints.spread.filter { $0.doNotSchedule == hard }
+      let built = makePlan(cs, pod, hard: hard, cluster: cluster)
+      if let i = plans[key] {
+        planList[i] = built
+        index = i
+      } else {
+        index = planList.count
+        plans[key] = index
+        planList.append(built)
+      }
     }
-    plans[key] = planList.count
-    planList.append(built)
-    return planList.count - 1
+    lastPlan[h] = (key, index)
+    return planList[index].constraints.isEmpty ? nil : index
   }
 
   private func makePlan(_ cs: [TopologySpreadConstraint], _ pod: PodInfo, hard: Bool, cluster: Cluster) -> Plan {
@@ -332,7 +376,22 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
         domains += 1
         minimum = min(minimum, p.counts[v])
       }
-      hard[k].minMatch = domains < Int(planList[pi].constraints[k].minDomains) || minimum == Int64.max ? 0 : minimum
+      let minMatch = domains < Int(planList[pi].constraints[k].minDomains) || minimum == Int64.max ? 0 : minimum
+      hard[k].minMatch = minMatch
+      // Verdicts per value, so the per-node pass is a byte lookup, or nothing when uniform.
+      let verdict = p.seen
+      var failing = 0
+      verdict[0] = 1
+      for v in 1..<max(p.size, 1) {
+        let fails = p.counts[v] + p.selfMatch - minMatch > p.maxSkew
+        verdict[v] = fails ? 1 : 0
+        failing += fails ? 1 : 0
+      }
+      if p.key < 0 || failing > 0 {
+        hard[k].shape = .perValue
+      } else {
+        hard[k].shape = planList[pi].lacking[k] == 0 ? .none : .keyOnly
+      }
     }
     return true
   }
@@ -345,11 +404,14 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
         return
       }
       let col = nodes.labelValues[c.key].base
-      let counts = c.counts
-      for i in rows {
-        let v = Int(col[i])
-        let skew = (v == 0 ? 0 : counts[v]) + c.selfMatch - c.minMatch
-        status[i] = markFailure(status[i], failed: v == 0 || skew > c.maxSkew, code: code)
+      switch c.shape {
+      case .none:
+        continue
+      case .keyOnly:
+        for i in rows { status[i] = markFailure(status[i], failed: col[i] == 0, code: code) }
+      case .perValue:
+        let verdict = c.seen
+        for i in rows { status[i] = markFailure(status[i], failed: verdict[Int(col[i])] != 0, code: code) }
       }
     }
   }
