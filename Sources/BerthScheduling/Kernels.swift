@@ -6,11 +6,22 @@ import BerthCore
 /// Each loop is branch-free over unsafe pointers so it vectorises when compiled for the real
 /// CPU. Callers guarantee every row in a range is below the column length.
 enum Kernels {
+  /// Rows per block when looking for the n-th match: blocks are counted vectorised and only the
+  /// block holding the match is scanned row by row, so smaller blocks mean a shorter scalar scan.
+  static let scanBlock = 64
+
   /// Rows in `rows` whose status is 0.
   static func countZeros(_ st: UnsafePointer<UInt8>, _ rows: Range<Int>) -> Int {
     // SAFETY: `rows` lies within the status column (framework invariant).
     var n = 0
     for i in rows { n &+= Int(bit(st[i] == 0)) }
+    return n
+  }
+
+  /// Rows in `rows` where both `a` and `b` are 0.
+  static func countZeros(_ a: UnsafePointer<UInt8>, or b: UnsafePointer<UInt8>, _ rows: Range<Int>) -> Int {
+    var n = 0
+    for i in rows { n &+= Int(bit(a[i] | b[i] == 0)) }
     return n
   }
 
@@ -22,15 +33,15 @@ enum Kernels {
     var remaining = ordinal
     var lo = rows.lowerBound
     while lo < rows.upperBound {
-      let block = lo..<min(lo + 256, rows.upperBound)
+      let block = lo..<min(lo + scanBlock, rows.upperBound)
       let c = countZeros(st, block)
       if c >= remaining {
         for i in block where st[i] == 0 {
-          remaining -= 1
+          remaining &-= 1
           if remaining == 0 { return i }
         }
       }
-      remaining -= c
+      remaining &-= c
       lo = block.upperBound
     }
     preconditionFailure("fewer feasible rows than counted")
@@ -79,15 +90,15 @@ enum Kernels {
     var remaining = ordinal
     var lo = rows.lowerBound
     while lo < rows.upperBound {
-      let block = lo..<min(lo + 256, rows.upperBound)
+      let block = lo..<min(lo + scanBlock, rows.upperBound)
       let c = count(of: value, col, block)
       if c >= remaining {
         for i in block where col[i] == value {
-          remaining -= 1
+          remaining &-= 1
           if remaining == 0 { return i }
         }
       }
-      remaining -= c
+      remaining &-= c
       lo = block.upperBound
     }
     return nil

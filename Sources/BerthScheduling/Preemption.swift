@@ -31,9 +31,9 @@ public struct PreemptionDecision: Sendable, Equatable {
 public final class DefaultPreemption {
   public let scheduler: Scheduler
   /// `minCandidateNodesPercentage` and `minCandidateNodesAbsolute`.
-  public var minCandidatePercentage = 10
-  public var minCandidateAbsolute = 100
-  private var rng: SplitMix64
+  @exclusivity(unchecked) public var minCandidatePercentage = 10
+  @exclusivity(unchecked) public var minCandidateAbsolute = 100
+  @exclusivity(unchecked) private var rng: SplitMix64
 
   public init(scheduler: Scheduler, seed: UInt64) {
     self.scheduler = scheduler

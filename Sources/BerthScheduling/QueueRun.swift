@@ -24,24 +24,24 @@ public final class QueueRun {
 
   public let scheduler: Scheduler
   public let queue: SchedulingQueue
-  public private(set) var agenda = Agenda<Event>()
+  @exclusivity(unchecked) public private(set) var agenda = Agenda<Event>()
   private let preemption: DefaultPreemption?
   /// Bumped on every change a scheduling decision can see (bind, delete).
-  public private(set) var stateVersion: UInt64 = 0
+  @exclusivity(unchecked) public private(set) var stateVersion: UInt64 = 0
 
-  public private(set) var arrival: [VirtualTime?] = []
-  public private(set) var boundAt: [VirtualTime?] = []
-  public private(set) var deletedAt: [VirtualTime?] = []
-  public private(set) var terminating: [Bool] = []
-  private var lastAttemptVersion: [UInt64] = []
-  public private(set) var preemptions: [Preemption] = []
-  public private(set) var cycles = 0
+  @exclusivity(unchecked) public private(set) var arrival: [VirtualTime?] = []
+  @exclusivity(unchecked) public private(set) var boundAt: [VirtualTime?] = []
+  @exclusivity(unchecked) public private(set) var deletedAt: [VirtualTime?] = []
+  @exclusivity(unchecked) public private(set) var terminating: [Bool] = []
+  @exclusivity(unchecked) private var lastAttemptVersion: [UInt64] = []
+  @exclusivity(unchecked) public private(set) var preemptions: [Preemption] = []
+  @exclusivity(unchecked) public private(set) var cycles = 0
   /// Called before and after every scheduling cycle (for timing, progress, explanations).
   public var beforeCycle: ((PodID) -> Void)?
   public var onCycle: ((PodID, ScheduleOutcome, PreemptionDecision?) -> Void)?
 
-  private var realEvents = 0
-  private var flushScheduled = false
+  @exclusivity(unchecked) private var realEvents = 0
+  @exclusivity(unchecked) private var flushScheduled = false
 
   public init(scheduler: Scheduler, seed: UInt64, settings: QueueSettings = QueueSettings()) {
     self.scheduler = scheduler

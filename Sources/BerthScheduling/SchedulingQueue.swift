@@ -65,23 +65,23 @@ public final class SchedulingQueue {
   }
 
   public let settings: QueueSettings
-  private var active = Heap<ActiveKey>()
-  private var backoff = Heap<BackoffKey>()
-  private var sequence: UInt64 = 0
-  public private(set) var location: [Location] = []
+  @exclusivity(unchecked) private var active = Heap<ActiveKey>()
+  @exclusivity(unchecked) private var backoff = Heap<BackoffKey>()
+  @exclusivity(unchecked) private var sequence: UInt64 = 0
+  @exclusivity(unchecked) public private(set) var location: [Location] = []
   /// Scheduling attempts per pod (upstream's `Attempts`, counted at pop).
-  public private(set) var attempts: [Int32] = []
+  @exclusivity(unchecked) public private(set) var attempts: [Int32] = []
   /// When the pod last entered the queue (added, failed, or moved).
-  public private(set) var timestamp: [VirtualTime] = []
+  @exclusivity(unchecked) public private(set) var timestamp: [VirtualTime] = []
   /// Bit i: filter plugin i rejected the pod in its last attempt.
-  public private(set) var rejectedBy: [UInt64] = []
-  private var priorities: [Int32] = []
+  @exclusivity(unchecked) public private(set) var rejectedBy: [UInt64] = []
+  @exclusivity(unchecked) private var priorities: [Int32] = []
   /// Pods in unschedulablePods, in no particular order (sorted before use).
-  private var unschedulable = Set<UInt32>()
+  @exclusivity(unchecked) private var unschedulable = Set<UInt32>()
   /// Per filter plugin (bit), how many unschedulable pods it rejected; index 64 counts pods
   /// rejected by no plugin. Lets an event no waiting pod cares about return at once.
-  private var rejectedCounts = [Int](repeating: 0, count: 65)
-  public private(set) var gatedCount = 0
+  @exclusivity(unchecked) private var rejectedCounts = [Int](repeating: 0, count: 65)
+  @exclusivity(unchecked) public private(set) var gatedCount = 0
 
   public init(settings: QueueSettings = QueueSettings()) { self.settings = settings }
 

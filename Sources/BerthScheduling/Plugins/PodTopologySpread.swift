@@ -120,21 +120,24 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   /// The last plan looked up per hardness (runs of identical pods skip the hashing).
   @exclusivity(unchecked) private var lastPlan: [(key: PlanKey, index: Int)?] = [nil, nil]
 
-  private var hard: [Prepared] = []
-  private var soft: [Prepared] = []
+  @exclusivity(unchecked) private var hard: [Prepared] = []
+  @exclusivity(unchecked) private var soft: [Prepared] = []
   /// Per (constraint, use) slot — use 0 the filter, 1 the score, 2 `explain` — scratch counts,
   /// domain flags and the score's seen flags.
-  private var countSlots: [Column<Int64>] = []
-  private var presentSlots: [Column<UInt8>] = []
-  private var seenSlots: [Column<UInt8>] = []
-  private var ignored = Column<UInt8>(repeating: 0, count: 0)
-  private var scratch = Column<UInt8>(repeating: 0, count: 0)
-  private var termScratch = Column<UInt8>(repeating: 0, count: 0)
-  private var matchScratch = Column<UInt8>(repeating: 0, count: 0)
+  @exclusivity(unchecked) private var countSlots: [Column<Int64>] = []
+  @exclusivity(unchecked) private var presentSlots: [Column<UInt8>] = []
+  @exclusivity(unchecked) private var seenSlots: [Column<UInt8>] = []
+  @exclusivity(unchecked) private var ignored = Column<UInt8>(repeating: 0, count: 0)
+  @exclusivity(unchecked) private var scratch = Column<UInt8>(repeating: 0, count: 0)
+  @exclusivity(unchecked) private var termScratch = Column<UInt8>(repeating: 0, count: 0)
+  @exclusivity(unchecked) private var matchScratch = Column<UInt8>(repeating: 0, count: 0)
   /// 1 where a node carries every constraint's key.
-  private var keyed = Column<UInt8>(repeating: 0, count: 0)
+  @exclusivity(unchecked) private var keyed = Column<UInt8>(repeating: 0, count: 0)
   /// Raw score sums, accumulated constraint by constraint in upstream's order.
-  private var sums = Column<Double>(repeating: 0, count: 0)
+  @exclusivity(unchecked) private var sums = Column<Double>(repeating: 0, count: 0)
+  /// Normalised scores per value of the key when `byValue` (see `scoreByValue`).
+  @exclusivity(unchecked) private var valueScores = Column<Int64>(repeating: 0, count: 0)
+  @exclusivity(unchecked) private var byValue = false
 
   private func ensureScratch(_ n: Int) {
     if ignored.count != n {
@@ -444,93 +447,139 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   // MARK: Score
 
   func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
+    byValue = false
     guard let pi = plan(pod, hard: false, cluster: cluster) else { return .uniform(NodeScore.max) }
-    // Explicit constraints need every key on a node; the system defaults do not (a node without
-    // a zone still spreads by hostname), and upstream then counts key-less nodes as the
-    // empty-value domain.
-    let requireAll = planList[pi].requireAll
+    let plan = planList[pi]
     let nodes = cluster.nodes
     prepare(pi, pod, cluster: cluster, into: &soft)
+    // Explicit constraints ignore a node missing any key; the system defaults ignore none (a
+    // node without a zone still spreads by hostname), and upstream then counts key-less nodes
+    // as the empty-value domain.
     let ign = ignored.base
     var nonIgnored = 0
     for seg in window.pair {
-      if requireAll {
-        let anyKeyed = markKeyed(planList[pi].keys, nodes: nodes, rows: seg)
-        let k = keyed.base
-        for i in seg { ign[i] = anyKeyed && k[i] != 0 ? 0 : 1 }
-      } else {
-        for i in seg { ign[i] = 0 }
-      }
-      for i in seg where status[i] == 0 && ign[i] == 0 { nonIgnored += 1 }
-      for c in soft where !c.isHostname {
-        let seen = c.seen
-        if c.key >= 0 {
-          let col = nodes.labelValues[c.key].base
-          for i in seg where status[i] == 0 && ign[i] == 0 { seen[Int(col[i])] = 1 }
-        } else {
-          for i in seg where status[i] == 0 && ign[i] == 0 { seen[0] = 1 }
+      let missingKey: UInt8 = plan.requireAll && plan.keys.contains(-1) ? 1 : 0
+      for i in seg { ign[i] = missingKey }
+      if plan.requireAll && missingKey == 0 {
+        for k in plan.keys {
+          let col = nodes.labelValues[k].base
+          for i in seg { ign[i] |= bit(col[i] == 0) }
         }
       }
+      nonIgnored += Kernels.countZeros(status, or: ign, seg)
     }
-    for k in soft.indices {
-      var size = nonIgnored
-      if !soft[k].isHostname {
-        // Only domains among the feasible, non-ignored nodes count.
-        let c = soft[k]
-        size = 0
-        for v in 0..<c.size {
-          if c.seen[v] != 0 { size += 1 } else { c.counts[v] = 0 }
+    for k in soft.indices where !soft[k].isHostname {
+      // Only domains among the feasible, non-ignored nodes count. Zones interleave in node
+      // order, so the walk usually stops after a few rows, once every value has been seen.
+      let c = soft[k]
+      let possible = max(c.size - 1, 0) + (!plan.requireAll && plan.lacking[k] > 0 ? 1 : 0)
+      let col = c.key >= 0 ? nodes.labelValues[c.key].base : nil
+      var found = 0
+      walk: for seg in window.pair {
+        for i in seg where status[i] | ign[i] == 0 {
+          let v = col.map { Int($0[i]) } ?? 0
+          guard c.seen[v] == 0 else { continue }
+          c.seen[v] = 1
+          found += 1
+          if found == possible { break walk }
         }
       }
-      soft[k].weight = log(Double(size + 2))
+      for v in 0..<c.size where c.seen[v] == 0 { c.counts[v] = 0 }
+      soft[k].weight = log(Double(found + 2))
     }
+    for k in soft.indices where soft[k].isHostname { soft[k].weight = log(Double(nonIgnored + 2)) }
+    if plan.requireAll && soft.count == 1 && !soft[0].isHostname && soft[0].key >= 0 { scoreByValue(soft[0]) }
     return .perNode
+  }
+
+  /// With one explicit non-hostname constraint a node's normalised score depends on its value
+  /// alone: computed here per value (over the seen values, as the per-node pass would), so
+  /// Score is a lookup and NormalizeScore has nothing left to do. Value 0 (ignored nodes) is 0.
+  private func scoreByValue(_ c: Prepared) {
+    if valueScores.count < c.size { valueScores = Column(repeating: 0, count: c.size) }
+    let table = valueScores.base
+    let w = c.weight
+    let skew = Double(c.maxSkew - 1)
+    var lo = Int64.max
+    var hi: Int64 = 0
+    for v in 1..<c.size where c.seen[v] != 0 {
+      let raw = Int64((0 + (Double(c.counts[v]) * w + skew)).rounded(.toNearestOrAwayFromZero))
+      table[v] = raw
+      lo = min(lo, raw)
+      hi = max(hi, raw)
+    }
+    table[0] = 0
+    for v in 1..<c.size {
+      if c.seen[v] == 0 {
+        table[v] = 0  // only infeasible nodes carry it
+      } else {
+        table[v] = hi == 0 ? NodeScore.max : NodeScore.max * (hi + lo - table[v]) / hi
+      }
+    }
+    byValue = true
   }
 
   func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
     let nodes = cluster.nodes
+    if byValue {
+      let col = nodes.labelValues[soft[0].key].base
+      let table = valueScores.base
+      for i in rows { scores[i] = table[Int(col[i])] }
+      return
+    }
     let ign = ignored.base
     let acc = sums.base
     for i in rows { acc[i] = 0 }
     // Constraint by constraint, each node's sum grows in the same order as upstream's per-node
-    // loop, so the rounding is identical.
+    // loop, so the rounding is identical. A node without the key takes no part in a constraint
+    // (adding 0 to a non-negative sum changes nothing).
     for c in soft where c.key >= 0 {
       let col = nodes.labelValues[c.key].base
       let w = c.weight
       let skew = Double(c.maxSkew - 1)
       if c.isHostname {
-        let matches = c.matcher.map { cluster.matcherCounts[$0].base }
-        for i in rows where col[i] != 0 { acc[i] += Double(matches.map { Int64($0[i]) } ?? 0) * w + skew }
+        if let m = c.matcher {
+          let matches = cluster.matcherCounts[m].base
+          for i in rows { acc[i] += col[i] != 0 ? Double(matches[i]) * w + skew : 0 }
+        } else {
+          for i in rows { acc[i] += col[i] != 0 ? 0 * w + skew : 0 }
+        }
       } else {
-        // A node without the key takes no part in this constraint.
         let counts = c.counts
-        for i in rows where col[i] != 0 { acc[i] += Double(counts[Int(col[i])]) * w + skew }
+        for i in rows { acc[i] += col[i] != 0 ? Double(counts[Int(col[i])]) * w + skew : 0 }
       }
     }
-    for i in rows { scores[i] = ign[i] != 0 ? 0 : Int64(acc[i].rounded(.toNearestOrAwayFromZero)) }
+    for i in rows {
+      let raw = ExactMath.truncatedToInt(acc[i].rounded(.toNearestOrAwayFromZero))
+      scores[i] = ign[i] != 0 ? 0 : raw
+    }
   }
 
   /// Ignored nodes 0; others 100·(max + min − s)/max over the non-ignored feasible nodes, all 100
   /// when the maximum is 0.
   func normalize(_ scores: UnsafeMutablePointer<Int64>, window: Window, status: UnsafePointer<UInt8>) {
+    guard !byValue else { return }
     let ign = ignored.base
     var lo = Int64.max
     var hi: Int64 = 0
     for seg in window.pair {
-      for i in seg where status[i] == 0 && ign[i] == 0 {
-        lo = min(lo, scores[i])
-        hi = max(hi, scores[i])
+      for i in seg {
+        let counted = status[i] | ign[i] == 0
+        lo = min(lo, counted ? scores[i] : Int64.max)
+        hi = max(hi, counted ? scores[i] : 0)
       }
     }
     for seg in window.pair {
-      for i in seg where status[i] == 0 {
-        if ign[i] != 0 {
-          scores[i] = 0
-        } else if hi == 0 {
-          scores[i] = NodeScore.max
-        } else {
-          scores[i] = NodeScore.max * (hi + lo - scores[i]) / hi
-        }
+      if hi == 0 {
+        for i in seg where status[i] == 0 { scores[i] = ign[i] != 0 ? 0 : NodeScore.max }
+        continue
+      }
+      // Raw scores are non-negative and lo ≤ s ≤ hi on counted rows, so the quotient's operands
+      // are in ExactMath's range there; other rows keep their value or become 0.
+      for i in seg {
+        let s = scores[i]
+        let normal = ExactMath.divide(NodeScore.max &* max(hi &+ lo &- s, 0), hi)
+        scores[i] = status[i] != 0 ? s : ign[i] != 0 ? 0 : normal
       }
     }
   }
