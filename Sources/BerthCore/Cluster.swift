@@ -6,23 +6,33 @@
 public final class Cluster {
   public let nodes: NodeTable
   public let pods: PodTable
-  @exclusivity(unchecked) public private(set) var labels = LabelRegistry()
-  @exclusivity(unchecked) public private(set) var taints = TaintRegistry()
-  @exclusivity(unchecked) public private(set) var scalars = ScalarRegistry()
-  @exclusivity(unchecked) public private(set) var images = ImageRegistry()
+  @usableFromInline @exclusivity(unchecked) var _labels = LabelRegistry()
+  @inlinable public var labels: LabelRegistry { _labels }
+  @usableFromInline @exclusivity(unchecked) var _taints = TaintRegistry()
+  @inlinable public var taints: TaintRegistry { _taints }
+  @usableFromInline @exclusivity(unchecked) var _scalars = ScalarRegistry()
+  @inlinable public var scalars: ScalarRegistry { _scalars }
+  @usableFromInline @exclusivity(unchecked) var _images = ImageRegistry()
+  @inlinable public var images: ImageRegistry { _images }
   @exclusivity(unchecked) public private(set) var gpuModels = GPUModelRegistry()
   /// Pod matchers (namespace + label selector) that topology spread constraints count, each with
   /// a per-node count of the bound pods it matches, kept exact by `bind` and `unbind`.
-  @exclusivity(unchecked) public private(set) var matchers = Interner<PodMatcher>()
-  @exclusivity(unchecked) public private(set) var matcherCounts: [Column<Int32>] = []
+  @usableFromInline @exclusivity(unchecked) var _matchers = Interner<PodMatcher>()
+  @inlinable public var matchers: Interner<PodMatcher> { _matchers }
+  @usableFromInline @exclusivity(unchecked) var _matcherCounts: [Column<Int32>] = []
+  @inlinable public var matcherCounts: [Column<Int32>] { _matcherCounts }
   /// Bound pods each matcher matches, over all nodes.
-  @exclusivity(unchecked) public private(set) var matcherTotals: [Int64] = []
+  @usableFromInline @exclusivity(unchecked) var _matcherTotals: [Int64] = []
+  @inlinable public var matcherTotals: [Int64] { _matcherTotals }
   /// Pod-affinity terms that bound pods hold, with per node the number of bound pods holding
   /// each (a pod listing a term twice counts twice) and the cluster-wide total; kept exact by
   /// `bind` and `unbind`.
-  @exclusivity(unchecked) public private(set) var heldTerms = Interner<HeldAffinityTerm>()
-  @exclusivity(unchecked) public private(set) var heldCounts: [Column<Int32>] = []
-  @exclusivity(unchecked) public private(set) var heldTotals: [Int] = []
+  @usableFromInline @exclusivity(unchecked) var _heldTerms = Interner<HeldAffinityTerm>()
+  @inlinable public var heldTerms: Interner<HeldAffinityTerm> { _heldTerms }
+  @usableFromInline @exclusivity(unchecked) var _heldCounts: [Column<Int32>] = []
+  @inlinable public var heldCounts: [Column<Int32>] { _heldCounts }
+  @usableFromInline @exclusivity(unchecked) var _heldTotals: [Int] = []
+  @inlinable public var heldTotals: [Int] { _heldTotals }
   /// The pods bound to each node as an intrusive doubly linked list (-1 ends it), so a node's
   /// pods are listed without scanning the pod table; kept by `bind` and `unbind`.
   @exclusivity(unchecked) private var firstPodOnNode: [Int32] = []
@@ -36,7 +46,8 @@ public final class Cluster {
   @exclusivity(unchecked) public private(set) var declaredNamespaces: [String: [String: String]] = [:]
   /// Per-domain counters of matchers and held terms, registered on first use and kept exact by
   /// `bind` and `unbind`: a scheduling cycle reads a domain's count in O(1).
-  @exclusivity(unchecked) public private(set) var domainCounters: [DomainCounter] = []
+  @usableFromInline @exclusivity(unchecked) var _domainCounters: [DomainCounter] = []
+  @inlinable public var domainCounters: [DomainCounter] { _domainCounters }
   @exclusivity(unchecked) private var domainCounterIndex: [DomainCounter.Source: Int] = [:]
   /// Counter indices per matcher id and per held-term id.
   @exclusivity(unchecked) private var countersOfMatcher: [[Int]] = []
@@ -68,24 +79,24 @@ public final class Cluster {
   /// A deep copy: the two clusters share nothing.
   public func copy() -> Cluster {
     let c = Cluster(nodes: nodes.copy(), pods: pods.copy())
-    c.labels = labels
-    c.taints = taints
-    c.scalars = scalars
-    c.images = images
+    c._labels = _labels
+    c._taints = _taints
+    c._scalars = _scalars
+    c._images = _images
     c.gpuModels = gpuModels
-    c.matchers = matchers
-    c.matcherCounts = matcherCounts.map { $0.copy() }
-    c.matcherTotals = matcherTotals
-    c.heldTerms = heldTerms
-    c.heldCounts = heldCounts.map { $0.copy() }
-    c.heldTotals = heldTotals
+    c._matchers = _matchers
+    c._matcherCounts = _matcherCounts.map { $0.copy() }
+    c._matcherTotals = _matcherTotals
+    c._heldTerms = _heldTerms
+    c._heldCounts = _heldCounts.map { $0.copy() }
+    c._heldTotals = _heldTotals
     c.declaredNamespaces = declaredNamespaces
     c.disruptionBudgets = disruptionBudgets
     c.boundByPriority = boundByPriority
     c.firstPodOnNode = firstPodOnNode
     c.nextPodOnNode = nextPodOnNode
     c.previousPodOnNode = previousPodOnNode
-    c.domainCounters = domainCounters.map { DomainCounter(source: $0.source, key: $0.key, counts: $0.counts.copy(), total: $0.total) }
+    c._domainCounters = _domainCounters.map { DomainCounter(source: $0.source, key: $0.key, counts: $0.counts.copy(), total: $0.total) }
     c.domainCounterIndex = domainCounterIndex
     c.countersOfMatcher = countersOfMatcher
     c.countersOfHeld = countersOfHeld
@@ -104,31 +115,31 @@ public final class Cluster {
   /// - Precondition: no node of that name exists.
   @discardableResult
   public func addNode(_ spec: NodeSpec) -> NodeID {
-    for c in matcherCounts { c.append(0) }
-    for c in heldCounts { c.append(0) }
+    for c in _matcherCounts { c.append(0) }
+    for c in _heldCounts { c.append(0) }
     firstPodOnNode.append(-1)
     precondition(nodes.id(named: spec.name) == nil, "duplicate node name \(spec.name)")
     var labelIDs: [(key: Int, value: UInt32)] = []
     for (key, value) in spec.labels.sorted(by: { $0.key < $1.key }) {
-      let (k, isNew) = labels.internKey(key)
+      let (k, isNew) = _labels.internKey(key)
       if isNew { nodes.addLabelKey() }
-      labelIDs.append((k, labels.intern(value: value, key: k)))
+      labelIDs.append((k, _labels.intern(value: value, key: k)))
     }
-    let taintIDs = spec.taints.map { taints.intern($0) }
-    nodes.widenTaints(to: taints.words)
+    let taintIDs = spec.taints.map { _taints.intern($0) }
+    nodes.widenTaints(to: _taints.words)
     var scalarIDs: [(ScalarResourceID, Int64)] = []
     for (name, amount) in spec.allocatable.scalars {
-      let (r, isNew) = scalars.intern(name)
+      let (r, isNew) = _scalars.intern(name)
       if isNew { nodes.addScalarResource() }
       scalarIDs.append((r, amount))
     }
     let modelID = spec.gpus.map { gpuModels.intern($0.model) } ?? 0
     let id = nodes.append(spec, labelIDs: labelIDs, taintIDs: taintIDs, scalarIDs: scalarIDs, gpuModelID: modelID)
-    for c in domainCounters {
-      while c.counts.count < labels.domains[c.key].count { c.counts.append(0) }
+    for c in _domainCounters {
+      while c.counts.count < _labels.domains[c.key].count { c.counts.append(0) }
     }
     for image in spec.images {
-      for name in image.names { images.add(name: name, node: id, sizeBytes: image.sizeBytes) }
+      for name in image.names { _images.add(name: name, node: id, sizeBytes: image.sizeBytes) }
     }
     return id
   }
@@ -141,7 +152,7 @@ public final class Cluster {
     let nonZero = try PodRequests.effective(spec, nonMissing: true)
     var scalarRequests: [ScalarRequest] = []
     for (name, amount) in requests.scalars where amount != 0 {
-      let (r, isNew) = scalars.intern(name)
+      let (r, isNew) = _scalars.intern(name)
       if isNew { nodes.addScalarResource() }
       scalarRequests.append(ScalarRequest(resource: r, amount: amount))
     }
@@ -239,9 +250,9 @@ public final class Cluster {
 
   /// The id of `m`, registering it and counting its bound pods per node the first time.
   public func matcher(_ m: PodMatcher) -> Int {
-    let before = matchers.count
-    let id = Int(matchers.intern(m))
-    if matchers.count > before {
+    let before = _matchers.count
+    let id = Int(_matchers.intern(m))
+    if _matchers.count > before {
       let counts = Column<Int32>(repeating: 0, count: nodes.count)
       var total: Int64 = 0
       for p in 0..<pods.count where pods.node[p] != PodTable.unbound {
@@ -250,8 +261,8 @@ public final class Cluster {
           total += 1
         }
       }
-      matcherCounts.append(counts)
-      matcherTotals.append(total)
+      _matcherCounts.append(counts)
+      _matcherTotals.append(total)
       countersOfMatcher.append([])
       matchedCache.removeAll(keepingCapacity: true)
     }
@@ -279,16 +290,16 @@ public final class Cluster {
     declaredNamespaces[name] = labels
     _ = pods.internNamespace(name)
     matchedCache.removeAll()
-    for (m, matcher) in matchers.values.enumerated() {
-      let counts = matcherCounts[m]
+    for (m, matcher) in _matchers.values.enumerated() {
+      let counts = _matcherCounts[m]
       for i in 0..<nodes.count { counts[i] = 0 }
-      matcherTotals[m] = 0
+      _matcherTotals[m] = 0
       for p in 0..<pods.count where pods.node[p] != PodTable.unbound && matches(matcher, PodID(UInt32(p))) {
         counts[Int(pods.node[p])] += 1
-        matcherTotals[m] += 1
+        _matcherTotals[m] += 1
       }
     }
-    for c in domainCounters { refill(c) }
+    for c in _domainCounters { refill(c) }
   }
 
   /// Whether some bound pod has a priority below `priority` (a preemptor has possible victims).
@@ -348,41 +359,41 @@ public final class Cluster {
   /// The per-domain counter of a matcher's pods (or a held term's holders) over label `key`,
   /// registering it — O(nodes) — the first time.
   public func domainCounter(_ source: DomainCounter.Source, key: Int) -> DomainCounter {
-    if let i = domainCounterIndex[source] { return domainCounters[i] }
-    let c = DomainCounter(source: source, key: key, counts: Column(repeating: 0, count: labels.domains[key].count), total: 0)
+    if let i = domainCounterIndex[source] { return _domainCounters[i] }
+    let c = DomainCounter(source: source, key: key, counts: Column(repeating: 0, count: _labels.domains[key].count), total: 0)
     refill(c)
-    domainCounterIndex[source] = domainCounters.count
+    domainCounterIndex[source] = _domainCounters.count
     switch source {
-    case .matcher(let m, _): countersOfMatcher[m].append(domainCounters.count)
-    case .held(let h, _): countersOfHeld[h].append(domainCounters.count)
+    case .matcher(let m, _): countersOfMatcher[m].append(_domainCounters.count)
+    case .held(let h, _): countersOfHeld[h].append(_domainCounters.count)
     }
-    domainCounters.append(c)
+    _domainCounters.append(c)
     return c
   }
 
   private func refill(_ c: DomainCounter) {
     let perNode: Column<Int32>
     switch c.source {
-    case .matcher(let m, _): perNode = matcherCounts[m]
-    case .held(let h, _): perNode = heldCounts[h]
+    case .matcher(let m, _): perNode = _matcherCounts[m]
+    case .held(let h, _): perNode = _heldCounts[h]
     }
     for v in 0..<c.counts.count { c.counts[v] = 0 }
-    c.total = 0
+    c._total = 0
     let col = nodes.labelValues[c.key]
     for i in 0..<nodes.count where col[i] != 0 {
       c.counts[Int(col[i])] += Int64(perNode[i])
-      c.total += Int64(perNode[i])
+      c._total += Int64(perNode[i])
     }
   }
 
   @inline(__always)
   private func bump(_ counters: [Int], node n: Int, by sign: Int64) {
     for k in counters {
-      let c = domainCounters[k]
+      let c = _domainCounters[k]
       let v = Int(nodes.labelValues[c.key][n])
       if v != 0 {
         c.counts[v] += sign
-        c.total += sign
+        c._total += sign
       }
     }
   }
@@ -427,11 +438,11 @@ public final class Cluster {
     if let ids = heldCache[key] { return ids }
     let terms = heldTerms(of: pods.constraintSets[cid], namespace: ns)
     let ids = terms.map { t -> UInt32 in
-      let before = heldTerms.count
-      let id = heldTerms.intern(t)
-      if heldTerms.count > before {
-        heldCounts.append(Column(repeating: 0, count: nodes.count))
-        heldTotals.append(0)
+      let before = _heldTerms.count
+      let id = _heldTerms.intern(t)
+      if _heldTerms.count > before {
+        _heldCounts.append(Column(repeating: 0, count: nodes.count))
+        _heldTotals.append(0)
         countersOfHeld.append([])
       }
       return id
@@ -445,7 +456,7 @@ public final class Cluster {
     let key = UInt64(pods.labels[pod.index]) << 32 | UInt64(pods.namespace[pod.index])
     if let ids = matchedCache[key] { return ids }
     var ids: [UInt32] = []
-    for (m, matcher) in matchers.values.enumerated() where matches(matcher, pod) { ids.append(UInt32(m)) }
+    for (m, matcher) in _matchers.values.enumerated() where matches(matcher, pod) { ids.append(UInt32(m)) }
     matchedCache[key] = ids
     return ids
   }
@@ -454,14 +465,14 @@ public final class Cluster {
     let n = node.index
     let p = pod.index
     for m in matchedMatchers(pod) {
-      matcherCounts[Int(m)][n] += Int32(sign)
-      matcherTotals[Int(m)] += sign
+      _matcherCounts[Int(m)][n] += Int32(sign)
+      _matcherTotals[Int(m)] += sign
       bump(countersOfMatcher[Int(m)], node: n, by: sign)
     }
     if pods.constraintSets[pods.constraints[p]].hasPodAffinity {
       for h in heldTermIDs(of: pod) {
-        heldCounts[Int(h)][n] += Int32(sign)
-        heldTotals[Int(h)] += Int(sign)
+        _heldCounts[Int(h)][n] += Int32(sign)
+        _heldTotals[Int(h)] += Int(sign)
         bump(countersOfHeld[Int(h)], node: n, by: sign)
       }
     }
@@ -490,10 +501,10 @@ public final class Cluster {
     if !pods.columnLengthsAreEqual() { problems.append("pod columns differ in length") }
     let n = nodes.count
     var cpu = [Int64](repeating: 0, count: n), mem = cpu, eph = cpu, count = cpu, nzCPU = cpu, nzMem = cpu
-    var scalar = [[Int64]](repeating: [Int64](repeating: 0, count: n), count: scalars.count)
+    var scalar = [[Int64]](repeating: [Int64](repeating: 0, count: n), count: _scalars.count)
     var gpuUsed = [Int](repeating: 0, count: n * NodeGPUs.maxPerNode)
-    var matched = [[Int32]](repeating: [Int32](repeating: 0, count: n), count: matchers.count)
-    var held = [[Int32]](repeating: [Int32](repeating: 0, count: n), count: heldTerms.count)
+    var matched = [[Int32]](repeating: [Int32](repeating: 0, count: n), count: _matchers.count)
+    var held = [[Int32]](repeating: [Int32](repeating: 0, count: n), count: _heldTerms.count)
     for p in 0..<pods.count {
       let raw = pods.node[p]
       if raw == PodTable.unbound { continue }
@@ -509,11 +520,11 @@ public final class Cluster {
       nzCPU[i] += pods.nonZeroCPU[p]
       nzMem[i] += pods.nonZeroMemory[p]
       for r in pods.scalarRequests(of: PodID(UInt32(p))) { scalar[r.resource.index][i] += r.amount }
-      for (m, matcher) in matchers.values.enumerated() where matches(matcher, PodID(UInt32(p))) { matched[m][i] += 1 }
+      for (m, matcher) in _matchers.values.enumerated() where matches(matcher, PodID(UInt32(p))) { matched[m][i] += 1 }
       if pods.constraintSets[pods.constraints[p]].hasPodAffinity {
         // Resolved afresh, not from the cache the incremental path uses.
         for t in heldTerms(of: pods.constraintSets[pods.constraints[p]], namespace: pods.namespace[p]) {
-          if let h = heldTerms.id(of: t) { held[Int(h)][i] += 1 } else { problems.append("\(pods.names[p]) holds an unregistered affinity term") }
+          if let h = _heldTerms.id(of: t) { held[Int(h)][i] += 1 } else { problems.append("\(pods.names[p]) holds an unregistered affinity term") }
         }
       }
       let mask = pods.gpuAssignment[p]
@@ -535,11 +546,11 @@ public final class Cluster {
       if mem[i] > nodes.allocatableMemory[i] { problems.append("\(name): memory over allocatable") }
       if eph[i] > nodes.allocatableEphemeral[i] && eph[i] > 0 { problems.append("\(name): ephemeral-storage over allocatable") }
       if count[i] > nodes.allocatablePods[i] { problems.append("\(name): more pods than allocatable") }
-      for h in 0..<heldTerms.count where heldCounts[h][i] != held[h][i] {
-        problems.append("\(name): affinity term \(h) held by \(heldCounts[h][i]) pods, recount \(held[h][i])")
+      for h in 0..<_heldTerms.count where _heldCounts[h][i] != held[h][i] {
+        problems.append("\(name): affinity term \(h) held by \(_heldCounts[h][i]) pods, recount \(held[h][i])")
       }
-      for m in 0..<matchers.count where matcherCounts[m][i] != matched[m][i] {
-        problems.append("\(name): matcher \(m) counts \(matcherCounts[m][i]) pods, recount \(matched[m][i])")
+      for m in 0..<_matchers.count where _matcherCounts[m][i] != matched[m][i] {
+        problems.append("\(name): matcher \(m) counts \(_matcherCounts[m][i]) pods, recount \(matched[m][i])")
       }
       var free = 0
       for slot in 0..<NodeGPUs.maxPerNode {
@@ -550,9 +561,9 @@ public final class Cluster {
         free += left
       }
       if free != Int(nodes.gpuMilliFree[i]) { problems.append("\(name): GPU milli free differs from its devices") }
-      for r in 0..<scalars.count {
-        if nodes.scalarRequested[r][i] != scalar[r][i] { problems.append("\(name): \(scalars.names[r]) sum differs") }
-        if scalar[r][i] > nodes.scalarAllocatable[r][i] { problems.append("\(name): \(scalars.names[r]) over allocatable") }
+      for r in 0..<_scalars.count {
+        if nodes.scalarRequested[r][i] != scalar[r][i] { problems.append("\(name): \(_scalars.names[r]) sum differs") }
+        if scalar[r][i] > nodes.scalarAllocatable[r][i] { problems.append("\(name): \(_scalars.names[r]) over allocatable") }
       }
     }
     for i in 0..<n {
@@ -561,24 +572,24 @@ public final class Cluster {
         problems.append("\(nodes.names[i]): pod list differs from the pods bound to it")
       }
     }
-    for c in domainCounters {
+    for c in _domainCounters {
       let perNode: [Int32]
       switch c.source {
       case .matcher(let m, _): perNode = matched[m]
       case .held(let h, _): perNode = held[h]
       }
-      var expected = [Int64](repeating: 0, count: labels.domains[c.key].count)
+      var expected = [Int64](repeating: 0, count: _labels.domains[c.key].count)
       let col = nodes.labelValues[c.key]
       for i in 0..<n where col[i] != 0 { expected[Int(col[i])] += Int64(perNode[i]) }
-      if c.counts.count != expected.count || (0..<expected.count).contains(where: { c.counts[$0] != expected[$0] }) || c.total != expected.reduce(0, +) {
-        problems.append("domain counter \(c.source) over \(labels.domains[c.key].key) differs from a recount")
+      if c.counts.count != expected.count || (0..<expected.count).contains(where: { c.counts[$0] != expected[$0] }) || c._total != expected.reduce(0, +) {
+        problems.append("domain counter \(c.source) over \(_labels.domains[c.key].key) differs from a recount")
       }
     }
-    for m in 0..<matchers.count where matcherTotals[m] != matched[m].reduce(0, { $0 + Int64($1) }) {
-      problems.append("matcher \(m): total \(matcherTotals[m]) differs from its per-node counts")
+    for m in 0..<_matchers.count where _matcherTotals[m] != matched[m].reduce(0, { $0 + Int64($1) }) {
+      problems.append("matcher \(m): total \(_matcherTotals[m]) differs from its per-node counts")
     }
-    for h in 0..<heldTerms.count where heldTotals[h] != held[h].reduce(0, { $0 + Int($1) }) {
-      problems.append("affinity term \(h): total \(heldTotals[h]) differs from its per-node counts")
+    for h in 0..<_heldTerms.count where _heldTotals[h] != held[h].reduce(0, { $0 + Int($1) }) {
+      problems.append("affinity term \(h): total \(_heldTotals[h]) differs from its per-node counts")
     }
     return problems
   }
@@ -602,12 +613,13 @@ public final class DomainCounter {
   public let source: Source
   public let key: Int
   public let counts: Column<Int64>
-  @exclusivity(unchecked) public fileprivate(set) var total: Int64
+  @usableFromInline @exclusivity(unchecked) var _total: Int64
+  @inlinable public var total: Int64 { _total }
 
   init(source: Source, key: Int, counts: Column<Int64>, total: Int64) {
     self.source = source
     self.key = key
     self.counts = counts
-    self.total = total
+    self._total = total
   }
 }

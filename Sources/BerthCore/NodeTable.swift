@@ -8,13 +8,17 @@
 ///
 /// Invariant: every column has `count` rows (`taintBits` has `count × taintWords`).
 public final class NodeTable {
-  @exclusivity(unchecked) public private(set) var count = 0
+  @usableFromInline @exclusivity(unchecked) var _count = 0
+  @inlinable public var count: Int { _count }
   /// The largest allocatable CPU, memory and ephemeral storage of any node; kernels use these
   /// to prove that their double-precision arithmetic is exact.
-  @exclusivity(unchecked) public private(set) var largestAllocatable: (cpu: Int64, memory: Int64, ephemeral: Int64) = (0, 0, 0)
-  @exclusivity(unchecked) public private(set) var largestScalarAllocatable: [Int64] = []
+  @usableFromInline @exclusivity(unchecked) var _largestAllocatable: (cpu: Int64, memory: Int64, ephemeral: Int64) = (0, 0, 0)
+  @inlinable public var largestAllocatable: (cpu: Int64, memory: Int64, ephemeral: Int64) { _largestAllocatable }
+  @usableFromInline @exclusivity(unchecked) var _largestScalarAllocatable: [Int64] = []
+  @inlinable public var largestScalarAllocatable: [Int64] { _largestScalarAllocatable }
   /// Rows with `unschedulable` set; NodeUnschedulable skips its pass when there are none.
-  @exclusivity(unchecked) public private(set) var cordonedCount = 0
+  @usableFromInline @exclusivity(unchecked) var _cordonedCount = 0
+  @inlinable public var cordonedCount: Int { _cordonedCount }
 
   // Hot columns.
   public let allocatableCPU = Column<Int64>(repeating: 0, count: 0)
@@ -32,8 +36,10 @@ public final class NodeTable {
   public let unschedulable = Column<UInt8>(repeating: 0, count: 0)
   /// Host ports in use on the node; 0 for nearly every node, so NodePorts checks few rows.
   public let hostPortsInUse = Column<Int32>(repeating: 0, count: 0)
-  @exclusivity(unchecked) public private(set) var taintWords = 1
-  @exclusivity(unchecked) public private(set) var taintBits = Column<UInt64>(repeating: 0, count: 0)
+  @usableFromInline @exclusivity(unchecked) var _taintWords = 1
+  @inlinable public var taintWords: Int { _taintWords }
+  @usableFromInline @exclusivity(unchecked) var _taintBits = Column<UInt64>(repeating: 0, count: 0)
+  @inlinable public var taintBits: Column<UInt64> { _taintBits }
   /// GPU-sharing columns: device count, model id (0 = none), and milli-GPU left per device in
   /// eight slots per node (`gpuMilliLeft[row * 8 + i]`; slots past the count stay 0), plus their
   /// sum, so filters and fragmentation read plain integers.
@@ -42,10 +48,13 @@ public final class NodeTable {
   public let gpuMilliLeft = Column<Int16>(repeating: 0, count: 0)
   public let gpuMilliFree = Column<Int32>(repeating: 0, count: 0)
   /// `labelValues[key][row]`: the node's value id for that key, 0 when absent.
-  @exclusivity(unchecked) public private(set) var labelValues: [Column<UInt32>] = []
+  @usableFromInline @exclusivity(unchecked) var _labelValues: [Column<UInt32>] = []
+  @inlinable public var labelValues: [Column<UInt32>] { _labelValues }
   /// Per scalar resource id.
-  @exclusivity(unchecked) public private(set) var scalarAllocatable: [Column<Int64>] = []
-  @exclusivity(unchecked) public private(set) var scalarRequested: [Column<Int64>] = []
+  @usableFromInline @exclusivity(unchecked) var _scalarAllocatable: [Column<Int64>] = []
+  @inlinable public var scalarAllocatable: [Column<Int64>] { _scalarAllocatable }
+  @usableFromInline @exclusivity(unchecked) var _scalarRequested: [Column<Int64>] = []
+  @inlinable public var scalarRequested: [Column<Int64>] { _scalarRequested }
 
   // Cold side tables.
   @exclusivity(unchecked) public private(set) var names: [String] = []
@@ -65,7 +74,7 @@ public final class NodeTable {
     _ spec: NodeSpec, labelIDs: [(key: Int, value: UInt32)], taintIDs: [Int], scalarIDs: [(ScalarResourceID, Int64)],
     gpuModelID: UInt16
   ) -> NodeID {
-    let id = NodeID(UInt32(count))
+    let id = NodeID(UInt32(_count))
     let gpus = spec.gpus?.count ?? 0
     gpuCount.append(UInt8(gpus))
     gpuModel.append(gpuModelID)
@@ -82,23 +91,23 @@ public final class NodeTable {
     nonZeroRequestedCPU.append(0)
     nonZeroRequestedMemory.append(0)
     unschedulable.append(spec.unschedulable ? 1 : 0)
-    if spec.unschedulable { cordonedCount += 1 }
-    largestAllocatable.cpu = max(largestAllocatable.cpu, spec.allocatable.cpuMillis)
-    largestAllocatable.memory = max(largestAllocatable.memory, spec.allocatable.memoryBytes)
-    largestAllocatable.ephemeral = max(largestAllocatable.ephemeral, spec.allocatable.ephemeralStorageBytes)
+    if spec.unschedulable { _cordonedCount += 1 }
+    _largestAllocatable.cpu = max(_largestAllocatable.cpu, spec.allocatable.cpuMillis)
+    _largestAllocatable.memory = max(_largestAllocatable.memory, spec.allocatable.memoryBytes)
+    _largestAllocatable.ephemeral = max(_largestAllocatable.ephemeral, spec.allocatable.ephemeralStorageBytes)
     hostPortsInUse.append(0)
-    taintBits.append(repeating: 0, count: taintWords)
+    _taintBits.append(repeating: 0, count: _taintWords)
     for t in taintIDs {
-      precondition(t < taintWords * 64, "taint id beyond bitset width")
-      taintBits[id.index * taintWords + (t >> 6)] |= 1 << UInt64(t & 63)
+      precondition(t < _taintWords * 64, "taint id beyond bitset width")
+      _taintBits[id.index * _taintWords + (t >> 6)] |= 1 << UInt64(t & 63)
     }
-    for c in labelValues { c.append(0) }
-    for (key, value) in labelIDs { labelValues[key][id.index] = value }
-    for c in scalarAllocatable { c.append(0) }
-    for c in scalarRequested { c.append(0) }
+    for c in _labelValues { c.append(0) }
+    for (key, value) in labelIDs { _labelValues[key][id.index] = value }
+    for c in _scalarAllocatable { c.append(0) }
+    for c in _scalarRequested { c.append(0) }
     for (r, amount) in scalarIDs {
-      scalarAllocatable[r.index][id.index] = amount
-      largestScalarAllocatable[r.index] = max(largestScalarAllocatable[r.index], amount)
+      _scalarAllocatable[r.index][id.index] = amount
+      _largestScalarAllocatable[r.index] = max(_largestScalarAllocatable[r.index], amount)
     }
     names.append(spec.name)
     labels.append(spec.labels)
@@ -106,27 +115,27 @@ public final class NodeTable {
     usedHostPorts.append([])
     specs.append(spec)
     nameIndex[spec.name] = id
-    count += 1
+    _count += 1
     return id
   }
 
-  func addLabelKey() { labelValues.append(Column(repeating: 0, count: count)) }
+  func addLabelKey() { _labelValues.append(Column(repeating: 0, count: _count)) }
 
   func addScalarResource() {
-    scalarAllocatable.append(Column(repeating: 0, count: count))
-    scalarRequested.append(Column(repeating: 0, count: count))
-    largestScalarAllocatable.append(0)
+    _scalarAllocatable.append(Column(repeating: 0, count: _count))
+    _scalarRequested.append(Column(repeating: 0, count: _count))
+    _largestScalarAllocatable.append(0)
   }
 
   /// Re-lays the taint bitsets with `words` words per node.
   func widenTaints(to words: Int) {
-    guard words > taintWords else { return }
-    let wider = Column<UInt64>(repeating: 0, count: count * words)
-    for row in 0..<count {
-      for w in 0..<taintWords { wider[row * words + w] = taintBits[row * taintWords + w] }
+    guard words > _taintWords else { return }
+    let wider = Column<UInt64>(repeating: 0, count: _count * words)
+    for row in 0..<_count {
+      for w in 0..<_taintWords { wider[row * words + w] = _taintBits[row * _taintWords + w] }
     }
-    taintBits = wider
-    taintWords = words
+    _taintBits = wider
+    _taintWords = words
   }
 
   func recordHostPorts(_ ports: [ContainerPort], on node: NodeID, adding: Bool) {
@@ -142,10 +151,10 @@ public final class NodeTable {
 
   func copy() -> NodeTable {
     let t = NodeTable()
-    t.count = count
-    t.cordonedCount = cordonedCount
-    t.largestAllocatable = largestAllocatable
-    t.largestScalarAllocatable = largestScalarAllocatable
+    t._count = _count
+    t._cordonedCount = _cordonedCount
+    t._largestAllocatable = _largestAllocatable
+    t._largestScalarAllocatable = _largestScalarAllocatable
     for (dst, src) in zip(t.int64Columns, int64Columns) { dst.append(from: src) }
     t.unschedulable.append(from: unschedulable)
     t.gpuCount.append(from: gpuCount)
@@ -153,11 +162,11 @@ public final class NodeTable {
     t.gpuMilliLeft.append(from: gpuMilliLeft)
     t.gpuMilliFree.append(from: gpuMilliFree)
     t.hostPortsInUse.append(from: hostPortsInUse)
-    t.taintWords = taintWords
-    t.taintBits = taintBits.copy()
-    t.labelValues = labelValues.map { $0.copy() }
-    t.scalarAllocatable = scalarAllocatable.map { $0.copy() }
-    t.scalarRequested = scalarRequested.map { $0.copy() }
+    t._taintWords = _taintWords
+    t._taintBits = _taintBits.copy()
+    t._labelValues = _labelValues.map { $0.copy() }
+    t._scalarAllocatable = _scalarAllocatable.map { $0.copy() }
+    t._scalarRequested = _scalarRequested.map { $0.copy() }
     t.names = names
     t.labels = labels
     t.taints = taints
@@ -174,7 +183,7 @@ public final class NodeTable {
 
   /// Bytes of column storage per node (hot columns plus label, scalar and GPU columns).
   public var hotBytesPerNode: Int {
-    10 * 8 + 1 + 4 + taintWords * 8 + labelValues.count * 4 + scalarAllocatable.count * 16 + 1 + 2 + 16 + 4
+    10 * 8 + 1 + 4 + _taintWords * 8 + _labelValues.count * 4 + _scalarAllocatable.count * 16 + 1 + 2 + 16 + 4
   }
 
   /// Takes `milli` from each GPU in `mask` of row `node` (negative milli gives it back).
@@ -188,10 +197,10 @@ public final class NodeTable {
   /// Every column holds `count` rows.
   public func columnLengthsAreEqual() -> Bool {
     let lengths = int64Columns.map(\.count) + [unschedulable.count, hostPortsInUse.count, gpuCount.count, gpuModel.count, gpuMilliFree.count]
-      + labelValues.map(\.count) + scalarAllocatable.map(\.count) + scalarRequested.map(\.count)
-    return lengths.allSatisfy { $0 == count } && taintBits.count == count * taintWords
-      && gpuMilliLeft.count == count * NodeGPUs.maxPerNode
-      && names.count == count
+      + _labelValues.map(\.count) + _scalarAllocatable.map(\.count) + _scalarRequested.map(\.count)
+    return lengths.allSatisfy { $0 == _count } && _taintBits.count == _count * _taintWords
+      && gpuMilliLeft.count == _count * NodeGPUs.maxPerNode
+      && names.count == _count
   }
 }
 

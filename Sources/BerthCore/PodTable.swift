@@ -10,7 +10,8 @@ public final class PodTable {
   /// `node[row]` when the pod is not bound.
   public static let unbound = UInt32.max
 
-  @exclusivity(unchecked) public private(set) var count = 0
+  @usableFromInline @exclusivity(unchecked) var _count = 0
+  @inlinable public var count: Int { _count }
 
   public let requestCPU = Column<Int64>(repeating: 0, count: 0)
   public let requestMemory = Column<Int64>(repeating: 0, count: 0)
@@ -33,20 +34,24 @@ public final class PodTable {
   public let gpuAssignment = Column<UInt8>(repeating: 0, count: 0)
   @exclusivity(unchecked) public private(set) var gpuModelSets = Interner<[UInt16]>()
 
-  @exclusivity(unchecked) public private(set) var constraintSets = Interner<PodConstraints>()
+  @usableFromInline @exclusivity(unchecked) var _constraintSets = Interner<PodConstraints>()
+  @inlinable public var constraintSets: Interner<PodConstraints> { _constraintSets }
   /// Distinct lists of (scalar resource, amount), sorted by resource; entry 0 is empty.
-  @exclusivity(unchecked) public private(set) var scalarRequestSets = Interner<[ScalarRequest]>()
+  @usableFromInline @exclusivity(unchecked) var _scalarRequestSets = Interner<[ScalarRequest]>()
+  @inlinable public var scalarRequestSets: Interner<[ScalarRequest]> { _scalarRequestSets }
 
   // Cold.
   @exclusivity(unchecked) public private(set) var names: [String] = []
-  @exclusivity(unchecked) public private(set) var namespaces = Interner<String>()
+  @usableFromInline @exclusivity(unchecked) var _namespaces = Interner<String>()
+  @inlinable public var namespaces: Interner<String> { _namespaces }
   public let namespace = Column<UInt32>(repeating: 0, count: 0)
-  @exclusivity(unchecked) public private(set) var labelSets = Interner<[String: String]>()
+  @usableFromInline @exclusivity(unchecked) var _labelSets = Interner<[String: String]>()
+  @inlinable public var labelSets: Interner<[String: String]> { _labelSets }
   public let labels = Column<UInt32>(repeating: 0, count: 0)
   @exclusivity(unchecked) private var nameIndex: [String: PodID] = [:]
 
   init() {
-    _ = scalarRequestSets.intern([])
+    _ = _scalarRequestSets.intern([])
     _ = gpuModelSets.intern([])
   }
 
@@ -57,15 +62,15 @@ public final class PodTable {
     let n = node[pod.index]
     return n == PodTable.unbound ? nil : NodeID(n)
   }
-  public func constraints(of pod: PodID) -> PodConstraints { constraintSets[constraints[pod.index]] }
-  public func scalarRequests(of pod: PodID) -> [ScalarRequest] { scalarRequestSets[scalarRequests[pod.index]] }
+  public func constraints(of pod: PodID) -> PodConstraints { _constraintSets[constraints[pod.index]] }
+  public func scalarRequests(of pod: PodID) -> [ScalarRequest] { _scalarRequestSets[scalarRequests[pod.index]] }
 
   func append(
     name: String, namespace ns: String, labels podLabels: [String: String], requests: ResourceAmounts,
     nonZero: ResourceAmounts, scalars: [ScalarRequest], priority prio: Int32, constraints c: PodConstraints,
     gpu: (count: UInt8, milli: Int16, models: [UInt16]) = (0, 0, [])
   ) -> PodID {
-    let id = PodID(UInt32(count))
+    let id = PodID(UInt32(_count))
     gpuCount.append(gpu.count)
     gpuMilli.append(gpu.milli)
     gpuModels.append(gpuModelSets.intern(gpu.models))
@@ -77,26 +82,26 @@ public final class PodTable {
     nonZeroMemory.append(nonZero.memoryBytes)
     priority.append(prio)
     node.append(PodTable.unbound)
-    constraints.append(constraintSets.intern(c))
-    scalarRequests.append(scalarRequestSets.intern(scalars))
+    constraints.append(_constraintSets.intern(c))
+    scalarRequests.append(_scalarRequestSets.intern(scalars))
     names.append(name)
-    namespace.append(namespaces.intern(ns))
-    labels.append(labelSets.intern(podLabels))
+    namespace.append(_namespaces.intern(ns))
+    labels.append(_labelSets.intern(podLabels))
     nameIndex[name] = id
-    count += 1
+    _count += 1
     return id
   }
 
   /// Makes room for `extra` more pods' names, so a bulk add never rehashes the name index.
   func reserveCapacity(extra: Int) {
-    names.reserveCapacity(count + extra)
-    nameIndex.reserveCapacity(count + extra)
+    names.reserveCapacity(_count + extra)
+    nameIndex.reserveCapacity(_count + extra)
   }
 
   /// Appends a pod identical to `row` but for its name: every column repeats the row's value
   /// (unbound), so no spec is parsed or interned again.
   func appendCopy(of row: PodID, name: String) -> PodID {
-    let id = PodID(UInt32(count))
+    let id = PodID(UInt32(_count))
     let r = row.index
     gpuCount.append(gpuCount[r])
     gpuMilli.append(gpuMilli[r])
@@ -115,19 +120,19 @@ public final class PodTable {
     namespace.append(namespace[r])
     labels.append(labels[r])
     nameIndex[name] = id
-    count += 1
+    _count += 1
     return id
   }
 
   /// The id of a namespace name, registering names no pod uses yet (affinity terms list them).
-  func internNamespace(_ name: String) -> UInt32 { namespaces.intern(name) }
+  func internNamespace(_ name: String) -> UInt32 { _namespaces.intern(name) }
 
   func setNode(_ pod: PodID, _ n: UInt32) { node[pod.index] = n }
   func setGPUAssignment(_ pod: PodID, _ mask: UInt8) { gpuAssignment[pod.index] = mask }
 
   func copy() -> PodTable {
     let t = PodTable()
-    t.count = count
+    t._count = _count
     for (dst, src) in zip(
       [t.requestCPU, t.requestMemory, t.requestEphemeral, t.nonZeroCPU, t.nonZeroMemory],
       [requestCPU, requestMemory, requestEphemeral, nonZeroCPU, nonZeroMemory])
@@ -145,11 +150,11 @@ public final class PodTable {
     t.scalarRequests.append(from: scalarRequests)
     t.namespace.append(from: namespace)
     t.labels.append(from: labels)
-    t.constraintSets = constraintSets
-    t.scalarRequestSets = scalarRequestSets
+    t._constraintSets = _constraintSets
+    t._scalarRequestSets = _scalarRequestSets
     t.names = names
-    t.namespaces = namespaces
-    t.labelSets = labelSets
+    t._namespaces = _namespaces
+    t._labelSets = _labelSets
     t.nameIndex = nameIndex
     return t
   }
@@ -160,7 +165,7 @@ public final class PodTable {
   public func columnLengthsAreEqual() -> Bool {
     [requestCPU.count, requestMemory.count, requestEphemeral.count, nonZeroCPU.count, nonZeroMemory.count,
      priority.count, node.count, constraints.count, scalarRequests.count, namespace.count, labels.count,
-     names.count, gpuCount.count, gpuMilli.count, gpuModels.count, gpuAssignment.count].allSatisfy { $0 == count }
+     names.count, gpuCount.count, gpuMilli.count, gpuModels.count, gpuAssignment.count].allSatisfy { $0 == _count }
   }
 }
 

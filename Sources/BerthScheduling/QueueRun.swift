@@ -37,8 +37,8 @@ public final class QueueRun {
   @exclusivity(unchecked) public private(set) var preemptions: [Preemption] = []
   @exclusivity(unchecked) public private(set) var cycles = 0
   /// Called before and after every scheduling cycle (for timing, progress, explanations).
-  public var beforeCycle: ((PodID) -> Void)?
-  public var onCycle: ((PodID, ScheduleOutcome, PreemptionDecision?) -> Void)?
+  @exclusivity(unchecked) public var beforeCycle: ((PodID) -> Void)?
+  @exclusivity(unchecked) public var onCycle: ((PodID, ScheduleOutcome, PreemptionDecision?) -> Void)?
 
   @exclusivity(unchecked) private var realEvents = 0
   @exclusivity(unchecked) private var flushScheduled = false
