@@ -469,7 +469,7 @@ public final class Cluster {
       _matcherTotals[Int(m)] += sign
       bump(countersOfMatcher[Int(m)], node: n, by: sign)
     }
-    if pods.constraintSets[pods.constraints[p]].hasPodAffinity {
+    if pods.constraintBox(pods.constraints[p]).value.hasPodAffinity {
       for h in heldTermIDs(of: pod) {
         _heldCounts[Int(h)][n] += Int32(sign)
         _heldTotals[Int(h)] += Int(sign)
@@ -485,7 +485,7 @@ public final class Cluster {
     for r in pods.scalarRequests(of: pod) {
       nodes.scalarRequested[r.resource.index][n] += sign * r.amount
     }
-    let ports = pods.constraints(of: pod).hostPorts
+    let ports = pods.constraintBox(pods.constraints[pod.index]).value.hostPorts
     if !ports.isEmpty { nodes.recordHostPorts(ports, on: node, adding: sign > 0) }
   }
 
@@ -521,7 +521,7 @@ public final class Cluster {
       nzMem[i] += pods.nonZeroMemory[p]
       for r in pods.scalarRequests(of: PodID(UInt32(p))) { scalar[r.resource.index][i] += r.amount }
       for (m, matcher) in _matchers.values.enumerated() where matches(matcher, PodID(UInt32(p))) { matched[m][i] += 1 }
-      if pods.constraintSets[pods.constraints[p]].hasPodAffinity {
+      if pods.constraintBox(pods.constraints[p]).value.hasPodAffinity {
         // Resolved afresh, not from the cache the incremental path uses.
         for t in heldTerms(of: pods.constraintSets[pods.constraints[p]], namespace: pods.namespace[p]) {
           if let h = _heldTerms.id(of: t) { held[Int(h)][i] += 1 } else { problems.append("\(pods.names[p]) holds an unregistered affinity term") }

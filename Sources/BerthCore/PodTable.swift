@@ -36,6 +36,8 @@ public final class PodTable {
 
   @usableFromInline @exclusivity(unchecked) var _constraintSets = Interner<PodConstraints>()
   @inlinable public var constraintSets: Interner<PodConstraints> { _constraintSets }
+  /// `constraintSets` boxed, so a scheduling cycle holds a pod's constraints by one reference.
+  @usableFromInline @exclusivity(unchecked) var constraintBoxes: [PodConstraintsBox] = []
   /// Distinct lists of (scalar resource, amount), sorted by resource; entry 0 is empty.
   @usableFromInline @exclusivity(unchecked) var _scalarRequestSets = Interner<[ScalarRequest]>()
   @inlinable public var scalarRequestSets: Interner<[ScalarRequest]> { _scalarRequestSets }
@@ -62,7 +64,9 @@ public final class PodTable {
     let n = node[pod.index]
     return n == PodTable.unbound ? nil : NodeID(n)
   }
-  public func constraints(of pod: PodID) -> PodConstraints { _constraintSets[constraints[pod.index]] }
+  public func constraints(of pod: PodID) -> PodConstraints { constraintBoxes[Int(constraints[pod.index])].value }
+  /// The boxed constraint set `id` (see `constraints`).
+  @inlinable public func constraintBox(_ id: UInt32) -> PodConstraintsBox { constraintBoxes[Int(id)] }
   public func scalarRequests(of pod: PodID) -> [ScalarRequest] { _scalarRequestSets[scalarRequests[pod.index]] }
 
   func append(
@@ -82,7 +86,9 @@ public final class PodTable {
     nonZeroMemory.append(nonZero.memoryBytes)
     priority.append(prio)
     node.append(PodTable.unbound)
-    constraints.append(_constraintSets.intern(c))
+    let cid = _constraintSets.intern(c)
+    if Int(cid) == constraintBoxes.count { constraintBoxes.append(PodConstraintsBox(c)) }
+    constraints.append(cid)
     scalarRequests.append(_scalarRequestSets.intern(scalars))
     names.append(name)
     namespace.append(_namespaces.intern(ns))
@@ -151,6 +157,7 @@ public final class PodTable {
     t.namespace.append(from: namespace)
     t.labels.append(from: labels)
     t._constraintSets = _constraintSets
+    t.constraintBoxes = constraintBoxes
     t._scalarRequestSets = _scalarRequestSets
     t.names = names
     t._namespaces = _namespaces
@@ -176,4 +183,10 @@ public struct ScalarRequest: Hashable, Sendable {
     self.resource = resource
     self.amount = amount
   }
+}
+
+/// One interned constraint set behind a reference: immutable, shared by every pod that has it.
+public final class PodConstraintsBox: Sendable {
+  public let value: PodConstraints
+  init(_ value: PodConstraints) { self.value = value }
 }

@@ -10,7 +10,9 @@ public struct PodInfo {
   public let nonZeroMemory: Int64
   public let scalarRequests: [ScalarRequest]
   public let constraintsID: UInt32
-  public let constraints: PodConstraints
+  public let constraintsBox: PodConstraintsBox
+  /// The pod's constraint set (read through the shared box: no copy per cycle).
+  @inline(__always) public var constraints: PodConstraints { constraintsBox.value }
 
   public init(_ pod: PodID, in cluster: Cluster) {
     let p = pod.index
@@ -23,7 +25,7 @@ public struct PodInfo {
     nonZeroMemory = t.nonZeroMemory[p]
     scalarRequests = t.scalarRequests(of: pod)
     constraintsID = t.constraints[p]
-    constraints = t.constraintSets[constraintsID]
+    constraintsBox = t.constraintBox(constraintsID)
   }
 }
 

@@ -36,6 +36,12 @@ public final class Scheduler {
   public let filterPlugins: [any FilterPlugin]
   public let scorePlugins: [any ScorePlugin]
   public let scoreWeights: [Int64]
+  /// Unretained views of the two lists (which own the plugins) for the per-cycle loops, so a
+  /// cycle's dozens of plugin calls cost no reference counting.
+  private struct FilterRef { unowned(unsafe) let plugin: any FilterPlugin }
+  private struct ScoreRef { unowned(unsafe) let plugin: any ScorePlugin }
+  private let filterRefs: [FilterRef]
+  private let scoreRefs: [ScoreRef]
   @exclusivity(unchecked) public var tieBreak: TieBreak
   @exclusivity(unchecked) public private(set) var rng: SplitMix64
   /// Upstream's `nextStartNodeIndex`: where the next cycle's walk begins.
@@ -92,6 +98,8 @@ public final class Scheduler {
     let scored = profile.scores.compactMap { w in PluginRegistry.makeScore(w.name, profile: profile).map { ($0, w.weight) } }
     scorePlugins = scored.map(\.0)
     scoreWeights = scored.map(\.1)
+    filterRefs = filterPlugins.map { FilterRef(plugin: $0) }
+    scoreRefs = scorePlugins.map { ScoreRef(plugin: $0) }
     precondition(filterPlugins.count < 255, "at most 254 filter plugins")
     let n = cluster.nodes.count
     status = Column(repeating: 0, count: n)
@@ -144,9 +152,9 @@ public final class Scheduler {
       return (lastWindow, 0, 0)
     }
     activeFilters.removeAll(keepingCapacity: true)
-    for (i, f) in filterPlugins.enumerated() where f.preFilter(pod, cluster: cluster) { activeFilters.append(i) }
+    for i in filterRefs.indices where filterRefs[i].plugin.preFilter(pod, cluster: cluster) { activeFilters.append(i) }
     for i in activeFilters {
-      switch filterPlugins[i].restrictNodes(pod, cluster: cluster) {
+      switch filterRefs[i].plugin.restrictNodes(pod, cluster: cluster) {
       case .all: continue
       case .rows(let rows): return findFeasibleNodes(pod, among: rows)
       case .rejectAll(let reason):
@@ -170,7 +178,7 @@ public final class Scheduler {
       let rows = lo..<hi
       st.advanced(by: lo).update(repeating: 0, count: hi - lo)
       for i in activeFilters {
-        filterPlugins[i].filter(pod, cluster: cluster, rows: rows, status: st, code: UInt8(i + 1))
+        filterRefs[i].plugin.filter(pod, cluster: cluster, rows: rows, status: st, code: UInt8(i + 1))
       }
       if !nominatedOnNode.isEmpty { filterWithNominatedPods(pod, rows: rows) }
       let inChunk = Kernels.countZeros(st, rows)
@@ -207,7 +215,7 @@ public final class Scheduler {
     while examined < rows.count && feasible < toFind {
       let r = rows[(nextStartNodeIndex + examined) % rows.count]
       st[r] = 0
-      for i in activeFilters { filterPlugins[i].filter(pod, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1)) }
+      for i in activeFilters { filterRefs[i].plugin.filter(pod, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1)) }
       if !nominatedOnNode.isEmpty { filterWithNominatedPods(pod, rows: r..<(r + 1)) }
       if st[r] == 0 { feasible += 1 }
       examined += 1
@@ -262,7 +270,8 @@ public final class Scheduler {
     perNode.removeAll(keepingCapacity: true)
     chunked.removeAll(keepingCapacity: true)
     lastModes.removeAll(keepingCapacity: true)
-    for (p, plugin) in scorePlugins.enumerated() {
+    for p in scoreRefs.indices {
+      let plugin = scoreRefs[p].plugin
       let mode = plugin.preScore(pod, cluster: cluster, window: window, status: st)
       lastModes.append(mode)
       switch mode {
@@ -291,7 +300,7 @@ public final class Scheduler {
         Kernels.fill(tot, rows, constant)
         for p in chunked {
           let col = scoreColumns[p].base
-          scorePlugins[p].score(pod, cluster: cluster, rows: rows, into: col)
+          scoreRefs[p].plugin.score(pod, cluster: cluster, rows: rows, into: col)
           Kernels.addWeighted(tot, col, scoreWeights[p], rows)
         }
         for (col, w) in perNode { Kernels.addWeighted(tot, col, w, rows) }
