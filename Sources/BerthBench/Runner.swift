@@ -185,11 +185,13 @@ public final class WorkloadRunner {
       for spec in makePods(count, source: source, op: op) { ids.append(try add(placed(spec, namespace: namespace))) }
       return ids
     }
-    let names = (0..<count).map { "pod-\(op)-\(createdPods + $0)" }
+    let first = createdPods
     createdPods += count
     let spec = placed(template, namespace: namespace)
-    do { return try cluster.addPods(spec, names: names) } catch {
-      throw InputError(file: suite.file, field: "\(testCase.name)/\(workload.name) pod \(names.first ?? "")", error.description)
+    do {
+      return try cluster.addPods(spec, count: count, namePrefix: "pod-\(op)-", firstNumber: first).map { PodID(UInt32($0)) }
+    } catch {
+      throw InputError(file: suite.file, field: "\(testCase.name)/\(workload.name) pod pod-\(op)-\(first)", error.description)
     }
   }
 
@@ -285,11 +287,14 @@ public final class WorkloadRunner {
 
   /// FNV-1a over (pod row, node row or all ones), in scheduling order.
   func mix(pod: PodID, node: NodeID?) {
-    for word in [UInt64(pod.rawValue), UInt64(node?.rawValue ?? UInt32.max)] {
-      for shift in stride(from: 0, to: 64, by: 8) {
-        checksum ^= (word >> UInt64(shift)) & 0xFF
-        checksum &*= 0x0000_0100_0000_01B3
-      }
+    mix(UInt64(pod.rawValue))
+    mix(UInt64(node?.rawValue ?? UInt32.max))
+  }
+
+  private func mix(_ word: UInt64) {
+    for shift in stride(from: 0, to: 64, by: 8) {
+      checksum ^= (word >> UInt64(shift)) & 0xFF
+      checksum &*= 0x0000_0100_0000_01B3
     }
   }
 

@@ -170,23 +170,20 @@ public final class Cluster {
       nonZero: nonZero, scalars: scalarRequests, priority: spec.priority, constraints: PodConstraints(spec), gpu: gpu)
   }
 
-  /// Adds one pending pod per name, all built from `spec` (its own name is ignored): the spec is
-  /// resolved once, so a workload of identical pods costs a column append per pod.
-  /// - Returns: the pods' ids, consecutive, in the order of `names`.
-  public func addPods(_ spec: PodSpec, names: [String]) throws(QuantityError) -> [PodID] {
-    guard let firstName = names.first else { return [] }
-    pods.reserveCapacity(extra: names.count)
+  /// Adds `count` pending pods built from `spec` (its own name is ignored), named `namePrefix`
+  /// followed by `firstNumber`, `firstNumber + 1`, …: the spec is resolved once and every column
+  /// grows by one fill, so a workload of identical pods costs next to nothing per pod.
+  /// - Returns: the pods' rows (`PodID(row)`), consecutive.
+  public func addPods(_ spec: PodSpec, count: Int, namePrefix: String, firstNumber: Int) throws(QuantityError) -> Range<Int> {
+    guard count > 0 else { return pods.count..<pods.count }
     var first = spec
-    first.name = firstName
+    first.name = namePrefix + String(firstNumber)
     let head = try addPod(first)
-    var ids = [head]
-    ids.reserveCapacity(names.count)
-    for name in names.dropFirst() {
-      nextPodOnNode.append(-1)
-      previousPodOnNode.append(-1)
-      ids.append(pods.appendCopy(of: head, name: name))
-    }
-    return ids
+    guard count > 1 else { return head.index..<(head.index + 1) }
+    nextPodOnNode.append(contentsOf: repeatElement(-1, count: count - 1))
+    previousPodOnNode.append(contentsOf: repeatElement(-1, count: count - 1))
+    let rest = pods.appendCopies(of: head, count: count - 1, namePrefix: namePrefix, firstNumber: firstNumber + 1)
+    return head.index..<rest.upperBound
   }
 
   /// Places a pending pod on a node and adds its requests to the node's sums. A GPU pod takes
@@ -509,7 +506,7 @@ public final class Cluster {
       let raw = pods.node[p]
       if raw == PodTable.unbound { continue }
       guard Int(raw) < n else {
-        problems.append("\(pods.names[p]) is bound to missing node row \(raw)")
+        problems.append("\(pods.name(PodID(UInt32(p)))) is bound to missing node row \(raw)")
         continue
       }
       let i = Int(raw)
@@ -524,11 +521,11 @@ public final class Cluster {
       if pods.constraintBox(pods.constraints[p]).value.hasPodAffinity {
         // Resolved afresh, not from the cache the incremental path uses.
         for t in heldTerms(of: pods.constraintSets[pods.constraints[p]], namespace: pods.namespace[p]) {
-          if let h = _heldTerms.id(of: t) { held[Int(h)][i] += 1 } else { problems.append("\(pods.names[p]) holds an unregistered affinity term") }
+          if let h = _heldTerms.id(of: t) { held[Int(h)][i] += 1 } else { problems.append("\(pods.name(PodID(UInt32(p)))) holds an unregistered affinity term") }
         }
       }
       let mask = pods.gpuAssignment[p]
-      if mask.nonzeroBitCount != Int(pods.gpuCount[p]) { problems.append("\(pods.names[p]) holds \(mask.nonzeroBitCount) GPUs, wants \(pods.gpuCount[p])") }
+      if mask.nonzeroBitCount != Int(pods.gpuCount[p]) { problems.append("\(pods.name(PodID(UInt32(p)))) holds \(mask.nonzeroBitCount) GPUs, wants \(pods.gpuCount[p])") }
       for slot in 0..<NodeGPUs.maxPerNode where mask & (1 << UInt8(slot)) != 0 {
         gpuUsed[i * NodeGPUs.maxPerNode + slot] += Int(pods.gpuMilli[p])
       }

@@ -43,7 +43,7 @@ public final class PodTable {
   @inlinable public var scalarRequestSets: Interner<[ScalarRequest]> { _scalarRequestSets }
 
   // Cold.
-  @exclusivity(unchecked) public private(set) var names: [String] = []
+  @exclusivity(unchecked) private var names: [String] = []
   @usableFromInline @exclusivity(unchecked) var _namespaces = Interner<String>()
   @inlinable public var namespaces: Interner<String> { _namespaces }
   public let namespace = Column<UInt32>(repeating: 0, count: 0)
@@ -51,14 +51,37 @@ public final class PodTable {
   @inlinable public var labelSets: Interner<[String: String]> { _labelSets }
   public let labels = Column<UInt32>(repeating: 0, count: 0)
   @exclusivity(unchecked) private var nameIndex: [String: PodID] = [:]
+  /// Pods added in bulk, named `prefix` + number; their `names` entries are empty.
+  struct NameRun {
+    var firstRow: Int
+    var count: Int
+    var prefix: String
+    var firstNumber: Int
+  }
+  @exclusivity(unchecked) private var nameRuns: [NameRun] = []
 
   init() {
     _ = _scalarRequestSets.intern([])
     _ = gpuModelSets.intern([])
   }
 
-  public func id(named name: String) -> PodID? { nameIndex[name] }
-  public func name(_ pod: PodID) -> String { names[pod.index] }
+  public func id(named name: String) -> PodID? {
+    if let id = nameIndex[name] { return id }
+    for run in nameRuns.reversed() where name.hasPrefix(run.prefix) {
+      let digits = name.dropFirst(run.prefix.count)
+      guard let k = Int(digits), String(k) == digits, k >= run.firstNumber, k - run.firstNumber < run.count else { continue }
+      return PodID(UInt32(run.firstRow + k - run.firstNumber))
+    }
+    return nil
+  }
+
+  public func name(_ pod: PodID) -> String {
+    let stored = names[pod.index]
+    guard stored.isEmpty, let run = nameRuns.last(where: { $0.firstRow <= pod.index }),
+      pod.index < run.firstRow + run.count
+    else { return stored }
+    return run.prefix + String(run.firstNumber + pod.index - run.firstRow)
+  }
   public func isBound(_ pod: PodID) -> Bool { node[pod.index] != PodTable.unbound }
   public func boundNode(_ pod: PodID) -> NodeID? {
     let n = node[pod.index]
@@ -98,36 +121,32 @@ public final class PodTable {
     return id
   }
 
-  /// Makes room for `extra` more pods' names, so a bulk add never rehashes the name index.
-  func reserveCapacity(extra: Int) {
-    names.reserveCapacity(_count + extra)
-    nameIndex.reserveCapacity(_count + extra)
-  }
-
-  /// Appends a pod identical to `row` but for its name: every column repeats the row's value
-  /// (unbound), so no spec is parsed or interned again.
-  func appendCopy(of row: PodID, name: String) -> PodID {
-    let id = PodID(UInt32(_count))
+  /// Appends `n` pods identical to `row` (unbound) named `prefix` followed by `firstNumber`,
+  /// `firstNumber + 1`, …: each column grows by one fill, and the names are a run that
+  /// `name(_:)` and `id(named:)` compute rather than store.
+  /// - Returns: the new rows.
+  func appendCopies(of row: PodID, count n: Int, namePrefix prefix: String, firstNumber: Int) -> Range<Int> {
+    let first = _count
     let r = row.index
-    gpuCount.append(gpuCount[r])
-    gpuMilli.append(gpuMilli[r])
-    gpuModels.append(gpuModels[r])
-    gpuAssignment.append(0)
-    requestCPU.append(requestCPU[r])
-    requestMemory.append(requestMemory[r])
-    requestEphemeral.append(requestEphemeral[r])
-    nonZeroCPU.append(nonZeroCPU[r])
-    nonZeroMemory.append(nonZeroMemory[r])
-    priority.append(priority[r])
-    node.append(PodTable.unbound)
-    constraints.append(constraints[r])
-    scalarRequests.append(scalarRequests[r])
-    names.append(name)
-    namespace.append(namespace[r])
-    labels.append(labels[r])
-    nameIndex[name] = id
-    _count += 1
-    return id
+    gpuCount.append(repeating: gpuCount[r], count: n)
+    gpuMilli.append(repeating: gpuMilli[r], count: n)
+    gpuModels.append(repeating: gpuModels[r], count: n)
+    gpuAssignment.append(repeating: 0, count: n)
+    requestCPU.append(repeating: requestCPU[r], count: n)
+    requestMemory.append(repeating: requestMemory[r], count: n)
+    requestEphemeral.append(repeating: requestEphemeral[r], count: n)
+    nonZeroCPU.append(repeating: nonZeroCPU[r], count: n)
+    nonZeroMemory.append(repeating: nonZeroMemory[r], count: n)
+    priority.append(repeating: priority[r], count: n)
+    node.append(repeating: PodTable.unbound, count: n)
+    constraints.append(repeating: constraints[r], count: n)
+    scalarRequests.append(repeating: scalarRequests[r], count: n)
+    names.append(contentsOf: repeatElement("", count: n))
+    namespace.append(repeating: namespace[r], count: n)
+    labels.append(repeating: labels[r], count: n)
+    nameRuns.append(NameRun(firstRow: first, count: n, prefix: prefix, firstNumber: firstNumber))
+    _count += n
+    return first..<_count
   }
 
   /// The id of a namespace name, registering names no pod uses yet (affinity terms list them).
@@ -160,6 +179,7 @@ public final class PodTable {
     t.constraintBoxes = constraintBoxes
     t._scalarRequestSets = _scalarRequestSets
     t.names = names
+    t.nameRuns = nameRuns
     t._namespaces = _namespaces
     t._labelSets = _labelSets
     t.nameIndex = nameIndex

@@ -52,6 +52,25 @@ struct ClusterTests {
     #expect(cluster.invariantViolations().isEmpty)
   }
 
+  @Test("pods added in bulk copy the template's columns and are found by their computed names")
+  func bulkAdd() throws {
+    let cluster = Cluster(nodes: [Builders.node("n1", cpu: 4000, memory: 8 << 30)])
+    let single = try cluster.addPod(Builders.pod("web-3", cpu: 10))
+    var template = Builders.pod("ignored", cpu: 250, memory: 1 << 20)
+    template.labels = ["app": "web"]
+    let rows = try cluster.addPods(template, count: 4, namePrefix: "web-", firstNumber: 7)
+    #expect(rows == 1..<5)
+    #expect(rows.map { cluster.pods.name(PodID(UInt32($0))) } == ["web-7", "web-8", "web-9", "web-10"])
+    #expect(rows.allSatisfy { cluster.pods.requestCPU[$0] == 250 && cluster.pods.labels[$0] == cluster.pods.labels[1] })
+    #expect(cluster.pods.id(named: "web-9") == PodID(3))
+    #expect(cluster.pods.id(named: "web-3") == single)
+    for absent in ["web-6", "web-11", "web-07", "web-", "web-+8", "ignored"] { #expect(cluster.pods.id(named: absent) == nil, "\(absent)") }
+    cluster.bind(PodID(4), to: try #require(cluster.nodes.id(named: "n1")))
+    #expect(cluster.nodes.requestedCPU[0] == 250)
+    #expect(cluster.copy().pods.name(PodID(4)) == "web-10")
+    cluster.checkInvariants()
+  }
+
   @Test("checkInvariants reports an over-committed node")
   func overcommit() throws {
     let cluster = Cluster(nodes: [Builders.node("n1", cpu: 1000, memory: 1 << 30)])
