@@ -47,9 +47,11 @@ extension Scheduler {
     return Diagnosis(nodeCount: cluster.nodes.count, reasons: reasons, rejectedBy: rejected, preFilterMessage: lastRejection)
   }
 
-  /// Runs the filters of `pod` on one node without touching the start index.
+  /// Runs the filters of `pod` on one node without touching the start index. With
+  /// `withNominatedPods`, a node that fits is checked again with the pods nominated to it of
+  /// equal or higher priority placed there, as upstream evaluates a pod's nominated node.
   /// - Returns: the failing plugin and its reasons, or nil when the node fits.
-  public func check(_ pod: PodID, on node: NodeID) -> (plugin: PluginName, reasons: [String])? {
+  public func check(_ pod: PodID, on node: NodeID, withNominatedPods: Bool = false) -> (plugin: PluginName, reasons: [String])? {
     ensureScratchCapacity()
     let info = PodInfo(pod, in: cluster)
     let r = node.index
@@ -60,7 +62,11 @@ extension Scheduler {
       f.filter(info, cluster: cluster, rows: r..<(r + 1), status: status.base, code: UInt8(i + 1))
       if status[r] != 0 { return (f.name, f.failureReasons(info, cluster: cluster, node: node)) }
     }
-    return nil
+    guard withNominatedPods, nominatedOnNode[r] != nil else { return nil }
+    filterWithNominatedPods(info, rows: r..<(r + 1), restoring: false)
+    guard status[r] != 0 else { return nil }
+    let f = filterPlugins[Int(status[r]) - 1]
+    return (f.name, ["node(s) are reserved for a nominated pod of equal or higher priority (\(f.name.rawValue) fails with it)"])
   }
 
   /// The feasible rows of the last cycle's window, in iteration order.

@@ -117,8 +117,9 @@ public final class QueueRun {
     lastAttemptVersion[p] = stateVersion
     var outcome: ScheduleOutcome
     let nominatedNode = scheduler.nominatedNode(of: pod)
-    if let n = nominatedNode, scheduler.check(pod, on: n) == nil {
-      // The nominated node is tried first; if it fits, it is taken without scoring.
+    if let n = nominatedNode, scheduler.check(pod, on: n, withNominatedPods: true) == nil {
+      // The nominated node is tried first (with the other pods nominated there of equal or
+      // higher priority in place); if it fits, it is taken without scoring.
       cluster.bind(pod, to: n)
       outcome = ScheduleOutcome(pod: pod, node: n, evaluatedNodes: 1, feasibleNodes: 1, topScore: nil)
     } else {

@@ -227,7 +227,7 @@ public final class Scheduler {
   /// Feasible rows of `rows` holding nominated pods of equal or higher priority (other than this
   /// pod) are filtered again with those pods placed there; a failure marks the row with the
   /// failing plugin. Cold: preemption leaves few nominations, and each costs a PreFilter pass.
-  private func filterWithNominatedPods(_ pod: PodInfo, rows: Range<Int>) {
+  func filterWithNominatedPods(_ pod: PodInfo, rows: Range<Int>, restoring: Bool = true) {
     let st = status.base
     let priority = cluster.pods.priority[pod.id.index]
     var touched = false
@@ -250,7 +250,7 @@ public final class Scheduler {
       for q in others.reversed() { cluster.unbind(q) }
     }
     // The plugins' PreFilter state must describe the cluster without the nominated pods again.
-    if touched { for i in activeFilters { _ = filterPlugins[i].preFilter(pod, cluster: cluster) } }
+    if touched && restoring { for i in activeFilters { _ = filterPlugins[i].preFilter(pod, cluster: cluster) } }
   }
 
   private func firstFeasible(in window: Window) -> NodeID? {

@@ -158,6 +158,28 @@ struct PreemptionTests {
     #expect(c.invariantViolations().isEmpty && !c.pods.isBound(qID))
   }
 
+  @Test("a pod's nominated node is checked with the other pods nominated there of equal or higher priority")
+  func nominatedNodeCheck() throws {
+    let c = Cluster(nodes: [Builders.node("n0", cpu: 2000, memory: 1 << 34), Builders.node("n1", cpu: 2000, memory: 1 << 34)])
+    let s = Scheduler(cluster: c, seed: 1)
+    func pod(_ name: String, cpu: Int64, priority: Int32) throws -> PodID {
+      var spec = Builders.pod(name, cpu: cpu)
+      spec.priority = priority
+      return try c.addPod(spec)
+    }
+    let p = try pod("p", cpu: 1500, priority: 10)
+    let rival = try pod("rival", cpu: 1000, priority: 20)
+    let n0 = try #require(c.nodes.id(named: "n0"))
+    s.nominate(p, to: n0)
+    s.nominate(rival, to: n0)
+    // Alone, p fits n0; with the higher-priority rival placed there it does not.
+    #expect(s.check(p, on: n0) == nil)
+    #expect(s.check(p, on: n0, withNominatedPods: true)?.plugin == .nodeResourcesFit)
+    // The rival itself ignores p (lower priority), and nothing changed in the cluster.
+    #expect(s.check(rival, on: n0, withNominatedPods: true) == nil)
+    #expect(!c.pods.isBound(p) && !c.pods.isBound(rival) && c.invariantViolations().isEmpty)
+  }
+
   // MARK: Queue
 
   @Test("activeQ order: higher priority first, then arrival; a waiting pod retries when a pod leaves")
