@@ -37,11 +37,9 @@ public final class Scheduler {
   public let scorePlugins: [any ScorePlugin]
   public let scoreWeights: [Int64]
   /// Unretained views of the two lists (which own the plugins) for the per-cycle loops, so a
-  /// cycle's dozens of plugin calls cost no reference counting.
-  private struct FilterRef { unowned(unsafe) let plugin: any FilterPlugin }
-  private struct ScoreRef { unowned(unsafe) let plugin: any ScorePlugin }
-  private let filterRefs: [FilterRef]
-  private let scoreRefs: [ScoreRef]
+  /// cycle's dozens of plugin calls cost no reference counting (see `FilterCall`).
+  private let filterRefs: [FilterCall]
+  private let scoreRefs: [ScoreCall]
   @exclusivity(unchecked) public var tieBreak: TieBreak
   @exclusivity(unchecked) public private(set) var rng: SplitMix64
   /// Upstream's `nextStartNodeIndex`: where the next cycle's walk begins.
@@ -98,8 +96,8 @@ public final class Scheduler {
     let scored = profile.scores.compactMap { w in PluginRegistry.makeScore(w.name, profile: profile).map { ($0, w.weight) } }
     scorePlugins = scored.map(\.0)
     scoreWeights = scored.map(\.1)
-    filterRefs = filterPlugins.map { FilterRef(plugin: $0) }
-    scoreRefs = scorePlugins.map { ScoreRef(plugin: $0) }
+    filterRefs = filterPlugins.map(FilterCall.init)
+    scoreRefs = scorePlugins.map(ScoreCall.init)
     precondition(filterPlugins.count < 255, "at most 254 filter plugins")
     let n = cluster.nodes.count
     status = Column(repeating: 0, count: n)
@@ -152,9 +150,9 @@ public final class Scheduler {
       return (lastWindow, 0, 0)
     }
     activeFilters.removeAll(keepingCapacity: true)
-    for i in filterRefs.indices where filterRefs[i].plugin.preFilter(pod, cluster: cluster) { activeFilters.append(i) }
+    for i in filterRefs.indices where filterRefs[i].with({ $0.preFilter(pod, cluster: cluster) }) { activeFilters.append(i) }
     for i in activeFilters {
-      switch filterRefs[i].plugin.restrictNodes(pod, cluster: cluster) {
+      switch filterRefs[i].with({ $0.restrictNodes(pod, cluster: cluster) }) {
       case .all: continue
       case .rows(let rows): return findFeasibleNodes(pod, among: rows)
       case .rejectAll(let reason):
@@ -178,7 +176,7 @@ public final class Scheduler {
       let rows = lo..<hi
       st.advanced(by: lo).update(repeating: 0, count: hi - lo)
       for i in activeFilters {
-        filterRefs[i].plugin.filter(pod, cluster: cluster, rows: rows, status: st, code: UInt8(i + 1))
+        filterRefs[i].with { $0.filter(pod, cluster: cluster, rows: rows, status: st, code: UInt8(i + 1)) }
       }
       if !nominatedOnNode.isEmpty { filterWithNominatedPods(pod, rows: rows) }
       let inChunk = Kernels.countZeros(st, rows)
@@ -215,7 +213,7 @@ public final class Scheduler {
     while examined < rows.count && feasible < toFind {
       let r = rows[(nextStartNodeIndex + examined) % rows.count]
       st[r] = 0
-      for i in activeFilters { filterRefs[i].plugin.filter(pod, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1)) }
+      for i in activeFilters { filterRefs[i].with { $0.filter(pod, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1)) } }
       if !nominatedOnNode.isEmpty { filterWithNominatedPods(pod, rows: r..<(r + 1)) }
       if st[r] == 0 { feasible += 1 }
       examined += 1
@@ -271,22 +269,22 @@ public final class Scheduler {
     chunked.removeAll(keepingCapacity: true)
     lastModes.removeAll(keepingCapacity: true)
     for p in scoreRefs.indices {
-      let plugin = scoreRefs[p].plugin
-      let mode = plugin.preScore(pod, cluster: cluster, window: window, status: st)
+      let mode = scoreRefs[p].with { $0.preScore(pod, cluster: cluster, window: window, status: st) }
+      let normalization = scoreRefs[p].with { $0.normalization }
       lastModes.append(mode)
       switch mode {
       case .uniform(let s):
         constant += s * scoreWeights[p]
-      case .perNode where plugin.normalization == .none:
+      case .perNode where normalization == .none:
         chunked.append(p)
       case .perNode:
         // Normalisation needs every feasible row first: a whole-window pass.
         let col = scoreColumns[p].base
-        for seg in window.pair { plugin.score(pod, cluster: cluster, rows: seg, into: col) }
-        if plugin.normalization == .custom {
-          plugin.normalize(col, window: window, status: st)
+        for seg in window.pair { scoreRefs[p].with { $0.score(pod, cluster: cluster, rows: seg, into: col) } }
+        if normalization == .custom {
+          scoreRefs[p].with { $0.normalize(col, window: window, status: st) }
         } else {
-          Kernels.normalize(col, window: window, status: st, plugin.normalization)
+          Kernels.normalize(col, window: window, status: st, normalization)
         }
         perNode.append((col, scoreWeights[p]))
       }
@@ -300,7 +298,7 @@ public final class Scheduler {
         Kernels.fill(tot, rows, constant)
         for p in chunked {
           let col = scoreColumns[p].base
-          scoreRefs[p].plugin.score(pod, cluster: cluster, rows: rows, into: col)
+          scoreRefs[p].with { $0.score(pod, cluster: cluster, rows: rows, into: col) }
           Kernels.addWeighted(tot, col, scoreWeights[p], rows)
         }
         for (col, w) in perNode { Kernels.addWeighted(tot, col, w, rows) }
@@ -381,5 +379,93 @@ public final class Scheduler {
     status = Column(repeating: 0, count: n)
     scoreColumns = scoreColumns.map { _ in Column(repeating: 0, count: n) }
     total = Column(repeating: 0, count: n)
+  }
+}
+
+/// A filter plugin the cycle calls without reference counting: a built-in plugin by its concrete
+/// type through an unretained reference (the scheduler's plugin list owns it), anything else
+/// through the protocol. Calling a protocol method on an array element retains and releases the
+/// plugin around every call, dozens of times per cycle.
+private enum FilterCall {
+  case unschedulable(Unmanaged<NodeUnschedulablePlugin>)
+  case nodeName(Unmanaged<NodeNamePlugin>)
+  case taints(Unmanaged<TaintTolerationPlugin>)
+  case nodeAffinity(Unmanaged<NodeAffinityPlugin>)
+  case ports(Unmanaged<NodePortsPlugin>)
+  case fit(Unmanaged<NodeResourcesFitPlugin>)
+  case spread(Unmanaged<PodTopologySpreadPlugin>)
+  case podAffinity(Unmanaged<InterPodAffinityPlugin>)
+  case volume(Unmanaged<VolumePlugin>)
+  case other(any FilterPlugin)
+
+  init(_ plugin: any FilterPlugin) {
+    switch plugin {
+    case let p as NodeUnschedulablePlugin: self = .unschedulable(.passUnretained(p))
+    case let p as NodeNamePlugin: self = .nodeName(.passUnretained(p))
+    case let p as TaintTolerationPlugin: self = .taints(.passUnretained(p))
+    case let p as NodeAffinityPlugin: self = .nodeAffinity(.passUnretained(p))
+    case let p as NodePortsPlugin: self = .ports(.passUnretained(p))
+    case let p as NodeResourcesFitPlugin: self = .fit(.passUnretained(p))
+    case let p as PodTopologySpreadPlugin: self = .spread(.passUnretained(p))
+    case let p as InterPodAffinityPlugin: self = .podAffinity(.passUnretained(p))
+    case let p as VolumePlugin: self = .volume(.passUnretained(p))
+    default: self = .other(plugin)
+    }
+  }
+
+  @inline(__always) func with<R>(_ body: (any FilterPlugin) -> R) -> R {
+    switch self {
+    case .unschedulable(let u): return u._withUnsafeGuaranteedRef { body($0) }
+    case .nodeName(let u): return u._withUnsafeGuaranteedRef { body($0) }
+    case .taints(let u): return u._withUnsafeGuaranteedRef { body($0) }
+    case .nodeAffinity(let u): return u._withUnsafeGuaranteedRef { body($0) }
+    case .ports(let u): return u._withUnsafeGuaranteedRef { body($0) }
+    case .fit(let u): return u._withUnsafeGuaranteedRef { body($0) }
+    case .spread(let u): return u._withUnsafeGuaranteedRef { body($0) }
+    case .podAffinity(let u): return u._withUnsafeGuaranteedRef { body($0) }
+    case .volume(let u): return u._withUnsafeGuaranteedRef { body($0) }
+    case .other(let p): return body(p)
+    }
+  }
+}
+
+/// `FilterCall` for score plugins.
+private enum ScoreCall {
+  case taints(Unmanaged<TaintTolerationPlugin>)
+  case nodeAffinity(Unmanaged<NodeAffinityPlugin>)
+  case fit(Unmanaged<NodeResourcesFitPlugin>)
+  case spread(Unmanaged<PodTopologySpreadPlugin>)
+  case podAffinity(Unmanaged<InterPodAffinityPlugin>)
+  case balanced(Unmanaged<BalancedAllocationPlugin>)
+  case images(Unmanaged<ImageLocalityPlugin>)
+  case volume(Unmanaged<VolumePlugin>)
+  case other(any ScorePlugin)
+
+  init(_ plugin: any ScorePlugin) {
+    switch plugin {
+    case let p as TaintTolerationPlugin: self = .taints(.passUnretained(p))
+    case let p as NodeAffinityPlugin: self = .nodeAffinity(.passUnretained(p))
+    case let p as NodeResourcesFitPlugin: self = .fit(.passUnretained(p))
+    case let p as PodTopologySpreadPlugin: self = .spread(.passUnretained(p))
+    case let p as InterPodAffinityPlugin: self = .podAffinity(.passUnretained(p))
+    case let p as BalancedAllocationPlugin: self = .balanced(.passUnretained(p))
+    case let p as ImageLocalityPlugin: self = .images(.passUnretained(p))
+    case let p as VolumePlugin: self = .volume(.passUnretained(p))
+    default: self = .other(plugin)
+    }
+  }
+
+  @inline(__always) func with<R>(_ body: (any ScorePlugin) -> R) -> R {
+    switch self {
+    case .taints(let u): return u._withUnsafeGuaranteedRef { body($0) }
+    case .nodeAffinity(let u): return u._withUnsafeGuaranteedRef { body($0) }
+    case .fit(let u): return u._withUnsafeGuaranteedRef { body($0) }
+    case .spread(let u): return u._withUnsafeGuaranteedRef { body($0) }
+    case .podAffinity(let u): return u._withUnsafeGuaranteedRef { body($0) }
+    case .balanced(let u): return u._withUnsafeGuaranteedRef { body($0) }
+    case .images(let u): return u._withUnsafeGuaranteedRef { body($0) }
+    case .volume(let u): return u._withUnsafeGuaranteedRef { body($0) }
+    case .other(let p): return body(p)
+    }
   }
 }
