@@ -34,15 +34,16 @@ public final class WorkloadRunner {
   var collecting = false
   var latencyNanos = Histogram<UInt64>(highestTrackableValue: 600_000_000_000, numberOfSignificantValueDigits: .three)
   var completionNanos: [UInt64] = []
-  var measureStart: ContinuousClock.Instant?
-  var measuredDuration: Duration = .zero
+  /// Monotonic nanoseconds (`MonotonicClock`): reading them costs no Duration arithmetic.
+  var measureStart: UInt64?
+  var measuredNanos: UInt64 = 0
   var measuredPods = 0
   /// Scheduling cycles measured (equals `measuredPods` without the queue).
   var measuredCycles = 0
   /// Queue test cases: the run that owns virtual time, and which pods are measured.
   var queueRun: QueueRun?
   var measuredPod: [Bool] = []
-  var cycleStart = ContinuousClock.now
+  var cycleStart: UInt64 = 0
   var measuredScheduled = 0
   var evaluatedNodes = 0
   var allocations = 0
@@ -71,7 +72,7 @@ public final class WorkloadRunner {
       var preemptionSeed = root.split(label: "preemption")
       let q = QueueRun(scheduler: scheduler, seed: preemptionSeed.next())
       queueRun = q
-      q.beforeCycle = { [unowned self] _ in self.cycleStart = self.clock.now }
+      q.beforeCycle = { [unowned self] _ in self.cycleStart = MonotonicClock.nanoseconds() }
       q.onCycle = { [unowned self] pod, outcome, _ in self.queuedCycle(pod, outcome) }
     }
   }
@@ -214,13 +215,13 @@ public final class WorkloadRunner {
 
   func schedule(_ pod: PodID) {
     let allocBefore = collecting ? options.allocations.read() : nil
-    let t0 = clock.now
+    let t0 = MonotonicClock.nanoseconds()
     let outcome = scheduler.scheduleOne(pod)
-    let t1 = clock.now
+    let t1 = MonotonicClock.nanoseconds()
     if collecting {
       if let before = allocBefore, let after = options.allocations.read() { allocations += after - before } else { allocationsMeasured = false }
-      latencyNanos.record(UInt64((t1 - t0).nanoseconds))
-      completionNanos.append(UInt64((t1 - measureStart!).nanoseconds))
+      latencyNanos.record(t1 &- t0)
+      completionNanos.append(t1 &- measureStart!)
       measuredPods += 1
       measuredCycles += 1
       evaluatedNodes += outcome.evaluatedNodes
@@ -229,7 +230,9 @@ public final class WorkloadRunner {
     }
     mix(pod: pod, node: outcome.node)
     if outcome.node != nil {
-      boundIndex.append(contentsOf: repeatElement(-1, count: max(0, pod.index + 1 - boundIndex.count)))
+      if pod.index >= boundIndex.count {
+        boundIndex.append(contentsOf: repeatElement(-1, count: max(pod.index + 1, cluster.pods.count) - boundIndex.count))
+      }
       boundIndex[pod.index] = bound.count
       bound.append(pod)
     }
@@ -244,14 +247,14 @@ public final class WorkloadRunner {
 
   /// One cycle the queue ran: latency, completion of measured pods, the placements checksum.
   func queuedCycle(_ pod: PodID, _ outcome: ScheduleOutcome) {
-    let t1 = clock.now
+    let t1 = MonotonicClock.nanoseconds()
     if collecting {
-      latencyNanos.record(UInt64((t1 - cycleStart).nanoseconds))
+      latencyNanos.record(t1 &- cycleStart)
       measuredCycles += 1
       evaluatedNodes += outcome.evaluatedNodes
       if outcome.node != nil && pod.index < measuredPod.count && measuredPod[pod.index] {
         measuredScheduled += 1
-        completionNanos.append(UInt64((t1 - measureStart!).nanoseconds))
+        completionNanos.append(t1 &- measureStart!)
         progress?(measuredScheduled)
       }
     }
@@ -301,19 +304,19 @@ public final class WorkloadRunner {
   func startCollecting() {
     guard !collecting else { return }
     collecting = true
-    measureStart = clock.now - measuredDuration  // resume: completion times continue
+    measureStart = MonotonicClock.nanoseconds() &- measuredNanos  // resume: completion times continue
   }
 
   func stopCollecting() {
     guard collecting, let start = measureStart else { return }
-    measuredDuration = clock.now - start
+    measuredNanos = MonotonicClock.nanoseconds() &- start
     collecting = false
   }
 
   // MARK: Result
 
   func result(wall: Duration) -> WorkloadResult {
-    let seconds = measuredDuration.seconds
+    let seconds = Double(measuredNanos) / 1e9
     let average = seconds > 0 ? Double(measuredPods) / seconds : 0
     let windows = Self.windowThroughputs(completionNanos, window: options.throughputWindowNanos)
     func pct(_ p: Double) -> Double {
@@ -388,5 +391,14 @@ enum PeakMemory {
     var usage = rusage()
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     return Int(usage.ru_maxrss) * 1024
+  }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: two reads per measured cycle, so no Duration arithmetic.
+enum MonotonicClock {
+  static func nanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
   }
 }

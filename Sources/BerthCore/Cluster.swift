@@ -39,7 +39,8 @@ public final class Cluster {
   @exclusivity(unchecked) private var nextPodOnNode: [Int32] = []
   @exclusivity(unchecked) private var previousPodOnNode: [Int32] = []
   /// Bound pods per priority value (entries at zero are removed).
-  @exclusivity(unchecked) private var boundByPriority: [Int32: Int] = [:]
+  /// Bound pods per priority, ascending by priority (few distinct values: a scan, no hashing).
+  @exclusivity(unchecked) private var boundByPriority: [(priority: Int32, count: Int)] = []
   /// PodDisruptionBudgets, in the order added.
   @exclusivity(unchecked) public private(set) var disruptionBudgets: [PodDisruptionBudgetSpec] = []
   /// Labels of declared Namespace objects, by name.
@@ -210,7 +211,7 @@ public final class Cluster {
     }
     adjust(node, by: pod, sign: 1)
     pods.setNode(pod, node.rawValue)
-    boundByPriority[pods.priority[pod.index], default: 0] += 1
+    countBound(priority: pods.priority[pod.index], by: 1)
     let p = Int32(pod.index)
     let head = firstPodOnNode[node.index]
     nextPodOnNode[pod.index] = head
@@ -230,7 +231,7 @@ public final class Cluster {
     }
     pods.setNode(pod, PodTable.unbound)
     let prio = pods.priority[pod.index]
-    if boundByPriority[prio] == 1 { boundByPriority[prio] = nil } else { boundByPriority[prio, default: 0] -= 1 }
+    countBound(priority: prio, by: -1)
     let next = nextPodOnNode[pod.index], previous = previousPodOnNode[pod.index]
     if previous >= 0 { nextPodOnNode[Int(previous)] = next } else { firstPodOnNode[node.index] = next }
     if next >= 0 { previousPodOnNode[Int(next)] = previous }
@@ -301,7 +302,19 @@ public final class Cluster {
 
   /// Whether some bound pod has a priority below `priority` (a preemptor has possible victims).
   /// - Complexity: O(distinct priorities).
-  public func hasBoundPod(below priority: Int32) -> Bool { boundByPriority.keys.contains { $0 < priority } }
+  public func hasBoundPod(below priority: Int32) -> Bool { boundByPriority.first.map { $0.priority < priority } ?? false }
+
+  private func countBound(priority: Int32, by delta: Int) {
+    var i = 0
+    while i < boundByPriority.count && boundByPriority[i].priority < priority { i += 1 }
+    if i < boundByPriority.count && boundByPriority[i].priority == priority {
+      boundByPriority[i].count += delta
+      if boundByPriority[i].count == 0 { boundByPriority.remove(at: i) }
+    } else {
+      precondition(delta > 0, "unbinding a priority with no bound pod")
+      boundByPriority.insert((priority, delta), at: i)
+    }
+  }
 
   /// The first pod on `node` in its list and the one after `pod`, for walks that allocate nothing.
   public func firstPod(on node: NodeID) -> PodID? {

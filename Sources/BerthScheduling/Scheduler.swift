@@ -45,9 +45,15 @@ public final class Scheduler {
   /// Upstream's `nextStartNodeIndex`: where the next cycle's walk begins.
   @exclusivity(unchecked) public private(set) var nextStartNodeIndex = 0
 
-  /// Rows per filter chunk: small enough that an adaptive search stops near the target, large
-  /// enough that the per-chunk plugin calls vanish against the per-row work.
-  public static let chunkRows = 512
+  /// Rows per filter chunk: the rows still needed at the feasible rate seen so far (all rows
+  /// feasible before the first chunk), with an eighth more and rounded up to 64, between 64 and
+  /// 4,096 — enough that the per-chunk plugin calls vanish against the per-row work, few enough
+  /// that little is filtered past the row that completes the search. The chunking never changes
+  /// a decision, only how many rows past the cut get filtered for nothing.
+  static func chunkRows(toFind: Int, feasible: Int, examined: Int) -> Int {
+    let expected = feasible == 0 ? (examined == 0 ? toFind : 4_096) : toFind * examined / feasible
+    return min(max((expected + expected / 8 + 63) & ~63, 64), 4_096)
+  }
   /// Rows per scoring chunk: a plugin's scores for 2,048 rows (16 KiB) are summed while in L1.
   public static let scoreChunkRows = 2048
 
@@ -172,7 +178,7 @@ public final class Scheduler {
     var feasible = 0
     while examined < n && feasible < toFind {
       let lo = (start + examined) % n
-      let hi = min(lo + Scheduler.chunkRows, n, lo + (n - examined))
+      let hi = min(lo + Scheduler.chunkRows(toFind: toFind - feasible, feasible: feasible, examined: examined), n, lo + (n - examined))
       let rows = lo..<hi
       st.advanced(by: lo).update(repeating: 0, count: hi - lo)
       for i in activeFilters {

@@ -118,6 +118,8 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
   @exclusivity(unchecked) private var cache: [UInt32: Compiled] = [:]
   @exclusivity(unchecked) private var cacheNodeCount = -1
   @exclusivity(unchecked) private var current: Compiled?
+  /// The last constraint set looked up (runs of identical pods skip the hashing).
+  @exclusivity(unchecked) private var lastCompiled: (id: UInt32, compiled: Compiled)?
   @exclusivity(unchecked) private var scratchA = Column<UInt8>(repeating: 0, count: 0)
   @exclusivity(unchecked) private var scratchB = Column<UInt8>(repeating: 0, count: 0)
 
@@ -129,11 +131,16 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
   private func compiled(_ pod: PodInfo, cluster: Cluster) -> Compiled {
     if cacheNodeCount != cluster.nodes.count {
       cache.removeAll()
+      lastCompiled = nil
       cacheNodeCount = cluster.nodes.count
       scratchA = Column(repeating: 0, count: cluster.nodes.count)
       scratchB = Column(repeating: 0, count: cluster.nodes.count)
     }
-    if let c = cache[pod.constraintsID] { return c }
+    if let last = lastCompiled, last.id == pod.constraintsID { return last.compiled }
+    if let c = cache[pod.constraintsID] {
+      lastCompiled = (pod.constraintsID, c)
+      return c
+    }
     let labels = cluster.labels
     let nodes = cluster.nodes
     let c = pod.constraints
@@ -145,6 +152,7 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
       compiled.preferred.append((Int64(term.weight), CompiledSelector(terms: [term.preference], labels: labels, nodes: nodes)))
     }
     cache[pod.constraintsID] = compiled
+    lastCompiled = (pod.constraintsID, compiled)
     return compiled
   }
 
