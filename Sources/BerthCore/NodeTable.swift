@@ -36,6 +36,9 @@ public final class NodeTable {
   public let unschedulable = Column<UInt8>(repeating: 0, count: 0)
   /// Host ports in use on the node; 0 for nearly every node, so NodePorts checks few rows.
   public let hostPortsInUse = Column<Int32>(repeating: 0, count: 0)
+  /// Bumped whenever the node's state changes (a pod bound or unbound): a result computed from
+  /// the node's columns at version v is still the node's while its version is v.
+  public let version = Column<UInt64>(repeating: 0, count: 0)
   @usableFromInline @exclusivity(unchecked) var _taintWords = 1
   @inlinable public var taintWords: Int { _taintWords }
   @usableFromInline @exclusivity(unchecked) var _taintBits = Column<UInt64>(repeating: 0, count: 0)
@@ -96,6 +99,7 @@ public final class NodeTable {
     _largestAllocatable.memory = max(_largestAllocatable.memory, spec.allocatable.memoryBytes)
     _largestAllocatable.ephemeral = max(_largestAllocatable.ephemeral, spec.allocatable.ephemeralStorageBytes)
     hostPortsInUse.append(0)
+    version.append(0)
     _taintBits.append(repeating: 0, count: _taintWords)
     for t in taintIDs {
       precondition(t < _taintWords * 64, "taint id beyond bitset width")
@@ -162,6 +166,7 @@ public final class NodeTable {
     t.gpuMilliLeft.append(from: gpuMilliLeft)
     t.gpuMilliFree.append(from: gpuMilliFree)
     t.hostPortsInUse.append(from: hostPortsInUse)
+    t.version.append(from: version)
     t._taintWords = _taintWords
     t._taintBits = _taintBits.copy()
     t._labelValues = _labelValues.map { $0.copy() }
@@ -188,6 +193,7 @@ public final class NodeTable {
 
   /// Takes `milli` from each GPU in `mask` of row `node` (negative milli gives it back).
   func adjustGPUs(_ node: Int, mask: UInt8, milli: Int16) {
+    version[node] &+= 1
     for slot in 0..<NodeGPUs.maxPerNode where mask & (1 << UInt8(slot)) != 0 {
       gpuMilliLeft[node * NodeGPUs.maxPerNode + slot] -= milli
       gpuMilliFree[node] -= Int32(milli)
@@ -196,7 +202,7 @@ public final class NodeTable {
 
   /// Every column holds `count` rows.
   public func columnLengthsAreEqual() -> Bool {
-    let lengths = int64Columns.map(\.count) + [unschedulable.count, hostPortsInUse.count, gpuCount.count, gpuModel.count, gpuMilliFree.count]
+    let lengths = int64Columns.map(\.count) + [unschedulable.count, hostPortsInUse.count, version.count, gpuCount.count, gpuModel.count, gpuMilliFree.count]
       + _labelValues.map(\.count) + _scalarAllocatable.map(\.count) + _scalarRequested.map(\.count)
     return lengths.allSatisfy { $0 == _count } && _taintBits.count == _count * _taintWords
       && gpuMilliLeft.count == _count * NodeGPUs.maxPerNode

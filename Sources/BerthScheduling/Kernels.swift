@@ -18,6 +18,17 @@ enum Kernels {
     return n
   }
 
+  /// Rows in `rows` whose cached entry is stale: computed in another epoch or for another node
+  /// version.
+  static func countStale(
+    _ epochs: UnsafePointer<UInt32>, _ versions: UnsafePointer<UInt64>, _ current: UnsafePointer<UInt64>, epoch: UInt32,
+    _ rows: Range<Int>
+  ) -> Int {
+    var n = 0
+    for i in rows { n &+= Int(bit(epochs[i] != epoch) | bit(versions[i] != current[i])) }
+    return n
+  }
+
   /// Rows in `rows` where both `a` and `b` are 0.
   static func countZeros(_ a: UnsafePointer<UInt8>, or b: UnsafePointer<UInt8>, _ rows: Range<Int>) -> Int {
     var n = 0

@@ -149,10 +149,32 @@ public protocol ScorePlugin: AnyObject {
   func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>)
   /// Normalisation for `.custom` plugins, over the window's feasible rows.
   func normalize(_ scores: UnsafeMutablePointer<Int64>, window: Window, status: UnsafePointer<UInt8>)
+  /// Whether a row's raw score is a function of the pod's shape (`PodShape`) and that node's own
+  /// state alone, given the node count: then the scheduler keeps scores across cycles and
+  /// recomputes only rows whose node changed (see `NodeTable.version`).
+  var scoresAreNodeLocal: Bool { get }
 }
 
 extension ScorePlugin {
   public func normalize(_ scores: UnsafeMutablePointer<Int64>, window: Window, status: UnsafePointer<UInt8>) {}
+  public var scoresAreNodeLocal: Bool { false }
+}
+
+/// What node-local scores depend on in a pod: its requests and its constraint set.
+struct PodShape: Equatable {
+  var cpu, memory, ephemeral, nonZeroCPU, nonZeroMemory: Int64
+  var scalarRequests: UInt32
+  var constraints: UInt32
+
+  init(_ pod: PodInfo, in cluster: Cluster) {
+    cpu = pod.requestCPU
+    memory = pod.requestMemory
+    ephemeral = pod.requestEphemeral
+    nonZeroCPU = pod.nonZeroCPU
+    nonZeroMemory = pod.nonZeroMemory
+    scalarRequests = cluster.pods.scalarRequests[pod.id.index]
+    constraints = pod.constraintsID
+  }
 }
 
 /// Upstream's scores range.

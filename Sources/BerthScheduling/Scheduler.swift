@@ -65,6 +65,18 @@ public final class Scheduler {
   @exclusivity(unchecked) private var perNode: [(column: UnsafeMutablePointer<Int64>, weight: Int64)] = []
   @exclusivity(unchecked) private var chunked: [Int] = []
 
+  /// Keep node-local raw scores across cycles (see `ScorePlugin.scoresAreNodeLocal`): a row is
+  /// recomputed only when the pod's shape, the set of such plugins or the node changed. Off, every
+  /// cycle scores every row afresh (the reference the cache is tested against).
+  @exclusivity(unchecked) public var reusesNodeLocalScores = true
+  @exclusivity(unchecked) private var cached: [Int] = []
+  @exclusivity(unchecked) private var lastCached: [Int] = []
+  @exclusivity(unchecked) private var lastShape: PodShape?
+  @exclusivity(unchecked) private var cacheEpoch: UInt32 = 1
+  /// Per row: the epoch (pod shape) and node version its cached scores were computed for.
+  @exclusivity(unchecked) private var rowEpoch = Column<UInt32>(repeating: 0, count: 0)
+  @exclusivity(unchecked) private var rowVersion = Column<UInt64>(repeating: 0, count: 0)
+
   /// The last cycle's window and each score plugin's mode, for `--explain` and score dumps.
   @exclusivity(unchecked) public private(set) var lastWindow = Window(start: 0, length: 0, nodeCount: 0)
   @exclusivity(unchecked) public private(set) var lastModes: [ScoreMode] = []
@@ -109,6 +121,8 @@ public final class Scheduler {
     status = Column(repeating: 0, count: n)
     scoreColumns = scored.map { _ in Column(repeating: 0, count: n) }
     total = Column(repeating: 0, count: n)
+    rowEpoch = Column(repeating: 0, count: n)
+    rowVersion = Column(repeating: 0, count: n)
   }
 
   /// Schedules one pod and, on success, binds it.
@@ -273,6 +287,7 @@ public final class Scheduler {
     var constant: Int64 = 0
     perNode.removeAll(keepingCapacity: true)
     chunked.removeAll(keepingCapacity: true)
+    cached.removeAll(keepingCapacity: true)
     lastModes.removeAll(keepingCapacity: true)
     for p in scoreRefs.indices {
       let mode = scoreRefs[p].with { $0.preScore(pod, cluster: cluster, window: window, status: st) }
@@ -282,7 +297,7 @@ public final class Scheduler {
       case .uniform(let s):
         constant += s * scoreWeights[p]
       case .perNode where normalization == .none:
-        chunked.append(p)
+        if reusesNodeLocalScores && scoreRefs[p].with({ $0.scoresAreNodeLocal }) { cached.append(p) } else { chunked.append(p) }
       case .perNode:
         // Normalisation needs every feasible row first: a whole-window pass.
         let col = scoreColumns[p].base
@@ -295,6 +310,19 @@ public final class Scheduler {
         perNode.append((col, scoreWeights[p]))
       }
     }
+    if !cached.isEmpty {
+      let shape = PodShape(pod, in: cluster)
+      if shape != lastShape || cached != lastCached {
+        cacheEpoch &+= 1
+        if cacheEpoch == 0 {
+          rowEpoch.fill(0)
+          cacheEpoch = 1
+        }
+        lastShape = shape
+        lastCached.removeAll(keepingCapacity: true)
+        lastCached.append(contentsOf: cached)
+      }
+    }
     // Chunk by chunk, so each plugin's scores are summed while still in L1.
     let tot = total.base
     for seg in window.pair {
@@ -302,6 +330,10 @@ public final class Scheduler {
       while lo < seg.upperBound {
         let rows = lo..<min(lo + Scheduler.scoreChunkRows, seg.upperBound)
         Kernels.fill(tot, rows, constant)
+        if !cached.isEmpty {
+          refreshCachedScores(pod, rows: rows)
+          for p in cached { Kernels.addWeighted(tot, scoreColumns[p].base, scoreWeights[p], rows) }
+        }
         for p in chunked {
           let col = scoreColumns[p].base
           scoreRefs[p].with { $0.score(pod, cluster: cluster, rows: rows, into: col) }
@@ -310,6 +342,41 @@ public final class Scheduler {
         for (col, w) in perNode { Kernels.addWeighted(tot, col, w, rows) }
         Kernels.maskInfeasible(tot, st, rows)
         lo = rows.upperBound
+      }
+    }
+  }
+
+  /// Brings the node-local plugins' cached scores in `rows` up to date, block by block: a block
+  /// with no stale row costs one vectorised count, a block with a few is fixed row by row, a
+  /// block with many is scored whole.
+  private func refreshCachedScores(_ pod: PodInfo, rows: Range<Int>) {
+    let ep = rowEpoch.base, ver = rowVersion.base
+    let current = UnsafePointer(cluster.nodes.version.base)
+    let epoch = cacheEpoch
+    var lo = rows.lowerBound
+    while lo < rows.upperBound {
+      let block = lo..<min(lo + Kernels.scanBlock, rows.upperBound)
+      lo = block.upperBound
+      let stale = Kernels.countStale(ep, ver, current, epoch: epoch, block)
+      if stale == 0 { continue }
+      if stale * 8 > block.count {
+        for p in cached {
+          let col = scoreColumns[p].base
+          scoreRefs[p].with { $0.score(pod, cluster: cluster, rows: block, into: col) }
+        }
+        for i in block {
+          ep[i] = epoch
+          ver[i] = current[i]
+        }
+        continue
+      }
+      for i in block where ep[i] != epoch || ver[i] != current[i] {
+        for p in cached {
+          let col = scoreColumns[p].base
+          scoreRefs[p].with { $0.score(pod, cluster: cluster, rows: i..<(i + 1), into: col) }
+        }
+        ep[i] = epoch
+        ver[i] = current[i]
       }
     }
   }
@@ -385,6 +452,8 @@ public final class Scheduler {
     status = Column(repeating: 0, count: n)
     scoreColumns = scoreColumns.map { _ in Column(repeating: 0, count: n) }
     total = Column(repeating: 0, count: n)
+    rowEpoch = Column(repeating: 0, count: n)
+    rowVersion = Column(repeating: 0, count: n)
   }
 }
 

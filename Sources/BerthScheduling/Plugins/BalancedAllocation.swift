@@ -10,6 +10,8 @@ import BerthCore
 final class BalancedAllocationPlugin: ScorePlugin {
   let name = PluginName.nodeResourcesBalancedAllocation
   let normalization = ScoreNormalization.none
+  /// Node-local: the pod's requests against the node's own columns.
+  let scoresAreNodeLocal = true
   let arguments: BalancedAllocationArguments
   @exclusivity(unchecked) private var columns: [ResourceColumns] = []
 

@@ -12,6 +12,9 @@ import BerthCore
 final class ImageLocalityPlugin: ScorePlugin {
   let name = PluginName.imageLocality
   let normalization = ScoreNormalization.none
+  /// Node-local: the pod's images against the node's own (and their spread, which changes only
+  /// with the node count).
+  let scoresAreNodeLocal = true
   static let minThreshold: Int64 = 23 * 1024 * 1024
   static let maxContainerThreshold: Int64 = 1000 * 1024 * 1024
 

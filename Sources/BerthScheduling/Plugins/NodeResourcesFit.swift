@@ -63,6 +63,8 @@ extension Cluster {
 final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
   let name = PluginName.nodeResourcesFit
   let normalization = ScoreNormalization.none
+  /// Node-local: the pod's requests against the node's own columns.
+  let scoresAreNodeLocal = true
   let arguments: NodeResourcesFitArguments
   /// Shape with scores ×10, as `requestedToCapacityRatioScorer` scales them.
   let shape: [UtilizationShapePoint]

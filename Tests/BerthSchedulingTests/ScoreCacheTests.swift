@@ -1,0 +1,59 @@
+import BerthCore
+import BerthScheduling
+import BerthTestSupport
+import Testing
+
+/// The scheduler keeps node-local raw scores (NodeResourcesFit, BalancedAllocation,
+/// ImageLocality) across cycles and recomputes a row only when the pod's shape or the node
+/// changed. Here a scheduler with the cache and one without run the same random operations on
+/// two identical clusters and must agree on every decision.
+struct ScoreCacheTests {
+  @Test("cached node-local scores decide exactly as fresh ones over random runs of repeated pods, unbinds and new nodes")
+  func cacheAgreesWithFreshScores() throws {
+    var cycles = 0
+    var reusedCycles = 0
+    for seed in UInt64(1)...200 {
+      let (nodes, specs, profile) = RandomCluster.make(seed: seed)
+      guard !specs.isEmpty else { continue }
+      var rng = SplitMix64(seed: seed ^ 0x5CA1E)
+      let clusters = [Cluster(nodes: nodes), Cluster(nodes: nodes)]
+      for c in clusters { for ns in RandomCluster.namespaces { c.declareNamespace(ns.name, labels: ns.labels) } }
+      let schedulers = clusters.map { Scheduler(cluster: $0, profile: profile, seed: seed) }
+      schedulers[1].reusesNodeLocalScores = false
+      let templates = (0..<3).map { _ in specs[rng.nextInt(below: specs.count)] }
+      var template = 0
+      var bound: [PodID] = []
+      var added = 0
+      for step in 0..<150 {
+        let roll = rng.nextInt(below: 100)
+        if roll < 15, !bound.isEmpty {
+          let pod = bound.remove(at: rng.nextInt(below: bound.count))
+          for c in clusters { c.unbind(pod) }
+        } else if roll < 19 {
+          var node = nodes[rng.nextInt(below: nodes.count)]
+          node.name = "extra-\(added)"
+          node.labels["kubernetes.io/hostname"] = node.name
+          added += 1
+          for c in clusters { c.addNode(node) }
+        } else {
+          if rng.nextInt(below: 100) < 20 { template = rng.nextInt(below: templates.count) }
+          var spec = templates[template]
+          spec.name = "p\(step)"
+          spec.nodeName = ""
+          let ids = try clusters.map { try $0.addPod(spec) }
+          let outcomes = zip(schedulers, ids).map { $0.scheduleOne($1) }
+          #expect(outcomes[0] == outcomes[1], "seed \(seed) step \(step)")
+          if outcomes[0] != outcomes[1] { return }
+          if let _ = outcomes[0].node { bound.append(ids[0]) }
+          cycles += 1
+          if outcomes[0].feasibleNodes > 1 { reusedCycles += 1 }
+        }
+      }
+      // Resources in an ignored group may be over-committed (the filter does not check them).
+      let ignored = profile.fitArguments.ignoredResourceGroups
+      let violations = clusters[0].invariantViolations().filter { v in !ignored.contains { v.contains("\($0)/") && v.hasSuffix("over allocatable") } }
+      #expect(violations.isEmpty, "seed \(seed): \(violations.prefix(2))")
+    }
+    #expect(cycles > 10_000 && reusedCycles > 3_000, "the runs exercise the cache: \(cycles) cycles, \(reusedCycles) scored")
+  }
+}
