@@ -79,6 +79,28 @@ enum Kernels {
     for i in rows { total[i] &+= col[i] &* weight }
   }
 
+  /// `total = constant + Σ weight·column` on feasible rows, `Int64.min` on infeasible ones (so
+  /// they never win a maximum), in one pass for up to two columns.
+  static func weightedSum(
+    into total: UnsafeMutablePointer<Int64>, constant: Int64, _ terms: [(column: UnsafePointer<Int64>, weight: Int64)],
+    status st: UnsafePointer<UInt8>, _ rows: Range<Int>
+  ) {
+    switch terms.count {
+    case 0:
+      for i in rows { total[i] = st[i] == 0 ? constant : Int64.min }
+    case 1:
+      let (a, wa) = terms[0]
+      for i in rows { total[i] = st[i] == 0 ? constant &+ a[i] &* wa : Int64.min }
+    case 2:
+      let (a, wa) = terms[0], (b, wb) = terms[1]
+      for i in rows { total[i] = st[i] == 0 ? constant &+ a[i] &* wa &+ b[i] &* wb : Int64.min }
+    default:
+      fill(total, rows, constant)
+      for (col, w) in terms { addWeighted(total, col, w, rows) }
+      maskInfeasible(total, st, rows)
+    }
+  }
+
   /// Infeasible rows (status ≠ 0) get `Int64.min`, so they never win a maximum.
   static func maskInfeasible(_ total: UnsafeMutablePointer<Int64>, _ st: UnsafePointer<UInt8>, _ rows: Range<Int>) {
     for i in rows { total[i] = st[i] == 0 ? total[i] : Int64.min }

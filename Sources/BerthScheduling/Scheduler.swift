@@ -64,6 +64,8 @@ public final class Scheduler {
   @exclusivity(unchecked) private var activeFilters: [Int] = []
   @exclusivity(unchecked) private var perNode: [(column: UnsafeMutablePointer<Int64>, weight: Int64)] = []
   @exclusivity(unchecked) private var chunked: [Int] = []
+  /// The score columns and weights summed into `total` for one chunk.
+  @exclusivity(unchecked) private var terms: [(column: UnsafePointer<Int64>, weight: Int64)] = []
 
   /// Keep node-local raw scores across cycles (see `ScorePlugin.scoresAreNodeLocal`): a row is
   /// recomputed only when the pod's shape, the set of such plugins or the node changed. Off, every
@@ -329,18 +331,18 @@ public final class Scheduler {
       var lo = seg.lowerBound
       while lo < seg.upperBound {
         let rows = lo..<min(lo + Scheduler.scoreChunkRows, seg.upperBound)
-        Kernels.fill(tot, rows, constant)
+        terms.removeAll(keepingCapacity: true)
         if !cached.isEmpty {
           refreshCachedScores(pod, rows: rows)
-          for p in cached { Kernels.addWeighted(tot, scoreColumns[p].base, scoreWeights[p], rows) }
+          for p in cached { terms.append((UnsafePointer(scoreColumns[p].base), scoreWeights[p])) }
         }
         for p in chunked {
           let col = scoreColumns[p].base
           scoreRefs[p].with { $0.score(pod, cluster: cluster, rows: rows, into: col) }
-          Kernels.addWeighted(tot, col, scoreWeights[p], rows)
+          terms.append((UnsafePointer(col), scoreWeights[p]))
         }
-        for (col, w) in perNode { Kernels.addWeighted(tot, col, w, rows) }
-        Kernels.maskInfeasible(tot, st, rows)
+        for (col, w) in perNode { terms.append((UnsafePointer(col), w)) }
+        Kernels.weightedSum(into: tot, constant: constant, terms, status: st, rows)
         lo = rows.upperBound
       }
     }
