@@ -80,7 +80,7 @@ enum Kernels {
   }
 
   /// `total = constant + Σ weight·column` on feasible rows, `Int64.min` on infeasible ones (so
-  /// they never win a maximum), in one pass for up to two columns.
+  /// they never win a maximum), in one pass for up to three columns.
   static func weightedSum(
     into total: UnsafeMutablePointer<Int64>, constant: Int64, _ terms: [(column: UnsafePointer<Int64>, weight: Int64)],
     status st: UnsafePointer<UInt8>, _ rows: Range<Int>
@@ -94,6 +94,9 @@ enum Kernels {
     case 2:
       let (a, wa) = terms[0], (b, wb) = terms[1]
       for i in rows { total[i] = st[i] == 0 ? constant &+ a[i] &* wa &+ b[i] &* wb : Int64.min }
+    case 3:
+      let (a, wa) = terms[0], (b, wb) = terms[1], (c, wc) = terms[2]
+      for i in rows { total[i] = st[i] == 0 ? constant &+ a[i] &* wa &+ b[i] &* wb &+ c[i] &* wc : Int64.min }
     default:
       fill(total, rows, constant)
       for (col, w) in terms { addWeighted(total, col, w, rows) }
