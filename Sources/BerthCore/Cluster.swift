@@ -55,6 +55,8 @@ public final class Cluster {
   @exclusivity(unchecked) private var countersOfHeld: [[Int]] = []
   /// Matcher ids matching pods of a (label set, namespace), cleared when a matcher is added.
   @exclusivity(unchecked) private var matchedCache: [UInt64: [UInt32]] = [:]
+  /// The last (labels, namespace) looked up: runs of identical pods skip the hashing.
+  @exclusivity(unchecked) private var lastMatched: (key: UInt64, ids: [UInt32])?
   /// Held-term ids of pods of a (constraint set, namespace).
   @exclusivity(unchecked) private var heldCache: [UInt64: [UInt32]] = [:]
 
@@ -102,6 +104,7 @@ public final class Cluster {
     c.countersOfMatcher = countersOfMatcher
     c.countersOfHeld = countersOfHeld
     c.matchedCache = matchedCache
+    c.lastMatched = lastMatched
     c.heldCache = heldCache
     return c
   }
@@ -263,6 +266,7 @@ public final class Cluster {
       _matcherTotals.append(total)
       countersOfMatcher.append([])
       matchedCache.removeAll(keepingCapacity: true)
+      lastMatched = nil
     }
     return id
   }
@@ -288,6 +292,7 @@ public final class Cluster {
     declaredNamespaces[name] = labels
     _ = pods.internNamespace(name)
     matchedCache.removeAll()
+    lastMatched = nil
     for (m, matcher) in _matchers.values.enumerated() {
       let counts = _matcherCounts[m]
       for i in 0..<nodes.count { counts[i] = 0 }
@@ -464,10 +469,15 @@ public final class Cluster {
   /// Matcher ids matching pods with this label set in this namespace.
   private func matchedMatchers(_ pod: PodID) -> [UInt32] {
     let key = UInt64(pods.labels[pod.index]) << 32 | UInt64(pods.namespace[pod.index])
-    if let ids = matchedCache[key] { return ids }
+    if let last = lastMatched, last.key == key { return last.ids }
+    if let ids = matchedCache[key] {
+      lastMatched = (key, ids)
+      return ids
+    }
     var ids: [UInt32] = []
     for (m, matcher) in _matchers.values.enumerated() where matches(matcher, pod) { ids.append(UInt32(m)) }
     matchedCache[key] = ids
+    lastMatched = (key, ids)
     return ids
   }
 
