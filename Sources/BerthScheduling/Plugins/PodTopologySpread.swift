@@ -452,6 +452,24 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     let plan = planList[pi]
     let nodes = cluster.nodes
     prepare(pi, pod, cluster: cluster, into: &soft)
+    if plan.requireAll && soft.count == 1 && !soft[0].isHostname && soft[0].key >= 0 {
+      // One explicit constraint on one key: a node is ignored exactly when it lacks the key,
+      // so no per-node ignore pass is needed, and the score goes per value.
+      let c = soft[0]
+      let col = nodes.labelValues[c.key].base
+      var found = 0
+      walk: for seg in window.pair {
+        for i in seg where status[i] == 0 && col[i] != 0 && c.seen[Int(col[i])] == 0 {
+          c.seen[Int(col[i])] = 1
+          found += 1
+          if found == c.size - 1 { break walk }
+        }
+      }
+      for v in 0..<c.size where c.seen[v] == 0 { c.counts[v] = 0 }
+      soft[0].weight = log(Double(found + 2))
+      scoreByValue(soft[0])
+      return .perNode
+    }
     // Explicit constraints ignore a node missing any key; the system defaults ignore none (a
     // node without a zone still spreads by hostname), and upstream then counts key-less nodes
     // as the empty-value domain.
@@ -488,7 +506,6 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       soft[k].weight = log(Double(found + 2))
     }
     for k in soft.indices where soft[k].isHostname { soft[k].weight = log(Double(nonIgnored + 2)) }
-    if plan.requireAll && soft.count == 1 && !soft[0].isHostname && soft[0].key >= 0 { scoreByValue(soft[0]) }
     return .perNode
   }
 
