@@ -54,6 +54,9 @@ public final class Scheduler {
     let expected = feasible == 0 ? (examined == 0 ? toFind : 4_096) : toFind * examined / feasible
     return min(max((expected + expected / 8 + 63) & ~63, 64), 4_096)
   }
+  /// The largest window whose node-local scores are kept across cycles (see
+  /// `reusesNodeLocalScores`): at 50,000 rows the stamp checks cost more than they save.
+  public static let maxCachedWindow = 16_384
   /// Rows per scoring chunk: a plugin's scores for 2,048 rows (16 KiB) are summed while in L1.
   public static let scoreChunkRows = 2048
 
@@ -291,6 +294,9 @@ public final class Scheduler {
     chunked.removeAll(keepingCapacity: true)
     cached.removeAll(keepingCapacity: true)
     lastModes.removeAll(keepingCapacity: true)
+    // Checking a row's stamps streams 20 bytes, about what recomputing its resource scores
+    // reads: worth it while the window stays in cache, not for windows of tens of thousands.
+    let reuse = reusesNodeLocalScores && window.length <= Scheduler.maxCachedWindow
     for p in scoreRefs.indices {
       let mode = scoreRefs[p].with { $0.preScore(pod, cluster: cluster, window: window, status: st) }
       let normalization = scoreRefs[p].with { $0.normalization }
@@ -299,7 +305,7 @@ public final class Scheduler {
       case .uniform(let s):
         constant += s * scoreWeights[p]
       case .perNode where normalization == .none:
-        if reusesNodeLocalScores && scoreRefs[p].with({ $0.scoresAreNodeLocal }) { cached.append(p) } else { chunked.append(p) }
+        if reuse && scoreRefs[p].with({ $0.scoresAreNodeLocal }) { cached.append(p) } else { chunked.append(p) }
       case .perNode:
         // Normalisation needs every feasible row first: a whole-window pass.
         let col = scoreColumns[p].base
