@@ -78,6 +78,8 @@ public final class Scheduler {
   @exclusivity(unchecked) private var lastCached: [Int] = []
   @exclusivity(unchecked) private var lastShape: PodShape?
   @exclusivity(unchecked) private var cacheEpoch: UInt32 = 1
+  /// This cycle started a new epoch: every row is stale, so no row is checked.
+  @exclusivity(unchecked) private var cacheIsFresh = false
   /// Per row: the epoch (pod shape) and node version its cached scores were computed for.
   @exclusivity(unchecked) private var rowEpoch = Column<UInt32>(repeating: 0, count: 0)
   @exclusivity(unchecked) private var rowVersion = Column<UInt64>(repeating: 0, count: 0)
@@ -320,7 +322,8 @@ public final class Scheduler {
     }
     if !cached.isEmpty {
       let shape = PodShape(pod, in: cluster)
-      if shape != lastShape || cached != lastCached {
+      cacheIsFresh = shape != lastShape || cached != lastCached
+      if cacheIsFresh {
         cacheEpoch &+= 1
         if cacheEpoch == 0 {
           rowEpoch.fill(0)
@@ -361,6 +364,17 @@ public final class Scheduler {
     let ep = rowEpoch.base, ver = rowVersion.base
     let current = UnsafePointer(cluster.nodes.version.base)
     let epoch = cacheEpoch
+    if cacheIsFresh {
+      for p in cached {
+        let col = scoreColumns[p].base
+        scoreRefs[p].with { $0.score(pod, cluster: cluster, rows: rows, into: col) }
+      }
+      for i in rows {
+        ep[i] = epoch
+        ver[i] = current[i]
+      }
+      return
+    }
     var lo = rows.lowerBound
     while lo < rows.upperBound {
       let block = lo..<min(lo + Kernels.scanBlock, rows.upperBound)
