@@ -52,21 +52,36 @@ extension Scheduler {
   /// equal or higher priority placed there, as upstream evaluates a pod's nominated node.
   /// - Returns: the failing plugin and its reasons, or nil when the node fits.
   public func check(_ pod: PodID, on node: NodeID, withNominatedPods: Bool = false) -> (plugin: PluginName, reasons: [String])? {
-    ensureScratchCapacity()
     let info = PodInfo(pod, in: cluster)
+    guard let failure = firstFailingFilter(info, on: node, withNominatedPods: withNominatedPods) else { return nil }
+    let f = filterPlugins[failure.filter]
+    if failure.withNominatedPods {
+      return (f.name, ["node(s) are reserved for a nominated pod of equal or higher priority (\(f.name.rawValue) fails with it)"])
+    }
+    return (f.name, f.failureReasons(info, cluster: cluster, node: node))
+  }
+
+  /// Whether `pod` passes every filter on `node` (no reasons built: preemption's dry runs ask
+  /// this for every victim they try to reprieve).
+  public func fits(_ pod: PodID, on node: NodeID) -> Bool {
+    firstFailingFilter(PodInfo(pod, in: cluster), on: node, withNominatedPods: false) == nil
+  }
+
+  /// The index of the first filter rejecting `node`, and whether it failed only once the
+  /// nominated pods were placed. The status row is left as it was.
+  private func firstFailingFilter(_ info: PodInfo, on node: NodeID, withNominatedPods: Bool) -> (filter: Int, withNominatedPods: Bool)? {
+    ensureScratchCapacity()
     let r = node.index
     let saved = status[r]
     defer { status[r] = saved }
     status[r] = 0
     for (i, f) in filterPlugins.enumerated() where f.preFilter(info, cluster: cluster) {
       f.filter(info, cluster: cluster, rows: r..<(r + 1), status: status.base, code: UInt8(i + 1))
-      if status[r] != 0 { return (f.name, f.failureReasons(info, cluster: cluster, node: node)) }
+      if status[r] != 0 { return (i, false) }
     }
     guard withNominatedPods, nominatedOnNode[r] != nil else { return nil }
     filterWithNominatedPods(info, rows: r..<(r + 1), restoring: false)
-    guard status[r] != 0 else { return nil }
-    let f = filterPlugins[Int(status[r]) - 1]
-    return (f.name, ["node(s) are reserved for a nominated pod of equal or higher priority (\(f.name.rawValue) fails with it)"])
+    return status[r] == 0 ? nil : (Int(status[r]) - 1, true)
   }
 
   /// The feasible rows of the last cycle's window, in iteration order.

@@ -134,12 +134,17 @@ public final class DefaultPreemption {
     var lower = lowerOn(node, below: priority)
     lower.removeAll { terminating($0) }
     guard !lower.isEmpty else { return nil }
-    let masks = Dictionary(uniqueKeysWithValues: lower.map { ($0.index, cluster.pods.gpuAssignment[$0.index]) })
+    // GPU devices each pod held, to give the same ones back (few pods per node: a scan).
+    let masks = lower.map { (pod: $0, mask: cluster.pods.gpuAssignment[$0.index]) }
+    func devices(_ v: PodID) -> UInt8? {
+      let m = masks.first { $0.pod == v }?.mask ?? 0
+      return m == 0 ? nil : m
+    }
     for v in lower { cluster.unbind(v) }
     defer {
-      for v in lower where !cluster.pods.isBound(v) { cluster.bind(v, to: node, gpus: masks[v.index].flatMap { $0 == 0 ? nil : $0 }) }
+      for v in lower where !cluster.pods.isBound(v) { cluster.bind(v, to: node, gpus: devices(v)) }
     }
-    guard scheduler.check(pod, on: node) == nil else { return nil }
+    guard scheduler.fits(pod, on: node) else { return nil }
     lower.sort { moreImportant($0, $1, startTime: startTime) }
     // Split by PodDisruptionBudget: each covered pod uses one of its budgets' allowed disruptions.
     var allowed = budgetAllowance
@@ -155,16 +160,19 @@ public final class DefaultPreemption {
     }
     var victims: [PodID] = []
     var violations = 0
-    for (group, isViolating) in [(violatingPods, true), (nonViolatingPods, false)] {
+    // Reprieve PDB-violating pods first, then the others.
+    func reprieve(_ group: [PodID], violating: Bool) {
       for v in group {
-        cluster.bind(v, to: node, gpus: masks[v.index].flatMap { $0 == 0 ? nil : $0 })
-        if scheduler.check(pod, on: node) != nil {
+        cluster.bind(v, to: node, gpus: devices(v))
+        if !scheduler.fits(pod, on: node) {
           cluster.unbind(v)
           victims.append(v)
-          if isViolating { violations += 1 }
+          if violating { violations += 1 }
         }
       }
     }
+    reprieve(violatingPods, violating: true)
+    reprieve(nonViolatingPods, violating: false)
     if !violatingPods.isEmpty && !nonViolatingPods.isEmpty { victims.sort { moreImportant($0, $1, startTime: startTime) } }
     return Candidate(node: node, victims: victims, pdbViolations: violations)
   }
