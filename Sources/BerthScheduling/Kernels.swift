@@ -81,27 +81,48 @@ enum Kernels {
 
   /// `total = constant + Σ weight·column` on feasible rows, `Int64.min` on infeasible ones (so
   /// they never win a maximum), in one pass for up to three columns.
+  /// - Returns: the largest total in `rows` (`Int64.min` when none is feasible).
+  @discardableResult
   static func weightedSum(
     into total: UnsafeMutablePointer<Int64>, constant: Int64, _ terms: [(column: UnsafePointer<Int64>, weight: Int64)],
     status st: UnsafePointer<UInt8>, _ rows: Range<Int>
-  ) {
+  ) -> Int64 {
+    var m = Int64.min
     switch terms.count {
     case 0:
-      for i in rows { total[i] = st[i] == 0 ? constant : Int64.min }
+      for i in rows {
+        let v = st[i] == 0 ? constant : Int64.min
+        total[i] = v
+        m = max(m, v)
+      }
     case 1:
       let (a, wa) = terms[0]
-      for i in rows { total[i] = st[i] == 0 ? constant &+ a[i] &* wa : Int64.min }
+      for i in rows {
+        let v = st[i] == 0 ? constant &+ a[i] &* wa : Int64.min
+        total[i] = v
+        m = max(m, v)
+      }
     case 2:
       let (a, wa) = terms[0], (b, wb) = terms[1]
-      for i in rows { total[i] = st[i] == 0 ? constant &+ a[i] &* wa &+ b[i] &* wb : Int64.min }
+      for i in rows {
+        let v = st[i] == 0 ? constant &+ a[i] &* wa &+ b[i] &* wb : Int64.min
+        total[i] = v
+        m = max(m, v)
+      }
     case 3:
       let (a, wa) = terms[0], (b, wb) = terms[1], (c, wc) = terms[2]
-      for i in rows { total[i] = st[i] == 0 ? constant &+ a[i] &* wa &+ b[i] &* wb &+ c[i] &* wc : Int64.min }
+      for i in rows {
+        let v = st[i] == 0 ? constant &+ a[i] &* wa &+ b[i] &* wb &+ c[i] &* wc : Int64.min
+        total[i] = v
+        m = max(m, v)
+      }
     default:
       fill(total, rows, constant)
       for (col, w) in terms { addWeighted(total, col, w, rows) }
       maskInfeasible(total, st, rows)
+      for i in rows { m = max(m, total[i]) }
     }
+    return m
   }
 
   /// Infeasible rows (status ≠ 0) get `Int64.min`, so they never win a maximum.

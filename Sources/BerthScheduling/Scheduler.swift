@@ -69,6 +69,8 @@ public final class Scheduler {
   @exclusivity(unchecked) private var chunked: [Int] = []
   /// The score columns and weights summed into `total` for one chunk.
   @exclusivity(unchecked) private var terms: [(column: UnsafePointer<Int64>, weight: Int64)] = []
+  /// The largest total the last `scoreFeasibleNodes` wrote (`Int64.min`: no feasible row).
+  @exclusivity(unchecked) private var windowMax = Int64.min
 
   /// Keep node-local raw scores across cycles (see `ScorePlugin.scoresAreNodeLocal`): a row is
   /// recomputed only when the pod's shape, the set of such plugins or the node changed. Off, every
@@ -336,6 +338,7 @@ public final class Scheduler {
     }
     // Chunk by chunk, so each plugin's scores are summed while still in L1.
     let tot = total.base
+    windowMax = Int64.min
     for seg in window.pair {
       var lo = seg.lowerBound
       while lo < seg.upperBound {
@@ -351,7 +354,7 @@ public final class Scheduler {
           terms.append((UnsafePointer(col), scoreWeights[p]))
         }
         for (col, w) in perNode { terms.append((UnsafePointer(col), w)) }
-        Kernels.weightedSum(into: tot, constant: constant, terms, status: st, rows)
+        windowMax = max(windowMax, Kernels.weightedSum(into: tot, constant: constant, terms, status: st, rows))
         lo = rows.upperBound
       }
     }
@@ -406,18 +409,11 @@ public final class Scheduler {
   /// The highest total in the window and the node chosen among those tied at it.
   private func selectHost(window: Window) -> (NodeID?, Int64) {
     let tot = UnsafePointer(total.base)
-    var best = Int64.min
-    var ties = 0
-    for seg in window.pair {
-      let (m, c) = Kernels.maxAndCount(tot, seg)
-      if m > best {
-        best = m
-        ties = c
-      } else if m == best {
-        ties += c
-      }
-    }
+    // The maximum came out of the weighted sum; only the ties are counted here.
+    let best = windowMax
     guard best != Int64.min else { return (nil, best) }
+    var ties = 0
+    for seg in window.pair { ties += Kernels.count(of: best, tot, seg) }
     switch tieBreak {
     case .lowestIndex:
       var lowest = Int.max
