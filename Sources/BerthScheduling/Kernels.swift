@@ -130,12 +130,6 @@ enum Kernels {
     for i in rows { total[i] = st[i] == 0 ? total[i] : Int64.min }
   }
 
-  static func maxAndCount(_ col: UnsafePointer<Int64>, _ rows: Range<Int>) -> (Int64, Int) {
-    var m = Int64.min
-    for i in rows { m = max(m, col[i]) }
-    return (m, count(of: m, col, rows))
-  }
-
   static func count(of value: Int64, _ col: UnsafePointer<Int64>, _ rows: Range<Int>) -> Int {
     var n = 0
     for i in rows { n &+= Int(bit(col[i] == value)) }

@@ -367,15 +367,19 @@ public final class Scheduler {
     let ep = rowEpoch.base, ver = rowVersion.base
     let current = UnsafePointer(cluster.nodes.version.base)
     let epoch = cacheEpoch
-    if cacheIsFresh {
+    // Scores every cached plugin over `range` and stamps its rows current.
+    func rescore(_ range: Range<Int>) {
       for p in cached {
         let col = scoreColumns[p].base
-        scoreRefs[p].with { $0.score(pod, cluster: cluster, rows: rows, into: col) }
+        scoreRefs[p].with { $0.score(pod, cluster: cluster, rows: range, into: col) }
       }
-      for i in rows {
+      for i in range {
         ep[i] = epoch
         ver[i] = current[i]
       }
+    }
+    if cacheIsFresh {
+      rescore(rows)
       return
     }
     var lo = rows.lowerBound
@@ -385,24 +389,10 @@ public final class Scheduler {
       let stale = Kernels.countStale(ep, ver, current, epoch: epoch, block)
       if stale == 0 { continue }
       if stale * 8 > block.count {
-        for p in cached {
-          let col = scoreColumns[p].base
-          scoreRefs[p].with { $0.score(pod, cluster: cluster, rows: block, into: col) }
-        }
-        for i in block {
-          ep[i] = epoch
-          ver[i] = current[i]
-        }
+        rescore(block)
         continue
       }
-      for i in block where ep[i] != epoch || ver[i] != current[i] {
-        for p in cached {
-          let col = scoreColumns[p].base
-          scoreRefs[p].with { $0.score(pod, cluster: cluster, rows: i..<(i + 1), into: col) }
-        }
-        ep[i] = epoch
-        ver[i] = current[i]
-      }
+      for i in block where ep[i] != epoch || ver[i] != current[i] { rescore(i..<(i + 1)) }
     }
   }
 
