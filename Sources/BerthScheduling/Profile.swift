@@ -6,6 +6,10 @@ public struct Profile: Sendable, Equatable {
   public struct WeightedPlugin: Sendable, Equatable {
     public var name: PluginName
     public var weight: Int64
+    public init(name: PluginName, weight: Int64) {
+      self.name = name
+      self.weight = weight
+    }
   }
 
   public var schedulerName: String

@@ -57,3 +57,35 @@ struct ScoreCacheTests {
     #expect(cycles > 10_000 && reusedCycles > 3_000, "the runs exercise the cache: \(cycles) cycles, \(reusedCycles) scored")
   }
 }
+
+/// Plugins remember what they derived from a constraint set (taint bitsets, compiled selectors,
+/// image sums) while identical pods follow one another; taints, labels and images arrive only
+/// with nodes, so a node added mid-run must reach the next identical pod's decision.
+struct ConstraintMemoTests {
+  @Test("a taint first registered by a node added mid-run rejects the next identical pod")
+  func newTaintReachesIdenticalPods() throws {
+    let cluster = Cluster(nodes: [Builders.node("a", cpu: 1000, memory: 1 << 30, pods: 1), Builders.node("b", cpu: 1000, memory: 1 << 30, pods: 1)])
+    let scheduler = Scheduler(cluster: cluster, seed: 1, tieBreak: .lowestIndex)
+    for i in 0..<2 { #expect(scheduler.scheduleOne(try cluster.addPod(Builders.pod("p\(i)", cpu: 100))).node != nil) }
+    cluster.addNode(Builders.node("c", cpu: 1000, memory: 1 << 30, taints: [Taint(key: "dedicated", value: "gpu", effect: .noSchedule)]))
+    let third = scheduler.scheduleOne(try cluster.addPod(Builders.pod("p2", cpu: 100)))
+    #expect(third.node == nil, "the only node with room carries an untolerated NoSchedule taint")
+    let tolerant = Builders.pod("p3", cpu: 100, tolerations: [Toleration(key: "dedicated", operator: .equal, value: "gpu", effect: .noSchedule)])
+    #expect(scheduler.scheduleOne(try cluster.addPod(tolerant)).node.map { cluster.nodes.names[$0.index] } == "c")
+  }
+
+  @Test("an image first held by a node added mid-run scores for the next identical pod")
+  func newImageReachesIdenticalPods() throws {
+    let nodes = (0..<3).map { Builders.node("n\($0)", cpu: 4000, memory: 8 << 30) }
+    let cluster = Cluster(nodes: nodes)
+    var profile = Profile.default
+    profile.scores = [.init(name: .imageLocality, weight: 1)]
+    let scheduler = Scheduler(cluster: cluster, profile: profile, seed: 1, tieBreak: .lowestIndex)
+    let first = scheduler.scheduleOne(try cluster.addPod(Builders.pod("p0", cpu: 100, image: "nginx:1.25")))
+    #expect(first.topScore == 0, "no node holds the image yet")
+    cluster.addNode(Builders.node("holder", cpu: 4000, memory: 8 << 30, images: [NodeSpec.Image(names: ["nginx:1.25"], sizeBytes: 900 << 20)]))
+    let second = scheduler.scheduleOne(try cluster.addPod(Builders.pod("p1", cpu: 100, image: "nginx:1.25")))
+    #expect(second.node.map { cluster.nodes.names[$0.index] } == "holder")
+    #expect((second.topScore ?? 0) > 0)
+  }
+}

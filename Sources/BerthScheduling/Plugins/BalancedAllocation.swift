@@ -13,14 +13,19 @@ final class BalancedAllocationPlugin: ScorePlugin {
   /// Node-local: the pod's requests against the node's own columns.
   let scoresAreNodeLocal = true
   let arguments: BalancedAllocationArguments
+  /// `arguments.resources`, resolved.
+  let resources: [ScoringResource]
   @exclusivity(unchecked) private var columns: [ResourceColumns] = []
 
-  init(arguments: BalancedAllocationArguments) { self.arguments = arguments }
+  init(arguments: BalancedAllocationArguments) {
+    self.arguments = arguments
+    resources = arguments.resources.map { ScoringResource($0.name) }
+  }
 
   func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
     columns.removeAll(keepingCapacity: true)
-    for r in arguments.resources {
-      if let c = cluster.resourceColumns(r.name, weight: 1, pod: pod, nonZero: false) { columns.append(c) }
+    for r in resources {
+      if let c = cluster.resourceColumns(r, weight: 1, pod: pod, nonZero: false) { columns.append(c) }
     }
     return columns.count < 2 ? .uniform(NodeScore.max) : .perNode
   }

@@ -21,9 +21,13 @@ final class ImageLocalityPlugin: ScorePlugin {
   @exclusivity(unchecked) private var sums = Column<Int64>(repeating: 0, count: 0)
   @exclusivity(unchecked) private var touched: [Int] = []
   @exclusivity(unchecked) private var containers = 1
+  /// The constraint set and node count `sums` were built for, and the mode they gave: images
+  /// are registered only as nodes are added, so a run of identical pods reuses them.
+  @exclusivity(unchecked) private var last: (constraints: UInt32, nodes: Int, mode: ScoreMode)?
 
   func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
     let total = cluster.nodes.count
+    if let last, last.constraints == pod.constraintsID, last.nodes == total { return last.mode }
     if sums.count != total { sums = Column(repeating: 0, count: total) } else {
       for i in touched { sums[i] = 0 }
     }
@@ -38,7 +42,9 @@ final class ImageLocalityPlugin: ScorePlugin {
         touched.append(p.node.index)
       }
     }
-    return touched.isEmpty ? .uniform(0) : .perNode
+    let mode: ScoreMode = touched.isEmpty ? .uniform(0) : .perNode
+    last = (pod.constraintsID, total, mode)
+    return mode
   }
 
   func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {

@@ -108,18 +108,22 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
   let normalization = ScoreNormalization.scaleByMax(reverse: false)
   let added: NodeAffinity?
 
-  struct Compiled {
+  /// A pod constraint set's selectors, compiled; a class so that the per-cycle hand-over from
+  /// the cache is one reference, not a copy of four arrays.
+  final class Compiled {
     var enforced: CompiledSelector?
     var nodeSelector: CompiledSelector?
     var required: CompiledSelector?
-    var preferred: [(weight: Int64, test: CompiledSelector)]
+    var preferred: [(weight: Int64, test: CompiledSelector)] = []
+    /// Whether the filter can reject anything (PreFilter's answer).
+    var filters: Bool { enforced != nil || nodeSelector != nil || required != nil }
   }
 
   @exclusivity(unchecked) private var cache: [UInt32: Compiled] = [:]
   @exclusivity(unchecked) private var cacheNodeCount = -1
+  /// The constraint set `current` was compiled for: a run of identical pods keeps it as is.
+  @exclusivity(unchecked) private var currentID: UInt32?
   @exclusivity(unchecked) private var current: Compiled?
-  /// The last constraint set looked up (runs of identical pods skip the hashing).
-  @exclusivity(unchecked) private var lastCompiled: (id: UInt32, compiled: Compiled)?
   @exclusivity(unchecked) private var scratchA = Column<UInt8>(repeating: 0, count: 0)
   @exclusivity(unchecked) private var scratchB = Column<UInt8>(repeating: 0, count: 0)
 
@@ -128,23 +132,26 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
 
   init(arguments: NodeAffinityArguments) { added = arguments.addedAffinity }
 
-  private func compiled(_ pod: PodInfo, cluster: Cluster) -> Compiled {
+  /// Makes `current` the pod's compiled selectors (compiled on first sight of its constraint
+  /// set, again after nodes are added).
+  private func select(_ pod: PodInfo, cluster: Cluster) {
     if cacheNodeCount != cluster.nodes.count {
       cache.removeAll()
-      lastCompiled = nil
+      currentID = nil
       cacheNodeCount = cluster.nodes.count
       scratchA = Column(repeating: 0, count: cluster.nodes.count)
       scratchB = Column(repeating: 0, count: cluster.nodes.count)
     }
-    if let last = lastCompiled, last.id == pod.constraintsID { return last.compiled }
+    if currentID == pod.constraintsID { return }
+    currentID = pod.constraintsID
     if let c = cache[pod.constraintsID] {
-      lastCompiled = (pod.constraintsID, c)
-      return c
+      current = c
+      return
     }
     let labels = cluster.labels
     let nodes = cluster.nodes
     let c = pod.constraints
-    var compiled = Compiled(enforced: nil, nodeSelector: nil, required: nil, preferred: [])
+    let compiled = Compiled()
     if let req = added?.required { compiled.enforced = CompiledSelector(terms: req.terms, labels: labels, nodes: nodes) }
     if !c.nodeSelector.isEmpty { compiled.nodeSelector = CompiledSelector(nodeSelector: c.nodeSelector, labels: labels) }
     if let req = c.affinity?.required { compiled.required = CompiledSelector(terms: req.terms, labels: labels, nodes: nodes) }
@@ -152,8 +159,7 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
       compiled.preferred.append((Int64(term.weight), CompiledSelector(terms: [term.preference], labels: labels, nodes: nodes)))
     }
     cache[pod.constraintsID] = compiled
-    lastCompiled = (pod.constraintsID, compiled)
-    return compiled
+    current = compiled
   }
 
   /// PreFilter narrowing: when every required term names nodes with `metadata.name In`, only
@@ -178,9 +184,8 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
   static let reasonConflict = "pod affinity terms conflict"
 
   func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool {
-    let c = compiled(pod, cluster: cluster)
-    current = c
-    return c.enforced != nil || c.nodeSelector != nil || c.required != nil
+    select(pod, cluster: cluster)
+    return current?.filters ?? false
   }
 
   func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
@@ -223,9 +228,8 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
   }
 
   func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
-    let c = compiled(pod, cluster: cluster)
-    current = c
-    return c.preferred.isEmpty ? .uniform(0) : .perNode
+    select(pod, cluster: cluster)
+    return current?.preferred.isEmpty ?? true ? .uniform(0) : .perNode
   }
 
   func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {

@@ -1,8 +1,24 @@
 import BerthCore
 
+/// A resource a scoring formula names, resolved once from its configured name so that a cycle
+/// compares no strings.
+enum ScoringResource: Equatable {
+  case cpu, memory, ephemeralStorage
+  /// An extended resource, looked up in the cluster's scalar registry per cycle.
+  case scalar(String)
+
+  init(_ name: String) {
+    switch name {
+    case ResourceName.cpu: self = .cpu
+    case ResourceName.memory: self = .memory
+    case ResourceName.ephemeralStorage: self = .ephemeralStorage
+    default: self = .scalar(name)
+    }
+  }
+}
+
 /// The node columns and pod amount one resource contributes to a scoring formula.
 struct ResourceColumns {
-  var name: String
   var weight: Int64
   var allocatable: UnsafePointer<Int64>
   var requested: UnsafePointer<Int64>
@@ -13,34 +29,34 @@ struct ResourceColumns {
 }
 
 extension Cluster {
-  /// Columns for `name` as the resource-allocation scorers read them: CPU and memory from the
-  /// non-zero sums when `nonZero` (NodeResourcesFit scoring), the real sums otherwise
+  /// Columns for `resource` as the resource-allocation scorers read them: CPU and memory from
+  /// the non-zero sums when `nonZero` (NodeResourcesFit scoring), the real sums otherwise
   /// (BalancedAllocation). nil when no node advertises the resource, or when the pod does not
   /// request a scalar resource (upstream drops such resources from both sums).
-  func resourceColumns(_ name: String, weight: Int64, pod: PodInfo, nonZero: Bool) -> ResourceColumns? {
+  func resourceColumns(_ resource: ScoringResource, weight: Int64, pod: PodInfo, nonZero: Bool) -> ResourceColumns? {
     let n = nodes
-    switch name {
-    case ResourceName.cpu:
+    switch resource {
+    case .cpu:
       return ResourceColumns(
-        name: name, weight: weight, allocatable: UnsafePointer(n.allocatableCPU.base),
+        weight: weight, allocatable: UnsafePointer(n.allocatableCPU.base),
         requested: UnsafePointer(nonZero ? n.nonZeroRequestedCPU.base : n.requestedCPU.base),
         podAmount: nonZero ? pod.nonZeroCPU : pod.requestCPU, fitsDoubleArithmetic: n.largestAllocatable.cpu < 1 << 46)
-    case ResourceName.memory:
+    case .memory:
       return ResourceColumns(
-        name: name, weight: weight, allocatable: UnsafePointer(n.allocatableMemory.base),
+        weight: weight, allocatable: UnsafePointer(n.allocatableMemory.base),
         requested: UnsafePointer(nonZero ? n.nonZeroRequestedMemory.base : n.requestedMemory.base),
         podAmount: nonZero ? pod.nonZeroMemory : pod.requestMemory, fitsDoubleArithmetic: n.largestAllocatable.memory < 1 << 46)
-    case ResourceName.ephemeralStorage:
+    case .ephemeralStorage:
       return ResourceColumns(
-        name: name, weight: weight, allocatable: UnsafePointer(n.allocatableEphemeral.base),
+        weight: weight, allocatable: UnsafePointer(n.allocatableEphemeral.base),
         requested: UnsafePointer(n.requestedEphemeral.base), podAmount: pod.requestEphemeral,
         fitsDoubleArithmetic: n.largestAllocatable.ephemeral < 1 << 46)
-    default:
+    case .scalar(let name):
       guard let r = scalars.id(of: name) else { return nil }
       let amount = pod.scalarRequests.first { $0.resource == r }?.amount ?? 0
       guard amount != 0 else { return nil }
       return ResourceColumns(
-        name: name, weight: weight, allocatable: UnsafePointer(n.scalarAllocatable[r.index].base),
+        weight: weight, allocatable: UnsafePointer(n.scalarAllocatable[r.index].base),
         requested: UnsafePointer(n.scalarRequested[r.index].base), podAmount: amount,
         fitsDoubleArithmetic: n.largestScalarAllocatable[r.index] < 1 << 46)
     }
@@ -68,6 +84,8 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
   let arguments: NodeResourcesFitArguments
   /// Shape with scores ×10, as `requestedToCapacityRatioScorer` scales them.
   let shape: [UtilizationShapePoint]
+  /// The scored resources and their weights, resolved from `arguments.resources`.
+  let resources: [(resource: ScoringResource, weight: Int64)]
 
   @exclusivity(unchecked) private var checkedScalars: [(ScalarResourceID, Int64)] = []
   @exclusivity(unchecked) private var scored: [ResourceColumns] = []
@@ -75,6 +93,7 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
   init(arguments: NodeResourcesFitArguments) {
     self.arguments = arguments
     shape = arguments.shape.map { UtilizationShapePoint(utilization: $0.utilization, score: $0.score * 10) }
+    resources = arguments.resources.map { (ScoringResource($0.name), $0.weight) }
   }
 
   func isIgnored(_ resource: String) -> Bool {
@@ -192,8 +211,8 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
 
   func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
     scored.removeAll(keepingCapacity: true)
-    for r in arguments.resources {
-      if let c = cluster.resourceColumns(r.name, weight: r.weight, pod: pod, nonZero: true) { scored.append(c) }
+    for (r, weight) in resources {
+      if let c = cluster.resourceColumns(r, weight: weight, pod: pod, nonZero: true) { scored.append(c) }
     }
     return scored.isEmpty ? .uniform(0) : .perNode
   }

@@ -18,9 +18,17 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
   /// taints the scoring tolerations do not tolerate. `words` long.
   @exclusivity(unchecked) private var untoleratedHard: [UInt64] = []
   @exclusivity(unchecked) private var untoleratedPrefer: [UInt64] = []
+  /// Whether any bit of `untoleratedHard` / `untoleratedPrefer` is set.
+  @exclusivity(unchecked) private var rejectsAny = false
+  @exclusivity(unchecked) private var prefersAgainstAny = false
+  /// The constraint set and taint count the bitsets were built for: taints are only ever
+  /// registered, never dropped, so a run of identical pods reuses them.
+  @exclusivity(unchecked) private var preparedFor: (constraints: UInt32, taints: Int)?
 
   private func prepare(_ pod: PodInfo, cluster: Cluster) {
     let taints = cluster.taints
+    if let p = preparedFor, p.constraints == pod.constraintsID, p.taints == taints.taints.count { return }
+    preparedFor = (pod.constraintsID, taints.taints.count)
     let words = cluster.nodes.taintWords
     untoleratedHard.removeAll(keepingCapacity: true)
     untoleratedPrefer.removeAll(keepingCapacity: true)
@@ -36,11 +44,13 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
         if !tolerated { untoleratedPrefer[id >> 6] |= bit }
       }
     }
+    rejectsAny = untoleratedHard.contains { $0 != 0 }
+    prefersAgainstAny = untoleratedPrefer.contains { $0 != 0 }
   }
 
   func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool {
     prepare(pod, cluster: cluster)
-    return untoleratedHard.contains { $0 != 0 }
+    return rejectsAny
   }
 
   func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
@@ -101,7 +111,7 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
 
   func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
     prepare(pod, cluster: cluster)
-    return untoleratedPrefer.contains { $0 != 0 } ? .perNode : .uniform(NodeScore.max)
+    return prefersAgainstAny ? .perNode : .uniform(NodeScore.max)
   }
 
   func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
