@@ -484,7 +484,7 @@ public final class Cluster {
   private func adjust(_ node: NodeID, by pod: PodID, sign: Int64) {
     let n = node.index
     let p = pod.index
-    nodes.version[n] &+= 1
+    nodes.noteChange(n)
     for m in matchedMatchers(pod) {
       _matcherCounts[Int(m)][n] += Int32(sign)
       _matcherTotals[Int(m)] += sign

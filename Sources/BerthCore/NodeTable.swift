@@ -39,6 +39,21 @@ public final class NodeTable {
   /// Bumped whenever the node's state changes (a pod bound or unbound): a result computed from
   /// the node's columns at version v is still the node's while its version is v.
   public let version = Column<UInt64>(repeating: 0, count: 0)
+  /// The rows of the last `journalCapacity` node changes (each version bump), oldest
+  /// overwritten first: change number c sits at `journal[c % journalCapacity]`. A cache that
+  /// remembers `changeCount` reads what changed since without looking at every row.
+  public let journal = Column<Int32>(repeating: 0, count: NodeTable.journalCapacity)
+  public static let journalCapacity = 4096
+  @usableFromInline @exclusivity(unchecked) var _changeCount: UInt64 = 0
+  /// Node changes so far (version bumps on any row).
+  @inlinable public var changeCount: UInt64 { _changeCount }
+
+  /// Records that row `node` changed: bumps its version and journals it.
+  @inline(__always) func noteChange(_ node: Int) {
+    version[node] &+= 1
+    journal.base[Int(_changeCount % UInt64(NodeTable.journalCapacity))] = Int32(node)
+    _changeCount &+= 1
+  }
   @usableFromInline @exclusivity(unchecked) var _taintWords = 1
   @inlinable public var taintWords: Int { _taintWords }
   @usableFromInline @exclusivity(unchecked) var _taintBits = Column<UInt64>(repeating: 0, count: 0)
@@ -167,6 +182,8 @@ public final class NodeTable {
     t.gpuMilliFree.append(from: gpuMilliFree)
     t.hostPortsInUse.append(from: hostPortsInUse)
     t.version.append(from: version)
+    t.journal.base.update(from: journal.base, count: NodeTable.journalCapacity)
+    t._changeCount = _changeCount
     t._taintWords = _taintWords
     t._taintBits = _taintBits.copy()
     t._labelValues = _labelValues.map { $0.copy() }
@@ -193,7 +210,7 @@ public final class NodeTable {
 
   /// Takes `milli` from each GPU in `mask` of row `node` (negative milli gives it back).
   func adjustGPUs(_ node: Int, mask: UInt8, milli: Int16) {
-    version[node] &+= 1
+    noteChange(node)
     for slot in 0..<NodeGPUs.maxPerNode where mask & (1 << UInt8(slot)) != 0 {
       gpuMilliLeft[node * NodeGPUs.maxPerNode + slot] -= milli
       gpuMilliFree[node] -= Int32(milli)

@@ -7,7 +7,7 @@ import BerthCore
 /// CPU. Callers guarantee every row in a range is below the column length.
 enum Kernels {
   /// Rows per block when looking for the n-th match: blocks are counted vectorised and only the
-  /// block holding the match is scanned row by row, so smaller blocks mean a shorter scalar scan.
+  /// block holding the match is turned into a bit mask (so at most 64 rows).
   static let scanBlock = 64
 
   /// Rows in `rows` whose status is 0.
@@ -15,17 +15,6 @@ enum Kernels {
     // SAFETY: `rows` lies within the status column (framework invariant).
     var n = 0
     for i in rows { n &+= Int(bit(st[i] == 0)) }
-    return n
-  }
-
-  /// Rows in `rows` whose cached entry is stale: computed in another epoch or for another node
-  /// version.
-  static func countStale(
-    _ epochs: UnsafePointer<UInt32>, _ versions: UnsafePointer<UInt64>, _ current: UnsafePointer<UInt64>, epoch: UInt32,
-    _ rows: Range<Int>
-  ) -> Int {
-    var n = 0
-    for i in rows { n &+= Int(bit(epochs[i] != epoch) | bit(versions[i] != current[i])) }
     return n
   }
 
@@ -47,15 +36,24 @@ enum Kernels {
       let block = lo..<min(lo + scanBlock, rows.upperBound)
       let c = countZeros(st, block)
       if c >= remaining {
-        for i in block where st[i] == 0 {
-          remaining &-= 1
-          if remaining == 0 { return i }
-        }
+        var mask: UInt64 = 0
+        for i in block { mask |= UInt64(bit(st[i] == 0)) &<< UInt64(i &- block.lowerBound) }
+        return block.lowerBound + nthSetBit(mask, remaining)
       }
       remaining &-= c
       lo = block.upperBound
     }
     preconditionFailure("fewer feasible rows than counted")
+  }
+
+  /// Position of the `ordinal`-th (1-based) set bit of `mask`, which has at least that many:
+  /// the block scans build a match mask without branches and pick the bit here, since a
+  /// row-by-row scan mispredicts on every scattered match.
+  @inline(__always)
+  static func nthSetBit(_ mask: UInt64, _ ordinal: Int) -> Int {
+    var m = mask
+    for _ in 1..<ordinal { m &= m &- 1 }
+    return m.trailingZeroBitCount
   }
 
   /// Rows in `rows` whose status is `code`.
@@ -144,10 +142,9 @@ enum Kernels {
       let block = lo..<min(lo + scanBlock, rows.upperBound)
       let c = count(of: value, col, block)
       if c >= remaining {
-        for i in block where col[i] == value {
-          remaining &-= 1
-          if remaining == 0 { return i }
-        }
+        var mask: UInt64 = 0
+        for i in block { mask |= UInt64(bit(col[i] == value)) &<< UInt64(i &- block.lowerBound) }
+        return block.lowerBound + nthSetBit(mask, remaining)
       }
       remaining &-= c
       lo = block.upperBound

@@ -79,6 +79,11 @@ public protocol FilterPlugin: AnyObject {
   func countReasons(
     _ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>, code: UInt8,
     into counts: inout [String: Int])
+  /// Whether the plugin's rejection of a row is a function of the pod's shape (`PodShape`) and
+  /// that node's own state alone, given the node count: then the scheduler keeps verdicts
+  /// across cycles and refilters only rows whose node changed (see `NodeTable.journal`). Worth
+  /// it for filters costlier than reading a byte per row.
+  var verdictsAreNodeLocal: Bool { get }
 }
 
 /// A PreFilter result that narrows the nodes a cycle looks at (upstream's `PreFilterResult`).
@@ -100,6 +105,8 @@ extension FilterPlugin {
     default: return false
     }
   }
+
+  public var verdictsAreNodeLocal: Bool { false }
 
   /// Plugins that can narrow the candidate nodes before filtering override this.
   public func restrictNodes(_ pod: PodInfo, cluster: Cluster) -> NodeRestriction { .all }
@@ -160,7 +167,7 @@ extension ScorePlugin {
   public var scoresAreNodeLocal: Bool { false }
 }
 
-/// What node-local scores depend on in a pod: its requests and its constraint set.
+/// What node-local scores and verdicts depend on in a pod: its requests and its constraint set.
 struct PodShape: Equatable {
   var cpu, memory, ephemeral, nonZeroCPU, nonZeroMemory: Int64
   var scalarRequests: UInt32

@@ -54,9 +54,6 @@ public final class Scheduler {
     let expected = feasible == 0 ? (examined == 0 ? toFind : 4_096) : toFind * examined / feasible
     return min(max((expected + expected / 8 + 63) & ~63, 64), 4_096)
   }
-  /// The largest window whose node-local scores are kept across cycles (see
-  /// `reusesNodeLocalScores`): at 50,000 rows the stamp checks cost more than they save.
-  public static let maxCachedWindow = 16_384
   /// Rows per scoring chunk: a plugin's scores for 2,048 rows (16 KiB) are summed while in L1.
   public static let scoreChunkRows = 2048
 
@@ -72,19 +69,16 @@ public final class Scheduler {
   /// The largest total the last `scoreFeasibleNodes` wrote (`Int64.min`: no feasible row).
   @exclusivity(unchecked) private var windowMax = Int64.min
 
-  /// Keep node-local raw scores across cycles (see `ScorePlugin.scoresAreNodeLocal`): a row is
-  /// recomputed only when the pod's shape, the set of such plugins or the node changed. Off, every
-  /// cycle scores every row afresh (the reference the cache is tested against).
-  @exclusivity(unchecked) public var reusesNodeLocalScores = true
+  /// Keep node-local filter verdicts and raw scores across cycles (see
+  /// `FilterPlugin.verdictsAreNodeLocal`, `ScorePlugin.scoresAreNodeLocal`): a row is
+  /// recomputed only when the pod's shape, the node count or that node changed. Off, every cycle
+  /// filters and scores every row afresh (the reference the caches are tested against).
+  @exclusivity(unchecked) public var cachesNodeLocalResults = true
+  private let nodeLocal: NodeLocalCache
+  /// Per filter index: its slot in `nodeLocal`, -1 when its verdicts are not cached.
+  private let verdictSlot: [Int]
   @exclusivity(unchecked) private var cached: [Int] = []
   @exclusivity(unchecked) private var lastCached: [Int] = []
-  @exclusivity(unchecked) private var lastShape: PodShape?
-  @exclusivity(unchecked) private var cacheEpoch: UInt32 = 1
-  /// This cycle started a new epoch: every row is stale, so no row is checked.
-  @exclusivity(unchecked) private var cacheIsFresh = false
-  /// Per row: the epoch (pod shape) and node version its cached scores were computed for.
-  @exclusivity(unchecked) private var rowEpoch = Column<UInt32>(repeating: 0, count: 0)
-  @exclusivity(unchecked) private var rowVersion = Column<UInt64>(repeating: 0, count: 0)
 
   /// The last cycle's window and each score plugin's mode, for `--explain` and score dumps.
   @exclusivity(unchecked) public private(set) var lastWindow = Window(start: 0, length: 0, nodeCount: 0)
@@ -126,12 +120,17 @@ public final class Scheduler {
     filterRefs = filterPlugins.map(FilterCall.init)
     scoreRefs = scorePlugins.map(ScoreCall.init)
     precondition(filterPlugins.count < 255, "at most 254 filter plugins")
+    var slots = 0
+    verdictSlot = filterPlugins.map { f in
+      guard f.verdictsAreNodeLocal else { return -1 }
+      slots += 1
+      return slots - 1
+    }
+    nodeLocal = NodeLocalCache(filterSlots: slots)
     let n = cluster.nodes.count
     status = Column(repeating: 0, count: n)
     scoreColumns = scored.map { _ in Column(repeating: 0, count: n) }
     total = Column(repeating: 0, count: n)
-    rowEpoch = Column(repeating: 0, count: n)
-    rowVersion = Column(repeating: 0, count: n)
   }
 
   /// Schedules one pod and, on success, binds it.
@@ -178,6 +177,7 @@ public final class Scheduler {
       lastWindow = Window(start: 0, length: 0, nodeCount: 0)
       return (lastWindow, 0, 0)
     }
+    if cachesNodeLocalResults { nodeLocal.sync(PodShape(pod, in: cluster), nodes: cluster.nodes) }
     activeFilters.removeAll(keepingCapacity: true)
     for i in filterRefs.indices where filterRefs[i].with({ $0.preFilter(pod, cluster: cluster) }) { activeFilters.append(i) }
     for i in activeFilters {
@@ -205,7 +205,11 @@ public final class Scheduler {
       let rows = lo..<hi
       st.advanced(by: lo).update(repeating: 0, count: hi - lo)
       for i in activeFilters {
-        filterRefs[i].with { $0.filter(pod, cluster: cluster, rows: rows, status: st, code: UInt8(i + 1)) }
+        if cachesNodeLocalResults && verdictSlot[i] >= 0 {
+          applyCachedVerdicts(pod, filter: i, rows: rows)
+        } else {
+          filterRefs[i].with { $0.filter(pod, cluster: cluster, rows: rows, status: st, code: UInt8(i + 1)) }
+        }
       }
       if !nominatedOnNode.isEmpty { filterWithNominatedPods(pod, rows: rows) }
       let inChunk = Kernels.countZeros(st, rows)
@@ -249,6 +253,20 @@ public final class Scheduler {
     }
     nextStartNodeIndex = (nextStartNodeIndex + examined) % rows.count
     return (window, feasible, examined)
+  }
+
+  /// Filter `i`'s verdicts on `rows` from the node-local cache, refiltering only rows whose
+  /// cached verdict is not current, applied to the status column as the filter itself would.
+  private func applyCachedVerdicts(_ pod: PodInfo, filter i: Int, rows: Range<Int>) {
+    let slot = verdictSlot[i]
+    let verdicts = nodeLocal.verdicts(slot)
+    nodeLocal.verdictBits(slot).refresh(rows) { run in
+      verdicts.advanced(by: run.lowerBound).update(repeating: 0, count: run.count)
+      filterRefs[i].with { $0.filter(pod, cluster: cluster, rows: run, status: verdicts, code: 1) }
+    }
+    let st = status.base
+    let code = UInt8(i + 1)
+    for r in rows { st[r] = markFailure(st[r], failed: verdicts[r] != 0, code: code) }
   }
 
   /// Feasible rows of `rows` holding nominated pods of equal or higher priority (other than this
@@ -298,9 +316,7 @@ public final class Scheduler {
     chunked.removeAll(keepingCapacity: true)
     cached.removeAll(keepingCapacity: true)
     lastModes.removeAll(keepingCapacity: true)
-    // Checking a row's stamps streams 20 bytes, about what recomputing its resource scores
-    // reads: worth it while the window stays in cache, not for windows of tens of thousands.
-    let reuse = reusesNodeLocalScores && window.length <= Scheduler.maxCachedWindow
+    let reuse = cachesNodeLocalResults
     for p in scoreRefs.indices {
       let mode = scoreRefs[p].with { $0.preScore(pod, cluster: cluster, window: window, status: st) }
       let normalization = scoreRefs[p].with { $0.normalization }
@@ -323,15 +339,9 @@ public final class Scheduler {
       }
     }
     if !cached.isEmpty {
-      let shape = PodShape(pod, in: cluster)
-      cacheIsFresh = shape != lastShape || cached != lastCached
-      if cacheIsFresh {
-        cacheEpoch &+= 1
-        if cacheEpoch == 0 {
-          rowEpoch.fill(0)
-          cacheEpoch = 1
-        }
-        lastShape = shape
+      nodeLocal.sync(PodShape(pod, in: cluster), nodes: cluster.nodes)
+      if cached != lastCached {
+        nodeLocal.forgetScores()
         lastCached.removeAll(keepingCapacity: true)
         lastCached.append(contentsOf: cached)
       }
@@ -360,39 +370,14 @@ public final class Scheduler {
     }
   }
 
-  /// Brings the node-local plugins' cached scores in `rows` up to date, block by block: a block
-  /// with no stale row costs one vectorised count, a block with a few is fixed row by row, a
-  /// block with many is scored whole.
+  /// Brings the node-local plugins' cached scores in `rows` up to date: only runs of rows whose
+  /// scores are not current are scored.
   private func refreshCachedScores(_ pod: PodInfo, rows: Range<Int>) {
-    let ep = rowEpoch.base, ver = rowVersion.base
-    let current = UnsafePointer(cluster.nodes.version.base)
-    let epoch = cacheEpoch
-    // Scores every cached plugin over `range` and stamps its rows current.
-    func rescore(_ range: Range<Int>) {
+    nodeLocal.scoreBits.refresh(rows) { run in
       for p in cached {
         let col = scoreColumns[p].base
-        scoreRefs[p].with { $0.score(pod, cluster: cluster, rows: range, into: col) }
+        scoreRefs[p].with { $0.score(pod, cluster: cluster, rows: run, into: col) }
       }
-      for i in range {
-        ep[i] = epoch
-        ver[i] = current[i]
-      }
-    }
-    if cacheIsFresh {
-      rescore(rows)
-      return
-    }
-    var lo = rows.lowerBound
-    while lo < rows.upperBound {
-      let block = lo..<min(lo + Kernels.scanBlock, rows.upperBound)
-      lo = block.upperBound
-      let stale = Kernels.countStale(ep, ver, current, epoch: epoch, block)
-      if stale == 0 { continue }
-      if stale * 8 > block.count {
-        rescore(block)
-        continue
-      }
-      for i in block where ep[i] != epoch || ver[i] != current[i] { rescore(i..<(i + 1)) }
     }
   }
 
@@ -460,8 +445,6 @@ public final class Scheduler {
     status = Column(repeating: 0, count: n)
     scoreColumns = scoreColumns.map { _ in Column(repeating: 0, count: n) }
     total = Column(repeating: 0, count: n)
-    rowEpoch = Column(repeating: 0, count: n)
-    rowVersion = Column(repeating: 0, count: n)
   }
 }
 

@@ -3,12 +3,13 @@ import BerthScheduling
 import BerthTestSupport
 import Testing
 
-/// The scheduler keeps node-local raw scores (NodeResourcesFit, BalancedAllocation,
-/// ImageLocality) across cycles and recomputes a row only when the pod's shape or the node
-/// changed. Here a scheduler with the cache and one without run the same random operations on
-/// two identical clusters and must agree on every decision.
+/// The scheduler keeps node-local filter verdicts (NodeResourcesFit, NodeAffinity) and raw
+/// scores (NodeResourcesFit, BalancedAllocation, ImageLocality) across cycles and recomputes a
+/// row only when the pod's shape, the node count or the node changed. Here a scheduler with the
+/// caches and one without run the same random operations on two identical clusters and must
+/// agree on every decision.
 struct ScoreCacheTests {
-  @Test("cached node-local scores decide exactly as fresh ones over random runs of repeated pods, unbinds and new nodes")
+  @Test("cached node-local verdicts and scores decide exactly as fresh ones over random runs of repeated pods, unbinds and new nodes")
   func cacheAgreesWithFreshScores() throws {
     var cycles = 0
     var reusedCycles = 0
@@ -19,7 +20,7 @@ struct ScoreCacheTests {
       let clusters = [Cluster(nodes: nodes), Cluster(nodes: nodes)]
       for c in clusters { for ns in RandomCluster.namespaces { c.declareNamespace(ns.name, labels: ns.labels) } }
       let schedulers = clusters.map { Scheduler(cluster: $0, profile: profile, seed: seed) }
-      schedulers[1].reusesNodeLocalScores = false
+      schedulers[1].cachesNodeLocalResults = false
       let templates = (0..<3).map { _ in specs[rng.nextInt(below: specs.count)] }
       var template = 0
       var bound: [PodID] = []
@@ -87,5 +88,27 @@ struct ConstraintMemoTests {
     let second = scheduler.scheduleOne(try cluster.addPod(Builders.pod("p1", cpu: 100, image: "nginx:1.25")))
     #expect(second.node.map { cluster.nodes.names[$0.index] } == "holder")
     #expect((second.topScore ?? 0) > 0)
+  }
+}
+
+extension ScoreCacheTests {
+  @Test("more node changes between two cycles than the journal holds empty the caches: a node filled before them is seen full")
+  func journalOverflowForgetsEverything() throws {
+    let cluster = Cluster(nodes: [Builders.node("a", cpu: 1000, memory: 1 << 30), Builders.node("b", cpu: 100_000, memory: 1 << 36)])
+    let scheduler = Scheduler(cluster: cluster, seed: 1, tieBreak: .lowestIndex)
+    let first = scheduler.scheduleOne(try cluster.addPod(Builders.pod("s0", cpu: 500)))
+    #expect(first.feasibleNodes == 2)
+    let a = try #require(cluster.nodes.id(named: "a"))
+    let b = try #require(cluster.nodes.id(named: "b"))
+    let room = cluster.nodes.allocatableCPU[a.index] - cluster.nodes.requestedCPU[a.index]
+    cluster.bind(try cluster.addPod(Builders.pod("filler", cpu: room)), to: a)
+    let churn = try cluster.addPod(Builders.pod("churn", cpu: 1))
+    for _ in 0..<(NodeTable.journalCapacity / 2 + 1) {
+      cluster.bind(churn, to: b)
+      cluster.unbind(churn)
+    }
+    let next = scheduler.scheduleOne(try cluster.addPod(Builders.pod("s1", cpu: 500)))
+    #expect(next.feasibleNodes == 1, "node a has no CPU left")
+    #expect(next.node == b)
   }
 }

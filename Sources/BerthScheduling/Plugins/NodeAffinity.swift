@@ -107,6 +107,8 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
   let name = PluginName.nodeAffinity
   let normalization = ScoreNormalization.scaleByMax(reverse: false)
   let added: NodeAffinity?
+  /// Node-local: the pod's selectors against the node's own labels (and name).
+  let verdictsAreNodeLocal = true
 
   /// A pod constraint set's selectors, compiled; a class so that the per-cycle hand-over from
   /// the cache is one reference, not a copy of four arrays.

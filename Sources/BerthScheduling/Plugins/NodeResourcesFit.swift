@@ -81,6 +81,7 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
   let normalization = ScoreNormalization.none
   /// Node-local: the pod's requests against the node's own columns.
   let scoresAreNodeLocal = true
+  let verdictsAreNodeLocal = true
   let arguments: NodeResourcesFitArguments
   /// Shape with scores ×10, as `requestedToCapacityRatioScorer` scales them.
   let shape: [UtilizationShapePoint]
