@@ -82,7 +82,7 @@ enum Kernels {
   /// - Returns: the largest total in `rows` (`Int64.min` when none is feasible).
   @discardableResult
   static func weightedSum(
-    into total: UnsafeMutablePointer<Int64>, constant: Int64, _ terms: [(column: UnsafePointer<Int64>, weight: Int64)],
+    into total: UnsafeMutablePointer<Int64>, constant: Int64, _ terms: UnsafeBufferPointer<(column: UnsafePointer<Int64>, weight: Int64)>,
     status st: UnsafePointer<UInt8>, _ rows: Range<Int>
   ) -> Int64 {
     var m = Int64.min

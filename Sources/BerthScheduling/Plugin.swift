@@ -23,7 +23,8 @@ public struct PodInfo {
     requestEphemeral = t.requestEphemeral[p]
     nonZeroCPU = t.nonZeroCPU[p]
     nonZeroMemory = t.nonZeroMemory[p]
-    scalarRequests = t.scalarRequests(of: pod)
+    // Most pods request no extended resource: no lookup (and no reference to count) for them.
+    scalarRequests = t.scalarRequests[p] == 0 ? [] : t.scalarRequests(of: pod)
     constraintsID = t.constraints[p]
     constraintsBox = t.constraintBox(constraintsID)
   }

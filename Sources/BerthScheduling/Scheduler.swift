@@ -61,11 +61,11 @@ public final class Scheduler {
   @exclusivity(unchecked) public private(set) var status: Column<UInt8>
   @exclusivity(unchecked) public private(set) var scoreColumns: [Column<Int64>]
   @exclusivity(unchecked) public private(set) var total: Column<Int64>
-  @exclusivity(unchecked) private var activeFilters: [Int] = []
-  @exclusivity(unchecked) private var perNode: [(column: UnsafeMutablePointer<Int64>, weight: Int64)] = []
-  @exclusivity(unchecked) private var chunked: [Int] = []
+  @exclusivity(unchecked) private var activeFilters = ScratchList<Int>()
+  @exclusivity(unchecked) private var perNode = ScratchList<(column: UnsafeMutablePointer<Int64>, weight: Int64)>()
+  @exclusivity(unchecked) private var chunked = ScratchList<Int>()
   /// The score columns and weights summed into `total` for one chunk.
-  @exclusivity(unchecked) private var terms: [(column: UnsafePointer<Int64>, weight: Int64)] = []
+  @exclusivity(unchecked) private var terms = ScratchList<(column: UnsafePointer<Int64>, weight: Int64)>()
   /// The largest total the last `scoreFeasibleNodes` wrote (`Int64.min`: no feasible row).
   @exclusivity(unchecked) private var windowMax = Int64.min
 
@@ -77,8 +77,8 @@ public final class Scheduler {
   private let nodeLocal: NodeLocalCache
   /// Per filter index: its slot in `nodeLocal`, -1 when its verdicts are not cached.
   private let verdictSlot: [Int]
-  @exclusivity(unchecked) private var cached: [Int] = []
-  @exclusivity(unchecked) private var lastCached: [Int] = []
+  @exclusivity(unchecked) private var cached = ScratchList<Int>()
+  @exclusivity(unchecked) private var lastCached = ScratchList<Int>()
 
   /// The last cycle's window and each score plugin's mode, for `--explain` and score dumps.
   @exclusivity(unchecked) public private(set) var lastWindow = Window(start: 0, length: 0, nodeCount: 0)
@@ -133,6 +133,12 @@ public final class Scheduler {
     total = Column(repeating: 0, count: n)
   }
 
+  deinit {
+    for list in [activeFilters, chunked, cached, lastCached] { list.deallocate() }
+    perNode.deallocate()
+    terms.deallocate()
+  }
+
   /// Schedules one pod and, on success, binds it.
   public func scheduleOne(_ pod: PodID, bind: Bool = true) -> ScheduleOutcome {
     let info = PodInfo(pod, in: cluster)
@@ -178,7 +184,7 @@ public final class Scheduler {
       return (lastWindow, 0, 0)
     }
     if cachesNodeLocalResults { nodeLocal.sync(PodShape(pod, in: cluster), nodes: cluster.nodes) }
-    activeFilters.removeAll(keepingCapacity: true)
+    activeFilters.removeAll()
     for i in filterRefs.indices where filterRefs[i].with({ $0.preFilter(pod, cluster: cluster) }) { activeFilters.append(i) }
     for i in activeFilters {
       switch filterRefs[i].with({ $0.restrictNodes(pod, cluster: cluster) }) {
@@ -312,9 +318,9 @@ public final class Scheduler {
   public func scoreFeasibleNodes(_ pod: PodInfo, window: Window) {
     let st = UnsafePointer(status.base)
     var constant: Int64 = 0
-    perNode.removeAll(keepingCapacity: true)
-    chunked.removeAll(keepingCapacity: true)
-    cached.removeAll(keepingCapacity: true)
+    perNode.removeAll()
+    chunked.removeAll()
+    cached.removeAll()
     lastModes.removeAll(keepingCapacity: true)
     let reuse = cachesNodeLocalResults
     for p in scoreRefs.indices {
@@ -340,10 +346,10 @@ public final class Scheduler {
     }
     if !cached.isEmpty {
       nodeLocal.sync(PodShape(pod, in: cluster), nodes: cluster.nodes)
-      if cached != lastCached {
+      if !cached.elementsEqual(lastCached) {
         nodeLocal.forgetScores()
-        lastCached.removeAll(keepingCapacity: true)
-        lastCached.append(contentsOf: cached)
+        lastCached.removeAll()
+        for p in cached { lastCached.append(p) }
       }
     }
     // Chunk by chunk, so each plugin's scores are summed while still in L1.
@@ -353,7 +359,7 @@ public final class Scheduler {
       var lo = seg.lowerBound
       while lo < seg.upperBound {
         let rows = lo..<min(lo + Scheduler.scoreChunkRows, seg.upperBound)
-        terms.removeAll(keepingCapacity: true)
+        terms.removeAll()
         if !cached.isEmpty {
           refreshCachedScores(pod, rows: rows)
           for p in cached { terms.append((UnsafePointer(scoreColumns[p].base), scoreWeights[p])) }
@@ -364,7 +370,7 @@ public final class Scheduler {
           terms.append((UnsafePointer(col), scoreWeights[p]))
         }
         for (col, w) in perNode { terms.append((UnsafePointer(col), w)) }
-        windowMax = max(windowMax, Kernels.weightedSum(into: tot, constant: constant, terms, status: st, rows))
+        windowMax = max(windowMax, Kernels.weightedSum(into: tot, constant: constant, terms.buffer, status: st, rows))
         lo = rows.upperBound
       }
     }

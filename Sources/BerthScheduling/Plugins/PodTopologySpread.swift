@@ -87,10 +87,18 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     /// The cluster's shape the plan was built for.
     let keyCount: Int
     let nodeCount: Int
+    /// Per constraint, read every cycle without touching the constraint's strings: whether its
+    /// key is the hostname, the values of its key (1 when no node has it; values arrive only
+    /// with nodes, so the size holds while `fits`), its maxSkew and minDomains.
+    let isHostname: [Bool]
+    let sizes: [Int]
+    let maxSkews: [Int64]
+    let minDomains: [Int]
+    let hard: Bool
 
     init(
       constraints: [TopologySpreadConstraint], keys: [Int], matchers: [Int?], selfMatch: [Int64], requireAll: Bool,
-      fromCounters: Bool, counters: [DomainCounter?], lacking: [Int], keyCount: Int, nodeCount: Int
+      fromCounters: Bool, counters: [DomainCounter?], lacking: [Int], keyCount: Int, nodeCount: Int, domainSizes: [Int]
     ) {
       self.constraints = constraints
       self.keys = keys
@@ -102,6 +110,11 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       self.lacking = lacking
       self.keyCount = keyCount
       self.nodeCount = nodeCount
+      isHostname = constraints.map { $0.topologyKey == PodTopologySpreadPlugin.hostnameKey }
+      sizes = keys.map { $0 >= 0 ? domainSizes[$0] : 1 }
+      maxSkews = constraints.map { Int64($0.maxSkew) }
+      minDomains = constraints.map { Int($0.minDomains) }
+      hard = constraints.first?.doNotSchedule ?? false
     }
 
     func fits(_ cluster: Cluster) -> Bool { keyCount == cluster.labels.keyCount && nodeCount == cluster.nodes.count }
@@ -236,7 +249,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       constraints: cs, keys: keys, matchers: matchers,
       selfMatch: cs.map { $0.labelSelector?.matches(podLabels) == true ? 1 : 0 },
       requireAll: requireAll, fromCounters: fromCounters, counters: counters, lacking: lacking,
-      keyCount: cluster.labels.keyCount, nodeCount: n)
+      keyCount: cluster.labels.keyCount, nodeCount: n, domainSizes: cluster.labels.domains.map(\.count))
   }
 
   /// Marks in `keyed` the rows among `rows` whose node carries every key; false when some key is
@@ -296,17 +309,17 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     let n = nodes.count
     ensureScratch(n)
     let plan = planList[pi]
-    let hard = plan.constraints[0].doNotSchedule
+    let hard = plan.hard
     out.removeAll(keepingCapacity: true)
     let allKeyed = plan.fromCounters || !plan.requireAll || markKeyed(plan.keys, nodes: nodes, rows: 0..<n)
     for k in plan.keys.indices {
       let key = plan.keys[k]
-      let size = key >= 0 ? cluster.labels.domains[key].count : 1
-      let isHostname = plan.constraints[k].topologyKey == Self.hostnameKey
+      let size = plan.sizes[k]
+      let isHostname = plan.isHostname[k]
       let perNode = !hard && isHostname && !forExplain
       let (counts, present, seen) = slot(k, use: forExplain ? 2 : hard ? 0 : 1, size: perNode ? 1 : size)
       var p = Prepared(
-        key: key, maxSkew: Int64(plan.constraints[k].maxSkew), selfMatch: plan.selfMatch[k], minMatch: 0,
+        key: key, maxSkew: plan.maxSkews[k], selfMatch: plan.selfMatch[k], minMatch: 0,
         size: perNode ? 1 : size, counts: counts, present: present, seen: seen, matcher: plan.matchers[k], weight: 0,
         isHostname: isHostname)
       defer { out.append(p) }
@@ -379,7 +392,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
         domains += 1
         minimum = min(minimum, p.counts[v])
       }
-      let minMatch = domains < Int(planList[pi].constraints[k].minDomains) || minimum == Int64.max ? 0 : minimum
+      let minMatch = domains < planList[pi].minDomains[k] || minimum == Int64.max ? 0 : minimum
       hard[k].minMatch = minMatch
       // Verdicts per value, so the per-node pass is a byte lookup, or nothing when uniform.
       let verdict = p.seen
