@@ -53,6 +53,8 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     var seen: UnsafeMutablePointer<UInt8>
     /// Filter only: what the per-node pass must do.
     var shape = FilterShape.perValue
+    /// Filter only, for keys of at most 32 values: bit v set where `seen[v]` (a failing value).
+    var verdictMask: UInt32 = 0
     var matcher: Int?  // nil: the constraint matches no pod
     var weight: Double
     var isHostname: Bool
@@ -398,11 +400,14 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       let verdict = p.seen
       var failing = 0
       verdict[0] = 1
+      var mask: UInt32 = 1
       for v in 1..<max(p.size, 1) {
         let fails = p.counts[v] + p.selfMatch - minMatch > p.maxSkew
         verdict[v] = fails ? 1 : 0
         failing += fails ? 1 : 0
+        if fails && v < 32 { mask |= 1 &<< UInt32(v) }
       }
+      hard[k].verdictMask = mask
       if p.key < 0 || failing > 0 {
         hard[k].shape = .perValue
       } else {
@@ -425,6 +430,10 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
         continue
       case .keyOnly:
         for i in rows { status[i] = markFailure(status[i], failed: col[i] == 0, code: code) }
+      case .perValue where c.size <= 32:
+        // The verdicts as a bit mask: a per-row shift vectorises where a table lookup cannot.
+        let mask = c.verdictMask
+        for i in rows { status[i] = markFailure(status[i], failed: (mask &>> col[i]) & 1 != 0, code: code) }
       case .perValue:
         let verdict = c.seen
         for i in rows { status[i] = markFailure(status[i], failed: verdict[Int(col[i])] != 0, code: code) }
