@@ -85,6 +85,10 @@ public protocol FilterPlugin: AnyObject {
   /// across cycles and refilters only rows whose node changed (see `NodeTable.journal`). Worth
   /// it for filters costlier than reading a byte per row.
   var verdictsAreNodeLocal: Bool { get }
+  /// Upstream's QueueingHint for `pod`, which this plugin rejected in its last attempt: whether
+  /// `change` may make it schedulable (Queue) or cannot (QueueSkip). Asked only for changes the
+  /// plugin registers for (`ClusterEvent.concerns`). Cold path.
+  func queueingHint(_ pod: PodInfo, after change: ClusterChange, cluster: Cluster) -> Bool
 }
 
 /// A PreFilter result that narrows the nodes a cycle looks at (upstream's `PreFilterResult`).
@@ -108,6 +112,25 @@ extension FilterPlugin {
   }
 
   public var verdictsAreNodeLocal: Bool { false }
+
+  /// A new node helps when this plugin accepts the pod there (the node-property plugins' hints:
+  /// NodeAffinity, TaintToleration, NodeUnschedulable, NodeName; NodePorts on a node with no
+  /// pods); a pod event always may.
+  public func queueingHint(_ pod: PodInfo, after change: ClusterChange, cluster: Cluster) -> Bool {
+    guard case .nodeAdded(let node) = change else { return true }
+    return accepts(pod, on: node, cluster: cluster)
+  }
+
+  /// Whether the plugin's PreFilter and Filter pass the pod on `node` (cold: allocates a status
+  /// column).
+  func accepts(_ pod: PodInfo, on node: NodeID, cluster: Cluster) -> Bool {
+    guard preFilter(pod, cluster: cluster) else { return true }
+    let status = UnsafeMutablePointer<UInt8>.allocate(capacity: cluster.nodes.count)
+    defer { status.deallocate() }
+    status[node.index] = 0
+    filter(pod, cluster: cluster, rows: node.index..<(node.index + 1), status: status, code: 1)
+    return status[node.index] == 0
+  }
 
   /// Plugins that can narrow the candidate nodes before filtering override this.
   public func restrictNodes(_ pod: PodInfo, cluster: Cluster) -> NodeRestriction { .all }

@@ -43,8 +43,12 @@ public final class QueueRun {
   @exclusivity(unchecked) private var realEvents = 0
   @exclusivity(unchecked) private var flushScheduled = false
 
+  /// The scheduler's filter plugins' names, by the index rejection masks use.
+  private let filterNames: [PluginName]
+
   public init(scheduler: Scheduler, seed: UInt64, settings: QueueSettings = QueueSettings()) {
     self.scheduler = scheduler
+    filterNames = scheduler.filterPlugins.map(\.name)
     queue = SchedulingQueue(settings: settings)
     preemption = scheduler.profile.postFilters.contains(.defaultPreemption) ? DefaultPreemption(scheduler: scheduler, seed: seed) : nil
   }
@@ -102,7 +106,7 @@ public final class QueueRun {
       if cluster.pods.isBound(pod) {
         cluster.unbind(pod)
         stateVersion += 1
-        queue.move(on: .assignedPodDelete, plugins: scheduler.profile.filters, at: now)
+        move(after: .assignedPodDeleted(pod))
       }
     case .unschedulableFlush:
       flushScheduled = false
@@ -131,7 +135,7 @@ public final class QueueRun {
       if nominatedNode != nil { scheduler.nominate(pod, to: nil) }
       stateVersion += 1
       queue.done(pod)
-      queue.move(on: .assignedPodAdd, plugins: scheduler.profile.filters, at: now)
+      move(after: .assignedPodAdded(pod))
     } else {
       let mask = rejectionMask()
       if let preemption {
@@ -154,6 +158,25 @@ public final class QueueRun {
       queue.addUnschedulable(pod, rejectedBy: mask, at: now)
     }
     onCycle?(pod, outcome, decision)
+  }
+
+  /// Moves the unschedulable pods `change` may help (queueing hints, unless the settings turn
+  /// them off).
+  private func move(after change: ClusterChange) {
+    let plugins = scheduler.filterPlugins
+    let hint: ((PodID, Int) -> Bool)? =
+      queue.settings.queueingHints
+      ? { pod, i in plugins[i].queueingHint(PodInfo(pod, in: self.cluster), after: change, cluster: self.cluster) } : nil
+    queue.move(on: change.event, plugins: filterNames, at: now, hint: hint)
+  }
+
+  /// A node joins the cluster at the current virtual time: waiting pods it may help move on.
+  @discardableResult
+  public func addNode(_ node: NodeSpec) -> NodeID {
+    let id = cluster.addNode(node)
+    stateVersion += 1
+    move(after: .nodeAdded(id))
+    return id
   }
 
   private func isTerminating(_ pod: PodID) -> Bool { pod.index < terminating.count && terminating[pod.index] }

@@ -13,6 +13,10 @@ public struct QueueSettings: Sendable, Equatable {
   public var backoffWindow = VirtualTime.seconds(Int64(1))
   /// SchedulerPopFromBackoffQ (on since v1.33): with activeQ empty, the backoffQ head is taken.
   public var popFromBackoffQ = true
+  /// SchedulerQueueingHints (on by default since v1.32): an event moves an unschedulable pod
+  /// only when a plugin that rejected it judges the change may help (`FilterPlugin.queueingHint`);
+  /// off, any event a rejecting plugin registers for moves it.
+  public var queueingHints = true
   public init() {}
 }
 
@@ -31,6 +35,23 @@ public enum ClusterEvent: Sendable, CaseIterable {
     case .assignedPodAdd: return plugin == .podTopologySpread || plugin == .interPodAffinity
     case .assignedPodDelete:
       return [.nodeResourcesFit, .nodePorts, .podTopologySpread, .interPodAffinity, .volumeRestrictions].contains(plugin)
+    }
+  }
+}
+
+/// A cluster change with its object, for the plugins' queueing hints.
+public enum ClusterChange: Sendable, Equatable {
+  case nodeAdded(NodeID)
+  /// A pod bound to a node.
+  case assignedPodAdded(PodID)
+  /// A bound pod deleted (its row still holds its spec; it is unbound already).
+  case assignedPodDeleted(PodID)
+
+  public var event: ClusterEvent {
+    switch self {
+    case .nodeAdded: return .nodeAdd
+    case .assignedPodAdded: return .assignedPodAdd
+    case .assignedPodDeleted: return .assignedPodDelete
     }
   }
 }
@@ -193,10 +214,14 @@ public final class SchedulingQueue {
   }
 
   /// `MoveAllToActiveOrBackoffQueue`: unschedulable pods whose rejecting plugins register for
-  /// the event move on. `plugins` are the profile's filter plugins, by index.
+  /// the event move on — with `hint`, only when it says so for one of those plugins
+  /// (`isPodWorthRequeuing`: `hint(pod, i)` is filter plugin i's queueing hint). A pod no plugin
+  /// rejected moves on any event. `plugins` are the profile's filter plugins, by index.
   /// - Returns: the pods moved, in queue order.
   @discardableResult
-  public func move(on event: ClusterEvent, plugins: [PluginName], at now: VirtualTime) -> Int {
+  public func move(
+    on event: ClusterEvent, plugins: [PluginName], at now: VirtualTime, hint: ((PodID, Int) -> Bool)? = nil
+  ) -> Int {
     guard !unschedulable.isEmpty else { return 0 }
     var mask: UInt64 = 0
     for (i, p) in plugins.enumerated() where event.concerns(p) { mask |= 1 << UInt64(i) }
@@ -208,7 +233,25 @@ public final class SchedulingQueue {
     }
     guard interested else { return 0 }
     var moving: [Int] = []
-    for p in unschedulable where rejectedBy[Int(p)] == 0 || rejectedBy[Int(p)] & mask != 0 { moving.append(Int(p)) }
+    for p in unschedulable {
+      let rejecting = rejectedBy[Int(p)]
+      if rejecting == 0 {
+        moving.append(Int(p))
+        continue
+      }
+      var relevant = rejecting & mask
+      guard let hint else {
+        if relevant != 0 { moving.append(Int(p)) }
+        continue
+      }
+      while relevant != 0 {
+        if hint(PodID(p), relevant.trailingZeroBitCount) {
+          moving.append(Int(p))
+          break
+        }
+        relevant &= relevant - 1
+      }
+    }
     moving.sort { (timestamp[$0], $0) < (timestamp[$1], $1) }
     for p in moving { requeue(p, at: now) }
     return moving.count

@@ -230,6 +230,30 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
   }
 
   /// The pod's own required affinity failing is UnschedulableAndUnresolvable upstream.
+  /// Upstream's hints over the pod's required terms: a bound pod arriving helps when it matches
+  /// every affinity term, one leaving when it matched every anti-affinity term (bound pods'
+  /// own anti-affinity is not consulted, as upstream), a new node when it carries some term's
+  /// topology key. Namespace selectors are matched against no labels, as upstream's hint does.
+  func queueingHint(_ pod: PodInfo, after change: ClusterChange, cluster: Cluster) -> Bool {
+    let c = pod.constraints
+    func matchesAll(_ terms: [PodAffinityTerm], _ other: PodID) -> Bool {
+      guard !terms.isEmpty else { return false }
+      let ns = cluster.pods.namespace[pod.id.index]
+      let otherNS = cluster.pods.namespace[other.index]
+      let labels = cluster.pods.labelSets[cluster.pods.labels[other.index]]
+      return terms.allSatisfy { cluster.clause(for: $0, ownerNamespace: ns).matches(namespace: otherNS, namespaceLabels: { [:] }, labels: labels) }
+    }
+    switch change {
+    case .nodeAdded(let node):
+      let labels = cluster.nodes.labels[node.index]
+      return (c.podAffinity.required + c.podAntiAffinity.required).contains { labels[$0.topologyKey] != nil }
+    case .assignedPodAdded(let other):
+      return matchesAll(c.podAffinity.required, other)
+    case .assignedPodDeleted(let other):
+      return matchesAll(c.podAntiAffinity.required, other)
+    }
+  }
+
   func isUnresolvable(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> Bool {
     reason(row: node.index, cluster: cluster) == Self.reasonAffinity
   }

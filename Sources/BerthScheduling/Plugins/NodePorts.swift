@@ -29,4 +29,12 @@ final class NodePortsPlugin: FilterPlugin {
   }
 
   func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] { [Self.reason] }
+
+  /// Upstream's hint for a deleted pod: it helps only when it held a host port this pod wants
+  /// (`isSchedulableAfterPodDeleted`); a new node always may.
+  func queueingHint(_ pod: PodInfo, after change: ClusterChange, cluster: Cluster) -> Bool {
+    guard case .assignedPodDeleted(let deleted) = change else { return true }
+    let freed = cluster.pods.constraints(of: deleted).hostPorts.filter { $0.hostPort > 0 }
+    return !freed.isEmpty && NodePortsPlugin.conflicts(pod.constraints.hostPorts, freed)
+  }
 }

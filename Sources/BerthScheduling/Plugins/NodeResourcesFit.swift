@@ -143,6 +143,21 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     }
   }
 
+  /// Upstream's hints: any assigned pod's deletion may free room; a new node helps when the pod
+  /// fits it empty — every request against allocatable, extended resources the arguments ignore
+  /// included (`isFit` checks the pod without the plugin's ignore lists).
+  func queueingHint(_ pod: PodInfo, after change: ClusterChange, cluster: Cluster) -> Bool {
+    guard case .nodeAdded(let node) = change else { return true }
+    let n = cluster.nodes
+    let i = node.index
+    if n.allocatablePods[i] < 1 { return false }
+    if pod.requestCPU > 0 && pod.requestCPU > n.allocatableCPU[i] { return false }
+    if pod.requestMemory > 0 && pod.requestMemory > n.allocatableMemory[i] { return false }
+    if pod.requestEphemeral > 0 && pod.requestEphemeral > n.allocatableEphemeral[i] { return false }
+    for r in pod.scalarRequests where r.amount > 0 && r.amount > n.scalarAllocatable[r.resource.index][i] { return false }
+    return true
+  }
+
   /// Unresolvable when some request exceeds the node's whole allocatable amount.
   func isUnresolvable(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> Bool {
     let n = cluster.nodes

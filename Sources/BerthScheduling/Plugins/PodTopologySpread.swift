@@ -441,6 +441,23 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     }
   }
 
+  /// Upstream's hints over the pod's hard constraints (the system defaults have none): a bound
+  /// pod arriving or leaving helps when it shares the pod's namespace and some constraint's
+  /// selector matches it; a new node when it carries every constraint's key.
+  func queueingHint(_ pod: PodInfo, after change: ClusterChange, cluster: Cluster) -> Bool {
+    let hard = pod.constraints.spread.filter(\.doNotSchedule)
+    switch change {
+    case .nodeAdded(let node):
+      let labels = cluster.nodes.labels[node.index]
+      return hard.allSatisfy { labels[$0.topologyKey] != nil }
+    case .assignedPodAdded(let other), .assignedPodDeleted(let other):
+      let pods = cluster.pods
+      guard pods.namespace[other.index] == pods.namespace[pod.id.index] else { return false }
+      let labels = pods.labelSets[pods.labels[other.index]]
+      return hard.contains { $0.labelSelector?.matches(labels) == true }
+    }
+  }
+
   /// A node missing a constraint's key is UnschedulableAndUnresolvable; skew is not.
   func isUnresolvable(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> Bool {
     failureReasons(pod, cluster: cluster, node: node) == [Self.reasonMissingLabel]
