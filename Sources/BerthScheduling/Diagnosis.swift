@@ -75,9 +75,11 @@ extension Scheduler {
     let saved = status[r]
     defer { status[r] = saved }
     status[r] = 0
-    for (i, f) in filterPlugins.enumerated() where f.preFilter(info, cluster: cluster) {
-      f.filter(info, cluster: cluster, rows: r..<(r + 1), status: status.base, code: UInt8(i + 1))
-      if status[r] != 0 { return (i, false) }
+    // Through the unretained plugin references: preemption's dry runs call this per candidate.
+    let st = status.base
+    for i in filterRefs.indices where filterRefs[i].with({ $0.preFilter(info, cluster: cluster) }) {
+      filterRefs[i].with { $0.filter(info, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1)) }
+      if st[r] != 0 { return (i, false) }
     }
     guard withNominatedPods, nominatedOnNode[r] != nil else { return nil }
     filterWithNominatedPods(info, rows: r..<(r + 1), restoring: false)

@@ -38,7 +38,7 @@ public final class Scheduler {
   public let scoreWeights: [Int64]
   /// Unretained views of the two lists (which own the plugins) for the per-cycle loops, so a
   /// cycle's dozens of plugin calls cost no reference counting (see `FilterCall`).
-  private let filterRefs: [FilterCall]
+  let filterRefs: [FilterCall]
   private let scoreRefs: [ScoreCall]
   @exclusivity(unchecked) public var tieBreak: TieBreak
   @exclusivity(unchecked) public private(set) var rng: SplitMix64
@@ -458,7 +458,7 @@ public final class Scheduler {
 /// type through an unretained reference (the scheduler's plugin list owns it), anything else
 /// through the protocol. Calling a protocol method on an array element retains and releases the
 /// plugin around every call, dozens of times per cycle.
-private enum FilterCall {
+enum FilterCall {
   case unschedulable(Unmanaged<NodeUnschedulablePlugin>)
   case nodeName(Unmanaged<NodeNamePlugin>)
   case taints(Unmanaged<TaintTolerationPlugin>)
