@@ -102,8 +102,7 @@ public final class WorkloadRunner {
         if collectMetrics { startCollecting() }
         if let q = queueRun {
           for pod in try addPods(count, source: source, op: index, namespace: namespace) {
-            measuredPod.append(contentsOf: repeatElement(false, count: max(0, pod.index + 1 - measuredPod.count)))
-            measuredPod[pod.index] = collecting
+            markMeasured(pod, collecting)
             if collecting { measuredPods += 1 }
             q.submit(pod, at: q.now)
           }
@@ -230,13 +229,7 @@ public final class WorkloadRunner {
       if measuredPods & 127 == 0 { progress?(measuredPods) }  // a bar redraws at most every 100 ms
     }
     mix(pod: pod, node: outcome.node)
-    if outcome.node != nil {
-      if pod.index >= boundIndex.count {
-        boundIndex.append(contentsOf: repeatElement(-1, count: max(pod.index + 1, cluster.pods.count) - boundIndex.count))
-      }
-      boundIndex[pod.index] = bound.count
-      bound.append(pod)
-    }
+    if outcome.node != nil { track(bound: pod) }
     if let c = churn {
       sinceChurn += 1
       if sinceChurn >= c.every {
@@ -246,7 +239,8 @@ public final class WorkloadRunner {
     }
   }
 
-  /// One cycle the queue ran: latency, completion of measured pods, the placements checksum.
+  /// One cycle the queue ran: latency, completion of measured pods, the placements checksum, and
+  /// churn after every `every` measured pods bound.
   func queuedCycle(_ pod: PodID, _ outcome: ScheduleOutcome) {
     let t1 = MonotonicClock.nanoseconds()
     if collecting {
@@ -260,8 +254,28 @@ public final class WorkloadRunner {
       }
     }
     mix(pod: pod, node: outcome.node)
+    guard outcome.node != nil else { return }
+    track(bound: pod)
+    if let c = churn, pod.index < measuredPod.count, measuredPod[pod.index] {
+      sinceChurn += 1
+      if sinceChurn >= c.every {
+        sinceChurn = 0
+        churnStep(c)
+      }
+    }
   }
 
+  private func track(bound pod: PodID) {
+    if pod.index >= boundIndex.count {
+      boundIndex.append(contentsOf: repeatElement(-1, count: max(pod.index + 1, cluster.pods.count) - boundIndex.count))
+    }
+    boundIndex[pod.index] = bound.count
+    bound.append(pod)
+  }
+
+  /// Deletes `delete` random bound pods and creates `create` unmeasured pods: scheduled at once,
+  /// or in a queue test case put straight into the queue (ahead of the measured pods when of
+  /// higher priority), as scheduler_perf's churn op creates pods while measured ones wait.
   func churnStep(_ c: (every: Int, create: Int, delete: Int, source: ObjectSource)) {
     deleteRandomPods(c.delete)
     let saved = churn
@@ -269,23 +283,39 @@ public final class WorkloadRunner {
     let wasCollecting = collecting
     collecting = false  // nor are they measured
     for spec in makePods(c.create, source: c.source, op: 9_999) {
-      if let pod = try? add(placed(spec, namespace: nil)) { schedule(pod) }
+      guard let pod = try? add(placed(spec, namespace: nil)) else { continue }
+      if let q = queueRun {
+        markMeasured(pod, false)
+        q.arriveNow(pod)
+      } else {
+        schedule(pod)
+      }
     }
     collecting = wasCollecting
     churn = saved
   }
 
+  private func markMeasured(_ pod: PodID, _ measured: Bool) {
+    measuredPod.append(contentsOf: repeatElement(false, count: max(0, pod.index + 1 - measuredPod.count)))
+    measuredPod[pod.index] = measured
+  }
+
+  /// Deletes `count` random bound pods (seeded); pods the queue's preemption already deleted
+  /// leave the list as they are met.
   func deleteRandomPods(_ count: Int) {
-    for _ in 0..<min(count, bound.count) {
+    var deleted = 0
+    while deleted < count && !bound.isEmpty {
       let k = rng.nextInt(below: bound.count)
       let pod = bound[k]
-      cluster.unbind(pod)
       let last = bound.removeLast()
       if k < bound.count {
         bound[k] = last
         boundIndex[last.index] = k
       }
       boundIndex[pod.index] = -1
+      guard cluster.pods.isBound(pod) else { continue }
+      if let q = queueRun { q.deleteNow(pod) } else { cluster.unbind(pod) }
+      deleted += 1
     }
   }
 

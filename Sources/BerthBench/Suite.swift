@@ -120,9 +120,6 @@ extension Suite {
     }
     var testCase = TestCase(name: name, profile: profile, workloads: workloads)
     testCase.queue = try v.child("queue")?.bool() ?? false
-    if testCase.queue, let churn = workloads.lazy.flatMap(\.ops).first(where: { if case .churn = $0 { return true } else { return false } }) {
-      throw v.error("a queue test case cannot use \(churn.opcode) yet")
-    }
     return testCase
   }
 

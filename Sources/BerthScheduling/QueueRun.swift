@@ -73,6 +73,21 @@ public final class QueueRun {
     realEvents += 1
   }
 
+  /// The pod (in the cluster, unbound) arrives now, straight into the queue: pods injected
+  /// between cycles (a benchmark's churn) are seen by the very next pop.
+  public func arriveNow(_ pod: PodID) {
+    ensure(pod.index)
+    arrive(pod)
+  }
+
+  /// Deletes a bound pod now, without a grace period (a benchmark's churn), moving the waiting
+  /// pods its departure may help.
+  public func deleteNow(_ pod: PodID) {
+    precondition(cluster.pods.isBound(pod), "only a bound pod can be deleted at once")
+    ensure(pod.index)
+    remove(pod)
+  }
+
   /// When a bound pod started (its bind time); pods bound outside the run count from 0.
   public func startTime(_ pod: PodID) -> VirtualTime { pod.index < boundAt.count ? boundAt[pod.index] ?? .zero : .zero }
 
@@ -96,21 +111,29 @@ public final class QueueRun {
     switch event {
     case .arrive(let pod):
       realEvents -= 1
-      arrival[pod.index] = now
-      let c = cluster.pods.constraints(of: pod)
-      queue.add(pod, priority: cluster.pods.priority[pod.index], gated: !c.schedulingGates.isEmpty, at: now)
+      arrive(pod)
     case .delete(let pod):
       realEvents -= 1
-      terminating[pod.index] = false
-      deletedAt[pod.index] = now
-      if cluster.pods.isBound(pod) {
-        cluster.unbind(pod)
-        stateVersion += 1
-        move(after: .assignedPodDeleted(pod))
-      }
+      remove(pod)
     case .unschedulableFlush:
       flushScheduled = false
       _ = queue.flushUnschedulable(at: now) { lastAttemptVersion[$0.index] == stateVersion }
+    }
+  }
+
+  private func arrive(_ pod: PodID) {
+    arrival[pod.index] = now
+    let c = cluster.pods.constraints(of: pod)
+    queue.add(pod, priority: cluster.pods.priority[pod.index], gated: !c.schedulingGates.isEmpty, at: now)
+  }
+
+  private func remove(_ pod: PodID) {
+    terminating[pod.index] = false
+    deletedAt[pod.index] = now
+    if cluster.pods.isBound(pod) {
+      cluster.unbind(pod)
+      stateVersion += 1
+      move(after: .assignedPodDeleted(pod))
     }
   }
 

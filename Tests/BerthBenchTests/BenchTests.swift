@@ -47,6 +47,23 @@ struct BundledSuiteTests {
     #expect(try !schema.violations(of: broken).isEmpty)
   }
 
+  @Test("churn in a queue test case interleaves its pods with the measured ones: preemptors evict and bind, unschedulable pods pile up")
+  func queueChurn() throws {
+    let report = try BenchSession.run(
+      paths: [suitesDirectory + "/preemption.yaml", suitesDirectory + "/unschedulable.yaml"], labels: ["smoke"],
+      workloadFilter: "Async", seed: 1)
+    let async = try #require(report.workloads.first)
+    // 400 setup pods, 200 measured, one preemptor per 20 measured pods.
+    #expect(async.outcome.pods == 610 && async.outcome.scheduled == 200)
+    // Setup and measured pods hold 380 of 400 CPUs; each bound preemptor adds 3 CPUs for three
+    // 900m victims (+0.3), less 0.1 for each measured pod among the victims.
+    let cpus = async.outcome.cpuUtilization.mean * 400
+    #expect(cpus > 380 + 9 * 0.3 && cpus <= 380 + 10 * 0.3 + 1e-6, "all ten preemptors bound: \(cpus) CPUs")
+    let stuck = try BenchSession.run(paths: [suitesDirectory + "/unschedulable.yaml"], labels: ["smoke"], workloadFilter: nil, seed: 1)
+    let u = try #require(stuck.workloads.first)
+    #expect(u.outcome.pods == 10 + 1000 + 1000 / 118 && u.outcome.scheduled == 1000)
+  }
+
   @Test("same seed, same checksums and counters")
   func determinism() throws {
     let a = try BenchSession.run(paths: [suitesDirectory + "/mixed-shapes.yaml"], labels: ["smoke"], workloadFilter: nil, seed: 5)
@@ -62,8 +79,8 @@ struct SuiteErrorTests {
   @Test("a broken suite file gives one clear error", arguments: [
     (header + "  - opcode: createAny\n    template: {kind: Deployment, metadata: {name: d}}\n  workloads:\n  - name: w\n",
      "s.yaml:6: testCases[0].workloadTemplate[0].template.kind: createAny supports kind Service only"),
-    (header + "  - opcode: createPods\n    count: 1\n  - opcode: churn\n    everyPods: 1\n  queue: true\n  workloads:\n  - name: w\n",
-     "s.yaml:3: testCases[0]: a queue test case cannot use churn yet"),
+    (header + "  - opcode: createPods\n    count: 1\n  - opcode: churn\n    everyPods: 0\n  queue: true\n  workloads:\n  - name: w\n",
+     "s.yaml:8: testCases[0].workloadTemplate[1].everyPods: must be at least 1"),
     (header + "  - opcode: createNodez\n    count: 1\n  workloads:\n  - name: w\n",
      "s.yaml:5: testCases[0].workloadTemplate[0].opcode: unknown opcode \"createNodez\" (expected createNodes, createNamespaces, createAny, createPods, createPodSets, churn, deletePods, barrier, startCollectingMetrics or stopCollectingMetrics)"),
     (header + "  - opcode: createNodes\n    count: $n\n  workloads:\n  - name: w\n    params: {n: 1, m: 2}\n",
