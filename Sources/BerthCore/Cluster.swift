@@ -59,6 +59,10 @@ public final class Cluster {
   @exclusivity(unchecked) private var lastMatched: (key: UInt64, ids: [UInt32])?
   /// Held-term ids of pods of a (constraint set, namespace).
   @exclusivity(unchecked) private var heldCache: [UInt64: [UInt32]] = [:]
+  /// Bumped whenever a node is added or its spec changes: what plugins derive from how the nodes
+  /// look — compiled selectors, spread plans, image spreads — is keyed on it.
+  @usableFromInline @exclusivity(unchecked) var _nodeShapeVersion: UInt64 = 0
+  @inlinable public var nodeShapeVersion: UInt64 { _nodeShapeVersion }
 
   /// Builds a cluster whose node rows follow kube-scheduler's node-tree order for `nodes` added
   /// in the given order.
@@ -106,6 +110,7 @@ public final class Cluster {
     c.matchedCache = matchedCache
     c.lastMatched = lastMatched
     c.heldCache = heldCache
+    c._nodeShapeVersion = _nodeShapeVersion
     return c
   }
 
@@ -145,7 +150,80 @@ public final class Cluster {
     for image in spec.images {
       for name in image.names { _images.add(name: name, node: id, sizeBytes: image.sizeBytes) }
     }
+    _nodeShapeVersion &+= 1
     return id
+  }
+
+  /// What a node update changed, as upstream types a Node update event.
+  public struct NodeChanges: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let allocatable = NodeChanges(rawValue: 1)
+    public static let labels = NodeChanges(rawValue: 2)
+    /// Taints or the cordon flag (upstream shows `spec.unschedulable` as a taint).
+    public static let taints = NodeChanges(rawValue: 4)
+    public static let images = NodeChanges(rawValue: 8)
+  }
+
+  /// Replaces a node's spec in place — labels, taints, cordon, allocatable, images — as a Node
+  /// update does; the pods bound there stay. Per-domain counters of the label keys that changed
+  /// are recounted (O(nodes) each; updates are rare next to bindings).
+  /// - Precondition: the same name and GPUs, and allocatable still covering the bound pods'
+  ///   requests (a shrink below them is the kubelet's eviction business, not modelled).
+  /// - Returns: what changed (empty when nothing did: no row is touched then).
+  @discardableResult
+  public func updateNode(_ node: NodeID, to spec: NodeSpec) -> NodeChanges {
+    let i = node.index
+    let old = nodes.specs[i]
+    precondition(spec.name == old.name, "a node update keeps the node's name")
+    precondition(spec.gpus == old.gpus, "GPU changes are not modelled")
+    var changes: NodeChanges = []
+    if spec.allocatable != old.allocatable { changes.insert(.allocatable) }
+    if spec.labels != old.labels { changes.insert(.labels) }
+    if spec.taints != old.taints || spec.unschedulable != old.unschedulable { changes.insert(.taints) }
+    if spec.images != old.images { changes.insert(.images) }
+    guard !changes.isEmpty else { return [] }
+    // A shrink may not go below what the bound pods request (an amount already exceeded — an
+    // ignored extended resource — may stay where it is).
+    func holds(_ new: Int64, requested: Int64, old: Int64) -> Bool { new >= min(requested, old) }
+    precondition(
+      holds(spec.allocatable.cpuMillis, requested: nodes.requestedCPU[i], old: old.allocatable.cpuMillis)
+        && holds(spec.allocatable.memoryBytes, requested: nodes.requestedMemory[i], old: old.allocatable.memoryBytes)
+        && holds(spec.allocatable.pods, requested: nodes.podCount[i], old: old.allocatable.pods)
+        && holds(spec.allocatable.ephemeralStorageBytes, requested: nodes.requestedEphemeral[i], old: old.allocatable.ephemeralStorageBytes),
+      "allocatable below what the node's pods request")
+    var labelIDs: [(key: Int, value: UInt32)] = []
+    for (key, value) in spec.labels.sorted(by: { $0.key < $1.key }) {
+      let (k, isNew) = _labels.internKey(key)
+      if isNew { nodes.addLabelKey() }
+      labelIDs.append((k, _labels.intern(value: value, key: k)))
+    }
+    let before = (0..<nodes.labelValues.count).map { nodes.labelValues[$0][i] }
+    let taintIDs = spec.taints.map { _taints.intern($0) }
+    nodes.widenTaints(to: _taints.words)
+    var scalarIDs: [(ScalarResourceID, Int64)] = []
+    for (name, amount) in spec.allocatable.scalars {
+      let (r, isNew) = _scalars.intern(name)
+      if isNew { nodes.addScalarResource() }
+      scalarIDs.append((r, amount))
+    }
+    for r in 0..<_scalars.names.count {
+      let amount = scalarIDs.first { $0.0.index == r }?.1 ?? 0
+      precondition(holds(amount, requested: nodes.scalarRequested[r][i], old: nodes.scalarAllocatable[r][i]), "allocatable below what the node's pods request")
+    }
+    nodes.update(node, to: spec, labelIDs: labelIDs, taintIDs: taintIDs, scalarIDs: scalarIDs)
+    for c in _domainCounters {
+      while c.counts.count < _labels.domains[c.key].count { c.counts.append(0) }
+      if c.key >= before.count || before[c.key] != nodes.labelValues[c.key][i] { refill(c) }
+    }
+    if changes.contains(.images) {
+      _images.remove(node: node)
+      for image in spec.images {
+        for name in image.names { _images.add(name: name, node: node, sizeBytes: image.sizeBytes) }
+      }
+    }
+    _nodeShapeVersion &+= 1
+    return changes
   }
 
   /// Adds a pending pod.
@@ -591,6 +669,25 @@ public final class Cluster {
       let listed = podsOn(NodeID(UInt32(i)))
       if listed.count != Int(count[i]) || listed.contains(where: { pods.node[$0.index] != UInt32(i) }) {
         problems.append("\(nodes.names[i]): pod list differs from the pods bound to it")
+      }
+    }
+    for i in 0..<n {
+      // The columns say what the node's spec says (node updates rewrite both).
+      let spec = nodes.specs[i]
+      for k in 0..<_labels.keyCount {
+        let v = nodes.labelValues[k][i]
+        let value: String? = v == 0 ? nil : _labels.domains[k].values[Int(v)]
+        if value != spec.labels[_labels.domains[k].key] { problems.append("\(spec.name): label column \(_labels.domains[k].key) differs from its spec") }
+      }
+      var bits = [UInt64](repeating: 0, count: nodes.taintWords)
+      for t in spec.taints { if let id = _taints.id(of: t) { bits[id >> 6] |= 1 << UInt64(id & 63) } }
+      if (0..<nodes.taintWords).contains(where: { nodes.taintBits[i * nodes.taintWords + $0] != bits[$0] }) {
+        problems.append("\(spec.name): taint bits differ from its spec")
+      }
+      if (nodes.unschedulable[i] != 0) != spec.unschedulable || nodes.allocatableCPU[i] != spec.allocatable.cpuMillis
+        || nodes.allocatableMemory[i] != spec.allocatable.memoryBytes || nodes.allocatablePods[i] != spec.allocatable.pods
+      {
+        problems.append("\(spec.name): cordon or allocatable columns differ from its spec")
       }
     }
     for c in _domainCounters {

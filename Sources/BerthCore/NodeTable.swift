@@ -138,6 +138,43 @@ public final class NodeTable {
     return id
   }
 
+  /// Rewrites row `node` for a changed spec (same name and GPUs): label values (`labelIDs` lists
+  /// every key the node now carries), taint bits, the cordon flag, allocatable amounts and the
+  /// cold side arrays. Journals the row. Requested sums and bound pods stay as they are.
+  func update(
+    _ node: NodeID, to spec: NodeSpec, labelIDs: [(key: Int, value: UInt32)], taintIDs: [Int],
+    scalarIDs: [(ScalarResourceID, Int64)]
+  ) {
+    let i = node.index
+    for c in _labelValues { c[i] = 0 }
+    for (key, value) in labelIDs { _labelValues[key][i] = value }
+    for w in 0..<_taintWords { _taintBits[i * _taintWords + w] = 0 }
+    for t in taintIDs {
+      precondition(t < _taintWords * 64, "taint id beyond bitset width")
+      _taintBits[i * _taintWords + (t >> 6)] |= 1 << UInt64(t & 63)
+    }
+    let cordoned = spec.unschedulable ? 1 : 0
+    _cordonedCount += cordoned - Int(unschedulable[i])
+    unschedulable[i] = UInt8(cordoned)
+    allocatableCPU[i] = spec.allocatable.cpuMillis
+    allocatableMemory[i] = spec.allocatable.memoryBytes
+    allocatableEphemeral[i] = spec.allocatable.ephemeralStorageBytes
+    allocatablePods[i] = spec.allocatable.pods
+    // The largest amounts only bound the kernels' arithmetic: they may stay high after a shrink.
+    _largestAllocatable.cpu = max(_largestAllocatable.cpu, spec.allocatable.cpuMillis)
+    _largestAllocatable.memory = max(_largestAllocatable.memory, spec.allocatable.memoryBytes)
+    _largestAllocatable.ephemeral = max(_largestAllocatable.ephemeral, spec.allocatable.ephemeralStorageBytes)
+    for c in _scalarAllocatable { c[i] = 0 }
+    for (r, amount) in scalarIDs {
+      _scalarAllocatable[r.index][i] = amount
+      _largestScalarAllocatable[r.index] = max(_largestScalarAllocatable[r.index], amount)
+    }
+    labels[i] = spec.labels
+    taints[i] = spec.taints
+    specs[i] = spec
+    noteChange(i)
+  }
+
   func addLabelKey() { _labelValues.append(Column(repeating: 0, count: _count)) }
 
   func addScalarResource() {

@@ -106,6 +106,11 @@ public struct ImageRegistry: Sendable {
 
   public func id(of name: String) -> Int? { index[name] }
 
+  /// Forgets every image the node held (before its images are registered again).
+  mutating func remove(node: NodeID) {
+    for id in presence.indices { presence[id].removeAll { $0.node == node } }
+  }
+
   mutating func add(name: String, node: NodeID, sizeBytes: Int64) {
     let id: Int
     if let i = index[name] {
@@ -116,8 +121,15 @@ public struct ImageRegistry: Sendable {
       names.append(name)
       presence.append([])
     }
-    if presence[id].last?.node == node { return }  // an image listed twice under one name
-    presence[id].append(Presence(node: node, sizeBytes: sizeBytes))
+    let entry = Presence(node: node, sizeBytes: sizeBytes)
+    guard let last = presence[id].last, last.node >= node else {
+      presence[id].append(entry)  // nodes are added in row order: the common case
+      return
+    }
+    if last.node == node { return }  // an image listed twice under one name
+    // An updated node registers its images again: keep ascending node order.
+    let at = presence[id].firstIndex { $0.node >= node }!
+    if presence[id][at].node != node { presence[id].insert(entry, at: at) }
   }
 }
 

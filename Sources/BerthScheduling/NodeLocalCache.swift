@@ -56,9 +56,10 @@ struct RowBitmap {
 /// filter's verdict per row, and which rows' verdicts and node-local scores (kept in the
 /// scheduler's score columns) are still current.
 ///
-/// Everything is forgotten when the pod shape or the node count changes; between cycles only
-/// the rows the node journal names lose their bits. A journal that overflowed since the last
-/// cycle empties the cache too.
+/// Everything is forgotten when the pod shape or the node shape (`Cluster.nodeShapeVersion`: a
+/// node added or updated — an image's spread moves every holder's score) changes; between cycles
+/// only the rows the node journal names lose their bits. A journal that overflowed since the
+/// last cycle empties the cache too.
 final class NodeLocalCache {
   /// Cacheable filters; slot s of `verdicts` and of the verdict bitmaps belongs to the s-th.
   let filterSlots: Int
@@ -68,6 +69,7 @@ final class NodeLocalCache {
   /// `filterSlots` verdict bitmaps, then the scores' bitmap.
   @exclusivity(unchecked) private var bitStore: UnsafeMutablePointer<UInt64>
   @exclusivity(unchecked) private var shape: PodShape?
+  @exclusivity(unchecked) private var nodeShape: UInt64 = .max
   @exclusivity(unchecked) private var journalCursor: UInt64 = 0
 
   init(filterSlots: Int) {
@@ -91,9 +93,10 @@ final class NodeLocalCache {
 
   private func forgetAll() { bitStore.update(repeating: 0, count: (filterSlots + 1) * wordsPerBitmap) }
 
-  /// Makes the cache describe `shape` on the cluster's current nodes: empties it for a new shape
-  /// or node count, else clears the rows changed since the last call.
-  func sync(_ shape: PodShape, nodes: NodeTable) {
+  /// Makes the cache describe `shape` on the cluster's current nodes: empties it for a new pod
+  /// or node shape, else clears the rows changed since the last call.
+  func sync(_ shape: PodShape, cluster: Cluster) {
+    let nodes = cluster.nodes
     let n = nodes.count
     let changes = nodes.changeCount
     if n != rows {
@@ -106,12 +109,14 @@ final class NodeLocalCache {
       bitStore = .allocate(capacity: max((filterSlots + 1) * wordsPerBitmap, 1))
       bitStore.initialize(repeating: 0, count: max((filterSlots + 1) * wordsPerBitmap, 1))
       self.shape = shape
+      nodeShape = cluster.nodeShapeVersion
       journalCursor = changes
       return
     }
-    if shape != self.shape {
+    if shape != self.shape || nodeShape != cluster.nodeShapeVersion {
       forgetAll()
       self.shape = shape
+      nodeShape = cluster.nodeShapeVersion
       journalCursor = changes
       return
     }

@@ -113,9 +113,8 @@ extension FilterPlugin {
 
   public var verdictsAreNodeLocal: Bool { false }
 
-  /// A new node helps when this plugin accepts the pod there (the node-property plugins' hints:
-  /// NodeAffinity, TaintToleration, NodeUnschedulable, NodeName; NodePorts on a node with no
-  /// pods); a pod event always may.
+  /// A new node helps when this plugin accepts the pod there (NodeName; NodePorts on a node with
+  /// no pods); anything else always may.
   public func queueingHint(_ pod: PodInfo, after change: ClusterChange, cluster: Cluster) -> Bool {
     guard case .nodeAdded(let node) = change else { return true }
     return accepts(pod, on: node, cluster: cluster)

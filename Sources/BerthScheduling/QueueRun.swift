@@ -193,6 +193,18 @@ public final class QueueRun {
     queue.move(on: change.event, plugins: filterNames, at: now, hint: hint)
   }
 
+  /// A node's spec changes at the current virtual time (a cordon, a label or taint, a resize):
+  /// waiting pods the change may help move on.
+  @discardableResult
+  public func updateNode(_ node: NodeID, to spec: NodeSpec) -> Cluster.NodeChanges {
+    let old = cluster.nodes.specs[node.index]
+    let changes = cluster.updateNode(node, to: spec)
+    guard !changes.isEmpty else { return changes }
+    stateVersion += 1
+    move(after: .nodeUpdated(node, old: old, changes: changes))
+    return changes
+  }
+
   /// A node joins the cluster at the current virtual time: waiting pods it may help move on.
   @discardableResult
   public func addNode(_ node: NodeSpec) -> NodeID {

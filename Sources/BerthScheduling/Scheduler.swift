@@ -183,7 +183,7 @@ public final class Scheduler {
       lastWindow = Window(start: 0, length: 0, nodeCount: 0)
       return (lastWindow, 0, 0)
     }
-    if cachesNodeLocalResults { nodeLocal.sync(PodShape(pod, in: cluster), nodes: cluster.nodes) }
+    if cachesNodeLocalResults { nodeLocal.sync(PodShape(pod, in: cluster), cluster: cluster) }
     activeFilters.removeAll()
     for i in filterRefs.indices where filterRefs[i].with({ $0.preFilter(pod, cluster: cluster) }) { activeFilters.append(i) }
     for i in activeFilters {
@@ -345,7 +345,7 @@ public final class Scheduler {
       }
     }
     if !cached.isEmpty {
-      nodeLocal.sync(PodShape(pod, in: cluster), nodes: cluster.nodes)
+      nodeLocal.sync(PodShape(pod, in: cluster), cluster: cluster)
       if !cached.elementsEqual(lastCached) {
         nodeLocal.forgetScores()
         lastCached.removeAll()

@@ -21,17 +21,30 @@ public struct QueueSettings: Sendable, Equatable {
 }
 
 /// Cluster events that can make an unschedulable pod schedulable.
-public enum ClusterEvent: Sendable, CaseIterable {
+public enum ClusterEvent: Sendable, Hashable {
   case nodeAdd
+  /// A node's spec changed in the given ways (upstream's UpdateNodeAllocatable,
+  /// UpdateNodeLabel, UpdateNodeTaint).
+  case nodeUpdate(Cluster.NodeChanges)
   case assignedPodAdd
   case assignedPodDelete
 
-  /// Whether `plugin` registers for the event (upstream's `EventsToRegister`): every filter
-  /// cares about new nodes; fit and ports about pods leaving; spreading and inter-pod affinity
-  /// about pods arriving and leaving.
+  /// Whether `plugin` registers for the event (upstream's `EventsToRegister` with queueing
+  /// hints on): every filter cares about new nodes; fit about allocatable changes, node
+  /// affinity about labels, taints and cordons about taints, spreading and inter-pod affinity
+  /// about both; fit and ports about pods leaving; spreading and inter-pod affinity about pods
+  /// arriving and leaving.
   public func concerns(_ plugin: PluginName) -> Bool {
     switch self {
     case .nodeAdd: return true
+    case .nodeUpdate(let changes):
+      switch plugin {
+      case .nodeResourcesFit: return changes.contains(.allocatable)
+      case .nodeAffinity: return changes.contains(.labels)
+      case .taintToleration, .nodeUnschedulable: return changes.contains(.taints)
+      case .podTopologySpread, .interPodAffinity: return !changes.isDisjoint(with: [.labels, .taints])
+      default: return false
+      }
     case .assignedPodAdd: return plugin == .podTopologySpread || plugin == .interPodAffinity
     case .assignedPodDelete:
       return [.nodeResourcesFit, .nodePorts, .podTopologySpread, .interPodAffinity, .volumeRestrictions].contains(plugin)
@@ -42,6 +55,8 @@ public enum ClusterEvent: Sendable, CaseIterable {
 /// A cluster change with its object, for the plugins' queueing hints.
 public enum ClusterChange: Sendable, Equatable {
   case nodeAdded(NodeID)
+  /// A node's spec changed; `old` is its spec before (the node's row holds the new one).
+  case nodeUpdated(NodeID, old: NodeSpec, changes: Cluster.NodeChanges)
   /// A pod bound to a node.
   case assignedPodAdded(PodID)
   /// A bound pod deleted (its row still holds its spec; it is unbound already).
@@ -50,6 +65,7 @@ public enum ClusterChange: Sendable, Equatable {
   public var event: ClusterEvent {
     switch self {
     case .nodeAdded: return .nodeAdd
+    case .nodeUpdated(_, _, let changes): return .nodeUpdate(changes)
     case .assignedPodAdded: return .assignedPodAdd
     case .assignedPodDeleted: return .assignedPodDelete
     }

@@ -21,13 +21,14 @@ final class ImageLocalityPlugin: ScorePlugin {
   @exclusivity(unchecked) private var sums = Column<Int64>(repeating: 0, count: 0)
   @exclusivity(unchecked) private var touched: [Int] = []
   @exclusivity(unchecked) private var containers = 1
-  /// The constraint set and node count `sums` were built for, and the mode they gave: images
-  /// are registered only as nodes are added, so a run of identical pods reuses them.
-  @exclusivity(unchecked) private var last: (constraints: UInt32, nodes: Int, mode: ScoreMode)?
+  /// The constraint set and node shape (`Cluster.nodeShapeVersion`) `sums` were built for, and
+  /// the mode they gave: images change only with node additions and updates, so a run of
+  /// identical pods reuses them.
+  @exclusivity(unchecked) private var last: (constraints: UInt32, shape: UInt64, mode: ScoreMode)?
 
   func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
     let total = cluster.nodes.count
-    if let last, last.constraints == pod.constraintsID, last.nodes == total { return last.mode }
+    if let last, last.constraints == pod.constraintsID, last.shape == cluster.nodeShapeVersion { return last.mode }
     if sums.count != total { sums = Column(repeating: 0, count: total) } else {
       for i in touched { sums[i] = 0 }
     }
@@ -43,7 +44,7 @@ final class ImageLocalityPlugin: ScorePlugin {
       }
     }
     let mode: ScoreMode = touched.isEmpty ? .uniform(0) : .perNode
-    last = (pod.constraintsID, total, mode)
+    last = (pod.constraintsID, cluster.nodeShapeVersion, mode)
     return mode
   }
 

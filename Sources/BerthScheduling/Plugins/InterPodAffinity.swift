@@ -244,7 +244,7 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
       return terms.allSatisfy { cluster.clause(for: $0, ownerNamespace: ns).matches(namespace: otherNS, namespaceLabels: { [:] }, labels: labels) }
     }
     switch change {
-    case .nodeAdded(let node):
+    case .nodeAdded(let node), .nodeUpdated(let node, _, _):
       let labels = cluster.nodes.labels[node.index]
       return (c.podAffinity.required + c.podAntiAffinity.required).contains { labels[$0.topologyKey] != nil }
     case .assignedPodAdded(let other):

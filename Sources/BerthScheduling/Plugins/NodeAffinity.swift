@@ -122,7 +122,9 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
   }
 
   @exclusivity(unchecked) private var cache: [UInt32: Compiled] = [:]
-  @exclusivity(unchecked) private var cacheNodeCount = -1
+  /// The node shape (`Cluster.nodeShapeVersion`) the cache was compiled against: label values
+  /// and node names arrive with nodes and node updates.
+  @exclusivity(unchecked) private var cacheShape: UInt64?
   /// The constraint set `current` was compiled for: a run of identical pods keeps it as is.
   @exclusivity(unchecked) private var currentID: UInt32?
   @exclusivity(unchecked) private var current: Compiled?
@@ -135,14 +137,16 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
   init(arguments: NodeAffinityArguments) { added = arguments.addedAffinity }
 
   /// Makes `current` the pod's compiled selectors (compiled on first sight of its constraint
-  /// set, again after nodes are added).
+  /// set, again after nodes are added or updated).
   private func select(_ pod: PodInfo, cluster: Cluster) {
-    if cacheNodeCount != cluster.nodes.count {
+    if cacheShape != cluster.nodeShapeVersion {
       cache.removeAll()
       currentID = nil
-      cacheNodeCount = cluster.nodes.count
-      scratchA = Column(repeating: 0, count: cluster.nodes.count)
-      scratchB = Column(repeating: 0, count: cluster.nodes.count)
+      cacheShape = cluster.nodeShapeVersion
+      if scratchA.count != cluster.nodes.count {
+        scratchA = Column(repeating: 0, count: cluster.nodes.count)
+        scratchB = Column(repeating: 0, count: cluster.nodes.count)
+      }
     }
     if currentID == pod.constraintsID { return }
     currentID = pod.constraintsID
@@ -184,6 +188,23 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
   }
 
   static let reasonConflict = "pod affinity terms conflict"
+
+  /// Upstream's hint: the node (added, or updated from not matching) matches the enforced
+  /// affinity and the pod's node selector and required affinity.
+  func queueingHint(_ pod: PodInfo, after change: ClusterChange, cluster: Cluster) -> Bool {
+    let c = pod.constraints
+    func matches(_ spec: NodeSpec) -> Bool {
+      if let req = added?.required, !req.matches(labels: spec.labels, nodeName: spec.name) { return false }
+      if !c.nodeSelector.allSatisfy({ spec.labels[$0.key] == $0.value }) { return false }
+      if let req = c.affinity?.required, !req.matches(labels: spec.labels, nodeName: spec.name) { return false }
+      return true
+    }
+    switch change {
+    case .nodeAdded(let node): return matches(cluster.nodes.specs[node.index])
+    case .nodeUpdated(let node, let old, _): return matches(cluster.nodes.specs[node.index]) && !matches(old)
+    case .assignedPodAdded, .assignedPodDeleted: return true
+    }
+  }
 
   func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool {
     select(pod, cluster: cluster)

@@ -146,8 +146,16 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
   /// Upstream's hints: any assigned pod's deletion may free room; a new node helps when the pod
   /// fits it empty — every request against allocatable, extended resources the arguments ignore
   /// included (`isFit` checks the pod without the plugin's ignore lists).
+  /// A node update helps when the pod fits the node empty and the update raised the allowed pod
+  /// count or the allocatable amount of something the pod requests
+  /// (`haveAnyRequestedResourcesIncreased`).
   func queueingHint(_ pod: PodInfo, after change: ClusterChange, cluster: Cluster) -> Bool {
-    guard case .nodeAdded(let node) = change else { return true }
+    let node: NodeID
+    switch change {
+    case .assignedPodAdded, .assignedPodDeleted: return true
+    case .nodeAdded(let n): node = n
+    case .nodeUpdated(let n, _, _): node = n
+    }
     let n = cluster.nodes
     let i = node.index
     if n.allocatablePods[i] < 1 { return false }
@@ -155,7 +163,16 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     if pod.requestMemory > 0 && pod.requestMemory > n.allocatableMemory[i] { return false }
     if pod.requestEphemeral > 0 && pod.requestEphemeral > n.allocatableEphemeral[i] { return false }
     for r in pod.scalarRequests where r.amount > 0 && r.amount > n.scalarAllocatable[r.resource.index][i] { return false }
-    return true
+    guard case .nodeUpdated(_, let old, _) = change else { return true }
+    let was = old.allocatable
+    if n.allocatablePods[i] > was.pods { return true }
+    if pod.requestCPU > 0 && n.allocatableCPU[i] > was.cpuMillis { return true }
+    if pod.requestMemory > 0 && n.allocatableMemory[i] > was.memoryBytes { return true }
+    if pod.requestEphemeral > 0 && n.allocatableEphemeral[i] > was.ephemeralStorageBytes { return true }
+    let names = cluster.scalars.names
+    return pod.scalarRequests.contains { r in
+      r.amount > 0 && n.scalarAllocatable[r.resource.index][i] > was.scalar(names[r.resource.index]) ?? 0
+    }
   }
 
   /// Unresolvable when some request exceeds the node's whole allocatable amount.

@@ -18,6 +18,15 @@ final class NodeUnschedulablePlugin: FilterPlugin {
   }
 
   func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] { [Self.reason] }
+
+  /// Upstream's hint: a node added schedulable, or updated from cordoned to schedulable.
+  func queueingHint(_ pod: PodInfo, after change: ClusterChange, cluster: Cluster) -> Bool {
+    switch change {
+    case .nodeAdded(let node): return cluster.nodes.unschedulable[node.index] == 0
+    case .nodeUpdated(let node, let old, _): return old.unschedulable && cluster.nodes.unschedulable[node.index] == 0
+    case .assignedPodAdded, .assignedPodDeleted: return true
+    }
+  }
 }
 
 /// NodeName (filter): a pod with `spec.nodeName` fits only that node.

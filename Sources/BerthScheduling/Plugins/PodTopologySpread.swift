@@ -86,9 +86,8 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     let counters: [DomainCounter?]
     /// Per constraint, nodes without its key (domain 0 when `requireAll` is false).
     let lacking: [Int]
-    /// The cluster's shape the plan was built for.
-    let keyCount: Int
-    let nodeCount: Int
+    /// The node shape (`Cluster.nodeShapeVersion`) the plan was built for.
+    let shape: UInt64
     /// Per constraint, read every cycle without touching the constraint's strings: whether its
     /// key is the hostname, the values of its key (1 when no node has it; values arrive only
     /// with nodes, so the size holds while `fits`), its maxSkew and minDomains.
@@ -100,7 +99,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
 
     init(
       constraints: [TopologySpreadConstraint], keys: [Int], matchers: [Int?], selfMatch: [Int64], requireAll: Bool,
-      fromCounters: Bool, counters: [DomainCounter?], lacking: [Int], keyCount: Int, nodeCount: Int, domainSizes: [Int]
+      fromCounters: Bool, counters: [DomainCounter?], lacking: [Int], shape: UInt64, domainSizes: [Int]
     ) {
       self.constraints = constraints
       self.keys = keys
@@ -110,8 +109,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       self.fromCounters = fromCounters
       self.counters = counters
       self.lacking = lacking
-      self.keyCount = keyCount
-      self.nodeCount = nodeCount
+      self.shape = shape
       isHostname = constraints.map { $0.topologyKey == PodTopologySpreadPlugin.hostnameKey }
       sizes = keys.map { $0 >= 0 ? domainSizes[$0] : 1 }
       maxSkews = constraints.map { Int64($0.maxSkew) }
@@ -119,7 +117,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       hard = constraints.first?.doNotSchedule ?? false
     }
 
-    func fits(_ cluster: Cluster) -> Bool { keyCount == cluster.labels.keyCount && nodeCount == cluster.nodes.count }
+    func fits(_ cluster: Cluster) -> Bool { shape == cluster.nodeShapeVersion }
   }
 
   struct PlanKey: Hashable {
@@ -251,7 +249,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       constraints: cs, keys: keys, matchers: matchers,
       selfMatch: cs.map { $0.labelSelector?.matches(podLabels) == true ? 1 : 0 },
       requireAll: requireAll, fromCounters: fromCounters, counters: counters, lacking: lacking,
-      keyCount: cluster.labels.keyCount, nodeCount: n, domainSizes: cluster.labels.domains.map(\.count))
+      shape: cluster.nodeShapeVersion, domainSizes: cluster.labels.domains.map(\.count))
   }
 
   /// Marks in `keyed` the rows among `rows` whose node carries every key; false when some key is
@@ -446,10 +444,16 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   /// selector matches it; a new node when it carries every constraint's key.
   func queueingHint(_ pod: PodInfo, after change: ClusterChange, cluster: Cluster) -> Bool {
     let hard = pod.constraints.spread.filter(\.doNotSchedule)
+    func carriesKeys(_ labels: [String: String]) -> Bool { hard.allSatisfy { labels[$0.topologyKey] != nil } }
     switch change {
     case .nodeAdded(let node):
-      let labels = cluster.nodes.labels[node.index]
-      return hard.allSatisfy { labels[$0.topologyKey] != nil }
+      return carriesKeys(cluster.nodes.labels[node.index])
+    case .nodeUpdated(let node, let old, _):
+      // It starts or stops counting, or it counts and its domain or taints changed.
+      let new = cluster.nodes.specs[node.index]
+      if carriesKeys(old.labels) != carriesKeys(new.labels) { return true }
+      return carriesKeys(new.labels)
+        && (hard.contains { old.labels[$0.topologyKey] != new.labels[$0.topologyKey] } || old.taints != new.taints)
     case .assignedPodAdded(let other), .assignedPodDeleted(let other):
       let pods = cluster.pods
       guard pods.namespace[other.index] == pods.namespace[pod.id.index] else { return false }

@@ -71,6 +71,18 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
     }
   }
 
+  /// Upstream's hint: a node added or updated whose NoSchedule and NoExecute taints the pod
+  /// tolerates, having not tolerated them before (a new node counts as not tolerated before).
+  func queueingHint(_ pod: PodInfo, after change: ClusterChange, cluster: Cluster) -> Bool {
+    let tolerations = pod.constraints.tolerations
+    func untolerated(_ taints: [Taint]) -> Bool { taints.contains { $0.effect.isHard && !tolerations.tolerate($0) } }
+    switch change {
+    case .nodeAdded(let node): return !untolerated(cluster.nodes.taints[node.index])
+    case .nodeUpdated(let node, let old, _): return untolerated(old.taints) && !untolerated(cluster.nodes.taints[node.index])
+    case .assignedPodAdded, .assignedPodDeleted: return true
+    }
+  }
+
   func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] {
     let taint = cluster.nodes.taints[node.index].first { $0.effect.isHard && !pod.constraints.tolerations.tolerate($0) }
     guard let taint else { return [] }
