@@ -126,6 +126,8 @@ public final class WorkloadRunner {
         sinceChurn = 0
       case .deletePods(let count):
         deleteRandomPods(count)
+      case .updateNodes(let count, let patch):
+        updateRandomNodes(count, patch)
       case .barrier:
         break
       case .startCollectingMetrics:
@@ -298,6 +300,19 @@ public final class WorkloadRunner {
   private func markMeasured(_ pod: PodID, _ measured: Bool) {
     measuredPod.append(contentsOf: repeatElement(false, count: max(0, pod.index + 1 - measuredPod.count)))
     measuredPod[pod.index] = measured
+  }
+
+  /// Patches `count` distinct random nodes (seeded; all of them when there are fewer) and, in a
+  /// queue test case, runs the queue on: the pods the updates may help are retried.
+  func updateRandomNodes(_ count: Int, _ patch: NodePatch) {
+    var rows = Array(0..<cluster.nodes.count)
+    for k in 0..<min(count, rows.count) {
+      rows.swapAt(k, k + rng.nextInt(below: rows.count - k))
+      let node = NodeID(UInt32(rows[k]))
+      let spec = patch.applied(to: cluster.nodes.specs[node.index])
+      if let q = queueRun { q.updateNode(node, to: spec) } else { cluster.updateNode(node, to: spec) }
+    }
+    queueRun?.run()
   }
 
   /// Deletes `count` random bound pods (seeded); pods the queue's preemption already deleted

@@ -41,6 +41,23 @@ public enum ObjectSource: Sendable {
   case podTemplate(PodSpec)
 }
 
+/// A change to nodes' specs: cordon or uncordon, labels set or removed, taints replaced.
+public struct NodePatch: Sendable, Equatable {
+  public var unschedulable: Bool?
+  public var setLabels: [String: String] = [:]
+  public var removeLabels: [String] = []
+  public var taints: [Taint]?
+
+  public func applied(to spec: NodeSpec) -> NodeSpec {
+    var s = spec
+    if let unschedulable { s.unschedulable = unschedulable }
+    for (k, v) in setLabels { s.labels[k] = v }
+    for k in removeLabels { s.labels[k] = nil }
+    if let taints { s.taints = taints }
+    return s
+  }
+}
+
 public enum Op: Sendable {
   case createNodes(count: Int, source: ObjectSource, zones: [String])
   /// Pods from `source`, in `namespace` when given (else the template's).
@@ -54,6 +71,9 @@ public enum Op: Sendable {
   /// `create` pods from `source`.
   case churn(everyPods: Int, create: Int, delete: Int, source: ObjectSource)
   case deletePods(count: Int)
+  /// Applies `patch` to `count` distinct random nodes (seeded) — in a queue test case as Node
+  /// update events, after which the queue runs until nothing can change.
+  case updateNodes(count: Int, patch: NodePatch)
   /// Waits until no pod is pending; scheduling here is synchronous, so it only marks the point.
   case barrier
   case startCollectingMetrics
@@ -67,6 +87,7 @@ public enum Op: Sendable {
     case .createService: return "createAny"
     case .churn: return "churn"
     case .deletePods: return "deletePods"
+    case .updateNodes: return "updateNodes"
     case .barrier: return "barrier"
     case .startCollectingMetrics: return "startCollectingMetrics"
     case .stopCollectingMetrics: return "stopCollectingMetrics"
@@ -256,6 +277,18 @@ extension Suite {
       guard every > 0 else { throw v.child("everyPods")!.error("must be at least 1") }
       return .churn(everyPods: every, create: try v.child("create").map { c throws(InputError) in try count(c, in: v) } ?? 0,
         delete: try v.child("delete").map { c throws(InputError) in try count(c, in: v) } ?? 0, source: try source(v, template: "podTemplate"))
+    case "updateNodes":
+      try v.requireKeys(in: ["opcode", "count", "unschedulable", "labels", "removeLabels", "taints"])
+      var patch = NodePatch()
+      patch.unschedulable = try v.child("unschedulable")?.bool()
+      patch.setLabels = try v.child("labels")?.stringMap() ?? [:]
+      patch.removeLabels = try v.child("removeLabels")?.stringList() ?? []
+      patch.taints = try v.child("taints").map { t throws(InputError) in try KubernetesYAML.taints(t) }
+      if patch.setLabels.keys.contains("kubernetes.io/hostname") || patch.removeLabels.contains("kubernetes.io/hostname") {
+        throw v.error("updateNodes cannot change kubernetes.io/hostname")
+      }
+      guard patch != NodePatch() else { throw v.error("updateNodes needs unschedulable, labels, removeLabels or taints") }
+      return .updateNodes(count: try count(v.child("count"), in: v), patch: patch)
     case "deletePods":
       try v.requireKeys(in: ["opcode", "count"])
       return .deletePods(count: try count(v.child("count"), in: v))
@@ -269,7 +302,7 @@ extension Suite {
       try v.requireKeys(in: ["opcode"])
       return .stopCollectingMetrics
     default:
-      throw codeNode.error("unknown opcode \"\(code)\" (expected createNodes, createNamespaces, createAny, createPods, createPodSets, churn, deletePods, barrier, startCollectingMetrics or stopCollectingMetrics)")
+      throw codeNode.error("unknown opcode \"\(code)\" (expected createNodes, createNamespaces, createAny, createPods, createPodSets, churn, deletePods, updateNodes, barrier, startCollectingMetrics or stopCollectingMetrics)")
     }
   }
 }

@@ -300,15 +300,7 @@ public enum KubernetesYAML {
     let name = try name(v)
     let labels = try v.child("metadata")?.child("labels")?.stringMap() ?? [:]
     let spec = v.child("spec")
-    var taints: [Taint] = []
-    for t in try spec?.child("taints")?.sequence() ?? [] {
-      guard let key = try t.child("key")?.string(), !key.isEmpty else { throw t.error("taint needs a key") }
-      guard let effectNode = t.child("effect") else { throw t.error("taint needs an effect") }
-      guard let effect = TaintEffect(rawValue: try effectNode.string()) else {
-        throw effectNode.error("expected NoSchedule, PreferNoSchedule or NoExecute")
-      }
-      taints.append(Taint(key: key, value: try t.child("value")?.string() ?? "", effect: effect))
-    }
+    let taints = try spec?.child("taints").map { t throws(InputError) in try self.taints(t) } ?? []
     let status = v.child("status")
     guard let resources = status?.child("allocatable") ?? status?.child("capacity") else {
       throw v.error("node \(name) has neither status.allocatable nor status.capacity")
@@ -328,6 +320,20 @@ public enum KubernetesYAML {
     return NodeSpec(
       name: name, labels: all, taints: taints, allocatable: amounts,
       unschedulable: try spec?.child("unschedulable")?.bool() ?? false, images: images)
+  }
+
+  /// A list of taints (`spec.taints`).
+  package static func taints(_ v: YAMLValue) throws(InputError) -> [Taint] {
+    var taints: [Taint] = []
+    for t in try v.sequence() {
+      guard let key = try t.child("key")?.string(), !key.isEmpty else { throw t.error("taint needs a key") }
+      guard let effectNode = t.child("effect") else { throw t.error("taint needs an effect") }
+      guard let effect = TaintEffect(rawValue: try effectNode.string()) else {
+        throw effectNode.error("expected NoSchedule, PreferNoSchedule or NoExecute")
+      }
+      taints.append(Taint(key: key, value: try t.child("value")?.string() ?? "", effect: effect))
+    }
+    return taints
   }
 
   static func container(_ v: YAMLValue, isInit: Bool) throws(InputError) -> Container {
