@@ -128,6 +128,22 @@ public final class Cluster {
     for c in _heldCounts { c.append(0) }
     firstPodOnNode.append(-1)
     precondition(nodes.id(named: spec.name) == nil, "duplicate node name \(spec.name)")
+    let (labelIDs, taintIDs, scalarIDs) = intern(spec)
+    let modelID = spec.gpus.map { gpuModels.intern($0.model) } ?? 0
+    let id = nodes.append(spec, labelIDs: labelIDs, taintIDs: taintIDs, scalarIDs: scalarIDs, gpuModelID: modelID)
+    for c in _domainCounters {
+      while c.counts.count < _labels.domains[c.key].count { c.counts.append(0) }
+    }
+    for image in spec.images {
+      for name in image.names { _images.add(name: name, node: id, sizeBytes: image.sizeBytes) }
+    }
+    _nodeShapeVersion &+= 1
+    return id
+  }
+
+  /// Registers a node spec's label keys and values, taints and extended resources (growing the
+  /// node columns for new ones) and returns their ids.
+  private func intern(_ spec: NodeSpec) -> (labels: [(key: Int, value: UInt32)], taints: [Int], scalars: [(ScalarResourceID, Int64)]) {
     var labelIDs: [(key: Int, value: UInt32)] = []
     for (key, value) in spec.labels.sorted(by: { $0.key < $1.key }) {
       let (k, isNew) = _labels.internKey(key)
@@ -142,16 +158,7 @@ public final class Cluster {
       if isNew { nodes.addScalarResource() }
       scalarIDs.append((r, amount))
     }
-    let modelID = spec.gpus.map { gpuModels.intern($0.model) } ?? 0
-    let id = nodes.append(spec, labelIDs: labelIDs, taintIDs: taintIDs, scalarIDs: scalarIDs, gpuModelID: modelID)
-    for c in _domainCounters {
-      while c.counts.count < _labels.domains[c.key].count { c.counts.append(0) }
-    }
-    for image in spec.images {
-      for name in image.names { _images.add(name: name, node: id, sizeBytes: image.sizeBytes) }
-    }
-    _nodeShapeVersion &+= 1
-    return id
+    return (labelIDs, taintIDs, scalarIDs)
   }
 
   /// What a node update changed, as upstream types a Node update event.
@@ -192,21 +199,9 @@ public final class Cluster {
         && holds(spec.allocatable.pods, requested: nodes.podCount[i], old: old.allocatable.pods)
         && holds(spec.allocatable.ephemeralStorageBytes, requested: nodes.requestedEphemeral[i], old: old.allocatable.ephemeralStorageBytes),
       "allocatable below what the node's pods request")
-    var labelIDs: [(key: Int, value: UInt32)] = []
-    for (key, value) in spec.labels.sorted(by: { $0.key < $1.key }) {
-      let (k, isNew) = _labels.internKey(key)
-      if isNew { nodes.addLabelKey() }
-      labelIDs.append((k, _labels.intern(value: value, key: k)))
-    }
+    let (labelIDs, taintIDs, scalarIDs) = intern(spec)
+    // The node's value per key before the update (keys new to the cluster read 0).
     let before = (0..<nodes.labelValues.count).map { nodes.labelValues[$0][i] }
-    let taintIDs = spec.taints.map { _taints.intern($0) }
-    nodes.widenTaints(to: _taints.words)
-    var scalarIDs: [(ScalarResourceID, Int64)] = []
-    for (name, amount) in spec.allocatable.scalars {
-      let (r, isNew) = _scalars.intern(name)
-      if isNew { nodes.addScalarResource() }
-      scalarIDs.append((r, amount))
-    }
     for r in 0..<_scalars.names.count {
       let amount = scalarIDs.first { $0.0.index == r }?.1 ?? 0
       precondition(holds(amount, requested: nodes.scalarRequested[r][i], old: nodes.scalarAllocatable[r][i]), "allocatable below what the node's pods request")
