@@ -63,8 +63,17 @@ extension Scheduler {
 
   /// Whether `pod` passes every filter on `node` (no reasons built: preemption's dry runs ask
   /// this for every victim they try to reprieve).
-  public func fits(_ pod: PodID, on node: NodeID) -> Bool {
-    firstFailingFilter(PodInfo(pod, in: cluster), on: node, withNominatedPods: false) == nil
+  public func fits(_ pod: PodID, on node: NodeID) -> Bool { fits(PodInfo(pod, in: cluster), on: node) }
+
+  /// `fits` for a pod whose `PodInfo` the caller holds (a dry run asks many times).
+  public func fits(_ info: PodInfo, on node: NodeID) -> Bool {
+    firstFailingFilter(info, on: node, withNominatedPods: false) == nil
+  }
+
+  /// Whether filter `i`'s rejection of `node` is UnschedulableAndUnresolvable (through the
+  /// unretained plugin reference: preemption asks it for every rejected node).
+  func isUnresolvable(filter i: Int, _ pod: PodInfo, node: NodeID) -> Bool {
+    filterRefs[i].with { $0.isUnresolvable(pod, cluster: cluster, node: node) }
   }
 
   /// The index of the first filter rejecting `node`, and whether it failed only once the

@@ -34,6 +34,11 @@ public final class DefaultPreemption {
   @exclusivity(unchecked) public var minCandidatePercentage = 10
   @exclusivity(unchecked) public var minCandidateAbsolute = 100
   @exclusivity(unchecked) private var rng: SplitMix64
+  /// Scratch of the dry run on one node, reused from node to node.
+  @exclusivity(unchecked) private var lower: [PodID] = []
+  @exclusivity(unchecked) private var masks: [(pod: PodID, mask: UInt8)] = []
+  @exclusivity(unchecked) private var violatingPods: [PodID] = []
+  @exclusivity(unchecked) private var nonViolatingPods: [PodID] = []
 
   public init(scheduler: Scheduler, seed: UInt64) {
     self.scheduler = scheduler
@@ -67,7 +72,7 @@ public final class DefaultPreemption {
     var violating: [Candidate] = []
     for i in 0..<count {
       let node = NodeID(UInt32(potential[(offset + i) % count]))
-      guard let c = selectVictims(pod, priority: priority, on: node, allowed: allowed, startTime: startTime, terminating: terminating) else { continue }
+      guard let c = selectVictims(info, priority: priority, on: node, allowed: allowed, startTime: startTime, terminating: terminating) else { continue }
       if c.pdbViolations == 0 { nonViolating.append(c) } else { violating.append(c) }
       if !nonViolating.isEmpty && nonViolating.count + violating.count >= wanted { break }
     }
@@ -86,11 +91,13 @@ public final class DefaultPreemption {
   func potentialNodes(_ pod: PodInfo) -> [Int] {
     guard scheduler.lastRejection == nil else { return [] }
     var out: [Int] = []
-    let filters = scheduler.filterPlugins
-    for r in scheduler.lastWindow.rows {
-      let code = Int(scheduler.status[r])
-      guard code != 0 && code != 255 else { continue }
-      if !filters[code - 1].isUnresolvable(pod, cluster: cluster, node: NodeID(UInt32(r))) { out.append(r) }
+    let status = UnsafePointer(scheduler.status.base)
+    for seg in scheduler.lastWindow.pair {
+      for r in seg {
+        let code = Int(status[r])
+        guard code != 0 && code != 255 else { continue }
+        if !scheduler.isUnresolvable(filter: code - 1, pod, node: NodeID(UInt32(r))) { out.append(r) }
+      }
     }
     return out
   }
@@ -108,12 +115,18 @@ public final class DefaultPreemption {
   /// Pods on `node` with priority below `priority` (in the node's list order; callers sort).
   private func lowerOn(_ node: NodeID, below priority: Int32) -> [PodID] {
     var out: [PodID] = []
+    collectLower(on: node, below: priority, into: &out)
+    return out
+  }
+
+  /// `lowerOn` into a reused list.
+  private func collectLower(on node: NodeID, below priority: Int32, into out: inout [PodID]) {
+    out.removeAll(keepingCapacity: true)
     var p = cluster.firstPod(on: node)
     while let q = p {
       if cluster.pods.priority[q.index] < priority { out.append(q) }
       p = cluster.pod(after: q)
     }
-    return out
   }
 
   /// Upstream's `MoreImportantPod`: higher priority, then earlier start.
@@ -126,16 +139,18 @@ public final class DefaultPreemption {
 
   /// `SelectVictimsOnNode` on the live cluster, restored before returning.
   func selectVictims(
-    _ pod: PodID, priority: Int32, on node: NodeID, allowed budgetAllowance: [Int], startTime: (PodID) -> VirtualTime,
+    _ pod: PodInfo, priority: Int32, on node: NodeID, allowed budgetAllowance: [Int], startTime: (PodID) -> VirtualTime,
     terminating: (PodID) -> Bool
   ) -> Candidate? {
     // Pods already terminating keep their place until they are gone and are no one's victims.
     guard hasVictim(on: node, below: priority, terminating: terminating) else { return nil }
-    var lower = lowerOn(node, below: priority)
+    collectLower(on: node, below: priority, into: &lower)
     lower.removeAll { terminating($0) }
     guard !lower.isEmpty else { return nil }
-    // GPU devices each pod held, to give the same ones back (few pods per node: a scan).
-    let masks = lower.map { (pod: $0, mask: cluster.pods.gpuAssignment[$0.index]) }
+    // GPU devices each pod held (unbinding clears them), to give the same ones back (few pods per
+    // node: a scan).
+    masks.removeAll(keepingCapacity: true)
+    for v in lower { masks.append((v, cluster.pods.gpuAssignment[v.index])) }
     func devices(_ v: PodID) -> UInt8? {
       let m = masks.first { $0.pod == v }?.mask ?? 0
       return m == 0 ? nil : m
@@ -148,8 +163,8 @@ public final class DefaultPreemption {
     lower.sort { moreImportant($0, $1, startTime: startTime) }
     // Split by PodDisruptionBudget: each covered pod uses one of its budgets' allowed disruptions.
     var allowed = budgetAllowance
-    var violatingPods: [PodID] = []
-    var nonViolatingPods: [PodID] = []
+    violatingPods.removeAll(keepingCapacity: true)
+    nonViolatingPods.removeAll(keepingCapacity: true)
     for v in lower {
       var violates = false
       for b in allowed.indices where cluster.budget(b, covers: v) {

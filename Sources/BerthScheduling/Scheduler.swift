@@ -294,14 +294,14 @@ public final class Scheduler {
       let node = NodeID(UInt32(r))
       for q in others { cluster.bind(q, to: node) }
       st[r] = 0
-      for (i, f) in filterPlugins.enumerated() where f.preFilter(pod, cluster: cluster) {
-        f.filter(pod, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1))
+      for i in filterRefs.indices where filterRefs[i].with({ $0.preFilter(pod, cluster: cluster) }) {
+        filterRefs[i].with { $0.filter(pod, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1)) }
         if st[r] != 0 { break }
       }
       for q in others.reversed() { cluster.unbind(q) }
     }
     // The plugins' PreFilter state must describe the cluster without the nominated pods again.
-    if touched && restoring { for i in activeFilters { _ = filterPlugins[i].preFilter(pod, cluster: cluster) } }
+    if touched && restoring { for i in activeFilters { _ = filterRefs[i].with { $0.preFilter(pod, cluster: cluster) } } }
   }
 
   private func firstFeasible(in window: Window) -> NodeID? {
