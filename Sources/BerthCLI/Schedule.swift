@@ -8,11 +8,14 @@ import Histogram
 /// `berth schedule`: place a cluster's pending pods one at a time, as kube-scheduler would.
 struct Schedule: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Schedule a cluster's pods in arrival order and report throughput and latency.",
+    abstract: "Schedule a cluster's pods through the scheduling queue and report throughput and latency.",
     discussion: """
-      Each pod is filtered, scored and bound before the next one is taken, as kube-scheduler does
-      with a single active queue. The cluster is a Berth cluster CSV directory (nodes.csv,
-      pods.csv) or Kubernetes YAML (a file, a multi-document file, a List, or a directory).
+      Pods arrive at their creation times (virtual time) and go through kube-scheduler's queue:
+      one scheduling cycle at a time, retried on the cluster events their rejecting plugins'
+      queueing hints accept, after backoff or by the 5-minute flush, preempting lower-priority
+      pods where they may. --no-queue makes one attempt per pod in arrival order instead. The
+      cluster is a Berth cluster CSV directory (nodes.csv, pods.csv) or Kubernetes YAML (a file,
+      a multi-document file, a List, or a directory).
 
       Examples:
         # Default profile, adaptive percentageOfNodesToScore, seeded tie-breaking
@@ -56,8 +59,14 @@ struct Schedule: ParsableCommand {
   @Flag(help: "One attempt per pod in arrival order, without the scheduling queue (implied by --follow and --scores-out).")
   var noQueue = false
 
+  @Flag(help: "Retry an unschedulable pod on every event its rejecting plugins register for, without asking their queueing hints (kube-scheduler before v1.32, or with the SchedulerQueueingHints gate off).")
+  var noQueueingHints = false
+
   func validate() throws {
     if scoresPods < 0 { throw ValidationError("--scores-pods must be ≥ 0") }
+    if noQueueingHints && (noQueue || follow != nil || scoresOut != nil) {
+      throw ValidationError("--no-queueing-hints applies to queue runs; --no-queue, --follow and --scores-out make none")
+    }
   }
 
   func run() throws {
@@ -132,7 +141,9 @@ extension Schedule {
   /// on ties, and go through the scheduling queue: retries on cluster events, backoff, the
   /// 5-minute flush, preemption.
   private func runQueued(scheduler: Scheduler, built: Cluster, seed: UInt64, arrivals: [VirtualTime], classNames: [Int32: String]) throws {
-    let queueRun = QueueRun(scheduler: scheduler, seed: seed)
+    var settings = QueueSettings()
+    settings.queueingHints = !noQueueingHints
+    let queueRun = QueueRun(scheduler: scheduler, seed: seed, settings: settings)
     for p in 0..<built.pods.count { queueRun.submit(PodID(UInt32(p)), at: arrivals[p]) }
     final class Box {
       var recorder: RunRecorder

@@ -57,6 +57,9 @@ struct CLITests {
     let rows = try String(contentsOfFile: d + "/p.csv", encoding: .utf8).split(separator: "\n").map(String.init)
     #expect(rows.filter { $0.hasSuffix(",preempted") }.count == 2)
     #expect(rows.contains { $0.hasPrefix("urgent,n") })
+    // Without queueing hints the run retries more but decides the same here.
+    #expect(Self.run(["schedule", "--cluster", file, "--seed", "1", "--no-queueing-hints", "--out", d + "/q.csv"]).code == 0)
+    #expect(try String(contentsOfFile: d + "/q.csv", encoding: .utf8) == rows.joined(separator: "\n") + "\n")
   }
 
   @Test("bad input fails with one clear line and a non-zero exit", arguments: [
@@ -66,6 +69,7 @@ struct CLITests {
     (["schedule", "--cluster", sampleDir, "--follow", "/nonexistent.csv"], "/nonexistent.csv: cannot read file"),
     (["schedule", "--cluster", sampleDir, "--tie-break", "coin"], "The value 'coin' is invalid for '--tie-break <tie-break>'. Please provide one of 'uniform' and 'lowest-index'."),
     (["generate", "cluster", "--nodes=-1", "--pods", "1", "--out", "/tmp/x"], "--nodes must be in 0…5000000"),
+    (["schedule", "--cluster", sampleDir, "--no-queue", "--no-queueing-hints"], "--no-queueing-hints applies to queue runs; --no-queue, --follow and --scores-out make none"),
   ] as [([String], String)])
   func errors(args: [String], message: String) {
     let (m, code) = Self.run(args)
