@@ -81,9 +81,9 @@ public protocol FilterPlugin: AnyObject {
     _ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>, code: UInt8,
     into counts: inout [String: Int])
   /// Whether the plugin's rejection of a row is a function of the pod's shape (`PodShape`) and
-  /// that node's own state alone, given the node count: then the scheduler keeps verdicts
-  /// across cycles and refilters only rows whose node changed (see `NodeTable.journal`). Worth
-  /// it for filters costlier than reading a byte per row.
+  /// that node's own state alone, given the nodes' shape (`Cluster.nodeShapeVersion`): then the
+  /// scheduler keeps verdicts across cycles and refilters only rows whose node changed (see
+  /// `NodeTable.journal`). Worth it for filters costlier than reading a byte per row.
   var verdictsAreNodeLocal: Bool { get }
   /// Upstream's QueueingHint for `pod`, which this plugin rejected in its last attempt: whether
   /// `change` may make it schedulable (Queue) or cannot (QueueSkip). Asked only for changes the
@@ -180,8 +180,9 @@ public protocol ScorePlugin: AnyObject {
   /// Normalisation for `.custom` plugins, over the window's feasible rows.
   func normalize(_ scores: UnsafeMutablePointer<Int64>, window: Window, status: UnsafePointer<UInt8>)
   /// Whether a row's raw score is a function of the pod's shape (`PodShape`) and that node's own
-  /// state alone, given the node count: then the scheduler keeps scores across cycles and
-  /// recomputes only rows whose node changed (see `NodeTable.version`).
+  /// state alone, given the nodes' shape (`Cluster.nodeShapeVersion`; ImageLocality's image
+  /// spreads): then the scheduler keeps scores across cycles and recomputes only rows whose node
+  /// changed (see `NodeTable.journal`).
   var scoresAreNodeLocal: Bool { get }
 }
 

@@ -71,7 +71,8 @@ public final class Scheduler {
 
   /// Keep node-local filter verdicts and raw scores across cycles (see
   /// `FilterPlugin.verdictsAreNodeLocal`, `ScorePlugin.scoresAreNodeLocal`): a row is
-  /// recomputed only when the pod's shape, the node count or that node changed. Off, every cycle
+  /// recomputed only when the pod's shape, the nodes' shape (a node added or updated) or that
+  /// node's pods changed. Off, every cycle
   /// filters and scores every row afresh (the reference the caches are tested against).
   @exclusivity(unchecked) public var cachesNodeLocalResults = true
   private let nodeLocal: NodeLocalCache
