@@ -62,10 +62,17 @@ struct Schedule: ParsableCommand {
   @Flag(help: "Retry an unschedulable pod on every event its rejecting plugins register for, without asking their queueing hints (kube-scheduler before v1.32, or with the SchedulerQueueingHints gate off).")
   var noQueueingHints = false
 
+  @Option(help: "Virtual milliseconds each scheduling cycle takes in a queue run: pending times then include the wait behind other pods' cycles (0: cycles take no virtual time).")
+  var cycleTime: Double = 0
+
   func validate() throws {
     if scoresPods < 0 { throw ValidationError("--scores-pods must be ≥ 0") }
     if noQueueingHints && (noQueue || follow != nil || scoresOut != nil) {
       throw ValidationError("--no-queueing-hints applies to queue runs; --no-queue, --follow and --scores-out make none")
+    }
+    if !(cycleTime >= 0 && cycleTime <= 3_600_000) { throw ValidationError("--cycle-time must be in 0…3600000 milliseconds") }
+    if cycleTime > 0 && (noQueue || follow != nil || scoresOut != nil) {
+      throw ValidationError("--cycle-time applies to queue runs; --no-queue, --follow and --scores-out make none")
     }
   }
 
@@ -143,6 +150,7 @@ extension Schedule {
   private func runQueued(scheduler: Scheduler, built: Cluster, seed: UInt64, arrivals: [VirtualTime], classNames: [Int32: String]) throws {
     var settings = QueueSettings()
     settings.queueingHints = !noQueueingHints
+    settings.cycleDuration = .seconds(cycleTime / 1000)
     let queueRun = QueueRun(scheduler: scheduler, seed: seed, settings: settings)
     for p in 0..<built.pods.count { queueRun.submit(PodID(UInt32(p)), at: arrivals[p]) }
     final class Box {

@@ -72,6 +72,13 @@ public struct Agenda<Event> {
     sequence += 1
   }
 
+  /// Moves `now` forward to `time` with no event taken (time passing between events).
+  /// - Precondition: no event is due before `time`, and `time` is not before `now`.
+  @inlinable public mutating func advance(to time: VirtualTime) {
+    precondition(time >= current && (heap.min.map { $0.time >= time } ?? true), "advancing past a due event")
+    current = time
+  }
+
   /// Takes the earliest event and advances `now` to its time.
   @inlinable public mutating func next() -> (time: VirtualTime, event: Event)? {
     guard let e = heap.popMin() else { return nil }

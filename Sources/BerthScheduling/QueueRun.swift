@@ -95,7 +95,10 @@ public final class QueueRun {
   public func run() {
     while true {
       queue.flushBackoff(at: now)
-      while let pod = queue.pop() { cycle(pod) }
+      while let pod = queue.pop() {
+        cycle(pod)
+        if queue.settings.cycleDuration > .zero { pass(queue.settings.cycleDuration) }
+      }
       if realEvents == 0 && !queue.anyUnschedulable({ lastAttemptVersion[$0.index] != stateVersion }) { break }
       if !flushScheduled, let t = queue.nextUnschedulableFlush() {
         agenda.schedule(.unschedulableFlush, at: t)
@@ -105,6 +108,19 @@ public final class QueueRun {
       handle(first.event)
       while agenda.nextTime == first.time, let e = agenda.next() { handle(e.event) }
     }
+  }
+
+  /// Lets `duration` of virtual time pass after a cycle: events due meanwhile are handled in
+  /// order, then pods whose backoff ended move to activeQ.
+  private func pass(_ duration: VirtualTime) {
+    let until = now + duration
+    if !flushScheduled, let t = queue.nextUnschedulableFlush() {
+      agenda.schedule(.unschedulableFlush, at: t)
+      flushScheduled = true
+    }
+    while let t = agenda.nextTime, t <= until, let e = agenda.next() { handle(e.event) }
+    agenda.advance(to: until)
+    queue.flushBackoff(at: now)
   }
 
   private func handle(_ event: Event) {

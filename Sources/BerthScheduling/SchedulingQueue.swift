@@ -13,6 +13,11 @@ public struct QueueSettings: Sendable, Equatable {
   public var backoffWindow = VirtualTime.seconds(Int64(1))
   /// SchedulerPopFromBackoffQ (on since v1.33): with activeQ empty, the backoffQ head is taken.
   public var popFromBackoffQ = true
+  /// Virtual time each scheduling cycle takes. Zero (the default): cycles are instantaneous and a
+  /// run costs only its cycles' real time. Set to the real scheduler's cycle time, pods queue
+  /// behind each other — pending times include the scheduler's own throughput — and events fall
+  /// between cycles (a victim's deletion, a backoff ending) as they would.
+  public var cycleDuration = VirtualTime.zero
   /// SchedulerQueueingHints (on by default since v1.32): an event moves an unschedulable pod
   /// only when a plugin that rejected it judges the change may help (`FilterPlugin.queueingHint`);
   /// off, any event a rejecting plugin registers for moves it.

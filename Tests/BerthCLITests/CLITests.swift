@@ -60,6 +60,9 @@ struct CLITests {
     // Without queueing hints the run retries more but decides the same here.
     #expect(Self.run(["schedule", "--cluster", file, "--seed", "1", "--no-queueing-hints", "--out", d + "/q.csv"]).code == 0)
     #expect(try String(contentsOfFile: d + "/q.csv", encoding: .utf8) == rows.joined(separator: "\n") + "\n")
+    // Cycles taking 2 ms of virtual time change when pods bind, not where here.
+    #expect(Self.run(["schedule", "--cluster", file, "--seed", "1", "--cycle-time", "2", "--out", d + "/t.csv"]).code == 0)
+    #expect(try String(contentsOfFile: d + "/t.csv", encoding: .utf8) == rows.joined(separator: "\n") + "\n")
   }
 
   @Test("bad input fails with one clear line and a non-zero exit", arguments: [
@@ -70,6 +73,7 @@ struct CLITests {
     (["schedule", "--cluster", sampleDir, "--tie-break", "coin"], "The value 'coin' is invalid for '--tie-break <tie-break>'. Please provide one of 'uniform' and 'lowest-index'."),
     (["generate", "cluster", "--nodes=-1", "--pods", "1", "--out", "/tmp/x"], "--nodes must be in 0…5000000"),
     (["schedule", "--cluster", sampleDir, "--no-queue", "--no-queueing-hints"], "--no-queueing-hints applies to queue runs; --no-queue, --follow and --scores-out make none"),
+    (["schedule", "--cluster", sampleDir, "--cycle-time=-1"], "--cycle-time must be in 0…3600000 milliseconds"),
   ] as [([String], String)])
   func errors(args: [String], message: String) {
     let (m, code) = Self.run(args)

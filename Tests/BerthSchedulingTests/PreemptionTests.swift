@@ -233,6 +233,31 @@ struct PreemptionTests {
     #expect(q.location[0] == .active)
   }
 
+  @Test("with a cycle duration pods queue behind each other and an arrival during a cycle is popped next by priority")
+  func cycleDuration() throws {
+    func run(cycle: VirtualTime) throws -> (order: [String], waits: [String: VirtualTime]) {
+      let c = Cluster(nodes: [Builders.node("n0", cpu: 4000, memory: 1 << 34)])
+      var settings = QueueSettings()
+      settings.cycleDuration = cycle
+      let run = QueueRun(scheduler: Scheduler(cluster: c, seed: 1), seed: 1, settings: settings)
+      var order: [String] = []
+      run.onCycle = { pod, _, _ in order.append(c.pods.name(pod)) }
+      for name in ["low1", "low2", "low3"] { run.submit(try c.addPod(Builders.pod(name, cpu: 100)), at: .zero) }
+      var high = Builders.pod("high", cpu: 100)
+      high.priority = 10
+      run.submit(try c.addPod(high), at: .seconds(0.5))
+      run.run()
+      return (order, Dictionary(uniqueKeysWithValues: run.pendingTimes().map { (c.pods.name($0.pod), $0.wait) }))
+    }
+    let instant = try run(cycle: .zero)
+    #expect(instant.order == ["low1", "low2", "low3", "high"])
+    #expect(instant.waits.values.allSatisfy { $0 == .zero })
+    let timed = try run(cycle: .seconds(Int64(1)))
+    #expect(timed.order == ["low1", "high", "low2", "low3"], "high arrived during low1's cycle")
+    #expect(timed.waits["low1"] == .zero && timed.waits["high"] == .seconds(0.5))
+    #expect(timed.waits["low2"] == .seconds(Int64(2)) && timed.waits["low3"] == .seconds(Int64(3)))
+  }
+
   @Test("gated pods are never attempted and stay pending")
   func gates() throws {
     let c = Cluster(nodes: [Builders.node("n0", cpu: 1000, memory: 1 << 34)])
