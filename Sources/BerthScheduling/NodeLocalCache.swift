@@ -95,7 +95,9 @@ final class NodeLocalCache {
 
   /// Makes the cache describe `shape` on the cluster's current nodes: empties it for a new pod
   /// or node shape, else clears the rows changed since the last call.
-  func sync(_ shape: PodShape, cluster: Cluster) {
+  /// - Returns: whether the cache is empty now (nothing in it can be reused this cycle).
+  @discardableResult
+  func sync(_ shape: PodShape, cluster: Cluster) -> Bool {
     let nodes = cluster.nodes
     let n = nodes.count
     let changes = nodes.changeCount
@@ -111,18 +113,20 @@ final class NodeLocalCache {
       self.shape = shape
       nodeShape = cluster.nodeShapeVersion
       journalCursor = changes
-      return
+      return true
     }
     if shape != self.shape || nodeShape != cluster.nodeShapeVersion {
       forgetAll()
       self.shape = shape
       nodeShape = cluster.nodeShapeVersion
       journalCursor = changes
-      return
+      return true
     }
-    guard changes != journalCursor else { return }
+    guard changes != journalCursor else { return false }
     if changes &- journalCursor > UInt64(NodeTable.journalCapacity) {
       forgetAll()
+      journalCursor = changes
+      return true
     } else {
       let journal = UnsafePointer(nodes.journal.base)
       for c in journalCursor..<changes {
@@ -131,6 +135,7 @@ final class NodeLocalCache {
       }
     }
     journalCursor = changes
+    return false
   }
 }
 

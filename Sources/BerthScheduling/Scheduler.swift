@@ -184,7 +184,9 @@ public final class Scheduler {
       lastWindow = Window(start: 0, length: 0, nodeCount: 0)
       return (lastWindow, 0, 0)
     }
-    if cachesNodeLocalResults { nodeLocal.sync(PodShape(pod, in: cluster), cluster: cluster) }
+    // A cycle that starts with an empty cache filters straight into the status column: storing
+    // verdicts for a pod shape seen once would cost a pass (clusters of all-different pods).
+    let reuseVerdicts = cachesNodeLocalResults && !nodeLocal.sync(PodShape(pod, in: cluster), cluster: cluster)
     activeFilters.removeAll()
     for i in filterRefs.indices where filterRefs[i].with({ $0.preFilter(pod, cluster: cluster) }) { activeFilters.append(i) }
     for i in activeFilters {
@@ -212,7 +214,7 @@ public final class Scheduler {
       let rows = lo..<hi
       st.advanced(by: lo).update(repeating: 0, count: hi - lo)
       for i in activeFilters {
-        if cachesNodeLocalResults && verdictSlot[i] >= 0 {
+        if reuseVerdicts && verdictSlot[i] >= 0 {
           applyCachedVerdicts(pod, filter: i, rows: rows)
         } else {
           filterRefs[i].with { $0.filter(pod, cluster: cluster, rows: rows, status: st, code: UInt8(i + 1)) }
