@@ -85,6 +85,8 @@ struct SuiteErrorTests {
      "s.yaml:5: testCases[0].workloadTemplate[0].opcode: unknown opcode \"createNodez\" (expected createNodes, createNamespaces, createAny, createPods, createPodSets, churn, deletePods, updateNodes, barrier, startCollectingMetrics or stopCollectingMetrics)"),
     (header + "  - opcode: updateNodes\n    count: 1\n  workloads:\n  - name: w\n",
      "s.yaml:5: testCases[0].workloadTemplate[0]: updateNodes needs unschedulable, labels, removeLabels or taints"),
+    (header + "  - opcode: updateNodes\n    count: 1\n    labels: {kubernetes.io/hostname: other}\n  workloads:\n  - name: w\n",
+     "s.yaml:5: testCases[0].workloadTemplate[0]: updateNodes cannot change kubernetes.io/hostname"),
     (header + "  - opcode: updateNodes\n    count: 1\n    taints: [{key: k, effect: Sometimes}]\n  workloads:\n  - name: w\n",
      "s.yaml:7: testCases[0].workloadTemplate[0].taints[0].effect: expected NoSchedule, PreferNoSchedule or NoExecute"),
     (header + "  - opcode: createNodes\n    count: $n\n  workloads:\n  - name: w\n    params: {n: 1, m: 2}\n",
