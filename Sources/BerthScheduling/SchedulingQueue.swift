@@ -52,7 +52,10 @@ public enum ClusterEvent: Sendable, Hashable {
       }
     case .assignedPodAdd: return plugin == .podTopologySpread || plugin == .interPodAffinity
     case .assignedPodDelete:
-      return [.nodeResourcesFit, .nodePorts, .podTopologySpread, .interPodAffinity, .volumeRestrictions].contains(plugin)
+      switch plugin {
+      case .nodeResourcesFit, .nodePorts, .podTopologySpread, .interPodAffinity, .volumeRestrictions: return true
+      default: return false
+      }
     }
   }
 }
