@@ -164,7 +164,7 @@ public struct BenchReport: Codable, Sendable {
   }
 
   public static func decode(path: String) throws(InputError) -> BenchReport {
-    guard let data = FileManager.default.contents(atPath: path) else { throw InputError(file: path, "cannot read file") }
+    let data = try InputFile.data(path)
     do {
       let report = try JSONDecoder().decode(BenchReport.self, from: data)
       guard report.schema == schema else { throw InputError(file: path, field: "schema", "expected \(schema), found \(report.schema)") }

@@ -97,9 +97,8 @@ public enum Op: Sendable {
 
 extension Suite {
   public static func read(path: String) throws(InputError) -> Suite {
-    guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-      throw InputError(file: path, "cannot read file as UTF-8 text")
-    }
+    let data = try InputFile.data(path)
+    let text = try InputFile.text(data, file: path)
     var checksum: UInt64 = 0xCBF2_9CE4_8422_2325
     for b in data {
       checksum ^= UInt64(b)
@@ -162,7 +161,20 @@ extension Suite {
       throw (v.child("params")?.child(unused) ?? v).error("param \"\(unused)\" is not used by the workload template")
     }
     var ops: [Op] = []
-    for o in try substituted.sequence() { ops += try self.ops(o) }
+    var objects = 0
+    for o in try substituted.sequence() {
+      let added = try self.ops(o)
+      for op in added {
+        switch op {
+        case .createNodes(let count, _, _), .createPods(let count, _, _, _): objects += count
+        default: break
+        }
+      }
+      guard objects <= Limits.objectsPerWorkload else {
+        throw o.error("workload \(name) creates more than \(Limits.objectsPerWorkload) nodes and pods")
+      }
+      ops += added
+    }
     var thresholds: [Threshold] = []
     for t in try v.child("thresholds")?.sequence() ?? [] {
       let text = try t.string()
@@ -203,10 +215,21 @@ extension Suite {
     }
   }
 
-  static func count(_ v: YAMLValue?, in op: YAMLValue, field: String = "count") throws(InputError) -> Int {
+  /// Bounds on what a suite may ask for, checked while reading so that an absurd count is an
+  /// error, never an allocation — whether or not its workload is selected to run.
+  public enum Limits {
+    /// Objects one op creates (nodes, pods, namespaces, updates, deletions).
+    public static let countPerOp = 10_000_000
+    /// Namespaces one `createPodSets` op expands to.
+    public static let podSets = 100_000
+    /// Nodes plus pods one workload creates over all its ops (churn excluded).
+    public static let objectsPerWorkload = 20_000_000
+  }
+
+  static func count(_ v: YAMLValue?, in op: YAMLValue, field: String = "count", max: Int = Limits.countPerOp) throws(InputError) -> Int {
     guard let v else { throw op.error("\(op.path) needs \(field)") }
     let n = try v.int64()
-    guard n >= 0, n <= 100_000_000 else { throw v.error("expected a count in 0…100000000, found \(n)") }
+    guard n >= 0, n <= max else { throw v.error("expected a count in 0…\(max), found \(n)") }
     return Int(n)
   }
 
@@ -237,11 +260,14 @@ extension Suite {
   static func ops(_ v: YAMLValue) throws(InputError) -> [Op] {
     guard try v.child("opcode")?.string() == "createPodSets" else { return [try op(v)] }
     try v.requireKeys(in: ["opcode", "count", "namespacePrefix", "createPodsOp"])
-    let n = try count(v.child("count"), in: v)
+    let n = try count(v.child("count"), in: v, max: Limits.podSets)
     guard let prefix = try v.child("namespacePrefix")?.string(), !prefix.isEmpty else { throw v.error("createPodSets needs a namespacePrefix") }
     guard let inner = v.child("createPodsOp") else { throw v.error("createPodSets needs a createPodsOp") }
     guard case .createPods(let c, let source, let collect, nil) = try op(inner) else {
       throw inner.error("createPodsOp must be a createPods op without a namespace")
+    }
+    guard n * c <= Limits.objectsPerWorkload else {
+      throw v.error("\(n) pod sets of \(c) pods is \(n * c) pods, more than a workload may create (\(Limits.objectsPerWorkload))")
     }
     return (0..<n).map { .createPods(count: c, source: source, collectMetrics: collect, namespace: "\(prefix)-\($0)") }
   }

@@ -42,7 +42,9 @@ struct BenchRun: ParsableCommand {
   @Flag(help: "Pass even when a threshold's metric was not measured (allocations without the counter).") var allowUnmeasured = false
 
   func validate() throws {
-    if throughputWindowMs <= 0 { throw ValidationError("--throughput-window-ms must be positive") }
+    guard (1...3_600_000).contains(throughputWindowMs) else {
+      throw ValidationError("--throughput-window-ms must be in 1…3600000 (an hour), found \(throughputWindowMs)")
+    }
   }
 
   func run() throws {

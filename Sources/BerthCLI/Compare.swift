@@ -35,45 +35,49 @@ struct Compare: ParsableCommand {
 
   func parsedPolicies() throws -> [GPUPolicy] {
     if policies == "paper" { return GPUPolicy.paper }
-    return try policies.split(separator: ",").map { name in
+    var out: [GPUPolicy] = []
+    for name in policies.split(separator: ",", omittingEmptySubsequences: false) {
       guard let p = GPUPolicy(rawValue: String(name)) else {
-        throw ValidationError("unknown policy \"\(name)\" (expected one of \(GPUPolicy.allCases.map(\.rawValue).joined(separator: ", ")) or paper)")
+        throw ValidationError("--policies: unknown policy \"\(Escaped(name))\" (expected a comma-separated list of \(GPUPolicy.allCases.map(\.rawValue).joined(separator: ", ")), or paper)")
       }
-      return p
-    }
-  }
-
-  func parsedSeeds() throws -> [UInt64] {
-    var out: [UInt64] = []
-    for part in seeds.split(separator: ",") {
-      let bounds = part.split(separator: "-", maxSplits: 1)
-      guard let lo = UInt64(bounds[0]), let hi = bounds.count == 2 ? UInt64(bounds[1]) : lo, lo <= hi, hi - lo < 100_000 else {
-        throw ValidationError("--seeds: expected N, A-B or a comma-separated list, found \"\(seeds)\"")
-      }
-      out += Array(lo...hi)
+      guard !out.contains(p) else { throw ValidationError("--policies: \(p.rawValue) is listed twice") }
+      out.append(p)
     }
     return out
   }
 
   func validate() throws {
     _ = try parsedPolicies()
-    _ = try parsedSeeds()
-    if tune < 0 || tune > 10 { throw ValidationError("--tune must be in 0…10") }
+    _ = try SeedList.parse(seeds, option: "--seeds")
+    if !(tune >= 0 && tune <= 10) { throw ValidationError("--tune must be a number in 0…10, found \(tune)") }
     if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+    var seen = Set<String>()
+    for file in pods {
+      let path = URL(fileURLWithPath: file).standardizedFileURL.path
+      guard seen.insert(path).inserted else { throw ValidationError("--pods: \(file) is given twice") }
+    }
+    var names = Set<String>()
+    for file in pods where !names.insert(Self.workloadName(file)).inserted {
+      throw ValidationError("--pods: two files give the workload name \"\(Self.workloadName(file))\" (results are labelled by file name)")
+    }
+  }
+
+  /// A workload's label in the results: its pod file's name less the extension and openb's
+  /// `openb_pod_list_` prefix. A label only: no result depends on it.
+  static func workloadName(_ file: String) -> String {
+    ((file as NSString).lastPathComponent as NSString).deletingPathExtension.replacingOccurrences(of: "openb_pod_list_", with: "")
   }
 
   func run() throws {
     let policyList = try parsedPolicies()
-    let seedList = try parsedSeeds()
+    let seedList = try SeedList.parse(seeds, option: "--seeds")
     let nodeSpecs: [NodeSpec]
     var workloads: [(name: String, pods: [PodSpec], typical: [TypicalPod])] = []
     do {
       nodeSpecs = try OpenbCSV.readNodes(path: nodes)
       for file in pods {
         let specs = try OpenbCSV.readPods(path: file)
-        let name = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
-          .replacingOccurrences(of: "openb_pod_list_", with: "")
-        workloads.append((name, specs, FragmentationModel.typicalPods(specs, threshold: Experiment.popularity)))
+        workloads.append((Self.workloadName(file), specs, FragmentationModel.typicalPods(specs, threshold: Experiment.popularity)))
       }
       try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
     } catch let e as InputError {

@@ -106,8 +106,7 @@ struct Schedule: ParsableCommand {
 
     let recorded = try follow.map { try PlacementsCSV.read(path: $0) }
     if recorded == nil && scoresOut == nil && !noQueue {
-      let first = loaded.pods.compactMap(\.creationTimestamp).min() ?? 0
-      let arrivals = loaded.pods.map { VirtualTime.seconds(($0.creationTimestamp ?? first) - first) }
+      let arrivals = try loaded.arrivals(file: cluster)
       try runQueued(scheduler: scheduler, built: built, seed: seed, arrivals: arrivals, classNames: loaded.priorityClassNames)
       return
     }

@@ -22,23 +22,23 @@ public enum PodRequests {
       return r
     }
     var total = ResourceList()
-    for c in pod.containers { total.add(requests(of: c)) }
+    for c in pod.containers { try total.add(requests(of: c)) }
     var sidecars = ResourceList()
     var initMax = ResourceList()
     for c in pod.initContainers {
       let r = requests(of: c)
       if c.restartPolicyAlways {
-        total.add(r)
-        sidecars.add(r)
+        try total.add(r)
+        try sidecars.add(r)
         initMax.raise(to: sidecars)
       } else {
         var running = r
-        running.add(sidecars)
+        try running.add(sidecars)
         initMax.raise(to: running)
       }
     }
     total.raise(to: initMax)
-    total.add(pod.overhead)
+    try total.add(pod.overhead)
     return try total.amounts()
   }
 }

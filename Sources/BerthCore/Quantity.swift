@@ -40,7 +40,6 @@ public struct Quantity: Hashable, Sendable, CustomStringConvertible {
   public init(milli: Int64) { self.init(coefficient: Int128(milli), exponent: -3) }
 
   public var isNegative: Bool { coefficient < 0 }
-  public var isZero: Bool { coefficient == 0 }
 
   /// The value in base units, rounded up: `1.5` → 2, `100m` → 1.
   public func value() throws(QuantityError) -> Int64 { try scaled(by: 0) }
@@ -78,13 +77,17 @@ public struct Quantity: Hashable, Sendable, CustomStringConvertible {
   }
 
   /// Exact sum.
-  public static func + (lhs: Quantity, rhs: Quantity) -> Quantity {
-    let e = min(lhs.exponent, rhs.exponent)
-    let a = lhs.coefficient.scaledUp(by: lhs.exponent - e)
-    let b = rhs.coefficient.scaledUp(by: rhs.exponent - e)
-    guard let a, let b else { return lhs.coefficient == 0 ? rhs : lhs }
+  /// - Throws: `outOfRange` when the exact sum needs more than 128 bits (two 38-digit
+  ///   quantities, or magnitudes 10^38 apart) — far beyond anything a scheduler unit can hold.
+  public func adding(_ other: Quantity) throws(QuantityError) -> Quantity {
+    let e = min(exponent, other.exponent)
+    guard let a = coefficient.scaledUp(by: exponent - e), let b = other.coefficient.scaledUp(by: other.exponent - e) else {
+      if coefficient == 0 { return other }
+      if other.coefficient == 0 { return self }
+      throw .outOfRange("\(self) + \(other)")
+    }
     let (sum, overflow) = a.addingReportingOverflow(b)
-    precondition(!overflow, "quantity sum overflows 128 bits")
+    guard !overflow else { throw .outOfRange("\(self) + \(other)") }
     return Quantity(coefficient: sum, exponent: e)
   }
 
@@ -138,6 +141,8 @@ public enum QuantityError: Error, Equatable, Sendable, CustomStringConvertible {
   case tooPrecise(String)
   case outOfRange(String)
   case negative(String)
+  /// Converts, but above `ResourceAmounts.limit` for `resource`.
+  case aboveLimit(String, resource: String)
 
   public var description: String {
     switch self {
@@ -149,6 +154,9 @@ public enum QuantityError: Error, Equatable, Sendable, CustomStringConvertible {
     case .tooPrecise(let s): return "quantity \"\(s)\" has more than 38 significant digits"
     case .outOfRange(let s): return "quantity \"\(s)\" is out of range"
     case .negative(let s): return "quantity \"\(s)\" is negative"
+    case .aboveLimit(let s, let resource):
+      let unit = resource == ResourceName.cpu ? " millicores" : resource == ResourceName.memory || resource == ResourceName.ephemeralStorage ? " bytes" : ""
+      return "quantity \"\(s)\" of \(resource) is above Berth's limit of 2^53 (\(ResourceAmounts.limit)\(unit))"
     }
   }
 }

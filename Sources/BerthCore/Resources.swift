@@ -42,6 +42,15 @@ public struct ResourceAmounts: Hashable, Sendable {
 
   public init() {}
 
+  /// The largest amount of one resource Berth accepts, in scheduler units (millicores, bytes,
+  /// counts): 2^53 — 8 PiB of memory, 9 × 10^12 cores.
+  ///
+  /// Bounding inputs here keeps every score exact: `(alloc − req)·100` and `req·100` stay below
+  /// 2^61 for amounts up to 2^53 plus one pod's request, so the integer scorers never overflow
+  /// (kube-scheduler's int64 arithmetic wraps silently past about 9 × 10^16). Readers reject a
+  /// larger amount with an error naming the field.
+  public static let limit: Int64 = 1 << 53
+
   public init(
     cpuMillis: Int64 = 0, memoryBytes: Int64 = 0, ephemeralStorageBytes: Int64 = 0,
     pods: Int64 = 0, scalars: [(name: String, amount: Int64)] = []
@@ -101,8 +110,9 @@ public struct ResourceList: Hashable, Sendable {
   public func contains(_ name: String) -> Bool { entries.contains { $0.name == name } }
 
   /// Adds every entry of `other` (exact quantity sums).
-  public mutating func add(_ other: ResourceList) {
-    for (name, q) in other.entries { self[name] = (self[name] ?? .zero) + q }
+  /// - Throws: `outOfRange` when a sum needs more than 128 bits.
+  public mutating func add(_ other: ResourceList) throws(QuantityError) {
+    for (name, q) in other.entries { self[name] = try (self[name] ?? .zero).adding(q) }
   }
 
   /// Raises each entry to at least `other`'s (`maxResourceList`).
@@ -111,19 +121,35 @@ public struct ResourceList: Hashable, Sendable {
   }
 
   /// Converts to scheduler units: CPU with `MilliValue()`, everything else with `Value()`.
+  /// - Throws: `aboveLimit` for an amount over `ResourceAmounts.limit`.
   public func amounts() throws(QuantityError) -> ResourceAmounts {
     var result = ResourceAmounts()
     for (name, q) in entries {
+      let amount = try ResourceList.amount(of: name, q)
       switch name {
-      case ResourceName.cpu: result.cpuMillis = try q.milliValue()
-      case ResourceName.memory: result.memoryBytes = try q.value()
-      case ResourceName.ephemeralStorage: result.ephemeralStorageBytes = try q.value()
-      case ResourceName.pods: result.pods = try q.value()
+      case ResourceName.cpu: result.cpuMillis = amount
+      case ResourceName.memory: result.memoryBytes = amount
+      case ResourceName.ephemeralStorage: result.ephemeralStorageBytes = amount
+      case ResourceName.pods: result.pods = amount
       default:
-        if ResourceName.isScalar(name) { result.scalars.append((name, try q.value())) }
+        if ResourceName.isScalar(name) { result.scalars.append((name, amount)) }
       }
     }
     return result
+  }
+
+  /// One quantity in scheduler units — millicores for CPU, `Value()` otherwise — checked against
+  /// `ResourceAmounts.limit`.
+  public static func amount(of name: String, _ q: Quantity) throws(QuantityError) -> Int64 {
+    let amount: Int64
+    do throws(QuantityError) {
+      amount = name == ResourceName.cpu ? try q.milliValue() : try q.value()
+    } catch {
+      // Past Int64 is past the limit too; say which limit.
+      throw q.isNegative ? error : .aboveLimit(q.description, resource: name)
+    }
+    guard amount <= ResourceAmounts.limit else { throw .aboveLimit(q.description, resource: name) }
+    return amount
   }
 
   public static func == (a: Self, b: Self) -> Bool {

@@ -78,9 +78,10 @@ public enum Experiment {
     workload: String, nodes: [NodeSpec], pods original: [PodSpec], typical: [TypicalPod], policy: GPUPolicy,
     seed: UInt64, tune: Double
   ) -> ExperimentRun {
-    // The node permutation and the pod order depend on the workload and seed only, so every
-    // policy sees the same stream.
-    var rng = SplitMix64(seed: seed).split(label: "experiment/\(workload)")
+    // The node permutation and the pod order depend on the seed and the pods alone — never on
+    // the workload's label (its file name) — so every policy sees the same stream and the same
+    // pods under another file name give the same results.
+    var rng = SplitMix64(seed: seed).split(label: "experiment")
     var nodeRNG = rng.split(label: "nodes")
     var podRNG = rng.split(label: "pods")
     _ = rng.next()

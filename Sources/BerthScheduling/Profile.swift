@@ -57,8 +57,12 @@ public struct Profile: Sendable, Equatable {
     .init(name: PluginName.defaultBinder.rawValue),
   ]
 
-  /// Resolves every profile of a configuration.
+  /// Resolves every profile of a configuration. No profile at all means one default profile, as
+  /// upstream's defaulting (`SetDefaults_KubeSchedulerConfiguration`) adds for `profiles: []`.
+  /// - Postcondition: at least one profile.
   public static func resolve(_ config: SchedulerConfiguration) throws(ConfigurationError) -> [Profile] {
+    var config = config
+    if config.profiles.isEmpty { config.profiles = [ProfileConfiguration()] }
     if let p = config.percentageOfNodesToScore, !(0...100).contains(p) {
       throw ConfigurationError(field: "percentageOfNodesToScore", "\(p) is not in [0, 100]")
     }
@@ -74,6 +78,7 @@ public struct Profile: Sendable, Equatable {
         throw ConfigurationError(field: "profiles[\(i)].\(error.field)", error.message)
       }
     }
+    assert(!profiles.isEmpty, "a configuration resolves to at least one profile")
     return profiles
   }
 

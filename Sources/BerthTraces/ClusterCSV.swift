@@ -21,12 +21,7 @@ public enum ClusterCSV {
 
   /// Rows of a CSV file with the expected header, each with its 1-based line number.
   static func rows(path: String, header expected: [String]) throws(InputError) -> [(line: Int, fields: [String])] {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw InputError(file: path, "cannot read file")
-    }
-    guard let text = String(data: data, encoding: .utf8) else {
-      throw InputError(file: path, "not UTF-8 text")
-    }
+    let text = try InputFile.text(path)
     let reader: CSVReader
     do {
       reader = try CSVReader(string: text, hasHeaderRow: true)
@@ -52,12 +47,18 @@ public enum ClusterCSV {
     return result
   }
 
-  static func integer(_ s: String, file: String, line: Int, field: String, min: Int64 = 0) throws(InputError) -> Int64 {
+  /// An integer cell in `min…max` (by default a resource amount: `0…ResourceAmounts.limit`).
+  static func integer(
+    _ s: String, file: String, line: Int, field: String, min: Int64 = 0, max: Int64 = ResourceAmounts.limit
+  ) throws(InputError) -> Int64 {
     guard let v = Int64(s.trimmingCharacters(in: .whitespaces)) else {
-      throw InputError(file: file, line: line, field: field, "expected an integer, found \"\(s)\"")
+      throw InputError(file: file, line: line, field: field, "expected an integer, found \"\(Escaped(s))\"")
     }
     guard v >= min else {
       throw InputError(file: file, line: line, field: field, "expected an integer ≥ \(min), found \(v)")
+    }
+    guard v <= max else {
+      throw InputError(file: file, line: line, field: field, "expected an integer ≤ \(max), found \(v)")
     }
     return v
   }

@@ -53,10 +53,7 @@ public enum KubernetesYAML {
     var priorityNodes: [(className: YAMLValue?, priority: YAMLValue?)] = []
 
     mutating func add(contentsOf file: String) throws(InputError) {
-      guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
-        throw InputError(file: file, "cannot read file as UTF-8 text")
-      }
-      try add(text, file: file)
+      try add(try InputFile.text(file), file: file)
     }
 
     mutating func add(_ text: String, file: String) throws(InputError) {
@@ -442,6 +439,16 @@ public enum KubernetesYAML {
       schedulerName: try spec.child("schedulerName")?.string() ?? "default-scheduler")
     pod.unenforced = unenforced
     pod.topologySpreadConstraints = spread
+    // Each quantity was checked on its own; their sums (and the scoring defaults added to
+    // containers without requests) must fit the scheduler's units too.
+    for nonMissing in [false, true] {
+      do throws(QuantityError) {
+        _ = try PodRequests.effective(pod, nonMissing: nonMissing)
+      } catch {
+        guard case .aboveLimit(_, let resource) = error else { throw spec.error("pod \(name): the containers' requests sum out of range") }
+        throw spec.error("pod \(name): the containers' \(resource) requests sum to more than Berth's limit of 2^53 (\(ResourceAmounts.limit))")
+      }
+    }
     if let t = meta?.child("creationTimestamp") {
       let text = try t.string()
       let f = ISO8601DateFormatter()
@@ -577,6 +584,27 @@ public struct Manifest: Sendable {
   public var priorityClassNames: [Int32: String] {
     var out: [Int32: String] = [:]
     for c in (priorityClasses + PriorityClassSpec.builtIn).reversed() { out[c.value] = c.name }
+    return out
+  }
+
+  /// Each pod's arrival in virtual time: its `creationTimestamp` relative to the earliest one
+  /// (pods without one arrive with the earliest; all at 0 when none has one).
+  /// - Throws: when the timestamps span more than virtual time holds (about 292 years of
+  ///   nanoseconds), naming the pod and `file`.
+  public func arrivals(file: String) throws(InputError) -> [VirtualTime] {
+    let first = pods.compactMap(\.creationTimestamp).min() ?? 0
+    var out: [VirtualTime] = []
+    out.reserveCapacity(pods.count)
+    for p in pods {
+      let offset = (p.creationTimestamp ?? first) - first
+      let nanos = (offset * 1e9).rounded()
+      guard nanos < 9.2e18 else {
+        throw InputError(
+          file: file, field: "pod \(p.name): metadata.creationTimestamp",
+          String(format: "%.0f years after the earliest pod's; a run covers at most 292 years of virtual time", offset / 31_556_952))
+      }
+      out.append(VirtualTime(nanoseconds: Int64(nanos)))
+    }
     return out
   }
 

@@ -29,8 +29,7 @@ public enum OpenbCSV {
   ) throws(InputError) -> (name: String, cpu: Int64, memoryMiB: Int64, gpus: Int64) {
     let name = try ClusterCSV.uniqueName(f[0], kind: kind, seen: &seen, file: path, line: line)
     let cpu = try ClusterCSV.integer(f[1], file: path, line: line, field: "cpu_milli")
-    let mem = try ClusterCSV.integer(f[2], file: path, line: line, field: "memory_mib")
-    guard mem <= Int64.max >> 20 else { throw InputError(file: path, line: line, field: "memory_mib", "value \(mem) is too large") }
+    let mem = try ClusterCSV.integer(f[2], file: path, line: line, field: "memory_mib", max: ResourceAmounts.limit >> 20)
     let gpus = try ClusterCSV.integer(f[3], file: path, line: line, field: gpuField)
     guard gpus <= Int64(NodeGPUs.maxPerNode) else {
       throw InputError(file: path, line: line, field: gpuField, "expected 0 to 8 GPUs, found \(gpus)")
@@ -58,7 +57,7 @@ public enum OpenbCSV {
   }
 
   public static func readPods(path: String) throws(InputError) -> [PodSpec] {
-    guard let data = FileManager.default.contents(atPath: path) else { throw InputError(file: path, "cannot read file") }
+    let data = try InputFile.data(path)
     let firstLine = String(decoding: data.prefix { $0 != 0x0A }, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     let header = firstLine.split(separator: ",").count == podHeaderShort.count ? podHeaderShort : podHeaderLong
     var pods: [PodSpec] = []

@@ -15,10 +15,7 @@ public enum SchedulerConfigurationYAML {
   ]
 
   public static func read(path: String) throws(InputError) -> SchedulerConfiguration {
-    guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-      throw InputError(file: path, "cannot read file as UTF-8 text")
-    }
-    return try parse(text, file: path)
+    try parse(try InputFile.text(path), file: path)
   }
 
   public static func parse(_ text: String, file: String) throws(InputError) -> SchedulerConfiguration {
@@ -35,6 +32,8 @@ public enum SchedulerConfigurationYAML {
     config.percentageOfNodesToScore = try v.child("percentageOfNodesToScore")?.int32()
     if let profiles = v.child("profiles") {
       config.profiles = try profiles.sequence().map { p throws(InputError) in try profile(p) }
+      // `profiles: []` defaults to one default profile, as upstream's defaulting does.
+      if config.profiles.isEmpty { config.profiles = [ProfileConfiguration()] }
     }
     do {
       _ = try Profile.resolve(config)

@@ -110,9 +110,23 @@ package struct YAMLValue {
     }
   }
 
+  /// A resource list whose every amount converts to scheduler units within
+  /// `ResourceAmounts.limit`; an error names the entry and echoes what the file says.
   package func resourceList() throws(InputError) -> ResourceList {
     var list = ResourceList()
-    for (k, v) in try mapping() { list[k] = try v.quantity() }
+    for (k, v) in try mapping() {
+      let q = try v.quantity()
+      do throws(QuantityError) {
+        _ = try ResourceList.amount(of: k, q)
+      } catch {
+        let text = (try? v.string()) ?? q.description
+        switch error {
+        case .aboveLimit(_, let resource): throw v.error(QuantityError.aboveLimit(text, resource: resource).description)
+        default: throw v.error(QuantityError.outOfRange(text).description)
+        }
+      }
+      list[k] = q
+    }
     return list
   }
 }

@@ -100,7 +100,7 @@ struct SuiteErrorTests {
     (header + "  - opcode: createNodes\n    count: 1\n    colour: red\n  workloads:\n  - name: w\n",
      "s.yaml:7: testCases[0].workloadTemplate[0].colour: unknown field (expected one of count, mix, nodeTemplate, opcode, zones)"),
     (header + "  - opcode: createPods\n    count: -3\n  workloads:\n  - name: w\n",
-     "s.yaml:6: testCases[0].workloadTemplate[0].count: expected a count in 0…100000000, found -3"),
+     "s.yaml:6: testCases[0].workloadTemplate[0].count: expected a count in 0…10000000, found -3"),
     (header + "  - opcode: createNodes\n    count: 1\n    mix: huge\n  workloads:\n  - name: w\n",
      "s.yaml:7: testCases[0].workloadTemplate[0].mix: expected one of oracle, mixed"),
   ])

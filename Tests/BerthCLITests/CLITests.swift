@@ -67,13 +67,15 @@ struct CLITests {
 
   @Test("bad input fails with one clear line and a non-zero exit", arguments: [
     (["schedule", "--cluster", "/nonexistent"], "/nonexistent: no such file or directory"),
-    (["schedule", "--cluster", sampleDir, "--config", "/nonexistent.yaml"], "/nonexistent.yaml: cannot read file as UTF-8 text"),
+    (["schedule", "--cluster", sampleDir, "--config", "/nonexistent.yaml"], "/nonexistent.yaml: no such file"),
     (["schedule", "--cluster", sampleDir, "--explain", "no-such-pod", "--seed", "1"], "--explain: no pod named \"no-such-pod\" in \(sampleDir)"),
-    (["schedule", "--cluster", sampleDir, "--follow", "/nonexistent.csv"], "/nonexistent.csv: cannot read file"),
+    (["schedule", "--cluster", sampleDir, "--follow", "/nonexistent.csv"], "/nonexistent.csv: no such file"),
     (["schedule", "--cluster", sampleDir, "--tie-break", "coin"], "The value 'coin' is invalid for '--tie-break <tie-break>'. Please provide one of 'uniform' and 'lowest-index'."),
     (["generate", "cluster", "--nodes=-1", "--pods", "1", "--out", "/tmp/x"], "--nodes must be in 0…5000000"),
     (["schedule", "--cluster", sampleDir, "--no-queue", "--no-queueing-hints"], "--no-queueing-hints applies to queue runs; --no-queue, --follow and --scores-out make none"),
     (["schedule", "--cluster", sampleDir, "--cycle-time=-1"], "--cycle-time must be in 0…3600000 milliseconds"),
+    (["bench", "datasets/suites", "--throughput-window-ms", "99999999999999"],
+      "--throughput-window-ms must be in 1…3600000 (an hour), found 99999999999999"),
   ] as [([String], String)])
   func errors(args: [String], message: String) {
     let (m, code) = Self.run(args)
@@ -139,7 +141,7 @@ struct BenchCLITests {
     let (m, code) = CLITests.run(["bench", "run", d + "/bad.yaml"])
     #expect(code != 0)
     #expect(m?.hasPrefix(d + "/bad.yaml:5: testCases[0].workloadTemplate[0].opcode: unknown opcode \"nope\"") == true)
-    #expect(CLITests.run(["bench", "compare", "/nonexistent.json", "/nonexistent.json"]).message == "/nonexistent.json: cannot read file")
+    #expect(CLITests.run(["bench", "compare", "/nonexistent.json", "/nonexistent.json"]).message == "/nonexistent.json: no such file")
     #expect(CLITests.run(["bench", "run", sampleDir + "/../suites", "--label", "no-such-label", "--no-allocation-counter"]).code != 0)
   }
 
@@ -190,8 +192,26 @@ struct CompareCLITests {
   @Test("compare rejects unknown policies and bad seeds with one line")
   func errors() {
     let base = ["compare", "--nodes", "n.csv", "--pods", "p.csv", "--out", "/tmp/x"]
-    #expect(CLITests.run(base + ["--policies", "fastest"]).message?.hasPrefix("unknown policy \"fastest\"") == true)
-    #expect(CLITests.run(base + ["--seeds", "9-1"]).message == "--seeds: expected N, A-B or a comma-separated list, found \"9-1\"")
-    #expect(CLITests.run(base).message == "n.csv: cannot read file")
+    #expect(CLITests.run(base + ["--policies", "fastest"]).message?.hasPrefix("--policies: unknown policy \"fastest\"") == true)
+    #expect(CLITests.run(base + ["--seeds", "9-1"]).message
+      == "--seeds: the range 9-1 runs backwards (expected N, A-B or a comma-separated list such as 1,5-7,9; found \"9-1\")")
+    #expect(CLITests.run(base).message == "n.csv: no such file")
+  }
+
+  @Test("compare refuses seed, policy, tune and pod-file lists that would run nothing or run twice", arguments: [
+    (["--seeds", "-"], "--seeds: \"-\" is an open range"), (["--seeds=-"], "--seeds: \"-\" is an open range"),
+    (["--seeds", "1,-,2"], "--seeds: \"-\" is an open range"), (["--seeds", "5-"], "--seeds: \"5-\" is an open range"),
+    (["--seeds", "3,3"], "--seeds: seed 3 is listed twice"), (["--seeds", "1-3,2"], "--seeds: seed 2 is listed twice"),
+    (["--seeds", ","], "--seeds: an empty entry"), (["--seeds", ""], "--seeds: an empty entry"),
+    (["--seeds", "x"], "--seeds: \"x\" is not a non-negative integer or range"),
+    (["--seeds", "0-100000"], "--seeds: more than 100000 seeds"),
+    (["--policies", ","], "--policies: unknown policy \"\""), (["--policies", "fgd,fgd"], "--policies: fgd is listed twice"),
+    (["--tune", "nan"], "--tune must be a number in 0…10, found nan"), (["--tune=-1"], "--tune must be a number in 0…10, found -1.0"),
+    (["--pods", "p.csv"], "--pods: p.csv is given twice"), (["--pods", "./p.csv"], "--pods: ./p.csv is given twice"),
+    (["--pods", "other/p.csv"], "--pods: two files give the workload name \"p\" (results are labelled by file name)"),
+  ] as [([String], String)])
+  func refusedLists(extra: [String], message: String) {
+    let base = ["compare", "--nodes", "n.csv", "--pods", "p.csv", "--out", "/tmp/x"]
+    #expect(CLITests.run(base + extra).message?.hasPrefix(message) == true, "\(CLITests.run(base + extra).message ?? "no error")")
   }
 }

@@ -44,8 +44,39 @@ struct QuantityTests {
   @Test("sums are exact before rounding: 0.1m + 0.1m + 0.8m is 1 millicore, not 3")
   func exactSums() throws {
     let a = try Quantity(parsing: "0.1m"), b = try Quantity(parsing: "0.8m")
-    #expect(try (a + a + b).milliValue() == 1)
-    #expect(try (Quantity(parsing: "1Gi") + Quantity(parsing: "512Mi")).value() == 1_610_612_736)
+    #expect(try a.adding(a).adding(b).milliValue() == 1)
+    #expect(try Quantity(parsing: "1Gi").adding(Quantity(parsing: "512Mi")).value() == 1_610_612_736)
+  }
+
+  @Test("a sum past 128 bits is a range error, not a trap (two 38-digit requests)")
+  func sumOverflow() throws {
+    let huge = try Quantity(parsing: "99999999999999999999999999999999999999")
+    #expect(throws: QuantityError.self) { try huge.adding(huge) }
+    // Magnitudes 10^38 apart cannot be held exactly in one coefficient either.
+    #expect(throws: QuantityError.self) { try Quantity(parsing: "1e100").adding(Quantity(parsing: "1m")) }
+    #expect(try Quantity(parsing: "1e100").adding(.zero) == Quantity(parsing: "1e100"))
+  }
+
+  @Test("a pod's requests summing past 128 bits make addPod throw, not trap")
+  func podRequestOverflow() throws {
+    let huge = ResourceList([("cpu", try Quantity(parsing: "99999999999999999999999999999999999999"))])
+    let pod = PodSpec(name: "p", containers: [Container(name: "a", requests: huge), Container(name: "b", requests: huge)])
+    #expect(throws: QuantityError.self) { try PodRequests.effective(pod) }
+    #expect(throws: QuantityError.self) { try Cluster().addPod(pod) }
+  }
+
+  @Test("amounts above 2^53 scheduler units are rejected, naming the resource", arguments: [
+    ("cpu", "9007199254740992m", true), ("cpu", "9007199254740993m", false), ("cpu", "9007199254741", false),
+    ("memory", "8Pi", true), ("memory", "9007199254740993", false), ("memory", "1e17", false),
+    ("nvidia.com/gpu", "9223372036854775807", false),
+  ] as [(String, String, Bool)])
+  func limit(resource: String, text: String, accepted: Bool) throws {
+    let q = try Quantity(parsing: text)
+    if accepted {
+      #expect(try ResourceList.amount(of: resource, q) <= ResourceAmounts.limit)
+    } else {
+      #expect(throws: QuantityError.aboveLimit(q.description, resource: resource)) { try ResourceList.amount(of: resource, q) }
+    }
   }
 
   @Test("comparison is numeric across notations")

@@ -293,3 +293,75 @@ struct NodeNameNarrowingTests {
     #expect(scheduler.diagnose(pod).message == "0/3 nodes are available: pod affinity terms conflict.")
   }
 }
+
+/// Resource scores stay exact up to the input limit (2^53 scheduler units per resource), where
+/// 64-bit `(alloc − req)·100` would wrap near 9 × 10^16.
+struct ScoreLimitTests {
+  static let big = ResourceAmounts.limit
+
+  /// Nodes at and just below the limit with CPU, memory and ephemeral storage, and a pod that
+  /// requests large shares of each.
+  static let nodes = [
+    NodeSpec(name: "top", labels: ["kubernetes.io/hostname": "top"],
+      allocatable: ResourceAmounts(cpuMillis: big, memoryBytes: big, ephemeralStorageBytes: big, pods: 110)),
+    NodeSpec(name: "odd", labels: ["kubernetes.io/hostname": "odd"],
+      allocatable: ResourceAmounts(cpuMillis: big - 1, memoryBytes: big - 12_345, ephemeralStorageBytes: 3 << 51, pods: 110)),
+    NodeSpec(name: "small", labels: ["kubernetes.io/hostname": "small"],
+      allocatable: ResourceAmounts(cpuMillis: 64_000, memoryBytes: 1 << 40, ephemeralStorageBytes: 1 << 41, pods: 110)),
+  ]
+  static let pod: PodSpec = {
+    var r = ResourceList()
+    r["cpu"] = Quantity(milli: 1_000)
+    r["memory"] = Quantity(integer: 1 << 30)
+    r["ephemeral-storage"] = Quantity(integer: (1 << 40) + 7)
+    return PodSpec(name: "p", containers: [Container(name: "c", requests: r)])
+  }()
+
+  static func profile(_ strategy: ScoringStrategyType, resources: [String]) throws -> Profile {
+    var a = NodeResourcesFitArguments()
+    a.strategy = strategy
+    a.resources = resources.map { .init(name: $0, weight: 1) }
+    if strategy == .requestedToCapacityRatio { a.shape = [.init(utilization: 0, score: 0), .init(utilization: 100, score: 10)] }
+    return try Profile.resolve(SchedulerConfiguration(profiles: [ProfileConfiguration(pluginConfig: [.nodeResourcesFit(a)])]))[0]
+  }
+
+  /// The upstream formulas in 128-bit arithmetic.
+  static func reference(_ strategy: ScoringStrategyType, node: NodeSpec, resources: [String]) -> Int64 {
+    var total: Int128 = 0, weights: Int128 = 0
+    for r in resources {
+      let (alloc, req): (Int128, Int128) = switch r {
+      case "cpu": (Int128(node.allocatable.cpuMillis), 1_000)
+      case "memory": (Int128(node.allocatable.memoryBytes), 1 << 30)
+      default: (Int128(node.allocatable.ephemeralStorageBytes), (1 << 40) + 7)
+      }
+      let s: Int128 = switch strategy {
+      case .leastAllocated: req > alloc ? 0 : (alloc - req) * 100 / alloc
+      case .mostAllocated: min(req, alloc) * 100 / alloc
+      case .requestedToCapacityRatio: req > alloc ? 100 : req * 100 / alloc
+      }
+      if strategy == .requestedToCapacityRatio && s == 0 { continue }
+      total += s
+      weights += 1
+    }
+    guard weights > 0 else { return 0 }
+    if strategy == .requestedToCapacityRatio {
+      return Int64((Double(total) / Double(weights)).rounded(.toNearestOrAwayFromZero))
+    }
+    return Int64(total / weights)
+  }
+
+  @Test("every strategy scores nodes of 2^53 millicores and bytes exactly", arguments: [
+    (ScoringStrategyType.leastAllocated, ["cpu", "memory"]), (.leastAllocated, ["cpu", "memory", "ephemeral-storage"]),
+    (.mostAllocated, ["cpu", "memory"]), (.mostAllocated, ["cpu", "memory", "ephemeral-storage"]),
+    (.requestedToCapacityRatio, ["cpu", "memory"]), (.requestedToCapacityRatio, ["cpu", "memory", "ephemeral-storage"]),
+  ] as [(ScoringStrategyType, [String])])
+  func exactAtLimit(strategy: ScoringStrategyType, resources: [String]) throws {
+    let s = try ScoreTests.scores(.nodeResourcesFit, nodes: Self.nodes, pod: Self.pod, profile: try Self.profile(strategy, resources: resources))
+    for node in Self.nodes {
+      #expect(s[node.name] == Self.reference(strategy, node: node, resources: resources), "\(node.name)")
+    }
+    // A mostly free node scores high under LeastAllocated (it wrapped to 37 instead of 87 before
+    // inputs were bounded).
+    if strategy == .leastAllocated { #expect(s["top"]! >= 99) }
+  }
+}

@@ -1,0 +1,115 @@
+import BerthCore
+import BerthScheduling
+import BerthTraces
+import Foundation
+import Testing
+
+/// Regression tests for inputs that once crashed, hung or were silently misread: each must now
+/// give a value or a one-line error naming file, line and field.
+struct HardeningTests {
+  static func error(_ body: () throws -> Void) -> InputError? {
+    do {
+      try body()
+      return nil
+    } catch let e as InputError {
+      return e
+    } catch {
+      Issue.record("unexpected error type: \(error)")
+      return nil
+    }
+  }
+
+  static func temp(_ name: String, _ text: String) throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("berth-hardening-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let path = dir.appendingPathComponent(name).path
+    try text.write(toFile: path, atomically: false, encoding: .utf8)
+    return path
+  }
+
+  @Test("two containers of 38-digit CPU requests are an error naming the field and echoing the text")
+  func quantitySumOverflow() throws {
+    let yaml = """
+      kind: Pod
+      metadata: {name: p}
+      spec:
+        containers:
+        - name: a
+          resources: {requests: {cpu: "99999999999999999999999999999999999999"}}
+        - name: b
+          resources: {requests: {cpu: "99999999999999999999999999999999999999"}}
+      """
+    let e = try #require(Self.error { _ = try KubernetesYAML.parse(yaml, file: "pods.yaml") })
+    #expect(e.line == 6)
+    #expect(e.field == "spec.containers[0].resources.requests.cpu")
+    #expect(e.message.contains("99999999999999999999999999999999999999"))
+  }
+
+  @Test("requests that each fit but sum past the limit are an error on the pod's spec")
+  func requestSumAboveLimit() throws {
+    let yaml = """
+      kind: Pod
+      metadata: {name: p}
+      spec:
+        containers:
+        - {name: a, resources: {requests: {memory: 5Pi}}}
+        - {name: b, resources: {requests: {memory: 5Pi}}}
+      """
+    let e = try #require(Self.error { _ = try KubernetesYAML.parse(yaml, file: "pods.yaml") })
+    #expect(e.field == "spec")
+    #expect(e.message.contains("memory requests sum to more than Berth's limit"))
+  }
+
+  @Test("an out-of-range quantity echoes what the file says (5Ei), not a converted integer")
+  func echoesUserText() throws {
+    let yaml = """
+      kind: Node
+      metadata: {name: n}
+      status: {allocatable: {cpu: "4", memory: 5Ei}}
+      """
+    let e = try #require(Self.error { _ = try KubernetesYAML.parse(yaml, file: "nodes.yaml") })
+    #expect(e.description == "nodes.yaml:3: status.allocatable.memory: quantity \"5Ei\" of memory is above Berth's limit of 2^53 (9007199254740992 bytes)")
+  }
+
+  @Test("nodes of Int64.max CPU and memory, or 1e17 bytes, are rejected at input", arguments: [
+    "{cpu: \"9223372036854775807\", memory: \"9223372036854775807\"}", "{cpu: \"4\", memory: \"1e17\"}",
+    "{cpu: \"4\", memory: 1Gi, ephemeral-storage: \"1e17\"}",
+  ])
+  func hugeNodes(allocatable: String) throws {
+    let yaml = "kind: Node\nmetadata: {name: n}\nstatus: {allocatable: \(allocatable)}\n"
+    let e = try #require(Self.error { _ = try KubernetesYAML.parse(yaml, file: "nodes.yaml") })
+    #expect(e.line == 3)
+    #expect(e.message.contains("above Berth's limit"))
+  }
+
+  @Test("creation timestamps 324 years apart are an error, not a trap")
+  func timestampSpan() throws {
+    let yaml = """
+      kind: List
+      items:
+      - {kind: Pod, metadata: {name: old, creationTimestamp: "1700-01-01T00:00:00Z"}, spec: {containers: [{name: c}]}}
+      - {kind: Pod, metadata: {name: new, creationTimestamp: "2024-01-01T00:00:00Z"}, spec: {containers: [{name: c}]}}
+      """
+    let manifest = try KubernetesYAML.parse(yaml, file: "pods.yaml")
+    let e = try #require(Self.error { _ = try manifest.arrivals(file: "pods.yaml") })
+    #expect(e.field == "pod new: metadata.creationTimestamp")
+    #expect(e.message.contains("324 years"))
+    // 200 years apart still fits.
+    let near = yaml.replacingOccurrences(of: "1700", with: "1824")
+    let arrivals = try KubernetesYAML.parse(near, file: "pods.yaml").arrivals(file: "pods.yaml")
+    #expect(arrivals[0] == .zero)
+    #expect(arrivals[1].seconds > 200 * 365 * 86_400)
+  }
+
+  @Test("profiles: [] means one default profile, as upstream's defaulting adds")
+  func emptyProfiles() throws {
+    let config = try SchedulerConfigurationYAML.parse(
+      "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles: []\n", file: "c.yaml")
+    let profiles = try Profile.resolve(config)
+    #expect(profiles.count == 1)
+    #expect(profiles[0].schedulerName == "default-scheduler")
+    var empty = SchedulerConfiguration()
+    empty.profiles = []
+    #expect(try Profile.resolve(empty).count == 1)
+  }
+}
