@@ -2,7 +2,6 @@ import BerthCore
 import BerthScheduling
 import BerthTraces
 import Foundation
-import Yams
 
 /// A benchmark suite read from YAML (format in docs/suites.md): test cases, each a template of
 /// ops and named workloads that fill the template's `$params`.
@@ -146,17 +145,15 @@ extension Suite {
   static func workload(_ v: YAMLValue, template: YAMLValue) throws(InputError) -> Workload {
     try v.requireKeys(in: ["name", "labels", "params", "thresholds", "seed"])
     guard let name = try v.child("name")?.string(), !name.isEmpty else { throw v.error("a workload needs a name") }
-    var params: [String: Node] = [:]
+    var params: [String: YAMLValue] = [:]
     var paramText: [String: String] = [:]
     for (key, value) in try v.child("params")?.mapping() ?? [] {
-      guard case .scalar(let s) = value.node else { throw value.error("a param must be a scalar") }
-      params[key] = value.node
-      paramText[key] = s.string
+      guard value.kind == .scalar else { throw value.error("a param must be a scalar") }
+      params[key] = value
+      paramText[key] = try value.string()
     }
     var used = Set<String>()
-    let substituted = YAMLValue(
-      node: try substitute(template.node, params: params, used: &used, file: template.file, path: template.path),
-      file: template.file, path: template.path)
+    let substituted = try template.substituting(params, used: &used)
     if let unused = params.keys.sorted().first(where: { !used.contains($0) }) {
       throw (v.child("params")?.child(unused) ?? v).error("param \"\(unused)\" is not used by the workload template")
     }
@@ -190,31 +187,6 @@ extension Suite {
       seed: seed)
   }
 
-  /// Replaces every scalar `$name` with the workload's param.
-  static func substitute(_ node: Node, params: [String: Node], used: inout Set<String>, file: String, path: String) throws(InputError) -> Node {
-    switch node {
-    case .scalar(let s) where s.string.hasPrefix("$"):
-      let name = String(s.string.dropFirst())
-      guard let value = params[name] else {
-        throw InputError(file: file, line: node.mark?.line, field: path, "unknown param \"$\(name)\"")
-      }
-      used.insert(name)
-      return value
-    case .mapping(let m):
-      var pairs: [(Node, Node)] = []
-      for (k, v) in m {
-        pairs.append((k, try substitute(v, params: params, used: &used, file: file, path: path + "." + (k.string ?? "?"))))
-      }
-      return .mapping(Node.Mapping(pairs, m.tag, m.style, m.mark))
-    case .sequence(let s):
-      var items: [Node] = []
-      for (i, item) in s.enumerated() { items.append(try substitute(item, params: params, used: &used, file: file, path: "\(path)[\(i)]")) }
-      return .sequence(Node.Sequence(items, s.tag, s.style, s.mark))
-    default:
-      return node
-    }
-  }
-
   /// Bounds on what a suite may ask for, checked while reading so that an absurd count is an
   /// error, never an allocation — whether or not its workload is selected to run.
   public enum Limits {
@@ -235,19 +207,16 @@ extension Suite {
 
   static func source(_ v: YAMLValue, template key: String) throws(InputError) -> ObjectSource {
     if let t = v.child(key) {
-      var manifest = t.node
       // Templates may omit metadata.name and kind; the runner names each copy.
-      if case .mapping(var m) = manifest {
-        if m["kind"] == nil { m["kind"] = Node(key == "nodeTemplate" ? "Node" : "Pod") }
-        if m["metadata"] == nil { m["metadata"] = Node([(Node("name"), Node("template"))]) }
-        if case .mapping(var meta)? = m["metadata"], meta["name"] == nil {
-          meta["name"] = Node("template")
-          m["metadata"] = .mapping(meta)
-        }
-        manifest = .mapping(m)
-      }
-      let tv = YAMLValue(node: manifest, file: t.file, path: t.path)
-      return key == "nodeTemplate" ? .nodeTemplate(try KubernetesYAML.node(tv)) : .podTemplate(try KubernetesYAML.pod(tv))
+      let kind = key == "nodeTemplate" ? "Node" : "Pod"
+      let line = t.line ?? 0
+      guard t.kind == .mapping else { throw t.error("expected a mapping") }
+      var manifest = t.withDefault("kind") { $0.addScalar(kind, line: line) }
+      let meta = manifest.child("metadata") ?? YAMLValue(tree: t.tree, index: t.tree.addContainer(.mapping, items: [], line: line))
+      guard meta.kind == .mapping else { throw meta.error("expected a mapping") }
+      let named = meta.withDefault("name") { $0.addScalar("template", line: line) }
+      if named.index != meta.index || manifest.child("metadata") == nil { manifest = manifest.setting("metadata", to: named.index) }
+      return key == "nodeTemplate" ? .nodeTemplate(try KubernetesYAML.node(manifest)) : .podTemplate(try KubernetesYAML.pod(manifest))
     }
     let mixText = try v.child("mix")?.string() ?? "oracle"
     guard let mix = SyntheticCluster.Mix(rawValue: mixText) else {
@@ -282,7 +251,7 @@ extension Suite {
       guard try t.child("kind")?.string() == "Service" else {
         throw (t.child("kind") ?? t).error("createAny supports kind Service only")
       }
-      var service = try KubernetesYAML.serviceSelector(YAMLValue(node: t.node, file: t.file, path: t.path))
+      var service = try KubernetesYAML.serviceSelector(t)
       if let ns = try v.child("namespace")?.string() { service.namespace = ns }
       return .createService(namespace: service.namespace, selector: service.selector)
     case "createNamespaces":

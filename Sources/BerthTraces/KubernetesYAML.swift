@@ -1,6 +1,5 @@
 import BerthCore
 import Foundation
-import Yams
 
 /// Reads Kubernetes `Node` and `Pod` objects from YAML: single or multi-document files,
 /// `kind: List`, or a directory of `.yaml`/`.yml` files (sorted by name). Services and
@@ -53,14 +52,32 @@ public enum KubernetesYAML {
     var priorityNodes: [(className: YAMLValue?, priority: YAMLValue?)] = []
 
     mutating func add(contentsOf file: String) throws(InputError) {
-      try add(try InputFile.text(file), file: file)
+      let data = try InputFile.data(file)
+      try InputFile.validateUTF8(data, file: file)
+      try InputFile.withBytes(data) { bytes throws(InputError) in try add(bytes: bytes, file: file) }
     }
 
     mutating func add(_ text: String, file: String) throws(InputError) {
-      for doc in try KubernetesYAML.documents(text, file: file) where !doc.isNull { try add(doc) }
+      try InputFile.withBytes(text) { bytes throws(InputError) in try add(bytes: bytes, file: file) }
     }
 
-    mutating func add(_ v: YAMLValue) throws(InputError) {
+    /// Every document of a YAML stream. The items of a `kind: List` are read one by one as the
+    /// parser completes them, so a large dump never exists as one tree.
+    mutating func add(bytes: UnsafeRawBufferPointer, file: String) throws(InputError) {
+      try YAMLParser.parse(
+        bytes, file: file, streamingItems: true,
+        item: { item throws(InputError) in try self.add(item) },
+        document: { tree throws(InputError) in
+          guard let root = tree.root, !root.isNull else { return }
+          try self.add(root, streamedItems: tree.streamedItems)
+        })
+    }
+
+    /// One object; `streamedItems` counts items of its `items:` list already read.
+    mutating func add(_ v: YAMLValue, streamedItems: Int = 0) throws(InputError) {
+      if streamedItems > 0, let kind = try v.child("kind")?.string(), !["List", "NodeList", "PodList"].contains(kind) {
+        throw (v.child("items") ?? v).error("items belong to a List, not to kind \(Escaped(kind))")
+      }
       guard let kind = v.child("kind") else { throw v.error("missing kind") }
       switch try kind.string() {
       case "Node": nodes.append(try node(v))
@@ -255,35 +272,6 @@ public enum KubernetesYAML {
     return Workload(
       apiVersion: apiVersion, kind: kind, namespace: try v.child("metadata")?.child("namespace")?.string() ?? "default",
       name: name, selector: selector)
-  }
-
-  static func documents(_ text: String, file: String) throws(InputError) -> [YAMLValue] {
-    let documents: [Node]
-    do {
-      let parser = try Parser(yaml: text)
-      var docs: [Node] = []
-      while let root = try parser.nextRoot() { docs.append(root) }
-      documents = docs
-    } catch let e as YamlError {
-      throw InputError(file: file, line: yamlErrorLine(e), "invalid YAML: \(yamlErrorSummary(e))")
-    } catch {
-      throw InputError(file: file, "invalid YAML: \(error)")
-    }
-    return documents.map { YAMLValue(node: $0, file: file, path: "") }
-  }
-
-  package static func yamlErrorLine(_ e: YamlError) -> Int? {
-    switch e {
-    case .scanner(_, _, let mark, _), .parser(_, _, let mark, _): return mark.line
-    default: return nil
-    }
-  }
-
-  package static func yamlErrorSummary(_ e: YamlError) -> String {
-    switch e {
-    case .scanner(_, let problem, _, _), .parser(_, let problem, _, _): return problem
-    default: return "\(e)"
-    }
   }
 
   static func name(_ v: YAMLValue) throws(InputError) -> String {
