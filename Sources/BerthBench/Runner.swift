@@ -415,7 +415,7 @@ public final class WorkloadRunner {
 
 extension Duration {
   var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
-  var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+  public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 /// Peak resident memory per workload: Linux's high-water mark (VmHWM), reset before each

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthBench
 import BerthCore
 import BerthScheduling
 import BerthTraces
@@ -89,10 +90,18 @@ struct Schedule: ParsableCommand {
   }
 
   private func execute(seed: UInt64) throws {
+    let loadClock = ContinuousClock()
+    let loadStarted = loadClock.now
     let loaded = try ClusterLoader.load(cluster)
     let profiles = try config.map { try SchedulerConfigurationYAML.read(path: $0) }.map { try Profile.resolve($0) }
       ?? [Profile.default]
     let built = try loaded.makeCluster(file: cluster)
+    let loadSeconds = (loadClock.now - loadStarted).seconds
+    let bytes = ClusterLoader.inputBytes(cluster)
+    print(String(format: "load: %.3f s (%.1f MB at %.1f MB/s)", loadSeconds, Double(bytes) / 1e6, Double(bytes) / 1e6 / max(loadSeconds, 1e-9)))
+    if let explain, built.pods.id(named: explain) == nil {
+      throw CommandFailure("--explain: no pod named \"\(Escaped(explain))\" in \(cluster)")
+    }
     var unenforced: [String: Int] = [:]
     for p in loaded.pods { for field in p.unenforced { unenforced[field, default: 0] += 1 } }
     for (field, count) in unenforced.sorted(by: { $0.key < $1.key }) {

@@ -100,3 +100,11 @@ extension InputFile {
     return try result.get()
   }
 }
+
+extension InputFile {
+  /// Runs `body` over the bytes of `array`.
+  static func withBytes<R>(_ array: [UInt8], _ body: (UnsafeRawBufferPointer) throws(InputError) -> R) throws(InputError) -> R {
+    let result: Result<R, InputError> = array.withUnsafeBytes { bytes in Result { () throws(InputError) in try body(bytes) } }
+    return try result.get()
+  }
+}

@@ -49,7 +49,9 @@ public enum KubernetesYAML {
     var priorityClasses: [PriorityClassSpec] = []
     var disruptionBudgets: [PodDisruptionBudgetSpec] = []
     /// Per pod, the node of its `spec.priorityClassName` and `spec.priority` (for errors), if set.
-    var priorityNodes: [(className: YAMLValue?, priority: YAMLValue?)] = []
+    /// Per pod, where its `spec.priorityClassName` and `spec.priority` were written, if set
+    /// (kept as places, not nodes: a streamed list item's nodes are reused once it is read).
+    var priorityNodes: [(className: InputError?, priority: InputError?)] = []
 
     mutating func add(contentsOf file: String) throws(InputError) {
       let data = try InputFile.data(file)
@@ -62,15 +64,78 @@ public enum KubernetesYAML {
     }
 
     /// Every document of a YAML stream. The items of a `kind: List` are read one by one as the
-    /// parser completes them, so a large dump never exists as one tree.
+    /// parser completes them, so a large dump never exists as one tree; a large file is read
+    /// in two parts on two threads where `YAMLSlices` finds a safe cut, with the same result
+    /// (objects in file order, the first error in file order) as reading it in one.
     mutating func add(bytes: UnsafeRawBufferPointer, file: String) throws(InputError) {
+      guard let plan = YAMLSlices.plan(bytes) else {
+        try add(part: bytes, file: file)
+        return
+      }
+      let results = PartResults()
+      let whole = UnsafeSendable(bytes)
+      DispatchQueue.concurrentPerform(iterations: 2) { part in
+        let bytes = whole.value
+        var objects = Objects()
+        let outcome = Result { () throws(InputError) in
+          switch (plan, part) {
+          case (.documents(let offset, _), 0):
+            try objects.add(part: UnsafeRawBufferPointer(rebasing: bytes[..<offset]), file: file)
+          case (.documents(let offset, let line), _):
+            try objects.add(part: UnsafeRawBufferPointer(rebasing: bytes[offset...]), file: file, firstLine: line)
+          case (.listItems(let start, let end, let line, _, let endLine), 0):
+            // The List less the cut-out items; lines after the cut are renumbered on error.
+            let rest = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[..<start])) + [UInt8](UnsafeRawBufferPointer(rebasing: bytes[end...]))
+            do throws(InputError) {
+              try InputFile.withBytes(rest) { b throws(InputError) in try objects.add(part: b, file: file) }
+            } catch {
+              var e = error
+              if let l = e.line, l >= line { e.line = l - line + endLine }
+              throw e
+            }
+          case (.listItems(let start, let end, let line, let item, _), _):
+            try objects.add(part: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), file: file, firstLine: line, firstItem: item)
+          }
+          return objects
+        }
+        results.set(part, outcome)
+      }
+      var parts = try results.get()
+      // Read as one file, the List's cut-out items come after those before the cut and before
+      // anything that follows them; as documents, the second part follows the first.
+      try append(parts.removeFirst())
+      try append(parts.removeFirst())
+    }
+
+    /// Reads one part: documents, or (with `firstItem`) a run of List items.
+    mutating func add(part bytes: UnsafeRawBufferPointer, file: String, firstLine: Int = 1, firstItem: Int? = nil) throws(InputError) {
       try YAMLParser.parse(
-        bytes, file: file, streamingItems: true,
+        bytes, file: file, streamingItems: true, firstLine: firstLine, firstItem: firstItem,
         item: { item throws(InputError) in try self.add(item) },
         document: { tree throws(InputError) in
-          guard let root = tree.root, !root.isNull else { return }
+          guard firstItem == nil, let root = tree.root, !root.isNull else { return }
           try self.add(root, streamedItems: tree.streamedItems)
         })
+    }
+
+    /// Adds what another part read after what this one holds, with the checks `add` makes
+    /// across objects (duplicate Namespaces and PriorityClasses).
+    mutating func append(_ other: Objects) throws(InputError) {
+      for c in other.priorityClasses where (priorityClasses + PriorityClassSpec.builtIn).contains(where: { $0.name == c.name }) {
+        throw InputError(file: "", "duplicate PriorityClass \(c.name)")
+      }
+      for n in other.namespaces where namespaces.contains(where: { $0.name == n.name }) {
+        throw InputError(file: "", "duplicate Namespace \(n.name)")
+      }
+      nodes += other.nodes
+      pods += other.pods
+      owners += other.owners
+      services += other.services
+      workloads += other.workloads
+      namespaces += other.namespaces
+      priorityClasses += other.priorityClasses
+      disruptionBudgets += other.disruptionBudgets
+      priorityNodes += other.priorityNodes
     }
 
     /// One object; `streamedItems` counts items of its `items:` list already read.
@@ -84,7 +149,7 @@ public enum KubernetesYAML {
       case "Pod":
         pods.append(try pod(v))
         owners.append(try controllerReference(v))
-        priorityNodes.append((v.child("spec")?.child("priorityClassName"), v.child("spec")?.child("priority")))
+        priorityNodes.append((v.child("spec")?.child("priorityClassName")?.error(""), v.child("spec")?.child("priority")?.error("")))
       case "PriorityClass":
         let c = try priorityClass(v)
         guard !(priorityClasses + PriorityClassSpec.builtIn).contains(where: { $0.name == c.name }) else {
@@ -140,10 +205,12 @@ public enum KubernetesYAML {
         if !pods[i].priorityClassName.isEmpty {
           guard let c = byName[pods[i].priorityClassName] else {
             let message = "no PriorityClass with name \(pods[i].priorityClassName) was found"
-            throw classNode?.error(message) ?? InputError(file: "", field: "spec.priorityClassName", message)
+            throw classNode.map { InputError(file: $0.file, line: $0.line, field: $0.field, message) }
+              ?? InputError(file: "", field: "spec.priorityClassName", message)
           }
           if let priorityNode, pods[i].priority != c.value {
-            throw priorityNode.error("must not differ from the value \(c.value) of PriorityClass \(c.name)")
+            throw InputError(file: priorityNode.file, line: priorityNode.line, field: priorityNode.field,
+              "must not differ from the value \(c.value) of PriorityClass \(c.name)")
           }
           pods[i].priority = c.value
           pods[i].preemptLowerPriority = c.preemptLowerPriority
@@ -612,6 +679,16 @@ public struct Manifest: Sendable {
 /// Picks the reader for a cluster path: a directory with nodes.csv is Berth cluster CSV,
 /// anything else Kubernetes YAML.
 public enum ClusterLoader {
+  /// Bytes of input behind a cluster path: the file, or the files a directory holds.
+  public static func inputBytes(_ path: String) -> Int {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { return 0 }
+    let files = isDir.boolValue ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).map { path + "/" + $0 } : [path]
+    return files.reduce(0) { total, f in
+      total + ((try? FileManager.default.attributesOfItem(atPath: f)[.size] as? Int) ?? 0)
+    }
+  }
+
   public static func load(_ path: String) throws(InputError) -> Manifest {
     let loaded: Manifest
     if FileManager.default.fileExists(atPath: path + "/nodes.csv") {

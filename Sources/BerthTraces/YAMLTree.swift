@@ -40,11 +40,16 @@ package final class YAMLTree {
 
   /// The file the document came from, for errors.
   package let file: String
-  var entries: [Entry] = []
-  var strings: [String] = []
-  var children: [Int32] = []
+  // Unchecked: the tree is built and read on one thread; a checked access per node read cost a
+  // tenth of loading time.
+  @exclusivity(unchecked) var entries: [Entry] = []
+  @exclusivity(unchecked) var strings: [String] = []
+  @exclusivity(unchecked) var children: [Int32] = []
   /// Items of a top-level `items:` list handed to a streaming consumer and dropped.
   package internal(set) var streamedItems = 0
+  /// What the root stands for in field paths: `items` when the document is a slice of a
+  /// List's items parsed on its own.
+  var rootPath = ""
 
   init(file: String) { self.file = file }
 
@@ -100,7 +105,7 @@ package final class YAMLTree {
       node = e.parent
       steps += 1
     }
-    var out = parts.reversed().joined()
+    var out = rootPath + parts.reversed().joined()
     if out.hasPrefix(".") { out.removeFirst() }
     return out
   }
@@ -139,8 +144,13 @@ package enum YAMLParser {
   /// over one by one as they complete and dropped from the tree, so a 40 MB list never exists
   /// as one tree; they are kept in the tree instead once the document has defined an anchor
   /// (a later alias could point into them). `streamedItems` on the tree counts those handed over.
+  ///
+  /// Lines are counted from `firstLine` (the text may be the second part of a file, see
+  /// `YAMLSlices`). `firstItem`, when given, says the text is a run of a List's items cut out
+  /// of a larger file: the root is a sequence whose items are streamed, numbered from it.
   package static func parse(
-    _ bytes: UnsafeRawBufferPointer, file: String, streamingItems: Bool = false,
+    _ bytes: UnsafeRawBufferPointer, file: String, streamingItems: Bool = false, firstLine: Int = 1,
+    firstItem: Int? = nil,
     item: (YAMLValue) throws(InputError) -> Void = { _ throws(InputError) in },
     document: (YAMLTree) throws(InputError) -> Void
   ) throws(InputError) {
@@ -154,10 +164,12 @@ package enum YAMLParser {
       yaml_parser_set_input_string(&parser, &empty, 0)
     }
     yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
-    var builder = Builder(file: file, streaming: streamingItems)
+    var builder = Builder(file: file, streaming: streamingItems || firstItem != nil)
+    builder.firstItem = firstItem
+    builder.lineOffset = firstLine - 1
     var event = yaml_event_t()
     while true {
-      guard yaml_parser_parse(&parser, &event) == 1 else { throw parseError(parser, file: file) }
+      guard yaml_parser_parse(&parser, &event) == 1 else { throw parseError(parser, file: file, lineOffset: builder.lineOffset) }
       defer { yaml_event_delete(&event) }
       switch event.type {
       case YAML_STREAM_END_EVENT:
@@ -177,7 +189,7 @@ package enum YAMLParser {
   }
 
   /// libyaml's problem as one line, in Berth's words where libyaml would name its own functions.
-  static func parseError(_ parser: yaml_parser_t, file: String) -> InputError {
+  static func parseError(_ parser: yaml_parser_t, file: String, lineOffset: Int) -> InputError {
     let mark = parser.problem_mark
     var problem = parser.problem.map { String(cString: $0) } ?? "malformed YAML"
     if problem.contains("nesting level") || problem.contains("yaml_set_max_nest_level") {
@@ -186,7 +198,7 @@ package enum YAMLParser {
     var message = "invalid YAML: \(problem)"
     if let context = parser.context.map({ String(cString: $0) }), !context.isEmpty { message += " (\(context))" }
     message += " at column \(mark.column + 1)"
-    return InputError(file: file, line: Int(mark.line) + 1, Escaped(message, limit: 200).description)
+    return InputError(file: file, line: Int(mark.line) + 1 + lineOffset, Escaped(message, limit: 200).description)
   }
 
   /// Turns events into a tree, one document at a time.
@@ -204,6 +216,9 @@ package enum YAMLParser {
     let streaming: Bool
     /// A top-level list item just completed, for the consumer to read before it is dropped.
     var completedItem: Int32?
+    /// Set when the text is a run of a List's items (see `YAMLParser.parse`).
+    var firstItem: Int?
+    var lineOffset = 0
     var tree: YAMLTree
     var frames: [Frame] = []
     /// Children of the open containers, innermost last.
@@ -221,6 +236,7 @@ package enum YAMLParser {
 
     mutating func startDocument() {
       tree = YAMLTree(file: file)
+      if firstItem != nil { tree.rootPath = "items" }
       frames.removeAll(keepingCapacity: true)
       pending.removeAll(keepingCapacity: true)
       expanded.removeAll(keepingCapacity: true)
@@ -246,7 +262,7 @@ package enum YAMLParser {
     }
 
     mutating func handle(_ event: inout yaml_event_t) throws(InputError) {
-      let line = Int(event.start_mark.line) + 1
+      let line = Int(event.start_mark.line) + 1 + lineOffset
       switch event.type {
       case YAML_SCALAR_EVENT:
         let s = event.data.scalar
@@ -263,17 +279,22 @@ package enum YAMLParser {
         let node = tree.addContainer(kind, items: [], line: line, parent: parent, slot: slot)
         expanded.append(1)
         try define(anchor: kind == .mapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor, node: node, line: line)
-        frames.append(Frame(node: node, start: pending.count, kind: kind, written: 0))
+        // A slice's root list numbers its items where the slice starts in the whole list.
+        let written = frames.isEmpty && kind == .sequence ? Int32(firstItem ?? 0) : 0
+        frames.append(Frame(node: node, start: pending.count, kind: kind, written: written))
       case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
         let frame = frames.removeLast()
-        var items = Array(pending[frame.start...])
+        let first = tree.children.count
+        if frame.kind == .mapping && pending.count - frame.start > 0 {
+          try appendCheckedPairs(pending[frame.start...], mapping: frame.node)
+        } else {
+          tree.children.append(contentsOf: pending[frame.start...])
+        }
         pending.removeSubrange(frame.start...)
-        if frame.kind == .mapping { items = try checkedPairs(items, mapping: frame.node) }
         var size = 1
-        for c in items { size = size.addingSaturating(expanded[Int(c)]) }
-        tree.entries[Int(frame.node)].first = Int32(tree.children.count)
-        tree.entries[Int(frame.node)].count = Int32(items.count)
-        tree.children.append(contentsOf: items)
+        for c in tree.children[first...] { size = size.addingSaturating(expanded[Int(c)]) }
+        tree.entries[Int(frame.node)].first = Int32(first)
+        tree.entries[Int(frame.node)].count = Int32(tree.children.count - first)
         expanded[Int(frame.node)] = size
         try attach(frame.node, line: line)
       case YAML_ALIAS_EVENT:
@@ -312,6 +333,7 @@ package enum YAMLParser {
 
     /// The innermost container is the sequence under the root mapping's `items` key.
     func isTopLevelItemList() -> Bool {
+      if firstItem != nil { return frames.count == 1 && frames[0].kind == .sequence }
       guard frames.count == 2, frames[0].kind == .mapping, frames[1].kind == .sequence else { return false }
       // The root's last pending child is the key whose value this list is.
       let keyNode = pending[frames[1].start - 1]
@@ -336,27 +358,24 @@ package enum YAMLParser {
       tree.children.removeSubrange(firstChild...)
     }
 
-    /// A mapping's children with scalar keys, no key twice, and merge keys applied.
-    func checkedPairs(_ items: [Int32], mapping: Int32) throws(InputError) -> [Int32] {
-      var out: [Int32] = []
-      out.reserveCapacity(items.count)
+    /// Appends a mapping's children to the tree: scalar keys, no key twice, merge keys applied.
+    func appendCheckedPairs(_ items: ArraySlice<Int32>, mapping: Int32) throws(InputError) {
+      let first = tree.children.count
       var merges: [Int32] = []
-      var seen: [String: Int32] = [:]
-      var k = 0
-      while k + 1 < items.count {
+      var k = items.startIndex
+      while k + 1 < items.endIndex {
         let key = items[k], value = items[k + 1]
         k += 2
         guard tree.kind(key) == .scalar else { throw error(tree.line(key), "a mapping key must be a string", node: mapping) }
-        let name = tree.scalar(key)
-        if name == "<<" && tree.entries[Int(key)].plain {
+        if tree.entries[Int(key)].plain && tree.scalar(key) == "<<" {
           merges.append(value)
           continue
         }
-        if let first = seen.updateValue(key, forKey: name) {
-          throw error(tree.line(key), "duplicate key \"\(Escaped(name))\" (first at line \(tree.line(first)))", node: mapping)
+        if let earlier = self.key(tree.scalar(key), amongPairsFrom: first) {
+          throw error(tree.line(key), "duplicate key \"\(Escaped(tree.scalar(key)))\" (first at line \(tree.line(earlier)))", node: mapping)
         }
-        out.append(key)
-        out.append(value)
+        tree.children.append(key)
+        tree.children.append(value)
       }
       for source in merges {
         let sources: [Int32]
@@ -371,17 +390,28 @@ package enum YAMLParser {
           }
           var p = 0
           while p + 1 < tree.childCount(m) {
-            let key = tree.child(m, p)
+            let key = tree.child(m, p), value = tree.child(m, p + 1)
             p += 2
-            if seen[tree.scalar(key)] == nil {
-              seen[tree.scalar(key)] = key
-              out.append(key)
-              out.append(tree.child(m, p - 1))
+            if self.key(tree.scalar(key), amongPairsFrom: first) == nil {
+              tree.children.append(key)
+              tree.children.append(value)
             }
           }
         }
       }
-      return out
+    }
+
+    /// The key node named `name` among the pairs appended from `first` on. A linear scan:
+    /// Kubernetes mappings hold a handful of keys, and hashing each cost more than comparing.
+    func key(_ name: String, amongPairsFrom first: Int) -> Int32? {
+      var k = first
+      let end = tree.children.count
+      while k < end {
+        let key = tree.children[k]
+        if tree.scalar(key) == name { return key }
+        k += 2
+      }
+      return nil
     }
   }
 }

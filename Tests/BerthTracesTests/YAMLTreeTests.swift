@@ -119,3 +119,77 @@ struct YAMLTreeTests {
     #expect(!bell.description.contains("\n"))
   }
 }
+
+/// Large files are read in two parts on two threads; the result must be the one-part result.
+struct YAMLSliceTests {
+  /// A multi-document stream of `n` nodes and as many pods, past the two-part threshold.
+  static func documents(_ n: Int) -> String {
+    var s = ""
+    s.reserveCapacity(n * 400)
+    for i in 0..<n {
+      s += "---\napiVersion: v1\nkind: Node\nmetadata:\n  name: \"n\(i)\"\n  labels: {zone: z\(i % 4)}\nstatus:\n  allocatable: {cpu: \"\(1 + i % 8)\", memory: 8Gi, pods: \"110\"}\n"
+      s += "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p\(i), namespace: ns\(i % 3)}\nspec:\n  containers:\n  - name: c\n    resources: {requests: {cpu: \(100 + i % 900)m, memory: \(i % 64 + 1)Mi}}\n"
+    }
+    return s
+  }
+
+  /// The same objects as one `kind: List` with block items at column 0, as kubectl writes it.
+  static func list(_ n: Int) -> String {
+    var s = "apiVersion: v1\nitems:\n"
+    for doc in documents(n).components(separatedBy: "---\n") where !doc.isEmpty {
+      let lines = doc.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+      s += "- " + lines.first! + "\n" + lines.dropFirst().map { "  " + $0 + "\n" }.joined()
+    }
+    return s + "kind: List\nmetadata: {resourceVersion: \"\"}\n"
+  }
+
+  static func plan(_ text: String) -> YAMLSlices.Plan? {
+    var copy = text
+    return copy.withUTF8 { YAMLSlices.plan(UnsafeRawBufferPointer($0)) }
+  }
+
+  @Test("a large multi-document stream and a large List are cut, and read to the same objects as in one part")
+  func sameObjects() throws {
+    let docs = Self.documents(15_000)
+    let list = Self.list(15_000)
+    #expect(docs.utf8.count > YAMLSlices.minimumBytes)
+    guard case .documents? = Self.plan(docs) else { Issue.record("no document cut"); return }
+    guard case .listItems? = Self.plan(list) else { Issue.record("no item cut"); return }
+    let a = try KubernetesYAML.parse(docs, file: "d.yaml")
+    let b = try KubernetesYAML.parse(list, file: "l.yaml")
+    #expect(a.nodes.count == 15_000 && a.pods.count == 15_000)
+    #expect(a.nodes.map(\.name) == (0..<15_000).map { "n\($0)" })
+    #expect(a.pods.map(\.name) == (0..<15_000).map { "p\($0)" })
+    #expect(a.nodes == b.nodes)
+    #expect(a.pods.map(\.name) == b.pods.map(\.name))
+    #expect(a.pods.map(\.containers) == b.pods.map(\.containers))
+    // Small inputs are read in one part.
+    #expect(Self.plan(Self.documents(10)) == nil)
+  }
+
+  @Test("errors in either part name the line and path they would in one part", arguments: [10, 14_900])
+  func errorsInParts(at bad: Int) throws {
+    let list = Self.list(15_000).replacingOccurrences(of: "name: \"n\(bad)\"\n    labels: {zone: z\(bad % 4)}\n  status:\n    allocatable: {cpu: \"\(1 + bad % 8)\"",
+      with: "name: \"n\(bad)\"\n    labels: {zone: z\(bad % 4)}\n  status:\n    allocatable: {cpu: \"lots\"")
+    let item = 2 * bad
+    let line = 3 + item * 7 + 6
+    #expect { try KubernetesYAML.parse(list, file: "l.yaml") } throws: {
+      ($0 as? InputError)?.description == "l.yaml:\(line): items[\(item)].status.allocatable.cpu: quantity \"lots\" is not a number with an optional suffix"
+    }
+    let docs = Self.documents(15_000).replacingOccurrences(of: "name: \"n\(bad)\"\n  labels: {zone: z\(bad % 4)}\nstatus:\n  allocatable: {cpu: \"\(1 + bad % 8)\"",
+      with: "name: \"n\(bad)\"\n  labels: {zone: z\(bad % 4)}\nstatus:\n  allocatable: {cpu: \"lots\"")
+    #expect { try KubernetesYAML.parse(docs, file: "d.yaml") } throws: {
+      ($0 as? InputError)?.description == "d.yaml:\(item * 8 + 8): status.allocatable.cpu: quantity \"lots\" is not a number with an optional suffix"
+    }
+  }
+
+  @Test("the List's trailer is checked after the cut: a wrong kind is still an error on its own line")
+  func trailerAfterCut() throws {
+    let list = Self.list(15_000).replacingOccurrences(of: "kind: List\nmetadata", with: "kind: Pod\nmetadata")
+    let lines = list.split(separator: "\n", omittingEmptySubsequences: false).count
+    #expect { try KubernetesYAML.parse(list, file: "l.yaml") } throws: {
+      let e = $0 as? InputError
+      return e?.description == "l.yaml:3: items: items belong to a List, not to kind Pod" && lines > 100
+    }
+  }
+}
