@@ -1,30 +1,14 @@
 import BerthBench
 import BerthCore
+import BerthTestSupport
 import BerthTraces
 import Foundation
 import Testing
 
 /// Suites that once crashed or allocated without bound while being read.
 struct SuiteHardeningTests {
-  static func error(_ body: () throws -> Void) -> InputError? {
-    do {
-      try body()
-      return nil
-    } catch let e as InputError {
-      return e
-    } catch {
-      Issue.record("unexpected error type: \(error)")
-      return nil
-    }
-  }
-
-  static func temp(_ name: String, _ text: String) throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("berth-suite-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    let path = dir.appendingPathComponent(name).path
-    try text.write(toFile: path, atomically: false, encoding: .utf8)
-    return path
-  }
+  static func error(_ body: () throws -> Void) -> InputError? { InputFixtures.error(body) }
+  static func temp(_ name: String, _ text: String) throws -> String { try InputFixtures.temp(name, text) }
 
   @Test("a suite whose schedulerConfig has profiles: [] runs the default profile")
   func emptyProfilesInSuite() throws {

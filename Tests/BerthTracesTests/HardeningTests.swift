@@ -1,5 +1,6 @@
 import BerthCore
 import BerthScheduling
+import BerthTestSupport
 import BerthTraces
 import Foundation
 import Testing
@@ -7,25 +8,8 @@ import Testing
 /// Regression tests for inputs that once crashed, hung or were silently misread: each must now
 /// give a value or a one-line error naming file, line and field.
 struct HardeningTests {
-  static func error(_ body: () throws -> Void) -> InputError? {
-    do {
-      try body()
-      return nil
-    } catch let e as InputError {
-      return e
-    } catch {
-      Issue.record("unexpected error type: \(error)")
-      return nil
-    }
-  }
-
-  static func temp(_ name: String, _ text: String) throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("berth-hardening-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    let path = dir.appendingPathComponent(name).path
-    try text.write(toFile: path, atomically: false, encoding: .utf8)
-    return path
-  }
+  static func error(_ body: () throws -> Void) -> InputError? { InputFixtures.error(body) }
+  static func temp(_ name: String, _ text: String) throws -> String { try InputFixtures.temp(name, text) }
 
   @Test("two containers of 38-digit CPU requests are an error naming the field and echoing the text")
   func quantitySumOverflow() throws {
