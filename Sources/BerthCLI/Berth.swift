@@ -20,6 +20,7 @@ public struct BerthCommand: ParsableCommand {
         # Generate a synthetic cluster in Berth cluster CSV and Kubernetes YAML
         berth generate cluster --nodes 15000 --pods 30000 --seed 7 --out /tmp/n15k
       """,
+    version: "berth \(BerthVersion.current)",
     subcommands: [Schedule.self, Generate.self, Bench.self, Compare.self])
 
   public init() {}
@@ -29,4 +30,9 @@ public struct BerthCommand: ParsableCommand {
 public enum BerthCLI {
   public static let scheduleCommand: any ParsableCommand.Type = Schedule.self
   public static let generateClusterCommand: any ParsableCommand.Type = GenerateCluster.self
+}
+
+/// Berth's release version, printed by `berth --version` and recorded in reports.
+public enum BerthVersion {
+  public static let current = "0.10.0-dev"
 }

@@ -44,6 +44,13 @@ struct CLITests {
     #expect(a == (try String(contentsOfFile: d + "/c.csv", encoding: .utf8)))
   }
 
+  @Test("--version prints berth's version and exits 0")
+  func version() {
+    let (message, code) = Self.run(["--version"])
+    #expect(code == 0)
+    #expect(message == "berth \(BerthVersion.current)")
+  }
+
   @Test("the bundled sample schedules with --explain")
   func sample() {
     #expect(Self.run(["schedule", "--cluster", sampleDir, "--seed", "42", "--explain", "pod-00010"]).code == 0)
