@@ -78,6 +78,10 @@ let package = Package(
       ],
       swiftSettings: targetCPUFlags),
     .executableTarget(name: "berth", dependencies: ["BerthCLI"], swiftSettings: targetCPUFlags),
+    // Fuzz targets for every reader (docs/reliability.md): built with libFuzzer by
+    // scripts/fuzz.sh, or plainly as a corpus replayer.
+    .target(name: "CLibFuzzer"),
+    .executableTarget(name: "berth-fuzz", dependencies: ["BerthCore", "BerthTraces", "BerthBench", "CLibFuzzer"], path: "Sources/BerthFuzz"),
     .target(
       name: "BerthTestSupport",
       dependencies: ["BerthCore", "BerthScheduling", "BerthTraces"],

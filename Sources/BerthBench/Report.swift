@@ -164,7 +164,11 @@ public struct BenchReport: Codable, Sendable {
   }
 
   public static func decode(path: String) throws(InputError) -> BenchReport {
-    let data = try InputFile.data(path)
+    try decode(InputFile.data(path), file: path)
+  }
+
+  /// A report's JSON bytes, `file` naming them in errors.
+  public static func decode(_ data: Data, file path: String) throws(InputError) -> BenchReport {
     do {
       let report = try JSONDecoder().decode(BenchReport.self, from: data)
       guard report.schema == schema else { throw InputError(file: path, field: "schema", "expected \(schema), found \(report.schema)") }

@@ -21,7 +21,11 @@ public enum ClusterCSV {
 
   /// Rows of a CSV file with the expected header, each with its 1-based line number.
   static func rows(path: String, header expected: [String]) throws(InputError) -> [(line: Int, fields: [String])] {
-    let text = try InputFile.text(path)
+    try rows(text: InputFile.text(path), file: path, header: expected)
+  }
+
+  /// Rows of CSV text (from `file`) with the expected header.
+  static func rows(text: String, file path: String, header expected: [String]) throws(InputError) -> [(line: Int, fields: [String])] {
     let reader: CSVReader
     do {
       reader = try CSVReader(string: text, hasHeaderRow: true)
@@ -81,9 +85,14 @@ public enum ClusterCSV {
   }
 
   public static func readNodes(path: String) throws(InputError) -> [NodeSpec] {
+    try parseNodes(InputFile.text(path), file: path)
+  }
+
+  /// nodes.csv text, `file` naming it in errors.
+  public static func parseNodes(_ text: String, file path: String) throws(InputError) -> [NodeSpec] {
     var nodes: [NodeSpec] = []
     var seen = Set<String>()
-    for (line, f) in try rows(path: path, header: nodeHeader) {
+    for (line, f) in try rows(text: text, file: path, header: nodeHeader) {
       let name = try uniqueName(f[0], kind: "node", seen: &seen, file: path, line: line)
       let cpu = try integer(f[1], file: path, line: line, field: "cpu_milli")
       let mem = try integer(f[2], file: path, line: line, field: "mem_bytes")
@@ -106,12 +115,17 @@ public enum ClusterCSV {
   }
 
   public static func readPods(path: String, nodes: [NodeSpec]) throws(InputError) -> [PodSpec] {
+    try parsePods(InputFile.text(path), file: path, nodes: nodes)
+  }
+
+  /// pods.csv text, `file` naming it in errors; `nodes` give the taints `tolerates` refers to.
+  public static func parsePods(_ text: String, file path: String, nodes: [NodeSpec]) throws(InputError) -> [PodSpec] {
     var distinctTaints: [Taint] = []
     for n in nodes { for t in n.taints where !distinctTaints.contains(t) { distinctTaints.append(t) } }
     let tolerations = distinctTaints.map { Toleration(key: $0.key, operator: .equal, value: $0.value, effect: $0.effect) }
     var pods: [PodSpec] = []
     var seen = Set<String>()
-    for (line, f) in try rows(path: path, header: podHeader) {
+    for (line, f) in try rows(text: text, file: path, header: podHeader) {
       let name = try uniqueName(f[0], kind: "pod", seen: &seen, file: path, line: line)
       let cpu = try integer(f[1], file: path, line: line, field: "cpu_milli")
       let mem = try integer(f[2], file: path, line: line, field: "mem_bytes")

@@ -17,6 +17,8 @@ public enum InputFile {
       }
     }
     if (st.st_mode & S_IFMT) == S_IFDIR { throw InputError(file: path, "is a directory (expected a file)") }
+    // Devices, pipes and sockets have no size to check and may never end (/dev/zero).
+    guard (st.st_mode & S_IFMT) == S_IFREG else { throw InputError(file: path, "is not a regular file") }
     guard Int(st.st_size) <= maxBytes else {
       throw InputError(file: path, "file is \(st.st_size) bytes, more than an input may be (\(maxBytes))")
     }

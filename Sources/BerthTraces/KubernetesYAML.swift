@@ -533,6 +533,11 @@ public enum KubernetesYAML {
     return pod
   }
 
+  /// A `LabelSelector` (`matchLabels`, `matchExpressions`) written as YAML on its own.
+  public static func parseLabelSelector(_ text: String, file: String) throws(InputError) -> LabelSelector {
+    try labelSelector(YAMLValue.document(text, file: file, empty: "label selector"))
+  }
+
   static func labelSelector(_ v: YAMLValue) throws(InputError) -> LabelSelector {
     try v.requireKeys(in: ["matchLabels", "matchExpressions"])
     var requirements: [LabelSelector.Requirement] = []
@@ -666,6 +671,14 @@ public struct Manifest: Sendable {
   /// A cluster holding the nodes, the namespaces' labels and every pod, pending.
   /// - Throws: a pod whose requests do not fit the scheduler's integer units, naming `file`.
   public func makeCluster(file: String) throws(InputError) -> Cluster {
+    var names = Set<String>()
+    for n in nodes where !names.insert(n.name).inserted {
+      throw InputError(file: file, field: "node \(Escaped(n.name))", "duplicate node name")
+    }
+    names.removeAll()
+    for p in pods where !names.insert(p.name).inserted {
+      throw InputError(file: file, field: "pod \(Escaped(p.name))", "duplicate pod name")
+    }
     let cluster = Cluster(nodes: nodes)
     for n in namespaces { cluster.declareNamespace(n.name, labels: n.labels) }
     for b in disruptionBudgets { cluster.addDisruptionBudget(b) }
@@ -697,14 +710,6 @@ public enum ClusterLoader {
     } else {
       loaded = try KubernetesYAML.read(path: path)
     }
-    var names = Set<String>()
-    for n in loaded.nodes where !names.insert(n.name).inserted {
-      throw InputError(file: path, field: "node \(n.name)", "duplicate node name")
-    }
-    names.removeAll()
-    for p in loaded.pods where !names.insert(p.name).inserted {
-      throw InputError(file: path, field: "pod \(p.name)", "duplicate pod name")
-    }
     return loaded
   }
 }
@@ -712,8 +717,13 @@ public enum ClusterLoader {
 /// `pod,node` placement files (node `unschedulable` when none fits), as the oracle writes them.
 public enum PlacementsCSV {
   public static func read(path: String) throws(InputError) -> [String: String] {
+    try parse(InputFile.text(path), file: path)
+  }
+
+  /// Placements CSV text, `file` naming it in errors.
+  public static func parse(_ text: String, file path: String) throws(InputError) -> [String: String] {
     var out: [String: String] = [:]
-    for (line, f) in try ClusterCSV.rows(path: path, header: ["pod", "node"]) {
+    for (line, f) in try ClusterCSV.rows(text: text, file: path, header: ["pod", "node"]) {
       guard !f[0].isEmpty, !f[1].isEmpty else { throw InputError(file: path, line: line, "pod and node must not be empty") }
       guard out.updateValue(f[1], forKey: f[0]) == nil else {
         throw InputError(file: path, line: line, field: "pod", "duplicate pod \"\(f[0])\"")

@@ -38,9 +38,14 @@ public enum OpenbCSV {
   }
 
   public static func readNodes(path: String) throws(InputError) -> [NodeSpec] {
+    try parseNodes(InputFile.text(path), file: path)
+  }
+
+  /// An openb node list's text, `file` naming it in errors.
+  public static func parseNodes(_ text: String, file path: String) throws(InputError) -> [NodeSpec] {
     var nodes: [NodeSpec] = []
     var seen = Set<String>()
-    for (line, f) in try ClusterCSV.rows(path: path, header: nodeHeader) {
+    for (line, f) in try ClusterCSV.rows(text: text, file: path, header: nodeHeader) {
       let (name, cpu, mem, gpus) = try leadingColumns(f, kind: "node", gpuField: "gpu", seen: &seen, file: path, line: line)
       let model = f[4].trimmingCharacters(in: .whitespaces)
       if !model.isEmpty && !isModelName(Substring(model)) {
@@ -57,12 +62,16 @@ public enum OpenbCSV {
   }
 
   public static func readPods(path: String) throws(InputError) -> [PodSpec] {
-    let data = try InputFile.data(path)
-    let firstLine = String(decoding: data.prefix { $0 != 0x0A }, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    try parsePods(InputFile.text(path), file: path)
+  }
+
+  /// An openb pod list's text (either header), `file` naming it in errors.
+  public static func parsePods(_ text: String, file path: String) throws(InputError) -> [PodSpec] {
+    let firstLine = String(text.prefix { $0 != "\n" }).trimmingCharacters(in: .whitespacesAndNewlines)
     let header = firstLine.split(separator: ",").count == podHeaderShort.count ? podHeaderShort : podHeaderLong
     var pods: [PodSpec] = []
     var seen = Set<String>()
-    for (line, f) in try ClusterCSV.rows(path: path, header: header) {
+    for (line, f) in try ClusterCSV.rows(text: text, file: path, header: header) {
       let (name, cpu, mem, count) = try leadingColumns(f, kind: "pod", gpuField: "num_gpu", seen: &seen, file: path, line: line)
       let milli = try ClusterCSV.integer(f[4], file: path, line: line, field: "gpu_milli")
       guard milli <= 1000 else { throw InputError(file: path, line: line, field: "gpu_milli", "expected at most 1000 milli-GPU per GPU, found \(milli)") }

@@ -334,7 +334,8 @@ package enum YAMLParser {
     /// The innermost container is the sequence under the root mapping's `items` key.
     func isTopLevelItemList() -> Bool {
       if firstItem != nil { return frames.count == 1 && frames[0].kind == .sequence }
-      guard frames.count == 2, frames[0].kind == .mapping, frames[1].kind == .sequence else { return false }
+      // The list must be the value of a root key (an odd child), not a key itself.
+      guard frames.count == 2, frames[0].kind == .mapping, frames[1].kind == .sequence, frames[0].written % 2 == 1 else { return false }
       // The root's last pending child is the key whose value this list is.
       let keyNode = pending[frames[1].start - 1]
       return tree.kind(keyNode) == .scalar && tree.scalar(keyNode) == "items"

@@ -74,6 +74,28 @@ struct YAMLTreeTests {
     #expect(Self.error("kind: List\nitems: &self [*self]\n")?.message == "alias *self refers to a node that contains it")
   }
 
+  @Test("a list as the key of the root mapping is not taken for a List's items (a fuzz finding)")
+  func sequenceKeyAtRoot() throws {
+    #expect(Self.error("[(,]Sax: [(,]Sa")?.message.hasPrefix("invalid YAML: did not find expected key") == true)
+    #expect(Self.error("? [a, b]\n: [c]\n")?.message == "a mapping key must be a string")
+  }
+
+  @Test("every committed fuzz corpus input gives objects or a one-line error")
+  func fuzzCorpus() throws {
+    let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("Fuzz/corpus/kubernetes-yaml").path
+    let files = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+    #expect(files.count >= 4)
+    for f in files {
+      let data = try #require(FileManager.default.contents(atPath: dir + "/" + f))
+      do {
+        _ = try KubernetesYAML.parse(String(decoding: data, as: UTF8.self), file: f).makeCluster(file: f)
+      } catch {
+        #expect(!error.description.contains("\n"), "\(f)")
+      }
+    }
+  }
+
   @Test("a non-scalar key and a scalar merge source are errors")
   func keysAndMerges() throws {
     #expect(Self.error("kind: Pod\n? [a]\n: b\n")?.message == "a mapping key must be a string")

@@ -1,0 +1,82 @@
+import BerthBench
+import BerthCore
+import BerthTraces
+import Foundation
+
+/// One fuzz target per reader. Each feeds arbitrary bytes to the reader and checks its contract:
+/// it returns a value or an `InputError` whose message is one non-empty line — never a trap, a
+/// hang or an unbounded allocation (libFuzzer's -timeout, -rss_limit_mb and -malloc_limit_mb
+/// catch those).
+enum FuzzTarget: String, CaseIterable {
+  case kubernetesYAML = "kubernetes-yaml"
+  case clusterCSV = "cluster-csv"
+  case openbCSV = "openb-csv"
+  case quantity
+  case labelSelector = "label-selector"
+  case schedulerConfig = "scheduler-config"
+  case suite
+  case placements
+  case benchReport = "bench-report"
+
+  /// Runs the reader on `data`.
+  func run(_ data: Data) {
+    switch self {
+    case .kubernetesYAML:
+      check { () throws(InputError) in
+        let manifest = try KubernetesYAML.parse(text(data), file: "fuzz.yaml")
+        _ = try manifest.arrivals(file: "fuzz.yaml")
+        _ = try manifest.makeCluster(file: "fuzz.yaml")
+      }
+    case .clusterCSV:
+      // The first line break splits the input into nodes.csv and pods.csv.
+      let (a, b) = halves(data)
+      check { () throws(InputError) in
+        let nodes = try ClusterCSV.parseNodes(text(a), file: "nodes.csv")
+        _ = try ClusterCSV.parsePods(text(b), file: "pods.csv", nodes: nodes)
+      }
+    case .openbCSV:
+      let (a, b) = halves(data)
+      check { () throws(InputError) in _ = try OpenbCSV.parseNodes(text(a), file: "nodes.csv") }
+      check { () throws(InputError) in _ = try OpenbCSV.parsePods(text(b), file: "pods.csv") }
+    case .quantity:
+      let s = String(decoding: data, as: UTF8.self)
+      do throws(QuantityError) {
+        let q = try Quantity(parsing: s)
+        for name in [ResourceName.cpu, ResourceName.memory, "nvidia.com/gpu"] { _ = try? ResourceList.amount(of: name, q) }
+        _ = try? q.adding(q)
+        _ = q.description
+      } catch {
+        precondition(!error.description.isEmpty && !error.description.contains("\n") || s.contains("\n"), "quantity error: \(error)")
+      }
+    case .labelSelector:
+      check { () throws(InputError) in _ = try KubernetesYAML.parseLabelSelector(text(data), file: "selector.yaml") }
+    case .schedulerConfig:
+      check { () throws(InputError) in _ = try SchedulerConfigurationYAML.parse(text(data), file: "config.yaml") }
+    case .suite:
+      // Relative schedulerConfig paths resolve in a directory that does not exist.
+      check { () throws(InputError) in _ = try Suite.parse(text(data), file: "/nonexistent-berth-fuzz/suite.yaml") }
+    case .placements:
+      check { () throws(InputError) in _ = try PlacementsCSV.parse(text(data), file: "placements.csv") }
+    case .benchReport:
+      check { () throws(InputError) in _ = try BenchReport.decode(data, file: "report.json") }
+    }
+  }
+
+  func text(_ data: Data) throws(InputError) -> String { try InputFile.text(data, file: "fuzz") }
+
+  func halves(_ data: Data) -> (Data, Data) {
+    guard let cut = data.firstIndex(of: 0x00) else { return (data, Data()) }
+    return (data[..<cut], data[(cut + 1)...])
+  }
+
+  /// The contract: a value or one line of error.
+  func check(_ body: () throws(InputError) -> Void) {
+    do {
+      try body()
+    } catch {
+      let line = error.description
+      precondition(!line.isEmpty, "empty error message")
+      precondition(!line.contains("\n"), "error message spans lines: \(line)")
+    }
+  }
+}
