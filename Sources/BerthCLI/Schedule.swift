@@ -63,6 +63,9 @@ struct Schedule: ParsableCommand {
   @Flag(help: "Retry an unschedulable pod on every event its rejecting plugins register for, without asking their queueing hints (kube-scheduler before v1.32, or with the SchedulerQueueingHints gate off).")
   var noQueueingHints = false
 
+  @Option(help: "kube-scheduler feature gates whose defaults differ across versions, e.g. MinDomainsInPodTopologySpread=false for v1.26 (see docs/conformance.md).")
+  var featureGates: String?
+
   @Option(help: "Virtual milliseconds each scheduling cycle takes in a queue run: pending times then include the wait behind other pods' cycles (0: cycles take no virtual time).")
   var cycleTime: Double = 0
 
@@ -92,7 +95,9 @@ struct Schedule: ParsableCommand {
   private func execute(seed: UInt64) throws {
     let loadClock = ContinuousClock()
     let loadStarted = loadClock.now
-    let loaded = try ClusterLoader.load(cluster)
+    let gates = try featureGates.map { try FeatureGates(parsing: $0) } ?? FeatureGates()
+    var (loaded, omitted) = try ClusterLoader.load(cluster).live()
+    loaded.pods = gates.apply(to: loaded.pods)
     let profiles = try config.map { try SchedulerConfigurationYAML.read(path: $0) }.map { try Profile.resolve($0) }
       ?? [Profile.default]
     let built = try loaded.makeCluster(file: cluster)
@@ -107,8 +112,16 @@ struct Schedule: ParsableCommand {
     for (field, count) in unenforced.sorted(by: { $0.key < $1.key }) {
       FileHandle.standardError.write(Data("warning: \(count) pod(s) set \(field), which this release does not enforce; their placements ignore it\n".utf8))
     }
+    for (pod, node) in omitted.boundToMissingNode.prefix(1) {
+      let more = omitted.boundToMissingNode.count > 1 ? " (and \(omitted.boundToMissingNode.count - 1) more pod(s) bound to missing nodes)" : ""
+      FileHandle.standardError.write(Data("warning: pod \(Escaped(pod)) is bound to node \(Escaped(node)), which the input does not have; left out\(more)\n".utf8))
+    }
     let profile = profiles[0]
     let scheduler = Scheduler(cluster: built, profile: profile, seed: seed, tieBreak: tieBreak.value)
+    // Which pods this run schedules: unbound ones naming the profile's scheduler. Pods already
+    // bound (spec.nodeName) occupy their nodes; pods for other schedulers stay pending.
+    let plan = SchedulingPlan(pods: loaded.pods, schedulerName: profile.schedulerName, profileNames: profiles.map(\.schedulerName))
+    print(plan.summary(omitted: omitted))
     let pct = profile.percentageOfNodesToScore.map { $0 == 0 ? "adaptive" : "\($0)%" } ?? "adaptive"
     print("cluster: \(built.nodes.count) nodes, \(built.pods.count) pods (\(cluster))")
     print("profile: \(profile.schedulerName), percentageOfNodesToScore \(pct), tie-break \(tieBreak.rawValue)")
@@ -116,7 +129,9 @@ struct Schedule: ParsableCommand {
     let recorded = try follow.map { try PlacementsCSV.read(path: $0) }
     if recorded == nil && scoresOut == nil && !noQueue {
       let arrivals = try loaded.arrivals(file: cluster)
-      try runQueued(scheduler: scheduler, built: built, seed: seed, arrivals: arrivals, classNames: loaded.priorityClassNames)
+      try runQueued(
+        scheduler: scheduler, built: built, seed: seed, arrivals: arrivals, plan: plan,
+        queueingHints: !noQueueingHints && gates.isEnabled(.schedulerQueueingHints), classNames: loaded.priorityClassNames)
       return
     }
     var run = RunRecorder(scheduler: scheduler, scoresPods: scoresOut == nil ? 0 : scoresPods)
@@ -124,7 +139,8 @@ struct Schedule: ParsableCommand {
     let clock = ContinuousClock()
     let mallocsBefore = MallocCount.current()
     let started = clock.now
-    for p in 0..<built.pods.count {
+    // A gated pod is never attempted (the queue keeps it gated in a queue run).
+    for p in 0..<built.pods.count where plan.scheduled[p] && !plan.gated[p] {
       let pod = PodID(UInt32(p))
       let name = built.pods.name(pod)
       if let recorded {
@@ -143,7 +159,7 @@ struct Schedule: ParsableCommand {
       print(String(format: "heap allocations per scheduling cycle: %.3f (%d in %d cycles)",
         Double(after - before) / Double(built.pods.count), after - before, built.pods.count))
     }
-    if let out { try PlacementsCSV.write(run.placements(), to: out) }
+    if let out { try PlacementsCSV.write(plan.placements(run.placements(), cluster: built), to: out) }
     if let scoresOut { try AtomicFile.write(run.scoreRows, to: scoresOut) }
     if let explain, !run.explained {
       throw CommandFailure("--explain: no pod named \"\(explain)\" in \(cluster)")
@@ -155,12 +171,15 @@ extension Schedule {
   /// Pods arrive at their creation time relative to the earliest (0 without one), in file order
   /// on ties, and go through the scheduling queue: retries on cluster events, backoff, the
   /// 5-minute flush, preemption.
-  private func runQueued(scheduler: Scheduler, built: Cluster, seed: UInt64, arrivals: [VirtualTime], classNames: [Int32: String]) throws {
+  private func runQueued(
+    scheduler: Scheduler, built: Cluster, seed: UInt64, arrivals: [VirtualTime], plan: SchedulingPlan, queueingHints: Bool,
+    classNames: [Int32: String]
+  ) throws {
     var settings = QueueSettings()
-    settings.queueingHints = !noQueueingHints
+    settings.queueingHints = queueingHints
     settings.cycleDuration = .seconds(cycleTime / 1000)
     let queueRun = QueueRun(scheduler: scheduler, seed: seed, settings: settings)
-    for p in 0..<built.pods.count { queueRun.submit(PodID(UInt32(p)), at: arrivals[p]) }
+    for p in 0..<built.pods.count where plan.scheduled[p] { queueRun.submit(PodID(UInt32(p)), at: arrivals[p]) }
     final class Box {
       var recorder: RunRecorder
       var started: UInt64 = 0
@@ -208,7 +227,7 @@ extension Schedule {
       print(String(format: "heap allocations per scheduling cycle: %.3f (%d in %d cycles)",
         Double(after - before) / Double(queueRun.cycles), after - before, queueRun.cycles))
     }
-    if let out { try PlacementsCSV.write(box.recorder.finalPlacements(queueRun), to: out) }
+    if let out { try PlacementsCSV.write(plan.placements(box.recorder.finalPlacements(queueRun), cluster: built), to: out) }
     if let explain, !box.explainedCycle {
       throw CommandFailure(built.pods.id(named: explain) != nil
         ? "--explain: pod \"\(explain)\" was never attempted (it has scheduling gates)"

@@ -121,6 +121,9 @@ public struct PodSpec: Hashable, Sendable {
   public var creationTimestamp: Double?
   /// `spec.schedulingGates` names; a gated pod is not scheduled.
   public var schedulingGates: [String] = []
+  /// `status.phase` as read (Pending when absent). A Succeeded or Failed pod holds nothing and
+  /// is never scheduled.
+  public var phase: PodPhase = .pending
   /// Scheduling-relevant fields the input set but this release does not enforce (for example
   /// `topologySpreadConstraints`), so a run can say so instead of silently ignoring them.
   public var unenforced: [String] = []
@@ -254,4 +257,12 @@ public struct PodDisruptionBudgetSpec: Hashable, Sendable {
     }
     return expected <= 0 ? 0 : max(0, healthy - desired)
   }
+}
+
+/// `status.phase` of a pod.
+public enum PodPhase: String, Sendable, CaseIterable {
+  case pending = "Pending", running = "Running", succeeded = "Succeeded", failed = "Failed", unknown = "Unknown"
+
+  /// Succeeded and Failed pods have finished: their containers hold no resources.
+  public var isFinished: Bool { self == .succeeded || self == .failed }
 }

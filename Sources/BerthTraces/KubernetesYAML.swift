@@ -513,6 +513,12 @@ public enum KubernetesYAML {
       guard let date = f.date(from: text) ?? fractional.date(from: text) else { throw t.error("expected an RFC 3339 time such as 2024-05-01T12:00:00Z") }
       pod.creationTimestamp = date.timeIntervalSince1970
     }
+    if let p = v.child("status")?.child("phase") {
+      guard let phase = PodPhase(rawValue: try p.string()) else {
+        throw p.error("expected \(PodPhase.allCases.map(\.rawValue).joined(separator: ", "))")
+      }
+      pod.phase = phase
+    }
     pod.schedulingGates = try (spec.child("schedulingGates")?.sequence() ?? []).map { g throws(InputError) in
       guard let n = try g.child("name")?.string(), !n.isEmpty else { throw g.error("a scheduling gate needs a name") }
       return n
@@ -668,7 +674,48 @@ public struct Manifest: Sendable {
     return out
   }
 
-  /// A cluster holding the nodes, the namespaces' labels and every pod, pending.
+  /// What `live()` left out of a cluster dump, for the run's summary.
+  public struct Omitted: Sendable, Equatable {
+    /// Pods whose `status.phase` is Succeeded or Failed: they hold nothing any more.
+    public var finished = 0
+    /// Pods bound (`spec.nodeName`) to a node the input does not have, by node name.
+    public var boundToMissingNode: [(pod: String, node: String)] = []
+
+    public init() {}
+
+    public static func == (a: Self, b: Self) -> Bool {
+      a.finished == b.finished && a.boundToMissingNode.map(\.pod) == b.boundToMissingNode.map(\.pod)
+        && a.boundToMissingNode.map(\.node) == b.boundToMissingNode.map(\.node)
+    }
+  }
+
+  /// The objects as a cluster holds them, read the way a `kubectl get nodes,pods -A -o yaml`
+  /// dump means them: finished pods (Succeeded, Failed) are left out, and so are pods bound
+  /// to a node the input lacks (reported, not fatal).
+  public func live() -> (manifest: Manifest, omitted: Omitted) {
+    let nodeNames = Set(nodes.map(\.name))
+    var omitted = Omitted()
+    var out = self
+    out.pods = pods.filter { p in
+      if p.phase.isFinished {
+        omitted.finished += 1
+        return false
+      }
+      if !p.nodeName.isEmpty && !nodeNames.contains(p.nodeName) {
+        omitted.boundToMissingNode.append((p.name, p.nodeName))
+        return false
+      }
+      return true
+    }
+    return (out, omitted)
+  }
+
+  /// A cluster holding the nodes, the namespaces' labels and every pod: a pod whose
+  /// `spec.nodeName` names a node is already bound there (it occupies the node and counts for
+  /// affinity and spreading from the start, as a running pod in a dump does), every other pod
+  /// is pending. Call `live()` first to leave out finished pods and pods of missing nodes.
+  /// - Throws: duplicate names, a pod bound to a node that does not exist, or requests that do
+  ///   not fit the scheduler's units, naming `file`.
   /// - Throws: a pod whose requests do not fit the scheduler's integer units, naming `file`.
   public func makeCluster(file: String) throws(InputError) -> Cluster {
     var names = Set<String>()
@@ -682,8 +729,14 @@ public struct Manifest: Sendable {
     let cluster = Cluster(nodes: nodes)
     for n in namespaces { cluster.declareNamespace(n.name, labels: n.labels) }
     for b in disruptionBudgets { cluster.addDisruptionBudget(b) }
-    for (i, p) in pods.enumerated() {
-      do { try cluster.addPod(p) } catch { throw InputError(file: file, field: "pods[\(i)] \(p.name)", error.description) }
+    for p in pods {
+      let id: PodID
+      do { id = try cluster.addPod(p) } catch { throw InputError(file: file, field: "pod \(Escaped(p.name))", error.description) }
+      guard !p.nodeName.isEmpty else { continue }
+      guard let node = cluster.nodes.id(named: p.nodeName) else {
+        throw InputError(file: file, field: "pod \(Escaped(p.name)): spec.nodeName", "no node named \(Escaped(p.nodeName))")
+      }
+      cluster.bind(id, to: node)
     }
     return cluster
   }

@@ -222,3 +222,120 @@ struct CompareCLITests {
     #expect(CLITests.run(base + extra).message?.hasPrefix(message) == true, "\(CLITests.run(base + extra).message ?? "no error")")
   }
 }
+
+/// `kubectl get nodes,pods -A -o yaml` dumps mean what they say.
+struct ClusterDumpTests {
+  static let dump = """
+    apiVersion: v1
+    items:
+    - apiVersion: v1
+      kind: Node
+      metadata: {name: n1, labels: {kubernetes.io/hostname: n1}}
+      status:
+        allocatable: {cpu: "4", memory: 8Gi, pods: "110"}
+        conditions: [{type: Ready, status: "True"}]
+    - apiVersion: v1
+      kind: Node
+      metadata: {name: n2, labels: {kubernetes.io/hostname: n2}}
+      status: {allocatable: {cpu: "4", memory: 8Gi, pods: "110"}}
+    - apiVersion: v1
+      kind: Pod
+      metadata: {name: db, namespace: default, labels: {app: db}}
+      spec:
+        nodeName: n1
+        containers: [{name: c, resources: {requests: {cpu: "3"}}}]
+      status: {phase: Running}
+    - apiVersion: v1
+      kind: Pod
+      metadata: {name: batch-done, namespace: default}
+      spec:
+        nodeName: n2
+        containers: [{name: c, resources: {requests: {cpu: "4"}}}]
+      status: {phase: Succeeded}
+    - apiVersion: v1
+      kind: Pod
+      metadata: {name: lost, namespace: default}
+      spec:
+        nodeName: gone
+        containers: [{name: c}]
+      status: {phase: Running}
+    - apiVersion: v1
+      kind: Pod
+      metadata: {name: custom, namespace: default}
+      spec:
+        schedulerName: my-scheduler
+        containers: [{name: c}]
+      status: {phase: Pending}
+    - apiVersion: v1
+      kind: Pod
+      metadata: {name: waiting, namespace: default}
+      spec:
+        schedulingGates: [{name: example.com/quota}]
+        containers: [{name: c}]
+      status: {phase: Pending}
+    - apiVersion: v1
+      kind: Pod
+      metadata: {name: web, namespace: default, labels: {app: web}}
+      spec:
+        containers: [{name: c, resources: {requests: {cpu: "2"}}}]
+        affinity:
+          podAntiAffinity:
+            requiredDuringSchedulingIgnoredDuringExecution:
+            - {topologyKey: kubernetes.io/hostname, labelSelector: {matchLabels: {app: db}}}
+      status: {phase: Pending}
+    kind: List
+    metadata: {resourceVersion: ""}
+    """
+
+  @Test("a dump's running pods occupy their nodes, finished and orphaned pods hold nothing, other schedulers' and gated pods wait", arguments: [false, true])
+  func dump(noQueue: Bool) throws {
+    let d = try CLITests.tempDir()
+    try Self.dump.write(toFile: d + "/dump.yaml", atomically: true, encoding: .utf8)
+    let (message, code) = CLITests.run(["schedule", "--cluster", d + "/dump.yaml", "--seed", "1", "--out", d + "/out.csv"] + (noQueue ? ["--no-queue"] : []))
+    #expect(code == 0, "\(message ?? "")")
+    let rows = try String(contentsOfFile: d + "/out.csv", encoding: .utf8).split(separator: "\n").map(String.init)
+    // db holds 3 of n1's 4 CPUs, and web's anti-affinity keeps it off db's node anyway; the
+    // finished pod on n2 holds nothing, so web fits there. The orphan and the finished pod
+    // are not in the cluster.
+    #expect(rows == ["pod,node", "db,n1", "custom,pending", "waiting,gated", "web,n2"])
+  }
+}
+
+/// `--feature-gates` gives an older version's behaviour.
+struct FeatureGateTests {
+  static let cluster = """
+    - {apiVersion: v1, kind: Node, metadata: {name: n1, labels: {zone: a}}, status: {allocatable: {cpu: "4", memory: 8Gi, pods: "110"}}}
+    - {apiVersion: v1, kind: Node, metadata: {name: n2, labels: {zone: a}}, status: {allocatable: {cpu: "4", memory: 8Gi, pods: "110"}}}
+    - {apiVersion: v1, kind: Pod, metadata: {name: first, labels: {app: x}}, spec: {nodeName: n1, containers: [{name: c}]}, status: {phase: Running}}
+    - apiVersion: v1
+      kind: Pod
+      metadata: {name: second, labels: {app: x}}
+      spec:
+        containers: [{name: c}]
+        topologySpreadConstraints:
+        - {maxSkew: 1, topologyKey: zone, whenUnsatisfiable: DoNotSchedule, minDomains: 2, labelSelector: {matchLabels: {app: x}}}
+    """
+
+  @Test("MinDomainsInPodTopologySpread=false ignores minDomains, as v1.26 did by default")
+  func minDomains() throws {
+    let d = try CLITests.tempDir()
+    try ("kind: List\nitems:\n" + Self.cluster).write(toFile: d + "/c.yaml", atomically: true, encoding: .utf8)
+    // One zone of two required: the global minimum counts as 0, so a second pod would skew 2.
+    #expect(CLITests.run(["schedule", "--cluster", d + "/c.yaml", "--seed", "1", "--out", d + "/on.csv"]).code == 0)
+    #expect(try String(contentsOfFile: d + "/on.csv", encoding: .utf8).contains("second,unschedulable"))
+    #expect(CLITests.run(["schedule", "--cluster", d + "/c.yaml", "--seed", "1", "--out", d + "/off.csv",
+      "--feature-gates", "MinDomainsInPodTopologySpread=false"]).code == 0)
+    #expect(try String(contentsOfFile: d + "/off.csv", encoding: .utf8).contains("second,n"))
+  }
+
+  @Test("bad --feature-gates are one-line errors", arguments: [
+    ("NoSuchGate=true", "--feature-gates: unknown gate \"NoSuchGate\" (Berth models MinDomainsInPodTopologySpread, MatchLabelKeysInPodTopologySpread, NodeInclusionPolicyInPodTopologySpread, MatchLabelKeysInPodAffinity, PodSchedulingReadiness, SchedulerQueueingHints)"),
+    ("MinDomainsInPodTopologySpread", "--feature-gates: expected Gate=true or Gate=false, found \"MinDomainsInPodTopologySpread\""),
+    ("MinDomainsInPodTopologySpread=maybe", "--feature-gates: MinDomainsInPodTopologySpread: expected true or false, found \"maybe\""),
+  ])
+  func errors(value: String, message: String) {
+    let (m, code) = CLITests.run(["schedule", "--cluster", sampleDir, "--feature-gates", value])
+    #expect(code != 0)
+    #expect(m == message)
+  }
+}
