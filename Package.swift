@@ -45,6 +45,8 @@ let package = Package(
       name: "BerthCore", dependencies: [.product(name: "HeapModule", package: "swift-collections")],
       swiftSettings: targetCPUFlags),
     .target(name: "BerthMallocCounter", linkerSettings: [.linkedLibrary("dl")]),
+    // The system calls Foundation does not expose (atomic exchange of two paths).
+    .target(name: "CBerthSystem"),
     .target(
       name: "BerthScheduling",
       dependencies: ["BerthCore", .product(name: "HeapModule", package: "swift-collections")],
@@ -52,7 +54,7 @@ let package = Package(
     .target(
       name: "BerthTraces",
       dependencies: [
-        "BerthCore", "BerthScheduling",
+        "BerthCore", "BerthScheduling", "CBerthSystem",
         .product(name: "Yams", package: "Yams"),
         .product(name: "CSV", package: "CSV.swift"),
       ],

@@ -48,6 +48,13 @@ struct BenchRun: ParsableCommand {
   }
 
   func run() throws {
+    do {
+      for (path, option) in [(out, "--out"), (csv, "--csv"), (markdown, "--markdown")] {
+        if let path { try OutputPaths.checkFile(path, option: option) }
+      }
+    } catch {
+      throw CommandFailure(error.description)
+    }
     if !noAllocationCounter { AllocationCounterLoader.reexecWithCounterIfAvailable() }
     let seed = self.seed ?? UInt64.random(in: 0..<1_000_000_000)
     print("seed=\(seed)")

@@ -30,7 +30,7 @@ struct Compare: ParsableCommand {
   @Option(help: "Comma-separated policies, or `paper`.") var policies: String = "paper"
   @Option(help: "Seeds: N, A-B, or a comma-separated list.") var seeds: String = "42-51"
   @Option(help: "Tune the workload to this multiple of GPU capacity (0 leaves it as is).") var tune: Double = 1.3
-  @Option(help: "Output directory.") var out: String
+  @Option(help: "Output folder: new, empty, or one berth wrote (it is replaced as a whole).") var out: String
   @Option(help: "Worker threads (default: all cores).") var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
   func parsedPolicies() throws -> [GPUPolicy] {
@@ -71,20 +71,7 @@ struct Compare: ParsableCommand {
   func run() throws {
     let policyList = try parsedPolicies()
     let seedList = try SeedList.parse(seeds, option: "--seeds")
-    let nodeSpecs: [NodeSpec]
-    var workloads: [(name: String, pods: [PodSpec], typical: [TypicalPod])] = []
-    do {
-      nodeSpecs = try OpenbCSV.readNodes(path: nodes)
-      for file in pods {
-        let specs = try OpenbCSV.readPods(path: file)
-        workloads.append((Self.workloadName(file), specs, FragmentationModel.typicalPods(specs, threshold: Experiment.popularity)))
-      }
-      try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-    } catch let e as InputError {
-      throw CommandFailure(e.description)
-    } catch {
-      throw CommandFailure("\(out): cannot create directory")
-    }
+    let (nodeSpecs, workloads) = try loadInputs()
     var tasks: [(workload: Int, policy: GPUPolicy, seed: UInt64)] = []
     for w in workloads.indices { for p in policyList { for s in seedList { tasks.append((w, p, s)) } } }
     print("experiments: \(workloads.count) workload(s) × \(policyList.count) policies × \(seedList.count) seeds = \(tasks.count) runs on \(jobs) thread(s)")
@@ -112,19 +99,77 @@ struct Compare: ParsableCommand {
     let all = results.values
     let summary = ExperimentCSV.summary(all)
     do {
-      try AtomicFile.write(ExperimentCSV.rows(all, \.allocation), to: out + "/alloc_curves.csv")
-      try AtomicFile.write(ExperimentCSV.rows(all, \.fragmentation), to: out + "/frag_curves.csv")
-      try AtomicFile.write(ExperimentCSV.rows(all, \.fragmentationRatio), to: out + "/frag_ratio_curves.csv")
-      try AtomicFile.write(ExperimentCSV.summaryCSV(summary), to: out + "/summary.csv")
-      try AtomicFile.write(ExperimentCSV.summaryMarkdown(summary), to: out + "/summary.md")
-      try AtomicFile.write(HTMLReport.page(all, summary: summary, title: "GPU-sharing policies: \(workloads.map(\.name).joined(separator: ", "))"), to: out + "/report.html")
+      try OutputSet.write([
+        ("alloc_curves.csv", ExperimentCSV.rows(all, \.allocation)),
+        ("frag_curves.csv", ExperimentCSV.rows(all, \.fragmentation)),
+        ("frag_ratio_curves.csv", ExperimentCSV.rows(all, \.fragmentationRatio)),
+        ("summary.csv", ExperimentCSV.summaryCSV(summary)),
+        ("summary.md", ExperimentCSV.summaryMarkdown(summary)),
+        ("report.html", HTMLReport.page(all, summary: summary, title: "GPU-sharing policies: \(workloads.map(\.name).joined(separator: ", "))")),
+        ("run.json", runRecord(policies: policyList, seeds: seedList)),
+      ], to: out)
     } catch {
       throw CommandFailure(error.description)
     }
     print(ExperimentCSV.summaryMarkdown(summary), terminator: "")
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     print(String(format: "wall time: %.1f s for %d runs (%.2f s per run per thread)", seconds, tasks.count, seconds * Double(workers) / Double(max(tasks.count, 1))))
-    print("wrote \(out)/alloc_curves.csv, frag_curves.csv, frag_ratio_curves.csv, summary.csv, summary.md, report.html")
+    print("wrote \(out)/alloc_curves.csv, frag_curves.csv, frag_ratio_curves.csv, summary.csv, summary.md, report.html, run.json")
+  }
+
+  /// The node list and each pod list with its typical pods, after checking that `--out` can
+  /// take the results (so a bad path fails before the runs, not after).
+  func loadInputs() throws -> (nodes: [NodeSpec], workloads: [(name: String, pods: [PodSpec], typical: [TypicalPod])]) {
+    do throws(InputError) {
+      let nodeSpecs = try OpenbCSV.readNodes(path: nodes)
+      var workloads: [(name: String, pods: [PodSpec], typical: [TypicalPod])] = []
+      for file in pods {
+        let specs = try OpenbCSV.readPods(path: file)
+        workloads.append((Self.workloadName(file), specs, FragmentationModel.typicalPods(specs, threshold: Experiment.popularity)))
+      }
+      try OutputSet.checkDestination(out)
+      return (nodeSpecs, workloads)
+    } catch {
+      throw CommandFailure(error.description)
+    }
+  }
+
+  /// What produced the results: inputs with their checksums, policies, seeds, tune, version.
+  func runRecord(policies: [GPUPolicy], seeds: [UInt64]) -> String {
+    var podInputs: [RunRecord.Input] = []
+    for p in pods { podInputs.append(RunRecord.Input(path: p)) }
+    let record = RunRecord(
+      berthVersion: BerthVersion.current, command: "compare", nodes: RunRecord.Input(path: nodes), pods: podInputs,
+      policies: policies.map(\.rawValue), seeds: seeds, tune: tune)
+    return record.json()
+  }
+}
+
+/// `run.json` of `berth compare`: what produced the results.
+struct RunRecord: Encodable {
+  struct Input: Encodable {
+    var path: String
+    var bytes: Int
+    var fnv1a64: String
+    init(path: String) {
+      let data = (try? InputFile.data(path)) ?? Data()
+      self.path = path
+      bytes = data.count
+      fnv1a64 = String(format: "%016llx", InputChecksum.fnv1a64(data))
+    }
+  }
+  var berthVersion: String
+  var command: String
+  var nodes: Input
+  var pods: [Input]
+  var policies: [String]
+  var seeds: [UInt64]
+  var tune: Double
+
+  func json() -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self) + "\n"
   }
 }
 

@@ -3,16 +3,17 @@ import BerthCore
 import BerthTraces
 import Foundation
 
-/// Prints the seed (drawing one when absent) and creates the output directory.
+/// Prints the seed (drawing one when absent) after checking that `out` can take the outputs.
 func startGenerating(seed: UInt64?, out: String) throws -> UInt64 {
+  do { try OutputSet.checkDestination(out) } catch { throw CommandFailure(error.description) }
   let seed = seed ?? UInt64.random(in: 0..<1_000_000_000)
   print("seed=\(seed)")
-  do {
-    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-  } catch {
-    throw CommandFailure("\(out): cannot create directory")
-  }
   return seed
+}
+
+/// Writes a generator's files as one set (complete or absent, see `OutputSet`).
+func writeGenerated(_ files: [(name: String, contents: String)], to out: String) throws {
+  do { try OutputSet.write(files, to: out) } catch { throw CommandFailure(error.description) }
 }
 
 /// `berth generate`: synthetic inputs.
@@ -39,7 +40,7 @@ struct GenerateCluster: ParsableCommand {
   @Option(help: "Number of pods.") var pods: Int
   @Option(help: "Seed; drawn and printed when absent.") var seed: UInt64?
   @Option(help: "Node and pod mix: oracle (the kube-scheduler oracle's shape) or mixed.") var mix: SyntheticCluster.Mix = .mixed
-  @Option(help: "Output directory (created if missing).") var out: String
+  @Option(help: "Output folder: new, empty, or one berth wrote (it is replaced as a whole).") var out: String
 
   func validate() throws {
     guard nodes >= 0, nodes <= 5_000_000 else { throw ValidationError("--nodes must be in 0…5000000") }
@@ -49,12 +50,8 @@ struct GenerateCluster: ParsableCommand {
   func run() throws {
     let seed = try startGenerating(seed: self.seed, out: out)
     let (n, p) = SyntheticCluster.generate(nodes: nodes, pods: pods, seed: seed, mix: mix)
-    do {
-      try ClusterCSV.write(nodes: n, pods: p, directory: out)
-      try AtomicFile.write(KubernetesYAML.render(nodes: n, pods: p), to: out + "/cluster.yaml")
-    } catch {
-      throw CommandFailure(error.description)
-    }
+    let csv = ClusterCSV.render(nodes: n, pods: p)
+    try writeGenerated([("nodes.csv", csv.nodes), ("pods.csv", csv.pods), ("cluster.yaml", KubernetesYAML.render(nodes: n, pods: p))], to: out)
     print("wrote \(n.count) nodes and \(p.count) pods to \(out)/nodes.csv, \(out)/pods.csv and \(out)/cluster.yaml")
   }
 }
@@ -77,7 +74,7 @@ struct GenerateOpenbLike: ParsableCommand {
   @Option(help: "Number of GPU nodes.") var nodes: Int = 60
   @Option(help: "Number of pods.") var pods: Int = 600
   @Option(help: "Seed; drawn and printed when absent.") var seed: UInt64?
-  @Option(help: "Output directory (created if missing).") var out: String
+  @Option(help: "Output folder: new, empty, or one berth wrote (it is replaced as a whole).") var out: String
 
   func validate() throws {
     guard nodes >= 1, nodes <= 1_000_000 else { throw ValidationError("--nodes must be in 1…1000000") }
@@ -87,11 +84,8 @@ struct GenerateOpenbLike: ParsableCommand {
   func run() throws {
     let seed = try startGenerating(seed: self.seed, out: out)
     let (n, p) = OpenbLike.generate(nodes: nodes, pods: pods, seed: seed)
-    do {
-      try OpenbCSV.write(nodes: n, pods: p, nodesPath: out + "/openb_node_list_gpu_node.csv", podsPath: out + "/openb_pod_list_default.csv")
-    } catch {
-      throw CommandFailure(error.description)
-    }
+    let text = OpenbCSV.render(nodes: n, pods: p)
+    try writeGenerated([("openb_node_list_gpu_node.csv", text.nodes), ("openb_pod_list_default.csv", text.pods)], to: out)
     print("wrote \(n.count) nodes and \(p.count) pods to \(out)/openb_node_list_gpu_node.csv and \(out)/openb_pod_list_default.csv")
   }
 }

@@ -93,6 +93,9 @@ struct Schedule: ParsableCommand {
   }
 
   private func execute(seed: UInt64) throws {
+    // Output paths are checked before anything runs, so a typo never costs the results.
+    if let out { try OutputPaths.checkFile(out, option: "--out") }
+    if let scoresOut { try OutputPaths.checkFile(scoresOut, option: "--scores-out") }
     let loadClock = ContinuousClock()
     let loadStarted = loadClock.now
     let gates = try featureGates.map { try FeatureGates(parsing: $0) } ?? FeatureGates()

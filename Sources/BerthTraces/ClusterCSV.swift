@@ -147,6 +147,13 @@ public enum ClusterCSV {
   /// Writes nodes.csv and pods.csv. Only what the format holds is written: zone, node-type,
   /// taints, CPU, memory, max pods; zone selectors; tolerations as the 0/1 flag.
   public static func write(nodes: [NodeSpec], pods: [PodSpec], directory: String) throws(InputError) {
+    let (n, p) = render(nodes: nodes, pods: pods)
+    try AtomicFile.write(n, to: directory + "/nodes.csv")
+    try AtomicFile.write(p, to: directory + "/pods.csv")
+  }
+
+  /// nodes.csv and pods.csv for `nodes` and `pods`, as `write` writes them.
+  public static func render(nodes: [NodeSpec], pods: [PodSpec]) -> (nodes: String, pods: String) {
     var n = nodeHeader.joined(separator: ",") + "\n"
     for node in nodes {
       n += [node.name, String(node.allocatable.cpuMillis), String(node.allocatable.memoryBytes),
@@ -161,8 +168,7 @@ public enum ClusterCSV {
             pod.nodeSelector["topology.kubernetes.io/zone"] ?? "", pod.tolerations.isEmpty ? "0" : "1"]
         .map(csvField).joined(separator: ",") + "\n"
     }
-    try AtomicFile.write(n, to: directory + "/nodes.csv")
-    try AtomicFile.write(p, to: directory + "/pods.csv")
+    return (n, p)
   }
 
   package static func csvField(_ s: String) -> String {
@@ -171,16 +177,3 @@ public enum ClusterCSV {
   }
 }
 
-/// Writes a file through a temporary sibling and a rename, so readers never see half a file.
-public enum AtomicFile {
-  public static func write(_ text: String, to path: String) throws(InputError) {
-    let tmp = path + ".tmp-\(getpid())"
-    guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8)) else {
-      throw InputError(file: path, "cannot write file")
-    }
-    if rename(tmp, path) != 0 {
-      unlink(tmp)
-      throw InputError(file: path, "cannot move the finished file into place")
-    }
-  }
-}

@@ -110,3 +110,16 @@ extension InputFile {
     return try result.get()
   }
 }
+
+/// The checksum reports record for their inputs.
+public enum InputChecksum {
+  /// FNV-1a, 64 bits, over every byte.
+  public static func fnv1a64(_ data: Data) -> UInt64 {
+    var h: UInt64 = 0xCBF2_9CE4_8422_2325
+    for b in data {
+      h ^= UInt64(b)
+      h &*= 0x0000_0100_0000_01B3
+    }
+    return h
+  }
+}

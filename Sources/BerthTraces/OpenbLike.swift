@@ -58,6 +58,13 @@ extension OpenbCSV {
   /// Writes nodes and pods in the openb formats (pods with the full 11 columns; the time and
   /// phase columns get neutral values).
   public static func write(nodes: [NodeSpec], pods: [PodSpec], nodesPath: String, podsPath: String) throws(InputError) {
+    let (n, p) = render(nodes: nodes, pods: pods)
+    try AtomicFile.write(n, to: nodesPath)
+    try AtomicFile.write(p, to: podsPath)
+  }
+
+  /// The node and pod lists' text, as `write` writes them.
+  public static func render(nodes: [NodeSpec], pods: [PodSpec]) -> (nodes: String, pods: String) {
     var n = nodeHeader.joined(separator: ",") + "\n"
     for node in nodes {
       n += "\(node.name),\(node.allocatable.cpuMillis),\(node.allocatable.memoryBytes >> 20),\(node.gpus?.count ?? 0),\(node.gpus?.model ?? "")\n"
@@ -68,7 +75,6 @@ extension OpenbCSV {
       let g = pod.gpu
       p += "\(pod.name),\(req.cpuMillis),\(req.memoryBytes >> 20),\(g?.count ?? 0),\(g?.milliPerGPU ?? 0),\(g?.models.joined(separator: "|") ?? ""),LS,Running,0,0,0\n"
     }
-    try AtomicFile.write(n, to: nodesPath)
-    try AtomicFile.write(p, to: podsPath)
+    return (n, p)
   }
 }

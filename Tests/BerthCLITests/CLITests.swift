@@ -81,6 +81,11 @@ struct CLITests {
     (["generate", "cluster", "--nodes=-1", "--pods", "1", "--out", "/tmp/x"], "--nodes must be in 0…5000000"),
     (["schedule", "--cluster", sampleDir, "--no-queue", "--no-queueing-hints"], "--no-queueing-hints applies to queue runs; --no-queue, --follow and --scores-out make none"),
     (["schedule", "--cluster", sampleDir, "--cycle-time=-1"], "--cycle-time must be in 0…3600000 milliseconds"),
+    (["schedule", "--cluster", sampleDir, "--out", "/nonexistent-dir/p.csv"], "/nonexistent-dir/p.csv: --out: the folder /nonexistent-dir does not exist"),
+    (["schedule", "--cluster", sampleDir, "--scores-out", "/tmp", "--no-queue"], "/tmp: --scores-out: is a folder, not a file"),
+    (["bench", "datasets/suites", "--csv", "/nonexistent-dir/r.csv"], "/nonexistent-dir/r.csv: --csv: the folder /nonexistent-dir does not exist"),
+    (["generate", "cluster", "--nodes", "1", "--pods", "1", "--out", "/nonexistent-dir/c"],
+      "/nonexistent-dir/c: the folder that would hold it, /nonexistent-dir, does not exist"),
     (["bench", "datasets/suites", "--throughput-window-ms", "99999999999999"],
       "--throughput-window-ms must be in 1…3600000 (an hour), found 99999999999999"),
   ] as [([String], String)])
@@ -189,10 +194,24 @@ struct CompareCLITests {
       "--pods", sampleDir + "/../openb-like/openb_pod_list_default.csv", "--policies", "fgd,bestfit,random", "--seeds", "1-2"]
     #expect(CLITests.run(args + ["--out", d + "/a"]).code == 0)
     #expect(CLITests.run(args + ["--out", d + "/b"]).code == 0)
-    for f in ["alloc_curves.csv", "frag_curves.csv", "frag_ratio_curves.csv", "summary.csv", "summary.md", "report.html"] {
-      #expect(FileManager.default.fileExists(atPath: d + "/a/" + f), "\(f)")
-    }
+    #expect(try FileManager.default.contentsOfDirectory(atPath: d + "/a").sorted() == [
+      "alloc_curves.csv", "berth-outputs.txt", "frag_curves.csv", "frag_ratio_curves.csv", "report.html", "run.json", "summary.csv", "summary.md",
+    ])
     #expect(try String(contentsOfFile: d + "/a/alloc_curves.csv", encoding: .utf8) == String(contentsOfFile: d + "/b/alloc_curves.csv", encoding: .utf8))
+    // run.json names the inputs by path and checksum, the seeds, policies and version.
+    let record = try String(contentsOfFile: d + "/a/run.json", encoding: .utf8)
+    #expect(record.contains("\"fnv1a64\""))
+    #expect(record.contains("\"berthVersion\" : \"\(BerthVersion.current)\""))
+    #expect(record.contains("\"policies\" : [\n    \"fgd\",\n    \"bestfit\",\n    \"random\"\n  ]"))
+    // The same pods under another file name give the same results (only the label differs).
+    let renamed = d + "/mypods.csv"
+    try FileManager.default.copyItem(atPath: sampleDir + "/../openb-like/openb_pod_list_default.csv", toPath: renamed)
+    let other = ["compare", "--nodes", sampleDir + "/../openb-like/openb_node_list_gpu_node.csv", "--pods", renamed,
+      "--policies", "fgd,bestfit,random", "--seeds", "1-2", "--out", d + "/c"]
+    #expect(CLITests.run(other).code == 0)
+    let original = try String(contentsOfFile: d + "/a/summary.csv", encoding: .utf8)
+    let relabelled = try String(contentsOfFile: d + "/c/summary.csv", encoding: .utf8).replacingOccurrences(of: "mypods,", with: "default,")
+    #expect(original == relabelled)
     #expect(try String(contentsOfFile: d + "/a/alloc_curves.csv", encoding: .utf8).hasPrefix("workload,sc_policy,tune,seed,total_gpus,0,1,2,"))
   }
 
