@@ -63,13 +63,31 @@ public struct WorkloadResult: Codable, Sendable {
   public var thresholds: [Verdict]
   public var measuredSeconds: Double
   public var wallSeconds: Double
+  /// One sample per round (absent in reports written before rounds existed).
+  public var rounds: [Round]?
+
+  /// One round: the workload run `repeats` times (each a fresh cluster, same seed) until the
+  /// measured time reached the minimum sample length, so short workloads still give samples a
+  /// timer can trust.
+  public struct Round: Codable, Sendable {
+    /// Pods per second over the round's measured time.
+    public var throughput: Double
+    public var latencyP50Micros: Double
+    public var latencyP99Micros: Double
+    public var measuredSeconds: Double
+    public var repeats: Int
+    enum CodingKeys: String, CodingKey {
+      case throughput = "throughput_pods_per_s", latencyP50Micros = "latency_p50_us", latencyP99Micros = "latency_p99_us"
+      case measuredSeconds = "measured_seconds", repeats
+    }
+  }
 
   enum CodingKeys: String, CodingKey {
     case suite, testCase = "test_case", workload, labels, params, measuredPods = "measured_pods"
     case throughput = "throughput_pods_per_s", latency = "latency_us", nodesEvaluatedPerPod = "nodes_evaluated_per_pod"
     case allocationsPerCycle = "allocations_per_cycle", peakRSSBytes = "peak_rss_bytes"
     case placementsChecksum = "placements_checksum", outcome, thresholds, measuredSeconds = "measured_seconds"
-    case wallSeconds = "wall_seconds"
+    case wallSeconds = "wall_seconds", rounds
   }
 
   public var id: String { "\(suite)/\(testCase)/\(workload)" }

@@ -21,10 +21,16 @@ public enum BenchSession {
   }
 
   /// - Parameter progress: called with (workload id, pods measured, pods planned); 0 starts a workload.
+  /// - Parameters:
+  ///   - rounds: samples per workload; each round runs the workload again (same seed) until its
+  ///     measured time reaches `minimumSampleSeconds`. The report's average throughput is the
+  ///     median round's; every run must decide the same (same placements checksum).
   public static func run(
     paths: [String], labels: [String], workloadFilter: String?, seed: UInt64, windowNanos: UInt64 = 1_000_000_000,
-    allocations: AllocationCounter = .none, progress: ((String, Int, Int) -> Void)? = nil
+    allocations: AllocationCounter = .none, rounds: Int = 1, minimumSampleSeconds: Double = 0.05,
+    progress: ((String, Int, Int) -> Void)? = nil
   ) throws(InputError) -> BenchReport {
+    precondition(rounds >= 1, "at least one round")
     let suites = try suiteFiles(paths).map { f throws(InputError) in try Suite.read(path: f) }
     var options = RunOptions(seed: seed)
     options.throughputWindowNanos = windowNanos
@@ -40,7 +46,15 @@ public enum BenchSession {
           let planned = runner.plannedPods
           progress?(id, 0, planned)
           if let progress { runner.progress = { done in progress(id, done, planned) } }
-          results.append(try runner.run())
+          var result = try runner.run()
+          if rounds > 1 {
+            result.rounds = try sample(result, rounds: rounds, minimumSeconds: minimumSampleSeconds) { () throws(InputError) in
+              try WorkloadRunner(suite: suite, testCase: tc, workload: w, options: options).run()
+            }
+            let throughputs = result.rounds!.map(\.throughput).sorted()
+            result.throughput.average = throughputs[throughputs.count / 2]
+          }
+          results.append(result)
         }
       }
     }
@@ -54,6 +68,48 @@ public enum BenchSession {
         allocationCounter: counterLoaded ? "libBerthMallocCounter.so (LD_PRELOAD)" : "none",
         suites: suites.map { .init(name: $0.name, file: $0.file, checksum: MetricValue.hex($0.checksum)) }),
       workloads: results)
+  }
+}
+
+extension BenchSession {
+  /// `rounds` samples of a workload whose first run gave `first`: each round repeats runs until
+  /// their measured time reaches `minimumSeconds` (at most 10,000 runs).
+  /// - Throws: when a run decides differently from the first (its checksum differs).
+  static func sample(
+    _ first: WorkloadResult, rounds: Int, minimumSeconds: Double, run: () throws(InputError) -> WorkloadResult
+  ) throws(InputError) -> [WorkloadResult.Round] {
+    var out: [WorkloadResult.Round] = []
+    var pending: WorkloadResult? = first
+    for _ in 0..<rounds {
+      var pods = 0
+      var seconds = 0.0
+      var repeats = 0
+      var p50s: [Double] = []
+      var p99s: [Double] = []
+      while repeats == 0 || (seconds < minimumSeconds && repeats < 10_000) {
+        let r: WorkloadResult
+        if let p = pending {
+          r = p
+          pending = nil
+        } else {
+          r = try run()
+        }
+        guard r.placementsChecksum == first.placementsChecksum else {
+          throw InputError(file: r.suite, field: r.id, "two runs with the same seed decided differently (placements \(first.placementsChecksum) and \(r.placementsChecksum))")
+        }
+        pods += r.measuredPods
+        seconds += r.measuredSeconds
+        repeats += 1
+        p50s.append(r.latency.p50)
+        p99s.append(r.latency.p99)
+      }
+      p50s.sort()
+      p99s.sort()
+      out.append(WorkloadResult.Round(
+        throughput: seconds > 0 ? Double(pods) / seconds : 0, latencyP50Micros: p50s[p50s.count / 2],
+        latencyP99Micros: p99s[p99s.count / 2], measuredSeconds: seconds, repeats: repeats))
+    }
+    return out
   }
 }
 

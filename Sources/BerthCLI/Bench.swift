@@ -38,10 +38,14 @@ struct BenchRun: ParsableCommand {
   @Option(help: "CSV report path.") var csv: String?
   @Option(help: "Markdown report path.") var markdown: String?
   @Option(help: "Throughput window in milliseconds (scheduler_perf samples once a second).") var throughputWindowMs: Int = 1000
+  @Option(help: "Samples per workload: each round reruns the workload (same seed) until --min-sample-ms of measured time; reported throughput is the median round's.") var rounds: Int = 5
+  @Option(help: "Shortest measured time of one sample, in milliseconds (short workloads are repeated within a round).") var minSampleMs: Int = 50
   @Flag(help: "Do not count heap allocations (and do not re-execute to preload the counter).") var noAllocationCounter = false
   @Flag(help: "Pass even when a threshold's metric was not measured (allocations without the counter).") var allowUnmeasured = false
 
   func validate() throws {
+    guard (1...1_000).contains(rounds) else { throw ValidationError("--rounds must be in 1…1000") }
+    guard (0...60_000).contains(minSampleMs) else { throw ValidationError("--min-sample-ms must be in 0…60000") }
     guard (1...3_600_000).contains(throughputWindowMs) else {
       throw ValidationError("--throughput-window-ms must be in 1…3600000 (an hour), found \(throughputWindowMs)")
     }
@@ -65,7 +69,8 @@ struct BenchRun: ParsableCommand {
       var bar: Progress?
       report = try BenchSession.run(
         paths: suites, labels: label, workloadFilter: workload, seed: seed,
-        windowNanos: UInt64(throughputWindowMs) * 1_000_000, allocations: counter,
+        windowNanos: UInt64(throughputWindowMs) * 1_000_000, allocations: counter, rounds: rounds,
+        minimumSampleSeconds: Double(minSampleMs) / 1000,
         progress: { id, done, total in
           if done == 0 {
             bar?.finish()
@@ -97,15 +102,24 @@ struct BenchRun: ParsableCommand {
   }
 }
 
-/// Re-executes berth with libBerthMallocCounter.so preloaded, once.
+/// Re-executes berth once with libBerthMallocCounter.so preloaded and deterministic hashing.
+///
+/// `SWIFT_DETERMINISTIC_HASHING=1` fixes Swift's per-process hash seed, so dictionaries grow the
+/// same way in every run and allocation counts repeat exactly between runs of one build (they
+/// varied by ±1 % on PreemptionBasic without it). Decisions never depend on hashing either way.
 enum AllocationCounterLoader {
   static func reexecWithCounterIfAvailable() {
-    guard MallocCount.current() == nil, ProcessInfo.processInfo.environment["BERTH_REEXECUTED"] == nil else { return }
+    let env = ProcessInfo.processInfo.environment
+    guard env["BERTH_REEXECUTED"] == nil else { return }
     let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
     let lib = exe.deletingLastPathComponent().appendingPathComponent("libBerthMallocCounter.so").path
-    guard FileManager.default.fileExists(atPath: lib) else { return }
-    let existing = ProcessInfo.processInfo.environment["LD_PRELOAD"].map { $0 + ":" } ?? ""
-    setenv("LD_PRELOAD", existing + lib, 1)
+    let wantsCounter = MallocCount.current() == nil && FileManager.default.fileExists(atPath: lib)
+    guard wantsCounter || env["SWIFT_DETERMINISTIC_HASHING"] != "1" else { return }
+    if wantsCounter {
+      let existing = env["LD_PRELOAD"].map { $0 + ":" } ?? ""
+      setenv("LD_PRELOAD", existing + lib, 1)
+    }
+    setenv("SWIFT_DETERMINISTIC_HASHING", "1", 1)
     setenv("BERTH_REEXECUTED", "1", 1)
     fflush(nil)
     execv(exe.path, CommandLine.unsafeArgv)

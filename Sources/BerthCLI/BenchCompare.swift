@@ -64,7 +64,7 @@ struct BenchAB: ParsableCommand {
   @Argument(help: "Suite files or directories.") var suites: [String]
   @Option(help: "Only workloads with these labels (repeatable).") var label: [String] = []
   @Option(help: "Only workloads whose id contains this text.") var workload: String?
-  @Option(help: "Rounds (each runs both binaries once).") var rounds: Int = 5
+  @Option(help: "Rounds (each runs both binaries once; 6 or more give a 95 % interval).") var rounds: Int = 7
   @Option(help: "Seed passed to both binaries.") var seed: UInt64 = 1
 
   func validate() throws {
@@ -80,11 +80,15 @@ struct BenchAB: ParsableCommand {
     var args = ["bench", "run"] + suites + ["--seed", String(seed)]
     for l in label { args += ["--label", l] }
     if let workload { args += ["--workload", workload] }
+    // One sample per binary per round, each at least 50 ms of measured time (short workloads are
+    // repeated inside the run), when the baseline knows the options (builds before rounds did not).
+    let sampling = ["--rounds", "1", "--min-sample-ms", "50"]
+    let baselineSamples = Self.supportsRounds(baseline)
     var ratios: [String: [Double]] = [:]
     var checksumsAgree = true
     for round in 1...rounds {
-      let a = try runOnce(baseline, args + ["--out", "\(dir)/a\(round).json"], "\(dir)/a\(round).json")
-      let b = try runOnce(me, args + ["--out", "\(dir)/b\(round).json"], "\(dir)/b\(round).json")
+      let a = try runOnce(baseline, args + (baselineSamples ? sampling : []) + ["--out", "\(dir)/a\(round).json"], "\(dir)/a\(round).json")
+      let b = try runOnce(me, args + sampling + ["--out", "\(dir)/b\(round).json"], "\(dir)/b\(round).json")
       let byID = Dictionary(a.workloads.map { ($0.id, $0) }, uniquingKeysWith: { x, _ in x })
       for w in b.workloads {
         guard let base = byID[w.id], base.throughput.average > 0 else { continue }
@@ -93,12 +97,30 @@ struct BenchAB: ParsableCommand {
       }
       FileHandle.standardError.write(Data("round \(round)/\(rounds) done\n".utf8))
     }
-    print("workload  ratio this/baseline (median [min, max] over \(rounds) rounds)")
+    print("workload  throughput ratio this/baseline: median [interval for the median] over \(rounds) rounds")
+    var differ = 0
     for (id, rs) in ratios.sorted(by: { $0.key < $1.key }) {
-      let s = rs.sorted()
-      print(String(format: "%@  %.3f [%.3f, %.3f]", id, s[s.count / 2], s.first!, s.last!))
+      let i = Statistics.medianInterval(rs, confidence: 0.95)
+      let verdict = i.low > 1 ? "faster" : i.high < 1 ? "slower" : "no difference shown"
+      if i.low > 1 || i.high < 1 { differ += 1 }
+      print(String(format: "%@  %.3f [%.3f, %.3f] (%.1f %%)  %@", id, Statistics.median(rs), i.low, i.high, i.coverage * 100, verdict))
     }
+    print("\(differ) of \(ratios.count) workload(s) differ (interval excludes 1.000)")
     print(checksumsAgree ? "placements: identical decisions" : "placements: the two binaries decide differently")
+  }
+
+  /// Whether `exe`'s `bench run` takes `--rounds` (builds before it did not).
+  static func supportsRounds(_ exe: String) -> Bool {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: exe)
+    p.arguments = ["bench", "run", "--help"]
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = FileHandle.nullDevice
+    guard (try? p.run()) != nil else { return false }
+    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return text.contains("--rounds")
   }
 
   private func runOnce(_ exe: String, _ args: [String], _ out: String) throws -> BenchReport {

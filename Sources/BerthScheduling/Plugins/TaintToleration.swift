@@ -10,6 +10,12 @@ import BerthCore
 /// empty or PreferNoSchedule effect, normalised in reverse (`100 − 100·count/max`). When no
 /// feasible node can carry such a taint every node scores 100 without a pass.
 /// Worked example: counts [0, 1, 2] → [100, 50, 0].
+#if BERTH_DELIBERATE_SLOWDOWN
+  extension TaintTolerationPlugin {
+    nonisolated(unsafe) static var slowdownSink: UInt64 = 0
+  }
+#endif
+
 final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
   let name = PluginName.taintToleration
   let normalization = ScoreNormalization.scaleByMax(reverse: true)
@@ -54,6 +60,11 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
   }
 
   func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
+    #if BERTH_DELIBERATE_SLOWDOWN
+      // Only in a build made to prove the regression gate catches a slowdown (docs/suites.md):
+      // extra work per row, a fixed multiple of this filter's own pass.
+      TaintTolerationPlugin.slowdownSink &+= (0..<(rows.count * 24)).reduce(UInt64(0)) { $0 &* 31 &+ UInt64($1) }
+    #endif
     let bits = UnsafePointer(cluster.nodes.taintBits.base)
     let words = cluster.nodes.taintWords
     if words == 1 {
