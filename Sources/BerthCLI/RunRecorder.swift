@@ -59,11 +59,13 @@ struct RunRecorder {
     outcomes.append(outcome)
   }
 
-  /// Replay: score the pod as Berth would, then bind it where the recording says.
+  /// Replay: score the pod as Berth would (dumping the scores of the first `scoresPods`
+  /// followed pods, the conformance workflow), then bind it where the recording says.
   mutating func follow(_ pod: PodID, recorded: String?) {
     let start = DispatchTime.now().uptimeNanoseconds
     let outcome = scheduler.scheduleOne(pod, bind: false)
     latencyNanos.record(DispatchTime.now().uptimeNanoseconds - start)
+    if outcomes.count < scoresPods { dumpScores(pod, outcome) }
     let cluster = scheduler.cluster
     var placed = outcome
     switch recorded {
@@ -113,8 +115,10 @@ struct RunRecorder {
     print("explain \(cluster.pods.name(pod)):")
     print("  evaluated \(outcome.evaluatedNodes) of \(cluster.nodes.count) nodes, \(outcome.feasibleNodes) feasible")
     let d = scheduler.diagnose(pod)
-    for (plugin, count) in d.rejectedBy { print("  filter \(plugin.rawValue): rejected \(count) node(s)") }
-    for (reason, count) in d.reasons { print("    \(count) \(reason)") }
+    for (plugin, count) in d.rejectedBy {
+      print("  filter \(plugin.rawValue): rejected \(count) node(s)")
+      for (reason, n) in d.reasonsByPlugin.first(where: { $0.plugin == plugin })?.reasons ?? [] { print("    \(n) \(reason)") }
+    }
     printSpread(pod)
     printAffinity(pod)
     guard outcome.topScore != nil else {

@@ -8,6 +8,8 @@ public struct Diagnosis: Sendable, Equatable {
   public var reasons: [(reason: String, count: Int)]
   /// Rejections per filter plugin (first failing plugin of each node), in profile order.
   public var rejectedBy: [(plugin: PluginName, count: Int)]
+  /// The reasons each rejecting plugin gave, in `rejectedBy` order (for `--explain`).
+  public var reasonsByPlugin: [(plugin: PluginName, reasons: [(reason: String, count: Int)])] = []
 
   /// A PreFilter's rejection of every node, which upstream reports instead of node reasons.
   public var preFilterMessage: String?
@@ -31,20 +33,27 @@ extension Scheduler {
   /// - Complexity: O(window × filter plugins), without per-node strings.
   public func diagnose(_ pod: PodID) -> Diagnosis {
     let info = PodInfo(pod, in: cluster)
+    func sorted(_ h: [String: Int]) -> [(reason: String, count: Int)] {
+      h.map { (reason: $0.key, count: $0.value) }.sorted { "\($0.count) \($0.reason)" < "\($1.count) \($1.reason)" }
+    }
     var histogram: [String: Int] = [:]
+    var byPlugin: [(plugin: PluginName, reasons: [(reason: String, count: Int)])] = []
     var perPlugin = [Int](repeating: 0, count: filterPlugins.count)
     let st = UnsafePointer(status.base)
     for (i, plugin) in filterPlugins.enumerated() {
       let code = UInt8(i + 1)
       for seg in lastWindow.pair { perPlugin[i] += Kernels.count(of: code, st, seg) }
       if perPlugin[i] > 0 {
-        plugin.countReasons(info, cluster: cluster, window: lastWindow, status: st, code: code, into: &histogram)
+        var own: [String: Int] = [:]
+        plugin.countReasons(info, cluster: cluster, window: lastWindow, status: st, code: code, into: &own)
+        for (reason, count) in own { histogram[reason, default: 0] += count }
+        byPlugin.append((plugin.name, sorted(own)))
       }
     }
-    let reasons = histogram.map { (reason: $0.key, count: $0.value) }
-      .sorted { "\($0.count) \($0.reason)" < "\($1.count) \($1.reason)" }
     let rejected = zip(filterPlugins, perPlugin).filter { $0.1 > 0 }.map { (plugin: $0.0.name, count: $0.1) }
-    return Diagnosis(nodeCount: cluster.nodes.count, reasons: reasons, rejectedBy: rejected, preFilterMessage: lastRejection)
+    var d = Diagnosis(nodeCount: cluster.nodes.count, reasons: sorted(histogram), rejectedBy: rejected, preFilterMessage: lastRejection)
+    d.reasonsByPlugin = byPlugin
+    return d
   }
 
   /// Runs the filters of `pod` on one node without touching the start index. With

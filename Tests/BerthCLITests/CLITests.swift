@@ -39,9 +39,13 @@ struct CLITests {
     #expect(a.split(separator: "\n").count == 301)
     let scores = try String(contentsOfFile: d + "/s.csv", encoding: .utf8)
     #expect(scores.hasPrefix("pod,node,total,TaintToleration,NodeAffinity,NodeResourcesFit,VolumeBinding,PodTopologySpread,InterPodAffinity,NodeResourcesBalancedAllocation,ImageLocality\n"))
-    // Replaying a run's own placements reproduces it.
-    #expect(Self.run(["schedule", "--cluster", d, "--seed", "1", "--follow", d + "/a.csv", "--out", d + "/c.csv"]).code == 0)
+    // Replaying a run's own placements reproduces it, and dumps the followed pods' scores.
+    #expect(Self.run(["schedule", "--cluster", d, "--seed", "1", "--follow", d + "/a.csv", "--out", d + "/c.csv",
+      "--scores-out", d + "/f.csv", "--scores-pods", "3"]).code == 0)
     #expect(a == (try String(contentsOfFile: d + "/c.csv", encoding: .utf8)))
+    let followed = try String(contentsOfFile: d + "/f.csv", encoding: .utf8).split(separator: "\n")
+    #expect(followed.count > 3)
+    #expect(Set(followed.dropFirst().map { $0.split(separator: ",")[0] }).count == 3)
   }
 
   @Test("--version prints berth's version and exits 0")

@@ -238,6 +238,33 @@ struct FrameworkTests {
     #expect(scheduler.diagnose(pod).message == "0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: true}, 3 Insufficient cpu.")
   }
 
+  @Test("each plugin's reasons sit under that plugin in an explanation")
+  func reasonsByPlugin() throws {
+    let nodes = [
+      Builders.node("cordoned", cpu: 8000, memory: 1 << 34, unschedulable: true),
+      Builders.node("tainted", cpu: 8000, memory: 1 << 34, taints: [Taint(key: "dedicated", value: "true", effect: .noSchedule)]),
+      Builders.node("elsewhere", cpu: 8000, memory: 1 << 34, labels: ["zone": "b"]),
+      Builders.node("small", cpu: 1000, memory: 1 << 34, labels: ["zone": "a"]),
+      Builders.node("port", cpu: 8000, memory: 1 << 34, labels: ["zone": "a"]),
+    ]
+    let cluster = Cluster(nodes: nodes)
+    let holder = try cluster.addPod(Builders.pod("holder", cpu: 1, hostPorts: [ContainerPort(containerPort: 80, hostPort: 8080)]))
+    cluster.bind(holder, to: cluster.nodes.id(named: "port")!)
+    let pod = try cluster.addPod(Builders.pod(
+      "p", cpu: 2000, memory: 1, nodeSelector: ["zone": "a"], hostPorts: [ContainerPort(containerPort: 80, hostPort: 8080)]))
+    let scheduler = Scheduler(cluster: cluster, seed: 1)
+    #expect(scheduler.scheduleOne(pod).node == nil)
+    let d = scheduler.diagnose(pod)
+    let byPlugin = Dictionary(uniqueKeysWithValues: d.reasonsByPlugin.map { ($0.plugin, $0.reasons.map(\.reason)) })
+    #expect(byPlugin[.nodeUnschedulable] == ["node(s) were unschedulable"])
+    #expect(byPlugin[.taintToleration] == ["node(s) had untolerated taint {dedicated: true}"])
+    #expect(byPlugin[.nodeAffinity] == ["node(s) didn't match Pod's node affinity/selector"])
+    #expect(byPlugin[.nodeResourcesFit] == ["Insufficient cpu"])
+    #expect(byPlugin[.nodePorts] == ["node(s) didn't have free ports for the requested pod ports"])
+    // Every reason of the message belongs to exactly one plugin.
+    #expect(d.reasonsByPlugin.flatMap(\.reasons).map(\.reason).sorted() == d.reasons.map(\.reason).sorted())
+  }
+
   @Test("same seed, same placements; uniform tie-breaking spreads ties")
   func determinism() throws {
     func run(_ seed: UInt64) throws -> [Int?] {
