@@ -16,18 +16,15 @@ struct BenchRun: ParsableCommand {
     commandName: "run",
     abstract: "Run the workloads of one or more suites and report throughput, latency and counters.",
     discussion: """
-      SUITE is a suite file or a directory of them. Setup ops run unmeasured; the pods of a
-      `createPods` op with `collectMetrics: true` (or between start/stopCollectingMetrics) are
-      measured one scheduling cycle at a time. Heap allocations are counted by preloading
-      libBerthMallocCounter.so from beside the executable (berth re-executes itself once).
-      Exits non-zero when a threshold fails.
+      SUITE is a suite file or a directory of them. Setup ops run unmeasured; the pods of a `createPods` op with `collectMetrics: true` (or between start/stopCollectingMetrics) are measured one scheduling cycle at a time. Heap allocations are counted by preloading libBerthMallocCounter.so from beside the executable (berth re-executes itself once). Exits non-zero when a threshold fails.
 
       Examples:
         # Every smoke workload of the bundled suites
         berth bench datasets/suites --label smoke --seed 1
 
         # One suite's performance workloads, with JSON and Markdown reports
-        berth bench datasets/suites/scheduling-basic.yaml --label performance --out report.json --markdown report.md
+        berth bench datasets/suites/scheduling-basic.yaml --label performance \\
+          --out report.json --markdown report.md
       """)
 
   @Argument(help: "Suite files or directories of suite files.") var suites: [String]

@@ -8,14 +8,12 @@ struct BenchCompare: ParsableCommand {
     commandName: "compare",
     abstract: "Compare two benchmark reports metric by metric; exit non-zero on a regression.",
     discussion: """
-      Counters (nodes evaluated per pod, allocations per cycle, scheduled, unschedulable, nodes
-      used, placements checksum) must match exactly; fewer allocations or nodes evaluated counts as
-      an improvement, any other change fails. Timed metrics (throughput average and p50, latency
-      p50 and p99) fail when worse by more than the tolerance in percent.
+      Counters (nodes evaluated per pod, allocations per cycle, scheduled, unschedulable, nodes used, placements checksum) must match exactly; fewer allocations or nodes evaluated counts as an improvement, any other change fails. Timed metrics (throughput, latency p50 and p99) are judged from the reports' rounds: one fails only when the new rounds are worse by a one-sided Mann-Whitney test (p < 0.01) and the median moved the wrong way by more than the tolerance in percent (p99: 25 % unless set). With fewer than 5 rounds on either side a timed metric is "not enough data", which does not fail: run `berth bench --rounds 5` (the default) or more.
 
       Examples:
         berth bench compare main.json branch.json
-        berth bench compare main.json branch.json --tolerance 20 --metric-tolerance latencyP99Micros=50
+        berth bench compare main.json branch.json --tolerance 20 \\
+          --metric-tolerance latencyP99Micros=50
       """)
 
   @Argument(help: "The baseline report.") var old: String
@@ -51,13 +49,11 @@ struct BenchAB: ParsableCommand {
     commandName: "ab",
     abstract: "Run the same workloads alternately with two berth binaries and report paired ratios.",
     discussion: """
-      Runs `bench run` with the baseline binary and with this one in turn (A B A B …), each in a
-      fresh process with the same seed, and reports per workload the median and range of the
-      per-round throughput ratio this/baseline: the way to compare two commits on a noisy
-      machine. Placement checksums must agree, or the two binaries decide differently.
+      Runs `bench run` with the baseline binary and with this one in turn (A B A B …), each in a fresh process with the same seed, and reports per workload the median and range of the per-round throughput ratio this/baseline: the way to compare two commits on a noisy machine. Placement checksums must agree, or the two binaries decide differently.
 
       Example:
-        berth bench ab --baseline /tmp/berth-main datasets/suites --label smoke --rounds 5
+        berth bench ab --baseline /tmp/berth-main datasets/suites \\
+          --label smoke --rounds 7
       """)
 
   @Option(help: "The other berth executable.") var baseline: String

@@ -13,9 +13,11 @@ public struct BerthCommand: ParsableCommand {
         # Run the smoke workloads of every bundled benchmark suite
         berth bench datasets/suites --label smoke --seed 1
 
-        # Compare the FGD paper's GPU-sharing policies on the bundled openb-like trace
-        berth compare --nodes datasets/openb-like/openb_node_list_gpu_node.csv \\
-          --pods datasets/openb-like/openb_pod_list_default.csv --seeds 1-5 --out /tmp/gpu
+        # Compare the FGD paper's GPU-sharing policies on the bundled trace
+        berth compare \\
+          --nodes datasets/openb-like/openb_node_list_gpu_node.csv \\
+          --pods datasets/openb-like/openb_pod_list_default.csv \\
+          --seeds 1-5 --out /tmp/gpu
 
         # Generate a synthetic cluster in Berth cluster CSV and Kubernetes YAML
         berth generate cluster --nodes 15000 --pods 30000 --seed 7 --out /tmp/n15k
@@ -30,6 +32,12 @@ public struct BerthCommand: ParsableCommand {
 public enum BerthCLI {
   public static let scheduleCommand: any ParsableCommand.Type = Schedule.self
   public static let generateClusterCommand: any ParsableCommand.Type = GenerateCluster.self
+  /// Every command with the words that invoke it, for golden `--help` tests.
+  public static let allCommands: [(path: String, type: any ParsableCommand.Type)] = [
+    ("berth", BerthCommand.self), ("schedule", Schedule.self), ("generate", Generate.self),
+    ("generate cluster", GenerateCluster.self), ("generate openb-like", GenerateOpenbLike.self), ("bench", Bench.self),
+    ("bench run", BenchRun.self), ("bench compare", BenchCompare.self), ("bench ab", BenchAB.self), ("compare", Compare.self),
+  ]
 }
 
 /// Berth's release version, printed by `berth --version` and recorded in reports.

@@ -10,19 +10,15 @@ struct Compare: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Compare GPU-sharing scheduling policies on openb-format traces over many seeds.",
     discussion: """
-      Runs every (workload, policy, seed) as the FGD paper does — seeded node permutation for
-      ties, seeded pod shuffle, workload tuned to --tune × GPU capacity, arrival only, a pod that
-      fits nowhere is dropped — in parallel across cores, and writes alloc_curves.csv,
-      frag_curves.csv, frag_ratio_curves.csv, summary.csv (GPU allocation at 100 % and 130 %
-      of capacity arrived, first failure) and report.html (SVG charts) to DIR, plus a summary
-      table on stdout.
+      Runs every (workload, policy, seed) as the FGD paper does — seeded node permutation for ties, seeded pod shuffle, workload tuned to --tune × GPU capacity, arrival only, a pod that fits nowhere is dropped — in parallel across cores, and writes alloc_curves.csv, frag_curves.csv, frag_ratio_curves.csv, summary.csv (GPU allocation at 100 % and 130 % of capacity arrived, first failure) and report.html (SVG charts) to DIR, plus a summary table on stdout.
 
-      Policies: random, dotprod, clustering, packing, bestfit, fgd, firstfit, leastallocated,
-      mostallocated (`paper` = the paper's six).
+      Policies: random, dotprod, clustering, packing, bestfit, fgd, firstfit, leastallocated, mostallocated (`paper` = the paper's six).
 
       Example:
-        berth compare --nodes openb/openb_node_list_gpu_node.csv \\
-          --pods openb/openb_pod_list_default.csv --policies paper --seeds 42-51 --out /tmp/fgd
+        berth compare \\
+          --nodes datasets/openb-like/openb_node_list_gpu_node.csv \\
+          --pods datasets/openb-like/openb_pod_list_default.csv \\
+          --policies paper --seeds 42-51 --out /tmp/fgd
       """)
 
   @Option(help: "openb node list CSV.") var nodes: String
@@ -31,7 +27,7 @@ struct Compare: ParsableCommand {
   @Option(help: "Seeds: N, A-B, or a comma-separated list.") var seeds: String = "42-51"
   @Option(help: "Tune the workload to this multiple of GPU capacity (0 leaves it as is).") var tune: Double = 1.3
   @Option(help: "Output folder: new, empty, or one berth wrote (it is replaced as a whole).") var out: String
-  @Option(help: "Worker threads (default: all cores).") var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+  @Option(help: "Worker threads (default: all cores).") var jobs: Int?
 
   func parsedPolicies() throws -> [GPUPolicy] {
     if policies == "paper" { return GPUPolicy.paper }
@@ -50,7 +46,7 @@ struct Compare: ParsableCommand {
     _ = try parsedPolicies()
     _ = try SeedList.parse(seeds, option: "--seeds")
     if !(tune >= 0 && tune <= 10) { throw ValidationError("--tune must be a number in 0…10, found \(tune)") }
-    if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+    if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
     var seen = Set<String>()
     for file in pods {
       let path = URL(fileURLWithPath: file).standardizedFileURL.path
@@ -74,12 +70,13 @@ struct Compare: ParsableCommand {
     let (nodeSpecs, workloads) = try loadInputs()
     var tasks: [(workload: Int, policy: GPUPolicy, seed: UInt64)] = []
     for w in workloads.indices { for p in policyList { for s in seedList { tasks.append((w, p, s)) } } }
-    print("experiments: \(workloads.count) workload(s) × \(policyList.count) policies × \(seedList.count) seeds = \(tasks.count) runs on \(jobs) thread(s)")
+    let threads = jobs ?? ProcessInfo.processInfo.activeProcessorCount
+    print("experiments: \(workloads.count) workload(s) × \(policyList.count) policies × \(seedList.count) seeds = \(tasks.count) runs on \(threads) thread(s)")
     let results = ResultSlots(count: tasks.count)
     let progress = Progress(total: tasks.count, label: "runs")
     let clock = ContinuousClock()
     let started = clock.now
-    let workers = min(jobs, max(tasks.count, 1))
+    let workers = min(threads, max(tasks.count, 1))
     let next = TaskCounter()
     let allTasks = tasks
     let allWorkloads = workloads

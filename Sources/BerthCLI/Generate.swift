@@ -28,12 +28,12 @@ struct GenerateCluster: ParsableCommand {
     commandName: "cluster",
     abstract: "Generate a seeded synthetic cluster in Berth cluster CSV and Kubernetes YAML.",
     discussion: """
-      Writes DIR/nodes.csv and DIR/pods.csv (Berth cluster CSV) and DIR/cluster.yaml (the same
-      nodes and pods as Kubernetes objects). The same arguments and seed give identical files.
+      Writes DIR/nodes.csv and DIR/pods.csv (Berth cluster CSV) and DIR/cluster.yaml (the same nodes and pods as Kubernetes objects). The same arguments and seed give identical files.
 
       Examples:
         berth generate cluster --nodes 1000 --pods 5000 --seed 7 --out /tmp/c1k
-        berth generate cluster --nodes 15000 --pods 10000 --mix oracle --seed 1 --out /tmp/n15k
+        berth generate cluster --nodes 15000 --pods 10000 --mix oracle \\
+          --seed 1 --out /tmp/n15k
       """)
 
   @Option(help: "Number of nodes.") var nodes: Int
@@ -63,12 +63,10 @@ struct GenerateOpenbLike: ParsableCommand {
     commandName: "openb-like",
     abstract: "Generate a small synthetic GPU trace in the openb CSV format.",
     discussion: """
-      Writes DIR/openb_node_list_gpu_node.csv and DIR/openb_pod_list_default.csv: GPU nodes of
-      the real trace's shapes and models, and pods in roughly its mix (CPU-only, GPU-sharing,
-      whole-GPU, some with a model constraint), for `berth compare` without the real trace.
+      Writes DIR/openb_node_list_gpu_node.csv and DIR/openb_pod_list_default.csv: GPU nodes of the real trace's shapes and models, and pods in roughly its mix (CPU-only, GPU-sharing, whole-GPU, some with a model constraint), for `berth compare` without the real trace.
 
       Example:
-        berth generate openb-like --nodes 60 --pods 600 --seed 1 --out datasets/openb-like
+        berth generate openb-like --nodes 60 --pods 600 --seed 1 --out /tmp/gpu
       """)
 
   @Option(help: "Number of GPU nodes.") var nodes: Int = 60

@@ -11,23 +11,23 @@ struct Schedule: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Schedule a cluster's pods through the scheduling queue and report throughput and latency.",
     discussion: """
-      Pods arrive at their creation times (virtual time) and go through kube-scheduler's queue:
-      one scheduling cycle at a time, retried on the cluster events their rejecting plugins'
-      queueing hints accept, after backoff or by the 5-minute flush, preempting lower-priority
-      pods where they may. --no-queue makes one attempt per pod in arrival order instead. The
-      cluster is a Berth cluster CSV directory (nodes.csv, pods.csv) or Kubernetes YAML (a file,
-      a multi-document file, a List, or a directory).
+      Pods arrive at their creation times (virtual time) and go through kube-scheduler's queue: one scheduling cycle at a time, retried on the cluster events their rejecting plugins' queueing hints accept, after backoff or by the 5-minute flush, preempting lower-priority pods where they may. --no-queue makes one attempt per pod in arrival order instead. The cluster is a Berth cluster CSV directory (nodes.csv, pods.csv) or Kubernetes YAML (a file, a multi-document file, a List, or a directory).
 
       Examples:
         # Default profile, adaptive percentageOfNodesToScore, seeded tie-breaking
         berth schedule --cluster datasets/sample --seed 42
 
         # A KubeSchedulerConfiguration, placements written for later replay
-        berth schedule --cluster datasets/sample --config datasets/profiles/pct100.yaml --out placements.csv
+        berth schedule --cluster datasets/sample \\
+          --config datasets/profiles/pct100.yaml --out placements.csv
 
-        # Replay another scheduler's placements and compare them with Berth's scores
-        berth schedule --cluster ../shared/oracles/kube-scheduler/input/N1000 \\
-          --follow ../shared/oracles/kube-scheduler/runs/N1000_pct100/placements.csv
+        # Replay recorded placements (here the run above) against Berth's scores
+        berth schedule --cluster datasets/sample --follow placements.csv \\
+          --scores-out scores.csv --scores-pods 20
+
+        # A kubectl dump as a v1.26 cluster would schedule it
+        berth schedule --cluster dump.yaml \\
+          --feature-gates MinDomainsInPodTopologySpread=false
       """)
 
   @Option(help: "Cluster: a Berth cluster CSV directory or Kubernetes YAML (file or directory).")
@@ -42,7 +42,7 @@ struct Schedule: ParsableCommand {
   @Option(help: "How ties at the top score are broken: uniform (seeded) or lowest-index.")
   var tieBreak: TieBreakOption = .uniform
 
-  @Option(help: "Write placements as CSV (pod,node; node is 'unschedulable' when none fits).")
+  @Option(help: "Write placements as CSV (pod,node): the node, or unschedulable, preempted, gated, or pending (left to another scheduler).")
   var out: String?
 
   @Option(help: "Replay placements from this CSV instead of choosing, comparing each with Berth's scores.")

@@ -109,13 +109,31 @@ struct CLITests {
     #expect(m == d + "/c.yaml: profiles[0].plugins.score.enabled[0].name: unknown plugin \"Nope\"")
   }
 
-  @Test("every command's help has a summary and an example")
-  func help() {
-    for path in [["schedule"], ["generate", "cluster"]] {
-      let text = BerthCommand.helpMessage(for: path == ["schedule"] ? BerthCLI.scheduleCommand : BerthCLI.generateClusterCommand)
-      #expect(text.contains("Example"), "\(path)")
-      #expect(text.contains("USAGE"), "\(path)")
+  @Test("every command's --help at 80 columns matches its golden file (BERTH_UPDATE_GOLDEN=1 rewrites them)",
+    arguments: BerthCLI.allCommands.map(\.path))
+  func help(path: String) throws {
+    let type = try #require(BerthCLI.allCommands.first { $0.path == path }?.type)
+    let text = BerthCommand.helpMessage(for: type, columns: 80)
+    let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .appendingPathComponent("Golden/help-\(path.replacingOccurrences(of: " ", with: "-")).txt").path
+    if ProcessInfo.processInfo.environment["BERTH_UPDATE_GOLDEN"] == "1" {
+      try FileManager.default.createDirectory(atPath: (golden as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+      try text.write(toFile: golden, atomically: true, encoding: .utf8)
     }
+    #expect(text == (try String(contentsOfFile: golden, encoding: .utf8)))
+    // Wrapped cleanly: no line past 80 columns but the generated usage line, and no example
+    // command broken by the wrapping (an example line continues only after a backslash).
+    var previous = ""
+    var inExamples = false
+    for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+      if line.hasPrefix("USAGE:") { inExamples = false }
+      if !line.hasPrefix("USAGE:") { #expect(line.count <= 80, "\(path): \(line)") }
+      if inExamples && !line.isEmpty { #expect(line.hasPrefix("  "), "\(path): example broken at \"\(line)\" after \"\(previous)\"") }
+      if line.hasPrefix("Example") { inExamples = true }
+      previous = line
+    }
+    #expect(!text.contains("../shared"), "\(path)")
+    if !["berth", "generate", "bench"].contains(path) { #expect(text.contains("Example"), "\(path)") }
   }
 
   @Test("replaying the oracle's placements scores each recorded choice", .enabled(if: Oracle.isAvailable))
