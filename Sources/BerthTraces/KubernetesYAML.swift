@@ -389,8 +389,11 @@ public enum KubernetesYAML {
   }
 
   static func container(_ v: YAMLValue, isInit: Bool) throws(InputError) -> Container {
-    var requests = try v.child("resources")?.child("requests")?.resourceList() ?? ResourceList()
-    let limits = try v.child("resources")?.child("limits")?.resourceList() ?? ResourceList()
+    let requestsNode = v.child("resources")?.child("requests")
+    let limitsNode = v.child("resources")?.child("limits")
+    var requests = try requestsNode?.resourceList() ?? ResourceList()
+    let limits = try limitsNode?.resourceList() ?? ResourceList()
+    try validateNonOvercommittable(requests: requests, limits: limits, requestsNode: requestsNode, limitsNode: limitsNode, container: v)
     // API defaulting: a resource with a limit and no request requests its limit.
     for (name, q) in limits.entries where !requests.contains(name) { requests[name] = q }
     var ports: [ContainerPort] = []
@@ -412,6 +415,28 @@ public enum KubernetesYAML {
     return Container(
       name: try v.child("name")?.string() ?? "", image: try v.child("image")?.string() ?? "",
       requests: requests, limits: limits, ports: ports, restartPolicyAlways: restart == "Always")
+  }
+
+  /// The API server's rules for resources that cannot be overcommitted — extended resources
+  /// (`nvidia.com/gpu`) and hugepages: whole numbers, a limit whenever a request is set, and a
+  /// request equal to the limit (`ValidateResourceRequirements`).
+  static func validateNonOvercommittable(
+    requests: ResourceList, limits: ResourceList, requestsNode: YAMLValue?, limitsNode: YAMLValue?, container: YAMLValue
+  ) throws(InputError) {
+    func isNonOvercommittable(_ name: String) -> Bool { ResourceName.isExtended(name) || name.hasPrefix("hugepages-") }
+    for (list, node) in [(requests, requestsNode), (limits, limitsNode)] {
+      for (name, q) in list.entries where ResourceName.isExtended(name) && q.exponent < 0 {
+        throw (node?.child(name) ?? container).error("\(Escaped(name)) must be an integer, found \(q)")
+      }
+    }
+    for (name, q) in requests.entries where isNonOvercommittable(name) {
+      guard let limit = limits[name] else {
+        throw (requestsNode?.child(name) ?? container).error("\(Escaped(name)) needs a limit: it cannot be overcommitted")
+      }
+      guard limit == q else {
+        throw (requestsNode?.child(name) ?? container).error("\(Escaped(name)) request \(q) must equal its limit \(limit)")
+      }
+    }
   }
 
   static func requirement(_ v: YAMLValue) throws(InputError) -> NodeSelectorRequirement {
@@ -762,6 +787,9 @@ public enum ClusterLoader {
       loaded = Manifest(nodes: csv.nodes, pods: csv.pods)
     } else {
       loaded = try KubernetesYAML.read(path: path)
+    }
+    guard !loaded.nodes.isEmpty else {
+      throw InputError(file: path, "holds no nodes (an empty cluster: expected at least one Node object or nodes.csv row)")
     }
     return loaded
   }

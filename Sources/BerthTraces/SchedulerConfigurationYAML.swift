@@ -38,7 +38,8 @@ public enum SchedulerConfigurationYAML {
     do {
       _ = try Profile.resolve(config)
     } catch {
-      throw InputError(file: file, field: error.field, error.message)
+      // Name the line of the field the rule is about (or of its nearest written parent).
+      throw InputError(file: file, line: v.descendant(at: error.field).line, field: error.field, error.message)
     }
     return config
   }

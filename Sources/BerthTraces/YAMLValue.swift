@@ -135,6 +135,29 @@ package struct YAMLValue {
 }
 
 extension YAMLValue {
+  /// The node at a field path such as `profiles[0].pluginConfig[1].args.shape[2]`, or the
+  /// deepest node on the way that exists (so an error about a missing field still gets a line).
+  package func descendant(at path: String) -> YAMLValue {
+    var node = self
+    var rest = Substring(path)
+    while !rest.isEmpty {
+      if rest.hasPrefix(".") { rest = rest.dropFirst() }
+      if rest.hasPrefix("[") {
+        guard let close = rest.firstIndex(of: "]"), let i = Int(rest[rest.index(after: rest.startIndex)..<close]),
+          node.kind == .sequence, i >= 0, i < tree.childCount(node.index)
+        else { return node }
+        node = YAMLValue(tree: tree, index: tree.child(node.index, i))
+        rest = rest[rest.index(after: close)...]
+        continue
+      }
+      let end = rest.firstIndex { $0 == "." || $0 == "[" } ?? rest.endIndex
+      guard let next = node.child(String(rest[..<end])) else { return node }
+      node = next
+      rest = rest[end...]
+    }
+    return node
+  }
+
   /// A copy in which every scalar `$name` is replaced by `params[name]` (names used are added
   /// to `used`); containers are copied, everything else shared.
   /// - Throws: a `$name` with no param, naming where it was written.

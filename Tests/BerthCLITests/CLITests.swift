@@ -106,7 +106,7 @@ struct CLITests {
       .write(toFile: d + "/c.yaml", atomically: true, encoding: .utf8)
     let (m, code) = Self.run(["schedule", "--cluster", sampleDir, "--config", d + "/c.yaml"])
     #expect(code != 0)
-    #expect(m == d + "/c.yaml: profiles[0].plugins.score.enabled[0].name: unknown plugin \"Nope\"")
+    #expect(m == d + "/c.yaml:6: profiles[0].plugins.score.enabled[0].name: unknown plugin \"Nope\"")
   }
 
   @Test("every command's --help at 80 columns matches its golden file (BERTH_UPDATE_GOLDEN=1 rewrites them)",

@@ -96,4 +96,24 @@ struct HardeningTests {
     empty.profiles = []
     #expect(try Profile.resolve(empty).count == 1)
   }
+
+  @Test("extended resources are whole numbers with a limit equal to the request, as the API server demands", arguments: [
+    ("requests: {nvidia.com/gpu: 500m}, limits: {nvidia.com/gpu: 500m}", "x.yaml:3: spec.containers[0].resources.requests.nvidia.com/gpu: nvidia.com/gpu must be an integer, found 0.5"),
+    ("requests: {nvidia.com/gpu: \"1\"}", "x.yaml:3: spec.containers[0].resources.requests.nvidia.com/gpu: nvidia.com/gpu needs a limit: it cannot be overcommitted"),
+    ("requests: {nvidia.com/gpu: \"1\"}, limits: {nvidia.com/gpu: \"2\"}", "x.yaml:3: spec.containers[0].resources.requests.nvidia.com/gpu: nvidia.com/gpu request 1 must equal its limit 2"),
+    ("requests: {hugepages-2Mi: 4Mi}", "x.yaml:3: spec.containers[0].resources.requests.hugepages-2Mi: hugepages-2Mi needs a limit: it cannot be overcommitted"),
+  ])
+  func extendedResources(resources: String, message: String) {
+    let yaml = "kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, resources: {\(resources)}}]}\n"
+    #expect(Self.error { _ = try KubernetesYAML.parse(yaml, file: "x.yaml") }?.description == message)
+    // A limit alone (the request defaults to it) and equal whole amounts are fine.
+    let ok = "kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, resources: {limits: {nvidia.com/gpu: \"2\"}}}]}\n"
+    #expect(Self.error { _ = try KubernetesYAML.parse(ok, file: "x.yaml") } == nil)
+  }
+
+  @Test("an empty cluster is an error, not a run of zero nodes", arguments: ["", "kind: List\nitems: []\n", "---\n---\n", "kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n"])
+  func emptyCluster(text: String) throws {
+    let file = try Self.temp("empty.yaml", text)
+    #expect(Self.error { _ = try ClusterLoader.load(file) }?.message.hasPrefix("holds no nodes") == true)
+  }
 }

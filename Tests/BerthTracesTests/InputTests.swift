@@ -393,15 +393,15 @@ struct ConfigurationTests {
   }
 
   @Test("configuration errors name the field", arguments: [
-    ("profiles:\n- plugins:\n    score:\n      enabled: [{name: NoSuchPlugin}]", "c.yaml: profiles[0].plugins.score.enabled[0].name: unknown plugin \"NoSuchPlugin\""),
+    ("profiles:\n- plugins:\n    score:\n      enabled: [{name: NoSuchPlugin}]", "c.yaml:6: profiles[0].plugins.score.enabled[0].name: unknown plugin \"NoSuchPlugin\""),
     ("profiles:\n- plugins:\n    scoring: {}", "c.yaml:5: profiles[0].plugins.scoring: unknown extension point (expected one of preEnqueue, queueSort, preFilter, filter, postFilter, preScore, score, reserve, permit, preBind, bind, postBind, multiPoint)"),
-    ("profiles:\n- plugins:\n    score:\n      enabled: [{name: NodeName}]", "c.yaml: profiles[0].plugins.score.enabled[0]: plugin \"NodeName\" does not extend score"),
-    ("percentageOfNodesToScore: 120", "c.yaml: percentageOfNodesToScore: 120 is not in [0, 100]"),
+    ("profiles:\n- plugins:\n    score:\n      enabled: [{name: NodeName}]", "c.yaml:6: profiles[0].plugins.score.enabled[0]: plugin \"NodeName\" does not extend score"),
+    ("percentageOfNodesToScore: 120", "c.yaml:3: percentageOfNodesToScore: 120 is not in [0, 100]"),
     ("profiles:\n- pluginConfig:\n  - name: NodeResourcesFit\n    args: {scoringStrategy: {type: Fancy}}", "c.yaml:6: profiles[0].pluginConfig[0].args.scoringStrategy.type: expected LeastAllocated, MostAllocated or RequestedToCapacityRatio"),
     ("profiles:\n- pluginConfig:\n  - name: NodeResourcesFit\n    args: {colour: blue}", "c.yaml:6: profiles[0].pluginConfig[0].args.colour: unknown field (expected one of apiVersion, ignoredResourceGroups, ignoredResources, kind, scoringStrategy)"),
-    ("profiles:\n- pluginConfig:\n  - name: NodeResourcesFit\n    args: {scoringStrategy: {resources: [{name: cpu, weight: 0}]}}", "c.yaml: profiles[0].pluginConfig[0].args.scoringStrategy.resources[0].weight: 0 is not in [1, 100]"),
-    ("profiles:\n- pluginConfig:\n  - name: NodeResourcesFit\n    args: {scoringStrategy: {type: RequestedToCapacityRatio}}", "c.yaml: profiles[0].pluginConfig[0].args.scoringStrategy.requestedToCapacityRatio.shape: at least one point is required"),
-    ("profiles:\n- pluginConfig:\n  - name: NodeResourcesBalancedAllocation\n    args: {resources: [{name: cpu, weight: 2}]}", "c.yaml: profiles[0].pluginConfig[0].args.resources[0].weight: 2 must be 1"),
+    ("profiles:\n- pluginConfig:\n  - name: NodeResourcesFit\n    args: {scoringStrategy: {resources: [{name: cpu, weight: 0}]}}", "c.yaml:6: profiles[0].pluginConfig[0].args.scoringStrategy.resources[0].weight: 0 is not in [1, 100]"),
+    ("profiles:\n- pluginConfig:\n  - name: NodeResourcesFit\n    args: {scoringStrategy: {type: RequestedToCapacityRatio}}", "c.yaml:6: profiles[0].pluginConfig[0].args.scoringStrategy.requestedToCapacityRatio.shape: at least one point is required"),
+    ("profiles:\n- pluginConfig:\n  - name: NodeResourcesBalancedAllocation\n    args: {resources: [{name: cpu, weight: 2}]}", "c.yaml:6: profiles[0].pluginConfig[0].args.resources[0].weight: 2 must be 1"),
     ("profiles:\n- pluginConfig:\n  - name: TaintToleration\n    args: {}", "c.yaml:5: profiles[0].pluginConfig[0].name: Berth does not support arguments for TaintToleration yet"),
     ("colour: blue", "c.yaml:3: colour: unknown field (expected one of apiVersion, clientConnection, debuggingConfiguration, delayCacheUntilActive, extenders, healthzBindAddress, kind, leaderElection, metricsBindAddress, parallelism, percentageOfNodesToScore, podInitialBackoffSeconds, podMaxBackoffSeconds, profiles)"),
   ])
