@@ -216,6 +216,7 @@ extension Suite {
       guard meta.kind == .mapping else { throw meta.error("expected a mapping") }
       let named = meta.withDefault("name") { $0.addScalar("template", line: line) }
       if named.index != meta.index || manifest.child("metadata") == nil { manifest = manifest.setting("metadata", to: named.index) }
+      try StrictFields.check(manifest, kind: kind)
       return key == "nodeTemplate" ? .nodeTemplate(try KubernetesYAML.node(manifest)) : .podTemplate(try KubernetesYAML.pod(manifest))
     }
     let mixText = try v.child("mix")?.string() ?? "oracle"

@@ -112,8 +112,9 @@ struct Schedule: ParsableCommand {
     }
     var unenforced: [String: Int] = [:]
     for p in loaded.pods { for field in p.unenforced { unenforced[field, default: 0] += 1 } }
-    for (field, count) in unenforced.sorted(by: { $0.key < $1.key }) {
-      FileHandle.standardError.write(Data("warning: \(count) pod(s) set \(field), which this release does not enforce; their placements ignore it\n".utf8))
+    if !unenforced.isEmpty {
+      let list = unenforced.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value) pod\($0.value == 1 ? "" : "s"))" }
+      FileHandle.standardError.write(Data("not modelled (placements ignore them): \(list.joined(separator: ", "))\n".utf8))
     }
     for (pod, node) in omitted.boundToMissingNode.prefix(1) {
       let more = omitted.boundToMissingNode.count > 1 ? " (and \(omitted.boundToMissingNode.count - 1) more pod(s) bound to missing nodes)" : ""

@@ -144,7 +144,15 @@ public enum KubernetesYAML {
         throw (v.child("items") ?? v).error("items belong to a List, not to kind \(Escaped(kind))")
       }
       guard let kind = v.child("kind") else { throw v.error("missing kind") }
-      switch try kind.string() {
+      let kindName = try kind.string()
+      if ["List", "NodeList", "PodList"].contains(kindName) {
+        for (key, value) in try v.mapping() where !StrictFields.listFields.contains(key) {
+          throw value.error("unknown field \"\(Escaped(key))\" (a List has apiVersion, kind, items and metadata)")
+        }
+      } else {
+        try StrictFields.check(v, kind: kindName)
+      }
+      switch kindName {
       case "Node": nodes.append(try node(v))
       case "Pod":
         pods.append(try pod(v))
@@ -503,9 +511,13 @@ public enum KubernetesYAML {
     var unenforced: [String] = []
     var spread: [TopologySpreadConstraint] = []
     for c in try spec.child("topologySpreadConstraints")?.sequence() ?? [] { spread.append(try spreadConstraint(c)) }
-    if try (spec.child("volumes")?.sequence() ?? []).contains(where: { $0.child("persistentVolumeClaim") != nil }) {
-      unenforced.append("spec.volumes[].persistentVolumeClaim")
+    // Fields of the API that bear on scheduling but that Berth does not model (the run lists them).
+    if try (spec.child("volumes")?.sequence() ?? []).contains(where: { $0.child("persistentVolumeClaim") != nil || $0.child("ephemeral") != nil }) {
+      unenforced.append("spec.volumes (claims)")
     }
+    if let claims = spec.child("resourceClaims"), !(try claims.sequence()).isEmpty { unenforced.append("spec.resourceClaims") }
+    if try spec.child("hostNetwork")?.bool() == true { unenforced.append("spec.hostNetwork") }
+    if spec.child("runtimeClassName") != nil { unenforced.append("spec.runtimeClassName") }
     var pod = PodSpec(
       name: name, namespace: try meta?.child("namespace")?.string() ?? "default",
       labels: try meta?.child("labels")?.stringMap() ?? [:], containers: containers,

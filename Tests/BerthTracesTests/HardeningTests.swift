@@ -116,4 +116,38 @@ struct HardeningTests {
     let file = try Self.temp("empty.yaml", text)
     #expect(Self.error { _ = try ClusterLoader.load(file) }?.message.hasPrefix("holds no nodes") == true)
   }
+
+  @Test("a misspelled field is an error with its line and path, like kubectl --validate=strict", arguments: [
+    ("kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    resourcez: {requests: {cpu: 1}}\n",
+      "x.yaml:6: spec.containers[0].resourcez: unknown field \"resourcez\" (not in the Kubernetes API; check its spelling and indentation)"),
+    ("kind: Node\nmetadata: {name: n, label: {a: b}}\nstatus: {allocatable: {cpu: 1}}\n",
+      "x.yaml:2: metadata.label: unknown field \"label\" (not in the Kubernetes API; check its spelling and indentation)"),
+    ("kind: List\nitems: []\nextra: 1\n", "x.yaml:3: extra: unknown field \"extra\" (a List has apiVersion, kind, items and metadata)"),
+  ])
+  func unknownFields(yaml: String, message: String) {
+    #expect(Self.error { _ = try KubernetesYAML.parse(yaml, file: "x.yaml") }?.description == message)
+  }
+
+  @Test("fields of the API that Berth does not model are accepted (a kubectl dump's status, managedFields, probes)")
+  func apiFieldsAccepted() throws {
+    let yaml = """
+      kind: Pod
+      metadata:
+        name: p
+        uid: 0b1c
+        managedFields: [{manager: kubectl, operation: Apply, fieldsV1: {f:spec: {}}}]
+        annotations: {a: b}
+      spec:
+        containers:
+        - name: c
+          livenessProbe: {httpGet: {path: /, port: 80}, periodSeconds: 10}
+          env: [{name: X, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]
+        dnsPolicy: ClusterFirst
+      status:
+        phase: Running
+        conditions: [{type: Ready, status: "True"}]
+        containerStatuses: [{name: c, ready: true, restartCount: 0, image: x, imageID: y, state: {running: {startedAt: "2024-01-01T00:00:00Z"}}}]
+      """
+    #expect(try KubernetesYAML.parse(yaml, file: "x.yaml").pods.count == 1)
+  }
 }

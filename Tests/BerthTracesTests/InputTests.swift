@@ -76,10 +76,13 @@ struct YAMLTests {
         containers: [{name: c}]
         topologySpreadConstraints: [{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: DoNotSchedule}]
         schedulingGates: [{name: g}]
-        volumes: [{name: v, persistentVolumeClaim: {claimName: data}}]
+        volumes: [{name: v, persistentVolumeClaim: {claimName: data}}, {name: tmp, emptyDir: {}}]
+        resourceClaims: [{name: gpu, resourceClaimName: gpu-claim}]
+        hostNetwork: true
+        runtimeClassName: gvisor
       """
     let pod = try KubernetesYAML.parse(yaml, file: "p.yaml").pods[0]
-    #expect(pod.unenforced == ["spec.volumes[].persistentVolumeClaim"])
+    #expect(pod.unenforced == ["spec.volumes (claims)", "spec.resourceClaims", "spec.hostNetwork", "spec.runtimeClassName"])
     #expect(pod.schedulingGates == ["g"])
     #expect(pod.topologySpreadConstraints.count == 1)
   }
@@ -282,7 +285,7 @@ struct YAMLTests {
     ("kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c}]\n  affinity: {podAffinity: {requiredDuringSchedulingIgnoredDuringExecution: [{topologyKey: z, labelSelector: {}, matchLabelKeys: [app], mismatchLabelKeys: [app]}]}}",
      "x.yaml:5: spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].mismatchLabelKeys: key \"app\" is in both matchLabelKeys and mismatchLabelKeys"),
     ("kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c}]\n  affinity: {podAffinity: {requiredDuringSchedulingIgnoredDuringExecution: [{topologyKey: z, namespace: [a]}]}}",
-     "x.yaml:5: spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].namespace: unknown field (expected one of labelSelector, matchLabelKeys, mismatchLabelKeys, namespaceSelector, namespaces, topologyKey)"),
+     "x.yaml:5: spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].namespace: unknown field \"namespace\" (not in the Kubernetes API; check its spelling and indentation)"),
     ("kind: Namespace\nmetadata: {name: a}\n---\nkind: Namespace\nmetadata: {name: a}", "x.yaml:4: duplicate Namespace a"),
     ("kind: Pod\nmetadata: {name: p}\nspec: {priorityClassName: gold, containers: [{name: c}]}", "x.yaml:3: spec.priorityClassName: no PriorityClass with name gold was found"),
     ("kind: PriorityClass\nmetadata: {name: g}\nvalue: 5\n---\nkind: Pod\nmetadata: {name: p}\nspec: {priorityClassName: g, priority: 6, containers: [{name: c}]}",
