@@ -11,8 +11,24 @@ public enum ResourceName {
   public static func isExtended(_ name: String) -> Bool {
     guard name.contains("/") else { return false }
     if name.hasPrefix("requests.") { return false }
-    let domain = name.split(separator: "/", maxSplits: 1)[0]
+    let domain = name.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)[0]
     return !(domain == "kubernetes.io" || domain.hasSuffix(".kubernetes.io"))
+  }
+
+  /// A resource name the API accepts: a qualified name — an optional DNS-subdomain prefix and a
+  /// slash, then 1–63 characters of letters, digits, `-`, `_` and `.`, starting and ending with
+  /// a letter or digit (`nvidia.com/gpu`, `hugepages-2Mi`, `cpu`).
+  public static func isValid(_ name: String) -> Bool {
+    let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+    guard parts.count <= 2, let local = parts.last else { return false }
+    func alnum(_ c: Character) -> Bool { c.isASCII && (c.isLetter || c.isNumber) }
+    guard (1...63).contains(local.count), alnum(local.first!), alnum(local.last!),
+      local.allSatisfy({ alnum($0) || $0 == "-" || $0 == "_" || $0 == "." })
+    else { return false }
+    guard parts.count == 2 else { return true }
+    let prefix = parts[0]
+    return (1...253).contains(prefix.count) && alnum(prefix.first!) && alnum(prefix.last!)
+      && prefix.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" || $0 == "." }
   }
 
   /// Scalar resources in the scheduler's sense: extended, hugepages and attachable volumes.

@@ -118,6 +118,9 @@ package struct YAMLValue {
   package func resourceList() throws(InputError) -> ResourceList {
     var list = ResourceList()
     for (k, v) in try mapping() {
+      guard ResourceName.isValid(k) else {
+        throw v.error("\"\(Escaped(k))\" is not a valid resource name (a name such as cpu, memory or example.com/widget)")
+      }
       let q = try v.quantity()
       do throws(QuantityError) {
         _ = try ResourceList.amount(of: k, q)

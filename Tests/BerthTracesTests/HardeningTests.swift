@@ -150,4 +150,12 @@ struct HardeningTests {
       """
     #expect(try KubernetesYAML.parse(yaml, file: "x.yaml").pods.count == 1)
   }
+
+  @Test("resource names must be qualified names; slashes alone once crashed the reader (a fuzz finding)", arguments: ["////", "/", "a/b/c", "-x", "example.com/"])
+  func resourceNames(name: String) {
+    let yaml = "kind: Node\nmetadata: {name: n}\nstatus: {allocatable: {cpu: \"4\", \"\(name)\": \"1\"}}\n"
+    #expect(Self.error { _ = try KubernetesYAML.parse(yaml, file: "x.yaml") }?.message.hasSuffix("is not a valid resource name (a name such as cpu, memory or example.com/widget)") == true)
+    // The degenerate names no longer trap the classifier either.
+    #expect(ResourceName.isExtended(name) == name.contains("/"))
+  }
 }
