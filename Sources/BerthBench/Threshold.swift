@@ -5,14 +5,6 @@ public enum Metric: String, CaseIterable, Sendable, Codable {
   case nodesEvaluatedPerPod, allocationsPerCycle, peakRSSBytes
   case scheduled, unschedulable, nodesUsed, placementsChecksum
 
-  /// Counters are identical on every run of the same binary and inputs; times are not.
-  public var isDeterministic: Bool {
-    switch self {
-    case .nodesEvaluatedPerPod, .allocationsPerCycle, .scheduled, .unschedulable, .nodesUsed, .placementsChecksum: return true
-    default: return false
-    }
-  }
-
   /// Whether a larger value is better (throughput) or worse (latency, memory, allocations).
   public var higherIsBetter: Bool {
     switch self {

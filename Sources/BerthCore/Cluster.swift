@@ -486,9 +486,6 @@ public final class Cluster {
     }
   }
 
-  /// The id of a namespace name (registering it if no pod uses it yet).
-  public func namespaceID(_ name: String) -> UInt32 { pods.internNamespace(name) }
-
   /// A namespace's labels: the declared ones plus `kubernetes.io/metadata.name`.
   public func namespaceLabels(_ id: UInt32) -> [String: String] {
     let name = pods.namespaces[id]

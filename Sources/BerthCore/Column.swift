@@ -59,8 +59,6 @@ public final class Column<Element: BitwiseCopyable> {
 
   public var buffer: UnsafeMutableBufferPointer<Element> { .init(start: base, count: count) }
 
-  public func toArray() -> [Element] { Array(buffer) }
-
   private init(capacity: Int) {
     self.capacity = max(capacity, 16)
     storage = .allocate(capacity: self.capacity)

@@ -240,11 +240,6 @@ public final class NodeTable {
      requestedMemory, requestedEphemeral, podCount, nonZeroRequestedCPU, nonZeroRequestedMemory]
   }
 
-  /// Bytes of column storage per node (hot columns plus label, scalar and GPU columns).
-  public var hotBytesPerNode: Int {
-    10 * 8 + 1 + 4 + 8 + _taintWords * 8 + _labelValues.count * 4 + _scalarAllocatable.count * 16 + 1 + 2 + 16 + 4
-  }
-
   /// Takes `milli` from each GPU in `mask` of row `node` (negative milli gives it back).
   func adjustGPUs(_ node: Int, mask: UInt8, milli: Int16) {
     noteChange(node)

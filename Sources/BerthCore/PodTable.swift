@@ -186,9 +186,6 @@ public final class PodTable {
     return t
   }
 
-  /// Bytes of column storage per pod (excluding the shared interned sets and names).
-  public static let hotBytesPerPod = 5 * 8 + 4 + 4 + 4 + 4 + 4 + 4 + 1 + 2 + 4 + 1
-
   public func columnLengthsAreEqual() -> Bool {
     [requestCPU.count, requestMemory.count, requestEphemeral.count, nonZeroCPU.count, nonZeroMemory.count,
      priority.count, node.count, constraints.count, scalarRequests.count, namespace.count, labels.count,

@@ -15,7 +15,6 @@ public struct VirtualTime: Comparable, Hashable, Sendable, CustomStringConvertib
   @inlinable public static func + (a: VirtualTime, b: VirtualTime) -> VirtualTime { VirtualTime(nanoseconds: a.nanoseconds + b.nanoseconds) }
   @inlinable public static func - (a: VirtualTime, b: VirtualTime) -> VirtualTime { VirtualTime(nanoseconds: a.nanoseconds - b.nanoseconds) }
 
-
   public var description: String {
     let s = seconds
     return s == s.rounded() ? "\(Int64(s))s" : "\(s)s"

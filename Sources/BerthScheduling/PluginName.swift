@@ -43,16 +43,6 @@ public enum PluginName: String, CaseIterable, Sendable, Comparable {
     }
   }
 
-  /// Whether this plugin only matters for volumes, which Berth does not model: its filter passes
-  /// every pod without PersistentVolumeClaims and its score is 0.
-  public var isVolumePlugin: Bool {
-    switch self {
-    case .volumeRestrictions, .ebsLimits, .gcePDLimits, .nodeVolumeLimits, .azureDiskLimits,
-      .volumeBinding, .volumeZone:
-      return true
-    default: return false
-    }
-  }
 }
 
 /// The scheduling framework's extension points, by their configuration field names.

@@ -37,7 +37,8 @@ public enum PluginRegistry {
     }
   }
 
-  /// Whether every plugin that declares a filter or score extension point has an implementation.
+  /// The plugins that declare a filter or score extension point without an implementation
+  /// (empty when every declared point is covered).
   public static func coversDeclaredExtensionPoints() -> [String] {
     var missing: [String] = []
     for p in PluginName.allCases {

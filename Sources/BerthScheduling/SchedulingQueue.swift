@@ -130,7 +130,6 @@ public final class SchedulingQueue {
 
   public init(settings: QueueSettings = QueueSettings()) { self.settings = settings }
 
-
   private func ensure(_ pod: PodID) {
     while location.count <= pod.index {
       location.append(.absent)

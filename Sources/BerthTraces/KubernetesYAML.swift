@@ -24,12 +24,6 @@ public enum KubernetesYAML {
     return try objects.resolved()
   }
 
-  public static func readFile(_ file: String) throws(InputError) -> Manifest {
-    var objects = Objects()
-    try objects.add(contentsOf: file)
-    return try objects.resolved()
-  }
-
   public static func parse(_ text: String, file: String) throws(InputError) -> Manifest {
     var objects = Objects()
     try objects.add(text, file: file)

@@ -61,8 +61,6 @@ struct CompiledSelector {
     return tests
   }
 
-  var matchesNothing: Bool { terms.isEmpty || terms.allSatisfy { $0.contains { if case .constant(false) = $0 { return true } else { return false } } } }
-
   /// `out[i] = 1` where the selector matches row i, for `rows` (indexes `out` by row).
   func evaluate(rows: Range<Int>, nodes: NodeTable, term scratch: UnsafeMutablePointer<UInt8>, into out: UnsafeMutablePointer<UInt8>) {
     for i in rows { out[i] = 0 }

@@ -118,7 +118,7 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     let allocCPU = UnsafePointer(n.allocatableCPU.base), reqCPU = UnsafePointer(n.requestedCPU.base)
     let allocMem = UnsafePointer(n.allocatableMemory.base), reqMem = UnsafePointer(n.requestedMemory.base)
     let allocEph = UnsafePointer(n.allocatableEphemeral.base), reqEph = UnsafePointer(n.requestedEphemeral.base)
-    // A zero request is never checked; Int64.max stands for "always fits" in the comparison.
+    // A zero request is never checked: Int64.min is below any free amount, so it always fits.
     let cpu = pod.requestCPU > 0 ? pod.requestCPU : Int64.min
     let mem = pod.requestMemory > 0 ? pod.requestMemory : Int64.min
     let eph = pod.requestEphemeral > 0 ? pod.requestEphemeral : Int64.min
