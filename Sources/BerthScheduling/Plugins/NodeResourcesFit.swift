@@ -76,6 +76,15 @@ extension Cluster {
 /// - MostAllocated: Σ w·min(req, alloc)·100/alloc / Σ w.
 /// - RequestedToCapacityRatio: the shape's broken-line function of utilisation, averaged over the
 ///   resources that score above zero, rounded half away from zero.
+#if BERTH_DELIBERATE_SLOWDOWN
+  extension NodeResourcesFitPlugin {
+    nonisolated(unsafe) static var slowdownSink: UInt64 = 0
+    /// Dependent multiply-adds per cycle: about 1,000 cycles, aimed at 15 % of a SchedulingBasic
+    /// cycle at 5,000 nodes (≈ 2 µs on an AVX2 machine); to be calibrated with `bench ab`.
+    static let slowdownSteps = 250
+  }
+#endif
+
 final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
   let name = PluginName.nodeResourcesFit
   let normalization = ScoreNormalization.none
@@ -105,6 +114,14 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
   }
 
   func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool {
+    #if BERTH_DELIBERATE_SLOWDOWN
+      // Only in a build made to prove the regression gate catches a slowdown (docs/suites.md):
+      // a fixed chain of dependent multiplies in every cycle (PreFilter always runs; the filter
+      // itself is skipped when its node-local verdicts are cached).
+      var x = NodeResourcesFitPlugin.slowdownSink | 1
+      for i in 0..<NodeResourcesFitPlugin.slowdownSteps { x = x &* 6_364_136_223_846_793_005 &+ UInt64(truncatingIfNeeded: i) }
+      NodeResourcesFitPlugin.slowdownSink = x
+    #endif
     checkedScalars.removeAll(keepingCapacity: true)
     for r in pod.scalarRequests where r.amount != 0 && !isIgnored(cluster.scalars.names[r.resource.index]) {
       checkedScalars.append((r.resource, r.amount))

@@ -10,12 +10,6 @@ import BerthCore
 /// empty or PreferNoSchedule effect, normalised in reverse (`100 − 100·count/max`). When no
 /// feasible node can carry such a taint every node scores 100 without a pass.
 /// Worked example: counts [0, 1, 2] → [100, 50, 0].
-#if BERTH_DELIBERATE_SLOWDOWN
-  extension TaintTolerationPlugin {
-    nonisolated(unsafe) static var slowdownSink: UInt64 = 0
-  }
-#endif
-
 final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
   let name = PluginName.taintToleration
   let normalization = ScoreNormalization.scaleByMax(reverse: true)
@@ -60,13 +54,6 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
   }
 
   func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
-    #if BERTH_DELIBERATE_SLOWDOWN
-      // Only in a build made to prove the regression gate catches a slowdown (docs/suites.md):
-      // a fixed chain of dependent multiplies per filter call (≈ 0.4 µs per pod here).
-      var x = TaintTolerationPlugin.slowdownSink | 1
-      for i in 0..<400 { x = x &* 6_364_136_223_846_793_005 &+ UInt64(truncatingIfNeeded: i) }
-      TaintTolerationPlugin.slowdownSink = x
-    #endif
     let bits = UnsafePointer(cluster.nodes.taintBits.base)
     let words = cluster.nodes.taintWords
     if words == 1 {
