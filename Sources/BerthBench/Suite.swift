@@ -98,12 +98,7 @@ extension Suite {
   public static func read(path: String) throws(InputError) -> Suite {
     let data = try InputFile.data(path)
     let text = try InputFile.text(data, file: path)
-    var checksum: UInt64 = 0xCBF2_9CE4_8422_2325
-    for b in data {
-      checksum ^= UInt64(b)
-      checksum &*= 0x0000_0100_0000_01B3
-    }
-    return try parse(text, file: path, checksum: checksum)
+    return try parse(text, file: path, checksum: InputChecksum.fnv1a64(data))
   }
 
   public static func parse(_ text: String, file: String, checksum: UInt64 = 0) throws(InputError) -> Suite {
