@@ -66,7 +66,7 @@ let package = Package(
     .target(
       name: "BerthBench",
       dependencies: [
-        "BerthCore", "BerthScheduling", "BerthTraces",
+        "BerthCore", "BerthScheduling", "BerthTraces", "CBerthSystem",
         .product(name: "Yams", package: "Yams"),
         .product(name: "Histogram", package: "hdrhistogram-swift"),
       ],

@@ -9,7 +9,7 @@ base=$(realpath "$1") slow=$(realpath "$2") tries=${3:-20}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 suites=(datasets/suites/scheduling-basic.yaml datasets/suites/taints.yaml)
-run() { "$1" bench run "${suites[@]}" --label performance --workload 5000Nodes --seed 1 --rounds 5 --out "$2" > /dev/null 2>&1 || true; }
+run() { "$1" bench run "${suites[@]}" --label performance --workload 5000Nodes --seed 1 --rounds 10 --out "$2" > /dev/null 2>&1 || true; }
 alarms=0 caught=0
 for i in $(seq "$tries"); do
   run "$base" "$work/a.json"; run "$base" "$work/b.json"

@@ -70,12 +70,18 @@ public struct Comparison: Sendable {
 
   /// One timed metric from the two reports' round samples.
   static func judge(_ m: Metric, old o: WorkloadResult, new n: WorkloadResult, tolerance: Double) -> Row {
+    // With reference-probe times on every round of both reports, each sample is scaled to the
+    // machine's speed in its round: throughput × probe time, latency ÷ probe time (per
+    // millisecond of probe). The two reports may then come from moments when the machine ran
+    // at different speeds (a busy neighbour, frequency changes).
+    let adjusted = o.hasReferenceProbe && n.hasReferenceProbe
     func samples(_ w: WorkloadResult) -> [Double] {
       (w.rounds ?? []).map { r in
+        let probeMillis = adjusted ? r.referenceProbeNanos! / 1e6 : 1
         switch m {
-        case .latencyP50Micros: return r.latencyP50Micros
-        case .latencyP99Micros: return r.latencyP99Micros
-        default: return r.throughput
+        case .latencyP50Micros: return r.latencyP50Micros / probeMillis
+        case .latencyP99Micros: return r.latencyP99Micros / probeMillis
+        default: return r.throughput * probeMillis
         }
       }
     }
@@ -98,9 +104,10 @@ public struct Comparison: Sendable {
     } else {
       verdict = delta == 0 ? .same : .withinTolerance
     }
+    let unit = adjusted ? " speed-adjusted" : ""
     return Row(
-      workload: o.id, metric: m.rawValue, old: "median " + WorkloadResult.text(.number(ma)) + " of \(a.count)",
-      new: "median " + WorkloadResult.text(.number(mb)) + " of \(b.count)", deltaPercent: delta, verdict: verdict, pValue: pWorse)
+      workload: o.id, metric: m.rawValue, old: "median " + WorkloadResult.text(.number(ma)) + unit + " of \(a.count)",
+      new: "median " + WorkloadResult.text(.number(mb)) + unit + " of \(b.count)", deltaPercent: delta, verdict: verdict, pValue: pWorse)
   }
 
   public func table() -> String {

@@ -76,9 +76,14 @@ public struct WorkloadResult: Codable, Sendable {
     public var latencyP99Micros: Double
     public var measuredSeconds: Double
     public var repeats: Int
+    /// The median time of the fixed reference job (`berth_reference_probe`) timed before each of
+    /// the round's runs and after the last: how fast the machine was during the round (nil in
+    /// older reports). Comparisons scale timed metrics by it, so a machine that slows down or
+    /// speeds up between two reports is not taken for a change of Berth.
+    public var referenceProbeNanos: Double?
     enum CodingKeys: String, CodingKey {
       case throughput = "throughput_pods_per_s", latencyP50Micros = "latency_p50_us", latencyP99Micros = "latency_p99_us"
-      case measuredSeconds = "measured_seconds", repeats
+      case measuredSeconds = "measured_seconds", repeats, referenceProbeNanos = "reference_probe_ns"
     }
   }
 
@@ -94,6 +99,26 @@ public struct WorkloadResult: Codable, Sendable {
   /// No threshold failed (unmeasured ones do not count as failures here).
   public var passed: Bool { !thresholds.contains { $0.status == .fail } }
   public var unmeasured: Int { thresholds.filter { $0.status == .notMeasured }.count }
+
+  /// Whether every round carries the reference probe's time (reports before the probe do not).
+  public var hasReferenceProbe: Bool { rounds.map { !$0.isEmpty && $0.allSatisfy { $0.referenceProbeNanos ?? 0 > 0 } } ?? false }
+
+  /// The median over rounds of throughput × the round's reference-probe time in milliseconds:
+  /// throughput on a common scale across moments when the machine ran at different speeds
+  /// (nil without probe times).
+  public var speedAdjustedThroughput: Double? {
+    guard hasReferenceProbe, let rounds else { return nil }
+    let xs = rounds.map { $0.throughput * $0.referenceProbeNanos! / 1e6 }.sorted()
+    return xs[xs.count / 2]
+  }
+
+  /// Judges `thresholds` on this result's figures, replacing the verdicts.
+  public mutating func judge(_ thresholds: [Threshold]) {
+    self.thresholds = thresholds.map { t in
+      guard let measured = value(of: t.metric) else { return .init(expression: t.description, status: .notMeasured, measured: nil) }
+      return .init(expression: t.description, status: t.holds(for: measured) ? .pass : .fail, measured: WorkloadResult.text(measured))
+    }
+  }
 
   public func value(of metric: Metric) -> MetricValue? {
     switch metric {

@@ -393,10 +393,7 @@ public final class WorkloadRunner {
         nodes: n.count, pods: cluster.pods.count, scheduled: measuredScheduled, unschedulable: measuredPods - measuredScheduled,
         nodesUsed: used, cpuUtilization: .init(cpu), memoryUtilization: .init(mem)),
       thresholds: [], measuredSeconds: seconds, wallSeconds: wall.seconds)
-    r.thresholds = workload.thresholds.map { t in
-      guard let measured = r.value(of: t.metric) else { return .init(expression: t.description, status: .notMeasured, measured: nil) }
-      return .init(expression: t.description, status: t.holds(for: measured) ? .pass : .fail, measured: WorkloadResult.text(measured))
-    }
+    r.judge(workload.thresholds)
     return r
   }
 

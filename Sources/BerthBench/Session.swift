@@ -1,4 +1,5 @@
 import BerthCore
+import CBerthSystem
 import BerthTraces
 import Foundation
 
@@ -22,9 +23,10 @@ public enum BenchSession {
 
   /// - Parameter progress: called with (workload id, pods measured, pods planned); 0 starts a workload.
   /// - Parameters:
-  ///   - rounds: samples per workload; each round runs the workload again (same seed) until its
-  ///     measured time reaches `minimumSampleSeconds`. The report's average throughput is the
-  ///     median round's; every run must decide the same (same placements checksum).
+  ///   - rounds: samples per workload after one untimed warm-up run; each round runs the workload
+  ///     again (same seed) until its measured time reaches `minimumSampleSeconds`. The report's
+  ///     average throughput is the median round's; every run must decide the same (same
+  ///     placements checksum).
   public static func run(
     paths: [String], labels: [String], workloadFilter: String?, seed: UInt64, windowNanos: UInt64 = 1_000_000_000,
     allocations: AllocationCounter = .none, rounds: Int = 1, minimumSampleSeconds: Double = 0.05,
@@ -46,14 +48,18 @@ public enum BenchSession {
           let planned = runner.plannedPods
           progress?(id, 0, planned)
           if let progress { runner.progress = { done in progress(id, done, planned) } }
+          // The first run warms caches, page tables and the allocator; it gives the counters
+          // and the checksum every timed run must repeat, and is not itself timed.
           var result = try runner.run()
-          if rounds > 1 {
-            result.rounds = try sample(result, rounds: rounds, minimumSeconds: minimumSampleSeconds) { () throws(InputError) in
-              try WorkloadRunner(suite: suite, testCase: tc, workload: w, options: options).run()
-            }
-            let throughputs = result.rounds!.map(\.throughput).sorted()
-            result.throughput.average = throughputs[throughputs.count / 2]
+          result.rounds = try sample(result, rounds: rounds, minimumSeconds: minimumSampleSeconds) { () throws(InputError) in
+            try WorkloadRunner(suite: suite, testCase: tc, workload: w, options: options).run()
           }
+          // Timed figures are the rounds' medians; thresholds are judged on them.
+          let rounds = result.rounds!
+          result.throughput.average = rounds.map(\.throughput).sorted()[rounds.count / 2]
+          result.latency.p50 = rounds.map(\.latencyP50Micros).sorted()[rounds.count / 2]
+          result.latency.p99 = rounds.map(\.latencyP99Micros).sorted()[rounds.count / 2]
+          result.judge(w.thresholds)
           results.append(result)
         }
       }
@@ -72,31 +78,28 @@ public enum BenchSession {
 }
 
 extension BenchSession {
-  /// `rounds` samples of a workload whose first run gave `first`: each round repeats runs until
-  /// their measured time reaches `minimumSeconds` (at most 10,000 runs).
+  /// `rounds` samples of a workload whose first (warm-up) run gave `first`: each round repeats
+  /// runs until their measured time reaches `minimumSeconds` (at most 10,000 runs).
   /// - Throws: when a run decides differently from the first (its checksum differs).
   static func sample(
-    _ first: WorkloadResult, rounds: Int, minimumSeconds: Double, run: () throws(InputError) -> WorkloadResult
+    _ first: WorkloadResult, rounds: Int, minimumSeconds: Double, probe: (() -> UInt64)? = { berth_reference_probe() },
+    run: () throws(InputError) -> WorkloadResult
   ) throws(InputError) -> [WorkloadResult.Round] {
     var out: [WorkloadResult.Round] = []
-    var pending: WorkloadResult? = first
     for _ in 0..<rounds {
       var pods = 0
       var seconds = 0.0
       var repeats = 0
       var p50s: [Double] = []
       var p99s: [Double] = []
+      var probes: [Double] = []
       while repeats == 0 || (seconds < minimumSeconds && repeats < 10_000) {
-        let r: WorkloadResult
-        if let p = pending {
-          r = p
-          pending = nil
-        } else {
-          r = try run()
-        }
+        if let probe { probes.append(Double(probe())) }
+        let r = try run()
         guard r.placementsChecksum == first.placementsChecksum else {
           throw InputError(file: r.suite, field: r.id, "two runs with the same seed decided differently (placements \(first.placementsChecksum) and \(r.placementsChecksum))")
         }
+        if let probe, seconds + r.measuredSeconds >= minimumSeconds || repeats + 1 >= 10_000 { probes.append(Double(probe())) }
         pods += r.measuredPods
         seconds += r.measuredSeconds
         repeats += 1
@@ -105,9 +108,11 @@ extension BenchSession {
       }
       p50s.sort()
       p99s.sort()
+      probes.sort()
       out.append(WorkloadResult.Round(
         throughput: seconds > 0 ? Double(pods) / seconds : 0, latencyP50Micros: p50s[p50s.count / 2],
-        latencyP99Micros: p99s[p99s.count / 2], measuredSeconds: seconds, repeats: repeats))
+        latencyP99Micros: p99s[p99s.count / 2], measuredSeconds: seconds, repeats: repeats,
+        referenceProbeNanos: probes.isEmpty ? nil : probes[probes.count / 2]))
     }
     return out
   }

@@ -35,7 +35,7 @@ struct BenchRun: ParsableCommand {
   @Option(help: "CSV report path.") var csv: String?
   @Option(help: "Markdown report path.") var markdown: String?
   @Option(help: "Throughput window in milliseconds (scheduler_perf samples once a second).") var throughputWindowMs: Int = 1000
-  @Option(help: "Samples per workload: each round reruns the workload (same seed) until --min-sample-ms of measured time; reported throughput is the median round's.") var rounds: Int = 5
+  @Option(help: "Timed samples per workload after one untimed warm-up run: each round reruns the workload (same seed) until --min-sample-ms of measured time; reported throughput and latency p50/p99 are the median round's.") var rounds: Int = 5
   @Option(help: "Shortest measured time of one sample, in milliseconds (short workloads are repeated within a round).") var minSampleMs: Int = 50
   @Flag(help: "Do not count heap allocations (and do not re-execute to preload the counter).") var noAllocationCounter = false
   @Flag(help: "Pass even when a threshold's metric was not measured (allocations without the counter).") var allowUnmeasured = false

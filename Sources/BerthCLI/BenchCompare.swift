@@ -8,7 +8,7 @@ struct BenchCompare: ParsableCommand {
     commandName: "compare",
     abstract: "Compare two benchmark reports metric by metric; exit non-zero on a regression.",
     discussion: """
-      Counters (nodes evaluated per pod, allocations per cycle, scheduled, unschedulable, nodes used, placements checksum) must match exactly; fewer allocations or nodes evaluated counts as an improvement, any other change fails. Timed metrics (throughput, latency p50 and p99) are judged from the reports' rounds: one fails only when the new rounds are worse by a one-sided Mann-Whitney test (p < 0.01) and the median moved the wrong way by more than the tolerance in percent (p99: 25 % unless set). With fewer than 5 rounds on either side a timed metric is "not enough data", which does not fail: run `berth bench --rounds 5` (the default) or more.
+      Counters (nodes evaluated per pod, allocations per cycle, scheduled, unschedulable, nodes used, placements checksum) must match exactly; fewer allocations or nodes evaluated counts as an improvement, any other change fails. Timed metrics (throughput, latency p50 and p99) are judged from the reports' rounds: one fails only when the new rounds are worse by a one-sided Mann-Whitney test (p < 0.01) and the median moved the wrong way by more than the tolerance in percent (p99: 25 % unless set). With fewer than 5 rounds on either side a timed metric is "not enough data", which does not fail: run `berth bench --rounds 5` (the default) or more. When both reports timed the reference probe (a fixed job in C run beside every benchmark run), each round is first scaled by it, so a machine that ran slower or faster while one report was taken is not judged a change of Berth ("speed-adjusted").
 
       Examples:
         berth bench compare main.json branch.json
@@ -49,7 +49,7 @@ struct BenchAB: ParsableCommand {
     commandName: "ab",
     abstract: "Run the same workloads alternately with two berth binaries and report paired ratios.",
     discussion: """
-      Runs `bench run` with the baseline binary and with this one in turn (A B A B …), each in a fresh process with the same seed, and reports per workload the median and range of the per-round throughput ratio this/baseline: the way to compare two commits on a noisy machine. Placement checksums must agree, or the two binaries decide differently.
+      Runs `bench run` with the baseline binary and with this one in turn (A B A B …), each in a fresh process with the same seed, and reports per workload the median and range of the per-round throughput ratio this/baseline (speed-adjusted by the reference probe when both binaries time it): the way to compare two commits on a noisy machine. Placement checksums must agree, or the two binaries decide differently.
 
       Example:
         berth bench ab --baseline /tmp/berth-main datasets/suites \\
@@ -88,7 +88,12 @@ struct BenchAB: ParsableCommand {
       let byID = Dictionary(a.workloads.map { ($0.id, $0) }, uniquingKeysWith: { x, _ in x })
       for w in b.workloads {
         guard let base = byID[w.id], base.throughput.average > 0 else { continue }
-        ratios[w.id, default: []].append(w.throughput.average / base.throughput.average)
+        // Scaled by each run's reference-probe time when both runs timed it (see `bench compare`).
+        if let x = w.speedAdjustedThroughput, let y = base.speedAdjustedThroughput, y > 0 {
+          ratios[w.id, default: []].append(x / y)
+        } else {
+          ratios[w.id, default: []].append(w.throughput.average / base.throughput.average)
+        }
         if base.placementsChecksum != w.placementsChecksum { checksumsAgree = false }
       }
       FileHandle.standardError.write(Data("round \(round)/\(rounds) done\n".utf8))

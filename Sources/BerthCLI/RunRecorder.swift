@@ -3,11 +3,18 @@ import BerthScheduling
 import Foundation
 import Histogram
 
-/// Drives a `Scheduler` over a run and keeps what the report needs: outcomes, per-pod latency,
-/// score dumps, the explanation of one pod, and agreement with recorded placements.
+/// Drives the schedulers of a run (one per profile) and keeps what the report needs: outcomes,
+/// per-pod latency, score dumps, the explanation of one pod, and agreement with recorded
+/// placements.
 struct RunRecorder {
-  let scheduler: Scheduler
+  /// One per profile, sharing the cluster and their cycle state.
+  let schedulers: [Scheduler]
+  /// Per pod row, the index of its profile's scheduler (nil: not scheduled by this run).
+  let profileOf: [Int?]
+  let cluster: Cluster
   let scoresPods: Int
+  /// The score plugins of all profiles by name, first appearance first: the score dump's columns.
+  private let scoreColumns: [PluginName]
   private(set) var outcomes: [ScheduleOutcome] = []
   private var latencyNanos = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
   private var evaluatedTotal = 0
@@ -19,13 +26,25 @@ struct RunRecorder {
   private(set) var explained = false
   private var agreement = (same: 0, tiedTop: 0, lower: 0, outsideWindow: 0, infeasible: 0, unschedulable: 0, missing: 0)
 
-  init(scheduler: Scheduler, scoresPods: Int) {
-    self.scheduler = scheduler
+  init(schedulers: [Scheduler], profileOf: [Int?], scoresPods: Int) {
+    precondition(!schedulers.isEmpty, "a run needs a profile")
+    self.schedulers = schedulers
+    self.profileOf = profileOf
+    cluster = schedulers[0].cluster
     self.scoresPods = scoresPods
-    outcomes.reserveCapacity(scheduler.cluster.pods.count)
+    var columns: [PluginName] = []
+    for s in schedulers { for p in s.scorePlugins where !columns.contains(p.name) { columns.append(p.name) } }
+    scoreColumns = columns
+    outcomes.reserveCapacity(cluster.pods.count)
     if scoresPods > 0 {
-      scoreRows = "pod,node,total," + scheduler.scorePlugins.map(\.name.rawValue).joined(separator: ",") + "\n"
+      // A profile without one of the columns' plugins leaves that cell empty.
+      scoreRows = "pod,node,total," + columns.map(\.rawValue).joined(separator: ",") + (schedulers.count > 1 ? ",profile" : "") + "\n"
     }
+  }
+
+  /// The scheduler of the pod's profile.
+  func schedulerOf(_ pod: PodID) -> Scheduler {
+    schedulers[pod.index < profileOf.count ? profileOf[pod.index] ?? 0 : 0]
   }
 
   /// A cycle the queue ran: its latency and outcome (the pod is already bound on success).
@@ -37,13 +56,13 @@ struct RunRecorder {
   mutating func schedule(_ pod: PodID, explain: Bool) {
     let dump = outcomes.count < scoresPods
     let start = DispatchTime.now().uptimeNanoseconds
-    let outcome = scheduler.scheduleOne(pod, bind: !(dump || explain))
+    let outcome = schedulerOf(pod).scheduleOne(pod, bind: !(dump || explain))
     let nanos = DispatchTime.now().uptimeNanoseconds - start
     latencyNanos.record(nanos)
     if dump || explain {
       if dump { dumpScores(pod, outcome) }
       if explain { printExplanation(pod, outcome) }
-      if let node = outcome.node { scheduler.cluster.bind(pod, to: node) }
+      if let node = outcome.node { cluster.bind(pod, to: node) }
     }
     record(pod, outcome)
   }
@@ -51,9 +70,9 @@ struct RunRecorder {
   mutating func record(_ pod: PodID, _ outcome: ScheduleOutcome) {
     evaluatedTotal += outcome.evaluatedNodes
     if outcome.node == nil {
-      let message = scheduler.diagnose(pod).message
+      let message = schedulerOf(pod).diagnose(pod).message
       messages[message, default: 0] += 1
-      if firstMessage[message] == nil { firstMessage[message] = scheduler.cluster.pods.name(pod) }
+      if firstMessage[message] == nil { firstMessage[message] = cluster.pods.name(pod) }
       lastFailure[pod.index] = message
     }
     outcomes.append(outcome)
@@ -62,11 +81,11 @@ struct RunRecorder {
   /// Replay: score the pod as Berth would (dumping the scores of the first `scoresPods`
   /// followed pods, the conformance workflow), then bind it where the recording says.
   mutating func follow(_ pod: PodID, recorded: String?) {
+    let scheduler = schedulerOf(pod)
     let start = DispatchTime.now().uptimeNanoseconds
     let outcome = scheduler.scheduleOne(pod, bind: false)
     latencyNanos.record(DispatchTime.now().uptimeNanoseconds - start)
     if outcomes.count < scoresPods { dumpScores(pod, outcome) }
-    let cluster = scheduler.cluster
     var placed = outcome
     switch recorded {
     case nil:
@@ -99,20 +118,24 @@ struct RunRecorder {
 
   private mutating func dumpScores(_ pod: PodID, _ outcome: ScheduleOutcome) {
     guard outcome.topScore != nil else { return }
-    let name = scheduler.cluster.pods.name(pod)
+    let scheduler = schedulerOf(pod)
+    let name = cluster.pods.name(pod)
+    let plugin = scoreColumns.map { c in scheduler.scorePlugins.firstIndex { $0.name == c } }
     for row in scheduler.lastFeasibleRows {
-      var line = "\(name),\(scheduler.cluster.nodes.names[row]),\(scheduler.total[row])"
-      for p in scheduler.scorePlugins.indices {
-        line += ",\(scheduler.normalizedScore(plugin: p, row: row) * scheduler.scoreWeights[p])"
+      var line = "\(name),\(cluster.nodes.names[row]),\(scheduler.total[row])"
+      for p in plugin {
+        line += ","
+        if let p { line += "\(scheduler.normalizedScore(plugin: p, row: row) * scheduler.scoreWeights[p])" }
       }
+      if schedulers.count > 1 { line += ",\(scheduler.profile.schedulerName)" }
       scoreRows += line + "\n"
     }
   }
 
   mutating func printExplanation(_ pod: PodID, _ outcome: ScheduleOutcome) {
     explained = true
-    let cluster = scheduler.cluster
-    print("explain \(cluster.pods.name(pod)):")
+    let scheduler = schedulerOf(pod)
+    print("explain \(cluster.pods.name(pod))" + (schedulers.count > 1 ? " (profile \(scheduler.profile.schedulerName))" : "") + ":")
     print("  evaluated \(outcome.evaluatedNodes) of \(cluster.nodes.count) nodes, \(outcome.feasibleNodes) feasible")
     let d = scheduler.diagnose(pod)
     for (plugin, count) in d.rejectedBy {
@@ -140,7 +163,7 @@ struct RunRecorder {
   /// Each spread constraint with the matching pods per domain, e.g.
   /// `DoNotSchedule zone maxSkew 5: moon-1 4, moon-2 3, moon-3 3`.
   private func printSpread(_ pod: PodID) {
-    for e in scheduler.explainSpread(pod) {
+    for e in schedulerOf(pod).explainSpread(pod) {
       let c = e.constraint
       let kind = (c.doNotSchedule ? "DoNotSchedule" : "ScheduleAnyway") + (e.systemDefault ? " (system default)" : "")
       let counts = e.domains.map { "\($0.value.isEmpty ? "(no \(c.topologyKey))" : $0.value) \($0.matching)" }
@@ -152,7 +175,7 @@ struct RunRecorder {
   /// Each affinity term bearing on the pod with the counted pods per domain, e.g.
   /// `affinity: required anti-affinity kubernetes.io/hostname, matching pods per domain: n1 1`.
   private func printAffinity(_ pod: PodID) {
-    for e in scheduler.explainAffinity(pod) {
+    for e in schedulerOf(pod).explainAffinity(pod) {
       let counts = e.domains.map { "\($0.value) \($0.count)" }
       let shown = counts.prefix(12).joined(separator: ", ") + (counts.count > 12 ? ", … \(counts.count - 12) more" : "")
       let what = e.role.hasPrefix("bound") ? "holders" : "matching pods"
@@ -164,7 +187,7 @@ struct RunRecorder {
   /// Virtual-time results of a queue run: pending time percentiles overall and per priority,
   /// and preemptions.
   private func reportQueue(_ run: QueueRun, classNames: [Int32: String]) {
-    let pods = scheduler.cluster.pods
+    let pods = cluster.pods
     print("virtual time: \(run.now) at the end")
     func line(_ label: String, _ waits: [Int64], pendingLeft: Int) -> String {
       let sorted = waits.sorted()
@@ -195,7 +218,7 @@ struct RunRecorder {
 
   /// Each pod's final node in a queue run ("unschedulable" if never bound, "preempted" if evicted).
   func finalPlacements(_ run: QueueRun) -> [(pod: String, node: String)] {
-    let c = scheduler.cluster
+    let c = cluster
     return (0..<c.pods.count).map { p in
       let id = PodID(UInt32(p))
       let where_: String
@@ -206,7 +229,7 @@ struct RunRecorder {
 
   func placements() -> [(pod: String, node: String)] {
     outcomes.map { o in
-      (scheduler.cluster.pods.name(o.pod), o.node.map { scheduler.cluster.nodes.name($0) } ?? "unschedulable")
+      (cluster.pods.name(o.pod), o.node.map { cluster.nodes.name($0) } ?? "unschedulable")
     }
   }
 
@@ -226,7 +249,7 @@ struct RunRecorder {
       for p in queue.stillPending {
         guard let m = lastFailure[p.index] else { continue }
         messages[m, default: 0] += 1
-        if firstMessage[m] == nil { firstMessage[m] = scheduler.cluster.pods.name(p) }
+        if firstMessage[m] == nil { firstMessage[m] = cluster.pods.name(p) }
       }
     } else {
       let scheduled = outcomes.filter { $0.node != nil }.count

@@ -120,25 +120,31 @@ struct Schedule: ParsableCommand {
       let more = omitted.boundToMissingNode.count > 1 ? " (and \(omitted.boundToMissingNode.count - 1) more pod(s) bound to missing nodes)" : ""
       FileHandle.standardError.write(Data("warning: pod \(Escaped(pod)) is bound to node \(Escaped(node)), which the input does not have; left out\(more)\n".utf8))
     }
-    let profile = profiles[0]
-    let scheduler = Scheduler(cluster: built, profile: profile, seed: seed, tieBreak: tieBreak.value)
-    // Which pods this run schedules: unbound ones naming the profile's scheduler. Pods already
-    // bound (spec.nodeName) occupy their nodes; pods for other schedulers stay pending.
-    let plan = SchedulingPlan(pods: loaded.pods, schedulerName: profile.schedulerName, profileNames: profiles.map(\.schedulerName))
+    // One scheduler per profile, sharing the start index, tie-breaking draws and nominations.
+    var schedulers: [Scheduler] = []
+    for profile in profiles {
+      schedulers.append(Scheduler(cluster: built, profile: profile, seed: seed, tieBreak: tieBreak.value, sharingWith: schedulers.first))
+    }
+    // Which pods this run schedules: unbound ones naming one of the profiles, each through that
+    // profile. Pods already bound (spec.nodeName) occupy their nodes; pods for other schedulers
+    // stay pending.
+    let plan = SchedulingPlan(pods: loaded.pods, profileNames: profiles.map(\.schedulerName))
     print(plan.summary(omitted: omitted))
-    let pct = profile.percentageOfNodesToScore.map { $0 == 0 ? "adaptive" : "\($0)%" } ?? "adaptive"
     print("cluster: \(built.nodes.count) nodes, \(built.pods.count) pods (\(cluster))")
-    print("profile: \(profile.schedulerName), percentageOfNodesToScore \(pct), tie-break \(tieBreak.rawValue)")
+    for profile in profiles {
+      let pct = profile.percentageOfNodesToScore.map { $0 == 0 ? "adaptive" : "\($0)%" } ?? "adaptive"
+      print("profile: \(profile.schedulerName), percentageOfNodesToScore \(pct), tie-break \(tieBreak.rawValue)")
+    }
 
     let recorded = try follow.map { try PlacementsCSV.read(path: $0) }
     if recorded == nil && scoresOut == nil && !noQueue {
       let arrivals = try loaded.arrivals(file: cluster)
       try runQueued(
-        scheduler: scheduler, built: built, seed: seed, arrivals: arrivals, plan: plan,
+        schedulers: schedulers, built: built, seed: seed, arrivals: arrivals, plan: plan,
         queueingHints: !noQueueingHints && gates.isEnabled(.schedulerQueueingHints), classNames: loaded.priorityClassNames)
       return
     }
-    var run = RunRecorder(scheduler: scheduler, scoresPods: scoresOut == nil ? 0 : scoresPods)
+    var run = RunRecorder(schedulers: schedulers, profileOf: plan.profile, scoresPods: scoresOut == nil ? 0 : scoresPods)
     let progress = Progress(total: built.pods.count)
     let clock = ContinuousClock()
     let mallocsBefore = MallocCount.current()
@@ -176,13 +182,14 @@ extension Schedule {
   /// on ties, and go through the scheduling queue: retries on cluster events, backoff, the
   /// 5-minute flush, preemption.
   private func runQueued(
-    scheduler: Scheduler, built: Cluster, seed: UInt64, arrivals: [VirtualTime], plan: SchedulingPlan, queueingHints: Bool,
+    schedulers: [Scheduler], built: Cluster, seed: UInt64, arrivals: [VirtualTime], plan: SchedulingPlan, queueingHints: Bool,
     classNames: [Int32: String]
   ) throws {
     var settings = QueueSettings()
     settings.queueingHints = queueingHints
     settings.cycleDuration = .seconds(cycleTime / 1000)
-    let queueRun = QueueRun(scheduler: scheduler, seed: seed, settings: settings)
+    let profileOf = plan.profile
+    let queueRun = QueueRun(schedulers: schedulers, profileOf: { profileOf[$0.index] ?? 0 }, seed: seed, settings: settings)
     for p in 0..<built.pods.count where plan.scheduled[p] { queueRun.submit(PodID(UInt32(p)), at: arrivals[p]) }
     final class Box {
       var recorder: RunRecorder
@@ -190,7 +197,7 @@ extension Schedule {
       var explainedCycle = false
       init(_ r: RunRecorder) { recorder = r }
     }
-    let box = Box(RunRecorder(scheduler: scheduler, scoresPods: 0))
+    let box = Box(RunRecorder(schedulers: schedulers, profileOf: plan.profile, scoresPods: 0))
     let progress = Progress(total: built.pods.count)
     var bound = 0
     queueRun.beforeCycle = { _ in box.started = DispatchTime.now().uptimeNanoseconds }

@@ -4,11 +4,17 @@ import BerthTraces
 /// Which pods of a cluster dump a `berth schedule` run schedules, and what the others are.
 ///
 /// As in a live cluster: a pod with `spec.nodeName` is already bound (the cluster holds it on
-/// its node) and is not scheduled again; a pod whose `spec.schedulerName` names another
-/// scheduler is left pending for it; every other pod goes through this run's profile.
+/// its node) and is not scheduled again; a pod whose `spec.schedulerName` names no profile of
+/// the configuration is left pending for that other scheduler; every other pod goes through the
+/// profile its `schedulerName` names, as kube-scheduler routes pods to its profiles.
 struct SchedulingPlan {
   /// Per pod (cluster row), whether this run schedules it.
   let scheduled: [Bool]
+  /// Per pod, the index of its profile (in the configuration's order) when it is scheduled.
+  let profile: [Int?]
+  /// Pods to schedule per profile, in the configuration's order.
+  let podsPerProfile: [Int]
+  let profileNames: [String]
   /// Per pod, the reason it is not scheduled, if it is not.
   let reason: [Reason?]
   /// Pods gated by `spec.schedulingGates` (never attempted while gated).
@@ -18,30 +24,39 @@ struct SchedulingPlan {
 
   enum Reason: Equatable {
     case alreadyBound
-    /// For a scheduler this run does not run; `configured` when a profile of the
-    /// configuration has that name (Berth runs the first profile only).
-    case otherScheduler(configured: Bool)
+    /// For a scheduler that is not one of the configuration's profiles.
+    case otherScheduler
   }
 
-  init(pods: [PodSpec], schedulerName: String, profileNames: [String]) {
+  /// - Parameter profileNames: the configuration's profiles' `schedulerName`s (distinct).
+  init(pods: [PodSpec], profileNames: [String]) {
+    precondition(Set(profileNames).count == profileNames.count, "profile names are distinct")
+    var index: [String: Int] = [:]
+    for (k, name) in profileNames.enumerated() { index[name] = k }
     var scheduled: [Bool] = []
+    var profile: [Int?] = []
     var reason: [Reason?] = []
     var others: [String: Int] = [:]
+    var perProfile = [Int](repeating: 0, count: profileNames.count)
     scheduled.reserveCapacity(pods.count)
     for p in pods {
+      let k = p.nodeName.isEmpty ? index[p.schedulerName] : nil
+      scheduled.append(k != nil)
+      profile.append(k)
+      if let k { perProfile[k] += 1 }
       if !p.nodeName.isEmpty {
-        scheduled.append(false)
         reason.append(.alreadyBound)
-      } else if p.schedulerName != schedulerName {
-        scheduled.append(false)
-        reason.append(.otherScheduler(configured: profileNames.contains(p.schedulerName)))
+      } else if k == nil {
+        reason.append(.otherScheduler)
         others[p.schedulerName, default: 0] += 1
       } else {
-        scheduled.append(true)
         reason.append(nil)
       }
     }
     self.scheduled = scheduled
+    self.profile = profile
+    podsPerProfile = perProfile
+    self.profileNames = profileNames
     self.reason = reason
     gated = pods.map { !$0.schedulingGates.isEmpty }
     otherSchedulers = others.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
@@ -50,7 +65,11 @@ struct SchedulingPlan {
   /// One line on what the input holds beyond pods to schedule.
   func summary(omitted: Manifest.Omitted) -> String {
     let bound = reason.filter { $0 == .alreadyBound }.count
-    var parts = ["pods to schedule: \(scheduled.filter { $0 }.count)", "already bound (spec.nodeName): \(bound)"]
+    var toSchedule = "pods to schedule: \(scheduled.filter { $0 }.count)"
+    if profileNames.count > 1 {
+      toSchedule += " (" + zip(profileNames, podsPerProfile).map { "\(Escaped($0)) \($1)" }.joined(separator: ", ") + ")"
+    }
+    var parts = [toSchedule, "already bound (spec.nodeName): \(bound)"]
     let others = otherSchedulers.reduce(0) { $0 + $1.pods }
     if others > 0 {
       parts.append("left pending for other schedulers: \(others) ("

@@ -33,7 +33,13 @@ public final class DefaultPreemption {
   /// `minCandidateNodesPercentage` and `minCandidateNodesAbsolute`.
   @exclusivity(unchecked) public var minCandidatePercentage = 10
   @exclusivity(unchecked) public var minCandidateAbsolute = 100
-  @exclusivity(unchecked) private var rng: SplitMix64
+  /// The random offset into the candidates: one stream for every profile of a run, as
+  /// upstream draws from one generator.
+  private let draws: Draws
+  final class Draws {
+    @exclusivity(unchecked) var rng: SplitMix64
+    init(seed: UInt64) { rng = SplitMix64(seed: seed).split(label: "scheduler.preemption") }
+  }
   /// Scratch of the dry run on one node, reused from node to node.
   @exclusivity(unchecked) private var lower: [PodID] = []
   @exclusivity(unchecked) private var masks: [(pod: PodID, mask: UInt8)] = []
@@ -42,7 +48,14 @@ public final class DefaultPreemption {
 
   public init(scheduler: Scheduler, seed: UInt64) {
     self.scheduler = scheduler
-    rng = SplitMix64(seed: seed).split(label: "scheduler.preemption")
+    draws = Draws(seed: seed)
+  }
+
+  /// Preemption for another profile of the same run: its own scheduler, the same draws.
+  public init(scheduler: Scheduler, sharingDrawsWith other: DefaultPreemption) {
+    precondition(scheduler.shared === other.scheduler.shared, "profiles of one run")
+    self.scheduler = scheduler
+    draws = other.draws
   }
 
   private var cluster: Cluster { scheduler.cluster }
@@ -65,7 +78,7 @@ public final class DefaultPreemption {
     guard !potential.isEmpty else { return nil }
     let count = potential.count
     let wanted = min(count, max(count * minCandidatePercentage / 100, minCandidateAbsolute))
-    let offset = rng.nextInt(below: count)
+    let offset = draws.rng.nextInt(below: count)
     // Each budget's status.disruptionsAllowed as the disruption controller publishes it.
     let allowed = cluster.disruptionBudgets.indices.map { cluster.disruptionsAllowed($0, terminating: terminating) }
     var nonViolating: [Candidate] = []

@@ -22,10 +22,17 @@ public final class QueueRun {
     public var decision: PreemptionDecision
   }
 
-  public let scheduler: Scheduler
+  /// One scheduler per profile, sharing the cluster, the start index and the nominations; a
+  /// pod's cycle runs in its profile's (`profileOf`).
+  public let schedulers: [Scheduler]
+  /// The first profile's scheduler (the only one in a single-profile run).
+  public var scheduler: Scheduler { schedulers[0] }
   public let queue: SchedulingQueue
   @exclusivity(unchecked) public private(set) var agenda = Agenda<Event>()
-  private let preemption: DefaultPreemption?
+  /// Per profile, its PostFilter preemption (nil for a profile without DefaultPreemption).
+  private let preemption: [DefaultPreemption?]
+  /// Per pod, the index of its profile in `schedulers` (nil: every pod runs in the first).
+  private let profileOf: ((PodID) -> Int)?
   /// Bumped on every change a scheduling decision can see (bind, delete).
   @exclusivity(unchecked) public private(set) var stateVersion: UInt64 = 0
 
@@ -43,18 +50,55 @@ public final class QueueRun {
   @exclusivity(unchecked) private var realEvents = 0
   @exclusivity(unchecked) private var flushScheduled = false
 
-  /// The scheduler's filter plugins' names, by the index rejection masks use.
+  /// The filter plugins of all profiles by name, first appearance first: bit i of a rejection
+  /// mask in the queue stands for `filterNames[i]`, whichever profile rejected the pod.
   private let filterNames: [PluginName]
+  /// Per profile: for each of its filter plugins, its bit in `filterNames`.
+  private let filterBit: [[Int]]
 
-  public init(scheduler: Scheduler, seed: UInt64, settings: QueueSettings = QueueSettings()) {
-    self.scheduler = scheduler
-    filterNames = scheduler.filterPlugins.map(\.name)
+  public convenience init(scheduler: Scheduler, seed: UInt64, settings: QueueSettings = QueueSettings()) {
+    self.init(schedulers: [scheduler], profileOf: nil, seed: seed, settings: settings)
+  }
+
+  /// - Parameters:
+  ///   - schedulers: one per profile, made with `Scheduler(…, sharingWith:)` on one cluster.
+  ///   - profileOf: each pod's profile (an index into `schedulers`), from its `schedulerName`.
+  public init(schedulers: [Scheduler], profileOf: ((PodID) -> Int)?, seed: UInt64, settings: QueueSettings = QueueSettings()) {
+    precondition(!schedulers.isEmpty, "a queue run needs a profile")
+    precondition(schedulers.allSatisfy { $0.shared === schedulers[0].shared }, "the profiles' schedulers share their cycle state")
+    self.schedulers = schedulers
+    self.profileOf = schedulers.count > 1 ? profileOf : nil
+    var names: [PluginName] = []
+    filterBit = schedulers.map { s in
+      s.filterPlugins.map { f in
+        if let i = names.firstIndex(of: f.name) { return i }
+        names.append(f.name)
+        return names.count - 1
+      }
+    }
+    precondition(names.count <= 64, "rejection masks hold 64 filter plugins")
+    filterNames = names
     queue = SchedulingQueue(settings: settings)
-    preemption = scheduler.profile.postFilters.contains(.defaultPreemption) ? DefaultPreemption(scheduler: scheduler, seed: seed) : nil
+    // One stream of candidate offsets for all profiles, as for a single profile.
+    var first: DefaultPreemption?
+    preemption = schedulers.map { s in
+      guard s.profile.postFilters.contains(.defaultPreemption) else { return nil }
+      let p = first.map { DefaultPreemption(scheduler: s, sharingDrawsWith: $0) } ?? DefaultPreemption(scheduler: s, seed: seed)
+      first = first ?? p
+      return p
+    }
+  }
+
+  /// The index of the pod's profile in `schedulers`.
+  public func profile(of pod: PodID) -> Int {
+    guard let profileOf else { return 0 }
+    let k = profileOf(pod)
+    precondition(schedulers.indices.contains(k), "a pod routed to a profile the run does not have")
+    return k
   }
 
   public var now: VirtualTime { agenda.now }
-  private var cluster: Cluster { scheduler.cluster }
+  private var cluster: Cluster { schedulers[0].cluster }
 
   private func ensure(_ p: Int) {
     while arrival.count <= p {
@@ -159,6 +203,8 @@ public final class QueueRun {
     let p = pod.index
     lastAttemptVersion[p] = stateVersion
     var outcome: ScheduleOutcome
+    let k = profile(of: pod)
+    let scheduler = schedulers[k]
     let nominatedNode = scheduler.nominatedNode(of: pod)
     if let n = nominatedNode, scheduler.check(pod, on: n, withNominatedPods: true) == nil {
       // The nominated node is tried first (with the other pods nominated there of equal or
@@ -176,8 +222,8 @@ public final class QueueRun {
       queue.done(pod)
       move(after: .assignedPodAdded(pod))
     } else {
-      let mask = rejectionMask()
-      if let preemption {
+      let mask = rejectionMask(profile: k)
+      if let preemption = preemption[k] {
         decision = preemption.preempt(
           pod, startTime: { self.startTime($0) }, terminating: { self.isTerminating($0) }, nominated: nominatedNode)
       }
@@ -202,10 +248,14 @@ public final class QueueRun {
   /// Moves the unschedulable pods `change` may help (queueing hints, unless the settings turn
   /// them off).
   private func move(after change: ClusterChange) {
-    let plugins = scheduler.filterPlugins
     let hint: ((PodID, Int) -> Bool)? =
       queue.settings.queueingHints
-      ? { pod, i in plugins[i].queueingHint(PodInfo(pod, in: self.cluster), after: change, cluster: self.cluster) } : nil
+      ? { pod, bit in
+        // The pod's own profile's instance of the plugin behind the bit.
+        let k = self.profile(of: pod)
+        guard let i = self.filterBit[k].firstIndex(of: bit) else { return true }
+        return self.schedulers[k].filterPlugins[i].queueingHint(PodInfo(pod, in: self.cluster), after: change, cluster: self.cluster)
+      } : nil
     queue.move(on: change.event, plugins: filterNames, at: now, hint: hint)
   }
 
@@ -232,15 +282,23 @@ public final class QueueRun {
 
   private func isTerminating(_ pod: PodID) -> Bool { pod.index < terminating.count && terminating[pod.index] }
 
-  /// Bit i: filter plugin i rejected some node in the last cycle.
-  private func rejectionMask() -> UInt64 {
-    if let i = scheduler.lastRejectingFilter { return 1 << UInt64(i) }
-    var mask: UInt64 = 0
+  /// Bit `filterBit[k][i]`: filter plugin i of profile k rejected some node in the last cycle
+  /// of that profile's scheduler.
+  private func rejectionMask(profile k: Int) -> UInt64 {
+    let scheduler = schedulers[k]
+    let bits = filterBit[k]
+    if let i = scheduler.lastRejectingFilter { return 1 << UInt64(bits[i]) }
+    var local: UInt64 = 0
     for seg in scheduler.lastWindow.pair {
       for r in seg {
         let code = scheduler.status[r]
-        if code != 0 && code != 255 { mask |= 1 << UInt64(code - 1) }
+        if code != 0 && code != 255 { local |= 1 << UInt64(min(Int(code) - 1, 63)) }
       }
+    }
+    var mask: UInt64 = 0
+    while local != 0 {
+      mask |= 1 << UInt64(bits[local.trailingZeroBitCount])
+      local &= local - 1
     }
     return mask
   }

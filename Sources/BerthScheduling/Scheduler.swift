@@ -41,9 +41,11 @@ public final class Scheduler {
   let filterRefs: [FilterCall]
   private let scoreRefs: [ScoreCall]
   @exclusivity(unchecked) public var tieBreak: TieBreak
-  @exclusivity(unchecked) public private(set) var rng: SplitMix64
-  /// Upstream's `nextStartNodeIndex`: where the next cycle's walk begins.
-  @exclusivity(unchecked) public private(set) var nextStartNodeIndex = 0
+  /// What every profile of one kube-scheduler shares: the start index, the tie-breaking draws
+  /// and the nominations (see `SharedCycleState`).
+  public let shared: SharedCycleState
+  /// Upstream's `nextStartNodeIndex`: where the next cycle's walk begins (one for all profiles).
+  public var nextStartNodeIndex: Int { shared.nextStartNodeIndex }
 
   /// Rows per filter chunk: the rows still needed at the feasible rate seen so far (all rows
   /// feasible before the first chunk), with an eighth more and rounded up to 64, between 64 and
@@ -88,32 +90,27 @@ public final class Scheduler {
   @exclusivity(unchecked) public private(set) var lastRejection: String?
   /// Pods nominated to a node by preemption and not yet bound there, by node row. A pod being
   /// scheduled must also fit a node with the nominated pods of equal or higher priority added
-  /// (upstream's `RunFilterPluginsWithNominatedPods`).
-  @exclusivity(unchecked) public private(set) var nominatedOnNode: [Int: [PodID]] = [:]
-  @exclusivity(unchecked) private var nominatedNode: [Int: Int] = [:]
+  /// (upstream's `RunFilterPluginsWithNominatedPods`), whichever profile nominated them.
+  public var nominatedOnNode: [Int: [PodID]] { shared.nominatedOnNode }
 
   /// The node preemption nominated for the pod, if any.
-  public func nominatedNode(of pod: PodID) -> NodeID? { nominatedNode[pod.index].map { NodeID(UInt32($0)) } }
+  public func nominatedNode(of pod: PodID) -> NodeID? { shared.nominatedNode(of: pod) }
 
   /// Records (or with nil clears) the pod's nominated node.
-  public func nominate(_ pod: PodID, to node: NodeID?) {
-    if let old = nominatedNode.removeValue(forKey: pod.index) {
-      nominatedOnNode[old]?.removeAll { $0 == pod }
-      if nominatedOnNode[old]?.isEmpty == true { nominatedOnNode[old] = nil }
-    }
-    guard let node else { return }
-    nominatedNode[pod.index] = node.index
-    nominatedOnNode[node.index, default: []].append(pod)
-  }
+  public func nominate(_ pod: PodID, to node: NodeID?) { shared.nominate(pod, to: node) }
 
   /// The index (into `filterPlugins`) of the plugin behind `lastRejection`.
   @exclusivity(unchecked) public private(set) var lastRejectingFilter: Int?
 
-  public init(cluster: Cluster, profile: Profile = .default, seed: UInt64, tieBreak: TieBreak = .uniform) {
+  /// - Parameter other: a scheduler of another profile of the same kube-scheduler, whose
+  ///   start index, tie-breaking draws and nominations this one shares (upstream keeps them in
+  ///   the scheduler and its queue, not in a profile). The seed is then unused.
+  public init(cluster: Cluster, profile: Profile = .default, seed: UInt64, tieBreak: TieBreak = .uniform, sharingWith other: Scheduler? = nil) {
+    precondition(other.map { $0.cluster === cluster } ?? true, "profiles of one scheduler share one cluster")
     self.cluster = cluster
     self.profile = profile
     self.tieBreak = tieBreak
-    self.rng = SplitMix64(seed: seed).split(label: "scheduler.selectHost")
+    self.shared = other?.shared ?? SharedCycleState(seed: seed)
     filterPlugins = profile.filters.compactMap { PluginRegistry.makeFilter($0, profile: profile) }
     let scored = profile.scores.compactMap { w in PluginRegistry.makeScore(w.name, profile: profile).map { ($0, w.weight) } }
     scorePlugins = scored.map(\.0)
@@ -204,7 +201,7 @@ public final class Scheduler {
     let toFind = Scheduler.numFeasibleNodesToFind(
       nodeCount: n, percentage: profile.percentageOfNodesToScore, hasScorePlugins: !scorePlugins.isEmpty)
 
-    let start = nextStartNodeIndex % n
+    let start = shared.nextStartNodeIndex % n
     let st = status.base
     var examined = 0
     var feasible = 0
@@ -232,7 +229,7 @@ public final class Scheduler {
         feasible += inChunk
       }
     }
-    nextStartNodeIndex = (start + examined) % n
+    shared.nextStartNodeIndex = (start + examined) % n
     let window = Window(start: start, length: examined, nodeCount: n)
     lastWindow = window
     return (window, feasible, examined)
@@ -253,14 +250,14 @@ public final class Scheduler {
     var examined = 0
     var feasible = 0
     while examined < rows.count && feasible < toFind {
-      let r = rows[(nextStartNodeIndex + examined) % rows.count]
+      let r = rows[(shared.nextStartNodeIndex + examined) % rows.count]
       st[r] = 0
       for i in activeFilters { filterRefs[i].with { $0.filter(pod, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1)) } }
       if !nominatedOnNode.isEmpty { filterWithNominatedPods(pod, rows: r..<(r + 1)) }
       if st[r] == 0 { feasible += 1 }
       examined += 1
     }
-    nextStartNodeIndex = (nextStartNodeIndex + examined) % rows.count
+    shared.nextStartNodeIndex = (shared.nextStartNodeIndex + examined) % rows.count
     return (window, feasible, examined)
   }
 
@@ -406,7 +403,7 @@ public final class Scheduler {
       }
       return (NodeID(UInt32(lowest)), best)
     case .uniform:
-      var r = ties == 1 ? 0 : rng.nextInt(below: ties)
+      var r = ties == 1 ? 0 : shared.rng.nextInt(below: ties)
       for seg in window.pair {
         if let i = Kernels.firstIndex(of: best, tot, seg, ordinal: r + 1) { return (NodeID(UInt32(i)), best) }
         r -= Kernels.count(of: best, tot, seg)
@@ -542,5 +539,34 @@ private enum ScoreCall {
     case .volume(let u): return u._withUnsafeGuaranteedRef { body($0) }
     case .other(let p): return body(p)
     }
+  }
+}
+
+/// The state one kube-scheduler keeps across its profiles: the rotating start index of the node
+/// walk (`nextStartNodeIndex`), the random draws that break ties at the top score, and the pods
+/// preemption nominated to nodes (upstream's nominator lives in the scheduling queue, shared by
+/// every profile's framework). Profiles of one run share one instance, so a cycle of one
+/// profile sees what cycles of the others left.
+public final class SharedCycleState {
+  @exclusivity(unchecked) public internal(set) var nextStartNodeIndex = 0
+  @exclusivity(unchecked) var rng: SplitMix64
+  @exclusivity(unchecked) public private(set) var nominatedOnNode: [Int: [PodID]] = [:]
+  @exclusivity(unchecked) private var nominatedNodeRow: [Int: Int] = [:]
+
+  public init(seed: UInt64) {
+    rng = SplitMix64(seed: seed).split(label: "scheduler.selectHost")
+  }
+
+  public func nominatedNode(of pod: PodID) -> NodeID? { nominatedNodeRow[pod.index].map { NodeID(UInt32($0)) } }
+
+  /// Records (or with nil clears) the pod's nominated node.
+  public func nominate(_ pod: PodID, to node: NodeID?) {
+    if let old = nominatedNodeRow.removeValue(forKey: pod.index) {
+      nominatedOnNode[old]?.removeAll { $0 == pod }
+      if nominatedOnNode[old]?.isEmpty == true { nominatedOnNode[old] = nil }
+    }
+    guard let node else { return }
+    nominatedNodeRow[pod.index] = node.index
+    nominatedOnNode[node.index, default: []].append(pod)
   }
 }

@@ -343,6 +343,71 @@ struct ClusterDumpTests {
   }
 }
 
+/// Several profiles in one KubeSchedulerConfiguration: each pod goes through the profile its
+/// `spec.schedulerName` names, as kube-scheduler routes pods to its frameworks.
+struct ProfileRoutingTests {
+  static let cluster = """
+    - {apiVersion: v1, kind: Node, metadata: {name: n1, labels: {kubernetes.io/hostname: n1}}, status: {allocatable: {cpu: "4", memory: 8Gi, pods: "110"}}}
+    - {apiVersion: v1, kind: Node, metadata: {name: n2, labels: {kubernetes.io/hostname: n2}}, status: {allocatable: {cpu: "4", memory: 8Gi, pods: "110"}}}
+    - {apiVersion: v1, kind: Pod, metadata: {name: db}, spec: {nodeName: n1, containers: [{name: c, resources: {requests: {cpu: "2"}}}]}, status: {phase: Running}}
+    - {apiVersion: v1, kind: Pod, metadata: {name: spread-1}, spec: {containers: [{name: c, resources: {requests: {cpu: "1", memory: 1Gi}}}]}}
+    - {apiVersion: v1, kind: Pod, metadata: {name: packed-1}, spec: {schedulerName: packer, containers: [{name: c, resources: {requests: {cpu: "1", memory: 1Gi}}}]}}
+    - {apiVersion: v1, kind: Pod, metadata: {name: packed-2}, spec: {schedulerName: packer, containers: [{name: c, resources: {requests: {cpu: "1", memory: 1Gi}}}]}}
+    - {apiVersion: v1, kind: Pod, metadata: {name: spread-2}, spec: {containers: [{name: c, resources: {requests: {cpu: "1", memory: 1Gi}}}]}}
+    - {apiVersion: v1, kind: Pod, metadata: {name: elsewhere}, spec: {schedulerName: other, containers: [{name: c}]}}
+    """
+  /// The default profile spreads (LeastAllocated); `packer` packs (MostAllocated, no balance).
+  static let config = """
+    apiVersion: kubescheduler.config.k8s.io/v1
+    kind: KubeSchedulerConfiguration
+    profiles:
+    - schedulerName: default-scheduler
+    - schedulerName: packer
+      plugins:
+        score:
+          disabled: [{name: NodeResourcesBalancedAllocation}]
+      pluginConfig:
+      - name: NodeResourcesFit
+        args: {scoringStrategy: {type: MostAllocated}}
+    """
+
+  @Test("pods go through the profile their schedulerName names; unknown names stay pending", arguments: [false, true])
+  func routing(noQueue: Bool) throws {
+    let d = try CLITests.tempDir()
+    try ("kind: List\nitems:\n" + Self.cluster).write(toFile: d + "/c.yaml", atomically: true, encoding: .utf8)
+    try Self.config.write(toFile: d + "/config.yaml", atomically: true, encoding: .utf8)
+    let args = ["schedule", "--cluster", d + "/c.yaml", "--config", d + "/config.yaml", "--seed", "1", "--out", d + "/out.csv"]
+    let (message, code) = CLITests.run(args + (noQueue ? ["--no-queue"] : []))
+    #expect(code == 0, "\(message ?? "")")
+    let rows = try String(contentsOfFile: d + "/out.csv", encoding: .utf8).split(separator: "\n").map(String.init)
+    // n1 holds db's 2 CPUs. spread-1 takes the emptier n2; the packer's pods fill n1 (3 then
+    // 4 of 4 CPUs) although n2 is emptier; spread-2 then finds n1 full and goes to n2. Without
+    // the packer profile its pods are left to a scheduler the run does not have.
+    #expect(rows == ["pod,node", "db,n1", "spread-1,n2", "packed-1,n1", "packed-2,n1", "spread-2,n2", "elsewhere,pending"])
+    let single = CLITests.run(["schedule", "--cluster", d + "/c.yaml", "--seed", "1", "--out", d + "/one.csv"] + (noQueue ? ["--no-queue"] : []))
+    #expect(single.code == 0)
+    let one = try String(contentsOfFile: d + "/one.csv", encoding: .utf8).split(separator: "\n").map(String.init)
+    #expect(one.contains("packed-1,pending"))
+  }
+
+  @Test("the score dump of several profiles has every profile's plugins and a profile column")
+  func scoreDump() throws {
+    let d = try CLITests.tempDir()
+    try ("kind: List\nitems:\n" + Self.cluster).write(toFile: d + "/c.yaml", atomically: true, encoding: .utf8)
+    try Self.config.write(toFile: d + "/config.yaml", atomically: true, encoding: .utf8)
+    let (message, code) = CLITests.run([
+      "schedule", "--cluster", d + "/c.yaml", "--config", d + "/config.yaml", "--seed", "1", "--scores-out", d + "/scores.csv",
+    ])
+    #expect(code == 0, "\(message ?? "")")
+    let lines = try String(contentsOfFile: d + "/scores.csv", encoding: .utf8).split(separator: "\n").map(String.init)
+    let header = lines[0].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    #expect(header.first == "pod" && header.last == "profile" && header.contains("NodeResourcesBalancedAllocation"))
+    let balance = try #require(header.firstIndex(of: "NodeResourcesBalancedAllocation"))
+    let packed = lines.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }.filter { $0[0] == "packed-1" }
+    #expect(packed.count == 2 && packed.allSatisfy { $0.last == "packer" && $0[balance].isEmpty })
+  }
+}
+
 /// `--feature-gates` gives an older version's behaviour.
 struct FeatureGateTests {
   static let cluster = """

@@ -316,3 +316,40 @@ struct QueuePropertyTests {
     #expect(stuck > 100)
   }
 }
+
+/// Profiles of one run share the start index, the tie-breaking and preemption draws and the
+/// nominations: two identical profiles under different names, with pods split between them,
+/// decide exactly as one profile does.
+struct ProfileSharingTests {
+  @Test("two identical profiles splitting the pods decide as one profile, over random queue runs")
+  func identicalProfiles() throws {
+    var preemptions = 0
+    for seed in UInt64(1)...150 {
+      func run(split: Bool) throws -> (QueueRun, Cluster) {
+        let (nodes, specs, profile) = RandomCluster.make(seed: seed)
+        var rng = SplitMix64(seed: seed ^ 0x9E37)
+        let c = Cluster(nodes: nodes)
+        for ns in RandomCluster.namespaces { c.declareNamespace(ns.name, labels: ns.labels) }
+        let first = Scheduler(cluster: c, profile: profile, seed: seed)
+        var twin = profile
+        twin.schedulerName = "twin"
+        let schedulers = split ? [first, Scheduler(cluster: c, profile: twin, seed: seed &+ 1, sharingWith: first)] : [first]
+        let q = QueueRun(schedulers: schedulers, profileOf: { $0.index % 2 }, seed: seed)
+        for var spec in specs {
+          spec.priority = Int32(rng.nextInt(below: 4)) * 10
+          spec.terminationGracePeriodSeconds = Int64(rng.nextInt(below: 3)) * 15
+          q.submit(try c.addPod(spec), at: .seconds(Int64(rng.nextInt(below: 60))))
+        }
+        q.run()
+        return (q, c)
+      }
+      let (one, c1) = try run(split: false)
+      let (two, c2) = try run(split: true)
+      #expect((0..<c1.pods.count).map { c1.pods.node[$0] } == (0..<c2.pods.count).map { c2.pods.node[$0] }, "seed \(seed)")
+      #expect(one.cycles == two.cycles && one.now == two.now, "seed \(seed)")
+      #expect(one.preemptions.map(\.decision.victims) == two.preemptions.map(\.decision.victims), "seed \(seed)")
+      preemptions += two.preemptions.count
+    }
+    #expect(preemptions > 15)
+  }
+}

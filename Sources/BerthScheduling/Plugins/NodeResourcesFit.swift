@@ -79,9 +79,10 @@ extension Cluster {
 #if BERTH_DELIBERATE_SLOWDOWN
   extension NodeResourcesFitPlugin {
     nonisolated(unsafe) static var slowdownSink: UInt64 = 0
-    /// Dependent multiply-adds per cycle: about 1,000 cycles, aimed at 15 % of a SchedulingBasic
-    /// cycle at 5,000 nodes (≈ 2 µs on an AVX2 machine); to be calibrated with `bench ab`.
-    static let slowdownSteps = 250
+    /// Dependent xorshift-multiply steps per cycle (≈ 5 CPU cycles each; non-linear, so the
+    /// optimiser cannot fold the chain as it folds a linear recurrence), aimed at 15 % of a
+    /// SchedulingBasic cycle at 5,000 nodes; calibrated with `bench ab` (docs/suites.md).
+    static let slowdownSteps = 200
   }
 #endif
 
@@ -119,7 +120,7 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
       // a fixed chain of dependent multiplies in every cycle (PreFilter always runs; the filter
       // itself is skipped when its node-local verdicts are cached).
       var x = NodeResourcesFitPlugin.slowdownSink | 1
-      for i in 0..<NodeResourcesFitPlugin.slowdownSteps { x = x &* 6_364_136_223_846_793_005 &+ UInt64(truncatingIfNeeded: i) }
+      for _ in 0..<NodeResourcesFitPlugin.slowdownSteps { x = (x ^ (x >> 29)) &* 0xBF58_476D_1CE4_E5B9 }
       NodeResourcesFitPlugin.slowdownSink = x
     #endif
     checkedScalars.removeAll(keepingCapacity: true)
