@@ -1,5 +1,6 @@
 import BerthCore
 import BerthScheduling
+import BerthTraces
 import Foundation
 import Histogram
 
@@ -307,5 +308,52 @@ final class Progress: @unchecked Sendable {
 
   func finish() {
     if enabled && lastDraw != 0 { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+  }
+}
+
+/// A line on stderr while a large input loads, only on a terminal and only once loading has
+/// taken a second: the nodes and pods read so far, redrawn five times a second from a
+/// background thread (the readers only count).
+final class LoadingLine: @unchecked Sendable {
+  private let label: String
+  private let counts: LoadProgress
+  private let timer: DispatchSourceTimer?
+  private let started = DispatchTime.now().uptimeNanoseconds
+  private let lock = NSLock()
+  private var drawn = false
+  private var finished = false
+
+  init(_ path: String, counts: LoadProgress) {
+    label = path
+    self.counts = counts
+    guard isatty(2) != 0 else {
+      timer = nil
+      return
+    }
+    let t = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
+    timer = t
+    t.schedule(deadline: .now() + 1, repeating: .milliseconds(200))
+    t.setEventHandler { [weak self] in self?.draw() }
+    t.resume()
+  }
+
+  private func draw() {
+    lock.lock()
+    defer { lock.unlock() }
+    guard !finished else { return }
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+    let text = String(format: "loading %@: %d nodes, %d pods read (%.0f s)", label, counts.nodes, counts.pods, seconds)
+    FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+    drawn = true
+  }
+
+  /// Stops drawing and clears the line.
+  func finish() {
+    timer?.cancel()
+    lock.lock()
+    defer { lock.unlock() }
+    if drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    drawn = false
+    finished = true
   }
 }

@@ -99,7 +99,11 @@ struct Schedule: ParsableCommand {
     let loadClock = ContinuousClock()
     let loadStarted = loadClock.now
     let gates = try featureGates.map { try FeatureGates(parsing: $0) } ?? FeatureGates()
-    var (loaded, omitted) = try ClusterLoader.load(cluster).live()
+    let counts = LoadProgress()
+    let loadingLine = LoadingLine(cluster, counts: counts)
+    defer { loadingLine.finish() }
+    var (loaded, omitted) = try ClusterLoader.load(cluster, progress: counts).live()
+    loadingLine.finish()
     loaded.pods = gates.apply(to: loaded.pods)
     let profiles = try config.map { try SchedulerConfigurationYAML.read(path: $0) }.map { try Profile.resolve($0) }
       ?? [Profile.default]

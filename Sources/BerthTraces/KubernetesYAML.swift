@@ -1,5 +1,6 @@
 import BerthCore
 import Foundation
+import Synchronization
 
 /// Reads Kubernetes `Node` and `Pod` objects from YAML: single or multi-document files,
 /// `kind: List`, or a directory of `.yaml`/`.yml` files (sorted by name). Services and
@@ -7,7 +8,8 @@ import Foundation
 /// give the pods they select (PodTopologySpread's system defaults). Fields Berth does not model
 /// are ignored; malformed ones are errors naming the file, line and field.
 public enum KubernetesYAML {
-  public static func read(path: String) throws(InputError) -> Manifest {
+  /// - Parameter progress: counts the nodes and pods read so far (for a progress line).
+  public static func read(path: String, progress: LoadProgress? = nil) throws(InputError) -> Manifest {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
       throw InputError(file: path, "no such file or directory")
@@ -20,6 +22,7 @@ public enum KubernetesYAML {
     }
     // Services and workloads may sit in other files than the pods they select.
     var objects = Objects()
+    objects.progress = progress
     for f in files { try objects.add(contentsOf: f) }
     return try objects.resolved()
   }
@@ -46,6 +49,8 @@ public enum KubernetesYAML {
     /// Per pod, where its `spec.priorityClassName` and `spec.priority` were written, if set
     /// (kept as places, not nodes: a streamed list item's nodes are reused once it is read).
     var priorityNodes: [(className: InputError?, priority: InputError?)] = []
+    /// Shared by the parts read on two threads.
+    var progress: LoadProgress?
 
     mutating func add(contentsOf file: String) throws(InputError) {
       let data = try InputFile.data(file)
@@ -68,9 +73,11 @@ public enum KubernetesYAML {
       }
       let results = PartResults()
       let whole = UnsafeSendable(bytes)
+      let progress = self.progress
       DispatchQueue.concurrentPerform(iterations: 2) { part in
         let bytes = whole.value
         var objects = Objects()
+        objects.progress = progress
         let outcome = Result { () throws(InputError) in
           switch (plan, part) {
           case (.documents(let offset, _), 0):
@@ -147,9 +154,12 @@ public enum KubernetesYAML {
         try StrictFields.check(v, kind: kindName)
       }
       switch kindName {
-      case "Node": nodes.append(try node(v))
+      case "Node":
+        nodes.append(try node(v))
+        progress?.read(node: true)
       case "Pod":
         pods.append(try pod(v))
+        progress?.read(node: false)
         owners.append(try controllerReference(v))
         priorityNodes.append((v.child("spec")?.child("priorityClassName")?.error(""), v.child("spec")?.child("priority")?.error("")))
       case "PriorityClass":
@@ -786,13 +796,13 @@ public enum ClusterLoader {
     }
   }
 
-  public static func load(_ path: String) throws(InputError) -> Manifest {
+  public static func load(_ path: String, progress: LoadProgress? = nil) throws(InputError) -> Manifest {
     let loaded: Manifest
     if FileManager.default.fileExists(atPath: path + "/nodes.csv") {
       let csv = try ClusterCSV.read(directory: path)
       loaded = Manifest(nodes: csv.nodes, pods: csv.pods)
     } else {
-      loaded = try KubernetesYAML.read(path: path)
+      loaded = try KubernetesYAML.read(path: path, progress: progress)
     }
     guard !loaded.nodes.isEmpty else {
       throw InputError(file: path, "holds no nodes (an empty cluster: expected at least one Node object or nodes.csv row)")
@@ -824,4 +834,20 @@ public enum PlacementsCSV {
     for r in rows { text += ClusterCSV.csvField(r.pod) + "," + ClusterCSV.csvField(r.node) + "\n" }
     try AtomicFile.write(text, to: path)
   }
+}
+
+/// How many nodes and pods a load has read so far: the readers count (from any thread), a
+/// progress line polls.
+public final class LoadProgress: Sendable {
+  private let nodeCount = Atomic<Int>(0)
+  private let podCount = Atomic<Int>(0)
+
+  public init() {}
+
+  func read(node: Bool) {
+    if node { nodeCount.add(1, ordering: .relaxed) } else { podCount.add(1, ordering: .relaxed) }
+  }
+
+  public var nodes: Int { nodeCount.load(ordering: .relaxed) }
+  public var pods: Int { podCount.load(ordering: .relaxed) }
 }

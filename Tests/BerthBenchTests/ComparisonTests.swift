@@ -26,9 +26,10 @@ struct ComparisonTests {
     return try! BenchSession.run(paths: [file], labels: ["smoke"], workloadFilter: nil, seed: 1, rounds: 5, minimumSampleSeconds: 0.001)
   }()
 
-  /// `base` with round r's samples set to `factors[r]` × 10,000 pods/s (latencies inversely),
-  /// so the test controls the noise exactly.
-  static func scaled(_ factors: [Double]) -> BenchReport {
+  /// `base` with round r's samples set to `factors[r]` × 10,000 pods/s (latencies inversely)
+  /// and the reference probe at `probe` ms (nil: absent, as in older reports), so the test
+  /// controls the noise exactly.
+  static func scaled(_ factors: [Double], probe: Double? = 1) -> BenchReport {
     var r = base
     for w in r.workloads.indices {
       let rounds = r.workloads[w].rounds!
@@ -37,10 +38,27 @@ struct ComparisonTests {
         x.throughput = 10_000 * f
         x.latencyP50Micros = 100 / f
         x.latencyP99Micros = 300 / f
+        x.referenceProbeNanos = probe.map { $0 * 1e6 }
         return x
       }
     }
     return r
+  }
+
+  @Test("a machine slowed down as much as the reference probe shows is not a regression; a slowdown the probe does not show is")
+  func speedAdjusted() {
+    #expect(Self.base.workloads.allSatisfy { $0.hasReferenceProbe }, "bench runs time the probe")
+    let old = Self.scaled([1.0, 1.01, 0.99, 1.02, 0.98])
+    // Everything 25 % slower, the probe too: the machine, not Berth.
+    let busyMachine = Self.scaled([0.8, 0.81, 0.79, 0.82, 0.78], probe: 1.25)
+    #expect(Comparison(old: old, new: busyMachine).regressions == 0)
+    #expect(Comparison(old: old, new: busyMachine).rows.first { $0.metric == "throughputAverage" }?.new.contains("speed-adjusted") == true)
+    // 25 % slower with the probe unchanged: Berth.
+    let slowBerth = Self.scaled([0.8, 0.81, 0.79, 0.82, 0.78], probe: 1)
+    #expect(Comparison(old: old, new: slowBerth).rows.contains { $0.metric == "throughputAverage" && $0.verdict == .regressed })
+    // Without probe times on one side, raw samples are compared (and the slowdown is seen).
+    let unprobed = Self.scaled([0.8, 0.81, 0.79, 0.82, 0.78], probe: nil)
+    #expect(Comparison(old: old, new: unprobed).rows.contains { $0.metric == "throughputAverage" && $0.verdict == .regressed })
   }
 
   @Test("reports carry five rounds with repeats that make each sample long enough")
