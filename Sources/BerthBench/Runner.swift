@@ -138,7 +138,7 @@ public final class WorkloadRunner {
     }
     if collecting { stopCollecting() }
     let problems = cluster.invariantViolations()
-    precondition(problems.isEmpty, "benchmark left an inconsistent cluster: \(problems.prefix(3))")
+    precondition(problems.isEmpty, "benchmark left an inconsistent cluster: \(problems.prefix(3).map(\.description))")
     return result(wall: clock.now - started)
   }
 

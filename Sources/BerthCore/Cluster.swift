@@ -580,16 +580,16 @@ public final class Cluster {
     if !ports.isEmpty { nodes.recordHostPorts(ports, on: node, adding: sign > 0) }
   }
 
-  /// Names of every violated invariant; empty when the cluster is consistent.
+  /// Every violated invariant; empty when the cluster is consistent.
   ///
   /// Checks: equal column lengths; each node's requested sums, non-zero sums, scalar sums and pod
   /// count equal the sums over its bound pods; every bound pod names an existing node; no node is
   /// over its allocatable CPU, memory, ephemeral storage, pod count or scalar resources.
   /// - Complexity: O(nodes + pods).
-  public func invariantViolations() -> [String] {
-    var problems: [String] = []
-    if !nodes.columnLengthsAreEqual() { problems.append("node columns differ in length") }
-    if !pods.columnLengthsAreEqual() { problems.append("pod columns differ in length") }
+  public func invariantViolations() -> [InvariantViolation] {
+    var problems: [InvariantViolation] = []
+    if !nodes.columnLengthsAreEqual() { problems.append(.init(.columnLengths, "", "node columns differ in length")) }
+    if !pods.columnLengthsAreEqual() { problems.append(.init(.columnLengths, "", "pod columns differ in length")) }
     let n = nodes.count
     var cpu = [Int64](repeating: 0, count: n), mem = cpu, eph = cpu, count = cpu, nzCPU = cpu, nzMem = cpu
     var scalar = [[Int64]](repeating: [Int64](repeating: 0, count: n), count: _scalars.count)
@@ -600,7 +600,7 @@ public final class Cluster {
       let raw = pods.node[p]
       if raw == PodTable.unbound { continue }
       guard Int(raw) < n else {
-        problems.append("\(pods.name(PodID(UInt32(p)))) is bound to missing node row \(raw)")
+        problems.append(.init(.boundToMissingNode, pods.name(PodID(UInt32(p))), "is bound to missing node row \(raw)"))
         continue
       }
       let i = Int(raw)
@@ -615,52 +615,52 @@ public final class Cluster {
       if pods.constraintBox(pods.constraints[p]).value.hasPodAffinity {
         // Resolved afresh, not from the cache the incremental path uses.
         for t in heldTerms(of: pods.constraintSets[pods.constraints[p]], namespace: pods.namespace[p]) {
-          if let h = _heldTerms.id(of: t) { held[Int(h)][i] += 1 } else { problems.append("\(pods.name(PodID(UInt32(p)))) holds an unregistered affinity term") }
+          if let h = _heldTerms.id(of: t) { held[Int(h)][i] += 1 } else { problems.append(.init(.affinityTermCount, pods.name(PodID(UInt32(p))), "holds an unregistered affinity term")) }
         }
       }
       let mask = pods.gpuAssignment[p]
-      if mask.nonzeroBitCount != Int(pods.gpuCount[p]) { problems.append("\(pods.name(PodID(UInt32(p)))) holds \(mask.nonzeroBitCount) GPUs, wants \(pods.gpuCount[p])") }
+      if mask.nonzeroBitCount != Int(pods.gpuCount[p]) { problems.append(.init(.gpuDevices, pods.name(PodID(UInt32(p))), "holds \(mask.nonzeroBitCount) GPUs, wants \(pods.gpuCount[p])")) }
       for slot in 0..<NodeGPUs.maxPerNode where mask & (1 << UInt8(slot)) != 0 {
         gpuUsed[i * NodeGPUs.maxPerNode + slot] += Int(pods.gpuMilli[p])
       }
     }
     for i in 0..<n {
       let name = nodes.names[i]
-      if nodes.requestedCPU[i] != cpu[i] { problems.append("\(name): requested cpu \(nodes.requestedCPU[i]) != \(cpu[i])") }
-      if nodes.requestedMemory[i] != mem[i] { problems.append("\(name): requested memory differs from bound pods") }
-      if nodes.requestedEphemeral[i] != eph[i] { problems.append("\(name): requested ephemeral-storage differs") }
-      if nodes.podCount[i] != count[i] { problems.append("\(name): pod count \(nodes.podCount[i]) != \(count[i])") }
+      if nodes.requestedCPU[i] != cpu[i] { problems.append(.init(.requestedSum(resource: "cpu"), name, "requested cpu \(nodes.requestedCPU[i]) != \(cpu[i])")) }
+      if nodes.requestedMemory[i] != mem[i] { problems.append(.init(.requestedSum(resource: "memory"), name, "requested memory differs from bound pods")) }
+      if nodes.requestedEphemeral[i] != eph[i] { problems.append(.init(.requestedSum(resource: "ephemeral-storage"), name, "requested ephemeral-storage differs")) }
+      if nodes.podCount[i] != count[i] { problems.append(.init(.requestedSum(resource: "pods"), name, "pod count \(nodes.podCount[i]) != \(count[i])")) }
       if nodes.nonZeroRequestedCPU[i] != nzCPU[i] || nodes.nonZeroRequestedMemory[i] != nzMem[i] {
-        problems.append("\(name): non-zero requested sums differ from bound pods")
+        problems.append(.init(.requestedSum(resource: "non-zero cpu and memory"), name, "non-zero requested sums differ from bound pods"))
       }
-      if cpu[i] > nodes.allocatableCPU[i] { problems.append("\(name): cpu over allocatable") }
-      if mem[i] > nodes.allocatableMemory[i] { problems.append("\(name): memory over allocatable") }
-      if eph[i] > nodes.allocatableEphemeral[i] && eph[i] > 0 { problems.append("\(name): ephemeral-storage over allocatable") }
-      if count[i] > nodes.allocatablePods[i] { problems.append("\(name): more pods than allocatable") }
+      if cpu[i] > nodes.allocatableCPU[i] { problems.append(.init(.overAllocatable(resource: "cpu"), name, "cpu over allocatable")) }
+      if mem[i] > nodes.allocatableMemory[i] { problems.append(.init(.overAllocatable(resource: "memory"), name, "memory over allocatable")) }
+      if eph[i] > nodes.allocatableEphemeral[i] && eph[i] > 0 { problems.append(.init(.overAllocatable(resource: "ephemeral-storage"), name, "ephemeral-storage over allocatable")) }
+      if count[i] > nodes.allocatablePods[i] { problems.append(.init(.overAllocatable(resource: "pods"), name, "more pods than allocatable")) }
       for h in 0..<_heldTerms.count where _heldCounts[h][i] != held[h][i] {
-        problems.append("\(name): affinity term \(h) held by \(_heldCounts[h][i]) pods, recount \(held[h][i])")
+        problems.append(.init(.affinityTermCount, name, "affinity term \(h) held by \(_heldCounts[h][i]) pods, recount \(held[h][i])"))
       }
       for m in 0..<_matchers.count where _matcherCounts[m][i] != matched[m][i] {
-        problems.append("\(name): matcher \(m) counts \(_matcherCounts[m][i]) pods, recount \(matched[m][i])")
+        problems.append(.init(.matcherCount, name, "matcher \(m) counts \(_matcherCounts[m][i]) pods, recount \(matched[m][i])"))
       }
       var free = 0
       for slot in 0..<NodeGPUs.maxPerNode {
         let capacity = slot < Int(nodes.gpuCount[i]) ? Int(NodeGPUs.milliPerGPU) : 0
         let left = Int(nodes.gpuMilliLeft[i * NodeGPUs.maxPerNode + slot])
-        if left != capacity - gpuUsed[i * NodeGPUs.maxPerNode + slot] { problems.append("\(name): GPU \(slot) milli left differs from bound pods") }
-        if left < 0 { problems.append("\(name): GPU \(slot) over-committed") }
+        if left != capacity - gpuUsed[i * NodeGPUs.maxPerNode + slot] { problems.append(.init(.gpuDevices, name, "GPU \(slot) milli left differs from bound pods")) }
+        if left < 0 { problems.append(.init(.overAllocatable(resource: "gpu"), name, "GPU \(slot) over-committed")) }
         free += left
       }
-      if free != Int(nodes.gpuMilliFree[i]) { problems.append("\(name): GPU milli free differs from its devices") }
+      if free != Int(nodes.gpuMilliFree[i]) { problems.append(.init(.gpuDevices, name, "GPU milli free differs from its devices")) }
       for r in 0..<_scalars.count {
-        if nodes.scalarRequested[r][i] != scalar[r][i] { problems.append("\(name): \(_scalars.names[r]) sum differs") }
-        if scalar[r][i] > nodes.scalarAllocatable[r][i] { problems.append("\(name): \(_scalars.names[r]) over allocatable") }
+        if nodes.scalarRequested[r][i] != scalar[r][i] { problems.append(.init(.requestedSum(resource: _scalars.names[r]), name, "\(_scalars.names[r]) sum differs")) }
+        if scalar[r][i] > nodes.scalarAllocatable[r][i] { problems.append(.init(.overAllocatable(resource: _scalars.names[r]), name, "\(_scalars.names[r]) over allocatable")) }
       }
     }
     for i in 0..<n {
       let listed = podsOn(NodeID(UInt32(i)))
       if listed.count != Int(count[i]) || listed.contains(where: { pods.node[$0.index] != UInt32(i) }) {
-        problems.append("\(nodes.names[i]): pod list differs from the pods bound to it")
+        problems.append(.init(.podList, nodes.names[i], "pod list differs from the pods bound to it"))
       }
     }
     for i in 0..<n {
@@ -669,17 +669,17 @@ public final class Cluster {
       for k in 0..<_labels.keyCount {
         let v = nodes.labelValues[k][i]
         let value: String? = v == 0 ? nil : _labels.domains[k].values[Int(v)]
-        if value != spec.labels[_labels.domains[k].key] { problems.append("\(spec.name): label column \(_labels.domains[k].key) differs from its spec") }
+        if value != spec.labels[_labels.domains[k].key] { problems.append(.init(.specColumns, spec.name, "label column \(_labels.domains[k].key) differs from its spec")) }
       }
       var bits = [UInt64](repeating: 0, count: nodes.taintWords)
       for t in spec.taints { if let id = _taints.id(of: t) { bits[id >> 6] |= 1 << UInt64(id & 63) } }
       if (0..<nodes.taintWords).contains(where: { nodes.taintBits[i * nodes.taintWords + $0] != bits[$0] }) {
-        problems.append("\(spec.name): taint bits differ from its spec")
+        problems.append(.init(.specColumns, spec.name, "taint bits differ from its spec"))
       }
       if (nodes.unschedulable[i] != 0) != spec.unschedulable || nodes.allocatableCPU[i] != spec.allocatable.cpuMillis
         || nodes.allocatableMemory[i] != spec.allocatable.memoryBytes || nodes.allocatablePods[i] != spec.allocatable.pods
       {
-        problems.append("\(spec.name): cordon or allocatable columns differ from its spec")
+        problems.append(.init(.specColumns, spec.name, "cordon or allocatable columns differ from its spec"))
       }
     }
     for c in _domainCounters {
@@ -692,14 +692,14 @@ public final class Cluster {
       let col = nodes.labelValues[c.key]
       for i in 0..<n where col[i] != 0 { expected[Int(col[i])] += Int64(perNode[i]) }
       if c.counts.count != expected.count || (0..<expected.count).contains(where: { c.counts[$0] != expected[$0] }) || c._total != expected.reduce(0, +) {
-        problems.append("domain counter \(c.source) over \(_labels.domains[c.key].key) differs from a recount")
+        problems.append(.init(.domainCounter, "", "domain counter \(c.source) over \(_labels.domains[c.key].key) differs from a recount"))
       }
     }
     for m in 0..<_matchers.count where _matcherTotals[m] != matched[m].reduce(0, { $0 + Int64($1) }) {
-      problems.append("matcher \(m): total \(_matcherTotals[m]) differs from its per-node counts")
+      problems.append(.init(.matcherCount, "", "matcher \(m): total \(_matcherTotals[m]) differs from its per-node counts"))
     }
     for h in 0..<_heldTerms.count where _heldTotals[h] != held[h].reduce(0, { $0 + Int($1) }) {
-      problems.append("affinity term \(h): total \(_heldTotals[h]) differs from its per-node counts")
+      problems.append(.init(.affinityTermCount, "", "affinity term \(h): total \(_heldTotals[h]) differs from its per-node counts"))
     }
     return problems
   }
@@ -707,7 +707,7 @@ public final class Cluster {
   /// - Precondition: the cluster is consistent (see `invariantViolations()`).
   public func checkInvariants() {
     let problems = invariantViolations()
-    precondition(problems.isEmpty, problems.joined(separator: "; "))
+    precondition(problems.isEmpty, problems.map(\.description).joined(separator: "; "))
   }
 }
 
@@ -731,5 +731,53 @@ public final class DomainCounter {
     self.key = key
     self.counts = counts
     self._total = total
+  }
+}
+
+/// One broken invariant of a `Cluster` (see `invariantViolations()`): what kind, on which node or
+/// pod (empty for cluster-wide counters), and the detail.
+public struct InvariantViolation: Hashable, Sendable, CustomStringConvertible {
+  public enum Kind: Hashable, Sendable {
+    /// Columns of one table differ in length.
+    case columnLengths
+    /// A bound pod names a node row that does not exist.
+    case boundToMissingNode
+    /// A node's maintained sum of a resource (or its pod count) differs from its bound pods'.
+    case requestedSum(resource: String)
+    /// A node's bound pods ask for more of a resource than it has (`pods` for the count, `gpu`
+    /// for a device's milli).
+    case overAllocatable(resource: String)
+    /// GPU devices held or left differ from the pods' assignments.
+    case gpuDevices
+    /// Counts of pods holding an affinity term differ from a recount.
+    case affinityTermCount
+    /// Counts of pods a selector matches differ from a recount.
+    case matcherCount
+    /// Per-domain counters differ from a recount.
+    case domainCounter
+    /// A node's list of pods differs from the pods bound to it.
+    case podList
+    /// A node's label, taint, cordon or allocatable columns differ from its spec.
+    case specColumns
+  }
+
+  public var kind: Kind
+  /// The node or pod concerned; empty for cluster-wide counters.
+  public var subject: String
+  public var detail: String
+
+  public init(_ kind: Kind, _ subject: String, _ detail: String) {
+    self.kind = kind
+    self.subject = subject
+    self.detail = detail
+  }
+
+  public var description: String { subject.isEmpty ? detail : "\(subject): \(detail)" }
+
+  /// Whether this is a node over its allocatable of a resource in one of `groups` (such as
+  /// `example.com`: resources a profile's `ignoredResourceGroups` lets pods over-commit).
+  public func isOverAllocatable(inResourceGroups groups: [String]) -> Bool {
+    guard case .overAllocatable(let resource) = kind else { return false }
+    return groups.contains { resource.hasPrefix($0 + "/") }
   }
 }

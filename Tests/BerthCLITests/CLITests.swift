@@ -136,7 +136,7 @@ struct CLITests {
     if !["berth", "generate", "bench"].contains(path) { #expect(text.contains("Example"), "\(path)") }
   }
 
-  @Test("replaying the oracle's placements scores each recorded choice", .enabled(if: Oracle.isAvailable))
+  @Test("replaying the oracle's placements scores each recorded choice", .enabled(if: Skips.unless(Oracle.isAvailable, "needs ../shared/oracles (the kube-scheduler oracle)")))
   func follow() {
     let r = Self.run(["schedule", "--cluster", Oracle.input("N1000"), "--config", sampleDir + "/../profiles/pct100.yaml",
       "--follow", Oracle.run("N1000_pct100") + "/placements.csv", "--seed", "1"])

@@ -76,7 +76,8 @@ struct ClusterTests {
     let cluster = Cluster(nodes: [Builders.node("n1", cpu: 1000, memory: 1 << 30)])
     let a = try cluster.addPod(Builders.pod("a", cpu: 2000, memory: 1))
     cluster.bind(a, to: NodeID(0))
-    #expect(cluster.invariantViolations() == ["n1: cpu over allocatable"])
+    #expect(cluster.invariantViolations() == [InvariantViolation(.overAllocatable(resource: "cpu"), "n1", "cpu over allocatable")])
+    #expect(cluster.invariantViolations().map(\.description) == ["n1: cpu over allocatable"])
   }
 
   @Test("copies share nothing")

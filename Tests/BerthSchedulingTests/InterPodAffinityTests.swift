@@ -261,7 +261,7 @@ struct InterPodAffinityTests {
         c.bind(pod, to: NodeID(UInt32(rng.nextInt(below: nodes.count))))
         bound.append(pod)
         if rng.nextInt(below: 3) == 0 { c.unbind(bound.remove(at: rng.nextInt(below: bound.count))) }
-        let problems = c.invariantViolations().filter { $0.contains("matcher") || $0.contains("affinity term") }
+        let problems = c.invariantViolations().filter { [.matcherCount, .affinityTermCount, .domainCounter].contains($0.kind) }
         #expect(problems.isEmpty, "seed \(seed) after \(spec.name): \(problems)")
         checked += 1
       }

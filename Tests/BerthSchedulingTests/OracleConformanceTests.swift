@@ -5,7 +5,6 @@ import BerthTraces
 import Testing
 
 /// Score replay against the real kube-scheduler (v1.26.15), method in the oracle's README.
-@Suite(.enabled(if: Oracle.isAvailable, "needs ../shared/oracles"))
 struct OracleConformanceTests {
   static func loadCluster(_ input: String) throws -> Cluster {
     let (nodes, pods) = try ClusterCSV.read(directory: Oracle.input(input))
@@ -14,7 +13,7 @@ struct OracleConformanceTests {
     return cluster
   }
 
-  @Test("node rows follow the scheduler's snapshot order", arguments: ["N1000_pct100", "N500_pctdefault"])
+  @Test("node rows follow the scheduler's snapshot order", .enabled(if: Skips.unless(Oracle.isAvailable, "needs ../shared/oracles (the kube-scheduler oracle)")), arguments: ["N1000_pct100", "N500_pctdefault"])
   func snapshotOrder(run: String) throws {
     let input = String(run.prefix { $0 != "_" })
     let cluster = try Self.loadCluster(input)
@@ -24,7 +23,7 @@ struct OracleConformanceTests {
     #expect(cluster.nodes.names == expected)
   }
 
-  @Test("every plugin score and total equals the oracle's on every scored node", arguments: ["N1000_pct100", "N1000_pctdefault"])
+  @Test("every plugin score and total equals the oracle's on every scored node", .enabled(if: Skips.unless(Oracle.isAvailable, "needs ../shared/oracles (the kube-scheduler oracle)")), arguments: ["N1000_pct100", "N1000_pctdefault"])
   func scoreReplay(run: String) throws {
     let cluster = try Self.loadCluster("N1000")
     let scheduler = Scheduler(cluster: cluster, seed: 1)
@@ -76,7 +75,7 @@ struct OracleConformanceTests {
     cluster.checkInvariants()
   }
 
-  @Test("the unschedulable count on N500 agrees with the oracle within 1 %")
+  @Test("the unschedulable count on N500 agrees with the oracle within 1 %", .enabled(if: Skips.unless(Oracle.isAvailable, "needs ../shared/oracles (the kube-scheduler oracle)")))
   func unschedulableCount() throws {
     let cluster = try Self.loadCluster("N500")
     let scheduler = Scheduler(cluster: cluster, seed: 42)

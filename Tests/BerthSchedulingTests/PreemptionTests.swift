@@ -293,7 +293,7 @@ struct QueuePropertyTests {
       }
       let (q, c) = try run()
       let ignored = q.scheduler.profile.fitArguments.ignoredResourceGroups
-      let violations = c.invariantViolations().filter { v in !ignored.contains { v.contains("\($0)/") && v.hasSuffix("over allocatable") } }
+      let violations = c.invariantViolations().filter { !$0.isOverAllocatable(inResourceGroups: ignored) }
       #expect(violations.isEmpty, "seed \(seed): \(violations.prefix(2))")
       for p in q.preemptions {
         let prio = c.pods.priority[p.preemptor.index]

@@ -8,7 +8,7 @@ let openbDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
   .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/datasets/openb").path
 
 struct OpenbTests {
-  @Test("the GPU node list reads as the trace's README describes it", .enabled(if: FileManager.default.fileExists(atPath: openbDirectory)))
+  @Test("the GPU node list reads as the trace's README describes it", .enabled(if: Skips.unless(FileManager.default.fileExists(atPath: openbDirectory), "needs ../shared/datasets/openb (the Alibaba GPU trace)")))
   func nodes() throws {
     let nodes = try OpenbCSV.readNodes(path: openbDirectory + "/openb_node_list_gpu_node.csv")
     #expect(nodes.count == 1213)
@@ -21,7 +21,7 @@ struct OpenbTests {
     #expect(all.filter { $0.gpus == nil }.count == 310)
   }
 
-  @Test("every pod list reads; default holds 8,152 pods asking for 6,086.8 GPUs", .enabled(if: FileManager.default.fileExists(atPath: openbDirectory)))
+  @Test("every pod list reads; default holds 8,152 pods asking for 6,086.8 GPUs", .enabled(if: Skips.unless(FileManager.default.fileExists(atPath: openbDirectory), "needs ../shared/datasets/openb (the Alibaba GPU trace)")))
   func pods() throws {
     let pods = try OpenbCSV.readPods(path: openbDirectory + "/openb_pod_list_default.csv")
     #expect(pods.count == 8152)
