@@ -15,13 +15,15 @@ public final class Column<Element: BitwiseCopyable> {
   @exclusivity(unchecked) private var capacity: Int
 
   public init(repeating value: Element, count: Int) {
-    precondition(count >= 0)
+    precondition(count >= 0, "a negative count of rows")
     capacity = max(count, 16)
     storage = .allocate(capacity: capacity)
+    // SAFETY: capacity ≥ count.
     storage.initialize(repeating: value, count: count)
     rows = count
   }
 
+  // SAFETY: the column owns its storage alone; nothing reads it after deinit.
   deinit { base.deallocate() }
 
   @inlinable public subscript(i: Int) -> Element {
@@ -37,21 +39,30 @@ public final class Column<Element: BitwiseCopyable> {
 
   public func append(_ value: Element) {
     if count == capacity { grow(to: capacity * 2) }
+    // SAFETY: count < capacity after growing; the storage holds `capacity` elements.
+    assert(count < capacity, "no room after growing")
     base[count] = value
     rows += 1
   }
 
   public func append(repeating value: Element, count extra: Int) {
+    precondition(extra >= 0, "a negative count of rows")
     if count + extra > capacity { grow(to: max(capacity * 2, count + extra)) }
+    // SAFETY: count + extra ≤ capacity after growing.
+    assert(count + extra <= capacity, "no room after growing")
     (base + count).initialize(repeating: value, count: extra)
     rows += extra
   }
 
   /// Sets every element to `value`.
-  public func fill(_ value: Element) { base.update(repeating: value, count: count) }
+  public func fill(_ value: Element) {
+    // SAFETY: the first `count` elements are initialised.
+    base.update(repeating: value, count: count)
+  }
 
   public func copy() -> Column<Element> {
     let c = Column(capacity: count)
+    // SAFETY: the new column's capacity is at least `count`; this one's first `count` are set.
     c.base.initialize(from: base, count: count)
     c.rows = count
     return c
@@ -60,13 +71,16 @@ public final class Column<Element: BitwiseCopyable> {
   public var buffer: UnsafeMutableBufferPointer<Element> { .init(start: base, count: count) }
 
   private init(capacity: Int) {
+    // SAFETY: storage of `capacity` elements, none initialised until rows are appended.
     self.capacity = max(capacity, 16)
     storage = .allocate(capacity: self.capacity)
     rows = 0
   }
 
   private func grow(to newCapacity: Int) {
+    precondition(newCapacity >= count, "shrinking below the rows held")
     let newBase = UnsafeMutablePointer<Element>.allocate(capacity: newCapacity)
+    // SAFETY: newCapacity ≥ count; the old storage's first `count` elements are initialised.
     newBase.initialize(from: base, count: count)
     base.deallocate()
     storage = newBase

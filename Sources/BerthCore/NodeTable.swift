@@ -50,6 +50,7 @@ public final class NodeTable {
 
   /// Records that row `node` changed: bumps its version and journals it.
   @inline(__always) func noteChange(_ node: Int) {
+    // SAFETY: the journal holds `journalCapacity` entries; the index is taken modulo it.
     version[node] &+= 1
     journal.base[Int(_changeCount % UInt64(NodeTable.journalCapacity))] = Int32(node)
     _changeCount &+= 1
@@ -206,6 +207,7 @@ public final class NodeTable {
   }
 
   func copy() -> NodeTable {
+    // SAFETY: both journals hold `journalCapacity` entries.
     let t = NodeTable()
     t._count = _count
     t._cordonedCount = _cordonedCount
@@ -261,6 +263,7 @@ public final class NodeTable {
 
 extension Column {
   func append(from other: Column<Element>) {
+    // SAFETY: i < other.count, the initialised rows of `other`.
     for i in 0..<other.count { append(other.base[i]) }
   }
 }

@@ -175,6 +175,7 @@ extension Quantity {
   }
 
   private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, text: String) throws(QuantityError) -> Quantity {
+    // SAFETY: `bytes` is the text's UTF-8, valid for this call; every read is bounds-checked.
     guard !bytes.isEmpty else { throw .empty }
     var pos = 0
     var negative = false

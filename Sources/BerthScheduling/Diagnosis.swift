@@ -32,6 +32,7 @@ extension Scheduler {
   /// upstream's `FitError.Error()` does.
   /// - Complexity: O(window × filter plugins), without per-node strings.
   public func diagnose(_ pod: PodID) -> Diagnosis {
+    // SAFETY: the last window lies in the node table and the status column has a row per node.
     let info = PodInfo(pod, in: cluster)
     func sorted(_ h: [String: Int]) -> [(reason: String, count: Int)] {
       h.map { (reason: $0.key, count: $0.value) }.sorted { "\($0.count) \($0.reason)" < "\($1.count) \($1.reason)" }
@@ -88,6 +89,7 @@ extension Scheduler {
   /// The index of the first filter rejecting `node`, and whether it failed only once the
   /// nominated pods were placed. The status row is left as it was.
   private func firstFailingFilter(_ info: PodInfo, on node: NodeID, withNominatedPods: Bool) -> (filter: Int, withNominatedPods: Bool)? {
+    // SAFETY: `node` is a node row; the status column has a row per node.
     ensureScratchCapacity()
     let r = node.index
     let saved = status[r]

@@ -12,7 +12,7 @@ enum Kernels {
 
   /// Rows in `rows` whose status is 0.
   static func countZeros(_ st: UnsafePointer<UInt8>, _ rows: Range<Int>) -> Int {
-    // SAFETY: `rows` lies within the status column (framework invariant).
+    // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
     var n = 0
     for i in rows { n &+= Int(bit(st[i] == 0)) }
     return n
@@ -20,6 +20,7 @@ enum Kernels {
 
   /// Rows in `rows` where both `a` and `b` are 0.
   static func countZeros(_ a: UnsafePointer<UInt8>, or b: UnsafePointer<UInt8>, _ rows: Range<Int>) -> Int {
+    // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
     var n = 0
     for i in rows { n &+= Int(bit(a[i] | b[i] == 0)) }
     return n
@@ -30,6 +31,7 @@ enum Kernels {
   /// Counts whole blocks with the vectorised counter and scans only the block that holds it.
   /// - Precondition: at least `ordinal` zeros exist in `rows`.
   static func indexOfZero(_ st: UnsafePointer<UInt8>, _ rows: Range<Int>, ordinal: Int) -> Int {
+    // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
     var remaining = ordinal
     var lo = rows.lowerBound
     while lo < rows.upperBound {
@@ -58,22 +60,25 @@ enum Kernels {
 
   /// Rows in `rows` whose status is `code`.
   static func count(of code: UInt8, _ st: UnsafePointer<UInt8>, _ rows: Range<Int>) -> Int {
+    // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
     var n = 0
     for i in rows { n &+= Int(bit(st[i] == code)) }
     return n
   }
 
   static func firstIndex(of code: UInt8, _ st: UnsafePointer<UInt8>, _ rows: Range<Int>) -> Int? {
+    // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
     for i in rows where st[i] == code { return i }
     return nil
   }
 
   static func fill(_ col: UnsafeMutablePointer<Int64>, _ rows: Range<Int>, _ value: Int64) {
-    // SAFETY: `rows` lies within the column.
+    // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
     col.advanced(by: rows.lowerBound).update(repeating: value, count: rows.count)
   }
 
   static func addWeighted(_ total: UnsafeMutablePointer<Int64>, _ col: UnsafePointer<Int64>, _ weight: Int64, _ rows: Range<Int>) {
+    // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
     for i in rows { total[i] &+= col[i] &* weight }
   }
 
@@ -85,6 +90,8 @@ enum Kernels {
     into total: UnsafeMutablePointer<Int64>, constant: Int64, _ terms: UnsafeBufferPointer<(column: UnsafePointer<Int64>, weight: Int64)>,
     status st: UnsafePointer<UInt8>, _ rows: Range<Int>
   ) -> Int64 {
+    // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
+    assert(rows.lowerBound >= 0, "a negative row")
     var m = Int64.min
     switch terms.count {
     case 0:
@@ -125,10 +132,12 @@ enum Kernels {
 
   /// Infeasible rows (status ≠ 0) get `Int64.min`, so they never win a maximum.
   static func maskInfeasible(_ total: UnsafeMutablePointer<Int64>, _ st: UnsafePointer<UInt8>, _ rows: Range<Int>) {
+    // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
     for i in rows { total[i] = st[i] == 0 ? total[i] : Int64.min }
   }
 
   static func count(of value: Int64, _ col: UnsafePointer<Int64>, _ rows: Range<Int>) -> Int {
+    // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
     var n = 0
     for i in rows { n &+= Int(bit(col[i] == value)) }
     return n
@@ -136,6 +145,7 @@ enum Kernels {
 
   /// Row of the `ordinal`-th (1-based) occurrence of `value` in `rows`, block by block.
   static func firstIndex(of value: Int64, _ col: UnsafePointer<Int64>, _ rows: Range<Int>, ordinal: Int) -> Int? {
+    // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
     var remaining = ordinal
     var lo = rows.lowerBound
     while lo < rows.upperBound {
@@ -154,6 +164,7 @@ enum Kernels {
 
   /// Applies a NormalizeScore rule over the feasible rows of the window.
   static func normalize(_ col: UnsafeMutablePointer<Int64>, window: Window, status st: UnsafePointer<UInt8>, _ rule: ScoreNormalization) {
+    // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
     switch rule {
     case .none, .custom:
       return

@@ -9,7 +9,11 @@ import BerthCore
 struct RowBitmap {
   let words: UnsafeMutablePointer<UInt64>
 
-  func clear(_ row: Int) { words[row >> 6] &= ~(1 &<< UInt64(row & 63)) }
+  func clear(_ row: Int) {
+    // SAFETY: `row` is a node row, and the bitmap has a bit per node row (NodeLocalCache.sync).
+    assert(row >= 0, "a negative row")
+    words[row >> 6] &= ~(1 &<< UInt64(row & 63))
+  }
 
   /// Bits `lo..<hi` of a word (0 ≤ lo < hi ≤ 64).
   @inline(__always) private static func mask(_ lo: Int, _ hi: Int) -> UInt64 {
@@ -21,6 +25,8 @@ struct RowBitmap {
   /// current row is computed in one call and a few scattered changes cost a few short calls.
   @inline(__always)
   func refresh(_ rows: Range<Int>, _ compute: (Range<Int>) -> Void) {
+    // SAFETY: `rows` is a chunk of the node table, and the bitmap has a bit per node row.
+    assert(rows.lowerBound >= 0, "a negative row")
     guard !rows.isEmpty else { return }
     var run = 0..<0
     for word in (rows.lowerBound >> 6)...((rows.upperBound - 1) >> 6) {
@@ -71,24 +77,36 @@ final class NodeLocalCache {
   @exclusivity(unchecked) private var journalCursor: UInt64 = 0
 
   init(filterSlots: Int) {
+    // SAFETY: one-element stores until the first `sync` sizes them; nothing reads them before.
     self.filterSlots = filterSlots
     verdictStore = .allocate(capacity: 1)
     bitStore = .allocate(capacity: 1)
   }
 
   deinit {
+    // SAFETY: the cache owns both stores alone.
     verdictStore.deallocate()
     bitStore.deallocate()
   }
 
   /// Slot `s`'s verdicts: 1 where the filter rejects the row.
-  @inline(__always) func verdicts(_ s: Int) -> UnsafeMutablePointer<UInt8> { verdictStore + s * rows }
-  @inline(__always) func verdictBits(_ s: Int) -> RowBitmap { RowBitmap(words: bitStore + s * wordsPerBitmap) }
+  @inline(__always) func verdicts(_ s: Int) -> UnsafeMutablePointer<UInt8> {
+    // SAFETY: slot s of `filterSlots` owns rows s·rows ..< (s+1)·rows of the verdict store.
+    assert(s >= 0 && s < filterSlots, "no such verdict slot")
+    return verdictStore + s * rows
+  }
+  @inline(__always) func verdictBits(_ s: Int) -> RowBitmap {
+    // SAFETY: bitmap s of `filterSlots + 1` owns `wordsPerBitmap` words of the bit store.
+    assert(s >= 0 && s < filterSlots, "no such verdict slot")
+    return RowBitmap(words: bitStore + s * wordsPerBitmap)
+  }
   @inline(__always) var scoreBits: RowBitmap { RowBitmap(words: bitStore + filterSlots * wordsPerBitmap) }
 
   /// Empties the node-local scores' bitmap alone (the set of cached score plugins changed).
+  // SAFETY: the score bitmap is the last of `filterSlots + 1`, each `wordsPerBitmap` words.
   func forgetScores() { scoreBits.words.update(repeating: 0, count: wordsPerBitmap) }
 
+  // SAFETY: the bit store holds `(filterSlots + 1) * wordsPerBitmap` words.
   private func forgetAll() { bitStore.update(repeating: 0, count: (filterSlots + 1) * wordsPerBitmap) }
 
   /// Makes the cache describe `shape` on the cluster's current nodes: empties it for a new pod
@@ -126,9 +144,13 @@ final class NodeLocalCache {
       journalCursor = changes
       return true
     } else {
+      // SAFETY: the journal is a ring of `journalCapacity` entries indexed modulo its size, each a
+      // node row below `rows` (the node count, unchanged since the check above).
       let journal = UnsafePointer(nodes.journal.base)
+      assert(nodes.journal.count >= NodeTable.journalCapacity, "journal shorter than its ring")
       for c in journalCursor..<changes {
         let row = Int(journal[Int(c % UInt64(NodeTable.journalCapacity))])
+        assert(row >= 0 && row < rows, "a journal entry outside the node table")
         for s in 0...filterSlots { RowBitmap(words: bitStore + s * wordsPerBitmap).clear(row) }
       }
     }

@@ -123,6 +123,7 @@ extension FilterPlugin {
   /// Whether the plugin's PreFilter and Filter pass the pod on `node` (cold: allocates a status
   /// column).
   func accepts(_ pod: PodInfo, on node: NodeID, cluster: Cluster) -> Bool {
+    // SAFETY: a status column of one row per node, freed on return; `node` is a node row.
     guard preFilter(pod, cluster: cluster) else { return true }
     let status = UnsafeMutablePointer<UInt8>.allocate(capacity: cluster.nodes.count)
     defer { status.deallocate() }
@@ -233,6 +234,7 @@ public struct SegmentPair: Sequence, IteratorProtocol {
 }
 
 /// 1 for true, 0 for false, without a branch.
+// SAFETY: Bool is one byte holding 0 or 1.
 @inline(__always) func bit(_ b: Bool) -> UInt8 { unsafeBitCast(b, to: UInt8.self) }
 
 /// A row's status after a filter: `code` if the row was still feasible (0) and `failed`,

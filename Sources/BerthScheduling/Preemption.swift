@@ -102,6 +102,7 @@ public final class DefaultPreemption {
 
   /// Rows the last cycle rejected with a resolvable status, in row order.
   func potentialNodes(_ pod: PodInfo) -> [Int] {
+    // SAFETY: the failed cycle's window lies in the node table; status has a row per node.
     guard scheduler.lastRejection == nil else { return [] }
     var out: [Int] = []
     let status = UnsafePointer(scheduler.status.base)

@@ -132,6 +132,7 @@ public final class Scheduler {
   }
 
   deinit {
+    // SAFETY: the scheduler owns its scratch lists alone; none is used after deinit.
     for list in [activeFilters, chunked, cached, lastCached] { list.deallocate() }
     perNode.deallocate()
     terms.deallocate()
@@ -202,6 +203,9 @@ public final class Scheduler {
       nodeCount: n, percentage: profile.percentageOfNodesToScore, hasScorePlugins: !scorePlugins.isEmpty)
 
     let start = shared.nextStartNodeIndex % n
+    // SAFETY: every chunk lies in 0..<n (asserted) and the scratch columns hold n rows
+    // (`ensureScratchCapacity` above).
+    assert(status.count >= n && toFind >= 1, "scratch columns shorter than the node table")
     let st = status.base
     var examined = 0
     var feasible = 0
@@ -209,6 +213,7 @@ public final class Scheduler {
       let lo = (start + examined) % n
       let hi = min(lo + Scheduler.chunkRows(toFind: toFind - feasible, feasible: feasible, examined: examined), n, lo + (n - examined))
       let rows = lo..<hi
+      assert(lo < hi && hi <= n, "an empty or out-of-table chunk")
       st.advanced(by: lo).update(repeating: 0, count: hi - lo)
       for i in activeFilters {
         if reuseVerdicts && verdictSlot[i] >= 0 {
@@ -229,6 +234,7 @@ public final class Scheduler {
         feasible += inChunk
       }
     }
+    assert(feasible <= examined && examined <= n, "more feasible rows than rows examined")
     shared.nextStartNodeIndex = (start + examined) % n
     let window = Window(start: start, length: examined, nodeCount: n)
     lastWindow = window
@@ -240,6 +246,8 @@ public final class Scheduler {
   /// outside the list get status 255 and take no part in scoring; the window spans all rows.
   private func findFeasibleNodes(_ pod: PodInfo, among rows: [Int]) -> (Window, feasible: Int, evaluated: Int) {
     let n = cluster.nodes.count
+    // SAFETY: the status column holds n rows; the narrowed rows are node rows (asserted).
+    assert(status.count >= n && rows.allSatisfy { (0..<n).contains($0) }, "a narrowed row outside the node table")
     let st = status.base
     st.update(repeating: 255, count: n)
     let window = Window(start: 0, length: n, nodeCount: n)
@@ -265,6 +273,9 @@ public final class Scheduler {
   /// cached verdict is not current, applied to the status column as the filter itself would.
   private func applyCachedVerdicts(_ pod: PodInfo, filter i: Int, rows: Range<Int>) {
     let slot = verdictSlot[i]
+    // SAFETY: the cache holds a verdict per node row (`sync` resizes it) and `rows` is a chunk
+    // of the node table.
+    assert(nodeLocal.rows >= rows.upperBound, "verdict cache shorter than the chunk")
     let verdicts = nodeLocal.verdicts(slot)
     nodeLocal.verdictBits(slot).refresh(rows) { run in
       verdicts.advanced(by: run.lowerBound).update(repeating: 0, count: run.count)
@@ -279,6 +290,8 @@ public final class Scheduler {
   /// pod) are filtered again with those pods placed there; a failure marks the row with the
   /// failing plugin. Cold: preemption leaves few nominations, and each costs a PreFilter pass.
   func filterWithNominatedPods(_ pod: PodInfo, rows: Range<Int>, restoring: Bool = true) {
+    // SAFETY: nominations name node rows, read only when inside `rows`, a chunk of the table.
+    assert(rows.upperBound <= status.count, "a chunk beyond the status column")
     let st = status.base
     let priority = cluster.pods.priority[pod.id.index]
     var touched = false
@@ -316,6 +329,10 @@ public final class Scheduler {
   /// PreScore, Score, NormalizeScore and the weighted sum over the window's feasible rows.
   /// Infeasible rows of the window get `Int64.min` in `total`.
   public func scoreFeasibleNodes(_ pod: PodInfo, window: Window) {
+    // SAFETY: the window's segments lie in the node table, and the status, score and total
+    // columns hold a row per node (`ensureScratchCapacity` ran in this cycle's filtering).
+    assert(window.nodeCount == cluster.nodes.count && total.count >= window.nodeCount, "a window over another node table")
+    assert(scoreColumns.count == scoreRefs.count, "a score column per score plugin")
     let st = UnsafePointer(status.base)
     var constant: Int64 = 0
     perNode.removeAll()
@@ -379,6 +396,7 @@ public final class Scheduler {
   /// Brings the node-local plugins' cached scores in `rows` up to date: only runs of rows whose
   /// scores are not current are scored.
   private func refreshCachedScores(_ pod: PodInfo, rows: Range<Int>) {
+    // SAFETY: `rows` is a chunk of the window; score columns have a row per node.
     nodeLocal.scoreBits.refresh(rows) { run in
       for p in cached {
         let col = scoreColumns[p].base
@@ -389,6 +407,8 @@ public final class Scheduler {
 
   /// The highest total in the window and the node chosen among those tied at it.
   private func selectHost(window: Window) -> (NodeID?, Int64) {
+    // SAFETY: the window's segments lie in the node table; `total` holds a row per node.
+    assert(total.count >= window.nodeCount, "total column shorter than the window")
     let tot = UnsafePointer(total.base)
     // The maximum came out of the weighted sum; only the ties are counted here.
     let best = windowMax
@@ -421,6 +441,8 @@ public final class Scheduler {
     ensureScratchCapacity()
     let info = PodInfo(pod, in: cluster)
     let n = cluster.nodes.count
+    // SAFETY: `rows` are node rows (asserted); the status column holds n rows.
+    precondition(rows.allSatisfy { (0..<n).contains($0) }, "scoreExactly: a row outside the node table")
     let st = status.base
     st.update(repeating: 255, count: n)
     var rejected: [Int] = []
@@ -486,6 +508,8 @@ enum FilterCall {
   }
 
   @inline(__always) func with<R>(_ body: (any FilterPlugin) -> R) -> R {
+    // SAFETY: the scheduler's `filterPlugins` array owns every plugin for its lifetime, and a
+    // FilterCall lives only in the scheduler's `filterRefs`.
     switch self {
     case .unschedulable(let u): return u._withUnsafeGuaranteedRef { body($0) }
     case .nodeName(let u): return u._withUnsafeGuaranteedRef { body($0) }
@@ -528,6 +552,8 @@ private enum ScoreCall {
   }
 
   @inline(__always) func with<R>(_ body: (any ScorePlugin) -> R) -> R {
+    // SAFETY: the scheduler's `scorePlugins` array owns every plugin for its lifetime, and a
+    // ScoreCall lives only in the scheduler's `scoreRefs`.
     switch self {
     case .taints(let u): return u._withUnsafeGuaranteedRef { body($0) }
     case .nodeAffinity(let u): return u._withUnsafeGuaranteedRef { body($0) }

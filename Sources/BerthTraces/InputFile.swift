@@ -41,6 +41,7 @@ public enum InputFile {
 
   /// Checks that `data` is UTF-8; the error names the first invalid byte, its offset and line.
   public static func validateUTF8(_ data: Data, file: String) throws(InputError) {
+    // SAFETY: the bytes are read only inside the closure, within their count.
     let invalid = data.withUnsafeBytes { firstInvalidUTF8Offset($0) }
     guard let offset = invalid else { return }
     let line = 1 + data.prefix(offset).reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
@@ -91,12 +92,14 @@ extension InputFile {
   /// Runs `body` over the bytes of `data`, keeping its typed error (`withUnsafeBytes` would
   /// widen it to `any Error`).
   static func withBytes<R>(_ data: Data, _ body: (UnsafeRawBufferPointer) throws(InputError) -> R) throws(InputError) -> R {
+    // SAFETY: `body` gets the bytes only for the closure's duration and must not keep them.
     let result: Result<R, InputError> = data.withUnsafeBytes { bytes in Result { () throws(InputError) in try body(bytes) } }
     return try result.get()
   }
 
   /// Runs `body` over the UTF-8 bytes of `text`.
   static func withBytes<R>(_ text: String, _ body: (UnsafeRawBufferPointer) throws(InputError) -> R) throws(InputError) -> R {
+    // SAFETY: `body` gets the bytes only for the closure's duration and must not keep them.
     var copy = text
     let result: Result<R, InputError> = copy.withUTF8 { bytes in Result { () throws(InputError) in try body(UnsafeRawBufferPointer(bytes)) } }
     return try result.get()
@@ -106,6 +109,7 @@ extension InputFile {
 extension InputFile {
   /// Runs `body` over the bytes of `array`.
   static func withBytes<R>(_ array: [UInt8], _ body: (UnsafeRawBufferPointer) throws(InputError) -> R) throws(InputError) -> R {
+    // SAFETY: `body` gets the bytes only for the closure's duration and must not keep them.
     let result: Result<R, InputError> = array.withUnsafeBytes { bytes in Result { () throws(InputError) in try body(bytes) } }
     return try result.get()
   }

@@ -67,6 +67,7 @@ public enum KubernetesYAML {
     /// in two parts on two threads where `YAMLSlices` finds a safe cut, with the same result
     /// (objects in file order, the first error in file order) as reading it in one.
     mutating func add(bytes: UnsafeRawBufferPointer, file: String) throws(InputError) {
+      // SAFETY: both parts read slices of `bytes` inside concurrentPerform, which returns first.
       guard let plan = YAMLSlices.plan(bytes) else {
         try add(part: bytes, file: file)
         return

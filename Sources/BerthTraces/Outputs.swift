@@ -34,6 +34,7 @@ public enum AtomicFile {
   }
 
   static func writeAll(_ fd: Int32, _ data: Data, destination: String) throws(InputError) {
+    // SAFETY: offset < bytes.count in the loop; the bytes live for the closure.
     let failed: Int32? = data.withUnsafeBytes { bytes in
       var offset = 0
       while offset < bytes.count {

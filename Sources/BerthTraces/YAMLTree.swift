@@ -262,6 +262,7 @@ package enum YAMLParser {
     }
 
     mutating func handle(_ event: inout yaml_event_t) throws(InputError) {
+      // SAFETY: libyaml's scalar holds `length` bytes until yaml_event_delete, after this call.
       let line = Int(event.start_mark.line) + 1 + lineOffset
       switch event.type {
       case YAML_SCALAR_EVENT:

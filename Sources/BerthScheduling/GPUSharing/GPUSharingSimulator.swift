@@ -70,6 +70,7 @@ public final class GPUSharingSimulator {
   }
 
   func computeFragmentation(_ row: Int) -> Double {
+    // SAFETY: `row` is a node row; each node has `maxPerNode` device slots in gpuMilliLeft.
     let nodes = cluster.nodes
     return fragmentation.fragmentation(
       left: UnsafePointer(nodes.gpuMilliLeft.base + row * NodeGPUs.maxPerNode), count: Int(nodes.gpuCount[row]),
@@ -93,6 +94,7 @@ public final class GPUSharingSimulator {
   /// Filters every node for `pod` into `feasible` (ascending rows).
   /// - Complexity: O(nodes × GPUs per node).
   func filter(_ pod: GPUPod) {
+    // SAFETY: rows run over 0..<nodes.count; every node column has a row per node.
     let n = cluster.nodes
     feasible.removeAll(keepingCapacity: true)
     let cpuA = n.allocatableCPU.base, cpuR = n.requestedCPU.base
@@ -151,6 +153,7 @@ public final class GPUSharingSimulator {
 
   /// Scores `feasible` into `scores` (and `masks` for FGD).
   func score(_ pod: GPUPod) {
+    // SAFETY: rows run over the feasible node rows; every node column has a row per node.
     let n = cluster.nodes
     scores.removeAll(keepingCapacity: true)
     masks.removeAll(keepingCapacity: true)
@@ -197,6 +200,7 @@ public final class GPUSharingSimulator {
   /// FGD's score and device for one node, from the cache when the node has not changed since
   /// this pod shape was last scored there.
   func fgdScore(_ pod: GPUPod, row: Int) -> (Int64, UInt8) {
+    // SAFETY: `row` is a node row; the state tuple and the row's slots hold `maxPerNode` devices.
     let slot = row * shapeCount + pod.shape
     if cacheStamp[slot] == version[row] &+ 1 { return (cacheScore[slot], cacheMask[slot]) }
     let n = cluster.nodes

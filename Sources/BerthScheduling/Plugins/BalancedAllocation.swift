@@ -23,6 +23,8 @@ final class BalancedAllocationPlugin: ScorePlugin {
   }
 
   func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
+    // SAFETY: the window spans the node table (asserted); `status` holds a row per node.
+    assert(window.nodeCount == cluster.nodes.count, "a window over another node table")
     columns.removeAll(keepingCapacity: true)
     for r in resources {
       if let c = cluster.resourceColumns(r, weight: 1, pod: pod, nonZero: false) { columns.append(c) }
@@ -31,6 +33,8 @@ final class BalancedAllocationPlugin: ScorePlugin {
   }
 
   func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
+    // SAFETY: rows within the node table (asserted); node columns and `scores` have a row per node.
+    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     if columns.count == 2 {
       let a = columns[0], b = columns[1]
       let allocA = a.allocatable, reqA = a.requested, podA = a.podAmount

@@ -188,6 +188,8 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
   }
 
   func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
+    // SAFETY: rows within the node table (asserted); node columns and `status` have a row per node.
+    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     let nodes = cluster.nodes
     for t in affinity {
       guard let c = t.counter else {
@@ -274,6 +276,8 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
   // MARK: Score
 
   func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
+    // SAFETY: the window spans the node table (asserted); `status` holds a row per node.
+    assert(window.nodeCount == cluster.nodes.count, "a window over another node table")
     if !contributions.isEmpty { contributions.removeAll(keepingCapacity: true) }
     let ownPreferred = !pod.constraints.podAffinity.preferred.isEmpty || !pod.constraints.podAntiAffinity.preferred.isEmpty
     if arguments.ignorePreferredTermsOfExistingPods && !ownPreferred { return .uniform(0) }
@@ -302,6 +306,8 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
   }
 
   func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
+    // SAFETY: rows within the node table (asserted); node columns and `scores` have a row per node.
+    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     for i in rows { scores[i] = 0 }
     for t in contributions {
       guard let c = t.counter else { continue }

@@ -210,6 +210,8 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
   }
 
   func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
+    // SAFETY: rows within the node table (asserted); node columns and `status` have a row per node.
+    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     guard let c = current else { return }
     let match = scratchA.base
     let term = scratchB.base
@@ -249,11 +251,15 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
   }
 
   func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
+    // SAFETY: the window spans the node table (asserted); `status` holds a row per node.
+    assert(window.nodeCount == cluster.nodes.count, "a window over another node table")
     select(pod, cluster: cluster)
     return current?.preferred.isEmpty ?? true ? .uniform(0) : .perNode
   }
 
   func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
+    // SAFETY: rows within the node table (asserted); node columns and `scores` have a row per node.
+    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     guard let c = current else { return }
     for i in rows { scores[i] = 0 }
     let match = scratchA.base

@@ -34,6 +34,7 @@ extension Cluster {
   /// (BalancedAllocation). nil when no node advertises the resource, or when the pod does not
   /// request a scalar resource (upstream drops such resources from both sums).
   func resourceColumns(_ resource: ScoringResource, weight: Int64, pod: PodInfo, nonZero: Bool) -> ResourceColumns? {
+    // SAFETY: base pointers of node columns, read by this cycle's score calls over node rows.
     let n = nodes
     switch resource {
     case .cpu:
@@ -131,6 +132,8 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
   }
 
   func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
+    // SAFETY: rows within the node table (asserted); node columns and `status` have a row per node.
+    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     let n = cluster.nodes
     let allocPods = UnsafePointer(n.allocatablePods.base), pods = UnsafePointer(n.podCount.base)
     let allocCPU = UnsafePointer(n.allocatableCPU.base), reqCPU = UnsafePointer(n.requestedCPU.base)
@@ -261,6 +264,8 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
   }
 
   func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
+    // SAFETY: the window spans the node table (asserted); `status` holds a row per node.
+    assert(window.nodeCount == cluster.nodes.count, "a window over another node table")
     scored.removeAll(keepingCapacity: true)
     for (r, weight) in resources {
       if let c = cluster.resourceColumns(r, weight: weight, pod: pod, nonZero: true) { scored.append(c) }
@@ -269,6 +274,8 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
   }
 
   func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
+    // SAFETY: rows within the node table (asserted); node columns and `scores` have a row per node.
+    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     if arguments.strategy == .leastAllocated && scored.count == 2 && scored[0].weight == 1 && scored[1].weight == 1 {
       ResourceKernels.leastAllocatedTwo(scored[0], scored[1], rows: rows, into: scores)
       return

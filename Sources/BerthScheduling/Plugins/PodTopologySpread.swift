@@ -165,6 +165,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
 
   /// Scratch for slot (`k`, `use`) with room for `size` values, zeroed.
   private func slot(_ k: Int, use: Int, size: Int) -> (counts: UnsafeMutablePointer<Int64>, present: UnsafeMutablePointer<UInt8>, seen: UnsafeMutablePointer<UInt8>) {
+    // SAFETY: each slot column is grown to `size` (domains of the key) before it is cleared.
     let i = 3 * k + use
     while countSlots.count <= i {
       countSlots.append(Column(repeating: 0, count: 0))
@@ -255,6 +256,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   /// Marks in `keyed` the rows among `rows` whose node carries every key; false when some key is
   /// on no node at all.
   private func markKeyed(_ keyIDs: [Int], nodes: NodeTable, rows: Range<Int>) -> Bool {
+    // SAFETY: `rows` lies in the node table; the scratch and label columns have a row per node.
     guard !keyIDs.contains(-1) else { return false }
     let out = keyed.base
     for i in rows { out[i] = 1 }
@@ -267,6 +269,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
 
   /// Rows passing the constraint's inclusion policies, into `scratch` (1 = included).
   private func inclusion(_ c: TopologySpreadConstraint, _ pod: PodInfo, cluster: Cluster) {
+    // SAFETY: rows 0..<n, n = nodes.count; the scratch columns are sized to n first.
     let n = cluster.nodes.count
     let out = scratch.base
     for i in 0..<n { out[i] = 1 }
@@ -305,6 +308,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   /// counts) unless `forExplain`, which also keeps to its own scratch.
   /// - Complexity: O(domains) per constraint from the domain counters; else O(nodes × constraints).
   private func prepare(_ pi: Int, _ pod: PodInfo, cluster: Cluster, into out: inout [Prepared], forExplain: Bool = false) {
+    // SAFETY: rows are node rows; slot columns are sized to the key's domain count.
     let nodes = cluster.nodes
     let n = nodes.count
     ensureScratch(n)
@@ -416,6 +420,8 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   }
 
   func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
+    // SAFETY: rows within the node table (asserted); node columns and `status` have a row per node.
+    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     let nodes = cluster.nodes
     for c in hard {
       guard c.key >= 0 else {
@@ -476,6 +482,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     _ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>, code: UInt8,
     into counts: inout [String: Int]
   ) {
+    // SAFETY: the window lies in the node table; status and label columns have a row per node.
     var missing = 0
     var skewed = 0
     for seg in window.pair {
@@ -490,6 +497,8 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   // MARK: Score
 
   func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
+    // SAFETY: the window spans the node table (asserted); `status` holds a row per node.
+    assert(window.nodeCount == cluster.nodes.count, "a window over another node table")
     byValue = false
     guard let pi = plan(pod, hard: false, cluster: cluster) else { return .uniform(NodeScore.max) }
     let plan = planList[pi]
@@ -556,6 +565,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   /// alone: computed here per value (over the seen values, as the per-node pass would), so
   /// Score is a lookup and NormalizeScore has nothing left to do. Value 0 (ignored nodes) is 0.
   private func scoreByValue(_ c: Prepared) {
+    // SAFETY: the value table has an entry per domain value of the constraint's key.
     if valueScores.count < c.size { valueScores = Column(repeating: 0, count: c.size) }
     let table = valueScores.base
     let w = c.weight
@@ -580,6 +590,8 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   }
 
   func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
+    // SAFETY: rows within the node table (asserted); node columns and `scores` have a row per node.
+    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     let nodes = cluster.nodes
     if byValue {
       let col = nodes.labelValues[soft[0].key].base
@@ -618,6 +630,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   /// Ignored nodes 0; others 100·(max + min − s)/max over the non-ignored feasible nodes, all 100
   /// when the maximum is 0.
   func normalize(_ scores: UnsafeMutablePointer<Int64>, window: Window, status: UnsafePointer<UInt8>) {
+    // SAFETY: the window lies in the node table; `ignored` and `scores` have a row per node.
     guard !byValue else { return }
     let ign = ignored.base
     var lo = Int64.max

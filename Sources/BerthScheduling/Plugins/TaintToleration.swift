@@ -54,6 +54,8 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
   }
 
   func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
+    // SAFETY: rows within the node table (asserted); node columns and `status` have a row per node.
+    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     let bits = UnsafePointer(cluster.nodes.taintBits.base)
     let words = cluster.nodes.taintWords
     if words == 1 {
@@ -95,6 +97,7 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
     _ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>, code: UInt8,
     into counts: inout [String: Int]
   ) {
+    // SAFETY: the window lies in the node table; status and taint bits have rows per node.
     prepare(pod, cluster: cluster)
     let bits = UnsafePointer(cluster.nodes.taintBits.base)
     let words = cluster.nodes.taintWords
@@ -122,11 +125,15 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
   }
 
   func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
+    // SAFETY: the window spans the node table (asserted); `status` holds a row per node.
+    assert(window.nodeCount == cluster.nodes.count, "a window over another node table")
     prepare(pod, cluster: cluster)
     return prefersAgainstAny ? .perNode : .uniform(NodeScore.max)
   }
 
   func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
+    // SAFETY: rows within the node table (asserted); node columns and `scores` have a row per node.
+    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     let bits = UnsafePointer(cluster.nodes.taintBits.base)
     let words = cluster.nodes.taintWords
     if words == 1 {

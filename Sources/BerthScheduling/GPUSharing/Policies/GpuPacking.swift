@@ -6,6 +6,7 @@ extension GPUPolicyScores {
   /// k > 0 fully free among them → max(50 − k, 33); all shared → max(100 − S/10, 50) with
   /// S = Σ ⌊L·100/1000⌋ over the chosen GPUs.
   static func gpuPacking(left: UnsafePointer<Int16>, count: Int, pod: GPUPod) -> Int64 {
+    // SAFETY: `left` holds `count` ≤ maxPerNode devices; the order tuple holds maxPerNode.
     guard pod.gpuCount > 0 else { return 0 }
     var free = 0
     for i in 0..<count where left[i] == NodeGPUs.milliPerGPU { free += 1 }
