@@ -83,7 +83,9 @@ let package = Package(
     // Fuzz targets for every reader (docs/reliability.md): built with libFuzzer by
     // scripts/fuzz.sh, or plainly as a corpus replayer.
     .target(name: "CLibFuzzer"),
-    .executableTarget(name: "berth-fuzz", dependencies: ["BerthCore", "BerthTraces", "BerthBench", "CLibFuzzer"], path: "Sources/BerthFuzz"),
+    .executableTarget(
+      name: "berth-fuzz", dependencies: ["BerthCore", "BerthTraces", "BerthBench", "CLibFuzzer"],
+      path: "Sources/BerthFuzz"),
     .target(
       name: "BerthTestSupport",
       dependencies: ["BerthCore", "BerthScheduling", "BerthTraces"],
@@ -97,10 +99,14 @@ let package = Package(
       dependencies: ["BerthCore", "BerthScheduling", "BerthTraces", "BerthTestSupport"]),
     .testTarget(
       name: "BerthExperimentsTests",
-      dependencies: ["BerthExperiments", "BerthCore", "BerthScheduling", "BerthTraces", "BerthTestSupport"]),
+      dependencies: [
+        "BerthExperiments", "BerthCore", "BerthScheduling", "BerthTraces", "BerthTestSupport",
+      ]),
     .testTarget(
       name: "BerthBenchTests",
-      dependencies: ["BerthBench", "BerthCore", "BerthScheduling", "BerthTraces", "BerthTestSupport"]),
+      dependencies: [
+        "BerthBench", "BerthCore", "BerthScheduling", "BerthTraces", "BerthTestSupport",
+      ]),
     .testTarget(
       name: "BerthCLITests",
       dependencies: ["BerthCLI", "BerthCore", "BerthTraces", "BerthTestSupport"]),

@@ -11,7 +11,9 @@ import Foundation
 /// samples on either side get "not enough data" for their times, which does not fail.
 public struct Comparison: Sendable {
   public enum Verdict: String, Sendable {
-    case same, withinTolerance = "within tolerance", improved, regressed, missing
+    case same
+    case withinTolerance = "within tolerance"
+    case improved, regressed, missing
     case notEnoughData = "not enough data"
   }
   public struct Row: Sendable {
@@ -26,23 +28,36 @@ public struct Comparison: Sendable {
   }
 
   /// Timed metrics judged on per-round samples.
-  public static let timedMetrics: [Metric] = [.throughputAverage, .latencyP50Micros, .latencyP99Micros]
-  public static let countedMetrics: [Metric] = [.nodesEvaluatedPerPod, .allocationsPerCycle, .scheduled, .unschedulable, .nodesUsed, .placementsChecksum]
+  public static let timedMetrics: [Metric] = [
+    .throughputAverage, .latencyP50Micros, .latencyP99Micros,
+  ]
+  public static let countedMetrics: [Metric] = [
+    .nodesEvaluatedPerPod, .allocationsPerCycle, .scheduled, .unschedulable, .nodesUsed,
+    .placementsChecksum,
+  ]
   /// Tolerances where the default would be too tight: a p99 of a short sample moves a lot.
   public static let defaultTolerances: [Metric: Double] = [.latencyP99Micros: 25]
   public static let minimumRounds = 5
   public static let significance = 0.01
 
   public var rows: [Row] = []
-  public var regressions: Int { rows.filter { $0.verdict == .regressed || $0.verdict == .missing }.count }
+  public var regressions: Int {
+    rows.filter { $0.verdict == .regressed || $0.verdict == .missing }.count
+  }
 
   /// - Parameter tolerances: percent per timed metric; `defaultTolerances`, then `defaultTolerance`
   ///   for the rest.
-  public init(old: BenchReport, new: BenchReport, defaultTolerance: Double = 10, tolerances: [Metric: Double] = [:]) {
+  public init(
+    old: BenchReport, new: BenchReport, defaultTolerance: Double = 10,
+    tolerances: [Metric: Double] = [:]
+  ) {
     let newByID = Dictionary(new.workloads.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     for o in old.workloads {
       guard let n = newByID[o.id] else {
-        rows.append(Row(workload: o.id, metric: "-", old: "present", new: "absent", deltaPercent: nil, verdict: .missing))
+        rows.append(
+          Row(
+            workload: o.id, metric: "-", old: "present", new: "absent", deltaPercent: nil,
+            verdict: .missing))
         continue
       }
       for m in Self.timedMetrics {
@@ -50,7 +65,8 @@ public struct Comparison: Sendable {
         rows.append(Self.judge(m, old: o, new: n, tolerance: tolerance))
       }
       for m in Self.countedMetrics {
-        let a = o.value(of: m), b = n.value(of: m)
+        let a = o.value(of: m)
+        let b = n.value(of: m)
         guard a != nil || b != nil else { continue }
         var verdict: Verdict = a == b ? .same : .regressed
         var delta: Double?
@@ -59,17 +75,23 @@ public struct Comparison: Sendable {
           let better = m.higherIsBetter ? y > x : y < x
           // Fewer allocations or nodes evaluated is better; any other counter change is a change
           // of decisions and fails until the baseline is renewed.
-          if better && (m == .allocationsPerCycle || m == .nodesEvaluatedPerPod) { verdict = .improved }
+          if better && (m == .allocationsPerCycle || m == .nodesEvaluatedPerPod) {
+            verdict = .improved
+          }
         }
-        rows.append(Row(
-          workload: o.id, metric: m.rawValue, old: a.map(WorkloadResult.text) ?? "not measured",
-          new: b.map(WorkloadResult.text) ?? "not measured", deltaPercent: delta, verdict: verdict))
+        rows.append(
+          Row(
+            workload: o.id, metric: m.rawValue, old: a.map(WorkloadResult.text) ?? "not measured",
+            new: b.map(WorkloadResult.text) ?? "not measured", deltaPercent: delta, verdict: verdict
+          ))
       }
     }
   }
 
   /// One timed metric from the two reports' round samples.
-  static func judge(_ m: Metric, old o: WorkloadResult, new n: WorkloadResult, tolerance: Double) -> Row {
+  static func judge(_ m: Metric, old o: WorkloadResult, new n: WorkloadResult, tolerance: Double)
+    -> Row
+  {
     // With reference-probe times on every round of both reports, each sample is scaled to the
     // machine's speed in its round: throughput × probe time, latency ÷ probe time (per
     // millisecond of probe). The two reports may then come from moments when the machine ran
@@ -85,17 +107,27 @@ public struct Comparison: Sendable {
         }
       }
     }
-    let a = samples(o), b = samples(n)
+    let a = samples(o)
+    let b = samples(n)
     guard a.count >= minimumRounds, b.count >= minimumRounds else {
-      let text = { (w: WorkloadResult, k: Int) in "\(k) round(s)" + (w.value(of: m).map { ", " + WorkloadResult.text($0) } ?? "") }
-      return Row(workload: o.id, metric: m.rawValue, old: text(o, a.count), new: text(n, b.count), deltaPercent: nil, verdict: .notEnoughData)
+      let text = { (w: WorkloadResult, k: Int) in
+        "\(k) round(s)" + (w.value(of: m).map { ", " + WorkloadResult.text($0) } ?? "")
+      }
+      return Row(
+        workload: o.id, metric: m.rawValue, old: text(o, a.count), new: text(n, b.count),
+        deltaPercent: nil, verdict: .notEnoughData)
     }
-    let ma = Statistics.median(a), mb = Statistics.median(b)
+    let ma = Statistics.median(a)
+    let mb = Statistics.median(b)
     let delta = ma == 0 ? (mb == 0 ? 0 : 100) : (mb - ma) / ma * 100
     // "Worse" is lower throughput or higher latency.
     let worse = m.higherIsBetter ? -delta : delta
-    let pWorse = m.higherIsBetter ? Statistics.mannWhitneyLess(b, than: a) : Statistics.mannWhitneyLess(a, than: b)
-    let pBetter = m.higherIsBetter ? Statistics.mannWhitneyLess(a, than: b) : Statistics.mannWhitneyLess(b, than: a)
+    let pWorse =
+      m.higherIsBetter
+      ? Statistics.mannWhitneyLess(b, than: a) : Statistics.mannWhitneyLess(a, than: b)
+    let pBetter =
+      m.higherIsBetter
+      ? Statistics.mannWhitneyLess(a, than: b) : Statistics.mannWhitneyLess(b, than: a)
     let verdict: Verdict
     if worse > tolerance && pWorse < significance {
       verdict = .regressed
@@ -106,8 +138,10 @@ public struct Comparison: Sendable {
     }
     let unit = adjusted ? " speed-adjusted" : ""
     return Row(
-      workload: o.id, metric: m.rawValue, old: "median " + WorkloadResult.text(.number(ma)) + unit + " of \(a.count)",
-      new: "median " + WorkloadResult.text(.number(mb)) + unit + " of \(b.count)", deltaPercent: delta, verdict: verdict, pValue: pWorse)
+      workload: o.id, metric: m.rawValue,
+      old: "median " + WorkloadResult.text(.number(ma)) + unit + " of \(a.count)",
+      new: "median " + WorkloadResult.text(.number(mb)) + unit + " of \(b.count)",
+      deltaPercent: delta, verdict: verdict, pValue: pWorse)
   }
 
   public func table() -> String {
@@ -118,7 +152,10 @@ public struct Comparison: Sendable {
       out += "\(r.workload)  \(r.metric): \(r.old) → \(r.new) \(d)  \(r.verdict.rawValue)\(p)\n"
     }
     let thin = rows.filter { $0.verdict == .notEnoughData }.count
-    if thin > 0 { out += "\(thin) timed metric(s) not judged: fewer than \(Self.minimumRounds) rounds on a side (run `berth bench --rounds 5` or more)\n" }
+    if thin > 0 {
+      out +=
+        "\(thin) timed metric(s) not judged: fewer than \(Self.minimumRounds) rounds on a side (run `berth bench --rounds 5` or more)\n"
+    }
     out += "\(regressions) regression(s)\n"
     return out
   }
@@ -135,7 +172,9 @@ public enum Statistics {
   /// A distribution-free interval for the median of `xs`: the order statistics x₍ₖ₎ … x₍ₙ₋ₖ₊₁₎
   /// with the largest k whose binomial coverage reaches `confidence` (or the full range, with its
   /// lower coverage, when even that falls short: five samples cover 93.75 %).
-  public static func medianInterval(_ xs: [Double], confidence: Double) -> (low: Double, high: Double, coverage: Double) {
+  public static func medianInterval(_ xs: [Double], confidence: Double) -> (
+    low: Double, high: Double, coverage: Double
+  ) {
     precondition(!xs.isEmpty, "interval of nothing")
     let s = xs.sorted()
     let n = s.count
@@ -161,7 +200,8 @@ public enum Statistics {
   /// samples is equally likely, so p = P(U ≥ observed). Five rounds against five, fully
   /// separated, give p = 1/252 ≈ 0.004.
   public static func mannWhitneyLess(_ x: [Double], than y: [Double]) -> Double {
-    let n = x.count, m = y.count
+    let n = x.count
+    let m = y.count
     guard n > 0, m > 0 else { return 1 }
     var u2 = 0  // twice U, so ties count exactly
     for a in x { for b in y { u2 += a < b ? 2 : (a == b ? 1 : 0) } }
@@ -174,7 +214,9 @@ public enum Statistics {
     }
     let maxU = n * m
     // Place the m y's and n x's from largest to smallest: dp over (x's placed, y's placed).
-    var dp = [[[Double]]](repeating: [[Double]](repeating: [Double](repeating: 0, count: maxU + 1), count: m + 1), count: n + 1)
+    var dp = [[[Double]]](
+      repeating: [[Double]](repeating: [Double](repeating: 0, count: maxU + 1), count: m + 1),
+      count: n + 1)
     dp[0][0][0] = 1
     for i in 0...n {
       for j in 0...m {

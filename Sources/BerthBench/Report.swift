@@ -82,17 +82,30 @@ public struct WorkloadResult: Codable, Sendable {
     /// speeds up between two reports is not taken for a change of Berth.
     public var referenceProbeNanos: Double?
     enum CodingKeys: String, CodingKey {
-      case throughput = "throughput_pods_per_s", latencyP50Micros = "latency_p50_us", latencyP99Micros = "latency_p99_us"
-      case measuredSeconds = "measured_seconds", repeats, referenceProbeNanos = "reference_probe_ns"
+      case throughput = "throughput_pods_per_s"
+      case latencyP50Micros = "latency_p50_us"
+      case latencyP99Micros = "latency_p99_us"
+      case measuredSeconds = "measured_seconds"
+      case repeats
+      case referenceProbeNanos = "reference_probe_ns"
     }
   }
 
   enum CodingKeys: String, CodingKey {
-    case suite, testCase = "test_case", workload, labels, params, measuredPods = "measured_pods"
-    case throughput = "throughput_pods_per_s", latency = "latency_us", nodesEvaluatedPerPod = "nodes_evaluated_per_pod"
-    case allocationsPerCycle = "allocations_per_cycle", peakRSSBytes = "peak_rss_bytes"
-    case placementsChecksum = "placements_checksum", outcome, thresholds, measuredSeconds = "measured_seconds"
-    case wallSeconds = "wall_seconds", rounds
+    case suite
+    case testCase = "test_case"
+    case workload, labels, params
+    case measuredPods = "measured_pods"
+    case throughput = "throughput_pods_per_s"
+    case latency = "latency_us"
+    case nodesEvaluatedPerPod = "nodes_evaluated_per_pod"
+    case allocationsPerCycle = "allocations_per_cycle"
+    case peakRSSBytes = "peak_rss_bytes"
+    case placementsChecksum = "placements_checksum"
+    case outcome, thresholds
+    case measuredSeconds = "measured_seconds"
+    case wallSeconds = "wall_seconds"
+    case rounds
   }
 
   public var id: String { "\(suite)/\(testCase)/\(workload)" }
@@ -101,7 +114,9 @@ public struct WorkloadResult: Codable, Sendable {
   public var unmeasured: Int { thresholds.filter { $0.status == .notMeasured }.count }
 
   /// Whether every round carries the reference probe's time (reports before the probe do not).
-  public var hasReferenceProbe: Bool { rounds.map { !$0.isEmpty && $0.allSatisfy { $0.referenceProbeNanos ?? 0 > 0 } } ?? false }
+  public var hasReferenceProbe: Bool {
+    rounds.map { !$0.isEmpty && $0.allSatisfy { $0.referenceProbeNanos ?? 0 > 0 } } ?? false
+  }
 
   /// The median over rounds of throughput × the round's reference-probe time in milliseconds:
   /// throughput on a common scale across moments when the machine ran at different speeds
@@ -115,8 +130,12 @@ public struct WorkloadResult: Codable, Sendable {
   /// Judges `thresholds` on this result's figures, replacing the verdicts.
   public mutating func judge(_ thresholds: [Threshold]) {
     self.thresholds = thresholds.map { t in
-      guard let measured = value(of: t.metric) else { return .init(expression: t.description, status: .notMeasured, measured: nil) }
-      return .init(expression: t.description, status: t.holds(for: measured) ? .pass : .fail, measured: WorkloadResult.text(measured))
+      guard let measured = value(of: t.metric) else {
+        return .init(expression: t.description, status: .notMeasured, measured: nil)
+      }
+      return .init(
+        expression: t.description, status: t.holds(for: measured) ? .pass : .fail,
+        measured: WorkloadResult.text(measured))
     }
   }
 
@@ -144,7 +163,8 @@ public struct WorkloadResult: Codable, Sendable {
   static func text(_ v: MetricValue) -> String {
     switch v {
     case .checksum(let c): return MetricValue.hex(c)
-    case .number(let x): return x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : String(format: "%.3f", x)
+    case .number(let x):
+      return x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : String(format: "%.3f", x)
     }
   }
 }
@@ -170,7 +190,10 @@ public struct BenchReport: Codable, Sendable {
     public var allocationCounter: String
     public var suites: [SuiteInfo]
 
-    public init(commit: String, swiftVersion: String, cpuModel: String, cores: Int, seed: UInt64, allocationCounter: String, suites: [SuiteInfo]) {
+    public init(
+      commit: String, swiftVersion: String, cpuModel: String, cores: Int, seed: UInt64,
+      allocationCounter: String, suites: [SuiteInfo]
+    ) {
       self.commit = commit
       self.swiftVersion = swiftVersion
       self.cpuModel = cpuModel
@@ -181,8 +204,12 @@ public struct BenchReport: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-      case commit, swiftVersion = "swift_version", cpuModel = "cpu_model", cores, seed
-      case allocationCounter = "allocation_counter", suites
+      case commit
+      case swiftVersion = "swift_version"
+      case cpuModel = "cpu_model"
+      case cores, seed
+      case allocationCounter = "allocation_counter"
+      case suites
     }
   }
 
@@ -214,32 +241,43 @@ public struct BenchReport: Codable, Sendable {
   public static func decode(_ data: Data, file path: String) throws(InputError) -> BenchReport {
     do {
       let report = try JSONDecoder().decode(BenchReport.self, from: data)
-      guard report.schema == schema else { throw InputError(file: path, field: "schema", "expected \(schema), found \(report.schema)") }
+      guard report.schema == schema else {
+        throw InputError(file: path, field: "schema", "expected \(schema), found \(report.schema)")
+      }
       return report
     } catch let e as InputError {
       throw e
     } catch let DecodingError.keyNotFound(key, ctx) {
-      throw InputError(file: path, field: (ctx.codingPath + [key]).map(\.stringValue).joined(separator: "."), "missing")
+      throw InputError(
+        file: path, field: (ctx.codingPath + [key]).map(\.stringValue).joined(separator: "."),
+        "missing")
     } catch let DecodingError.typeMismatch(_, ctx) {
-      throw InputError(file: path, field: ctx.codingPath.map(\.stringValue).joined(separator: "."), "wrong type")
+      throw InputError(
+        file: path, field: ctx.codingPath.map(\.stringValue).joined(separator: "."), "wrong type")
     } catch {
       throw InputError(file: path, "not a Berth benchmark report (\(error))")
     }
   }
 
   static let csvColumns = [
-    "suite", "test_case", "workload", "measured_pods", "throughput_avg", "throughput_p50", "throughput_p90", "throughput_p99",
-    "latency_p50_us", "latency_p90_us", "latency_p99_us", "latency_max_us", "nodes_evaluated_per_pod",
-    "allocations_per_cycle", "peak_rss_bytes", "scheduled", "unschedulable", "nodes_used", "placements_checksum", "thresholds",
+    "suite", "test_case", "workload", "measured_pods", "throughput_avg", "throughput_p50",
+    "throughput_p90", "throughput_p99",
+    "latency_p50_us", "latency_p90_us", "latency_p99_us", "latency_max_us",
+    "nodes_evaluated_per_pod",
+    "allocations_per_cycle", "peak_rss_bytes", "scheduled", "unschedulable", "nodes_used",
+    "placements_checksum", "thresholds",
   ]
 
   public func csv() -> String {
     var out = Self.csvColumns.joined(separator: ",") + "\n"
     for w in workloads {
       let fields: [String] = [
-        w.suite, w.testCase, w.workload, String(w.measuredPods), f(w.throughput.average), f(w.throughput.p50), f(w.throughput.p90),
-        f(w.throughput.p99), f(w.latency.p50), f(w.latency.p90), f(w.latency.p99), f(w.latency.max), f(w.nodesEvaluatedPerPod),
-        w.allocationsPerCycle.map(f) ?? "", String(w.peakRSSBytes), String(w.outcome.scheduled), String(w.outcome.unschedulable),
+        w.suite, w.testCase, w.workload, String(w.measuredPods), f(w.throughput.average),
+        f(w.throughput.p50), f(w.throughput.p90),
+        f(w.throughput.p99), f(w.latency.p50), f(w.latency.p90), f(w.latency.p99), f(w.latency.max),
+        f(w.nodesEvaluatedPerPod),
+        w.allocationsPerCycle.map(f) ?? "", String(w.peakRSSBytes), String(w.outcome.scheduled),
+        String(w.outcome.unschedulable),
         String(w.outcome.nodesUsed), w.placementsChecksum, w.passed ? "pass" : "fail",
       ]
       out += fields.map(ClusterCSV.csvField).joined(separator: ",") + "\n"
@@ -248,10 +286,12 @@ public struct BenchReport: Codable, Sendable {
   }
 
   public func markdown() -> String {
-    var out = "| workload | pods | pods/s avg | p50 | p99 | latency p50 µs | p99 µs | max µs | nodes/pod | allocs/cycle | peak RSS MB | scheduled | checksum | thresholds |\n"
+    var out =
+      "| workload | pods | pods/s avg | p50 | p99 | latency p50 µs | p99 µs | max µs | nodes/pod | allocs/cycle | peak RSS MB | scheduled | checksum | thresholds |\n"
     out += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     for w in workloads {
-      out += "| \(w.id) | \(w.measuredPods) | \(f0(w.throughput.average)) | \(f0(w.throughput.p50)) | \(f0(w.throughput.p99)) | "
+      out +=
+        "| \(w.id) | \(w.measuredPods) | \(f0(w.throughput.average)) | \(f0(w.throughput.p50)) | \(f0(w.throughput.p99)) | "
         + "\(f(w.latency.p50)) | \(f(w.latency.p99)) | \(f(w.latency.max)) | \(f(w.nodesEvaluatedPerPod)) | "
         + "\(w.allocationsPerCycle.map(f) ?? "—") | \(f(Double(w.peakRSSBytes) / 1_048_576)) | \(w.outcome.scheduled) | "
         + "`\(w.placementsChecksum)` | \(w.passed ? "pass" : "**fail**") |\n"
@@ -260,24 +300,39 @@ public struct BenchReport: Codable, Sendable {
   }
 
   public func table() -> String {
-    let header = ["workload", "pods", "pods/s", "p50 µs", "p99 µs", "nodes/pod", "allocs", "sched", "verdict"]
+    let header = [
+      "workload", "pods", "pods/s", "p50 µs", "p99 µs", "nodes/pod", "allocs", "sched", "verdict",
+    ]
     var rows = [header]
     for w in workloads {
       rows.append([
-        w.id, String(w.measuredPods), f0(w.throughput.average), f(w.latency.p50), f(w.latency.p99), f(w.nodesEvaluatedPerPod),
-        w.allocationsPerCycle.map(f) ?? "-", "\(w.outcome.scheduled)/\(w.measuredPods)", w.passed ? "pass" : "FAIL",
+        w.id, String(w.measuredPods), f0(w.throughput.average), f(w.latency.p50), f(w.latency.p99),
+        f(w.nodesEvaluatedPerPod),
+        w.allocationsPerCycle.map(f) ?? "-", "\(w.outcome.scheduled)/\(w.measuredPods)",
+        w.passed ? "pass" : "FAIL",
       ])
     }
     let widths = header.indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
     var out = ""
     for (i, r) in rows.enumerated() {
-      out += r.enumerated().map { c, s in c == 0 ? s.padding(toLength: widths[c], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[c] - s.count) + s }
+      out +=
+        r.enumerated().map { c, s in
+          c == 0
+            ? s.padding(toLength: widths[c], withPad: " ", startingAt: 0)
+            : String(repeating: " ", count: widths[c] - s.count) + s
+        }
         .joined(separator: "  ") + "\n"
-      if i == 0 { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
+      if i == 0 {
+        out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
+      }
     }
     for w in workloads {
-      for t in w.thresholds where t.status == .fail { out += "FAIL \(w.id): \(t.expression) (measured \(t.measured ?? "-"))\n" }
-      for t in w.thresholds where t.status == .notMeasured { out += "NOT MEASURED \(w.id): \(t.expression)\n" }
+      for t in w.thresholds where t.status == .fail {
+        out += "FAIL \(w.id): \(t.expression) (measured \(t.measured ?? "-"))\n"
+      }
+      for t in w.thresholds where t.status == .notMeasured {
+        out += "NOT MEASURED \(w.id): \(t.expression)\n"
+      }
     }
     return out
   }

@@ -32,7 +32,8 @@ public final class WorkloadRunner {
 
   // Measurement state.
   var collecting = false
-  var latencyNanos = Histogram<UInt64>(highestTrackableValue: 600_000_000_000, numberOfSignificantValueDigits: .three)
+  var latencyNanos = Histogram<UInt64>(
+    highestTrackableValue: 600_000_000_000, numberOfSignificantValueDigits: .three)
   var completionNanos: [UInt64] = []
   /// Monotonic nanoseconds (`MonotonicClock`): reading them costs no Duration arithmetic.
   var measureStart: UInt64?
@@ -65,7 +66,8 @@ public final class WorkloadRunner {
     self.testCase = testCase
     self.workload = workload
     self.options = options
-    let root = SplitMix64(seed: workload.seed ?? options.seed).split(label: "bench/\(suite.name)/\(testCase.name)/\(workload.name)")
+    let root = SplitMix64(seed: workload.seed ?? options.seed).split(
+      label: "bench/\(suite.name)/\(testCase.name)/\(workload.name)")
     rng = root.split(label: "ops")
     var schedulerSeed = root.split(label: "scheduler")
     scheduler = Scheduler(cluster: cluster, profile: testCase.profile, seed: schedulerSeed.next())
@@ -109,10 +111,16 @@ public final class WorkloadRunner {
           let before = collecting ? options.allocations.read() : nil
           q.run()
           if collecting {
-            if let before, let after = options.allocations.read() { allocations += after - before } else { allocationsMeasured = false }
+            if let before, let after = options.allocations.read() {
+              allocations += after - before
+            } else {
+              allocationsMeasured = false
+            }
           }
         } else if churn == nil {
-          for pod in try addPods(count, source: source, op: index, namespace: namespace) { schedule(pod) }
+          for pod in try addPods(count, source: source, op: index, namespace: namespace) {
+            schedule(pod)
+          }
         } else {
           // Churn creates pods between cycles: each measured pod is added just before its cycle.
           for spec in makePods(count, source: source, op: index) {
@@ -138,7 +146,9 @@ public final class WorkloadRunner {
     }
     if collecting { stopCollecting() }
     let problems = cluster.invariantViolations()
-    precondition(problems.isEmpty, "benchmark left an inconsistent cluster: \(problems.prefix(3).map(\.description))")
+    precondition(
+      problems.isEmpty,
+      "benchmark left an inconsistent cluster: \(problems.prefix(3).map(\.description))")
     return result(wall: clock.now - started)
   }
 
@@ -182,19 +192,26 @@ public final class WorkloadRunner {
   /// Adds `count` pending pods of the op, as `makePods` names them. Pods of a template are
   /// added in bulk (the spec resolved once), as scheduler_perf's client creates them before the
   /// scheduler pops them.
-  func addPods(_ count: Int, source: ObjectSource, op: Int, namespace: String?) throws(InputError) -> [PodID] {
+  func addPods(_ count: Int, source: ObjectSource, op: Int, namespace: String?) throws(InputError)
+    -> [PodID]
+  {
     guard case .podTemplate(let template) = source else {
       var ids: [PodID] = []
-      for spec in makePods(count, source: source, op: op) { ids.append(try add(placed(spec, namespace: namespace))) }
+      for spec in makePods(count, source: source, op: op) {
+        ids.append(try add(placed(spec, namespace: namespace)))
+      }
       return ids
     }
     let first = createdPods
     createdPods += count
     let spec = placed(template, namespace: namespace)
     do {
-      return try cluster.addPods(spec, count: count, namePrefix: "pod-\(op)-", firstNumber: first).map { PodID(UInt32($0)) }
+      return try cluster.addPods(spec, count: count, namePrefix: "pod-\(op)-", firstNumber: first)
+        .map { PodID(UInt32($0)) }
     } catch {
-      throw InputError(file: suite.file, field: "\(testCase.name)/\(workload.name) pod pod-\(op)-\(first)", error.description)
+      throw InputError(
+        file: suite.file, field: "\(testCase.name)/\(workload.name) pod pod-\(op)-\(first)",
+        error.description)
     }
   }
 
@@ -204,14 +221,17 @@ public final class WorkloadRunner {
     if let namespace { spec.namespace = namespace }
     if !services.isEmpty {
       let selectors = services.filter { $0.namespace == spec.namespace }.map(\.selector)
-      spec.defaultSpreadSelector = PodSpec.defaultSpreadSelector(labels: spec.labels, serviceSelectors: selectors, owner: nil)
+      spec.defaultSpreadSelector = PodSpec.defaultSpreadSelector(
+        labels: spec.labels, serviceSelectors: selectors, owner: nil)
     }
     return spec
   }
 
   func add(_ spec: PodSpec) throws(InputError) -> PodID {
     do { return try cluster.addPod(spec) } catch {
-      throw InputError(file: suite.file, field: "\(testCase.name)/\(workload.name) pod \(spec.name)", error.description)
+      throw InputError(
+        file: suite.file, field: "\(testCase.name)/\(workload.name) pod \(spec.name)",
+        error.description)
     }
   }
 
@@ -221,7 +241,11 @@ public final class WorkloadRunner {
     let outcome = scheduler.scheduleOne(pod)
     let t1 = MonotonicClock.nanoseconds()
     if collecting {
-      if let before = allocBefore, let after = options.allocations.read() { allocations += after - before } else { allocationsMeasured = false }
+      if let before = allocBefore, let after = options.allocations.read() {
+        allocations += after - before
+      } else {
+        allocationsMeasured = false
+      }
       latencyNanos.record(t1 &- t0)
       completionNanos.append(t1 &- measureStart!)
       measuredPods += 1
@@ -269,7 +293,9 @@ public final class WorkloadRunner {
 
   private func track(bound pod: PodID) {
     if pod.index >= boundIndex.count {
-      boundIndex.append(contentsOf: repeatElement(-1, count: max(pod.index + 1, cluster.pods.count) - boundIndex.count))
+      boundIndex.append(
+        contentsOf: repeatElement(
+          -1, count: max(pod.index + 1, cluster.pods.count) - boundIndex.count))
     }
     boundIndex[pod.index] = bound.count
     bound.append(pod)
@@ -298,7 +324,8 @@ public final class WorkloadRunner {
   }
 
   private func markMeasured(_ pod: PodID, _ measured: Bool) {
-    measuredPod.append(contentsOf: repeatElement(false, count: max(0, pod.index + 1 - measuredPod.count)))
+    measuredPod.append(
+      contentsOf: repeatElement(false, count: max(0, pod.index + 1 - measuredPod.count)))
     measuredPod[pod.index] = measured
   }
 
@@ -310,7 +337,11 @@ public final class WorkloadRunner {
       rows.swapAt(k, k + rng.nextInt(below: rows.count - k))
       let node = NodeID(UInt32(rows[k]))
       let spec = patch.applied(to: cluster.nodes.specs[node.index])
-      if let q = queueRun { q.updateNode(node, to: spec) } else { cluster.updateNode(node, to: spec) }
+      if let q = queueRun {
+        q.updateNode(node, to: spec)
+      } else {
+        cluster.updateNode(node, to: spec)
+      }
     }
     queueRun?.run()
   }
@@ -350,7 +381,8 @@ public final class WorkloadRunner {
   func startCollecting() {
     guard !collecting else { return }
     collecting = true
-    measureStart = MonotonicClock.nanoseconds() &- measuredNanos  // resume: completion times continue
+    // Resume: completion times continue from where the last collection stopped.
+    measureStart = MonotonicClock.nanoseconds() &- measuredNanos
   }
 
   func stopCollecting() {
@@ -371,26 +403,38 @@ public final class WorkloadRunner {
       let rank = Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1
       return sorted[min(max(rank, 0), sorted.count - 1)]
     }
-    func us(_ p: Double) -> Double { measuredCycles == 0 ? 0 : Double(latencyNanos.valueAtPercentile(p)) / 1000 }
+    func us(_ p: Double) -> Double {
+      measuredCycles == 0 ? 0 : Double(latencyNanos.valueAtPercentile(p)) / 1000
+    }
     var cpu: [Double] = []
     var mem: [Double] = []
     var used = 0
     let n = cluster.nodes
     for i in 0..<n.count {
       if n.podCount[i] > 0 { used += 1 }
-      if n.allocatableCPU[i] > 0 { cpu.append(Double(n.requestedCPU[i]) / Double(n.allocatableCPU[i])) }
-      if n.allocatableMemory[i] > 0 { mem.append(Double(n.requestedMemory[i]) / Double(n.allocatableMemory[i])) }
+      if n.allocatableCPU[i] > 0 {
+        cpu.append(Double(n.requestedCPU[i]) / Double(n.allocatableCPU[i]))
+      }
+      if n.allocatableMemory[i] > 0 {
+        mem.append(Double(n.requestedMemory[i]) / Double(n.allocatableMemory[i]))
+      }
     }
     var r = WorkloadResult(
       suite: suite.name, testCase: testCase.name, workload: workload.name, labels: workload.labels,
       params: workload.params, measuredPods: measuredPods,
-      throughput: .init(average: average, p50: pct(50), p90: pct(90), p99: pct(99), windows: windows.count),
-      latency: .init(p50: us(50), p90: us(90), p99: us(99), max: measuredCycles == 0 ? 0 : Double(latencyNanos.max) / 1000),
-      nodesEvaluatedPerPod: measuredCycles == 0 ? 0 : Double(evaluatedNodes) / Double(measuredCycles),
-      allocationsPerCycle: allocationsMeasured && measuredCycles > 0 ? Double(allocations) / Double(measuredCycles) : nil,
+      throughput: .init(
+        average: average, p50: pct(50), p90: pct(90), p99: pct(99), windows: windows.count),
+      latency: .init(
+        p50: us(50), p90: us(90), p99: us(99),
+        max: measuredCycles == 0 ? 0 : Double(latencyNanos.max) / 1000),
+      nodesEvaluatedPerPod: measuredCycles == 0
+        ? 0 : Double(evaluatedNodes) / Double(measuredCycles),
+      allocationsPerCycle: allocationsMeasured && measuredCycles > 0
+        ? Double(allocations) / Double(measuredCycles) : nil,
       peakRSSBytes: PeakMemory.bytes(), placementsChecksum: MetricValue.hex(checksum),
       outcome: .init(
-        nodes: n.count, pods: cluster.pods.count, scheduled: measuredScheduled, unschedulable: measuredPods - measuredScheduled,
+        nodes: n.count, pods: cluster.pods.count, scheduled: measuredScheduled,
+        unschedulable: measuredPods - measuredScheduled,
         nodesUsed: used, cpuUtilization: .init(cpu), memoryUtilization: .init(mem)),
       thresholds: [], measuredSeconds: seconds, wallSeconds: wall.seconds)
     r.judge(workload.thresholds)
@@ -411,7 +455,9 @@ public final class WorkloadRunner {
 }
 
 extension Duration {
-  var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
+  var nanoseconds: Int64 {
+    components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+  }
   public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
@@ -427,7 +473,8 @@ enum PeakMemory {
   static func bytes() -> Int {
     if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
       for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        let kb = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) }
+        let kb = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first
+          .flatMap { Int($0) }
         if let kb { return kb * 1024 }
       }
     }

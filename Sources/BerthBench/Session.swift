@@ -1,6 +1,6 @@
 import BerthCore
-import CBerthSystem
 import BerthTraces
+import CBerthSystem
 import Foundation
 
 /// Loads suites, selects workloads and runs them (shared by `bench run` and tests).
@@ -9,9 +9,13 @@ public enum BenchSession {
     var files: [String] = []
     for p in paths {
       var isDir: ObjCBool = false
-      guard FileManager.default.fileExists(atPath: p, isDirectory: &isDir) else { throw InputError(file: p, "no such file or directory") }
+      guard FileManager.default.fileExists(atPath: p, isDirectory: &isDir) else {
+        throw InputError(file: p, "no such file or directory")
+      }
       if isDir.boolValue {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: p)) ?? []).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: p)) ?? []).filter {
+          $0.hasSuffix(".yaml") || $0.hasSuffix(".yml")
+        }
         guard !names.isEmpty else { throw InputError(file: p, "directory holds no suite files") }
         files += names.sorted().map { p + "/" + $0 }
       } else {
@@ -28,7 +32,8 @@ public enum BenchSession {
   ///     average throughput is the median round's; every run must decide the same (same
   ///     placements checksum).
   public static func run(
-    paths: [String], labels: [String], workloadFilter: String?, seed: UInt64, windowNanos: UInt64 = 1_000_000_000,
+    paths: [String], labels: [String], workloadFilter: String?, seed: UInt64,
+    windowNanos: UInt64 = 1_000_000_000,
     allocations: AllocationCounter = .none, rounds: Int = 1, minimumSampleSeconds: Double = 0.05,
     progress: ((String, Int, Int) -> Void)? = nil
   ) throws(InputError) -> BenchReport {
@@ -51,7 +56,8 @@ public enum BenchSession {
           // The first run warms caches, page tables and the allocator; it gives the counters
           // and the checksum every timed run must repeat, and is not itself timed.
           var result = try runner.run()
-          result.rounds = try sample(result, rounds: rounds, minimumSeconds: minimumSampleSeconds) { () throws(InputError) in
+          result.rounds = try sample(result, rounds: rounds, minimumSeconds: minimumSampleSeconds) {
+            () throws(InputError) in
             try WorkloadRunner(suite: suite, testCase: tc, workload: w, options: options).run()
           }
           // Timed figures are the rounds' medians; thresholds are judged on them.
@@ -65,14 +71,19 @@ public enum BenchSession {
       }
     }
     if results.isEmpty {
-      throw InputError(file: paths.joined(separator: " "), "no workload matches labels \(labels) \(workloadFilter.map { "and \"\($0)\"" } ?? "")")
+      throw InputError(
+        file: paths.joined(separator: " "),
+        "no workload matches labels \(labels) \(workloadFilter.map { "and \"\($0)\"" } ?? "")")
     }
     return BenchReport(
       environment: .init(
-        commit: BuildEnvironment.commit(), swiftVersion: BuildEnvironment.swiftVersion, cpuModel: BuildEnvironment.cpuModel(),
+        commit: BuildEnvironment.commit(), swiftVersion: BuildEnvironment.swiftVersion,
+        cpuModel: BuildEnvironment.cpuModel(),
         cores: ProcessInfo.processInfo.activeProcessorCount, seed: seed,
         allocationCounter: counterLoaded ? "libBerthMallocCounter.so (LD_PRELOAD)" : "none",
-        suites: suites.map { .init(name: $0.name, file: $0.file, checksum: MetricValue.hex($0.checksum)) }),
+        suites: suites.map {
+          .init(name: $0.name, file: $0.file, checksum: MetricValue.hex($0.checksum))
+        }),
       workloads: results)
   }
 }
@@ -82,7 +93,8 @@ extension BenchSession {
   /// runs until their measured time reaches `minimumSeconds` (at most 10,000 runs).
   /// - Throws: when a run decides differently from the first (its checksum differs).
   static func sample(
-    _ first: WorkloadResult, rounds: Int, minimumSeconds: Double, probe: (() -> UInt64)? = { berth_reference_probe() },
+    _ first: WorkloadResult, rounds: Int, minimumSeconds: Double,
+    probe: (() -> UInt64)? = { berth_reference_probe() },
     run: () throws(InputError) -> WorkloadResult
   ) throws(InputError) -> [WorkloadResult.Round] {
     var out: [WorkloadResult.Round] = []
@@ -97,9 +109,14 @@ extension BenchSession {
         if let probe { probes.append(Double(probe())) }
         let r = try run()
         guard r.placementsChecksum == first.placementsChecksum else {
-          throw InputError(file: r.suite, field: r.id, "two runs with the same seed decided differently (placements \(first.placementsChecksum) and \(r.placementsChecksum))")
+          throw InputError(
+            file: r.suite, field: r.id,
+            "two runs with the same seed decided differently (placements \(first.placementsChecksum) and \(r.placementsChecksum))"
+          )
         }
-        if let probe, seconds + r.measuredSeconds >= minimumSeconds || repeats + 1 >= 10_000 { probes.append(Double(probe())) }
+        if let probe, seconds + r.measuredSeconds >= minimumSeconds || repeats + 1 >= 10_000 {
+          probes.append(Double(probe()))
+        }
         pods += r.measuredPods
         seconds += r.measuredSeconds
         repeats += 1
@@ -109,10 +126,12 @@ extension BenchSession {
       p50s.sort()
       p99s.sort()
       probes.sort()
-      out.append(WorkloadResult.Round(
-        throughput: seconds > 0 ? Double(pods) / seconds : 0, latencyP50Micros: p50s[p50s.count / 2],
-        latencyP99Micros: p99s[p99s.count / 2], measuredSeconds: seconds, repeats: repeats,
-        referenceProbeNanos: probes.isEmpty ? nil : probes[probes.count / 2]))
+      out.append(
+        WorkloadResult.Round(
+          throughput: seconds > 0 ? Double(pods) / seconds : 0,
+          latencyP50Micros: p50s[p50s.count / 2],
+          latencyP99Micros: p99s[p99s.count / 2], measuredSeconds: seconds, repeats: repeats,
+          referenceProbeNanos: probes.isEmpty ? nil : probes[probes.count / 2]))
     }
     return out
   }
@@ -135,9 +154,13 @@ enum BuildEnvironment {
   }
 
   static func cpuModel() -> String {
-    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
+    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else {
+      return "unknown"
+    }
     for line in text.split(separator: "\n") where line.hasPrefix("model name") {
-      return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
+      return line.split(separator: ":", maxSplits: 1).last.map {
+        $0.trimmingCharacters(in: .whitespaces)
+      } ?? "unknown"
     }
     return "unknown"
   }
@@ -153,8 +176,8 @@ enum BuildEnvironment {
     p.standardError = FileHandle.nullDevice
     do { try p.run() } catch { return "unknown" }
     p.waitUntilExit()
-    let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      .trimmingCharacters(in: .whitespacesAndNewlines)
     return p.terminationStatus == 0 && !out.isEmpty ? out : "unknown"
   }
 }
-

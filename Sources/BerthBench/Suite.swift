@@ -101,10 +101,14 @@ extension Suite {
     return try parse(text, file: path, checksum: InputChecksum.fnv1a64(data))
   }
 
-  public static func parse(_ text: String, file: String, checksum: UInt64 = 0) throws(InputError) -> Suite {
+  public static func parse(_ text: String, file: String, checksum: UInt64 = 0) throws(InputError)
+    -> Suite
+  {
     let v = try YAMLValue.document(text, file: file, empty: "suite")
     try v.requireKeys(in: ["name", "description", "testCases"])
-    guard let name = try v.child("name")?.string(), !name.isEmpty else { throw v.error("a suite needs a name") }
+    guard let name = try v.child("name")?.string(), !name.isEmpty else {
+      throw v.error("a suite needs a name")
+    }
     guard let cases = v.child("testCases") else { throw v.error("a suite needs testCases") }
     let dir = (file as NSString).deletingLastPathComponent
     var testCases: [TestCase] = []
@@ -115,21 +119,31 @@ extension Suite {
 
   static func testCase(_ v: YAMLValue, directory: String) throws(InputError) -> TestCase {
     try v.requireKeys(in: ["name", "schedulerConfig", "workloadTemplate", "workloads", "queue"])
-    guard let name = try v.child("name")?.string(), !name.isEmpty else { throw v.error("a test case needs a name") }
+    guard let name = try v.child("name")?.string(), !name.isEmpty else {
+      throw v.error("a test case needs a name")
+    }
     var profile = Profile.default
     if let configNode = v.child("schedulerConfig") {
       let relative = try configNode.string()
       let path = relative.hasPrefix("/") ? relative : directory + "/" + relative
       let config = try SchedulerConfigurationYAML.read(path: path)
-      do { profile = try Profile.resolve(config)[0] } catch { throw configNode.error(error.description) }
+      do { profile = try Profile.resolve(config)[0] } catch {
+        throw configNode.error(error.description)
+      }
     }
-    guard let template = v.child("workloadTemplate") else { throw v.error("a test case needs a workloadTemplate") }
-    guard let workloadList = v.child("workloads") else { throw v.error("a test case needs workloads") }
+    guard let template = v.child("workloadTemplate") else {
+      throw v.error("a test case needs a workloadTemplate")
+    }
+    guard let workloadList = v.child("workloads") else {
+      throw v.error("a test case needs workloads")
+    }
     var workloads: [Workload] = []
     var names = Set<String>()
     for w in try workloadList.sequence() {
       let workload = try self.workload(w, template: template)
-      guard names.insert(workload.name).inserted else { throw w.error("duplicate workload name \"\(workload.name)\"") }
+      guard names.insert(workload.name).inserted else {
+        throw w.error("duplicate workload name \"\(workload.name)\"")
+      }
       workloads.append(workload)
     }
     var testCase = TestCase(name: name, profile: profile, workloads: workloads)
@@ -139,7 +153,9 @@ extension Suite {
 
   static func workload(_ v: YAMLValue, template: YAMLValue) throws(InputError) -> Workload {
     try v.requireKeys(in: ["name", "labels", "params", "thresholds", "seed"])
-    guard let name = try v.child("name")?.string(), !name.isEmpty else { throw v.error("a workload needs a name") }
+    guard let name = try v.child("name")?.string(), !name.isEmpty else {
+      throw v.error("a workload needs a name")
+    }
     var params: [String: YAMLValue] = [:]
     var paramText: [String: String] = [:]
     for (key, value) in try v.child("params")?.mapping() ?? [] {
@@ -150,7 +166,8 @@ extension Suite {
     var used = Set<String>()
     let substituted = try template.substituting(params, used: &used)
     if let unused = params.keys.sorted().first(where: { !used.contains($0) }) {
-      throw (v.child("params")?.child(unused) ?? v).error("param \"\(unused)\" is not used by the workload template")
+      throw (v.child("params")?.child(unused) ?? v).error(
+        "param \"\(unused)\" is not used by the workload template")
     }
     var ops: [Op] = []
     var objects = 0
@@ -163,14 +180,17 @@ extension Suite {
         }
       }
       guard objects <= Limits.objectsPerWorkload else {
-        throw o.error("workload \(name) creates more than \(Limits.objectsPerWorkload) nodes and pods")
+        throw o.error(
+          "workload \(name) creates more than \(Limits.objectsPerWorkload) nodes and pods")
       }
       ops += added
     }
     var thresholds: [Threshold] = []
     for t in try v.child("thresholds")?.sequence() ?? [] {
       let text = try t.string()
-      do throws(Threshold.ParseError) { thresholds.append(try Threshold(parsing: text)) } catch { throw t.error(error.description) }
+      do throws(Threshold.ParseError) { thresholds.append(try Threshold(parsing: text)) } catch {
+        throw t.error(error.description)
+      }
     }
     let seed = try v.child("seed").map { s throws(InputError) -> UInt64 in
       let n = try s.int64()
@@ -178,7 +198,8 @@ extension Suite {
       return UInt64(n)
     }
     return Workload(
-      name: name, labels: try v.child("labels")?.stringList() ?? [], params: paramText, ops: ops, thresholds: thresholds,
+      name: name, labels: try v.child("labels")?.stringList() ?? [], params: paramText, ops: ops,
+      thresholds: thresholds,
       seed: seed)
   }
 
@@ -193,7 +214,9 @@ extension Suite {
     public static let objectsPerWorkload = 20_000_000
   }
 
-  static func count(_ v: YAMLValue?, in op: YAMLValue, field: String = "count", max: Int = Limits.countPerOp) throws(InputError) -> Int {
+  static func count(
+    _ v: YAMLValue?, in op: YAMLValue, field: String = "count", max: Int = Limits.countPerOp
+  ) throws(InputError) -> Int {
     guard let v else { throw op.error("\(op.path) needs \(field)") }
     let n = try v.int64()
     guard n >= 0, n <= max else { throw v.error("expected a count in 0…\(max), found \(n)") }
@@ -207,16 +230,23 @@ extension Suite {
       let line = t.line ?? 0
       guard t.kind == .mapping else { throw t.error("expected a mapping") }
       var manifest = t.withDefault("kind") { $0.addScalar(kind, line: line) }
-      let meta = manifest.child("metadata") ?? YAMLValue(tree: t.tree, index: t.tree.addContainer(.mapping, items: [], line: line))
+      let meta =
+        manifest.child("metadata")
+        ?? YAMLValue(tree: t.tree, index: t.tree.addContainer(.mapping, items: [], line: line))
       guard meta.kind == .mapping else { throw meta.error("expected a mapping") }
       let named = meta.withDefault("name") { $0.addScalar("template", line: line) }
-      if named.index != meta.index || manifest.child("metadata") == nil { manifest = manifest.setting("metadata", to: named.index) }
+      if named.index != meta.index || manifest.child("metadata") == nil {
+        manifest = manifest.setting("metadata", to: named.index)
+      }
       try StrictFields.check(manifest, kind: kind)
-      return key == "nodeTemplate" ? .nodeTemplate(try KubernetesYAML.node(manifest)) : .podTemplate(try KubernetesYAML.pod(manifest))
+      return key == "nodeTemplate"
+        ? .nodeTemplate(try KubernetesYAML.node(manifest))
+        : .podTemplate(try KubernetesYAML.pod(manifest))
     }
     let mixText = try v.child("mix")?.string() ?? "oracle"
     guard let mix = SyntheticCluster.Mix(rawValue: mixText) else {
-      throw v.child("mix")!.error("expected one of \(SyntheticCluster.Mix.allCases.map(\.rawValue).joined(separator: ", "))")
+      throw v.child("mix")!.error(
+        "expected one of \(SyntheticCluster.Mix.allCases.map(\.rawValue).joined(separator: ", "))")
     }
     return .mix(mix)
   }
@@ -226,15 +256,23 @@ extension Suite {
     guard try v.child("opcode")?.string() == "createPodSets" else { return [try op(v)] }
     try v.requireKeys(in: ["opcode", "count", "namespacePrefix", "createPodsOp"])
     let n = try count(v.child("count"), in: v, max: Limits.podSets)
-    guard let prefix = try v.child("namespacePrefix")?.string(), !prefix.isEmpty else { throw v.error("createPodSets needs a namespacePrefix") }
-    guard let inner = v.child("createPodsOp") else { throw v.error("createPodSets needs a createPodsOp") }
+    guard let prefix = try v.child("namespacePrefix")?.string(), !prefix.isEmpty else {
+      throw v.error("createPodSets needs a namespacePrefix")
+    }
+    guard let inner = v.child("createPodsOp") else {
+      throw v.error("createPodSets needs a createPodsOp")
+    }
     guard case .createPods(let c, let source, let collect, nil) = try op(inner) else {
       throw inner.error("createPodsOp must be a createPods op without a namespace")
     }
     guard n * c <= Limits.objectsPerWorkload else {
-      throw v.error("\(n) pod sets of \(c) pods is \(n * c) pods, more than a workload may create (\(Limits.objectsPerWorkload))")
+      throw v.error(
+        "\(n) pod sets of \(c) pods is \(n * c) pods, more than a workload may create (\(Limits.objectsPerWorkload))"
+      )
     }
-    return (0..<n).map { .createPods(count: c, source: source, collectMetrics: collect, namespace: "\(prefix)-\($0)") }
+    return (0..<n).map {
+      .createPods(count: c, source: source, collectMetrics: collect, namespace: "\(prefix)-\($0)")
+    }
   }
 
   static func op(_ v: YAMLValue) throws(InputError) -> Op {
@@ -252,33 +290,53 @@ extension Suite {
       return .createService(namespace: service.namespace, selector: service.selector)
     case "createNamespaces":
       try v.requireKeys(in: ["opcode", "prefix", "count", "labels"])
-      guard let prefix = try v.child("prefix")?.string(), !prefix.isEmpty else { throw v.error("createNamespaces needs a prefix") }
-      return .createNamespaces(prefix: prefix, count: try count(v.child("count"), in: v), labels: try v.child("labels")?.stringMap() ?? [:])
+      guard let prefix = try v.child("prefix")?.string(), !prefix.isEmpty else {
+        throw v.error("createNamespaces needs a prefix")
+      }
+      return .createNamespaces(
+        prefix: prefix, count: try count(v.child("count"), in: v),
+        labels: try v.child("labels")?.stringMap() ?? [:])
     case "createNodes":
       try v.requireKeys(in: ["opcode", "count", "mix", "nodeTemplate", "zones"])
-      return .createNodes(count: try count(v.child("count"), in: v), source: try source(v, template: "nodeTemplate"),
+      return .createNodes(
+        count: try count(v.child("count"), in: v), source: try source(v, template: "nodeTemplate"),
         zones: try v.child("zones")?.stringList() ?? [])
     case "createPods":
-      try v.requireKeys(in: ["opcode", "count", "mix", "podTemplate", "collectMetrics", "namespace"])
-      return .createPods(count: try count(v.child("count"), in: v), source: try source(v, template: "podTemplate"),
-        collectMetrics: try v.child("collectMetrics")?.bool() ?? false, namespace: try v.child("namespace")?.string())
+      try v.requireKeys(in: [
+        "opcode", "count", "mix", "podTemplate", "collectMetrics", "namespace",
+      ])
+      return .createPods(
+        count: try count(v.child("count"), in: v), source: try source(v, template: "podTemplate"),
+        collectMetrics: try v.child("collectMetrics")?.bool() ?? false,
+        namespace: try v.child("namespace")?.string())
     case "churn":
       try v.requireKeys(in: ["opcode", "everyPods", "create", "delete", "mix", "podTemplate"])
       let every = try count(v.child("everyPods"), in: v, field: "everyPods")
       guard every > 0 else { throw v.child("everyPods")!.error("must be at least 1") }
-      return .churn(everyPods: every, create: try v.child("create").map { c throws(InputError) in try count(c, in: v) } ?? 0,
-        delete: try v.child("delete").map { c throws(InputError) in try count(c, in: v) } ?? 0, source: try source(v, template: "podTemplate"))
+      return .churn(
+        everyPods: every,
+        create: try v.child("create").map { c throws(InputError) in try count(c, in: v) } ?? 0,
+        delete: try v.child("delete").map { c throws(InputError) in try count(c, in: v) } ?? 0,
+        source: try source(v, template: "podTemplate"))
     case "updateNodes":
-      try v.requireKeys(in: ["opcode", "count", "unschedulable", "labels", "removeLabels", "taints"])
+      try v.requireKeys(in: [
+        "opcode", "count", "unschedulable", "labels", "removeLabels", "taints",
+      ])
       var patch = NodePatch()
       patch.unschedulable = try v.child("unschedulable")?.bool()
       patch.setLabels = try v.child("labels")?.stringMap() ?? [:]
       patch.removeLabels = try v.child("removeLabels")?.stringList() ?? []
-      patch.taints = try v.child("taints").map { t throws(InputError) in try KubernetesYAML.taints(t) }
-      if patch.setLabels.keys.contains("kubernetes.io/hostname") || patch.removeLabels.contains("kubernetes.io/hostname") {
+      patch.taints = try v.child("taints").map { t throws(InputError) in
+        try KubernetesYAML.taints(t)
+      }
+      if patch.setLabels.keys.contains("kubernetes.io/hostname")
+        || patch.removeLabels.contains("kubernetes.io/hostname")
+      {
         throw v.error("updateNodes cannot change kubernetes.io/hostname")
       }
-      guard patch != NodePatch() else { throw v.error("updateNodes needs unschedulable, labels, removeLabels or taints") }
+      guard patch != NodePatch() else {
+        throw v.error("updateNodes needs unschedulable, labels, removeLabels or taints")
+      }
       return .updateNodes(count: try count(v.child("count"), in: v), patch: patch)
     case "deletePods":
       try v.requireKeys(in: ["opcode", "count"])
@@ -293,7 +351,9 @@ extension Suite {
       try v.requireKeys(in: ["opcode"])
       return .stopCollectingMetrics
     default:
-      throw codeNode.error("unknown opcode \"\(code)\" (expected createNodes, createNamespaces, createAny, createPods, createPodSets, churn, deletePods, updateNodes, barrier, startCollectingMetrics or stopCollectingMetrics)")
+      throw codeNode.error(
+        "unknown opcode \"\(code)\" (expected createNodes, createNamespaces, createAny, createPods, createPodSets, churn, deletePods, updateNodes, barrier, startCollectingMetrics or stopCollectingMetrics)"
+      )
     }
   }
 }

@@ -24,7 +24,11 @@ public enum MetricValue: Sendable, Equatable {
 /// `placementsChecksum == 0x9e3779b97f4a7c15`.
 public struct Threshold: Sendable, Equatable, CustomStringConvertible {
   public enum Comparison: String, Sendable, CaseIterable {
-    case atLeast = ">=", atMost = "<=", equal = "==", above = ">", below = "<"
+    case atLeast = ">="
+    case atMost = "<="
+    case equal = "=="
+    case above = ">"
+    case below = "<"
   }
   public var metric: Metric
   public var comparison: Comparison
@@ -43,17 +47,27 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
   public init(parsing text: String) throws(ParseError) {
     let parts = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
     guard parts.count == 3 else {
-      throw ParseError(description: "threshold \"\(text)\" must read `metric op value`, e.g. `throughputAverage >= 1000`")
+      throw ParseError(
+        description:
+          "threshold \"\(text)\" must read `metric op value`, e.g. `throughputAverage >= 1000`")
     }
     guard let metric = Metric(rawValue: parts[0]) else {
-      throw ParseError(description: "unknown metric \"\(parts[0])\" (expected one of \(Metric.allCases.map(\.rawValue).joined(separator: ", ")))")
+      throw ParseError(
+        description:
+          "unknown metric \"\(parts[0])\" (expected one of \(Metric.allCases.map(\.rawValue).joined(separator: ", ")))"
+      )
     }
     guard let comparison = Comparison(rawValue: parts[1]) else {
-      throw ParseError(description: "unknown comparison \"\(parts[1])\" (expected >=, <=, ==, > or <)")
+      throw ParseError(
+        description: "unknown comparison \"\(parts[1])\" (expected >=, <=, ==, > or <)")
     }
     if metric == .placementsChecksum {
-      guard comparison == .equal, parts[2].hasPrefix("0x"), let sum = UInt64(parts[2].dropFirst(2), radix: 16) else {
-        throw ParseError(description: "placementsChecksum thresholds must read `placementsChecksum == 0x<16 hex digits>`")
+      guard comparison == .equal, parts[2].hasPrefix("0x"),
+        let sum = UInt64(parts[2].dropFirst(2), radix: 16)
+      else {
+        throw ParseError(
+          description:
+            "placementsChecksum thresholds must read `placementsChecksum == 0x<16 hex digits>`")
       }
       self.init(metric: metric, comparison: comparison, value: .checksum(sum))
       return
@@ -67,8 +81,8 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
   /// Whether `measured` satisfies the threshold; nil measurements (not collected) never do.
   public func holds(for measured: MetricValue?) -> Bool {
     switch (value, measured) {
-    case let (.checksum(a), .checksum(b)?): return a == b
-    case let (.number(limit), .number(x)?):
+    case (.checksum(let a), .checksum(let b)?): return a == b
+    case (.number(let limit), .number(let x)?):
       switch comparison {
       case .atLeast: return x >= limit
       case .atMost: return x <= limit

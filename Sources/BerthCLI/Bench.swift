@@ -14,7 +14,8 @@ struct Bench: ParsableCommand {
 struct BenchRun: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "run",
-    abstract: "Run the workloads of one or more suites and report throughput, latency and counters.",
+    abstract:
+      "Run the workloads of one or more suites and report throughput, latency and counters.",
     discussion: """
       SUITE is a suite file or a directory of them. Setup ops run unmeasured; the pods of a `createPods` op with `collectMetrics: true` (or between start/stopCollectingMetrics) are measured one scheduling cycle at a time. Heap allocations are counted by preloading libBerthMallocCounter.so from beside the executable (berth re-executes itself once). Exits non-zero when a threshold fails.
 
@@ -28,23 +29,39 @@ struct BenchRun: ParsableCommand {
       """)
 
   @Argument(help: "Suite files or directories of suite files.") var suites: [String]
-  @Option(help: "Run only workloads carrying this label (repeatable; all must match).") var label: [String] = []
-  @Option(help: "Run only workloads whose suite/testCase/workload id contains this text.") var workload: String?
-  @Option(help: "Seed for generators and tie-breaking; drawn and printed when absent.") var seed: UInt64?
+  @Option(help: "Run only workloads carrying this label (repeatable; all must match).") var label:
+    [String] = []
+  @Option(help: "Run only workloads whose suite/testCase/workload id contains this text.")
+  var workload: String?
+  @Option(help: "Seed for generators and tie-breaking; drawn and printed when absent.") var seed:
+    UInt64?
   @Option(help: "JSON report path.") var out: String?
   @Option(help: "CSV report path.") var csv: String?
   @Option(help: "Markdown report path.") var markdown: String?
-  @Option(help: "Throughput window in milliseconds (scheduler_perf samples once a second).") var throughputWindowMs: Int = 1000
-  @Option(help: "Timed samples per workload after one untimed warm-up run: each round reruns the workload (same seed) until --min-sample-ms of measured time; reported throughput and latency p50/p99 are the median round's.") var rounds: Int = 5
-  @Option(help: "Shortest measured time of one sample, in milliseconds (short workloads are repeated within a round).") var minSampleMs: Int = 50
-  @Flag(help: "Do not count heap allocations (and do not re-execute to preload the counter).") var noAllocationCounter = false
-  @Flag(help: "Pass even when a threshold's metric was not measured (allocations without the counter).") var allowUnmeasured = false
+  @Option(help: "Throughput window in milliseconds (scheduler_perf samples once a second).")
+  var throughputWindowMs: Int = 1000
+  @Option(
+    help:
+      "Timed samples per workload after one untimed warm-up run: each round reruns the workload (same seed) until --min-sample-ms of measured time; reported throughput and latency p50/p99 are the median round's."
+  ) var rounds: Int = 5
+  @Option(
+    help:
+      "Shortest measured time of one sample, in milliseconds (short workloads are repeated within a round)."
+  ) var minSampleMs: Int = 50
+  @Flag(help: "Do not count heap allocations (and do not re-execute to preload the counter).")
+  var noAllocationCounter = false
+  @Flag(
+    help: "Pass even when a threshold's metric was not measured (allocations without the counter).")
+  var allowUnmeasured = false
 
   func validate() throws {
     guard (1...1_000).contains(rounds) else { throw ValidationError("--rounds must be in 1…1000") }
-    guard (0...60_000).contains(minSampleMs) else { throw ValidationError("--min-sample-ms must be in 0…60000") }
+    guard (0...60_000).contains(minSampleMs) else {
+      throw ValidationError("--min-sample-ms must be in 0…60000")
+    }
     guard (1...3_600_000).contains(throughputWindowMs) else {
-      throw ValidationError("--throughput-window-ms must be in 1…3600000 (an hour), found \(throughputWindowMs)")
+      throw ValidationError(
+        "--throughput-window-ms must be in 1…3600000 (an hour), found \(throughputWindowMs)")
     }
   }
 
@@ -62,7 +79,8 @@ struct BenchRun: ParsableCommand {
     let report: BenchReport
     do {
       let counter: AllocationCounter =
-        noAllocationCounter || MallocCount.current() == nil ? .none : AllocationCounter { MallocCount.current() }
+        noAllocationCounter || MallocCount.current() == nil
+        ? .none : AllocationCounter { MallocCount.current() }
       var bar: Progress?
       report = try BenchSession.run(
         paths: suites, labels: label, workloadFilter: workload, seed: seed,
@@ -94,7 +112,9 @@ struct BenchRun: ParsableCommand {
     }
     let unmeasured = report.workloads.reduce(0) { $0 + $1.unmeasured }
     if unmeasured > 0 && !allowUnmeasured {
-      throw CommandFailure("\(unmeasured) threshold(s) not measured: libBerthMallocCounter.so was not preloaded (build it with `swift build`, or pass --allow-unmeasured)")
+      throw CommandFailure(
+        "\(unmeasured) threshold(s) not measured: libBerthMallocCounter.so was not preloaded (build it with `swift build`, or pass --allow-unmeasured)"
+      )
     }
   }
 }
@@ -109,7 +129,8 @@ enum AllocationCounterLoader {
     let env = ProcessInfo.processInfo.environment
     guard env["BERTH_REEXECUTED"] == nil else { return }
     let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-    let lib = exe.deletingLastPathComponent().appendingPathComponent("libBerthMallocCounter.so").path
+    let lib = exe.deletingLastPathComponent().appendingPathComponent("libBerthMallocCounter.so")
+      .path
     let wantsCounter = MallocCount.current() == nil && FileManager.default.fileExists(atPath: lib)
     guard wantsCounter || env["SWIFT_DETERMINISTIC_HASHING"] != "1" else { return }
     if wantsCounter {

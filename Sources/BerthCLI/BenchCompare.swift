@@ -19,14 +19,17 @@ struct BenchCompare: ParsableCommand {
   @Argument(help: "The baseline report.") var old: String
   @Argument(help: "The report to judge.") var new: String
   @Option(help: "Default tolerance for timed metrics, in percent.") var tolerance: Double = 10
-  @Option(help: "Per-metric tolerance, METRIC=PERCENT (repeatable).") var metricTolerance: [String] = []
+  @Option(help: "Per-metric tolerance, METRIC=PERCENT (repeatable).") var metricTolerance:
+    [String] = []
 
   func run() throws {
     var tolerances: [Metric: Double] = [:]
     for t in metricTolerance {
       let parts = t.split(separator: "=", maxSplits: 1).map(String.init)
-      guard parts.count == 2, let m = Metric(rawValue: parts[0]), let v = Double(parts[1]), v >= 0 else {
-        throw CommandFailure("--metric-tolerance: expected METRIC=PERCENT with a known metric, found \"\(t)\"")
+      guard parts.count == 2, let m = Metric(rawValue: parts[0]), let v = Double(parts[1]), v >= 0
+      else {
+        throw CommandFailure(
+          "--metric-tolerance: expected METRIC=PERCENT with a known metric, found \"\(t)\"")
       }
       tolerances[m] = v
     }
@@ -40,14 +43,17 @@ struct BenchCompare: ParsableCommand {
     }
     let comparison = Comparison(old: a, new: b, defaultTolerance: tolerance, tolerances: tolerances)
     print(comparison.table(), terminator: "")
-    if comparison.regressions > 0 { throw CommandFailure("\(comparison.regressions) regression(s) between \(old) and \(new)") }
+    if comparison.regressions > 0 {
+      throw CommandFailure("\(comparison.regressions) regression(s) between \(old) and \(new)")
+    }
   }
 }
 
 struct BenchAB: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "ab",
-    abstract: "Run the same workloads alternately with two berth binaries and report paired ratios.",
+    abstract:
+      "Run the same workloads alternately with two berth binaries and report paired ratios.",
     discussion: """
       Runs `bench run` with the baseline binary and with this one in turn (A B A B …), each in a fresh process with the same seed, and reports per workload the median and range of the per-round throughput ratio this/baseline (speed-adjusted by the reference probe when both binaries time it): the way to compare two commits on a noisy machine. Placement checksums must agree, or the two binaries decide differently.
 
@@ -60,7 +66,8 @@ struct BenchAB: ParsableCommand {
   @Argument(help: "Suite files or directories.") var suites: [String]
   @Option(help: "Only workloads with these labels (repeatable).") var label: [String] = []
   @Option(help: "Only workloads whose id contains this text.") var workload: String?
-  @Option(help: "Rounds (each runs both binaries once; 6 or more give a 95 % interval).") var rounds: Int = 7
+  @Option(help: "Rounds (each runs both binaries once; 6 or more give a 95 % interval).")
+  var rounds: Int = 7
   @Option(help: "Seed passed to both binaries.") var seed: UInt64 = 1
 
   func validate() throws {
@@ -68,9 +75,12 @@ struct BenchAB: ParsableCommand {
   }
 
   func run() throws {
-    guard FileManager.default.isExecutableFile(atPath: baseline) else { throw CommandFailure("\(baseline): not an executable file") }
+    guard FileManager.default.isExecutableFile(atPath: baseline) else {
+      throw CommandFailure("\(baseline): not an executable file")
+    }
     let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("berth-ab-\(getpid())").path
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("berth-ab-\(getpid())")
+      .path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
     var args = ["bench", "run"] + suites + ["--seed", String(seed)]
@@ -83,8 +93,11 @@ struct BenchAB: ParsableCommand {
     var ratios: [String: [Double]] = [:]
     var checksumsAgree = true
     for round in 1...rounds {
-      let a = try runOnce(baseline, args + (baselineSamples ? sampling : []) + ["--out", "\(dir)/a\(round).json"], "\(dir)/a\(round).json")
-      let b = try runOnce(me, args + sampling + ["--out", "\(dir)/b\(round).json"], "\(dir)/b\(round).json")
+      let a = try runOnce(
+        baseline, args + (baselineSamples ? sampling : []) + ["--out", "\(dir)/a\(round).json"],
+        "\(dir)/a\(round).json")
+      let b = try runOnce(
+        me, args + sampling + ["--out", "\(dir)/b\(round).json"], "\(dir)/b\(round).json")
       let byID = Dictionary(a.workloads.map { ($0.id, $0) }, uniquingKeysWith: { x, _ in x })
       for w in b.workloads {
         guard let base = byID[w.id], base.throughput.average > 0 else { continue }
@@ -98,16 +111,23 @@ struct BenchAB: ParsableCommand {
       }
       FileHandle.standardError.write(Data("round \(round)/\(rounds) done\n".utf8))
     }
-    print("workload  throughput ratio this/baseline: median [interval for the median] over \(rounds) rounds")
+    print(
+      "workload  throughput ratio this/baseline: median [interval for the median] over \(rounds) rounds"
+    )
     var differ = 0
     for (id, rs) in ratios.sorted(by: { $0.key < $1.key }) {
       let i = Statistics.medianInterval(rs, confidence: 0.95)
       let verdict = i.low > 1 ? "faster" : i.high < 1 ? "slower" : "no difference shown"
       if i.low > 1 || i.high < 1 { differ += 1 }
-      print(String(format: "%@  %.3f [%.3f, %.3f] (%.1f %%)  %@", id, Statistics.median(rs), i.low, i.high, i.coverage * 100, verdict))
+      print(
+        String(
+          format: "%@  %.3f [%.3f, %.3f] (%.1f %%)  %@", id, Statistics.median(rs), i.low, i.high,
+          i.coverage * 100, verdict))
     }
     print("\(differ) of \(ratios.count) workload(s) differ (interval excludes 1.000)")
-    print(checksumsAgree ? "placements: identical decisions" : "placements: the two binaries decide differently")
+    print(
+      checksumsAgree
+        ? "placements: identical decisions" : "placements: the two binaries decide differently")
   }
 
   /// Whether `exe`'s `bench run` takes `--rounds` (builds before it did not).
@@ -133,7 +153,8 @@ struct BenchAB: ParsableCommand {
     p.waitUntilExit()
     // A threshold failure exits non-zero but still writes its report.
     do { return try BenchReport.decode(path: out) } catch {
-      throw CommandFailure("\(exe) \(args.joined(separator: " ")) produced no report (exit \(p.terminationStatus))")
+      throw CommandFailure(
+        "\(exe) \(args.joined(separator: " ")) produced no report (exit \(p.terminationStatus))")
     }
   }
 }

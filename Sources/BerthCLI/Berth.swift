@@ -4,7 +4,8 @@ import ArgumentParser
 public struct BerthCommand: ParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "berth",
-    abstract: "Benchmark Kubernetes scheduling: kube-scheduler's decisions over struct-of-arrays tables, and GPU-sharing policy studies.",
+    abstract:
+      "Benchmark Kubernetes scheduling: kube-scheduler's decisions over struct-of-arrays tables, and GPU-sharing policy studies.",
     discussion: """
       Examples:
         # Schedule the bundled sample cluster with the default profile
@@ -35,8 +36,10 @@ public enum BerthCLI {
   /// Every command with the words that invoke it, for golden `--help` tests.
   public static let allCommands: [(path: String, type: any ParsableCommand.Type)] = [
     ("berth", BerthCommand.self), ("schedule", Schedule.self), ("generate", Generate.self),
-    ("generate cluster", GenerateCluster.self), ("generate openb-like", GenerateOpenbLike.self), ("bench", Bench.self),
-    ("bench run", BenchRun.self), ("bench compare", BenchCompare.self), ("bench ab", BenchAB.self), ("compare", Compare.self),
+    ("generate cluster", GenerateCluster.self), ("generate openb-like", GenerateOpenbLike.self),
+    ("bench", Bench.self),
+    ("bench run", BenchRun.self), ("bench compare", BenchCompare.self), ("bench ab", BenchAB.self),
+    ("compare", Compare.self),
   ]
 }
 

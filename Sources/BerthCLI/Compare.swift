@@ -25,8 +25,10 @@ struct Compare: ParsableCommand {
   @Option(help: "openb pod list CSV (repeatable: one workload each).") var pods: [String]
   @Option(help: "Comma-separated policies, or `paper`.") var policies: String = "paper"
   @Option(help: "Seeds: N, A-B, or a comma-separated list.") var seeds: String = "42-51"
-  @Option(help: "Tune the workload to this multiple of GPU capacity (0 leaves it as is).") var tune: Double = 1.3
-  @Option(help: "Output folder: new, empty, or one berth wrote (it is replaced as a whole).") var out: String
+  @Option(help: "Tune the workload to this multiple of GPU capacity (0 leaves it as is).") var tune:
+    Double = 1.3
+  @Option(help: "Output folder: new, empty, or one berth wrote (it is replaced as a whole).")
+  var out: String
   @Option(help: "Worker threads (default: all cores).") var jobs: Int?
 
   func parsedPolicies() throws -> [GPUPolicy] {
@@ -34,9 +36,13 @@ struct Compare: ParsableCommand {
     var out: [GPUPolicy] = []
     for name in policies.split(separator: ",", omittingEmptySubsequences: false) {
       guard let p = GPUPolicy(rawValue: String(name)) else {
-        throw ValidationError("--policies: unknown policy \"\(Escaped(name))\" (expected a comma-separated list of \(GPUPolicy.allCases.map(\.rawValue).joined(separator: ", ")), or paper)")
+        throw ValidationError(
+          "--policies: unknown policy \"\(Escaped(name))\" (expected a comma-separated list of \(GPUPolicy.allCases.map(\.rawValue).joined(separator: ", ")), or paper)"
+        )
       }
-      guard !out.contains(p) else { throw ValidationError("--policies: \(p.rawValue) is listed twice") }
+      guard !out.contains(p) else {
+        throw ValidationError("--policies: \(p.rawValue) is listed twice")
+      }
       out.append(p)
     }
     return out
@@ -45,23 +51,30 @@ struct Compare: ParsableCommand {
   func validate() throws {
     _ = try parsedPolicies()
     _ = try SeedList.parse(seeds, option: "--seeds")
-    if !(tune >= 0 && tune <= 10) { throw ValidationError("--tune must be a number in 0…10, found \(tune)") }
+    if !(tune >= 0 && tune <= 10) {
+      throw ValidationError("--tune must be a number in 0…10, found \(tune)")
+    }
     if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
     var seen = Set<String>()
     for file in pods {
       let path = URL(fileURLWithPath: file).standardizedFileURL.path
-      guard seen.insert(path).inserted else { throw ValidationError("--pods: \(file) is given twice") }
+      guard seen.insert(path).inserted else {
+        throw ValidationError("--pods: \(file) is given twice")
+      }
     }
     var names = Set<String>()
     for file in pods where !names.insert(Self.workloadName(file)).inserted {
-      throw ValidationError("--pods: two files give the workload name \"\(Self.workloadName(file))\" (results are labelled by file name)")
+      throw ValidationError(
+        "--pods: two files give the workload name \"\(Self.workloadName(file))\" (results are labelled by file name)"
+      )
     }
   }
 
   /// A workload's label in the results: its pod file's name less the extension and openb's
   /// `openb_pod_list_` prefix. A label only: no result depends on it.
   static func workloadName(_ file: String) -> String {
-    ((file as NSString).lastPathComponent as NSString).deletingPathExtension.replacingOccurrences(of: "openb_pod_list_", with: "")
+    ((file as NSString).lastPathComponent as NSString).deletingPathExtension.replacingOccurrences(
+      of: "openb_pod_list_", with: "")
   }
 
   func run() throws {
@@ -69,9 +82,13 @@ struct Compare: ParsableCommand {
     let seedList = try SeedList.parse(seeds, option: "--seeds")
     let (nodeSpecs, workloads) = try loadInputs()
     var tasks: [(workload: Int, policy: GPUPolicy, seed: UInt64)] = []
-    for w in workloads.indices { for p in policyList { for s in seedList { tasks.append((w, p, s)) } } }
+    for w in workloads.indices {
+      for p in policyList { for s in seedList { tasks.append((w, p, s)) } }
+    }
     let threads = jobs ?? ProcessInfo.processInfo.activeProcessorCount
-    print("experiments: \(workloads.count) workload(s) × \(policyList.count) policies × \(seedList.count) seeds = \(tasks.count) runs on \(threads) thread(s)")
+    print(
+      "experiments: \(workloads.count) workload(s) × \(policyList.count) policies × \(seedList.count) seeds = \(tasks.count) runs on \(threads) thread(s)"
+    )
     let results = ResultSlots(count: tasks.count)
     let progress = Progress(total: tasks.count, label: "runs")
     let clock = ContinuousClock()
@@ -86,7 +103,8 @@ struct Compare: ParsableCommand {
         let t = allTasks[i]
         let w = allWorkloads[t.workload]
         let run = Experiment.run(
-          workload: w.name, nodes: nodeSpecs, pods: w.pods, typical: w.typical, policy: t.policy, seed: t.seed, tune: tuneRatio)
+          workload: w.name, nodes: nodeSpecs, pods: w.pods, typical: w.typical, policy: t.policy,
+          seed: t.seed, tune: tuneRatio)
         results.set(i, (run, Curves(run)))
         progress.update(next.done())
       }
@@ -96,33 +114,50 @@ struct Compare: ParsableCommand {
     let all = results.values
     let summary = ExperimentCSV.summary(all)
     do {
-      try OutputSet.write([
-        ("alloc_curves.csv", ExperimentCSV.rows(all, \.allocation)),
-        ("frag_curves.csv", ExperimentCSV.rows(all, \.fragmentation)),
-        ("frag_ratio_curves.csv", ExperimentCSV.rows(all, \.fragmentationRatio)),
-        ("summary.csv", ExperimentCSV.summaryCSV(summary)),
-        ("summary.md", ExperimentCSV.summaryMarkdown(summary)),
-        ("report.html", HTMLReport.page(all, summary: summary, title: "GPU-sharing policies: \(workloads.map(\.name).joined(separator: ", "))")),
-        ("run.json", runRecord(policies: policyList, seeds: seedList)),
-      ], to: out)
+      try OutputSet.write(
+        [
+          ("alloc_curves.csv", ExperimentCSV.rows(all, \.allocation)),
+          ("frag_curves.csv", ExperimentCSV.rows(all, \.fragmentation)),
+          ("frag_ratio_curves.csv", ExperimentCSV.rows(all, \.fragmentationRatio)),
+          ("summary.csv", ExperimentCSV.summaryCSV(summary)),
+          ("summary.md", ExperimentCSV.summaryMarkdown(summary)),
+          (
+            "report.html",
+            HTMLReport.page(
+              all, summary: summary,
+              title: "GPU-sharing policies: \(workloads.map(\.name).joined(separator: ", "))")
+          ),
+          ("run.json", runRecord(policies: policyList, seeds: seedList)),
+        ], to: out)
     } catch {
       throw CommandFailure(error.description)
     }
     print(ExperimentCSV.summaryMarkdown(summary), terminator: "")
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    print(String(format: "wall time: %.1f s for %d runs (%.2f s per run per thread)", seconds, tasks.count, seconds * Double(workers) / Double(max(tasks.count, 1))))
-    print("wrote \(out)/alloc_curves.csv, frag_curves.csv, frag_ratio_curves.csv, summary.csv, summary.md, report.html, run.json")
+    print(
+      String(
+        format: "wall time: %.1f s for %d runs (%.2f s per run per thread)", seconds, tasks.count,
+        seconds * Double(workers) / Double(max(tasks.count, 1))))
+    print(
+      "wrote \(out)/alloc_curves.csv, frag_curves.csv, frag_ratio_curves.csv, summary.csv, summary.md, report.html, run.json"
+    )
   }
 
   /// The node list and each pod list with its typical pods, after checking that `--out` can
   /// take the results (so a bad path fails before the runs, not after).
-  func loadInputs() throws -> (nodes: [NodeSpec], workloads: [(name: String, pods: [PodSpec], typical: [TypicalPod])]) {
+  func loadInputs() throws -> (
+    nodes: [NodeSpec], workloads: [(name: String, pods: [PodSpec], typical: [TypicalPod])]
+  ) {
     do throws(InputError) {
       let nodeSpecs = try OpenbCSV.readNodes(path: nodes)
       var workloads: [(name: String, pods: [PodSpec], typical: [TypicalPod])] = []
       for file in pods {
         let specs = try OpenbCSV.readPods(path: file)
-        workloads.append((Self.workloadName(file), specs, FragmentationModel.typicalPods(specs, threshold: Experiment.popularity)))
+        workloads.append(
+          (
+            Self.workloadName(file), specs,
+            FragmentationModel.typicalPods(specs, threshold: Experiment.popularity)
+          ))
       }
       try OutputSet.checkDestination(out)
       return (nodeSpecs, workloads)
@@ -136,7 +171,8 @@ struct Compare: ParsableCommand {
     var podInputs: [RunRecord.Input] = []
     for p in pods { podInputs.append(RunRecord.Input(path: p)) }
     let record = RunRecord(
-      berthVersion: BerthVersion.current, command: "compare", nodes: RunRecord.Input(path: nodes), pods: podInputs,
+      berthVersion: BerthVersion.current, command: "compare", nodes: RunRecord.Input(path: nodes),
+      pods: podInputs,
       policies: policies.map(\.rawValue), seeds: seeds, tune: tune)
     return record.json()
   }

@@ -39,20 +39,32 @@ struct GenerateCluster: ParsableCommand {
   @Option(help: "Number of nodes.") var nodes: Int
   @Option(help: "Number of pods.") var pods: Int
   @Option(help: "Seed; drawn and printed when absent.") var seed: UInt64?
-  @Option(help: "Node and pod mix: oracle (the kube-scheduler oracle's shape) or mixed.") var mix: SyntheticCluster.Mix = .mixed
-  @Option(help: "Output folder: new, empty, or one berth wrote (it is replaced as a whole).") var out: String
+  @Option(help: "Node and pod mix: oracle (the kube-scheduler oracle's shape) or mixed.") var mix:
+    SyntheticCluster.Mix = .mixed
+  @Option(help: "Output folder: new, empty, or one berth wrote (it is replaced as a whole).")
+  var out: String
 
   func validate() throws {
-    guard nodes >= 0, nodes <= 5_000_000 else { throw ValidationError("--nodes must be in 0…5000000") }
-    guard pods >= 0, pods <= 50_000_000 else { throw ValidationError("--pods must be in 0…50000000") }
+    guard nodes >= 0, nodes <= 5_000_000 else {
+      throw ValidationError("--nodes must be in 0…5000000")
+    }
+    guard pods >= 0, pods <= 50_000_000 else {
+      throw ValidationError("--pods must be in 0…50000000")
+    }
   }
 
   func run() throws {
     let seed = try startGenerating(seed: self.seed, out: out)
     let (n, p) = SyntheticCluster.generate(nodes: nodes, pods: pods, seed: seed, mix: mix)
     let csv = ClusterCSV.render(nodes: n, pods: p)
-    try writeGenerated([("nodes.csv", csv.nodes), ("pods.csv", csv.pods), ("cluster.yaml", KubernetesYAML.render(nodes: n, pods: p))], to: out)
-    print("wrote \(n.count) nodes and \(p.count) pods to \(out)/nodes.csv, \(out)/pods.csv and \(out)/cluster.yaml")
+    try writeGenerated(
+      [
+        ("nodes.csv", csv.nodes), ("pods.csv", csv.pods),
+        ("cluster.yaml", KubernetesYAML.render(nodes: n, pods: p)),
+      ], to: out)
+    print(
+      "wrote \(n.count) nodes and \(p.count) pods to \(out)/nodes.csv, \(out)/pods.csv and \(out)/cluster.yaml"
+    )
   }
 }
 
@@ -72,18 +84,27 @@ struct GenerateOpenbLike: ParsableCommand {
   @Option(help: "Number of GPU nodes.") var nodes: Int = 60
   @Option(help: "Number of pods.") var pods: Int = 600
   @Option(help: "Seed; drawn and printed when absent.") var seed: UInt64?
-  @Option(help: "Output folder: new, empty, or one berth wrote (it is replaced as a whole).") var out: String
+  @Option(help: "Output folder: new, empty, or one berth wrote (it is replaced as a whole).")
+  var out: String
 
   func validate() throws {
-    guard nodes >= 1, nodes <= 1_000_000 else { throw ValidationError("--nodes must be in 1…1000000") }
-    guard pods >= 0, pods <= 10_000_000 else { throw ValidationError("--pods must be in 0…10000000") }
+    guard nodes >= 1, nodes <= 1_000_000 else {
+      throw ValidationError("--nodes must be in 1…1000000")
+    }
+    guard pods >= 0, pods <= 10_000_000 else {
+      throw ValidationError("--pods must be in 0…10000000")
+    }
   }
 
   func run() throws {
     let seed = try startGenerating(seed: self.seed, out: out)
     let (n, p) = OpenbLike.generate(nodes: nodes, pods: pods, seed: seed)
     let text = OpenbCSV.render(nodes: n, pods: p)
-    try writeGenerated([("openb_node_list_gpu_node.csv", text.nodes), ("openb_pod_list_default.csv", text.pods)], to: out)
-    print("wrote \(n.count) nodes and \(p.count) pods to \(out)/openb_node_list_gpu_node.csv and \(out)/openb_pod_list_default.csv")
+    try writeGenerated(
+      [("openb_node_list_gpu_node.csv", text.nodes), ("openb_pod_list_default.csv", text.pods)],
+      to: out)
+    print(
+      "wrote \(n.count) nodes and \(p.count) pods to \(out)/openb_node_list_gpu_node.csv and \(out)/openb_pod_list_default.csv"
+    )
   }
 }

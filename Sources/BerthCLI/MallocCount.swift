@@ -4,7 +4,8 @@ import Foundation
 enum MallocCount {
   private typealias Counter = @convention(c) () -> Int
   private static let counter: Counter? = {
-    guard let process = dlopen(nil, RTLD_NOW), let symbol = dlsym(process, "berth_malloc_count") else {
+    guard let process = dlopen(nil, RTLD_NOW), let symbol = dlsym(process, "berth_malloc_count")
+    else {
       return nil
     }
     return unsafeBitCast(symbol, to: Counter.self)

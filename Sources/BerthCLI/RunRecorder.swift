@@ -17,7 +17,8 @@ struct RunRecorder {
   /// The score plugins of all profiles by name, first appearance first: the score dump's columns.
   private let scoreColumns: [PluginName]
   private(set) var outcomes: [ScheduleOutcome] = []
-  private var latencyNanos = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+  private var latencyNanos = Histogram<UInt64>(
+    highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
   private var evaluatedTotal = 0
   private var messages: [String: Int] = [:]
   private var firstMessage: [String: String] = [:]
@@ -25,7 +26,9 @@ struct RunRecorder {
   private var lastFailure: [Int: String] = [:]
   private(set) var scoreRows = ""
   private(set) var explained = false
-  private var agreement = (same: 0, tiedTop: 0, lower: 0, outsideWindow: 0, infeasible: 0, unschedulable: 0, missing: 0)
+  private var agreement = (
+    same: 0, tiedTop: 0, lower: 0, outsideWindow: 0, infeasible: 0, unschedulable: 0, missing: 0
+  )
 
   init(schedulers: [Scheduler], profileOf: [Int?], scoresPods: Int) {
     precondition(!schedulers.isEmpty, "a run needs a profile")
@@ -34,12 +37,16 @@ struct RunRecorder {
     cluster = schedulers[0].cluster
     self.scoresPods = scoresPods
     var columns: [PluginName] = []
-    for s in schedulers { for p in s.scorePlugins where !columns.contains(p.name) { columns.append(p.name) } }
+    for s in schedulers {
+      for p in s.scorePlugins where !columns.contains(p.name) { columns.append(p.name) }
+    }
     scoreColumns = columns
     outcomes.reserveCapacity(cluster.pods.count)
     if scoresPods > 0 {
       // A profile without one of the columns' plugins leaves that cell empty.
-      scoreRows = "pod,node,total," + columns.map(\.rawValue).joined(separator: ",") + (schedulers.count > 1 ? ",profile" : "") + "\n"
+      scoreRows =
+        "pod,node,total," + columns.map(\.rawValue).joined(separator: ",")
+        + (schedulers.count > 1 ? ",profile" : "") + "\n"
     }
   }
 
@@ -107,7 +114,11 @@ struct RunRecorder {
       } else if !fits {
         agreement.infeasible += 1
       } else if let top = outcome.topScore, scheduler.lastFeasibleRows.contains(node.index) {
-        if scheduler.total[node.index] == top { agreement.tiedTop += 1 } else { agreement.lower += 1 }
+        if scheduler.total[node.index] == top {
+          agreement.tiedTop += 1
+        } else {
+          agreement.lower += 1
+        }
       } else {
         agreement.outsideWindow += 1
       }
@@ -126,7 +137,9 @@ struct RunRecorder {
       var line = "\(name),\(cluster.nodes.names[row]),\(scheduler.total[row])"
       for p in plugin {
         line += ","
-        if let p { line += "\(scheduler.normalizedScore(plugin: p, row: row) * scheduler.scoreWeights[p])" }
+        if let p {
+          line += "\(scheduler.normalizedScore(plugin: p, row: row) * scheduler.scoreWeights[p])"
+        }
       }
       if schedulers.count > 1 { line += ",\(scheduler.profile.schedulerName)" }
       scoreRows += line + "\n"
@@ -136,27 +149,41 @@ struct RunRecorder {
   mutating func printExplanation(_ pod: PodID, _ outcome: ScheduleOutcome) {
     explained = true
     let scheduler = schedulerOf(pod)
-    print("explain \(cluster.pods.name(pod))" + (schedulers.count > 1 ? " (profile \(scheduler.profile.schedulerName))" : "") + ":")
-    print("  evaluated \(outcome.evaluatedNodes) of \(cluster.nodes.count) nodes, \(outcome.feasibleNodes) feasible")
+    print(
+      "explain \(cluster.pods.name(pod))"
+        + (schedulers.count > 1 ? " (profile \(scheduler.profile.schedulerName))" : "") + ":")
+    print(
+      "  evaluated \(outcome.evaluatedNodes) of \(cluster.nodes.count) nodes, \(outcome.feasibleNodes) feasible"
+    )
     let d = scheduler.diagnose(pod)
     for (plugin, count) in d.rejectedBy {
       print("  filter \(plugin.rawValue): rejected \(count) node(s)")
-      for (reason, n) in d.reasonsByPlugin.first(where: { $0.plugin == plugin })?.reasons ?? [] { print("    \(n) \(reason)") }
+      for (reason, n) in d.reasonsByPlugin.first(where: { $0.plugin == plugin })?.reasons ?? [] {
+        print("    \(n) \(reason)")
+      }
     }
     printSpread(pod)
     printAffinity(pod)
     guard outcome.topScore != nil else {
-      print("  result: \(outcome.node.map { "only feasible node \(cluster.nodes.name($0))" } ?? "unschedulable: \(d.message)")")
+      print(
+        "  result: \(outcome.node.map { "only feasible node \(cluster.nodes.name($0))" } ?? "unschedulable: \(d.message)")"
+      )
       return
     }
-    let rows = scheduler.lastFeasibleRows.sorted { (scheduler.total[$0], -$0) > (scheduler.total[$1], -$1) }
+    let rows = scheduler.lastFeasibleRows.sorted {
+      (scheduler.total[$0], -$0) > (scheduler.total[$1], -$1)
+    }
     let names = scheduler.scorePlugins.map(\.name.rawValue)
-    print("  top nodes (weighted scores; weights " + zip(names, scheduler.scoreWeights).map { "\($0)=\($1)" }.joined(separator: " ") + "):")
+    print(
+      "  top nodes (weighted scores; weights "
+        + zip(names, scheduler.scoreWeights).map { "\($0)=\($1)" }.joined(separator: " ") + "):")
     for row in rows.prefix(10) {
       let parts = scheduler.scorePlugins.indices.map {
         "\(names[$0]) \(scheduler.normalizedScore(plugin: $0, row: row) * scheduler.scoreWeights[$0])"
       }
-      print("    \(cluster.nodes.names[row]) total \(scheduler.total[row]): " + parts.joined(separator: ", "))
+      print(
+        "    \(cluster.nodes.names[row]) total \(scheduler.total[row]): "
+          + parts.joined(separator: ", "))
     }
     print("  chosen: \(outcome.node.map { cluster.nodes.name($0) } ?? "-")")
   }
@@ -166,10 +193,18 @@ struct RunRecorder {
   private func printSpread(_ pod: PodID) {
     for e in schedulerOf(pod).explainSpread(pod) {
       let c = e.constraint
-      let kind = (c.doNotSchedule ? "DoNotSchedule" : "ScheduleAnyway") + (e.systemDefault ? " (system default)" : "")
-      let counts = e.domains.map { "\($0.value.isEmpty ? "(no \(c.topologyKey))" : $0.value) \($0.matching)" }
-      let shown = counts.prefix(12).joined(separator: ", ") + (counts.count > 12 ? ", … \(counts.count - 12) more" : "")
-      print("  spread \(kind) \(c.topologyKey) maxSkew \(c.maxSkew), matching pods per domain: \(counts.isEmpty ? "no domain" : shown)")
+      let kind =
+        (c.doNotSchedule ? "DoNotSchedule" : "ScheduleAnyway")
+        + (e.systemDefault ? " (system default)" : "")
+      let counts = e.domains.map {
+        "\($0.value.isEmpty ? "(no \(c.topologyKey))" : $0.value) \($0.matching)"
+      }
+      let shown =
+        counts.prefix(12).joined(separator: ", ")
+        + (counts.count > 12 ? ", … \(counts.count - 12) more" : "")
+      print(
+        "  spread \(kind) \(c.topologyKey) maxSkew \(c.maxSkew), matching pods per domain: \(counts.isEmpty ? "no domain" : shown)"
+      )
     }
   }
 
@@ -178,10 +213,14 @@ struct RunRecorder {
   private func printAffinity(_ pod: PodID) {
     for e in schedulerOf(pod).explainAffinity(pod) {
       let counts = e.domains.map { "\($0.value) \($0.count)" }
-      let shown = counts.prefix(12).joined(separator: ", ") + (counts.count > 12 ? ", … \(counts.count - 12) more" : "")
+      let shown =
+        counts.prefix(12).joined(separator: ", ")
+        + (counts.count > 12 ? ", … \(counts.count - 12) more" : "")
       let what = e.role.hasPrefix("bound") ? "holders" : "matching pods"
       let weight = e.weight.map { " weight \($0)" } ?? ""
-      print("  affinity: \(e.role) \(e.topologyKey)\(weight), \(what) per domain: \(counts.isEmpty ? "none" : shown)")
+      print(
+        "  affinity: \(e.role) \(e.topologyKey)\(weight), \(what) per domain: \(counts.isEmpty ? "none" : shown)"
+      )
     }
   }
 
@@ -198,12 +237,16 @@ struct RunRecorder {
         let rank = max(1, Int((q / 100 * Double(sorted.count)).rounded(.up)))
         return VirtualTime(nanoseconds: sorted[rank - 1]).description
       }
-      return "\(label): \(sorted.count) bound, p50 \(pct(50))  p90 \(pct(90))  p99 \(pct(99))  max \(pct(100))"
+      return
+        "\(label): \(sorted.count) bound, p50 \(pct(50))  p90 \(pct(90))  p99 \(pct(99))  max \(pct(100))"
         + (pendingLeft > 0 ? ", \(pendingLeft) still pending" : "")
     }
     let waits = run.pendingTimes()
-    print("pending time (virtual) " + line("all pods", waits.map(\.wait.nanoseconds), pendingLeft: run.stillPending.count))
-    let priorities = Set(run.arrival.indices.filter { run.arrival[$0] != nil }.map { pods.priority[$0] })
+    print(
+      "pending time (virtual) "
+        + line("all pods", waits.map(\.wait.nanoseconds), pendingLeft: run.stillPending.count))
+    let priorities = Set(
+      run.arrival.indices.filter { run.arrival[$0] != nil }.map { pods.priority[$0] })
     if priorities.count > 1 {
       for prio in priorities.sorted(by: >) {
         let label = "priority \(prio)" + (classNames[prio].map { " (\($0))" } ?? "")
@@ -214,7 +257,9 @@ struct RunRecorder {
     }
     let victims = run.preemptions.reduce(0) { $0 + $1.decision.victims.count }
     let violations = run.preemptions.reduce(0) { $0 + $1.decision.pdbViolations }
-    print("preemptions: \(run.preemptions.count)  victims: \(victims)  PodDisruptionBudget violations: \(violations)")
+    print(
+      "preemptions: \(run.preemptions.count)  victims: \(victims)  PodDisruptionBudget violations: \(violations)"
+    )
   }
 
   /// Each pod's final node in a queue run ("unschedulable" if never bound, "preempted" if evicted).
@@ -222,9 +267,13 @@ struct RunRecorder {
     let c = cluster
     return (0..<c.pods.count).map { p in
       let id = PodID(UInt32(p))
-      let where_: String
-      if p < run.deletedAt.count, run.deletedAt[p] != nil { where_ = "preempted" } else { where_ = c.pods.boundNode(id).map { c.nodes.name($0) } ?? "unschedulable" }
-      return (c.pods.name(id), where_)
+      let place: String
+      if p < run.deletedAt.count, run.deletedAt[p] != nil {
+        place = "preempted"
+      } else {
+        place = c.pods.boundNode(id).map { c.nodes.name($0) } ?? "unschedulable"
+      }
+      return (c.pods.name(id), place)
     }
   }
 
@@ -234,16 +283,22 @@ struct RunRecorder {
     }
   }
 
-  func report(wall: Duration, following: Bool, queue: QueueRun? = nil, classNames: [Int32: String] = [:]) {
+  func report(
+    wall: Duration, following: Bool, queue: QueueRun? = nil, classNames: [Int32: String] = [:]
+  ) {
     let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
     let pods = outcomes.count
     var messages = self.messages
     var firstMessage = self.firstMessage
     if let queue {
-      let bound = queue.boundAt.indices.filter { queue.boundAt[$0] != nil && queue.deletedAt[$0] == nil }.count
+      let bound = queue.boundAt.indices.filter {
+        queue.boundAt[$0] != nil && queue.deletedAt[$0] == nil
+      }.count
       let preempted = queue.deletedAt.compactMap { $0 }.count
       let pending = queue.stillPending.count - queue.queue.gatedCount
-      print("scheduled: \(bound)  pending: \(pending)  gated: \(queue.queue.gatedCount)  preempted: \(preempted)  (\(pods) scheduling cycles)")
+      print(
+        "scheduled: \(bound)  pending: \(pending)  gated: \(queue.queue.gatedCount)  preempted: \(preempted)  (\(pods) scheduling cycles)"
+      )
       // Unschedulable messages of the pods still pending, by their latest attempt.
       messages = [:]
       firstMessage = [:]
@@ -257,10 +312,20 @@ struct RunRecorder {
       print("scheduled: \(scheduled)  unschedulable: \(pods - scheduled)")
     }
     let rate = seconds > 0 ? Double(pods) / seconds : 0
-    print(String(format: "wall time: %.3f s  throughput: %.0f \(queue == nil ? "pods" : "cycles")/s", seconds, rate))
-    func us(_ p: Double) -> String { String(format: "%.1f", Double(latencyNanos.valueAtPercentile(p)) / 1000) }
-    print("latency per \(queue == nil ? "pod" : "cycle") (µs): p50 \(us(50))  p90 \(us(90))  p99 \(us(99))  max \(String(format: "%.1f", Double(latencyNanos.max) / 1000))")
-    print(String(format: "nodes evaluated per \(queue == nil ? "pod" : "cycle"): %.1f", pods > 0 ? Double(evaluatedTotal) / Double(pods) : 0))
+    print(
+      String(
+        format: "wall time: %.3f s  throughput: %.0f \(queue == nil ? "pods" : "cycles")/s",
+        seconds, rate))
+    func us(_ p: Double) -> String {
+      String(format: "%.1f", Double(latencyNanos.valueAtPercentile(p)) / 1000)
+    }
+    print(
+      "latency per \(queue == nil ? "pod" : "cycle") (µs): p50 \(us(50))  p90 \(us(90))  p99 \(us(99))  max \(String(format: "%.1f", Double(latencyNanos.max) / 1000))"
+    )
+    print(
+      String(
+        format: "nodes evaluated per \(queue == nil ? "pod" : "cycle"): %.1f",
+        pods > 0 ? Double(evaluatedTotal) / Double(pods) : 0))
     let byCount = messages.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
     for (message, count) in byCount.prefix(5) {
       print("unschedulable (\(count) pod(s), first \(firstMessage[message]!)): \(message)")
@@ -269,9 +334,10 @@ struct RunRecorder {
     if let queue { reportQueue(queue, classNames: classNames) }
     if following {
       let a = agreement
-      print("replay: Berth's choice \(a.same), tied at Berth's top score \(a.tiedTop), lower Berth score \(a.lower), "
-        + "outside Berth's window \(a.outsideWindow), infeasible for Berth \(a.infeasible), "
-        + "recorded unschedulable \(a.unschedulable), not in recording \(a.missing)")
+      print(
+        "replay: Berth's choice \(a.same), tied at Berth's top score \(a.tiedTop), lower Berth score \(a.lower), "
+          + "outside Berth's window \(a.outsideWindow), infeasible for Berth \(a.infeasible), "
+          + "recorded unschedulable \(a.unschedulable), not in recording \(a.missing)")
     }
   }
 }
@@ -342,7 +408,9 @@ final class LoadingLine: @unchecked Sendable {
     defer { lock.unlock() }
     guard !finished else { return }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-    let text = String(format: "loading %@: %d nodes, %d pods read (%.0f s)", label, counts.nodes, counts.pods, seconds)
+    let text = String(
+      format: "loading %@: %d nodes, %d pods read (%.0f s)", label, counts.nodes, counts.pods,
+      seconds)
     FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
     drawn = true
   }

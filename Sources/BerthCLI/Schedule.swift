@@ -9,7 +9,8 @@ import Histogram
 /// `berth schedule`: place a cluster's pending pods one at a time, as kube-scheduler would.
 struct Schedule: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Schedule a cluster's pods through the scheduling queue and report throughput and latency.",
+    abstract:
+      "Schedule a cluster's pods through the scheduling queue and report throughput and latency.",
     discussion: """
       Pods arrive at their creation times (virtual time) and go through kube-scheduler's queue: one scheduling cycle at a time, retried on the cluster events their rejecting plugins' queueing hints accept, after backoff or by the 5-minute flush, preempting lower-priority pods where they may. --no-queue makes one attempt per pod in arrival order instead. The cluster is a Berth cluster CSV directory (nodes.csv, pods.csv) or Kubernetes YAML (a file, a multi-document file, a List, or a directory).
 
@@ -42,41 +43,68 @@ struct Schedule: ParsableCommand {
   @Option(help: "How ties at the top score are broken: uniform (seeded) or lowest-index.")
   var tieBreak: TieBreakOption = .uniform
 
-  @Option(help: "Write placements as CSV (pod,node): the node, or unschedulable, preempted, gated, or pending (left to another scheduler).")
+  @Option(
+    help:
+      "Write placements as CSV (pod,node): the node, or unschedulable, preempted, gated, or pending (left to another scheduler)."
+  )
   var out: String?
 
-  @Option(help: "Replay placements from this CSV instead of choosing, comparing each with Berth's scores.")
+  @Option(
+    help: "Replay placements from this CSV instead of choosing, comparing each with Berth's scores."
+  )
   var follow: String?
 
-  @Option(help: "Write every scored node of the first --scores-pods pods as CSV (weighted plugin scores).")
+  @Option(
+    help: "Write every scored node of the first --scores-pods pods as CSV (weighted plugin scores)."
+  )
   var scoresOut: String?
 
   @Option(help: "How many pods --scores-out covers.")
   var scoresPods: Int = 200
 
-  @Option(help: "Explain one pod's first cycle: filter verdicts per plugin, topology spread and affinity counts per domain, the scores of its top nodes and any preemption.")
+  @Option(
+    help:
+      "Explain one pod's first cycle: filter verdicts per plugin, topology spread and affinity counts per domain, the scores of its top nodes and any preemption."
+  )
   var explain: String?
 
-  @Flag(help: "One attempt per pod in arrival order, without the scheduling queue (implied by --follow and --scores-out).")
+  @Flag(
+    help:
+      "One attempt per pod in arrival order, without the scheduling queue (implied by --follow and --scores-out)."
+  )
   var noQueue = false
 
-  @Flag(help: "Retry an unschedulable pod on every event its rejecting plugins register for, without asking their queueing hints (kube-scheduler before v1.32, or with the SchedulerQueueingHints gate off).")
+  @Flag(
+    help:
+      "Retry an unschedulable pod on every event its rejecting plugins register for, without asking their queueing hints (kube-scheduler before v1.32, or with the SchedulerQueueingHints gate off)."
+  )
   var noQueueingHints = false
 
-  @Option(help: "kube-scheduler feature gates whose defaults differ across versions, e.g. MinDomainsInPodTopologySpread=false for v1.26 (see docs/conformance.md).")
+  @Option(
+    help:
+      "kube-scheduler feature gates whose defaults differ across versions, e.g. MinDomainsInPodTopologySpread=false for v1.26 (see docs/conformance.md)."
+  )
   var featureGates: String?
 
-  @Option(help: "Virtual milliseconds each scheduling cycle takes in a queue run: pending times then include the wait behind other pods' cycles (0: cycles take no virtual time).")
+  @Option(
+    help:
+      "Virtual milliseconds each scheduling cycle takes in a queue run: pending times then include the wait behind other pods' cycles (0: cycles take no virtual time)."
+  )
   var cycleTime: Double = 0
 
   func validate() throws {
     if scoresPods < 0 { throw ValidationError("--scores-pods must be ≥ 0") }
     if noQueueingHints && (noQueue || follow != nil || scoresOut != nil) {
-      throw ValidationError("--no-queueing-hints applies to queue runs; --no-queue, --follow and --scores-out make none")
+      throw ValidationError(
+        "--no-queueing-hints applies to queue runs; --no-queue, --follow and --scores-out make none"
+      )
     }
-    if !(cycleTime >= 0 && cycleTime <= 3_600_000) { throw ValidationError("--cycle-time must be in 0…3600000 milliseconds") }
+    if !(cycleTime >= 0 && cycleTime <= 3_600_000) {
+      throw ValidationError("--cycle-time must be in 0…3600000 milliseconds")
+    }
     if cycleTime > 0 && (noQueue || follow != nil || scoresOut != nil) {
-      throw ValidationError("--cycle-time applies to queue runs; --no-queue, --follow and --scores-out make none")
+      throw ValidationError(
+        "--cycle-time applies to queue runs; --no-queue, --follow and --scores-out make none")
     }
   }
 
@@ -105,29 +133,46 @@ struct Schedule: ParsableCommand {
     var (loaded, omitted) = try ClusterLoader.load(cluster, progress: counts).live()
     loadingLine.finish()
     loaded.pods = gates.apply(to: loaded.pods)
-    let profiles = try config.map { try SchedulerConfigurationYAML.read(path: $0) }.map { try Profile.resolve($0) }
+    let profiles =
+      try config.map { try SchedulerConfigurationYAML.read(path: $0) }.map {
+        try Profile.resolve($0)
+      }
       ?? [Profile.default]
     let built = try loaded.makeCluster(file: cluster)
     let loadSeconds = (loadClock.now - loadStarted).seconds
     let bytes = ClusterLoader.inputBytes(cluster)
-    print(String(format: "load: %.3f s (%.1f MB at %.1f MB/s)", loadSeconds, Double(bytes) / 1e6, Double(bytes) / 1e6 / max(loadSeconds, 1e-9)))
+    print(
+      String(
+        format: "load: %.3f s (%.1f MB at %.1f MB/s)", loadSeconds, Double(bytes) / 1e6,
+        Double(bytes) / 1e6 / max(loadSeconds, 1e-9)))
     if let explain, built.pods.id(named: explain) == nil {
       throw CommandFailure("--explain: no pod named \"\(Escaped(explain))\" in \(cluster)")
     }
     var unenforced: [String: Int] = [:]
     for p in loaded.pods { for field in p.unenforced { unenforced[field, default: 0] += 1 } }
     if !unenforced.isEmpty {
-      let list = unenforced.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value) pod\($0.value == 1 ? "" : "s"))" }
-      FileHandle.standardError.write(Data("not modelled (placements ignore them): \(list.joined(separator: ", "))\n".utf8))
+      let list = unenforced.sorted { $0.key < $1.key }.map {
+        "\($0.key) (\($0.value) pod\($0.value == 1 ? "" : "s"))"
+      }
+      FileHandle.standardError.write(
+        Data("not modelled (placements ignore them): \(list.joined(separator: ", "))\n".utf8))
     }
     for (pod, node) in omitted.boundToMissingNode.prefix(1) {
-      let more = omitted.boundToMissingNode.count > 1 ? " (and \(omitted.boundToMissingNode.count - 1) more pod(s) bound to missing nodes)" : ""
-      FileHandle.standardError.write(Data("warning: pod \(Escaped(pod)) is bound to node \(Escaped(node)), which the input does not have; left out\(more)\n".utf8))
+      let more =
+        omitted.boundToMissingNode.count > 1
+        ? " (and \(omitted.boundToMissingNode.count - 1) more pod(s) bound to missing nodes)" : ""
+      FileHandle.standardError.write(
+        Data(
+          "warning: pod \(Escaped(pod)) is bound to node \(Escaped(node)), which the input does not have; left out\(more)\n"
+            .utf8))
     }
     // One scheduler per profile, sharing the start index, tie-breaking draws and nominations.
     var schedulers: [Scheduler] = []
     for profile in profiles {
-      schedulers.append(Scheduler(cluster: built, profile: profile, seed: seed, tieBreak: tieBreak.value, sharingWith: schedulers.first))
+      schedulers.append(
+        Scheduler(
+          cluster: built, profile: profile, seed: seed, tieBreak: tieBreak.value,
+          sharingWith: schedulers.first))
     }
     // Which pods this run schedules: unbound ones naming one of the profiles, each through that
     // profile. Pods already bound (spec.nodeName) occupy their nodes; pods for other schedulers
@@ -136,8 +181,11 @@ struct Schedule: ParsableCommand {
     print(plan.summary(omitted: omitted))
     print("cluster: \(built.nodes.count) nodes, \(built.pods.count) pods (\(cluster))")
     for profile in profiles {
-      let pct = profile.percentageOfNodesToScore.map { $0 == 0 ? "adaptive" : "\($0)%" } ?? "adaptive"
-      print("profile: \(profile.schedulerName), percentageOfNodesToScore \(pct), tie-break \(tieBreak.rawValue)")
+      let pct =
+        profile.percentageOfNodesToScore.map { $0 == 0 ? "adaptive" : "\($0)%" } ?? "adaptive"
+      print(
+        "profile: \(profile.schedulerName), percentageOfNodesToScore \(pct), tie-break \(tieBreak.rawValue)"
+      )
     }
 
     let recorded = try follow.map { try PlacementsCSV.read(path: $0) }
@@ -145,10 +193,13 @@ struct Schedule: ParsableCommand {
       let arrivals = try loaded.arrivals(file: cluster)
       try runQueued(
         schedulers: schedulers, built: built, seed: seed, arrivals: arrivals, plan: plan,
-        queueingHints: !noQueueingHints && gates.isEnabled(.schedulerQueueingHints), classNames: loaded.priorityClassNames)
+        queueingHints: !noQueueingHints && gates.isEnabled(.schedulerQueueingHints),
+        classNames: loaded.priorityClassNames)
       return
     }
-    var run = RunRecorder(schedulers: schedulers, profileOf: plan.profile, scoresPods: scoresOut == nil ? 0 : scoresPods)
+    var run = RunRecorder(
+      schedulers: schedulers, profileOf: plan.profile, scoresPods: scoresOut == nil ? 0 : scoresPods
+    )
     let progress = Progress(total: built.pods.count)
     let clock = ContinuousClock()
     let mallocsBefore = MallocCount.current()
@@ -170,10 +221,14 @@ struct Schedule: ParsableCommand {
     built.checkInvariants()
     run.report(wall: wall, following: recorded != nil)
     if let before = mallocsBefore, let after = mallocsAfter, built.pods.count > 0 {
-      print(String(format: "heap allocations per scheduling cycle: %.3f (%d in %d cycles)",
-        Double(after - before) / Double(built.pods.count), after - before, built.pods.count))
+      print(
+        String(
+          format: "heap allocations per scheduling cycle: %.3f (%d in %d cycles)",
+          Double(after - before) / Double(built.pods.count), after - before, built.pods.count))
     }
-    if let out { try PlacementsCSV.write(plan.placements(run.placements(), cluster: built), to: out) }
+    if let out {
+      try PlacementsCSV.write(plan.placements(run.placements(), cluster: built), to: out)
+    }
     if let scoresOut { try AtomicFile.write(run.scoreRows, to: scoresOut) }
     if let explain, !run.explained {
       throw CommandFailure("--explain: no pod named \"\(explain)\" in \(cluster)")
@@ -186,15 +241,20 @@ extension Schedule {
   /// on ties, and go through the scheduling queue: retries on cluster events, backoff, the
   /// 5-minute flush, preemption.
   private func runQueued(
-    schedulers: [Scheduler], built: Cluster, seed: UInt64, arrivals: [VirtualTime], plan: SchedulingPlan, queueingHints: Bool,
+    schedulers: [Scheduler], built: Cluster, seed: UInt64, arrivals: [VirtualTime],
+    plan: SchedulingPlan, queueingHints: Bool,
     classNames: [Int32: String]
   ) throws {
     var settings = QueueSettings()
     settings.queueingHints = queueingHints
     settings.cycleDuration = .seconds(cycleTime / 1000)
     let profileOf = plan.profile
-    let queueRun = QueueRun(schedulers: schedulers, profileOf: { profileOf[$0.index] ?? 0 }, seed: seed, settings: settings)
-    for p in 0..<built.pods.count where plan.scheduled[p] { queueRun.submit(PodID(UInt32(p)), at: arrivals[p]) }
+    let queueRun = QueueRun(
+      schedulers: schedulers, profileOf: { profileOf[$0.index] ?? 0 }, seed: seed,
+      settings: settings)
+    for p in 0..<built.pods.count where plan.scheduled[p] {
+      queueRun.submit(PodID(UInt32(p)), at: arrivals[p])
+    }
     final class Box {
       var recorder: RunRecorder
       var started: UInt64 = 0
@@ -216,11 +276,16 @@ extension Schedule {
         box.recorder.printExplanation(pod, outcome)
         if let node = outcome.node { built.bind(pod, to: node, gpus: mask == 0 ? nil : mask) }
         if let d = decision {
-          print("  preemption: nominated \(built.nodes.name(d.node)) among \(d.candidates) candidate node(s); victims "
-            + d.victims.map { "\(built.pods.name($0)) (priority \(built.pods.priority[$0.index]))" }.joined(separator: ", ")
-            + "; PodDisruptionBudget violations \(d.pdbViolations)")
+          print(
+            "  preemption: nominated \(built.nodes.name(d.node)) among \(d.candidates) candidate node(s); victims "
+              + d.victims.map {
+                "\(built.pods.name($0)) (priority \(built.pods.priority[$0.index]))"
+              }.joined(separator: ", ")
+              + "; PodDisruptionBudget violations \(d.pdbViolations)")
         } else if outcome.node == nil {
-          print("  preemption: none (no eligible pod or no node where evicting lower-priority pods helps)")
+          print(
+            "  preemption: none (no eligible pod or no node where evicting lower-priority pods helps)"
+          )
         }
       }
       box.recorder.recordCycle(pod, outcome, nanos: nanos)
@@ -239,14 +304,20 @@ extension Schedule {
     built.checkInvariants()
     box.recorder.report(wall: wall, following: false, queue: queueRun, classNames: classNames)
     if let before = mallocsBefore, let after = mallocsAfter, queueRun.cycles > 0 {
-      print(String(format: "heap allocations per scheduling cycle: %.3f (%d in %d cycles)",
-        Double(after - before) / Double(queueRun.cycles), after - before, queueRun.cycles))
+      print(
+        String(
+          format: "heap allocations per scheduling cycle: %.3f (%d in %d cycles)",
+          Double(after - before) / Double(queueRun.cycles), after - before, queueRun.cycles))
     }
-    if let out { try PlacementsCSV.write(plan.placements(box.recorder.finalPlacements(queueRun), cluster: built), to: out) }
+    if let out {
+      try PlacementsCSV.write(
+        plan.placements(box.recorder.finalPlacements(queueRun), cluster: built), to: out)
+    }
     if let explain, !box.explainedCycle {
-      throw CommandFailure(built.pods.id(named: explain) != nil
-        ? "--explain: pod \"\(explain)\" was never attempted (it has scheduling gates)"
-        : "--explain: no pod named \"\(explain)\" in \(cluster)")
+      throw CommandFailure(
+        built.pods.id(named: explain) != nil
+          ? "--explain: pod \"\(explain)\" was never attempted (it has scheduling gates)"
+          : "--explain: no pod named \"\(explain)\" in \(cluster)")
     }
   }
 }

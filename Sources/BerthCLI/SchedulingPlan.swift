@@ -67,23 +67,33 @@ struct SchedulingPlan {
     let bound = reason.filter { $0 == .alreadyBound }.count
     var toSchedule = "pods to schedule: \(scheduled.filter { $0 }.count)"
     if profileNames.count > 1 {
-      toSchedule += " (" + zip(profileNames, podsPerProfile).map { "\(Escaped($0)) \($1)" }.joined(separator: ", ") + ")"
+      toSchedule +=
+        " ("
+        + zip(profileNames, podsPerProfile).map { "\(Escaped($0)) \($1)" }.joined(separator: ", ")
+        + ")"
     }
     var parts = [toSchedule, "already bound (spec.nodeName): \(bound)"]
     let others = otherSchedulers.reduce(0) { $0 + $1.pods }
     if others > 0 {
-      parts.append("left pending for other schedulers: \(others) ("
-        + otherSchedulers.map { "\(Escaped($0.name)) \($0.pods)" }.joined(separator: ", ") + ")")
+      parts.append(
+        "left pending for other schedulers: \(others) ("
+          + otherSchedulers.map { "\(Escaped($0.name)) \($0.pods)" }.joined(separator: ", ") + ")")
     }
-    if omitted.finished > 0 { parts.append("finished (Succeeded/Failed, holding nothing): \(omitted.finished)") }
-    if !omitted.boundToMissingNode.isEmpty { parts.append("bound to missing nodes, left out: \(omitted.boundToMissingNode.count)") }
+    if omitted.finished > 0 {
+      parts.append("finished (Succeeded/Failed, holding nothing): \(omitted.finished)")
+    }
+    if !omitted.boundToMissingNode.isEmpty {
+      parts.append("bound to missing nodes, left out: \(omitted.boundToMissingNode.count)")
+    }
     return parts.joined(separator: "  ")
   }
 
   /// Every pod's row for `--out`: the run's own rows for the pods it scheduled (a node,
   /// `unschedulable` or `preempted`), the node of a pod that was already bound, `gated` for a
   /// pod its gates kept from scheduling, and `pending` for one left to another scheduler.
-  func placements(_ rows: [(pod: String, node: String)], cluster: Cluster) -> [(pod: String, node: String)] {
+  func placements(_ rows: [(pod: String, node: String)], cluster: Cluster) -> [(
+    pod: String, node: String
+  )] {
     var byName: [String: String] = [:]
     for r in rows { byName[r.pod] = r.node }
     return (0..<cluster.pods.count).map { p in

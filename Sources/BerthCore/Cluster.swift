@@ -44,7 +44,8 @@ public final class Cluster {
   /// PodDisruptionBudgets, in the order added.
   @exclusivity(unchecked) public private(set) var disruptionBudgets: [PodDisruptionBudgetSpec] = []
   /// Labels of declared Namespace objects, by name.
-  @exclusivity(unchecked) public private(set) var declaredNamespaces: [String: [String: String]] = [:]
+  @exclusivity(unchecked) public private(set) var declaredNamespaces: [String: [String: String]] =
+    [:]
   /// Per-domain counters of matchers and held terms, registered on first use and kept exact by
   /// `bind` and `unbind`: a scheduling cycle reads a domain's count in O(1).
   @usableFromInline @exclusivity(unchecked) var _domainCounters: [DomainCounter] = []
@@ -103,7 +104,9 @@ public final class Cluster {
     c.firstPodOnNode = firstPodOnNode
     c.nextPodOnNode = nextPodOnNode
     c.previousPodOnNode = previousPodOnNode
-    c._domainCounters = _domainCounters.map { DomainCounter(source: $0.source, key: $0.key, counts: $0.counts.copy(), total: $0.total) }
+    c._domainCounters = _domainCounters.map {
+      DomainCounter(source: $0.source, key: $0.key, counts: $0.counts.copy(), total: $0.total)
+    }
     c.domainCounterIndex = domainCounterIndex
     c.countersOfMatcher = countersOfMatcher
     c.countersOfHeld = countersOfHeld
@@ -130,7 +133,8 @@ public final class Cluster {
     precondition(nodes.id(named: spec.name) == nil, "duplicate node name \(spec.name)")
     let (labelIDs, taintIDs, scalarIDs) = intern(spec)
     let modelID = spec.gpus.map { gpuModels.intern($0.model) } ?? 0
-    let id = nodes.append(spec, labelIDs: labelIDs, taintIDs: taintIDs, scalarIDs: scalarIDs, gpuModelID: modelID)
+    let id = nodes.append(
+      spec, labelIDs: labelIDs, taintIDs: taintIDs, scalarIDs: scalarIDs, gpuModelID: modelID)
     for c in _domainCounters {
       while c.counts.count < _labels.domains[c.key].count { c.counts.append(0) }
     }
@@ -143,7 +147,9 @@ public final class Cluster {
 
   /// Registers a node spec's label keys and values, taints and extended resources (growing the
   /// node columns for new ones) and returns their ids.
-  private func intern(_ spec: NodeSpec) -> (labels: [(key: Int, value: UInt32)], taints: [Int], scalars: [(ScalarResourceID, Int64)]) {
+  private func intern(_ spec: NodeSpec) -> (
+    labels: [(key: Int, value: UInt32)], taints: [Int], scalars: [(ScalarResourceID, Int64)]
+  ) {
     var labelIDs: [(key: Int, value: UInt32)] = []
     for (key, value) in spec.labels.sorted(by: { $0.key < $1.key }) {
       let (k, isNew) = _labels.internKey(key)
@@ -187,24 +193,34 @@ public final class Cluster {
     var changes: NodeChanges = []
     if spec.allocatable != old.allocatable { changes.insert(.allocatable) }
     if spec.labels != old.labels { changes.insert(.labels) }
-    if spec.taints != old.taints || spec.unschedulable != old.unschedulable { changes.insert(.taints) }
+    if spec.taints != old.taints || spec.unschedulable != old.unschedulable {
+      changes.insert(.taints)
+    }
     if spec.images != old.images { changes.insert(.images) }
     guard !changes.isEmpty else { return [] }
     // A shrink may not go below what the bound pods request (an amount already exceeded — an
     // ignored extended resource — may stay where it is).
     func holds(_ new: Int64, requested: Int64, old: Int64) -> Bool { new >= min(requested, old) }
     precondition(
-      holds(spec.allocatable.cpuMillis, requested: nodes.requestedCPU[i], old: old.allocatable.cpuMillis)
-        && holds(spec.allocatable.memoryBytes, requested: nodes.requestedMemory[i], old: old.allocatable.memoryBytes)
+      holds(
+        spec.allocatable.cpuMillis, requested: nodes.requestedCPU[i], old: old.allocatable.cpuMillis
+      )
+        && holds(
+          spec.allocatable.memoryBytes, requested: nodes.requestedMemory[i],
+          old: old.allocatable.memoryBytes)
         && holds(spec.allocatable.pods, requested: nodes.podCount[i], old: old.allocatable.pods)
-        && holds(spec.allocatable.ephemeralStorageBytes, requested: nodes.requestedEphemeral[i], old: old.allocatable.ephemeralStorageBytes),
+        && holds(
+          spec.allocatable.ephemeralStorageBytes, requested: nodes.requestedEphemeral[i],
+          old: old.allocatable.ephemeralStorageBytes),
       "allocatable below what the node's pods request")
     let (labelIDs, taintIDs, scalarIDs) = intern(spec)
     // The node's value per key before the update (keys new to the cluster read 0).
     let before = (0..<nodes.labelValues.count).map { nodes.labelValues[$0][i] }
     for r in 0..<_scalars.names.count {
       let amount = scalarIDs.first { $0.0.index == r }?.1 ?? 0
-      precondition(holds(amount, requested: nodes.scalarRequested[r][i], old: nodes.scalarAllocatable[r][i]), "allocatable below what the node's pods request")
+      precondition(
+        holds(amount, requested: nodes.scalarRequested[r][i], old: nodes.scalarAllocatable[r][i]),
+        "allocatable below what the node's pods request")
     }
     nodes.update(node, to: spec, labelIDs: labelIDs, taintIDs: taintIDs, scalarIDs: scalarIDs)
     for c in _domainCounters {
@@ -236,7 +252,8 @@ public final class Cluster {
     scalarRequests.sort { $0.resource < $1.resource }
     var gpu: (count: UInt8, milli: Int16, models: [UInt16]) = (0, 0, [])
     if let g = spec.gpu, g.count > 0, g.milliPerGPU > 0 {
-      precondition(g.count <= NodeGPUs.maxPerNode && g.milliPerGPU <= 1000, "GPU request out of range")
+      precondition(
+        g.count <= NodeGPUs.maxPerNode && g.milliPerGPU <= 1000, "GPU request out of range")
       // Models no node has get fresh ids: they simply match no node.
       gpu = (UInt8(g.count), Int16(g.milliPerGPU), g.models.map { gpuModels.intern($0) }.sorted())
     }
@@ -244,14 +261,17 @@ public final class Cluster {
     previousPodOnNode.append(-1)
     return pods.append(
       name: spec.name, namespace: spec.namespace, labels: spec.labels, requests: requests,
-      nonZero: nonZero, scalars: scalarRequests, priority: spec.priority, constraints: PodConstraints(spec), gpu: gpu)
+      nonZero: nonZero, scalars: scalarRequests, priority: spec.priority,
+      constraints: PodConstraints(spec), gpu: gpu)
   }
 
   /// Adds `count` pending pods built from `spec` (its own name is ignored), named `namePrefix`
   /// followed by `firstNumber`, `firstNumber + 1`, …: the spec is resolved once and every column
   /// grows by one fill, so a workload of identical pods costs next to nothing per pod.
   /// - Returns: the pods' rows (`PodID(row)`), consecutive.
-  public func addPods(_ spec: PodSpec, count: Int, namePrefix: String, firstNumber: Int) throws(QuantityError) -> Range<Int> {
+  public func addPods(_ spec: PodSpec, count: Int, namePrefix: String, firstNumber: Int)
+    throws(QuantityError) -> Range<Int>
+  {
     guard count > 0 else { return pods.count..<pods.count }
     var first = spec
     first.name = namePrefix + String(firstNumber)
@@ -259,7 +279,8 @@ public final class Cluster {
     guard count > 1 else { return head.index..<(head.index + 1) }
     nextPodOnNode.append(contentsOf: repeatElement(-1, count: count - 1))
     previousPodOnNode.append(contentsOf: repeatElement(-1, count: count - 1))
-    let rest = pods.appendCopies(of: head, count: count - 1, namePrefix: namePrefix, firstNumber: firstNumber + 1)
+    let rest = pods.appendCopies(
+      of: head, count: count - 1, namePrefix: namePrefix, firstNumber: firstNumber + 1)
     return head.index..<rest.upperBound
   }
 
@@ -274,12 +295,17 @@ public final class Cluster {
     let want = Int(pods.gpuCount[pod.index])
     if want > 0 {
       let milli = pods.gpuMilli[pod.index]
-      guard let mask = gpus ?? GPUSelection.defaultDevices(count: want, milli: milli, node: node.index, in: nodes) else {
+      guard
+        let mask = gpus
+          ?? GPUSelection.defaultDevices(count: want, milli: milli, node: node.index, in: nodes)
+      else {
         preconditionFailure("\(pods.name(pod)) does not fit the GPUs of \(nodes.name(node))")
       }
       precondition(mask.nonzeroBitCount == want, "GPU assignment must name \(want) device(s)")
       for slot in 0..<NodeGPUs.maxPerNode where mask & (1 << UInt8(slot)) != 0 {
-        precondition(slot < Int(nodes.gpuCount[node.index]) && nodes.gpuMilliLeft[node.index * 8 + slot] >= milli,
+        precondition(
+          slot < Int(nodes.gpuCount[node.index])
+            && nodes.gpuMilliLeft[node.index * 8 + slot] >= milli,
           "GPU \(slot) of \(nodes.name(node)) has no room for \(pods.name(pod))")
       }
       nodes.adjustGPUs(node.index, mask: mask, milli: milli)
@@ -298,7 +324,9 @@ public final class Cluster {
 
   /// Removes a bound pod from its node.
   public func unbind(_ pod: PodID) {
-    guard let node = pods.boundNode(pod) else { preconditionFailure("\(pods.name(pod)) is not bound") }
+    guard let node = pods.boundNode(pod) else {
+      preconditionFailure("\(pods.name(pod)) is not bound")
+    }
     adjust(node, by: pod, sign: -1)
     let mask = pods.gpuAssignment[pod.index]
     if mask != 0 {
@@ -308,8 +336,13 @@ public final class Cluster {
     pods.setNode(pod, PodTable.unbound)
     let prio = pods.priority[pod.index]
     countBound(priority: prio, by: -1)
-    let next = nextPodOnNode[pod.index], previous = previousPodOnNode[pod.index]
-    if previous >= 0 { nextPodOnNode[Int(previous)] = next } else { firstPodOnNode[node.index] = next }
+    let next = nextPodOnNode[pod.index]
+    let previous = previousPodOnNode[pod.index]
+    if previous >= 0 {
+      nextPodOnNode[Int(previous)] = next
+    } else {
+      firstPodOnNode[node.index] = next
+    }
     if next >= 0 { previousPodOnNode[Int(next)] = previous }
     nextPodOnNode[pod.index] = -1
     previousPodOnNode[pod.index] = -1
@@ -347,13 +380,17 @@ public final class Cluster {
   /// Whether `pod` satisfies every clause of `m` (cold: dictionary lookups).
   public func matches(_ m: PodMatcher, _ pod: PodID) -> Bool {
     let ns = pods.namespace[pod.index]
-    return m.matches(namespace: ns, namespaceLabels: { namespaceLabels(ns) }, labels: pods.labelSets[pods.labels[pod.index]])
+    return m.matches(
+      namespace: ns, namespaceLabels: { namespaceLabels(ns) },
+      labels: pods.labelSets[pods.labels[pod.index]])
   }
 
   /// Whether a clause holds for `pod`.
   public func matches(_ c: AffinityClause, _ pod: PodID) -> Bool {
     let ns = pods.namespace[pod.index]
-    return c.matches(namespace: ns, namespaceLabels: { namespaceLabels(ns) }, labels: pods.labelSets[pods.labels[pod.index]])
+    return c.matches(
+      namespace: ns, namespaceLabels: { namespaceLabels(ns) },
+      labels: pods.labelSets[pods.labels[pod.index]])
   }
 
   // MARK: Namespaces and affinity terms
@@ -370,7 +407,8 @@ public final class Cluster {
       let counts = _matcherCounts[m]
       for i in 0..<nodes.count { counts[i] = 0 }
       _matcherTotals[m] = 0
-      for p in 0..<pods.count where pods.node[p] != PodTable.unbound && matches(matcher, PodID(UInt32(p))) {
+      for p in 0..<pods.count
+      where pods.node[p] != PodTable.unbound && matches(matcher, PodID(UInt32(p))) {
         counts[Int(pods.node[p])] += 1
         _matcherTotals[m] += 1
       }
@@ -380,7 +418,9 @@ public final class Cluster {
 
   /// Whether some bound pod has a priority below `priority` (a preemptor has possible victims).
   /// - Complexity: O(distinct priorities).
-  public func hasBoundPod(below priority: Int32) -> Bool { boundByPriority.first.map { $0.priority < priority } ?? false }
+  public func hasBoundPod(below priority: Int32) -> Bool {
+    boundByPriority.first.map { $0.priority < priority } ?? false
+  }
 
   private func countBound(priority: Int32, by delta: Int) {
     var i = 0
@@ -423,8 +463,10 @@ public final class Cluster {
   /// Whether budget `b` covers `pod`: same namespace and a non-empty selector that matches.
   public func budget(_ b: Int, covers pod: PodID) -> Bool {
     let budget = disruptionBudgets[b]
-    guard let sel = budget.selector, !(sel.matchLabels.isEmpty && sel.matchExpressions.isEmpty) else { return false }
-    return pods.namespaces[pods.namespace[pod.index]] == budget.namespace && sel.matches(pods.labelSets[pods.labels[pod.index]])
+    guard let sel = budget.selector, !(sel.matchLabels.isEmpty && sel.matchExpressions.isEmpty)
+    else { return false }
+    return pods.namespaces[pods.namespace[pod.index]] == budget.namespace
+      && sel.matches(pods.labelSets[pods.labels[pod.index]])
   }
 
   /// `status.disruptionsAllowed` as the disruption controller would publish it now: the pods
@@ -448,7 +490,9 @@ public final class Cluster {
   /// registering it — O(nodes) — the first time.
   public func domainCounter(_ source: DomainCounter.Source, key: Int) -> DomainCounter {
     if let i = domainCounterIndex[source] { return _domainCounters[i] }
-    let c = DomainCounter(source: source, key: key, counts: Column(repeating: 0, count: _labels.domains[key].count), total: 0)
+    let c = DomainCounter(
+      source: source, key: key, counts: Column(repeating: 0, count: _labels.domains[key].count),
+      total: 0)
     refill(c)
     domainCounterIndex[source] = _domainCounters.count
     switch source {
@@ -498,15 +542,22 @@ public final class Cluster {
   /// `namespaceSelector`, the term covers the owner's namespace only.
   public func clause(for term: PodAffinityTerm, ownerNamespace: UInt32) -> AffinityClause {
     let namespaces =
-      term.namespaces.isEmpty && term.namespaceSelector == nil ? [ownerNamespace] : term.namespaces.map(pods.internNamespace)
-    return AffinityClause(namespaces: namespaces, namespaceSelector: term.namespaceSelector, selector: term.labelSelector)
+      term.namespaces.isEmpty && term.namespaceSelector == nil
+      ? [ownerNamespace] : term.namespaces.map(pods.internNamespace)
+    return AffinityClause(
+      namespaces: namespaces, namespaceSelector: term.namespaceSelector,
+      selector: term.labelSelector)
   }
 
   /// A pod's affinity terms resolved for its namespace, one per term in spec order (required
   /// affinity, required anti-affinity, preferred affinity, preferred anti-affinity).
   private func heldTerms(of c: PodConstraints, namespace ns: UInt32) -> [HeldAffinityTerm] {
-    func held(_ kind: HeldAffinityTerm.Kind, _ t: PodAffinityTerm, _ weight: Int32) -> HeldAffinityTerm {
-      HeldAffinityTerm(kind: kind, clause: clause(for: t, ownerNamespace: ns), topologyKey: t.topologyKey, weight: weight)
+    func held(_ kind: HeldAffinityTerm.Kind, _ t: PodAffinityTerm, _ weight: Int32)
+      -> HeldAffinityTerm
+    {
+      HeldAffinityTerm(
+        kind: kind, clause: clause(for: t, ownerNamespace: ns), topologyKey: t.topologyKey,
+        weight: weight)
     }
     return c.podAffinity.required.map { held(.requiredAffinity, $0, 0) }
       + c.podAntiAffinity.required.map { held(.requiredAntiAffinity, $0, 0) }
@@ -545,7 +596,9 @@ public final class Cluster {
       return ids
     }
     var ids: [UInt32] = []
-    for (m, matcher) in _matchers.values.enumerated() where matches(matcher, pod) { ids.append(UInt32(m)) }
+    for (m, matcher) in _matchers.values.enumerated() where matches(matcher, pod) {
+      ids.append(UInt32(m))
+    }
     matchedCache[key] = ids
     lastMatched = (key, ids)
     return ids
@@ -588,10 +641,19 @@ public final class Cluster {
   /// - Complexity: O(nodes + pods).
   public func invariantViolations() -> [InvariantViolation] {
     var problems: [InvariantViolation] = []
-    if !nodes.columnLengthsAreEqual() { problems.append(.init(.columnLengths, "", "node columns differ in length")) }
-    if !pods.columnLengthsAreEqual() { problems.append(.init(.columnLengths, "", "pod columns differ in length")) }
+    if !nodes.columnLengthsAreEqual() {
+      problems.append(.init(.columnLengths, "", "node columns differ in length"))
+    }
+    if !pods.columnLengthsAreEqual() {
+      problems.append(.init(.columnLengths, "", "pod columns differ in length"))
+    }
     let n = nodes.count
-    var cpu = [Int64](repeating: 0, count: n), mem = cpu, eph = cpu, count = cpu, nzCPU = cpu, nzMem = cpu
+    var cpu = [Int64](repeating: 0, count: n)
+    var mem = cpu
+    var eph = cpu
+    var count = cpu
+    var nzCPU = cpu
+    var nzMem = cpu
     var scalar = [[Int64]](repeating: [Int64](repeating: 0, count: n), count: _scalars.count)
     var gpuUsed = [Int](repeating: 0, count: n * NodeGPUs.maxPerNode)
     var matched = [[Int32]](repeating: [Int32](repeating: 0, count: n), count: _matchers.count)
@@ -600,7 +662,10 @@ public final class Cluster {
       let raw = pods.node[p]
       if raw == PodTable.unbound { continue }
       guard Int(raw) < n else {
-        problems.append(.init(.boundToMissingNode, pods.name(PodID(UInt32(p))), "is bound to missing node row \(raw)"))
+        problems.append(
+          .init(
+            .boundToMissingNode, pods.name(PodID(UInt32(p))), "is bound to missing node row \(raw)")
+        )
         continue
       }
       let i = Int(raw)
@@ -611,56 +676,132 @@ public final class Cluster {
       nzCPU[i] += pods.nonZeroCPU[p]
       nzMem[i] += pods.nonZeroMemory[p]
       for r in pods.scalarRequests(of: PodID(UInt32(p))) { scalar[r.resource.index][i] += r.amount }
-      for (m, matcher) in _matchers.values.enumerated() where matches(matcher, PodID(UInt32(p))) { matched[m][i] += 1 }
+      for (m, matcher) in _matchers.values.enumerated() where matches(matcher, PodID(UInt32(p))) {
+        matched[m][i] += 1
+      }
       if pods.constraintBox(pods.constraints[p]).value.hasPodAffinity {
         // Resolved afresh, not from the cache the incremental path uses.
-        for t in heldTerms(of: pods.constraintSets[pods.constraints[p]], namespace: pods.namespace[p]) {
-          if let h = _heldTerms.id(of: t) { held[Int(h)][i] += 1 } else { problems.append(.init(.affinityTermCount, pods.name(PodID(UInt32(p))), "holds an unregistered affinity term")) }
+        for t in heldTerms(
+          of: pods.constraintSets[pods.constraints[p]], namespace: pods.namespace[p])
+        {
+          if let h = _heldTerms.id(of: t) {
+            held[Int(h)][i] += 1
+          } else {
+            problems.append(
+              .init(
+                .affinityTermCount, pods.name(PodID(UInt32(p))),
+                "holds an unregistered affinity term"))
+          }
         }
       }
       let mask = pods.gpuAssignment[p]
-      if mask.nonzeroBitCount != Int(pods.gpuCount[p]) { problems.append(.init(.gpuDevices, pods.name(PodID(UInt32(p))), "holds \(mask.nonzeroBitCount) GPUs, wants \(pods.gpuCount[p])")) }
+      if mask.nonzeroBitCount != Int(pods.gpuCount[p]) {
+        problems.append(
+          .init(
+            .gpuDevices, pods.name(PodID(UInt32(p))),
+            "holds \(mask.nonzeroBitCount) GPUs, wants \(pods.gpuCount[p])"))
+      }
       for slot in 0..<NodeGPUs.maxPerNode where mask & (1 << UInt8(slot)) != 0 {
         gpuUsed[i * NodeGPUs.maxPerNode + slot] += Int(pods.gpuMilli[p])
       }
     }
     for i in 0..<n {
       let name = nodes.names[i]
-      if nodes.requestedCPU[i] != cpu[i] { problems.append(.init(.requestedSum(resource: "cpu"), name, "requested cpu \(nodes.requestedCPU[i]) != \(cpu[i])")) }
-      if nodes.requestedMemory[i] != mem[i] { problems.append(.init(.requestedSum(resource: "memory"), name, "requested memory differs from bound pods")) }
-      if nodes.requestedEphemeral[i] != eph[i] { problems.append(.init(.requestedSum(resource: "ephemeral-storage"), name, "requested ephemeral-storage differs")) }
-      if nodes.podCount[i] != count[i] { problems.append(.init(.requestedSum(resource: "pods"), name, "pod count \(nodes.podCount[i]) != \(count[i])")) }
-      if nodes.nonZeroRequestedCPU[i] != nzCPU[i] || nodes.nonZeroRequestedMemory[i] != nzMem[i] {
-        problems.append(.init(.requestedSum(resource: "non-zero cpu and memory"), name, "non-zero requested sums differ from bound pods"))
+      if nodes.requestedCPU[i] != cpu[i] {
+        problems.append(
+          .init(
+            .requestedSum(resource: "cpu"), name,
+            "requested cpu \(nodes.requestedCPU[i]) != \(cpu[i])"))
       }
-      if cpu[i] > nodes.allocatableCPU[i] { problems.append(.init(.overAllocatable(resource: "cpu"), name, "cpu over allocatable")) }
-      if mem[i] > nodes.allocatableMemory[i] { problems.append(.init(.overAllocatable(resource: "memory"), name, "memory over allocatable")) }
-      if eph[i] > nodes.allocatableEphemeral[i] && eph[i] > 0 { problems.append(.init(.overAllocatable(resource: "ephemeral-storage"), name, "ephemeral-storage over allocatable")) }
-      if count[i] > nodes.allocatablePods[i] { problems.append(.init(.overAllocatable(resource: "pods"), name, "more pods than allocatable")) }
+      if nodes.requestedMemory[i] != mem[i] {
+        problems.append(
+          .init(.requestedSum(resource: "memory"), name, "requested memory differs from bound pods")
+        )
+      }
+      if nodes.requestedEphemeral[i] != eph[i] {
+        problems.append(
+          .init(
+            .requestedSum(resource: "ephemeral-storage"), name,
+            "requested ephemeral-storage differs"))
+      }
+      if nodes.podCount[i] != count[i] {
+        problems.append(
+          .init(
+            .requestedSum(resource: "pods"), name, "pod count \(nodes.podCount[i]) != \(count[i])"))
+      }
+      if nodes.nonZeroRequestedCPU[i] != nzCPU[i] || nodes.nonZeroRequestedMemory[i] != nzMem[i] {
+        problems.append(
+          .init(
+            .requestedSum(resource: "non-zero cpu and memory"), name,
+            "non-zero requested sums differ from bound pods"))
+      }
+      if cpu[i] > nodes.allocatableCPU[i] {
+        problems.append(.init(.overAllocatable(resource: "cpu"), name, "cpu over allocatable"))
+      }
+      if mem[i] > nodes.allocatableMemory[i] {
+        problems.append(
+          .init(.overAllocatable(resource: "memory"), name, "memory over allocatable"))
+      }
+      if eph[i] > nodes.allocatableEphemeral[i] && eph[i] > 0 {
+        problems.append(
+          .init(
+            .overAllocatable(resource: "ephemeral-storage"), name,
+            "ephemeral-storage over allocatable"))
+      }
+      if count[i] > nodes.allocatablePods[i] {
+        problems.append(
+          .init(.overAllocatable(resource: "pods"), name, "more pods than allocatable"))
+      }
       for h in 0..<_heldTerms.count where _heldCounts[h][i] != held[h][i] {
-        problems.append(.init(.affinityTermCount, name, "affinity term \(h) held by \(_heldCounts[h][i]) pods, recount \(held[h][i])"))
+        problems.append(
+          .init(
+            .affinityTermCount, name,
+            "affinity term \(h) held by \(_heldCounts[h][i]) pods, recount \(held[h][i])"))
       }
       for m in 0..<_matchers.count where _matcherCounts[m][i] != matched[m][i] {
-        problems.append(.init(.matcherCount, name, "matcher \(m) counts \(_matcherCounts[m][i]) pods, recount \(matched[m][i])"))
+        problems.append(
+          .init(
+            .matcherCount, name,
+            "matcher \(m) counts \(_matcherCounts[m][i]) pods, recount \(matched[m][i])"))
       }
       var free = 0
       for slot in 0..<NodeGPUs.maxPerNode {
         let capacity = slot < Int(nodes.gpuCount[i]) ? Int(NodeGPUs.milliPerGPU) : 0
         let left = Int(nodes.gpuMilliLeft[i * NodeGPUs.maxPerNode + slot])
-        if left != capacity - gpuUsed[i * NodeGPUs.maxPerNode + slot] { problems.append(.init(.gpuDevices, name, "GPU \(slot) milli left differs from bound pods")) }
-        if left < 0 { problems.append(.init(.overAllocatable(resource: "gpu"), name, "GPU \(slot) over-committed")) }
+        if left != capacity - gpuUsed[i * NodeGPUs.maxPerNode + slot] {
+          problems.append(
+            .init(.gpuDevices, name, "GPU \(slot) milli left differs from bound pods"))
+        }
+        if left < 0 {
+          problems.append(
+            .init(.overAllocatable(resource: "gpu"), name, "GPU \(slot) over-committed"))
+        }
         free += left
       }
-      if free != Int(nodes.gpuMilliFree[i]) { problems.append(.init(.gpuDevices, name, "GPU milli free differs from its devices")) }
+      if free != Int(nodes.gpuMilliFree[i]) {
+        problems.append(.init(.gpuDevices, name, "GPU milli free differs from its devices"))
+      }
       for r in 0..<_scalars.count {
-        if nodes.scalarRequested[r][i] != scalar[r][i] { problems.append(.init(.requestedSum(resource: _scalars.names[r]), name, "\(_scalars.names[r]) sum differs")) }
-        if scalar[r][i] > nodes.scalarAllocatable[r][i] { problems.append(.init(.overAllocatable(resource: _scalars.names[r]), name, "\(_scalars.names[r]) over allocatable")) }
+        if nodes.scalarRequested[r][i] != scalar[r][i] {
+          problems.append(
+            .init(
+              .requestedSum(resource: _scalars.names[r]), name, "\(_scalars.names[r]) sum differs"))
+        }
+        if scalar[r][i] > nodes.scalarAllocatable[r][i] {
+          problems.append(
+            .init(
+              .overAllocatable(resource: _scalars.names[r]), name,
+              "\(_scalars.names[r]) over allocatable"))
+        }
       }
     }
     for i in 0..<n {
       let listed = podsOn(NodeID(UInt32(i)))
-      if listed.count != Int(count[i]) || listed.contains(where: { pods.node[$0.index] != UInt32(i) }) {
-        problems.append(.init(.podList, nodes.names[i], "pod list differs from the pods bound to it"))
+      if listed.count != Int(count[i])
+        || listed.contains(where: { pods.node[$0.index] != UInt32(i) })
+      {
+        problems.append(
+          .init(.podList, nodes.names[i], "pod list differs from the pods bound to it"))
       }
     }
     for i in 0..<n {
@@ -669,17 +810,29 @@ public final class Cluster {
       for k in 0..<_labels.keyCount {
         let v = nodes.labelValues[k][i]
         let value: String? = v == 0 ? nil : _labels.domains[k].values[Int(v)]
-        if value != spec.labels[_labels.domains[k].key] { problems.append(.init(.specColumns, spec.name, "label column \(_labels.domains[k].key) differs from its spec")) }
+        if value != spec.labels[_labels.domains[k].key] {
+          problems.append(
+            .init(
+              .specColumns, spec.name,
+              "label column \(_labels.domains[k].key) differs from its spec"))
+        }
       }
       var bits = [UInt64](repeating: 0, count: nodes.taintWords)
-      for t in spec.taints { if let id = _taints.id(of: t) { bits[id >> 6] |= 1 << UInt64(id & 63) } }
-      if (0..<nodes.taintWords).contains(where: { nodes.taintBits[i * nodes.taintWords + $0] != bits[$0] }) {
+      for t in spec.taints {
+        if let id = _taints.id(of: t) { bits[id >> 6] |= 1 << UInt64(id & 63) }
+      }
+      if (0..<nodes.taintWords).contains(where: {
+        nodes.taintBits[i * nodes.taintWords + $0] != bits[$0]
+      }) {
         problems.append(.init(.specColumns, spec.name, "taint bits differ from its spec"))
       }
-      if (nodes.unschedulable[i] != 0) != spec.unschedulable || nodes.allocatableCPU[i] != spec.allocatable.cpuMillis
-        || nodes.allocatableMemory[i] != spec.allocatable.memoryBytes || nodes.allocatablePods[i] != spec.allocatable.pods
+      if (nodes.unschedulable[i] != 0) != spec.unschedulable
+        || nodes.allocatableCPU[i] != spec.allocatable.cpuMillis
+        || nodes.allocatableMemory[i] != spec.allocatable.memoryBytes
+        || nodes.allocatablePods[i] != spec.allocatable.pods
       {
-        problems.append(.init(.specColumns, spec.name, "cordon or allocatable columns differ from its spec"))
+        problems.append(
+          .init(.specColumns, spec.name, "cordon or allocatable columns differ from its spec"))
       }
     }
     for c in _domainCounters {
@@ -691,15 +844,28 @@ public final class Cluster {
       var expected = [Int64](repeating: 0, count: _labels.domains[c.key].count)
       let col = nodes.labelValues[c.key]
       for i in 0..<n where col[i] != 0 { expected[Int(col[i])] += Int64(perNode[i]) }
-      if c.counts.count != expected.count || (0..<expected.count).contains(where: { c.counts[$0] != expected[$0] }) || c._total != expected.reduce(0, +) {
-        problems.append(.init(.domainCounter, "", "domain counter \(c.source) over \(_labels.domains[c.key].key) differs from a recount"))
+      if c.counts.count != expected.count
+        || (0..<expected.count).contains(where: { c.counts[$0] != expected[$0] })
+        || c._total != expected.reduce(0, +)
+      {
+        problems.append(
+          .init(
+            .domainCounter, "",
+            "domain counter \(c.source) over \(_labels.domains[c.key].key) differs from a recount"))
       }
     }
-    for m in 0..<_matchers.count where _matcherTotals[m] != matched[m].reduce(0, { $0 + Int64($1) }) {
-      problems.append(.init(.matcherCount, "", "matcher \(m): total \(_matcherTotals[m]) differs from its per-node counts"))
+    for m in 0..<_matchers.count where _matcherTotals[m] != matched[m].reduce(0, { $0 + Int64($1) })
+    {
+      problems.append(
+        .init(
+          .matcherCount, "",
+          "matcher \(m): total \(_matcherTotals[m]) differs from its per-node counts"))
     }
     for h in 0..<_heldTerms.count where _heldTotals[h] != held[h].reduce(0, { $0 + Int($1) }) {
-      problems.append(.init(.affinityTermCount, "", "affinity term \(h): total \(_heldTotals[h]) differs from its per-node counts"))
+      problems.append(
+        .init(
+          .affinityTermCount, "",
+          "affinity term \(h): total \(_heldTotals[h]) differs from its per-node counts"))
     }
     return problems
   }

@@ -10,8 +10,12 @@ public enum GPUSelection: String, Sendable, CaseIterable {
   /// Whole-GPU pods always take the first `count` fully free GPUs by index
   /// (`AllocateExclusiveGpuId`); sharing pods take the tightest fit.
   /// - Returns: the device mask, or nil when the node cannot host the pod.
-  public static func defaultDevices(count: Int, milli: Int16, node: Int, in nodes: NodeTable) -> UInt8? {
-    if count > 1 || milli >= NodeGPUs.milliPerGPU { return firstFree(count: count, milli: milli, node: node, in: nodes) }
+  public static func defaultDevices(count: Int, milli: Int16, node: Int, in nodes: NodeTable)
+    -> UInt8?
+  {
+    if count > 1 || milli >= NodeGPUs.milliPerGPU {
+      return firstFree(count: count, milli: milli, node: node, in: nodes)
+    }
     return choose(.best, milli: milli, node: node, in: nodes, draw: { _ in 0 })
   }
 
@@ -20,7 +24,8 @@ public enum GPUSelection: String, Sendable, CaseIterable {
     var mask: UInt8 = 0
     var found = 0
     let base = node * NodeGPUs.maxPerNode
-    for slot in 0..<Int(nodes.gpuCount[node]) where found < count && nodes.gpuMilliLeft[base + slot] >= milli {
+    for slot in 0..<Int(nodes.gpuCount[node])
+    where found < count && nodes.gpuMilliLeft[base + slot] >= milli {
       mask |= 1 << UInt8(slot)
       found += 1
     }
@@ -28,7 +33,9 @@ public enum GPUSelection: String, Sendable, CaseIterable {
   }
 
   /// One GPU for a sharing pod, by `method`; `draw(n)` returns a uniform index below n.
-  public static func choose(_ method: GPUSelection, milli: Int16, node: Int, in nodes: NodeTable, draw: (Int) -> Int) -> UInt8? {
+  public static func choose(
+    _ method: GPUSelection, milli: Int16, node: Int, in nodes: NodeTable, draw: (Int) -> Int
+  ) -> UInt8? {
     let base = node * NodeGPUs.maxPerNode
     var chosen = -1
     var fitting = 0

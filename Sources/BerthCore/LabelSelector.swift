@@ -4,7 +4,10 @@
 public struct LabelSelector: Hashable, Sendable {
   public struct Requirement: Hashable, Sendable {
     public enum Operator: String, Hashable, Sendable, CaseIterable {
-      case `in` = "In", notIn = "NotIn", exists = "Exists", doesNotExist = "DoesNotExist"
+      case `in` = "In"
+      case notIn = "NotIn"
+      case exists = "Exists"
+      case doesNotExist = "DoesNotExist"
     }
     public var key: String
     public var `operator`: Operator
@@ -31,7 +34,9 @@ public struct LabelSelector: Hashable, Sendable {
   public var matchExpressions: [Requirement]
 
   public init(matchLabels: [String: String] = [:], matchExpressions: [Requirement] = []) {
-    self.matchLabels = matchLabels.map { LabelPair(key: $0.key, value: $0.value) }.sorted { $0.key < $1.key }
+    self.matchLabels = matchLabels.map { LabelPair(key: $0.key, value: $0.value) }.sorted {
+      $0.key < $1.key
+    }
     self.matchExpressions = matchExpressions
   }
 
@@ -44,7 +49,10 @@ public struct LabelSelector: Hashable, Sendable {
 
 /// `topologySpreadConstraints[]` of a pod.
 public struct TopologySpreadConstraint: Hashable, Sendable {
-  public enum Policy: String, Hashable, Sendable { case honor = "Honor", ignore = "Ignore" }
+  public enum Policy: String, Hashable, Sendable {
+    case honor = "Honor"
+    case ignore = "Ignore"
+  }
 
   public var maxSkew: Int32
   public var topologyKey: String
@@ -58,8 +66,10 @@ public struct TopologySpreadConstraint: Hashable, Sendable {
   public var matchLabelKeys: [String]
 
   public init(
-    maxSkew: Int32, topologyKey: String, doNotSchedule: Bool, labelSelector: LabelSelector?, minDomains: Int32 = 1,
-    nodeAffinityPolicy: Policy = .honor, nodeTaintsPolicy: Policy = .ignore, matchLabelKeys: [String] = []
+    maxSkew: Int32, topologyKey: String, doNotSchedule: Bool, labelSelector: LabelSelector?,
+    minDomains: Int32 = 1,
+    nodeAffinityPolicy: Policy = .honor, nodeTaintsPolicy: Policy = .ignore,
+    matchLabelKeys: [String] = []
   ) {
     self.maxSkew = maxSkew
     self.topologyKey = topologyKey
@@ -76,7 +86,9 @@ public struct TopologySpreadConstraint: Hashable, Sendable {
   public func effectiveSelector(podLabels: [String: String]) -> LabelSelector? {
     guard var s = labelSelector else { return nil }
     for key in matchLabelKeys {
-      if let v = podLabels[key] { s.matchExpressions.append(.init(key: key, operator: .in, values: [v])) }
+      if let v = podLabels[key] {
+        s.matchExpressions.append(.init(key: key, operator: .in, values: [v]))
+      }
     }
     return s
   }

@@ -12,8 +12,11 @@ public final class NodeTable {
   @inlinable public var count: Int { _count }
   /// The largest allocatable CPU, memory and ephemeral storage of any node; kernels use these
   /// to prove that their double-precision arithmetic is exact.
-  @usableFromInline @exclusivity(unchecked) var _largestAllocatable: (cpu: Int64, memory: Int64, ephemeral: Int64) = (0, 0, 0)
-  @inlinable public var largestAllocatable: (cpu: Int64, memory: Int64, ephemeral: Int64) { _largestAllocatable }
+  @usableFromInline @exclusivity(unchecked) var _largestAllocatable:
+    (cpu: Int64, memory: Int64, ephemeral: Int64) = (0, 0, 0)
+  @inlinable public var largestAllocatable: (cpu: Int64, memory: Int64, ephemeral: Int64) {
+    _largestAllocatable
+  }
   @usableFromInline @exclusivity(unchecked) var _largestScalarAllocatable: [Int64] = []
   @inlinable public var largestScalarAllocatable: [Int64] { _largestScalarAllocatable }
   /// Rows with `unschedulable` set; NodeUnschedulable skips its pass when there are none.
@@ -90,14 +93,17 @@ public final class NodeTable {
   public func name(_ node: NodeID) -> String { names[node.index] }
 
   func append(
-    _ spec: NodeSpec, labelIDs: [(key: Int, value: UInt32)], taintIDs: [Int], scalarIDs: [(ScalarResourceID, Int64)],
+    _ spec: NodeSpec, labelIDs: [(key: Int, value: UInt32)], taintIDs: [Int],
+    scalarIDs: [(ScalarResourceID, Int64)],
     gpuModelID: UInt16
   ) -> NodeID {
     let id = NodeID(UInt32(_count))
     let gpus = spec.gpus?.count ?? 0
     gpuCount.append(UInt8(gpus))
     gpuModel.append(gpuModelID)
-    for slot in 0..<NodeGPUs.maxPerNode { gpuMilliLeft.append(slot < gpus ? NodeGPUs.milliPerGPU : 0) }
+    for slot in 0..<NodeGPUs.maxPerNode {
+      gpuMilliLeft.append(slot < gpus ? NodeGPUs.milliPerGPU : 0)
+    }
     gpuMilliFree.append(Int32(gpus) * Int32(NodeGPUs.milliPerGPU))
     allocatableCPU.append(spec.allocatable.cpuMillis)
     allocatableMemory.append(spec.allocatable.memoryBytes)
@@ -113,7 +119,8 @@ public final class NodeTable {
     if spec.unschedulable { _cordonedCount += 1 }
     _largestAllocatable.cpu = max(_largestAllocatable.cpu, spec.allocatable.cpuMillis)
     _largestAllocatable.memory = max(_largestAllocatable.memory, spec.allocatable.memoryBytes)
-    _largestAllocatable.ephemeral = max(_largestAllocatable.ephemeral, spec.allocatable.ephemeralStorageBytes)
+    _largestAllocatable.ephemeral = max(
+      _largestAllocatable.ephemeral, spec.allocatable.ephemeralStorageBytes)
     hostPortsInUse.append(0)
     version.append(0)
     _taintBits.append(repeating: 0, count: _taintWords)
@@ -164,7 +171,8 @@ public final class NodeTable {
     // The largest amounts only bound the kernels' arithmetic: they may stay high after a shrink.
     _largestAllocatable.cpu = max(_largestAllocatable.cpu, spec.allocatable.cpuMillis)
     _largestAllocatable.memory = max(_largestAllocatable.memory, spec.allocatable.memoryBytes)
-    _largestAllocatable.ephemeral = max(_largestAllocatable.ephemeral, spec.allocatable.ephemeralStorageBytes)
+    _largestAllocatable.ephemeral = max(
+      _largestAllocatable.ephemeral, spec.allocatable.ephemeralStorageBytes)
     for c in _scalarAllocatable { c[i] = 0 }
     for (r, amount) in scalarIDs {
       _scalarAllocatable[r.index][i] = amount
@@ -200,7 +208,9 @@ public final class NodeTable {
       usedHostPorts[node.index].append(contentsOf: ports)
     } else {
       for p in ports {
-        if let i = usedHostPorts[node.index].firstIndex(of: p) { usedHostPorts[node.index].remove(at: i) }
+        if let i = usedHostPorts[node.index].firstIndex(of: p) {
+          usedHostPorts[node.index].remove(at: i)
+        }
       }
     }
     hostPortsInUse[node.index] = Int32(usedHostPorts[node.index].count)
@@ -238,8 +248,10 @@ public final class NodeTable {
   }
 
   private var int64Columns: [Column<Int64>] {
-    [allocatableCPU, allocatableMemory, allocatableEphemeral, allocatablePods, requestedCPU,
-     requestedMemory, requestedEphemeral, podCount, nonZeroRequestedCPU, nonZeroRequestedMemory]
+    [
+      allocatableCPU, allocatableMemory, allocatableEphemeral, allocatablePods, requestedCPU,
+      requestedMemory, requestedEphemeral, podCount, nonZeroRequestedCPU, nonZeroRequestedMemory,
+    ]
   }
 
   /// Takes `milli` from each GPU in `mask` of row `node` (negative milli gives it back).
@@ -253,7 +265,11 @@ public final class NodeTable {
 
   /// Every column holds `count` rows.
   public func columnLengthsAreEqual() -> Bool {
-    let lengths = int64Columns.map(\.count) + [unschedulable.count, hostPortsInUse.count, version.count, gpuCount.count, gpuModel.count, gpuMilliFree.count]
+    let lengths =
+      int64Columns.map(\.count) + [
+        unschedulable.count, hostPortsInUse.count, version.count, gpuCount.count, gpuModel.count,
+        gpuMilliFree.count,
+      ]
       + _labelValues.map(\.count) + _scalarAllocatable.map(\.count) + _scalarRequested.map(\.count)
     return lengths.allSatisfy { $0 == _count } && _taintBits.count == _count * _taintWords
       && gpuMilliLeft.count == _count * NodeGPUs.maxPerNode

@@ -22,7 +22,8 @@ public struct NodeSpec: Hashable, Sendable {
 
   public init(
     name: String, labels: [String: String] = [:], taints: [Taint] = [],
-    allocatable: ResourceAmounts, unschedulable: Bool = false, images: [Image] = [], gpus: NodeGPUs? = nil
+    allocatable: ResourceAmounts, unschedulable: Bool = false, images: [Image] = [],
+    gpus: NodeGPUs? = nil
   ) {
     self.name = name
     self.labels = labels
@@ -36,8 +37,12 @@ public struct NodeSpec: Hashable, Sendable {
   /// The node-tree zone key: `region:\0:zone` from the topology labels (empty when both are
   /// absent, which puts the node in the one unnamed zone).
   public var zoneKey: String {
-    let region = labels["topology.kubernetes.io/region"] ?? labels["failure-domain.beta.kubernetes.io/region"] ?? ""
-    let zone = labels["topology.kubernetes.io/zone"] ?? labels["failure-domain.beta.kubernetes.io/zone"] ?? ""
+    let region =
+      labels["topology.kubernetes.io/region"] ?? labels["failure-domain.beta.kubernetes.io/region"]
+      ?? ""
+    let zone =
+      labels["topology.kubernetes.io/zone"] ?? labels["failure-domain.beta.kubernetes.io/zone"]
+      ?? ""
     if region.isEmpty && zone.isEmpty { return "" }
     return region + ":\u{0}:" + zone
   }
@@ -55,7 +60,9 @@ public struct ContainerPort: Hashable, Sendable {
   public var hostIP: String
   public var `protocol`: PortProtocol
 
-  public init(containerPort: Int32 = 0, hostPort: Int32, hostIP: String = "", protocol: PortProtocol = .tcp) {
+  public init(
+    containerPort: Int32 = 0, hostPort: Int32, hostIP: String = "", protocol: PortProtocol = .tcp
+  ) {
     self.containerPort = containerPort
     self.hostPort = hostPort
     self.hostIP = hostIP
@@ -75,7 +82,8 @@ public struct Container: Hashable, Sendable {
 
   public init(
     name: String = "", image: String = "", requests: ResourceList = ResourceList(),
-    limits: ResourceList = ResourceList(), ports: [ContainerPort] = [], restartPolicyAlways: Bool = false
+    limits: ResourceList = ResourceList(), ports: [ContainerPort] = [],
+    restartPolicyAlways: Bool = false
   ) {
     self.name = name
     self.image = image
@@ -130,8 +138,10 @@ public struct PodSpec: Hashable, Sendable {
 
   public init(
     name: String, namespace: String = "default", labels: [String: String] = [:],
-    containers: [Container] = [], initContainers: [Container] = [], overhead: ResourceList = ResourceList(),
-    nodeSelector: [String: String] = [:], affinity: NodeAffinity? = nil, tolerations: [Toleration] = [],
+    containers: [Container] = [], initContainers: [Container] = [],
+    overhead: ResourceList = ResourceList(),
+    nodeSelector: [String: String] = [:], affinity: NodeAffinity? = nil,
+    tolerations: [Toleration] = [],
     priority: Int32 = 0, priorityClassName: String = "", nodeName: String = "",
     schedulerName: String = "default-scheduler", gpu: GPURequest? = nil
   ) {
@@ -199,7 +209,9 @@ public struct PriorityClassSpec: Hashable, Sendable {
   public var globalDefault: Bool
   /// `PreemptLowerPriority` (true) or `Never`.
   public var preemptLowerPriority: Bool
-  public init(name: String, value: Int32, globalDefault: Bool = false, preemptLowerPriority: Bool = true) {
+  public init(
+    name: String, value: Int32, globalDefault: Bool = false, preemptLowerPriority: Bool = true
+  ) {
     self.name = name
     self.value = value
     self.globalDefault = globalDefault
@@ -236,7 +248,10 @@ public struct PodDisruptionBudgetSpec: Hashable, Sendable {
   public var minAvailable: IntOrPercent?
   public var maxUnavailable: IntOrPercent?
 
-  public init(name: String, namespace: String = "default", selector: LabelSelector?, minAvailable: IntOrPercent? = nil, maxUnavailable: IntOrPercent? = nil) {
+  public init(
+    name: String, namespace: String = "default", selector: LabelSelector?,
+    minAvailable: IntOrPercent? = nil, maxUnavailable: IntOrPercent? = nil
+  ) {
     self.name = name
     self.namespace = namespace
     self.selector = selector
@@ -261,7 +276,11 @@ public struct PodDisruptionBudgetSpec: Hashable, Sendable {
 
 /// `status.phase` of a pod.
 public enum PodPhase: String, Sendable, CaseIterable {
-  case pending = "Pending", running = "Running", succeeded = "Succeeded", failed = "Failed", unknown = "Unknown"
+  case pending = "Pending"
+  case running = "Running"
+  case succeeded = "Succeeded"
+  case failed = "Failed"
+  case unknown = "Unknown"
 
   /// Succeeded and Failed pods have finished: their containers hold no resources.
   public var isFinished: Bool { self == .succeeded || self == .failed }

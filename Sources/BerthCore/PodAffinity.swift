@@ -10,7 +10,8 @@ public struct PodAffinityTerm: Hashable, Sendable {
   public var mismatchLabelKeys: [String]
 
   public init(
-    labelSelector: LabelSelector?, namespaces: [String] = [], namespaceSelector: LabelSelector? = nil,
+    labelSelector: LabelSelector?, namespaces: [String] = [],
+    namespaceSelector: LabelSelector? = nil,
     topologyKey: String, matchLabelKeys: [String] = [], mismatchLabelKeys: [String] = []
   ) {
     self.labelSelector = labelSelector
@@ -30,10 +31,14 @@ public struct PodAffinityTerm: Hashable, Sendable {
     t.mismatchLabelKeys = []
     guard var s = labelSelector else { return t }
     for key in matchLabelKeys {
-      if let v = podLabels[key] { s.matchExpressions.append(.init(key: key, operator: .in, values: [v])) }
+      if let v = podLabels[key] {
+        s.matchExpressions.append(.init(key: key, operator: .in, values: [v]))
+      }
     }
     for key in mismatchLabelKeys {
-      if let v = podLabels[key] { s.matchExpressions.append(.init(key: key, operator: .notIn, values: [v])) }
+      if let v = podLabels[key] {
+        s.matchExpressions.append(.init(key: key, operator: .notIn, values: [v]))
+      }
     }
     t.labelSelector = s
     return t
@@ -63,7 +68,9 @@ public struct PodAffinityRules: Hashable, Sendable {
   func folded(podLabels: [String: String]) -> PodAffinityRules {
     PodAffinityRules(
       required: required.map { $0.folded(podLabels: podLabels) },
-      preferred: preferred.map { WeightedPodAffinityTerm(weight: $0.weight, term: $0.term.folded(podLabels: podLabels)) })
+      preferred: preferred.map {
+        WeightedPodAffinityTerm(weight: $0.weight, term: $0.term.folded(podLabels: podLabels))
+      })
   }
 }
 
@@ -76,15 +83,22 @@ public struct AffinityClause: Hashable, Sendable {
   public var namespaceSelector: LabelSelector?
   public var selector: LabelSelector?
 
-  public init(namespaces: [UInt32], namespaceSelector: LabelSelector? = nil, selector: LabelSelector?) {
+  public init(
+    namespaces: [UInt32], namespaceSelector: LabelSelector? = nil, selector: LabelSelector?
+  ) {
     self.namespaces = namespaces.count <= 1 ? namespaces : Array(Set(namespaces)).sorted()
     self.namespaceSelector = namespaceSelector
     self.selector = selector
   }
 
   /// `namespaceLabels` is asked for only when the namespace list does not decide.
-  public func matches(namespace: UInt32, namespaceLabels: () -> [String: String], labels: [String: String]) -> Bool {
-    guard namespaces.contains(namespace) || namespaceSelector.map({ $0.matches(namespaceLabels()) }) == true else { return false }
+  public func matches(
+    namespace: UInt32, namespaceLabels: () -> [String: String], labels: [String: String]
+  ) -> Bool {
+    guard
+      namespaces.contains(namespace)
+        || namespaceSelector.map({ $0.matches(namespaceLabels()) }) == true
+    else { return false }
     return selector?.matches(labels) ?? false
   }
 }
@@ -123,7 +137,11 @@ public struct PodMatcher: Hashable, Sendable {
     clauses = [AffinityClause(namespaces: [namespace], selector: selector)]
   }
 
-  public func matches(namespace: UInt32, namespaceLabels: () -> [String: String], labels: [String: String]) -> Bool {
-    clauses.allSatisfy { $0.matches(namespace: namespace, namespaceLabels: namespaceLabels, labels: labels) }
+  public func matches(
+    namespace: UInt32, namespaceLabels: () -> [String: String], labels: [String: String]
+  ) -> Bool {
+    clauses.allSatisfy {
+      $0.matches(namespace: namespace, namespaceLabels: namespaceLabels, labels: labels)
+    }
   }
 }

@@ -32,7 +32,8 @@ public struct PodConstraints: Hashable, Sendable {
 
   public init(
     nodeSelector: [LabelPair] = [], affinity: NodeAffinity? = nil, tolerations: [Toleration] = [],
-    hostPorts: [ContainerPort] = [], images: [String] = [], containerCount: Int = 1, nodeName: String = ""
+    hostPorts: [ContainerPort] = [], images: [String] = [], containerCount: Int = 1,
+    nodeName: String = ""
   ) {
     self.nodeSelector = nodeSelector.sorted { $0.key < $1.key }
     self.affinity = affinity
@@ -47,7 +48,9 @@ public struct PodConstraints: Hashable, Sendable {
     self.init(
       nodeSelector: pod.nodeSelector.map { LabelPair(key: $0.key, value: $0.value) },
       affinity: pod.affinity, tolerations: pod.tolerations, hostPorts: pod.hostPorts,
-      images: (pod.initContainers + pod.containers).map { PodConstraints.normalizedImageName($0.image) },
+      images: (pod.initContainers + pod.containers).map {
+        PodConstraints.normalizedImageName($0.image)
+      },
       containerCount: pod.initContainers.count + pod.containers.count, nodeName: pod.nodeName)
     spread = pod.topologySpreadConstraints.map { c in
       var e = c
@@ -63,8 +66,12 @@ public struct PodConstraints: Hashable, Sendable {
     if spread.isEmpty, let selector = pod.defaultSpreadSelector {
       // The scheduler's system defaults (PodTopologySpread `defaultingType: System`).
       spread = [
-        TopologySpreadConstraint(maxSkew: 3, topologyKey: "kubernetes.io/hostname", doNotSchedule: false, labelSelector: selector),
-        TopologySpreadConstraint(maxSkew: 5, topologyKey: "topology.kubernetes.io/zone", doNotSchedule: false, labelSelector: selector),
+        TopologySpreadConstraint(
+          maxSkew: 3, topologyKey: "kubernetes.io/hostname", doNotSchedule: false,
+          labelSelector: selector),
+        TopologySpreadConstraint(
+          maxSkew: 5, topologyKey: "topology.kubernetes.io/zone", doNotSchedule: false,
+          labelSelector: selector),
       ]
       spreadIsSystemDefault = true
     }
@@ -76,7 +83,7 @@ public struct PodConstraints: Hashable, Sendable {
     let lastSlash = name.lastIndex(of: "/")
     switch (lastColon, lastSlash) {
     case (nil, _): return name + ":latest"
-    case let (colon?, slash?) where colon <= slash: return name + ":latest"
+    case (let colon?, let slash?) where colon <= slash: return name + ":latest"
     default: return name
     }
   }

@@ -13,12 +13,16 @@ public enum PodRequests {
   /// 200 MiB, kube-scheduler's `DefaultMemoryRequest`.
   public static let defaultMemoryBytes: Int64 = 200 * 1024 * 1024
 
-  public static func effective(_ pod: PodSpec, nonMissing: Bool = false) throws(QuantityError) -> ResourceAmounts {
+  public static func effective(_ pod: PodSpec, nonMissing: Bool = false) throws(QuantityError)
+    -> ResourceAmounts
+  {
     func requests(of c: Container) -> ResourceList {
       guard nonMissing else { return c.requests }
       var r = c.requests
       if !r.contains(ResourceName.cpu) { r[ResourceName.cpu] = Quantity(milli: defaultMilliCPU) }
-      if !r.contains(ResourceName.memory) { r[ResourceName.memory] = Quantity(integer: defaultMemoryBytes) }
+      if !r.contains(ResourceName.memory) {
+        r[ResourceName.memory] = Quantity(integer: defaultMemoryBytes)
+      }
       return r
     }
     var total = ResourceList()

@@ -69,7 +69,9 @@ public final class PodTable {
     if let id = nameIndex[name] { return id }
     for run in nameRuns.reversed() where name.hasPrefix(run.prefix) {
       let digits = name.dropFirst(run.prefix.count)
-      guard let k = Int(digits), String(k) == digits, k >= run.firstNumber, k - run.firstNumber < run.count else { continue }
+      guard let k = Int(digits), String(k) == digits, k >= run.firstNumber,
+        k - run.firstNumber < run.count
+      else { continue }
       return PodID(UInt32(run.firstRow + k - run.firstNumber))
     }
     return nil
@@ -87,14 +89,22 @@ public final class PodTable {
     let n = node[pod.index]
     return n == PodTable.unbound ? nil : NodeID(n)
   }
-  public func constraints(of pod: PodID) -> PodConstraints { constraintBoxes[Int(constraints[pod.index])].value }
+  public func constraints(of pod: PodID) -> PodConstraints {
+    constraintBoxes[Int(constraints[pod.index])].value
+  }
   /// The boxed constraint set `id` (see `constraints`).
-  @inlinable public func constraintBox(_ id: UInt32) -> PodConstraintsBox { constraintBoxes[Int(id)] }
-  public func scalarRequests(of pod: PodID) -> [ScalarRequest] { _scalarRequestSets[scalarRequests[pod.index]] }
+  @inlinable public func constraintBox(_ id: UInt32) -> PodConstraintsBox {
+    constraintBoxes[Int(id)]
+  }
+  public func scalarRequests(of pod: PodID) -> [ScalarRequest] {
+    _scalarRequestSets[scalarRequests[pod.index]]
+  }
 
   func append(
-    name: String, namespace ns: String, labels podLabels: [String: String], requests: ResourceAmounts,
-    nonZero: ResourceAmounts, scalars: [ScalarRequest], priority prio: Int32, constraints c: PodConstraints,
+    name: String, namespace ns: String, labels podLabels: [String: String],
+    requests: ResourceAmounts,
+    nonZero: ResourceAmounts, scalars: [ScalarRequest], priority prio: Int32,
+    constraints c: PodConstraints,
     gpu: (count: UInt8, milli: Int16, models: [UInt16]) = (0, 0, [])
   ) -> PodID {
     let id = PodID(UInt32(_count))
@@ -125,7 +135,9 @@ public final class PodTable {
   /// `firstNumber + 1`, …: each column grows by one fill, and the names are a run that
   /// `name(_:)` and `id(named:)` compute rather than store.
   /// - Returns: the new rows.
-  func appendCopies(of row: PodID, count n: Int, namePrefix prefix: String, firstNumber: Int) -> Range<Int> {
+  func appendCopies(of row: PodID, count n: Int, namePrefix prefix: String, firstNumber: Int)
+    -> Range<Int>
+  {
     let first = _count
     let r = row.index
     gpuCount.append(repeating: gpuCount[r], count: n)
@@ -187,9 +199,13 @@ public final class PodTable {
   }
 
   public func columnLengthsAreEqual() -> Bool {
-    [requestCPU.count, requestMemory.count, requestEphemeral.count, nonZeroCPU.count, nonZeroMemory.count,
-     priority.count, node.count, constraints.count, scalarRequests.count, namespace.count, labels.count,
-     names.count, gpuCount.count, gpuMilli.count, gpuModels.count, gpuAssignment.count].allSatisfy { $0 == _count }
+    [
+      requestCPU.count, requestMemory.count, requestEphemeral.count, nonZeroCPU.count,
+      nonZeroMemory.count,
+      priority.count, node.count, constraints.count, scalarRequests.count, namespace.count,
+      labels.count,
+      names.count, gpuCount.count, gpuMilli.count, gpuModels.count, gpuAssignment.count,
+    ].allSatisfy { $0 == _count }
   }
 }
 

@@ -81,7 +81,9 @@ public struct Quantity: Hashable, Sendable, CustomStringConvertible {
   ///   quantities, or magnitudes 10^38 apart) — far beyond anything a scheduler unit can hold.
   public func adding(_ other: Quantity) throws(QuantityError) -> Quantity {
     let e = min(exponent, other.exponent)
-    guard let a = coefficient.scaledUp(by: exponent - e), let b = other.coefficient.scaledUp(by: other.exponent - e) else {
+    guard let a = coefficient.scaledUp(by: exponent - e),
+      let b = other.coefficient.scaledUp(by: other.exponent - e)
+    else {
       if coefficient == 0 { return other }
       if other.coefficient == 0 { return self }
       throw .outOfRange("\(self) + \(other)")
@@ -112,8 +114,10 @@ public struct Quantity: Hashable, Sendable, CustomStringConvertible {
 extension Quantity: Comparable {
   public static func < (lhs: Quantity, rhs: Quantity) -> Bool {
     let e = Swift.min(lhs.exponent, rhs.exponent)
-    switch (lhs.coefficient.scaledUp(by: lhs.exponent - e), rhs.coefficient.scaledUp(by: rhs.exponent - e)) {
-    case let (a?, b?): return a < b
+    switch (
+      lhs.coefficient.scaledUp(by: lhs.exponent - e), rhs.coefficient.scaledUp(by: rhs.exponent - e)
+    ) {
+    case (let a?, let b?): return a < b
     case (nil, _): return lhs.coefficient < 0  // lhs is huge in magnitude
     case (_, nil): return rhs.coefficient > 0
     }
@@ -155,8 +159,13 @@ public enum QuantityError: Error, Equatable, Sendable, CustomStringConvertible {
     case .outOfRange(let s): return "quantity \"\(s)\" is out of range"
     case .negative(let s): return "quantity \"\(s)\" is negative"
     case .aboveLimit(let s, let resource):
-      let unit = resource == ResourceName.cpu ? " millicores" : resource == ResourceName.memory || resource == ResourceName.ephemeralStorage ? " bytes" : ""
-      return "quantity \"\(s)\" of \(resource) is above Berth's limit of 2^53 (\(ResourceAmounts.limit)\(unit))"
+      let unit =
+        resource == ResourceName.cpu
+        ? " millicores"
+        : resource == ResourceName.memory || resource == ResourceName.ephemeralStorage
+          ? " bytes" : ""
+      return
+        "quantity \"\(s)\" of \(resource) is above Berth's limit of 2^53 (\(ResourceAmounts.limit)\(unit))"
     }
   }
 }
@@ -169,12 +178,16 @@ extension Quantity {
     var copy = text
     // Parse the UTF-8 bytes in place: no array per call.
     let parsed: Result<Quantity, QuantityError> = copy.withUTF8 { bytes in
-      do throws(QuantityError) { return .success(try Quantity.parse(bytes, text: text)) } catch { return .failure(error) }
+      do throws(QuantityError) { return .success(try Quantity.parse(bytes, text: text)) } catch {
+        return .failure(error)
+      }
     }
     self = try parsed.get()
   }
 
-  private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, text: String) throws(QuantityError) -> Quantity {
+  private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, text: String) throws(QuantityError)
+    -> Quantity
+  {
     // SAFETY: `bytes` is the text's UTF-8, valid for this call; every read is bounds-checked.
     guard !bytes.isEmpty else { throw .empty }
     var pos = 0
@@ -235,7 +248,8 @@ extension Quantity {
       decimalExponent += exp
     }
     if binaryPower > 0 {
-      let (product, overflow) = coefficient.multipliedReportingOverflow(by: Int128(1) << binaryPower)
+      let (product, overflow) = coefficient.multipliedReportingOverflow(
+        by: Int128(1) << binaryPower)
       guard !overflow else { throw .outOfRange(text) }
       coefficient = product
     }

@@ -81,7 +81,9 @@ public struct ScalarRegistry: Sendable {
   private var index: [String: Int] = [:]
   public init() {}
   public var count: Int { names.count }
-  public func id(of name: String) -> ScalarResourceID? { index[name].map { ScalarResourceID(UInt16($0)) } }
+  public func id(of name: String) -> ScalarResourceID? {
+    index[name].map { ScalarResourceID(UInt16($0)) }
+  }
   mutating func intern(_ name: String) -> (id: ScalarResourceID, isNew: Bool) {
     if let i = index[name] { return (ScalarResourceID(UInt16(i)), false) }
     precondition(names.count < Int(UInt16.max), "too many scalar resources")

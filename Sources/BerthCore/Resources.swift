@@ -28,7 +28,9 @@ public enum ResourceName {
     guard parts.count == 2 else { return true }
     let prefix = parts[0]
     return (1...253).contains(prefix.count) && alnum(prefix.first!) && alnum(prefix.last!)
-      && prefix.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" || $0 == "." }
+      && prefix.allSatisfy {
+        ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" || $0 == "."
+      }
   }
 
   /// Scalar resources in the scheduler's sense: extended, hugepages and attachable volumes.

@@ -54,7 +54,9 @@ public struct NodeSelectorTerm: Hashable, Sendable {
   /// Only `metadata.name` with In/NotIn and exactly one value is meaningful upstream.
   public var matchFields: [NodeSelectorRequirement]
 
-  public init(matchExpressions: [NodeSelectorRequirement] = [], matchFields: [NodeSelectorRequirement] = []) {
+  public init(
+    matchExpressions: [NodeSelectorRequirement] = [], matchFields: [NodeSelectorRequirement] = []
+  ) {
     self.matchExpressions = matchExpressions
     self.matchFields = matchFields
   }

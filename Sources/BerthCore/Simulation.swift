@@ -7,13 +7,23 @@ public struct VirtualTime: Comparable, Hashable, Sendable, CustomStringConvertib
 
   @inlinable public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
   public static let zero = VirtualTime(nanoseconds: 0)
-  public static func seconds(_ s: Double) -> VirtualTime { VirtualTime(nanoseconds: Int64((s * 1e9).rounded())) }
-  public static func seconds(_ s: Int64) -> VirtualTime { VirtualTime(nanoseconds: s * 1_000_000_000) }
+  public static func seconds(_ s: Double) -> VirtualTime {
+    VirtualTime(nanoseconds: Int64((s * 1e9).rounded()))
+  }
+  public static func seconds(_ s: Int64) -> VirtualTime {
+    VirtualTime(nanoseconds: s * 1_000_000_000)
+  }
 
   public var seconds: Double { Double(nanoseconds) / 1e9 }
-  @inlinable public static func < (a: VirtualTime, b: VirtualTime) -> Bool { a.nanoseconds < b.nanoseconds }
-  @inlinable public static func + (a: VirtualTime, b: VirtualTime) -> VirtualTime { VirtualTime(nanoseconds: a.nanoseconds + b.nanoseconds) }
-  @inlinable public static func - (a: VirtualTime, b: VirtualTime) -> VirtualTime { VirtualTime(nanoseconds: a.nanoseconds - b.nanoseconds) }
+  @inlinable public static func < (a: VirtualTime, b: VirtualTime) -> Bool {
+    a.nanoseconds < b.nanoseconds
+  }
+  @inlinable public static func + (a: VirtualTime, b: VirtualTime) -> VirtualTime {
+    VirtualTime(nanoseconds: a.nanoseconds + b.nanoseconds)
+  }
+  @inlinable public static func - (a: VirtualTime, b: VirtualTime) -> VirtualTime {
+    VirtualTime(nanoseconds: a.nanoseconds - b.nanoseconds)
+  }
 
   public var description: String {
     let s = seconds
@@ -36,8 +46,12 @@ public struct Agenda<Event> {
       self.sequence = sequence
       self.index = index
     }
-    @inlinable static func < (a: Entry, b: Entry) -> Bool { (a.time, a.sequence) < (b.time, b.sequence) }
-    @inlinable static func == (a: Entry, b: Entry) -> Bool { a.time == b.time && a.sequence == b.sequence }
+    @inlinable static func < (a: Entry, b: Entry) -> Bool {
+      (a.time, a.sequence) < (b.time, b.sequence)
+    }
+    @inlinable static func == (a: Entry, b: Entry) -> Bool {
+      a.time == b.time && a.sequence == b.sequence
+    }
   }
 
   @usableFromInline var heap = Heap<Entry>()
@@ -74,7 +88,8 @@ public struct Agenda<Event> {
   /// Moves `now` forward to `time` with no event taken (time passing between events).
   /// - Precondition: no event is due before `time`, and `time` is not before `now`.
   @inlinable public mutating func advance(to time: VirtualTime) {
-    precondition(time >= current && (heap.min.map { $0.time >= time } ?? true), "advancing past a due event")
+    precondition(
+      time >= current && (heap.min.map { $0.time >= time } ?? true), "advancing past a due event")
     current = time
   }
 

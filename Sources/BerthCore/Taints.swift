@@ -38,7 +38,9 @@ public struct Toleration: Hashable, Sendable {
   /// nil matches every effect.
   public var effect: TaintEffect?
 
-  public init(key: String = "", operator: Operator = .equal, value: String = "", effect: TaintEffect? = nil) {
+  public init(
+    key: String = "", operator: Operator = .equal, value: String = "", effect: TaintEffect? = nil
+  ) {
     self.key = key
     self.operator = `operator`
     self.value = value

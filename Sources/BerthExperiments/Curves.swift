@@ -24,8 +24,11 @@ public struct Curves: Sendable {
     var ratio = alloc
     firstFailure = nil
     for i in run.arrived.indices {
-      arrive[i] = capacity > 0 ? Int((100 * Double(run.arrived[i]) / capacity).rounded(.toNearestOrEven)) : 0
-      alloc[i] = capacity > 0 ? (100 * Double(run.allocated[i]) / capacity * 100).rounded(.toNearestOrEven) / 100 : 0
+      arrive[i] =
+        capacity > 0 ? Int((100 * Double(run.arrived[i]) / capacity).rounded(.toNearestOrEven)) : 0
+      alloc[i] =
+        capacity > 0
+        ? (100 * Double(run.allocated[i]) / capacity * 100).rounded(.toNearestOrEven) / 100 : 0
       frag[i] = capacity > 0 ? 100 * run.fragmented[i] / 1000 / Double(run.totalGPUs) : 0
       let idle = capacity - Double(run.allocated[i])
       ratio[i] = idle > 0 ? run.fragmented[i] / idle * 100 : 0
@@ -40,7 +43,8 @@ public struct Curves: Sendable {
       }
       return Curves.bins.map { x in
         if counts[x] > 0 { return sums[x] / Double(counts[x]) }
-        var s = 0.0, c = 0
+        var s = 0.0
+        var c = 0
         for y in max(x - 1, 0)...(x + 1) {
           s += sums[y]
           c += counts[y]
@@ -56,9 +60,12 @@ public struct Curves: Sendable {
 
 /// Writers for the experiment's CSV files.
 public enum ExperimentCSV {
-  public static let header = "workload,sc_policy,tune,seed,total_gpus," + Curves.bins.map(String.init).joined(separator: ",")
+  public static let header =
+    "workload,sc_policy,tune,seed,total_gpus," + Curves.bins.map(String.init).joined(separator: ",")
 
-  public static func rows(_ runs: [(ExperimentRun, Curves)], _ curve: KeyPath<Curves, [Double?]>) -> String {
+  public static func rows(_ runs: [(ExperimentRun, Curves)], _ curve: KeyPath<Curves, [Double?]>)
+    -> String
+  {
     var out = header + "\n"
     for (run, curves) in runs {
       out += "\(run.workload),\(run.policy.rawValue),\(run.tune),\(run.seed),\(run.totalGPUs)"
@@ -97,16 +104,21 @@ public enum ExperimentCSV {
       let fails = g.compactMap { $0.1.firstFailure.map(Double.init) }
       return SummaryRow(
         workload: g[0].0.workload, policy: g[0].0.policy, seeds: g.count,
-        alloc100: meanStd(g.map { $0.1.allocation[100] ?? 0 }), alloc130: meanStd(g.map { $0.1.allocation[130] ?? $0.1.allocation.compactMap { $0 }.last ?? 0 }),
+        alloc100: meanStd(g.map { $0.1.allocation[100] ?? 0 }),
+        alloc130: meanStd(
+          g.map { $0.1.allocation[130] ?? $0.1.allocation.compactMap { $0 }.last ?? 0 }),
         firstFailure: fails.isEmpty ? nil : meanStd(fails))
     }
   }
 
   public static func summaryCSV(_ rows: [SummaryRow]) -> String {
-    var out = "workload,sc_policy,seeds,alloc_at_100_mean,alloc_at_100_std,alloc_at_130_mean,alloc_at_130_std,first_failure_arrived_mean,first_failure_arrived_std\n"
+    var out =
+      "workload,sc_policy,seeds,alloc_at_100_mean,alloc_at_100_std,alloc_at_130_mean,alloc_at_130_std,first_failure_arrived_mean,first_failure_arrived_std\n"
     for r in rows {
       let head = "\(r.workload),\(r.policy.rawValue),\(r.seeds),"
-      let alloc = String(format: "%.4f,%.4f,%.4f,%.4f,", r.alloc100.mean, r.alloc100.std, r.alloc130.mean, r.alloc130.std)
+      let alloc = String(
+        format: "%.4f,%.4f,%.4f,%.4f,", r.alloc100.mean, r.alloc100.std, r.alloc130.mean,
+        r.alloc130.std)
       let fail: String = r.firstFailure.map { String(format: "%.2f,%.2f", $0.mean, $0.std) } ?? ","
       out += head + alloc + fail + "\n"
     }
@@ -114,11 +126,15 @@ public enum ExperimentCSV {
   }
 
   public static func summaryMarkdown(_ rows: [SummaryRow]) -> String {
-    var out = "| workload | policy | seeds | GPU alloc % at 100 % arrived | at 130 % arrived | first failure at arrived % |\n|---|---|---|---|---|---|\n"
+    var out =
+      "| workload | policy | seeds | GPU alloc % at 100 % arrived | at 130 % arrived | first failure at arrived % |\n|---|---|---|---|---|---|\n"
     for r in rows {
       let head = "| \(r.workload) | \(r.policy.rawValue) | \(r.seeds) | "
-      let alloc = String(format: "%.2f ± %.2f | %.2f ± %.2f | ", r.alloc100.mean, r.alloc100.std, r.alloc130.mean, r.alloc130.std)
-      let fail: String = r.firstFailure.map { String(format: "%.1f ± %.1f", $0.mean, $0.std) } ?? "none"
+      let alloc = String(
+        format: "%.2f ± %.2f | %.2f ± %.2f | ", r.alloc100.mean, r.alloc100.std, r.alloc130.mean,
+        r.alloc130.std)
+      let fail: String =
+        r.firstFailure.map { String(format: "%.1f ± %.1f", $0.mean, $0.std) } ?? "none"
       out += head + alloc + fail + " |\n"
     }
     return out

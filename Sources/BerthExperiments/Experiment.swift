@@ -37,7 +37,9 @@ public enum Experiment {
   public static let popularity = 95.0
 
   /// The pods of one run, in scheduling order: sorted by name, shuffled, then tuned.
-  public static func runPods(_ original: [PodSpec], totalGPUs: Int, tune: Double, rng: inout SplitMix64) -> [PodSpec] {
+  public static func runPods(
+    _ original: [PodSpec], totalGPUs: Int, tune: Double, rng: inout SplitMix64
+  ) -> [PodSpec] {
     var pods = original.sorted { $0.name < $1.name }
     // Fisher–Yates with the run's generator.
     if pods.count > 1 {
@@ -75,7 +77,8 @@ public enum Experiment {
 
   /// Runs one (workload, policy, seed).
   public static func run(
-    workload: String, nodes: [NodeSpec], pods original: [PodSpec], typical: [TypicalPod], policy: GPUPolicy,
+    workload: String, nodes: [NodeSpec], pods original: [PodSpec], typical: [TypicalPod],
+    policy: GPUPolicy,
     seed: UInt64, tune: Double
   ) -> ExperimentRun {
     // The node permutation and the pod order depend on the seed and the pods alone — never on
@@ -89,7 +92,9 @@ public enum Experiment {
     let cluster = Cluster(nodes: nodes)
     var order = Array(0..<Int32(cluster.nodes.count))
     if order.count > 1 {
-      for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, nodeRNG.nextInt(below: i + 1)) }
+      for i in stride(from: order.count - 1, to: 0, by: -1) {
+        order.swapAt(i, nodeRNG.nextInt(below: i + 1))
+      }
     }
     var rank = [Int32](repeating: 0, count: order.count)
     for (position, row) in order.enumerated() { rank[Int(row)] = Int32(position) }
@@ -100,8 +105,10 @@ public enum Experiment {
       // openb pods carry plain integer requests; conversion cannot fail.
       ids.append(try! cluster.addPod(p))
     }
-    let sim = GPUSharingSimulator(cluster: cluster, policy: policy, typicalPods: typical, rank: rank, seed: seed)
-    var result = ExperimentRun(workload: workload, policy: policy, seed: seed, tune: tune, totalGPUs: totalGPUs)
+    let sim = GPUSharingSimulator(
+      cluster: cluster, policy: policy, typicalPods: typical, rank: rank, seed: seed)
+    var result = ExperimentRun(
+      workload: workload, policy: policy, seed: seed, tune: tune, totalGPUs: totalGPUs)
     result.arrived.reserveCapacity(ids.count)
     result.allocated.reserveCapacity(ids.count)
     result.fragmented.reserveCapacity(ids.count)

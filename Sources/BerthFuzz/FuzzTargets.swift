@@ -42,21 +42,33 @@ enum FuzzTarget: String, CaseIterable {
       let s = String(decoding: data, as: UTF8.self)
       do throws(QuantityError) {
         let q = try Quantity(parsing: s)
-        for name in [ResourceName.cpu, ResourceName.memory, "nvidia.com/gpu"] { _ = try? ResourceList.amount(of: name, q) }
+        for name in [ResourceName.cpu, ResourceName.memory, "nvidia.com/gpu"] {
+          _ = try? ResourceList.amount(of: name, q)
+        }
         _ = try? q.adding(q)
         _ = q.description
       } catch {
-        precondition(!error.description.isEmpty && !error.description.contains("\n") || s.contains("\n"), "quantity error: \(error)")
+        precondition(
+          !error.description.isEmpty && !error.description.contains("\n") || s.contains("\n"),
+          "quantity error: \(error)")
       }
     case .labelSelector:
-      check { () throws(InputError) in _ = try KubernetesYAML.parseLabelSelector(text(data), file: "selector.yaml") }
+      check { () throws(InputError) in
+        _ = try KubernetesYAML.parseLabelSelector(text(data), file: "selector.yaml")
+      }
     case .schedulerConfig:
-      check { () throws(InputError) in _ = try SchedulerConfigurationYAML.parse(text(data), file: "config.yaml") }
+      check { () throws(InputError) in
+        _ = try SchedulerConfigurationYAML.parse(text(data), file: "config.yaml")
+      }
     case .suite:
       // Relative schedulerConfig paths resolve in a directory that does not exist.
-      check { () throws(InputError) in _ = try Suite.parse(text(data), file: "/nonexistent-berth-fuzz/suite.yaml") }
+      check { () throws(InputError) in
+        _ = try Suite.parse(text(data), file: "/nonexistent-berth-fuzz/suite.yaml")
+      }
     case .placements:
-      check { () throws(InputError) in _ = try PlacementsCSV.parse(text(data), file: "placements.csv") }
+      check { () throws(InputError) in
+        _ = try PlacementsCSV.parse(text(data), file: "placements.csv")
+      }
     case .benchReport:
       check { () throws(InputError) in _ = try BenchReport.decode(data, file: "report.json") }
     }

@@ -10,7 +10,10 @@ public struct SchedulerConfiguration: Sendable, Equatable {
   public var percentageOfNodesToScore: Int32?
   public var profiles: [ProfileConfiguration]
 
-  public init(percentageOfNodesToScore: Int32? = nil, profiles: [ProfileConfiguration] = [ProfileConfiguration()]) {
+  public init(
+    percentageOfNodesToScore: Int32? = nil,
+    profiles: [ProfileConfiguration] = [ProfileConfiguration()]
+  ) {
     self.percentageOfNodesToScore = percentageOfNodesToScore
     self.profiles = profiles.isEmpty ? [ProfileConfiguration()] : profiles
   }
@@ -99,13 +102,17 @@ public struct NodeResourcesFitArguments: Sendable, Equatable {
   public var ignoredResources: [String] = []
   public var ignoredResourceGroups: [String] = []
   public var strategy: ScoringStrategyType = .leastAllocated
-  public var resources: [ResourceWeight] = [.init(name: "cpu", weight: 1), .init(name: "memory", weight: 1)]
+  public var resources: [ResourceWeight] = [
+    .init(name: "cpu", weight: 1), .init(name: "memory", weight: 1),
+  ]
   public var shape: [UtilizationShapePoint] = []
   public init() {}
 }
 
 public struct BalancedAllocationArguments: Sendable, Equatable {
-  public var resources: [ResourceWeight] = [.init(name: "cpu", weight: 1), .init(name: "memory", weight: 1)]
+  public var resources: [ResourceWeight] = [
+    .init(name: "cpu", weight: 1), .init(name: "memory", weight: 1),
+  ]
   public init() {}
 }
 
@@ -149,33 +156,43 @@ extension NodeResourcesFitArguments {
   /// utilisation 0…100 strictly increasing and scores 0…10.
   public func validate(path: String) throws(ConfigurationError) {
     if resources.isEmpty {
-      throw ConfigurationError(field: "\(path).scoringStrategy.resources", "must list at least one resource")
+      throw ConfigurationError(
+        field: "\(path).scoringStrategy.resources", "must list at least one resource")
     }
     var seen = Set<String>()
     for (i, r) in resources.enumerated() {
       guard r.weight >= 1 && r.weight <= 100 else {
-        throw ConfigurationError(field: "\(path).scoringStrategy.resources[\(i)].weight", "\(r.weight) is not in [1, 100]")
+        throw ConfigurationError(
+          field: "\(path).scoringStrategy.resources[\(i)].weight", "\(r.weight) is not in [1, 100]")
       }
       guard seen.insert(r.name).inserted else {
-        throw ConfigurationError(field: "\(path).scoringStrategy.resources[\(i)].name", "duplicate resource \"\(r.name)\"")
+        throw ConfigurationError(
+          field: "\(path).scoringStrategy.resources[\(i)].name", "duplicate resource \"\(r.name)\"")
       }
     }
     if strategy == .requestedToCapacityRatio {
       let p = "\(path).scoringStrategy.requestedToCapacityRatio.shape"
-      guard !shape.isEmpty else { throw ConfigurationError(field: p, "at least one point is required") }
+      guard !shape.isEmpty else {
+        throw ConfigurationError(field: p, "at least one point is required")
+      }
       for (i, point) in shape.enumerated() {
         guard (0...100).contains(point.utilization) else {
-          throw ConfigurationError(field: "\(p)[\(i)].utilization", "\(point.utilization) is not in [0, 100]")
+          throw ConfigurationError(
+            field: "\(p)[\(i)].utilization", "\(point.utilization) is not in [0, 100]")
         }
         guard (0...10).contains(point.score) else {
           throw ConfigurationError(field: "\(p)[\(i)].score", "\(point.score) is not in [0, 10]")
         }
         if i > 0 && point.utilization <= shape[i - 1].utilization {
-          throw ConfigurationError(field: "\(p)[\(i)].utilization", "utilization values must be sorted in increasing order")
+          throw ConfigurationError(
+            field: "\(p)[\(i)].utilization", "utilization values must be sorted in increasing order"
+          )
         }
       }
     } else if !shape.isEmpty {
-      throw ConfigurationError(field: "\(path).scoringStrategy.requestedToCapacityRatio", "only allowed with type RequestedToCapacityRatio")
+      throw ConfigurationError(
+        field: "\(path).scoringStrategy.requestedToCapacityRatio",
+        "only allowed with type RequestedToCapacityRatio")
     }
   }
 }
@@ -189,7 +206,8 @@ extension BalancedAllocationArguments {
         throw ConfigurationError(field: "\(path).resources[\(i)].weight", "\(r.weight) must be 1")
       }
       guard seen.insert(r.name).inserted else {
-        throw ConfigurationError(field: "\(path).resources[\(i)].name", "duplicate resource \"\(r.name)\"")
+        throw ConfigurationError(
+          field: "\(path).resources[\(i)].name", "duplicate resource \"\(r.name)\"")
       }
     }
   }

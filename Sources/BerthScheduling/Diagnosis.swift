@@ -35,7 +35,9 @@ extension Scheduler {
     // SAFETY: the last window lies in the node table and the status column has a row per node.
     let info = PodInfo(pod, in: cluster)
     func sorted(_ h: [String: Int]) -> [(reason: String, count: Int)] {
-      h.map { (reason: $0.key, count: $0.value) }.sorted { "\($0.count) \($0.reason)" < "\($1.count) \($1.reason)" }
+      h.map { (reason: $0.key, count: $0.value) }.sorted {
+        "\($0.count) \($0.reason)" < "\($1.count) \($1.reason)"
+      }
     }
     var histogram: [String: Int] = [:]
     var byPlugin: [(plugin: PluginName, reasons: [(reason: String, count: Int)])] = []
@@ -46,13 +48,18 @@ extension Scheduler {
       for seg in lastWindow.pair { perPlugin[i] += Kernels.count(of: code, st, seg) }
       if perPlugin[i] > 0 {
         var own: [String: Int] = [:]
-        plugin.countReasons(info, cluster: cluster, window: lastWindow, status: st, code: code, into: &own)
+        plugin.countReasons(
+          info, cluster: cluster, window: lastWindow, status: st, code: code, into: &own)
         for (reason, count) in own { histogram[reason, default: 0] += count }
         byPlugin.append((plugin.name, sorted(own)))
       }
     }
-    let rejected = zip(filterPlugins, perPlugin).filter { $0.1 > 0 }.map { (plugin: $0.0.name, count: $0.1) }
-    var d = Diagnosis(nodeCount: cluster.nodes.count, reasons: sorted(histogram), rejectedBy: rejected, preFilterMessage: lastRejection)
+    let rejected = zip(filterPlugins, perPlugin).filter { $0.1 > 0 }.map {
+      (plugin: $0.0.name, count: $0.1)
+    }
+    var d = Diagnosis(
+      nodeCount: cluster.nodes.count, reasons: sorted(histogram), rejectedBy: rejected,
+      preFilterMessage: lastRejection)
     d.reasonsByPlugin = byPlugin
     return d
   }
@@ -61,19 +68,29 @@ extension Scheduler {
   /// `withNominatedPods`, a node that fits is checked again with the pods nominated to it of
   /// equal or higher priority placed there, as upstream evaluates a pod's nominated node.
   /// - Returns: the failing plugin and its reasons, or nil when the node fits.
-  public func check(_ pod: PodID, on node: NodeID, withNominatedPods: Bool = false) -> (plugin: PluginName, reasons: [String])? {
+  public func check(_ pod: PodID, on node: NodeID, withNominatedPods: Bool = false) -> (
+    plugin: PluginName, reasons: [String]
+  )? {
     let info = PodInfo(pod, in: cluster)
-    guard let failure = firstFailingFilter(info, on: node, withNominatedPods: withNominatedPods) else { return nil }
+    guard let failure = firstFailingFilter(info, on: node, withNominatedPods: withNominatedPods)
+    else { return nil }
     let f = filterPlugins[failure.filter]
     if failure.withNominatedPods {
-      return (f.name, ["node(s) are reserved for a nominated pod of equal or higher priority (\(f.name.rawValue) fails with it)"])
+      return (
+        f.name,
+        [
+          "node(s) are reserved for a nominated pod of equal or higher priority (\(f.name.rawValue) fails with it)"
+        ]
+      )
     }
     return (f.name, f.failureReasons(info, cluster: cluster, node: node))
   }
 
   /// Whether `pod` passes every filter on `node` (no reasons built: preemption's dry runs ask
   /// this for every victim they try to reprieve).
-  public func fits(_ pod: PodID, on node: NodeID) -> Bool { fits(PodInfo(pod, in: cluster), on: node) }
+  public func fits(_ pod: PodID, on node: NodeID) -> Bool {
+    fits(PodInfo(pod, in: cluster), on: node)
+  }
 
   /// `fits` for a pod whose `PodInfo` the caller holds (a dry run asks many times).
   public func fits(_ info: PodInfo, on node: NodeID) -> Bool {
@@ -88,7 +105,9 @@ extension Scheduler {
 
   /// The index of the first filter rejecting `node`, and whether it failed only once the
   /// nominated pods were placed. The status row is left as it was.
-  private func firstFailingFilter(_ info: PodInfo, on node: NodeID, withNominatedPods: Bool) -> (filter: Int, withNominatedPods: Bool)? {
+  private func firstFailingFilter(_ info: PodInfo, on node: NodeID, withNominatedPods: Bool) -> (
+    filter: Int, withNominatedPods: Bool
+  )? {
     // SAFETY: `node` is a node row; the status column has a row per node.
     ensureScratchCapacity()
     let r = node.index
@@ -98,7 +117,9 @@ extension Scheduler {
     // Through the unretained plugin references: preemption's dry runs call this per candidate.
     let st = status.base
     for i in filterRefs.indices where filterRefs[i].with({ $0.preFilter(info, cluster: cluster) }) {
-      filterRefs[i].with { $0.filter(info, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1)) }
+      filterRefs[i].with {
+        $0.filter(info, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1))
+      }
       if st[r] != 0 { return (i, false) }
     }
     guard withNominatedPods, nominatedOnNode[r] != nil else { return nil }
@@ -137,7 +158,8 @@ extension Scheduler {
   /// The pod's own affinity terms and bound pods' terms that match it, with per-domain counts
   /// as InterPodAffinity sees them now; empty when the profile lacks the plugin.
   public func explainAffinity(_ pod: PodID) -> [AffinityExplanation] {
-    let plugin = filterPlugins.lazy.compactMap { $0 as? InterPodAffinityPlugin }.first
+    let plugin =
+      filterPlugins.lazy.compactMap { $0 as? InterPodAffinityPlugin }.first
       ?? scorePlugins.lazy.compactMap { $0 as? InterPodAffinityPlugin }.first
     return plugin?.explain(PodInfo(pod, in: cluster), cluster: cluster) ?? []
   }
@@ -146,7 +168,8 @@ extension Scheduler {
   /// empty when the profile lacks the plugin or the pod has no constraints.
   /// - Complexity: O(nodes × constraints).
   public func explainSpread(_ pod: PodID) -> [SpreadExplanation] {
-    let plugin = filterPlugins.lazy.compactMap { $0 as? PodTopologySpreadPlugin }.first
+    let plugin =
+      filterPlugins.lazy.compactMap { $0 as? PodTopologySpreadPlugin }.first
       ?? scorePlugins.lazy.compactMap { $0 as? PodTopologySpreadPlugin }.first
     return plugin?.explain(PodInfo(pod, in: cluster), cluster: cluster) ?? []
   }

@@ -19,7 +19,9 @@ enum Kernels {
   }
 
   /// Rows in `rows` where both `a` and `b` are 0.
-  static func countZeros(_ a: UnsafePointer<UInt8>, or b: UnsafePointer<UInt8>, _ rows: Range<Int>) -> Int {
+  static func countZeros(_ a: UnsafePointer<UInt8>, or b: UnsafePointer<UInt8>, _ rows: Range<Int>)
+    -> Int
+  {
     // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
     var n = 0
     for i in rows { n &+= Int(bit(a[i] | b[i] == 0)) }
@@ -77,7 +79,10 @@ enum Kernels {
     col.advanced(by: rows.lowerBound).update(repeating: value, count: rows.count)
   }
 
-  static func addWeighted(_ total: UnsafeMutablePointer<Int64>, _ col: UnsafePointer<Int64>, _ weight: Int64, _ rows: Range<Int>) {
+  static func addWeighted(
+    _ total: UnsafeMutablePointer<Int64>, _ col: UnsafePointer<Int64>, _ weight: Int64,
+    _ rows: Range<Int>
+  ) {
     // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
     for i in rows { total[i] &+= col[i] &* weight }
   }
@@ -87,7 +92,8 @@ enum Kernels {
   /// - Returns: the largest total in `rows` (`Int64.min` when none is feasible).
   @discardableResult
   static func weightedSum(
-    into total: UnsafeMutablePointer<Int64>, constant: Int64, _ terms: UnsafeBufferPointer<(column: UnsafePointer<Int64>, weight: Int64)>,
+    into total: UnsafeMutablePointer<Int64>, constant: Int64,
+    _ terms: UnsafeBufferPointer<(column: UnsafePointer<Int64>, weight: Int64)>,
     status st: UnsafePointer<UInt8>, _ rows: Range<Int>
   ) -> Int64 {
     // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
@@ -108,14 +114,17 @@ enum Kernels {
         m = max(m, v)
       }
     case 2:
-      let (a, wa) = terms[0], (b, wb) = terms[1]
+      let (a, wa) = terms[0]
+      let (b, wb) = terms[1]
       for i in rows {
         let v = st[i] == 0 ? constant &+ a[i] &* wa &+ b[i] &* wb : Int64.min
         total[i] = v
         m = max(m, v)
       }
     case 3:
-      let (a, wa) = terms[0], (b, wb) = terms[1], (c, wc) = terms[2]
+      let (a, wa) = terms[0]
+      let (b, wb) = terms[1]
+      let (c, wc) = terms[2]
       for i in rows {
         let v = st[i] == 0 ? constant &+ a[i] &* wa &+ b[i] &* wb &+ c[i] &* wc : Int64.min
         total[i] = v
@@ -131,7 +140,9 @@ enum Kernels {
   }
 
   /// Infeasible rows (status ≠ 0) get `Int64.min`, so they never win a maximum.
-  static func maskInfeasible(_ total: UnsafeMutablePointer<Int64>, _ st: UnsafePointer<UInt8>, _ rows: Range<Int>) {
+  static func maskInfeasible(
+    _ total: UnsafeMutablePointer<Int64>, _ st: UnsafePointer<UInt8>, _ rows: Range<Int>
+  ) {
     // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
     for i in rows { total[i] = st[i] == 0 ? total[i] : Int64.min }
   }
@@ -144,7 +155,9 @@ enum Kernels {
   }
 
   /// Row of the `ordinal`-th (1-based) occurrence of `value` in `rows`, block by block.
-  static func firstIndex(of value: Int64, _ col: UnsafePointer<Int64>, _ rows: Range<Int>, ordinal: Int) -> Int? {
+  static func firstIndex(
+    of value: Int64, _ col: UnsafePointer<Int64>, _ rows: Range<Int>, ordinal: Int
+  ) -> Int? {
     // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
     var remaining = ordinal
     var lo = rows.lowerBound
@@ -163,7 +176,10 @@ enum Kernels {
   }
 
   /// Applies a NormalizeScore rule over the feasible rows of the window.
-  static func normalize(_ col: UnsafeMutablePointer<Int64>, window: Window, status st: UnsafePointer<UInt8>, _ rule: ScoreNormalization) {
+  static func normalize(
+    _ col: UnsafeMutablePointer<Int64>, window: Window, status st: UnsafePointer<UInt8>,
+    _ rule: ScoreNormalization
+  ) {
     // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
     switch rule {
     case .none, .custom:
@@ -197,7 +213,8 @@ enum Kernels {
       for seg in window.pair {
         for i in seg {
           // Upstream order of operations: 100 × ((s − min) / (max − min)), truncated.
-          col[i] = hi == lo ? 0 : Int64(Double(NodeScore.max) * (Double(col[i] &- lo) / Double(hi &- lo)))
+          col[i] =
+            hi == lo ? 0 : Int64(Double(NodeScore.max) * (Double(col[i] &- lo) / Double(hi &- lo)))
         }
       }
     }

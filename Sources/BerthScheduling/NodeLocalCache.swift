@@ -100,14 +100,18 @@ final class NodeLocalCache {
     assert(s >= 0 && s < filterSlots, "no such verdict slot")
     return RowBitmap(words: bitStore + s * wordsPerBitmap)
   }
-  @inline(__always) var scoreBits: RowBitmap { RowBitmap(words: bitStore + filterSlots * wordsPerBitmap) }
+  @inline(__always) var scoreBits: RowBitmap {
+    RowBitmap(words: bitStore + filterSlots * wordsPerBitmap)
+  }
 
   /// Empties the node-local scores' bitmap alone (the set of cached score plugins changed).
   // SAFETY: the score bitmap is the last of `filterSlots + 1`, each `wordsPerBitmap` words.
   func forgetScores() { scoreBits.words.update(repeating: 0, count: wordsPerBitmap) }
 
   // SAFETY: the bit store holds `(filterSlots + 1) * wordsPerBitmap` words.
-  private func forgetAll() { bitStore.update(repeating: 0, count: (filterSlots + 1) * wordsPerBitmap) }
+  private func forgetAll() {
+    bitStore.update(repeating: 0, count: (filterSlots + 1) * wordsPerBitmap)
+  }
 
   /// Makes the cache describe `shape` on the cluster's current nodes: empties it for a new pod
   /// or node shape, else clears the rows changed since the last call.

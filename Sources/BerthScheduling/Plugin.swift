@@ -64,7 +64,9 @@ public protocol FilterPlugin: AnyObject {
   var name: PluginName { get }
   /// PreFilter: returns false when no node can fail this plugin for this pod (the pass is skipped).
   func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool
-  func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8)
+  func filter(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>,
+    code: UInt8)
   /// PreFilter's node narrowing (NodeAffinity on `metadata.name`); `.all` for most plugins.
   func restrictNodes(_ pod: PodInfo, cluster: Cluster) -> NodeRestriction
   /// Upstream's reason strings for a node this plugin rejected (cold path, for messages).
@@ -147,7 +149,9 @@ extension FilterPlugin {
       n += c
     }
     guard n > 0, first >= 0 else { return }
-    for reason in failureReasons(pod, cluster: cluster, node: NodeID(UInt32(first))) { counts[reason, default: 0] += n }
+    for reason in failureReasons(pod, cluster: cluster, node: NodeID(UInt32(first))) {
+      counts[reason, default: 0] += n
+    }
   }
 }
 
@@ -175,11 +179,14 @@ public protocol ScorePlugin: AnyObject {
   var name: PluginName { get }
   var normalization: ScoreNormalization { get }
   /// PreScore over the feasible rows of `window` (`status[i] == 0`).
-  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode
+  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>)
+    -> ScoreMode
   /// Raw scores for `rows` (values at infeasible rows are ignored).
-  func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>)
+  func score(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>)
   /// Normalisation for `.custom` plugins, over the window's feasible rows.
-  func normalize(_ scores: UnsafeMutablePointer<Int64>, window: Window, status: UnsafePointer<UInt8>)
+  func normalize(
+    _ scores: UnsafeMutablePointer<Int64>, window: Window, status: UnsafePointer<UInt8>)
   /// Whether a row's raw score is a function of the pod's shape (`PodShape`) and that node's own
   /// state alone, given the nodes' shape (`Cluster.nodeShapeVersion`; ImageLocality's image
   /// spreads): then the scheduler keeps scores across cycles and recomputes only rows whose node
@@ -188,7 +195,9 @@ public protocol ScorePlugin: AnyObject {
 }
 
 extension ScorePlugin {
-  public func normalize(_ scores: UnsafeMutablePointer<Int64>, window: Window, status: UnsafePointer<UInt8>) {}
+  public func normalize(
+    _ scores: UnsafeMutablePointer<Int64>, window: Window, status: UnsafePointer<UInt8>
+  ) {}
   public var scoresAreNodeLocal: Bool { false }
 }
 

@@ -32,7 +32,8 @@ public enum PluginName: String, CaseIterable, Sendable, Comparable {
     case .nodeUnschedulable, .nodeName, .ebsLimits, .gcePDLimits, .azureDiskLimits: return [.filter]
     case .nodeVolumeLimits, .volumeZone, .volumeRestrictions: return [.preFilter, .filter]
     case .taintToleration: return [.filter, .preScore, .score]
-    case .nodeAffinity, .podTopologySpread, .interPodAffinity: return [.preFilter, .filter, .preScore, .score]
+    case .nodeAffinity, .podTopologySpread, .interPodAffinity:
+      return [.preFilter, .filter, .preScore, .score]
     case .nodePorts: return [.preFilter, .filter]
     case .nodeResourcesFit: return [.preFilter, .filter, .preScore, .score]
     case .volumeBinding: return [.preFilter, .filter, .reserve, .preBind, .score]

@@ -12,11 +12,14 @@ public enum PluginRegistry {
     case .nodePorts: return NodePortsPlugin()
     case .nodeResourcesFit: return NodeResourcesFitPlugin(arguments: profile.fitArguments)
     case .podTopologySpread: return PodTopologySpreadPlugin()
-    case .interPodAffinity: return InterPodAffinityPlugin(arguments: profile.interPodAffinityArguments)
-    case .volumeRestrictions, .ebsLimits, .gcePDLimits, .nodeVolumeLimits, .azureDiskLimits, .volumeBinding,
+    case .interPodAffinity:
+      return InterPodAffinityPlugin(arguments: profile.interPodAffinityArguments)
+    case .volumeRestrictions, .ebsLimits, .gcePDLimits, .nodeVolumeLimits, .azureDiskLimits,
+      .volumeBinding,
       .volumeZone:
       return VolumePlugin(name)
-    case .schedulingGates, .prioritySort, .defaultPreemption, .nodeResourcesBalancedAllocation, .imageLocality,
+    case .schedulingGates, .prioritySort, .defaultPreemption, .nodeResourcesBalancedAllocation,
+      .imageLocality,
       .defaultBinder:
       return nil
     }
@@ -29,9 +32,11 @@ public enum PluginRegistry {
     case .nodeAffinity: return NodeAffinityPlugin(arguments: profile.nodeAffinityArguments)
     case .nodeResourcesFit: return NodeResourcesFitPlugin(arguments: profile.fitArguments)
     case .podTopologySpread: return PodTopologySpreadPlugin()
-    case .interPodAffinity: return InterPodAffinityPlugin(arguments: profile.interPodAffinityArguments)
+    case .interPodAffinity:
+      return InterPodAffinityPlugin(arguments: profile.interPodAffinityArguments)
     case .volumeBinding: return VolumePlugin(name)
-    case .nodeResourcesBalancedAllocation: return BalancedAllocationPlugin(arguments: profile.balancedAllocationArguments)
+    case .nodeResourcesBalancedAllocation:
+      return BalancedAllocationPlugin(arguments: profile.balancedAllocationArguments)
     case .imageLocality: return ImageLocalityPlugin()
     default: return nil
     }
@@ -42,8 +47,12 @@ public enum PluginRegistry {
   public static func coversDeclaredExtensionPoints() -> [String] {
     var missing: [String] = []
     for p in PluginName.allCases {
-      if p.extensionPoints.contains(.filter) && makeFilter(p, profile: .default) == nil { missing.append("\(p.rawValue) filter") }
-      if p.extensionPoints.contains(.score) && makeScore(p, profile: .default) == nil { missing.append("\(p.rawValue) score") }
+      if p.extensionPoints.contains(.filter) && makeFilter(p, profile: .default) == nil {
+        missing.append("\(p.rawValue) filter")
+      }
+      if p.extensionPoints.contains(.score) && makeScore(p, profile: .default) == nil {
+        missing.append("\(p.rawValue) score")
+      }
     }
     return missing
   }

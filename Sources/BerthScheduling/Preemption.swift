@@ -64,7 +64,8 @@ public final class DefaultPreemption {
   /// plugin state are the pod's). `startTime` gives bound pods' start times; `terminating` the
   /// pods already being deleted; `nominated` the pod's nominated node, if any.
   public func preempt(
-    _ pod: PodID, startTime: (PodID) -> VirtualTime, terminating: (PodID) -> Bool, nominated: NodeID?
+    _ pod: PodID, startTime: (PodID) -> VirtualTime, terminating: (PodID) -> Bool,
+    nominated: NodeID?
   ) -> PreemptionDecision? {
     let info = PodInfo(pod, in: cluster)
     guard info.constraints.preemptLowerPriority else { return nil }
@@ -80,18 +81,26 @@ public final class DefaultPreemption {
     let wanted = min(count, max(count * minCandidatePercentage / 100, minCandidateAbsolute))
     let offset = draws.rng.nextInt(below: count)
     // Each budget's status.disruptionsAllowed as the disruption controller publishes it.
-    let allowed = cluster.disruptionBudgets.indices.map { cluster.disruptionsAllowed($0, terminating: terminating) }
+    let allowed = cluster.disruptionBudgets.indices.map {
+      cluster.disruptionsAllowed($0, terminating: terminating)
+    }
     var nonViolating: [Candidate] = []
     var violating: [Candidate] = []
     for i in 0..<count {
       let node = NodeID(UInt32(potential[(offset + i) % count]))
-      guard let c = selectVictims(info, priority: priority, on: node, allowed: allowed, startTime: startTime, terminating: terminating) else { continue }
+      guard
+        let c = selectVictims(
+          info, priority: priority, on: node, allowed: allowed, startTime: startTime,
+          terminating: terminating)
+      else { continue }
       if c.pdbViolations == 0 { nonViolating.append(c) } else { violating.append(c) }
       if !nonViolating.isEmpty && nonViolating.count + violating.count >= wanted { break }
     }
     let candidates = nonViolating + violating
     guard let chosen = pickOne(candidates, startTime: startTime) else { return nil }
-    return PreemptionDecision(node: chosen.node, victims: chosen.victims, pdbViolations: chosen.pdbViolations, candidates: candidates.count)
+    return PreemptionDecision(
+      node: chosen.node, victims: chosen.victims, pdbViolations: chosen.pdbViolations,
+      candidates: candidates.count)
   }
 
   struct Candidate {
@@ -110,14 +119,18 @@ public final class DefaultPreemption {
       for r in seg {
         let code = Int(status[r])
         guard code != 0 && code != 255 else { continue }
-        if !scheduler.isUnresolvable(filter: code - 1, pod, node: NodeID(UInt32(r))) { out.append(r) }
+        if !scheduler.isUnresolvable(filter: code - 1, pod, node: NodeID(UInt32(r))) {
+          out.append(r)
+        }
       }
     }
     return out
   }
 
   /// Whether `node` holds a pod of priority below `priority` that is not terminating.
-  private func hasVictim(on node: NodeID, below priority: Int32, terminating: (PodID) -> Bool) -> Bool {
+  private func hasVictim(on node: NodeID, below priority: Int32, terminating: (PodID) -> Bool)
+    -> Bool
+  {
     var p = cluster.firstPod(on: node)
     while let q = p {
       if cluster.pods.priority[q.index] < priority && !terminating(q) { return true }
@@ -145,15 +158,18 @@ public final class DefaultPreemption {
 
   /// Upstream's `MoreImportantPod`: higher priority, then earlier start.
   private func moreImportant(_ a: PodID, _ b: PodID, startTime: (PodID) -> VirtualTime) -> Bool {
-    let pa = cluster.pods.priority[a.index], pb = cluster.pods.priority[b.index]
+    let pa = cluster.pods.priority[a.index]
+    let pb = cluster.pods.priority[b.index]
     if pa != pb { return pa > pb }
-    let sa = startTime(a), sb = startTime(b)
+    let sa = startTime(a)
+    let sb = startTime(b)
     return sa != sb ? sa < sb : a.index < b.index
   }
 
   /// `SelectVictimsOnNode` on the live cluster, restored before returning.
   func selectVictims(
-    _ pod: PodInfo, priority: Int32, on node: NodeID, allowed budgetAllowance: [Int], startTime: (PodID) -> VirtualTime,
+    _ pod: PodInfo, priority: Int32, on node: NodeID, allowed budgetAllowance: [Int],
+    startTime: (PodID) -> VirtualTime,
     terminating: (PodID) -> Bool
   ) -> Candidate? {
     // Pods already terminating keep their place until they are gone and are no one's victims.
@@ -202,7 +218,9 @@ public final class DefaultPreemption {
     }
     reprieve(violatingPods, violating: true)
     reprieve(nonViolatingPods, violating: false)
-    if !violatingPods.isEmpty && !nonViolatingPods.isEmpty { victims.sort { moreImportant($0, $1, startTime: startTime) } }
+    if !violatingPods.isEmpty && !nonViolatingPods.isEmpty {
+      victims.sort { moreImportant($0, $1, startTime: startTime) }
+    }
     return Candidate(node: node, victims: victims, pdbViolations: violations)
   }
 
@@ -218,14 +236,19 @@ public final class DefaultPreemption {
     var remaining = candidates
     // Higher score wins at each step, as upstream's scoreFuncs.
     remaining = keep(remaining) { -Int64($0.pdbViolations) }
-    remaining = keep(remaining) { c in c.victims.first.map { -Int64(pods.priority[$0.index]) } ?? Int64.min }
-    remaining = keep(remaining) { c in -c.victims.reduce(Int64(0)) { $0 + Int64(pods.priority[$1.index]) + Int64(Int32.max) + 1 } }
+    remaining = keep(remaining) { c in
+      c.victims.first.map { -Int64(pods.priority[$0.index]) } ?? Int64.min
+    }
+    remaining = keep(remaining) { c in
+      -c.victims.reduce(Int64(0)) { $0 + Int64(pods.priority[$1.index]) + Int64(Int32.max) + 1 }
+    }
     remaining = keep(remaining) { -Int64($0.victims.count) }
     remaining = keep(remaining) { c in
       // The earliest start among the victims of the highest priority; later is better.
       guard let top = c.victims.first else { return Int64.min }
       let p = pods.priority[top.index]
-      return c.victims.filter { pods.priority[$0.index] == p }.map { startTime($0).nanoseconds }.min() ?? Int64.min
+      return c.victims.filter { pods.priority[$0.index] == p }.map { startTime($0).nanoseconds }
+        .min() ?? Int64.min
     }
     return remaining[0]
   }

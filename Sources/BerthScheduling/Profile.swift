@@ -60,7 +60,9 @@ public struct Profile: Sendable, Equatable {
   /// Resolves every profile of a configuration. No profile at all means one default profile, as
   /// upstream's defaulting (`SetDefaults_KubeSchedulerConfiguration`) adds for `profiles: []`.
   /// - Postcondition: at least one profile.
-  public static func resolve(_ config: SchedulerConfiguration) throws(ConfigurationError) -> [Profile] {
+  public static func resolve(_ config: SchedulerConfiguration) throws(ConfigurationError)
+    -> [Profile]
+  {
     var config = config
     if config.profiles.isEmpty { config.profiles = [ProfileConfiguration()] }
     if let p = config.percentageOfNodesToScore, !(0...100).contains(p) {
@@ -70,7 +72,8 @@ public struct Profile: Sendable, Equatable {
     var profiles: [Profile] = []
     for (i, pc) in config.profiles.enumerated() {
       guard names.insert(pc.schedulerName).inserted else {
-        throw ConfigurationError(field: "profiles[\(i)].schedulerName", "duplicate scheduler name \"\(pc.schedulerName)\"")
+        throw ConfigurationError(
+          field: "profiles[\(i)].schedulerName", "duplicate scheduler name \"\(pc.schedulerName)\"")
       }
       do {
         profiles.append(try resolve(pc, globalPercentage: config.percentageOfNodesToScore))
@@ -84,7 +87,9 @@ public struct Profile: Sendable, Equatable {
 
   /// Applies the upstream merge (`mergePluginSet`) and multiPoint expansion
   /// (`expandMultiPointPlugins`) to one profile.
-  static func resolve(_ pc: ProfileConfiguration, globalPercentage: Int32?) throws(ConfigurationError) -> Profile {
+  static func resolve(_ pc: ProfileConfiguration, globalPercentage: Int32?)
+    throws(ConfigurationError) -> Profile
+  {
     if let p = pc.percentageOfNodesToScore, !(0...100).contains(p) {
       throw ConfigurationError(field: "percentageOfNodesToScore", "\(p) is not in [0, 100]")
     }
@@ -93,17 +98,23 @@ public struct Profile: Sendable, Equatable {
       guard let set = pc.plugins[point] else { continue }
       for (i, ref) in set.enabled.enumerated() {
         guard let plugin = PluginName(rawValue: ref.name) else {
-          throw ConfigurationError(field: "plugins.\(point.rawValue).enabled[\(i)].name", "unknown plugin \"\(ref.name)\"")
+          throw ConfigurationError(
+            field: "plugins.\(point.rawValue).enabled[\(i)].name", "unknown plugin \"\(ref.name)\"")
         }
         if point != .multiPoint && !plugin.extensionPoints.contains(point) {
-          throw ConfigurationError(field: "plugins.\(point.rawValue).enabled[\(i)]", "plugin \"\(ref.name)\" does not extend \(point.rawValue)")
+          throw ConfigurationError(
+            field: "plugins.\(point.rawValue).enabled[\(i)]",
+            "plugin \"\(ref.name)\" does not extend \(point.rawValue)")
         }
         if let w = ref.weight, w < 0 {
-          throw ConfigurationError(field: "plugins.\(point.rawValue).enabled[\(i)].weight", "\(w) is negative")
+          throw ConfigurationError(
+            field: "plugins.\(point.rawValue).enabled[\(i)].weight", "\(w) is negative")
         }
       }
-      for (i, ref) in set.disabled.enumerated() where ref.name != "*" && PluginName(rawValue: ref.name) == nil {
-        throw ConfigurationError(field: "plugins.\(point.rawValue).disabled[\(i)].name", "unknown plugin \"\(ref.name)\"")
+      for (i, ref) in set.disabled.enumerated()
+      where ref.name != "*" && PluginName(rawValue: ref.name) == nil {
+        throw ConfigurationError(
+          field: "plugins.\(point.rawValue).disabled[\(i)].name", "unknown plugin \"\(ref.name)\"")
       }
     }
     let multiPoint = merge(default: defaultMultiPoint, custom: pc.plugins[.multiPoint])
@@ -113,7 +124,8 @@ public struct Profile: Sendable, Equatable {
       var specificNames: [String] = []
       for ref in specific.enabled {
         if specificNames.contains(ref.name) {
-          throw ConfigurationError(field: "plugins.\(point.rawValue)", "plugin \"\(ref.name)\" is enabled twice")
+          throw ConfigurationError(
+            field: "plugins.\(point.rawValue)", "plugin \"\(ref.name)\" is enabled twice")
         }
         specificNames.append(ref.name)
       }
@@ -121,19 +133,22 @@ public struct Profile: Sendable, Equatable {
       var overrides: [PluginReference] = []
       var fromMultiPoint: [PluginReference] = []
       for ref in multiPoint.enabled {
-        guard let plugin = PluginName(rawValue: ref.name), plugin.extensionPoints.contains(point) else { continue }
+        guard let plugin = PluginName(rawValue: ref.name), plugin.extensionPoints.contains(point)
+        else { continue }
         if disabled.contains(ref.name) { continue }
         if let explicit = specific.enabled.first(where: { $0.name == ref.name }) {
           overrides.append(explicit)
           continue
         }
         if fromMultiPoint.contains(where: { $0.name == ref.name }) {
-          throw ConfigurationError(field: "plugins.multiPoint", "plugin \"\(ref.name)\" is enabled twice")
+          throw ConfigurationError(
+            field: "plugins.multiPoint", "plugin \"\(ref.name)\" is enabled twice")
         }
         fromMultiPoint.append(ref)
       }
       var ordered = overrides
-      for ref in fromMultiPoint + specific.enabled where !ordered.contains(where: { $0.name == ref.name }) {
+      for ref in fromMultiPoint + specific.enabled
+      where !ordered.contains(where: { $0.name == ref.name }) {
         ordered.append(ref)
       }
       return ordered
@@ -146,24 +161,29 @@ public struct Profile: Sendable, Equatable {
     var total: Int64 = 0
     for ref in scoreRefs {
       guard let plugin = PluginName(rawValue: ref.name) else { continue }
-      let w = scoreEnabled.first { $0.name == ref.name }?.weight
+      let w =
+        scoreEnabled.first { $0.name == ref.name }?.weight
         ?? multiPoint.enabled.first { $0.name == ref.name }?.weight ?? 0
       let weight = Int64(w == 0 ? 1 : w)
       total += weight * 100
       if total > Int64.max / 2 {
-        throw ConfigurationError(field: "plugins.score", "total score of score plugins could overflow")
+        throw ConfigurationError(
+          field: "plugins.score", "total score of score plugins could overflow")
       }
       scores.append(WeightedPlugin(name: plugin, weight: weight))
     }
     var profile = Profile(
-      schedulerName: pc.schedulerName, percentageOfNodesToScore: pc.percentageOfNodesToScore ?? globalPercentage,
+      schedulerName: pc.schedulerName,
+      percentageOfNodesToScore: pc.percentageOfNodesToScore ?? globalPercentage,
       filters: filters, scores: scores)
     profile.postFilters = try expand(.postFilter).compactMap { PluginName(rawValue: $0.name) }
     var configured = Set<PluginName>()
     for (i, args) in pc.pluginConfig.enumerated() {
       let path = "pluginConfig[\(i)].args"
       guard configured.insert(args.pluginName).inserted else {
-        throw ConfigurationError(field: "pluginConfig[\(i)].name", "duplicate configuration for \(args.pluginName.rawValue)")
+        throw ConfigurationError(
+          field: "pluginConfig[\(i)].name",
+          "duplicate configuration for \(args.pluginName.rawValue)")
       }
       switch args {
       case .nodeResourcesFit(let a):

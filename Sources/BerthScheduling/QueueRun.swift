@@ -45,7 +45,8 @@ public final class QueueRun {
   @exclusivity(unchecked) public private(set) var cycles = 0
   /// Called before and after every scheduling cycle (for timing, progress, explanations).
   @exclusivity(unchecked) public var beforeCycle: ((PodID) -> Void)?
-  @exclusivity(unchecked) public var onCycle: ((PodID, ScheduleOutcome, PreemptionDecision?) -> Void)?
+  @exclusivity(unchecked) public var onCycle:
+    ((PodID, ScheduleOutcome, PreemptionDecision?) -> Void)?
 
   @exclusivity(unchecked) private var realEvents = 0
   @exclusivity(unchecked) private var flushScheduled = false
@@ -56,16 +57,23 @@ public final class QueueRun {
   /// Per profile: for each of its filter plugins, its bit in `filterNames`.
   private let filterBit: [[Int]]
 
-  public convenience init(scheduler: Scheduler, seed: UInt64, settings: QueueSettings = QueueSettings()) {
+  public convenience init(
+    scheduler: Scheduler, seed: UInt64, settings: QueueSettings = QueueSettings()
+  ) {
     self.init(schedulers: [scheduler], profileOf: nil, seed: seed, settings: settings)
   }
 
   /// - Parameters:
   ///   - schedulers: one per profile, made with `Scheduler(…, sharingWith:)` on one cluster.
   ///   - profileOf: each pod's profile (an index into `schedulers`), from its `schedulerName`.
-  public init(schedulers: [Scheduler], profileOf: ((PodID) -> Int)?, seed: UInt64, settings: QueueSettings = QueueSettings()) {
+  public init(
+    schedulers: [Scheduler], profileOf: ((PodID) -> Int)?, seed: UInt64,
+    settings: QueueSettings = QueueSettings()
+  ) {
     precondition(!schedulers.isEmpty, "a queue run needs a profile")
-    precondition(schedulers.allSatisfy { $0.shared === schedulers[0].shared }, "the profiles' schedulers share their cycle state")
+    precondition(
+      schedulers.allSatisfy { $0.shared === schedulers[0].shared },
+      "the profiles' schedulers share their cycle state")
     self.schedulers = schedulers
     self.profileOf = schedulers.count > 1 ? profileOf : nil
     var names: [PluginName] = []
@@ -83,7 +91,9 @@ public final class QueueRun {
     var first: DefaultPreemption?
     preemption = schedulers.map { s in
       guard s.profile.postFilters.contains(.defaultPreemption) else { return nil }
-      let p = first.map { DefaultPreemption(scheduler: s, sharingDrawsWith: $0) } ?? DefaultPreemption(scheduler: s, seed: seed)
+      let p =
+        first.map { DefaultPreemption(scheduler: s, sharingDrawsWith: $0) }
+        ?? DefaultPreemption(scheduler: s, seed: seed)
       first = first ?? p
       return p
     }
@@ -133,7 +143,9 @@ public final class QueueRun {
   }
 
   /// When a bound pod started (its bind time); pods bound outside the run count from 0.
-  public func startTime(_ pod: PodID) -> VirtualTime { pod.index < boundAt.count ? boundAt[pod.index] ?? .zero : .zero }
+  public func startTime(_ pod: PodID) -> VirtualTime {
+    pod.index < boundAt.count ? boundAt[pod.index] ?? .zero : .zero
+  }
 
   /// Runs until nothing can change any more.
   public func run() {
@@ -143,7 +155,11 @@ public final class QueueRun {
         cycle(pod)
         if queue.settings.cycleDuration > .zero { pass(queue.settings.cycleDuration) }
       }
-      if realEvents == 0 && !queue.anyUnschedulable({ lastAttemptVersion[$0.index] != stateVersion }) { break }
+      if realEvents == 0
+        && !queue.anyUnschedulable({ lastAttemptVersion[$0.index] != stateVersion })
+      {
+        break
+      }
       if !flushScheduled, let t = queue.nextUnschedulableFlush() {
         agenda.schedule(.unschedulableFlush, at: t)
         flushScheduled = true
@@ -184,7 +200,8 @@ public final class QueueRun {
   private func arrive(_ pod: PodID) {
     arrival[pod.index] = now
     let c = cluster.pods.constraints(of: pod)
-    queue.add(pod, priority: cluster.pods.priority[pod.index], gated: !c.schedulingGates.isEmpty, at: now)
+    queue.add(
+      pod, priority: cluster.pods.priority[pod.index], gated: !c.schedulingGates.isEmpty, at: now)
   }
 
   private func remove(_ pod: PodID) {
@@ -210,7 +227,8 @@ public final class QueueRun {
       // The nominated node is tried first (with the other pods nominated there of equal or
       // higher priority in place); if it fits, it is taken without scoring.
       cluster.bind(pod, to: n)
-      outcome = ScheduleOutcome(pod: pod, node: n, evaluatedNodes: 1, feasibleNodes: 1, topScore: nil)
+      outcome = ScheduleOutcome(
+        pod: pod, node: n, evaluatedNodes: 1, feasibleNodes: 1, topScore: nil)
     } else {
       outcome = scheduler.scheduleOne(pod)
     }
@@ -225,16 +243,20 @@ public final class QueueRun {
       let mask = rejectionMask(profile: k)
       if let preemption = preemption[k] {
         decision = preemption.preempt(
-          pod, startTime: { self.startTime($0) }, terminating: { self.isTerminating($0) }, nominated: nominatedNode)
+          pod, startTime: { self.startTime($0) }, terminating: { self.isTerminating($0) },
+          nominated: nominatedNode)
       }
       if let d = decision {
         for v in d.victims {
           terminating[v.index] = true
-          agenda.schedule(.delete(v), at: now + .seconds(cluster.pods.constraints(of: v).terminationGracePeriodSeconds))
+          agenda.schedule(
+            .delete(v),
+            at: now + .seconds(cluster.pods.constraints(of: v).terminationGracePeriodSeconds))
           realEvents += 1
         }
         let priority = cluster.pods.priority[p]
-        for q in scheduler.nominatedOnNode[d.node.index] ?? [] where cluster.pods.priority[q.index] < priority {
+        for q in scheduler.nominatedOnNode[d.node.index] ?? []
+        where cluster.pods.priority[q.index] < priority {
           scheduler.nominate(q, to: nil)
         }
         scheduler.nominate(pod, to: d.node)
@@ -254,7 +276,8 @@ public final class QueueRun {
         // The pod's own profile's instance of the plugin behind the bit.
         let k = self.profile(of: pod)
         guard let i = self.filterBit[k].firstIndex(of: bit) else { return true }
-        return self.schedulers[k].filterPlugins[i].queueingHint(PodInfo(pod, in: self.cluster), after: change, cluster: self.cluster)
+        return self.schedulers[k].filterPlugins[i].queueingHint(
+          PodInfo(pod, in: self.cluster), after: change, cluster: self.cluster)
       } : nil
     queue.move(on: change.event, plugins: filterNames, at: now, hint: hint)
   }
@@ -280,7 +303,9 @@ public final class QueueRun {
     return id
   }
 
-  private func isTerminating(_ pod: PodID) -> Bool { pod.index < terminating.count && terminating[pod.index] }
+  private func isTerminating(_ pod: PodID) -> Bool {
+    pod.index < terminating.count && terminating[pod.index]
+  }
 
   /// Bit `filterBit[k][i]`: filter plugin i of profile k rejected some node in the last cycle
   /// of that profile's scheduler.
@@ -315,6 +340,7 @@ public final class QueueRun {
 
   /// Pods that arrived and were neither bound nor deleted by the end.
   public var stillPending: [PodID] {
-    arrival.indices.filter { arrival[$0] != nil && boundAt[$0] == nil && deletedAt[$0] == nil }.map { PodID(UInt32($0)) }
+    arrival.indices.filter { arrival[$0] != nil && boundAt[$0] == nil && deletedAt[$0] == nil }.map
+    { PodID(UInt32($0)) }
   }
 }

@@ -64,10 +64,14 @@ public final class Scheduler {
   @exclusivity(unchecked) public private(set) var scoreColumns: [Column<Int64>]
   @exclusivity(unchecked) public private(set) var total: Column<Int64>
   @exclusivity(unchecked) private var activeFilters = ScratchList<Int>()
-  @exclusivity(unchecked) private var perNode = ScratchList<(column: UnsafeMutablePointer<Int64>, weight: Int64)>()
+  @exclusivity(unchecked) private var perNode = ScratchList<
+    (column: UnsafeMutablePointer<Int64>, weight: Int64)
+  >()
   @exclusivity(unchecked) private var chunked = ScratchList<Int>()
   /// The score columns and weights summed into `total` for one chunk.
-  @exclusivity(unchecked) private var terms = ScratchList<(column: UnsafePointer<Int64>, weight: Int64)>()
+  @exclusivity(unchecked) private var terms = ScratchList<
+    (column: UnsafePointer<Int64>, weight: Int64)
+  >()
   /// The largest total the last `scoreFeasibleNodes` wrote (`Int64.min`: no feasible row).
   @exclusivity(unchecked) private var windowMax = Int64.min
 
@@ -84,7 +88,8 @@ public final class Scheduler {
   @exclusivity(unchecked) private var lastCached = ScratchList<Int>()
 
   /// The last cycle's window and each score plugin's mode, for `--explain` and score dumps.
-  @exclusivity(unchecked) public private(set) var lastWindow = Window(start: 0, length: 0, nodeCount: 0)
+  @exclusivity(unchecked) public private(set) var lastWindow = Window(
+    start: 0, length: 0, nodeCount: 0)
   @exclusivity(unchecked) public private(set) var lastModes: [ScoreMode] = []
   /// Set when a PreFilter rejected the pod outright in the last cycle; replaces per-node reasons.
   @exclusivity(unchecked) public private(set) var lastRejection: String?
@@ -105,14 +110,20 @@ public final class Scheduler {
   /// - Parameter other: a scheduler of another profile of the same kube-scheduler, whose
   ///   start index, tie-breaking draws and nominations this one shares (upstream keeps them in
   ///   the scheduler and its queue, not in a profile). The seed is then unused.
-  public init(cluster: Cluster, profile: Profile = .default, seed: UInt64, tieBreak: TieBreak = .uniform, sharingWith other: Scheduler? = nil) {
-    precondition(other.map { $0.cluster === cluster } ?? true, "profiles of one scheduler share one cluster")
+  public init(
+    cluster: Cluster, profile: Profile = .default, seed: UInt64, tieBreak: TieBreak = .uniform,
+    sharingWith other: Scheduler? = nil
+  ) {
+    precondition(
+      other.map { $0.cluster === cluster } ?? true, "profiles of one scheduler share one cluster")
     self.cluster = cluster
     self.profile = profile
     self.tieBreak = tieBreak
     self.shared = other?.shared ?? SharedCycleState(seed: seed)
     filterPlugins = profile.filters.compactMap { PluginRegistry.makeFilter($0, profile: profile) }
-    let scored = profile.scores.compactMap { w in PluginRegistry.makeScore(w.name, profile: profile).map { ($0, w.weight) } }
+    let scored = profile.scores.compactMap { w in
+      PluginRegistry.makeScore(w.name, profile: profile).map { ($0, w.weight) }
+    }
     scorePlugins = scored.map(\.0)
     scoreWeights = scored.map(\.1)
     filterRefs = filterPlugins.map(FilterCall.init)
@@ -142,7 +153,8 @@ public final class Scheduler {
   public func scheduleOne(_ pod: PodID, bind: Bool = true) -> ScheduleOutcome {
     let info = PodInfo(pod, in: cluster)
     let (window, feasible, evaluated) = findFeasibleNodes(info)
-    var outcome = ScheduleOutcome(pod: pod, node: nil, evaluatedNodes: evaluated, feasibleNodes: feasible, topScore: nil)
+    var outcome = ScheduleOutcome(
+      pod: pod, node: nil, evaluatedNodes: evaluated, feasibleNodes: feasible, topScore: nil)
     lastModes.removeAll(keepingCapacity: true)
     if feasible == 0 { return outcome }
     if feasible == 1 {
@@ -161,7 +173,9 @@ public final class Scheduler {
 
   /// `numFeasibleNodesToFind`: all nodes under 100; else the percentage (adaptive when 0 or
   /// unset: 50 − N/125, floor 5) of N, at least 100. 1 when the profile has no score plugins.
-  public static func numFeasibleNodesToFind(nodeCount n: Int, percentage: Int32?, hasScorePlugins: Bool = true) -> Int {
+  public static func numFeasibleNodesToFind(
+    nodeCount n: Int, percentage: Int32?, hasScorePlugins: Bool = true
+  ) -> Int {
     if !hasScorePlugins { return min(1, n) }
     if n < 100 { return n }
     var pct = Int(percentage ?? 0)
@@ -184,9 +198,12 @@ public final class Scheduler {
     }
     // A cycle that starts with an empty cache filters straight into the status column: storing
     // verdicts for a pod shape seen once would cost a pass (clusters of all-different pods).
-    let reuseVerdicts = cachesNodeLocalResults && !nodeLocal.sync(PodShape(pod, in: cluster), cluster: cluster)
+    let reuseVerdicts =
+      cachesNodeLocalResults && !nodeLocal.sync(PodShape(pod, in: cluster), cluster: cluster)
     activeFilters.removeAll()
-    for i in filterRefs.indices where filterRefs[i].with({ $0.preFilter(pod, cluster: cluster) }) { activeFilters.append(i) }
+    for i in filterRefs.indices where filterRefs[i].with({ $0.preFilter(pod, cluster: cluster) }) {
+      activeFilters.append(i)
+    }
     for i in activeFilters {
       switch filterRefs[i].with({ $0.restrictNodes(pod, cluster: cluster) }) {
       case .all: continue
@@ -200,7 +217,8 @@ public final class Scheduler {
       }
     }
     let toFind = Scheduler.numFeasibleNodesToFind(
-      nodeCount: n, percentage: profile.percentageOfNodesToScore, hasScorePlugins: !scorePlugins.isEmpty)
+      nodeCount: n, percentage: profile.percentageOfNodesToScore,
+      hasScorePlugins: !scorePlugins.isEmpty)
 
     let start = shared.nextStartNodeIndex % n
     // SAFETY: every chunk lies in 0..<n (asserted) and the scratch columns hold n rows
@@ -211,7 +229,9 @@ public final class Scheduler {
     var feasible = 0
     while examined < n && feasible < toFind {
       let lo = (start + examined) % n
-      let hi = min(lo + Scheduler.chunkRows(toFind: toFind - feasible, feasible: feasible, examined: examined), n, lo + (n - examined))
+      let hi = min(
+        lo + Scheduler.chunkRows(toFind: toFind - feasible, feasible: feasible, examined: examined),
+        n, lo + (n - examined))
       let rows = lo..<hi
       assert(lo < hi && hi <= n, "an empty or out-of-table chunk")
       st.advanced(by: lo).update(repeating: 0, count: hi - lo)
@@ -219,7 +239,9 @@ public final class Scheduler {
         if reuseVerdicts && verdictSlot[i] >= 0 {
           applyCachedVerdicts(pod, filter: i, rows: rows)
         } else {
-          filterRefs[i].with { $0.filter(pod, cluster: cluster, rows: rows, status: st, code: UInt8(i + 1)) }
+          filterRefs[i].with {
+            $0.filter(pod, cluster: cluster, rows: rows, status: st, code: UInt8(i + 1))
+          }
         }
       }
       if !nominatedOnNode.isEmpty { filterWithNominatedPods(pod, rows: rows) }
@@ -244,23 +266,32 @@ public final class Scheduler {
   /// The cycle over a PreFilter-narrowed node list: upstream walks only those nodes, from the
   /// start index modulo their count, and leaves the start index modulo their count too. Rows
   /// outside the list get status 255 and take no part in scoring; the window spans all rows.
-  private func findFeasibleNodes(_ pod: PodInfo, among rows: [Int]) -> (Window, feasible: Int, evaluated: Int) {
+  private func findFeasibleNodes(_ pod: PodInfo, among rows: [Int]) -> (
+    Window, feasible: Int, evaluated: Int
+  ) {
     let n = cluster.nodes.count
     // SAFETY: the status column holds n rows; the narrowed rows are node rows (asserted).
-    assert(status.count >= n && rows.allSatisfy { (0..<n).contains($0) }, "a narrowed row outside the node table")
+    assert(
+      status.count >= n && rows.allSatisfy { (0..<n).contains($0) },
+      "a narrowed row outside the node table")
     let st = status.base
     st.update(repeating: 255, count: n)
     let window = Window(start: 0, length: n, nodeCount: n)
     lastWindow = window
     guard !rows.isEmpty else { return (window, 0, 0) }
     let toFind = Scheduler.numFeasibleNodesToFind(
-      nodeCount: rows.count, percentage: profile.percentageOfNodesToScore, hasScorePlugins: !scorePlugins.isEmpty)
+      nodeCount: rows.count, percentage: profile.percentageOfNodesToScore,
+      hasScorePlugins: !scorePlugins.isEmpty)
     var examined = 0
     var feasible = 0
     while examined < rows.count && feasible < toFind {
       let r = rows[(shared.nextStartNodeIndex + examined) % rows.count]
       st[r] = 0
-      for i in activeFilters { filterRefs[i].with { $0.filter(pod, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1)) } }
+      for i in activeFilters {
+        filterRefs[i].with {
+          $0.filter(pod, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1))
+        }
+      }
       if !nominatedOnNode.isEmpty { filterWithNominatedPods(pod, rows: r..<(r + 1)) }
       if st[r] == 0 { feasible += 1 }
       examined += 1
@@ -300,21 +331,28 @@ public final class Scheduler {
       let others = list.filter {
         $0 != pod.id && !cluster.pods.isBound($0) && cluster.pods.priority[$0.index] >= priority
           && (cluster.pods.gpuCount[$0.index] == 0
-            || GPUSelection.defaultDevices(count: Int(cluster.pods.gpuCount[$0.index]), milli: cluster.pods.gpuMilli[$0.index], node: r, in: cluster.nodes) != nil)
+            || GPUSelection.defaultDevices(
+              count: Int(cluster.pods.gpuCount[$0.index]), milli: cluster.pods.gpuMilli[$0.index],
+              node: r, in: cluster.nodes) != nil)
       }
       guard !others.isEmpty else { continue }
       touched = true
       let node = NodeID(UInt32(r))
       for q in others { cluster.bind(q, to: node) }
       st[r] = 0
-      for i in filterRefs.indices where filterRefs[i].with({ $0.preFilter(pod, cluster: cluster) }) {
-        filterRefs[i].with { $0.filter(pod, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1)) }
+      for i in filterRefs.indices where filterRefs[i].with({ $0.preFilter(pod, cluster: cluster) })
+      {
+        filterRefs[i].with {
+          $0.filter(pod, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1))
+        }
         if st[r] != 0 { break }
       }
       for q in others.reversed() { cluster.unbind(q) }
     }
     // The plugins' PreFilter state must describe the cluster without the nominated pods again.
-    if touched && restoring { for i in activeFilters { _ = filterRefs[i].with { $0.preFilter(pod, cluster: cluster) } } }
+    if touched && restoring {
+      for i in activeFilters { _ = filterRefs[i].with { $0.preFilter(pod, cluster: cluster) } }
+    }
   }
 
   private func firstFeasible(in window: Window) -> NodeID? {
@@ -331,7 +369,9 @@ public final class Scheduler {
   public func scoreFeasibleNodes(_ pod: PodInfo, window: Window) {
     // SAFETY: the window's segments lie in the node table, and the status, score and total
     // columns hold a row per node (`ensureScratchCapacity` ran in this cycle's filtering).
-    assert(window.nodeCount == cluster.nodes.count && total.count >= window.nodeCount, "a window over another node table")
+    assert(
+      window.nodeCount == cluster.nodes.count && total.count >= window.nodeCount,
+      "a window over another node table")
     assert(scoreColumns.count == scoreRefs.count, "a score column per score plugin")
     let st = UnsafePointer(status.base)
     var constant: Int64 = 0
@@ -341,18 +381,26 @@ public final class Scheduler {
     lastModes.removeAll(keepingCapacity: true)
     let reuse = cachesNodeLocalResults
     for p in scoreRefs.indices {
-      let mode = scoreRefs[p].with { $0.preScore(pod, cluster: cluster, window: window, status: st) }
+      let mode = scoreRefs[p].with {
+        $0.preScore(pod, cluster: cluster, window: window, status: st)
+      }
       let normalization = scoreRefs[p].with { $0.normalization }
       lastModes.append(mode)
       switch mode {
       case .uniform(let s):
         constant += s * scoreWeights[p]
       case .perNode where normalization == .none:
-        if reuse && scoreRefs[p].with({ $0.scoresAreNodeLocal }) { cached.append(p) } else { chunked.append(p) }
+        if reuse && scoreRefs[p].with({ $0.scoresAreNodeLocal }) {
+          cached.append(p)
+        } else {
+          chunked.append(p)
+        }
       case .perNode:
         // Normalisation needs every feasible row first: a whole-window pass.
         let col = scoreColumns[p].base
-        for seg in window.pair { scoreRefs[p].with { $0.score(pod, cluster: cluster, rows: seg, into: col) } }
+        for seg in window.pair {
+          scoreRefs[p].with { $0.score(pod, cluster: cluster, rows: seg, into: col) }
+        }
         if normalization == .custom {
           scoreRefs[p].with { $0.normalize(col, window: window, status: st) }
         } else {
@@ -387,7 +435,9 @@ public final class Scheduler {
           terms.append((UnsafePointer(col), scoreWeights[p]))
         }
         for (col, w) in perNode { terms.append((UnsafePointer(col), w)) }
-        windowMax = max(windowMax, Kernels.weightedSum(into: tot, constant: constant, terms.buffer, status: st, rows))
+        windowMax = max(
+          windowMax,
+          Kernels.weightedSum(into: tot, constant: constant, terms.buffer, status: st, rows))
         lo = rows.upperBound
       }
     }
@@ -425,7 +475,9 @@ public final class Scheduler {
     case .uniform:
       var r = ties == 1 ? 0 : shared.rng.nextInt(below: ties)
       for seg in window.pair {
-        if let i = Kernels.firstIndex(of: best, tot, seg, ordinal: r + 1) { return (NodeID(UInt32(i)), best) }
+        if let i = Kernels.firstIndex(of: best, tot, seg, ordinal: r + 1) {
+          return (NodeID(UInt32(i)), best)
+        }
         r -= Kernels.count(of: best, tot, seg)
       }
       preconditionFailure("tie count disagrees with the total column")
@@ -442,7 +494,8 @@ public final class Scheduler {
     let info = PodInfo(pod, in: cluster)
     let n = cluster.nodes.count
     // SAFETY: `rows` are node rows (asserted); the status column holds n rows.
-    precondition(rows.allSatisfy { (0..<n).contains($0) }, "scoreExactly: a row outside the node table")
+    precondition(
+      rows.allSatisfy { (0..<n).contains($0) }, "scoreExactly: a row outside the node table")
     let st = status.base
     st.update(repeating: 255, count: n)
     var rejected: [Int] = []
@@ -583,7 +636,9 @@ public final class SharedCycleState {
     rng = SplitMix64(seed: seed).split(label: "scheduler.selectHost")
   }
 
-  public func nominatedNode(of pod: PodID) -> NodeID? { nominatedNodeRow[pod.index].map { NodeID(UInt32($0)) } }
+  public func nominatedNode(of pod: PodID) -> NodeID? {
+    nominatedNodeRow[pod.index].map { NodeID(UInt32($0)) }
+  }
 
   /// Records (or with nil clears) the pod's nominated node.
   public func nominate(_ pod: PodID, to node: NodeID?) {

@@ -47,13 +47,16 @@ public enum ClusterEvent: Sendable, Hashable {
       case .nodeResourcesFit: return changes.contains(.allocatable)
       case .nodeAffinity: return changes.contains(.labels)
       case .taintToleration, .nodeUnschedulable: return changes.contains(.taints)
-      case .podTopologySpread, .interPodAffinity: return !changes.isDisjoint(with: [.labels, .taints])
+      case .podTopologySpread, .interPodAffinity:
+        return !changes.isDisjoint(with: [.labels, .taints])
       default: return false
       }
     case .assignedPodAdd: return plugin == .podTopologySpread || plugin == .interPodAffinity
     case .assignedPodDelete:
       switch plugin {
-      case .nodeResourcesFit, .nodePorts, .podTopologySpread, .interPodAffinity, .volumeRestrictions: return true
+      case .nodeResourcesFit, .nodePorts, .podTopologySpread, .interPodAffinity,
+        .volumeRestrictions:
+        return true
       default: return false
       }
     }
@@ -142,7 +145,8 @@ public final class SchedulingQueue {
 
   private func key(_ p: Int) -> ActiveKey {
     sequence += 1
-    return ActiveKey(priority: priorities[p], timestamp: timestamp[p], sequence: sequence, pod: UInt32(p))
+    return ActiveKey(
+      priority: priorities[p], timestamp: timestamp[p], sequence: sequence, pod: UInt32(p))
   }
 
   /// A new pending pod: activeQ, or gated while it has scheduling gates.
@@ -186,7 +190,9 @@ public final class SchedulingQueue {
     if n == 0 { return .zero }
     var d = settings.initialBackoff
     for _ in 1..<Int(n) {
-      if d.nanoseconds > settings.maxBackoff.nanoseconds - d.nanoseconds { return settings.maxBackoff }
+      if d.nanoseconds > settings.maxBackoff.nanoseconds - d.nanoseconds {
+        return settings.maxBackoff
+      }
       d = d + d
     }
     return d
@@ -243,7 +249,8 @@ public final class SchedulingQueue {
   /// - Returns: the pods moved, in queue order.
   @discardableResult
   public func move(
-    on event: ClusterEvent, plugins: [PluginName], at now: VirtualTime, hint: ((PodID, Int) -> Bool)? = nil
+    on event: ClusterEvent, plugins: [PluginName], at now: VirtualTime,
+    hint: ((PodID, Int) -> Bool)? = nil
   ) -> Int {
     guard !unschedulable.isEmpty else { return 0 }
     var mask: UInt64 = 0
@@ -284,7 +291,9 @@ public final class SchedulingQueue {
   /// may keep a pod waiting (its retry could not change anything) as if it had failed again.
   public func flushUnschedulable(at now: VirtualTime, skip: (PodID) -> Bool) -> Int {
     var due: [Int] = []
-    for p in unschedulable where now - timestamp[Int(p)] > settings.maxInUnschedulable { due.append(Int(p)) }
+    for p in unschedulable where now - timestamp[Int(p)] > settings.maxInUnschedulable {
+      due.append(Int(p))
+    }
     due.sort { (timestamp[$0], $0) < (timestamp[$1], $1) }
     var moved = 0
     for p in due {

@@ -10,29 +10,39 @@ import Foundation
 /// non-empty `zone_selector` becomes `nodeSelector: {topology.kubernetes.io/zone: …}`;
 /// `tolerates` = 1 gives the pod an `Equal` toleration for every distinct taint in nodes.csv.
 public enum ClusterCSV {
-  public static let nodeHeader = ["name", "cpu_milli", "mem_bytes", "max_pods", "zone", "node_type", "taint"]
+  public static let nodeHeader = [
+    "name", "cpu_milli", "mem_bytes", "max_pods", "zone", "node_type", "taint",
+  ]
   public static let podHeader = ["name", "cpu_milli", "mem_bytes", "zone_selector", "tolerates"]
 
-  public static func read(directory: String) throws(InputError) -> (nodes: [NodeSpec], pods: [PodSpec]) {
+  public static func read(directory: String) throws(InputError) -> (
+    nodes: [NodeSpec], pods: [PodSpec]
+  ) {
     let nodes = try readNodes(path: directory + "/nodes.csv")
     let pods = try readPods(path: directory + "/pods.csv", nodes: nodes)
     return (nodes, pods)
   }
 
   /// Rows of a CSV file with the expected header, each with its 1-based line number.
-  static func rows(path: String, header expected: [String]) throws(InputError) -> [(line: Int, fields: [String])] {
+  static func rows(path: String, header expected: [String]) throws(InputError) -> [(
+    line: Int, fields: [String]
+  )] {
     try rows(text: InputFile.text(path), file: path, header: expected)
   }
 
   /// Rows of CSV text (from `file`) with the expected header.
-  static func rows(text: String, file path: String, header expected: [String]) throws(InputError) -> [(line: Int, fields: [String])] {
+  static func rows(text: String, file path: String, header expected: [String]) throws(InputError)
+    -> [(line: Int, fields: [String])]
+  {
     let reader: CSVReader
     do {
       reader = try CSVReader(string: text, hasHeaderRow: true)
     } catch {
       throw InputError(file: path, line: 1, "malformed CSV header (\(error))")
     }
-    guard let header = reader.headerRow, header.map({ $0.trimmingCharacters(in: .whitespaces) }) == expected else {
+    guard let header = reader.headerRow,
+      header.map({ $0.trimmingCharacters(in: .whitespaces) }) == expected
+    else {
       throw InputError(file: path, line: 1, "header must be \(expected.joined(separator: ","))")
     }
     var result: [(Int, [String])] = []
@@ -41,7 +51,8 @@ public enum ClusterCSV {
       line += 1
       if row.count == 1 && row[0].isEmpty { continue }  // blank line
       guard row.count == expected.count else {
-        throw InputError(file: path, line: line, "expected \(expected.count) fields, found \(row.count)")
+        throw InputError(
+          file: path, line: line, "expected \(expected.count) fields, found \(row.count)")
       }
       result.append((line, row))
     }
@@ -53,23 +64,31 @@ public enum ClusterCSV {
 
   /// An integer cell in `min…max` (by default a resource amount: `0…ResourceAmounts.limit`).
   static func integer(
-    _ s: String, file: String, line: Int, field: String, min: Int64 = 0, max: Int64 = ResourceAmounts.limit
+    _ s: String, file: String, line: Int, field: String, min: Int64 = 0,
+    max: Int64 = ResourceAmounts.limit
   ) throws(InputError) -> Int64 {
     guard let v = Int64(s.trimmingCharacters(in: .whitespaces)) else {
-      throw InputError(file: file, line: line, field: field, "expected an integer, found \"\(Escaped(s))\"")
+      throw InputError(
+        file: file, line: line, field: field, "expected an integer, found \"\(Escaped(s))\"")
     }
     guard v >= min else {
-      throw InputError(file: file, line: line, field: field, "expected an integer ≥ \(min), found \(v)")
+      throw InputError(
+        file: file, line: line, field: field, "expected an integer ≥ \(min), found \(v)")
     }
     guard v <= max else {
-      throw InputError(file: file, line: line, field: field, "expected an integer ≤ \(max), found \(v)")
+      throw InputError(
+        file: file, line: line, field: field, "expected an integer ≤ \(max), found \(v)")
     }
     return v
   }
 
   /// A row's non-empty name, not seen before in the file.
-  static func uniqueName(_ name: String, kind: String, seen: inout Set<String>, file: String, line: Int) throws(InputError) -> String {
-    guard !name.isEmpty else { throw InputError(file: file, line: line, field: "name", "must not be empty") }
+  static func uniqueName(
+    _ name: String, kind: String, seen: inout Set<String>, file: String, line: Int
+  ) throws(InputError) -> String {
+    guard !name.isEmpty else {
+      throw InputError(file: file, line: line, field: "name", "must not be empty")
+    }
     guard seen.insert(name).inserted else {
       throw InputError(file: file, line: line, field: "name", "duplicate \(kind) \"\(name)\"")
     }
@@ -89,7 +108,8 @@ public enum ClusterCSV {
   }
 
   /// nodes.csv text, `file` naming it in errors.
-  public static func parseNodes(_ text: String, file path: String) throws(InputError) -> [NodeSpec] {
+  public static func parseNodes(_ text: String, file path: String) throws(InputError) -> [NodeSpec]
+  {
     var nodes: [NodeSpec] = []
     var seen = Set<String>()
     for (line, f) in try rows(text: text, file: path, header: nodeHeader) {
@@ -103,13 +123,16 @@ public enum ClusterCSV {
       var taints: [Taint] = []
       for t in f[6].split(separator: ";") where !t.isEmpty {
         guard let taint = parseTaint(String(t)) else {
-          throw InputError(file: path, line: line, field: "taint", "expected key=value:Effect (NoSchedule, PreferNoSchedule or NoExecute), found \"\(t)\"")
+          throw InputError(
+            file: path, line: line, field: "taint",
+            "expected key=value:Effect (NoSchedule, PreferNoSchedule or NoExecute), found \"\(t)\"")
         }
         taints.append(taint)
       }
-      nodes.append(NodeSpec(
-        name: name, labels: labels, taints: taints,
-        allocatable: ResourceAmounts(cpuMillis: cpu, memoryBytes: mem, pods: pods)))
+      nodes.append(
+        NodeSpec(
+          name: name, labels: labels, taints: taints,
+          allocatable: ResourceAmounts(cpuMillis: cpu, memoryBytes: mem, pods: pods)))
     }
     return nodes
   }
@@ -119,10 +142,16 @@ public enum ClusterCSV {
   }
 
   /// pods.csv text, `file` naming it in errors; `nodes` give the taints `tolerates` refers to.
-  public static func parsePods(_ text: String, file path: String, nodes: [NodeSpec]) throws(InputError) -> [PodSpec] {
+  public static func parsePods(_ text: String, file path: String, nodes: [NodeSpec])
+    throws(InputError) -> [PodSpec]
+  {
     var distinctTaints: [Taint] = []
-    for n in nodes { for t in n.taints where !distinctTaints.contains(t) { distinctTaints.append(t) } }
-    let tolerations = distinctTaints.map { Toleration(key: $0.key, operator: .equal, value: $0.value, effect: $0.effect) }
+    for n in nodes {
+      for t in n.taints where !distinctTaints.contains(t) { distinctTaints.append(t) }
+    }
+    let tolerations = distinctTaints.map {
+      Toleration(key: $0.key, operator: .equal, value: $0.value, effect: $0.effect)
+    }
     var pods: [PodSpec] = []
     var seen = Set<String>()
     for (line, f) in try rows(text: text, file: path, header: podHeader) {
@@ -133,20 +162,26 @@ public enum ClusterCSV {
       switch f[4].trimmingCharacters(in: .whitespaces) {
       case "0", "": tolerates = false
       case "1": tolerates = true
-      default: throw InputError(file: path, line: line, field: "tolerates", "expected 0 or 1, found \"\(f[4])\"")
+      default:
+        throw InputError(
+          file: path, line: line, field: "tolerates", "expected 0 or 1, found \"\(f[4])\"")
       }
-      let requests = ResourceList([(ResourceName.cpu, Quantity(milli: cpu)), (ResourceName.memory, Quantity(integer: mem))])
-      pods.append(PodSpec(
-        name: name, containers: [Container(name: "main", requests: requests)],
-        nodeSelector: f[3].isEmpty ? [:] : ["topology.kubernetes.io/zone": f[3]],
-        tolerations: tolerates ? tolerations : []))
+      let requests = ResourceList([
+        (ResourceName.cpu, Quantity(milli: cpu)), (ResourceName.memory, Quantity(integer: mem)),
+      ])
+      pods.append(
+        PodSpec(
+          name: name, containers: [Container(name: "main", requests: requests)],
+          nodeSelector: f[3].isEmpty ? [:] : ["topology.kubernetes.io/zone": f[3]],
+          tolerations: tolerates ? tolerations : []))
     }
     return pods
   }
 
   /// Writes nodes.csv and pods.csv. Only what the format holds is written: zone, node-type,
   /// taints, CPU, memory, max pods; zone selectors; tolerations as the 0/1 flag.
-  public static func write(nodes: [NodeSpec], pods: [PodSpec], directory: String) throws(InputError) {
+  public static func write(nodes: [NodeSpec], pods: [PodSpec], directory: String) throws(InputError)
+  {
     let (n, p) = render(nodes: nodes, pods: pods)
     try AtomicFile.write(n, to: directory + "/nodes.csv")
     try AtomicFile.write(p, to: directory + "/pods.csv")
@@ -156,16 +191,23 @@ public enum ClusterCSV {
   public static func render(nodes: [NodeSpec], pods: [PodSpec]) -> (nodes: String, pods: String) {
     var n = nodeHeader.joined(separator: ",") + "\n"
     for node in nodes {
-      n += [node.name, String(node.allocatable.cpuMillis), String(node.allocatable.memoryBytes),
-            String(node.allocatable.pods), node.labels["topology.kubernetes.io/zone"] ?? "",
-            node.labels["node-type"] ?? "", node.taints.map(\.description).joined(separator: ";")]
+      n +=
+        [
+          node.name, String(node.allocatable.cpuMillis), String(node.allocatable.memoryBytes),
+          String(node.allocatable.pods), node.labels["topology.kubernetes.io/zone"] ?? "",
+          node.labels["node-type"] ?? "", node.taints.map(\.description).joined(separator: ";"),
+        ]
         .map(csvField).joined(separator: ",") + "\n"
     }
     var p = podHeader.joined(separator: ",") + "\n"
     for pod in pods {
       let req = (try? PodRequests.effective(pod)) ?? ResourceAmounts()
-      p += [pod.name, String(req.cpuMillis), String(req.memoryBytes),
-            pod.nodeSelector["topology.kubernetes.io/zone"] ?? "", pod.tolerations.isEmpty ? "0" : "1"]
+      p +=
+        [
+          pod.name, String(req.cpuMillis), String(req.memoryBytes),
+          pod.nodeSelector["topology.kubernetes.io/zone"] ?? "",
+          pod.tolerations.isEmpty ? "0" : "1",
+        ]
         .map(csvField).joined(separator: ",") + "\n"
     }
     return (n, p)
@@ -176,4 +218,3 @@ public enum ClusterCSV {
     return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
   }
 }
-

@@ -1,5 +1,5 @@
-import Foundation
 import BerthCore
+import Foundation
 
 /// kube-scheduler's `--feature-gates` for the gates whose defaults differ across the Kubernetes
 /// versions Berth reproduces. Berth's defaults are the current upstream ones (every gate here
@@ -36,17 +36,26 @@ public struct FeatureGates: Sendable, Equatable {
   /// the last value, as upstream's map does).
   public init(parsing text: String) throws(InputError) {
     for entry in text.split(separator: ",", omittingEmptySubsequences: false) {
-      let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+      let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map {
+        $0.trimmingCharacters(in: .whitespaces)
+      }
       guard parts.count == 2, !parts[0].isEmpty else {
-        throw InputError(file: "--feature-gates", "expected Gate=true or Gate=false, found \"\(Escaped(entry))\"")
+        throw InputError(
+          file: "--feature-gates", "expected Gate=true or Gate=false, found \"\(Escaped(entry))\"")
       }
       guard let gate = Gate(rawValue: parts[0]) else {
-        throw InputError(file: "--feature-gates", "unknown gate \"\(Escaped(parts[0]))\" (Berth models \(Gate.allCases.map(\.rawValue).joined(separator: ", ")))")
+        throw InputError(
+          file: "--feature-gates",
+          "unknown gate \"\(Escaped(parts[0]))\" (Berth models \(Gate.allCases.map(\.rawValue).joined(separator: ", ")))"
+        )
       }
       switch parts[1].lowercased() {
       case "true": disabled.remove(gate)
       case "false": disabled.insert(gate)
-      default: throw InputError(file: "--feature-gates", field: gate.rawValue, "expected true or false, found \"\(Escaped(parts[1]))\"")
+      default:
+        throw InputError(
+          file: "--feature-gates", field: gate.rawValue,
+          "expected true or false, found \"\(Escaped(parts[1]))\"")
       }
     }
   }
@@ -57,8 +66,12 @@ public struct FeatureGates: Sendable, Equatable {
     return pods.map { pod in
       var p = pod
       for i in p.topologySpreadConstraints.indices {
-        if !isEnabled(.minDomainsInPodTopologySpread) { p.topologySpreadConstraints[i].minDomains = 1 }
-        if !isEnabled(.matchLabelKeysInPodTopologySpread) { p.topologySpreadConstraints[i].matchLabelKeys = [] }
+        if !isEnabled(.minDomainsInPodTopologySpread) {
+          p.topologySpreadConstraints[i].minDomains = 1
+        }
+        if !isEnabled(.matchLabelKeysInPodTopologySpread) {
+          p.topologySpreadConstraints[i].matchLabelKeys = []
+        }
         if !isEnabled(.nodeInclusionPolicyInPodTopologySpread) {
           p.topologySpreadConstraints[i].nodeAffinityPolicy = .honor
           p.topologySpreadConstraints[i].nodeTaintsPolicy = .ignore

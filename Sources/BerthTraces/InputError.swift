@@ -27,7 +27,9 @@ public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
 extension InputError {
   /// Control characters (and the line breaks that would split a one-line error) as escapes.
   static func escapingControls(_ s: String) -> String {
-    guard s.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return s }
+    guard s.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+      return s
+    }
     var out = ""
     for u in s.unicodeScalars {
       switch u {

@@ -13,17 +13,24 @@ public enum InputFile {
       switch errno {
       case ENOENT, ENOTDIR: throw InputError(file: path, "no such file")
       case EACCES: throw InputError(file: path, "permission denied")
-      default: throw InputError(file: path, "cannot read file (\(String(cString: strerror(errno))))")
+      default:
+        throw InputError(file: path, "cannot read file (\(String(cString: strerror(errno))))")
       }
     }
-    if (st.st_mode & S_IFMT) == S_IFDIR { throw InputError(file: path, "is a directory (expected a file)") }
+    if (st.st_mode & S_IFMT) == S_IFDIR {
+      throw InputError(file: path, "is a directory (expected a file)")
+    }
     // Devices, pipes and sockets have no size to check and may never end (/dev/zero).
-    guard (st.st_mode & S_IFMT) == S_IFREG else { throw InputError(file: path, "is not a regular file") }
+    guard (st.st_mode & S_IFMT) == S_IFREG else {
+      throw InputError(file: path, "is not a regular file")
+    }
     guard Int(st.st_size) <= maxBytes else {
-      throw InputError(file: path, "file is \(st.st_size) bytes, more than an input may be (\(maxBytes))")
+      throw InputError(
+        file: path, "file is \(st.st_size) bytes, more than an input may be (\(maxBytes))")
     }
     guard let data = FileManager.default.contents(atPath: path) else {
-      throw InputError(file: path, access(path, R_OK) != 0 ? "permission denied" : "cannot read file")
+      throw InputError(
+        file: path, access(path, R_OK) != 0 ? "permission denied" : "cannot read file")
     }
     return data
   }
@@ -46,7 +53,8 @@ public enum InputFile {
     guard let offset = invalid else { return }
     let line = 1 + data.prefix(offset).reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
     let byte = String(format: "0x%02X", data[data.startIndex + offset])
-    throw InputError(file: file, line: line, "not UTF-8 text: invalid byte \(byte) at byte offset \(offset)")
+    throw InputError(
+      file: file, line: line, "not UTF-8 text: invalid byte \(byte) at byte offset \(offset)")
   }
 
   /// Offset of the first byte that starts no valid UTF-8 sequence (or ends one early).
@@ -57,7 +65,9 @@ public enum InputFile {
     let n = bytes.count
     var i = 0
     while i < n {
-      if i + 8 <= n && bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+      if i + 8 <= n
+        && bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0
+      {
         i += 8
         continue
       }
@@ -91,26 +101,38 @@ public enum InputFile {
 extension InputFile {
   /// Runs `body` over the bytes of `data`, keeping its typed error (`withUnsafeBytes` would
   /// widen it to `any Error`).
-  static func withBytes<R>(_ data: Data, _ body: (UnsafeRawBufferPointer) throws(InputError) -> R) throws(InputError) -> R {
+  static func withBytes<R>(_ data: Data, _ body: (UnsafeRawBufferPointer) throws(InputError) -> R)
+    throws(InputError) -> R
+  {
     // SAFETY: `body` gets the bytes only for the closure's duration and must not keep them.
-    let result: Result<R, InputError> = data.withUnsafeBytes { bytes in Result { () throws(InputError) in try body(bytes) } }
+    let result: Result<R, InputError> = data.withUnsafeBytes { bytes in
+      Result { () throws(InputError) in try body(bytes) }
+    }
     return try result.get()
   }
 
   /// Runs `body` over the UTF-8 bytes of `text`.
-  static func withBytes<R>(_ text: String, _ body: (UnsafeRawBufferPointer) throws(InputError) -> R) throws(InputError) -> R {
+  static func withBytes<R>(_ text: String, _ body: (UnsafeRawBufferPointer) throws(InputError) -> R)
+    throws(InputError) -> R
+  {
     // SAFETY: `body` gets the bytes only for the closure's duration and must not keep them.
     var copy = text
-    let result: Result<R, InputError> = copy.withUTF8 { bytes in Result { () throws(InputError) in try body(UnsafeRawBufferPointer(bytes)) } }
+    let result: Result<R, InputError> = copy.withUTF8 { bytes in
+      Result { () throws(InputError) in try body(UnsafeRawBufferPointer(bytes)) }
+    }
     return try result.get()
   }
 }
 
 extension InputFile {
   /// Runs `body` over the bytes of `array`.
-  static func withBytes<R>(_ array: [UInt8], _ body: (UnsafeRawBufferPointer) throws(InputError) -> R) throws(InputError) -> R {
+  static func withBytes<R>(
+    _ array: [UInt8], _ body: (UnsafeRawBufferPointer) throws(InputError) -> R
+  ) throws(InputError) -> R {
     // SAFETY: `body` gets the bytes only for the closure's duration and must not keep them.
-    let result: Result<R, InputError> = array.withUnsafeBytes { bytes in Result { () throws(InputError) in try body(bytes) } }
+    let result: Result<R, InputError> = array.withUnsafeBytes { bytes in
+      Result { () throws(InputError) in try body(bytes) }
+    }
     return try result.get()
   }
 }

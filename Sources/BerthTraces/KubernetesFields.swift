@@ -6,202 +6,202 @@
 /// free-form values).
 enum KubernetesFieldTable {
   static let text = """
-V1Node apiVersion kind metadata:V1ObjectMeta spec:V1NodeSpec status:V1NodeStatus
-V1Pod apiVersion kind metadata:V1ObjectMeta spec:V1PodSpec status:V1PodStatus
-V1Namespace apiVersion kind metadata:V1ObjectMeta spec:V1NamespaceSpec status:V1NamespaceStatus
-V1PriorityClass apiVersion description globalDefault kind metadata:V1ObjectMeta preemptionPolicy value
-V1PodDisruptionBudget apiVersion kind metadata:V1ObjectMeta spec:V1PodDisruptionBudgetSpec status:V1PodDisruptionBudgetStatus
-V1Service apiVersion kind metadata:V1ObjectMeta spec:V1ServiceSpec status:V1ServiceStatus
-V1ReplicationController apiVersion kind metadata:V1ObjectMeta spec:V1ReplicationControllerSpec status:V1ReplicationControllerStatus
-V1ReplicaSet apiVersion kind metadata:V1ObjectMeta spec:V1ReplicaSetSpec status:V1ReplicaSetStatus
-V1StatefulSet apiVersion kind metadata:V1ObjectMeta spec:V1StatefulSetSpec status:V1StatefulSetStatus
-V1NodeList apiVersion items:[V1Node] kind metadata:V1ListMeta
-V1PodList apiVersion items:[V1Pod] kind metadata:V1ListMeta
-V1ObjectMeta annotations creationTimestamp deletionGracePeriodSeconds deletionTimestamp finalizers generateName generation labels managedFields:[V1ManagedFieldsEntry] name namespace ownerReferences:[V1OwnerReference] resourceVersion selfLink uid
-V1NodeSpec configSource:V1NodeConfigSource externalID podCIDR podCIDRs podPreemptionPolicy:V1NodePodPreemptionPolicy providerID taints:[V1Taint] unschedulable
-V1NodeStatus addresses:[V1NodeAddress] allocatable capacity conditions:[V1NodeCondition] config:V1NodeConfigStatus daemonEndpoints:V1NodeDaemonEndpoints declaredFeatures features:V1NodeFeatures images:[V1ContainerImage] nodeInfo:V1NodeSystemInfo phase runtimeHandlers:[V1NodeRuntimeHandler] volumesAttached:[V1AttachedVolume] volumesInUse
-V1PodSpec activeDeadlineSeconds affinity:V1Affinity automountServiceAccountToken containers:[V1Container] dnsConfig:V1PodDNSConfig dnsPolicy enableServiceLinks ephemeralContainers:[V1EphemeralContainer] evictionResponders:[V1EvictionResponder] hostAliases:[V1HostAlias] hostIPC hostNetwork hostPID hostUsers hostname hostnameOverride imagePullSecrets:[V1LocalObjectReference] initContainers:[V1Container] nodeName nodeSelector os:V1PodOS overhead preemptionPolicy priority priorityClassName readinessGates:[V1PodReadinessGate] resourceClaims:[V1PodResourceClaim] resources:V1ResourceRequirements restartPolicy runtimeClassName schedulerName schedulingGates:[V1PodSchedulingGate] schedulingGroup:V1PodSchedulingGroup securityContext:V1PodSecurityContext serviceAccount serviceAccountName setHostnameAsFQDN shareProcessNamespace subdomain terminationGracePeriodSeconds tolerations:[V1Toleration] topologySpreadConstraints:[V1TopologySpreadConstraint] volumes:[V1Volume]
-V1PodStatus allocatedResources conditions:[V1PodCondition] containerStatuses:[V1ContainerStatus] ephemeralContainerStatuses:[V1ContainerStatus] extendedResourceClaimStatus:V1PodExtendedResourceClaimStatus hostIP hostIPs:[V1HostIP] initContainerStatuses:[V1ContainerStatus] message nodeAllocatableResourceClaimStatuses:[V1NodeAllocatableResourceClaimStatus] nominatedNodeName observedGeneration phase podIP podIPs:[V1PodIP] qosClass reason resize resourceClaimStatuses:[V1PodResourceClaimStatus] resources:V1ResourceRequirements startTime volumeHealth:[V1PodVolumeHealth]
-V1NamespaceSpec finalizers
-V1NamespaceStatus conditions:[V1NamespaceCondition] phase
-V1PodDisruptionBudgetSpec maxUnavailable minAvailable selector:V1LabelSelector unhealthyPodEvictionPolicy
-V1PodDisruptionBudgetStatus conditions:[V1Condition] currentHealthy desiredHealthy disruptedPods disruptionsAllowed expectedPods observedGeneration
-V1ServiceSpec allocateLoadBalancerNodePorts clusterIP clusterIPs externalIPs externalName externalTrafficPolicy healthCheckNodePort internalTrafficPolicy ipFamilies ipFamilyPolicy loadBalancerClass loadBalancerIP loadBalancerSourceRanges ports:[V1ServicePort] publishNotReadyAddresses selector sessionAffinity sessionAffinityConfig:V1SessionAffinityConfig trafficDistribution type
-V1ServiceStatus conditions:[V1Condition] loadBalancer:V1LoadBalancerStatus
-V1ReplicationControllerSpec minReadySeconds replicas selector template:V1PodTemplateSpec
-V1ReplicationControllerStatus availableReplicas conditions:[V1ReplicationControllerCondition] fullyLabeledReplicas observedGeneration readyReplicas replicas
-V1ReplicaSetSpec minReadySeconds replicas selector:V1LabelSelector template:V1PodTemplateSpec
-V1ReplicaSetStatus availableReplicas conditions:[V1ReplicaSetCondition] fullyLabeledReplicas observedGeneration readyReplicas replicas terminatingReplicas
-V1StatefulSetSpec minReadySeconds ordinals:V1StatefulSetOrdinals persistentVolumeClaimRetentionPolicy:V1StatefulSetPersistentVolumeClaimRetentionPolicy podManagementPolicy replicas revisionHistoryLimit selector:V1LabelSelector serviceName template:V1PodTemplateSpec updateStrategy:V1StatefulSetUpdateStrategy volumeClaimTemplates:[V1PersistentVolumeClaim]
-V1StatefulSetStatus availableReplicas collisionCount conditions:[V1StatefulSetCondition] currentReplicas currentRevision observedGeneration readyReplicas replicas updateRevision updatedReplicas
-V1ListMeta continue remainingItemCount resourceVersion selfLink shardInfo:V1ShardInfo
-V1ManagedFieldsEntry apiVersion fieldsType fieldsV1 manager operation subresource time
-V1OwnerReference apiVersion blockOwnerDeletion controller kind name uid
-V1NodeConfigSource configMap:V1ConfigMapNodeConfigSource
-V1NodePodPreemptionPolicy disableResizePreemption
-V1Taint effect key timeAdded value
-V1NodeAddress address type
-V1NodeCondition lastHeartbeatTime lastTransitionTime message reason status type
-V1NodeConfigStatus active:V1NodeConfigSource assigned:V1NodeConfigSource error lastKnownGood:V1NodeConfigSource
-V1NodeDaemonEndpoints kubeletEndpoint:V1DaemonEndpoint
-V1NodeFeatures supplementalGroupsPolicy
-V1ContainerImage names sizeBytes
-V1NodeSystemInfo architecture bootID containerRuntimeVersion kernelVersion kubeProxyVersion kubeletVersion machineID operatingSystem osImage runningInUserNamespace swap:V1NodeSwapStatus systemUUID
-V1NodeRuntimeHandler features:V1NodeRuntimeHandlerFeatures name
-V1AttachedVolume devicePath name
-V1Affinity nodeAffinity:V1NodeAffinity podAffinity:V1PodAffinity podAntiAffinity:V1PodAntiAffinity
-V1Container args command env:[V1EnvVar] envFrom:[V1EnvFromSource] image imagePullPolicy lifecycle:V1Lifecycle livenessProbe:V1Probe name ports:[V1ContainerPort] readinessProbe:V1Probe resizePolicy:[V1ContainerResizePolicy] resources:V1ResourceRequirements restartPolicy restartPolicyRules:[V1ContainerRestartRule] securityContext:V1SecurityContext startupProbe:V1Probe stdin stdinOnce terminationMessagePath terminationMessagePolicy tty volumeDevices:[V1VolumeDevice] volumeMounts:[V1VolumeMount] workingDir
-V1PodDNSConfig nameservers options:[V1PodDNSConfigOption] searches
-V1EphemeralContainer args command env:[V1EnvVar] envFrom:[V1EnvFromSource] image imagePullPolicy lifecycle:V1Lifecycle livenessProbe:V1Probe name ports:[V1ContainerPort] readinessProbe:V1Probe resizePolicy:[V1ContainerResizePolicy] resources:V1ResourceRequirements restartPolicy restartPolicyRules:[V1ContainerRestartRule] securityContext:V1SecurityContext startupProbe:V1Probe stdin stdinOnce targetContainerName terminationMessagePath terminationMessagePolicy tty volumeDevices:[V1VolumeDevice] volumeMounts:[V1VolumeMount] workingDir
-V1EvictionResponder name priority
-V1HostAlias hostnames ip
-V1LocalObjectReference name
-V1PodOS name
-V1PodReadinessGate conditionType
-V1PodResourceClaim name resourceClaimName resourceClaimTemplateName
-V1ResourceRequirements claims limits requests
-V1PodSchedulingGate name
-V1PodSchedulingGroup podGroupName
-V1PodSecurityContext appArmorProfile:V1AppArmorProfile fsGroup fsGroupChangePolicy runAsGroup runAsNonRoot runAsUser seLinuxChangePolicy seLinuxOptions:V1SELinuxOptions seccompProfile:V1SeccompProfile supplementalGroups supplementalGroupsPolicy sysctls:[V1Sysctl] windowsOptions:V1WindowsSecurityContextOptions
-V1Toleration effect key operator tolerationSeconds value
-V1TopologySpreadConstraint labelSelector:V1LabelSelector matchLabelKeys maxSkew minDomains nodeAffinityPolicy nodeTaintsPolicy topologyKey whenUnsatisfiable
-V1Volume awsElasticBlockStore:V1AWSElasticBlockStoreVolumeSource azureDisk:V1AzureDiskVolumeSource azureFile:V1AzureFileVolumeSource cephfs:V1CephFSVolumeSource cinder:V1CinderVolumeSource configMap:V1ConfigMapVolumeSource csi:V1CSIVolumeSource downwardAPI:V1DownwardAPIVolumeSource emptyDir:V1EmptyDirVolumeSource ephemeral:V1EphemeralVolumeSource fc:V1FCVolumeSource flexVolume:V1FlexVolumeSource flocker:V1FlockerVolumeSource gcePersistentDisk:V1GCEPersistentDiskVolumeSource gitRepo:V1GitRepoVolumeSource glusterfs:V1GlusterfsVolumeSource hostPath:V1HostPathVolumeSource image:V1ImageVolumeSource iscsi:V1ISCSIVolumeSource name nfs:V1NFSVolumeSource persistentVolumeClaim:V1PersistentVolumeClaimVolumeSource photonPersistentDisk:V1PhotonPersistentDiskVolumeSource portworxVolume:V1PortworxVolumeSource projected:V1ProjectedVolumeSource quobyte:V1QuobyteVolumeSource rbd:V1RBDVolumeSource scaleIO:V1ScaleIOVolumeSource secret:V1SecretVolumeSource storageos:V1StorageOSVolumeSource vsphereVolume:V1VsphereVirtualDiskVolumeSource
-V1PodCondition lastProbeTime lastTransitionTime message observedGeneration reason status type
-V1ContainerStatus allocatedResources allocatedResourcesStatus:[V1ResourceStatus] containerID image imageID lastState:V1ContainerState name ready resources:V1ResourceRequirements restartCount started state:V1ContainerState stopSignal user:V1ContainerUser volumeMounts:[V1VolumeMountStatus]
-V1PodExtendedResourceClaimStatus requestMappings:[V1ContainerExtendedResourceRequest] resourceClaimName
-V1HostIP ip
-V1NodeAllocatableResourceClaimStatus containers mapping:[V1NodeAllocatableMappedResources] overhead:[V1NodeAllocatableOverheadResources] resourceClaimName
-V1PodIP ip
-V1PodResourceClaimStatus name resourceClaimName
-V1PodVolumeHealth healthConditions:[V1VolumeHealthCondition] lastTransitionTime name
-V1NamespaceCondition lastTransitionTime message reason status type
-V1LabelSelector matchExpressions:[V1LabelSelectorRequirement] matchLabels
-V1Condition lastTransitionTime message observedGeneration reason status type
-V1ServicePort appProtocol name nodePort port protocol targetPort
-V1SessionAffinityConfig clientIP:V1ClientIPConfig
-V1LoadBalancerStatus ingress:[V1LoadBalancerIngress]
-V1PodTemplateSpec metadata:V1ObjectMeta spec:V1PodSpec
-V1ReplicationControllerCondition lastTransitionTime message reason status type
-V1ReplicaSetCondition lastTransitionTime message reason status type
-V1StatefulSetOrdinals start
-V1StatefulSetPersistentVolumeClaimRetentionPolicy whenDeleted whenScaled
-V1StatefulSetUpdateStrategy rollingUpdate:V1RollingUpdateStatefulSetStrategy type
-V1PersistentVolumeClaim apiVersion kind metadata:V1ObjectMeta spec:V1PersistentVolumeClaimSpec status:V1PersistentVolumeClaimStatus
-V1StatefulSetCondition lastTransitionTime message reason status type
-V1ShardInfo selector
-V1ConfigMapNodeConfigSource kubeletConfigKey name namespace resourceVersion uid
-V1DaemonEndpoint Port
-V1NodeSwapStatus capacity
-V1NodeRuntimeHandlerFeatures recursiveReadOnlyMounts userNamespaces
-V1NodeAffinity preferredDuringSchedulingIgnoredDuringExecution:[V1PreferredSchedulingTerm] requiredDuringSchedulingIgnoredDuringExecution:V1NodeSelector
-V1PodAffinity preferredDuringSchedulingIgnoredDuringExecution:[V1WeightedPodAffinityTerm] requiredDuringSchedulingIgnoredDuringExecution:[V1PodAffinityTerm]
-V1PodAntiAffinity preferredDuringSchedulingIgnoredDuringExecution:[V1WeightedPodAffinityTerm] requiredDuringSchedulingIgnoredDuringExecution:[V1PodAffinityTerm]
-V1EnvVar name value valueFrom:V1EnvVarSource
-V1EnvFromSource configMapRef:V1ConfigMapEnvSource prefix secretRef:V1SecretEnvSource
-V1Lifecycle postStart:V1LifecycleHandler preStop:V1LifecycleHandler stopSignal
-V1Probe exec:V1ExecAction failureThreshold grpc:V1GRPCAction httpGet:V1HTTPGetAction initialDelaySeconds periodSeconds successThreshold tcpSocket:V1TCPSocketAction terminationGracePeriodSeconds timeoutSeconds
-V1ContainerPort containerPort hostIP hostPort name protocol
-V1ContainerResizePolicy resourceName restartPolicy
-V1ContainerRestartRule action exitCodes:V1ContainerRestartRuleOnExitCodes
-V1SecurityContext allowPrivilegeEscalation appArmorProfile:V1AppArmorProfile capabilities:V1Capabilities privileged procMount readOnlyRootFilesystem runAsGroup runAsNonRoot runAsUser seLinuxOptions:V1SELinuxOptions seccompProfile:V1SeccompProfile windowsOptions:V1WindowsSecurityContextOptions
-V1VolumeDevice devicePath name
-V1VolumeMount bindMountOptions mountPath mountPropagation name readOnly recursiveReadOnly subPath subPathExpr
-V1PodDNSConfigOption name value
-V1AppArmorProfile localhostProfile type
-V1SELinuxOptions level role type user
-V1SeccompProfile localhostProfile type
-V1Sysctl name value
-V1WindowsSecurityContextOptions gmsaCredentialSpec gmsaCredentialSpecName hostProcess runAsUserName
-V1AWSElasticBlockStoreVolumeSource fsType partition readOnly volumeID
-V1AzureDiskVolumeSource cachingMode diskName diskURI fsType kind readOnly
-V1AzureFileVolumeSource readOnly secretName shareName
-V1CephFSVolumeSource monitors path readOnly secretFile secretRef:V1LocalObjectReference user
-V1CinderVolumeSource fsType readOnly secretRef:V1LocalObjectReference volumeID
-V1ConfigMapVolumeSource defaultMode defaultUser items:[V1KeyToPath] name optional
-V1CSIVolumeSource driver fsType nodePublishSecretRef:V1LocalObjectReference readOnly volumeAttributes
-V1DownwardAPIVolumeSource defaultMode defaultUser items:[V1DownwardAPIVolumeFile]
-V1EmptyDirVolumeSource medium mode sizeLimit
-V1EphemeralVolumeSource volumeClaimTemplate:V1PersistentVolumeClaimTemplate
-V1FCVolumeSource fsType lun readOnly targetWWNs wwids
-V1FlexVolumeSource driver fsType options readOnly secretRef:V1LocalObjectReference
-V1FlockerVolumeSource datasetName datasetUUID
-V1GCEPersistentDiskVolumeSource fsType partition pdName readOnly
-V1GitRepoVolumeSource directory repository revision
-V1GlusterfsVolumeSource endpoints path readOnly
-V1HostPathVolumeSource path type
-V1ImageVolumeSource pullPolicy reference
-V1ISCSIVolumeSource chapAuthDiscovery chapAuthSession fsType initiatorName iqn iscsiInterface lun portals readOnly secretRef:V1LocalObjectReference targetPortal
-V1NFSVolumeSource path readOnly server
-V1PersistentVolumeClaimVolumeSource claimName readOnly
-V1PhotonPersistentDiskVolumeSource fsType pdID
-V1PortworxVolumeSource fsType readOnly volumeID
-V1ProjectedVolumeSource defaultMode defaultUser sources:[V1VolumeProjection]
-V1QuobyteVolumeSource group readOnly registry tenant user volume
-V1RBDVolumeSource fsType image keyring monitors pool readOnly secretRef:V1LocalObjectReference user
-V1ScaleIOVolumeSource fsType gateway protectionDomain readOnly secretRef:V1LocalObjectReference sslEnabled storageMode storagePool system volumeName
-V1SecretVolumeSource defaultMode defaultUser items:[V1KeyToPath] optional secretName
-V1StorageOSVolumeSource fsType readOnly secretRef:V1LocalObjectReference volumeName volumeNamespace
-V1VsphereVirtualDiskVolumeSource fsType storagePolicyID storagePolicyName volumePath
-V1ResourceStatus name resources:[V1ResourceHealth]
-V1ContainerState running:V1ContainerStateRunning terminated:V1ContainerStateTerminated waiting:V1ContainerStateWaiting
-V1ContainerUser linux:V1LinuxContainerUser
-V1VolumeMountStatus mountPath name readOnly recursiveReadOnly volumeStatus:V1VolumeStatus
-V1ContainerExtendedResourceRequest containerName requestName resourceName
-V1NodeAllocatableMappedResources name quantity
-V1NodeAllocatableOverheadResources name perContainer perPod
-V1VolumeHealthCondition message reason status
-V1LabelSelectorRequirement key operator values
-V1ClientIPConfig timeoutSeconds
-V1LoadBalancerIngress hostname ip ipMode ports:[V1PortStatus]
-V1RollingUpdateStatefulSetStrategy maxUnavailable partition
-V1PersistentVolumeClaimSpec accessModes dataSource:V1TypedLocalObjectReference dataSourceRef:V1TypedObjectReference resources:V1VolumeResourceRequirements selector:V1LabelSelector storageClassName volumeAttributesClassName volumeMode volumeName
-V1PersistentVolumeClaimStatus accessModes allocatedResourceStatuses allocatedResources capacity conditions:[V1PersistentVolumeClaimCondition] currentVolumeAttributesClassName healthStatus:V1VolumeHealthStatus modifyVolumeStatus:V1ModifyVolumeStatus phase
-V1PreferredSchedulingTerm preference:V1NodeSelectorTerm weight
-V1NodeSelector nodeSelectorTerms:[V1NodeSelectorTerm]
-V1WeightedPodAffinityTerm podAffinityTerm:V1PodAffinityTerm weight
-V1PodAffinityTerm labelSelector:V1LabelSelector matchLabelKeys mismatchLabelKeys namespaceSelector:V1LabelSelector namespaces topologyKey
-V1EnvVarSource configMapKeyRef:V1ConfigMapKeySelector fieldRef:V1ObjectFieldSelector fileKeyRef:V1FileKeySelector resourceFieldRef:V1ResourceFieldSelector secretKeyRef:V1SecretKeySelector
-V1ConfigMapEnvSource name optional
-V1SecretEnvSource name optional
-V1LifecycleHandler exec:V1ExecAction httpGet:V1HTTPGetAction sleep:V1SleepAction tcpSocket:V1TCPSocketAction
-V1ExecAction command
-V1GRPCAction mode port service
-V1HTTPGetAction host httpHeaders:[V1HTTPHeader] path port protocol scheme
-V1TCPSocketAction host port
-V1ContainerRestartRuleOnExitCodes operator values
-V1Capabilities add drop
-V1KeyToPath key mode path user
-V1DownwardAPIVolumeFile fieldRef:V1ObjectFieldSelector mode path resourceFieldRef:V1ResourceFieldSelector user
-V1PersistentVolumeClaimTemplate metadata:V1ObjectMeta spec:V1PersistentVolumeClaimSpec
-V1VolumeProjection clusterTrustBundle:V1ClusterTrustBundleProjection configMap:V1ConfigMapProjection downwardAPI:V1DownwardAPIProjection podCertificate:V1PodCertificateProjection secret:V1SecretProjection serviceAccountToken:V1ServiceAccountTokenProjection
-V1ResourceHealth health message resourceID
-V1ContainerStateRunning startedAt
-V1ContainerStateTerminated containerID exitCode finishedAt message reason signal startedAt
-V1ContainerStateWaiting message reason
-V1LinuxContainerUser gid supplementalGroups uid
-V1VolumeStatus image:V1ImageVolumeStatus
-V1PortStatus error port protocol
-V1TypedLocalObjectReference apiGroup kind name
-V1TypedObjectReference apiGroup kind name namespace
-V1VolumeResourceRequirements limits requests
-V1PersistentVolumeClaimCondition lastProbeTime lastTransitionTime message reason status type
-V1VolumeHealthStatus healthConditions:[V1VolumeHealthCondition] lastTransitionTime
-V1ModifyVolumeStatus status targetVolumeAttributesClassName
-V1NodeSelectorTerm matchExpressions:[V1NodeSelectorRequirement] matchFields:[V1NodeSelectorRequirement]
-V1ConfigMapKeySelector key name optional
-V1ObjectFieldSelector apiVersion fieldPath
-V1FileKeySelector key optional path volumeName
-V1ResourceFieldSelector containerName divisor resource
-V1SecretKeySelector key name optional
-V1SleepAction seconds
-V1HTTPHeader name value
-V1ClusterTrustBundleProjection labelSelector:V1LabelSelector name optional path signerName user
-V1ConfigMapProjection items:[V1KeyToPath] name optional
-V1DownwardAPIProjection items:[V1DownwardAPIVolumeFile]
-V1PodCertificateProjection certificateChainPath credentialBundlePath keyPath keyType maxExpirationSeconds signerName user userAnnotations
-V1SecretProjection items:[V1KeyToPath] name optional
-V1ServiceAccountTokenProjection audience expirationSeconds path user
-V1ImageVolumeStatus imageRef
-V1NodeSelectorRequirement key operator values
-"""
+    V1Node apiVersion kind metadata:V1ObjectMeta spec:V1NodeSpec status:V1NodeStatus
+    V1Pod apiVersion kind metadata:V1ObjectMeta spec:V1PodSpec status:V1PodStatus
+    V1Namespace apiVersion kind metadata:V1ObjectMeta spec:V1NamespaceSpec status:V1NamespaceStatus
+    V1PriorityClass apiVersion description globalDefault kind metadata:V1ObjectMeta preemptionPolicy value
+    V1PodDisruptionBudget apiVersion kind metadata:V1ObjectMeta spec:V1PodDisruptionBudgetSpec status:V1PodDisruptionBudgetStatus
+    V1Service apiVersion kind metadata:V1ObjectMeta spec:V1ServiceSpec status:V1ServiceStatus
+    V1ReplicationController apiVersion kind metadata:V1ObjectMeta spec:V1ReplicationControllerSpec status:V1ReplicationControllerStatus
+    V1ReplicaSet apiVersion kind metadata:V1ObjectMeta spec:V1ReplicaSetSpec status:V1ReplicaSetStatus
+    V1StatefulSet apiVersion kind metadata:V1ObjectMeta spec:V1StatefulSetSpec status:V1StatefulSetStatus
+    V1NodeList apiVersion items:[V1Node] kind metadata:V1ListMeta
+    V1PodList apiVersion items:[V1Pod] kind metadata:V1ListMeta
+    V1ObjectMeta annotations creationTimestamp deletionGracePeriodSeconds deletionTimestamp finalizers generateName generation labels managedFields:[V1ManagedFieldsEntry] name namespace ownerReferences:[V1OwnerReference] resourceVersion selfLink uid
+    V1NodeSpec configSource:V1NodeConfigSource externalID podCIDR podCIDRs podPreemptionPolicy:V1NodePodPreemptionPolicy providerID taints:[V1Taint] unschedulable
+    V1NodeStatus addresses:[V1NodeAddress] allocatable capacity conditions:[V1NodeCondition] config:V1NodeConfigStatus daemonEndpoints:V1NodeDaemonEndpoints declaredFeatures features:V1NodeFeatures images:[V1ContainerImage] nodeInfo:V1NodeSystemInfo phase runtimeHandlers:[V1NodeRuntimeHandler] volumesAttached:[V1AttachedVolume] volumesInUse
+    V1PodSpec activeDeadlineSeconds affinity:V1Affinity automountServiceAccountToken containers:[V1Container] dnsConfig:V1PodDNSConfig dnsPolicy enableServiceLinks ephemeralContainers:[V1EphemeralContainer] evictionResponders:[V1EvictionResponder] hostAliases:[V1HostAlias] hostIPC hostNetwork hostPID hostUsers hostname hostnameOverride imagePullSecrets:[V1LocalObjectReference] initContainers:[V1Container] nodeName nodeSelector os:V1PodOS overhead preemptionPolicy priority priorityClassName readinessGates:[V1PodReadinessGate] resourceClaims:[V1PodResourceClaim] resources:V1ResourceRequirements restartPolicy runtimeClassName schedulerName schedulingGates:[V1PodSchedulingGate] schedulingGroup:V1PodSchedulingGroup securityContext:V1PodSecurityContext serviceAccount serviceAccountName setHostnameAsFQDN shareProcessNamespace subdomain terminationGracePeriodSeconds tolerations:[V1Toleration] topologySpreadConstraints:[V1TopologySpreadConstraint] volumes:[V1Volume]
+    V1PodStatus allocatedResources conditions:[V1PodCondition] containerStatuses:[V1ContainerStatus] ephemeralContainerStatuses:[V1ContainerStatus] extendedResourceClaimStatus:V1PodExtendedResourceClaimStatus hostIP hostIPs:[V1HostIP] initContainerStatuses:[V1ContainerStatus] message nodeAllocatableResourceClaimStatuses:[V1NodeAllocatableResourceClaimStatus] nominatedNodeName observedGeneration phase podIP podIPs:[V1PodIP] qosClass reason resize resourceClaimStatuses:[V1PodResourceClaimStatus] resources:V1ResourceRequirements startTime volumeHealth:[V1PodVolumeHealth]
+    V1NamespaceSpec finalizers
+    V1NamespaceStatus conditions:[V1NamespaceCondition] phase
+    V1PodDisruptionBudgetSpec maxUnavailable minAvailable selector:V1LabelSelector unhealthyPodEvictionPolicy
+    V1PodDisruptionBudgetStatus conditions:[V1Condition] currentHealthy desiredHealthy disruptedPods disruptionsAllowed expectedPods observedGeneration
+    V1ServiceSpec allocateLoadBalancerNodePorts clusterIP clusterIPs externalIPs externalName externalTrafficPolicy healthCheckNodePort internalTrafficPolicy ipFamilies ipFamilyPolicy loadBalancerClass loadBalancerIP loadBalancerSourceRanges ports:[V1ServicePort] publishNotReadyAddresses selector sessionAffinity sessionAffinityConfig:V1SessionAffinityConfig trafficDistribution type
+    V1ServiceStatus conditions:[V1Condition] loadBalancer:V1LoadBalancerStatus
+    V1ReplicationControllerSpec minReadySeconds replicas selector template:V1PodTemplateSpec
+    V1ReplicationControllerStatus availableReplicas conditions:[V1ReplicationControllerCondition] fullyLabeledReplicas observedGeneration readyReplicas replicas
+    V1ReplicaSetSpec minReadySeconds replicas selector:V1LabelSelector template:V1PodTemplateSpec
+    V1ReplicaSetStatus availableReplicas conditions:[V1ReplicaSetCondition] fullyLabeledReplicas observedGeneration readyReplicas replicas terminatingReplicas
+    V1StatefulSetSpec minReadySeconds ordinals:V1StatefulSetOrdinals persistentVolumeClaimRetentionPolicy:V1StatefulSetPersistentVolumeClaimRetentionPolicy podManagementPolicy replicas revisionHistoryLimit selector:V1LabelSelector serviceName template:V1PodTemplateSpec updateStrategy:V1StatefulSetUpdateStrategy volumeClaimTemplates:[V1PersistentVolumeClaim]
+    V1StatefulSetStatus availableReplicas collisionCount conditions:[V1StatefulSetCondition] currentReplicas currentRevision observedGeneration readyReplicas replicas updateRevision updatedReplicas
+    V1ListMeta continue remainingItemCount resourceVersion selfLink shardInfo:V1ShardInfo
+    V1ManagedFieldsEntry apiVersion fieldsType fieldsV1 manager operation subresource time
+    V1OwnerReference apiVersion blockOwnerDeletion controller kind name uid
+    V1NodeConfigSource configMap:V1ConfigMapNodeConfigSource
+    V1NodePodPreemptionPolicy disableResizePreemption
+    V1Taint effect key timeAdded value
+    V1NodeAddress address type
+    V1NodeCondition lastHeartbeatTime lastTransitionTime message reason status type
+    V1NodeConfigStatus active:V1NodeConfigSource assigned:V1NodeConfigSource error lastKnownGood:V1NodeConfigSource
+    V1NodeDaemonEndpoints kubeletEndpoint:V1DaemonEndpoint
+    V1NodeFeatures supplementalGroupsPolicy
+    V1ContainerImage names sizeBytes
+    V1NodeSystemInfo architecture bootID containerRuntimeVersion kernelVersion kubeProxyVersion kubeletVersion machineID operatingSystem osImage runningInUserNamespace swap:V1NodeSwapStatus systemUUID
+    V1NodeRuntimeHandler features:V1NodeRuntimeHandlerFeatures name
+    V1AttachedVolume devicePath name
+    V1Affinity nodeAffinity:V1NodeAffinity podAffinity:V1PodAffinity podAntiAffinity:V1PodAntiAffinity
+    V1Container args command env:[V1EnvVar] envFrom:[V1EnvFromSource] image imagePullPolicy lifecycle:V1Lifecycle livenessProbe:V1Probe name ports:[V1ContainerPort] readinessProbe:V1Probe resizePolicy:[V1ContainerResizePolicy] resources:V1ResourceRequirements restartPolicy restartPolicyRules:[V1ContainerRestartRule] securityContext:V1SecurityContext startupProbe:V1Probe stdin stdinOnce terminationMessagePath terminationMessagePolicy tty volumeDevices:[V1VolumeDevice] volumeMounts:[V1VolumeMount] workingDir
+    V1PodDNSConfig nameservers options:[V1PodDNSConfigOption] searches
+    V1EphemeralContainer args command env:[V1EnvVar] envFrom:[V1EnvFromSource] image imagePullPolicy lifecycle:V1Lifecycle livenessProbe:V1Probe name ports:[V1ContainerPort] readinessProbe:V1Probe resizePolicy:[V1ContainerResizePolicy] resources:V1ResourceRequirements restartPolicy restartPolicyRules:[V1ContainerRestartRule] securityContext:V1SecurityContext startupProbe:V1Probe stdin stdinOnce targetContainerName terminationMessagePath terminationMessagePolicy tty volumeDevices:[V1VolumeDevice] volumeMounts:[V1VolumeMount] workingDir
+    V1EvictionResponder name priority
+    V1HostAlias hostnames ip
+    V1LocalObjectReference name
+    V1PodOS name
+    V1PodReadinessGate conditionType
+    V1PodResourceClaim name resourceClaimName resourceClaimTemplateName
+    V1ResourceRequirements claims limits requests
+    V1PodSchedulingGate name
+    V1PodSchedulingGroup podGroupName
+    V1PodSecurityContext appArmorProfile:V1AppArmorProfile fsGroup fsGroupChangePolicy runAsGroup runAsNonRoot runAsUser seLinuxChangePolicy seLinuxOptions:V1SELinuxOptions seccompProfile:V1SeccompProfile supplementalGroups supplementalGroupsPolicy sysctls:[V1Sysctl] windowsOptions:V1WindowsSecurityContextOptions
+    V1Toleration effect key operator tolerationSeconds value
+    V1TopologySpreadConstraint labelSelector:V1LabelSelector matchLabelKeys maxSkew minDomains nodeAffinityPolicy nodeTaintsPolicy topologyKey whenUnsatisfiable
+    V1Volume awsElasticBlockStore:V1AWSElasticBlockStoreVolumeSource azureDisk:V1AzureDiskVolumeSource azureFile:V1AzureFileVolumeSource cephfs:V1CephFSVolumeSource cinder:V1CinderVolumeSource configMap:V1ConfigMapVolumeSource csi:V1CSIVolumeSource downwardAPI:V1DownwardAPIVolumeSource emptyDir:V1EmptyDirVolumeSource ephemeral:V1EphemeralVolumeSource fc:V1FCVolumeSource flexVolume:V1FlexVolumeSource flocker:V1FlockerVolumeSource gcePersistentDisk:V1GCEPersistentDiskVolumeSource gitRepo:V1GitRepoVolumeSource glusterfs:V1GlusterfsVolumeSource hostPath:V1HostPathVolumeSource image:V1ImageVolumeSource iscsi:V1ISCSIVolumeSource name nfs:V1NFSVolumeSource persistentVolumeClaim:V1PersistentVolumeClaimVolumeSource photonPersistentDisk:V1PhotonPersistentDiskVolumeSource portworxVolume:V1PortworxVolumeSource projected:V1ProjectedVolumeSource quobyte:V1QuobyteVolumeSource rbd:V1RBDVolumeSource scaleIO:V1ScaleIOVolumeSource secret:V1SecretVolumeSource storageos:V1StorageOSVolumeSource vsphereVolume:V1VsphereVirtualDiskVolumeSource
+    V1PodCondition lastProbeTime lastTransitionTime message observedGeneration reason status type
+    V1ContainerStatus allocatedResources allocatedResourcesStatus:[V1ResourceStatus] containerID image imageID lastState:V1ContainerState name ready resources:V1ResourceRequirements restartCount started state:V1ContainerState stopSignal user:V1ContainerUser volumeMounts:[V1VolumeMountStatus]
+    V1PodExtendedResourceClaimStatus requestMappings:[V1ContainerExtendedResourceRequest] resourceClaimName
+    V1HostIP ip
+    V1NodeAllocatableResourceClaimStatus containers mapping:[V1NodeAllocatableMappedResources] overhead:[V1NodeAllocatableOverheadResources] resourceClaimName
+    V1PodIP ip
+    V1PodResourceClaimStatus name resourceClaimName
+    V1PodVolumeHealth healthConditions:[V1VolumeHealthCondition] lastTransitionTime name
+    V1NamespaceCondition lastTransitionTime message reason status type
+    V1LabelSelector matchExpressions:[V1LabelSelectorRequirement] matchLabels
+    V1Condition lastTransitionTime message observedGeneration reason status type
+    V1ServicePort appProtocol name nodePort port protocol targetPort
+    V1SessionAffinityConfig clientIP:V1ClientIPConfig
+    V1LoadBalancerStatus ingress:[V1LoadBalancerIngress]
+    V1PodTemplateSpec metadata:V1ObjectMeta spec:V1PodSpec
+    V1ReplicationControllerCondition lastTransitionTime message reason status type
+    V1ReplicaSetCondition lastTransitionTime message reason status type
+    V1StatefulSetOrdinals start
+    V1StatefulSetPersistentVolumeClaimRetentionPolicy whenDeleted whenScaled
+    V1StatefulSetUpdateStrategy rollingUpdate:V1RollingUpdateStatefulSetStrategy type
+    V1PersistentVolumeClaim apiVersion kind metadata:V1ObjectMeta spec:V1PersistentVolumeClaimSpec status:V1PersistentVolumeClaimStatus
+    V1StatefulSetCondition lastTransitionTime message reason status type
+    V1ShardInfo selector
+    V1ConfigMapNodeConfigSource kubeletConfigKey name namespace resourceVersion uid
+    V1DaemonEndpoint Port
+    V1NodeSwapStatus capacity
+    V1NodeRuntimeHandlerFeatures recursiveReadOnlyMounts userNamespaces
+    V1NodeAffinity preferredDuringSchedulingIgnoredDuringExecution:[V1PreferredSchedulingTerm] requiredDuringSchedulingIgnoredDuringExecution:V1NodeSelector
+    V1PodAffinity preferredDuringSchedulingIgnoredDuringExecution:[V1WeightedPodAffinityTerm] requiredDuringSchedulingIgnoredDuringExecution:[V1PodAffinityTerm]
+    V1PodAntiAffinity preferredDuringSchedulingIgnoredDuringExecution:[V1WeightedPodAffinityTerm] requiredDuringSchedulingIgnoredDuringExecution:[V1PodAffinityTerm]
+    V1EnvVar name value valueFrom:V1EnvVarSource
+    V1EnvFromSource configMapRef:V1ConfigMapEnvSource prefix secretRef:V1SecretEnvSource
+    V1Lifecycle postStart:V1LifecycleHandler preStop:V1LifecycleHandler stopSignal
+    V1Probe exec:V1ExecAction failureThreshold grpc:V1GRPCAction httpGet:V1HTTPGetAction initialDelaySeconds periodSeconds successThreshold tcpSocket:V1TCPSocketAction terminationGracePeriodSeconds timeoutSeconds
+    V1ContainerPort containerPort hostIP hostPort name protocol
+    V1ContainerResizePolicy resourceName restartPolicy
+    V1ContainerRestartRule action exitCodes:V1ContainerRestartRuleOnExitCodes
+    V1SecurityContext allowPrivilegeEscalation appArmorProfile:V1AppArmorProfile capabilities:V1Capabilities privileged procMount readOnlyRootFilesystem runAsGroup runAsNonRoot runAsUser seLinuxOptions:V1SELinuxOptions seccompProfile:V1SeccompProfile windowsOptions:V1WindowsSecurityContextOptions
+    V1VolumeDevice devicePath name
+    V1VolumeMount bindMountOptions mountPath mountPropagation name readOnly recursiveReadOnly subPath subPathExpr
+    V1PodDNSConfigOption name value
+    V1AppArmorProfile localhostProfile type
+    V1SELinuxOptions level role type user
+    V1SeccompProfile localhostProfile type
+    V1Sysctl name value
+    V1WindowsSecurityContextOptions gmsaCredentialSpec gmsaCredentialSpecName hostProcess runAsUserName
+    V1AWSElasticBlockStoreVolumeSource fsType partition readOnly volumeID
+    V1AzureDiskVolumeSource cachingMode diskName diskURI fsType kind readOnly
+    V1AzureFileVolumeSource readOnly secretName shareName
+    V1CephFSVolumeSource monitors path readOnly secretFile secretRef:V1LocalObjectReference user
+    V1CinderVolumeSource fsType readOnly secretRef:V1LocalObjectReference volumeID
+    V1ConfigMapVolumeSource defaultMode defaultUser items:[V1KeyToPath] name optional
+    V1CSIVolumeSource driver fsType nodePublishSecretRef:V1LocalObjectReference readOnly volumeAttributes
+    V1DownwardAPIVolumeSource defaultMode defaultUser items:[V1DownwardAPIVolumeFile]
+    V1EmptyDirVolumeSource medium mode sizeLimit
+    V1EphemeralVolumeSource volumeClaimTemplate:V1PersistentVolumeClaimTemplate
+    V1FCVolumeSource fsType lun readOnly targetWWNs wwids
+    V1FlexVolumeSource driver fsType options readOnly secretRef:V1LocalObjectReference
+    V1FlockerVolumeSource datasetName datasetUUID
+    V1GCEPersistentDiskVolumeSource fsType partition pdName readOnly
+    V1GitRepoVolumeSource directory repository revision
+    V1GlusterfsVolumeSource endpoints path readOnly
+    V1HostPathVolumeSource path type
+    V1ImageVolumeSource pullPolicy reference
+    V1ISCSIVolumeSource chapAuthDiscovery chapAuthSession fsType initiatorName iqn iscsiInterface lun portals readOnly secretRef:V1LocalObjectReference targetPortal
+    V1NFSVolumeSource path readOnly server
+    V1PersistentVolumeClaimVolumeSource claimName readOnly
+    V1PhotonPersistentDiskVolumeSource fsType pdID
+    V1PortworxVolumeSource fsType readOnly volumeID
+    V1ProjectedVolumeSource defaultMode defaultUser sources:[V1VolumeProjection]
+    V1QuobyteVolumeSource group readOnly registry tenant user volume
+    V1RBDVolumeSource fsType image keyring monitors pool readOnly secretRef:V1LocalObjectReference user
+    V1ScaleIOVolumeSource fsType gateway protectionDomain readOnly secretRef:V1LocalObjectReference sslEnabled storageMode storagePool system volumeName
+    V1SecretVolumeSource defaultMode defaultUser items:[V1KeyToPath] optional secretName
+    V1StorageOSVolumeSource fsType readOnly secretRef:V1LocalObjectReference volumeName volumeNamespace
+    V1VsphereVirtualDiskVolumeSource fsType storagePolicyID storagePolicyName volumePath
+    V1ResourceStatus name resources:[V1ResourceHealth]
+    V1ContainerState running:V1ContainerStateRunning terminated:V1ContainerStateTerminated waiting:V1ContainerStateWaiting
+    V1ContainerUser linux:V1LinuxContainerUser
+    V1VolumeMountStatus mountPath name readOnly recursiveReadOnly volumeStatus:V1VolumeStatus
+    V1ContainerExtendedResourceRequest containerName requestName resourceName
+    V1NodeAllocatableMappedResources name quantity
+    V1NodeAllocatableOverheadResources name perContainer perPod
+    V1VolumeHealthCondition message reason status
+    V1LabelSelectorRequirement key operator values
+    V1ClientIPConfig timeoutSeconds
+    V1LoadBalancerIngress hostname ip ipMode ports:[V1PortStatus]
+    V1RollingUpdateStatefulSetStrategy maxUnavailable partition
+    V1PersistentVolumeClaimSpec accessModes dataSource:V1TypedLocalObjectReference dataSourceRef:V1TypedObjectReference resources:V1VolumeResourceRequirements selector:V1LabelSelector storageClassName volumeAttributesClassName volumeMode volumeName
+    V1PersistentVolumeClaimStatus accessModes allocatedResourceStatuses allocatedResources capacity conditions:[V1PersistentVolumeClaimCondition] currentVolumeAttributesClassName healthStatus:V1VolumeHealthStatus modifyVolumeStatus:V1ModifyVolumeStatus phase
+    V1PreferredSchedulingTerm preference:V1NodeSelectorTerm weight
+    V1NodeSelector nodeSelectorTerms:[V1NodeSelectorTerm]
+    V1WeightedPodAffinityTerm podAffinityTerm:V1PodAffinityTerm weight
+    V1PodAffinityTerm labelSelector:V1LabelSelector matchLabelKeys mismatchLabelKeys namespaceSelector:V1LabelSelector namespaces topologyKey
+    V1EnvVarSource configMapKeyRef:V1ConfigMapKeySelector fieldRef:V1ObjectFieldSelector fileKeyRef:V1FileKeySelector resourceFieldRef:V1ResourceFieldSelector secretKeyRef:V1SecretKeySelector
+    V1ConfigMapEnvSource name optional
+    V1SecretEnvSource name optional
+    V1LifecycleHandler exec:V1ExecAction httpGet:V1HTTPGetAction sleep:V1SleepAction tcpSocket:V1TCPSocketAction
+    V1ExecAction command
+    V1GRPCAction mode port service
+    V1HTTPGetAction host httpHeaders:[V1HTTPHeader] path port protocol scheme
+    V1TCPSocketAction host port
+    V1ContainerRestartRuleOnExitCodes operator values
+    V1Capabilities add drop
+    V1KeyToPath key mode path user
+    V1DownwardAPIVolumeFile fieldRef:V1ObjectFieldSelector mode path resourceFieldRef:V1ResourceFieldSelector user
+    V1PersistentVolumeClaimTemplate metadata:V1ObjectMeta spec:V1PersistentVolumeClaimSpec
+    V1VolumeProjection clusterTrustBundle:V1ClusterTrustBundleProjection configMap:V1ConfigMapProjection downwardAPI:V1DownwardAPIProjection podCertificate:V1PodCertificateProjection secret:V1SecretProjection serviceAccountToken:V1ServiceAccountTokenProjection
+    V1ResourceHealth health message resourceID
+    V1ContainerStateRunning startedAt
+    V1ContainerStateTerminated containerID exitCode finishedAt message reason signal startedAt
+    V1ContainerStateWaiting message reason
+    V1LinuxContainerUser gid supplementalGroups uid
+    V1VolumeStatus image:V1ImageVolumeStatus
+    V1PortStatus error port protocol
+    V1TypedLocalObjectReference apiGroup kind name
+    V1TypedObjectReference apiGroup kind name namespace
+    V1VolumeResourceRequirements limits requests
+    V1PersistentVolumeClaimCondition lastProbeTime lastTransitionTime message reason status type
+    V1VolumeHealthStatus healthConditions:[V1VolumeHealthCondition] lastTransitionTime
+    V1ModifyVolumeStatus status targetVolumeAttributesClassName
+    V1NodeSelectorTerm matchExpressions:[V1NodeSelectorRequirement] matchFields:[V1NodeSelectorRequirement]
+    V1ConfigMapKeySelector key name optional
+    V1ObjectFieldSelector apiVersion fieldPath
+    V1FileKeySelector key optional path volumeName
+    V1ResourceFieldSelector containerName divisor resource
+    V1SecretKeySelector key name optional
+    V1SleepAction seconds
+    V1HTTPHeader name value
+    V1ClusterTrustBundleProjection labelSelector:V1LabelSelector name optional path signerName user
+    V1ConfigMapProjection items:[V1KeyToPath] name optional
+    V1DownwardAPIProjection items:[V1DownwardAPIVolumeFile]
+    V1PodCertificateProjection certificateChainPath credentialBundlePath keyPath keyType maxExpirationSeconds signerName user userAnnotations
+    V1SecretProjection items:[V1KeyToPath] name optional
+    V1ServiceAccountTokenProjection audience expirationSeconds path user
+    V1ImageVolumeStatus imageRef
+    V1NodeSelectorRequirement key operator values
+    """
 }

@@ -9,7 +9,9 @@ import Synchronization
 /// are ignored; malformed ones are errors naming the file, line and field.
 public enum KubernetesYAML {
   /// - Parameter progress: counts the nodes and pods read so far (for a progress line).
-  public static func read(path: String, progress: LoadProgress? = nil) throws(InputError) -> Manifest {
+  public static func read(path: String, progress: LoadProgress? = nil) throws(InputError)
+    -> Manifest
+  {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
       throw InputError(file: path, "no such file or directory")
@@ -17,7 +19,9 @@ public enum KubernetesYAML {
     var files = [path]
     if isDir.boolValue {
       let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-      files = names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { path + "/" + $0 }
+      files = names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map {
+        path + "/" + $0
+      }
       if files.isEmpty { throw InputError(file: path, "directory holds no .yaml or .yml files") }
     }
     // Services and workloads may sit in other files than the pods they select.
@@ -55,11 +59,13 @@ public enum KubernetesYAML {
     mutating func add(contentsOf file: String) throws(InputError) {
       let data = try InputFile.data(file)
       try InputFile.validateUTF8(data, file: file)
-      try InputFile.withBytes(data) { bytes throws(InputError) in try add(bytes: bytes, file: file) }
+      try InputFile.withBytes(data) { bytes throws(InputError) in try add(bytes: bytes, file: file)
+      }
     }
 
     mutating func add(_ text: String, file: String) throws(InputError) {
-      try InputFile.withBytes(text) { bytes throws(InputError) in try add(bytes: bytes, file: file) }
+      try InputFile.withBytes(text) { bytes throws(InputError) in try add(bytes: bytes, file: file)
+      }
     }
 
     /// Every document of a YAML stream. The items of a `kind: List` are read one by one as the
@@ -84,19 +90,26 @@ public enum KubernetesYAML {
           case (.documents(let offset, _), 0):
             try objects.add(part: UnsafeRawBufferPointer(rebasing: bytes[..<offset]), file: file)
           case (.documents(let offset, let line), _):
-            try objects.add(part: UnsafeRawBufferPointer(rebasing: bytes[offset...]), file: file, firstLine: line)
+            try objects.add(
+              part: UnsafeRawBufferPointer(rebasing: bytes[offset...]), file: file, firstLine: line)
           case (.listItems(let start, let end, let line, _, let endLine), 0):
             // The List less the cut-out items; lines after the cut are renumbered on error.
-            let rest = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[..<start])) + [UInt8](UnsafeRawBufferPointer(rebasing: bytes[end...]))
+            let rest =
+              [UInt8](UnsafeRawBufferPointer(rebasing: bytes[..<start]))
+              + [UInt8](UnsafeRawBufferPointer(rebasing: bytes[end...]))
             do throws(InputError) {
-              try InputFile.withBytes(rest) { b throws(InputError) in try objects.add(part: b, file: file) }
+              try InputFile.withBytes(rest) { b throws(InputError) in
+                try objects.add(part: b, file: file)
+              }
             } catch {
               var e = error
               if let l = e.line, l >= line { e.line = l - line + endLine }
               throw e
             }
           case (.listItems(let start, let end, let line, let item, _), _):
-            try objects.add(part: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), file: file, firstLine: line, firstItem: item)
+            try objects.add(
+              part: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), file: file,
+              firstLine: line, firstItem: item)
           }
           return objects
         }
@@ -110,7 +123,9 @@ public enum KubernetesYAML {
     }
 
     /// Reads one part: documents, or (with `firstItem`) a run of List items.
-    mutating func add(part bytes: UnsafeRawBufferPointer, file: String, firstLine: Int = 1, firstItem: Int? = nil) throws(InputError) {
+    mutating func add(
+      part bytes: UnsafeRawBufferPointer, file: String, firstLine: Int = 1, firstItem: Int? = nil
+    ) throws(InputError) {
       try YAMLParser.parse(
         bytes, file: file, streamingItems: true, firstLine: firstLine, firstItem: firstItem,
         item: { item throws(InputError) in try self.add(item) },
@@ -123,7 +138,8 @@ public enum KubernetesYAML {
     /// Adds what another part read after what this one holds, with the checks `add` makes
     /// across objects (duplicate Namespaces and PriorityClasses).
     mutating func append(_ other: Objects) throws(InputError) {
-      for c in other.priorityClasses where (priorityClasses + PriorityClassSpec.builtIn).contains(where: { $0.name == c.name }) {
+      for c in other.priorityClasses
+      where (priorityClasses + PriorityClassSpec.builtIn).contains(where: { $0.name == c.name }) {
         throw InputError(file: "", "duplicate PriorityClass \(c.name)")
       }
       for n in other.namespaces where namespaces.contains(where: { $0.name == n.name }) {
@@ -142,14 +158,17 @@ public enum KubernetesYAML {
 
     /// One object; `streamedItems` counts items of its `items:` list already read.
     mutating func add(_ v: YAMLValue, streamedItems: Int = 0) throws(InputError) {
-      if streamedItems > 0, let kind = try v.child("kind")?.string(), !["List", "NodeList", "PodList"].contains(kind) {
+      if streamedItems > 0, let kind = try v.child("kind")?.string(),
+        !["List", "NodeList", "PodList"].contains(kind)
+      {
         throw (v.child("items") ?? v).error("items belong to a List, not to kind \(Escaped(kind))")
       }
       guard let kind = v.child("kind") else { throw v.error("missing kind") }
       let kindName = try kind.string()
       if ["List", "NodeList", "PodList"].contains(kindName) {
         for (key, value) in try v.mapping() where !StrictFields.listFields.contains(key) {
-          throw value.error("unknown field \"\(Escaped(key))\" (a List has apiVersion, kind, items and metadata)")
+          throw value.error(
+            "unknown field \"\(Escaped(key))\" (a List has apiVersion, kind, items and metadata)")
         }
       } else {
         try StrictFields.check(v, kind: kindName)
@@ -162,25 +181,34 @@ public enum KubernetesYAML {
         pods.append(try pod(v))
         progress?.read(node: false)
         owners.append(try controllerReference(v))
-        priorityNodes.append((v.child("spec")?.child("priorityClassName")?.error(""), v.child("spec")?.child("priority")?.error("")))
+        priorityNodes.append(
+          (
+            v.child("spec")?.child("priorityClassName")?.error(""),
+            v.child("spec")?.child("priority")?.error("")
+          ))
       case "PriorityClass":
         let c = try priorityClass(v)
-        guard !(priorityClasses + PriorityClassSpec.builtIn).contains(where: { $0.name == c.name }) else {
+        guard !(priorityClasses + PriorityClassSpec.builtIn).contains(where: { $0.name == c.name })
+        else {
           throw v.error("duplicate PriorityClass \(c.name)")
         }
         priorityClasses.append(c)
       case "PodDisruptionBudget": disruptionBudgets.append(try disruptionBudget(v))
       case "Namespace":
         let n = try namespace(v)
-        guard !namespaces.contains(where: { $0.name == n.name }) else { throw v.error("duplicate Namespace \(n.name)") }
+        guard !namespaces.contains(where: { $0.name == n.name }) else {
+          throw v.error("duplicate Namespace \(n.name)")
+        }
         namespaces.append(n)
       case "Service": services.append(try service(v))
-      case "ReplicationController", "ReplicaSet", "StatefulSet": workloads.append(try workload(v, kind: try kind.string()))
+      case "ReplicationController", "ReplicaSet", "StatefulSet":
+        workloads.append(try workload(v, kind: try kind.string()))
       case "List", "NodeList", "PodList":
         for item in try v.child("items")?.sequence() ?? [] { try add(item) }
       case let other:
         throw kind.error(
-          "unsupported kind \"\(other)\" (expected Node, Pod, Namespace, PriorityClass, PodDisruptionBudget, Service, ReplicationController, ReplicaSet, StatefulSet or List)")
+          "unsupported kind \"\(other)\" (expected Node, Pod, Namespace, PriorityClass, PodDisruptionBudget, Service, ReplicationController, ReplicaSet, StatefulSet or List)"
+        )
       }
     }
 
@@ -189,15 +217,20 @@ public enum KubernetesYAML {
     /// `DefaultSelector`), which PodTopologySpread's system default constraints use.
     func resolved() throws(InputError) -> Manifest {
       var pods = try admitted()
-      let manifest = Manifest(nodes: nodes, pods: pods, namespaces: namespaces, priorityClasses: priorityClasses, disruptionBudgets: disruptionBudgets)
+      let manifest = Manifest(
+        nodes: nodes, pods: pods, namespaces: namespaces, priorityClasses: priorityClasses,
+        disruptionBudgets: disruptionBudgets)
       guard !services.isEmpty || !workloads.isEmpty else { return manifest }
       // Lookups only, so the dictionaries' order never shows.
       let servicesByNamespace = Dictionary(grouping: services, by: \.namespace)
       var workloadsByKey: [String: Workload] = [:]
       for w in workloads { workloadsByKey[Self.key(w.apiVersion, w.kind, w.namespace, w.name)] = w }
       for i in pods.indices {
-        let owner = owners[i].flatMap { o in workloadsByKey[Self.key(o.apiVersion, o.kind, pods[i].namespace, o.name)] }
-        pods[i].defaultSpreadSelector = Self.defaultSelector(pods[i], services: servicesByNamespace[pods[i].namespace] ?? [], owner: owner)
+        let owner = owners[i].flatMap { o in
+          workloadsByKey[Self.key(o.apiVersion, o.kind, pods[i].namespace, o.name)]
+        }
+        pods[i].defaultSpreadSelector = Self.defaultSelector(
+          pods[i], services: servicesByNamespace[pods[i].namespace] ?? [], owner: owner)
       }
       var out = manifest
       out.pods = pods
@@ -218,11 +251,14 @@ public enum KubernetesYAML {
         if !pods[i].priorityClassName.isEmpty {
           guard let c = byName[pods[i].priorityClassName] else {
             let message = "no PriorityClass with name \(pods[i].priorityClassName) was found"
-            throw classNode.map { InputError(file: $0.file, line: $0.line, field: $0.field, message) }
+            throw classNode.map {
+              InputError(file: $0.file, line: $0.line, field: $0.field, message)
+            }
               ?? InputError(file: "", field: "spec.priorityClassName", message)
           }
           if let priorityNode, pods[i].priority != c.value {
-            throw InputError(file: priorityNode.file, line: priorityNode.line, field: priorityNode.field,
+            throw InputError(
+              file: priorityNode.file, line: priorityNode.line, field: priorityNode.field,
               "must not differ from the value \(c.value) of PriorityClass \(c.name)")
           }
           pods[i].priority = c.value
@@ -236,12 +272,17 @@ public enum KubernetesYAML {
       return pods
     }
 
-    static func key(_ apiVersion: String, _ kind: String, _ namespace: String, _ name: String) -> String {
+    static func key(_ apiVersion: String, _ kind: String, _ namespace: String, _ name: String)
+      -> String
+    {
       [apiVersion, kind, namespace, name].joined(separator: "\u{0}")
     }
 
-    static func defaultSelector(_ pod: PodSpec, services: [Service], owner: Workload?) -> LabelSelector? {
-      PodSpec.defaultSpreadSelector(labels: pod.labels, serviceSelectors: services.map(\.selector), owner: owner?.selector)
+    static func defaultSelector(_ pod: PodSpec, services: [Service], owner: Workload?)
+      -> LabelSelector?
+    {
+      PodSpec.defaultSpreadSelector(
+        labels: pod.labels, serviceSelectors: services.map(\.selector), owner: owner?.selector)
     }
   }
 
@@ -280,9 +321,13 @@ public enum KubernetesYAML {
 
   static func priorityClass(_ v: YAMLValue) throws(InputError) -> PriorityClassSpec {
     let name = try name(v)
-    guard let valueNode = v.child("value") else { throw v.error("PriorityClass \(name) needs a value") }
+    guard let valueNode = v.child("value") else {
+      throw v.error("PriorityClass \(name) needs a value")
+    }
     let value = try valueNode.int32()
-    guard value <= 1_000_000_000 else { throw valueNode.error("must be no greater than 1000000000 for user-defined classes") }
+    guard value <= 1_000_000_000 else {
+      throw valueNode.error("must be no greater than 1000000000 for user-defined classes")
+    }
     var preempt = true
     if let p = v.child("preemptionPolicy") {
       switch try p.string() {
@@ -291,13 +336,19 @@ public enum KubernetesYAML {
       default: throw p.error("expected PreemptLowerPriority or Never")
       }
     }
-    return PriorityClassSpec(name: name, value: value, globalDefault: try v.child("globalDefault")?.bool() ?? false, preemptLowerPriority: preempt)
+    return PriorityClassSpec(
+      name: name, value: value, globalDefault: try v.child("globalDefault")?.bool() ?? false,
+      preemptLowerPriority: preempt)
   }
 
   static func disruptionBudget(_ v: YAMLValue) throws(InputError) -> PodDisruptionBudgetSpec {
     let name = try name(v)
-    guard let spec = v.child("spec") else { throw v.error("PodDisruptionBudget \(name) has no spec") }
-    try spec.requireKeys(in: ["selector", "minAvailable", "maxUnavailable", "unhealthyPodEvictionPolicy"])
+    guard let spec = v.child("spec") else {
+      throw v.error("PodDisruptionBudget \(name) has no spec")
+    }
+    try spec.requireKeys(in: [
+      "selector", "minAvailable", "maxUnavailable", "unhealthyPodEvictionPolicy",
+    ])
     func amount(_ field: String) throws(InputError) -> IntOrPercent? {
       guard let n = spec.child(field) else { return nil }
       let text = try n.string()
@@ -307,7 +358,9 @@ public enum KubernetesYAML {
     }
     let minAvailable = try amount("minAvailable")
     let maxUnavailable = try amount("maxUnavailable")
-    if minAvailable != nil && maxUnavailable != nil { throw spec.error("minAvailable and maxUnavailable cannot both be set") }
+    if minAvailable != nil && maxUnavailable != nil {
+      throw spec.error("minAvailable and maxUnavailable cannot both be set")
+    }
     return PodDisruptionBudgetSpec(
       name: name, namespace: try v.child("metadata")?.child("namespace")?.string() ?? "default",
       selector: try spec.child("selector").map { s throws(InputError) in try labelSelector(s) },
@@ -315,11 +368,14 @@ public enum KubernetesYAML {
   }
 
   static func namespace(_ v: YAMLValue) throws(InputError) -> NamespaceSpec {
-    NamespaceSpec(name: try name(v), labels: try v.child("metadata")?.child("labels")?.stringMap() ?? [:])
+    NamespaceSpec(
+      name: try name(v), labels: try v.child("metadata")?.child("labels")?.stringMap() ?? [:])
   }
 
   /// A Service's namespace and selector (nil: it has none and selects nothing).
-  package static func serviceSelector(_ v: YAMLValue) throws(InputError) -> (namespace: String, selector: [String: String]?) {
+  package static func serviceSelector(_ v: YAMLValue) throws(InputError) -> (
+    namespace: String, selector: [String: String]?
+  ) {
     let s = try service(v)
     return (s.namespace, s.selector)
   }
@@ -343,19 +399,26 @@ public enum KubernetesYAML {
     if kind == "ReplicationController" {
       // The API server defaults a missing selector to the template's labels.
       var map = try spec.child("selector")?.stringMap()
-      if map == nil { map = try spec.child("template")?.child("metadata")?.child("labels")?.stringMap() }
+      if map == nil {
+        map = try spec.child("template")?.child("metadata")?.child("labels")?.stringMap()
+      }
       selector = LabelSelector(matchLabels: map ?? [:])
     } else {
-      guard let s = spec.child("selector") else { throw spec.error("\(kind) \(name) needs spec.selector") }
+      guard let s = spec.child("selector") else {
+        throw spec.error("\(kind) \(name) needs spec.selector")
+      }
       selector = try labelSelector(s)
     }
     return Workload(
-      apiVersion: apiVersion, kind: kind, namespace: try v.child("metadata")?.child("namespace")?.string() ?? "default",
+      apiVersion: apiVersion, kind: kind,
+      namespace: try v.child("metadata")?.child("namespace")?.string() ?? "default",
       name: name, selector: selector)
   }
 
   static func name(_ v: YAMLValue) throws(InputError) -> String {
-    guard let meta = v.child("metadata"), let n = meta.child("name") else { throw v.error("missing metadata.name") }
+    guard let meta = v.child("metadata"), let n = meta.child("name") else {
+      throw v.error("missing metadata.name")
+    }
     let s = try n.string()
     guard !s.isEmpty else { throw n.error("must not be empty") }
     return s
@@ -372,7 +435,9 @@ public enum KubernetesYAML {
     }
     let amounts: ResourceAmounts
     let list = try resources.resourceList()
-    do throws(QuantityError) { amounts = try list.amounts() } catch { throw resources.error(error.description) }
+    do throws(QuantityError) { amounts = try list.amounts() } catch {
+      throw resources.error(error.description)
+    }
     var images: [NodeSpec.Image] = []
     for img in try status?.child("images")?.sequence() ?? [] {
       let names = try img.child("names")?.stringList() ?? []
@@ -391,7 +456,9 @@ public enum KubernetesYAML {
   package static func taints(_ v: YAMLValue) throws(InputError) -> [Taint] {
     var taints: [Taint] = []
     for t in try v.sequence() {
-      guard let key = try t.child("key")?.string(), !key.isEmpty else { throw t.error("taint needs a key") }
+      guard let key = try t.child("key")?.string(), !key.isEmpty else {
+        throw t.error("taint needs a key")
+      }
       guard let effectNode = t.child("effect") else { throw t.error("taint needs an effect") }
       guard let effect = TaintEffect(rawValue: try effectNode.string()) else {
         throw effectNode.error("expected NoSchedule, PreferNoSchedule or NoExecute")
@@ -406,7 +473,9 @@ public enum KubernetesYAML {
     let limitsNode = v.child("resources")?.child("limits")
     var requests = try requestsNode?.resourceList() ?? ResourceList()
     let limits = try limitsNode?.resourceList() ?? ResourceList()
-    try validateNonOvercommittable(requests: requests, limits: limits, requestsNode: requestsNode, limitsNode: limitsNode, container: v)
+    try validateNonOvercommittable(
+      requests: requests, limits: limits, requestsNode: requestsNode, limitsNode: limitsNode,
+      container: v)
     // API defaulting: a resource with a limit and no request requests its limit.
     for (name, q) in limits.entries where !requests.contains(name) { requests[name] = q }
     var ports: [ContainerPort] = []
@@ -417,13 +486,15 @@ public enum KubernetesYAML {
       guard let proto = PortProtocol(rawValue: protoText) else {
         throw p.child("protocol")!.error("expected TCP, UDP or SCTP")
       }
-      ports.append(ContainerPort(
-        containerPort: try p.child("containerPort")?.int32() ?? 0, hostPort: hostPort,
-        hostIP: try p.child("hostIP")?.string() ?? "", protocol: proto))
+      ports.append(
+        ContainerPort(
+          containerPort: try p.child("containerPort")?.int32() ?? 0, hostPort: hostPort,
+          hostIP: try p.child("hostIP")?.string() ?? "", protocol: proto))
     }
     let restart = try v.child("restartPolicy")?.string()
     if let restart, !isInit || restart != "Always" {
-      throw v.child("restartPolicy")!.error("only init containers may set restartPolicy, and only to Always")
+      throw v.child("restartPolicy")!.error(
+        "only init containers may set restartPolicy, and only to Always")
     }
     return Container(
       name: try v.child("name")?.string() ?? "", image: try v.child("image")?.string() ?? "",
@@ -434,20 +505,26 @@ public enum KubernetesYAML {
   /// (`nvidia.com/gpu`) and hugepages: whole numbers, a limit whenever a request is set, and a
   /// request equal to the limit (`ValidateResourceRequirements`).
   static func validateNonOvercommittable(
-    requests: ResourceList, limits: ResourceList, requestsNode: YAMLValue?, limitsNode: YAMLValue?, container: YAMLValue
+    requests: ResourceList, limits: ResourceList, requestsNode: YAMLValue?, limitsNode: YAMLValue?,
+    container: YAMLValue
   ) throws(InputError) {
-    func isNonOvercommittable(_ name: String) -> Bool { ResourceName.isExtended(name) || name.hasPrefix("hugepages-") }
+    func isNonOvercommittable(_ name: String) -> Bool {
+      ResourceName.isExtended(name) || name.hasPrefix("hugepages-")
+    }
     for (list, node) in [(requests, requestsNode), (limits, limitsNode)] {
       for (name, q) in list.entries where ResourceName.isExtended(name) && q.exponent < 0 {
-        throw (node?.child(name) ?? container).error("\(Escaped(name)) must be an integer, found \(q)")
+        throw (node?.child(name) ?? container).error(
+          "\(Escaped(name)) must be an integer, found \(q)")
       }
     }
     for (name, q) in requests.entries where isNonOvercommittable(name) {
       guard let limit = limits[name] else {
-        throw (requestsNode?.child(name) ?? container).error("\(Escaped(name)) needs a limit: it cannot be overcommitted")
+        throw (requestsNode?.child(name) ?? container).error(
+          "\(Escaped(name)) needs a limit: it cannot be overcommitted")
       }
       guard limit == q else {
-        throw (requestsNode?.child(name) ?? container).error("\(Escaped(name)) request \(q) must equal its limit \(limit)")
+        throw (requestsNode?.child(name) ?? container).error(
+          "\(Escaped(name)) request \(q) must equal its limit \(limit)")
       }
     }
   }
@@ -458,19 +535,28 @@ public enum KubernetesYAML {
     guard let op = NodeSelectorRequirement.Operator(rawValue: try opNode.string()) else {
       throw opNode.error("expected In, NotIn, Exists, DoesNotExist, Gt or Lt")
     }
-    let r = NodeSelectorRequirement(key: key, operator: op, values: try v.child("values")?.stringList() ?? [])
+    let r = NodeSelectorRequirement(
+      key: key, operator: op, values: try v.child("values")?.stringList() ?? [])
     guard r.isWellFormed else {
-      throw v.error("\(op.rawValue) needs " + (op == .in || op == .notIn ? "at least one value" : op == .gt || op == .lt ? "exactly one integer value" : "no values"))
+      throw v.error(
+        "\(op.rawValue) needs "
+          + (op == .in || op == .notIn
+            ? "at least one value"
+            : op == .gt || op == .lt ? "exactly one integer value" : "no values"))
     }
     return r
   }
 
   static func term(_ v: YAMLValue) throws(InputError) -> NodeSelectorTerm {
     NodeSelectorTerm(
-      matchExpressions: try (v.child("matchExpressions")?.sequence() ?? []).map { e throws(InputError) in try requirement(e) },
+      matchExpressions: try (v.child("matchExpressions")?.sequence() ?? []).map {
+        e throws(InputError) in try requirement(e)
+      },
       matchFields: try (v.child("matchFields")?.sequence() ?? []).map { e throws(InputError) in
         let r = try requirement(e)
-        guard r.key == "metadata.name" else { throw e.error("matchFields supports only metadata.name") }
+        guard r.key == "metadata.name" else {
+          throw e.error("matchFields supports only metadata.name")
+        }
         return r
       })
   }
@@ -478,7 +564,9 @@ public enum KubernetesYAML {
   static func nodeAffinity(_ v: YAMLValue) throws(InputError) -> NodeAffinity {
     var affinity = NodeAffinity()
     if let req = v.child("requiredDuringSchedulingIgnoredDuringExecution") {
-      let terms = try (req.child("nodeSelectorTerms")?.sequence() ?? []).map { t throws(InputError) in try term(t) }
+      let terms = try (req.child("nodeSelectorTerms")?.sequence() ?? []).map {
+        t throws(InputError) in try term(t)
+      }
       guard !terms.isEmpty else { throw req.error("nodeSelectorTerms must not be empty") }
       affinity.required = NodeSelector(terms: terms)
     }
@@ -486,7 +574,9 @@ public enum KubernetesYAML {
       guard let wNode = p.child("weight") else { throw p.error("preferred term needs a weight") }
       let w = try wNode.int32()
       guard (1...100).contains(w) else { throw wNode.error("weight must be in 1…100") }
-      guard let pref = p.child("preference") else { throw p.error("preferred term needs a preference") }
+      guard let pref = p.child("preference") else {
+        throw p.error("preferred term needs a preference")
+      }
       affinity.preferred.append(PreferredSchedulingTerm(weight: w, preference: try term(pref)))
     }
     return affinity
@@ -496,40 +586,58 @@ public enum KubernetesYAML {
     let name = try name(v)
     let meta = v.child("metadata")
     guard let spec = v.child("spec") else { throw v.error("pod \(name) has no spec") }
-    let containers = try (spec.child("containers")?.sequence() ?? []).map { c throws(InputError) in try container(c, isInit: false) }
+    let containers = try (spec.child("containers")?.sequence() ?? []).map { c throws(InputError) in
+      try container(c, isInit: false)
+    }
     guard !containers.isEmpty else { throw spec.error("pod \(name) needs at least one container") }
     var tolerations: [Toleration] = []
     for t in try spec.child("tolerations")?.sequence() ?? [] {
       let opText = try t.child("operator")?.string() ?? "Equal"
-      guard let op = Toleration.Operator(rawValue: opText) else { throw t.child("operator")!.error("expected Equal or Exists") }
+      guard let op = Toleration.Operator(rawValue: opText) else {
+        throw t.child("operator")!.error("expected Equal or Exists")
+      }
       let value = try t.child("value")?.string() ?? ""
-      if op == .exists && !value.isEmpty { throw t.error("value must be empty when operator is Exists") }
+      if op == .exists && !value.isEmpty {
+        throw t.error("value must be empty when operator is Exists")
+      }
       let key = try t.child("key")?.string() ?? ""
       if key.isEmpty && op != .exists { throw t.error("operator must be Exists when key is empty") }
       var effect: TaintEffect?
       if let e = t.child("effect"), !(try e.string()).isEmpty {
-        guard let parsed = TaintEffect(rawValue: try e.string()) else { throw e.error("expected NoSchedule, PreferNoSchedule or NoExecute") }
+        guard let parsed = TaintEffect(rawValue: try e.string()) else {
+          throw e.error("expected NoSchedule, PreferNoSchedule or NoExecute")
+        }
         effect = parsed
       }
       tolerations.append(Toleration(key: key, operator: op, value: value, effect: effect))
     }
     var unenforced: [String] = []
     var spread: [TopologySpreadConstraint] = []
-    for c in try spec.child("topologySpreadConstraints")?.sequence() ?? [] { spread.append(try spreadConstraint(c)) }
+    for c in try spec.child("topologySpreadConstraints")?.sequence() ?? [] {
+      spread.append(try spreadConstraint(c))
+    }
     // Fields of the API that bear on scheduling but that Berth does not model (the run lists them).
-    if try (spec.child("volumes")?.sequence() ?? []).contains(where: { $0.child("persistentVolumeClaim") != nil || $0.child("ephemeral") != nil }) {
+    if try (spec.child("volumes")?.sequence() ?? []).contains(where: {
+      $0.child("persistentVolumeClaim") != nil || $0.child("ephemeral") != nil
+    }) {
       unenforced.append("spec.volumes (claims)")
     }
-    if let claims = spec.child("resourceClaims"), !(try claims.sequence()).isEmpty { unenforced.append("spec.resourceClaims") }
+    if let claims = spec.child("resourceClaims"), !(try claims.sequence()).isEmpty {
+      unenforced.append("spec.resourceClaims")
+    }
     if try spec.child("hostNetwork")?.bool() == true { unenforced.append("spec.hostNetwork") }
     if spec.child("runtimeClassName") != nil { unenforced.append("spec.runtimeClassName") }
     var pod = PodSpec(
       name: name, namespace: try meta?.child("namespace")?.string() ?? "default",
       labels: try meta?.child("labels")?.stringMap() ?? [:], containers: containers,
-      initContainers: try (spec.child("initContainers")?.sequence() ?? []).map { c throws(InputError) in try container(c, isInit: true) },
+      initContainers: try (spec.child("initContainers")?.sequence() ?? []).map {
+        c throws(InputError) in try container(c, isInit: true)
+      },
       overhead: try spec.child("overhead")?.resourceList() ?? ResourceList(),
       nodeSelector: try spec.child("nodeSelector")?.stringMap() ?? [:],
-      affinity: try spec.child("affinity")?.child("nodeAffinity").map { a throws(InputError) in try nodeAffinity(a) },
+      affinity: try spec.child("affinity")?.child("nodeAffinity").map { a throws(InputError) in
+        try nodeAffinity(a)
+      },
       tolerations: tolerations, priority: try spec.child("priority")?.int32() ?? 0,
       priorityClassName: try spec.child("priorityClassName")?.string() ?? "",
       nodeName: try spec.child("nodeName")?.string() ?? "",
@@ -542,8 +650,12 @@ public enum KubernetesYAML {
       do throws(QuantityError) {
         _ = try PodRequests.effective(pod, nonMissing: nonMissing)
       } catch {
-        guard case .aboveLimit(_, let resource) = error else { throw spec.error("pod \(name): the containers' requests sum out of range") }
-        throw spec.error("pod \(name): the containers' \(resource) requests sum to more than Berth's limit of 2^53 (\(ResourceAmounts.limit))")
+        guard case .aboveLimit(_, let resource) = error else {
+          throw spec.error("pod \(name): the containers' requests sum out of range")
+        }
+        throw spec.error(
+          "pod \(name): the containers' \(resource) requests sum to more than Berth's limit of 2^53 (\(ResourceAmounts.limit))"
+        )
       }
     }
     if let t = meta?.child("creationTimestamp") {
@@ -552,7 +664,9 @@ public enum KubernetesYAML {
       f.formatOptions = [.withInternetDateTime]
       let fractional = ISO8601DateFormatter()
       fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-      guard let date = f.date(from: text) ?? fractional.date(from: text) else { throw t.error("expected an RFC 3339 time such as 2024-05-01T12:00:00Z") }
+      guard let date = f.date(from: text) ?? fractional.date(from: text) else {
+        throw t.error("expected an RFC 3339 time such as 2024-05-01T12:00:00Z")
+      }
       pod.creationTimestamp = date.timeIntervalSince1970
     }
     if let p = v.child("status")?.child("phase") {
@@ -561,13 +675,18 @@ public enum KubernetesYAML {
       }
       pod.phase = phase
     }
-    pod.schedulingGates = try (spec.child("schedulingGates")?.sequence() ?? []).map { g throws(InputError) in
-      guard let n = try g.child("name")?.string(), !n.isEmpty else { throw g.error("a scheduling gate needs a name") }
+    pod.schedulingGates = try (spec.child("schedulingGates")?.sequence() ?? []).map {
+      g throws(InputError) in
+      guard let n = try g.child("name")?.string(), !n.isEmpty else {
+        throw g.error("a scheduling gate needs a name")
+      }
       return n
     }
     if let g = spec.child("terminationGracePeriodSeconds") {
       pod.terminationGracePeriodSeconds = try g.int64()
-      guard pod.terminationGracePeriodSeconds >= 0 else { throw g.error("must be greater than or equal to 0") }
+      guard pod.terminationGracePeriodSeconds >= 0 else {
+        throw g.error("must be greater than or equal to 0")
+      }
     }
     if let p = spec.child("preemptionPolicy") {
       switch try p.string() {
@@ -576,13 +695,19 @@ public enum KubernetesYAML {
       default: throw p.error("expected PreemptLowerPriority or Never")
       }
     }
-    if let a = spec.child("affinity")?.child("podAffinity") { pod.podAffinity = try podAffinityRules(a) }
-    if let a = spec.child("affinity")?.child("podAntiAffinity") { pod.podAntiAffinity = try podAffinityRules(a) }
+    if let a = spec.child("affinity")?.child("podAffinity") {
+      pod.podAffinity = try podAffinityRules(a)
+    }
+    if let a = spec.child("affinity")?.child("podAntiAffinity") {
+      pod.podAntiAffinity = try podAffinityRules(a)
+    }
     return pod
   }
 
   /// A `LabelSelector` (`matchLabels`, `matchExpressions`) written as YAML on its own.
-  public static func parseLabelSelector(_ text: String, file: String) throws(InputError) -> LabelSelector {
+  public static func parseLabelSelector(_ text: String, file: String) throws(InputError)
+    -> LabelSelector
+  {
     try labelSelector(YAMLValue.document(text, file: file, empty: "label selector"))
   }
 
@@ -596,16 +721,24 @@ public enum KubernetesYAML {
         throw opNode.error("expected In, NotIn, Exists or DoesNotExist")
       }
       let values = try e.child("values")?.stringList() ?? []
-      if (op == .in || op == .notIn) && values.isEmpty { throw e.error("\(op.rawValue) needs at least one value") }
-      if (op == .exists || op == .doesNotExist) && !values.isEmpty { throw e.error("\(op.rawValue) takes no values") }
+      if (op == .in || op == .notIn) && values.isEmpty {
+        throw e.error("\(op.rawValue) needs at least one value")
+      }
+      if (op == .exists || op == .doesNotExist) && !values.isEmpty {
+        throw e.error("\(op.rawValue) takes no values")
+      }
       requirements.append(.init(key: key, operator: op, values: values))
     }
-    return LabelSelector(matchLabels: try v.child("matchLabels")?.stringMap() ?? [:], matchExpressions: requirements)
+    return LabelSelector(
+      matchLabels: try v.child("matchLabels")?.stringMap() ?? [:], matchExpressions: requirements)
   }
 
   /// `podAffinity` or `podAntiAffinity`, validated as the API server validates it.
   static func podAffinityRules(_ v: YAMLValue) throws(InputError) -> PodAffinityRules {
-    try v.requireKeys(in: ["requiredDuringSchedulingIgnoredDuringExecution", "preferredDuringSchedulingIgnoredDuringExecution"])
+    try v.requireKeys(in: [
+      "requiredDuringSchedulingIgnoredDuringExecution",
+      "preferredDuringSchedulingIgnoredDuringExecution",
+    ])
     var rules = PodAffinityRules()
     for t in try v.child("requiredDuringSchedulingIgnoredDuringExecution")?.sequence() ?? [] {
       rules.required.append(try podAffinityTerm(t))
@@ -615,15 +748,22 @@ public enum KubernetesYAML {
       guard let wNode = p.child("weight") else { throw p.error("preferred term needs a weight") }
       let w = try wNode.int32()
       guard (1...100).contains(w) else { throw wNode.error("weight must be in 1…100") }
-      guard let term = p.child("podAffinityTerm") else { throw p.error("preferred term needs a podAffinityTerm") }
+      guard let term = p.child("podAffinityTerm") else {
+        throw p.error("preferred term needs a podAffinityTerm")
+      }
       rules.preferred.append(WeightedPodAffinityTerm(weight: w, term: try podAffinityTerm(term)))
     }
     return rules
   }
 
   static func podAffinityTerm(_ v: YAMLValue) throws(InputError) -> PodAffinityTerm {
-    try v.requireKeys(in: ["labelSelector", "namespaces", "namespaceSelector", "topologyKey", "matchLabelKeys", "mismatchLabelKeys"])
-    guard let key = try v.child("topologyKey")?.string(), !key.isEmpty else { throw v.error("a pod affinity term needs a topologyKey") }
+    try v.requireKeys(in: [
+      "labelSelector", "namespaces", "namespaceSelector", "topologyKey", "matchLabelKeys",
+      "mismatchLabelKeys",
+    ])
+    guard let key = try v.child("topologyKey")?.string(), !key.isEmpty else {
+      throw v.error("a pod affinity term needs a topologyKey")
+    }
     let selector = try v.child("labelSelector").map { s throws(InputError) in try labelSelector(s) }
     let match = try v.child("matchLabelKeys")?.stringList() ?? []
     let mismatch = try v.child("mismatchLabelKeys")?.stringList() ?? []
@@ -631,39 +771,60 @@ public enum KubernetesYAML {
       throw v.error("matchLabelKeys and mismatchLabelKeys need a labelSelector")
     }
     if let both = match.first(where: mismatch.contains) {
-      throw (v.child("mismatchLabelKeys") ?? v).error("key \"\(both)\" is in both matchLabelKeys and mismatchLabelKeys")
+      throw (v.child("mismatchLabelKeys") ?? v).error(
+        "key \"\(both)\" is in both matchLabelKeys and mismatchLabelKeys")
     }
     return PodAffinityTerm(
       labelSelector: selector, namespaces: try v.child("namespaces")?.stringList() ?? [],
-      namespaceSelector: try v.child("namespaceSelector").map { s throws(InputError) in try labelSelector(s) },
+      namespaceSelector: try v.child("namespaceSelector").map { s throws(InputError) in
+        try labelSelector(s)
+      },
       topologyKey: key, matchLabelKeys: match, mismatchLabelKeys: mismatch)
   }
 
   static func spreadConstraint(_ v: YAMLValue) throws(InputError) -> TopologySpreadConstraint {
-    try v.requireKeys(in: ["maxSkew", "topologyKey", "whenUnsatisfiable", "labelSelector", "minDomains",
-      "nodeAffinityPolicy", "nodeTaintsPolicy", "matchLabelKeys"])
-    guard let skewNode = v.child("maxSkew") else { throw v.error("a topology spread constraint needs maxSkew") }
+    try v.requireKeys(in: [
+      "maxSkew", "topologyKey", "whenUnsatisfiable", "labelSelector", "minDomains",
+      "nodeAffinityPolicy", "nodeTaintsPolicy", "matchLabelKeys",
+    ])
+    guard let skewNode = v.child("maxSkew") else {
+      throw v.error("a topology spread constraint needs maxSkew")
+    }
     let skew = try skewNode.int32()
     guard skew > 0 else { throw skewNode.error("maxSkew must be greater than 0") }
-    guard let key = try v.child("topologyKey")?.string(), !key.isEmpty else { throw v.error("a topology spread constraint needs a topologyKey") }
-    guard let whenNode = v.child("whenUnsatisfiable") else { throw v.error("a topology spread constraint needs whenUnsatisfiable") }
+    guard let key = try v.child("topologyKey")?.string(), !key.isEmpty else {
+      throw v.error("a topology spread constraint needs a topologyKey")
+    }
+    guard let whenNode = v.child("whenUnsatisfiable") else {
+      throw v.error("a topology spread constraint needs whenUnsatisfiable")
+    }
     let when = try whenNode.string()
-    guard when == "DoNotSchedule" || when == "ScheduleAnyway" else { throw whenNode.error("expected DoNotSchedule or ScheduleAnyway") }
+    guard when == "DoNotSchedule" || when == "ScheduleAnyway" else {
+      throw whenNode.error("expected DoNotSchedule or ScheduleAnyway")
+    }
     var minDomains: Int32 = 1
     if let m = v.child("minDomains") {
       minDomains = try m.int32()
       guard minDomains > 0 else { throw m.error("minDomains must be greater than 0") }
-      guard when == "DoNotSchedule" else { throw m.error("minDomains is only allowed with whenUnsatisfiable: DoNotSchedule") }
+      guard when == "DoNotSchedule" else {
+        throw m.error("minDomains is only allowed with whenUnsatisfiable: DoNotSchedule")
+      }
     }
-    func policy(_ field: String, default d: TopologySpreadConstraint.Policy) throws(InputError) -> TopologySpreadConstraint.Policy {
+    func policy(_ field: String, default d: TopologySpreadConstraint.Policy) throws(InputError)
+      -> TopologySpreadConstraint.Policy
+    {
       guard let n = v.child(field) else { return d }
-      guard let p = TopologySpreadConstraint.Policy(rawValue: try n.string()) else { throw n.error("expected Honor or Ignore") }
+      guard let p = TopologySpreadConstraint.Policy(rawValue: try n.string()) else {
+        throw n.error("expected Honor or Ignore")
+      }
       return p
     }
     return TopologySpreadConstraint(
       maxSkew: skew, topologyKey: key, doNotSchedule: when == "DoNotSchedule",
-      labelSelector: try v.child("labelSelector").map { s throws(InputError) in try labelSelector(s) }, minDomains: minDomains,
-      nodeAffinityPolicy: try policy("nodeAffinityPolicy", default: .honor), nodeTaintsPolicy: try policy("nodeTaintsPolicy", default: .ignore),
+      labelSelector: try v.child("labelSelector").map { s throws(InputError) in try labelSelector(s)
+      }, minDomains: minDomains,
+      nodeAffinityPolicy: try policy("nodeAffinityPolicy", default: .honor),
+      nodeTaintsPolicy: try policy("nodeTaintsPolicy", default: .ignore),
       matchLabelKeys: try v.child("matchLabelKeys")?.stringList() ?? [])
   }
 }
@@ -678,7 +839,8 @@ public struct Manifest: Sendable {
   public var disruptionBudgets: [PodDisruptionBudgetSpec]
 
   public init(
-    nodes: [NodeSpec], pods: [PodSpec], namespaces: [NamespaceSpec] = [], priorityClasses: [PriorityClassSpec] = [],
+    nodes: [NodeSpec], pods: [PodSpec], namespaces: [NamespaceSpec] = [],
+    priorityClasses: [PriorityClassSpec] = [],
     disruptionBudgets: [PodDisruptionBudgetSpec] = []
   ) {
     self.nodes = nodes
@@ -709,7 +871,10 @@ public struct Manifest: Sendable {
       guard nanos < 9.2e18 else {
         throw InputError(
           file: file, field: "pod \(p.name): metadata.creationTimestamp",
-          String(format: "%.0f years after the earliest pod's; a run covers at most 292 years of virtual time", offset / 31_556_952))
+          String(
+            format:
+              "%.0f years after the earliest pod's; a run covers at most 292 years of virtual time",
+            offset / 31_556_952))
       }
       out.append(VirtualTime(nanoseconds: Int64(nanos)))
     }
@@ -773,10 +938,14 @@ public struct Manifest: Sendable {
     for b in disruptionBudgets { cluster.addDisruptionBudget(b) }
     for p in pods {
       let id: PodID
-      do { id = try cluster.addPod(p) } catch { throw InputError(file: file, field: "pod \(Escaped(p.name))", error.description) }
+      do { id = try cluster.addPod(p) } catch {
+        throw InputError(file: file, field: "pod \(Escaped(p.name))", error.description)
+      }
       guard !p.nodeName.isEmpty else { continue }
       guard let node = cluster.nodes.id(named: p.nodeName) else {
-        throw InputError(file: file, field: "pod \(Escaped(p.name)): spec.nodeName", "no node named \(Escaped(p.nodeName))")
+        throw InputError(
+          file: file, field: "pod \(Escaped(p.name)): spec.nodeName",
+          "no node named \(Escaped(p.nodeName))")
       }
       cluster.bind(id, to: node)
     }
@@ -791,13 +960,18 @@ public enum ClusterLoader {
   public static func inputBytes(_ path: String) -> Int {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { return 0 }
-    let files = isDir.boolValue ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).map { path + "/" + $0 } : [path]
+    let files =
+      isDir.boolValue
+      ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).map { path + "/" + $0 }
+      : [path]
     return files.reduce(0) { total, f in
       total + ((try? FileManager.default.attributesOfItem(atPath: f)[.size] as? Int) ?? 0)
     }
   }
 
-  public static func load(_ path: String, progress: LoadProgress? = nil) throws(InputError) -> Manifest {
+  public static func load(_ path: String, progress: LoadProgress? = nil) throws(InputError)
+    -> Manifest
+  {
     let loaded: Manifest
     if FileManager.default.fileExists(atPath: path + "/nodes.csv") {
       let csv = try ClusterCSV.read(directory: path)
@@ -806,7 +980,9 @@ public enum ClusterLoader {
       loaded = try KubernetesYAML.read(path: path, progress: progress)
     }
     guard !loaded.nodes.isEmpty else {
-      throw InputError(file: path, "holds no nodes (an empty cluster: expected at least one Node object or nodes.csv row)")
+      throw InputError(
+        file: path,
+        "holds no nodes (an empty cluster: expected at least one Node object or nodes.csv row)")
     }
     return loaded
   }
@@ -819,10 +995,13 @@ public enum PlacementsCSV {
   }
 
   /// Placements CSV text, `file` naming it in errors.
-  public static func parse(_ text: String, file path: String) throws(InputError) -> [String: String] {
+  public static func parse(_ text: String, file path: String) throws(InputError) -> [String: String]
+  {
     var out: [String: String] = [:]
     for (line, f) in try ClusterCSV.rows(text: text, file: path, header: ["pod", "node"]) {
-      guard !f[0].isEmpty, !f[1].isEmpty else { throw InputError(file: path, line: line, "pod and node must not be empty") }
+      guard !f[0].isEmpty, !f[1].isEmpty else {
+        throw InputError(file: path, line: line, "pod and node must not be empty")
+      }
       guard out.updateValue(f[1], forKey: f[0]) == nil else {
         throw InputError(file: path, line: line, field: "pod", "duplicate pod \"\(f[0])\"")
       }
@@ -830,7 +1009,9 @@ public enum PlacementsCSV {
     return out
   }
 
-  public static func write(_ rows: [(pod: String, node: String)], to path: String) throws(InputError) {
+  public static func write(_ rows: [(pod: String, node: String)], to path: String)
+    throws(InputError)
+  {
     var text = "pod,node\n"
     for r in rows { text += ClusterCSV.csvField(r.pod) + "," + ClusterCSV.csvField(r.node) + "\n" }
     try AtomicFile.write(text, to: path)

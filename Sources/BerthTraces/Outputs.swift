@@ -27,7 +27,9 @@ public enum AtomicFile {
   }
 
   /// Writes `data` and names it `staged`: through an unnamed file when the file system allows.
-  static func stage(_ data: Data, at staged: String, directory: String, destination: String) throws(InputError) {
+  static func stage(_ data: Data, at staged: String, directory: String, destination: String)
+    throws(InputError)
+  {
     let file = try UnnamedFile(data, directory: directory, destination: destination)
     defer { file.close() }
     try file.link(as: staged)
@@ -47,7 +49,10 @@ public enum AtomicFile {
       }
       return nil
     }
-    if let failed { throw InputError(file: destination, "cannot write file (\(String(cString: strerror(failed))))") }
+    if let failed {
+      throw InputError(
+        file: destination, "cannot write file (\(String(cString: strerror(failed))))")
+    }
   }
 }
 
@@ -73,48 +78,66 @@ public enum OutputSet {
     let dir = URL(fileURLWithPath: directory).standardizedFileURL.path
     let parent = URL(fileURLWithPath: dir).deletingLastPathComponent().path
     var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDir), isDir.boolValue else {
+    guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDir), isDir.boolValue
+    else {
       throw InputError(file: directory, "the folder that would hold it, \(parent), does not exist")
     }
-    guard access(parent, W_OK) == 0 else { throw InputError(file: directory, "cannot write in \(parent) (permission denied)") }
+    guard access(parent, W_OK) == 0 else {
+      throw InputError(file: directory, "cannot write in \(parent) (permission denied)")
+    }
     guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else { return }
     guard isDir.boolValue else { throw InputError(file: directory, "is a file, not a folder") }
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
     guard entries.isEmpty || entries.contains(marker) else {
       throw InputError(
         file: directory,
-        "holds files Berth did not write (no \(marker)); choose a new or empty folder, since the whole folder is replaced")
+        "holds files Berth did not write (no \(marker)); choose a new or empty folder, since the whole folder is replaced"
+      )
     }
   }
 
   /// Replaces `directory` with a folder holding exactly `files` (name → contents) and the marker.
-  public static func write(_ files: [(name: String, contents: String)], to directory: String) throws(InputError) {
+  public static func write(_ files: [(name: String, contents: String)], to directory: String)
+    throws(InputError)
+  {
     try checkDestination(directory)
     let dir = URL(fileURLWithPath: directory).standardizedFileURL.path
     let parent = URL(fileURLWithPath: dir).deletingLastPathComponent().path
     OutputPaths.removeStale(beside: dir)
-    let staging = parent + "/" + OutputPaths.stagingName(for: URL(fileURLWithPath: dir).lastPathComponent)
+    let staging =
+      parent + "/" + OutputPaths.stagingName(for: URL(fileURLWithPath: dir).lastPathComponent)
     // Every file is written and flushed unnamed first; the staging folder exists only for the
     // moments it takes to name them and swap.
     let listing = files.map(\.name).sorted().joined(separator: "\n") + "\n"
     var written: [(name: String, file: UnnamedFile)] = []
     defer { for w in written { w.file.close() } }
     for (name, contents) in files + [(marker, listing)] {
-      written.append((name, try UnnamedFile(Data(contents.utf8), directory: parent, destination: directory + "/" + name)))
+      written.append(
+        (
+          name,
+          try UnnamedFile(
+            Data(contents.utf8), directory: parent, destination: directory + "/" + name)
+        ))
     }
     guard mkdir(staging, 0o755) == 0 else {
-      throw InputError(file: directory, "cannot create a staging folder beside it (\(String(cString: strerror(errno))))")
+      throw InputError(
+        file: directory,
+        "cannot create a staging folder beside it (\(String(cString: strerror(errno))))")
     }
     do throws(InputError) {
       for w in written { try w.file.link(as: staging + "/" + w.name) }
       if FileManager.default.fileExists(atPath: dir) {
         // An exchange: both names stay valid throughout; no moment without the folder.
         guard berth_exchange_paths(staging, dir) == 0 else {
-          throw InputError(file: directory, "cannot swap the new outputs into place (\(String(cString: strerror(errno))))")
+          throw InputError(
+            file: directory,
+            "cannot swap the new outputs into place (\(String(cString: strerror(errno))))")
         }
       } else {
         guard rename(staging, dir) == 0 else {
-          throw InputError(file: directory, "cannot move the new outputs into place (\(String(cString: strerror(errno))))")
+          throw InputError(
+            file: directory,
+            "cannot move the new outputs into place (\(String(cString: strerror(errno))))")
         }
       }
     } catch {
@@ -141,16 +164,24 @@ final class UnnamedFile {
     var fd = open(directory, oTmpFile | O_WRONLY | O_CLOEXEC, 0o644)
     var fallback: String?
     if fd < 0 {
-      let name = directory + "/" + OutputPaths.stagingName(for: URL(fileURLWithPath: destination).lastPathComponent) + "-w"
+      let name =
+        directory + "/"
+        + OutputPaths.stagingName(for: URL(fileURLWithPath: destination).lastPathComponent) + "-w"
       fd = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-      guard fd >= 0 else { throw InputError(file: destination, "cannot write file (\(String(cString: strerror(errno))))") }
+      guard fd >= 0 else {
+        throw InputError(
+          file: destination, "cannot write file (\(String(cString: strerror(errno))))")
+      }
       fallback = name
     }
     self.fd = fd
     fallbackName = fallback
     do throws(InputError) {
       try AtomicFile.writeAll(fd, data, destination: destination)
-      guard fsync(fd) == 0 else { throw InputError(file: destination, "cannot flush file (\(String(cString: strerror(errno))))") }
+      guard fsync(fd) == 0 else {
+        throw InputError(
+          file: destination, "cannot flush file (\(String(cString: strerror(errno))))")
+      }
     } catch {
       close()
       throw error
@@ -162,11 +193,13 @@ final class UnnamedFile {
     unlink(path)
     if let fallbackName {
       guard rename(fallbackName, path) == 0 else {
-        throw InputError(file: destination, "cannot name the written file (\(String(cString: strerror(errno))))")
+        throw InputError(
+          file: destination, "cannot name the written file (\(String(cString: strerror(errno))))")
       }
     } else {
       guard linkat(AT_FDCWD, "/proc/self/fd/\(fd)", AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 else {
-        throw InputError(file: destination, "cannot name the written file (\(String(cString: strerror(errno))))")
+        throw InputError(
+          file: destination, "cannot name the written file (\(String(cString: strerror(errno))))")
       }
     }
   }
@@ -191,9 +224,11 @@ public enum OutputPaths {
   /// entries whose process is gone.
   public static func removeStale(beside path: String) {
     let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
-    for entry in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where entry.hasPrefix(".") {
+    for entry in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+    where entry.hasPrefix(".") {
       guard let range = entry.range(of: tag, options: .backwards) else { continue }
-      guard let pid = Int32(entry[range.upperBound...].prefix(while: \.isNumber)), pid != getpid() else { continue }
+      guard let pid = Int32(entry[range.upperBound...].prefix(while: \.isNumber)), pid != getpid()
+      else { continue }
       if kill(pid, 0) == 0 || errno == EPERM { continue }  // still running
       try? FileManager.default.removeItem(atPath: dir + "/" + entry)
     }
@@ -208,7 +243,9 @@ public enum OutputPaths {
     guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
       throw InputError(file: path, field: option, "the folder \(dir) does not exist")
     }
-    guard access(dir, W_OK) == 0 else { throw InputError(file: path, field: option, "cannot write in \(dir) (permission denied)") }
+    guard access(dir, W_OK) == 0 else {
+      throw InputError(file: path, field: option, "cannot write in \(dir) (permission denied)")
+    }
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
       throw InputError(file: path, field: option, "is a folder, not a file")
     }

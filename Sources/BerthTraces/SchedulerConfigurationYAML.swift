@@ -10,7 +10,8 @@ public enum SchedulerConfigurationYAML {
 
   static let topLevelKeys: Set<String> = [
     "apiVersion", "kind", "parallelism", "leaderElection", "clientConnection", "healthzBindAddress",
-    "metricsBindAddress", "debuggingConfiguration", "percentageOfNodesToScore", "podInitialBackoffSeconds",
+    "metricsBindAddress", "debuggingConfiguration", "percentageOfNodesToScore",
+    "podInitialBackoffSeconds",
     "podMaxBackoffSeconds", "profiles", "extenders", "delayCacheUntilActive",
   ]
 
@@ -18,7 +19,9 @@ public enum SchedulerConfigurationYAML {
     try parse(try InputFile.text(path), file: path)
   }
 
-  public static func parse(_ text: String, file: String) throws(InputError) -> SchedulerConfiguration {
+  public static func parse(_ text: String, file: String) throws(InputError)
+    -> SchedulerConfiguration
+  {
     let v = try YAMLValue.document(text, file: file, empty: "configuration")
     try v.requireKeys(in: topLevelKeys)
     guard let api = v.child("apiVersion"), try api.string() == apiVersion else {
@@ -27,7 +30,9 @@ public enum SchedulerConfigurationYAML {
     guard let kind = v.child("kind"), try kind.string() == "KubeSchedulerConfiguration" else {
       throw (v.child("kind") ?? v).error("kind must be KubeSchedulerConfiguration")
     }
-    if let ext = v.child("extenders"), !(try ext.sequence()).isEmpty { throw ext.error("extenders are not supported") }
+    if let ext = v.child("extenders"), !(try ext.sequence()).isEmpty {
+      throw ext.error("extenders are not supported")
+    }
     var config = SchedulerConfiguration()
     config.percentageOfNodesToScore = try v.child("percentageOfNodesToScore")?.int32()
     if let profiles = v.child("profiles") {
@@ -39,7 +44,8 @@ public enum SchedulerConfigurationYAML {
       _ = try Profile.resolve(config)
     } catch {
       // Name the line of the field the rule is about (or of its nearest written parent).
-      throw InputError(file: file, line: v.descendant(at: error.field).line, field: error.field, error.message)
+      throw InputError(
+        file: file, line: v.descendant(at: error.field).line, field: error.field, error.message)
     }
     return config
   }
@@ -52,31 +58,47 @@ public enum SchedulerConfigurationYAML {
     if let plugins = v.child("plugins") {
       for (key, set) in try plugins.mapping() {
         guard let point = ExtensionPoint(rawValue: key) else {
-          throw set.error("unknown extension point (expected one of \(ExtensionPoint.allCases.map(\.rawValue).joined(separator: ", ")))")
+          throw set.error(
+            "unknown extension point (expected one of \(ExtensionPoint.allCases.map(\.rawValue).joined(separator: ", ")))"
+          )
         }
         try set.requireKeys(in: ["enabled", "disabled"])
         pc.plugins[point] = PluginSet(
-          enabled: try references(set.child("enabled")), disabled: try references(set.child("disabled")))
+          enabled: try references(set.child("enabled")),
+          disabled: try references(set.child("disabled")))
       }
     }
     for entry in try v.child("pluginConfig")?.sequence() ?? [] {
       try entry.requireKeys(in: ["name", "args"])
-      guard let nameNode = entry.child("name") else { throw entry.error("pluginConfig entry needs a name") }
+      guard let nameNode = entry.child("name") else {
+        throw entry.error("pluginConfig entry needs a name")
+      }
       let name = try nameNode.string()
-      guard let plugin = PluginName(rawValue: name) else { throw nameNode.error("unknown plugin \"\(name)\"") }
+      guard let plugin = PluginName(rawValue: name) else {
+        throw nameNode.error("unknown plugin \"\(name)\"")
+      }
       let args = entry.child("args")
       switch plugin {
       case .nodeResourcesFit: pc.pluginConfig.append(.nodeResourcesFit(try fitArguments(args)))
-      case .nodeResourcesBalancedAllocation: pc.pluginConfig.append(.nodeResourcesBalancedAllocation(try balancedArguments(args)))
+      case .nodeResourcesBalancedAllocation:
+        pc.pluginConfig.append(.nodeResourcesBalancedAllocation(try balancedArguments(args)))
       case .nodeAffinity:
         try args?.requireKeys(in: ["apiVersion", "kind", "addedAffinity"])
-        pc.pluginConfig.append(.nodeAffinity(NodeAffinityArguments(
-          addedAffinity: try args?.child("addedAffinity").map { a throws(InputError) in try KubernetesYAML.nodeAffinity(a) })))
+        pc.pluginConfig.append(
+          .nodeAffinity(
+            NodeAffinityArguments(
+              addedAffinity: try args?.child("addedAffinity").map { a throws(InputError) in
+                try KubernetesYAML.nodeAffinity(a)
+              })))
       case .interPodAffinity:
-        try args?.requireKeys(in: ["apiVersion", "kind", "hardPodAffinityWeight", "ignorePreferredTermsOfExistingPods"])
+        try args?.requireKeys(in: [
+          "apiVersion", "kind", "hardPodAffinityWeight", "ignorePreferredTermsOfExistingPods",
+        ])
         var a = InterPodAffinityArguments()
         if let w = args?.child("hardPodAffinityWeight") { a.hardPodAffinityWeight = try w.int32() }
-        if let i = args?.child("ignorePreferredTermsOfExistingPods") { a.ignorePreferredTermsOfExistingPods = try i.bool() }
+        if let i = args?.child("ignorePreferredTermsOfExistingPods") {
+          a.ignorePreferredTermsOfExistingPods = try i.bool()
+        }
         pc.pluginConfig.append(.interPodAffinity(a))
       default:
         throw nameNode.error("Berth does not support arguments for \(name) yet")
@@ -104,7 +126,9 @@ public enum SchedulerConfigurationYAML {
   static func fitArguments(_ v: YAMLValue?) throws(InputError) -> NodeResourcesFitArguments {
     var a = NodeResourcesFitArguments()
     guard let v else { return a }
-    try v.requireKeys(in: ["apiVersion", "kind", "ignoredResources", "ignoredResourceGroups", "scoringStrategy"])
+    try v.requireKeys(in: [
+      "apiVersion", "kind", "ignoredResources", "ignoredResourceGroups", "scoringStrategy",
+    ])
     a.ignoredResources = try v.child("ignoredResources")?.stringList() ?? []
     a.ignoredResourceGroups = try v.child("ignoredResourceGroups")?.stringList() ?? []
     if let s = v.child("scoringStrategy") {
@@ -121,7 +145,8 @@ public enum SchedulerConfigurationYAML {
         a.shape = try (ratio.child("shape")?.sequence() ?? []).map { p throws(InputError) in
           try p.requireKeys(in: ["utilization", "score"])
           return UtilizationShapePoint(
-            utilization: try p.child("utilization")?.int64() ?? 0, score: try p.child("score")?.int64() ?? 0)
+            utilization: try p.child("utilization")?.int64() ?? 0,
+            score: try p.child("score")?.int64() ?? 0)
         }
       }
     }

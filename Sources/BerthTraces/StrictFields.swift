@@ -85,7 +85,8 @@ package enum StrictFields {
       guard let shape = fields[key] else {
         throw InputError(
           file: v.file, line: tree.line(keyNode), field: valueNode.path,
-          "unknown field \"\(Escaped(key))\" (not in the Kubernetes API; check its spelling and indentation)")
+          "unknown field \"\(Escaped(key))\" (not in the Kubernetes API; check its spelling and indentation)"
+        )
       }
       switch shape {
       case .free: continue
@@ -93,13 +94,16 @@ package enum StrictFields {
       case .list(let t):
         guard valueNode.kind == .sequence else { continue }
         for i in 0..<tree.childCount(valueNode.index) {
-          try check(YAMLValue(tree: tree, index: tree.child(valueNode.index, i)), type: t, depth: depth + 1)
+          try check(
+            YAMLValue(tree: tree, index: tree.child(valueNode.index, i)), type: t, depth: depth + 1)
         }
       case .map(let t):
         guard valueNode.kind == .mapping else { continue }
         var j = 0
         while j + 1 < tree.childCount(valueNode.index) {
-          try check(YAMLValue(tree: tree, index: tree.child(valueNode.index, j + 1)), type: t, depth: depth + 1)
+          try check(
+            YAMLValue(tree: tree, index: tree.child(valueNode.index, j + 1)), type: t,
+            depth: depth + 1)
           j += 2
         }
       }

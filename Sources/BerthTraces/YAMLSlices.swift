@@ -38,7 +38,8 @@ package enum YAMLSlices {
     func isDocumentMarker(_ line: Int) -> Bool {
       guard startsWith(line, "---") else { return false }
       let after = lines[line] + 3
-      return after >= bytes.count || bytes[after] == 0x0A || bytes[after] == 0x20 || bytes[after] == 0x0D
+      return after >= bytes.count || bytes[after] == 0x0A || bytes[after] == 0x20
+        || bytes[after] == 0x0D
     }
     // Directives (%YAML, %TAG) apply to the document after them: leave such files whole.
     if lines.indices.contains(where: { startsWith($0, "%") }) { return nil }
@@ -51,14 +52,18 @@ package enum YAMLSlices {
     }
     // One document: is it a List with block items at column 0 and no anchors?
     guard !bytes.contains(UInt8(ascii: "&")) else { return nil }
-    guard let itemsLine = lines.indices.first(where: { isKey(bytes, lines[$0], "items") }) else { return nil }
+    guard let itemsLine = lines.indices.first(where: { isKey(bytes, lines[$0], "items") }) else {
+      return nil
+    }
     var itemStarts: [Int] = []
     var end = lines.count
     for l in (itemsLine + 1)..<lines.count {
       let at = lines[l]
       guard at < bytes.count else { continue }
       let b = bytes[at]
-      if b == UInt8(ascii: "-") && (at + 1 >= bytes.count || bytes[at + 1] == 0x20 || bytes[at + 1] == 0x0A) {
+      if b == UInt8(ascii: "-")
+        && (at + 1 >= bytes.count || bytes[at + 1] == 0x20 || bytes[at + 1] == 0x0A)
+      {
         itemStarts.append(l)
       } else if b == 0x20 || b == 0x0A || b == 0x0D || b == UInt8(ascii: "#") {
         continue  // item content, blank or comment
@@ -71,7 +76,8 @@ package enum YAMLSlices {
     let middle = itemStarts.count / 2
     let startLine = itemStarts[middle]
     let endOffset = end < lines.count ? lines[end] : bytes.count
-    return .listItems(start: lines[startLine], end: endOffset, line: startLine + 1, item: middle, endLine: end + 1)
+    return .listItems(
+      start: lines[startLine], end: endOffset, line: startLine + 1, item: middle, endLine: end + 1)
   }
 
   /// Byte offsets where lines start (the last may equal the byte count).

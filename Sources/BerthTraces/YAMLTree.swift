@@ -61,7 +61,9 @@ package final class YAMLTree {
   @inline(__always) func line(_ i: Int32) -> Int { Int(entries[Int(i)].line) }
   @inline(__always) func scalar(_ i: Int32) -> String { strings[Int(entries[Int(i)].first)] }
   @inline(__always) func childCount(_ i: Int32) -> Int { Int(entries[Int(i)].count) }
-  @inline(__always) func child(_ i: Int32, _ k: Int) -> Int32 { children[Int(entries[Int(i)].first) + k] }
+  @inline(__always) func child(_ i: Int32, _ k: Int) -> Int32 {
+    children[Int(entries[Int(i)].first) + k]
+  }
 
   func isNull(_ i: Int32) -> Bool {
     let e = entries[Int(i)]
@@ -98,7 +100,8 @@ package final class YAMLTree {
       let p = entries[Int(e.parent)]
       if p.kind == .mapping {
         let key = e.slot >= 0 ? e.slot : node
-        parts.append(entries[Int(key)].kind == .scalar ? "." + strings[Int(entries[Int(key)].first)] : ".?")
+        parts.append(
+          entries[Int(key)].kind == .scalar ? "." + strings[Int(entries[Int(key)].first)] : ".?")
       } else {
         parts.append("[\(e.slot)]")
       }
@@ -112,17 +115,27 @@ package final class YAMLTree {
 
   // MARK: Building new nodes (suite templates)
 
-  package func addScalar(_ text: String, line: Int, plain: Bool = false, parent: Int32 = -1, slot: Int32 = 0) -> Int32 {
+  package func addScalar(
+    _ text: String, line: Int, plain: Bool = false, parent: Int32 = -1, slot: Int32 = 0
+  ) -> Int32 {
     strings.append(text)
-    entries.append(Entry(kind: .scalar, plain: plain, line: Int32(clamping: line), first: Int32(strings.count - 1), count: 0, parent: parent, slot: slot))
+    entries.append(
+      Entry(
+        kind: .scalar, plain: plain, line: Int32(clamping: line), first: Int32(strings.count - 1),
+        count: 0, parent: parent, slot: slot))
     return Int32(entries.count - 1)
   }
 
   /// A new container holding `items` (key, value, key, value… for a mapping).
-  package func addContainer(_ kind: Kind, items: [Int32], line: Int, parent: Int32 = -1, slot: Int32 = 0) -> Int32 {
+  package func addContainer(
+    _ kind: Kind, items: [Int32], line: Int, parent: Int32 = -1, slot: Int32 = 0
+  ) -> Int32 {
     let first = Int32(children.count)
     children.append(contentsOf: items)
-    entries.append(Entry(kind: kind, plain: false, line: Int32(clamping: line), first: first, count: Int32(items.count), parent: parent, slot: slot))
+    entries.append(
+      Entry(
+        kind: kind, plain: false, line: Int32(clamping: line), first: first,
+        count: Int32(items.count), parent: parent, slot: slot))
     return Int32(entries.count - 1)
   }
 
@@ -155,7 +168,9 @@ package enum YAMLParser {
     document: (YAMLTree) throws(InputError) -> Void
   ) throws(InputError) {
     var parser = yaml_parser_t()
-    guard yaml_parser_initialize(&parser) == 1 else { throw InputError(file: file, "out of memory starting the YAML parser") }
+    guard yaml_parser_initialize(&parser) == 1 else {
+      throw InputError(file: file, "out of memory starting the YAML parser")
+    }
     defer { yaml_parser_delete(&parser) }
     if let base = bytes.baseAddress {
       yaml_parser_set_input_string(&parser, base.assumingMemoryBound(to: UInt8.self), bytes.count)
@@ -169,7 +184,9 @@ package enum YAMLParser {
     builder.lineOffset = firstLine - 1
     var event = yaml_event_t()
     while true {
-      guard yaml_parser_parse(&parser, &event) == 1 else { throw parseError(parser, file: file, lineOffset: builder.lineOffset) }
+      guard yaml_parser_parse(&parser, &event) == 1 else {
+        throw parseError(parser, file: file, lineOffset: builder.lineOffset)
+      }
       defer { yaml_event_delete(&event) }
       switch event.type {
       case YAML_STREAM_END_EVENT:
@@ -196,9 +213,12 @@ package enum YAMLParser {
       problem = "nested more than \(YAMLTree.maxDepth) levels deep"
     }
     var message = "invalid YAML: \(problem)"
-    if let context = parser.context.map({ String(cString: $0) }), !context.isEmpty { message += " (\(context))" }
+    if let context = parser.context.map({ String(cString: $0) }), !context.isEmpty {
+      message += " (\(context))"
+    }
     message += " at column \(mark.column + 1)"
-    return InputError(file: file, line: Int(mark.line) + 1 + lineOffset, Escaped(message, limit: 200).description)
+    return InputError(
+      file: file, line: Int(mark.line) + 1 + lineOffset, Escaped(message, limit: 200).description)
   }
 
   /// Turns events into a tree, one document at a time.
@@ -267,19 +287,28 @@ package enum YAMLParser {
       switch event.type {
       case YAML_SCALAR_EVENT:
         let s = event.data.scalar
-        let text = s.value.map { String(decoding: UnsafeBufferPointer(start: $0, count: s.length), as: UTF8.self) } ?? ""
+        let text =
+          s.value.map {
+            String(decoding: UnsafeBufferPointer(start: $0, count: s.length), as: UTF8.self)
+          } ?? ""
         let (parent, slot) = placement()
-        let node = tree.addScalar(text, line: line, plain: s.style == YAML_PLAIN_SCALAR_STYLE, parent: parent, slot: slot)
+        let node = tree.addScalar(
+          text, line: line, plain: s.style == YAML_PLAIN_SCALAR_STYLE, parent: parent, slot: slot)
         expanded.append(1)
         try define(anchor: s.anchor, node: node, line: line)
         try attach(node, line: line)
       case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
-        guard frames.count < YAMLTree.maxDepth else { throw error(line, "nested more than \(YAMLTree.maxDepth) levels deep") }
+        guard frames.count < YAMLTree.maxDepth else {
+          throw error(line, "nested more than \(YAMLTree.maxDepth) levels deep")
+        }
         let kind: YAMLTree.Kind = event.type == YAML_MAPPING_START_EVENT ? .mapping : .sequence
         let (parent, slot) = placement()
         let node = tree.addContainer(kind, items: [], line: line, parent: parent, slot: slot)
         expanded.append(1)
-        try define(anchor: kind == .mapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor, node: node, line: line)
+        try define(
+          anchor: kind == .mapping
+            ? event.data.mapping_start.anchor : event.data.sequence_start.anchor, node: node,
+          line: line)
         // A slice's root list numbers its items where the slice starts in the whole list.
         let written = frames.isEmpty && kind == .sequence ? Int32(firstItem ?? 0) : 0
         frames.append(Frame(node: node, start: pending.count, kind: kind, written: written))
@@ -300,7 +329,9 @@ package enum YAMLParser {
         try attach(frame.node, line: line)
       case YAML_ALIAS_EVENT:
         let name = event.data.alias.anchor.map { String(cString: $0) } ?? ""
-        guard let target = anchors[name] else { throw error(line, "alias *\(Escaped(name)) names no anchor defined before it") }
+        guard let target = anchors[name] else {
+          throw error(line, "alias *\(Escaped(name)) names no anchor defined before it")
+        }
         guard !frames.contains(where: { $0.node == target }) else {
           throw error(line, "alias *\(Escaped(name)) refers to a node that contains it")
         }
@@ -310,7 +341,9 @@ package enum YAMLParser {
       }
     }
 
-    mutating func define(anchor: UnsafeMutablePointer<UInt8>?, node: Int32, line: Int) throws(InputError) {
+    mutating func define(anchor: UnsafeMutablePointer<UInt8>?, node: Int32, line: Int)
+      throws(InputError)
+    {
       guard let anchor else { return }
       anchors[String(cString: anchor)] = node
       sawAnchor = true
@@ -319,9 +352,13 @@ package enum YAMLParser {
     /// Adds a finished node to the innermost container (or makes it the root), checking the
     /// expansion bound; hands a top-level list item to the streaming consumer.
     mutating func attach(_ node: Int32, line: Int) throws(InputError) {
-      let limit = YAMLTree.aliasExpansionFloor.addingSaturating(tree.entries.count.multipliedSaturating(by: YAMLTree.aliasExpansionRatio))
+      let limit = YAMLTree.aliasExpansionFloor.addingSaturating(
+        tree.entries.count.multipliedSaturating(by: YAMLTree.aliasExpansionRatio))
       guard expanded[Int(node)] <= limit else {
-        throw error(line, "YAML aliases expand to more than \(limit) nodes (the document holds \(tree.entries.count)); refusing excessive aliasing")
+        throw error(
+          line,
+          "YAML aliases expand to more than \(limit) nodes (the document holds \(tree.entries.count)); refusing excessive aliasing"
+        )
       }
       guard !frames.isEmpty else { return }
       if streaming, !sawAnchor, isTopLevelItemList() {
@@ -336,7 +373,9 @@ package enum YAMLParser {
     func isTopLevelItemList() -> Bool {
       if firstItem != nil { return frames.count == 1 && frames[0].kind == .sequence }
       // The list must be the value of a root key (an odd child), not a key itself.
-      guard frames.count == 2, frames[0].kind == .mapping, frames[1].kind == .sequence, frames[0].written % 2 == 1 else { return false }
+      guard frames.count == 2, frames[0].kind == .mapping, frames[1].kind == .sequence,
+        frames[0].written % 2 == 1
+      else { return false }
       // The root's last pending child is the key whose value this list is.
       let keyNode = pending[frames[1].start - 1]
       return tree.kind(keyNode) == .scalar && tree.scalar(keyNode) == "items"
@@ -352,7 +391,11 @@ package enum YAMLParser {
       var firstChild = tree.children.count
       for i in Int(node)..<tree.entries.count {
         let x = tree.entries[i]
-        if x.kind == .scalar { firstString = min(firstString, Int(x.first)) } else { firstChild = min(firstChild, Int(x.first)) }
+        if x.kind == .scalar {
+          firstString = min(firstString, Int(x.first))
+        } else {
+          firstChild = min(firstChild, Int(x.first))
+        }
       }
       tree.entries.removeSubrange(Int(node)...)
       expanded.removeSubrange(Int(node)...)
@@ -366,15 +409,21 @@ package enum YAMLParser {
       var merges: [Int32] = []
       var k = items.startIndex
       while k + 1 < items.endIndex {
-        let key = items[k], value = items[k + 1]
+        let key = items[k]
+        let value = items[k + 1]
         k += 2
-        guard tree.kind(key) == .scalar else { throw error(tree.line(key), "a mapping key must be a string", node: mapping) }
+        guard tree.kind(key) == .scalar else {
+          throw error(tree.line(key), "a mapping key must be a string", node: mapping)
+        }
         if tree.entries[Int(key)].plain && tree.scalar(key) == "<<" {
           merges.append(value)
           continue
         }
         if let earlier = self.key(tree.scalar(key), amongPairsFrom: first) {
-          throw error(tree.line(key), "duplicate key \"\(Escaped(tree.scalar(key)))\" (first at line \(tree.line(earlier)))", node: mapping)
+          throw error(
+            tree.line(key),
+            "duplicate key \"\(Escaped(tree.scalar(key)))\" (first at line \(tree.line(earlier)))",
+            node: mapping)
         }
         tree.children.append(key)
         tree.children.append(value)
@@ -384,15 +433,20 @@ package enum YAMLParser {
         switch tree.kind(source) {
         case .mapping: sources = [source]
         case .sequence: sources = (0..<tree.childCount(source)).map { tree.child(source, $0) }
-        case .scalar: throw error(tree.line(source), "a merge key (<<) needs a mapping or a list of mappings", node: mapping)
+        case .scalar:
+          throw error(
+            tree.line(source), "a merge key (<<) needs a mapping or a list of mappings",
+            node: mapping)
         }
         for m in sources {
           guard tree.kind(m) == .mapping else {
-            throw error(tree.line(m), "a merge key (<<) needs a mapping or a list of mappings", node: mapping)
+            throw error(
+              tree.line(m), "a merge key (<<) needs a mapping or a list of mappings", node: mapping)
           }
           var p = 0
           while p + 1 < tree.childCount(m) {
-            let key = tree.child(m, p), value = tree.child(m, p + 1)
+            let key = tree.child(m, p)
+            let value = tree.child(m, p + 1)
             p += 2
             if self.key(tree.scalar(key), amongPairsFrom: first) == nil {
               tree.children.append(key)

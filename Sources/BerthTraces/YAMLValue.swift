@@ -18,20 +18,26 @@ package struct YAMLValue {
   package var kind: YAMLTree.Kind { tree.kind(index) }
 
   /// The single YAML document in `text`, or a one-line error (`empty` names what was expected).
-  package static func document(_ text: String, file: String, empty: String) throws(InputError) -> YAMLValue {
+  package static func document(_ text: String, file: String, empty: String) throws(InputError)
+    -> YAMLValue
+  {
     var trees: [YAMLTree] = []
     try InputFile.withBytes(text) { bytes throws(InputError) in
       try YAMLParser.parse(bytes, file: file) { tree throws(InputError) in trees.append(tree) }
     }
     let nonEmpty = trees.filter { $0.root.map { !$0.isNull } ?? false }
     guard nonEmpty.count <= 1 else {
-      throw InputError(file: file, line: nonEmpty[1].root?.line, "expected one YAML document, found \(nonEmpty.count)")
+      throw InputError(
+        file: file, line: nonEmpty[1].root?.line,
+        "expected one YAML document, found \(nonEmpty.count)")
     }
     guard let root = nonEmpty.first?.root else { throw InputError(file: file, "empty \(empty)") }
     return root
   }
 
-  package func error(_ message: String) -> InputError { InputError(file: file, line: line, field: path, message) }
+  package func error(_ message: String) -> InputError {
+    InputError(file: file, line: line, field: path, message)
+  }
 
   package var isNull: Bool { tree.isNull(index) }
 
@@ -48,7 +54,8 @@ package struct YAMLValue {
     out.reserveCapacity(n / 2)
     var k = 0
     while k + 1 < n {
-      out.append((tree.scalar(tree.child(index, k)), YAMLValue(tree: tree, index: tree.child(index, k + 1))))
+      out.append(
+        (tree.scalar(tree.child(index, k)), YAMLValue(tree: tree, index: tree.child(index, k + 1))))
       k += 2
     }
     return out
@@ -57,7 +64,9 @@ package struct YAMLValue {
   /// Rejects keys outside `allowed` (strict decoding, as kube-scheduler decodes its config).
   package func requireKeys(in allowed: Set<String>) throws(InputError) {
     for (k, v) in try mapping() where !allowed.contains(k) {
-      throw InputError(file: file, line: v.line, field: v.path, "unknown field (expected one of \(allowed.sorted().joined(separator: ", ")))")
+      throw InputError(
+        file: file, line: v.line, field: v.path,
+        "unknown field (expected one of \(allowed.sorted().joined(separator: ", ")))")
     }
   }
 
@@ -99,7 +108,9 @@ package struct YAMLValue {
     return out
   }
 
-  package func stringList() throws(InputError) -> [String] { try sequence().map { v throws(InputError) in try v.string() } }
+  package func stringList() throws(InputError) -> [String] {
+    try sequence().map { v throws(InputError) in try v.string() }
+  }
 
   package func quantity(nonNegative: Bool = true) throws(InputError) -> Quantity {
     guard kind == .scalar else { throw error("expected a quantity") }
@@ -119,7 +130,9 @@ package struct YAMLValue {
     var list = ResourceList()
     for (k, v) in try mapping() {
       guard ResourceName.isValid(k) else {
-        throw v.error("\"\(Escaped(k))\" is not a valid resource name (a name such as cpu, memory or example.com/widget)")
+        throw v.error(
+          "\"\(Escaped(k))\" is not a valid resource name (a name such as cpu, memory or example.com/widget)"
+        )
       }
       let q = try v.quantity()
       do throws(QuantityError) {
@@ -127,7 +140,8 @@ package struct YAMLValue {
       } catch {
         let text = (try? v.string()) ?? q.description
         switch error {
-        case .aboveLimit(_, let resource): throw v.error(QuantityError.aboveLimit(text, resource: resource).description)
+        case .aboveLimit(_, let resource):
+          throw v.error(QuantityError.aboveLimit(text, resource: resource).description)
         default: throw v.error(QuantityError.outOfRange(text).description)
         }
       }
@@ -146,7 +160,8 @@ extension YAMLValue {
     while !rest.isEmpty {
       if rest.hasPrefix(".") { rest = rest.dropFirst() }
       if rest.hasPrefix("[") {
-        guard let close = rest.firstIndex(of: "]"), let i = Int(rest[rest.index(after: rest.startIndex)..<close]),
+        guard let close = rest.firstIndex(of: "]"),
+          let i = Int(rest[rest.index(after: rest.startIndex)..<close]),
           node.kind == .sequence, i >= 0, i < tree.childCount(node.index)
         else { return node }
         node = YAMLValue(tree: tree, index: tree.child(node.index, i))
@@ -164,7 +179,9 @@ extension YAMLValue {
   /// A copy in which every scalar `$name` is replaced by `params[name]` (names used are added
   /// to `used`); containers are copied, everything else shared.
   /// - Throws: a `$name` with no param, naming where it was written.
-  package func substituting(_ params: [String: YAMLValue], used: inout Set<String>) throws(InputError) -> YAMLValue {
+  package func substituting(_ params: [String: YAMLValue], used: inout Set<String>)
+    throws(InputError) -> YAMLValue
+  {
     switch kind {
     case .scalar:
       let text = tree.scalar(index)
@@ -180,7 +197,8 @@ extension YAMLValue {
       for k in 0..<n {
         let c = YAMLValue(tree: tree, index: tree.child(index, k))
         // Keys stay as written; values and items are substituted.
-        items.append(kind == .mapping && k % 2 == 0 ? c.index : try c.substituting(params, used: &used).index)
+        items.append(
+          kind == .mapping && k % 2 == 0 ? c.index : try c.substituting(params, used: &used).index)
       }
       return copy(with: items)
     }
@@ -199,7 +217,9 @@ extension YAMLValue {
     var items: [Int32] = []
     var k = 0
     while k + 1 < n {
-      if tree.scalar(tree.child(index, k)) != key { items += [tree.child(index, k), tree.child(index, k + 1)] }
+      if tree.scalar(tree.child(index, k)) != key {
+        items += [tree.child(index, k), tree.child(index, k + 1)]
+      }
       k += 2
     }
     let copied = copy(with: [])
@@ -216,6 +236,9 @@ extension YAMLValue {
   /// A new container of this one's kind, line and place, holding `items`.
   private func copy(with items: [Int32]) -> YAMLValue {
     let e = tree.entries[Int(index)]
-    return YAMLValue(tree: tree, index: tree.addContainer(kind, items: items, line: Int(e.line), parent: e.parent, slot: e.slot))
+    return YAMLValue(
+      tree: tree,
+      index: tree.addContainer(
+        kind, items: items, line: Int(e.line), parent: e.parent, slot: e.slot))
   }
 }

@@ -5,12 +5,14 @@ import Testing
 /// The regression gate judges times from per-round samples: noise never fails, a real slowdown
 /// beyond the tolerance does once there are enough rounds.
 struct ComparisonTests {
-  @Test("Mann–Whitney tail probabilities match hand counts", arguments: [
-    ([1.0, 2, 3], [4.0, 5, 6], 1.0 / 20),                  // fully separated: 1 of C(6,3)
-    ([1.0, 2, 3, 4, 5], [6.0, 7, 8, 9, 10], 1.0 / 252),    // 1 of C(10,5)
-    ([1.0, 2, 4], [3.0, 5, 6], 2.0 / 20),                  // U = 8 of 9: two interleavings reach it
-    ([6.0, 7, 8], [1.0, 2, 3], 1.0),                       // the other way round: certain
-  ] as [([Double], [Double], Double)])
+  @Test(
+    "Mann–Whitney tail probabilities match hand counts",
+    arguments: [
+      ([1.0, 2, 3], [4.0, 5, 6], 1.0 / 20),  // fully separated: 1 of C(6,3)
+      ([1.0, 2, 3, 4, 5], [6.0, 7, 8, 9, 10], 1.0 / 252),  // 1 of C(10,5)
+      ([1.0, 2, 4], [3.0, 5, 6], 2.0 / 20),  // U = 8 of 9: two interleavings reach it
+      ([6.0, 7, 8], [1.0, 2, 3], 1.0),  // the other way round: certain
+    ] as [([Double], [Double], Double)])
   func mannWhitney(x: [Double], y: [Double], p: Double) {
     #expect(abs(Statistics.mannWhitneyLess(x, than: y) - p) < 1e-12)
   }
@@ -23,7 +25,9 @@ struct ComparisonTests {
 
   static let base: BenchReport = {
     let file = repository + "/datasets/suites/node-affinity.yaml"
-    return try! BenchSession.run(paths: [file], labels: ["smoke"], workloadFilter: nil, seed: 1, rounds: 5, minimumSampleSeconds: 0.001)
+    return try! BenchSession.run(
+      paths: [file], labels: ["smoke"], workloadFilter: nil, seed: 1, rounds: 5,
+      minimumSampleSeconds: 0.001)
   }()
 
   /// `base` with round r's samples set to `factors[r]` × 10,000 pods/s (latencies inversely)
@@ -45,20 +49,30 @@ struct ComparisonTests {
     return r
   }
 
-  @Test("a machine slowed down as much as the reference probe shows is not a regression; a slowdown the probe does not show is")
+  @Test(
+    "a machine slowed down as much as the reference probe shows is not a regression; a slowdown the probe does not show is"
+  )
   func speedAdjusted() {
     #expect(Self.base.workloads.allSatisfy { $0.hasReferenceProbe }, "bench runs time the probe")
     let old = Self.scaled([1.0, 1.01, 0.99, 1.02, 0.98])
     // Everything 25 % slower, the probe too: the machine, not Berth.
     let busyMachine = Self.scaled([0.8, 0.81, 0.79, 0.82, 0.78], probe: 1.25)
     #expect(Comparison(old: old, new: busyMachine).regressions == 0)
-    #expect(Comparison(old: old, new: busyMachine).rows.first { $0.metric == "throughputAverage" }?.new.contains("speed-adjusted") == true)
+    #expect(
+      Comparison(old: old, new: busyMachine).rows.first { $0.metric == "throughputAverage" }?.new
+        .contains("speed-adjusted") == true)
     // 25 % slower with the probe unchanged: Berth.
     let slowBerth = Self.scaled([0.8, 0.81, 0.79, 0.82, 0.78], probe: 1)
-    #expect(Comparison(old: old, new: slowBerth).rows.contains { $0.metric == "throughputAverage" && $0.verdict == .regressed })
+    #expect(
+      Comparison(old: old, new: slowBerth).rows.contains {
+        $0.metric == "throughputAverage" && $0.verdict == .regressed
+      })
     // Without probe times on one side, raw samples are compared (and the slowdown is seen).
     let unprobed = Self.scaled([0.8, 0.81, 0.79, 0.82, 0.78], probe: nil)
-    #expect(Comparison(old: old, new: unprobed).rows.contains { $0.metric == "throughputAverage" && $0.verdict == .regressed })
+    #expect(
+      Comparison(old: old, new: unprobed).rows.contains {
+        $0.metric == "throughputAverage" && $0.verdict == .regressed
+      })
   }
 
   @Test("reports carry five rounds with repeats that make each sample long enough")
@@ -66,7 +80,10 @@ struct ComparisonTests {
     for w in Self.base.workloads {
       let rounds = try #require(w.rounds)
       #expect(rounds.count == 5)
-      #expect(rounds.allSatisfy { $0.repeats >= 1 && ($0.measuredSeconds >= 0.001 || $0.repeats == 10_000) })
+      #expect(
+        rounds.allSatisfy {
+          $0.repeats >= 1 && ($0.measuredSeconds >= 0.001 || $0.repeats == 10_000)
+        })
     }
   }
 
@@ -89,13 +106,18 @@ struct ComparisonTests {
     #expect(Comparison(old: old, new: mild).regressions == 0)
     // A 15 % median drop that the samples cannot tell from noise is not flagged either.
     let wild = Self.scaled([0.6, 1.1, 0.85, 1.3, 0.7])
-    #expect(Comparison(old: old, new: wild).rows.allSatisfy { $0.metric != "throughputAverage" || $0.verdict != .regressed })
+    #expect(
+      Comparison(old: old, new: wild).rows.allSatisfy {
+        $0.metric != "throughputAverage" || $0.verdict != .regressed
+      })
   }
 
   @Test("fewer than five rounds: not enough data, which does not fail")
   func notEnoughData() {
     var thin = Self.scaled([0.5, 0.5, 0.5, 0.5, 0.5])
-    for w in thin.workloads.indices { thin.workloads[w].rounds = Array(thin.workloads[w].rounds!.prefix(3)) }
+    for w in thin.workloads.indices {
+      thin.workloads[w].rounds = Array(thin.workloads[w].rounds!.prefix(3))
+    }
     let c = Comparison(old: Self.base, new: thin)
     #expect(c.regressions == 0)
     #expect(c.rows.contains { $0.verdict == .notEnoughData })
@@ -104,12 +126,14 @@ struct ComparisonTests {
 }
 
 struct MedianIntervalTests {
-  @Test("median intervals from order statistics with their binomial coverage", arguments: [
-    (5, 1, 0.9375),   // five samples: only the full range, 30/32
-    (6, 1, 0.96875),  // 62/64
-    (9, 2, 0.9609375),
-    (20, 6, 0.9586105346679688),
-  ] as [(Int, Int, Double)])
+  @Test(
+    "median intervals from order statistics with their binomial coverage",
+    arguments: [
+      (5, 1, 0.9375),  // five samples: only the full range, 30/32
+      (6, 1, 0.96875),  // 62/64
+      (9, 2, 0.9609375),
+      (20, 6, 0.9586105346679688),
+    ] as [(Int, Int, Double)])
   func interval(n: Int, k: Int, coverage: Double) {
     let xs = (1...n).map(Double.init).reversed()
     let i = Statistics.medianInterval(Array(xs), confidence: 0.95)

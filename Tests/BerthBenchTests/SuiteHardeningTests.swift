@@ -8,11 +8,16 @@ import Testing
 /// Suites that once crashed or allocated without bound while being read.
 struct SuiteHardeningTests {
   static func error(_ body: () throws -> Void) -> InputError? { InputFixtures.error(body) }
-  static func temp(_ name: String, _ text: String) throws -> String { try InputFixtures.temp(name, text) }
+  static func temp(_ name: String, _ text: String) throws -> String {
+    try InputFixtures.temp(name, text)
+  }
 
   @Test("a suite whose schedulerConfig has profiles: [] runs the default profile")
   func emptyProfilesInSuite() throws {
-    let config = try Self.temp("c.yaml", "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles: []\n")
+    let config = try Self.temp(
+      "c.yaml",
+      "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles: []\n"
+    )
     let dir = (config as NSString).deletingLastPathComponent
     let suite = """
       name: s
@@ -29,7 +34,9 @@ struct SuiteHardeningTests {
     #expect(s.testCases[0].profile.schedulerName == "default-scheduler")
   }
 
-  @Test("createPodSets and createNodes with absurd counts are refused while reading, before any allocation")
+  @Test(
+    "createPodSets and createNodes with absurd counts are refused while reading, before any allocation"
+  )
   func absurdCounts() throws {
     let podSets = """
       name: s
@@ -45,7 +52,8 @@ struct SuiteHardeningTests {
     #expect(e.line == 6)
     #expect(e.message.contains("expected a count in 0…100000"))
     let nodes = podSets.replacingOccurrences(
-      of: "{opcode: createPodSets, count: 100000000, namespacePrefix: ns, createPodsOp: {opcode: createPods, count: 1}}",
+      of:
+        "{opcode: createPodSets, count: 100000000, namespacePrefix: ns, createPodsOp: {opcode: createPods, count: 1}}",
       with: "{opcode: createNodes, count: 100000000}")
     let n = try #require(Self.error { _ = try Suite.parse(nodes, file: "s.yaml") })
     #expect(n.message.contains("expected a count in 0…10000000"))

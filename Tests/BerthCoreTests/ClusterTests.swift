@@ -6,11 +6,16 @@ struct ClusterTests {
   @Test("node rows interleave zones in node-tree order")
   func nodeTree() {
     #expect(NodeTree.iterationOrder(zoneKeys: ["a", "a", "b"]) == [0, 2, 1])
-    #expect(NodeTree.iterationOrder(zoneKeys: ["c", "a", "a", "b", "a", "b", "c", "a"]) == [0, 1, 3, 6, 2, 5, 4, 7])
+    #expect(
+      NodeTree.iterationOrder(zoneKeys: ["c", "a", "a", "b", "a", "b", "c", "a"]) == [
+        0, 1, 3, 6, 2, 5, 4, 7,
+      ])
     #expect(NodeTree.iterationOrder(zoneKeys: []) == [])
   }
 
-  @Test("effective requests: containers summed, raised to the largest init container, sidecars added, overhead on top")
+  @Test(
+    "effective requests: containers summed, raised to the largest init container, sidecars added, overhead on top"
+  )
   func podRequests() throws {
     func c(_ cpu: String, _ mem: String? = nil, sidecar: Bool = false) throws -> Container {
       var r = ResourceList()
@@ -20,11 +25,14 @@ struct ClusterTests {
     }
     let plain = PodSpec(name: "p", containers: [try c("100m", "1Gi"), try c("200m")])
     #expect(try PodRequests.effective(plain).cpuMillis == 300)
-    #expect(try PodRequests.effective(plain, nonMissing: true).memoryBytes == (1 << 30) + 200 * 1024 * 1024)
+    #expect(
+      try PodRequests.effective(plain, nonMissing: true).memoryBytes == (1 << 30) + 200 * 1024
+        * 1024)
     let withInit = PodSpec(name: "p", containers: [try c("100m")], initContainers: [try c("500m")])
     #expect(try PodRequests.effective(withInit).cpuMillis == 500)
     let withSidecar = PodSpec(
-      name: "p", containers: [try c("100m")], initContainers: [try c("50m", sidecar: true), try c("400m")],
+      name: "p", containers: [try c("100m")],
+      initContainers: [try c("50m", sidecar: true), try c("400m")],
       overhead: ResourceList([("cpu", try Quantity(parsing: "10m"))]))
     // Sidecar 50m runs with the containers (150m); the later init container needs 400m + 50m.
     #expect(try PodRequests.effective(withSidecar).cpuMillis == 460)
@@ -36,7 +44,10 @@ struct ClusterTests {
 
   @Test("bind and unbind keep every aggregate exact")
   func bindUnbind() throws {
-    let cluster = Cluster(nodes: [Builders.node("n1", cpu: 4000, memory: 8 << 30), Builders.node("n2", cpu: 2000, memory: 4 << 30)])
+    let cluster = Cluster(nodes: [
+      Builders.node("n1", cpu: 4000, memory: 8 << 30),
+      Builders.node("n2", cpu: 2000, memory: 4 << 30),
+    ])
     let a = try cluster.addPod(Builders.pod("a", cpu: 1000, memory: 1 << 30))
     let b = try cluster.addPod(Builders.pod("b", cpu: 500, memory: 1 << 29))
     let n1 = try #require(cluster.nodes.id(named: "n1"))
@@ -60,11 +71,17 @@ struct ClusterTests {
     template.labels = ["app": "web"]
     let rows = try cluster.addPods(template, count: 4, namePrefix: "web-", firstNumber: 7)
     #expect(rows == 1..<5)
-    #expect(rows.map { cluster.pods.name(PodID(UInt32($0))) } == ["web-7", "web-8", "web-9", "web-10"])
-    #expect(rows.allSatisfy { cluster.pods.requestCPU[$0] == 250 && cluster.pods.labels[$0] == cluster.pods.labels[1] })
+    #expect(
+      rows.map { cluster.pods.name(PodID(UInt32($0))) } == ["web-7", "web-8", "web-9", "web-10"])
+    #expect(
+      rows.allSatisfy {
+        cluster.pods.requestCPU[$0] == 250 && cluster.pods.labels[$0] == cluster.pods.labels[1]
+      })
     #expect(cluster.pods.id(named: "web-9") == PodID(3))
     #expect(cluster.pods.id(named: "web-3") == single)
-    for absent in ["web-6", "web-11", "web-07", "web-", "web-+8", "ignored"] { #expect(cluster.pods.id(named: absent) == nil, "\(absent)") }
+    for absent in ["web-6", "web-11", "web-07", "web-", "web-+8", "ignored"] {
+      #expect(cluster.pods.id(named: absent) == nil, "\(absent)")
+    }
     cluster.bind(PodID(4), to: try #require(cluster.nodes.id(named: "n1")))
     #expect(cluster.nodes.requestedCPU[0] == 250)
     #expect(cluster.copy().pods.name(PodID(4)) == "web-10")
@@ -76,7 +93,10 @@ struct ClusterTests {
     let cluster = Cluster(nodes: [Builders.node("n1", cpu: 1000, memory: 1 << 30)])
     let a = try cluster.addPod(Builders.pod("a", cpu: 2000, memory: 1))
     cluster.bind(a, to: NodeID(0))
-    #expect(cluster.invariantViolations() == [InvariantViolation(.overAllocatable(resource: "cpu"), "n1", "cpu over allocatable")])
+    #expect(
+      cluster.invariantViolations() == [
+        InvariantViolation(.overAllocatable(resource: "cpu"), "n1", "cpu over allocatable")
+      ])
     #expect(cluster.invariantViolations().map(\.description) == ["n1: cpu over allocatable"])
   }
 
@@ -105,17 +125,22 @@ struct ClusterTests {
 
 struct GPUTests {
   static func cluster() throws -> (Cluster, NodeID) {
-    let node = NodeSpec(name: "g", allocatable: ResourceAmounts(cpuMillis: 64_000, memoryBytes: 1 << 36, pods: 1001), gpus: NodeGPUs(count: 4, model: "T4"))
+    let node = NodeSpec(
+      name: "g", allocatable: ResourceAmounts(cpuMillis: 64_000, memoryBytes: 1 << 36, pods: 1001),
+      gpus: NodeGPUs(count: 4, model: "T4"))
     let c = Cluster(nodes: [node])
     return (c, NodeID(0))
   }
 
   static func pod(_ name: String, count: Int, milli: Int) -> PodSpec {
-    PodSpec(name: name, containers: [Container(requests: ResourceList([("cpu", Quantity(milli: 1000))]))],
+    PodSpec(
+      name: name, containers: [Container(requests: ResourceList([("cpu", Quantity(milli: 1000))]))],
       gpu: GPURequest(count: count, milliPerGPU: milli))
   }
 
-  @Test("sharing pods take the tightest GPU, whole-GPU pods the first free ones; unbind gives them back")
+  @Test(
+    "sharing pods take the tightest GPU, whole-GPU pods the first free ones; unbind gives them back"
+  )
   func binding() throws {
     let (c, n) = try Self.cluster()
     let a = try c.addPod(Self.pod("a", count: 1, milli: 600))
@@ -142,7 +167,9 @@ struct GPUTests {
     c.bind(try c.addPod(Self.pod("b", count: 1, milli: 500)), to: n, gpus: 0b0010)
     c.bind(try c.addPod(Self.pod("c", count: 1, milli: 300)), to: n, gpus: 0b0100)
     // Left: 100, 500, 700, 1000; a 400 pod fits GPUs 1, 2, 3.
-    #expect(GPUSelection.choose(method, milli: 400, node: n.index, in: c.nodes, draw: { _ in 0 }) == (method == .best ? 0b0010 : expected))
+    #expect(
+      GPUSelection.choose(method, milli: 400, node: n.index, in: c.nodes, draw: { _ in 0 })
+        == (method == .best ? 0b0010 : expected))
     #expect(GPUSelection.firstFree(count: 2, milli: 1000, node: n.index, in: c.nodes) == nil)
     #expect(GPUSelection.firstFree(count: 1, milli: 1000, node: n.index, in: c.nodes) == 0b1000)
   }

@@ -5,7 +5,8 @@ import Testing
 
 struct ExperimentTests {
   static func gpuPod(_ name: String, count: Int, milli: Int) -> PodSpec {
-    PodSpec(name: name, containers: [Container(requests: ResourceList([("cpu", Quantity(milli: 1000))]))],
+    PodSpec(
+      name: name, containers: [Container(requests: ResourceList([("cpu", Quantity(milli: 1000))]))],
       gpu: count == 0 ? nil : GPURequest(count: count, milliPerGPU: milli))
   }
 
@@ -20,7 +21,9 @@ struct ExperimentTests {
     // at most one GPU's worth of a multi-GPU pod.
     #expect(demand <= 13_000 + 1_000)
     var rng2 = SplitMix64(seed: 1)
-    let deflated = Experiment.runPods((0..<40).map { Self.gpuPod("p\($0)", count: 1, milli: 1000) }, totalGPUs: 10, tune: 1.3, rng: &rng2)
+    let deflated = Experiment.runPods(
+      (0..<40).map { Self.gpuPod("p\($0)", count: 1, milli: 1000) }, totalGPUs: 10, tune: 1.3,
+      rng: &rng2)
     #expect(deflated.reduce(0) { $0 + ($1.gpu?.totalMilli ?? 0) } <= 13_000)
     #expect(deflated.count == 13)
   }
@@ -46,19 +49,27 @@ struct ExperimentTests {
   func determinism() {
     var rng = SplitMix64(seed: 5)
     let nodes = (0..<40).map { i in
-      NodeSpec(name: "n\(i)", allocatable: ResourceAmounts(cpuMillis: 64_000, memoryBytes: 1 << 38, pods: 1001),
+      NodeSpec(
+        name: "n\(i)",
+        allocatable: ResourceAmounts(cpuMillis: 64_000, memoryBytes: 1 << 38, pods: 1001),
         gpus: NodeGPUs(count: [2, 4, 8][rng.nextInt(below: 3)], model: "T4"))
     }
     let pods = (0..<300).map { i -> PodSpec in
       let share = rng.nextInt(below: 2) == 0
-      return Self.gpuPod("p\(i)", count: share ? 1 : [1, 2][rng.nextInt(below: 2)], milli: share ? 100 * (1 + rng.nextInt(below: 9)) : 1000)
+      return Self.gpuPod(
+        "p\(i)", count: share ? 1 : [1, 2][rng.nextInt(below: 2)],
+        milli: share ? 100 * (1 + rng.nextInt(below: 9)) : 1000)
     }
     let typical = FragmentationModel.typicalPods(pods)
-    let a = Experiment.run(workload: "w", nodes: nodes, pods: pods, typical: typical, policy: .fgd, seed: 42, tune: 1.3)
-    let b = Experiment.run(workload: "w", nodes: nodes, pods: pods, typical: typical, policy: .fgd, seed: 42, tune: 1.3)
+    let a = Experiment.run(
+      workload: "w", nodes: nodes, pods: pods, typical: typical, policy: .fgd, seed: 42, tune: 1.3)
+    let b = Experiment.run(
+      workload: "w", nodes: nodes, pods: pods, typical: typical, policy: .fgd, seed: 42, tune: 1.3)
     #expect(a.checksum == b.checksum)
     #expect(a.allocated == b.allocated)
-    let c = Experiment.run(workload: "w", nodes: nodes, pods: pods, typical: typical, policy: .random, seed: 42, tune: 1.3)
+    let c = Experiment.run(
+      workload: "w", nodes: nodes, pods: pods, typical: typical, policy: .random, seed: 42,
+      tune: 1.3)
     #expect(c.checksum != a.checksum)
     #expect(c.arrived == a.arrived)  // same pod stream for every policy
   }

@@ -8,9 +8,12 @@ struct PodTopologySpreadTests {
 
   /// Nodes n0, n1 in zone a, n2 in b, n3 in c (and optionally n4 without a zone), with `existing`
   /// pods labelled app=x bound as given (node index per pod).
-  static func cluster(existing: [Int], extraNode: Bool = false, taintC: Bool = false) throws -> Cluster {
+  static func cluster(existing: [Int], extraNode: Bool = false, taintC: Bool = false) throws
+    -> Cluster
+  {
     var nodes = [("n0", "a"), ("n1", "a"), ("n2", "b"), ("n3", "c")].map { name, zone in
-      Builders.node(name, cpu: 100_000, memory: 1 << 40, labels: [zoneKey: zone],
+      Builders.node(
+        name, cpu: 100_000, memory: 1 << 40, labels: [zoneKey: zone],
         taints: taintC && zone == "c" ? [Taint(key: "dedicated", effect: .noSchedule)] : [])
     }
     if extraNode { nodes.append(Builders.node("n4", cpu: 100_000, memory: 1 << 40)) }
@@ -23,16 +26,25 @@ struct PodTopologySpreadTests {
     return c
   }
 
-  static func spreadPod(_ c: TopologySpreadConstraint, labels: [String: String] = ["app": "x"], nodeSelector: [String: String] = [:]) -> PodSpec {
+  static func spreadPod(
+    _ c: TopologySpreadConstraint, labels: [String: String] = ["app": "x"],
+    nodeSelector: [String: String] = [:]
+  ) -> PodSpec {
     var p = Builders.pod("p", cpu: 100, nodeSelector: nodeSelector)
     p.labels = labels
     p.topologySpreadConstraints = [c]
     return p
   }
 
-  static func zone(maxSkew: Int32 = 1, minDomains: Int32 = 1, selector: LabelSelector? = LabelSelector(matchLabels: ["app": "x"]),
-    affinity: TopologySpreadConstraint.Policy = .honor, taints: TopologySpreadConstraint.Policy = .ignore, hard: Bool = true) -> TopologySpreadConstraint {
-    TopologySpreadConstraint(maxSkew: maxSkew, topologyKey: zoneKey, doNotSchedule: hard, labelSelector: selector, minDomains: minDomains,
+  static func zone(
+    maxSkew: Int32 = 1, minDomains: Int32 = 1,
+    selector: LabelSelector? = LabelSelector(matchLabels: ["app": "x"]),
+    affinity: TopologySpreadConstraint.Policy = .honor,
+    taints: TopologySpreadConstraint.Policy = .ignore, hard: Bool = true
+  ) -> TopologySpreadConstraint {
+    TopologySpreadConstraint(
+      maxSkew: maxSkew, topologyKey: zoneKey, doNotSchedule: hard, labelSelector: selector,
+      minDomains: minDomains,
       nodeAffinityPolicy: affinity, nodeTaintsPolicy: taints)
   }
 
@@ -45,7 +57,10 @@ struct PodTopologySpreadTests {
   static func fits(_ c: Cluster, _ spec: PodSpec) throws -> Set<String> {
     let pod = try c.addPod(spec)
     let s = Scheduler(cluster: c, seed: 1)
-    return Set((0..<c.nodes.count).filter { s.check(pod, on: NodeID(UInt32($0))) == nil }.map { c.nodes.names[$0] })
+    return Set(
+      (0..<c.nodes.count).filter { s.check(pod, on: NodeID(UInt32($0))) == nil }.map {
+        c.nodes.names[$0]
+      })
   }
 
   @Test("skew = domain count + self − minimum: zone a with 2 matching pods rejects, b and c fit")
@@ -65,7 +80,10 @@ struct PodTopologySpreadTests {
     let c = try Self.cluster(existing: [], extraNode: true)
     let pod = try c.addPod(Self.spreadPod(Self.zone()))
     let s = Scheduler(cluster: c, seed: 1)
-    #expect(s.check(pod, on: try #require(c.nodes.id(named: "n4")))?.reasons == ["node(s) didn't match pod topology spread constraints (missing required label)"])
+    #expect(
+      s.check(pod, on: try #require(c.nodes.id(named: "n4")))?.reasons == [
+        "node(s) didn't match pod topology spread constraints (missing required label)"
+      ])
     #expect(s.check(pod, on: try #require(c.nodes.id(named: "n2"))) == nil)
   }
 
@@ -79,20 +97,29 @@ struct PodTopologySpreadTests {
     #expect(try Self.fits(c2, Self.spreadPod(Self.zone(minDomains: 4))) == [])
   }
 
-  @Test("a pod that does not match its own selector adds no self count; a missing selector matches nothing")
+  @Test(
+    "a pod that does not match its own selector adds no self count; a missing selector matches nothing"
+  )
   func selfMatch() throws {
     let c = try Self.cluster(existing: [0])
-    #expect(try Self.fits(c, Self.spreadPod(Self.zone(), labels: ["app": "other"])) == ["n0", "n1", "n2", "n3"])
+    #expect(
+      try Self.fits(c, Self.spreadPod(Self.zone(), labels: ["app": "other"])) == [
+        "n0", "n1", "n2", "n3",
+      ])
     let c2 = try Self.cluster(existing: [0, 0, 0])
-    #expect(try Self.fits(c2, Self.spreadPod(Self.zone(selector: nil))) == ["n0", "n1", "n2", "n3"])
+    #expect(
+      try Self.fits(c2, Self.spreadPod(Self.zone(selector: nil))) == ["n0", "n1", "n2", "n3"])
   }
 
   @Test("nodeAffinityPolicy Honor counts only domains the pod may land in; Ignore counts all")
   func affinityPolicy() throws {
     // Counts a=0, b=2, c=1; the pod requires zone b or c.
-    let affinity = NodeAffinity(required: NodeSelector(terms: [NodeSelectorTerm(matchExpressions: [
-      NodeSelectorRequirement(key: Self.zoneKey, operator: .in, values: ["b", "c"])
-    ])]))
+    let affinity = NodeAffinity(
+      required: NodeSelector(terms: [
+        NodeSelectorTerm(matchExpressions: [
+          NodeSelectorRequirement(key: Self.zoneKey, operator: .in, values: ["b", "c"])
+        ])
+      ]))
     func spec(_ policy: TopologySpreadConstraint.Policy) -> PodSpec {
       var p = Self.spreadPod(Self.zone(affinity: policy))
       p.affinity = affinity
@@ -115,7 +142,9 @@ struct PodTopologySpreadTests {
     #expect(try Self.fits(honor, Self.spreadPod(Self.zone(taints: .honor))) == ["n0", "n1", "n2"])
   }
 
-  @Test("ScheduleAnyway on hostname: weight ln(3 + 2), raw round(count·w), normalised 100·(max + min − s)/max")
+  @Test(
+    "ScheduleAnyway on hostname: weight ln(3 + 2), raw round(count·w), normalised 100·(max + min − s)/max"
+  )
   func score() throws {
     let nodes = (0..<3).map { Builders.node("h\($0)", cpu: 100_000, memory: 1 << 40) }
     let c = Cluster(nodes: nodes)
@@ -124,8 +153,10 @@ struct PodTopologySpreadTests {
       p.labels = ["app": "x"]
       c.bind(try c.addPod(p), to: NodeID(UInt32(n)))
     }
-    let spec = Self.spreadPod(TopologySpreadConstraint(maxSkew: 1, topologyKey: "kubernetes.io/hostname", doNotSchedule: false,
-      labelSelector: LabelSelector(matchLabels: ["app": "x"])))
+    let spec = Self.spreadPod(
+      TopologySpreadConstraint(
+        maxSkew: 1, topologyKey: "kubernetes.io/hostname", doNotSchedule: false,
+        labelSelector: LabelSelector(matchLabels: ["app": "x"])))
     let pod = try c.addPod(spec)
     let s = Scheduler(cluster: c, seed: 1)
     #expect(s.scoreExactly(pod, rows: [0, 1, 2]).isEmpty)
@@ -134,7 +165,9 @@ struct PodTopologySpreadTests {
     #expect((0..<3).map { s.normalizedScore(plugin: index, row: $0) } == [100, 33, 0])
   }
 
-  @Test("system defaults: hostname maxSkew 3 and zone maxSkew 5, nodes without a zone kept and scored on hostname only")
+  @Test(
+    "system defaults: hostname maxSkew 3 and zone maxSkew 5, nodes without a zone kept and scored on hostname only"
+  )
   func systemDefaults() throws {
     // app=x pods: two on n0, one on n2, one on the zone-less n4.
     let c = try Self.cluster(existing: [0, 0, 2, 4], extraNode: true)
@@ -156,11 +189,16 @@ struct PodTopologySpreadTests {
     #expect(keys == ["kubernetes.io/hostname", Self.zoneKey])
     let defaults = explained.allSatisfy(\.systemDefault)
     #expect(defaults)
-    let counts = explained.map { e in Dictionary(uniqueKeysWithValues: e.domains.map { ($0.value, $0.matching) }) }
-    #expect(counts == [["n0": 2, "n1": 0, "n2": 1, "n3": 0, "n4": 1], ["a": 2, "b": 1, "c": 0, "": 1]])
+    let counts = explained.map { e in
+      Dictionary(uniqueKeysWithValues: e.domains.map { ($0.value, $0.matching) })
+    }
+    #expect(
+      counts == [["n0": 2, "n1": 0, "n2": 1, "n3": 0, "n4": 1], ["a": 2, "b": 1, "c": 0, "": 1]])
   }
 
-  @Test("explicit constraints take precedence over the system defaults; a pod nothing selects scores 100 everywhere")
+  @Test(
+    "explicit constraints take precedence over the system defaults; a pod nothing selects scores 100 everywhere"
+  )
   func systemDefaultsPrecedence() throws {
     let c = try Self.cluster(existing: [0, 0, 2, 4], extraNode: true)
     var explicit = Self.spreadPod(Self.zone(maxSkew: 5, hard: false))
@@ -179,13 +217,18 @@ struct PodTopologySpreadTests {
     #expect(rows.map { s.normalizedScore(plugin: index, row: $0) } == [100, 100, 100, 100, 100])
   }
 
-  @Test("a scheduler sees nodes added after its first cycle: a new zone is a domain at once, a new key is found")
+  @Test(
+    "a scheduler sees nodes added after its first cycle: a new zone is a domain at once, a new key is found"
+  )
   func nodesAddedLater() throws {
     let c = try Self.cluster(existing: [0, 2, 3])
     let s = Scheduler(cluster: c, seed: 1)
     func fitting(_ spec: PodSpec) throws -> Set<String> {
       let pod = try c.addPod(spec)
-      return Set((0..<c.nodes.count).filter { s.check(pod, on: NodeID(UInt32($0))) == nil }.map { c.nodes.names[$0] })
+      return Set(
+        (0..<c.nodes.count).filter { s.check(pod, on: NodeID(UInt32($0))) == nil }.map {
+          c.nodes.names[$0]
+        })
     }
     // Zones a, b, c hold one matching pod each: every node fits.
     #expect(try fitting(Self.spreadPod(Self.zone())) == ["n0", "n1", "n2", "n3"])
@@ -195,7 +238,8 @@ struct PodTopologySpreadTests {
     var rack = Self.zone()
     rack.topologyKey = "rack"
     #expect(try fitting(Self.spreadPod(rack)).isEmpty)
-    c.addNode(Builders.node("n6", cpu: 100_000, memory: 1 << 40, labels: [Self.zoneKey: "d", "rack": "r1"]))
+    c.addNode(
+      Builders.node("n6", cpu: 100_000, memory: 1 << 40, labels: [Self.zoneKey: "d", "rack": "r1"]))
     #expect(try fitting(Self.spreadPod(rack)) == ["n6"])
   }
 
@@ -216,7 +260,11 @@ struct PodTopologySpreadTests {
         c.bind(id, to: NodeID(UInt32(rng.nextInt(below: 4))))
         bound.append(id)
       }
-      if i % 50 == 0 { _ = c.matcher(namespace: 0, selector: LabelSelector(matchExpressions: [.init(key: "app", operator: .exists)])) }
+      if i % 50 == 0 {
+        _ = c.matcher(
+          namespace: 0,
+          selector: LabelSelector(matchExpressions: [.init(key: "app", operator: .exists)]))
+      }
       #expect(c.invariantViolations().isEmpty, "step \(i)")
     }
   }

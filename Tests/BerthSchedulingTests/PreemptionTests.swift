@@ -18,12 +18,18 @@ struct PreemptionTests {
 
   /// Nodes of 1 CPU each (n0, n1, … labelled `slot` = index); pods arrive at `at` seconds,
   /// pinned with `node` when given.
-  static func run(nodes: Int, _ pods: [P], budgets: [PodDisruptionBudgetSpec] = []) throws -> (QueueRun, Cluster) {
-    let c = Cluster(nodes: (0..<nodes).map { Builders.node("n\($0)", cpu: 1000, memory: 1 << 34, labels: ["slot": "\($0)"]) })
+  static func run(nodes: Int, _ pods: [P], budgets: [PodDisruptionBudgetSpec] = []) throws -> (
+    QueueRun, Cluster
+  ) {
+    let c = Cluster(
+      nodes: (0..<nodes).map {
+        Builders.node("n\($0)", cpu: 1000, memory: 1 << 34, labels: ["slot": "\($0)"])
+      })
     for b in budgets { c.addDisruptionBudget(b) }
     let run = QueueRun(scheduler: Scheduler(cluster: c, seed: 1, tieBreak: .lowestIndex), seed: 1)
     for spec in pods {
-      var s = Builders.pod(spec.name, cpu: spec.cpu, nodeSelector: spec.nodeSelector, nodeName: spec.node)
+      var s = Builders.pod(
+        spec.name, cpu: spec.cpu, nodeSelector: spec.nodeSelector, nodeName: spec.node)
       s.priority = spec.priority
       s.labels = spec.labels
       s.preemptLowerPriority = !spec.never
@@ -42,13 +48,19 @@ struct PreemptionTests {
     run.preemptions.map { $0.decision.victims.map { c.pods.name($0) } }
   }
 
-  @Test("the node whose most important victim has the lowest priority wins; victims leave after their grace period")
+  @Test(
+    "the node whose most important victim has the lowest priority wins; victims leave after their grace period"
+  )
   func lowestHighestVictim() throws {
-    let (run, c) = try Self.run(nodes: 2, [
-      P(name: "a", cpu: 500, priority: 1, node: "n0"), P(name: "b", cpu: 500, priority: 2, node: "n0"),
-      P(name: "c", cpu: 500, priority: 5, node: "n1"), P(name: "d", cpu: 500, priority: 1, node: "n1"),
-      P(name: "p", cpu: 1000, priority: 10, at: 1),
-    ])
+    let (run, c) = try Self.run(
+      nodes: 2,
+      [
+        P(name: "a", cpu: 500, priority: 1, node: "n0"),
+        P(name: "b", cpu: 500, priority: 2, node: "n0"),
+        P(name: "c", cpu: 500, priority: 5, node: "n1"),
+        P(name: "d", cpu: 500, priority: 1, node: "n1"),
+        P(name: "p", cpu: 1000, priority: 10, at: 1),
+      ])
     #expect(run.preemptions.count == 1 && c.nodes.name(run.preemptions[0].decision.node) == "n0")
     #expect(Self.victims(run, c) == [["b", "a"]])
     #expect(Self.node(c, "p") == "n0" && Self.node(c, "c") == "n1" && Self.node(c, "a") == nil)
@@ -59,34 +71,48 @@ struct PreemptionTests {
 
   @Test("reprieve: the most important lower-priority pod that still leaves room is spared")
   func reprieve() throws {
-    let (run, c) = try Self.run(nodes: 1, [
-      P(name: "a", cpu: 300, priority: 1), P(name: "b", cpu: 300, priority: 2), P(name: "c", cpu: 300, priority: 3),
-      P(name: "p", cpu: 600, priority: 10, at: 1),
-    ])
+    let (run, c) = try Self.run(
+      nodes: 1,
+      [
+        P(name: "a", cpu: 300, priority: 1), P(name: "b", cpu: 300, priority: 2),
+        P(name: "c", cpu: 300, priority: 3),
+        P(name: "p", cpu: 600, priority: 10, at: 1),
+      ])
     #expect(Self.victims(run, c) == [["b", "a"]])
     #expect(Self.node(c, "c") == "n0" && Self.node(c, "p") == "n0")
   }
 
-  @Test("a PodDisruptionBudget already at zero steers preemption to the node without a violation, over a lower victim priority")
+  @Test(
+    "a PodDisruptionBudget already at zero steers preemption to the node without a violation, over a lower victim priority"
+  )
   func budgets() throws {
-    let web = PodDisruptionBudgetSpec(name: "web", selector: LabelSelector(matchLabels: ["app": "web"]), minAvailable: .int(1))
-    let (run, c) = try Self.run(nodes: 2, [
-      P(name: "w", cpu: 1000, priority: 0, node: "n0", labels: ["app": "web"]),
-      P(name: "x", cpu: 1000, priority: 1, node: "n1", labels: ["app": "db"]),
-      P(name: "p", cpu: 1000, priority: 10, at: 1),
-    ], budgets: [web])
+    let web = PodDisruptionBudgetSpec(
+      name: "web", selector: LabelSelector(matchLabels: ["app": "web"]), minAvailable: .int(1))
+    let (run, c) = try Self.run(
+      nodes: 2,
+      [
+        P(name: "w", cpu: 1000, priority: 0, node: "n0", labels: ["app": "web"]),
+        P(name: "x", cpu: 1000, priority: 1, node: "n1", labels: ["app": "db"]),
+        P(name: "p", cpu: 1000, priority: 10, at: 1),
+      ], budgets: [web])
     #expect(run.preemptions.map { c.nodes.name($0.decision.node) } == ["n1"])
     #expect(run.preemptions[0].decision.pdbViolations == 0 && Self.node(c, "w") == "n0")
   }
 
   @Test("when every candidate violates a budget, the fewest violations win and are reported")
   func violatingOnly() throws {
-    let all = PodDisruptionBudgetSpec(name: "all", selector: LabelSelector(matchExpressions: [.init(key: "app", operator: .exists)]), maxUnavailable: .int(0))
-    let (run, c) = try Self.run(nodes: 2, [
-      P(name: "w1", cpu: 500, priority: 1, node: "n0", labels: ["app": "web"]), P(name: "w2", cpu: 500, priority: 1, node: "n0", labels: ["app": "web"]),
-      P(name: "x", cpu: 1000, priority: 1, node: "n1", labels: ["app": "db"]),
-      P(name: "p", cpu: 1000, priority: 10, at: 1),
-    ], budgets: [all])
+    let all = PodDisruptionBudgetSpec(
+      name: "all",
+      selector: LabelSelector(matchExpressions: [.init(key: "app", operator: .exists)]),
+      maxUnavailable: .int(0))
+    let (run, c) = try Self.run(
+      nodes: 2,
+      [
+        P(name: "w1", cpu: 500, priority: 1, node: "n0", labels: ["app": "web"]),
+        P(name: "w2", cpu: 500, priority: 1, node: "n0", labels: ["app": "web"]),
+        P(name: "x", cpu: 1000, priority: 1, node: "n1", labels: ["app": "db"]),
+        P(name: "p", cpu: 1000, priority: 10, at: 1),
+      ], budgets: [all])
     #expect(run.preemptions.count == 1)
     let d = run.preemptions[0].decision
     #expect(c.nodes.name(d.node) == "n1" && d.pdbViolations == 1 && Self.victims(run, c) == [["x"]])
@@ -94,44 +120,69 @@ struct PreemptionTests {
 
   @Test("equal highest priority: the smaller priority sum wins")
   func prioritySum() throws {
-    let (run, c) = try Self.run(nodes: 2, [
-      P(name: "a", cpu: 500, priority: 3, node: "n0"), P(name: "b", cpu: 500, priority: 1, node: "n0"),
-      P(name: "c", cpu: 500, priority: 3, node: "n1"), P(name: "d", cpu: 500, priority: 3, node: "n1"),
-      P(name: "p", cpu: 1000, priority: 10, at: 1),
-    ])
+    let (run, c) = try Self.run(
+      nodes: 2,
+      [
+        P(name: "a", cpu: 500, priority: 3, node: "n0"),
+        P(name: "b", cpu: 500, priority: 1, node: "n0"),
+        P(name: "c", cpu: 500, priority: 3, node: "n1"),
+        P(name: "d", cpu: 500, priority: 3, node: "n1"),
+        P(name: "p", cpu: 1000, priority: 10, at: 1),
+      ])
     #expect(run.preemptions.map { c.nodes.name($0.decision.node) } == ["n0"])
   }
 
   @Test("all else equal, evict the victims that started latest")
   func latestStart() throws {
-    let (run, c) = try Self.run(nodes: 2, [
-      P(name: "old", cpu: 1000, priority: 1, node: "n0", at: 0), P(name: "new", cpu: 1000, priority: 1, node: "n1", at: 10),
-      P(name: "p", cpu: 1000, priority: 10, at: 20),
-    ])
+    let (run, c) = try Self.run(
+      nodes: 2,
+      [
+        P(name: "old", cpu: 1000, priority: 1, node: "n0", at: 0),
+        P(name: "new", cpu: 1000, priority: 1, node: "n1", at: 10),
+        P(name: "p", cpu: 1000, priority: 10, at: 20),
+      ])
     #expect(Self.victims(run, c) == [["new"]])
   }
 
-  @Test("no preemption for policy Never, for pods without lower-priority victims, or on unresolvable nodes")
+  @Test(
+    "no preemption for policy Never, for pods without lower-priority victims, or on unresolvable nodes"
+  )
   func ineligible() throws {
-    let (never, c1) = try Self.run(nodes: 1, [P(name: "a", cpu: 1000, priority: 1), P(name: "p", cpu: 1000, priority: 10, at: 1, never: true)])
-    #expect(never.preemptions.isEmpty && Self.node(c1, "p") == nil && never.stillPending.map { c1.pods.name($0) } == ["p"])
-    let (equal, _) = try Self.run(nodes: 1, [P(name: "a", cpu: 1000, priority: 10), P(name: "p", cpu: 1000, priority: 10, at: 1)])
+    let (never, c1) = try Self.run(
+      nodes: 1,
+      [
+        P(name: "a", cpu: 1000, priority: 1),
+        P(name: "p", cpu: 1000, priority: 10, at: 1, never: true),
+      ])
+    #expect(
+      never.preemptions.isEmpty && Self.node(c1, "p") == nil
+        && never.stillPending.map { c1.pods.name($0) } == ["p"])
+    let (equal, _) = try Self.run(
+      nodes: 1,
+      [P(name: "a", cpu: 1000, priority: 10), P(name: "p", cpu: 1000, priority: 10, at: 1)])
     #expect(equal.preemptions.isEmpty)
     // n0 fails the pod's nodeSelector (unresolvable), so only n1's pod can be a victim.
-    let (selector, c3) = try Self.run(nodes: 2, [
-      P(name: "a", cpu: 1000, priority: 1, node: "n0"), P(name: "b", cpu: 1000, priority: 5, node: "n1"),
-      P(name: "p", cpu: 1000, priority: 10, at: 1, nodeSelector: ["slot": "1"]),
-    ])
+    let (selector, c3) = try Self.run(
+      nodes: 2,
+      [
+        P(name: "a", cpu: 1000, priority: 1, node: "n0"),
+        P(name: "b", cpu: 1000, priority: 5, node: "n1"),
+        P(name: "p", cpu: 1000, priority: 10, at: 1, nodeSelector: ["slot": "1"]),
+      ])
     #expect(Self.victims(selector, c3) == [["b"]])
   }
 
-  @Test("a nominated node is reserved: an equal-priority pod arriving while victims terminate goes elsewhere or waits")
+  @Test(
+    "a nominated node is reserved: an equal-priority pod arriving while victims terminate goes elsewhere or waits"
+  )
   func nominatedReservation() throws {
     // n0: 2 CPUs with a 1-CPU low-priority pod. p (2 CPUs) evicts it and is nominated to n0; m
     // (1 CPU, same priority as p) arrives before the victim is gone and would take n0's free CPU.
     let c = Cluster(nodes: [Builders.node("n0", cpu: 2000, memory: 1 << 34)])
     let run = QueueRun(scheduler: Scheduler(cluster: c, seed: 1), seed: 1)
-    for (name, cpu, prio, at) in [("a", Int64(1000), Int32(1), Int64(0)), ("p", 2000, 10, 1), ("m", 1000, 10, 5)] {
+    for (name, cpu, prio, at) in [
+      ("a", Int64(1000), Int32(1), Int64(0)), ("p", 2000, 10, 1), ("m", 1000, 10, 5),
+    ] {
       var s = Builders.pod(name, cpu: cpu)
       s.priority = prio
       run.submit(try c.addPod(s), at: .seconds(at))
@@ -158,9 +209,14 @@ struct PreemptionTests {
     #expect(c.invariantViolations().isEmpty && !c.pods.isBound(qID))
   }
 
-  @Test("a pod's nominated node is checked with the other pods nominated there of equal or higher priority")
+  @Test(
+    "a pod's nominated node is checked with the other pods nominated there of equal or higher priority"
+  )
   func nominatedNodeCheck() throws {
-    let c = Cluster(nodes: [Builders.node("n0", cpu: 2000, memory: 1 << 34), Builders.node("n1", cpu: 2000, memory: 1 << 34)])
+    let c = Cluster(nodes: [
+      Builders.node("n0", cpu: 2000, memory: 1 << 34),
+      Builders.node("n1", cpu: 2000, memory: 1 << 34),
+    ])
     let s = Scheduler(cluster: c, seed: 1)
     func pod(_ name: String, cpu: Int64, priority: Int32) throws -> PodID {
       var spec = Builders.pod(name, cpu: cpu)
@@ -182,12 +238,15 @@ struct PreemptionTests {
 
   // MARK: Queue
 
-  @Test("activeQ order: higher priority first, then arrival; a waiting pod retries when a pod leaves")
+  @Test(
+    "activeQ order: higher priority first, then arrival; a waiting pod retries when a pod leaves")
   func queueOrder() throws {
     var order: [String] = []
     let c = Cluster(nodes: [Builders.node("n0", cpu: 1000, memory: 1 << 34)])
     let run = QueueRun(scheduler: Scheduler(cluster: c, seed: 1), seed: 1)
-    run.onCycle = { pod, outcome, _ in order.append(c.pods.name(pod) + (outcome.node == nil ? "✗" : "✓")) }
+    run.onCycle = { pod, outcome, _ in
+      order.append(c.pods.name(pod) + (outcome.node == nil ? "✗" : "✓"))
+    }
     for (name, prio, cpu) in [("low", Int32(1), Int64(600)), ("high", 5, 600), ("mid", 3, 300)] {
       var s = Builders.pod(name, cpu: cpu)
       s.priority = prio
@@ -215,7 +274,9 @@ struct PreemptionTests {
     #expect(q.backoffExpiration(pod) == .seconds(Int64(12)))
   }
 
-  @Test("events move only pods whose rejecting plugin registered for them; the 5-minute flush retries the rest")
+  @Test(
+    "events move only pods whose rejecting plugin registered for them; the 5-minute flush retries the rest"
+  )
   func events() {
     let q = SchedulingQueue()
     let plugins: [PluginName] = [.taintToleration, .nodeResourcesFit]
@@ -233,7 +294,9 @@ struct PreemptionTests {
     #expect(q.location[0] == .active)
   }
 
-  @Test("with a cycle duration pods queue behind each other and an arrival during a cycle is popped next by priority")
+  @Test(
+    "with a cycle duration pods queue behind each other and an arrival during a cycle is popped next by priority"
+  )
   func cycleDuration() throws {
     func run(cycle: VirtualTime) throws -> (order: [String], waits: [String: VirtualTime]) {
       let c = Cluster(nodes: [Builders.node("n0", cpu: 4000, memory: 1 << 34)])
@@ -242,12 +305,17 @@ struct PreemptionTests {
       let run = QueueRun(scheduler: Scheduler(cluster: c, seed: 1), seed: 1, settings: settings)
       var order: [String] = []
       run.onCycle = { pod, _, _ in order.append(c.pods.name(pod)) }
-      for name in ["low1", "low2", "low3"] { run.submit(try c.addPod(Builders.pod(name, cpu: 100)), at: .zero) }
+      for name in ["low1", "low2", "low3"] {
+        run.submit(try c.addPod(Builders.pod(name, cpu: 100)), at: .zero)
+      }
       var high = Builders.pod("high", cpu: 100)
       high.priority = 10
       run.submit(try c.addPod(high), at: .seconds(0.5))
       run.run()
-      return (order, Dictionary(uniqueKeysWithValues: run.pendingTimes().map { (c.pods.name($0.pod), $0.wait) }))
+      return (
+        order,
+        Dictionary(uniqueKeysWithValues: run.pendingTimes().map { (c.pods.name($0.pod), $0.wait) })
+      )
     }
     let instant = try run(cycle: .zero)
     #expect(instant.order == ["low1", "low2", "low3", "high"])
@@ -272,7 +340,9 @@ struct PreemptionTests {
 
 /// The queue and preemption over random clusters: properties that must hold whatever the seed.
 struct QueuePropertyTests {
-  @Test("random queue runs: consistent cluster, victims of lower priority, stuck pods fit nowhere, same seed same run")
+  @Test(
+    "random queue runs: consistent cluster, victims of lower priority, stuck pods fit nowhere, same seed same run"
+  )
   func randomRuns() throws {
     var preemptions = 0
     var stuck = 0
@@ -293,23 +363,31 @@ struct QueuePropertyTests {
       }
       let (q, c) = try run()
       let ignored = q.scheduler.profile.fitArguments.ignoredResourceGroups
-      let violations = c.invariantViolations().filter { !$0.isOverAllocatable(inResourceGroups: ignored) }
+      let violations = c.invariantViolations().filter {
+        !$0.isOverAllocatable(inResourceGroups: ignored)
+      }
       #expect(violations.isEmpty, "seed \(seed): \(violations.prefix(2))")
       for p in q.preemptions {
         let prio = c.pods.priority[p.preemptor.index]
         #expect(p.decision.victims.allSatisfy { c.pods.priority[$0.index] < prio }, "seed \(seed)")
-        #expect(p.decision.victims.allSatisfy { q.deletedAt[$0.index] != nil }, "seed \(seed): every victim is gone")
+        #expect(
+          p.decision.victims.allSatisfy { q.deletedAt[$0.index] != nil },
+          "seed \(seed): every victim is gone")
       }
       preemptions += q.preemptions.count
       // The run ends at a fixed point: no waiting pod fits any node now.
       for pod in q.stillPending where c.pods.constraints(of: pod).schedulingGates.isEmpty {
         stuck += 1
         for n in 0..<c.nodes.count {
-          #expect(q.scheduler.check(pod, on: NodeID(UInt32(n))) != nil, "seed \(seed): \(c.pods.name(pod)) fits \(c.nodes.names[n]) but waits")
+          #expect(
+            q.scheduler.check(pod, on: NodeID(UInt32(n))) != nil,
+            "seed \(seed): \(c.pods.name(pod)) fits \(c.nodes.names[n]) but waits")
         }
       }
       let (q2, c2) = try run()
-      #expect((0..<c.pods.count).map { c.pods.node[$0] } == (0..<c2.pods.count).map { c2.pods.node[$0] }, "seed \(seed): not deterministic")
+      #expect(
+        (0..<c.pods.count).map { c.pods.node[$0] } == (0..<c2.pods.count).map { c2.pods.node[$0] },
+        "seed \(seed): not deterministic")
       #expect(q.now == q2.now && q.cycles == q2.cycles)
     }
     #expect(preemptions > 50)
@@ -333,7 +411,10 @@ struct ProfileSharingTests {
         let first = Scheduler(cluster: c, profile: profile, seed: seed)
         var twin = profile
         twin.schedulerName = "twin"
-        let schedulers = split ? [first, Scheduler(cluster: c, profile: twin, seed: seed &+ 1, sharingWith: first)] : [first]
+        let schedulers =
+          split
+          ? [first, Scheduler(cluster: c, profile: twin, seed: seed &+ 1, sharingWith: first)]
+          : [first]
         let q = QueueRun(schedulers: schedulers, profileOf: { $0.index % 2 }, seed: seed)
         for var spec in specs {
           spec.priority = Int32(rng.nextInt(below: 4)) * 10
@@ -345,9 +426,13 @@ struct ProfileSharingTests {
       }
       let (one, c1) = try run(split: false)
       let (two, c2) = try run(split: true)
-      #expect((0..<c1.pods.count).map { c1.pods.node[$0] } == (0..<c2.pods.count).map { c2.pods.node[$0] }, "seed \(seed)")
+      #expect(
+        (0..<c1.pods.count).map { c1.pods.node[$0] }
+          == (0..<c2.pods.count).map { c2.pods.node[$0] }, "seed \(seed)")
       #expect(one.cycles == two.cycles && one.now == two.now, "seed \(seed)")
-      #expect(one.preemptions.map(\.decision.victims) == two.preemptions.map(\.decision.victims), "seed \(seed)")
+      #expect(
+        one.preemptions.map(\.decision.victims) == two.preemptions.map(\.decision.victims),
+        "seed \(seed)")
       preemptions += two.preemptions.count
     }
     #expect(preemptions > 15)

@@ -17,32 +17,42 @@ struct ReferenceTests {
         cluster.declareNamespace(ns.name, labels: ns.labels)
         reference.namespaces[ns.name] = ns.labels
       }
-      let scheduler = Scheduler(cluster: cluster, profile: profile, seed: seed, tieBreak: .lowestIndex)
+      let scheduler = Scheduler(
+        cluster: cluster, profile: profile, seed: seed, tieBreak: .lowestIndex)
       for spec in specs {
         let pod = try cluster.addPod(spec)
         let expected = try reference.schedule(spec)
         let actual = scheduler.scheduleOne(pod)
         pods += 1
         #expect(actual.node?.index == expected.node, "seed \(seed) pod \(spec.name): node")
-        #expect(actual.evaluatedNodes == expected.evaluated, "seed \(seed) pod \(spec.name): evaluated")
+        #expect(
+          actual.evaluatedNodes == expected.evaluated, "seed \(seed) pod \(spec.name): evaluated")
         if actual.node == nil && !nodes.isEmpty && scheduler.lastRejection == nil {
           // The linear reason histogram equals one built node by node from each node's reasons.
           var slow: [String: Int] = [:]
           for row in 0..<cluster.nodes.count where scheduler.status[row] != 255 {
-            for r in scheduler.check(pod, on: NodeID(UInt32(row)))?.reasons ?? [] { slow[r, default: 0] += 1 }
+            for r in scheduler.check(pod, on: NodeID(UInt32(row)))?.reasons ?? [] {
+              slow[r, default: 0] += 1
+            }
           }
           let fast = scheduler.diagnose(pod).reasons
-          #expect(Dictionary(uniqueKeysWithValues: fast.map { ($0.reason, $0.count) }) == slow, "seed \(seed) pod \(spec.name): reasons")
+          #expect(
+            Dictionary(uniqueKeysWithValues: fast.map { ($0.reason, $0.count) }) == slow,
+            "seed \(seed) pod \(spec.name): reasons")
           diagnosed += 1
         }
         if actual.topScore != nil {
           for (row, total) in expected.totals where scheduler.total[row] != total {
-            Issue.record("seed \(seed) pod \(spec.name) node \(nodes.count) row \(row): total \(scheduler.total[row]) != \(total)")
+            Issue.record(
+              "seed \(seed) pod \(spec.name) node \(nodes.count) row \(row): total \(scheduler.total[row]) != \(total)"
+            )
           }
         }
         // Ignored extended resources are not checked by the filter, so they may exceed allocatable.
         let ignored = profile.fitArguments.ignoredResourceGroups
-        let violations = cluster.invariantViolations().filter { !$0.isOverAllocatable(inResourceGroups: ignored) }
+        let violations = cluster.invariantViolations().filter {
+          !$0.isOverAllocatable(inResourceGroups: ignored)
+        }
         #expect(violations.isEmpty, "seed \(seed)")
       }
     }

@@ -9,7 +9,9 @@ import Testing
 /// caches and one without run the same random operations on two identical clusters and must
 /// agree on every decision.
 struct ScoreCacheTests {
-  @Test("cached node-local verdicts and scores decide exactly as fresh ones over random runs of repeated pods, unbinds and new nodes")
+  @Test(
+    "cached node-local verdicts and scores decide exactly as fresh ones over random runs of repeated pods, unbinds and new nodes"
+  )
   func cacheAgreesWithFreshScores() throws {
     var cycles = 0
     var reusedCycles = 0
@@ -18,7 +20,9 @@ struct ScoreCacheTests {
       guard !specs.isEmpty else { continue }
       var rng = SplitMix64(seed: seed ^ 0x5CA1E)
       let clusters = [Cluster(nodes: nodes), Cluster(nodes: nodes)]
-      for c in clusters { for ns in RandomCluster.namespaces { c.declareNamespace(ns.name, labels: ns.labels) } }
+      for c in clusters {
+        for ns in RandomCluster.namespaces { c.declareNamespace(ns.name, labels: ns.labels) }
+      }
       let schedulers = clusters.map { Scheduler(cluster: $0, profile: profile, seed: seed) }
       schedulers[1].cachesNodeLocalResults = false
       let templates = (0..<3).map { _ in specs[rng.nextInt(below: specs.count)] }
@@ -45,17 +49,21 @@ struct ScoreCacheTests {
           let outcomes = zip(schedulers, ids).map { $0.scheduleOne($1) }
           #expect(outcomes[0] == outcomes[1], "seed \(seed) step \(step)")
           if outcomes[0] != outcomes[1] { return }
-          if let _ = outcomes[0].node { bound.append(ids[0]) }
+          if outcomes[0].node != nil { bound.append(ids[0]) }
           cycles += 1
           if outcomes[0].feasibleNodes > 1 { reusedCycles += 1 }
         }
       }
       // Resources in an ignored group may be over-committed (the filter does not check them).
       let ignored = profile.fitArguments.ignoredResourceGroups
-      let violations = clusters[0].invariantViolations().filter { !$0.isOverAllocatable(inResourceGroups: ignored) }
+      let violations = clusters[0].invariantViolations().filter {
+        !$0.isOverAllocatable(inResourceGroups: ignored)
+      }
       #expect(violations.isEmpty, "seed \(seed): \(violations.prefix(2))")
     }
-    #expect(cycles > 10_000 && reusedCycles > 3_000, "the runs exercise the cache: \(cycles) cycles, \(reusedCycles) scored")
+    #expect(
+      cycles > 10_000 && reusedCycles > 3_000,
+      "the runs exercise the cache: \(cycles) cycles, \(reusedCycles) scored")
   }
 }
 
@@ -65,14 +73,29 @@ struct ScoreCacheTests {
 struct ConstraintMemoTests {
   @Test("a taint first registered by a node added mid-run rejects the next identical pod")
   func newTaintReachesIdenticalPods() throws {
-    let cluster = Cluster(nodes: [Builders.node("a", cpu: 1000, memory: 1 << 30, pods: 1), Builders.node("b", cpu: 1000, memory: 1 << 30, pods: 1)])
+    let cluster = Cluster(nodes: [
+      Builders.node("a", cpu: 1000, memory: 1 << 30, pods: 1),
+      Builders.node("b", cpu: 1000, memory: 1 << 30, pods: 1),
+    ])
     let scheduler = Scheduler(cluster: cluster, seed: 1, tieBreak: .lowestIndex)
-    for i in 0..<2 { #expect(scheduler.scheduleOne(try cluster.addPod(Builders.pod("p\(i)", cpu: 100))).node != nil) }
-    cluster.addNode(Builders.node("c", cpu: 1000, memory: 1 << 30, taints: [Taint(key: "dedicated", value: "gpu", effect: .noSchedule)]))
+    for i in 0..<2 {
+      #expect(
+        scheduler.scheduleOne(try cluster.addPod(Builders.pod("p\(i)", cpu: 100))).node != nil)
+    }
+    cluster.addNode(
+      Builders.node(
+        "c", cpu: 1000, memory: 1 << 30,
+        taints: [Taint(key: "dedicated", value: "gpu", effect: .noSchedule)]))
     let third = scheduler.scheduleOne(try cluster.addPod(Builders.pod("p2", cpu: 100)))
     #expect(third.node == nil, "the only node with room carries an untolerated NoSchedule taint")
-    let tolerant = Builders.pod("p3", cpu: 100, tolerations: [Toleration(key: "dedicated", operator: .equal, value: "gpu", effect: .noSchedule)])
-    #expect(scheduler.scheduleOne(try cluster.addPod(tolerant)).node.map { cluster.nodes.names[$0.index] } == "c")
+    let tolerant = Builders.pod(
+      "p3", cpu: 100,
+      tolerations: [
+        Toleration(key: "dedicated", operator: .equal, value: "gpu", effect: .noSchedule)
+      ])
+    #expect(
+      scheduler.scheduleOne(try cluster.addPod(tolerant)).node.map { cluster.nodes.names[$0.index] }
+        == "c")
   }
 
   @Test("an image first held by a node added mid-run scores for the next identical pod")
@@ -82,19 +105,29 @@ struct ConstraintMemoTests {
     var profile = Profile.default
     profile.scores = [.init(name: .imageLocality, weight: 1)]
     let scheduler = Scheduler(cluster: cluster, profile: profile, seed: 1, tieBreak: .lowestIndex)
-    let first = scheduler.scheduleOne(try cluster.addPod(Builders.pod("p0", cpu: 100, image: "nginx:1.25")))
+    let first = scheduler.scheduleOne(
+      try cluster.addPod(Builders.pod("p0", cpu: 100, image: "nginx:1.25")))
     #expect(first.topScore == 0, "no node holds the image yet")
-    cluster.addNode(Builders.node("holder", cpu: 4000, memory: 8 << 30, images: [NodeSpec.Image(names: ["nginx:1.25"], sizeBytes: 900 << 20)]))
-    let second = scheduler.scheduleOne(try cluster.addPod(Builders.pod("p1", cpu: 100, image: "nginx:1.25")))
+    cluster.addNode(
+      Builders.node(
+        "holder", cpu: 4000, memory: 8 << 30,
+        images: [NodeSpec.Image(names: ["nginx:1.25"], sizeBytes: 900 << 20)]))
+    let second = scheduler.scheduleOne(
+      try cluster.addPod(Builders.pod("p1", cpu: 100, image: "nginx:1.25")))
     #expect(second.node.map { cluster.nodes.names[$0.index] } == "holder")
     #expect((second.topScore ?? 0) > 0)
   }
 }
 
 extension ScoreCacheTests {
-  @Test("more node changes between two cycles than the journal holds empty the caches: a node filled before them is seen full")
+  @Test(
+    "more node changes between two cycles than the journal holds empty the caches: a node filled before them is seen full"
+  )
   func journalOverflowForgetsEverything() throws {
-    let cluster = Cluster(nodes: [Builders.node("a", cpu: 1000, memory: 1 << 30), Builders.node("b", cpu: 100_000, memory: 1 << 36)])
+    let cluster = Cluster(nodes: [
+      Builders.node("a", cpu: 1000, memory: 1 << 30),
+      Builders.node("b", cpu: 100_000, memory: 1 << 36),
+    ])
     let scheduler = Scheduler(cluster: cluster, seed: 1, tieBreak: .lowestIndex)
     let first = scheduler.scheduleOne(try cluster.addPod(Builders.pod("s0", cpu: 500)))
     #expect(first.feasibleNodes == 2)

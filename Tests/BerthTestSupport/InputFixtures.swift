@@ -20,7 +20,8 @@ public enum InputFixtures {
 
   /// Writes `text` to a file called `name` in a fresh temporary directory; returns its path.
   public static func temp(_ name: String, _ text: String) throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("berth-input-\(UUID().uuidString)")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "berth-input-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     let path = dir.appendingPathComponent(name).path
     try text.write(toFile: path, atomically: false, encoding: .utf8)

@@ -9,7 +9,9 @@ public struct JSONSchema {
   public init(path: String) throws {
     let data = try Data(contentsOf: URL(fileURLWithPath: path))
     guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-      throw NSError(domain: "JSONSchema", code: 1, userInfo: [NSLocalizedDescriptionKey: "schema is not an object"])
+      throw NSError(
+        domain: "JSONSchema", code: 1,
+        userInfo: [NSLocalizedDescriptionKey: "schema is not an object"])
     }
     root = object
   }
@@ -24,7 +26,8 @@ public struct JSONSchema {
 
   func resolve(_ schema: [String: Any]) -> [String: Any] {
     guard let ref = schema["$ref"] as? String, ref.hasPrefix("#/$defs/"),
-      let defs = root["$defs"] as? [String: Any], let target = defs[String(ref.dropFirst(8))] as? [String: Any]
+      let defs = root["$defs"] as? [String: Any],
+      let target = defs[String(ref.dropFirst(8))] as? [String: Any]
     else { return schema }
     return target
   }
@@ -34,7 +37,8 @@ public struct JSONSchema {
     case is NSNull: return "null"
     case let n as NSNumber:
       if String(describing: type(of: n)).contains("Boolean") { return "boolean" }
-      return n.doubleValue == n.doubleValue.rounded() && !"\(n)".contains(".") ? "integer" : "number"
+      return n.doubleValue == n.doubleValue.rounded() && !"\(n)".contains(".")
+        ? "integer" : "number"
     case is String: return "string"
     case is [Any]: return "array"
     case is [String: Any]: return "object"
@@ -56,7 +60,9 @@ public struct JSONSchema {
     if let e = schema["enum"] as? [Any], !e.contains(where: { "\($0)" == "\(value)" }) {
       out.append("\(path): \(value) is not one of \(e)")
     }
-    if let minimum = schema["minimum"] as? Double, let n = value as? NSNumber, n.doubleValue < minimum {
+    if let minimum = schema["minimum"] as? Double, let n = value as? NSNumber,
+      n.doubleValue < minimum
+    {
       out.append("\(path): \(n) is below \(minimum)")
     }
     if let pattern = schema["pattern"] as? String, let s = value as? String,
@@ -65,14 +71,18 @@ public struct JSONSchema {
       out.append("\(path): \"\(s)\" does not match \(pattern)")
     }
     if let object = value as? [String: Any] {
-      for key in (schema["required"] as? [String]) ?? [] where object[key] == nil { out.append("\(path): missing \(key)") }
+      for key in (schema["required"] as? [String]) ?? [] where object[key] == nil {
+        out.append("\(path): missing \(key)")
+      }
       let properties = (schema["properties"] as? [String: Any]) ?? [:]
       for (key, v) in object.sorted(by: { $0.key < $1.key }) {
         if let p = properties[key] as? [String: Any] {
           check(v, against: p, at: "\(path).\(key)", into: &out)
         } else if let extra = schema["additionalProperties"] {
           if let b = extra as? Bool, !b { out.append("\(path): unexpected property \(key)") }
-          if let s = extra as? [String: Any] { check(v, against: s, at: "\(path).\(key)", into: &out) }
+          if let s = extra as? [String: Any] {
+            check(v, against: s, at: "\(path).\(key)", into: &out)
+          }
         }
       }
     }

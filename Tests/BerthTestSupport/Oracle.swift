@@ -6,12 +6,16 @@ import Foundation
 public enum Oracle {
   /// `<repo>/../shared/oracles/kube-scheduler`.
   public static let root: String = {
-    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
       .deletingLastPathComponent()
-    return repo.deletingLastPathComponent().appendingPathComponent("shared/oracles/kube-scheduler").path
+      .deletingLastPathComponent()
+    return repo.deletingLastPathComponent().appendingPathComponent("shared/oracles/kube-scheduler")
+      .path
   }()
 
-  public static var isAvailable: Bool { FileManager.default.fileExists(atPath: root + "/README.md") }
+  public static var isAvailable: Bool {
+    FileManager.default.fileExists(atPath: root + "/README.md")
+  }
 
   public static func input(_ n: String) -> String { root + "/input/" + n }
   public static func run(_ name: String) -> String { root + "/runs/" + name }

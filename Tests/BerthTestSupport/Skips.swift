@@ -32,7 +32,8 @@ public enum Skips {
     let lines = summary
     guard !lines.isEmpty else { return }
     let total = ledger.withLock { $0.values.reduce(0, +) }
-    var text = "\n\(total) test(s) were skipped because material beside the repository is missing:\n"
+    var text =
+      "\n\(total) test(s) were skipped because material beside the repository is missing:\n"
     for line in lines { text += "  " + line + "\n" }
     text += "  (clone or copy the shared material to ../shared to run them)\n"
     FileHandle.standardOutput.write(Data(text.utf8))

@@ -18,7 +18,9 @@ struct YAMLTreeTests {
   static let billionLaughs: String = {
     var lines = ["a0: &a0 {kind: Pod, metadata: {name: p}, spec: {containers: [{name: c}]}}"]
     for level in 1...9 {
-      lines.append("a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]")
+      lines.append(
+        "a\(level): &a\(level) ["
+          + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]")
     }
     return "x:\n" + lines.map { "  " + $0 }.joined(separator: "\n") + "\nkind: List\nitems: [*a9]\n"
   }()
@@ -58,7 +60,9 @@ struct YAMLTreeTests {
 
   @Test("nesting past the limit is an error, in flow and block style")
   func deepNesting() throws {
-    let flow = "kind: Pod\nx: " + String(repeating: "[", count: 5_000) + String(repeating: "]", count: 5_000) + "\n"
+    let flow =
+      "kind: Pod\nx: " + String(repeating: "[", count: 5_000) + String(repeating: "]", count: 5_000)
+      + "\n"
     let e = try #require(Self.error(flow))
     #expect(e.message.contains("nested more than \(YAMLTree.maxDepth) levels deep"))
     #expect(!e.message.contains("yaml_"))
@@ -70,26 +74,34 @@ struct YAMLTreeTests {
 
   @Test("aliases must name an anchor defined before them and not enclose themselves")
   func badAliases() throws {
-    #expect(Self.error("kind: List\nitems: [*nope]\n")?.message == "alias *nope names no anchor defined before it")
-    #expect(Self.error("kind: List\nitems: &self [*self]\n")?.message == "alias *self refers to a node that contains it")
+    #expect(
+      Self.error("kind: List\nitems: [*nope]\n")?.message
+        == "alias *nope names no anchor defined before it")
+    #expect(
+      Self.error("kind: List\nitems: &self [*self]\n")?.message
+        == "alias *self refers to a node that contains it")
   }
 
   @Test("a list as the key of the root mapping is not taken for a List's items (a fuzz finding)")
   func sequenceKeyAtRoot() throws {
-    #expect(Self.error("[(,]Sax: [(,]Sa")?.message.hasPrefix("invalid YAML: did not find expected key") == true)
+    #expect(
+      Self.error("[(,]Sax: [(,]Sa")?.message.hasPrefix("invalid YAML: did not find expected key")
+        == true)
     #expect(Self.error("? [a, b]\n: [c]\n")?.message == "a mapping key must be a string")
   }
 
   @Test("every committed fuzz corpus input gives objects or a one-line error")
   func fuzzCorpus() throws {
-    let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent()
       .deletingLastPathComponent().appendingPathComponent("Fuzz/corpus/kubernetes-yaml").path
     let files = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
     #expect(files.count >= 4)
     for f in files {
       let data = try #require(FileManager.default.contents(atPath: dir + "/" + f))
       do {
-        _ = try KubernetesYAML.parse(String(decoding: data, as: UTF8.self), file: f).makeCluster(file: f)
+        _ = try KubernetesYAML.parse(String(decoding: data, as: UTF8.self), file: f).makeCluster(
+          file: f)
       } catch {
         #expect(!error.description.contains("\n"), "\(f)")
       }
@@ -99,18 +111,30 @@ struct YAMLTreeTests {
   @Test("a non-scalar key and a scalar merge source are errors")
   func keysAndMerges() throws {
     #expect(Self.error("kind: Pod\n? [a]\n: b\n")?.message == "a mapping key must be a string")
-    #expect(Self.error("kind: Pod\nmetadata: {<<: x, name: p}\n")?.message == "a merge key (<<) needs a mapping or a list of mappings")
+    #expect(
+      Self.error("kind: Pod\nmetadata: {<<: x, name: p}\n")?.message
+        == "a merge key (<<) needs a mapping or a list of mappings")
   }
 
   @Test("a List's items stream one by one; errors inside them still name items[k]")
   func streamedListErrors() throws {
     var yaml = "apiVersion: v1\nitems:\n"
-    for i in 0..<5 { yaml += "- {kind: Node, metadata: {name: n\(i)}, status: {allocatable: {cpu: \"4\", memory: 1Gi}}}\n" }
-    yaml += "- {kind: Node, metadata: {name: bad}, status: {allocatable: {cpu: lots}}}\nkind: List\n"
+    for i in 0..<5 {
+      yaml +=
+        "- {kind: Node, metadata: {name: n\(i)}, status: {allocatable: {cpu: \"4\", memory: 1Gi}}}\n"
+    }
+    yaml +=
+      "- {kind: Node, metadata: {name: bad}, status: {allocatable: {cpu: lots}}}\nkind: List\n"
     let e = try #require(Self.error(yaml))
-    #expect(e.description == "x.yaml:8: items[5].status.allocatable.cpu: quantity \"lots\" is not a number with an optional suffix")
+    #expect(
+      e.description
+        == "x.yaml:8: items[5].status.allocatable.cpu: quantity \"lots\" is not a number with an optional suffix"
+    )
     let ok = yaml.replacingOccurrences(of: "cpu: lots", with: "cpu: \"2\", memory: 1Gi")
-    #expect(try KubernetesYAML.parse(ok, file: "x.yaml").nodes.map(\.name) == ["n0", "n1", "n2", "n3", "n4", "bad"])
+    #expect(
+      try KubernetesYAML.parse(ok, file: "x.yaml").nodes.map(\.name) == [
+        "n0", "n1", "n2", "n3", "n4", "bad",
+      ])
     // items under another kind are refused even though they were read first.
     let wrong = ok.replacingOccurrences(of: "kind: List", with: "kind: Pod")
     #expect(Self.error(wrong)?.message == "items belong to a List, not to kind Pod")
@@ -118,7 +142,8 @@ struct YAMLTreeTests {
 
   @Test("non-UTF-8 input names the byte offset and line")
   func nonUTF8() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("berth-utf8-\(UUID().uuidString)")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "berth-utf8-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     let file = dir.appendingPathComponent("bad.yaml").path
     var bytes = Array("kind: Node\nmetadata: {name: n".utf8)
@@ -126,14 +151,18 @@ struct YAMLTreeTests {
     bytes += Array("}\n".utf8)
     FileManager.default.createFile(atPath: file, contents: Data(bytes))
     #expect { try KubernetesYAML.read(path: file) } throws: {
-      ($0 as? InputError)?.description == "\(file):2: not UTF-8 text: invalid byte 0xFF at byte offset 29"
+      ($0 as? InputError)?.description
+        == "\(file):2: not UTF-8 text: invalid byte 0xFF at byte offset 29"
     }
   }
 
   @Test("control characters and long values in messages are escaped and cut")
   func escapedMessages() throws {
     let long = String(repeating: "x", count: 500)
-    let e = try #require(Self.error("kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}], priority: \"\(long)\\u0007\"}\n"))
+    let e = try #require(
+      Self.error(
+        "kind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}], priority: \"\(long)\\u0007\"}\n"
+      ))
     #expect(e.description.count < 200)
     #expect(!e.description.contains("\u{07}"))
     let bell = try #require(Self.error("kind: \"Thing\\u0007\\nNext\"\nmetadata: {name: p}\n"))
@@ -149,8 +178,10 @@ struct YAMLSliceTests {
     var s = ""
     s.reserveCapacity(n * 400)
     for i in 0..<n {
-      s += "---\napiVersion: v1\nkind: Node\nmetadata:\n  name: \"n\(i)\"\n  labels: {zone: z\(i % 4)}\nstatus:\n  allocatable: {cpu: \"\(1 + i % 8)\", memory: 8Gi, pods: \"110\"}\n"
-      s += "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p\(i), namespace: ns\(i % 3)}\nspec:\n  containers:\n  - name: c\n    resources: {requests: {cpu: \(100 + i % 900)m, memory: \(i % 64 + 1)Mi}}\n"
+      s +=
+        "---\napiVersion: v1\nkind: Node\nmetadata:\n  name: \"n\(i)\"\n  labels: {zone: z\(i % 4)}\nstatus:\n  allocatable: {cpu: \"\(1 + i % 8)\", memory: 8Gi, pods: \"110\"}\n"
+      s +=
+        "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p\(i), namespace: ns\(i % 3)}\nspec:\n  containers:\n  - name: c\n    resources: {requests: {cpu: \(100 + i % 900)m, memory: \(i % 64 + 1)Mi}}\n"
     }
     return s
   }
@@ -170,13 +201,21 @@ struct YAMLSliceTests {
     return copy.withUTF8 { YAMLSlices.plan(UnsafeRawBufferPointer($0)) }
   }
 
-  @Test("a large multi-document stream and a large List are cut, and read to the same objects as in one part")
+  @Test(
+    "a large multi-document stream and a large List are cut, and read to the same objects as in one part"
+  )
   func sameObjects() throws {
     let docs = Self.documents(15_000)
     let list = Self.list(15_000)
     #expect(docs.utf8.count > YAMLSlices.minimumBytes)
-    guard case .documents? = Self.plan(docs) else { Issue.record("no document cut"); return }
-    guard case .listItems? = Self.plan(list) else { Issue.record("no item cut"); return }
+    guard case .documents? = Self.plan(docs) else {
+      Issue.record("no document cut")
+      return
+    }
+    guard case .listItems? = Self.plan(list) else {
+      Issue.record("no item cut")
+      return
+    }
     let a = try KubernetesYAML.parse(docs, file: "d.yaml")
     let b = try KubernetesYAML.parse(list, file: "l.yaml")
     #expect(a.nodes.count == 15_000 && a.pods.count == 15_000)
@@ -189,29 +228,42 @@ struct YAMLSliceTests {
     #expect(Self.plan(Self.documents(10)) == nil)
   }
 
-  @Test("errors in either part name the line and path they would in one part", arguments: [10, 14_900])
+  @Test(
+    "errors in either part name the line and path they would in one part", arguments: [10, 14_900])
   func errorsInParts(at bad: Int) throws {
-    let list = Self.list(15_000).replacingOccurrences(of: "name: \"n\(bad)\"\n    labels: {zone: z\(bad % 4)}\n  status:\n    allocatable: {cpu: \"\(1 + bad % 8)\"",
-      with: "name: \"n\(bad)\"\n    labels: {zone: z\(bad % 4)}\n  status:\n    allocatable: {cpu: \"lots\"")
+    let list = Self.list(15_000).replacingOccurrences(
+      of:
+        "name: \"n\(bad)\"\n    labels: {zone: z\(bad % 4)}\n  status:\n    allocatable: {cpu: \"\(1 + bad % 8)\"",
+      with:
+        "name: \"n\(bad)\"\n    labels: {zone: z\(bad % 4)}\n  status:\n    allocatable: {cpu: \"lots\""
+    )
     let item = 2 * bad
     let line = 3 + item * 7 + 6
     #expect { try KubernetesYAML.parse(list, file: "l.yaml") } throws: {
-      ($0 as? InputError)?.description == "l.yaml:\(line): items[\(item)].status.allocatable.cpu: quantity \"lots\" is not a number with an optional suffix"
+      ($0 as? InputError)?.description
+        == "l.yaml:\(line): items[\(item)].status.allocatable.cpu: quantity \"lots\" is not a number with an optional suffix"
     }
-    let docs = Self.documents(15_000).replacingOccurrences(of: "name: \"n\(bad)\"\n  labels: {zone: z\(bad % 4)}\nstatus:\n  allocatable: {cpu: \"\(1 + bad % 8)\"",
-      with: "name: \"n\(bad)\"\n  labels: {zone: z\(bad % 4)}\nstatus:\n  allocatable: {cpu: \"lots\"")
+    let docs = Self.documents(15_000).replacingOccurrences(
+      of:
+        "name: \"n\(bad)\"\n  labels: {zone: z\(bad % 4)}\nstatus:\n  allocatable: {cpu: \"\(1 + bad % 8)\"",
+      with:
+        "name: \"n\(bad)\"\n  labels: {zone: z\(bad % 4)}\nstatus:\n  allocatable: {cpu: \"lots\"")
     #expect { try KubernetesYAML.parse(docs, file: "d.yaml") } throws: {
-      ($0 as? InputError)?.description == "d.yaml:\(item * 8 + 8): status.allocatable.cpu: quantity \"lots\" is not a number with an optional suffix"
+      ($0 as? InputError)?.description
+        == "d.yaml:\(item * 8 + 8): status.allocatable.cpu: quantity \"lots\" is not a number with an optional suffix"
     }
   }
 
-  @Test("the List's trailer is checked after the cut: a wrong kind is still an error on its own line")
+  @Test(
+    "the List's trailer is checked after the cut: a wrong kind is still an error on its own line")
   func trailerAfterCut() throws {
-    let list = Self.list(15_000).replacingOccurrences(of: "kind: List\nmetadata", with: "kind: Pod\nmetadata")
+    let list = Self.list(15_000).replacingOccurrences(
+      of: "kind: List\nmetadata", with: "kind: Pod\nmetadata")
     let lines = list.split(separator: "\n", omittingEmptySubsequences: false).count
     #expect { try KubernetesYAML.parse(list, file: "l.yaml") } throws: {
       let e = $0 as? InputError
-      return e?.description == "l.yaml:3: items: items belong to a List, not to kind Pod" && lines > 100
+      return e?.description == "l.yaml:3: items: items belong to a List, not to kind Pod"
+        && lines > 100
     }
   }
 }

@@ -6,7 +6,8 @@ import Foundation
 
 /// A cluster of `nodes` oracle-shaped nodes with 2,000 pods already placed and one pending pod.
 func preparedScheduler(nodes: Int, percentage: Int32?) -> (Scheduler, PodID) {
-  let (nodeSpecs, podSpecs) = SyntheticCluster.generate(nodes: nodes, pods: 2_001, seed: 7, mix: .oracle)
+  let (nodeSpecs, podSpecs) = SyntheticCluster.generate(
+    nodes: nodes, pods: 2_001, seed: 7, mix: .oracle)
   let cluster = Cluster(nodes: nodeSpecs)
   var profile = Profile.default
   profile.percentageOfNodesToScore = percentage
@@ -41,7 +42,8 @@ let benchmarks: @Sendable () -> Void = {
 
   for nodes in [1_000, 15_000, 50_000] {
     for (label, percentage) in [("100%", Int32(100)), ("adaptive", Int32?.none)] {
-      Benchmark("filter+score_\(nodes)_nodes_\(label)", configuration: .init(scalingFactor: .one)) { benchmark, setup in
+      Benchmark("filter+score_\(nodes)_nodes_\(label)", configuration: .init(scalingFactor: .one)) {
+        benchmark, setup in
         let (scheduler, pod) = setup
         for _ in benchmark.scaledIterations {
           // One whole cycle without binding, so every iteration sees the same state.
@@ -60,9 +62,13 @@ let benchmarks: @Sendable () -> Void = {
     }
   }
 
-  let (yamlNodes, yamlPods) = SyntheticCluster.generate(nodes: 200, pods: 1_000, seed: 3, mix: .mixed)
+  let (yamlNodes, yamlPods) = SyntheticCluster.generate(
+    nodes: 200, pods: 1_000, seed: 3, mix: .mixed)
   let yaml = KubernetesYAML.render(nodes: yamlNodes, pods: yamlPods)
-  Benchmark("YAML_load_200_nodes_1000_pods", configuration: .init(metrics: [.wallClock, .throughput], thresholds: timesOnly())) { benchmark in
+  Benchmark(
+    "YAML_load_200_nodes_1000_pods",
+    configuration: .init(metrics: [.wallClock, .throughput], thresholds: timesOnly())
+  ) { benchmark in
     for _ in benchmark.scaledIterations {
       blackHole(try? KubernetesYAML.parse(yaml, file: "bench.yaml"))
     }
@@ -74,21 +80,29 @@ let benchmarks: @Sendable () -> Void = {
   Benchmark(
     "YAML_load_50000_nodes_100000_pods_40MB",
     configuration: .init(
-      metrics: [.wallClock, .throughput], warmupIterations: 1, maxDuration: .seconds(20), maxIterations: 7, thresholds: timesOnly())
+      metrics: [.wallClock, .throughput], warmupIterations: 1, maxDuration: .seconds(20),
+      maxIterations: 7, thresholds: timesOnly())
   ) { benchmark, yaml in
     for _ in benchmark.scaledIterations {
       blackHole(try? KubernetesYAML.parse(yaml, file: "cluster.yaml"))
     }
   } setup: {
-    let (nodes, pods) = SyntheticCluster.generate(nodes: 50_000, pods: 100_000, seed: 1, mix: .mixed)
+    let (nodes, pods) = SyntheticCluster.generate(
+      nodes: 50_000, pods: 100_000, seed: 1, mix: .mixed)
     return KubernetesYAML.render(nodes: nodes, pods: pods)
   }
 
-  let csvDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-bench-csv").path
+  let csvDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(
+    "berth-bench-csv"
+  ).path
   try? FileManager.default.createDirectory(atPath: csvDirectory, withIntermediateDirectories: true)
-  let (csvNodes, csvPods) = SyntheticCluster.generate(nodes: 1_000, pods: 10_000, seed: 3, mix: .mixed)
+  let (csvNodes, csvPods) = SyntheticCluster.generate(
+    nodes: 1_000, pods: 10_000, seed: 3, mix: .mixed)
   try? ClusterCSV.write(nodes: csvNodes, pods: csvPods, directory: csvDirectory)
-  Benchmark("CSV_load_1000_nodes_10000_pods", configuration: .init(metrics: [.wallClock, .throughput], thresholds: timesOnly())) { benchmark in
+  Benchmark(
+    "CSV_load_1000_nodes_10000_pods",
+    configuration: .init(metrics: [.wallClock, .throughput], thresholds: timesOnly())
+  ) { benchmark in
     for _ in benchmark.scaledIterations {
       blackHole(try? ClusterCSV.read(directory: csvDirectory))
     }

@@ -17,7 +17,9 @@ public enum GPUPolicy: String, CaseIterable, Sendable {
   case mostAllocated = "mostallocated"
 
   /// The six policies of the paper's experiments.
-  public static let paper: [GPUPolicy] = [.random, .dotProduct, .gpuClustering, .gpuPacking, .bestFit, .fgd]
+  public static let paper: [GPUPolicy] = [
+    .random, .dotProduct, .gpuClustering, .gpuPacking, .bestFit, .fgd,
+  ]
 
   /// How a sharing pod's GPU is chosen on the winning node (whole-GPU pods always take the first
   /// fully free devices).

@@ -43,7 +43,9 @@ public final class GPUSharingSimulator {
   ///   - rank: a permutation of the node rows.
   ///   - shapes: every pod the run will schedule (to size FGD's cache); pods must be added to
   ///     `cluster` before they are scheduled.
-  public init(cluster: Cluster, policy: GPUPolicy, typicalPods: [TypicalPod], rank: [Int32], seed: UInt64) {
+  public init(
+    cluster: Cluster, policy: GPUPolicy, typicalPods: [TypicalPod], rank: [Int32], seed: UInt64
+  ) {
     precondition(rank.count == cluster.nodes.count)
     self.cluster = cluster
     self.policy = policy
@@ -57,7 +59,9 @@ public final class GPUSharingSimulator {
     var shapes: [Shape: Int] = [:]
     let pods = cluster.pods
     for p in 0..<pods.count {
-      let s = Shape(cpu: pods.requestCPU[p], count: pods.gpuCount[p], milli: pods.gpuMilli[p], models: pods.gpuModels[p])
+      let s = Shape(
+        cpu: pods.requestCPU[p], count: pods.gpuCount[p], milli: pods.gpuMilli[p],
+        models: pods.gpuModels[p])
       if shapes[s] == nil { shapes[s] = shapes.count }
     }
     shapeIndex = shapes
@@ -73,7 +77,8 @@ public final class GPUSharingSimulator {
     // SAFETY: `row` is a node row; each node has `maxPerNode` device slots in gpuMilliLeft.
     let nodes = cluster.nodes
     return fragmentation.fragmentation(
-      left: UnsafePointer(nodes.gpuMilliLeft.base + row * NodeGPUs.maxPerNode), count: Int(nodes.gpuCount[row]),
+      left: UnsafePointer(nodes.gpuMilliLeft.base + row * NodeGPUs.maxPerNode),
+      count: Int(nodes.gpuCount[row]),
       cpuLeft: nodes.allocatableCPU[row] - nodes.requestedCPU[row], model: Int(nodes.gpuModel[row]))
   }
 
@@ -85,9 +90,11 @@ public final class GPUSharingSimulator {
     let models = t.gpuModelSets[t.gpuModels[p]]
     var accepts = [Bool](repeating: models.isEmpty, count: cluster.gpuModels.names.count)
     for m in models where Int(m) < accepts.count { accepts[Int(m)] = true }
-    let shape = Shape(cpu: t.requestCPU[p], count: t.gpuCount[p], milli: t.gpuMilli[p], models: t.gpuModels[p])
+    let shape = Shape(
+      cpu: t.requestCPU[p], count: t.gpuCount[p], milli: t.gpuMilli[p], models: t.gpuModels[p])
     return GPUPod(
-      cpuMillis: t.requestCPU[p], memoryBytes: t.requestMemory[p], gpuCount: Int(t.gpuCount[p]), milli: t.gpuMilli[p],
+      cpuMillis: t.requestCPU[p], memoryBytes: t.requestMemory[p], gpuCount: Int(t.gpuCount[p]),
+      milli: t.gpuMilli[p],
       accepts: accepts, shape: shapeIndex[shape] ?? 0)
   }
 
@@ -97,10 +104,15 @@ public final class GPUSharingSimulator {
     // SAFETY: rows run over 0..<nodes.count; every node column has a row per node.
     let n = cluster.nodes
     feasible.removeAll(keepingCapacity: true)
-    let cpuA = n.allocatableCPU.base, cpuR = n.requestedCPU.base
-    let memA = n.allocatableMemory.base, memR = n.requestedMemory.base
-    let podsA = n.allocatablePods.base, podsN = n.podCount.base
-    let count = n.gpuCount.base, model = n.gpuModel.base, left = n.gpuMilliLeft.base
+    let cpuA = n.allocatableCPU.base
+    let cpuR = n.requestedCPU.base
+    let memA = n.allocatableMemory.base
+    let memR = n.requestedMemory.base
+    let podsA = n.allocatablePods.base
+    let podsN = n.podCount.base
+    let count = n.gpuCount.base
+    let model = n.gpuModel.base
+    let left = n.gpuMilliLeft.base
     for row in 0..<n.count {
       if podsN[row] + 1 > podsA[row] { continue }
       if pod.cpuMillis > 0 && pod.cpuMillis > cpuA[row] - cpuR[row] { continue }
@@ -126,19 +138,25 @@ public final class GPUSharingSimulator {
     // Highest score; ties to the lowest permutation rank.
     var best = 0
     for k in 1..<feasible.count {
-      let a = scores[k], b = scores[best]
+      let a = scores[k]
+      let b = scores[best]
       if a > b || (a == b && rank[Int(feasible[k])] < rank[Int(feasible[best])]) { best = k }
     }
     let row = Int(feasible[best])
     var mask: UInt8? = nil
     if g.gpuCount > 0 {
       if !g.isSharing {
-        mask = GPUSelection.firstFree(count: g.gpuCount, milli: g.milli, node: row, in: cluster.nodes)
+        mask = GPUSelection.firstFree(
+          count: g.gpuCount, milli: g.milli, node: row, in: cluster.nodes)
       } else {
         switch policy.selection {
         case .policy: mask = masks[best]
-        case .first: mask = GPUSelection.firstFree(count: 1, milli: g.milli, node: row, in: cluster.nodes)
-        case .method(let m): mask = GPUSelection.choose(m, milli: g.milli, node: row, in: cluster.nodes) { self.rng.nextInt(below: $0) }
+        case .first:
+          mask = GPUSelection.firstFree(count: 1, milli: g.milli, node: row, in: cluster.nodes)
+        case .method(let m):
+          mask = GPUSelection.choose(m, milli: g.milli, node: row, in: cluster.nodes) {
+            self.rng.nextInt(below: $0)
+          }
         }
       }
     }
@@ -157,7 +175,9 @@ public final class GPUSharingSimulator {
     let n = cluster.nodes
     scores.removeAll(keepingCapacity: true)
     masks.removeAll(keepingCapacity: true)
-    let cpuA = n.allocatableCPU.base, cpuR = n.requestedCPU.base, free = n.gpuMilliFree.base
+    let cpuA = n.allocatableCPU.base
+    let cpuR = n.requestedCPU.base
+    let free = n.gpuMilliFree.base
     switch policy {
     case .random:
       let pick = GPUPolicyScores.randomPick(candidates: feasible.count, rng: &rng)
@@ -165,28 +185,44 @@ public final class GPUSharingSimulator {
     case .firstFit:
       for _ in feasible { scores.append(0) }
     case .dotProduct:
-      for r in feasible { scores.append(GPUPolicyScores.dotProduct(cpuLeft: cpuA[Int(r)] - cpuR[Int(r)], gpuFree: free[Int(r)], pod: pod)) }
+      for r in feasible {
+        scores.append(
+          GPUPolicyScores.dotProduct(
+            cpuLeft: cpuA[Int(r)] - cpuR[Int(r)], gpuFree: free[Int(r)], pod: pod))
+      }
     case .bestFit:
-      for r in feasible { scores.append(GPUPolicyScores.bestFit(cpuLeft: cpuA[Int(r)] - cpuR[Int(r)], gpuFree: free[Int(r)], pod: pod)) }
+      for r in feasible {
+        scores.append(
+          GPUPolicyScores.bestFit(
+            cpuLeft: cpuA[Int(r)] - cpuR[Int(r)], gpuFree: free[Int(r)], pod: pod))
+      }
       // The simulator's min-max normalisation; equal scores all become 0.
-      let hi = scores.max()!, lo = scores.min()!
+      let hi = scores.max()!
+      let lo = scores.min()!
       for k in scores.indices { scores[k] = hi == lo ? 0 : (scores[k] - lo) * 100 / (hi - lo) }
     case .gpuPacking:
       for r in feasible {
-        scores.append(GPUPolicyScores.gpuPacking(
-          left: UnsafePointer(n.gpuMilliLeft.base + Int(r) * NodeGPUs.maxPerNode), count: Int(n.gpuCount[Int(r)]), pod: pod))
+        scores.append(
+          GPUPolicyScores.gpuPacking(
+            left: UnsafePointer(n.gpuMilliLeft.base + Int(r) * NodeGPUs.maxPerNode),
+            count: Int(n.gpuCount[Int(r)]), pod: pod))
       }
     case .gpuClustering:
       let tag = GPUTag.of(gpuCount: pod.gpuCount, milli: pod.milli)
       for r in feasible {
-        scores.append(GPUPolicyScores.gpuClustering(gpuFree: free[Int(r)], tags: UnsafePointer(tags.base + Int(r) * GPUTag.count), podTag: tag))
+        scores.append(
+          GPUPolicyScores.gpuClustering(
+            gpuFree: free[Int(r)], tags: UnsafePointer(tags.base + Int(r) * GPUTag.count),
+            podTag: tag))
       }
     case .leastAllocated, .mostAllocated:
       for r in feasible {
         let i = Int(r)
-        scores.append(GPUPolicyScores.resourceAllocation(
-          most: policy == .mostAllocated, cpuAlloc: cpuA[i], cpuUsed: cpuR[i], memAlloc: n.allocatableMemory[i],
-          memUsed: n.requestedMemory[i], pod: pod))
+        scores.append(
+          GPUPolicyScores.resourceAllocation(
+            most: policy == .mostAllocated, cpuAlloc: cpuA[i], cpuUsed: cpuR[i],
+            memAlloc: n.allocatableMemory[i],
+            memUsed: n.requestedMemory[i], pod: pod))
       }
     case .fgd:
       for r in feasible {
@@ -219,7 +255,8 @@ public final class GPUSharingSimulator {
         var chosen = -1
         for i in 0..<count where base[i] >= pod.milli {
           left[i] = base[i] - pod.milli
-          let after = fragmentation.fragmentation(left: left, count: count, cpuLeft: cpuLeft - pod.cpuMillis, model: model)
+          let after = fragmentation.fragmentation(
+            left: left, count: count, cpuLeft: cpuLeft - pod.cpuMillis, model: model)
           left[i] = base[i]
           let s = FragmentationModel.score(before: before, after: after)
           if chosen < 0 || s > best {
@@ -244,9 +281,11 @@ public final class GPUSharingSimulator {
             left[pick] -= pod.milli
             need -= 1
           }
-          mask = GPUSelection.firstFree(count: pod.gpuCount, milli: pod.milli, node: row, in: n) ?? 0
+          mask =
+            GPUSelection.firstFree(count: pod.gpuCount, milli: pod.milli, node: row, in: n) ?? 0
         }
-        let after = fragmentation.fragmentation(left: left, count: count, cpuLeft: cpuLeft - pod.cpuMillis, model: model)
+        let after = fragmentation.fragmentation(
+          left: left, count: count, cpuLeft: cpuLeft - pod.cpuMillis, model: model)
         result = (FragmentationModel.score(before: before, after: after), mask)
       }
     }

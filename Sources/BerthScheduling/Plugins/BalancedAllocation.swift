@@ -22,23 +22,35 @@ final class BalancedAllocationPlugin: ScorePlugin {
     resources = arguments.resources.map { ScoringResource($0.name) }
   }
 
-  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
+  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>)
+    -> ScoreMode
+  {
     // SAFETY: the window spans the node table (asserted); `status` holds a row per node.
     assert(window.nodeCount == cluster.nodes.count, "a window over another node table")
     columns.removeAll(keepingCapacity: true)
     for r in resources {
-      if let c = cluster.resourceColumns(r, weight: 1, pod: pod, nonZero: false) { columns.append(c) }
+      if let c = cluster.resourceColumns(r, weight: 1, pod: pod, nonZero: false) {
+        columns.append(c)
+      }
     }
     return columns.count < 2 ? .uniform(NodeScore.max) : .perNode
   }
 
-  func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
+  func score(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>
+  ) {
     // SAFETY: rows within the node table (asserted); node columns and `scores` have a row per node.
-    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
+    assert(
+      rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     if columns.count == 2 {
-      let a = columns[0], b = columns[1]
-      let allocA = a.allocatable, reqA = a.requested, podA = a.podAmount
-      let allocB = b.allocatable, reqB = b.requested, podB = b.podAmount
+      let a = columns[0]
+      let b = columns[1]
+      let allocA = a.allocatable
+      let reqA = a.requested
+      let podA = a.podAmount
+      let allocB = b.allocatable
+      let reqB = b.requested
+      let podB = b.podAmount
       for i in rows {
         let fa = min(Double(reqA[i] &+ podA) / Double(allocA[i]), 1)
         let fb = min(Double(reqB[i] &+ podB) / Double(allocB[i]), 1)

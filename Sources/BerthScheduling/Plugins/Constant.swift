@@ -8,8 +8,15 @@ final class VolumePlugin: FilterPlugin, ScorePlugin {
   let normalization = ScoreNormalization.none
   init(_ name: PluginName) { self.name = name }
   func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool { false }
-  func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {}
+  func filter(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>,
+    code: UInt8
+  ) {}
   func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] { [] }
-  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode { .uniform(0) }
-  func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {}
+  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>)
+    -> ScoreMode
+  { .uniform(0) }
+  func score(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>
+  ) {}
 }

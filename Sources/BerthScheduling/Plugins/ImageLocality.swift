@@ -26,12 +26,18 @@ final class ImageLocalityPlugin: ScorePlugin {
   /// identical pods reuses them.
   @exclusivity(unchecked) private var last: (constraints: UInt32, shape: UInt64, mode: ScoreMode)?
 
-  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
+  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>)
+    -> ScoreMode
+  {
     // SAFETY: the window spans the node table (asserted); `status` holds a row per node.
     assert(window.nodeCount == cluster.nodes.count, "a window over another node table")
     let total = cluster.nodes.count
-    if let last, last.constraints == pod.constraintsID, last.shape == cluster.nodeShapeVersion { return last.mode }
-    if sums.count != total { sums = Column(repeating: 0, count: total) } else {
+    if let last, last.constraints == pod.constraintsID, last.shape == cluster.nodeShapeVersion {
+      return last.mode
+    }
+    if sums.count != total {
+      sums = Column(repeating: 0, count: total)
+    } else {
       for i in touched { sums[i] = 0 }
     }
     touched.removeAll(keepingCapacity: true)
@@ -50,14 +56,19 @@ final class ImageLocalityPlugin: ScorePlugin {
     return mode
   }
 
-  func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
+  func score(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>
+  ) {
     // SAFETY: rows within the node table (asserted); node columns and `scores` have a row per node.
-    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
+    assert(
+      rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     let sum = UnsafePointer(sums.base)
     let maxThreshold = ImageLocalityPlugin.maxContainerThreshold * Int64(containers)
     for i in rows {
       let s = min(max(sum[i], ImageLocalityPlugin.minThreshold), maxThreshold)
-      scores[i] = NodeScore.max * (s - ImageLocalityPlugin.minThreshold) / (maxThreshold - ImageLocalityPlugin.minThreshold)
+      scores[i] =
+        NodeScore.max * (s - ImageLocalityPlugin.minThreshold)
+        / (maxThreshold - ImageLocalityPlugin.minThreshold)
     }
   }
 }

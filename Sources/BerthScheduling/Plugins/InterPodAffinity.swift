@@ -33,7 +33,9 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
   static let reasonAntiAffinity = "node(s) didn't match pod anti-affinity rules"
   static let reasonExisting = "node(s) didn't satisfy existing pods anti-affinity rules"
 
-  init(arguments: InterPodAffinityArguments = InterPodAffinityArguments()) { self.arguments = arguments }
+  init(arguments: InterPodAffinityArguments = InterPodAffinityArguments()) {
+    self.arguments = arguments
+  }
 
   /// The pod's own terms resolved to matchers, per (constraint set, namespace).
   struct Resolved {
@@ -64,7 +66,8 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
   @exclusivity(unchecked) private var contributions: [Term] = []
   /// Anti-affinity and bound pods' anti-affinity terms paired by topology key, so one pass over
   /// the rows checks two counters.
-  @exclusivity(unchecked) private var repelling: [(key: Int, a: DomainCounter, b: DomainCounter?)] = []
+  @exclusivity(unchecked) private var repelling: [(key: Int, a: DomainCounter, b: DomainCounter?)] =
+    []
 
   private func resolve(_ pod: PodInfo, cluster: Cluster) -> Resolved {
     let ns = cluster.pods.namespace[pod.id.index]
@@ -78,11 +81,15 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
       r.allAffinity = cluster.matcher(PodMatcher(clauses: r.affinityClauses))
     }
     r.anti = c.podAntiAffinity.required.map {
-      ($0.topologyKey, cluster.matcher(PodMatcher(clauses: [cluster.clause(for: $0, ownerNamespace: ns)])))
+      (
+        $0.topologyKey,
+        cluster.matcher(PodMatcher(clauses: [cluster.clause(for: $0, ownerNamespace: ns)]))
+      )
     }
     for (sign, rules) in [(Int64(1), c.podAffinity), (-1, c.podAntiAffinity)] {
       for w in rules.preferred {
-        let m = cluster.matcher(PodMatcher(clauses: [cluster.clause(for: w.term, ownerNamespace: ns)]))
+        let m = cluster.matcher(
+          PodMatcher(clauses: [cluster.clause(for: w.term, ownerNamespace: ns)]))
         r.preferred.append((w.term.topologyKey, m, sign * Int64(w.weight)))
       }
     }
@@ -91,17 +98,21 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
   }
 
   /// The cluster's per-domain counter for a matcher's pods over label `name`.
-  private func matcherTerm(_ m: Int, key name: String, weight: Int64 = 1, cluster: Cluster) -> Term {
+  private func matcherTerm(_ m: Int, key name: String, weight: Int64 = 1, cluster: Cluster) -> Term
+  {
     guard let key = cluster.labels.keyID(name) else { return Term(key: -1, counter: nil) }
-    return Term(key: key, counter: cluster.domainCounter(.matcher(m, key: name), key: key), weight: weight)
+    return Term(
+      key: key, counter: cluster.domainCounter(.matcher(m, key: name), key: key), weight: weight)
   }
 
   /// Held terms (with holders) whose clause matches the pod.
   private func matchingHeldTerms(_ pod: PodInfo, cluster: Cluster) -> [UInt32] {
-    let k = UInt64(cluster.pods.labels[pod.id.index]) << 32 | UInt64(cluster.pods.namespace[pod.id.index])
+    let k =
+      UInt64(cluster.pods.labels[pod.id.index]) << 32 | UInt64(cluster.pods.namespace[pod.id.index])
     if let e = heldMatchCache[k], e.known == cluster.heldTerms.count { return e.ids }
     var ids: [UInt32] = []
-    for h in 0..<cluster.heldTerms.count where cluster.matches(cluster.heldTerms[UInt32(h)].clause, pod.id) { ids.append(UInt32(h)) }
+    for h in 0..<cluster.heldTerms.count
+    where cluster.matches(cluster.heldTerms[UInt32(h)].clause, pod.id) { ids.append(UInt32(h)) }
     heldMatchCache[k] = (cluster.heldTerms.count, ids)
     return ids
   }
@@ -110,34 +121,48 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
   func explain(_ pod: PodInfo, cluster: Cluster) -> [AffinityExplanation] {
     func domains(_ t: Term) -> [(value: String, count: Int64)] {
       guard let c = t.counter else { return [] }
-      return (1..<c.counts.count).filter { c.counts[$0] != 0 }.map { (cluster.labels.domains[t.key].values[$0], c.counts[$0]) }
+      return (1..<c.counts.count).filter { c.counts[$0] != 0 }.map {
+        (cluster.labels.domains[t.key].values[$0], c.counts[$0])
+      }
     }
     var out: [AffinityExplanation] = []
     let r = resolve(pod, cluster: cluster)
     if let m = r.allAffinity {
       for key in r.affinityKeys {
-        out.append(.init(role: "required affinity (pods matching all terms)", topologyKey: key, weight: nil, domains: domains(matcherTerm(m, key: key, cluster: cluster))))
+        out.append(
+          .init(
+            role: "required affinity (pods matching all terms)", topologyKey: key, weight: nil,
+            domains: domains(matcherTerm(m, key: key, cluster: cluster))))
       }
     }
     for t in r.anti {
-      out.append(.init(role: "required anti-affinity", topologyKey: t.key, weight: nil, domains: domains(matcherTerm(t.matcher, key: t.key, cluster: cluster))))
+      out.append(
+        .init(
+          role: "required anti-affinity", topologyKey: t.key, weight: nil,
+          domains: domains(matcherTerm(t.matcher, key: t.key, cluster: cluster))))
     }
     for p in r.preferred {
-      out.append(.init(role: p.weight > 0 ? "preferred affinity" : "preferred anti-affinity", topologyKey: p.key, weight: p.weight,
-        domains: domains(matcherTerm(p.matcher, key: p.key, cluster: cluster))))
+      out.append(
+        .init(
+          role: p.weight > 0 ? "preferred affinity" : "preferred anti-affinity", topologyKey: p.key,
+          weight: p.weight,
+          domains: domains(matcherTerm(p.matcher, key: p.key, cluster: cluster))))
     }
     for h in matchingHeldTerms(pod, cluster: cluster) where cluster.heldTotals[Int(h)] > 0 {
       let t = cluster.heldTerms[h]
       guard let key = cluster.labels.keyID(t.topologyKey) else { continue }
-      let term = Term(key: key, counter: cluster.domainCounter(.held(Int(h), key: t.topologyKey), key: key))
+      let term = Term(
+        key: key, counter: cluster.domainCounter(.held(Int(h), key: t.topologyKey), key: key))
       let (role, weight): (String, Int64?) =
         switch t.kind {
-        case .requiredAffinity: ("bound pods' required affinity", Int64(arguments.hardPodAffinityWeight))
+        case .requiredAffinity:
+          ("bound pods' required affinity", Int64(arguments.hardPodAffinityWeight))
         case .requiredAntiAffinity: ("bound pods' required anti-affinity", nil)
         case .preferredAffinity: ("bound pods' preferred affinity", Int64(t.weight))
         case .preferredAntiAffinity: ("bound pods' preferred anti-affinity", -Int64(t.weight))
         }
-      out.append(.init(role: role, topologyKey: t.topologyKey, weight: weight, domains: domains(term)))
+      out.append(
+        .init(role: role, topologyKey: t.topologyKey, weight: weight, domains: domains(term)))
     }
     return out
   }
@@ -150,7 +175,9 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
     if cluster.heldTerms.count > 0 {
       for h in matchingHeldTerms(pod, cluster: cluster) where cluster.heldTotals[Int(h)] > 0 {
         let t = cluster.heldTerms[h]
-        guard t.kind == .requiredAntiAffinity, let key = cluster.labels.keyID(t.topologyKey) else { continue }
+        guard t.kind == .requiredAntiAffinity, let key = cluster.labels.keyID(t.topologyKey) else {
+          continue
+        }
         let c = cluster.domainCounter(.held(Int(h), key: t.topologyKey), key: key)
         if c.total > 0 { existing.append(Term(key: key, counter: c)) }
       }
@@ -187,9 +214,13 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
     }
   }
 
-  func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
+  func filter(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>,
+    code: UInt8
+  ) {
     // SAFETY: rows within the node table (asserted); node columns and `status` have a row per node.
-    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
+    assert(
+      rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     let nodes = cluster.nodes
     for t in affinity {
       guard let c = t.counter else {
@@ -201,7 +232,8 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
       let exception = firstPodException
       for i in rows {
         let v = Int(col[i])
-        status[i] = markFailure(status[i], failed: v == 0 || (counts[v] <= 0 && !exception), code: code)
+        status[i] = markFailure(
+          status[i], failed: v == 0 || (counts[v] <= 0 && !exception), code: code)
       }
     }
     // Rows whose domain holds a pod a term counts fail (counts[0] is 0: keyless rows pass).
@@ -226,7 +258,9 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
       if v == 0 || (c.counts[v] <= 0 && !firstPodException) { return Self.reasonAffinity }
     }
     for t in anti {
-      if let c = t.counter, c.counts[Int(nodes.labelValues[t.key][i])] > 0 { return Self.reasonAntiAffinity }
+      if let c = t.counter, c.counts[Int(nodes.labelValues[t.key][i])] > 0 {
+        return Self.reasonAntiAffinity
+      }
     }
     return Self.reasonExisting
   }
@@ -243,12 +277,17 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
       let ns = cluster.pods.namespace[pod.id.index]
       let otherNS = cluster.pods.namespace[other.index]
       let labels = cluster.pods.labelSets[cluster.pods.labels[other.index]]
-      return terms.allSatisfy { cluster.clause(for: $0, ownerNamespace: ns).matches(namespace: otherNS, namespaceLabels: { [:] }, labels: labels) }
+      return terms.allSatisfy {
+        cluster.clause(for: $0, ownerNamespace: ns).matches(
+          namespace: otherNS, namespaceLabels: { [:] }, labels: labels)
+      }
     }
     switch change {
     case .nodeAdded(let node), .nodeUpdated(let node, _, _):
       let labels = cluster.nodes.labels[node.index]
-      return (c.podAffinity.required + c.podAntiAffinity.required).contains { labels[$0.topologyKey] != nil }
+      return (c.podAffinity.required + c.podAntiAffinity.required).contains {
+        labels[$0.topologyKey] != nil
+      }
     case .assignedPodAdded(let other):
       return matchesAll(c.podAffinity.required, other)
     case .assignedPodDeleted(let other):
@@ -269,17 +308,23 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
     into counts: inout [String: Int]
   ) {
     for seg in window.pair {
-      for i in seg where status[i] == code { counts[reason(row: i, cluster: cluster), default: 0] += 1 }
+      for i in seg where status[i] == code {
+        counts[reason(row: i, cluster: cluster), default: 0] += 1
+      }
     }
   }
 
   // MARK: Score
 
-  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
+  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>)
+    -> ScoreMode
+  {
     // SAFETY: the window spans the node table (asserted); `status` holds a row per node.
     assert(window.nodeCount == cluster.nodes.count, "a window over another node table")
     if !contributions.isEmpty { contributions.removeAll(keepingCapacity: true) }
-    let ownPreferred = !pod.constraints.podAffinity.preferred.isEmpty || !pod.constraints.podAntiAffinity.preferred.isEmpty
+    let ownPreferred =
+      !pod.constraints.podAffinity.preferred.isEmpty
+      || !pod.constraints.podAntiAffinity.preferred.isEmpty
     if arguments.ignorePreferredTermsOfExistingPods && !ownPreferred { return .uniform(0) }
     if ownPreferred {
       for p in resolve(pod, cluster: cluster).preferred {
@@ -297,7 +342,10 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
         case .preferredAntiAffinity: weight = -Int64(t.weight)
         }
         guard weight != 0, let key = cluster.labels.keyID(t.topologyKey) else { continue }
-        contributions.append(Term(key: key, counter: cluster.domainCounter(.held(Int(h), key: t.topologyKey), key: key), weight: weight))
+        contributions.append(
+          Term(
+            key: key, counter: cluster.domainCounter(.held(Int(h), key: t.topologyKey), key: key),
+            weight: weight))
       }
     }
     if !contributions.isEmpty { contributions.removeAll { ($0.counter?.total ?? 0) == 0 } }
@@ -305,9 +353,12 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
     return contributions.isEmpty ? .uniform(0) : .perNode
   }
 
-  func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
+  func score(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>
+  ) {
     // SAFETY: rows within the node table (asserted); node columns and `scores` have a row per node.
-    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
+    assert(
+      rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     for i in rows { scores[i] = 0 }
     for t in contributions {
       guard let c = t.counter else { continue }

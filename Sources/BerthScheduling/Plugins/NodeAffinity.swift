@@ -18,12 +18,14 @@ struct CompiledSelector {
 
   /// `nodeSelector`: one term of equality tests. Unknown key or value → no node matches.
   init(nodeSelector: [LabelPair], labels: LabelRegistry) {
-    terms = [nodeSelector.map { pair in
-      guard let k = labels.keyID(pair.key), let v = labels.domains[k].id(of: pair.value) else {
-        return .constant(false)
+    terms = [
+      nodeSelector.map { pair in
+        guard let k = labels.keyID(pair.key), let v = labels.domains[k].id(of: pair.value) else {
+          return .constant(false)
+        }
+        return .equals(key: k, value: v)
       }
-      return .equals(key: k, value: v)
-    }]
+    ]
   }
 
   /// Required node affinity: empty terms are dropped (matching nothing); a term with a
@@ -32,7 +34,9 @@ struct CompiledSelector {
     terms = selectorTerms.map { CompiledSelector.compile($0, labels: labels, nodes: nodes) }
   }
 
-  static func compile(_ term: NodeSelectorTerm, labels: LabelRegistry, nodes: NodeTable) -> [CompiledTest] {
+  static func compile(_ term: NodeSelectorTerm, labels: LabelRegistry, nodes: NodeTable)
+    -> [CompiledTest]
+  {
     guard !term.isEmpty else { return [.constant(false)] }
     var tests: [CompiledTest] = []
     for r in term.matchExpressions {
@@ -43,7 +47,11 @@ struct CompiledSelector {
       }
       let domain = labels.domains[k]
       if r.operator == .in && r.values.count == 1 {
-        if let v = domain.id(of: r.values[0]) { tests.append(.equals(key: k, value: v)) } else { tests.append(.constant(false)) }
+        if let v = domain.id(of: r.values[0]) {
+          tests.append(.equals(key: k, value: v))
+        } else {
+          tests.append(.constant(false))
+        }
         continue
       }
       var table = [UInt8](repeating: 0, count: domain.count)
@@ -62,7 +70,10 @@ struct CompiledSelector {
   }
 
   /// `out[i] = 1` where the selector matches row i, for `rows` (indexes `out` by row).
-  func evaluate(rows: Range<Int>, nodes: NodeTable, term scratch: UnsafeMutablePointer<UInt8>, into out: UnsafeMutablePointer<UInt8>) {
+  func evaluate(
+    rows: Range<Int>, nodes: NodeTable, term scratch: UnsafeMutablePointer<UInt8>,
+    into out: UnsafeMutablePointer<UInt8>
+  ) {
     for i in rows { out[i] = 0 }
     for term in terms {
       for i in rows { scratch[i] = 1 }
@@ -72,7 +83,9 @@ struct CompiledSelector {
   }
 
   /// `acc[i] &= test(i)` over `rows`.
-  static func apply(_ test: CompiledTest, rows: Range<Int>, nodes: NodeTable, into acc: UnsafeMutablePointer<UInt8>) {
+  static func apply(
+    _ test: CompiledTest, rows: Range<Int>, nodes: NodeTable, into acc: UnsafeMutablePointer<UInt8>
+  ) {
     switch test {
     case .constant(let ok):
       if !ok { for i in rows { acc[i] = 0 } }
@@ -156,11 +169,22 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
     let nodes = cluster.nodes
     let c = pod.constraints
     let compiled = Compiled()
-    if let req = added?.required { compiled.enforced = CompiledSelector(terms: req.terms, labels: labels, nodes: nodes) }
-    if !c.nodeSelector.isEmpty { compiled.nodeSelector = CompiledSelector(nodeSelector: c.nodeSelector, labels: labels) }
-    if let req = c.affinity?.required { compiled.required = CompiledSelector(terms: req.terms, labels: labels, nodes: nodes) }
-    for term in (c.affinity?.preferred ?? []) + (added?.preferred ?? []) where term.weight != 0 && !term.preference.isEmpty {
-      compiled.preferred.append((Int64(term.weight), CompiledSelector(terms: [term.preference], labels: labels, nodes: nodes)))
+    if let req = added?.required {
+      compiled.enforced = CompiledSelector(terms: req.terms, labels: labels, nodes: nodes)
+    }
+    if !c.nodeSelector.isEmpty {
+      compiled.nodeSelector = CompiledSelector(nodeSelector: c.nodeSelector, labels: labels)
+    }
+    if let req = c.affinity?.required {
+      compiled.required = CompiledSelector(terms: req.terms, labels: labels, nodes: nodes)
+    }
+    for term in (c.affinity?.preferred ?? []) + (added?.preferred ?? [])
+    where term.weight != 0 && !term.preference.isEmpty {
+      compiled.preferred.append(
+        (
+          Int64(term.weight),
+          CompiledSelector(terms: [term.preference], labels: labels, nodes: nodes)
+        ))
     }
     cache[pod.constraintsID] = compiled
     current = compiled
@@ -192,14 +216,19 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
   func queueingHint(_ pod: PodInfo, after change: ClusterChange, cluster: Cluster) -> Bool {
     let c = pod.constraints
     func matches(_ spec: NodeSpec) -> Bool {
-      if let req = added?.required, !req.matches(labels: spec.labels, nodeName: spec.name) { return false }
+      if let req = added?.required, !req.matches(labels: spec.labels, nodeName: spec.name) {
+        return false
+      }
       if !c.nodeSelector.allSatisfy({ spec.labels[$0.key] == $0.value }) { return false }
-      if let req = c.affinity?.required, !req.matches(labels: spec.labels, nodeName: spec.name) { return false }
+      if let req = c.affinity?.required, !req.matches(labels: spec.labels, nodeName: spec.name) {
+        return false
+      }
       return true
     }
     switch change {
     case .nodeAdded(let node): return matches(cluster.nodes.specs[node.index])
-    case .nodeUpdated(let node, let old, _): return matches(cluster.nodes.specs[node.index]) && !matches(old)
+    case .nodeUpdated(let node, let old, _):
+      return matches(cluster.nodes.specs[node.index]) && !matches(old)
     case .assignedPodAdded, .assignedPodDeleted: return true
     }
   }
@@ -209,9 +238,13 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
     return current?.filters ?? false
   }
 
-  func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
+  func filter(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>,
+    code: UInt8
+  ) {
     // SAFETY: rows within the node table (asserted); node columns and `status` have a row per node.
-    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
+    assert(
+      rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     guard let c = current else { return }
     let match = scratchA.base
     let term = scratchB.base
@@ -227,7 +260,9 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
 
   func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] {
     let spec = cluster.nodes.specs[node.index]
-    if let req = added?.required, !req.matches(labels: spec.labels, nodeName: spec.name) { return [Self.reasonEnforced] }
+    if let req = added?.required, !req.matches(labels: spec.labels, nodeName: spec.name) {
+      return [Self.reasonEnforced]
+    }
     return [Self.reasonPod]
   }
 
@@ -238,10 +273,13 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
   ) {
     for seg in window.pair {
       for i in seg where status[i] == code {
-        for r in failureReasons(pod, cluster: cluster, node: NodeID(UInt32(i))) { counts[r, default: 0] += 1 }
+        for r in failureReasons(pod, cluster: cluster, node: NodeID(UInt32(i))) {
+          counts[r, default: 0] += 1
+        }
         if added?.required == nil {
           // Every rejected node shares the single reason: count the rest without looking.
-          let rest = Kernels.count(of: code, status, (i + 1)..<seg.upperBound)
+          let rest =
+            Kernels.count(of: code, status, (i + 1)..<seg.upperBound)
             + (seg == window.pair.first ? Kernels.count(of: code, status, window.pair.second) : 0)
           counts[Self.reasonPod, default: 0] += rest
           return
@@ -250,16 +288,21 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
     }
   }
 
-  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
+  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>)
+    -> ScoreMode
+  {
     // SAFETY: the window spans the node table (asserted); `status` holds a row per node.
     assert(window.nodeCount == cluster.nodes.count, "a window over another node table")
     select(pod, cluster: cluster)
     return current?.preferred.isEmpty ?? true ? .uniform(0) : .perNode
   }
 
-  func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
+  func score(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>
+  ) {
     // SAFETY: rows within the node table (asserted); node columns and `scores` have a row per node.
-    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
+    assert(
+      rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     guard let c = current else { return }
     for i in rows { scores[i] = 0 }
     let match = scratchA.base

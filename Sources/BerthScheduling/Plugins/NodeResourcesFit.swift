@@ -33,7 +33,9 @@ extension Cluster {
   /// the non-zero sums when `nonZero` (NodeResourcesFit scoring), the real sums otherwise
   /// (BalancedAllocation). nil when no node advertises the resource, or when the pod does not
   /// request a scalar resource (upstream drops such resources from both sums).
-  func resourceColumns(_ resource: ScoringResource, weight: Int64, pod: PodInfo, nonZero: Bool) -> ResourceColumns? {
+  func resourceColumns(_ resource: ScoringResource, weight: Int64, pod: PodInfo, nonZero: Bool)
+    -> ResourceColumns?
+  {
     // SAFETY: base pointers of node columns, read by this cycle's score calls over node rows.
     let n = nodes
     switch resource {
@@ -41,12 +43,14 @@ extension Cluster {
       return ResourceColumns(
         weight: weight, allocatable: UnsafePointer(n.allocatableCPU.base),
         requested: UnsafePointer(nonZero ? n.nonZeroRequestedCPU.base : n.requestedCPU.base),
-        podAmount: nonZero ? pod.nonZeroCPU : pod.requestCPU, fitsDoubleArithmetic: n.largestAllocatable.cpu < 1 << 46)
+        podAmount: nonZero ? pod.nonZeroCPU : pod.requestCPU,
+        fitsDoubleArithmetic: n.largestAllocatable.cpu < 1 << 46)
     case .memory:
       return ResourceColumns(
         weight: weight, allocatable: UnsafePointer(n.allocatableMemory.base),
         requested: UnsafePointer(nonZero ? n.nonZeroRequestedMemory.base : n.requestedMemory.base),
-        podAmount: nonZero ? pod.nonZeroMemory : pod.requestMemory, fitsDoubleArithmetic: n.largestAllocatable.memory < 1 << 46)
+        podAmount: nonZero ? pod.nonZeroMemory : pod.requestMemory,
+        fitsDoubleArithmetic: n.largestAllocatable.memory < 1 << 46)
     case .ephemeralStorage:
       return ResourceColumns(
         weight: weight, allocatable: UnsafePointer(n.allocatableEphemeral.base),
@@ -104,7 +108,9 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
 
   init(arguments: NodeResourcesFitArguments) {
     self.arguments = arguments
-    shape = arguments.shape.map { UtilizationShapePoint(utilization: $0.utilization, score: $0.score * 10) }
+    shape = arguments.shape.map {
+      UtilizationShapePoint(utilization: $0.utilization, score: $0.score * 10)
+    }
     resources = arguments.resources.map { (ScoringResource($0.name), $0.weight) }
   }
 
@@ -121,24 +127,35 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
       // a fixed chain of dependent multiplies in every cycle (PreFilter always runs; the filter
       // itself is skipped when its node-local verdicts are cached).
       var x = NodeResourcesFitPlugin.slowdownSink | 1
-      for _ in 0..<NodeResourcesFitPlugin.slowdownSteps { x = (x ^ (x >> 29)) &* 0xBF58_476D_1CE4_E5B9 }
+      for _ in 0..<NodeResourcesFitPlugin.slowdownSteps {
+        x = (x ^ (x >> 29)) &* 0xBF58_476D_1CE4_E5B9
+      }
       NodeResourcesFitPlugin.slowdownSink = x
     #endif
     checkedScalars.removeAll(keepingCapacity: true)
-    for r in pod.scalarRequests where r.amount != 0 && !isIgnored(cluster.scalars.names[r.resource.index]) {
+    for r in pod.scalarRequests
+    where r.amount != 0 && !isIgnored(cluster.scalars.names[r.resource.index]) {
       checkedScalars.append((r.resource, r.amount))
     }
     return true
   }
 
-  func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
+  func filter(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>,
+    code: UInt8
+  ) {
     // SAFETY: rows within the node table (asserted); node columns and `status` have a row per node.
-    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
+    assert(
+      rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     let n = cluster.nodes
-    let allocPods = UnsafePointer(n.allocatablePods.base), pods = UnsafePointer(n.podCount.base)
-    let allocCPU = UnsafePointer(n.allocatableCPU.base), reqCPU = UnsafePointer(n.requestedCPU.base)
-    let allocMem = UnsafePointer(n.allocatableMemory.base), reqMem = UnsafePointer(n.requestedMemory.base)
-    let allocEph = UnsafePointer(n.allocatableEphemeral.base), reqEph = UnsafePointer(n.requestedEphemeral.base)
+    let allocPods = UnsafePointer(n.allocatablePods.base)
+    let pods = UnsafePointer(n.podCount.base)
+    let allocCPU = UnsafePointer(n.allocatableCPU.base)
+    let reqCPU = UnsafePointer(n.requestedCPU.base)
+    let allocMem = UnsafePointer(n.allocatableMemory.base)
+    let reqMem = UnsafePointer(n.requestedMemory.base)
+    let allocEph = UnsafePointer(n.allocatableEphemeral.base)
+    let reqEph = UnsafePointer(n.requestedEphemeral.base)
     // A zero request is never checked: Int64.min is below any free amount, so it always fits.
     let cpu = pod.requestCPU > 0 ? pod.requestCPU : Int64.min
     let mem = pod.requestMemory > 0 ? pod.requestMemory : Int64.min
@@ -147,20 +164,25 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     if eph == Int64.min {
       // Most pods request no ephemeral storage: skip reading those two columns.
       for i in rows {
-        let fail = bit(pods[i] &+ 1 > allocPods[i]) | bit(cpu > allocCPU[i] &- reqCPU[i])
+        let fail =
+          bit(pods[i] &+ 1 > allocPods[i]) | bit(cpu > allocCPU[i] &- reqCPU[i])
           | bit(mem > allocMem[i] &- reqMem[i])
         status[i] = markFailure(status[i], failed: fail != 0, code: code)
       }
     } else {
       for i in rows {
-        let fail = bit(pods[i] &+ 1 > allocPods[i]) | bit(cpu > allocCPU[i] &- reqCPU[i])
+        let fail =
+          bit(pods[i] &+ 1 > allocPods[i]) | bit(cpu > allocCPU[i] &- reqCPU[i])
           | bit(mem > allocMem[i] &- reqMem[i]) | bit(eph > allocEph[i] &- reqEph[i])
         status[i] = markFailure(status[i], failed: fail != 0, code: code)
       }
     }
     for (r, amount) in checkedScalars {
-      let alloc = UnsafePointer(n.scalarAllocatable[r.index].base), req = UnsafePointer(n.scalarRequested[r.index].base)
-      for i in rows { status[i] = markFailure(status[i], failed: amount > alloc[i] &- req[i], code: code) }
+      let alloc = UnsafePointer(n.scalarAllocatable[r.index].base)
+      let req = UnsafePointer(n.scalarRequested[r.index].base)
+      for i in rows {
+        status[i] = markFailure(status[i], failed: amount > alloc[i] &- req[i], code: code)
+      }
     }
   }
 
@@ -183,16 +205,20 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     if pod.requestCPU > 0 && pod.requestCPU > n.allocatableCPU[i] { return false }
     if pod.requestMemory > 0 && pod.requestMemory > n.allocatableMemory[i] { return false }
     if pod.requestEphemeral > 0 && pod.requestEphemeral > n.allocatableEphemeral[i] { return false }
-    for r in pod.scalarRequests where r.amount > 0 && r.amount > n.scalarAllocatable[r.resource.index][i] { return false }
+    for r in pod.scalarRequests
+    where r.amount > 0 && r.amount > n.scalarAllocatable[r.resource.index][i] { return false }
     guard case .nodeUpdated(_, let old, _) = change else { return true }
     let was = old.allocatable
     if n.allocatablePods[i] > was.pods { return true }
     if pod.requestCPU > 0 && n.allocatableCPU[i] > was.cpuMillis { return true }
     if pod.requestMemory > 0 && n.allocatableMemory[i] > was.memoryBytes { return true }
-    if pod.requestEphemeral > 0 && n.allocatableEphemeral[i] > was.ephemeralStorageBytes { return true }
+    if pod.requestEphemeral > 0 && n.allocatableEphemeral[i] > was.ephemeralStorageBytes {
+      return true
+    }
     let names = cluster.scalars.names
     return pod.scalarRequests.contains { r in
-      r.amount > 0 && n.scalarAllocatable[r.resource.index][i] > was.scalar(names[r.resource.index]) ?? 0
+      r.amount > 0
+        && n.scalarAllocatable[r.resource.index][i] > was.scalar(names[r.resource.index]) ?? 0
     }
   }
 
@@ -200,9 +226,12 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
   func isUnresolvable(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> Bool {
     let n = cluster.nodes
     let i = node.index
-    if pod.requestCPU > n.allocatableCPU[i] || pod.requestMemory > n.allocatableMemory[i] { return true }
+    if pod.requestCPU > n.allocatableCPU[i] || pod.requestMemory > n.allocatableMemory[i] {
+      return true
+    }
     if pod.requestEphemeral > 0 && pod.requestEphemeral > n.allocatableEphemeral[i] { return true }
-    for r in pod.scalarRequests where r.amount != 0 && !isIgnored(cluster.scalars.names[r.resource.index]) {
+    for r in pod.scalarRequests
+    where r.amount != 0 && !isIgnored(cluster.scalars.names[r.resource.index]) {
       if r.amount > n.scalarAllocatable[r.resource.index][i] { return true }
     }
     return false
@@ -213,17 +242,23 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     let i = node.index
     var reasons: [String] = []
     if n.podCount[i] + 1 > n.allocatablePods[i] { reasons.append("Too many pods") }
-    if pod.requestCPU > 0 && pod.requestCPU > n.allocatableCPU[i] - n.requestedCPU[i] { reasons.append("Insufficient cpu") }
+    if pod.requestCPU > 0 && pod.requestCPU > n.allocatableCPU[i] - n.requestedCPU[i] {
+      reasons.append("Insufficient cpu")
+    }
     if pod.requestMemory > 0 && pod.requestMemory > n.allocatableMemory[i] - n.requestedMemory[i] {
       reasons.append("Insufficient memory")
     }
-    if pod.requestEphemeral > 0 && pod.requestEphemeral > n.allocatableEphemeral[i] - n.requestedEphemeral[i] {
+    if pod.requestEphemeral > 0
+      && pod.requestEphemeral > n.allocatableEphemeral[i] - n.requestedEphemeral[i]
+    {
       reasons.append("Insufficient ephemeral-storage")
     }
     for r in pod.scalarRequests where r.amount != 0 {
       let name = cluster.scalars.names[r.resource.index]
       if isIgnored(name) { continue }
-      if r.amount > n.scalarAllocatable[r.resource.index][i] - n.scalarRequested[r.resource.index][i] {
+      if r.amount > n.scalarAllocatable[r.resource.index][i]
+        - n.scalarRequested[r.resource.index][i]
+      {
         reasons.append("Insufficient \(name)")
       }
     }
@@ -243,40 +278,66 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
       for i in seg where status[i] == code {
         var mask = 0
         if n.podCount[i] + 1 > n.allocatablePods[i] { mask |= 1 }
-        if pod.requestCPU > 0 && pod.requestCPU > n.allocatableCPU[i] - n.requestedCPU[i] { mask |= 2 }
-        if pod.requestMemory > 0 && pod.requestMemory > n.allocatableMemory[i] - n.requestedMemory[i] { mask |= 4 }
-        if pod.requestEphemeral > 0 && pod.requestEphemeral > n.allocatableEphemeral[i] - n.requestedEphemeral[i] { mask |= 8 }
+        if pod.requestCPU > 0 && pod.requestCPU > n.allocatableCPU[i] - n.requestedCPU[i] {
+          mask |= 2
+        }
+        if pod.requestMemory > 0
+          && pod.requestMemory > n.allocatableMemory[i] - n.requestedMemory[i]
+        {
+          mask |= 4
+        }
+        if pod.requestEphemeral > 0
+          && pod.requestEphemeral > n.allocatableEphemeral[i] - n.requestedEphemeral[i]
+        {
+          mask |= 8
+        }
         var scalarShort = false
-        for (r, amount) in checkedScalars where amount > n.scalarAllocatable[r.index][i] - n.scalarRequested[r.index][i] {
+        for (r, amount) in checkedScalars
+        where amount > n.scalarAllocatable[r.index][i] - n.scalarRequested[r.index][i] {
           scalarShort = true
         }
         if scalarShort {
-          for r in failureReasons(pod, cluster: cluster, node: NodeID(UInt32(i))) { counts[r, default: 0] += 1 }
+          for r in failureReasons(pod, cluster: cluster, node: NodeID(UInt32(i))) {
+            counts[r, default: 0] += 1
+          }
         } else {
           combos[mask] += 1
         }
       }
     }
-    let names = ["Too many pods", "Insufficient cpu", "Insufficient memory", "Insufficient ephemeral-storage"]
+    let names = [
+      "Too many pods", "Insufficient cpu", "Insufficient memory", "Insufficient ephemeral-storage",
+    ]
     for (mask, c) in combos.enumerated() where c > 0 {
-      for (b, name) in names.enumerated() where mask & (1 << b) != 0 { counts[name, default: 0] += c }
+      for (b, name) in names.enumerated() where mask & (1 << b) != 0 {
+        counts[name, default: 0] += c
+      }
     }
   }
 
-  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
+  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>)
+    -> ScoreMode
+  {
     // SAFETY: the window spans the node table (asserted); `status` holds a row per node.
     assert(window.nodeCount == cluster.nodes.count, "a window over another node table")
     scored.removeAll(keepingCapacity: true)
     for (r, weight) in resources {
-      if let c = cluster.resourceColumns(r, weight: weight, pod: pod, nonZero: true) { scored.append(c) }
+      if let c = cluster.resourceColumns(r, weight: weight, pod: pod, nonZero: true) {
+        scored.append(c)
+      }
     }
     return scored.isEmpty ? .uniform(0) : .perNode
   }
 
-  func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
+  func score(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>
+  ) {
     // SAFETY: rows within the node table (asserted); node columns and `scores` have a row per node.
-    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
-    if arguments.strategy == .leastAllocated && scored.count == 2 && scored[0].weight == 1 && scored[1].weight == 1 {
+    assert(
+      rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
+    if arguments.strategy == .leastAllocated && scored.count == 2 && scored[0].weight == 1
+      && scored[1].weight == 1
+    {
       ResourceKernels.leastAllocatedTwo(scored[0], scored[1], rows: rows, into: scores)
       return
     }
@@ -284,7 +345,8 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
       && scored[0].fitsDoubleArithmetic && scored[1].fitsDoubleArithmetic
     {
       ResourceKernels.weightedTwoInDoubles(
-        scored[0], scored[1], mostAllocated: arguments.strategy == .mostAllocated, rows: rows, into: scores)
+        scored[0], scored[1], mostAllocated: arguments.strategy == .mostAllocated, rows: rows,
+        into: scores)
       return
     }
     switch arguments.strategy {
@@ -323,7 +385,9 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
             weights += r.weight
           }
         }
-        scores[i] = weights == 0 ? 0 : Int64((Double(total) / Double(weights)).rounded(.toNearestOrAwayFromZero))
+        scores[i] =
+          weights == 0
+          ? 0 : Int64((Double(total) / Double(weights)).rounded(.toNearestOrAwayFromZero))
       }
     }
   }
@@ -333,7 +397,8 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
   static func brokenLine(_ shape: [UtilizationShapePoint], _ p: Int64) -> Int64 {
     for i in shape.indices where p <= shape[i].utilization {
       if i == 0 { return shape[0].score }
-      let a = shape[i - 1], b = shape[i]
+      let a = shape[i - 1]
+      let b = shape[i]
       return a.score + (b.score - a.score) * (p - a.utilization) / (b.utilization - a.utilization)
     }
     return shape.last?.score ?? 0
@@ -344,16 +409,25 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
 enum ResourceKernels {
   /// LeastAllocated over two resources of weight 1: `((s₀ + s₁) / 2)` with
   /// `sᵣ = (alloc − req)·100/alloc` (0 when over-requested, dropped when alloc = 0).
-  static func leastAllocatedTwo(_ a: ResourceColumns, _ b: ResourceColumns, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
+  static func leastAllocatedTwo(
+    _ a: ResourceColumns, _ b: ResourceColumns, rows: Range<Int>,
+    into scores: UnsafeMutablePointer<Int64>
+  ) {
     if a.fitsDoubleArithmetic && b.fitsDoubleArithmetic {
       leastAllocatedTwoInDoubles(a, b, rows: rows, into: scores)
       return
     }
-    let allocA = a.allocatable, reqA = a.requested, podA = a.podAmount
-    let allocB = b.allocatable, reqB = b.requested, podB = b.podAmount
+    let allocA = a.allocatable
+    let reqA = a.requested
+    let podA = a.podAmount
+    let allocB = b.allocatable
+    let reqB = b.requested
+    let podB = b.podAmount
     for i in rows {
-      let ca = allocA[i], ra = reqA[i] &+ podA
-      let cb = allocB[i], rb = reqB[i] &+ podB
+      let ca = allocA[i]
+      let ra = reqA[i] &+ podA
+      let cb = allocB[i]
+      let rb = reqB[i] &+ podB
       let sa = ExactMath.divide(max(ca &- ra, 0) &* NodeScore.max, max(ca, 1))
       let sb = ExactMath.divide(max(cb &- rb, 0) &* NodeScore.max, max(cb, 1))
       let wa: Int64 = ca == 0 ? 0 : 1
@@ -371,12 +445,21 @@ enum ResourceKernels {
   /// alloc < 2^46, and for integers a, b with a + b < 2^53 the correctly rounded quotient
   /// truncates to ⌊a/b⌋ (it could only round up to k + 1 if a/b were within (k+1)·2^-53 of it,
   /// but it is at least 1/b away). Sums and the halving of values ≤ 200 are exact too.
-  static func leastAllocatedTwoInDoubles(_ a: ResourceColumns, _ b: ResourceColumns, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
-    let allocA = a.allocatable, reqA = a.requested, podA = a.podAmount
-    let allocB = b.allocatable, reqB = b.requested, podB = b.podAmount
+  static func leastAllocatedTwoInDoubles(
+    _ a: ResourceColumns, _ b: ResourceColumns, rows: Range<Int>,
+    into scores: UnsafeMutablePointer<Int64>
+  ) {
+    let allocA = a.allocatable
+    let reqA = a.requested
+    let podA = a.podAmount
+    let allocB = b.allocatable
+    let reqB = b.requested
+    let podB = b.podAmount
     for i in rows {
-      let ca = Double(allocA[i]), fa = Double(max(allocA[i] &- reqA[i] &- podA, 0)) * 100
-      let cb = Double(allocB[i]), fb = Double(max(allocB[i] &- reqB[i] &- podB, 0)) * 100
+      let ca = Double(allocA[i])
+      let fa = Double(max(allocA[i] &- reqA[i] &- podA, 0)) * 100
+      let cb = Double(allocB[i])
+      let fb = Double(max(allocB[i] &- reqB[i] &- podB, 0)) * 100
       let sa = (fa / max(ca, 1)).rounded(.towardZero)
       let sb = (fb / max(cb, 1)).rounded(.towardZero)
       let wa: Double = ca == 0 ? 0 : 1
@@ -392,12 +475,20 @@ enum ResourceKernels {
   /// sums. Every quantity is an integer below 2^53 (weights ≤ 100, scores ≤ 100), so each
   /// truncated quotient is exact as in `leastAllocatedTwoInDoubles`.
   static func weightedTwoInDoubles(
-    _ a: ResourceColumns, _ b: ResourceColumns, mostAllocated: Bool, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>
+    _ a: ResourceColumns, _ b: ResourceColumns, mostAllocated: Bool, rows: Range<Int>,
+    into scores: UnsafeMutablePointer<Int64>
   ) {
-    let allocA = a.allocatable, reqA = a.requested, podA = a.podAmount, weightA = Double(a.weight)
-    let allocB = b.allocatable, reqB = b.requested, podB = b.podAmount, weightB = Double(b.weight)
+    let allocA = a.allocatable
+    let reqA = a.requested
+    let podA = a.podAmount
+    let weightA = Double(a.weight)
+    let allocB = b.allocatable
+    let reqB = b.requested
+    let podB = b.podAmount
+    let weightB = Double(b.weight)
     for i in rows {
-      let ca = allocA[i], cb = allocB[i]
+      let ca = allocA[i]
+      let cb = allocB[i]
       // LeastAllocated scores free capacity, MostAllocated requested capacity (capped).
       let na = mostAllocated ? min(reqA[i] &+ podA, ca) : max(ca &- reqA[i] &- podA, 0)
       let nb = mostAllocated ? min(reqB[i] &+ podB, cb) : max(cb &- reqB[i] &- podB, 0)

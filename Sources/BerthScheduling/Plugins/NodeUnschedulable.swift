@@ -8,12 +8,17 @@ final class NodeUnschedulablePlugin: FilterPlugin {
 
   func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool {
     cluster.nodes.cordonedCount > 0
-      && !pod.constraints.tolerations.tolerate(Taint(key: unschedulableTaintKey, effect: .noSchedule))
+      && !pod.constraints.tolerations.tolerate(
+        Taint(key: unschedulableTaintKey, effect: .noSchedule))
   }
 
-  func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
+  func filter(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>,
+    code: UInt8
+  ) {
     // SAFETY: rows within the node table (asserted); node columns and `status` have a row per node.
-    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
+    assert(
+      rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     let cordoned = UnsafePointer(cluster.nodes.unschedulable.base)
     // SAFETY: `rows` lies within the node table, which has as many rows as `status`.
     for i in rows { status[i] = markFailure(status[i], failed: cordoned[i] != 0, code: code) }
@@ -25,7 +30,8 @@ final class NodeUnschedulablePlugin: FilterPlugin {
   func queueingHint(_ pod: PodInfo, after change: ClusterChange, cluster: Cluster) -> Bool {
     switch change {
     case .nodeAdded(let node): return cluster.nodes.unschedulable[node.index] == 0
-    case .nodeUpdated(let node, let old, _): return old.unschedulable && cluster.nodes.unschedulable[node.index] == 0
+    case .nodeUpdated(let node, let old, _):
+      return old.unschedulable && cluster.nodes.unschedulable[node.index] == 0
     case .assignedPodAdded, .assignedPodDeleted: return true
     }
   }
@@ -38,9 +44,13 @@ final class NodeNamePlugin: FilterPlugin {
 
   func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool { !pod.constraints.nodeName.isEmpty }
 
-  func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
+  func filter(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>,
+    code: UInt8
+  ) {
     // SAFETY: rows within the node table (asserted); node columns and `status` have a row per node.
-    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
+    assert(
+      rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     let target = cluster.nodes.id(named: pod.constraints.nodeName)?.index ?? -1
     for i in rows { status[i] = markFailure(status[i], failed: i != target, code: code) }
   }

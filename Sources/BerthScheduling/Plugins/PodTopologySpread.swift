@@ -31,7 +31,8 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   let name = PluginName.podTopologySpread
   let normalization = ScoreNormalization.custom
   static let hostnameKey = "kubernetes.io/hostname"
-  static let reasonMissingLabel = "node(s) didn't match pod topology spread constraints (missing required label)"
+  static let reasonMissingLabel =
+    "node(s) didn't match pod topology spread constraints (missing required label)"
   static let reasonSkew = "node(s) didn't match pod topology spread constraints"
 
   /// One constraint as a cycle sees it: the domains of its key and their matching pods.
@@ -98,8 +99,10 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     let hard: Bool
 
     init(
-      constraints: [TopologySpreadConstraint], keys: [Int], matchers: [Int?], selfMatch: [Int64], requireAll: Bool,
-      fromCounters: Bool, counters: [DomainCounter?], lacking: [Int], shape: UInt64, domainSizes: [Int]
+      constraints: [TopologySpreadConstraint], keys: [Int], matchers: [Int?], selfMatch: [Int64],
+      requireAll: Bool,
+      fromCounters: Bool, counters: [DomainCounter?], lacking: [Int], shape: UInt64,
+      domainSizes: [Int]
     ) {
       self.constraints = constraints
       self.keys = keys
@@ -164,7 +167,10 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   }
 
   /// Scratch for slot (`k`, `use`) with room for `size` values, zeroed.
-  private func slot(_ k: Int, use: Int, size: Int) -> (counts: UnsafeMutablePointer<Int64>, present: UnsafeMutablePointer<UInt8>, seen: UnsafeMutablePointer<UInt8>) {
+  private func slot(_ k: Int, use: Int, size: Int) -> (
+    counts: UnsafeMutablePointer<Int64>, present: UnsafeMutablePointer<UInt8>,
+    seen: UnsafeMutablePointer<UInt8>
+  ) {
     // SAFETY: each slot column is grown to `size` (domains of the key) before it is cleared.
     let i = 3 * k + use
     while countSlots.count <= i {
@@ -177,7 +183,9 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       presentSlots[i] = Column(repeating: 0, count: size)
       seenSlots[i] = Column(repeating: 0, count: size)
     }
-    let c = countSlots[i].base, p = presentSlots[i].base, s = seenSlots[i].base
+    let c = countSlots[i].base
+    let p = presentSlots[i].base
+    let s = seenSlots[i].base
     c.update(repeating: 0, count: size)
     p.update(repeating: 0, count: size)
     s.update(repeating: 0, count: size)
@@ -193,7 +201,9 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       plannedFor = ObjectIdentifier(cluster)
     }
     let p = pod.id.index
-    let key = PlanKey(constraints: pod.constraintsID, labels: cluster.pods.labels[p], namespace: cluster.pods.namespace[p], hard: hard)
+    let key = PlanKey(
+      constraints: pod.constraintsID, labels: cluster.pods.labels[p],
+      namespace: cluster.pods.namespace[p], hard: hard)
     let h = hard ? 0 : 1
     if let last = lastPlan[h], last.key == key, planList[last.index].fits(cluster) {
       return planList[last.index].constraints.isEmpty ? nil : last.index
@@ -219,18 +229,25 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     return planList[index].constraints.isEmpty ? nil : index
   }
 
-  private func makePlan(_ cs: [TopologySpreadConstraint], _ pod: PodInfo, hard: Bool, cluster: Cluster) -> Plan {
+  private func makePlan(
+    _ cs: [TopologySpreadConstraint], _ pod: PodInfo, hard: Bool, cluster: Cluster
+  ) -> Plan {
     let nodes = cluster.nodes
     let n = nodes.count
     let namespace = cluster.pods.namespace[pod.id.index]
     let podLabels = cluster.pods.labelSets[cluster.pods.labels[pod.id.index]]
     let keys = cs.map { cluster.labels.keyID($0.topologyKey) ?? -1 }
-    let matchers = cs.map { c in c.labelSelector.map { cluster.matcher(namespace: namespace, selector: $0) } }
+    let matchers = cs.map { c in
+      c.labelSelector.map { cluster.matcher(namespace: namespace, selector: $0) }
+    }
     let requireAll = hard || !pod.constraints.spreadIsSystemDefault
-    let lacking = keys.map { k in k < 0 ? n : (0..<n).reduce(0) { $0 + (nodes.labelValues[k][$1] == 0 ? 1 : 0) } }
+    let lacking = keys.map { k in
+      k < 0 ? n : (0..<n).reduce(0) { $0 + (nodes.labelValues[k][$1] == 0 ? 1 : 0) }
+    }
     let admitsAll = cs.allSatisfy { c in
       c.nodeTaintsPolicy == .ignore
-        && (c.nodeAffinityPolicy == .ignore || (pod.constraints.nodeSelector.isEmpty && pod.constraints.affinity?.required == nil))
+        && (c.nodeAffinityPolicy == .ignore
+          || (pod.constraints.nodeSelector.isEmpty && pod.constraints.affinity?.required == nil))
     }
     var together = !keys.contains(-1)
     if requireAll && together && Set(keys).count > 1 {
@@ -277,19 +294,22 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       let labels = cluster.labels
       if !pod.constraints.nodeSelector.isEmpty {
         let sel = CompiledSelector(nodeSelector: pod.constraints.nodeSelector, labels: labels)
-        sel.evaluate(rows: 0..<n, nodes: cluster.nodes, term: termScratch.base, into: matchScratch.base)
+        sel.evaluate(
+          rows: 0..<n, nodes: cluster.nodes, term: termScratch.base, into: matchScratch.base)
         for i in 0..<n { out[i] &= matchScratch.base[i] }
       }
       if let req = pod.constraints.affinity?.required {
         let sel = CompiledSelector(terms: req.terms, labels: labels, nodes: cluster.nodes)
-        sel.evaluate(rows: 0..<n, nodes: cluster.nodes, term: termScratch.base, into: matchScratch.base)
+        sel.evaluate(
+          rows: 0..<n, nodes: cluster.nodes, term: termScratch.base, into: matchScratch.base)
         for i in 0..<n { out[i] &= matchScratch.base[i] }
       }
     }
     if c.nodeTaintsPolicy == .honor {
       let words = cluster.nodes.taintWords
       var untolerated = [UInt64](repeating: 0, count: words)
-      for (id, t) in cluster.taints.taints.enumerated() where t.effect.isHard && !pod.constraints.tolerations.tolerate(t) {
+      for (id, t) in cluster.taints.taints.enumerated()
+      where t.effect.isHard && !pod.constraints.tolerations.tolerate(t) {
         untolerated[id >> 6] |= 1 << UInt64(id & 63)
       }
       let bits = cluster.nodes.taintBits.base
@@ -307,7 +327,10 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   /// Hostname constraints of a soft plan get no per-domain counts (the score reads per-node
   /// counts) unless `forExplain`, which also keeps to its own scratch.
   /// - Complexity: O(domains) per constraint from the domain counters; else O(nodes × constraints).
-  private func prepare(_ pi: Int, _ pod: PodInfo, cluster: Cluster, into out: inout [Prepared], forExplain: Bool = false) {
+  private func prepare(
+    _ pi: Int, _ pod: PodInfo, cluster: Cluster, into out: inout [Prepared],
+    forExplain: Bool = false
+  ) {
     // SAFETY: rows are node rows; slot columns are sized to the key's domain count.
     let nodes = cluster.nodes
     let n = nodes.count
@@ -315,16 +338,19 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     let plan = planList[pi]
     let hard = plan.hard
     out.removeAll(keepingCapacity: true)
-    let allKeyed = plan.fromCounters || !plan.requireAll || markKeyed(plan.keys, nodes: nodes, rows: 0..<n)
+    let allKeyed =
+      plan.fromCounters || !plan.requireAll || markKeyed(plan.keys, nodes: nodes, rows: 0..<n)
     for k in plan.keys.indices {
       let key = plan.keys[k]
       let size = plan.sizes[k]
       let isHostname = plan.isHostname[k]
       let perNode = !hard && isHostname && !forExplain
-      let (counts, present, seen) = slot(k, use: forExplain ? 2 : hard ? 0 : 1, size: perNode ? 1 : size)
+      let (counts, present, seen) = slot(
+        k, use: forExplain ? 2 : hard ? 0 : 1, size: perNode ? 1 : size)
       var p = Prepared(
         key: key, maxSkew: plan.maxSkews[k], selfMatch: plan.selfMatch[k], minMatch: 0,
-        size: perNode ? 1 : size, counts: counts, present: present, seen: seen, matcher: plan.matchers[k], weight: 0,
+        size: perNode ? 1 : size, counts: counts, present: present, seen: seen,
+        matcher: plan.matchers[k], weight: 0,
         isHostname: isHostname)
       defer { out.append(p) }
       if perNode { continue }
@@ -374,7 +400,9 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
         for v in 0..<p.size where p.present[v] != 0 {
           domains.append((v == 0 ? "" : cluster.labels.domains[p.key].values[v], p.counts[v]))
         }
-        out.append(SpreadExplanation(constraint: c, systemDefault: pod.constraints.spreadIsSystemDefault, domains: domains))
+        out.append(
+          SpreadExplanation(
+            constraint: c, systemDefault: pod.constraints.spreadIsSystemDefault, domains: domains))
       }
     }
     return out
@@ -419,9 +447,13 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     return true
   }
 
-  func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
+  func filter(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>,
+    code: UInt8
+  ) {
     // SAFETY: rows within the node table (asserted); node columns and `status` have a row per node.
-    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
+    assert(
+      rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     let nodes = cluster.nodes
     for c in hard {
       guard c.key >= 0 else {
@@ -437,10 +469,14 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       case .perValue where c.size <= 32:
         // The verdicts as a bit mask: a per-row shift vectorises where a table lookup cannot.
         let mask = c.verdictMask
-        for i in rows { status[i] = markFailure(status[i], failed: (mask &>> col[i]) & 1 != 0, code: code) }
+        for i in rows {
+          status[i] = markFailure(status[i], failed: (mask &>> col[i]) & 1 != 0, code: code)
+        }
       case .perValue:
         let verdict = c.seen
-        for i in rows { status[i] = markFailure(status[i], failed: verdict[Int(col[i])] != 0, code: code) }
+        for i in rows {
+          status[i] = markFailure(status[i], failed: verdict[Int(col[i])] != 0, code: code)
+        }
       }
     }
   }
@@ -450,7 +486,9 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   /// selector matches it; a new node when it carries every constraint's key.
   func queueingHint(_ pod: PodInfo, after change: ClusterChange, cluster: Cluster) -> Bool {
     let hard = pod.constraints.spread.filter(\.doNotSchedule)
-    func carriesKeys(_ labels: [String: String]) -> Bool { hard.allSatisfy { labels[$0.topologyKey] != nil } }
+    func carriesKeys(_ labels: [String: String]) -> Bool {
+      hard.allSatisfy { labels[$0.topologyKey] != nil }
+    }
     switch change {
     case .nodeAdded(let node):
       return carriesKeys(cluster.nodes.labels[node.index])
@@ -459,7 +497,8 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       let new = cluster.nodes.specs[node.index]
       if carriesKeys(old.labels) != carriesKeys(new.labels) { return true }
       return carriesKeys(new.labels)
-        && (hard.contains { old.labels[$0.topologyKey] != new.labels[$0.topologyKey] } || old.taints != new.taints)
+        && (hard.contains { old.labels[$0.topologyKey] != new.labels[$0.topologyKey] }
+          || old.taints != new.taints)
     case .assignedPodAdded(let other), .assignedPodDeleted(let other):
       let pods = cluster.pods
       guard pods.namespace[other.index] == pods.namespace[pod.id.index] else { return false }
@@ -474,7 +513,9 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   }
 
   func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] {
-    for c in hard where c.key < 0 || cluster.nodes.labelValues[c.key][node.index] == 0 { return [Self.reasonMissingLabel] }
+    for c in hard where c.key < 0 || cluster.nodes.labelValues[c.key][node.index] == 0 {
+      return [Self.reasonMissingLabel]
+    }
     return [Self.reasonSkew]
   }
 
@@ -487,7 +528,11 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     var skewed = 0
     for seg in window.pair {
       for i in seg where status[i] == code {
-        if hard.contains(where: { $0.key < 0 || cluster.nodes.labelValues[$0.key].base[i] == 0 }) { missing += 1 } else { skewed += 1 }
+        if hard.contains(where: { $0.key < 0 || cluster.nodes.labelValues[$0.key].base[i] == 0 }) {
+          missing += 1
+        } else {
+          skewed += 1
+        }
       }
     }
     if missing > 0 { counts[Self.reasonMissingLabel, default: 0] += missing }
@@ -496,7 +541,9 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
 
   // MARK: Score
 
-  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
+  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>)
+    -> ScoreMode
+  {
     // SAFETY: the window spans the node table (asserted); `status` holds a row per node.
     assert(window.nodeCount == cluster.nodes.count, "a window over another node table")
     byValue = false
@@ -589,9 +636,12 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     byValue = true
   }
 
-  func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
+  func score(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>
+  ) {
     // SAFETY: rows within the node table (asserted); node columns and `scores` have a row per node.
-    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
+    assert(
+      rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     let nodes = cluster.nodes
     if byValue {
       let col = nodes.labelValues[soft[0].key].base
@@ -629,7 +679,9 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
 
   /// Ignored nodes 0; others 100·(max + min − s)/max over the non-ignored feasible nodes, all 100
   /// when the maximum is 0.
-  func normalize(_ scores: UnsafeMutablePointer<Int64>, window: Window, status: UnsafePointer<UInt8>) {
+  func normalize(
+    _ scores: UnsafeMutablePointer<Int64>, window: Window, status: UnsafePointer<UInt8>
+  ) {
     // SAFETY: the window lies in the node table; `ignored` and `scores` have a row per node.
     guard !byValue else { return }
     let ign = ignored.base

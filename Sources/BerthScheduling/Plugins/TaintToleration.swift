@@ -27,7 +27,9 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
 
   private func prepare(_ pod: PodInfo, cluster: Cluster) {
     let taints = cluster.taints
-    if let p = preparedFor, p.constraints == pod.constraintsID, p.taints == taints.taints.count { return }
+    if let p = preparedFor, p.constraints == pod.constraintsID, p.taints == taints.taints.count {
+      return
+    }
     preparedFor = (pod.constraintsID, taints.taints.count)
     let words = cluster.nodes.taintWords
     untoleratedHard.removeAll(keepingCapacity: true)
@@ -40,7 +42,9 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
       if taint.effect.isHard {
         if !tolerations.tolerate(taint) { untoleratedHard[id >> 6] |= bit }
       } else {
-        let tolerated = tolerations.contains { ($0.effect == nil || $0.effect == .preferNoSchedule) && $0.tolerates(taint) }
+        let tolerated = tolerations.contains {
+          ($0.effect == nil || $0.effect == .preferNoSchedule) && $0.tolerates(taint)
+        }
         if !tolerated { untoleratedPrefer[id >> 6] |= bit }
       }
     }
@@ -53,9 +57,13 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
     return rejectsAny
   }
 
-  func filter(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>, code: UInt8) {
+  func filter(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>,
+    code: UInt8
+  ) {
     // SAFETY: rows within the node table (asserted); node columns and `status` have a row per node.
-    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
+    assert(
+      rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     let bits = UnsafePointer(cluster.nodes.taintBits.base)
     let words = cluster.nodes.taintWords
     if words == 1 {
@@ -77,16 +85,21 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
   /// tolerates, having not tolerated them before (a new node counts as not tolerated before).
   func queueingHint(_ pod: PodInfo, after change: ClusterChange, cluster: Cluster) -> Bool {
     let tolerations = pod.constraints.tolerations
-    func untolerated(_ taints: [Taint]) -> Bool { taints.contains { $0.effect.isHard && !tolerations.tolerate($0) } }
+    func untolerated(_ taints: [Taint]) -> Bool {
+      taints.contains { $0.effect.isHard && !tolerations.tolerate($0) }
+    }
     switch change {
     case .nodeAdded(let node): return !untolerated(cluster.nodes.taints[node.index])
-    case .nodeUpdated(let node, let old, _): return untolerated(old.taints) && !untolerated(cluster.nodes.taints[node.index])
+    case .nodeUpdated(let node, let old, _):
+      return untolerated(old.taints) && !untolerated(cluster.nodes.taints[node.index])
     case .assignedPodAdded, .assignedPodDeleted: return true
     }
   }
 
   func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] {
-    let taint = cluster.nodes.taints[node.index].first { $0.effect.isHard && !pod.constraints.tolerations.tolerate($0) }
+    let taint = cluster.nodes.taints[node.index].first {
+      $0.effect.isHard && !pod.constraints.tolerations.tolerate($0)
+    }
     guard let taint else { return [] }
     return ["node(s) had untolerated taint {\(taint.key): \(taint.value)}"]
   }
@@ -114,7 +127,9 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
         if hits == 1 {
           byTaint[last] += 1
         } else {
-          for r in failureReasons(pod, cluster: cluster, node: NodeID(UInt32(i))) { counts[r, default: 0] += 1 }
+          for r in failureReasons(pod, cluster: cluster, node: NodeID(UInt32(i))) {
+            counts[r, default: 0] += 1
+          }
         }
       }
     }
@@ -124,16 +139,21 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
     }
   }
 
-  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>) -> ScoreMode {
+  func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>)
+    -> ScoreMode
+  {
     // SAFETY: the window spans the node table (asserted); `status` holds a row per node.
     assert(window.nodeCount == cluster.nodes.count, "a window over another node table")
     prepare(pod, cluster: cluster)
     return prefersAgainstAny ? .perNode : .uniform(NodeScore.max)
   }
 
-  func score(_ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>) {
+  func score(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>
+  ) {
     // SAFETY: rows within the node table (asserted); node columns and `scores` have a row per node.
-    assert(rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
+    assert(
+      rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     let bits = UnsafePointer(cluster.nodes.taintBits.base)
     let words = cluster.nodes.taintWords
     if words == 1 {

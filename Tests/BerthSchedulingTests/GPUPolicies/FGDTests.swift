@@ -1,13 +1,17 @@
 import BerthCore
-@testable import BerthScheduling
 import Testing
 
+@testable import BerthScheduling
+
 struct FGDTests {
-  @Test("FGD fragmentation: Q3 counts only GPUs too small for the class; other cases all idle milli")
+  @Test(
+    "FGD fragmentation: Q3 counts only GPUs too small for the class; other cases all idle milli")
   func fragmentation() {
     let model = FragmentationModel(classes: oneTypicalClass, models: GPUModelRegistry())
     func f(_ left: [Int16], cpu: Int64) -> Double {
-      left.withUnsafeBufferPointer { model.fragmentation(left: $0.baseAddress!, count: left.count, cpuLeft: cpu, model: 0) }
+      left.withUnsafeBufferPointer {
+        model.fragmentation(left: $0.baseAddress!, count: left.count, cpuLeft: cpu, model: 0)
+      }
     }
     #expect(f([1000], cpu: 8000) == 0)
     #expect(f([400, 600], cpu: 8000) == 400)  // Q3: the 400 GPU is too small for 500
@@ -19,12 +23,23 @@ struct FGDTests {
 
   @Test("FGD places a sharing pod on the GPU that leaves the least fragmentation")
   func fgdChoice() throws {
-    let node = NodeSpec(name: "n", allocatable: ResourceAmounts(cpuMillis: 64_000, memoryBytes: 1 << 36, pods: 1001), gpus: NodeGPUs(count: 2, model: "T4"))
+    let node = NodeSpec(
+      name: "n", allocatable: ResourceAmounts(cpuMillis: 64_000, memoryBytes: 1 << 36, pods: 1001),
+      gpus: NodeGPUs(count: 2, model: "T4"))
     let cluster = Cluster(nodes: [node])
-    let first = try cluster.addPod(PodSpec(name: "a", containers: [Container(requests: ResourceList([("cpu", Quantity(milli: 1000))]))], gpu: GPURequest(count: 1, milliPerGPU: 400)))
-    let pod = try cluster.addPod(PodSpec(name: "b", containers: [Container(requests: ResourceList([("cpu", Quantity(milli: 1000))]))], gpu: GPURequest(count: 1, milliPerGPU: 600)))
+    let first = try cluster.addPod(
+      PodSpec(
+        name: "a",
+        containers: [Container(requests: ResourceList([("cpu", Quantity(milli: 1000))]))],
+        gpu: GPURequest(count: 1, milliPerGPU: 400)))
+    let pod = try cluster.addPod(
+      PodSpec(
+        name: "b",
+        containers: [Container(requests: ResourceList([("cpu", Quantity(milli: 1000))]))],
+        gpu: GPURequest(count: 1, milliPerGPU: 600)))
     cluster.bind(first, to: NodeID(0), gpus: 0b10)  // GPUs: [1000, 600]
-    let sim = GPUSharingSimulator(cluster: cluster, policy: .fgd, typicalPods: oneTypicalClass, rank: [0], seed: 1)
+    let sim = GPUSharingSimulator(
+      cluster: cluster, policy: .fgd, typicalPods: oneTypicalClass, rank: [0], seed: 1)
     // On GPU 0 the 400 left is too small for the class (F = 400, score 40); on GPU 1 nothing is
     // left (F = 0, score 50): FGD picks GPU 1.
     #expect(sim.schedule(pod) == NodeID(0))
@@ -32,10 +47,14 @@ struct FGDTests {
     cluster.checkInvariants()
   }
 
-  @Test("typical pods: most frequent first, ties larger-key first, cut at the threshold and renormalised")
+  @Test(
+    "typical pods: most frequent first, ties larger-key first, cut at the threshold and renormalised"
+  )
   func typical() {
     func pod(_ i: Int, cpu: Int64, milli: Int) -> PodSpec {
-      PodSpec(name: "p\(i)", containers: [Container(requests: ResourceList([("cpu", Quantity(milli: cpu))]))],
+      PodSpec(
+        name: "p\(i)",
+        containers: [Container(requests: ResourceList([("cpu", Quantity(milli: cpu))]))],
         gpu: milli > 0 ? GPURequest(count: 1, milliPerGPU: milli) : nil)
     }
     var pods: [PodSpec] = []

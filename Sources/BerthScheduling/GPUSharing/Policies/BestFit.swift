@@ -5,7 +5,8 @@ extension GPUPolicyScores {
   /// score = int((1 − raw)·100). The simulator then min-max normalises (`normalizeMinMax`).
   @inline(__always)
   static func bestFit(cpuLeft: Int64, gpuFree: Int32, pod: GPUPod) -> Int64 {
-    let raw = 0.5 * Double(cpuLeft - pod.cpuMillis) / GPUSpec.maxCPUMilli
+    let raw =
+      0.5 * Double(cpuLeft - pod.cpuMillis) / GPUSpec.maxCPUMilli
       + 0.5 * Double(Int64(gpuFree) - Int64(pod.totalMilli)) / GPUSpec.maxGPUMilli
     return Int64((1 - raw) * 100)
   }

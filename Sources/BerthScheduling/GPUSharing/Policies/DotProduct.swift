@@ -7,7 +7,8 @@ extension GPUPolicyScores {
   @inline(__always)
   static func dotProduct(cpuLeft: Int64, gpuFree: Int32, pod: GPUPod) -> Int64 {
     if cpuLeft < pod.cpuMillis { return 0 }
-    let dot = 0.0 + (Double(cpuLeft) / GPUSpec.maxCPUMilli) * (Double(pod.cpuMillis) / GPUSpec.maxCPUMilli)
+    let dot =
+      0.0 + (Double(cpuLeft) / GPUSpec.maxCPUMilli) * (Double(pod.cpuMillis) / GPUSpec.maxCPUMilli)
       + (Double(gpuFree) / GPUSpec.maxGPUMilli) * (Double(pod.totalMilli) / GPUSpec.maxGPUMilli)
     let score = 1 - dot / 2
     return Int64(100 * score)

@@ -36,16 +36,26 @@ public struct FragmentationModel: Sendable {
     self.classes = classes
     serves = classes.map { c in
       let accepted = Set(c.models.split(separator: "|").map(String.init))
-      return models.names.enumerated().map { id, name in c.models.isEmpty || (id != 0 && accepted.contains(name)) }
+      return models.names.enumerated().map { id, name in
+        c.models.isEmpty || (id != 0 && accepted.contains(name))
+      }
     }
   }
 
   /// The node's fragmentation in milli-GPU for GPU state `left[0..<count]`, CPU left `cpuLeft`.
-  public func fragmentation(left: UnsafePointer<Int16>, count: Int, cpuLeft: Int64, model: Int) -> Double {
+  public func fragmentation(left: UnsafePointer<Int16>, count: Int, cpuLeft: Int64, model: Int)
+    -> Double
+  {
     var total: Int64 = 0
     for i in 0..<count { total += Int64(left[i]) }
     // Bins in FragRatioDataMap order: Q1, Q2, Q3, Q4, XL, XR, NoAccess.
-    var q1 = 0.0, q2 = 0.0, q3 = 0.0, q4 = 0.0, xl = 0.0, xr = 0.0, na = 0.0
+    var q1 = 0.0
+    var q2 = 0.0
+    var q3 = 0.0
+    var q4 = 0.0
+    var xl = 0.0
+    var xr = 0.0
+    var na = 0.0
     for (k, c) in classes.enumerated() {
       let p = c.probability
       let cpuOK = cpuLeft >= c.cpuMillis
@@ -101,15 +111,15 @@ public struct FragmentationModel: Sendable {
 }
 
 extension Double {
-  @inline(__always) var exp: Double { Foundation_exp(self) }
+  @inline(__always) var exp: Double { libmExp(self) }
 }
 
 #if canImport(Glibc)
   import Glibc
-  @inline(__always) func Foundation_exp(_ x: Double) -> Double { Glibc.exp(x) }
+  @inline(__always) func libmExp(_ x: Double) -> Double { Glibc.exp(x) }
 #else
   import Darwin
-  @inline(__always) func Foundation_exp(_ x: Double) -> Double { Darwin.exp(x) }
+  @inline(__always) func libmExp(_ x: Double) -> Double { Darwin.exp(x) }
 #endif
 
 extension FragmentationModel {
@@ -130,7 +140,9 @@ extension FragmentationModel {
     for p in pods {
       let req = (try? PodRequests.effective(p))?.cpuMillis ?? 0
       let g = p.gpu
-      let key = Key(cpu: req, milli: Int64(g?.milliPerGPU ?? 0), count: g?.count ?? 0, models: g?.models.joined(separator: "|") ?? "")
+      let key = Key(
+        cpu: req, milli: Int64(g?.milliPerGPU ?? 0), count: g?.count ?? 0,
+        models: g?.models.joined(separator: "|") ?? "")
       counts[key, default: 0] += 1
     }
     let total = Double(pods.count)
@@ -145,11 +157,17 @@ extension FragmentationModel {
       chosen.append((key, count / total))
     }
     if chosen.count == sorted.count {
-      return chosen.map { TypicalPod(cpuMillis: $0.0.cpu, milli: Int16($0.0.milli), gpuCount: $0.0.count, models: $0.0.models, probability: $0.1) }
+      return chosen.map {
+        TypicalPod(
+          cpuMillis: $0.0.cpu, milli: Int16($0.0.milli), gpuCount: $0.0.count, models: $0.0.models,
+          probability: $0.1)
+      }
     }
     let share = cumulative / total
     return chosen.map {
-      TypicalPod(cpuMillis: $0.0.cpu, milli: Int16($0.0.milli), gpuCount: $0.0.count, models: $0.0.models, probability: $0.1 / share)
+      TypicalPod(
+        cpuMillis: $0.0.cpu, milli: Int16($0.0.milli), gpuCount: $0.0.count, models: $0.0.models,
+        probability: $0.1 / share)
     }
   }
 }

@@ -8,5 +8,7 @@ import BerthCore
 extension GPUPolicyScores {
   /// The winning position among `feasible` candidates.
   @inline(__always)
-  static func randomPick(candidates: Int, rng: inout SplitMix64) -> Int { rng.nextInt(below: candidates) }
+  static func randomPick(candidates: Int, rng: inout SplitMix64) -> Int {
+    rng.nextInt(below: candidates)
+  }
 }

@@ -3,7 +3,9 @@ import BerthCore
 extension GPUPolicyScores {
   /// Upstream NodeResourcesFit LeastAllocated / MostAllocated over CPU and memory (weights 1).
   @inline(__always)
-  static func resourceAllocation(most: Bool, cpuAlloc: Int64, cpuUsed: Int64, memAlloc: Int64, memUsed: Int64, pod: GPUPod) -> Int64 {
+  static func resourceAllocation(
+    most: Bool, cpuAlloc: Int64, cpuUsed: Int64, memAlloc: Int64, memUsed: Int64, pod: GPUPod
+  ) -> Int64 {
     @inline(__always) func one(_ alloc: Int64, _ req: Int64) -> Int64 {
       if most { return min(req, alloc) * 100 / alloc }
       return req > alloc ? 0 : (alloc - req) * 100 / alloc
