@@ -28,9 +28,9 @@ public enum BenchSession {
   /// - Parameter progress: called with (workload id, pods measured, pods planned); 0 starts a workload.
   /// - Parameters:
   ///   - rounds: samples per workload after one untimed warm-up run; each round runs the workload
-  ///     again (same seed) until its measured time reaches `minimumSampleSeconds`. The report's
-  ///     average throughput is the median round's; every run must decide the same (same
-  ///     placements checksum).
+  ///     again (same seed) until its measured time reaches `minimumSampleSeconds`, workloads
+  ///     taking turns round by round. The report's average throughput is the median round's;
+  ///     every run must decide the same (same placements checksum).
   public static func run(
     paths: [String], labels: [String], workloadFilter: String?, seed: UInt64,
     windowNanos: UInt64 = 1_000_000_000,
@@ -43,6 +43,10 @@ public enum BenchSession {
     options.throughputWindowNanos = windowNanos
     let counterLoaded = allocations.read() != nil
     options.allocations = allocations
+    // Every selected workload's warm-up run first, then the timed rounds round-robin (round 1
+    // of each workload, then round 2, …): each workload's samples then span the whole bench run,
+    // so a machine whose speed drifts meanwhile weighs on every workload alike.
+    var selected: [(suite: Suite, testCase: TestCase, workload: Workload)] = []
     var results: [WorkloadResult] = []
     for suite in suites {
       for tc in suite.testCases {
@@ -53,22 +57,30 @@ public enum BenchSession {
           let planned = runner.plannedPods
           progress?(id, 0, planned)
           if let progress { runner.progress = { done in progress(id, done, planned) } }
-          // The first run warms caches, page tables and the allocator; it gives the counters
-          // and the checksum every timed run must repeat, and is not itself timed.
+          // The warm-up warms caches, page tables and the allocator; it gives the counters and
+          // the checksum every timed run must repeat, and is not itself timed.
           var result = try runner.run()
-          result.rounds = try sample(result, rounds: rounds, minimumSeconds: minimumSampleSeconds) {
-            () throws(InputError) in
-            try WorkloadRunner(suite: suite, testCase: tc, workload: w, options: options).run()
-          }
-          // Timed figures are the rounds' medians; thresholds are judged on them.
-          let rounds = result.rounds!
-          result.throughput.average = rounds.map(\.throughput).sorted()[rounds.count / 2]
-          result.latency.p50 = rounds.map(\.latencyP50Micros).sorted()[rounds.count / 2]
-          result.latency.p99 = rounds.map(\.latencyP99Micros).sorted()[rounds.count / 2]
-          result.judge(w.thresholds)
+          result.rounds = []
           results.append(result)
+          selected.append((suite, tc, w))
         }
       }
+    }
+    for _ in 0..<rounds {
+      for (k, s) in selected.enumerated() {
+        results[k].rounds! += try sample(results[k], rounds: 1, minimumSeconds: minimumSampleSeconds) {
+          () throws(InputError) in
+          try WorkloadRunner(suite: s.suite, testCase: s.testCase, workload: s.workload, options: options).run()
+        }
+      }
+    }
+    for k in results.indices {
+      // Timed figures are the rounds' medians; thresholds are judged on them.
+      let samples = results[k].rounds!
+      results[k].throughput.average = samples.map(\.throughput).sorted()[samples.count / 2]
+      results[k].latency.p50 = samples.map(\.latencyP50Micros).sorted()[samples.count / 2]
+      results[k].latency.p99 = samples.map(\.latencyP99Micros).sorted()[samples.count / 2]
+      results[k].judge(selected[k].workload.thresholds)
     }
     if results.isEmpty {
       throw InputError(
