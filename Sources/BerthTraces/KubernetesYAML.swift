@@ -55,28 +55,63 @@ public enum KubernetesYAML {
     var priorityNodes: [(className: InputError?, priority: InputError?)] = []
     /// Shared by the parts read on two threads.
     var progress: LoadProgress?
+    /// One stored copy of each distinct container list and label set among the pods read:
+    /// replicas repeat them, and a shared copy costs one reference instead of a few hundred
+    /// bytes of heap per pod (what keeps a large dump's pods within a few times the file size).
+    var containerLists: Set<[Container]> = []
+    var labelSets: Set<[String: String]> = []
 
     mutating func add(contentsOf file: String) throws(InputError) {
-      let data = try InputFile.data(file)
-      try InputFile.validateUTF8(data, file: file)
-      try InputFile.withBytes(data) { bytes throws(InputError) in try add(bytes: bytes, file: file)
-      }
+      // The file's bytes are released before the parts are merged: the two never coexist with
+      // the merged arrays.
+      var parts = try { () throws(InputError) -> [Objects] in
+        let data = try InputFile.data(file)
+        try InputFile.validateUTF8(data, file: file)
+        return try InputFile.withBytes(data) { bytes throws(InputError) in try add(bytes: bytes, file: file) } ?? []
+      }()
+      try merge(&parts)
     }
 
     mutating func add(_ text: String, file: String) throws(InputError) {
-      try InputFile.withBytes(text) { bytes throws(InputError) in try add(bytes: bytes, file: file)
+      var parts = try InputFile.withBytes(text) { bytes throws(InputError) in try add(bytes: bytes, file: file) } ?? []
+      try merge(&parts)
+    }
+
+    /// Appends parts read from one file, in order, consuming them: the first part's arrays are
+    /// taken over when nothing was read before, so only the second part's are copied.
+    mutating func merge(_ parts: inout [Objects]) throws(InputError) {
+      for k in parts.indices {
+        var part = parts[k]
+        parts[k] = Objects()  // `part` now holds the only reference to its arrays
+        if isEmpty {
+          part.progress = progress
+          part.containerLists = []
+          part.labelSets = []
+          self = part
+        } else {
+          try append(part)
+        }
       }
+      parts = []
+    }
+
+    /// Nothing read yet.
+    var isEmpty: Bool {
+      nodes.isEmpty && pods.isEmpty && services.isEmpty && workloads.isEmpty && namespaces.isEmpty
+        && priorityClasses.isEmpty && disruptionBudgets.isEmpty
     }
 
     /// Every document of a YAML stream. The items of a `kind: List` are read one by one as the
     /// parser completes them, so a large dump never exists as one tree; a large file is read
     /// in two parts on two threads where `YAMLSlices` finds a safe cut, with the same result
     /// (objects in file order, the first error in file order) as reading it in one.
-    mutating func add(bytes: UnsafeRawBufferPointer, file: String) throws(InputError) {
+    /// - Returns: nil when the text was read into these objects; else the two parts, for the
+    ///   caller to `merge` once it has released the text.
+    mutating func add(bytes: UnsafeRawBufferPointer, file: String) throws(InputError) -> [Objects]? {
       // SAFETY: both parts read slices of `bytes` inside concurrentPerform, which returns first.
       guard let plan = YAMLSlices.plan(bytes) else {
         try add(part: bytes, file: file)
-        return
+        return nil
       }
       let results = PartResults()
       let whole = UnsafeSendable(bytes)
@@ -115,11 +150,7 @@ public enum KubernetesYAML {
         }
         results.set(part, outcome)
       }
-      var parts = try results.get()
-      // Read as one file, the List's cut-out items come after those before the cut and before
-      // anything that follows them; as documents, the second part follows the first.
-      try append(parts.removeFirst())
-      try append(parts.removeFirst())
+      return try results.get()
     }
 
     /// Reads one part: documents, or (with `firstItem`) a run of List items.
@@ -178,7 +209,11 @@ public enum KubernetesYAML {
         nodes.append(try node(v))
         progress?.read(node: true)
       case "Pod":
-        pods.append(try pod(v))
+        var spec = try pod(v)
+        spec.containers = containerLists.insert(spec.containers).memberAfterInsert
+        spec.initContainers = containerLists.insert(spec.initContainers).memberAfterInsert
+        spec.labels = labelSets.insert(spec.labels).memberAfterInsert
+        pods.append(spec)
         progress?.read(node: false)
         owners.append(try controllerReference(v))
         priorityNodes.append(
@@ -902,6 +937,9 @@ public struct Manifest: Sendable {
   public func live() -> (manifest: Manifest, omitted: Omitted) {
     let nodeNames = Set(nodes.map(\.name))
     var omitted = Omitted()
+    // Most inputs omit nothing: then no second array of pods is made.
+    let omits = pods.contains { p in p.phase.isFinished || (!p.nodeName.isEmpty && !nodeNames.contains(p.nodeName)) }
+    guard omits else { return (self, omitted) }
     var out = self
     out.pods = pods.filter { p in
       if p.phase.isFinished {

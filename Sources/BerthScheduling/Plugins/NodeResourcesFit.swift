@@ -87,7 +87,7 @@ extension Cluster {
     /// Dependent xorshift-multiply steps per cycle (≈ 5 CPU cycles each; non-linear, so the
     /// optimiser cannot fold the chain as it folds a linear recurrence), aimed at 15 % of a
     /// SchedulingBasic cycle at 5,000 nodes; calibrated with `bench ab` (docs/suites.md).
-    static let slowdownSteps = 200
+    static let slowdownSteps = 270
   }
 #endif
 
