@@ -49,10 +49,10 @@ public enum KubernetesYAML {
     var namespaces: [NamespaceSpec] = []
     var priorityClasses: [PriorityClassSpec] = []
     var disruptionBudgets: [PodDisruptionBudgetSpec] = []
-    /// Per pod, the node of its `spec.priorityClassName` and `spec.priority` (for errors), if set.
-    /// Per pod, where its `spec.priorityClassName` and `spec.priority` were written, if set
-    /// (kept as places, not nodes: a streamed list item's nodes are reused once it is read).
-    var priorityNodes: [(className: InputError?, priority: InputError?)] = []
+    /// By pod index, where its `spec.priorityClassName` and `spec.priority` were written, for
+    /// pods that set either (kept as places, not nodes: a streamed list item's nodes are reused
+    /// once it is read; and only for those pods, as most set neither).
+    var priorityPlaces: [Int: (className: InputError?, priority: InputError?)] = [:]
     /// Shared by the parts read on two threads.
     var progress: LoadProgress?
     /// One stored copy of each distinct container list and label set among the pods read:
@@ -176,6 +176,7 @@ public enum KubernetesYAML {
       for n in other.namespaces where namespaces.contains(where: { $0.name == n.name }) {
         throw InputError(file: "", "duplicate Namespace \(n.name)")
       }
+      let offset = pods.count
       nodes += other.nodes
       pods += other.pods
       owners += other.owners
@@ -184,7 +185,7 @@ public enum KubernetesYAML {
       namespaces += other.namespaces
       priorityClasses += other.priorityClasses
       disruptionBudgets += other.disruptionBudgets
-      priorityNodes += other.priorityNodes
+      for (k, place) in other.priorityPlaces { priorityPlaces[offset + k] = place }
     }
 
     /// One object; `streamedItems` counts items of its `items:` list already read.
@@ -216,11 +217,9 @@ public enum KubernetesYAML {
         pods.append(spec)
         progress?.read(node: false)
         owners.append(try controllerReference(v))
-        priorityNodes.append(
-          (
-            v.child("spec")?.child("priorityClassName")?.error(""),
-            v.child("spec")?.child("priority")?.error("")
-          ))
+        let className = v.child("spec")?.child("priorityClassName")?.error("")
+        let priority = v.child("spec")?.child("priority")?.error("")
+        if className != nil || priority != nil { priorityPlaces[pods.count - 1] = (className, priority) }
       case "PriorityClass":
         let c = try priorityClass(v)
         guard !(priorityClasses + PriorityClassSpec.builtIn).contains(where: { $0.name == c.name })
@@ -250,39 +249,42 @@ public enum KubernetesYAML {
     /// Nodes and pods, each pod carrying the merged selector of the Services that select it and
     /// of the ReplicationController, ReplicaSet or StatefulSet that controls it (upstream's
     /// `DefaultSelector`), which PodTopologySpread's system default constraints use.
-    func resolved() throws(InputError) -> Manifest {
-      var pods = try admitted()
+    /// The manifest, consuming these objects: the pods are updated in place and handed over,
+    /// never copied.
+    mutating func resolved() throws(InputError) -> Manifest {
+      var pods = self.pods
+      self.pods = []  // `pods` now holds the only reference: updated in place
+      try admit(&pods)
+      if !services.isEmpty || !workloads.isEmpty {
+        // Lookups only, so the dictionaries' order never shows.
+        let servicesByNamespace = Dictionary(grouping: services, by: \.namespace)
+        var workloadsByKey: [String: Workload] = [:]
+        for w in workloads { workloadsByKey[Self.key(w.apiVersion, w.kind, w.namespace, w.name)] = w }
+        for i in pods.indices {
+          let owner = owners[i].flatMap { o in
+            workloadsByKey[Self.key(o.apiVersion, o.kind, pods[i].namespace, o.name)]
+          }
+          pods[i].defaultSpreadSelector = Self.defaultSelector(
+            pods[i], services: servicesByNamespace[pods[i].namespace] ?? [], owner: owner)
+        }
+      }
       let manifest = Manifest(
         nodes: nodes, pods: pods, namespaces: namespaces, priorityClasses: priorityClasses,
         disruptionBudgets: disruptionBudgets)
-      guard !services.isEmpty || !workloads.isEmpty else { return manifest }
-      // Lookups only, so the dictionaries' order never shows.
-      let servicesByNamespace = Dictionary(grouping: services, by: \.namespace)
-      var workloadsByKey: [String: Workload] = [:]
-      for w in workloads { workloadsByKey[Self.key(w.apiVersion, w.kind, w.namespace, w.name)] = w }
-      for i in pods.indices {
-        let owner = owners[i].flatMap { o in
-          workloadsByKey[Self.key(o.apiVersion, o.kind, pods[i].namespace, o.name)]
-        }
-        pods[i].defaultSpreadSelector = Self.defaultSelector(
-          pods[i], services: servicesByNamespace[pods[i].namespace] ?? [], owner: owner)
-      }
-      var out = manifest
-      out.pods = pods
-      return out
+      self = Objects()
+      return manifest
     }
 
     /// Pods after the Priority admission plugin: a named class must exist and gives the
     /// priority and preemption policy (a differing explicit `spec.priority` is an error); a pod
     /// without a class keeps an explicit priority, else takes the global default class (the
     /// smallest value if several claim it), else 0.
-    func admitted() throws(InputError) -> [PodSpec] {
+    func admit(_ pods: inout [PodSpec]) throws(InputError) {
       let classes = priorityClasses + PriorityClassSpec.builtIn
       let byName = Dictionary(classes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
       let globalDefault = priorityClasses.filter(\.globalDefault).min { $0.value < $1.value }
-      var pods = pods
       for i in pods.indices {
-        let (classNode, priorityNode) = priorityNodes[i]
+        let (classNode, priorityNode) = priorityPlaces[i] ?? (nil, nil)
         if !pods[i].priorityClassName.isEmpty {
           guard let c = byName[pods[i].priorityClassName] else {
             let message = "no PriorityClass with name \(pods[i].priorityClassName) was found"
@@ -304,7 +306,6 @@ public enum KubernetesYAML {
           pods[i].preemptLowerPriority = c.preemptLowerPriority
         }
       }
-      return pods
     }
 
     static func key(_ apiVersion: String, _ kind: String, _ namespace: String, _ name: String)
