@@ -142,6 +142,8 @@ public final class Cluster {
       for name in image.names { _images.add(name: name, node: id, sizeBytes: image.sizeBytes) }
     }
     _nodeShapeVersion &+= 1
+    assert(firstPodOnNode.count == nodes.count, "a pod-list head per node")
+    assert(nodes.columnLengthsAreEqual(), "node columns differ in length")
     return id
   }
 
@@ -259,10 +261,13 @@ public final class Cluster {
     }
     nextPodOnNode.append(-1)
     previousPodOnNode.append(-1)
-    return pods.append(
+    let id = pods.append(
       name: spec.name, namespace: spec.namespace, labels: spec.labels, requests: requests,
       nonZero: nonZero, scalars: scalarRequests, priority: spec.priority,
       constraints: PodConstraints(spec), gpu: gpu)
+    assert(nextPodOnNode.count == pods.count && previousPodOnNode.count == pods.count, "pod links per pod")
+    assert(!pods.isBound(id), "a new pod starts unbound")
+    return id
   }
 
   /// Adds `count` pending pods built from `spec` (its own name is ignored), named `namePrefix`
@@ -320,6 +325,8 @@ public final class Cluster {
     previousPodOnNode[pod.index] = -1
     if head >= 0 { previousPodOnNode[Int(head)] = p }
     firstPodOnNode[node.index] = p
+    assert(pods.boundNode(pod) == node && nodes.podCount[node.index] >= 1, "bind left the pod unplaced")
+    assert(firstPodOnNode[node.index] == Int32(pod.index), "the node's pod list starts elsewhere")
   }
 
   /// Removes a bound pod from its node.
@@ -346,6 +353,7 @@ public final class Cluster {
     if next >= 0 { previousPodOnNode[Int(next)] = previous }
     nextPodOnNode[pod.index] = -1
     previousPodOnNode[pod.index] = -1
+    assert(!pods.isBound(pod) && pods.gpuAssignment[pod.index] == 0, "unbind left the pod placed")
   }
 
   /// The id of the matcher for (namespace, selector), registering it — and counting the bound
@@ -620,12 +628,16 @@ public final class Cluster {
         bump(countersOfHeld[Int(h)], node: n, by: sign)
       }
     }
+    assert(sign == 1 || sign == -1, "a pod is added or removed once")
     nodes.requestedCPU[n] += sign * pods.requestCPU[p]
     nodes.requestedMemory[n] += sign * pods.requestMemory[p]
     nodes.requestedEphemeral[n] += sign * pods.requestEphemeral[p]
     nodes.podCount[n] += sign
     nodes.nonZeroRequestedCPU[n] += sign * pods.nonZeroCPU[p]
     nodes.nonZeroRequestedMemory[n] += sign * pods.nonZeroMemory[p]
+    // Sums over bound pods never go below zero (a removal undoes an earlier addition).
+    assert(nodes.requestedCPU[n] >= 0 && nodes.requestedMemory[n] >= 0, "requested sums below zero")
+    assert(nodes.podCount[n] >= 0 && nodes.nonZeroRequestedCPU[n] >= 0, "pod count below zero")
     for r in pods.scalarRequests(of: pod) {
       nodes.scalarRequested[r.resource.index][n] += sign * r.amount
     }

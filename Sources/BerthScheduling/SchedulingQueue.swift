@@ -175,13 +175,17 @@ public final class SchedulingQueue {
     } else {
       return nil
     }
+    assert(location[p] == .active || location[p] == .backoff, "popped a pod that was not queued")
     location[p] = .inFlight
     attempts[p] += 1
     return PodID(UInt32(p))
   }
 
   /// The pod was bound.
-  public func done(_ pod: PodID) { location[pod.index] = .done }
+  public func done(_ pod: PodID) {
+    precondition(location[pod.index] == .inFlight, "only an in-flight pod can be bound")
+    location[pod.index] = .done
+  }
 
   /// The backoff a pod has earned: 1 s doubling per attempt, capped at 10 s; none before its
   /// first attempt.
@@ -218,6 +222,7 @@ public final class SchedulingQueue {
   }
 
   private func count(_ mask: UInt64, by delta: Int) {
+    assert(delta == 1 || delta == -1, "a pod is counted in or out once")
     if mask == 0 { rejectedCounts[64] += delta }
     var m = mask
     while m != 0 {
@@ -228,7 +233,9 @@ public final class SchedulingQueue {
 
   /// Moves the pod to backoffQ if it is still backing off, else to activeQ.
   private func requeue(_ p: Int, at now: VirtualTime) {
-    unschedulable.remove(UInt32(p))
+    assert(location[p] == .unschedulable, "requeued a pod that was not waiting")
+    let removed = unschedulable.remove(UInt32(p))
+    assert(removed != nil, "an unschedulable pod missing from its set")
     count(rejectedBy[p], by: -1)
     let pod = PodID(UInt32(p))
     let expiration = backoffExpiration(pod)
