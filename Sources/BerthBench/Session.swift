@@ -68,9 +68,13 @@ public enum BenchSession {
     }
     for _ in 0..<rounds {
       for (k, s) in selected.enumerated() {
-        results[k].rounds! += try sample(results[k], rounds: 1, minimumSeconds: minimumSampleSeconds) {
+        results[k].rounds! += try sample(
+          results[k], rounds: 1, minimumSeconds: minimumSampleSeconds
+        ) {
           () throws(InputError) in
-          try WorkloadRunner(suite: s.suite, testCase: s.testCase, workload: s.workload, options: options).run()
+          try WorkloadRunner(
+            suite: s.suite, testCase: s.testCase, workload: s.workload, options: options
+          ).run()
         }
       }
     }

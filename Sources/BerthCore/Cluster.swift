@@ -265,7 +265,9 @@ public final class Cluster {
       name: spec.name, namespace: spec.namespace, labels: spec.labels, requests: requests,
       nonZero: nonZero, scalars: scalarRequests, priority: spec.priority,
       constraints: PodConstraints(spec), gpu: gpu)
-    assert(nextPodOnNode.count == pods.count && previousPodOnNode.count == pods.count, "pod links per pod")
+    assert(
+      nextPodOnNode.count == pods.count && previousPodOnNode.count == pods.count,
+      "pod links per pod")
     assert(!pods.isBound(id), "a new pod starts unbound")
     return id
   }
@@ -325,7 +327,8 @@ public final class Cluster {
     previousPodOnNode[pod.index] = -1
     if head >= 0 { previousPodOnNode[Int(head)] = p }
     firstPodOnNode[node.index] = p
-    assert(pods.boundNode(pod) == node && nodes.podCount[node.index] >= 1, "bind left the pod unplaced")
+    assert(
+      pods.boundNode(pod) == node && nodes.podCount[node.index] >= 1, "bind left the pod unplaced")
     assert(firstPodOnNode[node.index] == Int32(pod.index), "the node's pod list starts elsewhere")
   }
 

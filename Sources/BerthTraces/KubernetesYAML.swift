@@ -67,13 +67,18 @@ public enum KubernetesYAML {
       var parts = try { () throws(InputError) -> [Objects] in
         let data = try InputFile.data(file)
         try InputFile.validateUTF8(data, file: file)
-        return try InputFile.withBytes(data) { bytes throws(InputError) in try add(bytes: bytes, file: file) } ?? []
+        return try InputFile.withBytes(data) { bytes throws(InputError) in
+          try add(bytes: bytes, file: file)
+        } ?? []
       }()
       try merge(&parts)
     }
 
     mutating func add(_ text: String, file: String) throws(InputError) {
-      var parts = try InputFile.withBytes(text) { bytes throws(InputError) in try add(bytes: bytes, file: file) } ?? []
+      var parts =
+        try InputFile.withBytes(text) { bytes throws(InputError) in
+          try add(bytes: bytes, file: file)
+        } ?? []
       try merge(&parts)
     }
 
@@ -107,7 +112,8 @@ public enum KubernetesYAML {
     /// (objects in file order, the first error in file order) as reading it in one.
     /// - Returns: nil when the text was read into these objects; else the two parts, for the
     ///   caller to `merge` once it has released the text.
-    mutating func add(bytes: UnsafeRawBufferPointer, file: String) throws(InputError) -> [Objects]? {
+    mutating func add(bytes: UnsafeRawBufferPointer, file: String) throws(InputError) -> [Objects]?
+    {
       // SAFETY: both parts read slices of `bytes` inside concurrentPerform, which returns first.
       guard let plan = YAMLSlices.plan(bytes) else {
         try add(part: bytes, file: file)
@@ -219,7 +225,9 @@ public enum KubernetesYAML {
         owners.append(try controllerReference(v))
         let className = v.child("spec")?.child("priorityClassName")?.error("")
         let priority = v.child("spec")?.child("priority")?.error("")
-        if className != nil || priority != nil { priorityPlaces[pods.count - 1] = (className, priority) }
+        if className != nil || priority != nil {
+          priorityPlaces[pods.count - 1] = (className, priority)
+        }
       case "PriorityClass":
         let c = try priorityClass(v)
         guard !(priorityClasses + PriorityClassSpec.builtIn).contains(where: { $0.name == c.name })
@@ -259,7 +267,9 @@ public enum KubernetesYAML {
         // Lookups only, so the dictionaries' order never shows.
         let servicesByNamespace = Dictionary(grouping: services, by: \.namespace)
         var workloadsByKey: [String: Workload] = [:]
-        for w in workloads { workloadsByKey[Self.key(w.apiVersion, w.kind, w.namespace, w.name)] = w }
+        for w in workloads {
+          workloadsByKey[Self.key(w.apiVersion, w.kind, w.namespace, w.name)] = w
+        }
         for i in pods.indices {
           let owner = owners[i].flatMap { o in
             workloadsByKey[Self.key(o.apiVersion, o.kind, pods[i].namespace, o.name)]
@@ -939,7 +949,9 @@ public struct Manifest: Sendable {
     let nodeNames = Set(nodes.map(\.name))
     var omitted = Omitted()
     // Most inputs omit nothing: then no second array of pods is made.
-    let omits = pods.contains { p in p.phase.isFinished || (!p.nodeName.isEmpty && !nodeNames.contains(p.nodeName)) }
+    let omits = pods.contains { p in
+      p.phase.isFinished || (!p.nodeName.isEmpty && !nodeNames.contains(p.nodeName))
+    }
     guard omits else { return (self, omitted) }
     var out = self
     out.pods = pods.filter { p in
