@@ -976,11 +976,11 @@ public struct Manifest: Sendable {
   ///   not fit the scheduler's units, naming `file`.
   /// - Throws: a pod whose requests do not fit the scheduler's integer units, naming `file`.
   public func makeCluster(file: String) throws(InputError) -> Cluster {
-    var names = Set<String>()
+    var names = Set<String>(minimumCapacity: nodes.count)
     for n in nodes where !names.insert(n.name).inserted {
       throw InputError(file: file, field: "node \(Escaped(n.name))", "duplicate node name")
     }
-    names.removeAll()
+    names = Set(minimumCapacity: pods.count)
     for p in pods where !names.insert(p.name).inserted {
       throw InputError(file: file, field: "pod \(Escaped(p.name))", "duplicate pod name")
     }
