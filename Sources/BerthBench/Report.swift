@@ -185,18 +185,22 @@ public struct BenchReport: Codable, Sendable {
     public var commit: String
     public var swiftVersion: String
     public var cpuModel: String
+    /// The vector extensions the CPU reports (`avx2`, `avx512f`, `neon`, …): the scheduling
+    /// kernels run several times faster with AVX-512 than with AVX2 alone. Nil in older reports.
+    public var vectorExtensions: [String]?
     public var cores: Int
     public var seed: UInt64
     public var allocationCounter: String
     public var suites: [SuiteInfo]
 
     public init(
-      commit: String, swiftVersion: String, cpuModel: String, cores: Int, seed: UInt64,
-      allocationCounter: String, suites: [SuiteInfo]
+      commit: String, swiftVersion: String, cpuModel: String, vectorExtensions: [String]? = nil,
+      cores: Int, seed: UInt64, allocationCounter: String, suites: [SuiteInfo]
     ) {
       self.commit = commit
       self.swiftVersion = swiftVersion
       self.cpuModel = cpuModel
+      self.vectorExtensions = vectorExtensions
       self.cores = cores
       self.seed = seed
       self.allocationCounter = allocationCounter
@@ -207,6 +211,7 @@ public struct BenchReport: Codable, Sendable {
       case commit
       case swiftVersion = "swift_version"
       case cpuModel = "cpu_model"
+      case vectorExtensions = "vector_extensions"
       case cores, seed
       case allocationCounter = "allocation_counter"
       case suites

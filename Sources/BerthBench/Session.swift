@@ -95,6 +95,7 @@ public enum BenchSession {
       environment: .init(
         commit: BuildEnvironment.commit(), swiftVersion: BuildEnvironment.swiftVersion,
         cpuModel: BuildEnvironment.cpuModel(),
+        vectorExtensions: BuildEnvironment.vectorExtensions(),
         cores: ProcessInfo.processInfo.activeProcessorCount, seed: seed,
         allocationCounter: counterLoaded ? "libBerthMallocCounter.so (LD_PRELOAD)" : "none",
         suites: suites.map {
@@ -167,6 +168,26 @@ enum BuildEnvironment {
     #else
       return "older than 6.2"
     #endif
+  }
+
+  /// The SIMD extensions among the CPU's flags (x86: `flags`, Arm: `Features` in
+  /// /proc/cpuinfo), in a fixed order; empty when unknown.
+  static func vectorExtensions() -> [String] {
+    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else {
+      return []
+    }
+    let known = [
+      "sse4_2", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512cd", "avx512bw", "avx512vl",
+      "avx512_vnni", "neon", "asimd", "sve", "sve2",
+    ]
+    for line in text.split(separator: "\n")
+    where line.hasPrefix("flags") || line.hasPrefix("Features") {
+      let flags = Set(
+        (line.split(separator: ":", maxSplits: 1).last ?? "").split(separator: " ").map(String.init)
+      )
+      return known.filter(flags.contains)
+    }
+    return []
   }
 
   static func cpuModel() -> String {

@@ -98,6 +98,11 @@ struct BenchRun: ParsableCommand {
     } catch {
       throw CommandFailure(error.description)
     }
+    let e = report.environment
+    let isa =
+      (e.vectorExtensions ?? []).isEmpty
+      ? "vector extensions unknown" : (e.vectorExtensions ?? []).joined(separator: " ")
+    print("machine: \(e.cpuModel), \(e.cores) cores, \(isa)")
     print(report.table(), terminator: "")
     do {
       if let out { try AtomicFile.write(report.json(), to: out) }

@@ -60,6 +60,11 @@ struct BundledSuiteTests {
     let decoded = try BenchReport.decode(path: path)
     #expect(
       decoded.workloads.map(\.placementsChecksum) == report.workloads.map(\.placementsChecksum))
+    // The machine is recorded with its vector extensions (the kernels' speed depends on them).
+    #expect(decoded.environment.vectorExtensions == report.environment.vectorExtensions)
+    #if arch(x86_64) && os(Linux)
+      #expect(report.environment.vectorExtensions?.contains("sse4_2") == true)
+    #endif
     // The validator is not vacuous: a wrong type is reported.
     let broken = Data(
       report.json().replacingOccurrences(
