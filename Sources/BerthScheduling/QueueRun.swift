@@ -56,6 +56,9 @@ public final class QueueRun {
   private let filterNames: [PluginName]
   /// Per profile: for each of its filter plugins, its bit in `filterNames`.
   private let filterBit: [[Int]]
+  /// Per profile: for each bit of `filterNames`, the index of that plugin among the profile's
+  /// filter plugins, or -1 (the inverse of `filterBit`, for queueing hints).
+  private let filterAtBit: [[Int]]
 
   public convenience init(
     scheduler: Scheduler, seed: UInt64, settings: QueueSettings = QueueSettings()
@@ -86,6 +89,11 @@ public final class QueueRun {
     }
     precondition(names.count <= 64, "rejection masks hold 64 filter plugins")
     filterNames = names
+    filterAtBit = filterBit.map { bits in
+      var local = [Int](repeating: -1, count: names.count)
+      for (i, bit) in bits.enumerated() { local[bit] = i }
+      return local
+    }
     queue = SchedulingQueue(settings: settings)
     // One stream of candidate offsets for all profiles, as for a single profile.
     var first: DefaultPreemption?
@@ -275,7 +283,8 @@ public final class QueueRun {
       ? { pod, bit in
         // The pod's own profile's instance of the plugin behind the bit.
         let k = self.profile(of: pod)
-        guard let i = self.filterBit[k].firstIndex(of: bit) else { return true }
+        let i = self.filterAtBit[k][bit]
+        guard i >= 0 else { return true }
         return self.schedulers[k].filterPlugins[i].queueingHint(
           PodInfo(pod, in: self.cluster), after: change, cluster: self.cluster)
       } : nil
