@@ -9,12 +9,26 @@ import Foundation
 /// between two runs of one build is never a regression, and a real slowdown beyond the
 /// tolerance is caught once there are enough rounds. Reports with fewer than `minimumRounds`
 /// samples on either side get "not enough data" for their times, which does not fail.
+///
+/// Instructions per pod (`bench run --instructions`) repeat between runs of one build to a few
+/// parts per million whatever the machine's speed: when both reports carry them, the gate judges
+/// them (more than `instructionTolerance` percent more is a regression) and reports times
+/// without failing on them, unless `gate` says otherwise.
 public struct Comparison: Sendable {
   public enum Verdict: String, Sendable {
     case same
     case withinTolerance = "within tolerance"
     case improved, regressed, missing
     case notEnoughData = "not enough data"
+    /// Worse beyond the tolerance, on a metric the gate does not judge.
+    case worseNotGated = "worse (not gated)"
+    /// Instructions absent from one report or both.
+    case notCounted = "not counted"
+  }
+  /// What fails a comparison: time metrics, instruction counts, or both. `auto` judges
+  /// instructions for the workloads both reports counted and time for the rest.
+  public enum Gate: String, Sendable, CaseIterable {
+    case auto, time, instructions, both
   }
   public struct Row: Sendable {
     public var workload: String
@@ -39,6 +53,8 @@ public struct Comparison: Sendable {
   public static let defaultTolerances: [Metric: Double] = [.latencyP99Micros: 25]
   public static let minimumRounds = 5
   public static let significance = 0.01
+  /// Percent more instructions per pod that fails the instruction gate.
+  public static let defaultInstructionTolerance = 2.0
 
   public var rows: [Row] = []
   public var regressions: Int {
@@ -49,7 +65,8 @@ public struct Comparison: Sendable {
   ///   for the rest.
   public init(
     old: BenchReport, new: BenchReport, defaultTolerance: Double = 10,
-    tolerances: [Metric: Double] = [:]
+    tolerances: [Metric: Double] = [:], gate: Gate = .auto,
+    instructionTolerance: Double = Comparison.defaultInstructionTolerance
   ) {
     let newByID = Dictionary(new.workloads.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     for o in old.workloads {
@@ -60,9 +77,24 @@ public struct Comparison: Sendable {
             verdict: .missing))
         continue
       }
+      let counted = o.instructionsPerPod != nil && n.instructionsPerPod != nil
+      let gatesTime = gate == .time || gate == .both || (gate == .auto && !counted)
+      let gatesInstructions = gate != .time && (gate != .auto || counted)
       for m in Self.timedMetrics {
         let tolerance = tolerances[m] ?? Self.defaultTolerances[m] ?? defaultTolerance
-        rows.append(Self.judge(m, old: o, new: n, tolerance: tolerance))
+        var row = Self.judge(m, old: o, new: n, tolerance: tolerance)
+        if !gatesTime && row.verdict == .regressed { row.verdict = .worseNotGated }
+        rows.append(row)
+      }
+      if o.instructionsPerPod != nil || n.instructionsPerPod != nil || gate == .instructions
+        || gate == .both
+      {
+        var row = Self.judgeInstructions(
+          old: o, new: n, tolerance: tolerances[.instructionsPerPod] ?? instructionTolerance)
+        if !gatesInstructions && row.verdict == .regressed { row.verdict = .worseNotGated }
+        // Asked to gate on counts a report lacks: that fails rather than passing unjudged.
+        if gatesInstructions && row.verdict == .notCounted { row.verdict = .missing }
+        rows.append(row)
       }
       for m in Self.countedMetrics {
         let a = o.value(of: m)
@@ -144,6 +176,26 @@ public struct Comparison: Sendable {
       deltaPercent: delta, verdict: verdict, pValue: pWorse)
   }
 
+  /// Instructions per pod: more than `tolerance` percent more regresses, as many fewer improves.
+  static func judgeInstructions(old o: WorkloadResult, new n: WorkloadResult, tolerance: Double)
+    -> Row
+  {
+    let metric = Metric.instructionsPerPod.rawValue
+    guard let a = o.instructionsPerPod, let b = n.instructionsPerPod else {
+      let text = { (x: Double?) in x.map { WorkloadResult.text(.number($0)) } ?? "not counted" }
+      return Row(
+        workload: o.id, metric: metric, old: text(o.instructionsPerPod),
+        new: text(n.instructionsPerPod), deltaPercent: nil, verdict: .notCounted)
+    }
+    let delta = a == 0 ? (b == 0 ? 0 : 100) : (b - a) / a * 100
+    let verdict: Verdict =
+      delta > tolerance
+      ? .regressed : delta < -tolerance ? .improved : delta == 0 ? .same : .withinTolerance
+    return Row(
+      workload: o.id, metric: metric, old: WorkloadResult.text(.number(a)),
+      new: WorkloadResult.text(.number(b)), deltaPercent: delta, verdict: verdict)
+  }
+
   public func table() -> String {
     var out = ""
     for r in rows {
@@ -155,6 +207,11 @@ public struct Comparison: Sendable {
     if thin > 0 {
       out +=
         "\(thin) timed metric(s) not judged: fewer than \(Self.minimumRounds) rounds on a side (run `berth bench --rounds 5` or more)\n"
+    }
+    let ungated = rows.filter { $0.verdict == .worseNotGated }.count
+    if ungated > 0 {
+      out +=
+        "\(ungated) metric(s) worse but not gated (with instruction counts on both sides the gate judges instructions; --gate both judges times too)\n"
     }
     out += "\(regressions) regression(s)\n"
     return out

@@ -65,6 +65,10 @@ public struct WorkloadResult: Codable, Sendable {
   public var wallSeconds: Double
   /// One sample per round (absent in reports written before rounds existed).
   public var rounds: [Round]?
+  /// Instructions executed per measured pod, counted by callgrind (`--instructions`): the same
+  /// for every run of one build whatever the machine's speed, so a gate judged on it does not
+  /// raise false alarms on a noisy machine. Nil when not counted.
+  public var instructionsPerPod: Double?
 
   /// One round: the workload run `repeats` times (each a fresh cluster, same seed) until the
   /// measured time reached the minimum sample length, so short workloads still give samples a
@@ -106,6 +110,7 @@ public struct WorkloadResult: Codable, Sendable {
     case measuredSeconds = "measured_seconds"
     case wallSeconds = "wall_seconds"
     case rounds
+    case instructionsPerPod = "instructions_per_pod"
   }
 
   public var id: String { "\(suite)/\(testCase)/\(workload)" }
@@ -151,6 +156,7 @@ public struct WorkloadResult: Codable, Sendable {
     case .latencyMaxMicros: return .number(latency.max)
     case .nodesEvaluatedPerPod: return .number(nodesEvaluatedPerPod)
     case .allocationsPerCycle: return allocationsPerCycle.map { .number($0) }
+    case .instructionsPerPod: return instructionsPerPod.map { .number($0) }
     case .peakRSSBytes: return .number(Double(peakRSSBytes))
     case .scheduled: return .number(Double(outcome.scheduled))
     case .unschedulable: return .number(Double(outcome.unschedulable))
@@ -270,7 +276,7 @@ public struct BenchReport: Codable, Sendable {
     "latency_p50_us", "latency_p90_us", "latency_p99_us", "latency_max_us",
     "nodes_evaluated_per_pod",
     "allocations_per_cycle", "peak_rss_bytes", "scheduled", "unschedulable", "nodes_used",
-    "placements_checksum", "thresholds",
+    "placements_checksum", "thresholds", "instructions_per_pod",
   ]
 
   public func csv() -> String {
@@ -284,6 +290,7 @@ public struct BenchReport: Codable, Sendable {
         w.allocationsPerCycle.map(f) ?? "", String(w.peakRSSBytes), String(w.outcome.scheduled),
         String(w.outcome.unschedulable),
         String(w.outcome.nodesUsed), w.placementsChecksum, w.passed ? "pass" : "fail",
+        w.instructionsPerPod.map(f) ?? "",
       ]
       out += fields.map(ClusterCSV.csvField).joined(separator: ",") + "\n"
     }

@@ -1,6 +1,7 @@
 import BerthCore
 import BerthScheduling
 import BerthTraces
+import CBerthSystem
 import Foundation
 import Histogram
 
@@ -16,6 +17,10 @@ public struct RunOptions: Sendable {
   /// Throughput window, as scheduler_perf's one-second samples.
   public var throughputWindowNanos: UInt64 = 1_000_000_000
   public var allocations: AllocationCounter = .none
+  /// Count the measured region's instructions with callgrind's client requests (the process
+  /// runs under `valgrind --tool=callgrind --instr-atstart=no`): counting runs only while pods
+  /// are measured, and the run ends with a dump labelled with the workload's id.
+  public var countInstructions = false
   public init(seed: UInt64) { self.seed = seed }
 }
 
@@ -80,6 +85,9 @@ public final class WorkloadRunner {
     }
   }
 
+  /// `suite/testCase/workload`, as `WorkloadResult.id`.
+  var workloadID: String { "\(suite.name)/\(testCase.name)/\(workload.name)" }
+
   /// Pods the workload's ops will create, for progress bars.
   public var plannedPods: Int {
     workload.ops.reduce(0) { total, op in
@@ -91,6 +99,7 @@ public final class WorkloadRunner {
   public func run() throws(InputError) -> WorkloadResult {
     PeakMemory.reset()
     let started = clock.now
+    if options.countInstructions { berth_instructions_zero() }
     for (index, op) in workload.ops.enumerated() {
       switch op {
       case .createNodes(let count, let source, let zones):
@@ -145,6 +154,7 @@ public final class WorkloadRunner {
       }
     }
     if collecting { stopCollecting() }
+    if options.countInstructions { berth_instructions_dump(workloadID) }
     let problems = cluster.invariantViolations()
     precondition(
       problems.isEmpty,
@@ -381,6 +391,7 @@ public final class WorkloadRunner {
   func startCollecting() {
     guard !collecting else { return }
     collecting = true
+    if options.countInstructions { berth_instructions_resume() }
     // Resume: completion times continue from where the last collection stopped.
     measureStart = MonotonicClock.nanoseconds() &- measuredNanos
   }
@@ -389,6 +400,7 @@ public final class WorkloadRunner {
     guard collecting, let start = measureStart else { return }
     measuredNanos = MonotonicClock.nanoseconds() &- start
     collecting = false
+    if options.countInstructions { berth_instructions_pause() }
   }
 
   // MARK: Result

@@ -25,20 +25,50 @@ public enum BenchSession {
     return files
   }
 
+  /// The workloads `labels` and `workloadFilter` select from the suites at `paths`, in order.
+  public static func select(paths: [String], labels: [String], workloadFilter: String?)
+    throws(InputError) -> (
+      suites: [Suite], selected: [(suite: Suite, testCase: TestCase, workload: Workload)]
+    )
+  {
+    let suites = try suiteFiles(paths).map { f throws(InputError) in try Suite.read(path: f) }
+    var selected: [(suite: Suite, testCase: TestCase, workload: Workload)] = []
+    for suite in suites {
+      for tc in suite.testCases {
+        for w in tc.workloads where labels.allSatisfy(w.labels.contains) {
+          let id = "\(suite.name)/\(tc.name)/\(w.name)"
+          if let workloadFilter, !id.contains(workloadFilter) { continue }
+          selected.append((suite, tc, w))
+        }
+      }
+    }
+    if selected.isEmpty {
+      throw InputError(
+        file: paths.joined(separator: " "),
+        "no workload matches labels \(labels) \(workloadFilter.map { "and \"\($0)\"" } ?? "")")
+    }
+    return (suites, selected)
+  }
+
   /// - Parameter progress: called with (workload id, pods measured, pods planned); 0 starts a workload.
   /// - Parameters:
   ///   - rounds: samples per workload after one untimed warm-up run; each round runs the workload
   ///     again (same seed) until its measured time reaches `minimumSampleSeconds`, workloads
   ///     taking turns round by round. The report's average throughput is the median round's;
   ///     every run must decide the same (same placements checksum).
+  ///   - instructionCounts: when given, called after the timed rounds for the instructions of
+  ///     each workload's measured region by workload id (`InstructionCounting.measure`); the
+  ///     report then carries instructions per pod.
   public static func run(
     paths: [String], labels: [String], workloadFilter: String?, seed: UInt64,
     windowNanos: UInt64 = 1_000_000_000,
     allocations: AllocationCounter = .none, rounds: Int = 1, minimumSampleSeconds: Double = 0.05,
+    instructionCounts: (() throws(InputError) -> [String: UInt64])? = nil,
     progress: ((String, Int, Int) -> Void)? = nil
   ) throws(InputError) -> BenchReport {
     precondition(rounds >= 1, "at least one round")
-    let suites = try suiteFiles(paths).map { f throws(InputError) in try Suite.read(path: f) }
+    let (suites, selected) = try select(
+      paths: paths, labels: labels, workloadFilter: workloadFilter)
     var options = RunOptions(seed: seed)
     options.throughputWindowNanos = windowNanos
     let counterLoaded = allocations.read() != nil
@@ -46,25 +76,19 @@ public enum BenchSession {
     // Every selected workload's warm-up run first, then the timed rounds round-robin (round 1
     // of each workload, then round 2, …): each workload's samples then span the whole bench run,
     // so a machine whose speed drifts meanwhile weighs on every workload alike.
-    var selected: [(suite: Suite, testCase: TestCase, workload: Workload)] = []
     var results: [WorkloadResult] = []
-    for suite in suites {
-      for tc in suite.testCases {
-        for w in tc.workloads where labels.allSatisfy(w.labels.contains) {
-          let id = "\(suite.name)/\(tc.name)/\(w.name)"
-          if let workloadFilter, !id.contains(workloadFilter) { continue }
-          let runner = WorkloadRunner(suite: suite, testCase: tc, workload: w, options: options)
-          let planned = runner.plannedPods
-          progress?(id, 0, planned)
-          if let progress { runner.progress = { done in progress(id, done, planned) } }
-          // The warm-up warms caches, page tables and the allocator; it gives the counters and
-          // the checksum every timed run must repeat, and is not itself timed.
-          var result = try runner.run()
-          result.rounds = []
-          results.append(result)
-          selected.append((suite, tc, w))
-        }
-      }
+    for s in selected {
+      let runner = WorkloadRunner(
+        suite: s.suite, testCase: s.testCase, workload: s.workload, options: options)
+      let id = runner.workloadID
+      let planned = runner.plannedPods
+      progress?(id, 0, planned)
+      if let progress { runner.progress = { done in progress(id, done, planned) } }
+      // The warm-up warms caches, page tables and the allocator; it gives the counters and
+      // the checksum every timed run must repeat, and is not itself timed.
+      var result = try runner.run()
+      result.rounds = []
+      results.append(result)
     }
     for _ in 0..<rounds {
       for (k, s) in selected.enumerated() {
@@ -84,13 +108,19 @@ public enum BenchSession {
       results[k].throughput.average = samples.map(\.throughput).sorted()[samples.count / 2]
       results[k].latency.p50 = samples.map(\.latencyP50Micros).sorted()[samples.count / 2]
       results[k].latency.p99 = samples.map(\.latencyP99Micros).sorted()[samples.count / 2]
-      results[k].judge(selected[k].workload.thresholds)
     }
-    if results.isEmpty {
-      throw InputError(
-        file: paths.joined(separator: " "),
-        "no workload matches labels \(labels) \(workloadFilter.map { "and \"\($0)\"" } ?? "")")
+    if let instructionCounts {
+      let counts = try instructionCounts()
+      for k in results.indices where results[k].measuredPods > 0 {
+        guard let count = counts[results[k].id] else {
+          throw InputError(
+            file: results[k].suite, field: results[k].id,
+            "callgrind reported no instruction count for this workload")
+        }
+        results[k].instructionsPerPod = Double(count) / Double(results[k].measuredPods)
+      }
     }
+    for k in results.indices { results[k].judge(selected[k].workload.thresholds) }
     return BenchReport(
       environment: .init(
         commit: BuildEnvironment.commit(), swiftVersion: BuildEnvironment.swiftVersion,

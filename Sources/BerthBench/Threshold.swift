@@ -2,7 +2,7 @@
 public enum Metric: String, CaseIterable, Sendable, Codable {
   case throughputAverage, throughputP50, throughputP90, throughputP99
   case latencyP50Micros, latencyP90Micros, latencyP99Micros, latencyMaxMicros
-  case nodesEvaluatedPerPod, allocationsPerCycle, peakRSSBytes
+  case nodesEvaluatedPerPod, allocationsPerCycle, peakRSSBytes, instructionsPerPod
   case scheduled, unschedulable, nodesUsed, placementsChecksum
 
   /// Whether a larger value is better (throughput) or worse (latency, memory, allocations).

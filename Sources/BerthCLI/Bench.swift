@@ -53,6 +53,12 @@ struct BenchRun: ParsableCommand {
   @Flag(
     help: "Pass even when a threshold's metric was not measured (allocations without the counter).")
   var allowUnmeasured = false
+  @Flag(
+    help:
+      "Also count each workload's instructions per measured pod by running it once more under valgrind's callgrind (slow: tens of times a native run). `bench compare` then gates on these counts, which a machine's changing speed does not move."
+  ) var instructions = false
+  /// The counting run under callgrind (`--instructions` starts it).
+  @Flag(help: .hidden) var instructionCountingChild = false
 
   func validate() throws {
     guard (1...1_000).contains(rounds) else { throw ValidationError("--rounds must be in 1…1000") }
@@ -66,6 +72,15 @@ struct BenchRun: ParsableCommand {
   }
 
   func run() throws {
+    if instructionCountingChild {
+      do {
+        try InstructionCounting.countSelected(
+          paths: suites, labels: label, workloadFilter: workload, seed: seed ?? 0)
+      } catch {
+        throw CommandFailure(error.description)
+      }
+      return
+    }
     do {
       for (path, option) in [(out, "--out"), (csv, "--csv"), (markdown, "--markdown")] {
         if let path { try OutputPaths.checkFile(path, option: option) }
@@ -86,6 +101,15 @@ struct BenchRun: ParsableCommand {
         paths: suites, labels: label, workloadFilter: workload, seed: seed,
         windowNanos: UInt64(throughputWindowMs) * 1_000_000, allocations: counter, rounds: rounds,
         minimumSampleSeconds: Double(minSampleMs) / 1000,
+        instructionCounts: instructions
+          ? { () throws(InputError) in
+            bar?.finish()
+            bar = nil
+            print("counting instructions under callgrind…")
+            return try InstructionCounting.measure(
+              executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
+              childArguments: childArguments(seed: seed))
+          } : nil,
         progress: { id, done, total in
           if done == 0 {
             bar?.finish()
@@ -121,6 +145,16 @@ struct BenchRun: ParsableCommand {
         "\(unmeasured) threshold(s) not measured: libBerthMallocCounter.so was not preloaded (build it with `swift build`, or pass --allow-unmeasured)"
       )
     }
+  }
+}
+
+extension BenchRun {
+  /// The counting child's command line: the same selection and seed, nothing written.
+  func childArguments(seed: UInt64) -> [String] {
+    var args = ["bench", "run"] + suites
+    for l in label { args += ["--label", l] }
+    if let workload { args += ["--workload", workload] }
+    return args + ["--seed", String(seed), "--instruction-counting-child"]
   }
 }
 

@@ -10,10 +10,13 @@ struct BenchCompare: ParsableCommand {
     discussion: """
       Counters (nodes evaluated per pod, allocations per cycle, scheduled, unschedulable, nodes used, placements checksum) must match exactly; fewer allocations or nodes evaluated counts as an improvement, any other change fails. Timed metrics (throughput, latency p50 and p99) are judged from the reports' rounds: one fails only when the new rounds are worse by a one-sided Mann-Whitney test (p < 0.01) and the median moved the wrong way by more than the tolerance in percent (p99: 25 % unless set). With fewer than 5 rounds on either side a timed metric is "not enough data", which does not fail: run `berth bench --rounds 5` (the default) or more. When both reports timed the reference probe (a fixed job in C run beside every benchmark run), each round is first scaled by it, so a machine that ran slower or faster while one report was taken is not judged a change of Berth ("speed-adjusted").
 
+      Reports taken with `berth bench run --instructions` carry instructions per measured pod, counted under valgrind's callgrind; they repeat between runs of one build whatever the machine's speed. With counts on both sides the gate (--gate auto) judges them — more than --instruction-tolerance percent more fails — and reports times without failing on them; --gate time, instructions or both chooses explicitly.
+
       Examples:
         berth bench compare main.json branch.json
         berth bench compare main.json branch.json --tolerance 20 \\
           --metric-tolerance latencyP99Micros=50
+        berth bench compare main.json branch.json --gate instructions
       """)
 
   @Argument(help: "The baseline report.") var old: String
@@ -21,8 +24,20 @@ struct BenchCompare: ParsableCommand {
   @Option(help: "Default tolerance for timed metrics, in percent.") var tolerance: Double = 10
   @Option(help: "Per-metric tolerance, METRIC=PERCENT (repeatable).") var metricTolerance:
     [String] = []
+  @Option(help: "What fails the comparison: auto, time, instructions or both.") var gate: String =
+    "auto"
+  @Option(help: "Percent more instructions per pod that fails the instruction gate.")
+  var instructionTolerance: Double = Comparison.defaultInstructionTolerance
 
   func run() throws {
+    guard let gate = Comparison.Gate(rawValue: gate) else {
+      throw CommandFailure(
+        "--gate: expected one of \(Comparison.Gate.allCases.map(\.rawValue).joined(separator: ", ")), found \"\(self.gate)\""
+      )
+    }
+    guard instructionTolerance.isFinite, instructionTolerance >= 0 else {
+      throw CommandFailure("--instruction-tolerance must be a non-negative number")
+    }
     var tolerances: [Metric: Double] = [:]
     for t in metricTolerance {
       let parts = t.split(separator: "=", maxSplits: 1).map(String.init)
@@ -41,7 +56,9 @@ struct BenchCompare: ParsableCommand {
     } catch {
       throw CommandFailure(error.description)
     }
-    let comparison = Comparison(old: a, new: b, defaultTolerance: tolerance, tolerances: tolerances)
+    let comparison = Comparison(
+      old: a, new: b, defaultTolerance: tolerance, tolerances: tolerances, gate: gate,
+      instructionTolerance: instructionTolerance)
     print(comparison.table(), terminator: "")
     if comparison.regressions > 0 {
       throw CommandFailure("\(comparison.regressions) regression(s) between \(old) and \(new)")

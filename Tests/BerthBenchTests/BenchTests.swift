@@ -156,7 +156,7 @@ struct SuiteErrorTests {
       (
         header
           + "  - opcode: createNodes\n    count: 1\n  workloads:\n  - name: w\n    thresholds: [throughput >= 5]\n",
-        "s.yaml:9: testCases[0].workloads[0].thresholds[0]: unknown metric \"throughput\" (expected one of throughputAverage, throughputP50, throughputP90, throughputP99, latencyP50Micros, latencyP90Micros, latencyP99Micros, latencyMaxMicros, nodesEvaluatedPerPod, allocationsPerCycle, peakRSSBytes, scheduled, unschedulable, nodesUsed, placementsChecksum)"
+        "s.yaml:9: testCases[0].workloads[0].thresholds[0]: unknown metric \"throughput\" (expected one of throughputAverage, throughputP50, throughputP90, throughputP99, latencyP50Micros, latencyP90Micros, latencyP99Micros, latencyMaxMicros, nodesEvaluatedPerPod, allocationsPerCycle, peakRSSBytes, instructionsPerPod, scheduled, unschedulable, nodesUsed, placementsChecksum)"
       ),
       (
         header

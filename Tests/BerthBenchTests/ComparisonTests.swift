@@ -1,4 +1,5 @@
 import BerthBench
+import BerthTestSupport
 import Foundation
 import Testing
 
@@ -140,5 +141,84 @@ struct MedianIntervalTests {
     #expect(i.low == Double(k))
     #expect(i.high == Double(n - k + 1))
     #expect(abs(i.coverage - coverage) < 1e-9)
+  }
+}
+
+/// With instruction counts on both sides the gate judges them, and times are reported without
+/// failing: the gate then holds on a machine whose speed drifts.
+struct InstructionGateTests {
+  /// `ComparisonTests.scaled(factors)` with `instructions` per pod on every workload.
+  static func counted(_ factors: [Double], instructions: Double?, probe: Double? = 1)
+    -> BenchReport
+  {
+    var r = ComparisonTests.scaled(factors, probe: probe)
+    for w in r.workloads.indices { r.workloads[w].instructionsPerPod = instructions }
+    return r
+  }
+
+  static let steady = [1.0, 1.01, 0.99, 1.02, 0.98]
+  static let slower = [0.8, 0.81, 0.79, 0.82, 0.78]
+
+  @Test("equal counts pass however the times moved; times worse beyond tolerance are shown")
+  func timesNotGated() {
+    let old = Self.counted(Self.steady, instructions: 10_000)
+    let new = Self.counted(Self.slower, instructions: 10_000.5)
+    let c = Comparison(old: old, new: new)
+    #expect(c.regressions == 0)
+    #expect(
+      c.rows.contains { $0.metric == "throughputAverage" && $0.verdict == .worseNotGated })
+    #expect(
+      c.rows.contains { $0.metric == "instructionsPerPod" && $0.verdict == .withinTolerance })
+    #expect(c.table().contains("worse but not gated"))
+    // --gate time and --gate both judge the times again.
+    #expect(Comparison(old: old, new: new, gate: .time).regressions > 0)
+    #expect(Comparison(old: old, new: new, gate: .both).regressions > 0)
+  }
+
+  @Test("more instructions than the tolerance fail even when times look the same")
+  func moreInstructionsFail() {
+    let old = Self.counted(Self.steady, instructions: 10_000)
+    let new = Self.counted(Self.steady, instructions: 10_300)
+    let c = Comparison(old: old, new: new)
+    #expect(
+      c.rows.contains {
+        $0.metric == "instructionsPerPod" && $0.verdict == .regressed
+          && abs(($0.deltaPercent ?? 0) - 3) < 1e-9
+      })
+    #expect(c.regressions == old.workloads.count)
+    // Within a wider tolerance, or judged on time only, it passes; fewer instructions improve.
+    #expect(Comparison(old: old, new: new, instructionTolerance: 5).regressions == 0)
+    #expect(Comparison(old: old, new: new, gate: .time).regressions == 0)
+    let fewer = Self.counted(Self.steady, instructions: 9_000)
+    #expect(
+      Comparison(old: old, new: fewer).rows.contains {
+        $0.metric == "instructionsPerPod" && $0.verdict == .improved
+      })
+  }
+
+  @Test("counts on one side only: auto judges time; --gate instructions fails")
+  func oneSideCounted() {
+    let old = Self.counted(Self.steady, instructions: 10_000)
+    let uncounted = Self.counted(Self.slower, instructions: nil)
+    let auto = Comparison(old: old, new: uncounted)
+    #expect(auto.rows.contains { $0.metric == "instructionsPerPod" && $0.verdict == .notCounted })
+    #expect(
+      auto.rows.contains { $0.metric == "throughputAverage" && $0.verdict == .regressed },
+      "without counts on both sides the time gate applies")
+    let strict = Comparison(
+      old: old, new: Self.counted(Self.steady, instructions: nil),
+      gate: .instructions)
+    #expect(strict.rows.contains { $0.metric == "instructionsPerPod" && $0.verdict == .missing })
+    #expect(strict.regressions > 0)
+  }
+
+  @Test("instructions_per_pod round-trips through the JSON report and its schema")
+  func reportField() throws {
+    let report = Self.counted(Self.steady, instructions: 12_345.5)
+    let schema = try JSONSchema(path: repository + "/docs/bench-report.schema.json")
+    #expect(try schema.violations(of: Data(report.json().utf8)) == [])
+    let decoded = try BenchReport.decode(Data(report.json().utf8), file: "r.json")
+    #expect(decoded.workloads.allSatisfy { $0.instructionsPerPod == 12_345.5 })
+    #expect(report.csv().split(separator: "\n")[0].hasSuffix(",instructions_per_pod"))
   }
 }

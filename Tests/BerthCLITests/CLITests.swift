@@ -313,6 +313,50 @@ struct BenchCLITests {
   }
 }
 
+extension BenchCLITests {
+  @Test(
+    "bench run --instructions counts the same instructions per pod in two runs, and compare gates on them",
+    .enabled(if: berthBinary != nil && valgrindInstalled))
+  func instructions() throws {
+    let d = try CLITests.tempDir()
+    var counts: [Double] = []
+    for name in ["a", "b"] {
+      // A child process: counting re-runs the executable itself under callgrind.
+      let p = Process()
+      p.executableURL = URL(fileURLWithPath: berthBinary!)
+      p.arguments = [
+        "bench", "run", sampleDir + "/../suites/scheduling-basic.yaml", "--label", "smoke",
+        "--workload", "smoke", "--seed", "1", "--rounds", "1", "--min-sample-ms", "0",
+        "--no-allocation-counter", "--allow-unmeasured", "--instructions", "--out",
+        d + "/\(name).json",
+      ]
+      p.standardOutput = FileHandle.nullDevice
+      p.standardError = FileHandle.nullDevice
+      try p.run()
+      p.waitUntilExit()
+      #expect(p.terminationStatus == 0)
+      let data = try Data(contentsOf: URL(fileURLWithPath: d + "/\(name).json"))
+      let report = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+      let workloads = report?["workloads"] as? [[String: Any]] ?? []
+      counts += workloads.compactMap { $0["instructions_per_pod"] as? Double }
+    }
+    #expect(counts.count == 2 && counts[0] > 1_000, "\(counts)")
+    #expect(counts.count == 2 && abs(counts[0] - counts[1]) <= counts[0] * 1e-4, "\(counts)")
+    let compare = CLITests.run([
+      "bench", "compare", d + "/a.json", d + "/b.json", "--gate", "instructions",
+    ])
+    #expect(compare.code == 0, "\(compare.message ?? "")")
+  }
+}
+
+/// Whether valgrind is on PATH (instruction counting runs berth under callgrind).
+let valgrindInstalled: Bool = {
+  let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+  return path.split(separator: ":").contains {
+    FileManager.default.isExecutableFile(atPath: "\($0)/valgrind")
+  }
+}()
+
 /// The `berth` executable SwiftPM built beside the tests, if any.
 let berthBinary: String? = {
   let build = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

@@ -11,4 +11,17 @@ int berth_exchange_paths(const char *a, const char *b);
 /// it beside every run to measure how fast the machine is at that moment (docs/suites.md).
 unsigned long long berth_reference_probe(void);
 
+/// Instruction counting under callgrind (`berth bench run --instructions`, docs/suites.md).
+/// Whether this build carries callgrind's client requests (valgrind's header was found).
+int berth_instruction_counting_built(void);
+/// Non-zero when the process runs under valgrind.
+int berth_running_under_valgrind(void);
+/// Zeroes callgrind's event counts.
+void berth_instructions_zero(void);
+/// Starts counting (instrumentation on) / stops it; counts accumulate across pauses.
+void berth_instructions_resume(void);
+void berth_instructions_pause(void);
+/// Writes the counts so far to a callgrind dump labelled `label` and zeroes them.
+void berth_instructions_dump(const char *label);
+
 #endif
