@@ -27,6 +27,7 @@ let package = Package(
   products: [
     .executable(name: "berth", targets: ["berth"]),
     .library(name: "BerthCore", targets: ["BerthCore"]),
+    .library(name: "BerthEngine", targets: ["BerthEngine"]),
     .library(name: "BerthScheduling", targets: ["BerthScheduling"]),
     .library(name: "BerthTraces", targets: ["BerthTraces"]),
     .library(name: "BerthBench", targets: ["BerthBench"]),
@@ -47,9 +48,13 @@ let package = Package(
     .target(name: "BerthMallocCounter", linkerSettings: [.linkedLibrary("dl")]),
     // The system calls Foundation does not expose (atomic exchange of two paths).
     .target(name: "CBerthSystem"),
+    // The discrete-event engine: virtual time, the agenda, components, the change feed.
+    .target(name: "BerthEngine", dependencies: ["BerthCore"], swiftSettings: targetCPUFlags),
     .target(
       name: "BerthScheduling",
-      dependencies: ["BerthCore", .product(name: "HeapModule", package: "swift-collections")],
+      dependencies: [
+        "BerthCore", "BerthEngine", .product(name: "HeapModule", package: "swift-collections"),
+      ],
       swiftSettings: targetCPUFlags),
     .target(
       name: "BerthTraces",
@@ -91,6 +96,9 @@ let package = Package(
       dependencies: ["BerthCore", "BerthScheduling", "BerthTraces"],
       path: "Tests/BerthTestSupport"),
     .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore", "BerthTestSupport"]),
+    .testTarget(
+      name: "BerthEngineTests",
+      dependencies: ["BerthCore", "BerthEngine", "BerthScheduling", "BerthTestSupport"]),
     .testTarget(
       name: "BerthSchedulingTests",
       dependencies: ["BerthCore", "BerthScheduling", "BerthTraces", "BerthTestSupport"]),

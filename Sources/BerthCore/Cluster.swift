@@ -64,6 +64,16 @@ public final class Cluster {
   /// look — compiled selectors, spread plans, image spreads — is keyed on it.
   @usableFromInline @exclusivity(unchecked) var _nodeShapeVersion: UInt64 = 0
   @inlinable public var nodeShapeVersion: UInt64 { _nodeShapeVersion }
+  /// The kinds of mutation recorded as `ClusterChange`s for an engine to deliver
+  /// (ClusterChange.swift): those some component watches; none by default, so a cluster nobody
+  /// watches records nothing.
+  @exclusivity(unchecked) public var recordedKinds: ClusterChangeKinds = []
+  /// Recorded changes are `recordedChanges[changeCursor..<recordedCount]`; the buffer is reused.
+  @usableFromInline @exclusivity(unchecked) var recordedChanges: [ClusterChange] = []
+  @usableFromInline @exclusivity(unchecked) var recordedCount = 0
+  @usableFromInline @exclusivity(unchecked) var changeCursor = 0
+  /// Nesting of `whatIf` blocks, whose mutations are not changes.
+  @exclusivity(unchecked) var whatIfDepth = 0
 
   /// Builds a cluster whose node rows follow kube-scheduler's node-tree order for `nodes` added
   /// in the given order.
@@ -144,6 +154,7 @@ public final class Cluster {
     _nodeShapeVersion &+= 1
     assert(firstPodOnNode.count == nodes.count, "a pod-list head per node")
     assert(nodes.columnLengthsAreEqual(), "node columns differ in length")
+    record(.nodeAdded, .nodeAdded(id))
     return id
   }
 
@@ -236,6 +247,7 @@ public final class Cluster {
       }
     }
     _nodeShapeVersion &+= 1
+    record(.nodeUpdated, .nodeUpdated(node, old: old, changes: changes))
     return changes
   }
 
@@ -269,6 +281,7 @@ public final class Cluster {
       nextPodOnNode.count == pods.count && previousPodOnNode.count == pods.count,
       "pod links per pod")
     assert(!pods.isBound(id), "a new pod starts unbound")
+    record(.podAdded, .podAdded(id))
     return id
   }
 
@@ -288,6 +301,9 @@ public final class Cluster {
     previousPodOnNode.append(contentsOf: repeatElement(-1, count: count - 1))
     let rest = pods.appendCopies(
       of: head, count: count - 1, namePrefix: namePrefix, firstNumber: firstNumber + 1)
+    if recordedKinds.contains(.podAdded) {
+      for r in rest { record(.podAdded, .podAdded(PodID(UInt32(r)))) }
+    }
     return head.index..<rest.upperBound
   }
 
@@ -330,6 +346,7 @@ public final class Cluster {
     assert(
       pods.boundNode(pod) == node && nodes.podCount[node.index] >= 1, "bind left the pod unplaced")
     assert(firstPodOnNode[node.index] == Int32(pod.index), "the node's pod list starts elsewhere")
+    record(.assignedPodAdded, .assignedPodAdded(pod))
   }
 
   /// Removes a bound pod from its node.
@@ -357,6 +374,7 @@ public final class Cluster {
     nextPodOnNode[pod.index] = -1
     previousPodOnNode[pod.index] = -1
     assert(!pods.isBound(pod) && pods.gpuAssignment[pod.index] == 0, "unbind left the pod placed")
+    record(.assignedPodDeleted, .assignedPodDeleted(pod))
   }
 
   /// The id of the matcher for (namespace, selector), registering it — and counting the bound

@@ -88,10 +88,13 @@ public final class DefaultPreemption {
     var violating: [Candidate] = []
     for i in 0..<count {
       let node = NodeID(UInt32(potential[(offset + i) % count]))
+      // Victims are removed and given back while trying the node: not changes anyone sees.
       guard
-        let c = selectVictims(
-          info, priority: priority, on: node, allowed: allowed, startTime: startTime,
-          terminating: terminating)
+        let c = cluster.whatIf({
+          selectVictims(
+            info, priority: priority, on: node, allowed: allowed, startTime: startTime,
+            terminating: terminating)
+        })
       else { continue }
       if c.pdbViolations == 0 { nonViolating.append(c) } else { violating.append(c) }
       if !nonViolating.isEmpty && nonViolating.count + violating.count >= wanted { break }

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthEngine
 
 /// Scheduling through the queue in virtual time: pods arrive, wait in the scheduling queue,
 /// are retried on cluster events, after backoff or by the 5-minute flush, and may preempt
@@ -8,11 +9,14 @@ import BerthCore
 ///
 /// The run ends when no arrival or deletion is pending, no pod is ready, and every waiting pod
 /// was last tried against the current cluster state (a retry would fail the same way).
-public final class QueueRun {
-  public enum Event: Sendable {
-    case arrive(PodID)
-    case delete(PodID)
-    case unschedulableFlush
+///
+/// A component of an `Engine` (its own, unless one is given): arrivals, deletions and the
+/// unschedulable flush are its timers; it hears node and bound-pod changes from the engine's
+/// change feed, whoever made them, and runs its cycles when the engine settles an instant.
+public final class QueueRun: Component {
+  /// Timer tags; the payload is the pod's row.
+  enum Tag: UInt32 {
+    case arrive, delete, unschedulableFlush
   }
 
   /// One preemption: who, where, whom, when.
@@ -28,7 +32,8 @@ public final class QueueRun {
   /// The first profile's scheduler (the only one in a single-profile run).
   public var scheduler: Scheduler { schedulers[0] }
   public let queue: SchedulingQueue
-  @exclusivity(unchecked) public private(set) var agenda = Agenda<Event>()
+  /// The engine whose clock and agenda the run uses.
+  public let engine: Engine
   /// Per profile, its PostFilter preemption (nil for a profile without DefaultPreemption).
   private let preemption: [DefaultPreemption?]
   /// Per pod, the index of its profile in `schedulers` (nil: every pod runs in the first).
@@ -48,8 +53,7 @@ public final class QueueRun {
   @exclusivity(unchecked) public var onCycle:
     ((PodID, ScheduleOutcome, PreemptionDecision?) -> Void)?
 
-  @exclusivity(unchecked) private var realEvents = 0
-  @exclusivity(unchecked) private var flushScheduled = false
+  @exclusivity(unchecked) private var flush: TimerHandle?
 
   /// The filter plugins of all profiles by name, first appearance first: bit i of a rejection
   /// mask in the queue stands for `filterNames[i]`, whichever profile rejected the pod.
@@ -61,17 +65,20 @@ public final class QueueRun {
   private let filterAtBit: [[Int]]
 
   public convenience init(
-    scheduler: Scheduler, seed: UInt64, settings: QueueSettings = QueueSettings()
+    scheduler: Scheduler, seed: UInt64, settings: QueueSettings = QueueSettings(),
+    engine: Engine? = nil
   ) {
-    self.init(schedulers: [scheduler], profileOf: nil, seed: seed, settings: settings)
+    self.init(
+      schedulers: [scheduler], profileOf: nil, seed: seed, settings: settings, engine: engine)
   }
 
   /// - Parameters:
   ///   - schedulers: one per profile, made with `Scheduler(…, sharingWith:)` on one cluster.
   ///   - profileOf: each pod's profile (an index into `schedulers`), from its `schedulerName`.
+  ///   - engine: the engine to join (its cluster must be the schedulers'); nil makes one.
   public init(
     schedulers: [Scheduler], profileOf: ((PodID) -> Int)?, seed: UInt64,
-    settings: QueueSettings = QueueSettings()
+    settings: QueueSettings = QueueSettings(), engine: Engine? = nil
   ) {
     precondition(!schedulers.isEmpty, "a queue run needs a profile")
     precondition(
@@ -105,7 +112,13 @@ public final class QueueRun {
       first = first ?? p
       return p
     }
+    let engine = engine ?? Engine(cluster: schedulers[0].cluster)
+    precondition(engine.cluster === schedulers[0].cluster, "the engine runs another cluster")
+    self.engine = engine
+    engine.add(self)
   }
+
+  public var name: String { "scheduling-queue" }
 
   /// The index of the pod's profile in `schedulers`.
   public func profile(of pod: PodID) -> Int {
@@ -115,7 +128,7 @@ public final class QueueRun {
     return k
   }
 
-  public var now: VirtualTime { agenda.now }
+  public var now: VirtualTime { engine.now }
   private var cluster: Cluster { schedulers[0].cluster }
 
   private func ensure(_ p: Int) {
@@ -131,8 +144,7 @@ public final class QueueRun {
   /// The pod (already in the cluster, unbound) arrives at `time`.
   public func submit(_ pod: PodID, at time: VirtualTime) {
     ensure(pod.index)
-    agenda.schedule(.arrive(pod), at: time)
-    realEvents += 1
+    engine.schedule(self, at: time, tag: Tag.arrive.rawValue, payload: UInt64(pod.rawValue))
   }
 
   /// The pod (in the cluster, unbound) arrives now, straight into the queue: pods injected
@@ -148,6 +160,7 @@ public final class QueueRun {
     precondition(cluster.pods.isBound(pod), "only a bound pod can be deleted at once")
     ensure(pod.index)
     remove(pod)
+    engine.deliverChanges()
   }
 
   /// When a bound pod started (its bind time); pods bound outside the run count from 0.
@@ -157,52 +170,67 @@ public final class QueueRun {
 
   /// Runs until nothing can change any more.
   public func run() {
-    while true {
-      queue.flushBackoff(at: now)
-      while let pod = queue.pop() {
-        cycle(pod)
-        if queue.settings.cycleDuration > .zero { pass(queue.settings.cycleDuration) }
-      }
-      if realEvents == 0
-        && !queue.anyUnschedulable({ lastAttemptVersion[$0.index] != stateVersion })
-      {
-        break
-      }
-      if !flushScheduled, let t = queue.nextUnschedulableFlush() {
-        agenda.schedule(.unschedulableFlush, at: t)
-        flushScheduled = true
-      }
-      guard let first = agenda.next() else { break }
-      handle(first.event)
-      while agenda.nextTime == first.time, let e = agenda.next() { handle(e.event) }
+    engine.run()
+    // A run that ended leaves no flush behind: the next one schedules it afresh, from the
+    // waiting pods it then finds.
+    if let f = flush {
+      engine.cancel(f)
+      flush = nil
     }
   }
 
-  /// Lets `duration` of virtual time pass after a cycle: events due meanwhile are handled in
-  /// order, then pods whose backoff ended move to activeQ.
-  private func pass(_ duration: VirtualTime) {
-    let until = now + duration
-    if !flushScheduled, let t = queue.nextUnschedulableFlush() {
-      agenda.schedule(.unschedulableFlush, at: t)
-      flushScheduled = true
-    }
-    while let t = agenda.nextTime, t <= until, let e = agenda.next() { handle(e.event) }
-    agenda.advance(to: until)
+  // MARK: Component
+
+  public var watches: ClusterChangeKinds {
+    [.nodeAdded, .nodeUpdated, .assignedPodAdded, .assignedPodDeleted]
+  }
+
+  /// Every change a scheduling decision can see bumps the state version and moves the waiting
+  /// pods it may help.
+  public func observe(_ change: ClusterChange, _ engine: Engine) {
+    stateVersion += 1
+    move(after: change)
+  }
+
+  /// The instant is settled: pods whose backoff ended join activeQ, and every pod there is
+  /// tried (a cycle that takes virtual time lets it pass before the next).
+  public func settle(_ engine: Engine) -> Bool {
+    var cycled = false
     queue.flushBackoff(at: now)
+    while let pod = queue.pop() {
+      cycled = true
+      cycle(pod)
+      if queue.settings.cycleDuration > .zero {
+        scheduleFlush()
+        engine.pass(queue.settings.cycleDuration)
+        queue.flushBackoff(at: now)
+      }
+    }
+    scheduleFlush()
+    return cycled
   }
 
-  private func handle(_ event: Event) {
-    switch event {
-    case .arrive(let pod):
-      realEvents -= 1
-      arrive(pod)
-    case .delete(let pod):
-      realEvents -= 1
-      remove(pod)
+  /// No pod waits that was last tried against an older cluster state.
+  public var isQuiescent: Bool {
+    !queue.anyUnschedulable({ lastAttemptVersion[$0.index] != stateVersion })
+  }
+
+  public func fire(_ timer: Timer, _ engine: Engine) {
+    let pod = PodID(UInt32(truncatingIfNeeded: timer.payload))
+    switch Tag(rawValue: timer.tag) {
+    case .arrive: arrive(pod)
+    case .delete: remove(pod)
     case .unschedulableFlush:
-      flushScheduled = false
+      flush = nil
       _ = queue.flushUnschedulable(at: now) { lastAttemptVersion[$0.index] == stateVersion }
+    case nil: preconditionFailure("unknown timer \(timer.tag)")
     }
+  }
+
+  /// The periodic check of unschedulable pods, while any waits (a daemon: it keeps no run going).
+  private func scheduleFlush() {
+    guard flush == nil, let t = queue.nextUnschedulableFlush() else { return }
+    flush = engine.schedule(self, at: t, tag: Tag.unschedulableFlush.rawValue, daemon: true)
   }
 
   private func arrive(_ pod: PodID) {
@@ -212,14 +240,11 @@ public final class QueueRun {
       pod, priority: cluster.pods.priority[pod.index], gated: !c.schedulingGates.isEmpty, at: now)
   }
 
+  /// Deletes the pod; its unbinding reaches the queue through the change feed.
   private func remove(_ pod: PodID) {
     terminating[pod.index] = false
     deletedAt[pod.index] = now
-    if cluster.pods.isBound(pod) {
-      cluster.unbind(pod)
-      stateVersion += 1
-      move(after: .assignedPodDeleted(pod))
-    }
+    if cluster.pods.isBound(pod) { cluster.unbind(pod) }
   }
 
   private func cycle(_ pod: PodID) {
@@ -244,9 +269,9 @@ public final class QueueRun {
     if outcome.node != nil {
       boundAt[p] = now
       if nominatedNode != nil { scheduler.nominate(pod, to: nil) }
-      stateVersion += 1
       queue.done(pod)
-      move(after: .assignedPodAdded(pod))
+      // The binding moves the waiting pods it may help before anyone hears of the cycle.
+      engine.deliverChanges()
     } else {
       let mask = rejectionMask(profile: k)
       if let preemption = preemption[k] {
@@ -257,10 +282,9 @@ public final class QueueRun {
       if let d = decision {
         for v in d.victims {
           terminating[v.index] = true
-          agenda.schedule(
-            .delete(v),
-            at: now + .seconds(cluster.pods.constraints(of: v).terminationGracePeriodSeconds))
-          realEvents += 1
+          engine.schedule(
+            self, after: .seconds(cluster.pods.constraints(of: v).terminationGracePeriodSeconds),
+            tag: Tag.delete.rawValue, payload: UInt64(v.rawValue))
         }
         let priority = cluster.pods.priority[p]
         for q in scheduler.nominatedOnNode[d.node.index] ?? []
@@ -278,6 +302,7 @@ public final class QueueRun {
   /// Moves the unschedulable pods `change` may help (queueing hints, unless the settings turn
   /// them off).
   private func move(after change: ClusterChange) {
+    guard let event = change.event else { return }
     let hint: ((PodID, Int) -> Bool)? =
       queue.settings.queueingHints
       ? { pod, bit in
@@ -288,18 +313,15 @@ public final class QueueRun {
         return self.schedulers[k].filterPlugins[i].queueingHint(
           PodInfo(pod, in: self.cluster), after: change, cluster: self.cluster)
       } : nil
-    queue.move(on: change.event, plugins: filterNames, at: now, hint: hint)
+    queue.move(on: event, plugins: filterNames, at: now, hint: hint)
   }
 
   /// A node's spec changes at the current virtual time (a cordon, a label or taint, a resize):
   /// waiting pods the change may help move on.
   @discardableResult
   public func updateNode(_ node: NodeID, to spec: NodeSpec) -> Cluster.NodeChanges {
-    let old = cluster.nodes.specs[node.index]
     let changes = cluster.updateNode(node, to: spec)
-    guard !changes.isEmpty else { return changes }
-    stateVersion += 1
-    move(after: .nodeUpdated(node, old: old, changes: changes))
+    engine.deliverChanges()
     return changes
   }
 
@@ -307,8 +329,7 @@ public final class QueueRun {
   @discardableResult
   public func addNode(_ node: NodeSpec) -> NodeID {
     let id = cluster.addNode(node)
-    stateVersion += 1
-    move(after: .nodeAdded(id))
+    engine.deliverChanges()
     return id
   }
 

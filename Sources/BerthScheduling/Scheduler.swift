@@ -338,16 +338,19 @@ public final class Scheduler {
       guard !others.isEmpty else { continue }
       touched = true
       let node = NodeID(UInt32(r))
-      for q in others { cluster.bind(q, to: node) }
-      st[r] = 0
-      for i in filterRefs.indices where filterRefs[i].with({ $0.preFilter(pod, cluster: cluster) })
-      {
-        filterRefs[i].with {
-          $0.filter(pod, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1))
+      // The nominated pods stand on the node only for this check: not changes anyone sees.
+      cluster.whatIf {
+        for q in others { cluster.bind(q, to: node) }
+        st[r] = 0
+        for i in filterRefs.indices
+        where filterRefs[i].with({ $0.preFilter(pod, cluster: cluster) }) {
+          filterRefs[i].with {
+            $0.filter(pod, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1))
+          }
+          if st[r] != 0 { break }
         }
-        if st[r] != 0 { break }
+        for q in others.reversed() { cluster.unbind(q) }
       }
-      for q in others.reversed() { cluster.unbind(q) }
     }
     // The plugins' PreFilter state must describe the cluster without the nominated pods again.
     if touched && restoring {

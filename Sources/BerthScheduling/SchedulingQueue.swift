@@ -63,22 +63,16 @@ public enum ClusterEvent: Sendable, Hashable {
   }
 }
 
-/// A cluster change with its object, for the plugins' queueing hints.
-public enum ClusterChange: Sendable, Equatable {
-  case nodeAdded(NodeID)
-  /// A node's spec changed; `old` is its spec before (the node's row holds the new one).
-  case nodeUpdated(NodeID, old: NodeSpec, changes: Cluster.NodeChanges)
-  /// A pod bound to a node.
-  case assignedPodAdded(PodID)
-  /// A bound pod deleted (its row still holds its spec; it is unbound already).
-  case assignedPodDeleted(PodID)
-
-  public var event: ClusterEvent {
+extension ClusterChange {
+  /// The queue's event for the change (nil for a change no plugin registers for: a pod created
+  /// unbound enters the queue, it moves no one).
+  public var event: ClusterEvent? {
     switch self {
     case .nodeAdded: return .nodeAdd
     case .nodeUpdated(_, _, let changes): return .nodeUpdate(changes)
     case .assignedPodAdded: return .assignedPodAdd
     case .assignedPodDeleted: return .assignedPodDelete
+    case .podAdded: return nil
     }
   }
 }

@@ -292,6 +292,7 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
       return matchesAll(c.podAffinity.required, other)
     case .assignedPodDeleted(let other):
       return matchesAll(c.podAntiAffinity.required, other)
+    case .podAdded: return false
     }
   }
 

@@ -230,6 +230,7 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
     case .nodeUpdated(let node, let old, _):
       return matches(cluster.nodes.specs[node.index]) && !matches(old)
     case .assignedPodAdded, .assignedPodDeleted: return true
+    case .podAdded: return false
     }
   }
 

@@ -196,6 +196,7 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     let node: NodeID
     switch change {
     case .assignedPodAdded, .assignedPodDeleted: return true
+    case .podAdded: return false
     case .nodeAdded(let n): node = n
     case .nodeUpdated(let n, _, _): node = n
     }

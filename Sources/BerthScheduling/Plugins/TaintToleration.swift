@@ -93,6 +93,7 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
     case .nodeUpdated(let node, let old, _):
       return untolerated(old.taints) && !untolerated(cluster.nodes.taints[node.index])
     case .assignedPodAdded, .assignedPodDeleted: return true
+    case .podAdded: return false
     }
   }
 
