@@ -246,7 +246,7 @@ struct RunRecorder {
       "pending time (virtual) "
         + line("all pods", waits.map(\.wait.nanoseconds), pendingLeft: run.stillPending.count))
     let priorities = Set(
-      run.arrival.indices.filter { run.arrival[$0] != nil }.map { pods.priority[$0] })
+      (0..<pods.count).filter { pods.createdAt[$0] != PodTable.never }.map { pods.priority[$0] })
     if priorities.count > 1 {
       for prio in priorities.sorted(by: >) {
         let label = "priority \(prio)" + (classNames[prio].map { " (\($0))" } ?? "")
@@ -268,7 +268,7 @@ struct RunRecorder {
     return (0..<c.pods.count).map { p in
       let id = PodID(UInt32(p))
       let place: String
-      if p < run.deletedAt.count, run.deletedAt[p] != nil {
+      if c.pods.deletedAt[p] != PodTable.never {
         place = "preempted"
       } else {
         place = c.pods.boundNode(id).map { c.nodes.name($0) } ?? "unschedulable"
@@ -291,10 +291,11 @@ struct RunRecorder {
     var messages = self.messages
     var firstMessage = self.firstMessage
     if let queue {
-      let bound = queue.boundAt.indices.filter {
-        queue.boundAt[$0] != nil && queue.deletedAt[$0] == nil
+      let table = cluster.pods
+      let bound = (0..<table.count).filter {
+        table.scheduledAt[$0] != PodTable.never && table.deletedAt[$0] == PodTable.never
       }.count
-      let preempted = queue.deletedAt.compactMap { $0 }.count
+      let preempted = (0..<table.count).filter { table.deletedAt[$0] != PodTable.never }.count
       let pending = queue.stillPending.count - queue.queue.gatedCount
       print(
         "scheduled: \(bound)  pending: \(pending)  gated: \(queue.queue.gatedCount)  preempted: \(preempted)  (\(pods) scheduling cycles)"

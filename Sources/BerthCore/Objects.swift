@@ -284,4 +284,20 @@ public enum PodPhase: String, Sendable, CaseIterable {
 
   /// Succeeded and Failed pods have finished: their containers hold no resources.
   public var isFinished: Bool { self == .succeeded || self == .failed }
+
+  /// The phase as one byte (`PodTable.phase`): its place in `allCases`.
+  public var code: UInt8 {
+    switch self {
+    case .pending: return 0
+    case .running: return 1
+    case .succeeded: return 2
+    case .failed: return 3
+    case .unknown: return 4
+    }
+  }
+
+  /// The phase of a `code` (anything out of range reads Unknown).
+  public init(code: UInt8) {
+    self = code < 5 ? Self.allCases[Int(code)] : .unknown
+  }
 }

@@ -9,6 +9,8 @@
 public final class PodTable {
   /// `node[row]` when the pod is not bound.
   public static let unbound = UInt32.max
+  /// A lifecycle time that has not happened.
+  public static let never = Int64.min
 
   @usableFromInline @exclusivity(unchecked) var _count = 0
   @inlinable public var count: Int { _count }
@@ -41,6 +43,32 @@ public final class PodTable {
   /// Distinct lists of (scalar resource, amount), sorted by resource; entry 0 is empty.
   @usableFromInline @exclusivity(unchecked) var _scalarRequestSets = Interner<[ScalarRequest]>()
   @inlinable public var scalarRequestSets: Interner<[ScalarRequest]> { _scalarRequestSets }
+
+  // Lifecycle (cold: no scheduling cycle reads these). Times are virtual nanoseconds, or
+  // `PodTable.never` for what has not happened. Written by the components that own each step —
+  // the scheduling queue creates and binds, the kubelet starts, readies and finishes, the
+  // garbage collector and evictions delete — and read by everyone (preemption's start times,
+  // the recorder's pods.csv).
+  /// `PodPhase.code` values.
+  public let phase = Column<UInt8>(repeating: 0, count: 0)
+  /// When the pod object was created (entered the scheduling queue).
+  public let createdAt = Column<Int64>(repeating: 0, count: 0)
+  /// When it was bound to a node (the PodScheduled condition).
+  public let scheduledAt = Column<Int64>(repeating: 0, count: 0)
+  /// `status.startTime`: when the kubelet began running it.
+  public let startedAt = Column<Int64>(repeating: 0, count: 0)
+  /// When it last became Ready.
+  public let readyAt = Column<Int64>(repeating: 0, count: 0)
+  /// When its containers finished (phase Succeeded or Failed).
+  public let finishedAt = Column<Int64>(repeating: 0, count: 0)
+  /// `metadata.deletionTimestamp`: when a graceful deletion will end (set: terminating).
+  public let deletionDueAt = Column<Int64>(repeating: 0, count: 0)
+  /// When the object was removed.
+  public let deletedAt = Column<Int64>(repeating: 0, count: 0)
+  /// Container restarts so far.
+  public let restarts = Column<Int32>(repeating: 0, count: 0)
+  /// `PodConditions` bits.
+  public let conditions = Column<UInt8>(repeating: 0, count: 0)
 
   // Cold.
   @exclusivity(unchecked) private var names: [String] = []
@@ -126,6 +154,7 @@ public final class PodTable {
     names.append(name)
     namespace.append(_namespaces.intern(ns))
     labels.append(_labelSets.intern(podLabels))
+    appendLifecycle(count: 1)
     nameIndex[name] = id
     _count += 1
     return id
@@ -156,9 +185,41 @@ public final class PodTable {
     names.append(contentsOf: repeatElement("", count: n))
     namespace.append(repeating: namespace[r], count: n)
     labels.append(repeating: labels[r], count: n)
+    appendLifecycle(count: n)
     nameRuns.append(NameRun(firstRow: first, count: n, prefix: prefix, firstNumber: firstNumber))
     _count += n
     return first..<_count
+  }
+
+  /// The lifecycle columns of `n` new pods: pending, nothing happened yet.
+  private func appendLifecycle(count n: Int) {
+    phase.append(repeating: PodPhase.pending.code, count: n)
+    for c in lifecycleTimes { c.append(repeating: PodTable.never, count: n) }
+    restarts.append(repeating: 0, count: n)
+    conditions.append(repeating: 0, count: n)
+  }
+
+  private var lifecycleTimes: [Column<Int64>] {
+    [createdAt, scheduledAt, startedAt, readyAt, finishedAt, deletionDueAt, deletedAt]
+  }
+
+  /// A lifecycle time as virtual time, nil for `never`.
+  public func time(_ column: Column<Int64>, of pod: PodID) -> VirtualTime? {
+    let t = column[pod.index]
+    return t == PodTable.never ? nil : VirtualTime(nanoseconds: t)
+  }
+
+  /// Sets a lifecycle time.
+  public func set(_ column: Column<Int64>, of pod: PodID, to time: VirtualTime?) {
+    column[pod.index] = time?.nanoseconds ?? PodTable.never
+  }
+
+  public func phase(of pod: PodID) -> PodPhase { PodPhase(code: phase[pod.index]) }
+  public func setPhase(_ pod: PodID, _ p: PodPhase) { phase[pod.index] = p.code }
+
+  /// Whether a graceful deletion is under way (a deletion timestamp, not yet removed).
+  public func isTerminating(_ pod: PodID) -> Bool {
+    deletionDueAt[pod.index] != PodTable.never && deletedAt[pod.index] == PodTable.never
   }
 
   /// The id of a namespace name, registering names no pod uses yet (affinity terms list them).
@@ -187,6 +248,10 @@ public final class PodTable {
     t.scalarRequests.append(from: scalarRequests)
     t.namespace.append(from: namespace)
     t.labels.append(from: labels)
+    t.phase.append(from: phase)
+    for (dst, src) in zip(t.lifecycleTimes, lifecycleTimes) { dst.append(from: src) }
+    t.restarts.append(from: restarts)
+    t.conditions.append(from: conditions)
     t._constraintSets = _constraintSets
     t.constraintBoxes = constraintBoxes
     t._scalarRequestSets = _scalarRequestSets
@@ -205,8 +270,19 @@ public final class PodTable {
       priority.count, node.count, constraints.count, scalarRequests.count, namespace.count,
       labels.count,
       names.count, gpuCount.count, gpuMilli.count, gpuModels.count, gpuAssignment.count,
-    ].allSatisfy { $0 == _count }
+      phase.count, restarts.count, conditions.count,
+    ].allSatisfy { $0 == _count } && lifecycleTimes.allSatisfy { $0.count == _count }
   }
+}
+
+/// The pod conditions upstream reports, as bits of `PodTable.conditions`.
+public struct PodConditions: OptionSet, Sendable, Hashable {
+  public let rawValue: UInt8
+  public init(rawValue: UInt8) { self.rawValue = rawValue }
+  public static let podScheduled = PodConditions(rawValue: 1)
+  public static let initialized = PodConditions(rawValue: 2)
+  public static let containersReady = PodConditions(rawValue: 4)
+  public static let ready = PodConditions(rawValue: 8)
 }
 
 public struct ScalarRequest: Hashable, Sendable {

@@ -61,12 +61,9 @@ public final class DefaultPreemption {
   private var cluster: Cluster { scheduler.cluster }
 
   /// Runs preemption for `pod` right after its failed cycle (the scheduler's status column and
-  /// plugin state are the pod's). `startTime` gives bound pods' start times; `terminating` the
-  /// pods already being deleted; `nominated` the pod's nominated node, if any.
-  public func preempt(
-    _ pod: PodID, startTime: (PodID) -> VirtualTime, terminating: (PodID) -> Bool,
-    nominated: NodeID?
-  ) -> PreemptionDecision? {
+  /// plugin state are the pod's). `nominated` is the pod's nominated node, if any. Start times
+  /// and terminating pods come from the pod table's lifecycle columns.
+  public func preempt(_ pod: PodID, nominated: NodeID?) -> PreemptionDecision? {
     let info = PodInfo(pod, in: cluster)
     guard info.constraints.preemptLowerPriority else { return nil }
     let priority = cluster.pods.priority[pod.index]
@@ -74,7 +71,7 @@ public final class DefaultPreemption {
     guard cluster.hasBoundPod(below: priority) else { return nil }
     let potential = potentialNodes(info)
     if let n = nominated, potential.contains(n.index) {
-      for q in lowerOn(n, below: priority) where terminating(q) { return nil }
+      for q in lowerOn(n, below: priority) where cluster.pods.isTerminating(q) { return nil }
     }
     guard !potential.isEmpty else { return nil }
     let count = potential.count
@@ -82,7 +79,7 @@ public final class DefaultPreemption {
     let offset = draws.rng.nextInt(below: count)
     // Each budget's status.disruptionsAllowed as the disruption controller publishes it.
     let allowed = cluster.disruptionBudgets.indices.map {
-      cluster.disruptionsAllowed($0, terminating: terminating)
+      cluster.disruptionsAllowed($0)
     }
     var nonViolating: [Candidate] = []
     var violating: [Candidate] = []
@@ -92,15 +89,14 @@ public final class DefaultPreemption {
       guard
         let c = cluster.whatIf({
           selectVictims(
-            info, priority: priority, on: node, allowed: allowed, startTime: startTime,
-            terminating: terminating)
+            info, priority: priority, on: node, allowed: allowed)
         })
       else { continue }
       if c.pdbViolations == 0 { nonViolating.append(c) } else { violating.append(c) }
       if !nonViolating.isEmpty && nonViolating.count + violating.count >= wanted { break }
     }
     let candidates = nonViolating + violating
-    guard let chosen = pickOne(candidates, startTime: startTime) else { return nil }
+    guard let chosen = pickOne(candidates) else { return nil }
     return PreemptionDecision(
       node: chosen.node, victims: chosen.victims, pdbViolations: chosen.pdbViolations,
       candidates: candidates.count)
@@ -131,12 +127,12 @@ public final class DefaultPreemption {
   }
 
   /// Whether `node` holds a pod of priority below `priority` that is not terminating.
-  private func hasVictim(on node: NodeID, below priority: Int32, terminating: (PodID) -> Bool)
+  private func hasVictim(on node: NodeID, below priority: Int32)
     -> Bool
   {
     var p = cluster.firstPod(on: node)
     while let q = p {
-      if cluster.pods.priority[q.index] < priority && !terminating(q) { return true }
+      if cluster.pods.priority[q.index] < priority && !cluster.pods.isTerminating(q) { return true }
       p = cluster.pod(after: q)
     }
     return false
@@ -159,8 +155,16 @@ public final class DefaultPreemption {
     }
   }
 
+  /// Upstream's `GetPodStartTime`: `status.startTime`, else — bound, not started yet — when it
+  /// was bound (Berth's stand-in for upstream's "now": the latest of all); pods bound before the
+  /// run began count from 0.
+  func startTime(_ p: PodID) -> VirtualTime {
+    let pods = cluster.pods
+    return pods.time(pods.startedAt, of: p) ?? pods.time(pods.scheduledAt, of: p) ?? .zero
+  }
+
   /// Upstream's `MoreImportantPod`: higher priority, then earlier start.
-  private func moreImportant(_ a: PodID, _ b: PodID, startTime: (PodID) -> VirtualTime) -> Bool {
+  private func moreImportant(_ a: PodID, _ b: PodID) -> Bool {
     let pa = cluster.pods.priority[a.index]
     let pb = cluster.pods.priority[b.index]
     if pa != pb { return pa > pb }
@@ -171,14 +175,12 @@ public final class DefaultPreemption {
 
   /// `SelectVictimsOnNode` on the live cluster, restored before returning.
   func selectVictims(
-    _ pod: PodInfo, priority: Int32, on node: NodeID, allowed budgetAllowance: [Int],
-    startTime: (PodID) -> VirtualTime,
-    terminating: (PodID) -> Bool
+    _ pod: PodInfo, priority: Int32, on node: NodeID, allowed budgetAllowance: [Int]
   ) -> Candidate? {
     // Pods already terminating keep their place until they are gone and are no one's victims.
-    guard hasVictim(on: node, below: priority, terminating: terminating) else { return nil }
+    guard hasVictim(on: node, below: priority) else { return nil }
     collectLower(on: node, below: priority, into: &lower)
-    lower.removeAll { terminating($0) }
+    lower.removeAll { cluster.pods.isTerminating($0) }
     guard !lower.isEmpty else { return nil }
     // GPU devices each pod held (unbinding clears them), to give the same ones back (few pods per
     // node: a scan).
@@ -193,7 +195,7 @@ public final class DefaultPreemption {
       for v in lower where !cluster.pods.isBound(v) { cluster.bind(v, to: node, gpus: devices(v)) }
     }
     guard scheduler.fits(pod, on: node) else { return nil }
-    lower.sort { moreImportant($0, $1, startTime: startTime) }
+    lower.sort { moreImportant($0, $1) }
     // Split by PodDisruptionBudget: each covered pod uses one of its budgets' allowed disruptions.
     var allowed = budgetAllowance
     violatingPods.removeAll(keepingCapacity: true)
@@ -222,13 +224,13 @@ public final class DefaultPreemption {
     reprieve(violatingPods, violating: true)
     reprieve(nonViolatingPods, violating: false)
     if !violatingPods.isEmpty && !nonViolatingPods.isEmpty {
-      victims.sort { moreImportant($0, $1, startTime: startTime) }
+      victims.sort { moreImportant($0, $1) }
     }
     return Candidate(node: node, victims: victims, pdbViolations: violations)
   }
 
   /// `pickOneNodeForPreemption`.
-  func pickOne(_ candidates: [Candidate], startTime: (PodID) -> VirtualTime) -> Candidate? {
+  func pickOne(_ candidates: [Candidate]) -> Candidate? {
     guard !candidates.isEmpty else { return nil }
     if candidates.count == 1 { return candidates[0] }
     let pods = cluster.pods

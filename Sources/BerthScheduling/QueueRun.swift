@@ -41,10 +41,6 @@ public final class QueueRun: Component {
   /// Bumped on every change a scheduling decision can see (bind, delete).
   @exclusivity(unchecked) public private(set) var stateVersion: UInt64 = 0
 
-  @exclusivity(unchecked) public private(set) var arrival: [VirtualTime?] = []
-  @exclusivity(unchecked) public private(set) var boundAt: [VirtualTime?] = []
-  @exclusivity(unchecked) public private(set) var deletedAt: [VirtualTime?] = []
-  @exclusivity(unchecked) public private(set) var terminating: [Bool] = []
   @exclusivity(unchecked) private var lastAttemptVersion: [UInt64] = []
   @exclusivity(unchecked) public private(set) var preemptions: [Preemption] = []
   @exclusivity(unchecked) public private(set) var cycles = 0
@@ -132,11 +128,7 @@ public final class QueueRun: Component {
   private var cluster: Cluster { schedulers[0].cluster }
 
   private func ensure(_ p: Int) {
-    while arrival.count <= p {
-      arrival.append(nil)
-      boundAt.append(nil)
-      deletedAt.append(nil)
-      terminating.append(false)
+    while lastAttemptVersion.count <= p {
       lastAttemptVersion.append(UInt64.max)
     }
   }
@@ -161,11 +153,6 @@ public final class QueueRun: Component {
     ensure(pod.index)
     remove(pod)
     engine.deliverChanges()
-  }
-
-  /// When a bound pod started (its bind time); pods bound outside the run count from 0.
-  public func startTime(_ pod: PodID) -> VirtualTime {
-    pod.index < boundAt.count ? boundAt[pod.index] ?? .zero : .zero
   }
 
   /// Runs until nothing can change any more.
@@ -234,7 +221,7 @@ public final class QueueRun: Component {
   }
 
   private func arrive(_ pod: PodID) {
-    arrival[pod.index] = now
+    cluster.pods.set(cluster.pods.createdAt, of: pod, to: now)
     let c = cluster.pods.constraints(of: pod)
     queue.add(
       pod, priority: cluster.pods.priority[pod.index], gated: !c.schedulingGates.isEmpty, at: now)
@@ -242,8 +229,7 @@ public final class QueueRun: Component {
 
   /// Deletes the pod; its unbinding reaches the queue through the change feed.
   private func remove(_ pod: PodID) {
-    terminating[pod.index] = false
-    deletedAt[pod.index] = now
+    cluster.pods.set(cluster.pods.deletedAt, of: pod, to: now)
     if cluster.pods.isBound(pod) { cluster.unbind(pod) }
   }
 
@@ -267,7 +253,8 @@ public final class QueueRun: Component {
     }
     var decision: PreemptionDecision?
     if outcome.node != nil {
-      boundAt[p] = now
+      cluster.pods.set(cluster.pods.scheduledAt, of: pod, to: now)
+      cluster.pods.conditions[p] |= PodConditions.podScheduled.rawValue
       if nominatedNode != nil { scheduler.nominate(pod, to: nil) }
       queue.done(pod)
       // The binding moves the waiting pods it may help before anyone hears of the cycle.
@@ -276,15 +263,15 @@ public final class QueueRun: Component {
       let mask = rejectionMask(profile: k)
       if let preemption = preemption[k] {
         decision = preemption.preempt(
-          pod, startTime: { self.startTime($0) }, terminating: { self.isTerminating($0) },
-          nominated: nominatedNode)
+          pod, nominated: nominatedNode)
       }
       if let d = decision {
         for v in d.victims {
-          terminating[v.index] = true
+          let grace = VirtualTime.seconds(
+            cluster.pods.constraints(of: v).terminationGracePeriodSeconds)
+          cluster.pods.set(cluster.pods.deletionDueAt, of: v, to: now + grace)
           engine.schedule(
-            self, after: .seconds(cluster.pods.constraints(of: v).terminationGracePeriodSeconds),
-            tag: Tag.delete.rawValue, payload: UInt64(v.rawValue))
+            self, after: grace, tag: Tag.delete.rawValue, payload: UInt64(v.rawValue))
         }
         let priority = cluster.pods.priority[p]
         for q in scheduler.nominatedOnNode[d.node.index] ?? []
@@ -333,10 +320,6 @@ public final class QueueRun: Component {
     return id
   }
 
-  private func isTerminating(_ pod: PodID) -> Bool {
-    pod.index < terminating.count && terminating[pod.index]
-  }
-
   /// Bit `filterBit[k][i]`: filter plugin i of profile k rejected some node in the last cycle
   /// of that profile's scheduler.
   private func rejectionMask(profile k: Int) -> UInt64 {
@@ -360,17 +343,23 @@ public final class QueueRun: Component {
 
   // MARK: Results
 
-  /// Virtual time from arrival to binding for every bound pod of the run.
+  /// Virtual time from creation to binding for every pod the run bound.
   public func pendingTimes() -> [(pod: PodID, wait: VirtualTime)] {
-    arrival.indices.compactMap { p in
-      guard let a = arrival[p], let b = boundAt[p] else { return nil }
-      return (PodID(UInt32(p)), b - a)
+    let pods = cluster.pods
+    return (0..<pods.count).compactMap { p in
+      let id = PodID(UInt32(p))
+      guard let a = pods.time(pods.createdAt, of: id), let b = pods.time(pods.scheduledAt, of: id)
+      else { return nil }
+      return (id, b - a)
     }
   }
 
   /// Pods that arrived and were neither bound nor deleted by the end.
   public var stillPending: [PodID] {
-    arrival.indices.filter { arrival[$0] != nil && boundAt[$0] == nil && deletedAt[$0] == nil }.map
-    { PodID(UInt32($0)) }
+    let pods = cluster.pods
+    return (0..<pods.count).filter {
+      pods.createdAt[$0] != PodTable.never && pods.scheduledAt[$0] == PodTable.never
+        && pods.deletedAt[$0] == PodTable.never
+    }.map { PodID(UInt32($0)) }
   }
 }

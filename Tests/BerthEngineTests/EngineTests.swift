@@ -197,7 +197,64 @@ struct EngineTests {
     engine.schedule(provisioner, at: Self.seconds(40))
     q.run()
     #expect(cluster.pods.boundNode(pod).map { cluster.nodes.name($0) } == "big")
-    #expect(q.boundAt[pod.index] == Self.seconds(40), "bound when the node came, not at a flush")
+    #expect(
+      cluster.pods.time(cluster.pods.scheduledAt, of: pod) == Self.seconds(40),
+      "bound when the node came, not at a flush")
     #expect(q.cycles == 2)
+  }
+}
+
+/// The pod table's lifecycle columns, as the scheduling queue writes them.
+struct LifecycleColumnTests {
+  @Test("new pods are pending with nothing happened; bulk-added pods too")
+  func defaults() throws {
+    let c = Cluster(nodes: [Builders.node("n0", cpu: 1000, memory: 1 << 30)])
+    let one = try c.addPod(Builders.pod("one", cpu: 100))
+    let many = try c.addPods(
+      Builders.pod("x", cpu: 100), count: 5, namePrefix: "m-", firstNumber: 0)
+    #expect(c.pods.columnLengthsAreEqual())
+    for p in [one] + many.map({ PodID(UInt32($0)) }) {
+      #expect(c.pods.phase(of: p) == .pending)
+      #expect(c.pods.time(c.pods.createdAt, of: p) == nil)
+      #expect(c.pods.time(c.pods.scheduledAt, of: p) == nil)
+      #expect(!c.pods.isTerminating(p) && c.pods.restarts[p.index] == 0)
+      #expect(c.pods.conditions[p.index] == 0)
+    }
+    #expect(c.copy().pods.columnLengthsAreEqual())
+  }
+
+  @Test(
+    "a queue run records creation and binding; a victim is terminating for its grace period, then deleted"
+  )
+  func preemptionTimeline() throws {
+    let c = Cluster(nodes: [Builders.node("n0", cpu: 1000, memory: 1 << 30)])
+    let q = QueueRun(scheduler: Scheduler(cluster: c, seed: 1), seed: 1)
+    var low = Builders.pod("low", cpu: 800)
+    low.terminationGracePeriodSeconds = 30
+    let lowID = try c.addPod(low)
+    q.submit(lowID, at: .zero)
+    var high = Builders.pod("high", cpu: 800)
+    high.priority = 100
+    let highID = try c.addPod(high)
+    q.submit(highID, at: .seconds(Int64(10)))
+    var sawTerminating = false
+    q.onCycle = { pod, _, decision in
+      if pod == highID, decision != nil {
+        sawTerminating = c.pods.isTerminating(lowID)
+        #expect(c.pods.time(c.pods.deletionDueAt, of: lowID) == .seconds(Int64(40)))
+      }
+    }
+    q.run()
+    #expect(sawTerminating)
+    let pods = c.pods
+    #expect(pods.time(pods.createdAt, of: lowID) == .zero)
+    #expect(pods.time(pods.scheduledAt, of: lowID) == .zero)
+    #expect(pods.time(pods.deletedAt, of: lowID) == .seconds(Int64(40)))
+    #expect(!pods.isTerminating(lowID))
+    #expect(pods.time(pods.createdAt, of: highID) == .seconds(Int64(10)))
+    #expect(pods.time(pods.scheduledAt, of: highID) == .seconds(Int64(40)))
+    #expect(PodConditions(rawValue: pods.conditions[highID.index]).contains(.podScheduled))
+    #expect(q.pendingTimes().first { $0.pod == highID }?.wait == .seconds(Int64(30)))
+    #expect(q.stillPending.isEmpty)
   }
 }

@@ -371,7 +371,7 @@ struct QueuePropertyTests {
         let prio = c.pods.priority[p.preemptor.index]
         #expect(p.decision.victims.allSatisfy { c.pods.priority[$0.index] < prio }, "seed \(seed)")
         #expect(
-          p.decision.victims.allSatisfy { q.deletedAt[$0.index] != nil },
+          p.decision.victims.allSatisfy { c.pods.deletedAt[$0.index] != PodTable.never },
           "seed \(seed): every victim is gone")
       }
       preemptions += q.preemptions.count
