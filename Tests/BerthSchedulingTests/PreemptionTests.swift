@@ -346,6 +346,7 @@ struct QueuePropertyTests {
   func randomRuns() throws {
     var preemptions = 0
     var stuck = 0
+    var checks = 0
     for seed in UInt64(1)...150 {
       func run() throws -> (QueueRun, Cluster) {
         let (nodes, specs, profile) = RandomCluster.make(seed: seed)
@@ -353,6 +354,19 @@ struct QueuePropertyTests {
         let c = Cluster(nodes: nodes)
         for ns in RandomCluster.namespaces { c.declareNamespace(ns.name, labels: ns.labels) }
         let q = QueueRun(scheduler: Scheduler(cluster: c, profile: profile, seed: seed), seed: seed)
+        // After every event and every settle: a consistent cluster, and time never going back.
+        let ignored = profile.fitArguments.ignoredResourceGroups
+        var last = VirtualTime.zero
+        q.engine.checksInvariants = true
+        q.engine.invariants = { e in
+          let v = e.cluster.invariantViolations().filter {
+            !$0.isOverAllocatable(inResourceGroups: ignored)
+          }
+          #expect(v.isEmpty, "seed \(seed) at \(e.now): \(v.prefix(2))")
+          #expect(e.now >= last, "seed \(seed): time went back")
+          last = e.now
+          checks += 1
+        }
         for var spec in specs {
           spec.priority = Int32(rng.nextInt(below: 4)) * 10
           spec.terminationGracePeriodSeconds = Int64(rng.nextInt(below: 3)) * 15
@@ -392,6 +406,7 @@ struct QueuePropertyTests {
     }
     #expect(preemptions > 50)
     #expect(stuck > 100)
+    #expect(checks > 1_000, "invariants checked after every event")
   }
 }
 
