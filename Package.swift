@@ -50,6 +50,8 @@ let package = Package(
     .target(name: "CBerthSystem"),
     // The discrete-event engine: virtual time, the agenda, components, the change feed.
     .target(name: "BerthEngine", dependencies: ["BerthCore"], swiftSettings: targetCPUFlags),
+    // Workload controllers and their rules (CronJob schedules so far).
+    .target(name: "BerthWorkloads", dependencies: ["BerthCore", "BerthEngine"], swiftSettings: targetCPUFlags),
     .target(
       name: "BerthScheduling",
       dependencies: [
@@ -96,6 +98,7 @@ let package = Package(
       dependencies: ["BerthCore", "BerthScheduling", "BerthTraces"],
       path: "Tests/BerthTestSupport"),
     .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore", "BerthTestSupport"]),
+    .testTarget(name: "BerthWorkloadsTests", dependencies: ["BerthWorkloads"]),
     .testTarget(
       name: "BerthEngineTests",
       dependencies: ["BerthCore", "BerthEngine", "BerthScheduling", "BerthTestSupport"]),
