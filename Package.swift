@@ -51,7 +51,9 @@ let package = Package(
     // The discrete-event engine: virtual time, the agenda, components, the change feed.
     .target(name: "BerthEngine", dependencies: ["BerthCore"], swiftSettings: targetCPUFlags),
     // Workload controllers and their rules (CronJob schedules so far).
-    .target(name: "BerthWorkloads", dependencies: ["BerthCore", "BerthEngine"], swiftSettings: targetCPUFlags),
+    .target(
+      name: "BerthWorkloads", dependencies: ["BerthCore", "BerthEngine"],
+      swiftSettings: targetCPUFlags),
     .target(
       name: "BerthScheduling",
       dependencies: [
