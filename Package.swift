@@ -93,7 +93,8 @@ let package = Package(
     // scripts/fuzz.sh, or plainly as a corpus replayer.
     .target(name: "CLibFuzzer"),
     .executableTarget(
-      name: "berth-fuzz", dependencies: ["BerthCore", "BerthTraces", "BerthBench", "CLibFuzzer"],
+      name: "berth-fuzz",
+      dependencies: ["BerthCore", "BerthTraces", "BerthBench", "BerthWorkloads", "CLibFuzzer"],
       path: "Sources/BerthFuzz"),
     .target(
       name: "BerthTestSupport",

@@ -1,6 +1,7 @@
 import BerthBench
 import BerthCore
 import BerthTraces
+import BerthWorkloads
 import Foundation
 
 /// One fuzz target per reader. Each feeds arbitrary bytes to the reader and checks its contract:
@@ -17,6 +18,12 @@ enum FuzzTarget: String, CaseIterable {
   case suite
   case placements
   case benchReport = "bench-report"
+  case duration
+  case cronSchedule = "cron-schedule"
+
+  /// 2024-03-10 06:59:59 UTC: a minute before New York springs forward, where stepping is hardest.
+  static let cronStart: Int64 = 1_710_053_999
+  static let newYork = CronZone(identifier: "America/New_York")
 
   /// Runs the reader on `data`.
   func run(_ data: Data) {
@@ -71,6 +78,32 @@ enum FuzzTarget: String, CaseIterable {
       }
     case .benchReport:
       check { () throws(InputError) in _ = try BenchReport.decode(data, file: "report.json") }
+    case .duration:
+      let s = String(decoding: data, as: UTF8.self)
+      do throws(GoDuration.ParseError) {
+        _ = try GoDuration.parse(s)
+      } catch {
+        precondition(!error.description.isEmpty, "empty duration error")
+        precondition(
+          !error.description.contains("\n"), "duration error spans lines: \(error.description)")
+      }
+    case .cronSchedule:
+      // The first byte chooses the form (standard or with seconds) and the zone.
+      let flags = data.first ?? 0
+      let s = String(decoding: data.dropFirst(), as: UTF8.self)
+      do throws(CronSchedule.ParseError) {
+        let schedule = try CronSchedule.parse(s, withSeconds: flags & 1 != 0)
+        let zone = flags & 2 != 0 ? Self.newYork ?? .utc : .utc
+        var t = Self.cronStart
+        for _ in 0..<3 {
+          guard let next = schedule.next(after: t, in: zone) else { break }
+          precondition(next > t, "a schedule stepped backwards: \(s)")
+          t = next
+        }
+      } catch {
+        precondition(!error.description.isEmpty, "empty schedule error")
+        precondition(!error.description.contains("\n"), "schedule error spans lines")
+      }
     }
   }
 
