@@ -34,11 +34,17 @@ final class Probe: Component {
 struct EngineTests {
   static func seconds(_ s: Int64) -> VirtualTime { .seconds(s) }
 
-  @Test("timers fire in (time, order scheduled); a run without a limit ends when none is left")
-  func oneShots() {
+  /// An engine on an empty cluster with one probe component.
+  static func withProbe() -> (Engine, Probe) {
     let engine = Engine(cluster: Cluster())
     let p = Probe("p")
     engine.add(p)
+    return (engine, p)
+  }
+
+  @Test("timers fire in (time, order scheduled); a run without a limit ends when none is left")
+  func oneShots() {
+    let (engine, p) = Self.withProbe()
     engine.schedule(p, at: Self.seconds(2), tag: 1)
     engine.schedule(p, at: Self.seconds(1), tag: 2)
     engine.schedule(p, at: Self.seconds(2), tag: 3)
@@ -49,9 +55,7 @@ struct EngineTests {
 
   @Test("a periodic timer fires every period until cancelled, even from its own firing")
   func periodic() {
-    let engine = Engine(cluster: Cluster())
-    let p = Probe("p")
-    engine.add(p)
+    let (engine, p) = Self.withProbe()
     var fired = 0
     p.onFire = { t, e in
       fired += 1
@@ -69,9 +73,7 @@ struct EngineTests {
 
   @Test("run(until:) runs events at the limit, keeps later ones, and resumes from there")
   func limits() {
-    let engine = Engine(cluster: Cluster())
-    let p = Probe("p")
-    engine.add(p)
+    let (engine, p) = Self.withProbe()
     for s in [5, 10, 15] as [Int64] { engine.schedule(p, at: Self.seconds(s), tag: UInt32(s)) }
     #expect(engine.run(until: Self.seconds(10)) == .reachedLimit)
     #expect(p.log == ["5.0 fire 5/0", "10.0 fire 10/0"])
@@ -82,9 +84,7 @@ struct EngineTests {
 
   @Test("a cancelled one-shot never fires and no longer keeps the run going")
   func cancelOneShot() {
-    let engine = Engine(cluster: Cluster())
-    let p = Probe("p")
-    engine.add(p)
+    let (engine, p) = Self.withProbe()
     let h = engine.schedule(p, at: Self.seconds(50))
     engine.schedule(p, at: Self.seconds(1), tag: 1)
     p.onFire = { t, e in if t.tag == 1 { #expect(e.cancel(h)) } }
@@ -170,9 +170,7 @@ struct EngineTests {
 
   @Test("pass() runs the events due meanwhile and leaves the clock at the end of the span")
   func pass() {
-    let engine = Engine(cluster: Cluster())
-    let p = Probe("p")
-    engine.add(p)
+    let (engine, p) = Self.withProbe()
     engine.schedule(p, at: Self.seconds(1), tag: 1)
     engine.schedule(p, at: Self.seconds(3), tag: 3)
     engine.pass(Self.seconds(2))
