@@ -59,7 +59,7 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
   public static func parse(_ text: String, withSeconds: Bool = false) throws(ParseError)
     -> CronSchedule
   {
-    let spec = text.trimmingCharacters(in: .whitespaces)
+    let spec = text.trimmingCharacters(in: .whitespacesAndNewlines)
     guard spec.utf8.count <= 1_000 else {
       throw ParseError(description: "schedule longer than 1000 characters")
     }
@@ -69,7 +69,8 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
           "\(spec.split(separator: "=")[0]) in the schedule is not supported: set spec.timeZone")
     }
     if spec.hasPrefix("@") { return try macro(spec) }
-    let fields = spec.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+    // Any Unicode white space separates fields, as Go's strings.Fields splits.
+    let fields = spec.split(whereSeparator: \.isWhitespace).map(String.init)
     let expected = withSeconds ? 6 : 5
     guard fields.count == expected || (withSeconds && fields.count == 5) else {
       throw ParseError(
@@ -83,8 +84,15 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
       month: try field(f[4], months), dayOfWeek: try field(f[5], daysOfWeek), text: spec)
   }
 
+  /// `s` in quotes for a message: control characters escaped, long text cut.
   static func quoted(_ s: String) -> String {
-    "\"" + (s.count > 60 ? String(s.prefix(60)) + "…" : s) + "\""
+    var out = ""
+    for c in s.unicodeScalars.prefix(60) {
+      out +=
+        c.value < 0x20 || (0x7F...0x9F).contains(c.value) || c == "\u{2028}" || c == "\u{2029}"
+        ? "\\u{\(String(c.value, radix: 16))}" : String(c)
+    }
+    return "\"" + out + (s.unicodeScalars.count > 60 ? "…" : "") + "\""
   }
 
   static func macro(_ spec: String) throws(ParseError) -> CronSchedule {

@@ -175,6 +175,26 @@ struct CronScheduleTests {
     }
   }
 
+  @Test(
+    "any white space separates fields; control characters never reach a message (a fuzz finding)")
+  func whiteSpaceAndControlCharacters() throws {
+    let split = try CronSchedule.parse("*/5\n*\t* *  *")
+    let plain = try CronSchedule.parse("*/5 * * * *")
+    #expect(
+      [split.minute, split.hour, split.dayOfMonth, split.month, split.dayOfWeek]
+        == [plain.minute, plain.hour, plain.dayOfMonth, plain.month, plain.dayOfWeek])
+    for spec in [" \n\n\n\n.  \n  .*  * *", "\u{1}5 * * * *", "* * * * \u{85}x"] {
+      do {
+        _ = try CronSchedule.parse(spec)
+        Issue.record("accepted \(spec.debugDescription)")
+      } catch {
+        #expect(
+          !error.description.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x85 },
+          "\(error.description.debugDescription)")
+      }
+    }
+  }
+
   @Test("civil dates round-trip over four centuries, weekdays included")
   func calendar() {
     var day = CronZone.daysFromCivilForTests(1900, 1, 1)
