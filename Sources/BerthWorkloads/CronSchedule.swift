@@ -224,6 +224,9 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
   /// hour (spring forward) a time inside the gap is not found that day, and on a day that repeats
   /// one the first occurrence is taken.
   public func next(after: Int64, in zone: CronZone = .utc) -> Int64? {
+    // A field written as only commas has no values: upstream then searches five years in vain
+    // (minutes of them for an empty seconds or minutes field); the answer, never, comes at once.
+    guard canFire else { return nil }
     var t = after + 1
     var added = false
     let yearLimit = zone.civil(t).year + 5
@@ -283,6 +286,16 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
       }
       return t
     }
+  }
+
+  /// Whether every field has a value some time can take (the day fields as they combine).
+  var canFire: Bool {
+    let values = ~Self.starBit
+    let dom = dayOfMonth & values != 0
+    let dow = dayOfWeek & values != 0
+    let starred = (dayOfMonth | dayOfWeek) & Self.starBit != 0
+    return second & values != 0 && minute & values != 0 && hour & values != 0
+      && month & values != 0 && (starred ? dom && dow : dom || dow)
   }
 
   func dayMatches(_ c: CronZone.Civil) -> Bool {

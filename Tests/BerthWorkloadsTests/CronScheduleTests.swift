@@ -195,6 +195,20 @@ struct CronScheduleTests {
     }
   }
 
+  @Test(
+    "a field of only commas has no values: never, answered at once (a fuzz finding: it took minutes)"
+  )
+  func emptyFields() throws {
+    let now = Self.utc(2024, 1, 1, 0, 0)
+    #expect(try CronSchedule.parse(", * * * *").next(after: now) == nil)
+    #expect(try CronSchedule.parse(", * * * * *", withSeconds: true).next(after: now) == nil)
+    #expect(try CronSchedule.parse("0 0 ,, * *").next(after: now) == nil, "no day, star weekday")
+    // Both day fields restricted: an empty day of month leaves the weekday (OR).
+    #expect(
+      try CronSchedule.parse("0 0 , * mon").next(after: now) == Self.utc(2024, 1, 8, 0, 0),
+      "2024-01-01 was a Monday; the next one is the 8th")
+  }
+
   @Test("civil dates round-trip over four centuries, weekdays included")
   func calendar() {
     var day = CronZone.daysFromCivilForTests(1900, 1, 1)
