@@ -113,7 +113,11 @@ public struct WorkloadResult: Codable, Sendable {
     case instructionsPerPod = "instructions_per_pod"
   }
 
-  public var id: String { "\(suite)/\(testCase)/\(workload)" }
+  public var id: String { Self.id(suite: suite, testCase: testCase, workload: workload) }
+  /// `suite/testCase/workload`: how reports, filters and instruction dumps name a workload.
+  public static func id(suite: String, testCase: String, workload: String) -> String {
+    "\(suite)/\(testCase)/\(workload)"
+  }
   /// No threshold failed (unmeasured ones do not count as failures here).
   public var passed: Bool { !thresholds.contains { $0.status == .fail } }
   public var unmeasured: Int { thresholds.filter { $0.status == .notMeasured }.count }

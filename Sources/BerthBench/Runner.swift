@@ -86,7 +86,9 @@ public final class WorkloadRunner {
   }
 
   /// `suite/testCase/workload`, as `WorkloadResult.id`.
-  var workloadID: String { "\(suite.name)/\(testCase.name)/\(workload.name)" }
+  var workloadID: String {
+    WorkloadResult.id(suite: suite.name, testCase: testCase.name, workload: workload.name)
+  }
 
   /// Pods the workload's ops will create, for progress bars.
   public var plannedPods: Int {

@@ -36,7 +36,7 @@ public enum BenchSession {
     for suite in suites {
       for tc in suite.testCases {
         for w in tc.workloads where labels.allSatisfy(w.labels.contains) {
-          let id = "\(suite.name)/\(tc.name)/\(w.name)"
+          let id = WorkloadResult.id(suite: suite.name, testCase: tc.name, workload: w.name)
           if let workloadFilter, !id.contains(workloadFilter) { continue }
           selected.append((suite, tc, w))
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthCore
 import BerthTraces
 
 /// Seed lists as options take them: `N`, `A-B` (inclusive), or a comma-separated mix

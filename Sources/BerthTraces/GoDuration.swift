@@ -1,3 +1,5 @@
+import BerthCore
+
 /// Durations written as Go writes them (`time.ParseDuration`): `500ms`, `90s`, `1h30m`, `1.5h`,
 /// `-2m3.4s` — what Kubernetes users write for probe periods, timeouts and Berth scenarios.
 ///
@@ -101,11 +103,5 @@ public enum GoDuration {
   }
 
   /// `text` in quotes, control characters escaped and long input cut.
-  static func quoted(_ text: String) -> String {
-    var out = ""
-    for c in text.unicodeScalars.prefix(60) {
-      out += c.value < 0x20 || c.value == 0x7F ? "\\u{\(String(c.value, radix: 16))}" : String(c)
-    }
-    return "\"" + out + (text.unicodeScalars.count > 60 ? "…" : "") + "\""
-  }
+  static func quoted(_ text: String) -> String { "\"\(Escaped(text, limit: 60))\"" }
 }

@@ -1,3 +1,5 @@
+import BerthCore
+
 /// Strict decoding of Kubernetes objects, as `kubectl --validate=strict` checks them: a field the
 /// Kubernetes API does not have (`resourcez:` in a container) is an error naming the file, line
 /// and field path. Fields the API has but Berth does not model are accepted (and ignored).

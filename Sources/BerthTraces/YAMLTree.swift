@@ -1,3 +1,4 @@
+import BerthCore
 import CYaml
 
 /// One YAML document as a compact tree, built from libyaml's event stream.

@@ -1,3 +1,4 @@
+import BerthCore
 import Foundation
 
 /// A CronJob's `spec.schedule`, read and stepped as kube-controller-manager does (it uses
@@ -85,15 +86,7 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
   }
 
   /// `s` in quotes for a message: control characters escaped, long text cut.
-  static func quoted(_ s: String) -> String {
-    var out = ""
-    for c in s.unicodeScalars.prefix(60) {
-      out +=
-        c.value < 0x20 || (0x7F...0x9F).contains(c.value) || c == "\u{2028}" || c == "\u{2029}"
-        ? "\\u{\(String(c.value, radix: 16))}" : String(c)
-    }
-    return "\"" + out + (s.unicodeScalars.count > 60 ? "…" : "") + "\""
-  }
+  static func quoted(_ s: String) -> String { "\"\(Escaped(s, limit: 60))\"" }
 
   static func macro(_ spec: String) throws(ParseError) -> CronSchedule {
     let all = { (b: Bounds) in bits(b.min, b.max, step: 1) | starBit }
