@@ -29,6 +29,7 @@ let package = Package(
     .library(name: "BerthCore", targets: ["BerthCore"]),
     .library(name: "BerthEngine", targets: ["BerthEngine"]),
     .library(name: "BerthScheduling", targets: ["BerthScheduling"]),
+    .library(name: "BerthSimulation", targets: ["BerthSimulation"]),
     .library(name: "BerthTraces", targets: ["BerthTraces"]),
     .library(name: "BerthBench", targets: ["BerthBench"]),
     // Preloaded by `berth bench` to count heap allocations; nothing links it.
@@ -53,6 +54,13 @@ let package = Package(
     // Workload controllers and their rules (CronJob schedules so far).
     .target(
       name: "BerthWorkloads", dependencies: ["BerthCore", "BerthEngine"],
+      swiftSettings: targetCPUFlags),
+    // The simulated cluster: scenarios, controllers, kubelets, node lifecycle, recording.
+    .target(
+      name: "BerthSimulation",
+      dependencies: [
+        "BerthCore", "BerthEngine", "BerthScheduling", "BerthTraces", "BerthWorkloads",
+      ],
       swiftSettings: targetCPUFlags),
     .target(
       name: "BerthScheduling",
@@ -84,6 +92,7 @@ let package = Package(
       name: "BerthCLI",
       dependencies: [
         "BerthCore", "BerthScheduling", "BerthTraces", "BerthBench", "BerthExperiments",
+        "BerthSimulation",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Histogram", package: "hdrhistogram-swift"),
       ],
@@ -102,6 +111,9 @@ let package = Package(
       path: "Tests/BerthTestSupport"),
     .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore", "BerthTestSupport"]),
     .testTarget(name: "BerthWorkloadsTests", dependencies: ["BerthWorkloads"]),
+    .testTarget(
+      name: "BerthSimulationTests",
+      dependencies: ["BerthCore", "BerthSimulation", "BerthTraces", "BerthWorkloads"]),
     .testTarget(
       name: "BerthEngineTests",
       dependencies: ["BerthCore", "BerthEngine", "BerthScheduling", "BerthTestSupport"]),

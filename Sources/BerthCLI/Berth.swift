@@ -24,7 +24,7 @@ public struct BerthCommand: ParsableCommand {
         berth generate cluster --nodes 15000 --pods 30000 --seed 7 --out /tmp/n15k
       """,
     version: "berth \(BerthVersion.current)",
-    subcommands: [Schedule.self, Generate.self, Bench.self, Compare.self])
+    subcommands: [Schedule.self, Simulate.self, Generate.self, Bench.self, Compare.self])
 
   public init() {}
 }
@@ -35,7 +35,8 @@ public enum BerthCLI {
   public static let generateClusterCommand: any ParsableCommand.Type = GenerateCluster.self
   /// Every command with the words that invoke it, for golden `--help` tests.
   public static let allCommands: [(path: String, type: any ParsableCommand.Type)] = [
-    ("berth", BerthCommand.self), ("schedule", Schedule.self), ("generate", Generate.self),
+    ("berth", BerthCommand.self), ("schedule", Schedule.self), ("simulate", Simulate.self),
+    ("generate", Generate.self),
     ("generate cluster", GenerateCluster.self), ("generate openb-like", GenerateOpenbLike.self),
     ("bench", Bench.self),
     ("bench run", BenchRun.self), ("bench compare", BenchCompare.self), ("bench ab", BenchAB.self),

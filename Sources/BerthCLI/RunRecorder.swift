@@ -347,12 +347,14 @@ struct RunRecorder {
 final class Progress: @unchecked Sendable {
   let total: Int
   let label: String
+  let unit: String
   let enabled: Bool
   let started = DispatchTime.now().uptimeNanoseconds
   var lastDraw: UInt64 = 0
 
-  init(total: Int, label: String = "", enabled: Bool = true) {
+  init(total: Int, label: String = "", unit: String = "pods", enabled: Bool = true) {
     self.total = total
+    self.unit = unit
     self.label = label.isEmpty ? "" : label + " "
     self.enabled = enabled && isatty(2) != 0
   }
@@ -370,7 +372,7 @@ final class Progress: @unchecked Sendable {
     let width = 40
     let filled = total > 0 ? width * done / total : width
     let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-    FileHandle.standardError.write(Data("\r\(label)[\(bar)] \(done)/\(total) pods".utf8))
+    FileHandle.standardError.write(Data("\r\(label)[\(bar)] \(done)/\(total) \(unit)".utf8))
   }
 
   func finish() {

@@ -231,10 +231,17 @@ public enum IntOrPercent: Hashable, Sendable {
   case percent(Int)
 
   /// `GetScaledValueFromIntOrPercent(…, total, roundUp: true)`.
-  public func scaled(total: Int) -> Int {
+  public func scaled(total: Int) -> Int { scaled(total: total, roundUp: true) }
+
+  /// `GetScaledValueFromIntOrPercent`: a percentage of `total`, rounded up or down (a Deployment's
+  /// maxSurge rounds up, its maxUnavailable down).
+  public func scaled(total: Int, roundUp: Bool) -> Int {
     switch self {
     case .int(let n): return n
-    case .percent(let p): return (p * total + 99) / 100
+    case .percent(let p):
+      let product = p * total
+      if roundUp { return product >= 0 ? (product + 99) / 100 : product / 100 }
+      return product >= 0 ? product / 100 : (product - 99) / 100
     }
   }
 }

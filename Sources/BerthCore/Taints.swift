@@ -37,6 +37,8 @@ public struct Toleration: Hashable, Sendable {
   public var value: String
   /// nil matches every effect.
   public var effect: TaintEffect?
+  /// How long a NoExecute taint is tolerated before eviction; nil: for ever.
+  public var tolerationSeconds: Int64?
 
   public init(
     key: String = "", operator: Operator = .equal, value: String = "", effect: TaintEffect? = nil

@@ -155,6 +155,14 @@ public final class QueueRun: Component {
     engine.deliverChanges()
   }
 
+  /// A pod waiting to be scheduled was deleted: it leaves the queue and any nomination.
+  public func deletePending(_ pod: PodID) {
+    precondition(!cluster.pods.isBound(pod), "a bound pod is deleted by unbinding it")
+    queue.delete(pod)
+    let s = schedulers[profile(of: pod)]
+    if s.nominatedNode(of: pod) != nil { s.nominate(pod, to: nil) }
+  }
+
   /// Runs until nothing can change any more.
   public func run() {
     engine.run()

@@ -83,7 +83,7 @@ extension ClusterChange {
 /// flush, and gated pods. Every tie ends on the order pods entered the queue, so runs repeat.
 public final class SchedulingQueue {
   public enum Location: UInt8, Sendable {
-    case absent, active, backoff, unschedulable, gated, inFlight, done
+    case absent, active, backoff, unschedulable, gated, inFlight, done, deleted
   }
 
   struct ActiveKey: Comparable {
@@ -161,18 +161,37 @@ public final class SchedulingQueue {
 
   /// The next pod to schedule: activeQ's head, else (popFromBackoffQ) backoffQ's head.
   public func pop() -> PodID? {
-    let p: Int
-    if let k = active.popMin() {
-      p = Int(k.pod)
-    } else if settings.popFromBackoffQ, let k = backoff.popMin() {
-      p = Int(k.active.pod)
-    } else {
-      return nil
-    }
+    var p: Int
+    repeat {
+      if let k = active.popMin() {
+        p = Int(k.pod)
+      } else if settings.popFromBackoffQ, let k = backoff.popMin() {
+        p = Int(k.active.pod)
+      } else {
+        return nil
+      }
+    } while location[p] == .deleted  // a deleted pod's key is dropped when it surfaces
     assert(location[p] == .active || location[p] == .backoff, "popped a pod that was not queued")
     location[p] = .inFlight
     attempts[p] += 1
     return PodID(UInt32(p))
+  }
+
+  /// A pod that waits in the queue was deleted: it leaves at once (its key in activeQ or
+  /// backoffQ is dropped when it surfaces). A pod never queued, or already bound, is ignored.
+  public func delete(_ pod: PodID) {
+    guard pod.index < location.count else { return }
+    let p = pod.index
+    switch location[p] {
+    case .unschedulable:
+      unschedulable.remove(UInt32(p))
+      count(rejectedBy[p], by: -1)
+    case .gated: gatedCount -= 1
+    case .active, .backoff: break
+    case .inFlight: preconditionFailure("a pod deleted during its own scheduling cycle")
+    case .absent, .done, .deleted: return
+    }
+    location[p] = .deleted
   }
 
   /// The pod was bound.
@@ -314,6 +333,7 @@ public final class SchedulingQueue {
     while let k = backoff.min, k.expiration <= now {
       _ = backoff.popMin()
       let p = Int(k.active.pod)
+      guard location[p] == .backoff else { continue }
       location[p] = .active
       active.insert(key(p))
     }

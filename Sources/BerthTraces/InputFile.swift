@@ -101,7 +101,9 @@ public enum InputFile {
 extension InputFile {
   /// Runs `body` over the bytes of `data`, keeping its typed error (`withUnsafeBytes` would
   /// widen it to `any Error`).
-  static func withBytes<R>(_ data: Data, _ body: (UnsafeRawBufferPointer) throws(InputError) -> R)
+  package static func withBytes<R>(
+    _ data: Data, _ body: (UnsafeRawBufferPointer) throws(InputError) -> R
+  )
     throws(InputError) -> R
   {
     // SAFETY: `body` gets the bytes only for the closure's duration and must not keep them.
@@ -112,7 +114,9 @@ extension InputFile {
   }
 
   /// Runs `body` over the UTF-8 bytes of `text`.
-  static func withBytes<R>(_ text: String, _ body: (UnsafeRawBufferPointer) throws(InputError) -> R)
+  package static func withBytes<R>(
+    _ text: String, _ body: (UnsafeRawBufferPointer) throws(InputError) -> R
+  )
     throws(InputError) -> R
   {
     // SAFETY: `body` gets the bytes only for the closure's duration and must not keep them.
@@ -126,7 +130,7 @@ extension InputFile {
 
 extension InputFile {
   /// Runs `body` over the bytes of `array`.
-  static func withBytes<R>(
+  package static func withBytes<R>(
     _ array: [UInt8], _ body: (UnsafeRawBufferPointer) throws(InputError) -> R
   ) throws(InputError) -> R {
     // SAFETY: `body` gets the bytes only for the closure's duration and must not keep them.

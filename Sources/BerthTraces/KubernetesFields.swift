@@ -17,6 +17,10 @@ enum KubernetesFieldTable {
     V1StatefulSet apiVersion kind metadata:V1ObjectMeta spec:V1StatefulSetSpec status:V1StatefulSetStatus
     V1NodeList apiVersion items:[V1Node] kind metadata:V1ListMeta
     V1PodList apiVersion items:[V1Pod] kind metadata:V1ListMeta
+    V1Deployment apiVersion kind metadata:V1ObjectMeta spec:V1DeploymentSpec status:V1DeploymentStatus
+    V1DaemonSet apiVersion kind metadata:V1ObjectMeta spec:V1DaemonSetSpec status:V1DaemonSetStatus
+    V1Job apiVersion kind metadata:V1ObjectMeta spec:V1JobSpec status:V1JobStatus
+    V1CronJob apiVersion kind metadata:V1ObjectMeta spec:V1CronJobSpec status:V1CronJobStatus
     V1ObjectMeta annotations creationTimestamp deletionGracePeriodSeconds deletionTimestamp finalizers generateName generation labels managedFields:[V1ManagedFieldsEntry] name namespace ownerReferences:[V1OwnerReference] resourceVersion selfLink uid
     V1NodeSpec configSource:V1NodeConfigSource externalID podCIDR podCIDRs podPreemptionPolicy:V1NodePodPreemptionPolicy providerID taints:[V1Taint] unschedulable
     V1NodeStatus addresses:[V1NodeAddress] allocatable capacity conditions:[V1NodeCondition] config:V1NodeConfigStatus daemonEndpoints:V1NodeDaemonEndpoints declaredFeatures features:V1NodeFeatures images:[V1ContainerImage] nodeInfo:V1NodeSystemInfo phase runtimeHandlers:[V1NodeRuntimeHandler] volumesAttached:[V1AttachedVolume] volumesInUse
@@ -35,6 +39,14 @@ enum KubernetesFieldTable {
     V1StatefulSetSpec minReadySeconds ordinals:V1StatefulSetOrdinals persistentVolumeClaimRetentionPolicy:V1StatefulSetPersistentVolumeClaimRetentionPolicy podManagementPolicy replicas revisionHistoryLimit selector:V1LabelSelector serviceName template:V1PodTemplateSpec updateStrategy:V1StatefulSetUpdateStrategy volumeClaimTemplates:[V1PersistentVolumeClaim]
     V1StatefulSetStatus availableReplicas collisionCount conditions:[V1StatefulSetCondition] currentReplicas currentRevision observedGeneration readyReplicas replicas updateRevision updatedReplicas
     V1ListMeta continue remainingItemCount resourceVersion selfLink shardInfo:V1ShardInfo
+    V1DeploymentSpec minReadySeconds paused progressDeadlineSeconds replicas revisionHistoryLimit selector:V1LabelSelector strategy:V1DeploymentStrategy template:V1PodTemplateSpec
+    V1DeploymentStatus availableReplicas collisionCount conditions:[V1DeploymentCondition] observedGeneration readyReplicas replicas terminatingReplicas unavailableReplicas updatedReplicas
+    V1DaemonSetSpec minReadySeconds revisionHistoryLimit selector:V1LabelSelector template:V1PodTemplateSpec updateStrategy:V1DaemonSetUpdateStrategy
+    V1DaemonSetStatus collisionCount conditions:[V1DaemonSetCondition] currentNumberScheduled desiredNumberScheduled numberAvailable numberMisscheduled numberReady numberUnavailable observedGeneration updatedNumberScheduled
+    V1JobSpec activeDeadlineSeconds backoffLimit backoffLimitPerIndex completionMode completions managedBy manualSelector maxFailedIndexes parallelism podFailurePolicy:V1PodFailurePolicy podReplacementPolicy scheduling:V1JobSchedulingConfiguration selector:V1LabelSelector successPolicy:V1SuccessPolicy suspend template:V1PodTemplateSpec ttlSecondsAfterFinished
+    V1JobStatus active completedIndexes completionTime conditions:[V1JobCondition] failed failedIndexes ready startTime succeeded terminating uncountedTerminatedPods:V1UncountedTerminatedPods
+    V1CronJobSpec concurrencyPolicy failedJobsHistoryLimit jobTemplate:V1JobTemplateSpec schedule startingDeadlineSeconds successfulJobsHistoryLimit suspend timeZone
+    V1CronJobStatus active:[V1ObjectReference] lastScheduleTime lastSuccessfulTime
     V1ManagedFieldsEntry apiVersion fieldsType fieldsV1 manager operation subresource time
     V1OwnerReference apiVersion blockOwnerDeletion controller kind name uid
     V1NodeConfigSource configMap:V1ConfigMapNodeConfigSource
@@ -89,6 +101,17 @@ enum KubernetesFieldTable {
     V1PersistentVolumeClaim apiVersion kind metadata:V1ObjectMeta spec:V1PersistentVolumeClaimSpec status:V1PersistentVolumeClaimStatus
     V1StatefulSetCondition lastTransitionTime message reason status type
     V1ShardInfo selector
+    V1DeploymentStrategy rollingUpdate:V1RollingUpdateDeployment type
+    V1DeploymentCondition lastTransitionTime lastUpdateTime message reason status type
+    V1DaemonSetUpdateStrategy rollingUpdate:V1RollingUpdateDaemonSet type
+    V1DaemonSetCondition lastTransitionTime message reason status type
+    V1PodFailurePolicy rules:[V1PodFailurePolicyRule]
+    V1JobSchedulingConfiguration disruptionMode:V1alpha3WorkloadPodGroupDisruptionMode resourceClaims:[V1alpha3WorkloadPodGroupResourceClaim] schedulingConstraints:V1alpha3WorkloadPodGroupSchedulingConstraints schedulingPolicy:V1alpha3WorkloadPodGroupSchedulingPolicy
+    V1SuccessPolicy rules:[V1SuccessPolicyRule]
+    V1JobCondition lastProbeTime lastTransitionTime message reason status type
+    V1UncountedTerminatedPods failed succeeded
+    V1JobTemplateSpec metadata:V1ObjectMeta spec:V1JobSpec
+    V1ObjectReference apiVersion fieldPath kind name namespace resourceVersion uid
     V1ConfigMapNodeConfigSource kubeletConfigKey name namespace resourceVersion uid
     V1DaemonEndpoint Port
     V1NodeSwapStatus capacity
@@ -156,6 +179,14 @@ enum KubernetesFieldTable {
     V1RollingUpdateStatefulSetStrategy maxUnavailable partition
     V1PersistentVolumeClaimSpec accessModes dataSource:V1TypedLocalObjectReference dataSourceRef:V1TypedObjectReference resources:V1VolumeResourceRequirements selector:V1LabelSelector storageClassName volumeAttributesClassName volumeMode volumeName
     V1PersistentVolumeClaimStatus accessModes allocatedResourceStatuses allocatedResources capacity conditions:[V1PersistentVolumeClaimCondition] currentVolumeAttributesClassName healthStatus:V1VolumeHealthStatus modifyVolumeStatus:V1ModifyVolumeStatus phase
+    V1RollingUpdateDeployment maxSurge maxUnavailable
+    V1RollingUpdateDaemonSet maxSurge maxUnavailable
+    V1PodFailurePolicyRule action onExitCodes:V1PodFailurePolicyOnExitCodesRequirement onPodConditions:[V1PodFailurePolicyOnPodConditionsPattern]
+    V1alpha3WorkloadPodGroupDisruptionMode all single
+    V1alpha3WorkloadPodGroupResourceClaim name resourceClaimName resourceClaimTemplateName
+    V1alpha3WorkloadPodGroupSchedulingConstraints topology:[V1alpha3TopologyConstraint]
+    V1alpha3WorkloadPodGroupSchedulingPolicy basic gang:V1alpha3WorkloadPodGroupGangSchedulingPolicy
+    V1SuccessPolicyRule succeededCount succeededIndexes
     V1PreferredSchedulingTerm preference:V1NodeSelectorTerm weight
     V1NodeSelector nodeSelectorTerms:[V1NodeSelectorTerm]
     V1WeightedPodAffinityTerm podAffinityTerm:V1PodAffinityTerm weight
@@ -187,6 +218,10 @@ enum KubernetesFieldTable {
     V1PersistentVolumeClaimCondition lastProbeTime lastTransitionTime message reason status type
     V1VolumeHealthStatus healthConditions:[V1VolumeHealthCondition] lastTransitionTime
     V1ModifyVolumeStatus status targetVolumeAttributesClassName
+    V1PodFailurePolicyOnExitCodesRequirement containerName operator values
+    V1PodFailurePolicyOnPodConditionsPattern status type
+    V1alpha3TopologyConstraint key
+    V1alpha3WorkloadPodGroupGangSchedulingPolicy minCount
     V1NodeSelectorTerm matchExpressions:[V1NodeSelectorRequirement] matchFields:[V1NodeSelectorRequirement]
     V1ConfigMapKeySelector key name optional
     V1ObjectFieldSelector apiVersion fieldPath

@@ -39,7 +39,9 @@ public enum KubernetesYAML {
 
   /// The objects of one or more files, before pods learn which Services and workloads select
   /// them.
-  struct Objects {
+  package struct Objects {
+    package init() {}
+
     var nodes: [NodeSpec] = []
     var pods: [PodSpec] = []
     /// Per pod, its controlling owner reference, if any.
@@ -195,7 +197,7 @@ public enum KubernetesYAML {
     }
 
     /// One object; `streamedItems` counts items of its `items:` list already read.
-    mutating func add(_ v: YAMLValue, streamedItems: Int = 0) throws(InputError) {
+    package mutating func add(_ v: YAMLValue, streamedItems: Int = 0) throws(InputError) {
       if streamedItems > 0, let kind = try v.child("kind")?.string(),
         !["List", "NodeList", "PodList"].contains(kind)
       {
@@ -259,7 +261,7 @@ public enum KubernetesYAML {
     /// `DefaultSelector`), which PodTopologySpread's system default constraints use.
     /// The manifest, consuming these objects: the pods are updated in place and handed over,
     /// never copied.
-    mutating func resolved() throws(InputError) -> Manifest {
+    package mutating func resolved() throws(InputError) -> Manifest {
       var pods = self.pods
       self.pods = []  // `pods` now holds the only reference: updated in place
       try admit(&pods)
@@ -461,7 +463,7 @@ public enum KubernetesYAML {
       name: name, selector: selector)
   }
 
-  static func name(_ v: YAMLValue) throws(InputError) -> String {
+  package static func name(_ v: YAMLValue) throws(InputError) -> String {
     guard let meta = v.child("metadata"), let n = meta.child("name") else {
       throw v.error("missing metadata.name")
     }
@@ -628,8 +630,13 @@ public enum KubernetesYAML {
     return affinity
   }
 
-  package static func pod(_ v: YAMLValue) throws(InputError) -> PodSpec {
-    let name = try name(v)
+  /// - Parameter templateName: the name to give a pod template (`spec.template` of a
+  ///   workload), which has none of its own.
+  package static func pod(_ v: YAMLValue, templateName: String? = nil) throws(InputError)
+    -> PodSpec
+  {
+    let name: String
+    if let templateName { name = templateName } else { name = try self.name(v) }
     let meta = v.child("metadata")
     guard let spec = v.child("spec") else { throw v.error("pod \(name) has no spec") }
     let containers = try (spec.child("containers")?.sequence() ?? []).map { c throws(InputError) in
@@ -655,7 +662,9 @@ public enum KubernetesYAML {
         }
         effect = parsed
       }
-      tolerations.append(Toleration(key: key, operator: op, value: value, effect: effect))
+      var toleration = Toleration(key: key, operator: op, value: value, effect: effect)
+      toleration.tolerationSeconds = try t.child("tolerationSeconds")?.int64()
+      tolerations.append(toleration)
     }
     var unenforced: [String] = []
     var spread: [TopologySpreadConstraint] = []
@@ -757,7 +766,7 @@ public enum KubernetesYAML {
     try labelSelector(YAMLValue.document(text, file: file, empty: "label selector"))
   }
 
-  static func labelSelector(_ v: YAMLValue) throws(InputError) -> LabelSelector {
+  package static func labelSelector(_ v: YAMLValue) throws(InputError) -> LabelSelector {
     try v.requireKeys(in: ["matchLabels", "matchExpressions"])
     var requirements: [LabelSelector.Requirement] = []
     for e in try v.child("matchExpressions")?.sequence() ?? [] {

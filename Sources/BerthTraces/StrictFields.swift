@@ -59,6 +59,10 @@ package enum StrictFields {
     case "ReplicationController": return table.ids["V1ReplicationController"]
     case "ReplicaSet": return table.ids["V1ReplicaSet"]
     case "StatefulSet": return table.ids["V1StatefulSet"]
+    case "Deployment": return table.ids["V1Deployment"]
+    case "DaemonSet": return table.ids["V1DaemonSet"]
+    case "Job": return table.ids["V1Job"]
+    case "CronJob": return table.ids["V1CronJob"]
     default: return nil
     }
   }

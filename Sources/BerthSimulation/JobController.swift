@@ -1,0 +1,299 @@
+import BerthCore
+import BerthEngine
+import BerthWorkloads
+
+/// A Job as its controller sees it.
+final class JobState {
+  var object: JobObject
+  var uid: UInt64
+  var template: Int32
+  /// The CronJob that made it (index into the CronJob controller's), or -1.
+  var cronJob: Int32
+  var created: VirtualTime
+  /// Its pods not yet gone.
+  var pods: [PodID] = []
+  var active = 0
+  var succeeded = 0
+  var failed = 0
+  /// Indexed Jobs: which completion indexes succeeded.
+  var succeededIndexes: [Bool] = []
+  var failuresSinceSuccess = 0
+  var lastFailure = Int64.min
+  var started: VirtualTime?
+  /// Complete or Failed, with the reason and when.
+  var finished: (complete: Bool, reason: String, at: VirtualTime)?
+  var deleted = false
+  var timer: TimerHandle?
+
+  init(object: JobObject, uid: UInt64, template: Int32, cronJob: Int32, created: VirtualTime) {
+    self.object = object
+    self.uid = uid
+    self.template = template
+    self.cronJob = cronJob
+    self.created = created
+    if object.indexed {
+      succeededIndexes = [Bool](repeating: false, count: object.completions ?? 0)
+    }
+  }
+}
+
+/// The Job controller (`pkg/controller/job`): runs `parallelism` pods until `completions`
+/// succeed (NonIndexed or Indexed), replaces failed pods after the pod-failure back-off, fails
+/// the Job past `backoffLimit` or `activeDeadlineSeconds`, and deletes it
+/// `ttlSecondsAfterFinished` after it finished.
+final class JobController: Component {
+  enum Tag: UInt32 { case sync, expire }
+
+  unowned let sim: Simulation
+  var rng: SplitMix64
+  var jobs: [JobState] = []
+  private var index: [String: Int] = [:]
+  private var dirty: [Int] = []
+  private var isDirty: [Bool] = []
+
+  init(_ sim: Simulation, rng: SplitMix64) {
+    self.sim = sim
+    self.rng = rng
+  }
+
+  var name: String { "job-controller" }
+  static let fields = ["active", "succeeded", "failed"]
+
+  func find(namespace: String, name: String) -> Int? {
+    index[ReplicaSetController.key(namespace, name)].flatMap { jobs[$0].deleted ? nil : $0 }
+  }
+
+  func markDirty(_ i: Int) {
+    guard !isDirty[i] else { return }
+    isDirty[i] = true
+    dirty.append(i)
+  }
+
+  /// Creates a Job, or updates the mutable fields of an existing one (parallelism, suspend,
+  /// activeDeadlineSeconds, ttlSecondsAfterFinished: the template of a Job is immutable).
+  @discardableResult
+  func apply(_ object: JobObject, owner: Int32) -> Int {
+    if let i = find(namespace: object.namespace, name: object.name) {
+      let j = jobs[i]
+      j.object.parallelism = object.parallelism
+      j.object.suspend = object.suspend
+      j.object.activeDeadlineSeconds = object.activeDeadlineSeconds
+      j.object.ttlSecondsAfterFinished = object.ttlSecondsAfterFinished
+      markDirty(i)
+      return i
+    }
+    let j = JobState(
+      object: object, uid: rng.next(), template: sim.addTemplate(object.template),
+      cronJob: owner, created: sim.now)
+    jobs.append(j)
+    isDirty.append(false)
+    index[ReplicaSetController.key(object.namespace, object.name)] = jobs.count - 1
+    sim.recorder.series(
+      kind: "Job", namespace: object.namespace, name: object.name, fields: Self.fields)
+    markDirty(jobs.count - 1)
+    return jobs.count - 1
+  }
+
+  /// Deletes the Job and (garbage collection) its pods.
+  func delete(_ i: Int) {
+    let j = jobs[i]
+    guard !j.deleted else { return }
+    j.deleted = true
+    index[ReplicaSetController.key(j.object.namespace, j.object.name)] = nil
+    if let t = j.timer { sim.engine.cancel(t) }
+    for p in j.pods { dismiss(p) }
+    markDirty(i)
+  }
+
+  func settle(_ engine: Engine) -> Bool {
+    guard !dirty.isEmpty else { return false }
+    let work = dirty
+    dirty = []
+    for i in work {
+      isDirty[i] = false
+      reconcile(i)
+    }
+    return true
+  }
+
+  func fire(_ t: Timer, _ engine: Engine) {
+    let i = Int(t.payload)
+    jobs[i].timer = nil
+    switch Tag(rawValue: t.tag) {
+    case .sync: markDirty(i)
+    case .expire: delete(i)
+    case nil: preconditionFailure("unknown job timer")
+    }
+  }
+
+  private func arm(_ i: Int, _ tag: Tag, at time: VirtualTime) {
+    let j = jobs[i]
+    if let t = j.timer { sim.engine.cancel(t) }
+    j.timer = sim.engine.schedule(
+      self, at: Swift.max(time, sim.now), tag: tag.rawValue, payload: UInt64(i))
+  }
+
+  private func reconcile(_ i: Int) {
+    let j = jobs[i]
+    let pods = sim.cluster.pods
+    // Count each pod's end once: a pod gone before it finished counts as failed.
+    for p in j.pods where !sim.records[p.index].counted {
+      let phase = pods.phase(of: p)
+      if phase == .succeeded {
+        sim.records[p.index].counted = true
+        j.succeeded += 1
+        j.failuresSinceSuccess = 0
+        let k = Int(sim.records[p.index].completionIndex)
+        if k >= 0 && k < j.succeededIndexes.count { j.succeededIndexes[k] = true }
+      } else if phase == .failed || (sim.isGone(p) && j.finished == nil) {
+        sim.records[p.index].counted = true
+        j.failed += 1
+        j.failuresSinceSuccess += 1
+        let end =
+          pods.finishedAt[p.index] != PodTable.never
+          ? pods.finishedAt[p.index] : sim.now.nanoseconds
+        j.lastFailure = Swift.max(j.lastFailure, end)
+      }
+    }
+    j.pods.removeAll(where: sim.isGone)
+    if j.deleted {
+      publish(i, active: 0)
+      return
+    }
+    var active = j.pods.filter(sim.isActive)
+    if j.finished == nil {
+      if !j.object.suspend && j.started == nil {
+        j.started = sim.now
+      }
+      let restarts =
+        j.object.template.restartPolicy == .onFailure
+        ? active.map { Int(pods.restarts[$0.index]) }.reduce(0, +) : 0
+      let deadline = j.object.activeDeadlineSeconds.flatMap { s in
+        j.started.map { $0 + .seconds(s) }
+      }
+      if j.failed + restarts > j.object.backoffLimit {
+        finish(
+          i, complete: false, reason: "BackoffLimitExceeded",
+          message: "Job has reached the specified backoff limit")
+      } else if let deadline, sim.now >= deadline {
+        finish(
+          i, complete: false, reason: "DeadlineExceeded",
+          message: "Job was active longer than specified deadline")
+      } else if isComplete(j, active: active.count) {
+        finish(i, complete: true, reason: "Completed", message: "Job completed")
+      } else if j.object.suspend {
+        for p in active { dismiss(p) }
+        active = []
+      } else {
+        active = manage(i, active: active)
+        if let deadline, j.timer == nil { arm(i, .sync, at: deadline) }
+      }
+    }
+    if j.finished != nil {
+      for p in active { dismiss(p) }
+      active = []
+    }
+    publish(i, active: active.count)
+  }
+
+  /// Deletes a pod the Job no longer wants: its end does not count as a failure.
+  private func dismiss(_ pod: PodID) {
+    sim.records[pod.index].counted = true
+    sim.deletePod(pod)
+  }
+
+  private func isComplete(_ j: JobState, active: Int) -> Bool {
+    guard active == 0 else { return false }
+    if j.object.indexed { return j.succeededIndexes.allSatisfy { $0 } }
+    guard let c = j.object.completions else { return j.succeeded > 0 }
+    return j.succeeded >= c
+  }
+
+  /// `manageJob`: creates or deletes pods toward the wanted number of active ones, waiting out
+  /// the pod-failure back-off before a replacement.
+  private func manage(_ i: Int, active: [PodID]) -> [PodID] {
+    let j = jobs[i]
+    var active = active
+    let want: Int
+    if j.object.indexed {
+      want = min(j.object.parallelism, j.succeededIndexes.filter { !$0 }.count)
+    } else if let c = j.object.completions {
+      want = Swift.max(0, min(j.object.parallelism, c - j.succeeded))
+    } else {
+      want = j.succeeded > 0 ? 0 : j.object.parallelism
+    }
+    let diff = want - active.count
+    if diff < 0 {
+      // The newest go first.
+      for p in active.suffix(-diff) { dismiss(p) }
+      active.removeLast(-diff)
+      return active
+    }
+    guard diff > 0 else { return active }
+    if j.failuresSinceSuccess > 0 {
+      let delay = JobBackOff.delay(
+        failures: j.failuresSinceSuccess,
+        maximum: sim.settings.jobPodFailureBackOffMax.nanoseconds)
+      let due = VirtualTime(nanoseconds: j.lastFailure + delay)
+      if sim.now < due {
+        arm(i, .sync, at: due)
+        return active
+      }
+    }
+    var busy = Set(active.map { sim.records[$0.index].completionIndex })
+    for _ in 0..<diff {
+      var spec = j.object.template.pod
+      spec.namespace = j.object.namespace
+      spec.labels["batch.kubernetes.io/controller-uid"] = String(j.uid, radix: 16)
+      spec.labels["batch.kubernetes.io/job-name"] = j.object.name
+      spec.labels["controller-uid"] = String(j.uid, radix: 16)
+      spec.labels["job-name"] = j.object.name
+      var completionIndex: Int32 = -1
+      var prefix = j.object.name + "-"
+      if j.object.indexed {
+        guard
+          let k = j.succeededIndexes.indices.first(where: {
+            !j.succeededIndexes[$0] && !busy.contains(Int32($0))
+          })
+        else { break }
+        completionIndex = Int32(k)
+        busy.insert(completionIndex)
+        spec.labels["batch.kubernetes.io/job-completion-index"] = String(k)
+        prefix += String(k) + "-"
+      }
+      spec.name = sim.replicaSets.uniqueName(prefix: prefix)
+      let pod = sim.createPod(
+        spec, template: j.template, ownerKind: .job, owner: Int32(i),
+        completionIndex: completionIndex)
+      j.pods.append(pod)
+      active.append(pod)
+      sim.recorder.event(
+        kind: "Job", namespace: j.object.namespace, name: j.object.name, type: .normal,
+        reason: "SuccessfulCreate", message: "Created pod: \(spec.name)")
+    }
+    return active
+  }
+
+  private func finish(_ i: Int, complete: Bool, reason: String, message: String) {
+    let j = jobs[i]
+    j.finished = (complete, reason, sim.now)
+    sim.recorder.event(
+      kind: "Job", namespace: j.object.namespace, name: j.object.name,
+      type: complete ? .normal : .warning, reason: reason, message: message)
+    if let ttl = j.object.ttlSecondsAfterFinished {
+      arm(i, .expire, at: sim.now + .seconds(ttl))
+    } else if let t = j.timer {
+      sim.engine.cancel(t)
+      j.timer = nil
+    }
+    if j.cronJob >= 0 { sim.cronJobs.jobFinished(Int(j.cronJob), job: i) }
+  }
+
+  private func publish(_ i: Int, active: Int) {
+    let j = jobs[i]
+    j.active = active
+    sim.recorder.set(
+      kind: "Job", namespace: j.object.namespace, name: j.object.name,
+      values: [active, j.succeeded, j.failed], fields: Self.fields)
+  }
+}

@@ -1,0 +1,249 @@
+import BerthCore
+import BerthEngine
+import BerthWorkloads
+
+/// Every node's kubelet: a bound pod's image pull, init containers, container start, readiness,
+/// exit and restart with CrashLoopBackOff, and graceful termination.
+///
+/// Steps are timers carrying the pod and its record's generation: deleting a pod, restarting
+/// its container or losing its node bumps the generation, which voids the steps still pending.
+final class Kubelet: Component {
+  enum Step: UInt32 {
+    case pulled, initialized, started, probeFailed, ready, exited, stopped
+  }
+
+  unowned let sim: Simulation
+  var rng: SplitMix64
+  /// Per node row, the images it holds (names normalised as the scheduler does).
+  private var images: [Set<String>] = []
+
+  init(_ sim: Simulation, rng: SplitMix64) {
+    self.sim = sim
+    self.rng = rng
+  }
+
+  var name: String { "kubelet" }
+  var watches: ClusterChangeKinds { [.assignedPodAdded] }
+
+  func observe(_ change: ClusterChange, _ engine: Engine) {
+    guard case .assignedPodAdded(let pod) = change,
+      let node = sim.cluster.pods.boundNode(pod)
+    else { return }
+    sim.records[pod.index].node = Int32(node.index)
+    sim.recorder.event(
+      pod: pod, in: sim, type: .normal, reason: "Scheduled",
+      message:
+        "Successfully assigned \(sim.namespace(pod))/\(sim.name(pod)) to \(sim.cluster.nodes.name(node))"
+    )
+    sim.recorder.podPhaseMayChange(pod)
+    if sim.nodes.isAlive(node.index) { begin(pod) }
+  }
+
+  private func timer(_ step: Step, _ pod: PodID, at time: VirtualTime) {
+    let g = UInt64(sim.records[pod.index].generation)
+    sim.engine.schedule(
+      self, at: time, tag: step.rawValue, payload: UInt64(pod.rawValue) | g << 32)
+  }
+
+  func fire(_ t: Timer, _ engine: Engine) {
+    let pod = PodID(UInt32(truncatingIfNeeded: t.payload))
+    let generation = UInt32(truncatingIfNeeded: t.payload >> 32)
+    guard sim.records[pod.index].generation == generation, !sim.isGone(pod) else { return }
+    switch Step(rawValue: t.tag) {
+    case .pulled:
+      let image = sim.mainContainer(pod).image
+      ensureImages()
+      images[Int(sim.records[pod.index].node)].insert(PodConstraints.normalizedImageName(image))
+      sim.recorder.event(
+        pod: pod, in: sim, type: .normal, reason: "Pulled",
+        message: "Successfully pulled image \"\(image)\"")
+      initialize(pod)
+    case .initialized: start(pod)
+    case .started:
+      // A restart after back-off.
+      sim.cluster.pods.restarts[pod.index] += 1
+      start(pod)
+    case .probeFailed:
+      sim.recorder.event(
+        pod: pod, in: sim, type: .warning, reason: "Unhealthy",
+        message: "Readiness probe failed")
+    case .ready: becomeReady(pod)
+    case .exited: exited(pod)
+    case .stopped: sim.remove(pod)
+    case nil: preconditionFailure("unknown kubelet step \(t.tag)")
+    }
+  }
+
+  private func ensureImages() {
+    while images.count < sim.cluster.nodes.count {
+      let spec = sim.nodes.spec(images.count)
+      images.append(
+        Set(spec.images.flatMap(\.names).map(PodConstraints.normalizedImageName)))
+    }
+  }
+
+  /// A pod bound to a live node (or whose node came back): pull, init, start.
+  func begin(_ pod: PodID) {
+    ensureImages()
+    let node = Int(sim.records[pod.index].node)
+    let image = sim.mainContainer(pod).image
+    if images[node].contains(PodConstraints.normalizedImageName(image)) {
+      sim.recorder.event(
+        pod: pod, in: sim, type: .normal, reason: "Pulled",
+        message: "Container image \"\(image)\" already present on machine")
+      initialize(pod)
+      return
+    }
+    sim.recorder.event(
+      pod: pod, in: sim, type: .normal, reason: "Pulling", message: "Pulling image \"\(image)\"")
+    let pull = sim.behavior(of: pod).imagePull?.sample(&rng) ?? .zero
+    timer(.pulled, pod, at: sim.now + pull)
+  }
+
+  private func initialize(_ pod: PodID) {
+    let inits = sim.initContainerCount(pod)
+    var total = VirtualTime.zero
+    if inits > 0, let d = sim.behavior(of: pod).initDuration {
+      for _ in 0..<inits { total = total + d.sample(&rng) }
+    }
+    if total > .zero {
+      timer(.initialized, pod, at: sim.now + total)
+    } else {
+      start(pod)
+    }
+  }
+
+  private func start(_ pod: PodID) {
+    let pods = sim.cluster.pods
+    pods.conditions[pod.index] |= PodConditions.initialized.rawValue
+    sim.records[pod.index].running = true
+    if pods.phase(of: pod) != .running {
+      pods.setPhase(pod, .running)
+    }
+    if pods.startedAt[pod.index] == PodTable.never {
+      pods.set(pods.startedAt, of: pod, to: sim.now)
+    }
+    sim.recorder.podPhaseMayChange(pod)
+    let container = sim.mainContainer(pod).name
+    sim.recorder.event(
+      pod: pod, in: sim, type: .normal, reason: "Created", message: "Created container \(container)"
+    )
+    sim.recorder.event(
+      pod: pod, in: sim, type: .normal, reason: "Started", message: "Started container \(container)"
+    )
+    let behavior = sim.behavior(of: pod)
+    let readyAfter = behavior.readyAfter?.sample(&rng) ?? .zero
+    var readyAt = sim.now + readyAfter
+    if let probe = sim.template(of: pod)?.readinessProbe {
+      // Probes run initialDelaySeconds after the start, then every periodSeconds; the first
+      // one at or after readyAfter succeeds, and successThreshold of them make the pod Ready.
+      let first = sim.now + .seconds(probe.initialDelaySeconds)
+      let period = VirtualTime.seconds(probe.periodSeconds).nanoseconds
+      var success = first
+      if readyAt > first {
+        let k = (readyAt.nanoseconds - first.nanoseconds + period - 1) / period
+        success = VirtualTime(nanoseconds: first.nanoseconds + k * period)
+        timer(.probeFailed, pod, at: first)
+      }
+      readyAt = VirtualTime(
+        nanoseconds: success.nanoseconds + (probe.successThreshold - 1) * period)
+    }
+    let exitAt = behavior.exitAfter.map { sim.now + $0.sample(&rng) }
+    if let exitAt, exitAt <= readyAt {
+      timer(.exited, pod, at: exitAt)
+      return
+    }
+    timer(.ready, pod, at: readyAt)
+    if let exitAt { timer(.exited, pod, at: exitAt) }
+  }
+
+  private func becomeReady(_ pod: PodID) {
+    let r = sim.records[pod.index]
+    guard r.running, !r.markedNotReady else { return }
+    let pods = sim.cluster.pods
+    pods.conditions[pod.index] |=
+      PodConditions.ready.rawValue | PodConditions.containersReady.rawValue
+    pods.set(pods.readyAt, of: pod, to: sim.now)
+    if r.firstReady == PodTable.never { sim.records[pod.index].firstReady = sim.now.nanoseconds }
+    sim.recorder.podPhaseMayChange(pod)
+    sim.notifyOwner(pod)
+  }
+
+  /// The pod's Ready condition goes (its container stopped, or its node stopped reporting).
+  func loseReady(_ pod: PodID) {
+    let pods = sim.cluster.pods
+    let mask = PodConditions.ready.rawValue | PodConditions.containersReady.rawValue
+    guard pods.conditions[pod.index] & mask != 0 else { return }
+    pods.conditions[pod.index] &= ~mask
+    sim.recorder.podPhaseMayChange(pod)
+    sim.notifyOwner(pod)
+  }
+
+  private func exited(_ pod: PodID) {
+    let pods = sim.cluster.pods
+    sim.records[pod.index].running = false
+    sim.records[pod.index].generation &+= 1
+    loseReady(pod)
+    let code = sim.behavior(of: pod).exitCode
+    sim.records[pod.index].exitCode = code
+    let policy = sim.restartPolicy(of: pod)
+    if policy == .always || (policy == .onFailure && code != 0) {
+      let restartAt = sim.records[pod.index].backOff.restartTime(finishedAt: sim.now.nanoseconds)
+      if restartAt > sim.now.nanoseconds {
+        let container = sim.mainContainer(pod).name
+        sim.recorder.event(
+          pod: pod, in: sim, type: .warning, reason: "BackOff",
+          message:
+            "Back-off restarting failed container \(container) in pod \(sim.name(pod))_\(sim.namespace(pod))"
+        )
+      }
+      timer(.started, pod, at: VirtualTime(nanoseconds: restartAt))
+      return
+    }
+    pods.setPhase(pod, code == 0 ? .succeeded : .failed)
+    pods.set(pods.finishedAt, of: pod, to: sim.now)
+    if pods.isBound(pod) { sim.cluster.unbind(pod) }
+    sim.recorder.podPhaseMayChange(pod)
+    sim.notifyOwner(pod)
+  }
+
+  /// A graceful deletion of a bound pod: SIGTERM, then the pod is gone when the container
+  /// stops (its `stopAfter`, at most `grace`), or at once if it is not running.
+  func terminate(_ pod: PodID, grace: VirtualTime) {
+    sim.records[pod.index].generation &+= 1
+    let node = Int(sim.records[pod.index].node)
+    guard node >= 0, sim.nodes.isAlive(node) else { return }  // kept until the node returns
+    loseReady(pod)
+    guard sim.records[pod.index].running else {
+      sim.remove(pod)
+      return
+    }
+    sim.recorder.event(
+      pod: pod, in: sim, type: .normal, reason: "Killing",
+      message: "Stopping container \(sim.mainContainer(pod).name)")
+    var stop = sim.behavior(of: pod).stopAfter?.sample(&rng) ?? .zero
+    if stop > grace { stop = grace }
+    timer(.stopped, pod, at: sim.now + stop)
+  }
+
+  /// The node went down: its containers stop with it. The API does not know yet — the pod
+  /// keeps its phase and Ready condition until the node lifecycle controller marks it.
+  func suspend(_ pod: PodID) {
+    sim.records[pod.index].generation &+= 1
+    sim.records[pod.index].running = false
+  }
+
+  /// The node is back: a pod deleted meanwhile is gone at once; the others start again (a
+  /// container that had run counts a restart), through image check, init and readiness.
+  func resume(_ pod: PodID) {
+    let pods = sim.cluster.pods
+    if pods.isTerminating(pod) {
+      sim.remove(pod)
+      return
+    }
+    sim.records[pod.index].markedNotReady = false
+    loseReady(pod)
+    if pods.startedAt[pod.index] != PodTable.never { pods.restarts[pod.index] += 1 }
+    begin(pod)
+  }
+}

@@ -1,0 +1,234 @@
+import BerthCore
+import BerthEngine
+
+/// The node lifecycle controller and the node verbs: a node that stops reporting turns
+/// NotReady (status Unknown) after `node-monitor-grace-period`, is tainted
+/// `node.kubernetes.io/unreachable` (NoSchedule and NoExecute), its pods lose Ready and are
+/// evicted when their toleration of the taint runs out (300 s by the DefaultTolerationSeconds
+/// admission plugin unless they say otherwise); cordon, drain (through PodDisruptionBudgets,
+/// retried every 5 s as `kubectl drain` does), node addition and removal.
+final class NodeLifecycle: Component {
+  enum Tag: UInt32 { case notReady, evict, drain }
+
+  unowned let sim: Simulation
+  private var alive: [Bool] = []
+  private var ready: [Bool] = []
+  private var removed: [Bool] = []
+  private var notReadyTimer: [TimerHandle?] = []
+  private var evictions: [[TimerHandle]] = []
+  private var draining: [Int] = []
+  private var drainTimer: TimerHandle?
+
+  static let unreachable = "node.kubernetes.io/unreachable"
+  static let drainRetry = VirtualTime.seconds(Int64(5))
+
+  init(_ sim: Simulation) { self.sim = sim }
+
+  var name: String { "node-lifecycle-controller" }
+
+  func start(_ engine: Engine) {
+    for n in 0..<sim.cluster.nodes.count { track(n) }
+  }
+
+  private func track(_ n: Int) {
+    while alive.count <= n {
+      alive.append(true)
+      ready.append(true)
+      removed.append(false)
+      notReadyTimer.append(nil)
+      evictions.append([])
+    }
+    let name = sim.cluster.nodes.name(NodeID(UInt32(n)))
+    sim.recorder.series(kind: "Node", namespace: "-", name: name, fields: ["ready"])
+    sim.recorder.set(kind: "Node", namespace: "-", name: name, values: [1], fields: ["ready"])
+    sim.recorder.nodesChanged(self)
+  }
+
+  func spec(_ n: Int) -> NodeSpec { sim.cluster.nodes.specs[n] }
+  func isAlive(_ n: Int) -> Bool { n >= alive.count || alive[n] }
+  var nodeCount: Int { removed.filter { !$0 }.count }
+  var readyCount: Int { zip(ready, removed).filter { $0 && !$1 }.count }
+
+  func node(named name: String) -> Int? {
+    guard let id = sim.cluster.nodes.id(named: name), !removed[id.index] else { return nil }
+    return id.index
+  }
+
+  private func update(_ n: Int, _ change: (inout NodeSpec) -> Void) {
+    var s = spec(n)
+    change(&s)
+    sim.queue.updateNode(NodeID(UInt32(n)), to: s)
+  }
+
+  private func pods(on n: Int) -> [PodID] { sim.cluster.podsOn(NodeID(UInt32(n))) }
+
+  private func nodeEvent(_ n: Int, type: EventType = .normal, _ reason: String, _ message: String) {
+    sim.recorder.event(
+      kind: "Node", namespace: "", name: sim.cluster.nodes.name(NodeID(UInt32(n))), type: type,
+      reason: reason, message: message)
+  }
+
+  // MARK: Verbs
+
+  func fail(_ n: Int) {
+    guard alive[n] else { return }
+    alive[n] = false
+    for p in pods(on: n) { sim.kubelet.suspend(p) }
+    notReadyTimer[n] = sim.engine.schedule(
+      self, after: sim.settings.nodeMonitorGracePeriod, tag: Tag.notReady.rawValue,
+      payload: UInt64(n))
+  }
+
+  func recover(_ n: Int) {
+    guard !alive[n] else { return }
+    alive[n] = true
+    if let t = notReadyTimer[n] {
+      sim.engine.cancel(t)
+      notReadyTimer[n] = nil
+    }
+    for t in evictions[n] { sim.engine.cancel(t) }
+    evictions[n] = []
+    if !ready[n] {
+      ready[n] = true
+      update(n) { s in s.taints.removeAll { $0.key == Self.unreachable } }
+      let name = sim.cluster.nodes.name(NodeID(UInt32(n)))
+      nodeEvent(n, "NodeReady", "Node \(name) status is now: NodeReady")
+      sim.recorder.set(kind: "Node", namespace: "-", name: name, values: [1], fields: ["ready"])
+      sim.recorder.nodesChanged(self)
+    }
+    for p in pods(on: n) { sim.kubelet.resume(p) }
+  }
+
+  func cordon(_ n: Int, _ on: Bool) {
+    update(n) { $0.unschedulable = on }
+  }
+
+  func drain(_ n: Int) {
+    cordon(n, true)
+    if !draining.contains(n) { draining.append(n) }
+    drainStep()
+  }
+
+  func add(_ spec: NodeSpec) {
+    let id = sim.queue.addNode(spec)
+    track(id.index)
+  }
+
+  /// The Node object is deleted: its pods are gone at once (the pod garbage collector), and
+  /// the row stays, holding nothing, never scheduled to again.
+  func remove(_ n: Int) {
+    for p in pods(on: n) { sim.remove(p) }
+    removed[n] = true
+    alive[n] = false
+    if let t = notReadyTimer[n] { sim.engine.cancel(t) }
+    for t in evictions[n] { sim.engine.cancel(t) }
+    evictions[n] = []
+    draining.removeAll { $0 == n }
+    update(n) { s in
+      s.unschedulable = true
+      s.allocatable.pods = 0
+    }
+    let name = sim.cluster.nodes.name(NodeID(UInt32(n)))
+    nodeEvent(n, "RemovingNode", "Node \(name) event: Removing Node \(name) from Controller")
+    sim.recorder.set(kind: "Node", namespace: "-", name: name, values: [0], fields: ["ready"])
+    sim.recorder.nodesChanged(self)
+  }
+
+  // MARK: Timers
+
+  func fire(_ t: Timer, _ engine: Engine) {
+    switch Tag(rawValue: t.tag) {
+    case .notReady: markNotReady(Int(t.payload))
+    case .evict:
+      let pod = PodID(UInt32(truncatingIfNeeded: t.payload))
+      guard !sim.isGone(pod), !sim.cluster.pods.isTerminating(pod) else { return }
+      sim.recorder.event(
+        pod: pod, in: sim, type: .normal, reason: "TaintManagerEviction",
+        message: "Marking for deletion Pod \(sim.namespace(pod))/\(sim.name(pod))")
+      sim.deletePod(pod)
+    case .drain:
+      drainTimer = nil
+      drainStep()
+    case nil: preconditionFailure("unknown node lifecycle timer")
+    }
+  }
+
+  private func markNotReady(_ n: Int) {
+    notReadyTimer[n] = nil
+    guard !alive[n], ready[n] else { return }
+    ready[n] = false
+    let name = sim.cluster.nodes.name(NodeID(UInt32(n)))
+    nodeEvent(n, "NodeNotReady", "Node \(name) status is now: NodeNotReady")
+    sim.recorder.set(kind: "Node", namespace: "-", name: name, values: [0], fields: ["ready"])
+    sim.recorder.nodesChanged(self)
+    update(n) { s in
+      for effect in [TaintEffect.noSchedule, .noExecute]
+      where !s.taints.contains(where: { $0.key == Self.unreachable && $0.effect == effect }) {
+        s.taints.append(Taint(key: Self.unreachable, effect: effect))
+      }
+    }
+    let taint = Taint(key: Self.unreachable, effect: .noExecute)
+    for p in pods(on: n) {
+      sim.records[p.index].markedNotReady = true
+      sim.kubelet.loseReady(p)
+      sim.recorder.event(
+        pod: p, in: sim, type: .warning, reason: "NodeNotReady", message: "Node is not ready")
+      guard !sim.cluster.pods.isTerminating(p) else { continue }
+      let tolerating = sim.cluster.pods.constraints(of: p).tolerations.filter {
+        $0.tolerates(taint)
+      }
+      let seconds: Int64?
+      if tolerating.isEmpty {
+        seconds = sim.settings.defaultTolerationSeconds
+      } else if tolerating.contains(where: { $0.tolerationSeconds == nil }) {
+        seconds = nil
+      } else {
+        seconds = Swift.max(0, tolerating.compactMap(\.tolerationSeconds).min() ?? 0)
+      }
+      guard let s = seconds else { continue }
+      evictions[n].append(
+        sim.engine.schedule(
+          self, after: .seconds(s), tag: Tag.evict.rawValue, payload: UInt64(p.rawValue)))
+    }
+  }
+
+  /// `status.disruptionsAllowed` as the disruption controller publishes it: the budget's pods
+  /// that exist are expected; the Ready ones not being deleted are healthy.
+  private func disruptionsAllowed(_ b: Int) -> Int {
+    var expected = 0
+    var healthy = 0
+    for p in 0..<sim.cluster.pods.count {
+      let id = PodID(UInt32(p))
+      guard !sim.isGone(id), sim.cluster.budget(b, covers: id) else { continue }
+      expected += 1
+      if sim.isReady(id) && !sim.cluster.pods.isTerminating(id) { healthy += 1 }
+    }
+    return sim.cluster.disruptionBudgets[b].disruptionsAllowed(expected: expected, healthy: healthy)
+  }
+
+  /// One round of `kubectl drain`: every pod on the draining nodes whose disruption budgets
+  /// allow it is evicted; the rest are tried again 5 s later.
+  private func drainStep() {
+    var blocked = false
+    for n in draining {
+      for p in pods(on: n) where !sim.cluster.pods.isTerminating(p) {
+        let budgets = (0..<sim.cluster.disruptionBudgets.count).filter {
+          sim.cluster.budget($0, covers: p)
+        }
+        let allowed = budgets.allSatisfy { disruptionsAllowed($0) > 0 }
+        if allowed {
+          sim.recorder.event(
+            pod: p, in: sim, type: .normal, reason: "Evicted",
+            message: "Evicted by drain of \(sim.cluster.nodes.name(NodeID(UInt32(n))))")
+          sim.deletePod(p)
+        } else {
+          blocked = true
+        }
+      }
+    }
+    draining.removeAll { n in pods(on: n).isEmpty }
+    if blocked && drainTimer == nil {
+      drainTimer = sim.engine.schedule(self, after: Self.drainRetry, tag: Tag.drain.rawValue)
+    }
+  }
+}

@@ -1,0 +1,271 @@
+import BerthCore
+import BerthEngine
+
+/// An event's type, as the API has them.
+public enum EventType: String, Sendable {
+  case normal = "Normal"
+  case warning = "Warning"
+}
+
+/// What a simulation writes down as it runs: status fields as a time series (a row whenever a
+/// value changes, settled per instant), events, and the cluster's totals; the pod table
+/// supplies the per-pod record at the end.
+public final class Recorder: Component {
+  struct Series {
+    var kind: String
+    var namespace: String
+    var name: String
+    var field: String
+  }
+
+  let startTime: Int64
+  private weak var sim: Simulation?
+  private var series: [Series] = []
+  /// Per object (kind, namespace, name), its first series; lookups only.
+  private var seriesIndex: [String: Int] = [:]
+  private var written: [Int64] = []
+  private var pending: [Int64] = []
+  private var isPending: [Bool] = []
+  private var pendingList: [Int] = []
+  private var pendingTime = VirtualTime.zero
+  /// Per series, the settled values written: (ns, value), for the report's charts.
+  private(set) var points: [[(time: Int64, value: Int64)]] = []
+  /// `timeseries.csv` rows so far.
+  public private(set) var timeseries = "time_s,kind,namespace,name,field,value\n"
+  public private(set) var events = ""
+  public private(set) var eventCount = 0
+  /// Events per reason (sorted when reported).
+  public private(set) var reasons: [String: Int] = [:]
+
+  // The cluster's totals.
+  private var podState: [UInt8] = []
+  private var totals = Totals()
+  private var clusterSeries = -1
+
+  struct Totals {
+    var pods = 0
+    var pending = 0
+    var running = 0
+    var cpu: Int64 = 0
+    var memory: Int64 = 0
+    var nodes = 0
+    var readyNodes = 0
+  }
+
+  init(startTime: Int64) { self.startTime = startTime }
+
+  func attach(_ sim: Simulation) {
+    self.sim = sim
+    series(kind: "Cluster", namespace: "-", name: "-", fields: Self.clusterFields)
+    clusterSeries = seriesIndex[Self.key("Cluster", "-", "-")]!
+  }
+
+  static let clusterFields = [
+    "nodes", "readyNodes", "pods", "pendingPods", "runningPods", "requestedCpuMillis",
+    "requestedMemoryBytes",
+  ]
+
+  public var name: String { "recorder" }
+  public var watches: ClusterChangeKinds { [.assignedPodAdded, .assignedPodDeleted] }
+
+  public func observe(_ change: ClusterChange, _ engine: Engine) {
+    guard let pods = sim?.cluster.pods else { return }
+    switch change {
+    case .assignedPodAdded(let p):
+      totals.cpu += pods.requestCPU[p.index]
+      totals.memory += pods.requestMemory[p.index]
+    case .assignedPodDeleted(let p):
+      totals.cpu -= pods.requestCPU[p.index]
+      totals.memory -= pods.requestMemory[p.index]
+    default: return
+    }
+    publishTotals()
+  }
+
+  static func key(_ kind: String, _ namespace: String, _ name: String) -> String {
+    kind + "\u{0}" + namespace + "\u{0}" + name
+  }
+
+  private var now: VirtualTime { sim?.now ?? .zero }
+
+  /// Registers an object's status fields; each gets a row with 0 now.
+  func series(kind: String, namespace: String, name: String, fields: [String]) {
+    let key = Self.key(kind, namespace, name)
+    if let first = seriesIndex[key] {
+      for k in fields.indices { set(first + k, 0) }
+      return
+    }
+    seriesIndex[key] = series.count
+    for f in fields {
+      series.append(Series(kind: kind, namespace: namespace, name: name, field: f))
+      written.append(Int64.min)
+      points.append([])
+      pending.append(0)
+      isPending.append(false)
+      set(series.count - 1, 0)
+    }
+  }
+
+  /// New values of an object's fields (in the order they were registered).
+  func set(kind: String, namespace: String, name: String, values: [Int], fields: [String]) {
+    guard let first = seriesIndex[Self.key(kind, namespace, name)] else { return }
+    for (k, v) in values.enumerated() { set(first + k, Int64(v)) }
+  }
+
+  private func set(_ id: Int, _ value: Int64) {
+    if now != pendingTime { flush() }
+    pendingTime = now
+    pending[id] = value
+    if !isPending[id] {
+      isPending[id] = true
+      pendingList.append(id)
+    }
+  }
+
+  /// Writes the rows of the instant that ended: each series whose settled value differs from
+  /// the last written.
+  private func flush() {
+    let t = Self.seconds(pendingTime)
+    for id in pendingList {
+      isPending[id] = false
+      guard pending[id] != written[id] else { continue }
+      written[id] = pending[id]
+      points[id].append((pendingTime.nanoseconds, pending[id]))
+      let s = series[id]
+      timeseries += "\(t),\(s.kind),\(s.namespace),\(Self.csv(s.name)),\(s.field),\(pending[id])\n"
+    }
+    pendingList.removeAll(keepingCapacity: true)
+  }
+
+  /// Seconds with millisecond precision (`12.345`).
+  static func seconds(_ t: VirtualTime) -> String { seconds(t.nanoseconds) }
+
+  static func seconds(_ ns: Int64) -> String {
+    let ms = ns >= 0 ? ns / 1_000_000 : (ns - 999_999) / 1_000_000
+    let whole = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000)
+    let frac = ms - whole * 1000
+    let f = String(frac)
+    return "\(whole)." + String(repeating: "0", count: 3 - f.count) + f
+  }
+
+  static func csv(_ s: String) -> String {
+    guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else {
+      return s
+    }
+    return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+  }
+
+  // MARK: Events
+
+  func event(
+    kind: String, namespace: String, name: String, type: EventType, reason: String,
+    message: String
+  ) {
+    eventCount += 1
+    reasons[reason, default: 0] += 1
+    var line = "{\"time_s\":\(Self.seconds(now)),\"kind\":"
+    ObjectDocument.quote(kind, into: &line)
+    line += ",\"namespace\":"
+    ObjectDocument.quote(namespace, into: &line)
+    line += ",\"name\":"
+    ObjectDocument.quote(name, into: &line)
+    line += ",\"type\":\"\(type.rawValue)\",\"reason\":"
+    ObjectDocument.quote(reason, into: &line)
+    line += ",\"message\":"
+    ObjectDocument.quote(message, into: &line)
+    line += "}\n"
+    events += line
+  }
+
+  func event(pod: PodID, in sim: Simulation, type: EventType, reason: String, message: String) {
+    event(
+      kind: "Pod", namespace: sim.namespace(pod), name: sim.name(pod), type: type, reason: reason,
+      message: message)
+  }
+
+  // MARK: Totals
+
+  func podCreated(_ pod: PodID) {
+    while podState.count <= pod.index { podState.append(0) }
+    totals.pods += 1
+    podPhaseMayChange(pod)
+  }
+
+  /// 0: gone or unknown; 1: pending; 2: running; 3: finished.
+  func podPhaseMayChange(_ pod: PodID) {
+    guard let sim, pod.index < podState.count else { return }
+    let state: UInt8
+    if sim.isGone(pod) {
+      state = 0
+    } else {
+      switch sim.cluster.pods.phase(of: pod) {
+      case .pending: state = 1
+      case .running: state = 2
+      default: state = 3
+      }
+    }
+    let old = podState[pod.index]
+    guard old != state else { return }
+    if old == 1 { totals.pending -= 1 }
+    if old == 2 { totals.running -= 1 }
+    if state == 1 { totals.pending += 1 }
+    if state == 2 { totals.running += 1 }
+    podState[pod.index] = state
+    publishTotals()
+  }
+
+  func podRemoved(_ pod: PodID) {
+    guard pod.index < podState.count else { return }
+    podPhaseMayChange(pod)
+    totals.pods -= 1
+    publishTotals()
+  }
+
+  func nodesChanged(_ nodes: NodeLifecycle) {
+    totals.nodes = nodes.nodeCount
+    totals.readyNodes = nodes.readyCount
+    publishTotals()
+  }
+
+  private func publishTotals() {
+    guard clusterSeries >= 0 else { return }
+    let t = totals
+    let values: [Int64] = [
+      Int64(t.nodes), Int64(t.readyNodes), Int64(t.pods), Int64(t.pending), Int64(t.running),
+      t.cpu, t.memory,
+    ]
+    for (k, v) in values.enumerated() { set(clusterSeries + k, v) }
+  }
+
+  /// The run ended: the last instant's rows are written.
+  func finish(_ sim: Simulation) {
+    flush()
+  }
+
+  var totalsNow: Totals { totals }
+
+  /// The series of an object's field, if registered.
+  func seriesID(kind: String, namespace: String, name: String, field: String) -> Int? {
+    guard let first = seriesIndex[Self.key(kind, namespace, name)] else { return nil }
+    var k = first
+    while k < series.count, series[k].kind == kind, series[k].namespace == namespace,
+      series[k].name == name
+    {
+      if series[k].field == field { return k }
+      k += 1
+    }
+    return nil
+  }
+
+  /// Every registered object of a kind, in registration order.
+  func objects(kind: String) -> [(namespace: String, name: String)] {
+    var out: [(String, String)] = []
+    var last = ""
+    for s in series where s.kind == kind {
+      let key = Self.key(s.kind, s.namespace, s.name)
+      if key != last { out.append((s.namespace, s.name)) }
+      last = key
+    }
+    return out
+  }
+}

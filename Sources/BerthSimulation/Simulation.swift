@@ -1,0 +1,334 @@
+import BerthCore
+import BerthEngine
+import BerthScheduling
+import BerthTraces
+import BerthWorkloads
+
+/// Who owns a pod.
+enum OwnerKind: UInt8 {
+  case none, replicaSet, job
+}
+
+/// What the simulation knows of a pod beyond the pod table: its owner, template and behaviour,
+/// and the kubelet's state for it.
+struct PodRecord {
+  var ownerKind = OwnerKind.none
+  var owner: Int32 = -1
+  var uid: UInt64 = 0
+  /// Index into `Simulation.templates`; -1 for a bare pod.
+  var template: Int32 = -1
+  /// Index into the scenario's behaviours; -1: none matched.
+  var behavior: Int32 = -1
+  /// The node it was bound to (kept after it ends, for the record); -1: never bound.
+  var node: Int32 = -1
+  /// Bumped whenever the kubelet's pending steps for the pod are void (restart, deletion,
+  /// node failure): a timer carrying an older generation is ignored.
+  var generation: UInt32 = 0
+  var running = false
+  var backOff = ContainerBackOff()
+  /// When it first turned Ready.
+  var firstReady = PodTable.never
+  /// The container's planned readiness (ns after its start), drawn once per start.
+  var completionIndex: Int32 = -1
+  /// Its end was counted by its owner (a Job counts each finished pod once).
+  var counted = false
+  var exitCode: Int32 = 0
+  /// Ready was taken away by the node lifecycle controller (the node stopped reporting).
+  var markedNotReady = false
+}
+
+/// A cluster in virtual time: the scheduler and the controllers, kubelets and node lifecycle
+/// around it, driven by one `Engine` from a `Scenario`.
+///
+/// The simulation plays the API server's part: controllers and actions create and delete pods
+/// through it, it keeps what the pod table has no column for (owners, templates), announces
+/// pod changes to the owning controller, and records events and status fields for the outputs.
+public final class Simulation {
+  public let scenario: Scenario
+  public let seed: UInt64
+  public let cluster: Cluster
+  public let engine: Engine
+  public private(set) var queue: QueueRun!
+  public let recorder: Recorder
+  var settings: SimulationSettings { scenario.settings }
+
+  var kubelet: Kubelet!
+  var replicaSets: ReplicaSetController!
+  var deployments: DeploymentController!
+  var jobs: JobController!
+  var cronJobs: CronJobController!
+  var nodes: NodeLifecycle!
+  var actions: ActionRunner!
+
+  var records: [PodRecord] = []
+  var templates: [PodTemplate] = []
+  private var uids: SplitMix64
+
+  /// - Parameter seed: overrides the scenario's (default 1).
+  public init(scenario: Scenario, seed: UInt64? = nil) throws(InputError) {
+    self.scenario = scenario
+    let seed = seed ?? scenario.seed ?? 1
+    self.seed = seed
+    let root = SplitMix64(seed: seed)
+    uids = root.split(label: "uids")
+    let cluster = try scenario.manifest.makeCluster(file: scenario.file)
+    self.cluster = cluster
+    engine = Engine(cluster: cluster)
+    recorder = Recorder(startTime: scenario.startTime)
+    recorder.attach(self)
+    // Order matters only within an instant: actions first, then the controllers, the
+    // scheduler, the kubelets.
+    actions = ActionRunner(self)
+    nodes = NodeLifecycle(self)
+    cronJobs = CronJobController(self, rng: root.split(label: "cronjobs"))
+    deployments = DeploymentController(self, rng: root.split(label: "deployments"))
+    replicaSets = ReplicaSetController(self, rng: root.split(label: "replicasets"))
+    jobs = JobController(self, rng: root.split(label: "jobs"))
+    for c in [actions, nodes, cronJobs, deployments, replicaSets, jobs] as [Component] {
+      engine.add(c)
+    }
+    let scheduler = Scheduler(cluster: cluster, seed: seed)
+    queue = QueueRun(scheduler: scheduler, seed: seed, engine: engine)
+    kubelet = Kubelet(self, rng: root.split(label: "kubelet"))
+    engine.add(kubelet)
+    engine.add(recorder)
+    queue.onCycle = { [unowned self] pod, outcome, _ in
+      if outcome.node == nil { self.failedScheduling(pod) }
+    }
+    for p in 0..<cluster.pods.count { adoptBarePod(PodID(UInt32(p))) }
+    for w in scenario.workloads { apply(w) }
+  }
+
+  public var now: VirtualTime { engine.now }
+
+  // MARK: Pods
+
+  func record(_ pod: PodID) -> PodRecord { records[pod.index] }
+
+  private func ensureRecord(_ pod: PodID) {
+    while records.count <= pod.index {
+      var r = PodRecord()
+      r.uid = uids.next()
+      records.append(r)
+    }
+  }
+
+  /// A pod written in the scenario: it arrives at time 0 (or at its creation timestamp's
+  /// offset), owned by nobody.
+  private func adoptBarePod(_ pod: PodID) {
+    ensureRecord(pod)
+    records[pod.index].behavior = behavior(for: pod)
+    queue.submit(pod, at: .zero)
+    recorder.podCreated(pod)
+  }
+
+  /// Creates a pod from a template for an owner; it enters the scheduling queue now.
+  @discardableResult
+  func createPod(
+    _ spec: PodSpec, template: Int32, ownerKind: OwnerKind, owner: Int32,
+    completionIndex: Int32 = -1
+  ) -> PodID {
+    let pod: PodID
+    do throws(QuantityError) {
+      pod = try cluster.addPod(spec)
+    } catch {
+      // Templates were read and their requests checked once; a pod of one always fits.
+      preconditionFailure("a template's pod does not fit the scheduler's units: \(error)")
+    }
+    ensureRecord(pod)
+    records[pod.index].ownerKind = ownerKind
+    records[pod.index].owner = owner
+    records[pod.index].template = template
+    records[pod.index].completionIndex = completionIndex
+    records[pod.index].behavior = behavior(for: pod)
+    queue.arriveNow(pod)
+    recorder.podCreated(pod)
+    return pod
+  }
+
+  /// The first behaviour matching the pod's labels and namespace.
+  private func behavior(for pod: PodID) -> Int32 {
+    let labels = cluster.pods.labelSets[cluster.pods.labels[pod.index]]
+    let namespace = cluster.pods.namespaces[cluster.pods.namespace[pod.index]]
+    for (i, b) in scenario.behaviors.enumerated()
+    where (b.namespace == nil || b.namespace == namespace) && b.selector.matches(labels) {
+      return Int32(i)
+    }
+    return -1
+  }
+
+  func behavior(of pod: PodID) -> Behavior {
+    let b = records[pod.index].behavior
+    return b >= 0 ? scenario.behaviors[Int(b)] : .none
+  }
+
+  func template(of pod: PodID) -> PodTemplate? {
+    let t = records[pod.index].template
+    return t >= 0 ? templates[Int(t)] : nil
+  }
+
+  func restartPolicy(of pod: PodID) -> RestartPolicy {
+    template(of: pod)?.restartPolicy ?? .always
+  }
+
+  /// The pod as written: its template's, or the scenario's bare pod (the first rows).
+  func spec(of pod: PodID) -> PodSpec? {
+    if let t = template(of: pod) { return t.pod }
+    let bare = scenario.manifest.pods
+    return pod.index < bare.count ? bare[pod.index] : nil
+  }
+
+  /// The first container's name and image (what events name).
+  func mainContainer(_ pod: PodID) -> (name: String, image: String) {
+    guard let c = spec(of: pod)?.containers.first else { return ("", "") }
+    return (c.name, c.image)
+  }
+
+  func initContainerCount(_ pod: PodID) -> Int { spec(of: pod)?.initContainers.count ?? 0 }
+
+  /// The owner's kind and name ("" for a bare pod).
+  func ownerName(_ pod: PodID) -> (kind: String, name: String) {
+    let r = records[pod.index]
+    switch r.ownerKind {
+    case .replicaSet: return ("ReplicaSet", replicaSets.sets[Int(r.owner)].name)
+    case .job: return ("Job", jobs.jobs[Int(r.owner)].object.name)
+    case .none: return ("", "")
+    }
+  }
+
+  func name(_ pod: PodID) -> String { cluster.pods.name(pod) }
+  func namespace(_ pod: PodID) -> String {
+    cluster.pods.namespaces[cluster.pods.namespace[pod.index]]
+  }
+
+  /// Whether the pod still counts for its owner: not finished, not being deleted, not gone.
+  func isActive(_ pod: PodID) -> Bool {
+    let pods = cluster.pods
+    return !pods.phase(of: pod).isFinished && pods.deletionDueAt[pod.index] == PodTable.never
+  }
+
+  func isReady(_ pod: PodID) -> Bool {
+    cluster.pods.conditions[pod.index] & PodConditions.ready.rawValue != 0
+  }
+
+  func isGone(_ pod: PodID) -> Bool { cluster.pods.deletedAt[pod.index] != PodTable.never }
+
+  /// Deletes a pod gracefully (`kubectl delete pod`, a controller scaling down, an eviction):
+  /// a pod not yet running is gone at once; a running one is terminating until its container
+  /// stops (its `stopAfter`, at most the grace period).
+  func deletePod(_ pod: PodID) {
+    let pods = cluster.pods
+    guard !isGone(pod), pods.deletionDueAt[pod.index] == PodTable.never else { return }
+    let grace = VirtualTime.seconds(pods.constraints(of: pod).terminationGracePeriodSeconds)
+    pods.set(pods.deletionDueAt, of: pod, to: now + grace)
+    recorder.podPhaseMayChange(pod)
+    if !pods.isBound(pod) || pods.phase(of: pod).isFinished {
+      remove(pod)
+    } else {
+      kubelet.terminate(pod, grace: grace)
+    }
+    notifyOwner(pod)
+  }
+
+  /// The pod object is gone: its node is free, its owner forgets it.
+  func remove(_ pod: PodID) {
+    let pods = cluster.pods
+    guard !isGone(pod) else { return }
+    records[pod.index].generation &+= 1
+    records[pod.index].running = false
+    if !pods.isBound(pod) { queue.deletePending(pod) }
+    if pods.isBound(pod) { cluster.unbind(pod) }
+    if pods.finishedAt[pod.index] == PodTable.never && pods.startedAt[pod.index] != PodTable.never {
+      pods.set(pods.finishedAt, of: pod, to: now)
+    }
+    pods.set(pods.deletedAt, of: pod, to: now)
+    pods.conditions[pod.index] &=
+      ~(PodConditions.ready.rawValue | PodConditions.containersReady.rawValue)
+    recorder.podRemoved(pod)
+    notifyOwner(pod)
+  }
+
+  /// A pod's status changed: its owner reconciles.
+  func notifyOwner(_ pod: PodID) {
+    let r = records[pod.index]
+    switch r.ownerKind {
+    case .replicaSet: replicaSets.markDirty(Int(r.owner))
+    case .job: jobs.markDirty(Int(r.owner))
+    case .none: break
+    }
+  }
+
+  private func failedScheduling(_ pod: PodID) {
+    let diagnosis = queue.schedulers[queue.profile(of: pod)].diagnose(pod).message
+    recorder.event(
+      pod: pod, in: self, type: .warning, reason: "FailedScheduling", message: diagnosis)
+  }
+
+  // MARK: Workloads
+
+  /// Creates or replaces a workload object (the `apply` verb; the scenario's objects at 0).
+  func apply(_ w: WorkloadObject) {
+    switch w {
+    case .deployment(let d): deployments.apply(d)
+    case .replicaSet(let r): replicaSets.apply(r)
+    case .job(let j): jobs.apply(j, owner: -1)
+    case .cronJob(let c): cronJobs.apply(c)
+    }
+  }
+
+  /// Stores a template; pods refer to it by index.
+  func addTemplate(_ t: PodTemplate) -> Int32 {
+    templates.append(t)
+    return Int32(templates.count - 1)
+  }
+
+  // MARK: Running
+
+  /// Runs to the scenario's end (or `until`) and settles the records.
+  public func run(until: VirtualTime? = nil) {
+    advance(until: until ?? scenario.duration)
+    finish()
+  }
+
+  /// Runs up to `time` (events at `time` included); may be called again with a later time.
+  public func advance(until time: VirtualTime) {
+    engine.run(until: time)
+  }
+
+  /// Writes the last instant's records; call once, after the last `advance`.
+  public func finish() {
+    recorder.finish(self)
+  }
+
+  /// The cluster's totals now.
+  public var summaryTotals: (pods: Int, pending: Int, running: Int, nodes: Int, readyNodes: Int) {
+    let t = recorder.totalsNow
+    return (t.pods, t.pending, t.running, t.nodes, t.readyNodes)
+  }
+
+  /// One line per workload: its state at the end.
+  public func workloadLines() -> [String] {
+    var out: [String] = []
+    for d in deployments.deployments where !d.deleted {
+      out.append(
+        "Deployment \(d.object.namespace)/\(d.object.name): \(d.availableReplicas)/\(d.object.replicas) available, \(d.updatedReplicas) updated, revision \(d.replicaSets.map { replicaSets.sets[$0].revision }.max() ?? 0)\(d.progressing.map { " (\($0.reason))" } ?? "")"
+      )
+    }
+    for r in replicaSets.sets where r.deployment < 0 && !r.deleted {
+      out.append(
+        "ReplicaSet \(r.namespace)/\(r.name): \(r.availableReplicas)/\(r.replicas) available")
+    }
+    for j in jobs.jobs where !j.deleted {
+      let state = j.finished.map { $0.complete ? "Complete" : "Failed (\($0.reason))" } ?? "running"
+      out.append(
+        "Job \(j.object.namespace)/\(j.object.name): \(state), \(j.succeeded) succeeded, \(j.failed) failed"
+      )
+    }
+    for c in cronJobs.cronJobs where !c.deleted {
+      out.append(
+        "CronJob \(c.object.namespace)/\(c.object.name): \(c.jobs.count) jobs kept, last scheduled \(c.lastSchedule.map(SimulationOutputs.rfc3339) ?? "never")"
+      )
+    }
+    return out
+  }
+}

@@ -1,0 +1,133 @@
+import BerthCore
+import Foundation
+
+/// What `berth simulate` writes: `timeseries.csv`, `pods.csv`, `events.jsonl`, `summary.json`
+/// and `report.html` (formats in docs/simulation.md).
+public enum SimulationOutputs {
+  /// Facts about the run the simulation cannot know itself.
+  public struct RunFacts: Sendable {
+    public var berthVersion: String
+    public var inputs: [(path: String, fnv1a64: String)]
+    public var wallSeconds: Double
+    public init(
+      berthVersion: String, inputs: [(path: String, fnv1a64: String)], wallSeconds: Double
+    ) {
+      self.berthVersion = berthVersion
+      self.inputs = inputs
+      self.wallSeconds = wallSeconds
+    }
+  }
+
+  public static let podsHeader =
+    "namespace,name,owner_kind,owner_name,node,created_s,scheduled_s,started_s,ready_s,finished_s,phase,restarts,deleted_s"
+
+  /// The output files, in a fixed order. Everything but the wall-clock figures in
+  /// `summary.json` repeats byte for byte for the same scenario and seed.
+  public static func files(_ sim: Simulation, facts: RunFacts) -> [(name: String, contents: String)]
+  {
+    [
+      ("timeseries.csv", sim.recorder.timeseries),
+      ("pods.csv", podsCSV(sim)),
+      ("events.jsonl", sim.recorder.events),
+      ("summary.json", summaryJSON(sim, facts: facts)),
+      ("report.html", reportHTML(sim)),
+    ]
+  }
+
+  /// One row per pod that ever existed; an empty cell: it never happened.
+  public static func podsCSV(_ sim: Simulation) -> String {
+    let pods = sim.cluster.pods
+    var out = podsHeader + "\n"
+    func t(_ column: Column<Int64>, _ p: Int) -> String {
+      let v = column[p]
+      return v == PodTable.never ? "" : Recorder.seconds(v)
+    }
+    for p in 0..<pods.count {
+      let id = PodID(UInt32(p))
+      let r = sim.records[p]
+      let owner = sim.ownerName(id)
+      let node = r.node >= 0 ? sim.cluster.nodes.name(NodeID(UInt32(r.node))) : ""
+      let row = [
+        sim.namespace(id), sim.name(id), owner.kind, owner.name, node, t(pods.createdAt, p),
+        t(pods.scheduledAt, p), t(pods.startedAt, p),
+        r.firstReady == PodTable.never ? "" : Recorder.seconds(r.firstReady), t(pods.finishedAt, p),
+        pods.phase(of: id).rawValue, String(pods.restarts[p]), t(pods.deletedAt, p),
+      ]
+      out += row.map(Recorder.csv).joined(separator: ",") + "\n"
+    }
+    return out
+  }
+
+  static func json(_ s: String) -> String {
+    var out = ""
+    ObjectDocument.quote(s, into: &out)
+    return out
+  }
+
+  /// The run's facts and outcomes.
+  public static func summaryJSON(_ sim: Simulation, facts: RunFacts) -> String {
+    let simulated = sim.now.seconds
+    let events = sim.engine.eventsRun
+    let wall = max(facts.wallSeconds, 1e-9)
+    var o = "{\n"
+    o += "  \"scenario\": \(json(sim.scenario.name)),\n"
+    o += "  \"seed\": \(sim.seed),\n"
+    o += "  \"berthVersion\": \(json(facts.berthVersion)),\n"
+    o += "  \"kubernetesVersion\": \(json(sim.settings.kubernetesVersion)),\n"
+    o +=
+      "  \"inputs\": ["
+      + facts.inputs.map {
+        "{\"path\": \(json($0.path)), \"fnv1a64\": \(json($0.fnv1a64))}"
+      }.joined(separator: ", ") + "],\n"
+    o += "  \"simulatedSeconds\": \(Recorder.seconds(sim.now)),\n"
+    o += "  \"engineEvents\": \(events),\n"
+    o += "  \"wallSeconds\": \(String(format: "%.3f", facts.wallSeconds)),\n"
+    o += "  \"eventsPerSecond\": \(String(format: "%.0f", Double(events) / wall)),\n"
+    o += "  \"simulatedSecondsPerWallSecond\": \(String(format: "%.1f", simulated / wall)),\n"
+    let t = sim.recorder.totalsNow
+    o += "  \"podsCreated\": \(sim.cluster.pods.count),\n"
+    o +=
+      "  \"final\": {\"nodes\": \(t.nodes), \"readyNodes\": \(t.readyNodes), \"pods\": \(t.pods), \"pendingPods\": \(t.pending), \"runningPods\": \(t.running)},\n"
+    o += "  \"workloads\": [\n"
+    var rows: [String] = []
+    for d in sim.deployments.deployments {
+      let o = d.object
+      rows.append(
+        "    {\"kind\": \"Deployment\", \"namespace\": \(json(o.namespace)), \"name\": \(json(o.name)), \"deleted\": \(d.deleted), \"replicas\": \(o.replicas), \"updatedReplicas\": \(d.updatedReplicas), \"readyReplicas\": \(d.readyReplicas), \"availableReplicas\": \(d.availableReplicas), \"revision\": \(d.replicaSets.map { sim.replicaSets.sets[$0].revision }.max() ?? 0), \"progressing\": \(json(d.progressing?.reason ?? ""))}"
+      )
+    }
+    for r in sim.replicaSets.sets where r.deployment < 0 {
+      rows.append(
+        "    {\"kind\": \"ReplicaSet\", \"namespace\": \(json(r.namespace)), \"name\": \(json(r.name)), \"deleted\": \(r.deleted), \"replicas\": \(r.replicas), \"readyReplicas\": \(r.readyReplicas), \"availableReplicas\": \(r.availableReplicas)}"
+      )
+    }
+    for j in sim.jobs.jobs {
+      let f = j.finished
+      let outcome = f.map { $0.complete ? "Complete" : "Failed" } ?? "Running"
+      let duration =
+        f.map { Recorder.seconds(($0.at - (j.started ?? j.created)).nanoseconds) } ?? "null"
+      rows.append(
+        "    {\"kind\": \"Job\", \"namespace\": \(json(j.object.namespace)), \"name\": \(json(j.object.name)), \"deleted\": \(j.deleted), \"outcome\": \(json(outcome)), \"reason\": \(json(f?.reason ?? "")), \"succeeded\": \(j.succeeded), \"failed\": \(j.failed), \"durationSeconds\": \(duration)}"
+      )
+    }
+    for c in sim.cronJobs.cronJobs {
+      rows.append(
+        "    {\"kind\": \"CronJob\", \"namespace\": \(json(c.object.namespace)), \"name\": \(json(c.object.name)), \"deleted\": \(c.deleted), \"schedule\": \(json(c.object.schedule.text)), \"lastScheduleTime\": \(c.lastSchedule.map { json(Self.rfc3339($0)) } ?? "null")}"
+      )
+    }
+    o += rows.joined(separator: ",\n") + (rows.isEmpty ? "" : "\n") + "  ],\n"
+    let reasons = sim.recorder.reasons.sorted { $0.key < $1.key }
+    o +=
+      "  \"events\": {" + reasons.map { "\(json($0.key)): \($0.value)" }.joined(separator: ", ")
+      + "}\n"
+    o += "}\n"
+    return o
+  }
+
+  static func rfc3339(_ unix: Int64) -> String {
+    let f = ISO8601DateFormatter()
+    f.formatOptions = [.withInternetDateTime]
+    f.timeZone = TimeZone(identifier: "UTC")
+    return f.string(from: Date(timeIntervalSince1970: TimeInterval(unix)))
+  }
+}

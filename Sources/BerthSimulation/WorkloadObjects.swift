@@ -1,0 +1,431 @@
+import BerthCore
+import BerthTraces
+import BerthWorkloads
+
+/// A container probe's timing (`readinessProbe`, `livenessProbe`, `startupProbe`), with the
+/// API's defaults.
+public struct Probe: Sendable, Equatable {
+  public var initialDelaySeconds: Int64 = 0
+  public var periodSeconds: Int64 = 10
+  public var successThreshold: Int64 = 1
+  public var failureThreshold: Int64 = 3
+  public init() {}
+}
+
+/// `spec.restartPolicy` of a pod.
+public enum RestartPolicy: String, Sendable {
+  case always = "Always"
+  case onFailure = "OnFailure"
+  case never = "Never"
+}
+
+/// A workload's pod template, read once: the pod it stamps out, plus what the kubelet needs
+/// that scheduling does not (restart policy, probes).
+public struct PodTemplate: Sendable {
+  /// `spec.template` as written.
+  public var document: ObjectDocument
+  /// The pod (unnamed; labels are the template's).
+  public var pod: PodSpec
+  public var restartPolicy: RestartPolicy
+  /// Of the first container that has one.
+  public var readinessProbe: Probe?
+  public var livenessProbe: Probe?
+  public var startupProbe: Probe?
+  /// The template without the `pod-template-hash` label, as canonical JSON: two templates are
+  /// the same revision when these are equal (upstream's `EqualIgnoreHash`).
+  public var identity: String
+
+  package static func read(_ v: YAMLValue, owner: String, namespace: String) throws(InputError)
+    -> PodTemplate
+  {
+    var pod = try KubernetesYAML.pod(v, templateName: owner)
+    pod.namespace = namespace
+    pod.name = ""
+    let spec = v.child("spec")
+    let policy: RestartPolicy
+    if let r = spec?.child("restartPolicy") {
+      guard let p = RestartPolicy(rawValue: try r.string()) else {
+        throw r.error("expected Always, OnFailure or Never")
+      }
+      policy = p
+    } else {
+      policy = .always
+    }
+    var template = PodTemplate(
+      document: ObjectDocument(v), pod: pod, restartPolicy: policy, identity: "")
+    for c in try spec?.child("containers")?.sequence() ?? [] {
+      if template.readinessProbe == nil, let p = c.child("readinessProbe") {
+        template.readinessProbe = try probe(p)
+      }
+      if template.livenessProbe == nil, let p = c.child("livenessProbe") {
+        template.livenessProbe = try probe(p)
+      }
+      if template.startupProbe == nil, let p = c.child("startupProbe") {
+        template.startupProbe = try probe(p)
+      }
+    }
+    var identity = template.document
+    if case .map = identity["metadata"]?["labels"] ?? .null,
+      var labels = identity.at(["metadata", "labels"]), case .map(var entries) = labels
+    {
+      entries.removeAll { $0.key == "pod-template-hash" }
+      labels = .map(entries)
+      identity.set(["metadata", "labels"], labels)
+    }
+    template.identity = identity.canonicalJSON
+    return template
+  }
+
+  static func probe(_ v: YAMLValue) throws(InputError) -> Probe {
+    var p = Probe()
+    func field(_ name: String, min: Int64) throws(InputError) -> Int64? {
+      guard let n = v.child(name) else { return nil }
+      let x = try n.int64()
+      guard x >= min else { throw n.error("must be greater than or equal to \(min)") }
+      return x
+    }
+    p.initialDelaySeconds = try field("initialDelaySeconds", min: 0) ?? 0
+    p.periodSeconds = try field("periodSeconds", min: 1) ?? 10
+    p.successThreshold = try field("successThreshold", min: 1) ?? 1
+    p.failureThreshold = try field("failureThreshold", min: 1) ?? 3
+    return p
+  }
+
+  /// `pod-template-hash`: FNV-32a of the template (canonical JSON) and the collision count,
+  /// written in the API's safe alphabet, as upstream's `ComputeHash` + `SafeEncodeString`.
+  public func hash(collisionCount: Int32 = 0) -> String {
+    var h: UInt32 = 2_166_136_261
+    for b in identity.utf8 {
+      h ^= UInt32(b)
+      h = h &* 16_777_619
+    }
+    if collisionCount != 0 {
+      var c = UInt32(bitPattern: collisionCount)
+      for _ in 0..<4 {
+        h ^= c & 0xff
+        h = h &* 16_777_619
+        c >>= 8
+      }
+    }
+    return SafeName.encode(String(h))
+  }
+}
+
+/// Names as the API makes them: `SafeEncodeString` (digits mapped into consonants and digits
+/// that spell no words) and `generateName`'s five random characters from the same alphabet.
+public enum SafeName {
+  static let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
+
+  public static func encode(_ s: String) -> String {
+    String(s.utf8.map { alphabet[Int($0) % alphabet.count] })
+  }
+
+  public static func suffix(_ rng: inout SplitMix64) -> String {
+    var out = ""
+    for _ in 0..<5 { out.append(alphabet[rng.nextInt(below: alphabet.count)]) }
+    return out
+  }
+}
+
+/// Where an object is: kind, namespace, name.
+public struct ObjectReference: Hashable, Sendable, CustomStringConvertible {
+  public var kind: String
+  public var namespace: String
+  public var name: String
+  public init(kind: String, namespace: String = "default", name: String) {
+    self.kind = kind
+    self.namespace = namespace
+    self.name = name
+  }
+  public var description: String { "\(kind) \(namespace)/\(name)" }
+}
+
+/// An apps/v1 Deployment.
+public struct DeploymentObject: Sendable {
+  public var namespace: String
+  public var name: String
+  public var replicas: Int
+  public var selector: LabelSelector
+  public var template: PodTemplate
+  public var strategy: DeploymentStrategy
+  public var minReadySeconds: Int64
+  public var revisionHistoryLimit: Int
+  public var progressDeadlineSeconds: Int64
+  public var paused: Bool
+  public var document: ObjectDocument
+}
+
+/// An apps/v1 ReplicaSet the user wrote (Deployments make their own).
+public struct ReplicaSetObject: Sendable {
+  public var namespace: String
+  public var name: String
+  public var replicas: Int
+  public var selector: LabelSelector
+  public var template: PodTemplate
+  public var minReadySeconds: Int64
+  public var document: ObjectDocument
+}
+
+/// A batch/v1 Job.
+public struct JobObject: Sendable {
+  public var namespace: String
+  public var name: String
+  public var parallelism: Int
+  /// nil: the pods form a work queue (done when one succeeds and none is left running).
+  public var completions: Int?
+  public var indexed: Bool
+  public var backoffLimit: Int
+  public var activeDeadlineSeconds: Int64?
+  public var ttlSecondsAfterFinished: Int64?
+  public var suspend: Bool
+  public var template: PodTemplate
+  public var labels: [String: String]
+  public var document: ObjectDocument
+}
+
+/// A batch/v1 CronJob.
+public struct CronJobObject: Sendable {
+  public enum ConcurrencyPolicy: String, Sendable {
+    case allow = "Allow"
+    case forbid = "Forbid"
+    case replace = "Replace"
+  }
+  public var namespace: String
+  public var name: String
+  public var schedule: CronSchedule
+  public var zone: CronZone
+  public var concurrencyPolicy: ConcurrencyPolicy
+  public var startingDeadlineSeconds: Int64?
+  public var suspend: Bool
+  public var successfulJobsHistoryLimit: Int
+  public var failedJobsHistoryLimit: Int
+  /// `spec.jobTemplate` as written (each Job is read from it when made).
+  public var jobTemplate: ObjectDocument
+  public var document: ObjectDocument
+}
+
+/// One workload object of a scenario.
+public enum WorkloadObject: Sendable {
+  case deployment(DeploymentObject)
+  case replicaSet(ReplicaSetObject)
+  case job(JobObject)
+  case cronJob(CronJobObject)
+
+  public var reference: ObjectReference {
+    switch self {
+    case .deployment(let d):
+      ObjectReference(kind: "Deployment", namespace: d.namespace, name: d.name)
+    case .replicaSet(let r):
+      ObjectReference(kind: "ReplicaSet", namespace: r.namespace, name: r.name)
+    case .job(let j): ObjectReference(kind: "Job", namespace: j.namespace, name: j.name)
+    case .cronJob(let c): ObjectReference(kind: "CronJob", namespace: c.namespace, name: c.name)
+    }
+  }
+
+  public var document: ObjectDocument {
+    switch self {
+    case .deployment(let d): d.document
+    case .replicaSet(let r): r.document
+    case .job(let j): j.document
+    case .cronJob(let c): c.document
+    }
+  }
+
+  /// The kinds read as workloads.
+  public static let kinds: Set<String> = ["Deployment", "ReplicaSet", "Job", "CronJob"]
+
+  /// Reads a workload object (strictly: unknown fields are errors).
+  package static func read(_ v: YAMLValue) throws(InputError) -> WorkloadObject {
+    guard let kind = try v.child("kind")?.string() else { throw v.error("missing kind") }
+    try StrictFields.check(v, kind: kind)
+    let name = try KubernetesYAML.name(v)
+    let namespace = try v.child("metadata")?.child("namespace")?.string() ?? "default"
+    let apiVersion = try v.child("apiVersion")?.string() ?? ""
+    let expected = ["Job", "CronJob"].contains(kind) ? "batch/v1" : "apps/v1"
+    guard apiVersion == expected else {
+      throw (v.child("apiVersion") ?? v).error("\(kind) \(name) needs apiVersion \(expected)")
+    }
+    guard let spec = v.child("spec") else { throw v.error("\(kind) \(name) has no spec") }
+    func count(_ field: String, default d: Int) throws(InputError) -> Int {
+      guard let n = spec.child(field) else { return d }
+      let x = try n.int32()
+      guard x >= 0 else { throw n.error("must be greater than or equal to 0") }
+      return Int(x)
+    }
+    func seconds(_ field: String, min: Int64 = 0) throws(InputError) -> Int64? {
+      guard let n = spec.child(field) else { return nil }
+      let x = try n.int64()
+      guard x >= min else { throw n.error("must be greater than or equal to \(min)") }
+      return x
+    }
+    func template(_ node: YAMLValue?, selector: LabelSelector?) throws(InputError) -> PodTemplate {
+      guard let t = node else { throw spec.error("\(kind) \(name) needs spec.template") }
+      let tmpl = try PodTemplate.read(t, owner: name, namespace: namespace)
+      if let selector, !selector.matches(tmpl.pod.labels) {
+        throw (t.child("metadata")?.child("labels") ?? t).error(
+          "`selector` does not match template `labels`")
+      }
+      return tmpl
+    }
+    func selector() throws(InputError) -> LabelSelector {
+      guard let s = spec.child("selector") else {
+        throw spec.error("\(kind) \(name) needs spec.selector")
+      }
+      let sel = try KubernetesYAML.labelSelector(s)
+      if sel.matchLabels.isEmpty && sel.matchExpressions.isEmpty {
+        throw s.error("empty selector is invalid for \(kind)")
+      }
+      return sel
+    }
+    let document = ObjectDocument(v)
+    switch kind {
+    case "Deployment":
+      let sel = try selector()
+      var strategy = DeploymentStrategy.default
+      if let s = spec.child("strategy") {
+        switch try s.child("type")?.string() ?? "RollingUpdate" {
+        case "Recreate":
+          if s.child("rollingUpdate") != nil {
+            throw s.child("rollingUpdate")!.error(
+              "may not be specified when strategy type is 'Recreate'")
+          }
+          strategy = .recreate
+        case "RollingUpdate":
+          let r = s.child("rollingUpdate")
+          func amount(_ f: String) throws(InputError) -> IntOrPercent {
+            guard let n = r?.child(f) else { return .percent(25) }
+            let text = try n.string()
+            guard let a = DeploymentRules.intOrPercent(text) else {
+              throw n.error(
+                "expected an integer or a percentage such as 25%, found \"\(Escaped(text))\"")
+            }
+            switch a {
+            case .int(let x) where x < 0, .percent(let x) where x < 0:
+              throw n.error("must be greater than or equal to 0")
+            case .percent(let x) where x > 100 && f == "maxUnavailable":
+              throw n.error("must not be greater than 100%")
+            default: return a
+            }
+          }
+          let surge = try amount("maxSurge")
+          let unavailable = try amount("maxUnavailable")
+          if surge.scaled(total: 100) == 0 && unavailable.scaled(total: 100) == 0 {
+            throw (r ?? s).error("maxSurge and maxUnavailable may not both be 0")
+          }
+          strategy = .rollingUpdate(maxSurge: surge, maxUnavailable: unavailable)
+        default:
+          throw (s.child("type") ?? s).error("expected Recreate or RollingUpdate")
+        }
+      }
+      return .deployment(
+        DeploymentObject(
+          namespace: namespace, name: name, replicas: try count("replicas", default: 1),
+          selector: sel, template: try template(spec.child("template"), selector: sel),
+          strategy: strategy, minReadySeconds: try seconds("minReadySeconds") ?? 0,
+          revisionHistoryLimit: try count("revisionHistoryLimit", default: 10),
+          progressDeadlineSeconds: try seconds("progressDeadlineSeconds", min: 1) ?? 600,
+          paused: try spec.child("paused")?.bool() ?? false, document: document))
+    case "ReplicaSet":
+      let sel = try selector()
+      return .replicaSet(
+        ReplicaSetObject(
+          namespace: namespace, name: name, replicas: try count("replicas", default: 1),
+          selector: sel, template: try template(spec.child("template"), selector: sel),
+          minReadySeconds: try seconds("minReadySeconds") ?? 0, document: document))
+    case "Job":
+      let tmpl = try template(spec.child("template"), selector: nil)
+      guard tmpl.restartPolicy != .always else {
+        throw (spec.child("template")?.child("spec")?.child("restartPolicy") ?? spec).error(
+          "a Job's pods need restartPolicy OnFailure or Never")
+      }
+      let completions = try spec.child("completions").map { n throws(InputError) in
+        let x = try n.int32()
+        guard x >= 0 else { throw n.error("must be greater than or equal to 0") }
+        return Int(x)
+      }
+      let modeText = try spec.child("completionMode")?.string() ?? "NonIndexed"
+      guard ["NonIndexed", "Indexed"].contains(modeText) else {
+        throw spec.child("completionMode")!.error("expected NonIndexed or Indexed")
+      }
+      if modeText == "Indexed" && completions == nil {
+        throw spec.error("an Indexed Job needs spec.completions")
+      }
+      if spec.child("podFailurePolicy") != nil {
+        throw spec.child("podFailurePolicy")!.error("podFailurePolicy is not simulated yet")
+      }
+      return .job(
+        JobObject(
+          namespace: namespace, name: name, parallelism: try count("parallelism", default: 1),
+          completions: completions, indexed: modeText == "Indexed",
+          backoffLimit: try count("backoffLimit", default: 6),
+          activeDeadlineSeconds: try seconds("activeDeadlineSeconds", min: 1),
+          ttlSecondsAfterFinished: try seconds("ttlSecondsAfterFinished"),
+          suspend: try spec.child("suspend")?.bool() ?? false, template: tmpl,
+          labels: try v.child("metadata")?.child("labels")?.stringMap() ?? [:],
+          document: document))
+    case "CronJob":
+      guard let s = spec.child("schedule") else {
+        throw spec.error("CronJob \(name) needs spec.schedule")
+      }
+      let text = try s.string()
+      if text.hasPrefix("TZ=") || text.hasPrefix("CRON_TZ=") {
+        throw s.error("TZ is not allowed in the schedule; use spec.timeZone")
+      }
+      let schedule: CronSchedule
+      do throws(CronSchedule.ParseError) { schedule = try CronSchedule.parse(text) } catch {
+        throw s.error(error.description)
+      }
+      var zone = CronZone.utc
+      if let z = spec.child("timeZone") {
+        guard let parsed = CronZone(identifier: try z.string()) else {
+          throw z.error("unknown time zone \"\(Escaped(try z.string()))\"")
+        }
+        zone = parsed
+      }
+      let policyText = try spec.child("concurrencyPolicy")?.string() ?? "Allow"
+      guard let policy = CronJobObject.ConcurrencyPolicy(rawValue: policyText) else {
+        throw spec.child("concurrencyPolicy")!.error("expected Allow, Forbid or Replace")
+      }
+      guard let jt = spec.child("jobTemplate") else {
+        throw spec.error("CronJob \(name) needs spec.jobTemplate")
+      }
+      let cron = CronJobObject(
+        namespace: namespace, name: name, schedule: schedule, zone: zone,
+        concurrencyPolicy: policy,
+        startingDeadlineSeconds: try seconds("startingDeadlineSeconds"),
+        suspend: try spec.child("suspend")?.bool() ?? false,
+        successfulJobsHistoryLimit: try count("successfulJobsHistoryLimit", default: 3),
+        failedJobsHistoryLimit: try count("failedJobsHistoryLimit", default: 1),
+        jobTemplate: ObjectDocument(jt), document: document)
+      // The template must make a valid Job: read one now, so errors point at the file.
+      _ = try read(
+        YAMLValue.document(
+          cron.jobDocument(name: name + "-0").json, file: v.file + " (\(name) spec.jobTemplate)",
+          empty: "job"))
+      return .cronJob(cron)
+    default:
+      throw (v.child("kind") ?? v).error("unsupported workload kind \"\(Escaped(kind))\"")
+    }
+  }
+
+  /// Reads an object held as a document again (after a patch), errors naming `origin`.
+  package static func read(_ document: ObjectDocument, origin: String) throws(InputError)
+    -> WorkloadObject
+  {
+    try read(YAMLValue.document(document.json, file: origin, empty: "object"))
+  }
+}
+
+extension CronJobObject {
+  /// The Job this CronJob makes under `name`, as a document.
+  public func jobDocument(name: String) -> ObjectDocument {
+    var meta = jobTemplate["metadata"] ?? .map([])
+    meta.set("name", .scalar(name))
+    meta.set("namespace", .scalar(namespace))
+    var job = ObjectDocument.map([
+      ("apiVersion", .scalar("batch/v1")), ("kind", .scalar("Job")), ("metadata", meta),
+    ])
+    job.set("spec", jobTemplate["spec"] ?? .map([]))
+    return job
+  }
+}

@@ -1,0 +1,342 @@
+import BerthCore
+import Foundation
+import Testing
+
+@testable import BerthSimulation
+
+/// Scenarios run to hand-computed facts: the invariants hold after every event, and the
+/// timeline is what upstream's rules give.
+struct TimelineTests {
+  static let s: Int64 = 1_000_000_000
+
+  static func nodes(_ n: Int, cpu: String = "4") -> String {
+    (0..<n).map {
+      "---\n{apiVersion: v1, kind: Node, metadata: {name: node-\($0)}, status: {allocatable: {cpu: \"\(cpu)\", memory: 16Gi, pods: \"110\"}}}\n"
+    }.joined()
+  }
+
+  static func simulate(_ text: String, seed: UInt64? = nil, check: ((Simulation) -> Void)? = nil)
+    throws -> Simulation
+  {
+    let scenario = try Scenario.parse(text, file: "test.yaml")
+    let sim = try Simulation(scenario: scenario, seed: seed)
+    sim.engine.checksInvariants = true
+    sim.engine.invariants = { engine in
+      engine.cluster.checkInvariants()
+      check?(sim)
+    }
+    sim.run()
+    return sim
+  }
+
+  static func events(_ sim: Simulation, reason: String, name: String? = nil) -> [Double] {
+    sim.recorder.events.split(separator: "\n").filter { line in
+      line.contains("\"reason\":\"\(reason)\"")
+        && (name.map { n in line.contains("\"name\":\"\(n)") } ?? true)
+    }.compactMap { line in
+      let start = line.index(line.startIndex, offsetBy: 10)
+      return Double(line[start...].prefix { $0 != "," })
+    }
+  }
+
+  static let web = """
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      replicas: 10
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec:
+          containers:
+          - {name: app, image: "web:v1", resources: {requests: {cpu: 100m, memory: 64Mi}}}
+
+    """
+
+  @Test(
+    "a rolling update stays within replicas + maxSurge pods and replicas − maxUnavailable available"
+  )
+  func rollingUpdateBounds() throws {
+    var maxActive = 0
+    // Available pods as each instant settles (pods turn ready one event at a time).
+    var availableAt: [Int64: Int] = [:]
+    let text = """
+      apiVersion: berth.dev/v1alpha1
+      kind: Scenario
+      metadata: {name: t}
+      spec:
+        duration: 10m
+        behaviors:
+        - {selector: {matchLabels: {app: web}}, imagePull: 2s, readyAfter: 5s, stopAfter: 3s}
+        actions:
+        - {at: 60s, setImage: {kind: Deployment, name: web, container: app, image: "web:v2"}}
+      ---
+      \(Self.web)\(Self.nodes(3))
+      """
+    let sim = try Self.simulate(text) { sim in
+      let pods = sim.cluster.pods
+      var active = 0
+      var available = 0
+      for p in 0..<pods.count {
+        let id = PodID(UInt32(p))
+        guard sim.isActive(id), !sim.isGone(id) else { continue }
+        active += 1
+        if sim.isReady(id) { available += 1 }
+      }
+      maxActive = max(maxActive, active)
+      availableAt[sim.now.nanoseconds] = available
+    }
+    #expect(maxActive == 13, "10 replicas + ⌈25 %⌉ surge")
+    let settled = availableAt.filter { $0.key >= 7 * Self.s }.map(\.value)
+    #expect(settled.min() == 8, "10 replicas − ⌊25 %⌋ unavailable")
+    let d = sim.deployments.deployments[0]
+    #expect(d.availableReplicas == 10 && d.updatedReplicas == 10)
+    #expect(d.replicaSets.count == 2)
+    #expect(d.progressing?.reason == "NewReplicaSetAvailable")
+    // First step as upstream takes it: new ReplicaSet to 3, old to 8, new to 5.
+    let scaling = sim.recorder.events.split(separator: "\n").filter {
+      $0.contains("ScalingReplicaSet") && $0.hasPrefix("{\"time_s\":60.000")
+    }
+    #expect(scaling.count == 3)
+    #expect(scaling[0].contains("from 0 to 3") && scaling[1].contains("from 10 to 8"))
+    #expect(scaling[2].contains("from 3 to 5"))
+  }
+
+  @Test("Recreate: no new pod before every old one is gone")
+  func recreate() throws {
+    var overlap = false
+    let text = """
+      apiVersion: berth.dev/v1alpha1
+      kind: Scenario
+      metadata: {name: t}
+      spec:
+        duration: 5m
+        behaviors:
+        - {selector: {matchLabels: {app: web}}, readyAfter: 5s, stopAfter: 20s}
+        actions:
+        - {at: 60s, setImage: {kind: Deployment, name: web, container: app, image: "web:v2"}}
+      ---
+      \(Self.web.replacingOccurrences(of: "  replicas: 10\n", with: "  replicas: 4\n  strategy: {type: Recreate}\n"))\(Self.nodes(2))
+      """
+    let sim = try Self.simulate(text) { sim in
+      let live = sim.replicaSets.sets.map { rs in rs.pods.contains { !sim.isGone($0) } }
+      if live.filter({ $0 }).count > 1 { overlap = true }
+    }
+    #expect(!overlap)
+    let created = Self.events(sim, reason: "SuccessfulCreate")
+    #expect(
+      created.filter { $0 > 0 }.allSatisfy { $0 == 80 },
+      "new pods once the old stopped, 60 s + 20 s")
+    #expect(sim.deployments.deployments[0].availableReplicas == 4)
+  }
+
+  @Test("a Job with parallelism 2 and 5 completions of 30 s finishes in three waves, at 90 s")
+  func jobWaves() throws {
+    let text = """
+      apiVersion: berth.dev/v1alpha1
+      kind: Scenario
+      metadata: {name: t}
+      spec:
+        duration: 5m
+        behaviors:
+        - {selector: {matchLabels: {job: batch}}, exitAfter: 30s}
+      ---
+      apiVersion: batch/v1
+      kind: Job
+      metadata: {name: batch}
+      spec:
+        parallelism: 2
+        completions: 5
+        template:
+          metadata: {labels: {job: batch}}
+          spec:
+            restartPolicy: Never
+            containers: [{name: work, image: busybox, resources: {requests: {cpu: 100m}}}]
+      \(Self.nodes(1))
+      """
+    let sim = try Self.simulate(text)
+    let j = sim.jobs.jobs[0]
+    #expect(j.succeeded == 5 && j.failed == 0)
+    #expect(j.finished?.complete == true)
+    #expect(j.finished?.at == .seconds(Int64(90)))
+    #expect(Self.events(sim, reason: "SuccessfulCreate") == [0, 0, 30, 30, 60])
+    #expect(Self.events(sim, reason: "Completed") == [90])
+  }
+
+  @Test("a failing Job: the pod-failure back-off between attempts, then BackoffLimitExceeded")
+  func jobBackoffLimit() throws {
+    let text = """
+      apiVersion: berth.dev/v1alpha1
+      kind: Scenario
+      metadata: {name: t}
+      spec:
+        duration: 10m
+        behaviors:
+        - {selector: {matchLabels: {job: flaky}}, exitAfter: 1s, exitCode: 1}
+      ---
+      apiVersion: batch/v1
+      kind: Job
+      metadata: {name: flaky}
+      spec:
+        backoffLimit: 3
+        template:
+          metadata: {labels: {job: flaky}}
+          spec:
+            restartPolicy: Never
+            containers: [{name: work, image: busybox}]
+      \(Self.nodes(1))
+      """
+    let sim = try Self.simulate(text)
+    // Attempts at 0; failure at 1 → +10 s; failure at 12 → +20 s; failure at 33 → +40 s.
+    #expect(Self.events(sim, reason: "SuccessfulCreate") == [0, 11, 32, 73])
+    #expect(Self.events(sim, reason: "BackoffLimitExceeded") == [74])
+    #expect(sim.jobs.jobs[0].failed == 4)
+  }
+
+  @Test("a crash-looping container restarts at once, then after 10, 20, 40, 80, 160, 300, 300 s")
+  func crashLoop() throws {
+    let text = """
+      apiVersion: berth.dev/v1alpha1
+      kind: Scenario
+      metadata: {name: t}
+      spec:
+        duration: 25m
+        behaviors:
+        - {selector: {matchLabels: {app: web}}, exitAfter: 5s, exitCode: 1}
+      ---
+      \(Self.web.replacingOccurrences(of: "replicas: 10", with: "replicas: 1"))\(Self.nodes(1))
+      """
+    let sim = try Self.simulate(text)
+    let starts = Self.events(sim, reason: "Started")
+    let gaps = zip(starts.dropFirst(), starts).map { Int($0 - $1) - 5 }
+    #expect(Array(gaps.prefix(8)) == [0, 10, 20, 40, 80, 160, 300, 300])
+    #expect(!Self.events(sim, reason: "BackOff").isEmpty)
+    #expect(sim.cluster.pods.restarts[0] == Int32(starts.count - 1))
+  }
+
+  @Test("a failed node's pods are replaced only after the grace period and their toleration")
+  func nodeFailure() throws {
+    let text = """
+      apiVersion: berth.dev/v1alpha1
+      kind: Scenario
+      metadata: {name: t}
+      spec:
+        duration: 20m
+        behaviors:
+        - {selector: {matchLabels: {app: web}}, readyAfter: 1s}
+        actions:
+        - {at: 100s, failNode: {name: node-0}}
+        - {at: 900s, recoverNode: {name: node-0}}
+      ---
+      \(Self.web.replacingOccurrences(of: "replicas: 10", with: "replicas: 4"))\(Self.nodes(2))
+      """
+    let sim = try Self.simulate(text)
+    let onFailed = (0..<4).filter { sim.records[$0].node == 0 }
+    #expect(!onFailed.isEmpty)
+    // NotReady at 100 + 50 s; evicted at 150 + 300 s; replaced at once.
+    #expect(Self.events(sim, reason: "NodeNotReady", name: "node-0") == [150])
+    #expect(Self.events(sim, reason: "TaintManagerEviction").allSatisfy { $0 == 450 })
+    #expect(Self.events(sim, reason: "TaintManagerEviction").count == onFailed.count)
+    let creations = Self.events(sim, reason: "SuccessfulCreate")
+    #expect(creations.filter { $0 > 0 } == Array(repeating: 450, count: onFailed.count))
+    // The evicted pods stay Terminating until the node is back.
+    for p in onFailed {
+      #expect(
+        sim.cluster.pods.time(sim.cluster.pods.deletedAt, of: PodID(UInt32(p)))
+          == .seconds(Int64(900)))
+    }
+    #expect(sim.deployments.deployments[0].availableReplicas == 4)
+  }
+
+  @Test("the Kubernetes 1.31 defaults: node-monitor-grace-period 40 s")
+  func versionDefaults() throws {
+    let s = try Scenario.parse(
+      """
+      apiVersion: berth.dev/v1alpha1
+      kind: Scenario
+      metadata: {name: t}
+      spec: {duration: 1m, settings: {kubernetesVersion: "1.31"}}
+      """, file: "t.yaml")
+    #expect(s.settings.nodeMonitorGracePeriod == .seconds(Int64(40)))
+    #expect(SimulationSettings().nodeMonitorGracePeriod == .seconds(Int64(50)))
+  }
+
+  @Test("a */5 CronJob over an hour creates 12 Jobs and keeps three finished ones")
+  func cronJob() throws {
+    let text = """
+      apiVersion: berth.dev/v1alpha1
+      kind: Scenario
+      metadata: {name: t}
+      spec:
+        duration: 1h
+        behaviors:
+        - {selector: {matchLabels: {app: report}}, exitAfter: 10s}
+      ---
+      apiVersion: batch/v1
+      kind: CronJob
+      metadata: {name: report}
+      spec:
+        schedule: "*/5 * * * *"
+        jobTemplate:
+          spec:
+            template:
+              metadata: {labels: {app: report}}
+              spec:
+                restartPolicy: OnFailure
+                containers: [{name: r, image: busybox}]
+      \(Self.nodes(1))
+      """
+    let sim = try Self.simulate(text)
+    let created = Self.events(sim, reason: "SuccessfulCreate", name: "report")
+    let jobs = sim.recorder.events.split(separator: "\n").filter {
+      $0.contains("\"kind\":\"CronJob\"") && $0.contains("SuccessfulCreate")
+    }
+    #expect(jobs.count == 12)
+    #expect(created.first == 300)
+    // The first Job is named after its scheduled minute: 2024-01-01T00:05Z.
+    #expect(jobs[0].contains("report-\((1_704_067_200 + 300) / 60)"))
+    #expect(sim.cronJobs.cronJobs[0].jobs.count <= 4)
+  }
+
+  @Test("rollout undo returns to the previous template's ReplicaSet under a new revision")
+  func rolloutUndo() throws {
+    let text = """
+      apiVersion: berth.dev/v1alpha1
+      kind: Scenario
+      metadata: {name: t}
+      spec:
+        duration: 10m
+        behaviors:
+        - {selector: {matchLabels: {app: web}}, readyAfter: 2s}
+        actions:
+        - {at: 60s, setImage: {kind: Deployment, name: web, container: app, image: "web:v2"}}
+        - {at: 300s, rolloutUndo: {kind: Deployment, name: web}}
+      ---
+      \(Self.web)\(Self.nodes(3))
+      """
+    let sim = try Self.simulate(text)
+    let d = sim.deployments.deployments[0]
+    let sets = d.replicaSets.map { sim.replicaSets.sets[$0] }
+    #expect(sets.count == 2)
+    let first = sets.first { $0.created == .zero }!
+    #expect(first.replicas == 10 && first.revision == 3)
+    #expect(sets.first { $0 !== first }!.replicas == 0)
+  }
+
+  @Test("the same scenario and seed give byte-identical outputs; another seed other names")
+  func determinism() throws {
+    let text = try String(contentsOfFile: "datasets/scenarios/rolling-update.yaml", encoding: .utf8)
+    func outputs(_ seed: UInt64) throws -> [String] {
+      let sim = try Simulation(scenario: try Scenario.parse(text, file: "r.yaml"), seed: seed)
+      sim.run()
+      return [
+        sim.recorder.timeseries, sim.recorder.events, SimulationOutputs.podsCSV(sim),
+        SimulationOutputs.reportHTML(sim),
+      ]
+    }
+    let a = try outputs(3)
+    #expect(a == (try outputs(3)))
+    #expect(a[2] != (try outputs(4))[2])
+  }
+}
