@@ -103,7 +103,9 @@ let package = Package(
     .target(name: "CLibFuzzer"),
     .executableTarget(
       name: "berth-fuzz",
-      dependencies: ["BerthCore", "BerthTraces", "BerthBench", "BerthWorkloads", "CLibFuzzer"],
+      dependencies: [
+        "BerthCore", "BerthTraces", "BerthBench", "BerthWorkloads", "BerthSimulation", "CLibFuzzer",
+      ],
       path: "Sources/BerthFuzz"),
     .target(
       name: "BerthTestSupport",

@@ -42,7 +42,7 @@ struct Simulate: ParsableCommand {
       guard end > .zero else { throw ValidationError("--until must be positive") }
     }
     let sim: Simulation
-    do { sim = try Simulation(scenario: scenario, seed: seed) } catch {
+    do { sim = try Simulation(scenario: scenario, seed: seed, keepsEvents: out != nil) } catch {
       throw CommandFailure(error.description)
     }
     print("scenario=\(scenario.name) seed=\(sim.seed) until=\(Self.format(end))")
@@ -104,6 +104,10 @@ struct Simulate: ParsableCommand {
     print(
       "pods created \(sim.cluster.pods.count); now \(t.pods) pods (\(t.running) running, \(t.pending) pending) on \(t.readyNodes)/\(t.nodes) ready nodes; \(sim.recorder.eventCount) events"
     )
-    for line in sim.workloadLines() { print("  " + line) }
+    let lines = sim.workloadLines()
+    for line in lines.prefix(20) { print("  " + line) }
+    if lines.count > 20 {
+      print("  … and \(lines.count - 20) more workloads (summary.json lists them all)")
+    }
   }
 }

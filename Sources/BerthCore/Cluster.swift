@@ -391,8 +391,19 @@ public final class Cluster {
     if _matchers.count > before {
       let counts = Column<Int32>(repeating: 0, count: nodes.count)
       var total: Int64 = 0
+      // Pods share label sets (a workload's replicas one): each (label set, namespace) is
+      // matched once, however many bound pods carry it.
+      var verdicts: [UInt64: Bool] = [:]
       for p in 0..<pods.count where pods.node[p] != PodTable.unbound {
-        if matches(m, PodID(UInt32(p))) {
+        let key = UInt64(pods.labels[p]) << 32 | UInt64(pods.namespace[p])
+        let verdict: Bool
+        if let v = verdicts[key] {
+          verdict = v
+        } else {
+          verdict = matches(m, PodID(UInt32(p)))
+          verdicts[key] = verdict
+        }
+        if verdict {
           counts[Int(pods.node[p])] += 1
           total += 1
         }

@@ -1,5 +1,6 @@
 import BerthBench
 import BerthCore
+import BerthSimulation
 import BerthTraces
 import BerthWorkloads
 import Foundation
@@ -20,6 +21,7 @@ enum FuzzTarget: String, CaseIterable {
   case benchReport = "bench-report"
   case duration
   case cronSchedule = "cron-schedule"
+  case scenario
 
   /// 2024-03-10 06:59:59 UTC: a minute before New York springs forward, where stepping is hardest.
   static let cronStart: Int64 = 1_710_053_999
@@ -87,6 +89,8 @@ enum FuzzTarget: String, CaseIterable {
         precondition(
           !error.description.contains("\n"), "duration error spans lines: \(error.description)")
       }
+    case .scenario:
+      check { () throws(InputError) in try Self.runScenario(text(data)) }
     case .cronSchedule:
       // The first byte chooses the form (standard or with seconds) and the zone.
       let flags = data.first ?? 0
@@ -105,6 +109,26 @@ enum FuzzTarget: String, CaseIterable {
         precondition(!error.description.contains("\n"), "schedule error spans lines")
       }
     }
+  }
+
+  /// A scenario small enough is also run for up to an hour of virtual time: whatever the reader
+  /// accepts, the simulation must take without a trap.
+  static func runScenario(_ text: String) throws(InputError) {
+    let s = try Scenario.parse(text, file: "fuzz.yaml")
+    var replicas = 0
+    for w in s.workloads {
+      switch w {
+      case .deployment(let d): replicas += d.replicas
+      case .replicaSet(let r): replicas += r.replicas
+      case .job(let j): replicas += j.parallelism
+      case .cronJob: replicas += 1
+      }
+    }
+    guard replicas <= 200, s.manifest.nodes.count <= 50, s.manifest.pods.count <= 200 else {
+      return
+    }
+    let sim = try Simulation(scenario: s)
+    sim.run(until: min(s.duration, .seconds(Int64(3600))))
   }
 
   func text(_ data: Data) throws(InputError) -> String { try InputFile.text(data, file: "fuzz") }

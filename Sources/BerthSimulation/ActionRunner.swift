@@ -5,7 +5,8 @@ import BerthTraces
 /// The scenario's actions, each at its virtual time (equal times in the order written): what a
 /// user would do with kubectl, done through the same operations the controllers use.
 final class ActionRunner: Component {
-  unowned let sim: Simulation
+  // SAFETY: the simulation owns its components and outlives them.
+  unowned(unsafe) let sim: Simulation
 
   init(_ sim: Simulation) { self.sim = sim }
 

@@ -20,7 +20,8 @@ final class CronJobState {
 /// (in its time zone), named `<cronjob>-<minutes since 1970>`; the concurrency policy against
 /// Jobs still running; the history limits on finished Jobs.
 final class CronJobController: Component {
-  unowned let sim: Simulation
+  // SAFETY: the simulation owns its components and outlives them.
+  unowned(unsafe) let sim: Simulation
   var rng: SplitMix64
   var cronJobs: [CronJobState] = []
   private var index: [String: Int] = [:]

@@ -23,6 +23,7 @@ final class DeploymentState {
   var progressing: (status: Bool, reason: String, updated: VirtualTime)?
   var available: Bool?
   var deadlineCheck: TimerHandle?
+  var series = -1
 
   init(object: DeploymentObject, uid: UInt64, template: Int32, created: VirtualTime) {
     self.object = object
@@ -36,7 +37,8 @@ final class DeploymentState {
 /// rollouts, proportional scaling of a rollout in progress, revisions and their history limit,
 /// pause, and the Progressing and Available conditions — upstream's sync, step for step.
 final class DeploymentController: Component {
-  unowned let sim: Simulation
+  // SAFETY: the simulation owns its components and outlives them.
+  unowned(unsafe) let sim: Simulation
   var rng: SplitMix64
   var deployments: [DeploymentState] = []
   private var index: [String: Int] = [:]
@@ -83,7 +85,7 @@ final class DeploymentController: Component {
     deployments.append(d)
     isDirty.append(false)
     index[ReplicaSetController.key(object.namespace, object.name)] = deployments.count - 1
-    sim.recorder.series(
+    d.series = sim.recorder.series(
       kind: "Deployment", namespace: object.namespace, name: object.name, fields: Self.fields)
     markDirty(deployments.count - 1)
   }
@@ -524,9 +526,11 @@ final class DeploymentController: Component {
     d.readyReplicas = ready
     d.availableReplicas = available
     d.unavailableReplicas = unavailable
-    sim.recorder.set(
-      kind: "Deployment", namespace: d.object.namespace, name: d.object.name,
-      values: [replicas, updated, ready, available, unavailable], fields: Self.fields)
+    sim.recorder.set(series: d.series, replicas)
+    sim.recorder.set(series: d.series + 1, updated)
+    sim.recorder.set(series: d.series + 2, ready)
+    sim.recorder.set(series: d.series + 3, available)
+    sim.recorder.set(series: d.series + 4, unavailable)
   }
 
   // MARK: kubectl rollout undo

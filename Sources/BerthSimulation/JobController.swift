@@ -24,6 +24,7 @@ final class JobState {
   var finished: (complete: Bool, reason: String, at: VirtualTime)?
   var deleted = false
   var timer: TimerHandle?
+  var series = -1
 
   init(object: JobObject, uid: UInt64, template: Int32, cronJob: Int32, created: VirtualTime) {
     self.object = object
@@ -44,7 +45,8 @@ final class JobState {
 final class JobController: Component {
   enum Tag: UInt32 { case sync, expire }
 
-  unowned let sim: Simulation
+  // SAFETY: the simulation owns its components and outlives them.
+  unowned(unsafe) let sim: Simulation
   var rng: SplitMix64
   var jobs: [JobState] = []
   private var index: [String: Int] = [:]
@@ -88,7 +90,7 @@ final class JobController: Component {
     jobs.append(j)
     isDirty.append(false)
     index[ReplicaSetController.key(object.namespace, object.name)] = jobs.count - 1
-    sim.recorder.series(
+    j.series = sim.recorder.series(
       kind: "Job", namespace: object.namespace, name: object.name, fields: Self.fields)
     markDirty(jobs.count - 1)
     return jobs.count - 1
@@ -292,8 +294,8 @@ final class JobController: Component {
   private func publish(_ i: Int, active: Int) {
     let j = jobs[i]
     j.active = active
-    sim.recorder.set(
-      kind: "Job", namespace: j.object.namespace, name: j.object.name,
-      values: [active, j.succeeded, j.failed], fields: Self.fields)
+    sim.recorder.set(series: j.series, active)
+    sim.recorder.set(series: j.series + 1, j.succeeded)
+    sim.recorder.set(series: j.series + 2, j.failed)
   }
 }

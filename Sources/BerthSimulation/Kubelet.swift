@@ -12,7 +12,8 @@ final class Kubelet: Component {
     case pulled, initialized, started, probeFailed, ready, exited, stopped
   }
 
-  unowned let sim: Simulation
+  // SAFETY: the simulation owns its components and outlives them.
+  unowned(unsafe) let sim: Simulation
   var rng: SplitMix64
   /// Per node row, the images it holds (names normalised as the scheduler does).
   private var images: [Set<String>] = []

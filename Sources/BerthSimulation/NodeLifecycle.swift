@@ -10,7 +10,8 @@ import BerthEngine
 final class NodeLifecycle: Component {
   enum Tag: UInt32 { case notReady, evict, drain }
 
-  unowned let sim: Simulation
+  // SAFETY: the simulation owns its components and outlives them.
+  unowned(unsafe) let sim: Simulation
   private var alive: [Bool] = []
   private var ready: [Bool] = []
   private var removed: [Bool] = []

@@ -19,7 +19,11 @@ public final class Recorder: Component {
   }
 
   let startTime: Int64
-  private weak var sim: Simulation?
+  /// Whether event lines are kept (`events.jsonl`); they are counted either way.
+  public var keepsEvents = true
+  // SAFETY: the simulation owns its recorder and outlives it (a weak reference would give it a
+  // side table, and every retain of the simulation the slow path).
+  private unowned(unsafe) var sim: Simulation?
   private var series: [Series] = []
   /// Per object (kind, namespace, name), its first series; lookups only.
   private var seriesIndex: [String: Int] = [:]
@@ -31,8 +35,12 @@ public final class Recorder: Component {
   /// Per series, the settled values written: (ns, value), for the report's charts.
   private(set) var points: [[(time: Int64, value: Int64)]] = []
   /// `timeseries.csv` rows so far.
-  public private(set) var timeseries = "time_s,kind,namespace,name,field,value\n"
-  public private(set) var events = ""
+  private var timeseriesBytes = Array("time_s,kind,namespace,name,field,value\n".utf8)
+  private var eventBytes: [UInt8] = []
+  /// `timeseries.csv` so far.
+  public var timeseries: String { String(decoding: timeseriesBytes, as: UTF8.self) }
+  /// `events.jsonl` so far.
+  public var events: String { String(decoding: eventBytes, as: UTF8.self) }
   public private(set) var eventCount = 0
   /// Events per reason (sorted when reported).
   public private(set) var reasons: [String: Int] = [:]
@@ -89,13 +97,16 @@ public final class Recorder: Component {
   private var now: VirtualTime { sim?.now ?? .zero }
 
   /// Registers an object's status fields; each gets a row with 0 now.
-  func series(kind: String, namespace: String, name: String, fields: [String]) {
+  /// - Returns: the first field's series; field k is that plus k (for `set(series:_:)`).
+  @discardableResult
+  func series(kind: String, namespace: String, name: String, fields: [String]) -> Int {
     let key = Self.key(kind, namespace, name)
     if let first = seriesIndex[key] {
       for k in fields.indices { set(first + k, 0) }
-      return
+      return first
     }
-    seriesIndex[key] = series.count
+    let first = series.count
+    seriesIndex[key] = first
     for f in fields {
       series.append(Series(kind: kind, namespace: namespace, name: name, field: f))
       written.append(Int64.min)
@@ -104,7 +115,11 @@ public final class Recorder: Component {
       isPending.append(false)
       set(series.count - 1, 0)
     }
+    return first
   }
+
+  /// A new value of one series (from `series(kind:namespace:name:fields:)`).
+  func set(series id: Int, _ value: Int) { set(id, Int64(value)) }
 
   /// New values of an object's fields (in the order they were registered).
   func set(kind: String, namespace: String, name: String, values: [Int], fields: [String]) {
@@ -132,7 +147,18 @@ public final class Recorder: Component {
       written[id] = pending[id]
       points[id].append((pendingTime.nanoseconds, pending[id]))
       let s = series[id]
-      timeseries += "\(t),\(s.kind),\(s.namespace),\(Self.csv(s.name)),\(s.field),\(pending[id])\n"
+      Self.append(t, to: &timeseriesBytes)
+      timeseriesBytes.append(UInt8(ascii: ","))
+      Self.append(s.kind, to: &timeseriesBytes)
+      timeseriesBytes.append(UInt8(ascii: ","))
+      Self.append(s.namespace, to: &timeseriesBytes)
+      timeseriesBytes.append(UInt8(ascii: ","))
+      Self.append(Self.csv(s.name), to: &timeseriesBytes)
+      timeseriesBytes.append(UInt8(ascii: ","))
+      Self.append(s.field, to: &timeseriesBytes)
+      timeseriesBytes.append(UInt8(ascii: ","))
+      Self.append(String(pending[id]), to: &timeseriesBytes)
+      timeseriesBytes.append(UInt8(ascii: "\n"))
     }
     pendingList.removeAll(keepingCapacity: true)
   }
@@ -163,18 +189,50 @@ public final class Recorder: Component {
   ) {
     eventCount += 1
     reasons[reason, default: 0] += 1
-    var line = "{\"time_s\":\(Self.seconds(now)),\"kind\":"
-    ObjectDocument.quote(kind, into: &line)
-    line += ",\"namespace\":"
-    ObjectDocument.quote(namespace, into: &line)
-    line += ",\"name\":"
-    ObjectDocument.quote(name, into: &line)
-    line += ",\"type\":\"\(type.rawValue)\",\"reason\":"
-    ObjectDocument.quote(reason, into: &line)
-    line += ",\"message\":"
-    ObjectDocument.quote(message, into: &line)
-    line += "}\n"
-    events += line
+    guard keepsEvents else { return }
+    append("{\"time_s\":")
+    append(Self.seconds(now))
+    append(",\"kind\":")
+    appendQuoted(kind)
+    append(",\"namespace\":")
+    appendQuoted(namespace)
+    append(",\"name\":")
+    appendQuoted(name)
+    append(
+      type == .normal ? ",\"type\":\"Normal\",\"reason\":" : ",\"type\":\"Warning\",\"reason\":")
+    appendQuoted(reason)
+    append(",\"message\":")
+    appendQuoted(message)
+    append("}\n")
+  }
+
+  static func append(_ s: String, to bytes: inout [UInt8]) {
+    var s = s
+    s.withUTF8 { bytes.append(contentsOf: $0) }
+  }
+
+  private func append(_ s: String) {
+    var s = s
+    s.withUTF8 { eventBytes.append(contentsOf: $0) }
+  }
+
+  /// A JSON string: plain bytes copied as they are, the rest escaped.
+  private func appendQuoted(_ s: String) {
+    var s = s
+    let plain = s.withUTF8 { bytes in
+      !bytes.contains {
+        $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 >= 0x7f
+      }
+    }
+    if plain {
+      eventBytes.append(UInt8(ascii: "\""))
+      s.withUTF8 { eventBytes.append(contentsOf: $0) }
+      eventBytes.append(UInt8(ascii: "\""))
+    } else {
+      var quoted = ""
+      ObjectDocument.quote(s, into: &quoted)
+      append(quoted)
+    }
   }
 
   func event(pod: PodID, in sim: Simulation, type: EventType, reason: String, message: String) {
@@ -230,11 +288,14 @@ public final class Recorder: Component {
   private func publishTotals() {
     guard clusterSeries >= 0 else { return }
     let t = totals
-    let values: [Int64] = [
-      Int64(t.nodes), Int64(t.readyNodes), Int64(t.pods), Int64(t.pending), Int64(t.running),
-      t.cpu, t.memory,
-    ]
-    for (k, v) in values.enumerated() { set(clusterSeries + k, v) }
+    let c = clusterSeries
+    set(c, Int64(t.nodes))
+    set(c + 1, Int64(t.readyNodes))
+    set(c + 2, Int64(t.pods))
+    set(c + 3, Int64(t.pending))
+    set(c + 4, Int64(t.running))
+    set(c + 5, t.cpu)
+    set(c + 6, t.memory)
   }
 
   /// The run ended: the last instant's rows are written.

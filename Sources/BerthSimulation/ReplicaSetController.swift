@@ -29,6 +29,8 @@ final class ReplicaSetState {
   var availableReplicas = 0
   var deleted = false
   var availabilityCheck: TimerHandle?
+  /// Its first status series in the recorder.
+  var series = -1
   /// The object as the user wrote it (nil for a Deployment's ReplicaSet).
   var document: ObjectDocument?
 
@@ -51,7 +53,8 @@ final class ReplicaSetState {
 /// neither finished nor being deleted, creating pods from the template and deleting the ones
 /// upstream's ranking puts first; counts ready and available pods into the status.
 final class ReplicaSetController: Component {
-  unowned let sim: Simulation
+  // SAFETY: the simulation owns its components and outlives them.
+  unowned(unsafe) let sim: Simulation
   var rng: SplitMix64
   var sets: [ReplicaSetState] = []
   /// Lookups by namespace and name only (never iterated).
@@ -108,7 +111,8 @@ final class ReplicaSetController: Component {
     sets.append(rs)
     isDirty.append(false)
     index[Self.key(namespace, name)] = sets.count - 1
-    sim.recorder.series(kind: "ReplicaSet", namespace: namespace, name: name, fields: Self.fields)
+    rs.series = sim.recorder.series(
+      kind: "ReplicaSet", namespace: namespace, name: name, fields: Self.fields)
     markDirty(sets.count - 1)
     return sets.count - 1
   }
@@ -216,9 +220,9 @@ final class ReplicaSetController: Component {
     rs.statusReplicas = replicas
     rs.readyReplicas = ready
     rs.availableReplicas = available
-    sim.recorder.set(
-      kind: "ReplicaSet", namespace: rs.namespace, name: rs.name,
-      values: [replicas, ready, available], fields: Self.fields)
+    sim.recorder.set(series: rs.series, replicas)
+    sim.recorder.set(series: rs.series + 1, ready)
+    sim.recorder.set(series: rs.series + 2, available)
     if rs.deployment >= 0 { sim.deployments.markDirty(Int(rs.deployment)) }
   }
 
@@ -262,7 +266,8 @@ final class ReplicaSetController: Component {
           assigned: bound, phase: phase, ready: sim.isReady(p),
           colocated: bound ? onNode[sim.records[p.index].node] ?? 0 : 0,
           readySince: readyAt == PodTable.never ? nil : readyAt, restarts: pods.restarts[p.index],
-          created: pods.createdAt[p.index], uid: sim.records[p.index].uid), p
+          created: pods.createdAt[p.index], uid: sim.records[p.index].uid
+        ).prepared(now: now), p
       )
     }
     let sorted = keyed.sorted { a, b in

@@ -64,8 +64,12 @@ public final class Simulation {
   var templates: [PodTemplate] = []
   private var uids: SplitMix64
 
-  /// - Parameter seed: overrides the scenario's (default 1).
-  public init(scenario: Scenario, seed: UInt64? = nil) throws(InputError) {
+  /// - Parameters:
+  ///   - seed: overrides the scenario's (default 1).
+  ///   - keepsEvents: whether the event lines are kept for `events.jsonl` (a run that writes no
+  ///     outputs need not hold millions of them); events are counted either way.
+  public init(scenario: Scenario, seed: UInt64? = nil, keepsEvents: Bool = true) throws(InputError)
+  {
     self.scenario = scenario
     let seed = seed ?? scenario.seed ?? 1
     self.seed = seed
@@ -75,6 +79,7 @@ public final class Simulation {
     self.cluster = cluster
     engine = Engine(cluster: cluster)
     recorder = Recorder(startTime: scenario.startTime)
+    recorder.keepsEvents = keepsEvents
     recorder.attach(self)
     // Order matters only within an instant: actions first, then the controllers, the
     // scheduler, the kubelets.

@@ -231,6 +231,9 @@ public enum WorkloadObject: Sendable {
     }
   }
 
+  /// The most replicas, parallelism or history one object may ask for.
+  public static let maxCount: Int32 = 1_000_000
+
   /// The kinds read as workloads.
   public static let kinds: Set<String> = ["Deployment", "ReplicaSet", "Job", "CronJob"]
 
@@ -250,6 +253,8 @@ public enum WorkloadObject: Sendable {
       guard let n = spec.child(field) else { return d }
       let x = try n.int32()
       guard x >= 0 else { throw n.error("must be greater than or equal to 0") }
+      // Refused before a single pod is made: more than a simulation holds in memory.
+      guard x <= maxCount else { throw n.error("\(x) is more than Berth simulates (\(maxCount))") }
       return Int(x)
     }
     func seconds(_ field: String, min: Int64 = 0) throws(InputError) -> Int64? {

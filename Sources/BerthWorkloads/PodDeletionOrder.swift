@@ -23,6 +23,10 @@ public struct PodDeletionKey: Sendable, Equatable {
   /// Creation time (ns).
   public var created: Int64
   public var uid: UInt64
+  /// ⌊log₂⌋ of the ready and creation ages at a given now, once `prepared(now:)` computed them
+  /// (a sort then takes no logarithm per comparison).
+  var readyBucket: Int64?
+  var createdBucket: Int64?
 
   public init(
     assigned: Bool, phase: Phase, ready: Bool, deletionCost: Int32 = 0, colocated: Int = 0,
@@ -39,6 +43,19 @@ public struct PodDeletionKey: Sendable, Equatable {
     self.uid = uid
   }
 
+  /// The key with its log₂ age buckets at `now` computed once.
+  public func prepared(now: Int64) -> Self {
+    var k = self
+    k.readyBucket = readySince.map { Self.bucket($0, now: now) }
+    k.createdBucket = Self.bucket(created, now: now)
+    return k
+  }
+
+  static func bucket(_ t: Int64, now: Int64) -> Int64 {
+    let d = now - t
+    return d > 0 ? Int64(log2(Double(d))) : -1
+  }
+
   /// Whether `a` is deleted before `b` at `now`: unassigned before assigned; Pending, then
   /// Unknown, then Running; not ready before ready; lower deletion cost first; more colocated
   /// first; of two ready pods the one ready for less time (on a log₂ scale of the time since,
@@ -51,7 +68,9 @@ public struct PodDeletionKey: Sendable, Equatable {
     if a.colocated != b.colocated { return a.colocated > b.colocated }
     if a.ready && b.ready, a.readySince != b.readySince {
       if let ra = a.readySince, let rb = b.readySince {
-        let diff = logarithmicRankDiff(ra, rb, now: now)
+        let diff =
+          a.readyBucket.flatMap { x in b.readyBucket.map { x - $0 } }
+          ?? logarithmicRankDiff(ra, rb, now: now)
         return diff == 0 ? a.uid < b.uid : diff < 0
       }
       // A pod with no ready time counts as ready for the least time.
@@ -59,7 +78,9 @@ public struct PodDeletionKey: Sendable, Equatable {
     }
     if a.restarts != b.restarts { return a.restarts > b.restarts }
     if a.created != b.created {
-      let diff = logarithmicRankDiff(a.created, b.created, now: now)
+      let diff =
+        a.createdBucket.flatMap { x in b.createdBucket.map { x - $0 } }
+        ?? logarithmicRankDiff(a.created, b.created, now: now)
       return diff == 0 ? a.uid < b.uid : diff < 0
     }
     return false
@@ -68,10 +89,6 @@ public struct PodDeletionKey: Sendable, Equatable {
   /// `logarithmicRankDiff`: the difference of ⌊log₂⌋ of the two ages in nanoseconds (−1 for an
   /// age that is not positive).
   public static func logarithmicRankDiff(_ t1: Int64, _ t2: Int64, now: Int64) -> Int64 {
-    func rank(_ t: Int64) -> Int64 {
-      let d = now - t
-      return d > 0 ? Int64(log2(Double(d))) : -1
-    }
-    return rank(t1) - rank(t2)
+    bucket(t1, now: now) - bucket(t2, now: now)
   }
 }
