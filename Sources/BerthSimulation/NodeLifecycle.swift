@@ -46,6 +46,7 @@ final class NodeLifecycle: Component {
   }
 
   func spec(_ n: Int) -> NodeSpec { sim.cluster.nodes.specs[n] }
+  func isRemoved(_ n: Int) -> Bool { n < removed.count && removed[n] }
   func isAlive(_ n: Int) -> Bool { n >= alive.count || alive[n] }
   var nodeCount: Int { removed.filter { !$0 }.count }
   var readyCount: Int { zip(ready, removed).filter { $0 && !$1 }.count }

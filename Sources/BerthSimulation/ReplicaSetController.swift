@@ -75,6 +75,8 @@ final class ReplicaSetController: Component {
     index[Self.key(namespace, name)].flatMap { sets[$0].deleted ? nil : $0 }
   }
 
+  func isPending(_ i: Int) -> Bool { isDirty[i] }
+
   func markDirty(_ i: Int) {
     guard !isDirty[i] else { return }
     isDirty[i] = true

@@ -287,6 +287,76 @@ public final class Simulation {
     return Int32(templates.count - 1)
   }
 
+  // MARK: Invariants
+
+  /// What must hold after every event (tests check it with `Engine.checksInvariants`): time
+  /// never goes back; a pod that is gone or finished holds no node, and a bound pod sits on a
+  /// node that was not removed; every live pod of a ReplicaSet or Job is in its owner's list,
+  /// and nothing else is; a ReplicaSet that has no reconcile pending reports the pods it has;
+  /// a Deployment's ReplicaSets point back at it.
+  public func invariantViolations() -> [String] {
+    var out: [String] = []
+    if now < lastChecked { out.append("time went back from \(lastChecked) to \(now)") }
+    lastChecked = now
+    let pods = cluster.pods
+    var owned = [Int](repeating: 0, count: replicaSets.sets.count)
+    var jobOwned = [Int](repeating: 0, count: jobs.jobs.count)
+    for p in 0..<pods.count {
+      let id = PodID(UInt32(p))
+      let phase = pods.phase(of: id)
+      if (isGone(id) || phase.isFinished) && pods.isBound(id) {
+        out.append("pod \(name(id)) is \(isGone(id) ? "gone" : phase.rawValue) but holds a node")
+      }
+      if let n = pods.boundNode(id), nodes.isRemoved(n.index) {
+        out.append("pod \(name(id)) is bound to removed node \(cluster.nodes.name(n))")
+      }
+      guard !isGone(id), p < records.count else { continue }
+      let r = records[p]
+      switch r.ownerKind {
+      case .replicaSet:
+        owned[Int(r.owner)] += 1
+        if !replicaSets.sets[Int(r.owner)].pods.contains(id) {
+          out.append("pod \(name(id)) is missing from its ReplicaSet's pods")
+        }
+      case .job:
+        jobOwned[Int(r.owner)] += 1
+        if !jobs.jobs[Int(r.owner)].pods.contains(id) {
+          out.append("pod \(name(id)) is missing from its Job's pods")
+        }
+      case .none: break
+      }
+    }
+    for (i, rs) in replicaSets.sets.enumerated() {
+      let live = rs.pods.filter { !isGone($0) }
+      if live.count != owned[i] { out.append("ReplicaSet \(rs.name) lists pods it does not own") }
+      if !replicaSets.isPending(i) && !rs.deleted {
+        let active = live.filter(isActive)
+        if rs.statusReplicas != active.count || rs.readyReplicas != active.filter(isReady).count {
+          out.append(
+            "ReplicaSet \(rs.name) reports \(rs.statusReplicas) replicas, \(rs.readyReplicas) ready; has \(active.count), \(active.filter(isReady).count) ready"
+          )
+        }
+      }
+      if rs.deployment >= 0, !rs.deleted,
+        !deployments.deployments[Int(rs.deployment)].replicaSets.contains(i)
+      {
+        out.append("ReplicaSet \(rs.name) is missing from its Deployment's list")
+      }
+    }
+    for (i, j) in jobs.jobs.enumerated() where j.pods.filter({ !isGone($0) }).count != jobOwned[i] {
+      out.append("Job \(j.object.name) lists pods it does not own")
+    }
+    return out
+  }
+
+  private var lastChecked = VirtualTime.zero
+
+  /// Traps on the first violated invariant, naming it.
+  public func checkInvariants() {
+    cluster.checkInvariants()
+    if let v = invariantViolations().first { preconditionFailure("simulation invariant: \(v)") }
+  }
+
   // MARK: Running
 
   /// Runs to the scenario's end (or `until`) and settles the records.

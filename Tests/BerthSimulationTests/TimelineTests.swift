@@ -21,8 +21,10 @@ struct TimelineTests {
     let scenario = try Scenario.parse(text, file: "test.yaml")
     let sim = try Simulation(scenario: scenario, seed: seed)
     sim.engine.checksInvariants = true
-    sim.engine.invariants = { engine in
-      engine.cluster.checkInvariants()
+    sim.engine.invariants = { _ in
+      let violations = sim.invariantViolations()
+      #expect(violations.isEmpty, "\(violations.first ?? "")")
+      sim.cluster.checkInvariants()
       check?(sim)
     }
     sim.run()
@@ -322,6 +324,21 @@ struct TimelineTests {
     let first = sets.first { $0.created == .zero }!
     #expect(first.replicas == 10 && first.revision == 3)
     #expect(sets.first { $0 !== first }!.replicas == 0)
+  }
+
+  @Test("every bundled scenario runs to its end with every invariant holding after every event")
+  func bundledScenarios() throws {
+    let dir = "datasets/scenarios"
+    let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter {
+      $0.hasSuffix(".yaml")
+    }.sorted()
+    #expect(files.count >= 7)
+    for f in files {
+      let text = try String(contentsOfFile: dir + "/" + f, encoding: .utf8)
+      let sim = try Self.simulate(text)
+      #expect(sim.now == sim.scenario.duration, "\(f)")
+      #expect(!sim.recorder.events.contains("ActionFailed"), "\(f): an action failed")
+    }
   }
 
   @Test("the same scenario and seed give byte-identical outputs; another seed other names")
