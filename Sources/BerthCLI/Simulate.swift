@@ -63,7 +63,7 @@ struct Simulate: ParsableCommand {
     printSummary(sim, wall: wall)
     guard let out else { return }
     var inputs: [(path: String, fnv1a64: String)] = []
-    for f in Self.inputFiles(self.scenario) {
+    for f in (try? InputFile.yamlFiles(at: self.scenario)) ?? [] {
       if let data = FileManager.default.contents(atPath: f) {
         inputs.append((f, String(format: "%016llx", InputChecksum.fnv1a64(data))))
       }
@@ -73,17 +73,6 @@ struct Simulate: ParsableCommand {
       facts: .init(berthVersion: BerthVersion.current, inputs: inputs, wallSeconds: wall))
     do { try OutputSet.write(files, to: out) } catch { throw CommandFailure(error.description) }
     print("wrote \(files.map(\.name).joined(separator: ", ")) to \(out)")
-  }
-
-  static func inputFiles(_ path: String) -> [String] {
-    var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
-      return [path]
-    }
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-    return names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map {
-      path + "/" + $0
-    }
   }
 
   static func format(_ t: VirtualTime) -> String {

@@ -24,7 +24,7 @@ final class CronJobController: Component {
   unowned(unsafe) let sim: Simulation
   var rng: SplitMix64
   var cronJobs: [CronJobState] = []
-  private var index: [String: Int] = [:]
+  private var index = ObjectIndex()
 
   init(_ sim: Simulation, rng: SplitMix64) {
     self.sim = sim
@@ -34,7 +34,7 @@ final class CronJobController: Component {
   var name: String { "cronjob-controller" }
 
   func find(namespace: String, name: String) -> Int? {
-    index[ReplicaSetController.key(namespace, name)].flatMap { cronJobs[$0].deleted ? nil : $0 }
+    index[namespace, name].flatMap { cronJobs[$0].deleted ? nil : $0 }
   }
 
   /// The virtual wall clock, Unix seconds (whole seconds, as cron schedules count).
@@ -50,7 +50,7 @@ final class CronJobController: Component {
     } else {
       cronJobs.append(CronJobState(object: object))
       i = cronJobs.count - 1
-      index[ReplicaSetController.key(object.namespace, object.name)] = i
+      index[object.namespace, object.name] = i
     }
     // Upstream looks for the first activation after the CronJob's creation: one due at the
     // very instant it is created does not run.
@@ -61,7 +61,7 @@ final class CronJobController: Component {
     let c = cronJobs[i]
     guard !c.deleted else { return }
     c.deleted = true
-    index[ReplicaSetController.key(c.object.namespace, c.object.name)] = nil
+    index[c.object.namespace, c.object.name] = nil
     if let t = c.timer { sim.engine.cancel(t) }
     for j in c.jobs { sim.jobs.delete(j) }
   }

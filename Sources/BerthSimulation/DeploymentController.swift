@@ -41,9 +41,8 @@ final class DeploymentController: Component {
   unowned(unsafe) let sim: Simulation
   var rng: SplitMix64
   var deployments: [DeploymentState] = []
-  private var index: [String: Int] = [:]
-  private var dirty: [Int] = []
-  private var isDirty: [Bool] = []
+  private var index = ObjectIndex()
+  private var queue = WorkQueue()
 
   init(_ sim: Simulation, rng: SplitMix64) {
     self.sim = sim
@@ -58,16 +57,12 @@ final class DeploymentController: Component {
   ]
 
   func find(namespace: String, name: String) -> Int? {
-    index[ReplicaSetController.key(namespace, name)].flatMap {
+    index[namespace, name].flatMap {
       deployments[$0].deleted ? nil : $0
     }
   }
 
-  func markDirty(_ i: Int) {
-    guard !isDirty[i] else { return }
-    isDirty[i] = true
-    dirty.append(i)
-  }
+  func markDirty(_ i: Int) { queue.add(i) }
 
   func apply(_ object: DeploymentObject) {
     if let i = find(namespace: object.namespace, name: object.name) {
@@ -83,8 +78,7 @@ final class DeploymentController: Component {
       object: object, uid: rng.next(), template: sim.addTemplate(object.template),
       created: sim.now)
     deployments.append(d)
-    isDirty.append(false)
-    index[ReplicaSetController.key(object.namespace, object.name)] = deployments.count - 1
+    index[object.namespace, object.name] = deployments.count - 1
     d.series = sim.recorder.series(
       kind: "Deployment", namespace: object.namespace, name: object.name, fields: Self.fields)
     markDirty(deployments.count - 1)
@@ -94,18 +88,16 @@ final class DeploymentController: Component {
     let d = deployments[i]
     guard !d.deleted else { return }
     d.deleted = true
-    index[ReplicaSetController.key(d.object.namespace, d.object.name)] = nil
+    index[d.object.namespace, d.object.name] = nil
     if let h = d.deadlineCheck { sim.engine.cancel(h) }
     for r in d.replicaSets { sets.delete(r) }
     publishStatus(i, replicas: 0, updated: 0, ready: 0, available: 0, unavailable: 0)
   }
 
   func settle(_ engine: Engine) -> Bool {
-    guard !dirty.isEmpty else { return false }
-    let work = dirty
-    dirty = []
-    for i in work {
-      isDirty[i] = false
+    guard !queue.isEmpty else { return false }
+    for i in queue.take() {
+      queue.done(i)
       if !deployments[i].deleted { sync(i) }
     }
     return true

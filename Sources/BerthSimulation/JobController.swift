@@ -49,9 +49,8 @@ final class JobController: Component {
   unowned(unsafe) let sim: Simulation
   var rng: SplitMix64
   var jobs: [JobState] = []
-  private var index: [String: Int] = [:]
-  private var dirty: [Int] = []
-  private var isDirty: [Bool] = []
+  private var index = ObjectIndex()
+  private var queue = WorkQueue()
 
   init(_ sim: Simulation, rng: SplitMix64) {
     self.sim = sim
@@ -62,14 +61,10 @@ final class JobController: Component {
   static let fields = ["active", "succeeded", "failed"]
 
   func find(namespace: String, name: String) -> Int? {
-    index[ReplicaSetController.key(namespace, name)].flatMap { jobs[$0].deleted ? nil : $0 }
+    index[namespace, name].flatMap { jobs[$0].deleted ? nil : $0 }
   }
 
-  func markDirty(_ i: Int) {
-    guard !isDirty[i] else { return }
-    isDirty[i] = true
-    dirty.append(i)
-  }
+  func markDirty(_ i: Int) { queue.add(i) }
 
   /// Creates a Job, or updates the mutable fields of an existing one (parallelism, suspend,
   /// activeDeadlineSeconds, ttlSecondsAfterFinished: the template of a Job is immutable).
@@ -88,8 +83,7 @@ final class JobController: Component {
       object: object, uid: rng.next(), template: sim.addTemplate(object.template),
       cronJob: owner, created: sim.now)
     jobs.append(j)
-    isDirty.append(false)
-    index[ReplicaSetController.key(object.namespace, object.name)] = jobs.count - 1
+    index[object.namespace, object.name] = jobs.count - 1
     j.series = sim.recorder.series(
       kind: "Job", namespace: object.namespace, name: object.name, fields: Self.fields)
     markDirty(jobs.count - 1)
@@ -101,18 +95,16 @@ final class JobController: Component {
     let j = jobs[i]
     guard !j.deleted else { return }
     j.deleted = true
-    index[ReplicaSetController.key(j.object.namespace, j.object.name)] = nil
+    index[j.object.namespace, j.object.name] = nil
     if let t = j.timer { sim.engine.cancel(t) }
     for p in j.pods { dismiss(p) }
     markDirty(i)
   }
 
   func settle(_ engine: Engine) -> Bool {
-    guard !dirty.isEmpty else { return false }
-    let work = dirty
-    dirty = []
-    for i in work {
-      isDirty[i] = false
+    guard !queue.isEmpty else { return false }
+    for i in queue.take() {
+      queue.done(i)
       reconcile(i)
     }
     return true

@@ -57,10 +57,8 @@ final class ReplicaSetController: Component {
   unowned(unsafe) let sim: Simulation
   var rng: SplitMix64
   var sets: [ReplicaSetState] = []
-  /// Lookups by namespace and name only (never iterated).
-  private var index: [String: Int] = [:]
-  private var dirty: [Int] = []
-  private var isDirty: [Bool] = []
+  private var index = ObjectIndex()
+  private var queue = WorkQueue()
 
   init(_ sim: Simulation, rng: SplitMix64) {
     self.sim = sim
@@ -69,19 +67,13 @@ final class ReplicaSetController: Component {
 
   var name: String { "replicaset-controller" }
 
-  static func key(_ namespace: String, _ name: String) -> String { namespace + "/" + name }
-
   func find(namespace: String, name: String) -> Int? {
-    index[Self.key(namespace, name)].flatMap { sets[$0].deleted ? nil : $0 }
+    index[namespace, name].flatMap { sets[$0].deleted ? nil : $0 }
   }
 
-  func isPending(_ i: Int) -> Bool { isDirty[i] }
+  func isPending(_ i: Int) -> Bool { queue.contains(i) }
 
-  func markDirty(_ i: Int) {
-    guard !isDirty[i] else { return }
-    isDirty[i] = true
-    dirty.append(i)
-  }
+  func markDirty(_ i: Int) { queue.add(i) }
 
   /// A ReplicaSet the user wrote (created, or its spec replaced).
   func apply(_ object: ReplicaSetObject) {
@@ -111,8 +103,7 @@ final class ReplicaSetController: Component {
       template: template, minReadySeconds: minReadySeconds, created: sim.now)
     rs.deployment = deployment
     sets.append(rs)
-    isDirty.append(false)
-    index[Self.key(namespace, name)] = sets.count - 1
+    index[namespace, name] = sets.count - 1
     rs.series = sim.recorder.series(
       kind: "ReplicaSet", namespace: namespace, name: name, fields: Self.fields)
     markDirty(sets.count - 1)
@@ -126,7 +117,7 @@ final class ReplicaSetController: Component {
     let rs = sets[i]
     guard !rs.deleted else { return }
     rs.deleted = true
-    index[Self.key(rs.namespace, rs.name)] = nil
+    index[rs.namespace, rs.name] = nil
     for p in rs.pods { sim.deletePod(p) }
     sim.recorder.event(
       kind: "ReplicaSet", namespace: rs.namespace, name: rs.name, type: .normal,
@@ -135,11 +126,9 @@ final class ReplicaSetController: Component {
   }
 
   func settle(_ engine: Engine) -> Bool {
-    guard !dirty.isEmpty else { return false }
-    let work = dirty
-    dirty = []
-    for i in work {
-      isDirty[i] = false
+    guard !queue.isEmpty else { return false }
+    for i in queue.take() {
+      queue.done(i)
       reconcile(i)
     }
     return true

@@ -139,18 +139,7 @@ public struct Scenario: Sendable {
 
   /// Reads a scenario file, or a directory of `.yaml`/`.yml` files (sorted by name).
   public static func read(path: String) throws(InputError) -> Scenario {
-    var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-      throw InputError(file: path, "no such file or directory")
-    }
-    var files = [path]
-    if isDir.boolValue {
-      let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-      files = names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map {
-        path + "/" + $0
-      }
-      if files.isEmpty { throw InputError(file: path, "directory holds no .yaml or .yml files") }
-    }
+    let files = try InputFile.yamlFiles(at: path)
     var reader = Reader()
     for f in files {
       let size = ClusterLoader.inputBytes(f)

@@ -6,6 +6,22 @@ public enum InputFile {
   /// The largest input file read: 2 GiB. A larger one is refused before any byte is read.
   public static let maxBytes = 2 << 30
 
+  /// The YAML files behind a path: the file itself, or a directory's `.yaml`/`.yml` files in
+  /// name order.
+  public static func yamlFiles(at path: String) throws(InputError) -> [String] {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+      throw InputError(file: path, "no such file or directory")
+    }
+    guard isDir.boolValue else { return [path] }
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+    let files = names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map {
+      path + "/" + $0
+    }
+    if files.isEmpty { throw InputError(file: path, "directory holds no .yaml or .yml files") }
+    return files
+  }
+
   /// The file's bytes.
   public static func data(_ path: String) throws(InputError) -> Data {
     var st = stat()

@@ -12,18 +12,7 @@ public enum KubernetesYAML {
   public static func read(path: String, progress: LoadProgress? = nil) throws(InputError)
     -> Manifest
   {
-    var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-      throw InputError(file: path, "no such file or directory")
-    }
-    var files = [path]
-    if isDir.boolValue {
-      let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-      files = names.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map {
-        path + "/" + $0
-      }
-      if files.isEmpty { throw InputError(file: path, "directory holds no .yaml or .yml files") }
-    }
+    let files = try InputFile.yamlFiles(at: path)
     // Services and workloads may sit in other files than the pods they select.
     var objects = Objects()
     objects.progress = progress
