@@ -385,36 +385,55 @@ public final class Cluster {
   }
 
   /// The id of `m`, registering it and counting its bound pods per node the first time.
+  /// - Complexity: O(1) amortised; the first time O(pods + label sets + cached label sets),
+  ///   each label set matched once.
   public func matcher(_ m: PodMatcher) -> Int {
     let before = _matchers.count
     let id = Int(_matchers.intern(m))
-    if _matchers.count > before {
-      let counts = Column<Int32>(repeating: 0, count: nodes.count)
-      var total: Int64 = 0
-      // Pods share label sets (a workload's replicas one): each (label set, namespace) is
-      // matched once, however many bound pods carry it.
-      var verdicts: [UInt64: Bool] = [:]
-      for p in 0..<pods.count where pods.node[p] != PodTable.unbound {
-        let key = UInt64(pods.labels[p]) << 32 | UInt64(pods.namespace[p])
-        let verdict: Bool
-        if let v = verdicts[key] {
-          verdict = v
-        } else {
-          verdict = matches(m, PodID(UInt32(p)))
-          verdicts[key] = verdict
-        }
-        if verdict {
-          counts[Int(pods.node[p])] += 1
-          total += 1
+    guard _matchers.count > before else { return id }
+    // The cached (label set, namespace) entries learn the new matcher's verdict (ids stay in
+    // increasing order: the new id is the largest).
+    for key in Array(matchedCache.keys)
+    where matches(
+      m, labels: UInt32(truncatingIfNeeded: key >> 32), namespace: UInt32(truncatingIfNeeded: key))
+    {
+      matchedCache[key]!.append(UInt32(id))
+    }
+    lastMatched = nil
+    let counts = Column<Int32>(repeating: 0, count: nodes.count)
+    var total: Int64 = 0
+    // Pods share label sets (a workload's replicas one): each label set is matched once for
+    // the namespace it is first seen in (others, rarer, each time).
+    var verdict = [Int8](repeating: -1, count: pods.labelSets.count)
+    var verdictNamespace = [UInt32](repeating: 0, count: pods.labelSets.count)
+    for p in 0..<pods.count where pods.node[p] != PodTable.unbound {
+      let l = Int(pods.labels[p])
+      let ns = pods.namespace[p]
+      let matched: Bool
+      if verdict[l] >= 0 && verdictNamespace[l] == ns {
+        matched = verdict[l] == 1
+      } else {
+        matched = matches(m, labels: UInt32(l), namespace: ns)
+        if verdict[l] < 0 {
+          verdict[l] = matched ? 1 : 0
+          verdictNamespace[l] = ns
         }
       }
-      _matcherCounts.append(counts)
-      _matcherTotals.append(total)
-      countersOfMatcher.append([])
-      matchedCache.removeAll(keepingCapacity: true)
-      lastMatched = nil
+      if matched {
+        counts[Int(pods.node[p])] += 1
+        total += 1
+      }
     }
+    _matcherCounts.append(counts)
+    _matcherTotals.append(total)
+    countersOfMatcher.append([])
     return id
+  }
+
+  /// Whether pods with this label set in this namespace satisfy `m`.
+  private func matches(_ m: PodMatcher, labels: UInt32, namespace ns: UInt32) -> Bool {
+    m.matches(
+      namespace: ns, namespaceLabels: { namespaceLabels(ns) }, labels: pods.labelSets[labels])
   }
 
   /// Whether `pod` satisfies every clause of `m` (cold: dictionary lookups).

@@ -5,13 +5,13 @@ import BerthWorkloads
 
 /// A CronJob as its controller sees it.
 final class CronJobState {
-  var object: CronJobObject
+  @exclusivity(unchecked) var object: CronJobObject
   /// Its Jobs (indices into the Job controller's), oldest first.
-  var jobs: [Int] = []
+  @exclusivity(unchecked) var jobs: [Int] = []
   /// `status.lastScheduleTime`, Unix seconds.
-  var lastSchedule: Int64?
-  var timer: TimerHandle?
-  var deleted = false
+  @exclusivity(unchecked) var lastSchedule: Int64?
+  @exclusivity(unchecked) var timer: TimerHandle?
+  @exclusivity(unchecked) var deleted = false
 
   init(object: CronJobObject) { self.object = object }
 }
@@ -22,9 +22,9 @@ final class CronJobState {
 final class CronJobController: Component {
   // SAFETY: the simulation owns its components and outlives them.
   unowned(unsafe) let sim: Simulation
-  var rng: SplitMix64
-  var cronJobs: [CronJobState] = []
-  private var index = ObjectIndex()
+  @exclusivity(unchecked) var rng: SplitMix64
+  @exclusivity(unchecked) var cronJobs: [CronJobState] = []
+  @exclusivity(unchecked) private var index = ObjectIndex()
 
   init(_ sim: Simulation, rng: SplitMix64) {
     self.sim = sim

@@ -4,26 +4,26 @@ import BerthWorkloads
 
 /// A Deployment as its controller sees it.
 final class DeploymentState {
-  var object: DeploymentObject
-  var uid: UInt64
+  @exclusivity(unchecked) var object: DeploymentObject
+  @exclusivity(unchecked) var uid: UInt64
   /// Index into `Simulation.templates` of the current template.
-  var template: Int32
+  @exclusivity(unchecked) var template: Int32
   /// Its ReplicaSets (indices into the ReplicaSet controller's), creation order.
-  var replicaSets: [Int] = []
-  var collisionCount: Int32 = 0
-  var created: VirtualTime
-  var deleted = false
+  @exclusivity(unchecked) var replicaSets: [Int] = []
+  @exclusivity(unchecked) var collisionCount: Int32 = 0
+  @exclusivity(unchecked) var created: VirtualTime
+  @exclusivity(unchecked) var deleted = false
   // status
-  var replicas = 0
-  var updatedReplicas = 0
-  var readyReplicas = 0
-  var availableReplicas = 0
-  var unavailableReplicas = 0
+  @exclusivity(unchecked) var replicas = 0
+  @exclusivity(unchecked) var updatedReplicas = 0
+  @exclusivity(unchecked) var readyReplicas = 0
+  @exclusivity(unchecked) var availableReplicas = 0
+  @exclusivity(unchecked) var unavailableReplicas = 0
   /// The Progressing condition: status, reason, lastUpdateTime.
-  var progressing: (status: Bool, reason: String, updated: VirtualTime)?
-  var available: Bool?
-  var deadlineCheck: TimerHandle?
-  var series = -1
+  @exclusivity(unchecked) var progressing: (status: Bool, reason: String, updated: VirtualTime)?
+  @exclusivity(unchecked) var available: Bool?
+  @exclusivity(unchecked) var deadlineCheck: TimerHandle?
+  @exclusivity(unchecked) var series = -1
 
   init(object: DeploymentObject, uid: UInt64, template: Int32, created: VirtualTime) {
     self.object = object
@@ -39,10 +39,10 @@ final class DeploymentState {
 final class DeploymentController: Component {
   // SAFETY: the simulation owns its components and outlives them.
   unowned(unsafe) let sim: Simulation
-  var rng: SplitMix64
-  var deployments: [DeploymentState] = []
-  private var index = ObjectIndex()
-  private var queue = WorkQueue()
+  @exclusivity(unchecked) var rng: SplitMix64
+  @exclusivity(unchecked) var deployments: [DeploymentState] = []
+  @exclusivity(unchecked) private var index = ObjectIndex()
+  @exclusivity(unchecked) private var queue = WorkQueue()
 
   init(_ sim: Simulation, rng: SplitMix64) {
     self.sim = sim

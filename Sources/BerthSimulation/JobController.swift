@@ -4,27 +4,27 @@ import BerthWorkloads
 
 /// A Job as its controller sees it.
 final class JobState {
-  var object: JobObject
-  var uid: UInt64
-  var template: Int32
+  @exclusivity(unchecked) var object: JobObject
+  @exclusivity(unchecked) var uid: UInt64
+  @exclusivity(unchecked) var template: Int32
   /// The CronJob that made it (index into the CronJob controller's), or -1.
-  var cronJob: Int32
-  var created: VirtualTime
+  @exclusivity(unchecked) var cronJob: Int32
+  @exclusivity(unchecked) var created: VirtualTime
   /// Its pods not yet gone.
-  var pods: [PodID] = []
-  var active = 0
-  var succeeded = 0
-  var failed = 0
+  @exclusivity(unchecked) var pods: [PodID] = []
+  @exclusivity(unchecked) var active = 0
+  @exclusivity(unchecked) var succeeded = 0
+  @exclusivity(unchecked) var failed = 0
   /// Indexed Jobs: which completion indexes succeeded.
-  var succeededIndexes: [Bool] = []
-  var failuresSinceSuccess = 0
-  var lastFailure = Int64.min
-  var started: VirtualTime?
+  @exclusivity(unchecked) var succeededIndexes: [Bool] = []
+  @exclusivity(unchecked) var failuresSinceSuccess = 0
+  @exclusivity(unchecked) var lastFailure = Int64.min
+  @exclusivity(unchecked) var started: VirtualTime?
   /// Complete or Failed, with the reason and when.
-  var finished: (complete: Bool, reason: String, at: VirtualTime)?
-  var deleted = false
-  var timer: TimerHandle?
-  var series = -1
+  @exclusivity(unchecked) var finished: (complete: Bool, reason: String, at: VirtualTime)?
+  @exclusivity(unchecked) var deleted = false
+  @exclusivity(unchecked) var timer: TimerHandle?
+  @exclusivity(unchecked) var series = -1
 
   init(object: JobObject, uid: UInt64, template: Int32, cronJob: Int32, created: VirtualTime) {
     self.object = object
@@ -47,10 +47,10 @@ final class JobController: Component {
 
   // SAFETY: the simulation owns its components and outlives them.
   unowned(unsafe) let sim: Simulation
-  var rng: SplitMix64
-  var jobs: [JobState] = []
-  private var index = ObjectIndex()
-  private var queue = WorkQueue()
+  @exclusivity(unchecked) var rng: SplitMix64
+  @exclusivity(unchecked) var jobs: [JobState] = []
+  @exclusivity(unchecked) private var index = ObjectIndex()
+  @exclusivity(unchecked) private var queue = WorkQueue()
 
   init(_ sim: Simulation, rng: SplitMix64) {
     self.sim = sim

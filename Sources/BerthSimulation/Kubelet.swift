@@ -14,9 +14,9 @@ final class Kubelet: Component {
 
   // SAFETY: the simulation owns its components and outlives them.
   unowned(unsafe) let sim: Simulation
-  var rng: SplitMix64
+  @exclusivity(unchecked) var rng: SplitMix64
   /// Per node row, the images it holds (names normalised as the scheduler does).
-  private var images: [Set<String>] = []
+  @exclusivity(unchecked) private var images: [Set<String>] = []
 
   init(_ sim: Simulation, rng: SplitMix64) {
     self.sim = sim

@@ -12,13 +12,13 @@ final class NodeLifecycle: Component {
 
   // SAFETY: the simulation owns its components and outlives them.
   unowned(unsafe) let sim: Simulation
-  private var alive: [Bool] = []
-  private var ready: [Bool] = []
-  private var removed: [Bool] = []
-  private var notReadyTimer: [TimerHandle?] = []
-  private var evictions: [[TimerHandle]] = []
-  private var draining: [Int] = []
-  private var drainTimer: TimerHandle?
+  @exclusivity(unchecked) private var alive: [Bool] = []
+  @exclusivity(unchecked) private var ready: [Bool] = []
+  @exclusivity(unchecked) private var removed: [Bool] = []
+  @exclusivity(unchecked) private var notReadyTimer: [TimerHandle?] = []
+  @exclusivity(unchecked) private var evictions: [[TimerHandle]] = []
+  @exclusivity(unchecked) private var draining: [Int] = []
+  @exclusivity(unchecked) private var drainTimer: TimerHandle?
 
   static let unreachable = "node.kubernetes.io/unreachable"
   static let drainRetry = VirtualTime.seconds(Int64(5))

@@ -16,39 +16,50 @@ public final class Recorder: Component {
     var namespace: String
     var name: String
     var field: String
+    /// `kind,namespace,name,field,` as a row of `timeseries.csv` spells it (formatted once).
+    var row: [UInt8]
   }
 
   let startTime: Int64
   /// Whether event lines are kept (`events.jsonl`); they are counted either way.
-  public var keepsEvents = true
+  @exclusivity(unchecked) public var keepsEvents = true
   // SAFETY: the simulation owns its recorder and outlives it (a weak reference would give it a
   // side table, and every retain of the simulation the slow path).
   private unowned(unsafe) var sim: Simulation?
-  private var series: [Series] = []
+  @exclusivity(unchecked) private var series: [Series] = []
   /// Per object (kind, namespace, name), its first series; lookups only.
-  private var seriesIndex: [String: Int] = [:]
-  private var written: [Int64] = []
-  private var pending: [Int64] = []
-  private var isPending: [Bool] = []
-  private var pendingList: [Int] = []
-  private var pendingTime = VirtualTime.zero
+  @exclusivity(unchecked) private var seriesIndex: [String: Int] = [:]
+  @exclusivity(unchecked) private var written: [Int64] = []
+  @exclusivity(unchecked) private var pending: [Int64] = []
+  @exclusivity(unchecked) private var isPending: [Bool] = []
+  @exclusivity(unchecked) private var pendingList: [Int] = []
+  @exclusivity(unchecked) private var pendingTime = VirtualTime.zero
   /// Per series, the settled values written: (ns, value), for the report's charts.
-  private(set) var points: [[(time: Int64, value: Int64)]] = []
+  @exclusivity(unchecked) private(set) var points: [[(time: Int64, value: Int64)]] = []
   /// `timeseries.csv` rows so far.
-  private var timeseriesBytes = Array("time_s,kind,namespace,name,field,value\n".utf8)
-  private var eventBytes: [UInt8] = []
+  @exclusivity(unchecked) private var timeseriesBytes = Array(
+    "time_s,kind,namespace,name,field,value\n".utf8)
+  @exclusivity(unchecked) private var eventBytes: [UInt8] = []
   /// `timeseries.csv` so far.
   public var timeseries: String { String(decoding: timeseriesBytes, as: UTF8.self) }
   /// `events.jsonl` so far.
   public var events: String { String(decoding: eventBytes, as: UTF8.self) }
-  public private(set) var eventCount = 0
-  /// Events per reason (sorted when reported).
-  public private(set) var reasons: [String: Int] = [:]
+  @exclusivity(unchecked) public private(set) var eventCount = 0
+  /// Events per reason, in order of first use: a handful of reasons, compared by value (the
+  /// callers pass literals, so equal strings are mostly bit-identical and compare at once).
+  @exclusivity(unchecked) private var reasonCounts: [(reason: String, count: Int)] = []
+  /// Events per reason.
+  public var reasons: [String: Int] {
+    Dictionary(reasonCounts.map { ($0.reason, $0.count) }, uniquingKeysWith: +)
+  }
 
   // The cluster's totals.
-  private var podState: [UInt8] = []
-  private var totals = Totals()
-  private var clusterSeries = -1
+  @exclusivity(unchecked) private var podState: [UInt8] = []
+  @exclusivity(unchecked) private var totals = Totals()
+  /// Whether `totals` changed since they were last set into their series: they are set once
+  /// per instant, when it ends.
+  @exclusivity(unchecked) private var totalsChanged = false
+  @exclusivity(unchecked) private var clusterSeries = -1
 
   struct Totals {
     var pods = 0
@@ -78,6 +89,7 @@ public final class Recorder: Component {
 
   public func observe(_ change: ClusterChange, _ engine: Engine) {
     guard let pods = sim?.cluster.pods else { return }
+    beginChange()
     switch change {
     case .assignedPodAdded(let p):
       totals.cpu += pods.requestCPU[p.index]
@@ -87,7 +99,7 @@ public final class Recorder: Component {
       totals.memory -= pods.requestMemory[p.index]
     default: return
     }
-    publishTotals()
+    totalsChanged = true
   }
 
   static func key(_ kind: String, _ namespace: String, _ name: String) -> String {
@@ -108,7 +120,12 @@ public final class Recorder: Component {
     let first = series.count
     seriesIndex[key] = first
     for f in fields {
-      series.append(Series(kind: kind, namespace: namespace, name: name, field: f))
+      var row: [UInt8] = []
+      for part in [kind, namespace, Self.csv(name), f] {
+        Self.append(part, to: &row)
+        row.append(UInt8(ascii: ","))
+      }
+      series.append(Series(kind: kind, namespace: namespace, name: name, field: f, row: row))
       written.append(Int64.min)
       points.append([])
       pending.append(0)
@@ -128,8 +145,7 @@ public final class Recorder: Component {
   }
 
   private func set(_ id: Int, _ value: Int64) {
-    if now != pendingTime { flush() }
-    pendingTime = now
+    beginChange()
     pending[id] = value
     if !isPending[id] {
       isPending[id] = true
@@ -137,30 +153,54 @@ public final class Recorder: Component {
     }
   }
 
-  /// Writes the rows of the instant that ended: each series whose settled value differs from
-  /// the last written.
+  /// Called before anything recorded changes: when the instant moved on, the one that ended is
+  /// written first.
+  private func beginChange() {
+    guard now != pendingTime else { return }
+    flush()
+    pendingTime = now
+  }
+
+  /// Writes the rows of the instant that ended: the totals if they changed, then each series
+  /// whose settled value differs from the last written.
   private func flush() {
-    let t = Self.seconds(pendingTime)
+    if totalsChanged {
+      totalsChanged = false
+      publishTotals()
+    }
+    guard !pendingList.isEmpty else { return }
+    var t: [UInt8] = []
+    Self.append(Self.seconds(pendingTime), to: &t)
+    t.append(UInt8(ascii: ","))
     for id in pendingList {
       isPending[id] = false
-      guard pending[id] != written[id] else { continue }
-      written[id] = pending[id]
-      points[id].append((pendingTime.nanoseconds, pending[id]))
-      let s = series[id]
-      Self.append(t, to: &timeseriesBytes)
-      timeseriesBytes.append(UInt8(ascii: ","))
-      Self.append(s.kind, to: &timeseriesBytes)
-      timeseriesBytes.append(UInt8(ascii: ","))
-      Self.append(s.namespace, to: &timeseriesBytes)
-      timeseriesBytes.append(UInt8(ascii: ","))
-      Self.append(Self.csv(s.name), to: &timeseriesBytes)
-      timeseriesBytes.append(UInt8(ascii: ","))
-      Self.append(s.field, to: &timeseriesBytes)
-      timeseriesBytes.append(UInt8(ascii: ","))
-      Self.append(String(pending[id]), to: &timeseriesBytes)
+      let value = pending[id]
+      guard value != written[id] else { continue }
+      written[id] = value
+      points[id].append((pendingTime.nanoseconds, value))
+      timeseriesBytes.append(contentsOf: t)
+      timeseriesBytes.append(contentsOf: series[id].row)
+      Self.append(value, to: &timeseriesBytes)
       timeseriesBytes.append(UInt8(ascii: "\n"))
     }
     pendingList.removeAll(keepingCapacity: true)
+  }
+
+  /// An integer's decimal digits.
+  static func append(_ value: Int64, to bytes: inout [UInt8]) {
+    if value < 0 { bytes.append(UInt8(ascii: "-")) }
+    var v = value.magnitude
+    var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 20 digits fit in 24 bytes
+    // SAFETY: at most 20 digits are written into the 24 bytes, from the end.
+    withUnsafeMutableBytes(of: &digits) { buf in
+      var i = buf.count
+      repeat {
+        i -= 1
+        buf[i] = UInt8(ascii: "0") + UInt8(v % 10)
+        v /= 10
+      } while v != 0
+      bytes.append(contentsOf: buf[i...])
+    }
   }
 
   /// Seconds with millisecond precision (`12.345`).
@@ -188,7 +228,11 @@ public final class Recorder: Component {
     message: String
   ) {
     eventCount += 1
-    reasons[reason, default: 0] += 1
+    if let k = reasonCounts.firstIndex(where: { $0.reason == reason }) {
+      reasonCounts[k].count += 1
+    } else {
+      reasonCounts.append((reason, 1))
+    }
     guard keepsEvents else { return }
     append("{\"time_s\":")
     append(Self.seconds(now))
@@ -245,7 +289,9 @@ public final class Recorder: Component {
 
   func podCreated(_ pod: PodID) {
     while podState.count <= pod.index { podState.append(0) }
+    beginChange()
     totals.pods += 1
+    totalsChanged = true
     podPhaseMayChange(pod)
   }
 
@@ -264,38 +310,45 @@ public final class Recorder: Component {
     }
     let old = podState[pod.index]
     guard old != state else { return }
+    beginChange()
     if old == 1 { totals.pending -= 1 }
     if old == 2 { totals.running -= 1 }
     if state == 1 { totals.pending += 1 }
     if state == 2 { totals.running += 1 }
     podState[pod.index] = state
-    publishTotals()
+    totalsChanged = true
   }
 
   func podRemoved(_ pod: PodID) {
     guard pod.index < podState.count else { return }
     podPhaseMayChange(pod)
+    beginChange()
     totals.pods -= 1
-    publishTotals()
+    totalsChanged = true
   }
 
   func nodesChanged(_ nodes: NodeLifecycle) {
+    beginChange()
     totals.nodes = nodes.nodeCount
     totals.readyNodes = nodes.readyCount
-    publishTotals()
+    totalsChanged = true
   }
 
+  /// Sets the totals into their series, within the instant being flushed.
   private func publishTotals() {
     guard clusterSeries >= 0 else { return }
     let t = totals
     let c = clusterSeries
-    set(c, Int64(t.nodes))
-    set(c + 1, Int64(t.readyNodes))
-    set(c + 2, Int64(t.pods))
-    set(c + 3, Int64(t.pending))
-    set(c + 4, Int64(t.running))
-    set(c + 5, t.cpu)
-    set(c + 6, t.memory)
+    for (k, v) in [
+      Int64(t.nodes), Int64(t.readyNodes), Int64(t.pods), Int64(t.pending), Int64(t.running),
+      t.cpu, t.memory,
+    ].enumerated() {
+      pending[c + k] = v
+      if !isPending[c + k] {
+        isPending[c + k] = true
+        pendingList.append(c + k)
+      }
+    }
   }
 
   /// The run ended: the last instant's rows are written.

@@ -5,34 +5,40 @@ import BerthWorkloads
 /// A ReplicaSet as the controllers see it: its spec, the annotations the deployment controller
 /// keeps on it, its pods and its status.
 final class ReplicaSetState {
-  var namespace: String
-  var name: String
-  var uid: UInt64
-  var replicas: Int
-  var selector: LabelSelector
+  @exclusivity(unchecked) var namespace: String
+  @exclusivity(unchecked) var name: String
+  @exclusivity(unchecked) var uid: UInt64
+  @exclusivity(unchecked) var replicas: Int
+  @exclusivity(unchecked) var selector: LabelSelector
   /// Index into `Simulation.templates`.
-  var template: Int32
-  var templateHash = ""
-  var minReadySeconds: Int64
+  @exclusivity(unchecked) var template: Int32
+  @exclusivity(unchecked) var templateHash = ""
+  @exclusivity(unchecked) var minReadySeconds: Int64
   /// The owning Deployment (index into the deployment controller's), or -1.
-  var deployment: Int32 = -1
+  @exclusivity(unchecked) var deployment: Int32 = -1
   /// `deployment.kubernetes.io/revision`.
-  var revision = 0
+  @exclusivity(unchecked) var revision = 0
   /// `deployment.kubernetes.io/desired-replicas` and `max-replicas`.
-  var desiredReplicas: Int?
-  var maxReplicas: Int?
-  var created: VirtualTime
-  /// Its pods not yet gone, oldest first.
-  var pods: [PodID] = []
-  var statusReplicas = 0
-  var readyReplicas = 0
-  var availableReplicas = 0
-  var deleted = false
-  var availabilityCheck: TimerHandle?
+  @exclusivity(unchecked) var desiredReplicas: Int?
+  @exclusivity(unchecked) var maxReplicas: Int?
+  @exclusivity(unchecked) var created: VirtualTime
+  /// Its pods not yet gone (and some gone since the last reconcile: `gone` of them), oldest
+  /// first.
+  @exclusivity(unchecked) var pods: [PodID] = []
+  /// Of `pods`: those neither finished nor being deleted (active), the active ones Ready, and
+  /// the gone ones; kept as pods change (`ReplicaSetController.podChanged`).
+  @exclusivity(unchecked) var active = 0
+  @exclusivity(unchecked) var ready = 0
+  @exclusivity(unchecked) var gone = 0
+  @exclusivity(unchecked) var statusReplicas = 0
+  @exclusivity(unchecked) var readyReplicas = 0
+  @exclusivity(unchecked) var availableReplicas = 0
+  @exclusivity(unchecked) var deleted = false
+  @exclusivity(unchecked) var availabilityCheck: TimerHandle?
   /// Its first status series in the recorder.
-  var series = -1
+  @exclusivity(unchecked) var series = -1
   /// The object as the user wrote it (nil for a Deployment's ReplicaSet).
-  var document: ObjectDocument?
+  @exclusivity(unchecked) var document: ObjectDocument?
 
   init(
     namespace: String, name: String, uid: UInt64, replicas: Int, selector: LabelSelector,
@@ -55,10 +61,12 @@ final class ReplicaSetState {
 final class ReplicaSetController: Component {
   // SAFETY: the simulation owns its components and outlives them.
   unowned(unsafe) let sim: Simulation
-  var rng: SplitMix64
-  var sets: [ReplicaSetState] = []
-  private var index = ObjectIndex()
-  private var queue = WorkQueue()
+  @exclusivity(unchecked) var rng: SplitMix64
+  @exclusivity(unchecked) var sets: [ReplicaSetState] = []
+  @exclusivity(unchecked) private var index = ObjectIndex()
+  @exclusivity(unchecked) private var queue = WorkQueue()
+  /// Scratch: per node, pods of the family being ranked by `podsToDelete` (zero between calls).
+  @exclusivity(unchecked) private var colocated: [Int32] = []
 
   init(_ sim: Simulation, rng: SplitMix64) {
     self.sim = sim
@@ -134,6 +142,34 @@ final class ReplicaSetController: Component {
     return true
   }
 
+  /// How a ReplicaSet counts a pod: bits of `PodRecord.ownerView`.
+  enum View {
+    static let active: UInt8 = 1
+    static let ready: UInt8 = 2
+    static let gone: UInt8 = 4
+  }
+
+  private func view(of pod: PodID) -> UInt8 {
+    if sim.isGone(pod) { return View.gone }
+    guard sim.isActive(pod) else { return 0 }
+    return sim.isReady(pod) ? View.active | View.ready : View.active
+  }
+
+  /// One of the ReplicaSet's pods changed: its counts follow, and it reconciles.
+  func podChanged(_ pod: PodID, of i: Int) {
+    let rs = sets[i]
+    let old = sim.records[pod.index].ownerView
+    let new = view(of: pod)
+    if old != new {
+      sim.records[pod.index].ownerView = new
+      let changed = old ^ new
+      if changed & View.active != 0 { rs.active += new & View.active != 0 ? 1 : -1 }
+      if changed & View.ready != 0 { rs.ready += new & View.ready != 0 ? 1 : -1 }
+      if changed & View.gone != 0 { rs.gone += new & View.gone != 0 ? 1 : -1 }
+    }
+    markDirty(i)
+  }
+
   func fire(_ t: Timer, _ engine: Engine) {
     let i = Int(t.payload)
     sets[i].availabilityCheck = nil
@@ -142,19 +178,18 @@ final class ReplicaSetController: Component {
 
   private func reconcile(_ i: Int) {
     let rs = sets[i]
-    let known = rs.pods.count
-    rs.pods.removeAll(where: sim.isGone)
-    // The deployment controller hears of pods that are gone (Recreate waits for them).
-    if rs.pods.count != known && rs.deployment >= 0 {
-      sim.deployments.markDirty(Int(rs.deployment))
+    if rs.gone > 0 {
+      rs.pods.removeAll(where: sim.isGone)
+      rs.gone = 0
+      // The deployment controller hears of pods that are gone (Recreate waits for them).
+      if rs.deployment >= 0 { sim.deployments.markDirty(Int(rs.deployment)) }
     }
     if rs.deleted {
       for p in rs.pods { sim.deletePod(p) }
       publish(i, replicas: 0, ready: 0, available: 0)
       return
     }
-    var active = rs.pods.filter(sim.isActive)
-    let diff = active.count - rs.replicas
+    let diff = rs.active - rs.replicas
     if diff < 0 {
       let template = sim.templates[Int(rs.template)]
       for _ in 0..<(-diff) {
@@ -165,41 +200,42 @@ final class ReplicaSetController: Component {
         let pod = sim.createPod(
           spec, template: rs.template, ownerKind: .replicaSet, owner: Int32(i))
         rs.pods.append(pod)
-        active.append(pod)
+        sim.records[pod.index].ownerView = View.active
+        rs.active += 1
         sim.recorder.event(
           kind: "ReplicaSet", namespace: rs.namespace, name: rs.name, type: .normal,
           reason: "SuccessfulCreate", message: "Created pod: \(spec.name)")
       }
     } else if diff > 0 {
-      for pod in podsToDelete(active, count: diff, of: rs) {
+      for pod in podsToDelete(rs.pods.filter(sim.isActive), count: diff, of: i) {
         sim.recorder.event(
           kind: "ReplicaSet", namespace: rs.namespace, name: rs.name, type: .normal,
           reason: "SuccessfulDelete", message: "Deleted pod: \(sim.name(pod))")
         sim.deletePod(pod)
       }
-      active.removeAll(where: { !sim.isActive($0) })
     }
     // Status: ready pods, and those ready for minReadySeconds (available).
-    var ready = 0
-    var available = 0
-    var nextAvailable = Int64.max
-    let minReady = rs.minReadySeconds * 1_000_000_000
-    let pods = sim.cluster.pods
-    for p in active where sim.isReady(p) {
-      ready += 1
-      let due = pods.readyAt[p.index] + minReady
-      if due <= sim.now.nanoseconds {
-        available += 1
-      } else {
-        nextAvailable = min(nextAvailable, due)
+    var available = rs.ready
+    if rs.minReadySeconds > 0 {
+      available = 0
+      var nextAvailable = Int64.max
+      let minReady = rs.minReadySeconds * 1_000_000_000
+      let pods = sim.cluster.pods
+      for p in rs.pods where sim.records[p.index].ownerView & View.ready != 0 {
+        let due = pods.readyAt[p.index] + minReady
+        if due <= sim.now.nanoseconds {
+          available += 1
+        } else {
+          nextAvailable = min(nextAvailable, due)
+        }
+      }
+      if nextAvailable != Int64.max {
+        if let h = rs.availabilityCheck { sim.engine.cancel(h) }
+        rs.availabilityCheck = sim.engine.schedule(
+          self, at: VirtualTime(nanoseconds: nextAvailable), payload: UInt64(i))
       }
     }
-    if nextAvailable != Int64.max {
-      if let h = rs.availabilityCheck { sim.engine.cancel(h) }
-      rs.availabilityCheck = sim.engine.schedule(
-        self, at: VirtualTime(nanoseconds: nextAvailable), payload: UInt64(i))
-    }
-    publish(i, replicas: active.count, ready: ready, available: available)
+    publish(i, replicas: rs.active, ready: rs.ready, available: available)
   }
 
   private func publish(_ i: Int, replicas: Int, ready: Int, available: Int) {
@@ -227,21 +263,21 @@ final class ReplicaSetController: Component {
 
   /// `getPodsToDelete`: the first `count` of the active pods in upstream's ranking, where
   /// pods sharing a node with more pods of the same Deployment go first.
-  private func podsToDelete(_ active: [PodID], count: Int, of rs: ReplicaSetState) -> [PodID] {
+  /// - Complexity: O(related pods + active · log count).
+  private func podsToDelete(_ active: [PodID], count: Int, of i: Int) -> [PodID] {
     guard count < active.count else { return active }
-    // Related pods: those of every ReplicaSet of the same Deployment (or of this one).
-    var related: [PodID] = rs.pods
-    if rs.deployment >= 0 {
-      related = sim.deployments.deployments[Int(rs.deployment)].replicaSets.flatMap {
-        sets[$0].pods
-      }
-    }
-    var onNode: [Int32: Int] = [:]  // lookups only
-    for p in related {
-      let n = sim.records[p.index].node
-      if n >= 0 && sim.cluster.pods.isBound(p) { onNode[n, default: 0] += 1 }
-    }
+    let rs = sets[i]
+    // Related pods: those of every ReplicaSet of the same Deployment (or of this one), counted
+    // per node in a scratch column that is zeroed again before returning.
+    let family =
+      rs.deployment >= 0 ? sim.deployments.deployments[Int(rs.deployment)].replicaSets : [i]
     let pods = sim.cluster.pods
+    if colocated.count < sim.cluster.nodes.count {
+      colocated.append(
+        contentsOf: repeatElement(0, count: sim.cluster.nodes.count - colocated.count))
+    }
+    forEachBound(in: family) { colocated[$0] += 1 }
+    defer { forEachBound(in: family) { colocated[$0] = 0 } }
     let now = sim.now.nanoseconds
     let keyed: [(PodDeletionKey, PodID)] = active.map { p in
       let bound = pods.isBound(p)
@@ -252,20 +288,61 @@ final class ReplicaSetController: Component {
         default: .pending
         }
       let readyAt = pods.readyAt[p.index]
+      let record = sim.records[p.index]
       return (
         PodDeletionKey(
           assigned: bound, phase: phase, ready: sim.isReady(p),
-          colocated: bound ? onNode[sim.records[p.index].node] ?? 0 : 0,
+          colocated: bound ? Int(colocated[Int(record.node)]) : 0,
           readySince: readyAt == PodTable.never ? nil : readyAt, restarts: pods.restarts[p.index],
-          created: pods.createdAt[p.index], uid: sim.records[p.index].uid
+          created: pods.createdAt[p.index], uid: record.uid
         ).prepared(now: now), p
       )
     }
-    let sorted = keyed.sorted { a, b in
+    return Self.first(count, of: keyed, now: now)
+  }
+
+  /// Calls `body` with the node of every bound pod of the ReplicaSets.
+  private func forEachBound(in family: [Int], _ body: (Int) -> Void) {
+    let pods = sim.cluster.pods
+    for s in family {
+      for p in sets[s].pods where pods.isBound(p) {
+        let n = sim.records[p.index].node
+        if n >= 0 { body(Int(n)) }
+      }
+    }
+  }
+
+  /// The first `count` pods in deletion order (ties by pod id), in that order: a bounded
+  /// max-heap of the best so far when `count` is small, a full sort otherwise.
+  static func first(_ count: Int, of keyed: [(PodDeletionKey, PodID)], now: Int64) -> [PodID] {
+    func before(_ a: (PodDeletionKey, PodID), _ b: (PodDeletionKey, PodID)) -> Bool {
       if PodDeletionKey.deletedFirst(a.0, b.0, now: now) { return true }
       if PodDeletionKey.deletedFirst(b.0, a.0, now: now) { return false }
       return a.1.rawValue < b.1.rawValue
     }
-    return sorted.prefix(count).map(\.1)
+    guard count > 0 else { return [] }
+    guard count * 4 < keyed.count else {
+      return keyed.sorted(by: before).prefix(count).map(\.1)
+    }
+    // heap[0] is the last of the best `count` so far; a candidate enters only before it.
+    var heap = Array(keyed.prefix(count))
+    func siftDown(_ start: Int) {
+      var k = start
+      while true {
+        let l = 2 * k + 1
+        guard l < heap.count else { return }
+        var m = l
+        if l + 1 < heap.count && before(heap[l], heap[l + 1]) { m = l + 1 }
+        guard before(heap[k], heap[m]) else { return }
+        heap.swapAt(k, m)
+        k = m
+      }
+    }
+    for k in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(k) }
+    for candidate in keyed.dropFirst(count) where before(candidate, heap[0]) {
+      heap[0] = candidate
+      siftDown(0)
+    }
+    return heap.sorted(by: before).map(\.1)
   }
 }

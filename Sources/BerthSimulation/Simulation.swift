@@ -35,6 +35,8 @@ struct PodRecord {
   var exitCode: Int32 = 0
   /// Ready was taken away by the node lifecycle controller (the node stopped reporting).
   var markedNotReady = false
+  /// How its owning ReplicaSet last counted it (`ReplicaSetController.View` bits).
+  var ownerView: UInt8 = 0
 }
 
 /// A cluster in virtual time: the scheduler and the controllers, kubelets and node lifecycle
@@ -48,21 +50,21 @@ public final class Simulation {
   public let seed: UInt64
   public let cluster: Cluster
   public let engine: Engine
-  public private(set) var queue: QueueRun!
+  @exclusivity(unchecked) public private(set) var queue: QueueRun!
   public let recorder: Recorder
   var settings: SimulationSettings { scenario.settings }
 
-  var kubelet: Kubelet!
-  var replicaSets: ReplicaSetController!
-  var deployments: DeploymentController!
-  var jobs: JobController!
-  var cronJobs: CronJobController!
-  var nodes: NodeLifecycle!
-  var actions: ActionRunner!
+  @exclusivity(unchecked) var kubelet: Kubelet!
+  @exclusivity(unchecked) var replicaSets: ReplicaSetController!
+  @exclusivity(unchecked) var deployments: DeploymentController!
+  @exclusivity(unchecked) var jobs: JobController!
+  @exclusivity(unchecked) var cronJobs: CronJobController!
+  @exclusivity(unchecked) var nodes: NodeLifecycle!
+  @exclusivity(unchecked) var actions: ActionRunner!
 
-  var records: [PodRecord] = []
-  var templates: [PodTemplate] = []
-  private var uids: SplitMix64
+  @exclusivity(unchecked) var records: [PodRecord] = []
+  @exclusivity(unchecked) var templates: [PodTemplate] = []
+  @exclusivity(unchecked) private var uids: SplitMix64
 
   /// - Parameters:
   ///   - seed: overrides the scenario's (default 1).
@@ -257,7 +259,7 @@ public final class Simulation {
   func notifyOwner(_ pod: PodID) {
     let r = records[pod.index]
     switch r.ownerKind {
-    case .replicaSet: replicaSets.markDirty(Int(r.owner))
+    case .replicaSet: replicaSets.podChanged(pod, of: Int(r.owner))
     case .job: jobs.markDirty(Int(r.owner))
     case .none: break
     }
@@ -329,6 +331,15 @@ public final class Simulation {
     for (i, rs) in replicaSets.sets.enumerated() {
       let live = rs.pods.filter { !isGone($0) }
       if live.count != owned[i] { out.append("ReplicaSet \(rs.name) lists pods it does not own") }
+      let counted = (
+        live.filter(isActive).count, live.filter { isActive($0) && isReady($0) }.count,
+        rs.pods.count - live.count
+      )
+      if (rs.active, rs.ready, rs.gone) != counted {
+        out.append(
+          "ReplicaSet \(rs.name) counts \(rs.active) active, \(rs.ready) ready, \(rs.gone) gone; has \(counted)"
+        )
+      }
       if !replicaSets.isPending(i) && !rs.deleted {
         let active = live.filter(isActive)
         if rs.statusReplicas != active.count || rs.readyReplicas != active.filter(isReady).count {
@@ -349,7 +360,7 @@ public final class Simulation {
     return out
   }
 
-  private var lastChecked = VirtualTime.zero
+  @exclusivity(unchecked) private var lastChecked = VirtualTime.zero
 
   /// Traps on the first violated invariant, naming it.
   public func checkInvariants() {

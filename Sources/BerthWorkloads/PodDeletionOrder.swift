@@ -51,9 +51,18 @@ public struct PodDeletionKey: Sendable, Equatable {
     return k
   }
 
+  /// `int64(math.Log2(float64(d)))` of the age `d` in ns, or −1 when it is not positive.
+  /// ⌊log₂ d⌋ is the leading bit's position; the floating-point logarithm differs from it only
+  /// when `d` lies within a relative 2⁻⁴⁰ below the next power of two (where it can round up),
+  /// and there it is asked.
   static func bucket(_ t: Int64, now: Int64) -> Int64 {
-    let d = now - t
-    return d > 0 ? Int64(log2(Double(d))) : -1
+    let d = now &- t
+    guard d > 0 else { return -1 }
+    let r = 63 - d.leadingZeroBitCount
+    let shift = max(0, r - 40)
+    let top = d >> shift
+    if top == (Int64(1) << (r - shift + 1)) - 1 { return Int64(log2(Double(d))) }
+    return Int64(r)
   }
 
   /// Whether `a` is deleted before `b` at `now`: unassigned before assigned; Pending, then

@@ -1,6 +1,8 @@
 import BerthCore
-import BerthWorkloads
+import Foundation
 import Testing
+
+@testable import BerthWorkloads
 
 /// The deployment controller's arithmetic against the cases of upstream's
 /// `deployment_util_test.go` (facts transcribed, code not).
@@ -172,5 +174,23 @@ struct PodDeletionOrderTests {
     #expect(PodDeletionKey.logarithmicRankDiff(a.readySince!, b.readySince!, now: Self.now) == 0)
     #expect(PodDeletionKey.deletedFirst(b, a, now: Self.now))
     #expect(!PodDeletionKey.deletedFirst(a, b, now: Self.now))
+  }
+
+  @Test("the integer log₂ bucket equals upstream's floating-point one, near powers of two too")
+  func bucketsMatchFloatingPoint() {
+    var ages: [Int64] = [1, 2, 3, 1_000_000_000, Int64.max, Int64.max - 1]
+    for k in 1..<63 {
+      let p = Int64(1) << k
+      ages += [p - 1, p, p + 1, p - 2, p - (p >> 41), p - (p >> 45) - 1]
+    }
+    var rng = SplitMix64(seed: 14)
+    for _ in 0..<20_000 {
+      let bits = Int(rng.next() % 63)
+      ages.append(Int64(rng.next() >> UInt64(64 - bits - 1)) | 1)
+    }
+    for d in ages where d > 0 {
+      #expect(PodDeletionKey.bucket(0, now: d) == Int64(log2(Double(d))), "age \(d)")
+    }
+    #expect(PodDeletionKey.bucket(5, now: 5) == -1)
   }
 }
