@@ -285,6 +285,17 @@ public final class Cluster {
     return id
   }
 
+  /// Adds a pending pod identical to `row` but for its name, as a controller stamps pods out of
+  /// one template: nothing is resolved again, each column grows by the row's value.
+  /// - Precondition: no pod is named `name`.
+  public func addPod(copying row: PodID, name: String) -> PodID {
+    nextPodOnNode.append(-1)
+    previousPodOnNode.append(-1)
+    let id = pods.appendCopy(of: row, name: name)
+    record(.podAdded, .podAdded(id))
+    return id
+  }
+
   /// Adds `count` pending pods built from `spec` (its own name is ignored), named `namePrefix`
   /// followed by `firstNumber`, `firstNumber + 1`, …: the spec is resolved once and every column
   /// grows by one fill, so a workload of identical pods costs next to nothing per pod.

@@ -160,6 +160,32 @@ public final class PodTable {
     return id
   }
 
+  /// Appends one pod identical to `row` (unbound, nothing happened yet) named `name`.
+  func appendCopy(of row: PodID, name: String) -> PodID {
+    let id = PodID(UInt32(_count))
+    let r = row.index
+    gpuCount.append(gpuCount[r])
+    gpuMilli.append(gpuMilli[r])
+    gpuModels.append(gpuModels[r])
+    gpuAssignment.append(0)
+    requestCPU.append(requestCPU[r])
+    requestMemory.append(requestMemory[r])
+    requestEphemeral.append(requestEphemeral[r])
+    nonZeroCPU.append(nonZeroCPU[r])
+    nonZeroMemory.append(nonZeroMemory[r])
+    priority.append(priority[r])
+    node.append(PodTable.unbound)
+    constraints.append(constraints[r])
+    scalarRequests.append(scalarRequests[r])
+    names.append(name)
+    namespace.append(namespace[r])
+    labels.append(labels[r])
+    appendLifecycle(count: 1)
+    nameIndex[name] = id
+    _count += 1
+    return id
+  }
+
   /// Appends `n` pods identical to `row` (unbound) named `prefix` followed by `firstNumber`,
   /// `firstNumber + 1`, …: each column grows by one fill, and the names are a run that
   /// `name(_:)` and `id(named:)` compute rather than store.

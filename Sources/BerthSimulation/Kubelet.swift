@@ -135,7 +135,7 @@ final class Kubelet: Component {
     let behavior = sim.behavior(of: pod)
     let readyAfter = behavior.readyAfter?.sample(&rng) ?? .zero
     var readyAt = sim.now + readyAfter
-    if let probe = sim.template(of: pod)?.readinessProbe {
+    if let probe = sim.readinessProbe(of: pod) {
       // Probes run initialDelaySeconds after the start, then every periodSeconds; the first
       // one at or after readyAfter succeeds, and successThreshold of them make the pod Ready.
       let first = sim.now + .seconds(probe.initialDelaySeconds)

@@ -35,6 +35,8 @@ final class ReplicaSetState {
   @exclusivity(unchecked) var availableReplicas = 0
   @exclusivity(unchecked) var deleted = false
   @exclusivity(unchecked) var availabilityCheck: TimerHandle?
+  /// The first pod made from its current template: later ones copy its row.
+  @exclusivity(unchecked) var prototype: PodID?
   /// Its first status series in the recorder.
   @exclusivity(unchecked) var series = -1
   /// The object as the user wrote it (nil for a Deployment's ReplicaSet).
@@ -90,6 +92,7 @@ final class ReplicaSetController: Component {
       rs.replicas = object.replicas
       rs.minReadySeconds = object.minReadySeconds
       rs.template = sim.addTemplate(object.template)
+      rs.prototype = nil
       rs.document = object.document
       markDirty(i)
       return
@@ -191,20 +194,25 @@ final class ReplicaSetController: Component {
     }
     let diff = rs.active - rs.replicas
     if diff < 0 {
-      let template = sim.templates[Int(rs.template)]
       for _ in 0..<(-diff) {
-        var spec = template.pod
-        spec.name = uniqueName(prefix: rs.name + "-")
-        spec.namespace = rs.namespace
-        if spec.defaultSpreadSelector == nil { spec.defaultSpreadSelector = rs.selector }
-        let pod = sim.createPod(
-          spec, template: rs.template, ownerKind: .replicaSet, owner: Int32(i))
+        let name = uniqueName(prefix: rs.name + "-")
+        let pod: PodID
+        if let prototype = rs.prototype {
+          pod = sim.createPod(copying: prototype, name: name)
+        } else {
+          var spec = sim.templates[Int(rs.template)].pod
+          spec.name = name
+          spec.namespace = rs.namespace
+          if spec.defaultSpreadSelector == nil { spec.defaultSpreadSelector = rs.selector }
+          pod = sim.createPod(spec, template: rs.template, ownerKind: .replicaSet, owner: Int32(i))
+          rs.prototype = pod
+        }
         rs.pods.append(pod)
         sim.records[pod.index].ownerView = View.active
         rs.active += 1
         sim.recorder.event(
           kind: "ReplicaSet", namespace: rs.namespace, name: rs.name, type: .normal,
-          reason: "SuccessfulCreate", message: "Created pod: \(spec.name)")
+          reason: "SuccessfulCreate", message: "Created pod: \(name)")
       }
     } else if diff > 0 {
       for pod in podsToDelete(rs.pods.filter(sim.isActive), count: diff, of: i) {

@@ -47,6 +47,8 @@ struct PodRecord {
 /// pod changes to the owning controller, and records events and status fields for the outputs.
 public final class Simulation {
   public let scenario: Scenario
+  /// The scenario's bare pods, by row (they are the cluster's first rows).
+  let barePods: [PodSpec]
   public let seed: UInt64
   public let cluster: Cluster
   public let engine: Engine
@@ -79,6 +81,7 @@ public final class Simulation {
     uids = root.split(label: "uids")
     let cluster = try scenario.manifest.makeCluster(file: scenario.file)
     self.cluster = cluster
+    barePods = scenario.manifest.pods
     engine = Engine(cluster: cluster)
     recorder = Recorder(startTime: scenario.startTime)
     recorder.keepsEvents = keepsEvents
@@ -153,6 +156,22 @@ public final class Simulation {
     return pod
   }
 
+  /// Creates a pod identical to an earlier one of the same owner and template but for its
+  /// name (`Cluster.addPod(copying:name:)`); it enters the scheduling queue now.
+  func createPod(copying prototype: PodID, name: String) -> PodID {
+    let pod = cluster.addPod(copying: prototype, name: name)
+    ensureRecord(pod)
+    let p = records[prototype.index]
+    records[pod.index].ownerKind = p.ownerKind
+    records[pod.index].owner = p.owner
+    records[pod.index].template = p.template
+    records[pod.index].completionIndex = p.completionIndex
+    records[pod.index].behavior = p.behavior
+    queue.arriveNow(pod)
+    recorder.podCreated(pod)
+    return pod
+  }
+
   /// The first behaviour matching the pod's labels and namespace.
   private func behavior(for pod: PodID) -> Int32 {
     let labels = cluster.pods.labelSets[cluster.pods.labels[pod.index]]
@@ -175,23 +194,33 @@ public final class Simulation {
   }
 
   func restartPolicy(of pod: PodID) -> RestartPolicy {
-    template(of: pod)?.restartPolicy ?? .always
+    let t = records[pod.index].template
+    return t >= 0 ? templates[Int(t)].restartPolicy : .always
   }
 
-  /// The pod as written: its template's, or the scenario's bare pod (the first rows).
-  func spec(of pod: PodID) -> PodSpec? {
-    if let t = template(of: pod) { return t.pod }
-    let bare = scenario.manifest.pods
-    return pod.index < bare.count ? bare[pod.index] : nil
+  func readinessProbe(of pod: PodID) -> Probe? {
+    let t = records[pod.index].template
+    return t >= 0 ? templates[Int(t)].readinessProbe : nil
   }
 
   /// The first container's name and image (what events name).
   func mainContainer(_ pod: PodID) -> (name: String, image: String) {
-    guard let c = spec(of: pod)?.containers.first else { return ("", "") }
+    let t = records[pod.index].template
+    if t >= 0 {
+      guard let c = templates[Int(t)].pod.containers.first else { return ("", "") }
+      return (c.name, c.image)
+    }
+    guard pod.index < barePods.count, let c = barePods[pod.index].containers.first else {
+      return ("", "")
+    }
     return (c.name, c.image)
   }
 
-  func initContainerCount(_ pod: PodID) -> Int { spec(of: pod)?.initContainers.count ?? 0 }
+  func initContainerCount(_ pod: PodID) -> Int {
+    let t = records[pod.index].template
+    if t >= 0 { return templates[Int(t)].pod.initContainers.count }
+    return pod.index < barePods.count ? barePods[pod.index].initContainers.count : 0
+  }
 
   /// The owner's kind and name ("" for a bare pod).
   func ownerName(_ pod: PodID) -> (kind: String, name: String) {
