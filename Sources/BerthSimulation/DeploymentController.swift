@@ -23,6 +23,8 @@ final class DeploymentState {
   @exclusivity(unchecked) var progressing: (status: Bool, reason: String, updated: VirtualTime)?
   @exclusivity(unchecked) var available: Bool?
   @exclusivity(unchecked) var deadlineCheck: TimerHandle?
+  /// When `deadlineCheck` fires.
+  @exclusivity(unchecked) var deadlineDue = VirtualTime.zero
   @exclusivity(unchecked) var series = -1
 
   init(object: DeploymentObject, uid: UInt64, template: Int32, created: VirtualTime) {
@@ -114,13 +116,16 @@ final class DeploymentController: Component {
   private func sync(_ i: Int) {
     let d = deployments[i]
     d.replicaSets.removeAll { sets.sets[$0].deleted }
-    if d.object.paused || isScalingEvent(i) {
-      scaleOnly(i)
+    // `getAllReplicaSetsAndSyncRevision(false)`, which the scaling check and every path
+    // after it start from (a rollout creates the new ReplicaSet if it is missing).
+    let (new, old) = newAndOld(i, create: false)
+    if d.object.paused || isScalingEvent(d, new: new, old: old) {
+      scaleOnly(i, new: new, old: old)
       return
     }
     switch d.object.strategy {
-    case .recreate: rolloutRecreate(i)
-    case .rollingUpdate: rolloutRolling(i)
+    case .recreate: rolloutRecreate(i, new: new, old: old)
+    case .rollingUpdate: rolloutRolling(i, new: new, old: old)
     }
   }
 
@@ -135,18 +140,24 @@ final class DeploymentController: Component {
   }
 
   /// The ReplicaSets ordered by creation (ties by name), as `ReplicaSetsByCreationTimestamp`.
+  /// A Deployment's list is kept in creation order, so this mostly only checks.
   private func byCreation(_ list: [Int]) -> [Int] {
-    list.sorted { a, b in
+    func before(_ a: Int, _ b: Int) -> Bool {
       let x = rs(a)
       let y = rs(b)
       return x.created != y.created ? x.created < y.created : x.name < y.name
     }
+    for k in list.indices.dropFirst() where before(list[k], list[k - 1]) {
+      return list.sorted(by: before)
+    }
+    return list
   }
 
   /// `FindNewReplicaSet`: the oldest ReplicaSet whose template equals the Deployment's.
   private func findNew(_ d: DeploymentState) -> Int? {
-    byCreation(d.replicaSets).first {
-      sim.templates[Int(rs($0).template)].identity == d.object.template.identity
+    let identity = sim.templateIdentity[Int(d.template)]
+    return byCreation(d.replicaSets).first {
+      sim.templateIdentity[Int(rs($0).template)] == identity
     }
   }
 
@@ -178,7 +189,7 @@ final class DeploymentController: Component {
     // A name taken by a ReplicaSet with another template is a hash collision: count it and
     // hash again, as upstream does.
     while let other = sets.find(namespace: d.object.namespace, name: d.object.name + "-" + hash),
-      sim.templates[Int(rs(other).template)].identity != template.identity
+      sim.templateIdentity[Int(rs(other).template)] != sim.templateIdentity[Int(d.template)]
     {
       d.collisionCount += 1
       hash = template.hash(collisionCount: d.collisionCount)
@@ -234,10 +245,8 @@ final class DeploymentController: Component {
   private func active(_ list: [Int]) -> [Int] { list.filter { rs($0).replicas > 0 } }
 
   /// `isScalingEvent`: an active ReplicaSet was last sized for another replica count.
-  private func isScalingEvent(_ i: Int) -> Bool {
-    let d = deployments[i]
-    let (new, old) = newAndOld(i, create: false)
-    for r in active(old + (new.map { [$0] } ?? [])) {
+  private func isScalingEvent(_ d: DeploymentState, new: Int?, old: [Int]) -> Bool {
+    for r in old + (new.map { [$0] } ?? []) where rs(r).replicas > 0 {
       if let desired = rs(r).desiredReplicas, desired != d.object.replicas { return true }
     }
     return false
@@ -245,9 +254,8 @@ final class DeploymentController: Component {
 
   // MARK: sync (scaling, paused)
 
-  private func scaleOnly(_ i: Int) {
+  private func scaleOnly(_ i: Int, new: Int?, old: [Int]) {
     let d = deployments[i]
-    let (new, old) = newAndOld(i, create: false)
     scaleProportionally(i, new: new, old: old)
     if d.object.paused { cleanup(i, old: old) }
     syncStatus(i, new: new, progress: false)
@@ -320,10 +328,9 @@ final class DeploymentController: Component {
 
   // MARK: Rolling update
 
-  private func rolloutRolling(_ i: Int) {
+  private func rolloutRolling(_ i: Int, new existing: Int?, old: [Int]) {
     let d = deployments[i]
-    let (newOpt, old) = newAndOld(i, create: true)
-    guard let new = newOpt else { return }
+    guard let new = existing ?? newAndOld(i, create: true).new else { return }
     let all = old + [new]
     if reconcileNew(d, all: all, new: new) {
       syncStatus(i, new: new, progress: true)
@@ -386,9 +393,9 @@ final class DeploymentController: Component {
 
   // MARK: Recreate
 
-  private func rolloutRecreate(_ i: Int) {
+  private func rolloutRecreate(_ i: Int, new existing: Int?, old: [Int]) {
     let d = deployments[i]
-    var (new, old) = newAndOld(i, create: false)
+    var new = existing
     var scaledDown = false
     for r in active(old) where scale(r, to: 0, d) { scaledDown = true }
     if scaledDown {
@@ -442,12 +449,17 @@ final class DeploymentController: Component {
   private func computeStatus(_ d: DeploymentState, new: Int?) -> (
     replicas: Int, updated: Int, ready: Int, available: Int, unavailable: Int
   ) {
-    let all = d.replicaSets.map(rs)
-    let available = all.map(\.availableReplicas).reduce(0, +)
-    let total = all.map(\.replicas).reduce(0, +)
+    var (replicas, ready, available, total) = (0, 0, 0, 0)
+    for r in d.replicaSets {
+      let set = rs(r)
+      replicas += set.statusReplicas
+      ready += set.readyReplicas
+      available += set.availableReplicas
+      total += set.replicas
+    }
     return (
-      all.map(\.statusReplicas).reduce(0, +), new.map { rs($0).statusReplicas } ?? 0,
-      all.map(\.readyReplicas).reduce(0, +), available, Swift.max(0, total - available)
+      replicas, new.map { rs($0).statusReplicas } ?? 0, ready, available,
+      Swift.max(0, total - available)
     )
   }
 
@@ -486,18 +498,23 @@ final class DeploymentController: Component {
             message: "ReplicaSet \"\(newName)\" has timed out progressing.")
         }
       }
-      if let h = d.deadlineCheck {
+      // requeueStuckDeployment: a second after the deadline would pass, unless the rollout
+      // finished (a finished rollout that loses pods later is not stuck: its condition stays)
+      // or timed out already. A check already due earlier stays (the deadline only moves
+      // later; the sync it causes schedules the next): a rollout's every step needs no timer
+      // of its own.
+      var due: VirtualTime?
+      if !complete, let p = d.progressing, p.status, p.reason != "NewReplicaSetAvailable" {
+        let t = p.updated + .seconds(d.object.progressDeadlineSeconds + 1)
+        if t > sim.now { due = t }
+      }
+      if let h = d.deadlineCheck, due == nil || d.deadlineDue > due! {
         sim.engine.cancel(h)
         d.deadlineCheck = nil
       }
-      // requeueStuckDeployment: a second after the deadline would pass, unless the rollout
-      // finished (a finished rollout that loses pods later is not stuck: its condition stays)
-      // or timed out already.
-      if !complete, let p = d.progressing, p.status, p.reason != "NewReplicaSetAvailable" {
-        let due = p.updated + .seconds(d.object.progressDeadlineSeconds + 1)
-        if due > sim.now {
-          d.deadlineCheck = sim.engine.schedule(self, at: due, payload: UInt64(i), daemon: true)
-        }
+      if let due, d.deadlineCheck == nil {
+        d.deadlineCheck = sim.engine.schedule(self, at: due, payload: UInt64(i), daemon: true)
+        d.deadlineDue = due
       }
     }
     publishStatus(

@@ -66,6 +66,10 @@ public final class Simulation {
 
   @exclusivity(unchecked) var records: [PodRecord] = []
   @exclusivity(unchecked) var templates: [PodTemplate] = []
+  /// Per template, an id of its identity (`PodTemplate.identity`): equal ids, equal templates.
+  @exclusivity(unchecked) var templateIdentity: [Int32] = []
+  /// Lookups only.
+  @exclusivity(unchecked) private var identityIDs: [String: Int32] = [:]
   @exclusivity(unchecked) private var uids: SplitMix64
 
   /// - Parameters:
@@ -315,6 +319,12 @@ public final class Simulation {
   /// Stores a template; pods refer to it by index.
   func addTemplate(_ t: PodTemplate) -> Int32 {
     templates.append(t)
+    if let id = identityIDs[t.identity] {
+      templateIdentity.append(id)
+    } else {
+      identityIDs[t.identity] = Int32(identityIDs.count)
+      templateIdentity.append(Int32(identityIDs.count - 1))
+    }
     return Int32(templates.count - 1)
   }
 
