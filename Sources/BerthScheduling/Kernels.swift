@@ -236,6 +236,16 @@ enum ExactMath {
     return q
   }
 
+  /// Go's `math.Round`: to the nearest integer, halves away from zero, as
+  /// `x.rounded(.toNearestOrAwayFromZero)` — which x86 has no instruction for (it calls libm,
+  /// once per element). Truncation has one, and the fraction `x − trunc(x)` is exact.
+  @inline(__always)
+  static func roundedHalfAway(_ x: Double) -> Double {
+    let t = x.rounded(.towardZero)
+    let f = x - t
+    return f >= 0.5 ? t + 1 : f <= -0.5 ? t - 1 : t
+  }
+
   /// `Int64(x)` truncating toward zero for 0 ≤ x < 2^52, without the trap checks that keep
   /// `Int64.init(_: Double)` from vectorising.
   @inline(__always)

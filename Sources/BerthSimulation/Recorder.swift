@@ -170,7 +170,7 @@ public final class Recorder: Component {
     }
     guard !pendingList.isEmpty else { return }
     var t: [UInt8] = []
-    Self.append(Self.seconds(pendingTime), to: &t)
+    Self.appendSeconds(pendingTime.nanoseconds, to: &t)
     t.append(UInt8(ascii: ","))
     for id in pendingList {
       isPending[id] = false
@@ -206,12 +206,22 @@ public final class Recorder: Component {
   /// Seconds with millisecond precision (`12.345`).
   static func seconds(_ t: VirtualTime) -> String { seconds(t.nanoseconds) }
 
-  static func seconds(_ ns: Int64) -> String {
+  /// `seconds(_:)`'s digits, appended.
+  static func appendSeconds(_ ns: Int64, to bytes: inout [UInt8]) {
     let ms = ns >= 0 ? ns / 1_000_000 : (ns - 999_999) / 1_000_000
     let whole = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000)
     let frac = ms - whole * 1000
-    let f = String(frac)
-    return "\(whole)." + String(repeating: "0", count: 3 - f.count) + f
+    append(whole, to: &bytes)
+    bytes.append(UInt8(ascii: "."))
+    bytes.append(UInt8(ascii: "0") + UInt8(frac / 100))
+    bytes.append(UInt8(ascii: "0") + UInt8(frac / 10 % 10))
+    bytes.append(UInt8(ascii: "0") + UInt8(frac % 10))
+  }
+
+  static func seconds(_ ns: Int64) -> String {
+    var bytes: [UInt8] = []
+    appendSeconds(ns, to: &bytes)
+    return String(decoding: bytes, as: UTF8.self)
   }
 
   static func csv(_ s: String) -> String {
@@ -223,19 +233,35 @@ public final class Recorder: Component {
 
   // MARK: Events
 
+  /// An event; its message (and a pod event's names) are only worked out when event lines are
+  /// kept.
   func event(
     kind: String, namespace: String, name: String, type: EventType, reason: String,
-    message: String
+    message: @autoclosure () -> String
   ) {
+    guard count(reason) else { return }
+    append(kind: kind, namespace: namespace, name: name, type: type, reason: reason)
+    appendQuoted(message())
+    append("}\n")
+  }
+
+  /// Counts an event of `reason`; returns whether its line is kept.
+  private func count(_ reason: String) -> Bool {
     eventCount += 1
     if let k = reasonCounts.firstIndex(where: { $0.reason == reason }) {
       reasonCounts[k].count += 1
     } else {
       reasonCounts.append((reason, 1))
     }
-    guard keepsEvents else { return }
-    append("{\"time_s\":")
-    append(Self.seconds(now))
+    return keepsEvents
+  }
+
+  /// An event line up to its message.
+  private func append(
+    kind: String, namespace: String, name: String, type: EventType, reason: String
+  ) {
+    eventBytes.append(contentsOf: "{\"time_s\":".utf8)
+    Self.appendSeconds(now.nanoseconds, to: &eventBytes)
     append(",\"kind\":")
     appendQuoted(kind)
     append(",\"namespace\":")
@@ -246,8 +272,6 @@ public final class Recorder: Component {
       type == .normal ? ",\"type\":\"Normal\",\"reason\":" : ",\"type\":\"Warning\",\"reason\":")
     appendQuoted(reason)
     append(",\"message\":")
-    appendQuoted(message)
-    append("}\n")
   }
 
   static func append(_ s: String, to bytes: inout [UInt8]) {
@@ -279,10 +303,15 @@ public final class Recorder: Component {
     }
   }
 
-  func event(pod: PodID, in sim: Simulation, type: EventType, reason: String, message: String) {
-    event(
-      kind: "Pod", namespace: sim.namespace(pod), name: sim.name(pod), type: type, reason: reason,
-      message: message)
+  func event(
+    pod: PodID, in sim: Simulation, type: EventType, reason: String,
+    message: @autoclosure () -> String
+  ) {
+    guard count(reason) else { return }
+    append(
+      kind: "Pod", namespace: sim.namespace(pod), name: sim.name(pod), type: type, reason: reason)
+    appendQuoted(message())
+    append("}\n")
   }
 
   // MARK: Totals

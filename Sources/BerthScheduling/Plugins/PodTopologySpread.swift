@@ -673,7 +673,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       }
     }
     for i in rows {
-      let raw = ExactMath.truncatedToInt(acc[i].rounded(.toNearestOrAwayFromZero))
+      let raw = ExactMath.truncatedToInt(ExactMath.roundedHalfAway(acc[i]))
       scores[i] = ign[i] != 0 ? 0 : raw
     }
   }
