@@ -10,15 +10,23 @@ final class JobState {
   /// The CronJob that made it (index into the CronJob controller's), or -1.
   @exclusivity(unchecked) var cronJob: Int32
   @exclusivity(unchecked) var created: VirtualTime
-  /// Its pods not yet gone.
+  /// Its pods not yet gone (and `gone` of them gone since the last sync), oldest first.
   @exclusivity(unchecked) var pods: [PodID] = []
+  /// Of `pods`: those neither finished nor being deleted, and the gone ones; kept as pods
+  /// change (`JobController.podChanged`).
+  @exclusivity(unchecked) var activePods = 0
+  @exclusivity(unchecked) var gone = 0
+  /// Pods that changed since the last sync, whose end may need counting (repeats allowed).
+  @exclusivity(unchecked) var changed: [PodID] = []
+  /// The first pod made (NonIndexed Jobs): later ones copy its row.
+  @exclusivity(unchecked) var prototype: PodID?
+  /// `status.active` as last published.
   @exclusivity(unchecked) var active = 0
   @exclusivity(unchecked) var succeeded = 0
   @exclusivity(unchecked) var failed = 0
   /// Indexed Jobs: which completion indexes succeeded.
   @exclusivity(unchecked) var succeededIndexes: [Bool] = []
-  @exclusivity(unchecked) var failuresSinceSuccess = 0
-  @exclusivity(unchecked) var lastFailure = Int64.min
+  @exclusivity(unchecked) var backOff = JobBackOffRecord()
   @exclusivity(unchecked) var started: VirtualTime?
   /// Complete or Failed, with the reason and when.
   @exclusivity(unchecked) var finished: (complete: Bool, reason: String, at: VirtualTime)?
@@ -65,6 +73,19 @@ final class JobController: Component {
   }
 
   func markDirty(_ i: Int) { queue.add(i) }
+
+  /// One of the Job's pods changed: its counts follow, and the Job syncs.
+  func podChanged(_ pod: PodID, of i: Int) {
+    let j = jobs[i]
+    let (new, changed) = sim.viewChange(pod)
+    if changed & OwnerView.active != 0 { j.activePods += new & OwnerView.active != 0 ? 1 : -1 }
+    if changed & OwnerView.gone != 0 { j.gone += new & OwnerView.gone != 0 ? 1 : -1 }
+    j.changed.append(pod)
+    markDirty(i)
+  }
+
+  /// The Job's active pods, oldest first.
+  private func activeList(_ j: JobState) -> [PodID] { j.pods.filter(sim.isActive) }
 
   /// Creates a Job, or updates the mutable fields of an existing one (parallelism, suspend,
   /// activeDeadlineSeconds, ttlSecondsAfterFinished: the template of a Job is immutable).
@@ -129,39 +150,23 @@ final class JobController: Component {
 
   private func reconcile(_ i: Int) {
     let j = jobs[i]
-    let pods = sim.cluster.pods
-    // Count each pod's end once: a pod gone before it finished counts as failed.
-    for p in j.pods where !sim.records[p.index].counted {
-      let phase = pods.phase(of: p)
-      if phase == .succeeded {
-        sim.records[p.index].counted = true
-        j.succeeded += 1
-        j.failuresSinceSuccess = 0
-        let k = Int(sim.records[p.index].completionIndex)
-        if k >= 0 && k < j.succeededIndexes.count { j.succeededIndexes[k] = true }
-      } else if phase == .failed || (sim.isGone(p) && j.finished == nil) {
-        sim.records[p.index].counted = true
-        j.failed += 1
-        j.failuresSinceSuccess += 1
-        let end =
-          pods.finishedAt[p.index] != PodTable.never
-          ? pods.finishedAt[p.index] : sim.now.nanoseconds
-        j.lastFailure = Swift.max(j.lastFailure, end)
-      }
+    countEnds(j)
+    if j.gone > 0 {
+      j.pods.removeAll(where: sim.isGone)
+      j.gone = 0
     }
-    j.pods.removeAll(where: sim.isGone)
     if j.deleted {
       publish(i, active: 0)
       return
     }
-    var active = j.pods.filter(sim.isActive)
     if j.finished == nil {
       if !j.object.suspend && j.started == nil {
         j.started = sim.now
       }
+      let pods = sim.cluster.pods
       let restarts =
         j.object.template.restartPolicy == .onFailure
-        ? active.map { Int(pods.restarts[$0.index]) }.reduce(0, +) : 0
+        ? activeList(j).map { Int(pods.restarts[$0.index]) }.reduce(0, +) : 0
       let deadline = j.object.activeDeadlineSeconds.flatMap { s in
         j.started.map { $0 + .seconds(s) }
       }
@@ -173,21 +178,48 @@ final class JobController: Component {
         finish(
           i, complete: false, reason: "DeadlineExceeded",
           message: "Job was active longer than specified deadline")
-      } else if isComplete(j, active: active.count) {
+      } else if isComplete(j, active: j.activePods) {
         finish(i, complete: true, reason: "Completed", message: "Job completed")
       } else if j.object.suspend {
-        for p in active { dismiss(p) }
-        active = []
+        for p in activeList(j) { dismiss(p) }
       } else {
-        active = manage(i, active: active)
+        manage(i)
         if let deadline, j.timer == nil { arm(i, .sync, at: deadline) }
       }
     }
     if j.finished != nil {
-      for p in active { dismiss(p) }
-      active = []
+      for p in activeList(j) { dismiss(p) }
     }
-    publish(i, active: active.count)
+    publish(i, active: j.activePods)
+  }
+
+  /// Counts each newly ended pod once — a pod gone before it finished counts as failed — and
+  /// keeps the pod-failure back-off record as upstream's `newBackoffRecord`: with new
+  /// successes, only the failures that ended after the last of them count.
+  private func countEnds(_ j: JobState) {
+    guard !j.changed.isEmpty else { return }
+    let pods = sim.cluster.pods
+    var successes: [Int64] = []
+    var failures: [Int64] = []
+    for p in j.changed where !sim.records[p.index].counted {
+      let phase = pods.phase(of: p)
+      let end =
+        pods.finishedAt[p.index] != PodTable.never
+        ? pods.finishedAt[p.index] : sim.now.nanoseconds
+      if phase == .succeeded {
+        sim.records[p.index].counted = true
+        j.succeeded += 1
+        successes.append(end)
+        let k = Int(sim.records[p.index].completionIndex)
+        if k >= 0 && k < j.succeededIndexes.count { j.succeededIndexes[k] = true }
+      } else if phase == .failed || (sim.isGone(p) && j.finished == nil) {
+        sim.records[p.index].counted = true
+        j.failed += 1
+        failures.append(end)
+      }
+    }
+    j.changed.removeAll(keepingCapacity: true)
+    j.backOff.add(succeeded: successes, failed: failures)
   }
 
   /// Deletes a pod the Job no longer wants: its end does not count as a failure.
@@ -205,9 +237,8 @@ final class JobController: Component {
 
   /// `manageJob`: creates or deletes pods toward the wanted number of active ones, waiting out
   /// the pod-failure back-off before a replacement.
-  private func manage(_ i: Int, active: [PodID]) -> [PodID] {
+  private func manage(_ i: Int) {
     let j = jobs[i]
-    var active = active
     let want: Int
     if j.object.indexed {
       want = min(j.object.parallelism, j.succeededIndexes.filter { !$0 }.count)
@@ -216,32 +247,23 @@ final class JobController: Component {
     } else {
       want = j.succeeded > 0 ? 0 : j.object.parallelism
     }
-    let diff = want - active.count
+    let diff = want - j.activePods
     if diff < 0 {
       // The newest go first.
-      for p in active.suffix(-diff) { dismiss(p) }
-      active.removeLast(-diff)
-      return active
+      for p in activeList(j).suffix(-diff) { dismiss(p) }
+      return
     }
-    guard diff > 0 else { return active }
-    if j.failuresSinceSuccess > 0 {
-      let delay = JobBackOff.delay(
-        failures: j.failuresSinceSuccess,
-        maximum: sim.settings.jobPodFailureBackOffMax.nanoseconds)
-      let due = VirtualTime(nanoseconds: j.lastFailure + delay)
-      if sim.now < due {
-        arm(i, .sync, at: due)
-        return active
-      }
+    guard diff > 0 else { return }
+    if let due = j.backOff.due(maximum: sim.settings.jobPodFailureBackOffMax.nanoseconds),
+      sim.now.nanoseconds < due
+    {
+      arm(i, .sync, at: VirtualTime(nanoseconds: due))
+      return
     }
-    var busy = Set(active.map { sim.records[$0.index].completionIndex })
+    var busy =
+      j.object.indexed
+      ? Set(activeList(j).map { sim.records[$0.index].completionIndex }) : []
     for _ in 0..<diff {
-      var spec = j.object.template.pod
-      spec.namespace = j.object.namespace
-      spec.labels["batch.kubernetes.io/controller-uid"] = String(j.uid, radix: 16)
-      spec.labels["batch.kubernetes.io/job-name"] = j.object.name
-      spec.labels["controller-uid"] = String(j.uid, radix: 16)
-      spec.labels["job-name"] = j.object.name
       var completionIndex: Int32 = -1
       var prefix = j.object.name + "-"
       if j.object.indexed {
@@ -252,20 +274,36 @@ final class JobController: Component {
         else { break }
         completionIndex = Int32(k)
         busy.insert(completionIndex)
-        spec.labels["batch.kubernetes.io/job-completion-index"] = String(k)
         prefix += String(k) + "-"
       }
-      spec.name = sim.replicaSets.uniqueName(prefix: prefix)
-      let pod = sim.createPod(
-        spec, template: j.template, ownerKind: .job, owner: Int32(i),
-        completionIndex: completionIndex)
+      let name = sim.replicaSets.uniqueName(prefix: prefix)
+      let pod: PodID
+      if let prototype = j.prototype {
+        pod = sim.createPod(copying: prototype, name: name)
+      } else {
+        var spec = j.object.template.pod
+        spec.name = name
+        spec.namespace = j.object.namespace
+        spec.labels["batch.kubernetes.io/controller-uid"] = String(j.uid, radix: 16)
+        spec.labels["batch.kubernetes.io/job-name"] = j.object.name
+        spec.labels["controller-uid"] = String(j.uid, radix: 16)
+        spec.labels["job-name"] = j.object.name
+        if completionIndex >= 0 {
+          spec.labels["batch.kubernetes.io/job-completion-index"] = String(completionIndex)
+        }
+        pod = sim.createPod(
+          spec, template: j.template, ownerKind: .job, owner: Int32(i),
+          completionIndex: completionIndex)
+        // Indexed pods differ by their index label: each is built from the template.
+        if !j.object.indexed { j.prototype = pod }
+      }
       j.pods.append(pod)
-      active.append(pod)
+      sim.records[pod.index].ownerView = OwnerView.active
+      j.activePods += 1
       sim.recorder.event(
         kind: "Job", namespace: j.object.namespace, name: j.object.name, type: .normal,
-        reason: "SuccessfulCreate", message: "Created pod: \(spec.name)")
+        reason: "SuccessfulCreate", message: "Created pod: \(name)")
     }
-    return active
   }
 
   private func finish(_ i: Int, complete: Bool, reason: String, message: String) {

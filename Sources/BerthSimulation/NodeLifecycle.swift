@@ -19,6 +19,9 @@ final class NodeLifecycle: Component {
   @exclusivity(unchecked) private var evictions: [[TimerHandle]] = []
   @exclusivity(unchecked) private var draining: [Int] = []
   @exclusivity(unchecked) private var drainTimer: TimerHandle?
+  /// Nodes not removed, and those of them Ready.
+  @exclusivity(unchecked) private(set) var nodeCount = 0
+  @exclusivity(unchecked) private(set) var readyCount = 0
 
   static let unreachable = "node.kubernetes.io/unreachable"
   static let drainRetry = VirtualTime.seconds(Int64(5))
@@ -38,6 +41,8 @@ final class NodeLifecycle: Component {
       removed.append(false)
       notReadyTimer.append(nil)
       evictions.append([])
+      nodeCount += 1
+      readyCount += 1
     }
     let name = sim.cluster.nodes.name(NodeID(UInt32(n)))
     sim.recorder.series(kind: "Node", namespace: "-", name: name, fields: ["ready"])
@@ -48,8 +53,15 @@ final class NodeLifecycle: Component {
   func spec(_ n: Int) -> NodeSpec { sim.cluster.nodes.specs[n] }
   func isRemoved(_ n: Int) -> Bool { n < removed.count && removed[n] }
   func isAlive(_ n: Int) -> Bool { n >= alive.count || alive[n] }
-  var nodeCount: Int { removed.filter { !$0 }.count }
-  var readyCount: Int { zip(ready, removed).filter { $0 && !$1 }.count }
+
+  /// What is wrong with the kept counts, if anything (the invariants' check).
+  func countViolation() -> String? {
+    let nodes = removed.filter { !$0 }.count
+    let readyNodes = zip(ready, removed).filter { $0 && !$1 }.count
+    guard (nodeCount, readyCount) != (nodes, readyNodes) else { return nil }
+    return
+      "node lifecycle counts \(nodeCount) nodes, \(readyCount) ready; has \(nodes), \(readyNodes)"
+  }
 
   func node(named name: String) -> Int? {
     guard let id = sim.cluster.nodes.id(named: name), !removed[id.index] else { return nil }
@@ -92,6 +104,7 @@ final class NodeLifecycle: Component {
     evictions[n] = []
     if !ready[n] {
       ready[n] = true
+      if !removed[n] { readyCount += 1 }
       update(n) { s in s.taints.removeAll { $0.key == Self.unreachable } }
       let name = sim.cluster.nodes.name(NodeID(UInt32(n)))
       nodeEvent(n, "NodeReady", "Node \(name) status is now: NodeReady")
@@ -120,7 +133,11 @@ final class NodeLifecycle: Component {
   /// the row stays, holding nothing, never scheduled to again.
   func remove(_ n: Int) {
     for p in pods(on: n) { sim.remove(p) }
+    guard !removed[n] else { return }
     removed[n] = true
+    nodeCount -= 1
+    if ready[n] { readyCount -= 1 }
+    sim.recorder.nodesChanged(self)
     alive[n] = false
     if let t = notReadyTimer[n] { sim.engine.cancel(t) }
     for t in evictions[n] { sim.engine.cancel(t) }
@@ -159,6 +176,7 @@ final class NodeLifecycle: Component {
     notReadyTimer[n] = nil
     guard !alive[n], ready[n] else { return }
     ready[n] = false
+    if !removed[n] { readyCount -= 1 }
     let name = sim.cluster.nodes.name(NodeID(UInt32(n)))
     nodeEvent(n, "NodeNotReady", "Node \(name) status is now: NodeNotReady")
     sim.recorder.set(kind: "Node", namespace: "-", name: name, values: [0], fields: ["ready"])

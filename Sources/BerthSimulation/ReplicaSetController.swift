@@ -145,31 +145,13 @@ final class ReplicaSetController: Component {
     return true
   }
 
-  /// How a ReplicaSet counts a pod: bits of `PodRecord.ownerView`.
-  enum View {
-    static let active: UInt8 = 1
-    static let ready: UInt8 = 2
-    static let gone: UInt8 = 4
-  }
-
-  private func view(of pod: PodID) -> UInt8 {
-    if sim.isGone(pod) { return View.gone }
-    guard sim.isActive(pod) else { return 0 }
-    return sim.isReady(pod) ? View.active | View.ready : View.active
-  }
-
   /// One of the ReplicaSet's pods changed: its counts follow, and it reconciles.
   func podChanged(_ pod: PodID, of i: Int) {
     let rs = sets[i]
-    let old = sim.records[pod.index].ownerView
-    let new = view(of: pod)
-    if old != new {
-      sim.records[pod.index].ownerView = new
-      let changed = old ^ new
-      if changed & View.active != 0 { rs.active += new & View.active != 0 ? 1 : -1 }
-      if changed & View.ready != 0 { rs.ready += new & View.ready != 0 ? 1 : -1 }
-      if changed & View.gone != 0 { rs.gone += new & View.gone != 0 ? 1 : -1 }
-    }
+    let (new, changed) = sim.viewChange(pod)
+    if changed & OwnerView.active != 0 { rs.active += new & OwnerView.active != 0 ? 1 : -1 }
+    if changed & OwnerView.ready != 0 { rs.ready += new & OwnerView.ready != 0 ? 1 : -1 }
+    if changed & OwnerView.gone != 0 { rs.gone += new & OwnerView.gone != 0 ? 1 : -1 }
     markDirty(i)
   }
 
@@ -208,7 +190,7 @@ final class ReplicaSetController: Component {
           rs.prototype = pod
         }
         rs.pods.append(pod)
-        sim.records[pod.index].ownerView = View.active
+        sim.records[pod.index].ownerView = OwnerView.active
         rs.active += 1
         sim.recorder.event(
           kind: "ReplicaSet", namespace: rs.namespace, name: rs.name, type: .normal,
@@ -229,7 +211,7 @@ final class ReplicaSetController: Component {
       var nextAvailable = Int64.max
       let minReady = rs.minReadySeconds * 1_000_000_000
       let pods = sim.cluster.pods
-      for p in rs.pods where sim.records[p.index].ownerView & View.ready != 0 {
+      for p in rs.pods where sim.records[p.index].ownerView & OwnerView.ready != 0 {
         let due = pods.readyAt[p.index] + minReady
         if due <= sim.now.nanoseconds {
           available += 1

@@ -35,8 +35,18 @@ struct PodRecord {
   var exitCode: Int32 = 0
   /// Ready was taken away by the node lifecycle controller (the node stopped reporting).
   var markedNotReady = false
-  /// How its owning ReplicaSet last counted it (`ReplicaSetController.View` bits).
+  /// How its owner last counted it (`OwnerView` bits).
   var ownerView: UInt8 = 0
+}
+
+/// How an owner counts one of its pods, kept as the pod changes (`Simulation.viewChange`).
+enum OwnerView {
+  /// Neither finished nor being deleted.
+  static let active: UInt8 = 1
+  /// Active and Ready.
+  static let ready: UInt8 = 2
+  /// The pod object is gone.
+  static let gone: UInt8 = 4
 }
 
 /// A cluster in virtual time: the scheduler and the controllers, kubelets and node lifecycle
@@ -289,11 +299,27 @@ public final class Simulation {
   }
 
   /// A pod's status changed: its owner reconciles.
+  /// The pod's `OwnerView` now, and the bits that changed since its owner last counted it (the
+  /// record takes the new view).
+  func viewChange(_ pod: PodID) -> (new: UInt8, changed: UInt8) {
+    let new: UInt8
+    if isGone(pod) {
+      new = OwnerView.gone
+    } else if !isActive(pod) {
+      new = 0
+    } else {
+      new = isReady(pod) ? OwnerView.active | OwnerView.ready : OwnerView.active
+    }
+    let old = records[pod.index].ownerView
+    records[pod.index].ownerView = new
+    return (new, old ^ new)
+  }
+
   func notifyOwner(_ pod: PodID) {
     let r = records[pod.index]
     switch r.ownerKind {
     case .replicaSet: replicaSets.podChanged(pod, of: Int(r.owner))
-    case .job: jobs.markDirty(Int(r.owner))
+    case .job: jobs.podChanged(pod, of: Int(r.owner))
     case .none: break
     }
   }
@@ -338,6 +364,7 @@ public final class Simulation {
   public func invariantViolations() -> [String] {
     var out: [String] = []
     if now < lastChecked { out.append("time went back from \(lastChecked) to \(now)") }
+    if let v = nodes.countViolation() { out.append(v) }
     lastChecked = now
     let pods = cluster.pods
     var owned = [Int](repeating: 0, count: replicaSets.sets.count)
@@ -393,8 +420,14 @@ public final class Simulation {
         out.append("ReplicaSet \(rs.name) is missing from its Deployment's list")
       }
     }
-    for (i, j) in jobs.jobs.enumerated() where j.pods.filter({ !isGone($0) }).count != jobOwned[i] {
-      out.append("Job \(j.object.name) lists pods it does not own")
+    for (i, j) in jobs.jobs.enumerated() {
+      let live = j.pods.filter { !isGone($0) }
+      if live.count != jobOwned[i] { out.append("Job \(j.object.name) lists pods it does not own") }
+      let counted = (live.filter(isActive).count, j.pods.count - live.count)
+      if (j.activePods, j.gone) != counted {
+        out.append(
+          "Job \(j.object.name) counts \(j.activePods) active, \(j.gone) gone; has \(counted)")
+      }
     }
     return out
   }

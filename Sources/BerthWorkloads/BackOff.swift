@@ -41,3 +41,37 @@ public enum JobBackOff {
     return min(d, maximum)
   }
 }
+
+/// A Job's pod-failure back-off record (`backoffRecord` in `pkg/controller/job`): the failures
+/// since the last success and when the latest of them ended.
+public struct JobBackOffRecord: Sendable, Equatable {
+  public var failuresAfterLastSuccess = 0
+  /// Ns; nil when no failure counts.
+  public var lastFailure: Int64?
+
+  public init(failuresAfterLastSuccess: Int = 0, lastFailure: Int64? = nil) {
+    self.failuresAfterLastSuccess = failuresAfterLastSuccess
+    self.lastFailure = lastFailure
+  }
+
+  /// `newBackoffRecord`: pods that newly succeeded and failed, by the time each ended. Without
+  /// successes the failures add up; with some, only failures that ended strictly after the last
+  /// success count, and the record starts again from them.
+  public mutating func add(succeeded: [Int64], failed: [Int64]) {
+    guard let lastSuccess = succeeded.max() else {
+      guard let latest = failed.max() else { return }
+      failuresAfterLastSuccess += failed.count
+      lastFailure = latest
+      return
+    }
+    let after = failed.filter { $0 > lastSuccess }
+    failuresAfterLastSuccess = after.count
+    lastFailure = after.max()
+  }
+
+  /// When the next replacement may be created: the last failure plus the back-off delay.
+  public func due(maximum: Int64 = JobBackOff.maximum) -> Int64? {
+    guard failuresAfterLastSuccess > 0, let lastFailure else { return nil }
+    return lastFailure + JobBackOff.delay(failures: failuresAfterLastSuccess, maximum: maximum)
+  }
+}

@@ -131,6 +131,36 @@ struct BackOffTests {
     #expect(JobBackOff.delay(failures: 7, maximum: 360 * Self.s) == 360 * Self.s)
     #expect(JobBackOff.delay(failures: 1000) == 600 * Self.s)
   }
+
+  /// `TestNewBackoffRecord`: (record before, new successes, new failures (ms before t), record
+  /// after (failures, last failure in ms before t)).
+  static let backOffRecords: [(JobBackOffRecord, [Int64], [Int64], Int, Int64?)] = [
+    (JobBackOffRecord(), [], [0], 1, 0),
+    (JobBackOffRecord(), [], [0, -1], 2, 0),
+    (JobBackOffRecord(), [0], [-2, -1], 0, nil),
+    (JobBackOffRecord(), [-2], [0, -4, -3, -1], 2, 0),
+    (JobBackOffRecord(failuresAfterLastSuccess: 2), [], [0], 3, 0),
+    (JobBackOffRecord(), [0], [0], 0, nil),
+    (JobBackOffRecord(), [], [], 0, nil),
+    (JobBackOffRecord(), [0], [], 0, nil),
+  ]
+
+  @Test("the Job back-off record counts failures after the last success only")
+  func jobBackOffRecord() {
+    let t: Int64 = 1_000_000 * Self.s
+    let ms: Int64 = 1_000_000
+    for (before, succeeded, failed, failures, last) in Self.backOffRecords {
+      var r = before
+      r.add(succeeded: succeeded.map { t + $0 * ms }, failed: failed.map { t + $0 * ms })
+      #expect(
+        r
+          == JobBackOffRecord(
+            failuresAfterLastSuccess: failures, lastFailure: last.map { t + $0 * ms }))
+    }
+    // `TestGetRemainingBackoffTime`, with Berth's 10 s initial delay: due after the delay.
+    #expect(JobBackOffRecord(failuresAfterLastSuccess: 3, lastFailure: t).due() == t + 40 * Self.s)
+    #expect(JobBackOffRecord(failuresAfterLastSuccess: 0, lastFailure: nil).due() == nil)
+  }
 }
 
 /// `ActivePodsWithRanks.Less`: which pods a ReplicaSet deletes first.
