@@ -25,6 +25,7 @@ let package = Package(
       dependencies: [
         .product(name: "Benchmark", package: "benchmark"),
         .product(name: "BerthCore", package: "Berth"),
+        .product(name: "BerthEngine", package: "Berth"),
         .product(name: "BerthScheduling", package: "Berth"),
         .product(name: "BerthTraces", package: "Berth"),
       ],
