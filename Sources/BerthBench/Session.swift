@@ -185,8 +185,8 @@ extension BenchSession {
 }
 
 /// Facts about the machine and build recorded in reports.
-enum BuildEnvironment {
-  static var swiftVersion: String {
+public enum BuildEnvironment {
+  public static var swiftVersion: String {
     #if compiler(>=6.4)
       return "6.4 or later"
     #elseif compiler(>=6.3.1)
@@ -202,7 +202,7 @@ enum BuildEnvironment {
 
   /// The SIMD extensions among the CPU's flags (x86: `flags`, Arm: `Features` in
   /// /proc/cpuinfo), in a fixed order; empty when unknown.
-  static func vectorExtensions() -> [String] {
+  public static func vectorExtensions() -> [String] {
     guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else {
       return []
     }
@@ -220,7 +220,7 @@ enum BuildEnvironment {
     return []
   }
 
-  static func cpuModel() -> String {
+  public static func cpuModel() -> String {
     guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else {
       return "unknown"
     }
@@ -230,6 +230,31 @@ enum BuildEnvironment {
       } ?? "unknown"
     }
     return "unknown"
+  }
+
+  /// The allocator serving this process's malloc: `jemalloc <version>` when jemalloc is linked
+  /// in or preloaded (it exports `mallctl`), else `system`.
+  public static func allocator() -> String {
+    #if canImport(Glibc)
+      // RTLD_DEFAULT is the null handle on glibc: the global symbol search.
+      guard let symbol = dlsym(nil, "mallctl") else { return "system" }
+      typealias Mallctl =
+        @convention(c) (
+          UnsafePointer<CChar>, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int>?,
+          UnsafeMutableRawPointer?, Int
+        ) -> Int32
+      // SAFETY: `mallctl` has this C signature in every jemalloc release; "version" writes one
+      // `const char *` into the pointer-sized buffer given with its size.
+      let mallctl = unsafeBitCast(symbol, to: Mallctl.self)
+      var version: UnsafePointer<CChar>?
+      var size = MemoryLayout<UnsafePointer<CChar>?>.size
+      let status = withUnsafeMutablePointer(to: &version) { mallctl("version", $0, &size, nil, 0) }
+      guard status == 0, let version else { return "jemalloc" }
+      let text = String(cString: version)
+      return "jemalloc " + (text.split(separator: "-").first.map(String.init) ?? text)
+    #else
+      return "system"
+    #endif
   }
 
   /// The commit of the working directory's repository, from BERTH_COMMIT or git, else "unknown".

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthBench
 import BerthCore
 import BerthSimulation
 import BerthTraces
@@ -70,7 +71,12 @@ struct Simulate: ParsableCommand {
     }
     let files = SimulationOutputs.files(
       sim,
-      facts: .init(berthVersion: BerthVersion.current, inputs: inputs, wallSeconds: wall))
+      facts: .init(
+        berthVersion: BerthVersion.current, inputs: inputs, wallSeconds: wall,
+        machine: (
+          BuildEnvironment.cpuModel(), BuildEnvironment.vectorExtensions(),
+          BuildEnvironment.allocator()
+        )))
     do { try OutputSet.write(files, to: out) } catch { throw CommandFailure(error.description) }
     print("wrote \(files.map(\.name).joined(separator: ", ")) to \(out)")
   }

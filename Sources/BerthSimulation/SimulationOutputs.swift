@@ -9,12 +9,17 @@ public enum SimulationOutputs {
     public var berthVersion: String
     public var inputs: [(path: String, fnv1a64: String)]
     public var wallSeconds: Double
+    /// The machine the wall-clock figures come from: CPU model, its vector extensions, the
+    /// allocator.
+    public var machine: (cpu: String, vectorExtensions: [String], allocator: String)
     public init(
-      berthVersion: String, inputs: [(path: String, fnv1a64: String)], wallSeconds: Double
+      berthVersion: String, inputs: [(path: String, fnv1a64: String)], wallSeconds: Double,
+      machine: (cpu: String, vectorExtensions: [String], allocator: String) = ("", [], "")
     ) {
       self.berthVersion = berthVersion
       self.inputs = inputs
       self.wallSeconds = wallSeconds
+      self.machine = machine
     }
   }
 
@@ -84,6 +89,9 @@ public enum SimulationOutputs {
     o += "  \"wallSeconds\": \(String(format: "%.3f", facts.wallSeconds)),\n"
     o += "  \"eventsPerSecond\": \(String(format: "%.0f", Double(events) / wall)),\n"
     o += "  \"simulatedSecondsPerWallSecond\": \(String(format: "%.1f", simulated / wall)),\n"
+    let m = facts.machine
+    o +=
+      "  \"machine\": {\"cpu\": \(json(m.cpu)), \"vectorExtensions\": [\(m.vectorExtensions.map(json).joined(separator: ", "))], \"allocator\": \(json(m.allocator))},\n"
     let t = sim.recorder.totalsNow
     o += "  \"podsCreated\": \(sim.cluster.pods.count),\n"
     o +=
