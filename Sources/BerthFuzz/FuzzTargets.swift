@@ -122,6 +122,7 @@ enum FuzzTarget: String, CaseIterable {
       case .replicaSet(let r): replicas += r.replicas
       case .job(let j): replicas += j.parallelism
       case .cronJob: replicas += 1
+      case .daemonSet: replicas += 50
       }
     }
     guard replicas <= 200, s.manifest.nodes.count <= 50, s.manifest.pods.count <= 200 else {

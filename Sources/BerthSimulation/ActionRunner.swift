@@ -68,6 +68,11 @@ final class ActionRunner: Component {
         throw missing
       }
       return sim.cronJobs.cronJobs[i].object.document
+    case "DaemonSet":
+      guard let i = sim.daemonSets.find(namespace: ref.namespace, name: ref.name) else {
+        throw missing
+      }
+      return sim.daemonSets.sets[i].object.document
     default: throw missing
     }
   }
@@ -121,6 +126,11 @@ final class ActionRunner: Component {
           throw missing
         }
         sim.cronJobs.delete(i)
+      case "DaemonSet":
+        guard let i = sim.daemonSets.find(namespace: ref.namespace, name: ref.name) else {
+          throw missing
+        }
+        sim.daemonSets.delete(i)
       default:
         guard let p = sim.cluster.pods.id(named: ref.name), sim.namespace(p) == ref.namespace,
           !sim.isGone(p)

@@ -72,6 +72,7 @@ final class NodeLifecycle: Component {
     var s = spec(n)
     change(&s)
     sim.queue.updateNode(NodeID(UInt32(n)), to: s)
+    sim.daemonSets.nodesChanged()
   }
 
   private func pods(on n: Int) -> [PodID] { sim.cluster.podsOn(NodeID(UInt32(n))) }
@@ -127,6 +128,7 @@ final class NodeLifecycle: Component {
   func add(_ spec: NodeSpec) {
     let id = sim.queue.addNode(spec)
     track(id.index)
+    sim.daemonSets.nodesChanged()
   }
 
   /// The Node object is deleted: its pods are gone at once (the pod garbage collector), and
@@ -228,10 +230,13 @@ final class NodeLifecycle: Component {
 
   /// One round of `kubectl drain`: every pod on the draining nodes whose disruption budgets
   /// allow it is evicted; the rest are tried again 5 s later.
+  /// One round of `kubectl drain --ignore-daemonsets`: daemon pods stay (their controller would
+  /// put them back at once).
   private func drainStep() {
     var blocked = false
     for n in draining {
-      for p in pods(on: n) where !sim.cluster.pods.isTerminating(p) {
+      for p in pods(on: n)
+      where !sim.cluster.pods.isTerminating(p) && sim.records[p.index].ownerKind != .daemonSet {
         let budgets = (0..<sim.cluster.disruptionBudgets.count).filter {
           sim.cluster.budget($0, covers: p)
         }
@@ -246,7 +251,9 @@ final class NodeLifecycle: Component {
         }
       }
     }
-    draining.removeAll { n in pods(on: n).isEmpty }
+    draining.removeAll { n in
+      pods(on: n).allSatisfy { sim.records[$0.index].ownerKind == .daemonSet }
+    }
     if blocked && drainTimer == nil {
       drainTimer = sim.engine.schedule(self, after: Self.drainRetry, tag: Tag.drain.rawValue)
     }

@@ -202,9 +202,10 @@ public struct Scenario: Sendable {
           throw v.error("duplicate \(w.reference)")
         }
         workloads.append(w)
-      } else if ["StatefulSet", "DaemonSet"].contains(kind) {
+      } else if kind == "StatefulSet" {
         throw (v.child("kind") ?? v).error(
-          "\(kind) is not simulated yet (Deployment, ReplicaSet, Job and CronJob are)")
+          "StatefulSet is not simulated yet (Deployment, ReplicaSet, DaemonSet, Job and CronJob are)"
+        )
       } else {
         try objects.add(v)
       }
@@ -377,7 +378,7 @@ public struct Scenario: Sendable {
       }
       return n
     }
-    let workloadKinds: Set<String> = ["Deployment", "ReplicaSet", "Job", "CronJob"]
+    let workloadKinds = WorkloadObject.kinds
     let result: ScenarioAction.Verb
     switch verb {
     case "apply":
@@ -385,7 +386,8 @@ public struct Scenario: Sendable {
       let kind = try body.child("kind")?.string() ?? ""
       guard workloadKinds.contains(kind) else {
         throw (body.child("kind") ?? body).error(
-          "apply takes a Deployment, ReplicaSet, Job or CronJob (nodes come with addNode)")
+          "apply takes a Deployment, ReplicaSet, DaemonSet, Job or CronJob (nodes come with addNode)"
+        )
       }
       _ = try WorkloadObject.read(body)
       result = .apply(ObjectDocument(body))

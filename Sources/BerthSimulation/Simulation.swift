@@ -6,7 +6,7 @@ import BerthWorkloads
 
 /// Who owns a pod.
 enum OwnerKind: UInt8 {
-  case none, replicaSet, job
+  case none, replicaSet, job, daemonSet
 }
 
 /// What the simulation knows of a pod beyond the pod table: its owner, template and behaviour,
@@ -37,6 +37,8 @@ struct PodRecord {
   var markedNotReady = false
   /// How its owner last counted it (`OwnerView` bits).
   var ownerView: UInt8 = 0
+  /// A daemon pod's node (its node affinity's), -1 for others.
+  var targetNode: Int32 = -1
 }
 
 /// How an owner counts one of its pods, kept as the pod changes (`Simulation.viewChange`).
@@ -70,6 +72,7 @@ public final class Simulation {
   @exclusivity(unchecked) var replicaSets: ReplicaSetController!
   @exclusivity(unchecked) var deployments: DeploymentController!
   @exclusivity(unchecked) var jobs: JobController!
+  @exclusivity(unchecked) var daemonSets: DaemonSetController!
   @exclusivity(unchecked) var cronJobs: CronJobController!
   @exclusivity(unchecked) var nodes: NodeLifecycle!
   @exclusivity(unchecked) var actions: ActionRunner!
@@ -108,7 +111,8 @@ public final class Simulation {
     deployments = DeploymentController(self, rng: root.split(label: "deployments"))
     replicaSets = ReplicaSetController(self, rng: root.split(label: "replicasets"))
     jobs = JobController(self, rng: root.split(label: "jobs"))
-    for c in [actions, nodes, cronJobs, deployments, replicaSets, jobs] as [Component] {
+    daemonSets = DaemonSetController(self, rng: root.split(label: "daemonsets"))
+    for c in [actions, nodes, cronJobs, deployments, replicaSets, jobs, daemonSets] as [Component] {
       engine.add(c)
     }
     let scheduler = Scheduler(cluster: cluster, seed: seed)
@@ -242,6 +246,7 @@ public final class Simulation {
     switch r.ownerKind {
     case .replicaSet: return ("ReplicaSet", replicaSets.sets[Int(r.owner)].name)
     case .job: return ("Job", jobs.jobs[Int(r.owner)].object.name)
+    case .daemonSet: return ("DaemonSet", daemonSets.sets[Int(r.owner)].object.name)
     case .none: return ("", "")
     }
   }
@@ -320,6 +325,7 @@ public final class Simulation {
     switch r.ownerKind {
     case .replicaSet: replicaSets.podChanged(pod, of: Int(r.owner))
     case .job: jobs.podChanged(pod, of: Int(r.owner))
+    case .daemonSet: daemonSets.podChanged(pod, of: Int(r.owner))
     case .none: break
     }
   }
@@ -339,8 +345,12 @@ public final class Simulation {
     case .replicaSet(let r): replicaSets.apply(r)
     case .job(let j): jobs.apply(j, owner: -1)
     case .cronJob(let c): cronJobs.apply(c)
+    case .daemonSet(let d): daemonSets.apply(d)
     }
   }
+
+  /// The id of a template identity, if a template with it was stored.
+  func identityID(_ identity: String) -> Int32? { identityIDs[identity] }
 
   /// Stores a template; pods refer to it by index.
   func addTemplate(_ t: PodTemplate) -> Int32 {
@@ -390,6 +400,10 @@ public final class Simulation {
         jobOwned[Int(r.owner)] += 1
         if !jobs.jobs[Int(r.owner)].pods.contains(id) {
           out.append("pod \(name(id)) is missing from its Job's pods")
+        }
+      case .daemonSet:
+        if !daemonSets.sets[Int(r.owner)].pods.contains(id) {
+          out.append("pod \(name(id)) is missing from its DaemonSet's pods")
         }
       case .none: break
       }
@@ -480,6 +494,12 @@ public final class Simulation {
       let state = j.finished.map { $0.complete ? "Complete" : "Failed (\($0.reason))" } ?? "running"
       out.append(
         "Job \(j.object.namespace)/\(j.object.name): \(state), \(j.succeeded) succeeded, \(j.failed) failed"
+      )
+    }
+    for d in daemonSets.sets where !d.deleted {
+      let s = d.status
+      out.append(
+        "DaemonSet \(d.object.namespace)/\(d.object.name): \(s.available)/\(s.desired) available, \(s.updated) updated, generation \(d.generation)"
       )
     }
     for c in cronJobs.cronJobs where !c.deleted {

@@ -118,6 +118,13 @@ public enum SimulationOutputs {
         "    {\"kind\": \"Job\", \"namespace\": \(json(j.object.namespace)), \"name\": \(json(j.object.name)), \"deleted\": \(j.deleted), \"outcome\": \(json(outcome)), \"reason\": \(json(f?.reason ?? "")), \"succeeded\": \(j.succeeded), \"failed\": \(j.failed), \"durationSeconds\": \(duration)}"
       )
     }
+    for d in sim.daemonSets.sets {
+      let o = d.object
+      let s = d.status
+      rows.append(
+        "    {\"kind\": \"DaemonSet\", \"namespace\": \(json(o.namespace)), \"name\": \(json(o.name)), \"deleted\": \(d.deleted), \"desiredNumberScheduled\": \(s.desired), \"currentNumberScheduled\": \(s.current), \"numberReady\": \(s.ready), \"numberAvailable\": \(s.available), \"updatedNumberScheduled\": \(s.updated), \"generation\": \(d.generation)}"
+      )
+    }
     for c in sim.cronJobs.cronJobs {
       rows.append(
         "    {\"kind\": \"CronJob\", \"namespace\": \(json(c.object.namespace)), \"name\": \(json(c.object.name)), \"deleted\": \(c.deleted), \"schedule\": \(json(c.object.schedule.text)), \"lastScheduleTime\": \(c.lastSchedule.map { json(Self.rfc3339($0)) } ?? "null")}"

@@ -170,6 +170,22 @@ extension SimulationOutputs {
           ($0.name, points("Deployment", $0.namespace, $0.name, "replicas"), 1)
         })
     }
+    let daemonSets = rec.objects(kind: "DaemonSet")
+    if !daemonSets.isEmpty {
+      body += stepChart(
+        title: "Available daemon pods by DaemonSet (of the nodes that should run one)",
+        yLabel: "pods", end: end,
+        series: daemonSets.prefix(10).flatMap {
+          [
+            ($0.name, points("DaemonSet", $0.namespace, $0.name, "numberAvailable"), 1),
+            (
+              $0.name + " desired",
+              points("DaemonSet", $0.namespace, $0.name, "desiredNumberScheduled"),
+              1
+            ),
+          ]
+        })
+    }
     let jobs = rec.objects(kind: "Job")
     if !jobs.isEmpty {
       body += stepChart(

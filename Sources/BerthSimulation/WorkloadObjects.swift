@@ -166,6 +166,24 @@ public struct ReplicaSetObject: Sendable {
   public var document: ObjectDocument
 }
 
+/// An apps/v1 DaemonSet.
+public struct DaemonSetObject: Sendable {
+  public enum UpdateStrategy: Sendable, Equatable {
+    /// Pods are replaced node by node: at most `maxUnavailable` nodes without an available
+    /// pod, or (with `maxSurge`) a new pod started beside the old one on that many nodes.
+    case rollingUpdate(maxSurge: IntOrPercent, maxUnavailable: IntOrPercent)
+    /// New pods only where the user deleted the old ones.
+    case onDelete
+  }
+  public var namespace: String
+  public var name: String
+  public var selector: LabelSelector
+  public var template: PodTemplate
+  public var updateStrategy: UpdateStrategy
+  public var minReadySeconds: Int64
+  public var document: ObjectDocument
+}
+
 /// A batch/v1 Job.
 public struct JobObject: Sendable {
   public var namespace: String
@@ -210,6 +228,7 @@ public enum WorkloadObject: Sendable {
   case replicaSet(ReplicaSetObject)
   case job(JobObject)
   case cronJob(CronJobObject)
+  case daemonSet(DaemonSetObject)
 
   public var reference: ObjectReference {
     switch self {
@@ -219,6 +238,8 @@ public enum WorkloadObject: Sendable {
       ObjectReference(kind: "ReplicaSet", namespace: r.namespace, name: r.name)
     case .job(let j): ObjectReference(kind: "Job", namespace: j.namespace, name: j.name)
     case .cronJob(let c): ObjectReference(kind: "CronJob", namespace: c.namespace, name: c.name)
+    case .daemonSet(let d):
+      ObjectReference(kind: "DaemonSet", namespace: d.namespace, name: d.name)
     }
   }
 
@@ -228,6 +249,7 @@ public enum WorkloadObject: Sendable {
     case .replicaSet(let r): r.document
     case .job(let j): j.document
     case .cronJob(let c): c.document
+    case .daemonSet(let d): d.document
     }
   }
 
@@ -235,7 +257,9 @@ public enum WorkloadObject: Sendable {
   public static let maxCount: Int32 = 1_000_000
 
   /// The kinds read as workloads.
-  public static let kinds: Set<String> = ["Deployment", "ReplicaSet", "Job", "CronJob"]
+  public static let kinds: Set<String> = [
+    "Deployment", "ReplicaSet", "Job", "CronJob", "DaemonSet",
+  ]
 
   /// Reads a workload object (strictly: unknown fields are errors).
   package static func read(_ v: YAMLValue) throws(InputError) -> WorkloadObject {
@@ -282,6 +306,33 @@ public enum WorkloadObject: Sendable {
       }
       return sel
     }
+    /// `rollingUpdate.maxSurge` and `maxUnavailable` of a strategy (defaults as given).
+    func rollingAmounts(_ s: YAMLValue, surge: IntOrPercent, unavailable: IntOrPercent)
+      throws(InputError) -> (IntOrPercent, IntOrPercent)
+    {
+      let r = s.child("rollingUpdate")
+      func amount(_ f: String, _ d: IntOrPercent) throws(InputError) -> IntOrPercent {
+        guard let n = r?.child(f) else { return d }
+        let text = try n.string()
+        guard let a = DeploymentRules.intOrPercent(text) else {
+          throw n.error(
+            "expected an integer or a percentage such as 25%, found \"\(Escaped(text))\"")
+        }
+        switch a {
+        case .int(let x) where x < 0, .percent(let x) where x < 0:
+          throw n.error("must be greater than or equal to 0")
+        case .percent(let x) where x > 100 && f == "maxUnavailable":
+          throw n.error("must not be greater than 100%")
+        default: return a
+        }
+      }
+      let maxSurge = try amount("maxSurge", surge)
+      let maxUnavailable = try amount("maxUnavailable", unavailable)
+      if maxSurge.scaled(total: 100) == 0 && maxUnavailable.scaled(total: 100) == 0 {
+        throw (r ?? s).error("maxSurge and maxUnavailable may not both be 0")
+      }
+      return (maxSurge, maxUnavailable)
+    }
     let document = ObjectDocument(v)
     switch kind {
     case "Deployment":
@@ -296,27 +347,8 @@ public enum WorkloadObject: Sendable {
           }
           strategy = .recreate
         case "RollingUpdate":
-          let r = s.child("rollingUpdate")
-          func amount(_ f: String) throws(InputError) -> IntOrPercent {
-            guard let n = r?.child(f) else { return .percent(25) }
-            let text = try n.string()
-            guard let a = DeploymentRules.intOrPercent(text) else {
-              throw n.error(
-                "expected an integer or a percentage such as 25%, found \"\(Escaped(text))\"")
-            }
-            switch a {
-            case .int(let x) where x < 0, .percent(let x) where x < 0:
-              throw n.error("must be greater than or equal to 0")
-            case .percent(let x) where x > 100 && f == "maxUnavailable":
-              throw n.error("must not be greater than 100%")
-            default: return a
-            }
-          }
-          let surge = try amount("maxSurge")
-          let unavailable = try amount("maxUnavailable")
-          if surge.scaled(total: 100) == 0 && unavailable.scaled(total: 100) == 0 {
-            throw (r ?? s).error("maxSurge and maxUnavailable may not both be 0")
-          }
+          let (surge, unavailable) = try rollingAmounts(
+            s, surge: .percent(25), unavailable: .percent(25))
           strategy = .rollingUpdate(maxSurge: surge, maxUnavailable: unavailable)
         default:
           throw (s.child("type") ?? s).error("expected Recreate or RollingUpdate")
@@ -330,6 +362,41 @@ public enum WorkloadObject: Sendable {
           revisionHistoryLimit: try count("revisionHistoryLimit", default: 10),
           progressDeadlineSeconds: try seconds("progressDeadlineSeconds", min: 1) ?? 600,
           paused: try spec.child("paused")?.bool() ?? false, document: document))
+    case "DaemonSet":
+      let sel = try selector()
+      let tmpl = try template(spec.child("template"), selector: sel)
+      guard tmpl.restartPolicy == .always else {
+        throw (spec.child("template")?.child("spec")?.child("restartPolicy") ?? spec).error(
+          "a DaemonSet's pods need restartPolicy Always")
+      }
+      var strategy = DaemonSetObject.UpdateStrategy.rollingUpdate(
+        maxSurge: .int(0), maxUnavailable: .int(1))
+      if let s = spec.child("updateStrategy") {
+        switch try s.child("type")?.string() ?? "RollingUpdate" {
+        case "OnDelete":
+          if s.child("rollingUpdate") != nil {
+            throw s.child("rollingUpdate")!.error(
+              "may not be specified when strategy type is 'OnDelete'")
+          }
+          strategy = .onDelete
+        case "RollingUpdate":
+          let (surge, unavailable) = try rollingAmounts(
+            s, surge: .int(0), unavailable: .int(1))
+          if surge.scaled(total: 100) != 0 && unavailable.scaled(total: 100) != 0 {
+            // Upstream's validation: a surging DaemonSet replaces without unavailability.
+            throw (s.child("rollingUpdate") ?? s).error(
+              "maxUnavailable must be 0 when maxSurge is set")
+          }
+          strategy = .rollingUpdate(maxSurge: surge, maxUnavailable: unavailable)
+        default:
+          throw (s.child("type") ?? s).error("expected OnDelete or RollingUpdate")
+        }
+      }
+      return .daemonSet(
+        DaemonSetObject(
+          namespace: namespace, name: name, selector: sel, template: tmpl,
+          updateStrategy: strategy, minReadySeconds: try seconds("minReadySeconds") ?? 0,
+          document: document))
     case "ReplicaSet":
       let sel = try selector()
       return .replicaSet(

@@ -108,6 +108,49 @@ struct ScenarioReaderTests {
     #expect(Self.error(typo).contains("unknown field \"selectr\""))
   }
 
+  @Test(
+    "a DaemonSet reads with upstream's defaults; its pods restart Always; no surge with unavailability"
+  )
+  func daemonSetValidation() throws {
+    func daemonSet(_ strategy: String, policy: String = "") -> String {
+      """
+      ---
+      apiVersion: apps/v1
+      kind: DaemonSet
+      metadata: {name: agent}
+      spec:
+        selector: {matchLabels: {app: agent}}
+      \(strategy)
+        template:
+          metadata: {labels: {app: agent}}
+          spec: {\(policy)containers: [{name: a, image: x}]}
+      """
+    }
+    let s = try Scenario.parse(Self.header + daemonSet(""), file: "s.yaml")
+    guard case .daemonSet(let d) = s.workloads.first else {
+      Issue.record("no DaemonSet read")
+      return
+    }
+    #expect(d.updateStrategy == .rollingUpdate(maxSurge: .int(0), maxUnavailable: .int(1)))
+    #expect(
+      Self.error(Self.header + daemonSet("", policy: "restartPolicy: Never, "))
+        .contains("a DaemonSet's pods need restartPolicy Always"))
+    #expect(
+      Self.error(
+        Self.header
+          + daemonSet(
+            "  updateStrategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 1}}"
+          )
+      ).contains("maxUnavailable must be 0 when maxSurge is set"))
+    #expect(
+      Self.error(Self.header + daemonSet("  updateStrategy: {type: Everywhere}"))
+        .contains("spec.updateStrategy.type: expected OnDelete or RollingUpdate"))
+    let onDelete = try Scenario.parse(
+      Self.header + daemonSet("  updateStrategy: {type: OnDelete}"), file: "s.yaml")
+    guard case .daemonSet(let o) = onDelete.workloads.first else { return }
+    #expect(o.updateStrategy == .onDelete)
+  }
+
   @Test("strategic merge patches merge maps, lists by name, and delete with null")
   func strategicMerge() throws {
     func doc(_ json: String) throws -> ObjectDocument {

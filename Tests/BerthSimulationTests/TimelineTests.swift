@@ -326,13 +326,92 @@ struct TimelineTests {
     #expect(sets.first { $0 !== first }!.replicas == 0)
   }
 
+  /// The DaemonSet fields of the bundled `daemonset` scenario at an instant.
+  static func daemonStatus(_ sim: Simulation, _ name: String) -> DaemonSetState.Status {
+    sim.daemonSets.sets[sim.daemonSets.sets.firstIndex { $0.object.name == name }!].status
+  }
+
+  @Test("DaemonSets: one pod per admitted node, pinned by name; a node added later gets one")
+  func daemonSetPlacement() throws {
+    let text = try String(contentsOfFile: "datasets/scenarios/daemonset.yaml", encoding: .utf8)
+    var desiredBefore = 0
+    let sim = try Self.simulate(text) { sim in
+      if sim.now == .seconds(Int64(299)) || sim.now < .seconds(Int64(300)) {
+        desiredBefore = Self.daemonStatus(sim, "node-exporter").desired
+      }
+      // Every bound daemon pod sits on the node its affinity names.
+      let pods = sim.cluster.pods
+      for p in 0..<pods.count {
+        let id = PodID(UInt32(p))
+        guard sim.records[p].ownerKind == .daemonSet, let n = pods.boundNode(id) else { continue }
+        #expect(Int32(n.index) == sim.records[p].targetNode, "\(sim.name(id))")
+      }
+    }
+    #expect(desiredBefore == 3)
+    let exporter = Self.daemonStatus(sim, "node-exporter")
+    #expect(exporter.desired == 4 && exporter.available == 4 && exporter.misscheduled == 0)
+    let gpu = Self.daemonStatus(sim, "gpu-driver")
+    #expect(gpu.desired == 1 && gpu.available == 1)
+    // The GPU driver runs on node-d and nowhere else; node-exporter everywhere but node-d.
+    let pods = sim.cluster.pods
+    var exporterNodes: [String] = []
+    for p in 0..<pods.count where !sim.isGone(PodID(UInt32(p))) {
+      let id = PodID(UInt32(p))
+      let node = pods.boundNode(id).map { sim.cluster.nodes.name($0) } ?? "-"
+      if sim.ownerName(id).name == "gpu-driver" { #expect(node == "node-d") }
+      if sim.ownerName(id).name == "node-exporter" { exporterNodes.append(node) }
+    }
+    #expect(exporterNodes.sorted() == ["node-a", "node-b", "node-c", "node-e"])
+    // Its pod arrived on node-e when it joined.
+    #expect(Self.events(sim, reason: "SuccessfulCreate", name: "node-exporter").contains(300))
+  }
+
+  @Test("a DaemonSet rolls out node by node: never more than maxUnavailable nodes unavailable")
+  func daemonSetRollingUpdate() throws {
+    let text = try String(contentsOfFile: "datasets/scenarios/daemonset.yaml", encoding: .utf8)
+    var worst = 0
+    let sim = try Self.simulate(text) { sim in
+      let t = sim.now.nanoseconds
+      guard t > 20 * Self.s && t < 300 * Self.s else { return }
+      // Settled instants only: the status is published when the controller syncs.
+      guard !sim.daemonSets.isPending(0) else { return }
+      worst = max(worst, Self.daemonStatus(sim, "node-exporter").unavailable)
+    }
+    #expect(worst == 1)
+    let ds = sim.daemonSets.sets[0]
+    #expect(ds.generation == 2 && ds.status.updated == 4)
+    // The three old pods went one after another, each once the previous node's new pod was
+    // available: pull 3 s + ready 5 s after the 2 s stop.
+    let deletes = Self.events(sim, reason: "SuccessfulDelete", name: "node-exporter")
+    #expect(deletes == [60, 70, 80])
+  }
+
+  @Test("a failed node keeps its daemon pods: tolerated unreachable, counted misscheduled")
+  func daemonSetNodeFailure() throws {
+    let text = try String(contentsOfFile: "datasets/scenarios/daemonset.yaml", encoding: .utf8)
+    let sim = try Self.simulate(text)
+    // The recorded series at 600 s, while node-b is unreachable.
+    func at600(_ field: String) -> Int64? {
+      let id = sim.recorder.seriesID(
+        kind: "DaemonSet", namespace: "monitoring", name: "node-exporter", field: field)
+      return id.flatMap { sim.recorder.points[$0].last { $0.time <= 600 * Self.s }?.value }
+    }
+    let during = (
+      desired: at600("desiredNumberScheduled"), misscheduled: at600("numberMisscheduled")
+    )
+    #expect(during.desired == 3 && during.misscheduled == 1)
+    #expect(Self.events(sim, reason: "TaintManagerEviction").isEmpty)
+    #expect(
+      Self.events(sim, reason: "SuccessfulCreate", name: "node-exporter").allSatisfy { $0 < 400 })
+  }
+
   @Test("every bundled scenario runs to its end with every invariant holding after every event")
   func bundledScenarios() throws {
     let dir = "datasets/scenarios"
     let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter {
       $0.hasSuffix(".yaml")
     }.sorted()
-    #expect(files.count >= 7)
+    #expect(files.count >= 8)
     for f in files {
       let text = try String(contentsOfFile: dir + "/" + f, encoding: .utf8)
       let sim = try Self.simulate(text)

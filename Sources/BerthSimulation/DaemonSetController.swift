@@ -1,0 +1,514 @@
+import BerthCore
+import BerthEngine
+import BerthWorkloads
+
+/// A DaemonSet as its controller sees it.
+final class DaemonSetState {
+  @exclusivity(unchecked) var object: DaemonSetObject
+  @exclusivity(unchecked) var uid: UInt64
+  /// Index into `Simulation.templates` of the current template (with its hash labels).
+  @exclusivity(unchecked) var template: Int32
+  /// `controller-revision-hash` of the current template, and `pod-template-generation`.
+  @exclusivity(unchecked) var hash: String
+  @exclusivity(unchecked) var generation = 1
+  @exclusivity(unchecked) var deleted = false
+  /// Its pods not yet gone, oldest first.
+  @exclusivity(unchecked) var pods: [PodID] = []
+  /// Per node: whether a daemon pod should run there, and whether one already there may stay
+  /// (`nodeShouldRunDaemonPod`), for the node shape and template they were worked out for.
+  @exclusivity(unchecked) var shouldRun: [Bool] = []
+  @exclusivity(unchecked) var shouldContinue: [Bool] = []
+  @exclusivity(unchecked) var placementFor: (shape: UInt64, template: Int32)?
+  /// Per node: the failed-pod back-off (ns until which a failed pod is left alone, and the next
+  /// delay).
+  @exclusivity(unchecked) var backOff: [Int: (until: Int64, delay: Int64)] = [:]
+  @exclusivity(unchecked) var recheck: TimerHandle?
+  @exclusivity(unchecked) var recheckAt = Int64.max
+  @exclusivity(unchecked) var status = Status()
+  @exclusivity(unchecked) var series = -1
+
+  struct Status: Equatable {
+    var desired = 0
+    var current = 0
+    var ready = 0
+    var available = 0
+    var updated = 0
+    var misscheduled = 0
+    var unavailable = 0
+  }
+
+  init(object: DaemonSetObject, uid: UInt64, template: Int32, hash: String) {
+    self.object = object
+    self.uid = uid
+    self.template = template
+    self.hash = hash
+  }
+}
+
+/// The DaemonSet controller (`pkg/controller/daemon`): one pod on every node the template's
+/// node selector, required node affinity and tolerations admit — nodes added later included —
+/// each pod pinned to its node by node affinity on the node's name and placed by the scheduler,
+/// as upstream; failed pods replaced after a per-node back-off (1 s doubling to 15 min); a new
+/// template rolled out node by node (RollingUpdate with maxUnavailable, or maxSurge) or on
+/// deletion (OnDelete).
+final class DaemonSetController: Component {
+  // SAFETY: the simulation owns its components and outlives them.
+  unowned(unsafe) let sim: Simulation
+  @exclusivity(unchecked) var rng: SplitMix64
+  @exclusivity(unchecked) var sets: [DaemonSetState] = []
+  @exclusivity(unchecked) private var index = ObjectIndex()
+  @exclusivity(unchecked) private var queue = WorkQueue()
+
+  static let fields = [
+    "desiredNumberScheduled", "currentNumberScheduled", "numberReady", "numberAvailable",
+    "updatedNumberScheduled", "numberMisscheduled", "numberUnavailable",
+  ]
+  static let failedBackOffInitial: Int64 = 1_000_000_000
+  static let failedBackOffMaximum: Int64 = 900_000_000_000
+
+  init(_ sim: Simulation, rng: SplitMix64) {
+    self.sim = sim
+    self.rng = rng
+  }
+
+  var name: String { "daemonset-controller" }
+
+  func find(namespace: String, name: String) -> Int? {
+    index[namespace, name].flatMap { sets[$0].deleted ? nil : $0 }
+  }
+
+  func markDirty(_ i: Int) { queue.add(i) }
+
+  func isPending(_ i: Int) -> Bool { queue.contains(i) }
+
+  /// Nodes came, went or changed: every DaemonSet looks again.
+  func nodesChanged() {
+    for i in sets.indices where !sets[i].deleted { markDirty(i) }
+  }
+
+  func podChanged(_ pod: PodID, of i: Int) {
+    _ = sim.viewChange(pod)
+    markDirty(i)
+  }
+
+  /// Creates a DaemonSet or replaces its spec; a new template is a new generation.
+  func apply(_ object: DaemonSetObject) {
+    if let i = find(namespace: object.namespace, name: object.name) {
+      let ds = sets[i]
+      if sim.templateIdentity[Int(ds.template)] != sim.identityID(object.template.identity) {
+        ds.generation += 1
+        (ds.template, ds.hash) = stamp(object.template, generation: ds.generation)
+      }
+      ds.object = object
+      markDirty(i)
+      return
+    }
+    let (template, hash) = stamp(object.template, generation: 1)
+    let ds = DaemonSetState(object: object, uid: rng.next(), template: template, hash: hash)
+    sets.append(ds)
+    index[object.namespace, object.name] = sets.count - 1
+    ds.series = sim.recorder.series(
+      kind: "DaemonSet", namespace: object.namespace, name: object.name, fields: Self.fields)
+    markDirty(sets.count - 1)
+  }
+
+  /// The template with the labels the controller puts on its pods and the tolerations it adds
+  /// (`AddOrUpdateDaemonPodTolerations`): daemons stay on not-ready, unreachable, pressured and
+  /// cordoned nodes.
+  private func stamp(_ t: PodTemplate, generation: Int) -> (Int32, String) {
+    var template = t
+    let hash = t.hash(collisionCount: 0)
+    template.pod.labels["controller-revision-hash"] = hash
+    template.pod.labels["pod-template-generation"] = String(generation)
+    var tolerations: [(String, TaintEffect)] = [
+      ("node.kubernetes.io/not-ready", .noExecute), ("node.kubernetes.io/unreachable", .noExecute),
+      ("node.kubernetes.io/disk-pressure", .noSchedule),
+      ("node.kubernetes.io/memory-pressure", .noSchedule),
+      ("node.kubernetes.io/pid-pressure", .noSchedule),
+      ("node.kubernetes.io/unschedulable", .noSchedule),
+    ]
+    if t.document["spec"]?["hostNetwork"]?.string == "true" {
+      tolerations.append(("node.kubernetes.io/network-unavailable", .noSchedule))
+    }
+    for (key, effect) in tolerations
+    where !template.pod.tolerations.contains(where: {
+      $0.key == key && $0.operator == .exists && $0.effect == effect
+    }) {
+      template.pod.tolerations.append(Toleration(key: key, operator: .exists, effect: effect))
+    }
+    return (sim.addTemplate(template), hash)
+  }
+
+  /// Deletes the DaemonSet; the garbage collector deletes its pods.
+  func delete(_ i: Int) {
+    let ds = sets[i]
+    guard !ds.deleted else { return }
+    ds.deleted = true
+    index[ds.object.namespace, ds.object.name] = nil
+    if let h = ds.recheck { sim.engine.cancel(h) }
+    ds.recheck = nil
+    for p in ds.pods { sim.deletePod(p) }
+    markDirty(i)
+  }
+
+  func settle(_ engine: Engine) -> Bool {
+    guard !queue.isEmpty else { return false }
+    for i in queue.take() {
+      queue.done(i)
+      sync(i)
+    }
+    return true
+  }
+
+  func fire(_ t: Timer, _ engine: Engine) {
+    let i = Int(t.payload)
+    sets[i].recheck = nil
+    sets[i].recheckAt = Int64.max
+    markDirty(i)
+  }
+
+  /// Asks for another sync at `time` (the earliest asked for wins).
+  private func recheck(_ i: Int, at time: Int64) {
+    let ds = sets[i]
+    if let h = ds.recheck {
+      guard time < ds.recheckAt else { return }
+      sim.engine.cancel(h)
+    }
+    ds.recheckAt = Swift.max(time, sim.now.nanoseconds)
+    ds.recheck = sim.engine.schedule(
+      self, at: VirtualTime(nanoseconds: ds.recheckAt), payload: UInt64(i), daemon: true)
+  }
+
+  // MARK: Placement
+
+  /// `nodeShouldRunDaemonPod` for every node: the template's node selector and required node
+  /// affinity match the node, and it tolerates the node's NoSchedule taints (shouldRun) and
+  /// NoExecute taints (shouldContinueRunning as well).
+  private func place(_ ds: DaemonSetState) {
+    let shape = sim.cluster.nodeShapeVersion
+    if let p = ds.placementFor, p.shape == shape, p.template == ds.template,
+      ds.shouldRun.count == sim.cluster.nodes.count
+    {
+      return
+    }
+    let pod = sim.templates[Int(ds.template)].pod
+    let n = sim.cluster.nodes.count
+    ds.shouldRun = [Bool](repeating: false, count: n)
+    ds.shouldContinue = [Bool](repeating: false, count: n)
+    for k in 0..<n where !sim.nodes.isRemoved(k) {
+      let node = sim.cluster.nodes.specs[k]
+      guard pod.nodeName.isEmpty || pod.nodeName == node.name else { continue }
+      guard pod.nodeSelector.allSatisfy({ node.labels[$0.key] == $0.value }) else { continue }
+      if let required = pod.affinity?.required,
+        !required.matches(labels: node.labels, nodeName: node.name)
+      {
+        continue
+      }
+      var run = true
+      var stay = true
+      for taint in node.taints where !pod.tolerations.contains(where: { $0.tolerates(taint) }) {
+        switch taint.effect {
+        case .noExecute:
+          run = false
+          stay = false
+        case .noSchedule: run = false
+        default: break
+        }
+      }
+      ds.shouldRun[k] = run
+      ds.shouldContinue[k] = stay
+    }
+    ds.placementFor = (shape, ds.template)
+  }
+
+  // MARK: Sync
+
+  private func sync(_ i: Int) {
+    let ds = sets[i]
+    ds.pods.removeAll(where: sim.isGone)
+    if ds.deleted {
+      publish(i, DaemonSetState.Status())
+      return
+    }
+    place(ds)
+    let byNode = podsByNode(ds)
+    manage(i, byNode)
+    if case .rollingUpdate(let surge, let unavailable) = ds.object.updateStrategy {
+      rollingUpdate(i, podsByNode(ds), maxSurge: surge, maxUnavailable: unavailable)
+    }
+    updateStatus(i, podsByNode(ds))
+  }
+
+  /// The DaemonSet's pods by the node they are pinned to, each node's oldest first.
+  private func podsByNode(_ ds: DaemonSetState) -> [Int: [PodID]] {
+    var out: [Int: [PodID]] = [:]  // lookups only
+    for p in ds.pods { out[Int(sim.records[p.index].targetNode), default: []].append(p) }
+    return out
+  }
+
+  private func isNew(_ ds: DaemonSetState, _ pod: PodID) -> Bool {
+    sim.records[pod.index].template == ds.template
+  }
+
+  private func isAvailable(_ ds: DaemonSetState, _ pod: PodID) -> Bool {
+    guard sim.isReady(pod) else { return false }
+    let due = sim.cluster.pods.readyAt[pod.index] + ds.object.minReadySeconds * 1_000_000_000
+    return due <= sim.now.nanoseconds
+  }
+
+  /// `manage` and `podsShouldBeOnNode`: pods created where one should run and none exists,
+  /// failed pods deleted (after the node's back-off), pods deleted where none may stay, and
+  /// surplus pods deleted.
+  private func manage(_ i: Int, _ byNode: [Int: [PodID]]) {
+    let ds = sets[i]
+    let allowsSurge: Bool
+    if case .rollingUpdate(let surge, _) = ds.object.updateStrategy {
+      allowsSurge = surge.scaled(total: 100) > 0
+    } else {
+      allowsSurge = false
+    }
+    var toCreate: [Int] = []
+    var toDelete: [PodID] = []
+    let table = sim.cluster.pods
+    let terminating = { (p: PodID) in table.isTerminating(p) }
+    for n in 0..<sim.cluster.nodes.count {
+      let pods = byNode[n] ?? []
+      if ds.shouldRun[n] && pods.isEmpty {
+        toCreate.append(n)
+      } else if ds.shouldContinue[n] && !pods.isEmpty {
+        var running: [PodID] = []
+        for p in pods where !terminating(p) {
+          guard sim.cluster.pods.phase(of: p) == .failed else {
+            running.append(p)
+            continue
+          }
+          let now = sim.now.nanoseconds
+          let b = ds.backOff[n] ?? (Int64.min, Self.failedBackOffInitial)
+          if now < b.until {
+            recheck(i, at: b.until)
+            continue
+          }
+          ds.backOff[n] = (
+            now + b.delay, Swift.min(b.delay * 2, Self.failedBackOffMaximum)
+          )
+          sim.recorder.event(
+            kind: "DaemonSet", namespace: ds.object.namespace, name: ds.object.name,
+            type: .warning, reason: "FailedDaemonPod",
+            message:
+              "Found failed daemon pod \(ds.object.namespace)/\(sim.name(p)) on node \(sim.cluster.nodes.name(NodeID(UInt32(n)))), will try to kill it"
+          )
+          toDelete.append(p)
+        }
+        if !allowsSurge {
+          // More than one running: all but the oldest go.
+          toDelete += running.dropFirst()
+        } else {
+          // The oldest new and oldest old pod may both stay while the new one is not yet
+          // available and the old one is ready.
+          var oldestNew: PodID?
+          var oldestOld: PodID?
+          for p in running {
+            if isNew(ds, p) {
+              if oldestNew == nil {
+                oldestNew = p
+                continue
+              }
+            } else if oldestOld == nil {
+              oldestOld = p
+              continue
+            }
+            toDelete.append(p)
+          }
+          if let new = oldestNew, let old = oldestOld,
+            !sim.isReady(old) || isAvailable(ds, new)
+          {
+            toDelete.append(old)
+          }
+        }
+      } else if !ds.shouldContinue[n] && !pods.isEmpty {
+        toDelete += pods.filter { !terminating($0) }
+      }
+    }
+    syncNodes(i, delete: toDelete, create: toCreate)
+  }
+
+  /// `syncNodes`: deletes, then creates one pod pinned to each node.
+  private func syncNodes(_ i: Int, delete: [PodID], create: [Int]) {
+    let ds = sets[i]
+    for p in delete where !sim.cluster.pods.isTerminating(p) && !sim.isGone(p) {
+      sim.recorder.event(
+        kind: "DaemonSet", namespace: ds.object.namespace, name: ds.object.name, type: .normal,
+        reason: "SuccessfulDelete", message: "Deleted pod: \(sim.name(p))")
+      sim.deletePod(p)
+    }
+    for n in create {
+      let node = sim.cluster.nodes.name(NodeID(UInt32(n)))
+      var spec = sim.templates[Int(ds.template)].pod
+      spec.name = sim.replicaSets.uniqueName(prefix: ds.object.name + "-")
+      spec.namespace = ds.object.namespace
+      // `ReplaceDaemonSetPodNodeNameNodeAffinity`: every required term is pinned to the node
+      // by its name (a term of its own when there are none).
+      let pin = NodeSelectorRequirement(key: "metadata.name", operator: .in, values: [node])
+      var affinity = spec.affinity ?? NodeAffinity()
+      var terms = affinity.required?.terms ?? []
+      if terms.isEmpty { terms = [NodeSelectorTerm()] }
+      for k in terms.indices { terms[k].matchFields = [pin] }
+      affinity.required = NodeSelector(terms: terms)
+      spec.affinity = affinity
+      let pod = sim.createPod(spec, template: ds.template, ownerKind: .daemonSet, owner: Int32(i))
+      sim.records[pod.index].targetNode = Int32(n)
+      sim.records[pod.index].ownerView = OwnerView.active
+      ds.pods.append(pod)
+      sim.recorder.event(
+        kind: "DaemonSet", namespace: ds.object.namespace, name: ds.object.name, type: .normal,
+        reason: "SuccessfulCreate", message: "Created pod: \(spec.name)")
+    }
+  }
+
+  // MARK: Rolling update
+
+  /// `rollingUpdate`: without surge, old pods are deleted on at most maxUnavailable nodes
+  /// lacking an available pod (unavailable old pods at once); with surge, new pods start beside
+  /// old ones on at most maxSurge nodes, and each old pod goes once its new one is available.
+  /// Nodes are visited in index order (upstream walks a Go map, in no fixed order).
+  private func rollingUpdate(
+    _ i: Int, _ byNode: [Int: [PodID]], maxSurge: IntOrPercent, maxUnavailable: IntOrPercent
+  ) {
+    let ds = sets[i]
+    let desired = ds.shouldRun.filter { $0 }.count
+    let surge = maxSurge.scaled(total: desired, roundUp: true)
+    let unavailable = maxUnavailable.scaled(total: desired, roundUp: true)
+    var nextCheck = Int64.max
+    func note(_ pod: PodID) {
+      guard sim.isReady(pod), !isAvailable(ds, pod) else { return }
+      nextCheck = Swift.min(
+        nextCheck,
+        sim.cluster.pods.readyAt[pod.index] + ds.object.minReadySeconds * 1_000_000_000)
+    }
+    var toDelete: [PodID] = []
+    var toCreate: [Int] = []
+    if surge == 0 {
+      var numUnavailable = 0
+      var allowed: [PodID] = []
+      var candidates: [PodID] = []
+      for n in 0..<sim.cluster.nodes.count where ds.shouldRun[n] || byNode[n] != nil {
+        guard ds.shouldRun[n] else { continue }
+        let (new, old, ok) = updatedPods(ds, byNode[n] ?? [])
+        guard ok else {
+          numUnavailable += 1
+          continue
+        }
+        switch (new, old) {
+        case (nil, nil): numUnavailable += 1
+        case (let new?, nil):
+          note(new)
+          if !isAvailable(ds, new) { numUnavailable += 1 }
+        case (_, let old?):
+          if !isAvailable(ds, old) {
+            allowed.append(old)
+          } else if numUnavailable < unavailable {
+            candidates.append(old)
+          }
+        }
+      }
+      let remaining = Swift.max(0, Swift.min(unavailable - numUnavailable, candidates.count))
+      toDelete = allowed + candidates.prefix(remaining)
+    } else {
+      var numSurge = 0
+      var allowed: [Int] = []
+      var candidates: [Int] = []
+      for n in 0..<sim.cluster.nodes.count where ds.shouldRun[n] {
+        let (new, old, ok) = updatedPods(ds, byNode[n] ?? [])
+        guard ok else {
+          numSurge += 1
+          continue
+        }
+        switch (new, old) {
+        case (_, nil): continue
+        case (nil, let old?):
+          if !isAvailable(ds, old) {
+            allowed.append(n)
+          } else if numSurge < surge {
+            candidates.append(n)
+          }
+        case (let new?, let old?):
+          note(new)
+          if !isAvailable(ds, new) {
+            numSurge += 1
+          } else {
+            toDelete.append(old)
+          }
+        }
+      }
+      let remaining = Swift.max(0, Swift.min(surge - numSurge, candidates.count))
+      toCreate = allowed + candidates.prefix(remaining)
+    }
+    if nextCheck != Int64.max { recheck(i, at: nextCheck) }
+    syncNodes(i, delete: toDelete, create: toCreate)
+  }
+
+  /// `findUpdatedPodsOnNode`: the node's new and old pod (those being deleted left out); not ok
+  /// when it has two of either.
+  private func updatedPods(_ ds: DaemonSetState, _ pods: [PodID]) -> (
+    new: PodID?, old: PodID?, ok: Bool
+  ) {
+    var new: PodID?
+    var old: PodID?
+    for p in pods where !sim.cluster.pods.isTerminating(p) {
+      if isNew(ds, p) {
+        if new != nil { return (nil, nil, false) }
+        new = p
+      } else {
+        if old != nil { return (nil, nil, false) }
+        old = p
+      }
+    }
+    return (new, old, true)
+  }
+
+  // MARK: Status
+
+  /// `updateDaemonSetStatus`: per node that should run a pod and has one, its oldest pod
+  /// counts as scheduled, ready, available and updated as it is; pods on nodes that should not
+  /// run one are misscheduled.
+  private func updateStatus(_ i: Int, _ byNode: [Int: [PodID]]) {
+    let ds = sets[i]
+    var s = DaemonSetState.Status()
+    var nextCheck = Int64.max
+    for n in 0..<sim.cluster.nodes.count {
+      let pods = byNode[n] ?? []
+      if ds.shouldRun[n] {
+        s.desired += 1
+        guard let first = pods.first else { continue }
+        s.current += 1
+        if sim.isReady(first) {
+          s.ready += 1
+          if isAvailable(ds, first) {
+            s.available += 1
+          } else {
+            nextCheck = Swift.min(
+              nextCheck,
+              sim.cluster.pods.readyAt[first.index] + ds.object.minReadySeconds * 1_000_000_000)
+          }
+        }
+        if isNew(ds, first) { s.updated += 1 }
+      } else if !pods.isEmpty {
+        s.misscheduled += 1
+      }
+    }
+    s.unavailable = s.desired - s.available
+    if nextCheck != Int64.max { recheck(i, at: nextCheck) }
+    publish(i, s)
+  }
+
+  private func publish(_ i: Int, _ s: DaemonSetState.Status) {
+    let ds = sets[i]
+    guard ds.status != s else { return }
+    ds.status = s
+    for (k, v) in [
+      s.desired, s.current, s.ready, s.available, s.updated, s.misscheduled, s.unavailable,
+    ].enumerated() {
+      sim.recorder.set(series: ds.series + k, v)
+    }
+  }
+}
