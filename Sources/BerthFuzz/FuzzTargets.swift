@@ -123,6 +123,7 @@ enum FuzzTarget: String, CaseIterable {
       case .job(let j): replicas += j.parallelism
       case .cronJob: replicas += 1
       case .daemonSet: replicas += 50
+      case .statefulSet(let s): replicas += s.replicas
       }
     }
     guard replicas <= 200, s.manifest.nodes.count <= 50, s.manifest.pods.count <= 200 else {

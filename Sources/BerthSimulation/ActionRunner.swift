@@ -73,6 +73,11 @@ final class ActionRunner: Component {
         throw missing
       }
       return sim.daemonSets.sets[i].object.document
+    case "StatefulSet":
+      guard let i = sim.statefulSets.find(namespace: ref.namespace, name: ref.name) else {
+        throw missing
+      }
+      return sim.statefulSets.sets[i].object.document
     default: throw missing
     }
   }
@@ -131,6 +136,11 @@ final class ActionRunner: Component {
           throw missing
         }
         sim.daemonSets.delete(i)
+      case "StatefulSet":
+        guard let i = sim.statefulSets.find(namespace: ref.namespace, name: ref.name) else {
+          throw missing
+        }
+        sim.statefulSets.delete(i)
       default:
         guard let p = sim.cluster.pods.id(named: ref.name), sim.namespace(p) == ref.namespace,
           !sim.isGone(p)

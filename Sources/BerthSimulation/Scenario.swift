@@ -202,10 +202,6 @@ public struct Scenario: Sendable {
           throw v.error("duplicate \(w.reference)")
         }
         workloads.append(w)
-      } else if kind == "StatefulSet" {
-        throw (v.child("kind") ?? v).error(
-          "StatefulSet is not simulated yet (Deployment, ReplicaSet, DaemonSet, Job and CronJob are)"
-        )
       } else {
         try objects.add(v)
       }
@@ -386,7 +382,7 @@ public struct Scenario: Sendable {
       let kind = try body.child("kind")?.string() ?? ""
       guard workloadKinds.contains(kind) else {
         throw (body.child("kind") ?? body).error(
-          "apply takes a Deployment, ReplicaSet, DaemonSet, Job or CronJob (nodes come with addNode)"
+          "apply takes a Deployment, ReplicaSet, StatefulSet, DaemonSet, Job or CronJob (nodes come with addNode)"
         )
       }
       _ = try WorkloadObject.read(body)
@@ -400,7 +396,8 @@ public struct Scenario: Sendable {
       guard let r = body.child("replicas") else { throw body.error("needs replicas") }
       let n = try r.int32()
       guard n >= 0 else { throw r.error("must be greater than or equal to 0") }
-      result = .scale(try reference(allowed: ["Deployment", "ReplicaSet"]), replicas: Int(n))
+      result = .scale(
+        try reference(allowed: ["Deployment", "ReplicaSet", "StatefulSet"]), replicas: Int(n))
     case "setImage":
       try body.requireKeys(in: ["kind", "name", "namespace", "container", "image"])
       guard let c = try body.child("container")?.string(), let i = try body.child("image")?.string()

@@ -6,7 +6,7 @@ import BerthWorkloads
 
 /// Who owns a pod.
 enum OwnerKind: UInt8 {
-  case none, replicaSet, job, daemonSet
+  case none, replicaSet, job, daemonSet, statefulSet
 }
 
 /// What the simulation knows of a pod beyond the pod table: its owner, template and behaviour,
@@ -73,6 +73,7 @@ public final class Simulation {
   @exclusivity(unchecked) var deployments: DeploymentController!
   @exclusivity(unchecked) var jobs: JobController!
   @exclusivity(unchecked) var daemonSets: DaemonSetController!
+  @exclusivity(unchecked) var statefulSets: StatefulSetController!
   @exclusivity(unchecked) var cronJobs: CronJobController!
   @exclusivity(unchecked) var nodes: NodeLifecycle!
   @exclusivity(unchecked) var actions: ActionRunner!
@@ -112,7 +113,10 @@ public final class Simulation {
     replicaSets = ReplicaSetController(self, rng: root.split(label: "replicasets"))
     jobs = JobController(self, rng: root.split(label: "jobs"))
     daemonSets = DaemonSetController(self, rng: root.split(label: "daemonsets"))
-    for c in [actions, nodes, cronJobs, deployments, replicaSets, jobs, daemonSets] as [Component] {
+    statefulSets = StatefulSetController(self, rng: root.split(label: "statefulsets"))
+    for c in [
+      actions, nodes, cronJobs, deployments, replicaSets, statefulSets, daemonSets, jobs,
+    ] as [Component] {
       engine.add(c)
     }
     let scheduler = Scheduler(cluster: cluster, seed: seed)
@@ -247,6 +251,7 @@ public final class Simulation {
     case .replicaSet: return ("ReplicaSet", replicaSets.sets[Int(r.owner)].name)
     case .job: return ("Job", jobs.jobs[Int(r.owner)].object.name)
     case .daemonSet: return ("DaemonSet", daemonSets.sets[Int(r.owner)].object.name)
+    case .statefulSet: return ("StatefulSet", statefulSets.sets[Int(r.owner)].object.name)
     case .none: return ("", "")
     }
   }
@@ -326,6 +331,7 @@ public final class Simulation {
     case .replicaSet: replicaSets.podChanged(pod, of: Int(r.owner))
     case .job: jobs.podChanged(pod, of: Int(r.owner))
     case .daemonSet: daemonSets.podChanged(pod, of: Int(r.owner))
+    case .statefulSet: statefulSets.podChanged(pod, of: Int(r.owner))
     case .none: break
     }
   }
@@ -346,6 +352,7 @@ public final class Simulation {
     case .job(let j): jobs.apply(j, owner: -1)
     case .cronJob(let c): cronJobs.apply(c)
     case .daemonSet(let d): daemonSets.apply(d)
+    case .statefulSet(let s): statefulSets.apply(s)
     }
   }
 
@@ -404,6 +411,11 @@ public final class Simulation {
       case .daemonSet:
         if !daemonSets.sets[Int(r.owner)].pods.contains(id) {
           out.append("pod \(name(id)) is missing from its DaemonSet's pods")
+        }
+      case .statefulSet:
+        let set = statefulSets.sets[Int(r.owner)]
+        if set.pods[Int(r.completionIndex)] != id {
+          out.append("pod \(name(id)) is missing from its StatefulSet's ordinals")
         }
       case .none: break
       }
@@ -494,6 +506,12 @@ public final class Simulation {
       let state = j.finished.map { $0.complete ? "Complete" : "Failed (\($0.reason))" } ?? "running"
       out.append(
         "Job \(j.object.namespace)/\(j.object.name): \(state), \(j.succeeded) succeeded, \(j.failed) failed"
+      )
+    }
+    for s in statefulSets.sets where !s.deleted {
+      let st = s.status
+      out.append(
+        "StatefulSet \(s.object.namespace)/\(s.object.name): \(st.ready)/\(s.object.replicas) ready, \(st.updated) updated, revision \(s.updateRevision)"
       )
     }
     for d in daemonSets.sets where !d.deleted {

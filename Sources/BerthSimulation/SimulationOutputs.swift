@@ -118,6 +118,13 @@ public enum SimulationOutputs {
         "    {\"kind\": \"Job\", \"namespace\": \(json(j.object.namespace)), \"name\": \(json(j.object.name)), \"deleted\": \(j.deleted), \"outcome\": \(json(outcome)), \"reason\": \(json(f?.reason ?? "")), \"succeeded\": \(j.succeeded), \"failed\": \(j.failed), \"durationSeconds\": \(duration)}"
       )
     }
+    for s in sim.statefulSets.sets {
+      let o = s.object
+      let st = s.status
+      rows.append(
+        "    {\"kind\": \"StatefulSet\", \"namespace\": \(json(o.namespace)), \"name\": \(json(o.name)), \"deleted\": \(s.deleted), \"replicas\": \(o.replicas), \"readyReplicas\": \(st.ready), \"currentReplicas\": \(st.current), \"updatedReplicas\": \(st.updated), \"availableReplicas\": \(st.available), \"currentRevision\": \(json(s.currentRevision)), \"updateRevision\": \(json(s.updateRevision))}"
+      )
+    }
     for d in sim.daemonSets.sets {
       let o = d.object
       let s = d.status

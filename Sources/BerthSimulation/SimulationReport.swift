@@ -170,6 +170,20 @@ extension SimulationOutputs {
           ($0.name, points("Deployment", $0.namespace, $0.name, "replicas"), 1)
         })
     }
+    let statefulSets = rec.objects(kind: "StatefulSet")
+    if !statefulSets.isEmpty {
+      body += stepChart(
+        title: "Ready and updated pods by StatefulSet", yLabel: "pods", end: end,
+        series: statefulSets.prefix(10).flatMap {
+          [
+            ($0.name, points("StatefulSet", $0.namespace, $0.name, "readyReplicas"), 1),
+            (
+              $0.name + " updated", points("StatefulSet", $0.namespace, $0.name, "updatedReplicas"),
+              1
+            ),
+          ]
+        })
+    }
     let daemonSets = rec.objects(kind: "DaemonSet")
     if !daemonSets.isEmpty {
       body += stepChart(

@@ -184,6 +184,28 @@ public struct DaemonSetObject: Sendable {
   public var document: ObjectDocument
 }
 
+/// An apps/v1 StatefulSet.
+public struct StatefulSetObject: Sendable {
+  public enum UpdateStrategy: Sendable, Equatable {
+    /// Pods from the highest ordinal down to `partition` are replaced one at a time, each once
+    /// the one before is Running and Ready.
+    case rollingUpdate(partition: Int)
+    case onDelete
+  }
+  public var namespace: String
+  public var name: String
+  public var replicas: Int
+  public var selector: LabelSelector
+  public var template: PodTemplate
+  /// OrderedReady (false: one pod at a time, in ordinal order) or Parallel (true).
+  public var parallel: Bool
+  public var updateStrategy: UpdateStrategy
+  /// `spec.ordinals.start`.
+  public var ordinalsStart: Int
+  public var minReadySeconds: Int64
+  public var document: ObjectDocument
+}
+
 /// A batch/v1 Job.
 public struct JobObject: Sendable {
   public var namespace: String
@@ -229,6 +251,7 @@ public enum WorkloadObject: Sendable {
   case job(JobObject)
   case cronJob(CronJobObject)
   case daemonSet(DaemonSetObject)
+  case statefulSet(StatefulSetObject)
 
   public var reference: ObjectReference {
     switch self {
@@ -240,6 +263,8 @@ public enum WorkloadObject: Sendable {
     case .cronJob(let c): ObjectReference(kind: "CronJob", namespace: c.namespace, name: c.name)
     case .daemonSet(let d):
       ObjectReference(kind: "DaemonSet", namespace: d.namespace, name: d.name)
+    case .statefulSet(let s):
+      ObjectReference(kind: "StatefulSet", namespace: s.namespace, name: s.name)
     }
   }
 
@@ -250,6 +275,7 @@ public enum WorkloadObject: Sendable {
     case .job(let j): j.document
     case .cronJob(let c): c.document
     case .daemonSet(let d): d.document
+    case .statefulSet(let s): s.document
     }
   }
 
@@ -258,7 +284,7 @@ public enum WorkloadObject: Sendable {
 
   /// The kinds read as workloads.
   public static let kinds: Set<String> = [
-    "Deployment", "ReplicaSet", "Job", "CronJob", "DaemonSet",
+    "Deployment", "ReplicaSet", "Job", "CronJob", "DaemonSet", "StatefulSet",
   ]
 
   /// Reads a workload object (strictly: unknown fields are errors).
@@ -397,6 +423,56 @@ public enum WorkloadObject: Sendable {
           namespace: namespace, name: name, selector: sel, template: tmpl,
           updateStrategy: strategy, minReadySeconds: try seconds("minReadySeconds") ?? 0,
           document: document))
+    case "StatefulSet":
+      let sel = try selector()
+      let tmpl = try template(spec.child("template"), selector: sel)
+      guard tmpl.restartPolicy == .always else {
+        throw (spec.child("template")?.child("spec")?.child("restartPolicy") ?? spec).error(
+          "a StatefulSet's pods need restartPolicy Always")
+      }
+      let policy = try spec.child("podManagementPolicy")?.string() ?? "OrderedReady"
+      guard ["OrderedReady", "Parallel"].contains(policy) else {
+        throw spec.child("podManagementPolicy")!.error("expected OrderedReady or Parallel")
+      }
+      var strategy = StatefulSetObject.UpdateStrategy.rollingUpdate(partition: 0)
+      if let s = spec.child("updateStrategy") {
+        switch try s.child("type")?.string() ?? "RollingUpdate" {
+        case "OnDelete":
+          if s.child("rollingUpdate") != nil {
+            throw s.child("rollingUpdate")!.error(
+              "may not be specified when strategy type is 'OnDelete'")
+          }
+          strategy = .onDelete
+        case "RollingUpdate":
+          let r = s.child("rollingUpdate")
+          if let m = r?.child("maxUnavailable") {
+            // Off by default upstream (the MaxUnavailableStatefulSet feature gate): one at a time.
+            throw m.error(
+              "maxUnavailable is not simulated (one pod at a time, as upstream's default)")
+          }
+          var partition = 0
+          if let p = r?.child("partition") {
+            let x = try p.int32()
+            guard x >= 0 else { throw p.error("must be greater than or equal to 0") }
+            partition = Int(x)
+          }
+          strategy = .rollingUpdate(partition: partition)
+        default:
+          throw (s.child("type") ?? s).error("expected OnDelete or RollingUpdate")
+        }
+      }
+      var start = 0
+      if let o = spec.child("ordinals")?.child("start") {
+        let x = try o.int32()
+        guard x >= 0 else { throw o.error("must be greater than or equal to 0") }
+        start = Int(x)
+      }
+      return .statefulSet(
+        StatefulSetObject(
+          namespace: namespace, name: name, replicas: try count("replicas", default: 1),
+          selector: sel, template: tmpl, parallel: policy == "Parallel",
+          updateStrategy: strategy, ordinalsStart: start,
+          minReadySeconds: try seconds("minReadySeconds") ?? 0, document: document))
     case "ReplicaSet":
       let sel = try selector()
       return .replicaSet(

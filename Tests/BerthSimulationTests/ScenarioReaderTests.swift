@@ -151,6 +151,45 @@ struct ScenarioReaderTests {
     #expect(o.updateStrategy == .onDelete)
   }
 
+  @Test("a StatefulSet reads its policies and partition; refuses what is not simulated")
+  func statefulSetValidation() throws {
+    func statefulSet(_ extra: String) -> String {
+      """
+      ---
+      apiVersion: apps/v1
+      kind: StatefulSet
+      metadata: {name: db}
+      spec:
+        replicas: 3
+        selector: {matchLabels: {app: db}}
+      \(extra)
+        template:
+          metadata: {labels: {app: db}}
+          spec: {containers: [{name: a, image: x}]}
+      """
+    }
+    let s = try Scenario.parse(
+      Self.header
+        + statefulSet(
+          "  podManagementPolicy: Parallel\n  updateStrategy: {rollingUpdate: {partition: 2}}\n  ordinals: {start: 5}"
+        ), file: "s.yaml")
+    guard case .statefulSet(let o) = s.workloads.first else {
+      Issue.record("no StatefulSet read")
+      return
+    }
+    #expect(o.parallel && o.updateStrategy == .rollingUpdate(partition: 2) && o.ordinalsStart == 5)
+    #expect(
+      Self.error(Self.header + statefulSet("  podManagementPolicy: Random"))
+        .contains("spec.podManagementPolicy: expected OrderedReady or Parallel"))
+    #expect(
+      Self.error(
+        Self.header + statefulSet("  updateStrategy: {rollingUpdate: {maxUnavailable: 2}}")
+      ).contains("maxUnavailable is not simulated"))
+    #expect(
+      Self.error(Self.header + statefulSet("  updateStrategy: {rollingUpdate: {partition: -1}}"))
+        .contains("must be greater than or equal to 0"))
+  }
+
   @Test("strategic merge patches merge maps, lists by name, and delete with null")
   func strategicMerge() throws {
     func doc(_ json: String) throws -> ObjectDocument {

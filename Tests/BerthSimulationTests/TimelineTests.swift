@@ -405,13 +405,50 @@ struct TimelineTests {
       Self.events(sim, reason: "SuccessfulCreate", name: "node-exporter").allSatisfy { $0 < 400 })
   }
 
+  @Test("a StatefulSet: ordered creation, a rolling update from the top, scaling at the top")
+  func statefulSetOrdering() throws {
+    let text = try String(contentsOfFile: "datasets/scenarios/statefulset.yaml", encoding: .utf8)
+    // db's pods in the order they were made or deleted, with the time.
+    func log(_ sim: Simulation, _ reason: String) -> [String] {
+      sim.recorder.events.split(separator: "\n").filter {
+        $0.contains("\"reason\":\"\(reason)\"") && $0.contains("\"name\":\"db\"")
+      }.map { line in
+        let t = Double(line.dropFirst(10).prefix { $0 != "," })!
+        let pod = line.split(separator: " ")[2]
+        return "\(Int(t)):\(pod)"
+      }
+    }
+    let sim = try Self.simulate(text)
+    // OrderedReady: each pod once the one before is Running and Ready (pull 2 s + ready 5 s,
+    // then 5 s on a node that has the image).
+    #expect(
+      log(sim, "SuccessfulCreate") == [
+        "0:db-0", "7:db-1", "14:db-2", "63:db-2", "73:db-1", "83:db-0", "150:db-3", "155:db-4",
+      ])
+    // The update from the highest ordinal down, each after the last replacement is Ready; the
+    // scale-down from the top, each once the last pod is gone (stop 3 s).
+    #expect(
+      log(sim, "SuccessfulDelete") == [
+        "60:db-2", "70:db-1", "80:db-0", "240:db-4", "243:db-3", "246:db-2",
+      ])
+    let db = sim.statefulSets.sets[0]
+    #expect(db.currentRevision == db.updateRevision)
+    #expect(db.status == .init(replicas: 2, ready: 2, current: 2, updated: 2, available: 2))
+    // Parallel with partition 2: all three at once; only cache-2 takes the new revision.
+    let cache = sim.statefulSets.sets[1]
+    #expect(cache.status.updated == 1 && cache.status.current == 2 && cache.status.ready == 3)
+    #expect(cache.currentRevision != cache.updateRevision)
+    #expect(
+      Self.events(sim, reason: "SuccessfulCreate", name: "cache") == [0, 0, 0, 63])
+  }
+
   @Test("every bundled scenario runs to its end with every invariant holding after every event")
   func bundledScenarios() throws {
     let dir = "datasets/scenarios"
     let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter {
       $0.hasSuffix(".yaml")
     }.sorted()
-    #expect(files.count >= 8)
+    #expect(files.count >= 9)
     for f in files {
       let text = try String(contentsOfFile: dir + "/" + f, encoding: .utf8)
       let sim = try Self.simulate(text)
