@@ -27,6 +27,8 @@ final class JobState {
   /// Indexed Jobs: which completion indexes succeeded.
   @exclusivity(unchecked) var succeededIndexes: [Bool] = []
   @exclusivity(unchecked) var backOff = JobBackOffRecord()
+  /// The message of the pod failure policy's FailJob rule a failed pod matched.
+  @exclusivity(unchecked) var policyFailure: String?
   @exclusivity(unchecked) var started: VirtualTime?
   /// Complete or Failed, with the reason and when.
   @exclusivity(unchecked) var finished: (complete: Bool, reason: String, at: VirtualTime)?
@@ -82,6 +84,24 @@ final class JobController: Component {
     if changed & OwnerView.gone != 0 { j.gone += new & OwnerView.gone != 0 ? 1 : -1 }
     j.changed.append(pod)
     markDirty(i)
+  }
+
+  /// A failed pod as a pod failure policy sees it: its main container's exit code when it
+  /// exited (a pod deleted before it finished has none), and its conditions — DisruptionTarget
+  /// when an eviction deleted it.
+  private func failedPod(_ p: PodID) -> PodFailurePolicy.FailedPod {
+    let r = sim.records[p.index]
+    let exited = sim.cluster.pods.phase(of: p) == .failed
+    var conditions: [(type: String, status: String)] = [
+      ("Initialized", sim.cluster.pods.startedAt[p.index] != PodTable.never ? "True" : "False"),
+      ("Ready", "False"), ("ContainersReady", "False"),
+      ("PodScheduled", r.node >= 0 ? "True" : "False"),
+    ]
+    if r.disrupted { conditions.append(("DisruptionTarget", "True")) }
+    return PodFailurePolicy.FailedPod(
+      namespace: sim.namespace(p), name: sim.name(p),
+      exitCodes: exited ? [(sim.mainContainer(p).name, r.exitCode)] : [],
+      conditions: conditions)
   }
 
   /// The Job's active pods, oldest first.
@@ -170,7 +190,9 @@ final class JobController: Component {
       let deadline = j.object.activeDeadlineSeconds.flatMap { s in
         j.started.map { $0 + .seconds(s) }
       }
-      if j.failed + restarts > j.object.backoffLimit {
+      if let message = j.policyFailure {
+        finish(i, complete: false, reason: "PodFailurePolicy", message: message)
+      } else if j.failed + restarts > j.object.backoffLimit {
         finish(
           i, complete: false, reason: "BackoffLimitExceeded",
           message: "Job has reached the specified backoff limit")
@@ -201,6 +223,7 @@ final class JobController: Component {
     let pods = sim.cluster.pods
     var successes: [Int64] = []
     var failures: [Int64] = []
+    var failJob: String?
     for p in j.changed where !sim.records[p.index].counted {
       let phase = pods.phase(of: p)
       let end =
@@ -214,12 +237,19 @@ final class JobController: Component {
         if k >= 0 && k < j.succeededIndexes.count { j.succeededIndexes[k] = true }
       } else if phase == .failed || (sim.isGone(p) && j.finished == nil) {
         sim.records[p.index].counted = true
+        if let policy = j.object.podFailurePolicy {
+          let verdict = policy.match(failedPod(p))
+          if failJob == nil { failJob = verdict.failJob }
+          // Ignored: neither in status.failed nor towards backoffLimit; the pod is replaced.
+          guard verdict.counts else { continue }
+        }
         j.failed += 1
         failures.append(end)
       }
     }
     j.changed.removeAll(keepingCapacity: true)
     j.backOff.add(succeeded: successes, failed: failures)
+    if let failJob, j.finished == nil { j.policyFailure = failJob }
   }
 
   /// Deletes a pod the Job no longer wants: its end does not count as a failure.
@@ -253,7 +283,14 @@ final class JobController: Component {
       for p in activeList(j).suffix(-diff) { dismiss(p) }
       return
     }
-    guard diff > 0 else { return }
+    // With a pod failure policy, a replacement waits for the pod it replaces to be gone
+    // (podReplacementPolicy Failed, its default then); without, terminating pods are replaced
+    // at once (TerminatingOrFailed).
+    let terminating =
+      j.object.podFailurePolicy == nil
+      ? 0 : j.pods.filter { sim.cluster.pods.isTerminating($0) }.count
+    let missing = diff - terminating
+    guard missing > 0 else { return }
     if let due = j.backOff.due(maximum: sim.settings.jobPodFailureBackOffMax.nanoseconds),
       sim.now.nanoseconds < due
     {
@@ -263,7 +300,7 @@ final class JobController: Component {
     var busy =
       j.object.indexed
       ? Set(activeList(j).map { sim.records[$0.index].completionIndex }) : []
-    for _ in 0..<diff {
+    for _ in 0..<missing {
       var completionIndex: Int32 = -1
       var prefix = j.object.name + "-"
       if j.object.indexed {

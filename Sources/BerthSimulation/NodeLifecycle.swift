@@ -166,6 +166,7 @@ final class NodeLifecycle: Component {
       sim.recorder.event(
         pod: pod, in: sim, type: .normal, reason: "TaintManagerEviction",
         message: "Marking for deletion Pod \(sim.namespace(pod))/\(sim.name(pod))")
+      sim.records[pod.index].disrupted = true
       sim.deletePod(pod)
     case .drain:
       drainTimer = nil
@@ -245,6 +246,7 @@ final class NodeLifecycle: Component {
           sim.recorder.event(
             pod: p, in: sim, type: .normal, reason: "Evicted",
             message: "Evicted by drain of \(sim.cluster.nodes.name(NodeID(UInt32(n))))")
+          sim.records[p.index].disrupted = true
           sim.deletePod(p)
         } else {
           blocked = true

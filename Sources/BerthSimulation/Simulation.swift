@@ -39,6 +39,8 @@ struct PodRecord {
   var ownerView: UInt8 = 0
   /// A daemon pod's node (its node affinity's), -1 for others.
   var targetNode: Int32 = -1
+  /// Deleted by an eviction (the taint manager, a drain): its DisruptionTarget condition.
+  var disrupted = false
 }
 
 /// How an owner counts one of its pods, kept as the pod changes (`Simulation.viewChange`).

@@ -219,6 +219,8 @@ public struct JobObject: Sendable {
   public var ttlSecondsAfterFinished: Int64?
   public var suspend: Bool
   public var template: PodTemplate
+  /// `spec.podFailurePolicy`; nil: every failure counts.
+  public var podFailurePolicy: PodFailurePolicy?
   public var labels: [String: String]
   public var document: ObjectDocument
 }
@@ -498,8 +500,12 @@ public enum WorkloadObject: Sendable {
       if modeText == "Indexed" && completions == nil {
         throw spec.error("an Indexed Job needs spec.completions")
       }
-      if spec.child("podFailurePolicy") != nil {
-        throw spec.child("podFailurePolicy")!.error("podFailurePolicy is not simulated yet")
+      let failurePolicy = try spec.child("podFailurePolicy").map {
+        p throws(InputError) -> PodFailurePolicy in
+        guard tmpl.restartPolicy == .never else {
+          throw p.error("restartPolicy must be Never when podFailurePolicy is specified")
+        }
+        return try Self.podFailurePolicy(p)
       }
       return .job(
         JobObject(
@@ -509,6 +515,7 @@ public enum WorkloadObject: Sendable {
           activeDeadlineSeconds: try seconds("activeDeadlineSeconds", min: 1),
           ttlSecondsAfterFinished: try seconds("ttlSecondsAfterFinished"),
           suspend: try spec.child("suspend")?.bool() ?? false, template: tmpl,
+          podFailurePolicy: failurePolicy,
           labels: try v.child("metadata")?.child("labels")?.stringMap() ?? [:],
           document: document))
     case "CronJob":
@@ -554,6 +561,74 @@ public enum WorkloadObject: Sendable {
     default:
       throw (v.child("kind") ?? v).error("unsupported workload kind \"\(Escaped(kind))\"")
     }
+  }
+
+  /// `spec.podFailurePolicy`, validated as the API server does: at most 20 rules, each with
+  /// exactly one of `onExitCodes` (In or NotIn, 1–255 distinct values in increasing order, no 0
+  /// with In) and `onPodConditions` (at most 20 patterns, status True, False or Unknown).
+  static func podFailurePolicy(_ p: YAMLValue) throws(InputError) -> PodFailurePolicy {
+    try p.requireKeys(in: ["rules"])
+    guard let rulesNode = p.child("rules") else { throw p.error("needs rules") }
+    let nodes = try rulesNode.sequence()
+    guard nodes.count <= 20 else { throw rulesNode.error("at most 20 rules, found \(nodes.count)") }
+    var rules: [PodFailurePolicy.Rule] = []
+    for r in nodes {
+      try r.requireKeys(in: ["action", "onExitCodes", "onPodConditions"])
+      let actionText = try r.child("action")?.string() ?? ""
+      guard let action = PodFailurePolicy.Action(rawValue: actionText) else {
+        if actionText == "FailIndex" {
+          throw r.child("action")!.error(
+            "FailIndex needs backoffLimitPerIndex, which is not simulated")
+        }
+        throw (r.child("action") ?? r).error("expected FailJob, Ignore or Count")
+      }
+      switch (r.child("onExitCodes"), r.child("onPodConditions")) {
+      case (nil, nil):
+        throw r.error("specifying one of onExitCodes and onPodConditions is required")
+      case (.some, .some):
+        throw r.error("specifying both onExitCodes and onPodConditions is not supported")
+      case (let e?, nil):
+        try e.requireKeys(in: ["containerName", "operator", "values"])
+        let op = try e.child("operator")?.string() ?? ""
+        guard op == "In" || op == "NotIn" else {
+          throw (e.child("operator") ?? e).error("expected In or NotIn")
+        }
+        guard let valuesNode = e.child("values") else { throw e.error("needs values") }
+        let values = try valuesNode.sequence().map { v throws(InputError) in try v.int32() }
+        guard (1...255).contains(values.count) else {
+          throw valuesNode.error("needs 1 to 255 values, found \(values.count)")
+        }
+        guard zip(values, values.dropFirst()).allSatisfy({ $0 < $1 }) else {
+          throw valuesNode.error("values must be distinct and in increasing order")
+        }
+        if op == "In" && values.contains(0) {
+          throw valuesNode.error("must not be 0 for the In operator")
+        }
+        rules.append(
+          .init(
+            action: action,
+            onExitCodes: .init(
+              containerName: try e.child("containerName")?.string(), notIn: op == "NotIn",
+              values: values)))
+      case (nil, let c?):
+        let patterns = try c.sequence()
+        guard patterns.count <= 20 else { throw c.error("at most 20 patterns") }
+        var out: [PodFailurePolicy.ConditionPattern] = []
+        for pattern in patterns {
+          try pattern.requireKeys(in: ["type", "status"])
+          guard let type = try pattern.child("type")?.string(), !type.isEmpty else {
+            throw pattern.error("needs type")
+          }
+          let status = try pattern.child("status")?.string() ?? "True"
+          guard ["True", "False", "Unknown"].contains(status) else {
+            throw pattern.child("status")!.error("expected True, False or Unknown")
+          }
+          out.append(.init(type: type, status: status))
+        }
+        rules.append(.init(action: action, onPodConditions: out))
+      }
+    }
+    return PodFailurePolicy(rules: rules)
   }
 
   /// Reads an object held as a document again (after a patch), errors naming `origin`.

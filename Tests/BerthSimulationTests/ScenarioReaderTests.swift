@@ -190,6 +190,61 @@ struct ScenarioReaderTests {
         .contains("must be greater than or equal to 0"))
   }
 
+  @Test("a pod failure policy is validated as the API server does")
+  func podFailurePolicyValidation() {
+    func job(_ policy: String, restart: String = "Never") -> String {
+      """
+      ---
+      apiVersion: batch/v1
+      kind: Job
+      metadata: {name: j}
+      spec:
+        podFailurePolicy:
+          rules:
+          - \(policy)
+        template:
+          spec: {restartPolicy: \(restart), containers: [{name: a, image: x}]}
+      """
+    }
+    let cases: [(String, String, String)] = [
+      (
+        "{action: Ignore, onExitCodes: {operator: In, values: [1]}}", "OnFailure",
+        "restartPolicy must be Never"
+      ),
+      (
+        "{action: Ignore, onExitCodes: {operator: In, values: [0, 1]}}", "Never",
+        "must not be 0 for the In operator"
+      ),
+      (
+        "{action: Ignore, onExitCodes: {operator: In, values: [3, 1]}}", "Never",
+        "distinct and in increasing order"
+      ),
+      (
+        "{action: Ignore}", "Never", "specifying one of onExitCodes and onPodConditions is required"
+      ),
+      (
+        "{action: Count, onExitCodes: {operator: NotIn, values: [1]}, onPodConditions: [{type: DisruptionTarget}]}",
+        "Never", "specifying both onExitCodes and onPodConditions is not supported"
+      ),
+      (
+        "{action: FailIndex, onExitCodes: {operator: In, values: [1]}}", "Never",
+        "FailIndex needs backoffLimitPerIndex"
+      ),
+      (
+        "{action: Retry, onExitCodes: {operator: In, values: [1]}}", "Never",
+        "expected FailJob, Ignore or Count"
+      ),
+      (
+        "{action: Ignore, onPodConditions: [{type: DisruptionTarget, status: Maybe}]}", "Never",
+        "expected True, False or Unknown"
+      ),
+    ]
+    for (policy, restart, message) in cases {
+      let error = Self.error(Self.header + job(policy, restart: restart))
+      #expect(error.contains(message), "\(error)")
+    }
+  }
+
   @Test("strategic merge patches merge maps, lists by name, and delete with null")
   func strategicMerge() throws {
     func doc(_ json: String) throws -> ObjectDocument {

@@ -442,6 +442,70 @@ struct TimelineTests {
       Self.events(sim, reason: "SuccessfulCreate", name: "cache") == [0, 0, 0, 63])
   }
 
+  @Test("podFailurePolicy: FailJob on an exit code at once; an evicted pod ignored and replaced")
+  func podFailurePolicy() throws {
+    let text = """
+      apiVersion: berth.dev/v1alpha1
+      kind: Scenario
+      metadata: {name: t}
+      spec:
+        duration: 20m
+        behaviors:
+        - {selector: {matchLabels: {app: flaky}}, imagePull: 2s, exitAfter: 10s, exitCode: 42}
+        - {selector: {matchLabels: {app: steady}}, imagePull: 2s, exitAfter: 100s, stopAfter: 1s}
+        actions:
+        - {at: 30s, failNode: {name: node-0}}
+        - {at: 500s, recoverNode: {name: node-0}}
+      ---
+      apiVersion: batch/v1
+      kind: Job
+      metadata: {name: flaky}
+      spec:
+        backoffLimit: 6
+        podFailurePolicy:
+          rules:
+          - {action: Ignore, onExitCodes: {operator: In, values: [1, 2]}}
+          - {action: FailJob, onExitCodes: {containerName: main, operator: In, values: [42]}}
+        template:
+          metadata: {labels: {app: flaky}}
+          spec:
+            restartPolicy: Never
+            containers: [{name: main, image: x, resources: {requests: {cpu: 100m}}}]
+      ---
+      apiVersion: batch/v1
+      kind: Job
+      metadata: {name: steady}
+      spec:
+        backoffLimit: 0
+        podFailurePolicy:
+          rules:
+          - {action: Ignore, onPodConditions: [{type: DisruptionTarget}]}
+        template:
+          metadata: {labels: {app: steady}}
+          spec:
+            restartPolicy: Never
+            containers: [{name: main, image: y, resources: {requests: {cpu: 100m}}}]
+      \(Self.nodes(1))
+      """
+    let sim = try Self.simulate(text)
+    let flaky = sim.jobs.jobs[0]
+    #expect(flaky.finished?.complete == false && flaky.finished?.reason == "PodFailurePolicy")
+    #expect(flaky.finished?.at == .seconds(Int64(12)))
+    #expect(flaky.failed == 1)
+    #expect(
+      sim.recorder.events.contains(
+        "Container main for pod default/flaky-")
+        && sim.recorder.events.contains(
+          "failed with exit code 42 matching FailJob rule at index 1")
+    )
+    // The steady Job's pod is evicted from the failed node at 380 s (50 s grace, 300 s
+    // toleration): ignored, not failed, replaced only once it is gone after the node's return.
+    let steady = sim.jobs.jobs[1]
+    #expect(steady.failed == 0 && steady.finished?.complete == true)
+    let creates = Self.events(sim, reason: "SuccessfulCreate", name: "steady")
+    #expect(creates.count == 2 && creates[0] == 0 && creates[1] >= 500)
+  }
+
   @Test("every bundled scenario runs to its end with every invariant holding after every event")
   func bundledScenarios() throws {
     let dir = "datasets/scenarios"
