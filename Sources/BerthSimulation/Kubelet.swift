@@ -125,6 +125,7 @@ final class Kubelet: Component {
       pods.set(pods.startedAt, of: pod, to: sim.now)
     }
     sim.recorder.podPhaseMayChange(pod)
+    sim.endpoints.podChanged(pod)
     let container = sim.mainContainer(pod).name
     sim.recorder.event(
       pod: pod, in: sim, type: .normal, reason: "Created", message: "Created container \(container)"

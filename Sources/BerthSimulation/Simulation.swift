@@ -76,6 +76,7 @@ public final class Simulation {
   @exclusivity(unchecked) var jobs: JobController!
   @exclusivity(unchecked) var daemonSets: DaemonSetController!
   @exclusivity(unchecked) var statefulSets: StatefulSetController!
+  @exclusivity(unchecked) var endpoints: Endpoints!
   @exclusivity(unchecked) var cronJobs: CronJobController!
   @exclusivity(unchecked) var nodes: NodeLifecycle!
   @exclusivity(unchecked) var actions: ActionRunner!
@@ -106,6 +107,7 @@ public final class Simulation {
     recorder = Recorder(startTime: scenario.startTime)
     recorder.keepsEvents = keepsEvents
     recorder.attach(self)
+    endpoints = Endpoints(self, services: scenario.manifest.services)
     // Order matters only within an instant: actions first, then the controllers, the
     // scheduler, the kubelets.
     actions = ActionRunner(self)
@@ -328,6 +330,7 @@ public final class Simulation {
   }
 
   func notifyOwner(_ pod: PodID) {
+    endpoints.podChanged(pod)
     let r = records[pod.index]
     switch r.ownerKind {
     case .replicaSet: replicaSets.podChanged(pod, of: Int(r.owner))
@@ -384,6 +387,7 @@ public final class Simulation {
     var out: [String] = []
     if now < lastChecked { out.append("time went back from \(lastChecked) to \(now)") }
     if let v = nodes.countViolation() { out.append(v) }
+    if let v = endpoints.violation() { out.append(v) }
     lastChecked = now
     let pods = cluster.pods
     var owned = [Int](repeating: 0, count: replicaSets.sets.count)

@@ -138,6 +138,14 @@ public enum SimulationOutputs {
       )
     }
     o += rows.joined(separator: ",\n") + (rows.isEmpty ? "" : "\n") + "  ],\n"
+    let services = sim.endpoints.services.enumerated().map { k, s in
+      let c = sim.endpoints.counts(k)
+      return
+        "    {\"namespace\": \(json(s.namespace)), \"name\": \(json(s.name)), \"readyEndpoints\": \(c.ready), \"notReadyEndpoints\": \(c.notReady)}"
+    }
+    o +=
+      "  \"services\": [\n" + services.joined(separator: ",\n") + (services.isEmpty ? "" : "\n")
+      + "  ],\n"
     let reasons = sim.recorder.reasons.sorted { $0.key < $1.key }
     o +=
       "  \"events\": {" + reasons.map { "\(json($0.key)): \($0.value)" }.joined(separator: ", ")

@@ -269,9 +269,12 @@ public enum KubernetesYAML {
             pods[i], services: servicesByNamespace[pods[i].namespace] ?? [], owner: owner)
         }
       }
-      let manifest = Manifest(
+      var manifest = Manifest(
         nodes: nodes, pods: pods, namespaces: namespaces, priorityClasses: priorityClasses,
         disruptionBudgets: disruptionBudgets)
+      manifest.services = services.map {
+        ServiceSpec(namespace: $0.namespace, name: $0.name, selector: $0.selector)
+      }
       self = Objects()
       return manifest
     }
@@ -331,6 +334,7 @@ public enum KubernetesYAML {
 
   struct Service {
     var namespace: String
+    var name = ""
     /// nil when the Service has no selector (it then selects no pods).
     var selector: [String: String]?
   }
@@ -418,10 +422,9 @@ public enum KubernetesYAML {
   }
 
   static func service(_ v: YAMLValue) throws(InputError) -> Service {
-    _ = try name(v)
-    return Service(
+    Service(
       namespace: try v.child("metadata")?.child("namespace")?.string() ?? "default",
-      selector: try v.child("spec")?.child("selector")?.stringMap())
+      name: try name(v), selector: try v.child("spec")?.child("selector")?.stringMap())
   }
 
   static func workload(_ v: YAMLValue, kind: String) throws(InputError) -> Workload {
@@ -874,8 +877,23 @@ public enum KubernetesYAML {
 }
 
 /// The objects of a cluster as read: nodes, pods in arrival order, and Namespace objects.
+/// A Service as far as Berth reads it: which pods it selects.
+public struct ServiceSpec: Sendable, Equatable {
+  public var namespace: String
+  public var name: String
+  /// nil: no selector (it selects no pods; its endpoints are managed by hand).
+  public var selector: [String: String]?
+  public init(namespace: String, name: String, selector: [String: String]?) {
+    self.namespace = namespace
+    self.name = name
+    self.selector = selector
+  }
+}
+
 public struct Manifest: Sendable {
   public var nodes: [NodeSpec]
+  /// The Services, in the order read.
+  public var services: [ServiceSpec] = []
   /// Pods after priority admission (see `KubernetesYAML`).
   public var pods: [PodSpec]
   public var namespaces: [NamespaceSpec]

@@ -506,6 +506,26 @@ struct TimelineTests {
     #expect(creates.count == 2 && creates[0] == 0 && creates[1] >= 500)
   }
 
+  @Test("a Service's ready endpoints follow its pods: never below replicas − maxUnavailable")
+  func serviceEndpoints() throws {
+    let text = try String(
+      contentsOfFile: "datasets/scenarios/rolling-update.yaml", encoding: .utf8)
+    var lowest = Int.max
+    var highestNotReady = 0
+    let sim = try Self.simulate(text) { sim in
+      guard sim.now.nanoseconds > 20 * Self.s else { return }
+      let c = sim.endpoints.counts(0)
+      lowest = min(lowest, c.ready)
+      highestNotReady = max(highestNotReady, c.notReady)
+    }
+    #expect(lowest == 8)
+    // New pods run 5 s before they are Ready: not-ready endpoints, at most surge (3) plus
+    // unavailable (2) of them at once.
+    #expect(highestNotReady > 0 && highestNotReady <= 5)
+    #expect(sim.endpoints.counts(0) == (10, 0))
+    #expect(sim.recorder.timeseries.contains("Service,default,web,readyEndpoints,10"))
+  }
+
   @Test("every bundled scenario runs to its end with every invariant holding after every event")
   func bundledScenarios() throws {
     let dir = "datasets/scenarios"
