@@ -9,7 +9,8 @@ import BerthWorkloads
 /// its container or losing its node bumps the generation, which voids the steps still pending.
 final class Kubelet: Component {
   enum Step: UInt32 {
-    case pulled, initialized, started, probeFailed, ready, exited, stopped
+    case pulled, initialized, started, probeFailed, ready, exited, stopped, startupKill,
+      livenessKill
   }
 
   // SAFETY: the simulation owns its components and outlives them.
@@ -69,6 +70,8 @@ final class Kubelet: Component {
         pod: pod, in: sim, type: .warning, reason: "Unhealthy",
         message: "Readiness probe failed")
     case .ready: becomeReady(pod)
+    case .startupKill: kill(pod, probe: "Startup")
+    case .livenessKill: kill(pod, probe: "Liveness")
     case .exited: exited(pod)
     case .stopped: sim.remove(pod)
     case nil: preconditionFailure("unknown kubelet step \(t.tag)")
@@ -136,6 +139,33 @@ final class Kubelet: Component {
     let behavior = sim.behavior(of: pod)
     let readyAfter = behavior.readyAfter?.sample(&rng) ?? .zero
     var readyAt = sim.now + readyAfter
+    // The startup probe holds readiness and liveness back until it succeeds, and kills the
+    // container when it fails failureThreshold times first; the liveness probe kills it
+    // failureThreshold probes after the application turns unhealthy.
+    let (startupProbe, livenessProbe) = sim.healthProbes(of: pod)
+    let start = sim.now.nanoseconds
+    var startedAt = start
+    var kill: (step: Step, at: Int64)?
+    if let p = startupProbe {
+      let passes = start + (behavior.startedAfter?.sample(&rng) ?? .zero).nanoseconds
+      let verdict = ProbeTimeline.startup(Self.timeline(p), start: start, passesFrom: passes)
+      if verdict.started {
+        startedAt = verdict.at
+      } else {
+        // Never started: never Ready either.
+        kill = (.startupKill, verdict.at)
+        startedAt = verdict.at
+      }
+    }
+    if kill == nil, let p = livenessProbe, let u = behavior.unhealthyAfter {
+      let failsFrom = start + u.sample(&rng).nanoseconds
+      kill = (
+        .livenessKill,
+        ProbeTimeline.livenessKill(
+          Self.timeline(p), start: start, startedAt: startedAt, failsFrom: failsFrom)
+      )
+    }
+    if readyAt.nanoseconds < startedAt { readyAt = VirtualTime(nanoseconds: startedAt) }
     if let probe = sim.readinessProbe(of: pod) {
       // Probes run initialDelaySeconds after the start, then every periodSeconds; the first
       // one at or after readyAfter succeeds, and successThreshold of them make the pod Ready.
@@ -151,12 +181,41 @@ final class Kubelet: Component {
         nanoseconds: success.nanoseconds + (probe.successThreshold - 1) * period)
     }
     let exitAt = behavior.exitAfter.map { sim.now + $0.sample(&rng) }
-    if let exitAt, exitAt <= readyAt {
-      timer(.exited, pod, at: exitAt)
+    // The container's end: its own exit, or a probe's kill if that comes first.
+    var end: (step: Step, at: VirtualTime)? = exitAt.map { (.exited, $0) }
+    if let kill, end == nil || kill.at < end!.at.nanoseconds {
+      end = (kill.step, VirtualTime(nanoseconds: kill.at))
+    }
+    if let end, end.at <= readyAt {
+      timer(end.step, pod, at: end.at)
       return
     }
     timer(.ready, pod, at: readyAt)
-    if let exitAt { timer(.exited, pod, at: exitAt) }
+    if let end { timer(end.step, pod, at: end.at) }
+  }
+
+  static func timeline(_ p: Probe) -> ProbeTimeline.Probe {
+    ProbeTimeline.Probe(
+      initialDelay: p.initialDelaySeconds * 1_000_000_000, period: p.periodSeconds * 1_000_000_000,
+      failureThreshold: p.failureThreshold)
+  }
+
+  /// A probe failed failureThreshold times: the kubelet kills the container (SIGTERM, then it
+  /// exits 137 after its stop time, at most the grace period) and restarts it by the policy.
+  private func kill(_ pod: PodID, probe: String) {
+    let container = sim.mainContainer(pod).name
+    sim.recorder.event(
+      pod: pod, in: sim, type: .warning, reason: "Unhealthy", message: "\(probe) probe failed")
+    sim.recorder.event(
+      pod: pod, in: sim, type: .normal, reason: "Killing",
+      message: "Container \(container) failed \(probe.lowercased()) probe, will be restarted")
+    sim.records[pod.index].killedByProbe = true
+    let grace = VirtualTime.seconds(
+      sim.cluster.pods.constraints(of: pod).terminationGracePeriodSeconds)
+    var stop = sim.behavior(of: pod).stopAfter?.sample(&rng) ?? .zero
+    if stop > grace { stop = grace }
+    loseReady(pod)
+    timer(.exited, pod, at: sim.now + stop)
   }
 
   private func becomeReady(_ pod: PodID) {
@@ -186,7 +245,8 @@ final class Kubelet: Component {
     sim.records[pod.index].running = false
     sim.records[pod.index].generation &+= 1
     loseReady(pod)
-    let code = sim.behavior(of: pod).exitCode
+    let code = sim.records[pod.index].killedByProbe ? 137 : sim.behavior(of: pod).exitCode
+    sim.records[pod.index].killedByProbe = false
     sim.records[pod.index].exitCode = code
     let policy = sim.restartPolicy(of: pod)
     if policy == .always || (policy == .onFailure && code != 0) {

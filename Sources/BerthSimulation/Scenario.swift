@@ -40,6 +40,10 @@ public struct Behavior: Sendable {
   public var stopAfter: DurationDistribution?
   /// Each init container runs this long (absent: 0).
   public var initDuration: DurationDistribution?
+  /// The startup probe succeeds from this long after the container starts (absent: at once).
+  public var startedAfter: DurationDistribution?
+  /// The liveness probe fails from this long after the container starts (absent: never).
+  public var unhealthyAfter: DurationDistribution?
 
   public static let none = Behavior(selector: LabelSelector())
 }
@@ -275,7 +279,7 @@ public struct Scenario: Sendable {
     for b in try spec.child("behaviors")?.sequence() ?? [] {
       try b.requireKeys(in: [
         "selector", "namespace", "imagePull", "readyAfter", "exitAfter", "exitCode", "stopAfter",
-        "initDuration",
+        "initDuration", "startedAfter", "unhealthyAfter",
       ])
       var behavior = Behavior(
         selector: try b.child("selector").map { s throws(InputError) in
@@ -287,6 +291,8 @@ public struct Scenario: Sendable {
       behavior.exitAfter = try b.child("exitAfter").map(distribution)
       behavior.stopAfter = try b.child("stopAfter").map(distribution)
       behavior.initDuration = try b.child("initDuration").map(distribution)
+      behavior.startedAfter = try b.child("startedAfter").map(distribution)
+      behavior.unhealthyAfter = try b.child("unhealthyAfter").map(distribution)
       if let c = b.child("exitCode") {
         behavior.exitCode = try c.int32()
         guard (0...255).contains(behavior.exitCode) else { throw c.error("expected 0…255") }

@@ -41,6 +41,8 @@ struct PodRecord {
   var targetNode: Int32 = -1
   /// Deleted by an eviction (the taint manager, a drain): its DisruptionTarget condition.
   var disrupted = false
+  /// The container was killed by a failing startup or liveness probe: it exits with 137.
+  var killedByProbe = false
 }
 
 /// How an owner counts one of its pods, kept as the pod changes (`Simulation.viewChange`).
@@ -227,6 +229,13 @@ public final class Simulation {
   func readinessProbe(of pod: PodID) -> Probe? {
     let t = records[pod.index].template
     return t >= 0 ? templates[Int(t)].readinessProbe : nil
+  }
+
+  /// The template's startup and liveness probes.
+  func healthProbes(of pod: PodID) -> (startup: Probe?, liveness: Probe?) {
+    let t = records[pod.index].template
+    guard t >= 0 else { return (nil, nil) }
+    return (templates[Int(t)].startupProbe, templates[Int(t)].livenessProbe)
   }
 
   /// The first container's name and image (what events name).

@@ -526,6 +526,62 @@ struct TimelineTests {
     #expect(sim.recorder.timeseries.contains("Service,default,web,readyEndpoints,10"))
   }
 
+  @Test("liveness and startup probe failures kill the container, which restarts with back-off")
+  func probeFailures() throws {
+    let text = """
+      apiVersion: berth.dev/v1alpha1
+      kind: Scenario
+      metadata: {name: t}
+      spec:
+        duration: 5m
+        behaviors:
+        - {selector: {matchLabels: {app: leaky}}, unhealthyAfter: 45s}
+        - {selector: {matchLabels: {app: slow}}, startedAfter: 100s}
+      ---
+      apiVersion: apps/v1
+      kind: ReplicaSet
+      metadata: {name: leaky}
+      spec:
+        replicas: 1
+        selector: {matchLabels: {app: leaky}}
+        template:
+          metadata: {labels: {app: leaky}}
+          spec:
+            containers:
+            - name: app
+              image: x
+              livenessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 10, failureThreshold: 3}
+      ---
+      apiVersion: apps/v1
+      kind: ReplicaSet
+      metadata: {name: slow}
+      spec:
+        replicas: 1
+        selector: {matchLabels: {app: slow}}
+        template:
+          metadata: {labels: {app: slow}}
+          spec:
+            containers:
+            - name: app
+              image: y
+              startupProbe: {httpGet: {path: /started, port: 8080}, periodSeconds: 10, failureThreshold: 3}
+      \(Self.nodes(1))
+      """
+    let sim = try Self.simulate(text)
+    // Unhealthy from 45 s: probes at 50, 60, 70 s fail, killed at 70; restarted at once, again
+    // unhealthy 45 s later (killed at 140), then after the 10 s back-off (at 150; killed at 220).
+    let leaky = Self.events(sim, reason: "Unhealthy", name: "leaky")
+    #expect(leaky == [70, 140, 220, 310].filter { $0 <= 300 })
+    // Startup never passes within three probes: killed 20 s after each start, never Ready.
+    let slow = Self.events(sim, reason: "Unhealthy", name: "slow")
+    #expect(slow.first == 20 && slow.count >= 4)
+    let pods = sim.cluster.pods
+    let slowPod = sim.replicaSets.sets.first { $0.name == "slow" }!.pods[0]
+    #expect(pods.readyAt[slowPod.index] == PodTable.never)
+    #expect(sim.records[slowPod.index].exitCode == 137)
+    #expect(pods.restarts[slowPod.index] >= 3)
+  }
+
   @Test("every bundled scenario runs to its end with every invariant holding after every event")
   func bundledScenarios() throws {
     let dir = "datasets/scenarios"

@@ -73,3 +73,37 @@ struct PodFailurePolicyTests {
     #expect(verdict.counts == counts)
   }
 }
+
+/// The startup and liveness probes on the kubelet's grid (period 10 s, failureThreshold 3, as
+/// upstream's defaults; the kubelet's prober worker semantics).
+struct ProbeTimelineTests {
+  static let s: Int64 = 1_000_000_000
+  static let defaults = ProbeTimeline.Probe(initialDelay: 0, period: 10 * s, failureThreshold: 3)
+
+  @Test("a startup probe passes at the first probe after the application is up, or kills")
+  func startup() {
+    let p = Self.defaults
+    #expect(ProbeTimeline.startup(p, start: 0, passesFrom: 0) == (true, 0))
+    #expect(ProbeTimeline.startup(p, start: 0, passesFrom: 15 * Self.s) == (true, 20 * Self.s))
+    // Probes at 0, 10 and 20 s fail: killed at the third.
+    #expect(ProbeTimeline.startup(p, start: 0, passesFrom: 25 * Self.s) == (false, 20 * Self.s))
+    let delayed = ProbeTimeline.Probe(
+      initialDelay: 5 * Self.s, period: 10 * Self.s, failureThreshold: 3)
+    #expect(
+      ProbeTimeline.startup(delayed, start: 100 * Self.s, passesFrom: 107 * Self.s) == (
+        true, 115 * Self.s
+      ))
+  }
+
+  @Test("a liveness probe kills failureThreshold probes after the application turns unhealthy")
+  func liveness() {
+    let p = Self.defaults
+    #expect(
+      ProbeTimeline.livenessKill(p, start: 0, startedAt: 0, failsFrom: 45 * Self.s) == 70 * Self.s)
+    #expect(
+      ProbeTimeline.livenessKill(p, start: 0, startedAt: 0, failsFrom: 40 * Self.s) == 60 * Self.s)
+    // Held back until the startup probe passed.
+    #expect(
+      ProbeTimeline.livenessKill(p, start: 0, startedAt: 60 * Self.s, failsFrom: 0) == 80 * Self.s)
+  }
+}
