@@ -212,10 +212,8 @@ final class Kubelet: Component {
     sim.records[pod.index].killedByProbe = true
     let grace = VirtualTime.seconds(
       sim.cluster.pods.constraints(of: pod).terminationGracePeriodSeconds)
-    var stop = sim.behavior(of: pod).stopAfter?.sample(&rng) ?? .zero
-    if stop > grace { stop = grace }
     loseReady(pod)
-    timer(.exited, pod, at: sim.now + stop)
+    timer(.exited, pod, at: sim.now + stopTime(pod, grace: grace))
   }
 
   private func becomeReady(_ pod: PodID) {
@@ -283,9 +281,22 @@ final class Kubelet: Component {
     sim.recorder.event(
       pod: pod, in: sim, type: .normal, reason: "Killing",
       message: "Stopping container \(sim.mainContainer(pod).name)")
-    var stop = sim.behavior(of: pod).stopAfter?.sample(&rng) ?? .zero
-    if stop > grace { stop = grace }
-    timer(.stopped, pod, at: sim.now + stop)
+    timer(.stopped, pod, at: sim.now + stopTime(pod, grace: grace))
+  }
+
+  /// From the kill to the container's exit (`killContainer`): the preStop hook runs first (cut
+  /// at the grace period), then SIGTERM and the container's own stop time within what is left of
+  /// the grace period — never less than 2 s, the kubelet's minimum — then SIGKILL.
+  private func stopTime(_ pod: PodID, grace: VirtualTime) -> VirtualTime {
+    let behavior = sim.behavior(of: pod)
+    var hook = VirtualTime.zero
+    if let seconds = sim.preStopSeconds(of: pod) {
+      hook = seconds >= 0 ? .seconds(seconds) : behavior.preStop?.sample(&rng) ?? .zero
+    }
+    let stop = behavior.stopAfter?.sample(&rng) ?? .zero
+    hook = Swift.min(hook, grace)
+    let left = Swift.max(grace - hook, .seconds(Int64(2)))
+    return hook + Swift.min(stop, left)
   }
 
   /// The node went down: its containers stop with it. The API does not know yet — the pod

@@ -44,6 +44,8 @@ public struct Behavior: Sendable {
   public var startedAfter: DurationDistribution?
   /// The liveness probe fails from this long after the container starts (absent: never).
   public var unhealthyAfter: DurationDistribution?
+  /// How long an exec or HTTP preStop hook runs (absent: 0; a sleep hook says it itself).
+  public var preStop: DurationDistribution?
 
   public static let none = Behavior(selector: LabelSelector())
 }
@@ -279,7 +281,7 @@ public struct Scenario: Sendable {
     for b in try spec.child("behaviors")?.sequence() ?? [] {
       try b.requireKeys(in: [
         "selector", "namespace", "imagePull", "readyAfter", "exitAfter", "exitCode", "stopAfter",
-        "initDuration", "startedAfter", "unhealthyAfter",
+        "initDuration", "startedAfter", "unhealthyAfter", "preStop",
       ])
       var behavior = Behavior(
         selector: try b.child("selector").map { s throws(InputError) in
@@ -293,6 +295,7 @@ public struct Scenario: Sendable {
       behavior.initDuration = try b.child("initDuration").map(distribution)
       behavior.startedAfter = try b.child("startedAfter").map(distribution)
       behavior.unhealthyAfter = try b.child("unhealthyAfter").map(distribution)
+      behavior.preStop = try b.child("preStop").map(distribution)
       if let c = b.child("exitCode") {
         behavior.exitCode = try c.int32()
         guard (0...255).contains(behavior.exitCode) else { throw c.error("expected 0…255") }

@@ -231,6 +231,12 @@ public final class Simulation {
     return t >= 0 ? templates[Int(t)].readinessProbe : nil
   }
 
+  /// The main container's preStop hook (`PodTemplate.preStopSeconds`), nil for none.
+  func preStopSeconds(of pod: PodID) -> Int64? {
+    let t = records[pod.index].template
+    return t >= 0 ? templates[Int(t)].preStopSeconds : nil
+  }
+
   /// The template's startup and liveness probes.
   func healthProbes(of pod: PodID) -> (startup: Probe?, liveness: Probe?) {
     let t = records[pod.index].template

@@ -31,6 +31,9 @@ public struct PodTemplate: Sendable {
   public var readinessProbe: Probe?
   public var livenessProbe: Probe?
   public var startupProbe: Probe?
+  /// The main container's `lifecycle.preStop` hook: nil for none; for a `sleep` hook its
+  /// seconds; for an exec or HTTP hook -1 (it runs for the behaviour's `preStop`).
+  public var preStopSeconds: Int64?
   /// The template without the `pod-template-hash` label, as canonical JSON: two templates are
   /// the same revision when these are equal (upstream's `EqualIgnoreHash`).
   public var identity: String
@@ -62,6 +65,15 @@ public struct PodTemplate: Sendable {
       }
       if template.startupProbe == nil, let p = c.child("startupProbe") {
         template.startupProbe = try probe(p)
+      }
+      if template.preStopSeconds == nil, let h = c.child("lifecycle")?.child("preStop") {
+        if let s = h.child("sleep")?.child("seconds") {
+          let x = try s.int64()
+          guard x >= 0 else { throw s.error("must be greater than or equal to 0") }
+          template.preStopSeconds = x
+        } else {
+          template.preStopSeconds = -1
+        }
       }
     }
     var identity = template.document

@@ -582,6 +582,45 @@ struct TimelineTests {
     #expect(pods.restarts[slowPod.index] >= 3)
   }
 
+  @Test("a preStop hook runs before SIGTERM, within the grace period (then 2 s at least)")
+  func preStop() throws {
+    func lastsAfterDelete(sleep: Int, grace: Int) throws -> Int64 {
+      let text = """
+        apiVersion: berth.dev/v1alpha1
+        kind: Scenario
+        metadata: {name: t}
+        spec:
+          duration: 5m
+          behaviors:
+          - {selector: {}, stopAfter: 3s}
+          actions:
+          - {at: 60s, scale: {kind: ReplicaSet, name: web, replicas: 0}}
+        ---
+        apiVersion: apps/v1
+        kind: ReplicaSet
+        metadata: {name: web}
+        spec:
+          replicas: 1
+          selector: {matchLabels: {app: web}}
+          template:
+            metadata: {labels: {app: web}}
+            spec:
+              terminationGracePeriodSeconds: \(grace)
+              containers:
+              - {name: app, image: x, lifecycle: {preStop: {sleep: {seconds: \(sleep)}}}}
+        \(Self.nodes(1))
+        """
+      let sim = try Self.simulate(text)
+      return (sim.cluster.pods.deletedAt[0] - 60 * Self.s) / Self.s
+    }
+    // Hook 5 s, then the container's 3 s stop.
+    #expect(try lastsAfterDelete(sleep: 5, grace: 30) == 8)
+    // The hook is cut at the 30 s grace period; the container then has 2 s, not its 3.
+    #expect(try lastsAfterDelete(sleep: 40, grace: 30) == 32)
+    // 29 s of hook leave 1 s of grace, raised to the 2 s minimum.
+    #expect(try lastsAfterDelete(sleep: 29, grace: 30) == 31)
+  }
+
   @Test("every bundled scenario runs to its end with every invariant holding after every event")
   func bundledScenarios() throws {
     let dir = "datasets/scenarios"
