@@ -22,8 +22,7 @@ final class DaemonSetState {
   /// Per node: the failed-pod back-off (ns until which a failed pod is left alone, and the next
   /// delay).
   @exclusivity(unchecked) var backOff: [Int: (until: Int64, delay: Int64)] = [:]
-  @exclusivity(unchecked) var recheck: TimerHandle?
-  @exclusivity(unchecked) var recheckAt = Int64.max
+  @exclusivity(unchecked) var recheck = Recheck()
   @exclusivity(unchecked) var status = Status()
   @exclusivity(unchecked) var series = -1
 
@@ -51,13 +50,13 @@ final class DaemonSetState {
 /// as upstream; failed pods replaced after a per-node back-off (1 s doubling to 15 min); a new
 /// template rolled out node by node (RollingUpdate with maxUnavailable, or maxSurge) or on
 /// deletion (OnDelete).
-final class DaemonSetController: Component {
+final class DaemonSetController: QueuedController {
   // SAFETY: the simulation owns its components and outlives them.
   unowned(unsafe) let sim: Simulation
   @exclusivity(unchecked) var rng: SplitMix64
   @exclusivity(unchecked) var sets: [DaemonSetState] = []
   @exclusivity(unchecked) private var index = ObjectIndex()
-  @exclusivity(unchecked) private var queue = WorkQueue()
+  @exclusivity(unchecked) var queue = WorkQueue()
 
   static let fields = [
     "desiredNumberScheduled", "currentNumberScheduled", "numberReady", "numberAvailable",
@@ -145,38 +144,20 @@ final class DaemonSetController: Component {
     guard !ds.deleted else { return }
     ds.deleted = true
     index[ds.object.namespace, ds.object.name] = nil
-    if let h = ds.recheck { sim.engine.cancel(h) }
-    ds.recheck = nil
+    ds.recheck.cancel(sim.engine)
     for p in ds.pods { sim.deletePod(p) }
     markDirty(i)
   }
 
-  func settle(_ engine: Engine) -> Bool {
-    guard !queue.isEmpty else { return false }
-    for i in queue.take() {
-      queue.done(i)
-      sync(i)
-    }
-    return true
-  }
-
   func fire(_ t: Timer, _ engine: Engine) {
     let i = Int(t.payload)
-    sets[i].recheck = nil
-    sets[i].recheckAt = Int64.max
+    sets[i].recheck.fired()
     markDirty(i)
   }
 
   /// Asks for another sync at `time` (the earliest asked for wins).
   private func recheck(_ i: Int, at time: Int64) {
-    let ds = sets[i]
-    if let h = ds.recheck {
-      guard time < ds.recheckAt else { return }
-      sim.engine.cancel(h)
-    }
-    ds.recheckAt = Swift.max(time, sim.now.nanoseconds)
-    ds.recheck = sim.engine.schedule(
-      self, at: VirtualTime(nanoseconds: ds.recheckAt), payload: UInt64(i), daemon: true)
+    sets[i].recheck.ask(self, sim.engine, object: i, at: time)
   }
 
   // MARK: Placement
@@ -223,7 +204,7 @@ final class DaemonSetController: Component {
 
   // MARK: Sync
 
-  private func sync(_ i: Int) {
+  func sync(_ i: Int) {
     let ds = sets[i]
     ds.pods.removeAll(where: sim.isGone)
     if ds.deleted {

@@ -38,13 +38,13 @@ final class DeploymentState {
 /// The Deployment controller (`pkg/controller/deployment`): RollingUpdate and Recreate
 /// rollouts, proportional scaling of a rollout in progress, revisions and their history limit,
 /// pause, and the Progressing and Available conditions — upstream's sync, step for step.
-final class DeploymentController: Component {
+final class DeploymentController: QueuedController {
   // SAFETY: the simulation owns its components and outlives them.
   unowned(unsafe) let sim: Simulation
   @exclusivity(unchecked) var rng: SplitMix64
   @exclusivity(unchecked) var deployments: [DeploymentState] = []
   @exclusivity(unchecked) private var index = ObjectIndex()
-  @exclusivity(unchecked) private var queue = WorkQueue()
+  @exclusivity(unchecked) var queue = WorkQueue()
 
   init(_ sim: Simulation, rng: SplitMix64) {
     self.sim = sim
@@ -96,15 +96,6 @@ final class DeploymentController: Component {
     publishStatus(i, replicas: 0, updated: 0, ready: 0, available: 0, unavailable: 0)
   }
 
-  func settle(_ engine: Engine) -> Bool {
-    guard !queue.isEmpty else { return false }
-    for i in queue.take() {
-      queue.done(i)
-      if !deployments[i].deleted { sync(i) }
-    }
-    return true
-  }
-
   func fire(_ t: Timer, _ engine: Engine) {
     let i = Int(t.payload)
     deployments[i].deadlineCheck = nil
@@ -113,8 +104,9 @@ final class DeploymentController: Component {
 
   // MARK: syncDeployment
 
-  private func sync(_ i: Int) {
+  func sync(_ i: Int) {
     let d = deployments[i]
+    guard !d.deleted else { return }
     d.replicaSets.removeAll { sets.sets[$0].deleted }
     // `getAllReplicaSetsAndSyncRevision(false)`, which the scaling check and every path
     // after it start from (a rollout creates the new ReplicaSet if it is missing).

@@ -52,7 +52,7 @@ final class JobState {
 /// succeed (NonIndexed or Indexed), replaces failed pods after the pod-failure back-off, fails
 /// the Job past `backoffLimit` or `activeDeadlineSeconds`, and deletes it
 /// `ttlSecondsAfterFinished` after it finished.
-final class JobController: Component {
+final class JobController: QueuedController {
   enum Tag: UInt32 { case sync, expire }
 
   // SAFETY: the simulation owns its components and outlives them.
@@ -60,7 +60,7 @@ final class JobController: Component {
   @exclusivity(unchecked) var rng: SplitMix64
   @exclusivity(unchecked) var jobs: [JobState] = []
   @exclusivity(unchecked) private var index = ObjectIndex()
-  @exclusivity(unchecked) private var queue = WorkQueue()
+  @exclusivity(unchecked) var queue = WorkQueue()
 
   init(_ sim: Simulation, rng: SplitMix64) {
     self.sim = sim
@@ -142,15 +142,6 @@ final class JobController: Component {
     markDirty(i)
   }
 
-  func settle(_ engine: Engine) -> Bool {
-    guard !queue.isEmpty else { return false }
-    for i in queue.take() {
-      queue.done(i)
-      reconcile(i)
-    }
-    return true
-  }
-
   func fire(_ t: Timer, _ engine: Engine) {
     let i = Int(t.payload)
     jobs[i].timer = nil
@@ -168,7 +159,7 @@ final class JobController: Component {
       self, at: Swift.max(time, sim.now), tag: tag.rawValue, payload: UInt64(i))
   }
 
-  private func reconcile(_ i: Int) {
+  func sync(_ i: Int) {
     let j = jobs[i]
     countEnds(j)
     if j.gone > 0 {

@@ -60,13 +60,13 @@ final class ReplicaSetState {
 /// The ReplicaSet controller (`pkg/controller/replicaset`): keeps `spec.replicas` pods that are
 /// neither finished nor being deleted, creating pods from the template and deleting the ones
 /// upstream's ranking puts first; counts ready and available pods into the status.
-final class ReplicaSetController: Component {
+final class ReplicaSetController: QueuedController {
   // SAFETY: the simulation owns its components and outlives them.
   unowned(unsafe) let sim: Simulation
   @exclusivity(unchecked) var rng: SplitMix64
   @exclusivity(unchecked) var sets: [ReplicaSetState] = []
   @exclusivity(unchecked) private var index = ObjectIndex()
-  @exclusivity(unchecked) private var queue = WorkQueue()
+  @exclusivity(unchecked) var queue = WorkQueue()
   /// Scratch: per node, pods of the family being ranked by `podsToDelete` (zero between calls).
   @exclusivity(unchecked) private var colocated: [Int32] = []
 
@@ -136,15 +136,6 @@ final class ReplicaSetController: Component {
     markDirty(i)
   }
 
-  func settle(_ engine: Engine) -> Bool {
-    guard !queue.isEmpty else { return false }
-    for i in queue.take() {
-      queue.done(i)
-      reconcile(i)
-    }
-    return true
-  }
-
   /// One of the ReplicaSet's pods changed: its counts follow, and it reconciles.
   func podChanged(_ pod: PodID, of i: Int) {
     let rs = sets[i]
@@ -161,7 +152,7 @@ final class ReplicaSetController: Component {
     markDirty(i)
   }
 
-  private func reconcile(_ i: Int) {
+  func sync(_ i: Int) {
     let rs = sets[i]
     if rs.gone > 0 {
       rs.pods.removeAll(where: sim.isGone)

@@ -17,8 +17,7 @@ final class StatefulSetState {
   @exclusivity(unchecked) var deleted = false
   /// Its pods not yet gone, by ordinal (lookups only).
   @exclusivity(unchecked) var pods: [Int: PodID] = [:]
-  @exclusivity(unchecked) var recheck: TimerHandle?
-  @exclusivity(unchecked) var recheckAt = Int64.max
+  @exclusivity(unchecked) var recheck = Recheck()
   @exclusivity(unchecked) var status = Status()
   @exclusivity(unchecked) var series = -1
 
@@ -46,13 +45,13 @@ final class StatefulSetState {
 /// a time once the previous is gone (OrderedReady); failed pods deleted and made again under
 /// the same name; a new revision rolled out from the highest ordinal down to the partition, one
 /// pod at a time (RollingUpdate), or only as pods are deleted (OnDelete).
-final class StatefulSetController: Component {
+final class StatefulSetController: QueuedController {
   // SAFETY: the simulation owns its components and outlives them.
   unowned(unsafe) let sim: Simulation
   @exclusivity(unchecked) var rng: SplitMix64
   @exclusivity(unchecked) var sets: [StatefulSetState] = []
   @exclusivity(unchecked) private var index = ObjectIndex()
-  @exclusivity(unchecked) private var queue = WorkQueue()
+  @exclusivity(unchecked) var queue = WorkQueue()
 
   static let fields = [
     "replicas", "readyReplicas", "currentReplicas", "updatedReplicas", "availableReplicas",
@@ -119,37 +118,19 @@ final class StatefulSetController: Component {
     guard !s.deleted else { return }
     s.deleted = true
     index[s.object.namespace, s.object.name] = nil
-    if let h = s.recheck { sim.engine.cancel(h) }
-    s.recheck = nil
+    s.recheck.cancel(sim.engine)
     for p in s.pods.values.sorted(by: { $0.rawValue < $1.rawValue }) { sim.deletePod(p) }
     markDirty(i)
   }
 
-  func settle(_ engine: Engine) -> Bool {
-    guard !queue.isEmpty else { return false }
-    for i in queue.take() {
-      queue.done(i)
-      sync(i)
-    }
-    return true
-  }
-
   func fire(_ t: Timer, _ engine: Engine) {
     let i = Int(t.payload)
-    sets[i].recheck = nil
-    sets[i].recheckAt = Int64.max
+    sets[i].recheck.fired()
     markDirty(i)
   }
 
   private func recheck(_ i: Int, at time: Int64) {
-    let s = sets[i]
-    if let h = s.recheck {
-      guard time < s.recheckAt else { return }
-      sim.engine.cancel(h)
-    }
-    s.recheckAt = Swift.max(time, sim.now.nanoseconds)
-    s.recheck = sim.engine.schedule(
-      self, at: VirtualTime(nanoseconds: s.recheckAt), payload: UInt64(i), daemon: true)
+    sets[i].recheck.ask(self, sim.engine, object: i, at: time)
   }
 
   // MARK: Pod state
@@ -188,7 +169,7 @@ final class StatefulSetController: Component {
   /// `updateStatefulSet` (one pass of `defaultStatefulSetControl`): replicas in ordinal order,
   /// then the condemned ones in reverse, then the rolling update; OrderedReady stops at the
   /// first pod it must wait for.
-  private func sync(_ i: Int) {
+  func sync(_ i: Int) {
     let s = sets[i]
     s.pods = s.pods.filter { !sim.isGone($0.value) }
     if s.deleted {

@@ -1,3 +1,6 @@
+import BerthCore
+import BerthEngine
+
 /// A controller's work queue, as upstream's: an object is queued at most once, objects are
 /// reconciled in the order first queued, and one marked again while the queue is worked on
 /// waits for the next round.
@@ -25,6 +28,52 @@ struct WorkQueue {
 
   /// `i` is being reconciled: marking it again queues it anew.
   mutating func done(_ i: Int) { queued[i] = false }
+}
+
+/// A controller that syncs the objects its work queue holds: `settle` works the queue through
+/// (objects marked again meanwhile wait for the next round, which the engine asks for).
+protocol QueuedController: Component {
+  var queue: WorkQueue { get set }
+  func sync(_ i: Int)
+}
+
+extension QueuedController {
+  func settle(_ engine: Engine) -> Bool {
+    guard !queue.isEmpty else { return false }
+    for i in queue.take() {
+      queue.done(i)
+      sync(i)
+    }
+    return true
+  }
+}
+
+/// One pending "sync this object again at" timer: the earliest time asked for wins.
+struct Recheck {
+  private(set) var handle: TimerHandle?
+  private var at = Int64.max
+
+  /// Asks for a timer of `component` carrying `object` at `time` (now if it is past).
+  mutating func ask(_ component: Component, _ engine: Engine, object: Int, at time: Int64) {
+    if let h = handle {
+      guard time < at else { return }
+      engine.cancel(h)
+    }
+    at = max(time, engine.now.nanoseconds)
+    handle = engine.schedule(
+      component, at: VirtualTime(nanoseconds: at), payload: UInt64(object), daemon: true)
+  }
+
+  /// The timer fired.
+  mutating func fired() {
+    handle = nil
+    at = Int64.max
+  }
+
+  mutating func cancel(_ engine: Engine) {
+    if let h = handle { engine.cancel(h) }
+    fired()
+  }
 }
 
 /// Objects of one kind by namespace and name (lookups only: never iterated, so its order

@@ -373,32 +373,40 @@ public enum WorkloadObject: Sendable {
       }
       return (maxSurge, maxUnavailable)
     }
+    /// `spec.<field>.type`: RollingUpdate (the default) or `other`, whose `rollingUpdate` may
+    /// not be given; nil when the field is absent.
+    func strategy(_ field: String, other: String) throws(InputError) -> (
+      node: YAMLValue, rolling: Bool
+    )? {
+      guard let s = spec.child(field) else { return nil }
+      let type = try s.child("type")?.string() ?? "RollingUpdate"
+      guard type == other || type == "RollingUpdate" else {
+        throw (s.child("type") ?? s).error("expected \(other) or RollingUpdate")
+      }
+      if type == other, let r = s.child("rollingUpdate") {
+        throw r.error("may not be specified when strategy type is '\(other)'")
+      }
+      return (s, type == "RollingUpdate")
+    }
     let document = ObjectDocument(v)
     switch kind {
     case "Deployment":
       let sel = try selector()
-      var strategy = DeploymentStrategy.default
-      if let s = spec.child("strategy") {
-        switch try s.child("type")?.string() ?? "RollingUpdate" {
-        case "Recreate":
-          if s.child("rollingUpdate") != nil {
-            throw s.child("rollingUpdate")!.error(
-              "may not be specified when strategy type is 'Recreate'")
-          }
-          strategy = .recreate
-        case "RollingUpdate":
+      var updates = DeploymentStrategy.default
+      if let (s, rolling) = try strategy("strategy", other: "Recreate") {
+        if rolling {
           let (surge, unavailable) = try rollingAmounts(
             s, surge: .percent(25), unavailable: .percent(25))
-          strategy = .rollingUpdate(maxSurge: surge, maxUnavailable: unavailable)
-        default:
-          throw (s.child("type") ?? s).error("expected Recreate or RollingUpdate")
+          updates = .rollingUpdate(maxSurge: surge, maxUnavailable: unavailable)
+        } else {
+          updates = .recreate
         }
       }
       return .deployment(
         DeploymentObject(
           namespace: namespace, name: name, replicas: try count("replicas", default: 1),
           selector: sel, template: try template(spec.child("template"), selector: sel),
-          strategy: strategy, minReadySeconds: try seconds("minReadySeconds") ?? 0,
+          strategy: updates, minReadySeconds: try seconds("minReadySeconds") ?? 0,
           revisionHistoryLimit: try count("revisionHistoryLimit", default: 10),
           progressDeadlineSeconds: try seconds("progressDeadlineSeconds", min: 1) ?? 600,
           paused: try spec.child("paused")?.bool() ?? false, document: document))
@@ -409,33 +417,25 @@ public enum WorkloadObject: Sendable {
         throw (spec.child("template")?.child("spec")?.child("restartPolicy") ?? spec).error(
           "a DaemonSet's pods need restartPolicy Always")
       }
-      var strategy = DaemonSetObject.UpdateStrategy.rollingUpdate(
+      var updates = DaemonSetObject.UpdateStrategy.rollingUpdate(
         maxSurge: .int(0), maxUnavailable: .int(1))
-      if let s = spec.child("updateStrategy") {
-        switch try s.child("type")?.string() ?? "RollingUpdate" {
-        case "OnDelete":
-          if s.child("rollingUpdate") != nil {
-            throw s.child("rollingUpdate")!.error(
-              "may not be specified when strategy type is 'OnDelete'")
-          }
-          strategy = .onDelete
-        case "RollingUpdate":
-          let (surge, unavailable) = try rollingAmounts(
-            s, surge: .int(0), unavailable: .int(1))
+      if let (s, rolling) = try strategy("updateStrategy", other: "OnDelete") {
+        if rolling {
+          let (surge, unavailable) = try rollingAmounts(s, surge: .int(0), unavailable: .int(1))
           if surge.scaled(total: 100) != 0 && unavailable.scaled(total: 100) != 0 {
             // Upstream's validation: a surging DaemonSet replaces without unavailability.
             throw (s.child("rollingUpdate") ?? s).error(
               "maxUnavailable must be 0 when maxSurge is set")
           }
-          strategy = .rollingUpdate(maxSurge: surge, maxUnavailable: unavailable)
-        default:
-          throw (s.child("type") ?? s).error("expected OnDelete or RollingUpdate")
+          updates = .rollingUpdate(maxSurge: surge, maxUnavailable: unavailable)
+        } else {
+          updates = .onDelete
         }
       }
       return .daemonSet(
         DaemonSetObject(
           namespace: namespace, name: name, selector: sel, template: tmpl,
-          updateStrategy: strategy, minReadySeconds: try seconds("minReadySeconds") ?? 0,
+          updateStrategy: updates, minReadySeconds: try seconds("minReadySeconds") ?? 0,
           document: document))
     case "StatefulSet":
       let sel = try selector()
@@ -448,19 +448,12 @@ public enum WorkloadObject: Sendable {
       guard ["OrderedReady", "Parallel"].contains(policy) else {
         throw spec.child("podManagementPolicy")!.error("expected OrderedReady or Parallel")
       }
-      var strategy = StatefulSetObject.UpdateStrategy.rollingUpdate(partition: 0)
-      if let s = spec.child("updateStrategy") {
-        switch try s.child("type")?.string() ?? "RollingUpdate" {
-        case "OnDelete":
-          if s.child("rollingUpdate") != nil {
-            throw s.child("rollingUpdate")!.error(
-              "may not be specified when strategy type is 'OnDelete'")
-          }
-          strategy = .onDelete
-        case "RollingUpdate":
+      var updates = StatefulSetObject.UpdateStrategy.rollingUpdate(partition: 0)
+      if let (s, rolling) = try strategy("updateStrategy", other: "OnDelete") {
+        if rolling {
           let r = s.child("rollingUpdate")
           if let m = r?.child("maxUnavailable") {
-            // Off by default upstream (the MaxUnavailableStatefulSet feature gate): one at a time.
+            // Behind upstream's MaxUnavailableStatefulSet gate, off by default: one at a time.
             throw m.error(
               "maxUnavailable is not simulated (one pod at a time, as upstream's default)")
           }
@@ -470,9 +463,9 @@ public enum WorkloadObject: Sendable {
             guard x >= 0 else { throw p.error("must be greater than or equal to 0") }
             partition = Int(x)
           }
-          strategy = .rollingUpdate(partition: partition)
-        default:
-          throw (s.child("type") ?? s).error("expected OnDelete or RollingUpdate")
+          updates = .rollingUpdate(partition: partition)
+        } else {
+          updates = .onDelete
         }
       }
       var start = 0
@@ -485,7 +478,7 @@ public enum WorkloadObject: Sendable {
         StatefulSetObject(
           namespace: namespace, name: name, replicas: try count("replicas", default: 1),
           selector: sel, template: tmpl, parallel: policy == "Parallel",
-          updateStrategy: strategy, ordinalsStart: start,
+          updateStrategy: updates, ordinalsStart: start,
           minReadySeconds: try seconds("minReadySeconds") ?? 0, document: document))
     case "ReplicaSet":
       let sel = try selector()

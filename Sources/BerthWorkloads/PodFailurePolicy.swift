@@ -76,6 +76,8 @@ public struct PodFailurePolicy: Sendable, Equatable {
   /// Exit code 0 never matches; conditions match on type and status.
   public func match(_ pod: FailedPod) -> (failJob: String?, counts: Bool) {
     for (index, rule) in rules.enumerated() {
+      // What matched, as the FailJob message describes it.
+      let matched: String
       if let e = rule.onExitCodes {
         guard
           let hit = pod.exitCodes.first(where: { c in
@@ -83,32 +85,23 @@ public struct PodFailurePolicy: Sendable, Equatable {
               && e.values.contains(c.code) != e.notIn
           })
         else { continue }
-        switch rule.action {
-        case .ignore: return (nil, false)
-        case .count: return (nil, true)
-        case .failJob:
-          return (
-            "Container \(hit.container) for pod \(pod.namespace)/\(pod.name) failed with exit code \(hit.code) matching FailJob rule at index \(index)",
-            true
-          )
-        }
+        matched =
+          "Container \(hit.container) for pod \(pod.namespace)/\(pod.name) failed with exit code \(hit.code)"
       } else {
         guard
           let hit = pod.conditions.first(where: { c in
             rule.onPodConditions.contains { $0.type == c.type && $0.status == c.status }
           })
         else { continue }
-        switch rule.action {
-        case .ignore: return (nil, false)
-        case .count: return (nil, true)
-        case .failJob:
-          return (
-            "Pod \(pod.namespace)/\(pod.name) has condition \(hit.type) matching FailJob rule at index \(index)",
-            true
-          )
-        }
+        matched = "Pod \(pod.namespace)/\(pod.name) has condition \(hit.type)"
+      }
+      switch rule.action {
+      case .ignore: return (nil, false)
+      case .count: return (nil, true)
+      case .failJob: return ("\(matched) matching FailJob rule at index \(index)", true)
       }
     }
     return (nil, true)
   }
+
 }
