@@ -48,6 +48,11 @@ public final class Recorder: Component {
   /// Events per reason, in order of first use: a handful of reasons, compared by value (the
   /// callers pass literals, so equal strings are mostly bit-identical and compare at once).
   @exclusivity(unchecked) private var reasonCounts: [(reason: String, count: Int)] = []
+  /// Per reason (as `reasonCounts`): whether it is a Warning, and the whole virtual seconds in
+  /// which it happened, each once — what the report's event strip draws, kept whether or not
+  /// the event lines are.
+  @exclusivity(unchecked) private var reasonWarning: [Bool] = []
+  @exclusivity(unchecked) private var reasonSeconds: [[Int32]] = []
   /// Events per reason.
   public var reasons: [String: Int] {
     Dictionary(reasonCounts.map { ($0.reason, $0.count) }, uniquingKeysWith: +)
@@ -239,21 +244,36 @@ public final class Recorder: Component {
     kind: String, namespace: String, name: String, type: EventType, reason: String,
     message: @autoclosure () -> String
   ) {
-    guard count(reason) else { return }
+    guard count(reason, type) else { return }
     append(kind: kind, namespace: namespace, name: name, type: type, reason: reason)
     appendQuoted(message())
     append("}\n")
   }
 
   /// Counts an event of `reason`; returns whether its line is kept.
-  private func count(_ reason: String) -> Bool {
+  private func count(_ reason: String, _ type: EventType) -> Bool {
     eventCount += 1
-    if let k = reasonCounts.firstIndex(where: { $0.reason == reason }) {
+    let k: Int
+    if let found = reasonCounts.firstIndex(where: { $0.reason == reason }) {
+      k = found
       reasonCounts[k].count += 1
     } else {
+      k = reasonCounts.count
       reasonCounts.append((reason, 1))
+      reasonWarning.append(type == .warning)
+      reasonSeconds.append([])
     }
+    let second = Int32(clamping: now.nanoseconds / 1_000_000_000)
+    if reasonSeconds[k].last != second { reasonSeconds[k].append(second) }
     return keepsEvents
+  }
+
+  /// Every reason so far, sorted: whether it is a Warning, how many events, and the distinct
+  /// whole seconds they happened in.
+  var eventTimeline: [(reason: String, warning: Bool, count: Int, seconds: [Int32])] {
+    reasonCounts.indices.map {
+      (reasonCounts[$0].reason, reasonWarning[$0], reasonCounts[$0].count, reasonSeconds[$0])
+    }.sorted { $0.reason < $1.reason }
   }
 
   /// An event line up to its message.
@@ -307,7 +327,7 @@ public final class Recorder: Component {
     pod: PodID, in sim: Simulation, type: EventType, reason: String,
     message: @autoclosure () -> String
   ) {
-    guard count(reason) else { return }
+    guard count(reason, type) else { return }
     append(
       kind: "Pod", namespace: sim.namespace(pod), name: sim.name(pod), type: type, reason: reason)
     appendQuoted(message())

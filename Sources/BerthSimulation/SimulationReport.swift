@@ -96,35 +96,24 @@ extension SimulationOutputs {
 
   /// The events as ticks on the time axis, one row per reason (Warning reasons in red).
   static func eventStrip(_ sim: Simulation, end: Int64) -> String {
-    let lines = sim.recorder.events.split(separator: "\n")
-    var byReason: [String: (warning: Bool, times: [Int64])] = [:]
-    var order: [String] = []
-    for line in lines.prefix(200_000) {
-      guard let t = field(line, "time_s").flatMap(Double.init),
-        let reason = field(line, "reason")
-      else { continue }
-      if byReason[reason] == nil {
-        order.append(reason)
-        byReason[reason] = (line.contains("\"type\":\"Warning\""), [])
-      }
-      byReason[reason]!.times.append(Int64(t * 1e9))
-    }
-    order.sort()
+    let timeline = sim.recorder.eventTimeline
     let w = 760.0
     let left = 170.0
     let pw = w - left - 20
     let row = 14.0
-    let h = 30 + row * Double(order.count)
+    let h = 30 + row * Double(timeline.count)
     var svg =
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" font-family=\"sans-serif\" font-size=\"11\">"
     svg += "<text x=\"4\" y=\"15\" font-size=\"13\" font-weight=\"bold\">Events</text>"
-    for (k, reason) in order.enumerated() {
-      let (warning, times) = byReason[reason]!
+    for (k, entry) in timeline.enumerated() {
+      let (reason, warning, count, seconds) = entry
       let y = 26 + row * Double(k)
       svg +=
-        "<text x=\"\(left - 6)\" y=\"\(y + 9)\" text-anchor=\"end\">\(escape(reason)) (\(times.count))</text>"
+        "<text x=\"\(left - 6)\" y=\"\(y + 9)\" text-anchor=\"end\">\(escape(reason)) (\(count))</text>"
       var columns = Set<Int>()
-      for t in times { columns.insert(Int(Double(t) / Double(max(end, 1)) * pw)) }
+      for t in seconds {
+        columns.insert(min(Int(pw), Int(Double(t) * 1e9 / Double(max(end, 1)) * pw)))
+      }
       let color = warning ? "#d62728" : "#1f77b4"
       for c in columns.sorted() {
         svg +=
@@ -132,19 +121,6 @@ extension SimulationOutputs {
       }
     }
     return svg + "</svg>"
-  }
-
-  /// A field's value in one of our own event lines (numbers or strings without escapes).
-  private static func field(_ line: Substring, _ name: String) -> String? {
-    guard let r = line.range(of: "\"\(name)\":") else { return nil }
-    var rest = line[r.upperBound...]
-    if rest.first == "\"" {
-      rest = rest.dropFirst()
-      guard let end = rest.firstIndex(of: "\"") else { return nil }
-      return String(rest[..<end])
-    }
-    let end = rest.firstIndex(where: { $0 == "," || $0 == "}" }) ?? rest.endIndex
-    return String(rest[..<end])
   }
 
   /// A page a person can read: workloads over time, pods, nodes, requested capacity, events.
