@@ -11,7 +11,7 @@ struct Simulate: ParsableCommand {
     commandName: "simulate",
     abstract: "Run a scenario: the cluster's workloads, scheduler and kubelets in virtual time.",
     discussion: """
-      SCENARIO is a YAML file (or a folder of them) holding the cluster's objects — Nodes, Deployments, ReplicaSets, Jobs, CronJobs, Pods, PriorityClasses, PodDisruptionBudgets — and one document of kind Scenario (apiVersion berth.dev/v1alpha1) with the duration, pod behaviours and timed actions (docs/simulation.md).
+      SCENARIO is a YAML file (or a folder of them) holding the cluster's objects — Nodes, Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs, CronJobs, Services, Pods, PriorityClasses, PodDisruptionBudgets — and one document of kind Scenario (apiVersion berth.dev/v1alpha1) with the duration, pod behaviours and timed actions (docs/simulation.md).
 
       Prints a summary and, with --out, writes timeseries.csv, pods.csv, events.jsonl, summary.json and report.html there as one set. The same scenario and seed give byte-identical files (summary.json's wall-clock figures aside).
 
