@@ -72,7 +72,7 @@ struct BenchAB: ParsableCommand {
     abstract:
       "Run the same workloads alternately with two berth binaries and report paired ratios.",
     discussion: """
-      Runs `bench run` with the baseline binary and with this one in turn (A B A B …), each in a fresh process with the same seed, and reports per workload the median and range of the per-round throughput ratio this/baseline (speed-adjusted by the reference probe when both binaries time it): the way to compare two commits on a noisy machine. Placement checksums must agree, or the two binaries decide differently.
+      Runs `bench run` with the baseline binary and with this one in turn (A B A B …), each in a fresh process with the same seed, and reports per workload the median and range of the per-round throughput ratio this/baseline: the way to compare two commits on a noisy machine. The ratios are raw: each round's two runs are neighbours in time, which is what cancels the machine's drift, while the reference probe is not comparable across binaries (its timing moves with each build's code and data layout; two builds of the same probe differed by 4.5 %). Placement checksums must agree, or the two binaries decide differently.
 
       Example:
         berth bench ab --baseline /tmp/berth-main datasets/suites \\
@@ -118,12 +118,8 @@ struct BenchAB: ParsableCommand {
       let byID = Dictionary(a.workloads.map { ($0.id, $0) }, uniquingKeysWith: { x, _ in x })
       for w in b.workloads {
         guard let base = byID[w.id], base.throughput.average > 0 else { continue }
-        // Scaled by each run's reference-probe time when both runs timed it (see `bench compare`).
-        if let x = w.speedAdjustedThroughput, let y = base.speedAdjustedThroughput, y > 0 {
-          ratios[w.id, default: []].append(x / y)
-        } else {
-          ratios[w.id, default: []].append(w.throughput.average / base.throughput.average)
-        }
+        // Raw, not probe-adjusted: the probe's own speed differs between binaries (see above).
+        ratios[w.id, default: []].append(w.throughput.average / base.throughput.average)
         if base.placementsChecksum != w.placementsChecksum { checksumsAgree = false }
       }
       FileHandle.standardError.write(Data("round \(round)/\(rounds) done\n".utf8))
