@@ -100,7 +100,7 @@ extension Scheduler {
   /// Whether filter `i`'s rejection of `node` is UnschedulableAndUnresolvable (through the
   /// unretained plugin reference: preemption asks it for every rejected node).
   func isUnresolvable(filter i: Int, _ pod: PodInfo, node: NodeID) -> Bool {
-    filterRefs[i].with { $0.isUnresolvable(pod, cluster: cluster, node: node) }
+    filterPlugins[i].isUnresolvable(pod, cluster: cluster, node: node)
   }
 
   /// The index of the first filter rejecting `node`, and whether it failed only once the
@@ -116,10 +116,9 @@ extension Scheduler {
     status[r] = 0
     // Through the unretained plugin references: preemption's dry runs call this per candidate.
     let st = status.base
-    for i in filterRefs.indices where filterRefs[i].with({ $0.preFilter(info, cluster: cluster) }) {
-      filterRefs[i].with {
-        $0.filter(info, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1))
-      }
+    for i in filterRefs.indices where filterRefs[i].preFilter(info, cluster: cluster) {
+      filterRefs[i].filter(
+        info, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1))
       if st[r] != 0 { return (i, false) }
     }
     guard withNominatedPods, nominatedOnNode[r] != nil else { return nil }

@@ -60,8 +60,7 @@ public struct Window: Sendable, Equatable {
 /// and whose status is still 0 (0 = feasible so far), so a row's status names the first failing
 /// plugin as upstream's `RunFilterPlugins` does. One dynamic call per plugin per chunk of rows,
 /// none per node.
-public protocol FilterPlugin: AnyObject {
-  var name: PluginName { get }
+public protocol FilterPlugin: SchedulingPlugin {
   /// PreFilter: returns false when no node can fail this plugin for this pod (the pass is skipped).
   func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool
   func filter(
@@ -91,6 +90,16 @@ public protocol FilterPlugin: AnyObject {
   /// `change` may make it schedulable (Queue) or cannot (QueueSkip). Asked only for changes the
   /// plugin registers for (`ClusterEvent.concerns`). Cold path.
   func queueingHint(_ pod: PodInfo, after change: ClusterChange, cluster: Cluster) -> Bool
+  // The cycle's per-pod calls on an unretained instance (see `FilterCall`), implemented once
+  // below for every plugin.
+  static func unretainedPreFilter(_ object: UnsafeRawPointer, _ pod: PodInfo, _ cluster: Cluster)
+    -> Bool
+  static func unretainedRestrictNodes(
+    _ object: UnsafeRawPointer, _ pod: PodInfo, _ cluster: Cluster
+  ) -> NodeRestriction
+  static func unretainedFilter(
+    _ object: UnsafeRawPointer, _ pod: PodInfo, _ cluster: Cluster, _ rows: Range<Int>,
+    _ status: UnsafeMutablePointer<UInt8>, _ code: UInt8)
 }
 
 /// A PreFilter result that narrows the nodes a cycle looks at (upstream's `PreFilterResult`).
@@ -104,12 +113,40 @@ public enum NodeRestriction: Equatable, Sendable {
 }
 
 extension FilterPlugin {
-  /// Node-property plugins reject for good; resource, port and pod-relationship plugins may be
-  /// satisfied by evicting pods. Plugins whose answer depends on the reason override this.
+  /// The descriptor's `rejectionIsUnresolvable`; plugins whose answer depends on the reason
+  /// override this.
   public func isUnresolvable(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> Bool {
-    switch name {
-    case .nodeUnschedulable, .nodeName, .taintToleration, .nodeAffinity: return true
-    default: return false
+    name.descriptor?.rejectionIsUnresolvable ?? false
+  }
+
+  public static func unretainedPreFilter(
+    _ object: UnsafeRawPointer, _ pod: PodInfo, _ cluster: Cluster
+  ) -> Bool {
+    // SAFETY: `object` is `Unmanaged.passUnretained` of a `Self` that the scheduler's plugin
+    // list keeps alive (see `FilterCall`, `ScoreCall`).
+    Unmanaged<Self>.fromOpaque(object)._withUnsafeGuaranteedRef {
+      $0.preFilter(pod, cluster: cluster)
+    }
+  }
+
+  public static func unretainedRestrictNodes(
+    _ object: UnsafeRawPointer, _ pod: PodInfo, _ cluster: Cluster
+  ) -> NodeRestriction {
+    // SAFETY: `object` is `Unmanaged.passUnretained` of a `Self` that the scheduler's plugin
+    // list keeps alive (see `FilterCall`, `ScoreCall`).
+    Unmanaged<Self>.fromOpaque(object)._withUnsafeGuaranteedRef {
+      $0.restrictNodes(pod, cluster: cluster)
+    }
+  }
+
+  public static func unretainedFilter(
+    _ object: UnsafeRawPointer, _ pod: PodInfo, _ cluster: Cluster, _ rows: Range<Int>,
+    _ status: UnsafeMutablePointer<UInt8>, _ code: UInt8
+  ) {
+    // SAFETY: `object` is `Unmanaged.passUnretained` of a `Self` that the scheduler's plugin
+    // list keeps alive (see `FilterCall`, `ScoreCall`).
+    Unmanaged<Self>.fromOpaque(object)._withUnsafeGuaranteedRef {
+      $0.filter(pod, cluster: cluster, rows: rows, status: status, code: code)
     }
   }
 
@@ -175,8 +212,7 @@ public enum ScoreNormalization: Sendable, Equatable {
 }
 
 /// A score extension point implementation working on whole columns.
-public protocol ScorePlugin: AnyObject {
-  var name: PluginName { get }
+public protocol ScorePlugin: SchedulingPlugin {
   var normalization: ScoreNormalization { get }
   /// PreScore over the feasible rows of `window` (`status[i] == 0`).
   func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>)
@@ -192,6 +228,18 @@ public protocol ScorePlugin: AnyObject {
   /// spreads): then the scheduler keeps scores across cycles and recomputes only rows whose node
   /// changed (see `NodeTable.journal`).
   var scoresAreNodeLocal: Bool { get }
+  // The cycle's per-pod calls on an unretained instance (see `ScoreCall`), implemented once
+  // below for every plugin.
+  static func unretainedPreScore(
+    _ object: UnsafeRawPointer, _ pod: PodInfo, _ cluster: Cluster, _ window: Window,
+    _ status: UnsafePointer<UInt8>
+  ) -> ScoreMode
+  static func unretainedScore(
+    _ object: UnsafeRawPointer, _ pod: PodInfo, _ cluster: Cluster, _ rows: Range<Int>,
+    _ scores: UnsafeMutablePointer<Int64>)
+  static func unretainedNormalize(
+    _ object: UnsafeRawPointer, _ scores: UnsafeMutablePointer<Int64>, _ window: Window,
+    _ status: UnsafePointer<UInt8>)
 }
 
 extension ScorePlugin {
@@ -199,6 +247,39 @@ extension ScorePlugin {
     _ scores: UnsafeMutablePointer<Int64>, window: Window, status: UnsafePointer<UInt8>
   ) {}
   public var scoresAreNodeLocal: Bool { false }
+
+  public static func unretainedPreScore(
+    _ object: UnsafeRawPointer, _ pod: PodInfo, _ cluster: Cluster, _ window: Window,
+    _ status: UnsafePointer<UInt8>
+  ) -> ScoreMode {
+    // SAFETY: `object` is `Unmanaged.passUnretained` of a `Self` that the scheduler's plugin
+    // list keeps alive (see `FilterCall`, `ScoreCall`).
+    Unmanaged<Self>.fromOpaque(object)._withUnsafeGuaranteedRef {
+      $0.preScore(pod, cluster: cluster, window: window, status: status)
+    }
+  }
+
+  public static func unretainedScore(
+    _ object: UnsafeRawPointer, _ pod: PodInfo, _ cluster: Cluster, _ rows: Range<Int>,
+    _ scores: UnsafeMutablePointer<Int64>
+  ) {
+    // SAFETY: `object` is `Unmanaged.passUnretained` of a `Self` that the scheduler's plugin
+    // list keeps alive (see `FilterCall`, `ScoreCall`).
+    Unmanaged<Self>.fromOpaque(object)._withUnsafeGuaranteedRef {
+      $0.score(pod, cluster: cluster, rows: rows, into: scores)
+    }
+  }
+
+  public static func unretainedNormalize(
+    _ object: UnsafeRawPointer, _ scores: UnsafeMutablePointer<Int64>, _ window: Window,
+    _ status: UnsafePointer<UInt8>
+  ) {
+    // SAFETY: `object` is `Unmanaged.passUnretained` of a `Self` that the scheduler's plugin
+    // list keeps alive (see `FilterCall`, `ScoreCall`).
+    Unmanaged<Self>.fromOpaque(object)._withUnsafeGuaranteedRef {
+      $0.normalize(scores, window: window, status: status)
+    }
+  }
 }
 
 /// What node-local scores and verdicts depend on in a pod: its requests and its constraint set.

@@ -1,57 +1,62 @@
 import BerthCore
 
-/// Builds plugin instances from a resolved profile: one line per plugin.
+/// Every plugin Berth knows: one line per plugin, each line its file's `descriptor`.
 public enum PluginRegistry {
-  /// The filter implementation of `name`, or nil if it has none.
-  static func makeFilter(_ name: PluginName, profile: Profile) -> (any FilterPlugin)? {
-    switch name {
-    case .nodeUnschedulable: return NodeUnschedulablePlugin()
-    case .nodeName: return NodeNamePlugin()
-    case .taintToleration: return TaintTolerationPlugin()
-    case .nodeAffinity: return NodeAffinityPlugin(arguments: profile.nodeAffinityArguments)
-    case .nodePorts: return NodePortsPlugin()
-    case .nodeResourcesFit: return NodeResourcesFitPlugin(arguments: profile.fitArguments)
-    case .podTopologySpread: return PodTopologySpreadPlugin()
-    case .interPodAffinity:
-      return InterPodAffinityPlugin(arguments: profile.interPodAffinityArguments)
-    case .volumeRestrictions, .ebsLimits, .gcePDLimits, .nodeVolumeLimits, .azureDiskLimits,
-      .volumeBinding,
-      .volumeZone:
-      return VolumePlugin(name)
-    case .schedulingGates, .prioritySort, .defaultPreemption, .nodeResourcesBalancedAllocation,
-      .imageLocality,
-      .defaultBinder:
-      return nil
+  public static let all: [PluginDescriptor] =
+    [
+      SchedulingQueue.schedulingGates,
+      SchedulingQueue.prioritySort,
+      NodeUnschedulablePlugin.descriptor,
+      NodeNamePlugin.descriptor,
+      TaintTolerationPlugin.descriptor,
+      NodeAffinityPlugin.descriptor,
+      NodePortsPlugin.descriptor,
+      NodeResourcesFitPlugin.descriptor,
+      PodTopologySpreadPlugin.descriptor,
+      InterPodAffinityPlugin.descriptor,
+      DefaultPreemption.descriptor,
+      BalancedAllocationPlugin.descriptor,
+      ImageLocalityPlugin.descriptor,
+      Scheduler.defaultBinder,
+    ] + VolumePlugin.descriptors
+
+  private static let byName: [PluginName: PluginDescriptor] = {
+    var d: [PluginName: PluginDescriptor] = [:]
+    for p in all {
+      precondition(d[p.name] == nil, "plugin \(p.name) registered twice")
+      d[p.name] = p
     }
+    return d
+  }()
+
+  /// The registered plugin named `name`.
+  public static func descriptor(_ name: PluginName) -> PluginDescriptor? { byName[name] }
+
+  /// The plugin a configuration names, if Berth knows it.
+  public static func known(_ rawName: String) -> PluginName? {
+    byName[PluginName(rawName)]?.name
   }
 
-  /// The score implementation of `name`, or nil if it has none.
-  static func makeScore(_ name: PluginName, profile: Profile) -> (any ScorePlugin)? {
-    switch name {
-    case .taintToleration: return TaintTolerationPlugin()
-    case .nodeAffinity: return NodeAffinityPlugin(arguments: profile.nodeAffinityArguments)
-    case .nodeResourcesFit: return NodeResourcesFitPlugin(arguments: profile.fitArguments)
-    case .podTopologySpread: return PodTopologySpreadPlugin()
-    case .interPodAffinity:
-      return InterPodAffinityPlugin(arguments: profile.interPodAffinityArguments)
-    case .volumeBinding: return VolumePlugin(name)
-    case .nodeResourcesBalancedAllocation:
-      return BalancedAllocationPlugin(arguments: profile.balancedAllocationArguments)
-    case .imageLocality: return ImageLocalityPlugin()
-    default: return nil
-    }
+  /// The plugin's one instance for `profile` (nil for plugins the framework implements).
+  static func make(_ name: PluginName, profile: Profile) -> (any SchedulingPlugin)? {
+    byName[name]?.make?(profile)
   }
 
   /// The plugins that declare a filter or score extension point without an implementation
-  /// (empty when every declared point is covered).
+  /// (empty when every declared point is covered), and instances whose name is not their
+  /// descriptor's.
   public static func coversDeclaredExtensionPoints() -> [String] {
     var missing: [String] = []
-    for p in PluginName.allCases {
-      if p.extensionPoints.contains(.filter) && makeFilter(p, profile: .default) == nil {
-        missing.append("\(p.rawValue) filter")
+    for d in all {
+      let instance = d.make?(.default)
+      if d.extensionPoints.contains(.filter) && !(instance is any FilterPlugin) {
+        missing.append("\(d.name) filter")
       }
-      if p.extensionPoints.contains(.score) && makeScore(p, profile: .default) == nil {
-        missing.append("\(p.rawValue) score")
+      if d.extensionPoints.contains(.score) && !(instance is any ScorePlugin) {
+        missing.append("\(d.name) score")
+      }
+      if let instance, instance.name != d.name {
+        missing.append("\(d.name) named \(instance.name)")
       }
     }
     return missing

@@ -28,7 +28,13 @@ public struct PreemptionDecision: Sendable, Equatable {
 ///
 /// The dry run mutates the real cluster (unbind, filter, rebind) and restores it exactly, so
 /// PreFilter state and the incremental counters stay the scheduler's own.
+extension PluginName {
+  public static let defaultPreemption = PluginName("DefaultPreemption")
+}
+
 public final class DefaultPreemption {
+  /// The PostFilter plugin; the scheduling queue runs it when no node fits.
+  static let descriptor = PluginDescriptor(.defaultPreemption, [.postFilter])
   public let scheduler: Scheduler
   /// `minCandidateNodesPercentage` and `minCandidateNodesAbsolute`.
   @exclusivity(unchecked) public var minCandidatePercentage = 10

@@ -19,10 +19,8 @@ public struct Profile: Sendable, Equatable {
   /// PostFilter plugins (DefaultPreemption in the default profile).
   public var postFilters: [PluginName] = []
   public var scores: [WeightedPlugin]
-  public var fitArguments = NodeResourcesFitArguments()
-  public var balancedAllocationArguments = BalancedAllocationArguments()
-  public var nodeAffinityArguments = NodeAffinityArguments()
-  public var interPodAffinityArguments = InterPodAffinityArguments()
+  /// The arguments of the plugins that take them: `arguments[NodeResourcesFitArguments.self]`.
+  public var arguments = ArgumentsByPlugin()
 
   /// kube-scheduler's default profile (`getDefaultPlugins`, v1.26 set), adaptive percentage.
   public static let `default`: Profile = {
@@ -97,7 +95,7 @@ public struct Profile: Sendable, Equatable {
     for point in ExtensionPoint.allCases {
       guard let set = pc.plugins[point] else { continue }
       for (i, ref) in set.enabled.enumerated() {
-        guard let plugin = PluginName(rawValue: ref.name) else {
+        guard let plugin = PluginRegistry.known(ref.name) else {
           throw ConfigurationError(
             field: "plugins.\(point.rawValue).enabled[\(i)].name", "unknown plugin \"\(ref.name)\"")
         }
@@ -112,7 +110,7 @@ public struct Profile: Sendable, Equatable {
         }
       }
       for (i, ref) in set.disabled.enumerated()
-      where ref.name != "*" && PluginName(rawValue: ref.name) == nil {
+      where ref.name != "*" && PluginRegistry.known(ref.name) == nil {
         throw ConfigurationError(
           field: "plugins.\(point.rawValue).disabled[\(i)].name", "unknown plugin \"\(ref.name)\"")
       }
@@ -133,7 +131,7 @@ public struct Profile: Sendable, Equatable {
       var overrides: [PluginReference] = []
       var fromMultiPoint: [PluginReference] = []
       for ref in multiPoint.enabled {
-        guard let plugin = PluginName(rawValue: ref.name), plugin.extensionPoints.contains(point)
+        guard let plugin = PluginRegistry.known(ref.name), plugin.extensionPoints.contains(point)
         else { continue }
         if disabled.contains(ref.name) { continue }
         if let explicit = specific.enabled.first(where: { $0.name == ref.name }) {
@@ -153,14 +151,14 @@ public struct Profile: Sendable, Equatable {
       }
       return ordered
     }
-    let filters = try expand(.filter).compactMap { PluginName(rawValue: $0.name) }
+    let filters = try expand(.filter).compactMap { PluginRegistry.known($0.name) }
     let scoreRefs = try expand(.score)
     // Weights: an explicit score entry wins over the multiPoint entry; 0 or unset means 1.
     let scoreEnabled = merge(default: [], custom: pc.plugins[.score]).enabled
     var scores: [WeightedPlugin] = []
     var total: Int64 = 0
     for ref in scoreRefs {
-      guard let plugin = PluginName(rawValue: ref.name) else { continue }
+      guard let plugin = PluginRegistry.known(ref.name) else { continue }
       let w =
         scoreEnabled.first { $0.name == ref.name }?.weight
         ?? multiPoint.enabled.first { $0.name == ref.name }?.weight ?? 0
@@ -176,7 +174,7 @@ public struct Profile: Sendable, Equatable {
       schedulerName: pc.schedulerName,
       percentageOfNodesToScore: pc.percentageOfNodesToScore ?? globalPercentage,
       filters: filters, scores: scores)
-    profile.postFilters = try expand(.postFilter).compactMap { PluginName(rawValue: $0.name) }
+    profile.postFilters = try expand(.postFilter).compactMap { PluginRegistry.known($0.name) }
     var configured = Set<PluginName>()
     for (i, args) in pc.pluginConfig.enumerated() {
       let path = "pluginConfig[\(i)].args"
@@ -185,19 +183,8 @@ public struct Profile: Sendable, Equatable {
           field: "pluginConfig[\(i)].name",
           "duplicate configuration for \(args.pluginName.rawValue)")
       }
-      switch args {
-      case .nodeResourcesFit(let a):
-        try a.validate(path: path)
-        profile.fitArguments = a
-      case .nodeResourcesBalancedAllocation(let a):
-        try a.validate(path: path)
-        profile.balancedAllocationArguments = a
-      case .nodeAffinity(let a):
-        profile.nodeAffinityArguments = a
-      case .interPodAffinity(let a):
-        try a.validate(path: path)
-        profile.interPodAffinityArguments = a
-      }
+      try args.arguments.validate(path: path)
+      profile.arguments.set(args.arguments)
     }
     return profile
   }

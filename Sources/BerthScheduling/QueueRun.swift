@@ -54,6 +54,8 @@ public final class QueueRun: Component {
   /// The filter plugins of all profiles by name, first appearance first: bit i of a rejection
   /// mask in the queue stands for `filterNames[i]`, whichever profile rejected the pod.
   private let filterNames: [PluginName]
+  /// The events each of `filterNames` registers for.
+  private let filterEvents: [ClusterEvents]
   /// Per profile: for each of its filter plugins, its bit in `filterNames`.
   private let filterBit: [[Int]]
   /// Per profile: for each bit of `filterNames`, the index of that plugin among the profile's
@@ -92,6 +94,7 @@ public final class QueueRun: Component {
     }
     precondition(names.count <= 64, "rejection masks hold 64 filter plugins")
     filterNames = names
+    filterEvents = names.map { $0.descriptor?.events ?? ClusterEvents() }
     filterAtBit = filterBit.map { bits in
       var local = [Int](repeating: -1, count: names.count)
       for (i, bit) in bits.enumerated() { local[bit] = i }
@@ -308,7 +311,7 @@ public final class QueueRun: Component {
         return self.schedulers[k].filterPlugins[i].queueingHint(
           PodInfo(pod, in: self.cluster), after: change, cluster: self.cluster)
       } : nil
-    queue.move(on: event, plugins: filterNames, at: now, hint: hint)
+    queue.move(on: event, registered: filterEvents, at: now, hint: hint)
   }
 
   /// A node's spec changes at the current virtual time (a cordon, a label or taint, a resize):

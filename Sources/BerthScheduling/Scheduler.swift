@@ -30,7 +30,13 @@ public struct ScheduleOutcome: Sendable, Equatable {
 /// Score plugins then run over the window's feasible rows into per-plugin columns, which are
 /// normalised, weighted and summed into a total column; the host is the maximum, ties broken per
 /// `tieBreak`. Nothing in a pass allocates, looks up a dictionary or touches a string.
+extension PluginName {
+  public static let defaultBinder = PluginName("DefaultBinder")
+}
+
 public final class Scheduler {
+  /// The Bind plugin: a placement binds the pod to its node at once.
+  static let defaultBinder = PluginDescriptor(.defaultBinder, [.bind])
   public let cluster: Cluster
   public let profile: Profile
   public let filterPlugins: [any FilterPlugin]
@@ -120,9 +126,17 @@ public final class Scheduler {
     self.profile = profile
     self.tieBreak = tieBreak
     self.shared = other?.shared ?? SharedCycleState(seed: seed)
-    filterPlugins = profile.filters.compactMap { PluginRegistry.makeFilter($0, profile: profile) }
+    // One instance per plugin, serving every extension point it is enabled at.
+    var instances: [PluginName: any SchedulingPlugin] = [:]
+    func instance(_ name: PluginName) -> (any SchedulingPlugin)? {
+      if let p = instances[name] { return p }
+      let p = PluginRegistry.make(name, profile: profile)
+      instances[name] = p
+      return p
+    }
+    filterPlugins = profile.filters.compactMap { instance($0) as? any FilterPlugin }
     let scored = profile.scores.compactMap { w in
-      PluginRegistry.makeScore(w.name, profile: profile).map { ($0, w.weight) }
+      (instance(w.name) as? any ScorePlugin).map { ($0, w.weight) }
     }
     scorePlugins = scored.map(\.0)
     scoreWeights = scored.map(\.1)
@@ -201,11 +215,11 @@ public final class Scheduler {
     let reuseVerdicts =
       cachesNodeLocalResults && !nodeLocal.sync(PodShape(pod, in: cluster), cluster: cluster)
     activeFilters.removeAll()
-    for i in filterRefs.indices where filterRefs[i].with({ $0.preFilter(pod, cluster: cluster) }) {
+    for i in filterRefs.indices where filterRefs[i].preFilter(pod, cluster: cluster) {
       activeFilters.append(i)
     }
     for i in activeFilters {
-      switch filterRefs[i].with({ $0.restrictNodes(pod, cluster: cluster) }) {
+      switch filterRefs[i].restrictNodes(pod, cluster: cluster) {
       case .all: continue
       case .rows(let rows): return findFeasibleNodes(pod, among: rows)
       case .rejectAll(let reason):
@@ -239,9 +253,7 @@ public final class Scheduler {
         if reuseVerdicts && verdictSlot[i] >= 0 {
           applyCachedVerdicts(pod, filter: i, rows: rows)
         } else {
-          filterRefs[i].with {
-            $0.filter(pod, cluster: cluster, rows: rows, status: st, code: UInt8(i + 1))
-          }
+          filterRefs[i].filter(pod, cluster: cluster, rows: rows, status: st, code: UInt8(i + 1))
         }
       }
       if !nominatedOnNode.isEmpty { filterWithNominatedPods(pod, rows: rows) }
@@ -288,9 +300,8 @@ public final class Scheduler {
       let r = rows[(shared.nextStartNodeIndex + examined) % rows.count]
       st[r] = 0
       for i in activeFilters {
-        filterRefs[i].with {
-          $0.filter(pod, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1))
-        }
+        filterRefs[i].filter(
+          pod, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1))
       }
       if !nominatedOnNode.isEmpty { filterWithNominatedPods(pod, rows: r..<(r + 1)) }
       if st[r] == 0 { feasible += 1 }
@@ -310,7 +321,7 @@ public final class Scheduler {
     let verdicts = nodeLocal.verdicts(slot)
     nodeLocal.verdictBits(slot).refresh(rows) { run in
       verdicts.advanced(by: run.lowerBound).update(repeating: 0, count: run.count)
-      filterRefs[i].with { $0.filter(pod, cluster: cluster, rows: run, status: verdicts, code: 1) }
+      filterRefs[i].filter(pod, cluster: cluster, rows: run, status: verdicts, code: 1)
     }
     let st = status.base
     let code = UInt8(i + 1)
@@ -343,10 +354,9 @@ public final class Scheduler {
         for q in others { cluster.bind(q, to: node) }
         st[r] = 0
         for i in filterRefs.indices
-        where filterRefs[i].with({ $0.preFilter(pod, cluster: cluster) }) {
-          filterRefs[i].with {
-            $0.filter(pod, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1))
-          }
+        where filterRefs[i].preFilter(pod, cluster: cluster) {
+          filterRefs[i].filter(
+            pod, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1))
           if st[r] != 0 { break }
         }
         for q in others.reversed() { cluster.unbind(q) }
@@ -354,7 +364,7 @@ public final class Scheduler {
     }
     // The plugins' PreFilter state must describe the cluster without the nominated pods again.
     if touched && restoring {
-      for i in activeFilters { _ = filterRefs[i].with { $0.preFilter(pod, cluster: cluster) } }
+      for i in activeFilters { _ = filterRefs[i].preFilter(pod, cluster: cluster) }
     }
   }
 
@@ -384,16 +394,14 @@ public final class Scheduler {
     lastModes.removeAll(keepingCapacity: true)
     let reuse = cachesNodeLocalResults
     for p in scoreRefs.indices {
-      let mode = scoreRefs[p].with {
-        $0.preScore(pod, cluster: cluster, window: window, status: st)
-      }
-      let normalization = scoreRefs[p].with { $0.normalization }
+      let mode = scoreRefs[p].preScore(pod, cluster: cluster, window: window, status: st)
+      let normalization = scoreRefs[p].normalization
       lastModes.append(mode)
       switch mode {
       case .uniform(let s):
         constant += s * scoreWeights[p]
       case .perNode where normalization == .none:
-        if reuse && scoreRefs[p].with({ $0.scoresAreNodeLocal }) {
+        if reuse && scoreRefs[p].scoresAreNodeLocal {
           cached.append(p)
         } else {
           chunked.append(p)
@@ -402,10 +410,10 @@ public final class Scheduler {
         // Normalisation needs every feasible row first: a whole-window pass.
         let col = scoreColumns[p].base
         for seg in window.pair {
-          scoreRefs[p].with { $0.score(pod, cluster: cluster, rows: seg, into: col) }
+          scoreRefs[p].score(pod, cluster: cluster, rows: seg, into: col)
         }
         if normalization == .custom {
-          scoreRefs[p].with { $0.normalize(col, window: window, status: st) }
+          scoreRefs[p].normalize(col, window: window, status: st)
         } else {
           Kernels.normalize(col, window: window, status: st, normalization)
         }
@@ -434,7 +442,7 @@ public final class Scheduler {
         }
         for p in chunked {
           let col = scoreColumns[p].base
-          scoreRefs[p].with { $0.score(pod, cluster: cluster, rows: rows, into: col) }
+          scoreRefs[p].score(pod, cluster: cluster, rows: rows, into: col)
           terms.append((UnsafePointer(col), scoreWeights[p]))
         }
         for (col, w) in perNode { terms.append((UnsafePointer(col), w)) }
@@ -453,7 +461,7 @@ public final class Scheduler {
     nodeLocal.scoreBits.refresh(rows) { run in
       for p in cached {
         let col = scoreColumns[p].base
-        scoreRefs[p].with { $0.score(pod, cluster: cluster, rows: run, into: col) }
+        scoreRefs[p].score(pod, cluster: cluster, rows: run, into: col)
       }
     }
   }
@@ -532,95 +540,70 @@ public final class Scheduler {
   }
 }
 
-/// A filter plugin the cycle calls without reference counting: a built-in plugin by its concrete
-/// type through an unretained reference (the scheduler's plugin list owns it), anything else
-/// through the protocol. Calling a protocol method on an array element retains and releases the
-/// plugin around every call, dozens of times per cycle.
-enum FilterCall {
-  case unschedulable(Unmanaged<NodeUnschedulablePlugin>)
-  case nodeName(Unmanaged<NodeNamePlugin>)
-  case taints(Unmanaged<TaintTolerationPlugin>)
-  case nodeAffinity(Unmanaged<NodeAffinityPlugin>)
-  case ports(Unmanaged<NodePortsPlugin>)
-  case fit(Unmanaged<NodeResourcesFitPlugin>)
-  case spread(Unmanaged<PodTopologySpreadPlugin>)
-  case podAffinity(Unmanaged<InterPodAffinityPlugin>)
-  case volume(Unmanaged<VolumePlugin>)
-  case other(any FilterPlugin)
+/// A filter plugin as the cycle calls it, without reference counting: an unretained reference
+/// and the plugin's type, whose `unretained…` methods read the reference as the concrete class
+/// (the scheduler's `filterPlugins` owns every plugin for its lifetime). Calling a protocol
+/// method on an array element retains and releases the plugin around every call, dozens of
+/// times per cycle. Constant properties are read once here.
+struct FilterCall {
+  let object: UnsafeRawPointer
+  let type: any FilterPlugin.Type
+  let verdictsAreNodeLocal: Bool
 
   init(_ plugin: any FilterPlugin) {
-    switch plugin {
-    case let p as NodeUnschedulablePlugin: self = .unschedulable(.passUnretained(p))
-    case let p as NodeNamePlugin: self = .nodeName(.passUnretained(p))
-    case let p as TaintTolerationPlugin: self = .taints(.passUnretained(p))
-    case let p as NodeAffinityPlugin: self = .nodeAffinity(.passUnretained(p))
-    case let p as NodePortsPlugin: self = .ports(.passUnretained(p))
-    case let p as NodeResourcesFitPlugin: self = .fit(.passUnretained(p))
-    case let p as PodTopologySpreadPlugin: self = .spread(.passUnretained(p))
-    case let p as InterPodAffinityPlugin: self = .podAffinity(.passUnretained(p))
-    case let p as VolumePlugin: self = .volume(.passUnretained(p))
-    default: self = .other(plugin)
-    }
+    // SAFETY: unretained; the scheduler's plugin list owns the plugin for this value's lifetime.
+    object = UnsafeRawPointer(Unmanaged.passUnretained(plugin as AnyObject).toOpaque())
+    type = Swift.type(of: plugin)
+    verdictsAreNodeLocal = plugin.verdictsAreNodeLocal
   }
 
-  @inline(__always) func with<R>(_ body: (any FilterPlugin) -> R) -> R {
-    // SAFETY: the scheduler's `filterPlugins` array owns every plugin for its lifetime, and a
-    // FilterCall lives only in the scheduler's `filterRefs`.
-    switch self {
-    case .unschedulable(let u): return u._withUnsafeGuaranteedRef { body($0) }
-    case .nodeName(let u): return u._withUnsafeGuaranteedRef { body($0) }
-    case .taints(let u): return u._withUnsafeGuaranteedRef { body($0) }
-    case .nodeAffinity(let u): return u._withUnsafeGuaranteedRef { body($0) }
-    case .ports(let u): return u._withUnsafeGuaranteedRef { body($0) }
-    case .fit(let u): return u._withUnsafeGuaranteedRef { body($0) }
-    case .spread(let u): return u._withUnsafeGuaranteedRef { body($0) }
-    case .podAffinity(let u): return u._withUnsafeGuaranteedRef { body($0) }
-    case .volume(let u): return u._withUnsafeGuaranteedRef { body($0) }
-    case .other(let p): return body(p)
-    }
+  @inline(__always) func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool {
+    type.unretainedPreFilter(object, pod, cluster)
+  }
+
+  @inline(__always) func restrictNodes(_ pod: PodInfo, cluster: Cluster) -> NodeRestriction {
+    type.unretainedRestrictNodes(object, pod, cluster)
+  }
+
+  @inline(__always) func filter(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>,
+    code: UInt8
+  ) {
+    type.unretainedFilter(object, pod, cluster, rows, status, code)
   }
 }
 
 /// `FilterCall` for score plugins.
-private enum ScoreCall {
-  case taints(Unmanaged<TaintTolerationPlugin>)
-  case nodeAffinity(Unmanaged<NodeAffinityPlugin>)
-  case fit(Unmanaged<NodeResourcesFitPlugin>)
-  case spread(Unmanaged<PodTopologySpreadPlugin>)
-  case podAffinity(Unmanaged<InterPodAffinityPlugin>)
-  case balanced(Unmanaged<BalancedAllocationPlugin>)
-  case images(Unmanaged<ImageLocalityPlugin>)
-  case volume(Unmanaged<VolumePlugin>)
-  case other(any ScorePlugin)
+private struct ScoreCall {
+  let object: UnsafeRawPointer
+  let type: any ScorePlugin.Type
+  let normalization: ScoreNormalization
+  let scoresAreNodeLocal: Bool
 
   init(_ plugin: any ScorePlugin) {
-    switch plugin {
-    case let p as TaintTolerationPlugin: self = .taints(.passUnretained(p))
-    case let p as NodeAffinityPlugin: self = .nodeAffinity(.passUnretained(p))
-    case let p as NodeResourcesFitPlugin: self = .fit(.passUnretained(p))
-    case let p as PodTopologySpreadPlugin: self = .spread(.passUnretained(p))
-    case let p as InterPodAffinityPlugin: self = .podAffinity(.passUnretained(p))
-    case let p as BalancedAllocationPlugin: self = .balanced(.passUnretained(p))
-    case let p as ImageLocalityPlugin: self = .images(.passUnretained(p))
-    case let p as VolumePlugin: self = .volume(.passUnretained(p))
-    default: self = .other(plugin)
-    }
+    // SAFETY: unretained; the scheduler's plugin list owns the plugin for this value's lifetime.
+    object = UnsafeRawPointer(Unmanaged.passUnretained(plugin as AnyObject).toOpaque())
+    type = Swift.type(of: plugin)
+    normalization = plugin.normalization
+    scoresAreNodeLocal = plugin.scoresAreNodeLocal
   }
 
-  @inline(__always) func with<R>(_ body: (any ScorePlugin) -> R) -> R {
-    // SAFETY: the scheduler's `scorePlugins` array owns every plugin for its lifetime, and a
-    // ScoreCall lives only in the scheduler's `scoreRefs`.
-    switch self {
-    case .taints(let u): return u._withUnsafeGuaranteedRef { body($0) }
-    case .nodeAffinity(let u): return u._withUnsafeGuaranteedRef { body($0) }
-    case .fit(let u): return u._withUnsafeGuaranteedRef { body($0) }
-    case .spread(let u): return u._withUnsafeGuaranteedRef { body($0) }
-    case .podAffinity(let u): return u._withUnsafeGuaranteedRef { body($0) }
-    case .balanced(let u): return u._withUnsafeGuaranteedRef { body($0) }
-    case .images(let u): return u._withUnsafeGuaranteedRef { body($0) }
-    case .volume(let u): return u._withUnsafeGuaranteedRef { body($0) }
-    case .other(let p): return body(p)
-    }
+  @inline(__always) func preScore(
+    _ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>
+  ) -> ScoreMode {
+    type.unretainedPreScore(object, pod, cluster, window, status)
+  }
+
+  @inline(__always) func score(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>
+  ) {
+    type.unretainedScore(object, pod, cluster, rows, scores)
+  }
+
+  @inline(__always) func normalize(
+    _ scores: UnsafeMutablePointer<Int64>, window: Window, status: UnsafePointer<UInt8>
+  ) {
+    type.unretainedNormalize(object, scores, window, status)
   }
 }
 

@@ -34,32 +34,10 @@ public enum ClusterEvent: Sendable, Hashable {
   case assignedPodAdd
   case assignedPodDelete
 
-  /// Whether `plugin` registers for the event (upstream's `EventsToRegister` with queueing
-  /// hints on): every filter cares about new nodes; fit about allocatable changes, node
-  /// affinity about labels, taints and cordons about taints, spreading and inter-pod affinity
-  /// about both; fit and ports about pods leaving; spreading and inter-pod affinity about pods
-  /// arriving and leaving.
+  /// Whether `plugin` registers for the event (its descriptor's `events`, upstream's
+  /// `EventsToRegister` with queueing hints on).
   public func concerns(_ plugin: PluginName) -> Bool {
-    switch self {
-    case .nodeAdd: return true
-    case .nodeUpdate(let changes):
-      switch plugin {
-      case .nodeResourcesFit: return changes.contains(.allocatable)
-      case .nodeAffinity: return changes.contains(.labels)
-      case .taintToleration, .nodeUnschedulable: return changes.contains(.taints)
-      case .podTopologySpread, .interPodAffinity:
-        return !changes.isDisjoint(with: [.labels, .taints])
-      default: return false
-      }
-    case .assignedPodAdd: return plugin == .podTopologySpread || plugin == .interPodAffinity
-    case .assignedPodDelete:
-      switch plugin {
-      case .nodeResourcesFit, .nodePorts, .podTopologySpread, .interPodAffinity,
-        .volumeRestrictions:
-        return true
-      default: return false
-      }
-    }
+    plugin.descriptor?.events.contains(self) ?? false
   }
 }
 
@@ -81,7 +59,16 @@ extension ClusterChange {
 /// priority, then earlier queue timestamp), backoffQ ordered by backoff expiry (truncated to
 /// 1 s windows, then PrioritySort), unschedulable pods waiting for an event or the 5-minute
 /// flush, and gated pods. Every tie ends on the order pods entered the queue, so runs repeat.
+extension PluginName {
+  public static let schedulingGates = PluginName("SchedulingGates")
+  public static let prioritySort = PluginName("PrioritySort")
+}
+
 public final class SchedulingQueue {
+  /// PreEnqueue: a pod with scheduling gates waits, gated, until they are removed.
+  static let schedulingGates = PluginDescriptor(.schedulingGates, [.preEnqueue])
+  /// QueueSort: higher priority first, then the earlier queue timestamp.
+  static let prioritySort = PluginDescriptor(.prioritySort, [.queueSort])
   public enum Location: UInt8, Sendable {
     case absent, active, backoff, unschedulable, gated, inFlight, done, deleted
   }
@@ -272,9 +259,20 @@ public final class SchedulingQueue {
     on event: ClusterEvent, plugins: [PluginName], at now: VirtualTime,
     hint: ((PodID, Int) -> Bool)? = nil
   ) -> Int {
+    move(
+      on: event, registered: plugins.map { $0.descriptor?.events ?? ClusterEvents() }, at: now,
+      hint: hint)
+  }
+
+  /// `move(on:plugins:at:hint:)` with the plugins' registered events at hand.
+  @discardableResult
+  public func move(
+    on event: ClusterEvent, registered plugins: [ClusterEvents], at now: VirtualTime,
+    hint: ((PodID, Int) -> Bool)? = nil
+  ) -> Int {
     guard !unschedulable.isEmpty else { return 0 }
     var mask: UInt64 = 0
-    for (i, p) in plugins.enumerated() where event.concerns(p) { mask |= 1 << UInt64(i) }
+    for (i, p) in plugins.enumerated() where p.contains(event) { mask |= 1 << UInt64(i) }
     var interested = rejectedCounts[64] > 0
     var m = mask
     while m != 0 && !interested {

@@ -74,35 +74,14 @@ public enum SchedulerConfigurationYAML {
         throw entry.error("pluginConfig entry needs a name")
       }
       let name = try nameNode.string()
-      guard let plugin = PluginName(rawValue: name) else {
+      guard let plugin = PluginRegistry.known(name)?.descriptor else {
         throw nameNode.error("unknown plugin \"\(name)\"")
       }
-      let args = entry.child("args")
-      switch plugin {
-      case .nodeResourcesFit: pc.pluginConfig.append(.nodeResourcesFit(try fitArguments(args)))
-      case .nodeResourcesBalancedAllocation:
-        pc.pluginConfig.append(.nodeResourcesBalancedAllocation(try balancedArguments(args)))
-      case .nodeAffinity:
-        try args?.requireKeys(in: ["apiVersion", "kind", "addedAffinity"])
-        pc.pluginConfig.append(
-          .nodeAffinity(
-            NodeAffinityArguments(
-              addedAffinity: try args?.child("addedAffinity").map { a throws(InputError) in
-                try KubernetesYAML.nodeAffinity(a)
-              })))
-      case .interPodAffinity:
-        try args?.requireKeys(in: [
-          "apiVersion", "kind", "hardPodAffinityWeight", "ignorePreferredTermsOfExistingPods",
-        ])
-        var a = InterPodAffinityArguments()
-        if let w = args?.child("hardPodAffinityWeight") { a.hardPodAffinityWeight = try w.int32() }
-        if let i = args?.child("ignorePreferredTermsOfExistingPods") {
-          a.ignorePreferredTermsOfExistingPods = try i.bool()
-        }
-        pc.pluginConfig.append(.interPodAffinity(a))
-      default:
+      guard let type = plugin.arguments else {
         throw nameNode.error("Berth does not support arguments for \(name) yet")
       }
+      let args = try entry.child("args").map { a throws(InputError) in try type.read(a) }
+      pc.pluginConfig.append(PluginConfig(args ?? type.init()))
     }
     return pc
   }
@@ -114,50 +93,10 @@ public enum SchedulerConfigurationYAML {
       return PluginReference(name: try n.string(), weight: try r.child("weight")?.int32())
     }
   }
+}
 
-  static func resourceWeights(_ v: YAMLValue) throws(InputError) -> [ResourceWeight] {
-    try v.sequence().map { r throws(InputError) in
-      try r.requireKeys(in: ["name", "weight"])
-      guard let n = r.child("name") else { throw r.error("resource needs a name") }
-      return ResourceWeight(name: try n.string(), weight: try r.child("weight")?.int64() ?? 1)
-    }
-  }
-
-  static func fitArguments(_ v: YAMLValue?) throws(InputError) -> NodeResourcesFitArguments {
-    var a = NodeResourcesFitArguments()
-    guard let v else { return a }
-    try v.requireKeys(in: [
-      "apiVersion", "kind", "ignoredResources", "ignoredResourceGroups", "scoringStrategy",
-    ])
-    a.ignoredResources = try v.child("ignoredResources")?.stringList() ?? []
-    a.ignoredResourceGroups = try v.child("ignoredResourceGroups")?.stringList() ?? []
-    if let s = v.child("scoringStrategy") {
-      try s.requireKeys(in: ["type", "resources", "requestedToCapacityRatio"])
-      if let t = s.child("type") {
-        guard let type = ScoringStrategyType(rawValue: try t.string()) else {
-          throw t.error("expected LeastAllocated, MostAllocated or RequestedToCapacityRatio")
-        }
-        a.strategy = type
-      }
-      if let r = s.child("resources") { a.resources = try resourceWeights(r) }
-      if let ratio = s.child("requestedToCapacityRatio") {
-        try ratio.requireKeys(in: ["shape"])
-        a.shape = try (ratio.child("shape")?.sequence() ?? []).map { p throws(InputError) in
-          try p.requireKeys(in: ["utilization", "score"])
-          return UtilizationShapePoint(
-            utilization: try p.child("utilization")?.int64() ?? 0,
-            score: try p.child("score")?.int64() ?? 0)
-        }
-      }
-    }
-    return a
-  }
-
-  static func balancedArguments(_ v: YAMLValue?) throws(InputError) -> BalancedAllocationArguments {
-    var a = BalancedAllocationArguments()
-    guard let v else { return a }
-    try v.requireKeys(in: ["apiVersion", "kind", "resources"])
-    if let r = v.child("resources") { a.resources = try resourceWeights(r) }
-    return a
+extension YAMLValue: ArgumentsReader {
+  package func nodeAffinity() throws(InputError) -> NodeAffinity {
+    try KubernetesYAML.nodeAffinity(self)
   }
 }

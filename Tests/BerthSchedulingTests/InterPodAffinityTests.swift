@@ -88,7 +88,7 @@ struct InterPodAffinityTests {
   {
     let pod = try c.addPod(spec)
     var config = ProfileConfiguration()
-    config.pluginConfig = [.interPodAffinity(arguments)]
+    config.pluginConfig = [PluginConfig(arguments)]
     let profile = try Profile.resolve(SchedulerConfiguration(profiles: [config]))[0]
     let s = Scheduler(cluster: c, profile: profile, seed: 1)
     let rows = try (0..<5).map { try #require(c.nodes.id(named: "n\($0)")).index }

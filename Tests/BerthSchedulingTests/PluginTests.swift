@@ -59,7 +59,7 @@ struct FilterTests {
     args.ignoredResources = ["example.com/gpu"]
     let profile = try Profile.resolve(
       SchedulerConfiguration(profiles: [
-        ProfileConfiguration(pluginConfig: [.nodeResourcesFit(args)])
+        ProfileConfiguration(pluginConfig: [PluginConfig(args)])
       ]))[0]
     #expect(
       try Self.verdict(
@@ -258,7 +258,7 @@ struct ScoreTests {
     most.strategy = .mostAllocated
     let mostProfile = try Profile.resolve(
       SchedulerConfiguration(profiles: [
-        ProfileConfiguration(pluginConfig: [.nodeResourcesFit(most)])
+        ProfileConfiguration(pluginConfig: [PluginConfig(most)])
       ]))[0]
     let node = Builders.node("n", cpu: 4000, memory: 4 * Self.gi)
     // cpu 1000/4000 → 25, memory 3Gi/4Gi → 75 → mean 50.
@@ -271,7 +271,7 @@ struct ScoreTests {
     ratio.shape = [.init(utilization: 0, score: 0), .init(utilization: 100, score: 10)]
     let ratioProfile = try Profile.resolve(
       SchedulerConfiguration(profiles: [
-        ProfileConfiguration(pluginConfig: [.nodeResourcesFit(ratio)])
+        ProfileConfiguration(pluginConfig: [PluginConfig(ratio)])
       ]))[0]
     // utilisation 25 → 25, 75 → 75 → round(100/2) = 50.
     #expect(
@@ -366,6 +366,59 @@ struct FrameworkTests {
       ])
     #expect(p.scores.map(\.weight) == [3, 2, 1, 1, 2, 2, 1, 1])
     #expect(PluginRegistry.coversDeclaredExtensionPoints().isEmpty)
+  }
+
+  /// One row of upstream's `EventsToRegister` (queueing hints on) for a plugin.
+  struct Registration: Sendable, CustomTestStringConvertible {
+    var plugin: PluginName
+    var nodeUpdates: Cluster.NodeChanges
+    var podAdd = false
+    var podDelete = false
+    var unresolvable = false
+    var testDescription: String { plugin.rawValue }
+  }
+
+  /// Node updates registered for, AssignedPodAdd, AssignedPodDelete; every filter registers
+  /// NodeAdd. And whether a rejection is UnschedulableAndUnresolvable.
+  @Test(
+    "each plugin declares upstream's events, and whether preemption can resolve its rejections",
+    arguments: [
+      Registration(plugin: .nodeUnschedulable, nodeUpdates: .taints, unresolvable: true),
+      Registration(plugin: .nodeName, nodeUpdates: [], unresolvable: true),
+      Registration(plugin: .taintToleration, nodeUpdates: .taints, unresolvable: true),
+      Registration(plugin: .nodeAffinity, nodeUpdates: .labels, unresolvable: true),
+      Registration(plugin: .nodePorts, nodeUpdates: [], podDelete: true),
+      Registration(plugin: .nodeResourcesFit, nodeUpdates: .allocatable, podDelete: true),
+      Registration(plugin: .volumeRestrictions, nodeUpdates: [], podDelete: true),
+      Registration(
+        plugin: .podTopologySpread, nodeUpdates: [.labels, .taints], podAdd: true, podDelete: true),
+      Registration(
+        plugin: .interPodAffinity, nodeUpdates: [.labels, .taints], podAdd: true, podDelete: true),
+    ])
+  func declaredEvents(_ r: Registration) throws {
+    let d = try #require(r.plugin.descriptor)
+    #expect(
+      d.events
+        == ClusterEvents(
+          nodeUpdate: r.nodeUpdates, assignedPodAdd: r.podAdd, assignedPodDelete: r.podDelete))
+    #expect(d.rejectionIsUnresolvable == r.unresolvable)
+    #expect(ClusterEvent.nodeAdd.concerns(r.plugin))
+    #expect(ClusterEvent.assignedPodAdd.concerns(r.plugin) == r.podAdd)
+    #expect(ClusterEvent.assignedPodDelete.concerns(r.plugin) == r.podDelete)
+    for change in [Cluster.NodeChanges.allocatable, .labels, .taints, .images] {
+      #expect(ClusterEvent.nodeUpdate(change).concerns(r.plugin) == r.nodeUpdates.contains(change))
+    }
+  }
+
+  @Test("the registry knows every default plugin once, by the name its instance reports")
+  func registry() {
+    let names = PluginRegistry.all.map(\.name)
+    #expect(Set(names).count == names.count)
+    for ref in Profile.defaultMultiPoint { #expect(PluginRegistry.known(ref.name) != nil) }
+    #expect(PluginRegistry.known("NodeResourcesLeastAllocated") == nil)
+    let fit = PluginName.nodeResourcesFit.descriptor?.arguments.map { ObjectIdentifier($0) }
+    #expect(fit == ObjectIdentifier(NodeResourcesFitArguments.self))
+    #expect(PluginName.taintToleration.descriptor?.arguments == nil)
   }
 
   @Test("an unschedulable pod gets kube-scheduler's aggregated message")
@@ -526,7 +579,7 @@ struct ScoreLimitTests {
       a.shape = [.init(utilization: 0, score: 0), .init(utilization: 100, score: 10)]
     }
     return try Profile.resolve(
-      SchedulerConfiguration(profiles: [ProfileConfiguration(pluginConfig: [.nodeResourcesFit(a)])])
+      SchedulerConfiguration(profiles: [ProfileConfiguration(pluginConfig: [PluginConfig(a)])])
     )[0]
   }
 

@@ -355,7 +355,7 @@ struct QueuePropertyTests {
         for ns in RandomCluster.namespaces { c.declareNamespace(ns.name, labels: ns.labels) }
         let q = QueueRun(scheduler: Scheduler(cluster: c, profile: profile, seed: seed), seed: seed)
         // After every event and every settle: a consistent cluster, and time never going back.
-        let ignored = profile.fitArguments.ignoredResourceGroups
+        let ignored = profile.arguments[NodeResourcesFitArguments.self].ignoredResourceGroups
         var last = VirtualTime.zero
         q.engine.checksInvariants = true
         q.engine.invariants = { e in
@@ -376,7 +376,8 @@ struct QueuePropertyTests {
         return (q, c)
       }
       let (q, c) = try run()
-      let ignored = q.scheduler.profile.fitArguments.ignoredResourceGroups
+      let ignored = q.scheduler.profile.arguments[NodeResourcesFitArguments.self]
+        .ignoredResourceGroups
       let violations = c.invariantViolations().filter {
         !$0.isOverAllocatable(inResourceGroups: ignored)
       }

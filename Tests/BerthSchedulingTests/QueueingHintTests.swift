@@ -51,7 +51,7 @@ struct QueueingHintTests {
     #expect(try !Self.hint(.nodeResourcesFit, c, "big", .nodeAdded(full)))
     #expect(try !Self.hint(.nodeResourcesFit, c, "big", .nodeAdded(noWidget)))
     var ignoring = Profile.default
-    ignoring.fitArguments.ignoredResourceGroups = ["example.com"]
+    ignoring.arguments[NodeResourcesFitArguments.self].ignoredResourceGroups = ["example.com"]
     // The filter would ignore the widget request; upstream's hint checks it all the same.
     #expect(try !Self.hint(.nodeResourcesFit, c, "big", .nodeAdded(noWidget), profile: ignoring))
   }

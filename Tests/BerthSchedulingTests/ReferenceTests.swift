@@ -49,7 +49,7 @@ struct ReferenceTests {
           }
         }
         // Ignored extended resources are not checked by the filter, so they may exceed allocatable.
-        let ignored = profile.fitArguments.ignoredResourceGroups
+        let ignored = profile.arguments[NodeResourcesFitArguments.self].ignoredResourceGroups
         let violations = cluster.invariantViolations().filter {
           !$0.isOverAllocatable(inResourceGroups: ignored)
         }

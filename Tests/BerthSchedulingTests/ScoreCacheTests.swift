@@ -55,7 +55,7 @@ struct ScoreCacheTests {
         }
       }
       // Resources in an ignored group may be over-committed (the filter does not check them).
-      let ignored = profile.fitArguments.ignoredResourceGroups
+      let ignored = profile.arguments[NodeResourcesFitArguments.self].ignoredResourceGroups
       let violations = clusters[0].invariantViolations().filter {
         !$0.isOverAllocatable(inResourceGroups: ignored)
       }

@@ -209,7 +209,7 @@ public enum RandomCluster {
           .init(name: "cpu", weight: Int64(1 + rng.nextInt(below: 100))),
           .init(name: "memory", weight: Int64(1 + rng.nextInt(below: 100))),
         ]
-      config.pluginConfig = [.nodeResourcesFit(a)]
+      config.pluginConfig = [PluginConfig(a)]
     case 2:
       var a = NodeResourcesFitArguments()
       a.strategy = .requestedToCapacityRatio
@@ -222,15 +222,15 @@ public enum RandomCluster {
         .init(name: "cpu", weight: 1), .init(name: "memory", weight: 1),
         .init(name: "ephemeral-storage", weight: 1),
       ]
-      config.pluginConfig = [.nodeResourcesFit(a), .nodeResourcesBalancedAllocation(b)]
+      config.pluginConfig = [PluginConfig(a), PluginConfig(b)]
     default:
       var a = NodeResourcesFitArguments()
       a.ignoredResourceGroups = ["example.com"]
-      config.pluginConfig = [.nodeResourcesFit(a)]
+      config.pluginConfig = [PluginConfig(a)]
     }
     if chance(30) {
       config.pluginConfig.append(
-        .interPodAffinity(
+        PluginConfig(
           InterPodAffinityArguments(
             hardPodAffinityWeight: Int32(pick([0, 1, 5, 100])),
             ignorePreferredTermsOfExistingPods: chance(40))))

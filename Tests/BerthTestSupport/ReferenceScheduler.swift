@@ -139,7 +139,7 @@ public final class ReferenceScheduler {
   }
 
   func ipaScores(_ pod: PodSpec, feasible: [Int]) -> [Int: Int64] {
-    let args = profile.interPodAffinityArguments
+    let args = profile.arguments[InterPodAffinityArguments.self]
     let prefAff = pod.podAffinity.preferred.map { ($0.weight, fold($0.term, pod.labels)) }
     let prefAnti = pod.podAntiAffinity.preferred.map { ($0.weight, fold($0.term, pod.labels)) }
     let zero = Dictionary(uniqueKeysWithValues: feasible.map { ($0, Int64(0)) })
@@ -319,7 +319,7 @@ public final class ReferenceScheduler {
           return f
         }
       case .nodeAffinity:
-        if let added = profile.nodeAffinityArguments.addedAffinity?.required,
+        if let added = profile.arguments[NodeAffinityArguments.self].addedAffinity?.required,
           !added.matches(labels: node.labels, nodeName: node.name)
         {
           return f
@@ -350,8 +350,9 @@ public final class ReferenceScheduler {
         for (name, amount) in req.scalars where amount != 0 {
           if ResourceName.isExtended(name) {
             let group = String(name.split(separator: "/")[0])
-            if profile.fitArguments.ignoredResources.contains(name)
-              || profile.fitArguments.ignoredResourceGroups.contains(group)
+            if profile.arguments[NodeResourcesFitArguments.self].ignoredResources.contains(name)
+              || profile.arguments[NodeResourcesFitArguments.self].ignoredResourceGroups.contains(
+                group)
             {
               continue
             }
@@ -382,7 +383,7 @@ public final class ReferenceScheduler {
     case .nodeAffinity:
       let terms =
         (pod.affinity?.preferred ?? [])
-        + (profile.nodeAffinityArguments.addedAffinity?.preferred ?? [])
+        + (profile.arguments[NodeAffinityArguments.self].addedAffinity?.preferred ?? [])
       for i in feasible {
         raw[i] = terms.filter {
           $0.weight != 0 && $0.preference.matches(labels: nodes[i].labels, nodeName: nodes[i].name)
@@ -392,7 +393,7 @@ public final class ReferenceScheduler {
       let m = raw.values.max() ?? 0
       return raw.mapValues { m == 0 ? 0 : 100 * $0 / m }
     case .nodeResourcesFit:
-      let args = profile.fitArguments
+      let args = profile.arguments[NodeResourcesFitArguments.self]
       for i in feasible {
         var total: Int64 = 0
         var weights: Int64 = 0
@@ -437,7 +438,7 @@ public final class ReferenceScheduler {
     case .nodeResourcesBalancedAllocation:
       for i in feasible {
         var fractions: [Double] = []
-        for r in profile.balancedAllocationArguments.resources {
+        for r in profile.arguments[BalancedAllocationArguments.self].resources {
           let (alloc, used, podAmount) = amounts(r.name, i, req: req, nz: nz, nonZero: false)
           if alloc == 0 || (ResourceName.isScalar(r.name) && podAmount == 0) { continue }
           fractions.append(min(Double(used + podAmount) / Double(alloc), 1))

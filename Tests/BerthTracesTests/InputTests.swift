@@ -510,7 +510,7 @@ struct ConfigurationTests {
     // An explicitly configured default plugin keeps its place at the front.
     #expect(p.scores.first?.name == .nodeResourcesFit)
     #expect(!p.filters.contains(.nodePorts))
-    #expect(p.fitArguments.strategy == .requestedToCapacityRatio)
+    #expect(p.arguments[NodeResourcesFitArguments.self].strategy == .requestedToCapacityRatio)
     let star = try Self.parse(
       "profiles:\n- plugins:\n    score:\n      disabled: [{name: '*'}]\n      enabled: [{name: NodeResourcesBalancedAllocation}]"
     )[0]

@@ -7,7 +7,16 @@ import BerthCore
 /// population standard deviation, with fewer 0; score = int((1 − std)·100), in float64 exactly
 /// as upstream evaluates it. Worked example: cpu 2300/32000 = 0.071875, memory
 /// 4688183296/137438953472 ≈ 0.034111 → std ≈ 0.018882 → 98.
+extension PluginName {
+  public static let nodeResourcesBalancedAllocation = PluginName(
+    "NodeResourcesBalancedAllocation")
+}
+
 final class BalancedAllocationPlugin: ScorePlugin {
+  static let descriptor = PluginDescriptor(
+    .nodeResourcesBalancedAllocation, [.preScore, .score],
+    arguments: BalancedAllocationArguments.self
+  ) { BalancedAllocationPlugin(arguments: $0.arguments[BalancedAllocationArguments.self]) }
   let name = PluginName.nodeResourcesBalancedAllocation
   let normalization = ScoreNormalization.none
   /// Node-local: the pod's requests against the node's own columns.
@@ -84,6 +93,40 @@ final class BalancedAllocationPlugin: ScorePlugin {
         std = (sum / Double(fractions.count)).squareRoot()
       }
       scores[i] = Int64((1 - std) * Double(NodeScore.max))
+    }
+  }
+}
+
+/// `NodeResourcesBalancedAllocationArgs`.
+public struct BalancedAllocationArguments: PluginArguments, Equatable {
+  public static let plugin = PluginName.nodeResourcesBalancedAllocation
+  public var resources: [ResourceWeight] = [
+    .init(name: "cpu", weight: 1), .init(name: "memory", weight: 1),
+  ]
+  public init() {}
+}
+
+extension BalancedAllocationArguments {
+  public static func read<Reader: ArgumentsReader>(_ v: Reader) throws(Reader.Failure) -> Self {
+    var a = BalancedAllocationArguments()
+    try v.requireKeys(in: ["apiVersion", "kind", "resources"])
+    if let r = v.child("resources") { a.resources = try ResourceWeight.readList(r) }
+    return a
+  }
+}
+
+extension BalancedAllocationArguments {
+  /// `ValidateNodeResourcesBalancedAllocationArgs`: every weight must be 1, no duplicates.
+  public func validate(path: String) throws(ConfigurationError) {
+    var seen = Set<String>()
+    for (i, r) in resources.enumerated() {
+      guard r.weight == 1 else {
+        throw ConfigurationError(field: "\(path).resources[\(i)].weight", "\(r.weight) must be 1")
+      }
+      guard seen.insert(r.name).inserted else {
+        throw ConfigurationError(
+          field: "\(path).resources[\(i)].name", "duplicate resource \"\(r.name)\"")
+      }
     }
   }
 }

@@ -9,7 +9,12 @@ import BerthCore
 ///
 /// Sums are accumulated from the per-image node lists, so only nodes holding an image are
 /// touched; when none holds any of the pod's images every node scores 0 without a pass.
+extension PluginName {
+  public static let imageLocality = PluginName("ImageLocality")
+}
+
 final class ImageLocalityPlugin: ScorePlugin {
+  static let descriptor = PluginDescriptor(.imageLocality, [.score]) { _ in ImageLocalityPlugin() }
   let name = PluginName.imageLocality
   let normalization = ScoreNormalization.none
   /// Node-local: the pod's images against the node's own (and their spread, which changes only

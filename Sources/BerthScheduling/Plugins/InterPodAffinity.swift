@@ -25,7 +25,17 @@ import BerthCore
 ///
 /// Counts come from the cluster's per-node matcher and held-term counts, kept exact on every
 /// bind and unbind, so a cycle costs O(nodes × terms), never O(pods).
+extension PluginName {
+  public static let interPodAffinity = PluginName("InterPodAffinity")
+}
+
 final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
+  static let descriptor = PluginDescriptor(
+    .interPodAffinity, [.preFilter, .filter, .preScore, .score],
+    events: ClusterEvents(
+      nodeUpdate: [.labels, .taints], assignedPodAdd: true, assignedPodDelete: true),
+    arguments: InterPodAffinityArguments.self
+  ) { InterPodAffinityPlugin(arguments: $0.arguments[InterPodAffinityArguments.self]) }
   let name = PluginName.interPodAffinity
   let normalization = ScoreNormalization.minMax
   let arguments: InterPodAffinityArguments
@@ -369,5 +379,40 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
       // counts[0] is 0: a node without the key gains nothing from the term.
       for i in rows { scores[i] &+= counts[Int(col[i])] &* w }
     }
+  }
+}
+
+/// `InterPodAffinityArgs`.
+public struct InterPodAffinityArguments: PluginArguments, Equatable {
+  public static let plugin = PluginName.interPodAffinity
+  /// Score an existing pod's required affinity term that matches the incoming pod adds; 0…100,
+  /// 0 turns that rule off.
+  public var hardPodAffinityWeight: Int32
+  /// Skip existing pods' terms when the incoming pod has no preferred terms of its own.
+  public var ignorePreferredTermsOfExistingPods: Bool
+  public init() { self.init(hardPodAffinityWeight: 1) }
+  public init(hardPodAffinityWeight: Int32 = 1, ignorePreferredTermsOfExistingPods: Bool = false) {
+    self.hardPodAffinityWeight = hardPodAffinityWeight
+    self.ignorePreferredTermsOfExistingPods = ignorePreferredTermsOfExistingPods
+  }
+
+  public func validate(path: String) throws(ConfigurationError) {
+    guard (0...100).contains(hardPodAffinityWeight) else {
+      throw ConfigurationError(field: path + ".hardPodAffinityWeight", "not in valid range [0-100]")
+    }
+  }
+}
+
+extension InterPodAffinityArguments {
+  public static func read<Reader: ArgumentsReader>(_ args: Reader) throws(Reader.Failure) -> Self {
+    try args.requireKeys(in: [
+      "apiVersion", "kind", "hardPodAffinityWeight", "ignorePreferredTermsOfExistingPods",
+    ])
+    var a = InterPodAffinityArguments()
+    if let w = args.child("hardPodAffinityWeight") { a.hardPodAffinityWeight = try w.int32() }
+    if let i = args.child("ignorePreferredTermsOfExistingPods") {
+      a.ignorePreferredTermsOfExistingPods = try i.bool()
+    }
+    return a
   }
 }

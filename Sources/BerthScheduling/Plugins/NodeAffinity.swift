@@ -114,7 +114,16 @@ struct CompiledSelector {
 /// node B → raw 100 and 20 → normalised 100 and 20.
 ///
 /// Selectors compile once per distinct pod constraint set (and again when nodes are added).
+extension PluginName {
+  public static let nodeAffinity = PluginName("NodeAffinity")
+}
+
 final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
+  static let descriptor = PluginDescriptor(
+    .nodeAffinity, [.preFilter, .filter, .preScore, .score],
+    events: ClusterEvents(nodeUpdate: .labels), rejectionIsUnresolvable: true,
+    arguments: NodeAffinityArguments.self
+  ) { NodeAffinityPlugin(arguments: $0.arguments[NodeAffinityArguments.self]) }
   let name = PluginName.nodeAffinity
   let normalization = ScoreNormalization.scaleByMax(reverse: false)
   let added: NodeAffinity?
@@ -312,5 +321,18 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
       selector.evaluate(rows: rows, nodes: cluster.nodes, term: term, into: match)
       for i in rows { scores[i] &+= match[i] == 0 ? 0 : weight }
     }
+  }
+}
+
+/// `NodeAffinityArgs`: a node affinity every pod of the profile must also satisfy.
+public struct NodeAffinityArguments: PluginArguments, Equatable {
+  public static let plugin = PluginName.nodeAffinity
+  public var addedAffinity: NodeAffinity?
+  public init() {}
+  public init(addedAffinity: NodeAffinity?) { self.addedAffinity = addedAffinity }
+
+  public static func read<Reader: ArgumentsReader>(_ args: Reader) throws(Reader.Failure) -> Self {
+    try args.requireKeys(in: ["apiVersion", "kind", "addedAffinity"])
+    return NodeAffinityArguments(addedAffinity: try args.child("addedAffinity")?.nodeAffinity())
   }
 }

@@ -4,7 +4,14 @@ import BerthCore
 /// node. An empty host IP means 0.0.0.0 and an empty protocol TCP; a wildcard claim collides
 /// with the same protocol and port on any IP, a specific IP with 0.0.0.0 or itself
 /// (`HostPortInfo.CheckConflict`). Only nodes with claimed ports are examined.
+extension PluginName {
+  public static let nodePorts = PluginName("NodePorts")
+}
+
 final class NodePortsPlugin: FilterPlugin {
+  static let descriptor = PluginDescriptor(
+    .nodePorts, [.preFilter, .filter], events: ClusterEvents(assignedPodDelete: true)
+  ) { _ in NodePortsPlugin() }
   let name = PluginName.nodePorts
   static let reason = "node(s) didn't have free ports for the requested pod ports"
 

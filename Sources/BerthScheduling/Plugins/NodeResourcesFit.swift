@@ -91,7 +91,16 @@ extension Cluster {
   }
 #endif
 
+extension PluginName {
+  public static let nodeResourcesFit = PluginName("NodeResourcesFit")
+}
+
 final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
+  static let descriptor = PluginDescriptor(
+    .nodeResourcesFit, [.preFilter, .filter, .preScore, .score],
+    events: ClusterEvents(nodeUpdate: .allocatable, assignedPodDelete: true),
+    arguments: NodeResourcesFitArguments.self
+  ) { NodeResourcesFitPlugin(arguments: $0.arguments[NodeResourcesFitArguments.self]) }
   let name = PluginName.nodeResourcesFit
   let normalization = ScoreNormalization.none
   /// Node-local: the pod's requests against the node's own columns.
@@ -500,6 +509,96 @@ enum ResourceKernels {
       let weights = wa + wb
       let mean = ((sa * wa + sb * wb) / max(weights, 1)).rounded(.towardZero)
       scores[i] = weights == 0 ? 0 : ExactMath.truncatedToInt(mean)
+    }
+  }
+}
+
+/// `NodeResourcesFitArgs`.
+public struct NodeResourcesFitArguments: PluginArguments, Equatable {
+  public static let plugin = PluginName.nodeResourcesFit
+  public var ignoredResources: [String] = []
+  public var ignoredResourceGroups: [String] = []
+  public var strategy: ScoringStrategyType = .leastAllocated
+  public var resources: [ResourceWeight] = [
+    .init(name: "cpu", weight: 1), .init(name: "memory", weight: 1),
+  ]
+  public var shape: [UtilizationShapePoint] = []
+  public init() {}
+}
+
+extension NodeResourcesFitArguments {
+  public static func read<Reader: ArgumentsReader>(_ v: Reader) throws(Reader.Failure) -> Self {
+    var a = NodeResourcesFitArguments()
+    try v.requireKeys(in: [
+      "apiVersion", "kind", "ignoredResources", "ignoredResourceGroups", "scoringStrategy",
+    ])
+    a.ignoredResources = try v.child("ignoredResources")?.stringList() ?? []
+    a.ignoredResourceGroups = try v.child("ignoredResourceGroups")?.stringList() ?? []
+    if let s = v.child("scoringStrategy") {
+      try s.requireKeys(in: ["type", "resources", "requestedToCapacityRatio"])
+      if let t = s.child("type") {
+        guard let type = ScoringStrategyType(rawValue: try t.string()) else {
+          throw t.error("expected LeastAllocated, MostAllocated or RequestedToCapacityRatio")
+        }
+        a.strategy = type
+      }
+      if let r = s.child("resources") { a.resources = try ResourceWeight.readList(r) }
+      if let ratio = s.child("requestedToCapacityRatio") {
+        try ratio.requireKeys(in: ["shape"])
+        a.shape = try (ratio.child("shape")?.sequence() ?? []).map { p throws(Reader.Failure) in
+          try p.requireKeys(in: ["utilization", "score"])
+          return UtilizationShapePoint(
+            utilization: try p.child("utilization")?.int64() ?? 0,
+            score: try p.child("score")?.int64() ?? 0)
+        }
+      }
+    }
+    return a
+  }
+}
+
+extension NodeResourcesFitArguments {
+  /// `ValidateNodeResourcesFitArgs`: weights in 1…100, a shape for RequestedToCapacityRatio with
+  /// utilisation 0…100 strictly increasing and scores 0…10.
+  public func validate(path: String) throws(ConfigurationError) {
+    if resources.isEmpty {
+      throw ConfigurationError(
+        field: "\(path).scoringStrategy.resources", "must list at least one resource")
+    }
+    var seen = Set<String>()
+    for (i, r) in resources.enumerated() {
+      guard r.weight >= 1 && r.weight <= 100 else {
+        throw ConfigurationError(
+          field: "\(path).scoringStrategy.resources[\(i)].weight", "\(r.weight) is not in [1, 100]")
+      }
+      guard seen.insert(r.name).inserted else {
+        throw ConfigurationError(
+          field: "\(path).scoringStrategy.resources[\(i)].name", "duplicate resource \"\(r.name)\"")
+      }
+    }
+    if strategy == .requestedToCapacityRatio {
+      let p = "\(path).scoringStrategy.requestedToCapacityRatio.shape"
+      guard !shape.isEmpty else {
+        throw ConfigurationError(field: p, "at least one point is required")
+      }
+      for (i, point) in shape.enumerated() {
+        guard (0...100).contains(point.utilization) else {
+          throw ConfigurationError(
+            field: "\(p)[\(i)].utilization", "\(point.utilization) is not in [0, 100]")
+        }
+        guard (0...10).contains(point.score) else {
+          throw ConfigurationError(field: "\(p)[\(i)].score", "\(point.score) is not in [0, 10]")
+        }
+        if i > 0 && point.utilization <= shape[i - 1].utilization {
+          throw ConfigurationError(
+            field: "\(p)[\(i)].utilization", "utilization values must be sorted in increasing order"
+          )
+        }
+      }
+    } else if !shape.isEmpty {
+      throw ConfigurationError(
+        field: "\(path).scoringStrategy.requestedToCapacityRatio",
+        "only allowed with type RequestedToCapacityRatio")
     }
   }
 }

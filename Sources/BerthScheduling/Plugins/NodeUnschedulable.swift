@@ -2,7 +2,16 @@ import BerthCore
 
 /// NodeUnschedulable (filter): rejects cordoned nodes unless the pod tolerates the
 /// `node.kubernetes.io/unschedulable:NoSchedule` taint.
+extension PluginName {
+  public static let nodeUnschedulable = PluginName("NodeUnschedulable")
+  public static let nodeName = PluginName("NodeName")
+}
+
 final class NodeUnschedulablePlugin: FilterPlugin {
+  static let descriptor = PluginDescriptor(
+    .nodeUnschedulable, [.filter], events: ClusterEvents(nodeUpdate: .taints),
+    rejectionIsUnresolvable: true
+  ) { _ in NodeUnschedulablePlugin() }
   let name = PluginName.nodeUnschedulable
   static let reason = "node(s) were unschedulable"
 
@@ -40,6 +49,9 @@ final class NodeUnschedulablePlugin: FilterPlugin {
 
 /// NodeName (filter): a pod with `spec.nodeName` fits only that node.
 final class NodeNamePlugin: FilterPlugin {
+  static let descriptor = PluginDescriptor(.nodeName, [.filter], rejectionIsUnresolvable: true) {
+    _ in NodeNamePlugin()
+  }
   let name = PluginName.nodeName
   static let reason = "node(s) didn't match the requested node name"
 

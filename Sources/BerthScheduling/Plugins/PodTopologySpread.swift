@@ -27,7 +27,16 @@ import BerthCore
 ///
 /// Counts come from the cluster's per-node matcher counts, kept exact on every bind and unbind,
 /// so a cycle costs O(nodes × constraints), never O(pods).
+extension PluginName {
+  public static let podTopologySpread = PluginName("PodTopologySpread")
+}
+
 final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
+  static let descriptor = PluginDescriptor(
+    .podTopologySpread, [.preFilter, .filter, .preScore, .score],
+    events: ClusterEvents(
+      nodeUpdate: [.labels, .taints], assignedPodAdd: true, assignedPodDelete: true)
+  ) { _ in PodTopologySpreadPlugin() }
   let name = PluginName.podTopologySpread
   let normalization = ScoreNormalization.custom
   static let hostnameKey = "kubernetes.io/hostname"
