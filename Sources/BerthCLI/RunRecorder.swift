@@ -70,7 +70,11 @@ struct RunRecorder {
     if dump || explain {
       if dump { dumpScores(pod, outcome) }
       if explain { printExplanation(pod, outcome) }
-      if let node = outcome.node { cluster.bind(pod, to: node) }
+      if let node = outcome.node {
+        let scheduler = schedulerOf(pod)
+        cluster.bind(
+          pod, to: node, gpus: scheduler.devices(for: PodInfo(pod, in: cluster), on: node))
+      }
     }
     record(pod, outcome)
   }

@@ -105,8 +105,15 @@ public enum Experiment {
       // openb pods carry plain integer requests; conversion cannot fail.
       ids.append(try! cluster.addPod(p))
     }
-    let sim = GPUSharingSimulator(
-      cluster: cluster, policy: policy, typicalPods: typical, rank: rank, seed: seed)
+    // The policy runs as the score plugin of a kube-scheduler profile (`GPUPolicy.profile`),
+    // every node scored, ties to the seeded node permutation; a pod that fits nowhere is dropped.
+    let scheduler = Scheduler(
+      cluster: cluster, profile: policy.profile(typicalPods: typical), seed: seed)
+    scheduler.tieRanks = rank
+    let model = FragmentationModel(classes: typical, models: cluster.gpuModels)
+    var nodeFragmentation = (0..<cluster.nodes.count).map {
+      model.fragmentation(ofNode: $0, in: cluster.nodes)
+    }
     var result = ExperimentRun(
       workload: workload, policy: policy, seed: seed, tune: tune, totalGPUs: totalGPUs)
     result.arrived.reserveCapacity(ids.count)
@@ -115,16 +122,17 @@ public enum Experiment {
     result.placed.reserveCapacity(ids.count)
     var arrived: Int64 = 0
     var allocated: Int64 = 0
-    var frag = sim.totalFragmentation
+    var frag = nodeFragmentation.reduce(0, +)
     for id in ids {
       let demand = Int64(cluster.pods.gpuCount[id.index]) * Int64(cluster.pods.gpuMilli[id.index])
       arrived += demand
-      let node = sim.schedule(id)
+      let node = scheduler.scheduleOne(id).node
       if let node {
         allocated += demand
         let row = node.index
-        let old = sim.nodeFragmentationBefore
-        frag += sim.nodeFragmentation[row] - old
+        let old = nodeFragmentation[row]
+        nodeFragmentation[row] = model.fragmentation(ofNode: row, in: cluster.nodes)
+        frag += nodeFragmentation[row] - old
       }
       result.arrived.append(arrived)
       result.allocated.append(allocated)

@@ -282,11 +282,24 @@ extension ScorePlugin {
   }
 }
 
+/// The Reserve extension point as Berth uses it: the GPU devices a GPU-sharing pod takes on
+/// the node chosen for it (open-gpu-share's device annotation). Plugins are asked in profile
+/// order; the first answer wins, and with none the pod takes `GPUSelection.defaultDevices`.
+public protocol ReservePlugin: SchedulingPlugin {
+  /// The devices (bit i = GPU i) for `pod` on `node`, or nil to leave the choice to the next.
+  /// Called once per placement, before binding (a plugin may update its own state here).
+  func reserveDevices(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> UInt8?
+}
+
 /// What node-local scores and verdicts depend on in a pod: its requests and its constraint set.
 struct PodShape: Equatable {
   var cpu, memory, ephemeral, nonZeroCPU, nonZeroMemory: Int64
   var scalarRequests: UInt32
   var constraints: UInt32
+  /// GPU-sharing requests (devices, milli per device, accepted models).
+  var gpuCount: UInt8
+  var gpuMilli: Int16
+  var gpuModels: UInt32
 
   init(_ pod: PodInfo, in cluster: Cluster) {
     cpu = pod.requestCPU
@@ -296,6 +309,9 @@ struct PodShape: Equatable {
     nonZeroMemory = pod.nonZeroMemory
     scalarRequests = cluster.pods.scalarRequests[pod.id.index]
     constraints = pod.constraintsID
+    gpuCount = cluster.pods.gpuCount[pod.id.index]
+    gpuMilli = cluster.pods.gpuMilli[pod.id.index]
+    gpuModels = cluster.pods.gpuModels[pod.id.index]
   }
 }
 

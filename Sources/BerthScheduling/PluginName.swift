@@ -77,15 +77,15 @@ public struct PluginDescriptor: Sendable {
   public let rejectionIsUnresolvable: Bool
   /// The `pluginConfig[].args` type, for plugins that take arguments.
   public let arguments: (any PluginArguments.Type)?
-  /// Builds the plugin's one instance for a profile (nil: the framework implements it — queue
-  /// sort, gates, preemption, binding).
-  let make: (@Sendable (Profile) -> any SchedulingPlugin)?
+  /// Builds the plugin's one instance for a scheduler (nil: the framework implements it —
+  /// queue sort, gates, preemption, binding).
+  let make: (@Sendable (PluginContext) -> any SchedulingPlugin)?
 
   public init(
     _ name: PluginName, _ extensionPoints: Set<ExtensionPoint>,
     events: ClusterEvents = ClusterEvents(), rejectionIsUnresolvable: Bool = false,
     arguments: (any PluginArguments.Type)? = nil,
-    make: (@Sendable (Profile) -> any SchedulingPlugin)? = nil
+    make: (@Sendable (PluginContext) -> any SchedulingPlugin)? = nil
   ) {
     self.name = name
     self.extensionPoints = extensionPoints
@@ -93,6 +93,22 @@ public struct PluginDescriptor: Sendable {
     self.rejectionIsUnresolvable = rejectionIsUnresolvable
     self.arguments = arguments
     self.make = make
+  }
+}
+
+/// What a plugin is built from: its scheduler's profile (for its arguments) and seed (for a
+/// plugin that draws, split by the plugin's name).
+public struct PluginContext: Sendable {
+  public var profile: Profile
+  public var seed: UInt64
+  public init(profile: Profile, seed: UInt64) {
+    self.profile = profile
+    self.seed = seed
+  }
+
+  /// A generator for the plugin named `name`, independent of every other component's.
+  public func random(for name: PluginName) -> SplitMix64 {
+    SplitMix64(seed: seed).split(label: "plugin.\(name.rawValue)")
   }
 }
 

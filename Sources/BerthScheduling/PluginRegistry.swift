@@ -18,6 +18,16 @@ public enum PluginRegistry {
       BalancedAllocationPlugin.descriptor,
       ImageLocalityPlugin.descriptor,
       Scheduler.defaultBinder,
+      GPUSharePlugin.descriptor,
+      RandomScorePlugin.descriptor,
+      FirstFitScorePlugin.descriptor,
+      DotProductScorePlugin.descriptor,
+      BestFitScorePlugin.descriptor,
+      GpuPackingScorePlugin.descriptor,
+      GpuClusteringScorePlugin.descriptor,
+      GPUResourceAllocationScorePlugin.least,
+      GPUResourceAllocationScorePlugin.most,
+      FGDScorePlugin.descriptor,
     ] + VolumePlugin.descriptors
 
   private static let byName: [PluginName: PluginDescriptor] = {
@@ -37,9 +47,9 @@ public enum PluginRegistry {
     byName[PluginName(rawName)]?.name
   }
 
-  /// The plugin's one instance for `profile` (nil for plugins the framework implements).
-  static func make(_ name: PluginName, profile: Profile) -> (any SchedulingPlugin)? {
-    byName[name]?.make?(profile)
+  /// The plugin's one instance for a scheduler (nil for plugins the framework implements).
+  static func make(_ name: PluginName, _ context: PluginContext) -> (any SchedulingPlugin)? {
+    byName[name]?.make?(context)
   }
 
   /// The plugins that declare a filter or score extension point without an implementation
@@ -48,7 +58,7 @@ public enum PluginRegistry {
   public static func coversDeclaredExtensionPoints() -> [String] {
     var missing: [String] = []
     for d in all {
-      let instance = d.make?(.default)
+      let instance = d.make?(PluginContext(profile: .default, seed: 0))
       if d.extensionPoints.contains(.filter) && !(instance is any FilterPlugin) {
         missing.append("\(d.name) filter")
       }

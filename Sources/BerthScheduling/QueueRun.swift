@@ -256,7 +256,7 @@ public final class QueueRun: Component {
     if let n = nominatedNode, scheduler.check(pod, on: n, withNominatedPods: true) == nil {
       // The nominated node is tried first (with the other pods nominated there of equal or
       // higher priority in place); if it fits, it is taken without scoring.
-      cluster.bind(pod, to: n)
+      cluster.bind(pod, to: n, gpus: scheduler.devices(for: PodInfo(pod, in: cluster), on: n))
       outcome = ScheduleOutcome(
         pod: pod, node: n, evaluatedNodes: 1, feasibleNodes: 1, topScore: nil)
     } else {

@@ -47,6 +47,11 @@ public final class Scheduler {
   let filterRefs: [FilterCall]
   private let scoreRefs: [ScoreCall]
   @exclusivity(unchecked) public var tieBreak: TieBreak
+  /// When set (a rank per node row), ties go to the node of lowest rank instead of `tieBreak`:
+  /// the FGD simulator's seeded node permutation.
+  @exclusivity(unchecked) public var tieRanks: [Int32]?
+  /// The profile's plugins that choose GPU devices (Reserve), in profile order.
+  let reservePlugins: [any ReservePlugin]
   /// What every profile of one kube-scheduler shares: the start index, the tie-breaking draws
   /// and the nominations (see `SharedCycleState`).
   public let shared: SharedCycleState
@@ -130,7 +135,7 @@ public final class Scheduler {
     var instances: [PluginName: any SchedulingPlugin] = [:]
     func instance(_ name: PluginName) -> (any SchedulingPlugin)? {
       if let p = instances[name] { return p }
-      let p = PluginRegistry.make(name, profile: profile)
+      let p = PluginRegistry.make(name, PluginContext(profile: profile, seed: seed))
       instances[name] = p
       return p
     }
@@ -139,6 +144,13 @@ public final class Scheduler {
       (instance(w.name) as? any ScorePlugin).map { ($0, w.weight) }
     }
     scorePlugins = scored.map(\.0)
+    var reserving: [any ReservePlugin] = []
+    for name in profile.filters + profile.scores.map(\.name) {
+      if let r = instances[name] as? any ReservePlugin, !reserving.contains(where: { $0 === r }) {
+        reserving.append(r)
+      }
+    }
+    reservePlugins = reserving
     scoreWeights = scored.map(\.1)
     filterRefs = filterPlugins.map(FilterCall.init)
     scoreRefs = scorePlugins.map(ScoreCall.init)
@@ -179,8 +191,20 @@ public final class Scheduler {
       outcome.node = node
       outcome.topScore = top
     }
-    if bind, let node = outcome.node { cluster.bind(pod, to: node) }
+    if bind, let node = outcome.node {
+      cluster.bind(pod, to: node, gpus: devices(for: info, on: node))
+    }
     return outcome
+  }
+
+  /// The GPU devices `pod` takes on `node` by the profile's Reserve plugins (nil: the default
+  /// choice, and for pods without GPUs).
+  public func devices(for pod: PodInfo, on node: NodeID) -> UInt8? {
+    guard !reservePlugins.isEmpty, cluster.pods.gpuCount[pod.id.index] > 0 else { return nil }
+    for r in reservePlugins {
+      if let mask = r.reserveDevices(pod, cluster: cluster, node: node) { return mask }
+    }
+    return nil
   }
 
   // MARK: Filtering
@@ -474,6 +498,16 @@ public final class Scheduler {
     // The maximum came out of the weighted sum; only the ties are counted here.
     let best = windowMax
     guard best != Int64.min else { return (nil, best) }
+    if let ranks = tieRanks {
+      precondition(ranks.count == window.nodeCount, "a tie rank per node row")
+      var chosen = -1
+      for seg in window.pair {
+        for i in seg where tot[i] == best && (chosen < 0 || ranks[i] < ranks[chosen]) {
+          chosen = i
+        }
+      }
+      return (NodeID(UInt32(chosen)), best)
+    }
     var ties = 0
     for seg in window.pair { ties += Kernels.count(of: best, tot, seg) }
     switch tieBreak {

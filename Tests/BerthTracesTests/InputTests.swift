@@ -517,12 +517,48 @@ struct ConfigurationTests {
     #expect(star.scores.map(\.name) == [.nodeResourcesBalancedAllocation])
   }
 
+  @Test("a profile of the GPU-sharing plugins, with FGD's typical pods, reads and resolves")
+  func gpuSharingProfile() throws {
+    let p = try Self.parse(
+      """
+      profiles:
+      - schedulerName: fgd
+        percentageOfNodesToScore: 100
+        plugins:
+          filter:
+            enabled: [{name: GPUShare}]
+          score:
+            disabled: [{name: '*'}]
+            enabled: [{name: FGDScore}]
+        pluginConfig:
+        - name: FGDScore
+          args:
+            typicalPods:
+            - {cpuMillis: 4000, milli: 500, gpuCount: 1, probability: 60}
+            - {cpuMillis: 8000, milli: 1000, gpuCount: 2, models: "V100M16|V100M32", probability: 40}
+      """)[0]
+    #expect(p.filters.last == .gpuShare)
+    #expect(p.scores.map(\.name) == [.fgdScore])
+    let typical = p.arguments[FGDArguments.self].typicalPods
+    #expect(typical.map(\.probability) == [0.6, 0.4])
+    #expect(typical[1].models == "V100M16|V100M32" && typical[1].gpuCount == 2)
+    // The policies' own profiles say the same as such a file.
+    #expect(GPUPolicy.fgd.profile(typicalPods: typical).scores.map(\.name) == [.fgdScore])
+    #expect(
+      GPUPolicy.fgd.profile(typicalPods: typical).arguments[FGDArguments.self].typicalPods
+        == typical)
+  }
+
   @Test(
     "configuration errors name the field",
     arguments: [
       (
         "profiles:\n- plugins:\n    score:\n      enabled: [{name: NoSuchPlugin}]",
         "c.yaml:6: profiles[0].plugins.score.enabled[0].name: unknown plugin \"NoSuchPlugin\""
+      ),
+      (
+        "profiles:\n- pluginConfig:\n  - name: FGDScore\n    args: {typicalPods: [{milli: 2000, probability: 10}]}",
+        "c.yaml:6: profiles[0].pluginConfig[0].args.typicalPods[0]: expected cpuMillis ≥ 0, milli 0…1000, gpuCount 0…8, probability > 0"
       ),
       (
         "profiles:\n- plugins:\n    scoring: {}",

@@ -32,6 +32,41 @@ public enum GPUPolicy: String, CaseIterable, Sendable {
     }
   }
 
+  /// The score plugin that implements the policy.
+  public var scorePlugin: PluginName {
+    switch self {
+    case .random: return .randomScore
+    case .dotProduct: return .dotProductScore
+    case .gpuClustering: return .gpuClusteringScore
+    case .gpuPacking: return .gpuPackingScore
+    case .bestFit: return .bestFitScore
+    case .fgd: return .fgdScore
+    case .firstFit: return .firstFitScore
+    case .leastAllocated: return .gpuLeastAllocatedScore
+    case .mostAllocated: return .gpuMostAllocatedScore
+    }
+  }
+
+  /// A profile that schedules as the FGD paper's simulator: kube-scheduler's filters plus
+  /// GPUShare, the policy's plugin as the only score plugin, every node scored
+  /// (`percentageOfNodesToScore: 100`). Ties go to the run's node permutation
+  /// (`Scheduler.tieRanks`).
+  public func profile(typicalPods: [TypicalPod]) -> Profile {
+    let config = ProfileConfiguration(
+      percentageOfNodesToScore: 100,
+      plugins: [
+        .filter: PluginSet(enabled: [PluginReference(name: PluginName.gpuShare.rawValue)]),
+        .score: PluginSet(
+          enabled: [PluginReference(name: scorePlugin.rawValue, weight: 1)],
+          disabled: [PluginReference(name: "*")]),
+      ],
+      pluginConfig: self == .fgd ? [PluginConfig(FGDArguments(typicalPods: typicalPods))] : [])
+    // A fixed, valid configuration: resolving it cannot fail.
+    do { return try Profile.resolve(SchedulerConfiguration(profiles: [config]))[0] } catch {
+      preconditionFailure("GPU policy profile does not resolve: \(error)")
+    }
+  }
+
   public enum Selection: Equatable, Sendable {
     case method(GPUSelection)
     /// The policy's own choice, made while scoring (FGD).
@@ -49,15 +84,36 @@ public enum GPUSpec {
 }
 
 /// A pod's GPU-sharing view, computed once per pod.
-public struct GPUPod {
+public struct GPUPod: Sendable {
   public var cpuMillis: Int64
   public var memoryBytes: Int64
   public var gpuCount: Int
   public var milli: Int16
   /// `accepts[modelID]`: whether the pod runs on that model (all true when it names none).
   public var accepts: [Bool]
-  /// Index into the run's distinct pod shapes (for FGD's score cache).
-  public var shape: Int
   public var totalMilli: Int { gpuCount * Int(milli) }
   public var isSharing: Bool { gpuCount == 1 && milli < 1000 }
+
+  public init(cpuMillis: Int64, memoryBytes: Int64, gpuCount: Int, milli: Int16, accepts: [Bool]) {
+    self.cpuMillis = cpuMillis
+    self.memoryBytes = memoryBytes
+    self.gpuCount = gpuCount
+    self.milli = milli
+    self.accepts = accepts
+  }
+
+  /// The pod's view from the cluster's columns.
+  public init(_ pod: PodID, in cluster: Cluster) {
+    let p = pod.index
+    let t = cluster.pods
+    let models = t.gpuModelSets[t.gpuModels[p]]
+    var accepts = [Bool](repeating: models.isEmpty, count: cluster.gpuModels.names.count)
+    for m in models where Int(m) < accepts.count { accepts[Int(m)] = true }
+    self.init(
+      cpuMillis: t.requestCPU[p], memoryBytes: t.requestMemory[p], gpuCount: Int(t.gpuCount[p]),
+      milli: t.gpuMilli[p], accepts: accepts)
+  }
+
+  /// A pod asking for nothing (a plugin's state before its first cycle).
+  static let none = GPUPod(cpuMillis: 0, memoryBytes: 0, gpuCount: 0, milli: 0, accepts: [])
 }

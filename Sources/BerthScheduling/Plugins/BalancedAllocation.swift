@@ -16,7 +16,7 @@ final class BalancedAllocationPlugin: ScorePlugin {
   static let descriptor = PluginDescriptor(
     .nodeResourcesBalancedAllocation, [.preScore, .score],
     arguments: BalancedAllocationArguments.self
-  ) { BalancedAllocationPlugin(arguments: $0.arguments[BalancedAllocationArguments.self]) }
+  ) { BalancedAllocationPlugin(arguments: $0.profile.arguments[BalancedAllocationArguments.self]) }
   let name = PluginName.nodeResourcesBalancedAllocation
   let normalization = ScoreNormalization.none
   /// Node-local: the pod's requests against the node's own columns.

@@ -35,7 +35,7 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
     events: ClusterEvents(
       nodeUpdate: [.labels, .taints], assignedPodAdd: true, assignedPodDelete: true),
     arguments: InterPodAffinityArguments.self
-  ) { InterPodAffinityPlugin(arguments: $0.arguments[InterPodAffinityArguments.self]) }
+  ) { InterPodAffinityPlugin(arguments: $0.profile.arguments[InterPodAffinityArguments.self]) }
   let name = PluginName.interPodAffinity
   let normalization = ScoreNormalization.minMax
   let arguments: InterPodAffinityArguments

@@ -123,7 +123,7 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
     .nodeAffinity, [.preFilter, .filter, .preScore, .score],
     events: ClusterEvents(nodeUpdate: .labels), rejectionIsUnresolvable: true,
     arguments: NodeAffinityArguments.self
-  ) { NodeAffinityPlugin(arguments: $0.arguments[NodeAffinityArguments.self]) }
+  ) { NodeAffinityPlugin(arguments: $0.profile.arguments[NodeAffinityArguments.self]) }
   let name = PluginName.nodeAffinity
   let normalization = ScoreNormalization.scaleByMax(reverse: false)
   let added: NodeAffinity?

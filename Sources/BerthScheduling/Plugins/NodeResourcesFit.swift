@@ -100,7 +100,7 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     .nodeResourcesFit, [.preFilter, .filter, .preScore, .score],
     events: ClusterEvents(nodeUpdate: .allocatable, assignedPodDelete: true),
     arguments: NodeResourcesFitArguments.self
-  ) { NodeResourcesFitPlugin(arguments: $0.arguments[NodeResourcesFitArguments.self]) }
+  ) { NodeResourcesFitPlugin(arguments: $0.profile.arguments[NodeResourcesFitArguments.self]) }
   let name = PluginName.nodeResourcesFit
   let normalization = ScoreNormalization.none
   /// Node-local: the pod's requests against the node's own columns.

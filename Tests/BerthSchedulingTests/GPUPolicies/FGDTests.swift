@@ -38,11 +38,10 @@ struct FGDTests {
         containers: [Container(requests: ResourceList([("cpu", Quantity(milli: 1000))]))],
         gpu: GPURequest(count: 1, milliPerGPU: 600)))
     cluster.bind(first, to: NodeID(0), gpus: 0b10)  // GPUs: [1000, 600]
-    let sim = GPUSharingSimulator(
-      cluster: cluster, policy: .fgd, typicalPods: oneTypicalClass, rank: [0], seed: 1)
+    let s = policyScheduler(cluster, .fgd, typicalPods: oneTypicalClass, rank: [0], seed: 1)
     // On GPU 0 the 400 left is too small for the class (F = 400, score 40); on GPU 1 nothing is
     // left (F = 0, score 50): FGD picks GPU 1.
-    #expect(sim.schedule(pod) == NodeID(0))
+    #expect(s.scheduleOne(pod).node == NodeID(0))
     #expect(cluster.pods.gpuAssignment[pod.index] == 0b10)
     cluster.checkInvariants()
   }

@@ -5,7 +5,7 @@ import Testing
 
 func gpuPod(cpu: Int64, count: Int, milli: Int16) -> GPUPod {
   GPUPod(
-    cpuMillis: cpu, memoryBytes: 0, gpuCount: count, milli: milli, accepts: [true, true], shape: 0)
+    cpuMillis: cpu, memoryBytes: 0, gpuCount: count, milli: milli, accepts: [true, true])
 }
 
 let oneTypicalClass = [

@@ -26,3 +26,60 @@ public enum GPUTag {
     return gpuCount + 1
   }
 }
+
+extension PluginName {
+  public static let gpuClusteringScore = PluginName("GpuClusteringScore")
+}
+
+/// GpuClusteringScore (score): `GPUPolicyScores.gpuClustering` per node, from the tags of the
+/// pods bound there, counted again only when the node changed (`NodeTable.version`).
+final class GpuClusteringScorePlugin: ScorePlugin {
+  static let descriptor = PluginDescriptor(.gpuClusteringScore, [.preScore, .score]) { _ in
+    GpuClusteringScorePlugin()
+  }
+  let name = PluginName.gpuClusteringScore
+  let normalization = ScoreNormalization.none
+  @exclusivity(unchecked) private var tag = 0
+  /// `GPUTag.count` counters per node row, and the node version they were counted at (+1).
+  @exclusivity(unchecked) private var tags: [Int32] = []
+  @exclusivity(unchecked) private var stamps: [UInt64] = []
+
+  func preScore(_ info: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>)
+    -> ScoreMode
+  {
+    let p = info.id.index
+    tag = GPUTag.of(gpuCount: Int(cluster.pods.gpuCount[p]), milli: cluster.pods.gpuMilli[p])
+    let n = cluster.nodes.count
+    if stamps.count < n {
+      stamps.append(contentsOf: repeatElement(0, count: n - stamps.count))
+      tags.append(contentsOf: repeatElement(0, count: n * GPUTag.count - tags.count))
+    }
+    return tag == 0 ? .uniform(0) : .perNode
+  }
+
+  func score(
+    _ info: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>
+  ) {
+    // SAFETY: `rows` lie in the node table; `tags` holds `GPUTag.count` counters per row.
+    let pods = cluster.pods
+    let version = cluster.nodes.version.base
+    let free = cluster.nodes.gpuMilliFree.base
+    tags.withUnsafeMutableBufferPointer { all in
+      for r in rows {
+        let t = all.baseAddress! + r * GPUTag.count
+        if stamps[r] != version[r] &+ 1 {
+          t.update(repeating: 0, count: GPUTag.count)
+          var pod = cluster.firstPod(on: NodeID(UInt32(r)))
+          while let q = pod {
+            let k = GPUTag.of(gpuCount: Int(pods.gpuCount[q.index]), milli: pods.gpuMilli[q.index])
+            if k > 0 { t[k] += 1 }
+            pod = cluster.pod(after: q)
+          }
+          stamps[r] = version[r] &+ 1
+        }
+        scores[r] = GPUPolicyScores.gpuClustering(
+          gpuFree: free[r], tags: UnsafePointer(t), podTag: tag)
+      }
+    }
+  }
+}

@@ -3,9 +3,19 @@ import Testing
 
 @testable import BerthScheduling
 
-struct GPUSharingSimulatorTests {
+/// A scheduler running `policy` as the FGD simulator does (see `GPUPolicy.profile`).
+func policyScheduler(
+  _ cluster: Cluster, _ policy: GPUPolicy, typicalPods: [TypicalPod], rank: [Int32], seed: UInt64
+) -> Scheduler {
+  let s = Scheduler(
+    cluster: cluster, profile: policy.profile(typicalPods: typicalPods), seed: seed)
+  s.tieRanks = rank
+  return s
+}
+
+struct GPUPolicyProfileTests {
   @Test(
-    "every policy's simulator keeps the cluster consistent and places what fits",
+    "every policy's profile keeps the cluster consistent and places what fits",
     arguments: GPUPolicy.allCases)
   func invariants(policy: GPUPolicy) throws {
     var rng = SplitMix64(seed: 3)
@@ -43,16 +53,46 @@ struct GPUSharingSimulatorTests {
       specs.append(spec)
       ids.append(try cluster.addPod(spec))
     }
-    let sim = GPUSharingSimulator(
-      cluster: cluster, policy: policy, typicalPods: FragmentationModel.typicalPods(specs),
-      rank: Array(0..<12), seed: 9)
+    let typical = FragmentationModel.typicalPods(specs)
+    let scheduler = policyScheduler(
+      cluster, policy, typicalPods: typical, rank: Array(0..<12), seed: 9)
+    let model = FragmentationModel(classes: typical, models: cluster.gpuModels)
+    var fragmentation = (0..<12).map { model.fragmentation(ofNode: $0, in: cluster.nodes) }
+    var total = fragmentation.reduce(0, +)
     var placed = 0
-    for id in ids where sim.schedule(id) != nil { placed += 1 }
+    for id in ids {
+      guard let node = scheduler.scheduleOne(id).node else {
+        #expect(!cluster.pods.isBound(id))
+        continue
+      }
+      placed += 1
+      let old = fragmentation[node.index]
+      fragmentation[node.index] = model.fragmentation(ofNode: node.index, in: cluster.nodes)
+      total += fragmentation[node.index] - old
+    }
     #expect(placed > 30)
     cluster.checkInvariants()
     // The running fragmentation equals a recount.
-    let recount = (0..<cluster.nodes.count).map { sim.computeFragmentation($0) }.reduce(0, +)
-    #expect(abs(recount - sim.totalFragmentation) < 1e-6)
+    let recount = (0..<12).map { model.fragmentation(ofNode: $0, in: cluster.nodes) }
+    #expect(abs(recount.reduce(0, +) - total) < 1e-6)
+    #expect(scheduler.scorePlugins.map(\.name) == [policy.scorePlugin])
+    #expect(scheduler.filterPlugins.contains { $0.name == .gpuShare })
+  }
+
+  @Test("a pod whose GPUs fit nowhere is left unplaced, named by GPUShare's reason")
+  func noFit() throws {
+    let cluster = Cluster(nodes: [
+      NodeSpec(
+        name: "n0", allocatable: ResourceAmounts(cpuMillis: 8000, memoryBytes: 1 << 34, pods: 110),
+        gpus: NodeGPUs(count: 2, model: "T4"))
+    ])
+    let pod = try cluster.addPod(
+      PodSpec(
+        name: "p", containers: [Container(requests: ResourceList([("cpu", Quantity(milli: 100))]))],
+        gpu: GPURequest(count: 4, milliPerGPU: 1000)))
+    let s = policyScheduler(cluster, .bestFit, typicalPods: [], rank: [0], seed: 1)
+    #expect(s.scheduleOne(pod).node == nil)
+    #expect(s.diagnose(pod).message.contains("didn't have free GPUs"))
   }
 }
 
@@ -80,11 +120,10 @@ struct RandomAndFirstFitTests {
   @Test("FirstFit follows the node permutation and the lowest GPU with room")
   func firstFit() throws {
     let (c, ids) = try Self.cluster()
-    let sim = GPUSharingSimulator(
-      cluster: c, policy: .firstFit, typicalPods: [], rank: [3, 1, 4, 0, 2], seed: 1)
-    #expect(sim.schedule(ids[0]) == NodeID(3))
+    let s = policyScheduler(c, .firstFit, typicalPods: [], rank: [3, 1, 4, 0, 2], seed: 1)
+    #expect(s.scheduleOne(ids[0]).node == NodeID(3))
     #expect(c.pods.gpuAssignment[ids[0].index] == 0b01)
-    #expect(sim.schedule(ids[1]) == NodeID(3))
+    #expect(s.scheduleOne(ids[1]).node == NodeID(3))
     #expect(c.pods.gpuAssignment[ids[1].index] == 0b01)
   }
 
@@ -92,9 +131,8 @@ struct RandomAndFirstFitTests {
   func random() throws {
     func placements(_ seed: UInt64) throws -> [Int?] {
       let (c, ids) = try Self.cluster()
-      let sim = GPUSharingSimulator(
-        cluster: c, policy: .random, typicalPods: [], rank: [0, 1, 2, 3, 4], seed: seed)
-      return ids.map { sim.schedule($0)?.index }
+      let s = policyScheduler(c, .random, typicalPods: [], rank: [0, 1, 2, 3, 4], seed: seed)
+      return ids.map { s.scheduleOne($0).node?.index }
     }
     #expect(try placements(1) == placements(1))
     #expect(try Set(placements(1).compactMap { $0 }).count > 1)
