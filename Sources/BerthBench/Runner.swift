@@ -31,7 +31,8 @@ public final class WorkloadRunner {
   let workload: Workload
   let options: RunOptions
   let cluster = Cluster()
-  let scheduler: Scheduler
+  /// The run's kube-scheduler: direct, or through the queue in queue test cases.
+  let scheduling: SchedulingRun
   var rng: SplitMix64
   let clock = ContinuousClock()
 
@@ -46,10 +47,9 @@ public final class WorkloadRunner {
   var measuredPods = 0
   /// Scheduling cycles measured (equals `measuredPods` without the queue).
   var measuredCycles = 0
-  /// Queue test cases: the run that owns virtual time, and which pods are measured.
-  var queueRun: QueueRun?
+  /// Queue test cases: the queue that owns virtual time, and which pods are measured.
+  var queueRun: QueueRun? { scheduling.queue }
   var measuredPod: [Bool] = []
-  var cycleStart: UInt64 = 0
   var measuredScheduled = 0
   var evaluatedNodes = 0
   var allocations = 0
@@ -75,13 +75,15 @@ public final class WorkloadRunner {
       label: "bench/\(suite.name)/\(testCase.name)/\(workload.name)")
     rng = root.split(label: "ops")
     var schedulerSeed = root.split(label: "scheduler")
-    scheduler = Scheduler(cluster: cluster, profile: testCase.profile, seed: schedulerSeed.next())
+    var preemptionSeed = root.split(label: "preemption")
+    scheduling = SchedulingRun(
+      cluster: cluster, profiles: [testCase.profile], seed: schedulerSeed.next(),
+      mode: testCase.queue ? .queued(QueueSettings(), seed: preemptionSeed.next()) : .direct)
     if testCase.queue {
-      var preemptionSeed = root.split(label: "preemption")
-      let q = QueueRun(scheduler: scheduler, seed: preemptionSeed.next())
-      queueRun = q
-      q.beforeCycle = { [unowned self] _ in self.cycleStart = MonotonicClock.nanoseconds() }
-      q.onCycle = { [unowned self] pod, outcome, _ in self.queuedCycle(pod, outcome) }
+      // SAFETY: the run is this runner's and does not outlive it.
+      scheduling.onCycle = { [unowned(unsafe) self] pod, outcome, _, nanos in
+        self.queuedCycle(pod, outcome, nanos: nanos)
+      }
     }
   }
 
@@ -249,22 +251,14 @@ public final class WorkloadRunner {
 
   func schedule(_ pod: PodID) {
     let allocBefore = collecting ? options.allocations.read() : nil
-    let t0 = MonotonicClock.nanoseconds()
-    let outcome = scheduler.scheduleOne(pod)
-    let t1 = MonotonicClock.nanoseconds()
+    let outcome = scheduling.attempt(pod)
+    cycle(outcome, scheduling.lastCycleNanos)
     if collecting {
       if let before = allocBefore, let after = options.allocations.read() {
         allocations += after - before
       } else {
         allocationsMeasured = false
       }
-      latencyNanos.record(t1 &- t0)
-      completionNanos.append(t1 &- measureStart!)
-      measuredPods += 1
-      measuredCycles += 1
-      evaluatedNodes += outcome.evaluatedNodes
-      if outcome.node != nil { measuredScheduled += 1 }
-      if measuredPods & 127 == 0 { progress?(measuredPods) }  // a bar redraws at most every 100 ms
     }
     mix(pod: pod, node: outcome.node)
     if outcome.node != nil { track(bound: pod) }
@@ -277,12 +271,24 @@ public final class WorkloadRunner {
     }
   }
 
+  /// One direct cycle's latency and completion, while measuring.
+  func cycle(_ outcome: ScheduleOutcome, _ nanos: UInt64) {
+    guard collecting else { return }
+    latencyNanos.record(nanos)
+    completionNanos.append(scheduling.lastCycleEnd &- measureStart!)
+    measuredPods += 1
+    measuredCycles += 1
+    evaluatedNodes += outcome.evaluatedNodes
+    if outcome.node != nil { measuredScheduled += 1 }
+    if measuredPods & 127 == 0 { progress?(measuredPods) }  // a bar redraws at most every 100 ms
+  }
+
   /// One cycle the queue ran: latency, completion of measured pods, the placements checksum, and
   /// churn after every `every` measured pods bound.
-  func queuedCycle(_ pod: PodID, _ outcome: ScheduleOutcome) {
-    let t1 = MonotonicClock.nanoseconds()
+  func queuedCycle(_ pod: PodID, _ outcome: ScheduleOutcome, nanos: UInt64) {
+    let t1 = scheduling.lastCycleEnd
     if collecting {
-      latencyNanos.record(t1 &- cycleStart)
+      latencyNanos.record(nanos)
       measuredCycles += 1
       evaluatedNodes += outcome.evaluatedNodes
       if outcome.node != nil && pod.index < measuredPod.count && measuredPod[pod.index] {
@@ -500,9 +506,5 @@ enum PeakMemory {
 
 /// CLOCK_MONOTONIC in nanoseconds: two reads per measured cycle, so no Duration arithmetic.
 enum MonotonicClock {
-  static func nanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-  }
+  @inline(__always) static func nanoseconds() -> UInt64 { SchedulingRun.nanoseconds() }
 }

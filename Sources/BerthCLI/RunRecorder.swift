@@ -4,14 +4,13 @@ import BerthTraces
 import Foundation
 import Histogram
 
-/// Drives the schedulers of a run (one per profile) and keeps what the report needs: outcomes,
-/// per-pod latency, score dumps, the explanation of one pod, and agreement with recorded
-/// placements.
-struct RunRecorder {
+/// What `berth schedule` reports of a `SchedulingRun`: outcomes, per-cycle latency, score
+/// dumps, the explanation of one pod, and agreement with recorded placements.
+final class RunRecorder {
+  /// The run whose cycles are recorded.
+  let run: SchedulingRun
   /// One per profile, sharing the cluster and their cycle state.
-  let schedulers: [Scheduler]
-  /// Per pod row, the index of its profile's scheduler (nil: not scheduled by this run).
-  let profileOf: [Int?]
+  var schedulers: [Scheduler] { run.schedulers }
   let cluster: Cluster
   let scoresPods: Int
   /// The score plugins of all profiles by name, first appearance first: the score dump's columns.
@@ -30,11 +29,10 @@ struct RunRecorder {
     same: 0, tiedTop: 0, lower: 0, outsideWindow: 0, infeasible: 0, unschedulable: 0, missing: 0
   )
 
-  init(schedulers: [Scheduler], profileOf: [Int?], scoresPods: Int) {
-    precondition(!schedulers.isEmpty, "a run needs a profile")
-    self.schedulers = schedulers
-    self.profileOf = profileOf
-    cluster = schedulers[0].cluster
+  init(run: SchedulingRun, scoresPods: Int) {
+    self.run = run
+    let schedulers = run.schedulers
+    cluster = run.cluster
     self.scoresPods = scoresPods
     var columns: [PluginName] = []
     for s in schedulers {
@@ -51,35 +49,28 @@ struct RunRecorder {
   }
 
   /// The scheduler of the pod's profile.
-  func schedulerOf(_ pod: PodID) -> Scheduler {
-    schedulers[pod.index < profileOf.count ? profileOf[pod.index] ?? 0 : 0]
-  }
+  func schedulerOf(_ pod: PodID) -> Scheduler { run.scheduler(of: pod) }
 
   /// A cycle the queue ran: its latency and outcome (the pod is already bound on success).
-  mutating func recordCycle(_ pod: PodID, _ outcome: ScheduleOutcome, nanos: UInt64) {
+  func recordCycle(_ pod: PodID, _ outcome: ScheduleOutcome, nanos: UInt64) {
     latencyNanos.record(nanos)
     record(pod, outcome)
   }
 
-  mutating func schedule(_ pod: PodID, explain: Bool) {
+  /// One direct cycle for `pod` (its scores dumped or explained first when asked).
+  func schedule(_ pod: PodID, explain: Bool) {
     let dump = outcomes.count < scoresPods
-    let start = DispatchTime.now().uptimeNanoseconds
-    let outcome = schedulerOf(pod).scheduleOne(pod, bind: !(dump || explain))
-    let nanos = DispatchTime.now().uptimeNanoseconds - start
-    latencyNanos.record(nanos)
+    let outcome = run.attempt(pod, bind: !(dump || explain))
+    latencyNanos.record(run.lastCycleNanos)
     if dump || explain {
       if dump { dumpScores(pod, outcome) }
       if explain { printExplanation(pod, outcome) }
-      if let node = outcome.node {
-        let scheduler = schedulerOf(pod)
-        cluster.bind(
-          pod, to: node, gpus: scheduler.devices(for: PodInfo(pod, in: cluster), on: node))
-      }
+      if let node = outcome.node { run.bind(pod, to: node) }
     }
     record(pod, outcome)
   }
 
-  mutating func record(_ pod: PodID, _ outcome: ScheduleOutcome) {
+  func record(_ pod: PodID, _ outcome: ScheduleOutcome) {
     evaluatedTotal += outcome.evaluatedNodes
     if outcome.node == nil {
       let message = schedulerOf(pod).diagnose(pod).message
@@ -92,11 +83,10 @@ struct RunRecorder {
 
   /// Replay: score the pod as Berth would (dumping the scores of the first `scoresPods`
   /// followed pods, the conformance workflow), then bind it where the recording says.
-  mutating func follow(_ pod: PodID, recorded: String?) {
+  func follow(_ pod: PodID, recorded: String?) {
     let scheduler = schedulerOf(pod)
-    let start = DispatchTime.now().uptimeNanoseconds
-    let outcome = scheduler.scheduleOne(pod, bind: false)
-    latencyNanos.record(DispatchTime.now().uptimeNanoseconds - start)
+    let outcome = run.attempt(pod, bind: false)
+    latencyNanos.record(run.lastCycleNanos)
     if outcomes.count < scoresPods { dumpScores(pod, outcome) }
     var placed = outcome
     switch recorded {
@@ -127,12 +117,12 @@ struct RunRecorder {
         agreement.outsideWindow += 1
       }
       placed.node = fits ? node : nil
-      if fits { cluster.bind(pod, to: node) }
+      if fits { run.bind(pod, to: node) }
     }
     record(pod, placed)
   }
 
-  private mutating func dumpScores(_ pod: PodID, _ outcome: ScheduleOutcome) {
+  private func dumpScores(_ pod: PodID, _ outcome: ScheduleOutcome) {
     guard outcome.topScore != nil else { return }
     let scheduler = schedulerOf(pod)
     let name = cluster.pods.name(pod)
@@ -150,7 +140,7 @@ struct RunRecorder {
     }
   }
 
-  mutating func printExplanation(_ pod: PodID, _ outcome: ScheduleOutcome) {
+  func printExplanation(_ pod: PodID, _ outcome: ScheduleOutcome) {
     explained = true
     let scheduler = schedulerOf(pod)
     print(

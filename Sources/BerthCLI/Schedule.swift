@@ -166,14 +166,6 @@ struct Schedule: ParsableCommand {
           "warning: pod \(Escaped(pod)) is bound to node \(Escaped(node)), which the input does not have; left out\(more)\n"
             .utf8))
     }
-    // One scheduler per profile, sharing the start index, tie-breaking draws and nominations.
-    var schedulers: [Scheduler] = []
-    for profile in profiles {
-      schedulers.append(
-        Scheduler(
-          cluster: built, profile: profile, seed: seed, tieBreak: tieBreak.value,
-          sharingWith: schedulers.first))
-    }
     // Which pods this run schedules: unbound ones naming one of the profiles, each through that
     // profile. Pods already bound (spec.nodeName) occupy their nodes; pods for other schedulers
     // stay pending.
@@ -189,17 +181,25 @@ struct Schedule: ParsableCommand {
     }
 
     let recorded = try follow.map { try PlacementsCSV.read(path: $0) }
+    let profileOf = plan.profile
     if recorded == nil && scoresOut == nil && !noQueue {
       let arrivals = try loaded.arrivals(file: cluster)
+      var settings = QueueSettings()
+      settings.queueingHints = !noQueueingHints && gates.isEnabled(.schedulerQueueingHints)
+      settings.cycleDuration = .seconds(cycleTime / 1000)
+      // One scheduler per profile, sharing the start index, tie-breaking draws and nominations.
+      let run = SchedulingRun(
+        cluster: built, profiles: profiles, seed: seed, tieBreak: tieBreak.value,
+        profileOf: { profileOf[$0.index] ?? 0 }, mode: .queued(settings, seed: seed))
       try runQueued(
-        schedulers: schedulers, built: built, seed: seed, arrivals: arrivals, plan: plan,
-        queueingHints: !noQueueingHints && gates.isEnabled(.schedulerQueueingHints),
-        classNames: loaded.priorityClassNames)
+        run, built: built, arrivals: arrivals, plan: plan, classNames: loaded.priorityClassNames)
       return
     }
-    var run = RunRecorder(
-      schedulers: schedulers, profileOf: plan.profile, scoresPods: scoresOut == nil ? 0 : scoresPods
-    )
+    let run = RunRecorder(
+      run: SchedulingRun(
+        cluster: built, profiles: profiles, seed: seed, tieBreak: tieBreak.value,
+        profileOf: { profileOf[$0.index] ?? 0 }, mode: .direct),
+      scoresPods: scoresOut == nil ? 0 : scoresPods)
     let progress = Progress(total: built.pods.count)
     let clock = ContinuousClock()
     let mallocsBefore = MallocCount.current()
@@ -241,39 +241,25 @@ extension Schedule {
   /// on ties, and go through the scheduling queue: retries on cluster events, backoff, the
   /// 5-minute flush, preemption.
   private func runQueued(
-    schedulers: [Scheduler], built: Cluster, seed: UInt64, arrivals: [VirtualTime],
-    plan: SchedulingPlan, queueingHints: Bool,
+    _ run: SchedulingRun, built: Cluster, arrivals: [VirtualTime], plan: SchedulingPlan,
     classNames: [Int32: String]
   ) throws {
-    var settings = QueueSettings()
-    settings.queueingHints = queueingHints
-    settings.cycleDuration = .seconds(cycleTime / 1000)
-    let profileOf = plan.profile
-    let queueRun = QueueRun(
-      schedulers: schedulers, profileOf: { profileOf[$0.index] ?? 0 }, seed: seed,
-      settings: settings)
+    guard let queueRun = run.queue else { preconditionFailure("a queued run") }
     for p in 0..<built.pods.count where plan.scheduled[p] {
-      queueRun.submit(PodID(UInt32(p)), at: arrivals[p])
+      run.submit(PodID(UInt32(p)), at: arrivals[p])
     }
-    final class Box {
-      var recorder: RunRecorder
-      var started: UInt64 = 0
-      var explainedCycle = false
-      init(_ r: RunRecorder) { recorder = r }
-    }
-    let box = Box(RunRecorder(schedulers: schedulers, profileOf: plan.profile, scoresPods: 0))
+    let recorder = RunRecorder(run: run, scoresPods: 0)
+    var explainedCycle = false
     let progress = Progress(total: built.pods.count)
     var bound = 0
-    queueRun.beforeCycle = { _ in box.started = DispatchTime.now().uptimeNanoseconds }
-    queueRun.onCycle = { pod, outcome, decision in
-      let nanos = DispatchTime.now().uptimeNanoseconds - box.started
+    run.onCycle = { pod, outcome, decision, nanos in
       let name = built.pods.name(pod)
-      if name == explain && !box.explainedCycle {
-        box.explainedCycle = true
+      if name == explain && !explainedCycle {
+        explainedCycle = true
         // Explain against the cluster as the cycle saw it: without the pod itself.
         let mask = built.pods.gpuAssignment[pod.index]
         if outcome.node != nil { built.unbind(pod) }
-        box.recorder.printExplanation(pod, outcome)
+        recorder.printExplanation(pod, outcome)
         if let node = outcome.node { built.bind(pod, to: node, gpus: mask == 0 ? nil : mask) }
         if let d = decision {
           print(
@@ -288,7 +274,7 @@ extension Schedule {
           )
         }
       }
-      box.recorder.recordCycle(pod, outcome, nanos: nanos)
+      recorder.recordCycle(pod, outcome, nanos: nanos)
       if outcome.node != nil {
         bound += 1
         progress.update(bound)
@@ -297,12 +283,12 @@ extension Schedule {
     let clock = ContinuousClock()
     let mallocsBefore = MallocCount.current()
     let started = clock.now
-    queueRun.run()
+    run.run()
     let wall = clock.now - started
     let mallocsAfter = MallocCount.current()
     progress.finish()
     built.checkInvariants()
-    box.recorder.report(wall: wall, following: false, queue: queueRun, classNames: classNames)
+    recorder.report(wall: wall, following: false, queue: queueRun, classNames: classNames)
     if let before = mallocsBefore, let after = mallocsAfter, queueRun.cycles > 0 {
       print(
         String(
@@ -311,9 +297,9 @@ extension Schedule {
     }
     if let out {
       try PlacementsCSV.write(
-        plan.placements(box.recorder.finalPlacements(queueRun), cluster: built), to: out)
+        plan.placements(recorder.finalPlacements(queueRun), cluster: built), to: out)
     }
-    if let explain, !box.explainedCycle {
+    if let explain, !explainedCycle {
       throw CommandFailure(
         built.pods.id(named: explain) != nil
           ? "--explain: pod \"\(explain)\" was never attempted (it has scheduling gates)"

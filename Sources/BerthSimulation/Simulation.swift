@@ -68,6 +68,8 @@ public final class Simulation {
   public let seed: UInt64
   public let cluster: Cluster
   public let engine: Engine
+  /// The kube-scheduler (default profile) and its queue, a component of the engine.
+  @exclusivity(unchecked) public private(set) var scheduling: SchedulingRun!
   @exclusivity(unchecked) public private(set) var queue: QueueRun!
   public let recorder: Recorder
   var settings: SimulationSettings { scenario.settings }
@@ -125,12 +127,14 @@ public final class Simulation {
     ] as [Component] {
       engine.add(c)
     }
-    let scheduler = Scheduler(cluster: cluster, seed: seed)
-    queue = QueueRun(scheduler: scheduler, seed: seed, engine: engine)
+    scheduling = SchedulingRun(
+      cluster: cluster, profiles: [.default], seed: seed,
+      mode: .queued(QueueSettings(), seed: seed, engine: engine))
+    queue = scheduling.queue
     kubelet = Kubelet(self, rng: root.split(label: "kubelet"))
     engine.add(kubelet)
     engine.add(recorder)
-    queue.onCycle = { [unowned self] pod, outcome, _ in
+    scheduling.onCycle = { [unowned self] pod, outcome, _, _ in
       if outcome.node == nil { self.failedScheduling(pod) }
     }
     for p in 0..<cluster.pods.count { adoptBarePod(PodID(UInt32(p))) }
