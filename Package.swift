@@ -139,7 +139,9 @@ let package = Package(
     .testTarget(name: "BerthWorkloadsTests", dependencies: ["BerthWorkloads"]),
     .testTarget(
       name: "BerthSimulationTests",
-      dependencies: ["BerthCore", "BerthSimulation", "BerthTraces", "BerthWorkloads"]),
+      dependencies: [
+        "BerthCore", "BerthScheduling", "BerthSimulation", "BerthTraces", "BerthWorkloads",
+      ]),
     .testTarget(
       name: "BerthEngineTests",
       dependencies: ["BerthCore", "BerthEngine", "BerthScheduling", "BerthTestSupport"]),

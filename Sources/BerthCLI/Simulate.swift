@@ -1,6 +1,7 @@
 import ArgumentParser
 import BerthBench
 import BerthCore
+import BerthScheduling
 import BerthSimulation
 import BerthTraces
 import Foundation
@@ -18,6 +19,8 @@ struct Simulate: ParsableCommand {
       Examples:
         berth simulate datasets/scenarios/rolling-update.yaml --out /tmp/rollout
         berth simulate datasets/scenarios/crash-loop.yaml --seed 3 --until 1h
+        berth simulate datasets/scenarios/rolling-update.yaml \\
+          --config datasets/profiles/most-allocated.yaml
       """)
 
   @Argument(help: "The scenario: a YAML file or a folder of them.") var scenario: String
@@ -26,6 +29,13 @@ struct Simulate: ParsableCommand {
   var out: String?
   @Option(help: "Stop at this virtual time instead of the scenario's duration (e.g. 90s, 2h).")
   var until: String?
+  @Option(
+    help: ArgumentHelp(
+      "KubeSchedulerConfiguration YAML (kubescheduler.config.k8s.io/v1) for the scheduler.",
+      discussion:
+        "Each pod goes to the profile its spec.schedulerName names; pods naming none stay Pending."
+    ))
+  var config: String?
 
   func run() throws {
     let scenario: Scenario
@@ -42,11 +52,23 @@ struct Simulate: ParsableCommand {
       }
       guard end > .zero else { throw ValidationError("--until must be positive") }
     }
+    let profiles: [Profile]
+    do {
+      profiles =
+        try config.map { try Profile.resolve(try SchedulerConfigurationYAML.read(path: $0)) }
+        ?? [.default]
+    } catch let error as ConfigurationError {
+      throw CommandFailure("\(config ?? ""): \(error)")
+    } catch { throw CommandFailure("\(error)") }
     let sim: Simulation
-    do { sim = try Simulation(scenario: scenario, seed: seed, keepsEvents: out != nil) } catch {
-      throw CommandFailure(error.description)
-    }
+    do {
+      sim = try Simulation(
+        scenario: scenario, seed: seed, keepsEvents: out != nil, profiles: profiles)
+    } catch { throw CommandFailure(error.description) }
     print("scenario=\(scenario.name) seed=\(sim.seed) until=\(Self.format(end))")
+    if config != nil {
+      print("scheduler profiles: \(profiles.map(\.schedulerName).joined(separator: ", "))")
+    }
     let started = DispatchTime.now().uptimeNanoseconds
     let totalSeconds = max(1, Int(end.nanoseconds / 1_000_000_000))
     let progress = Progress(total: totalSeconds, label: "virtual time", unit: "s")
@@ -64,7 +86,7 @@ struct Simulate: ParsableCommand {
     printSummary(sim, wall: wall)
     guard let out else { return }
     var inputs: [(path: String, fnv1a64: String)] = []
-    for f in (try? InputFile.yamlFiles(at: self.scenario)) ?? [] {
+    for f in ((try? InputFile.yamlFiles(at: self.scenario)) ?? []) + (config.map { [$0] } ?? []) {
       if let data = FileManager.default.contents(atPath: f) {
         inputs.append((f, String(format: "%016llx", InputChecksum.fnv1a64(data))))
       }

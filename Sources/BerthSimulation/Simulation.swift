@@ -37,6 +37,9 @@ struct PodRecord {
   var markedNotReady = false
   /// How its owner last counted it (`OwnerView` bits).
   var ownerView: UInt8 = 0
+  /// The scheduler profile its `schedulerName` names; -1: another scheduler's (it stays
+  /// Pending, as kube-scheduler leaves such pods alone).
+  var profile: Int8 = 0
   /// A daemon pod's node (its node affinity's), -1 for others.
   var targetNode: Int32 = -1
   /// Deleted by an eviction (the taint manager, a drain): its DisruptionTarget condition.
@@ -68,7 +71,9 @@ public final class Simulation {
   public let seed: UInt64
   public let cluster: Cluster
   public let engine: Engine
-  /// The kube-scheduler (default profile) and its queue, a component of the engine.
+  /// The profiles' indices by scheduler name.
+  private let profileByName: [String: Int8]
+  /// The kube-scheduler (its profiles) and its queue, a component of the engine.
   @exclusivity(unchecked) public private(set) var scheduling: SchedulingRun!
   @exclusivity(unchecked) public private(set) var queue: QueueRun!
   public let recorder: Recorder
@@ -97,8 +102,16 @@ public final class Simulation {
   ///   - seed: overrides the scenario's (default 1).
   ///   - keepsEvents: whether the event lines are kept for `events.jsonl` (a run that writes no
   ///     outputs need not hold millions of them); events are counted either way.
-  public init(scenario: Scenario, seed: UInt64? = nil, keepsEvents: Bool = true) throws(InputError)
-  {
+  ///   - profiles: the scheduler's profiles (a KubeSchedulerConfiguration's); each pod goes to
+  ///     the one its `schedulerName` names.
+  public init(
+    scenario: Scenario, seed: UInt64? = nil, keepsEvents: Bool = true,
+    profiles: [Profile] = [.default]
+  ) throws(InputError) {
+    precondition(!profiles.isEmpty && profiles.count < 128, "1…127 scheduler profiles")
+    var byName: [String: Int8] = [:]
+    for (i, p) in profiles.enumerated() { byName[p.schedulerName] = Int8(i) }
+    profileByName = byName
     self.scenario = scenario
     let seed = seed ?? scenario.seed ?? 1
     self.seed = seed
@@ -128,7 +141,8 @@ public final class Simulation {
       engine.add(c)
     }
     scheduling = SchedulingRun(
-      cluster: cluster, profiles: [.default], seed: seed,
+      cluster: cluster, profiles: profiles, seed: seed,
+      profileOf: { [unowned self] in Int(self.records[$0.index].profile) },
       mode: .queued(QueueSettings(), seed: seed, engine: engine))
     queue = scheduling.queue
     kubelet = Kubelet(self, rng: root.split(label: "kubelet"))
@@ -160,7 +174,8 @@ public final class Simulation {
   private func adoptBarePod(_ pod: PodID) {
     ensureRecord(pod)
     records[pod.index].behavior = behavior(for: pod)
-    queue.submit(pod, at: .zero)
+    records[pod.index].profile = profileByName[barePods[pod.index].schedulerName] ?? -1
+    if records[pod.index].profile >= 0 { queue.submit(pod, at: .zero) }
     recorder.podCreated(pod)
   }
 
@@ -183,7 +198,8 @@ public final class Simulation {
     records[pod.index].template = template
     records[pod.index].completionIndex = completionIndex
     records[pod.index].behavior = behavior(for: pod)
-    queue.arriveNow(pod)
+    records[pod.index].profile = profileByName[spec.schedulerName] ?? -1
+    if records[pod.index].profile >= 0 { queue.arriveNow(pod) }
     recorder.podCreated(pod)
     return pod
   }
@@ -199,7 +215,8 @@ public final class Simulation {
     records[pod.index].template = p.template
     records[pod.index].completionIndex = p.completionIndex
     records[pod.index].behavior = p.behavior
-    queue.arriveNow(pod)
+    records[pod.index].profile = p.profile
+    if p.profile >= 0 { queue.arriveNow(pod) }
     recorder.podCreated(pod)
     return pod
   }
@@ -319,7 +336,7 @@ public final class Simulation {
     guard !isGone(pod) else { return }
     records[pod.index].generation &+= 1
     records[pod.index].running = false
-    if !pods.isBound(pod) { queue.deletePending(pod) }
+    if !pods.isBound(pod) && records[pod.index].profile >= 0 { queue.deletePending(pod) }
     if pods.isBound(pod) { cluster.unbind(pod) }
     if pods.finishedAt[pod.index] == PodTable.never && pods.startedAt[pod.index] != PodTable.never {
       pods.set(pods.finishedAt, of: pod, to: now)

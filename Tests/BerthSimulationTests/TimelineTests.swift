@@ -1,4 +1,5 @@
 import BerthCore
+import BerthScheduling
 import Foundation
 import Testing
 
@@ -634,6 +635,59 @@ struct TimelineTests {
       #expect(sim.now == sim.scenario.duration, "\(f)")
       #expect(!sim.recorder.events.contains("ActionFailed"), "\(f): an action failed")
     }
+  }
+
+  @Test(
+    "pods go to the profile their schedulerName names; a MostAllocated profile packs, pods of an unknown scheduler stay Pending"
+  )
+  func schedulerProfiles() throws {
+    func deployment(_ name: String, scheduler: String) -> String {
+      """
+      ---
+      apiVersion: apps/v1
+      kind: Deployment
+      metadata: {name: \(name)}
+      spec:
+        replicas: 4
+        selector: {matchLabels: {app: \(name)}}
+        template:
+          metadata: {labels: {app: \(name)}}
+          spec:
+            schedulerName: \(scheduler)
+            containers:
+            - {name: app, image: "x", resources: {requests: {cpu: 500m, memory: 64Mi}}}
+
+      """
+    }
+    let text =
+      "apiVersion: berth.dev/v1alpha1\nkind: Scenario\nmetadata: {name: p}\nspec: {duration: 2m}\n"
+      + Self.nodes(4) + deployment("packed", scheduler: "packer")
+      + deployment("spread", scheduler: "default-scheduler")
+      + deployment("orphan", scheduler: "someone-else")
+    var fit = NodeResourcesFitArguments()
+    fit.strategy = .mostAllocated
+    var packer = ProfileConfiguration(schedulerName: "packer")
+    packer.plugins[.score] = PluginSet(
+      enabled: [PluginReference(name: "NodeResourcesFit")], disabled: [PluginReference(name: "*")])
+    packer.pluginConfig = [PluginConfig(fit)]
+    let profiles = try Profile.resolve(
+      SchedulerConfiguration(profiles: [ProfileConfiguration(), packer]))
+    let sim = try Simulation(
+      scenario: try Scenario.parse(text, file: "p.yaml"), seed: 2, profiles: profiles)
+    sim.engine.checksInvariants = true
+    sim.engine.invariants = { _ in #expect(sim.invariantViolations().isEmpty) }
+    sim.run()
+    let pods = sim.cluster.pods
+    func nodes(_ prefix: String) -> [NodeID?] {
+      (0..<pods.count).map { PodID(UInt32($0)) }.filter { pods.name($0).hasPrefix(prefix) }
+        .map { pods.boundNode($0) }
+    }
+    // MostAllocated alone puts the four 500m pods on one 4-CPU node.
+    #expect(nodes("packed-").allSatisfy { $0 != nil })
+    #expect(Set(nodes("packed-").compactMap { $0 }).count == 1)
+    #expect(nodes("spread-").allSatisfy { $0 != nil })
+    #expect(nodes("orphan-").count == 4 && nodes("orphan-").allSatisfy { $0 == nil })
+    #expect(Self.events(sim, reason: "FailedScheduling").isEmpty)
   }
 
   @Test("the same scenario and seed give byte-identical outputs; another seed other names")
