@@ -201,7 +201,7 @@ enum Kernels {
           col[i] = reverse ? NodeScore.max &- s : s
         }
       }
-    case .minMax:
+    case .minMax, .integerMinMax:
       var lo = Int64.max
       var hi = Int64.min
       for seg in window.pair {
@@ -210,11 +210,17 @@ enum Kernels {
           hi = max(hi, col[i])
         }
       }
+      let integer = rule == .integerMinMax
       for seg in window.pair {
         for i in seg {
-          // Upstream order of operations: 100 × ((s − min) / (max − min)), truncated.
-          col[i] =
-            hi == lo ? 0 : Int64(Double(NodeScore.max) * (Double(col[i] &- lo) / Double(hi &- lo)))
+          if hi == lo {
+            col[i] = 0
+          } else if integer {
+            col[i] = (col[i] &- lo) &* NodeScore.max / (hi &- lo)
+          } else {
+            // Upstream order of operations: 100 × ((s − min) / (max − min)), truncated.
+            col[i] = Int64(Double(NodeScore.max) * (Double(col[i] &- lo) / Double(hi &- lo)))
+          }
         }
       }
     }

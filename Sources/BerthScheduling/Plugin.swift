@@ -207,6 +207,8 @@ public enum ScoreNormalization: Sendable, Equatable {
   case scaleByMax(reverse: Bool)
   /// `100 × (s − min) / (max − min)`, all zero when max = min (InterPodAffinity).
   case minMax
+  /// The same in integers, `(s − min)·100 / (max − min)` (the FGD simulator's BestFit).
+  case integerMinMax
   /// The plugin's own (`ScorePlugin.normalize`), e.g. PodTopologySpread's ignored nodes.
   case custom
 }

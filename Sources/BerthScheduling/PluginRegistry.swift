@@ -21,12 +21,12 @@ public enum PluginRegistry {
       GPUSharePlugin.descriptor,
       RandomScorePlugin.descriptor,
       FirstFitScorePlugin.descriptor,
-      DotProductScorePlugin.descriptor,
-      BestFitScorePlugin.descriptor,
-      GpuPackingScorePlugin.descriptor,
+      GPUNodeScorePlugin.dotProduct,
+      GPUNodeScorePlugin.bestFit,
+      GPUNodeScorePlugin.gpuPacking,
       GpuClusteringScorePlugin.descriptor,
-      GPUResourceAllocationScorePlugin.least,
-      GPUResourceAllocationScorePlugin.most,
+      GPUNodeScorePlugin.leastAllocated,
+      GPUNodeScorePlugin.mostAllocated,
       FGDScorePlugin.descriptor,
     ] + VolumePlugin.descriptors
 

@@ -19,32 +19,6 @@ extension PluginName {
   public static let dotProductScore = PluginName("DotProductScore")
 }
 
-/// DotProductScore (score): `GPUPolicyScores.dotProduct` per node.
-final class DotProductScorePlugin: ScorePlugin {
-  static let descriptor = PluginDescriptor(.dotProductScore, [.preScore, .score]) { _ in
-    DotProductScorePlugin()
-  }
-  let name = PluginName.dotProductScore
-  let normalization = ScoreNormalization.none
-  @exclusivity(unchecked) private var pod = GPUPod.none
-
-  func preScore(_ info: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>)
-    -> ScoreMode
-  {
-    pod = GPUPod(info.id, in: cluster)
-    return .perNode
-  }
-
-  func score(
-    _ info: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>
-  ) {
-    // SAFETY: `rows` lie in the node table, as the scheduler asserts; so do `scores`' rows.
-    let n = cluster.nodes
-    let cpuA = n.allocatableCPU.base
-    let cpuR = n.requestedCPU.base
-    let free = n.gpuMilliFree.base
-    for r in rows {
-      scores[r] = GPUPolicyScores.dotProduct(cpuLeft: cpuA[r] - cpuR[r], gpuFree: free[r], pod: pod)
-    }
-  }
+extension GPUNodeScorePlugin {
+  static let dotProduct = descriptor(.dotProductScore, .dotProduct)
 }

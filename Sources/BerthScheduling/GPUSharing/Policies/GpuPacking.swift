@@ -45,31 +45,6 @@ extension PluginName {
   public static let gpuPackingScore = PluginName("GpuPackingScore")
 }
 
-/// GpuPackingScore (score): `GPUPolicyScores.gpuPacking` per node.
-final class GpuPackingScorePlugin: ScorePlugin {
-  static let descriptor = PluginDescriptor(.gpuPackingScore, [.preScore, .score]) { _ in
-    GpuPackingScorePlugin()
-  }
-  let name = PluginName.gpuPackingScore
-  let normalization = ScoreNormalization.none
-  @exclusivity(unchecked) private var pod = GPUPod.none
-
-  func preScore(_ info: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>)
-    -> ScoreMode
-  {
-    pod = GPUPod(info.id, in: cluster)
-    return pod.gpuCount == 0 ? .uniform(0) : .perNode
-  }
-
-  func score(
-    _ info: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>
-  ) {
-    // SAFETY: `rows` lie in the node table; each node has `maxPerNode` device slots.
-    let n = cluster.nodes
-    for r in rows {
-      scores[r] = GPUPolicyScores.gpuPacking(
-        left: UnsafePointer(n.gpuMilliLeft.base + r * NodeGPUs.maxPerNode),
-        count: Int(n.gpuCount[r]), pod: pod)
-    }
-  }
+extension GPUNodeScorePlugin {
+  static let gpuPacking = descriptor(.gpuPackingScore, .gpuPacking)
 }

@@ -29,41 +29,7 @@ extension PluginName {
   public static let gpuMostAllocatedScore = PluginName("GpuMostAllocatedScore")
 }
 
-/// GpuLeastAllocatedScore and GpuMostAllocatedScore (score): the baselines' CPU and memory
-/// allocation scores (`GPUPolicyScores.resourceAllocation`) per node.
-final class GPUResourceAllocationScorePlugin: ScorePlugin {
-  static let least = PluginDescriptor(.gpuLeastAllocatedScore, [.preScore, .score]) { _ in
-    GPUResourceAllocationScorePlugin(most: false)
-  }
-  static let most = PluginDescriptor(.gpuMostAllocatedScore, [.preScore, .score]) { _ in
-    GPUResourceAllocationScorePlugin(most: true)
-  }
-  let name: PluginName
-  let most: Bool
-  let normalization = ScoreNormalization.none
-  @exclusivity(unchecked) private var pod = GPUPod.none
-
-  init(most: Bool) {
-    self.most = most
-    name = most ? .gpuMostAllocatedScore : .gpuLeastAllocatedScore
-  }
-
-  func preScore(_ info: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>)
-    -> ScoreMode
-  {
-    pod = GPUPod(info.id, in: cluster)
-    return .perNode
-  }
-
-  func score(
-    _ info: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>
-  ) {
-    // SAFETY: `rows` lie in the node table, as the scheduler asserts; so do `scores`' rows.
-    let n = cluster.nodes
-    for r in rows {
-      scores[r] = GPUPolicyScores.resourceAllocation(
-        most: most, cpuAlloc: n.allocatableCPU[r], cpuUsed: n.requestedCPU[r],
-        memAlloc: n.allocatableMemory[r], memUsed: n.requestedMemory[r], pod: pod)
-    }
-  }
+extension GPUNodeScorePlugin {
+  static let leastAllocated = descriptor(.gpuLeastAllocatedScore, .leastAllocated)
+  static let mostAllocated = descriptor(.gpuMostAllocatedScore, .mostAllocated)
 }
