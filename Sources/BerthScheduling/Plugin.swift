@@ -86,6 +86,9 @@ public protocol FilterPlugin: SchedulingPlugin {
   /// scheduler keeps verdicts across cycles and refilters only rows whose node changed (see
   /// `NodeTable.journal`). Worth it for filters costlier than reading a byte per row.
   var verdictsAreNodeLocal: Bool { get }
+  /// Whether the plugin passes every pod without looking (its PreFilter always says so): the
+  /// cycle then skips even the call. The volume plugins, as Berth models no claims.
+  var passesEveryPod: Bool { get }
   /// Upstream's QueueingHint for `pod`, which this plugin rejected in its last attempt: whether
   /// `change` may make it schedulable (Queue) or cannot (QueueSkip). Asked only for changes the
   /// plugin registers for (`ClusterEvent.concerns`). Cold path.
@@ -151,6 +154,7 @@ extension FilterPlugin {
   }
 
   public var verdictsAreNodeLocal: Bool { false }
+  public var passesEveryPod: Bool { false }
 
   /// A new node helps when this plugin accepts the pod there (NodeName; NodePorts on a node with
   /// no pods); anything else always may.

@@ -583,16 +583,18 @@ struct FilterCall {
   let object: UnsafeRawPointer
   let type: any FilterPlugin.Type
   let verdictsAreNodeLocal: Bool
+  let passesEveryPod: Bool
 
   init(_ plugin: any FilterPlugin) {
     // SAFETY: unretained; the scheduler's plugin list owns the plugin for this value's lifetime.
     object = UnsafeRawPointer(Unmanaged.passUnretained(plugin as AnyObject).toOpaque())
     type = Swift.type(of: plugin)
     verdictsAreNodeLocal = plugin.verdictsAreNodeLocal
+    passesEveryPod = plugin.passesEveryPod
   }
 
   @inline(__always) func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool {
-    type.unretainedPreFilter(object, pod, cluster)
+    !passesEveryPod && type.unretainedPreFilter(object, pod, cluster)
   }
 
   @inline(__always) func restrictNodes(_ pod: PodInfo, cluster: Cluster) -> NodeRestriction {

@@ -35,6 +35,7 @@ final class VolumePlugin: FilterPlugin, ScorePlugin {
   let normalization = ScoreNormalization.none
   init(_ name: PluginName) { self.name = name }
   func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool { false }
+  let passesEveryPod = true
   func filter(
     _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>,
     code: UInt8
