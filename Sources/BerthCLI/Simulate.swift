@@ -63,7 +63,7 @@ struct Simulate: ParsableCommand {
     let sim: Simulation
     do {
       sim = try Simulation(
-        scenario: scenario, seed: seed, keepsEvents: out != nil, profiles: profiles)
+        scenario: scenario, seed: seed, keepsOutputs: out != nil, profiles: profiles)
     } catch { throw CommandFailure(error.description) }
     print("scenario=\(scenario.name) seed=\(sim.seed) until=\(Self.format(end))")
     if config != nil {

@@ -21,8 +21,10 @@ public final class Recorder: Component {
   }
 
   let startTime: Int64
-  /// Whether event lines are kept (`events.jsonl`); they are counted either way.
-  @exclusivity(unchecked) public var keepsEvents = true
+  /// Whether the outputs' text is kept — `events.jsonl` lines, `timeseries.csv` rows and the
+  /// report's points; events are counted and values settled either way. A run that writes no
+  /// outputs keeps none of it: it was half of a long run's memory.
+  @exclusivity(unchecked) public var keepsOutputs = true
   // SAFETY: the simulation owns its recorder and outlives it (a weak reference would give it a
   // side table, and every retain of the simulation the slow path).
   private unowned(unsafe) var sim: Simulation?
@@ -182,6 +184,7 @@ public final class Recorder: Component {
       let value = pending[id]
       guard value != written[id] else { continue }
       written[id] = value
+      guard keepsOutputs else { continue }
       points[id].append((pendingTime.nanoseconds, value))
       timeseriesBytes.append(contentsOf: t)
       timeseriesBytes.append(contentsOf: series[id].row)
@@ -265,7 +268,7 @@ public final class Recorder: Component {
     }
     let second = Int32(clamping: now.nanoseconds / 1_000_000_000)
     if reasonSeconds[k].last != second { reasonSeconds[k].append(second) }
-    return keepsEvents
+    return keepsOutputs
   }
 
   /// Every reason so far, sorted: whether it is a Warning, how many events, and the distinct

@@ -100,12 +100,12 @@ public final class Simulation {
 
   /// - Parameters:
   ///   - seed: overrides the scenario's (default 1).
-  ///   - keepsEvents: whether the event lines are kept for `events.jsonl` (a run that writes no
-  ///     outputs need not hold millions of them); events are counted either way.
+  ///   - keepsOutputs: whether the outputs' text (event lines, time-series rows, the report's
+  ///     points) is kept; a run that writes no outputs need not hold millions of lines.
   ///   - profiles: the scheduler's profiles (a KubeSchedulerConfiguration's); each pod goes to
   ///     the one its `schedulerName` names.
   public init(
-    scenario: Scenario, seed: UInt64? = nil, keepsEvents: Bool = true,
+    scenario: Scenario, seed: UInt64? = nil, keepsOutputs: Bool = true,
     profiles: [Profile] = [.default]
   ) throws(InputError) {
     precondition(!profiles.isEmpty && profiles.count < 128, "1…127 scheduler profiles")
@@ -122,7 +122,7 @@ public final class Simulation {
     barePods = scenario.manifest.pods
     engine = Engine(cluster: cluster)
     recorder = Recorder(startTime: scenario.startTime)
-    recorder.keepsEvents = keepsEvents
+    recorder.keepsOutputs = keepsOutputs
     recorder.attach(self)
     endpoints = Endpoints(self, services: scenario.manifest.services)
     // Order matters only within an instant: actions first, then the controllers, the
