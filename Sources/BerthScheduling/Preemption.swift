@@ -11,6 +11,10 @@ public struct PreemptionDecision: Sendable, Equatable {
   public var candidates: Int
 }
 
+extension PluginName {
+  public static let defaultPreemption = PluginName("DefaultPreemption")
+}
+
 /// DefaultPreemption (PostFilter), as upstream:
 ///
 /// 1. Eligible unless the pod's policy is Never, or its nominated node already has a
@@ -28,10 +32,6 @@ public struct PreemptionDecision: Sendable, Equatable {
 ///
 /// The dry run mutates the real cluster (unbind, filter, rebind) and restores it exactly, so
 /// PreFilter state and the incremental counters stay the scheduler's own.
-extension PluginName {
-  public static let defaultPreemption = PluginName("DefaultPreemption")
-}
-
 public final class DefaultPreemption {
   /// The PostFilter plugin; the scheduling queue runs it when no node fits.
   static let descriptor = PluginDescriptor(.defaultPreemption, [.postFilter])

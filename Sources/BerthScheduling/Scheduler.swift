@@ -21,6 +21,10 @@ public struct ScheduleOutcome: Sendable, Equatable {
   public var topScore: Int64?
 }
 
+extension PluginName {
+  public static let defaultBinder = PluginName("DefaultBinder")
+}
+
 /// The kube-scheduler scheduling cycle over struct-of-arrays tables.
 ///
 /// Per pod: PreFilter each filter plugin, then walk the nodes in node-tree order from the
@@ -30,10 +34,6 @@ public struct ScheduleOutcome: Sendable, Equatable {
 /// Score plugins then run over the window's feasible rows into per-plugin columns, which are
 /// normalised, weighted and summed into a total column; the host is the maximum, ties broken per
 /// `tieBreak`. Nothing in a pass allocates, looks up a dictionary or touches a string.
-extension PluginName {
-  public static let defaultBinder = PluginName("DefaultBinder")
-}
-
 public final class Scheduler {
   /// The Bind plugin: a placement binds the pod to its node at once.
   static let defaultBinder = PluginDescriptor(.defaultBinder, [.bind])

@@ -55,15 +55,15 @@ extension ClusterChange {
   }
 }
 
-/// kube-scheduler's scheduling queue in virtual time: activeQ ordered by PrioritySort (higher
-/// priority, then earlier queue timestamp), backoffQ ordered by backoff expiry (truncated to
-/// 1 s windows, then PrioritySort), unschedulable pods waiting for an event or the 5-minute
-/// flush, and gated pods. Every tie ends on the order pods entered the queue, so runs repeat.
 extension PluginName {
   public static let schedulingGates = PluginName("SchedulingGates")
   public static let prioritySort = PluginName("PrioritySort")
 }
 
+/// kube-scheduler's scheduling queue in virtual time: activeQ ordered by PrioritySort (higher
+/// priority, then earlier queue timestamp), backoffQ ordered by backoff expiry (truncated to
+/// 1 s windows, then PrioritySort), unschedulable pods waiting for an event or the 5-minute
+/// flush, and gated pods. Every tie ends on the order pods entered the queue, so runs repeat.
 public final class SchedulingQueue {
   /// PreEnqueue: a pod with scheduling gates waits, gated, until they are removed.
   static let schedulingGates = PluginDescriptor(.schedulingGates, [.preEnqueue])

@@ -1,5 +1,10 @@
 import BerthCore
 
+extension PluginName {
+  public static let nodeResourcesBalancedAllocation = PluginName(
+    "NodeResourcesBalancedAllocation")
+}
+
 /// NodeResourcesBalancedAllocation (score): favours nodes whose resource fractions are close.
 ///
 /// Per configured resource with allocatable > 0, fraction = min((requested + pod) / alloc, 1)
@@ -7,11 +12,6 @@ import BerthCore
 /// population standard deviation, with fewer 0; score = int((1 − std)·100), in float64 exactly
 /// as upstream evaluates it. Worked example: cpu 2300/32000 = 0.071875, memory
 /// 4688183296/137438953472 ≈ 0.034111 → std ≈ 0.018882 → 98.
-extension PluginName {
-  public static let nodeResourcesBalancedAllocation = PluginName(
-    "NodeResourcesBalancedAllocation")
-}
-
 final class BalancedAllocationPlugin: ScorePlugin {
   static let descriptor = PluginDescriptor(
     .nodeResourcesBalancedAllocation, [.preScore, .score],

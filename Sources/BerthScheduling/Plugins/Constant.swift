@@ -1,8 +1,5 @@
 import BerthCore
 
-/// The volume plugins (VolumeRestrictions, the *Limits family, VolumeBinding, VolumeZone).
-/// Berth models no PersistentVolumeClaims: their filters pass every pod and VolumeBinding's
-/// score is 0, as upstream's are for pods without claims.
 extension PluginName {
   public static let volumeRestrictions = PluginName("VolumeRestrictions")
   public static let ebsLimits = PluginName("EBSLimits")
@@ -13,6 +10,9 @@ extension PluginName {
   public static let volumeZone = PluginName("VolumeZone")
 }
 
+/// The volume plugins (VolumeRestrictions, the *Limits family, VolumeBinding, VolumeZone).
+/// Berth models no PersistentVolumeClaims: their filters pass every pod and VolumeBinding's
+/// score is 0, as upstream's are for pods without claims.
 final class VolumePlugin: FilterPlugin, ScorePlugin {
   static let descriptors: [PluginDescriptor] = [
     descriptor(

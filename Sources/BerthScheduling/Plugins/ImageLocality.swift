@@ -1,5 +1,9 @@
 import BerthCore
 
+extension PluginName {
+  public static let imageLocality = PluginName("ImageLocality")
+}
+
 /// ImageLocality (score): favours nodes that already hold the pod's images.
 ///
 /// For each container image (normalised with `:latest`) present on a node, add
@@ -9,10 +13,6 @@ import BerthCore
 ///
 /// Sums are accumulated from the per-image node lists, so only nodes holding an image are
 /// touched; when none holds any of the pod's images every node scores 0 without a pass.
-extension PluginName {
-  public static let imageLocality = PluginName("ImageLocality")
-}
-
 final class ImageLocalityPlugin: ScorePlugin {
   static let descriptor = PluginDescriptor(.imageLocality, [.score]) { _ in ImageLocalityPlugin() }
   let name = PluginName.imageLocality

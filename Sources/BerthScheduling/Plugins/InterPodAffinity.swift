@@ -1,5 +1,9 @@
 import BerthCore
 
+extension PluginName {
+  public static let interPodAffinity = PluginName("InterPodAffinity")
+}
+
 /// InterPodAffinity.
 ///
 /// A term matches a pod when the pod's namespace is in the term's namespaces (its holder's own
@@ -25,10 +29,6 @@ import BerthCore
 ///
 /// Counts come from the cluster's per-node matcher and held-term counts, kept exact on every
 /// bind and unbind, so a cycle costs O(nodes × terms), never O(pods).
-extension PluginName {
-  public static let interPodAffinity = PluginName("InterPodAffinity")
-}
-
 final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
   static let descriptor = PluginDescriptor(
     .interPodAffinity, [.preFilter, .filter, .preScore, .score],

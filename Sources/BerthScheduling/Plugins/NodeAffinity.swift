@@ -105,6 +105,10 @@ struct CompiledSelector {
   }
 }
 
+extension PluginName {
+  public static let nodeAffinity = PluginName("NodeAffinity")
+}
+
 /// NodeAffinity.
 ///
 /// Filter: the scheduler-enforced `addedAffinity` (plugin args), then `spec.nodeSelector` (every
@@ -114,10 +118,6 @@ struct CompiledSelector {
 /// node B → raw 100 and 20 → normalised 100 and 20.
 ///
 /// Selectors compile once per distinct pod constraint set (and again when nodes are added).
-extension PluginName {
-  public static let nodeAffinity = PluginName("NodeAffinity")
-}
-
 final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
   static let descriptor = PluginDescriptor(
     .nodeAffinity, [.preFilter, .filter, .preScore, .score],

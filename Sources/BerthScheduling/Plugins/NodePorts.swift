@@ -1,13 +1,13 @@
 import BerthCore
 
-/// NodePorts (filter): a pod's host ports must not collide with ports already claimed on the
-/// node. An empty host IP means 0.0.0.0 and an empty protocol TCP; a wildcard claim collides
-/// with the same protocol and port on any IP, a specific IP with 0.0.0.0 or itself
-/// (`HostPortInfo.CheckConflict`). Only nodes with claimed ports are examined.
 extension PluginName {
   public static let nodePorts = PluginName("NodePorts")
 }
 
+/// NodePorts (filter): a pod's host ports must not collide with ports already claimed on the
+/// node. An empty host IP means 0.0.0.0 and an empty protocol TCP; a wildcard claim collides
+/// with the same protocol and port on any IP, a specific IP with 0.0.0.0 or itself
+/// (`HostPortInfo.CheckConflict`). Only nodes with claimed ports are examined.
 final class NodePortsPlugin: FilterPlugin {
   static let descriptor = PluginDescriptor(
     .nodePorts, [.preFilter, .filter], events: ClusterEvents(assignedPodDelete: true)

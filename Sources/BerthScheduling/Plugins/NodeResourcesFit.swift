@@ -68,19 +68,6 @@ extension Cluster {
   }
 }
 
-/// NodeResourcesFit.
-///
-/// Filter (`fitsRequest`): the node must have room for one more pod; then, for each resource
-/// the pod requests (> 0), request ≤ allocatable − requested. Extended resources named in
-/// `ignoredResources` or in an `ignoredResourceGroups` prefix are not checked. A missing
-/// resource has allocatable 0.
-///
-/// Score, per `scoringStrategy` over the configured resources (CPU and memory use the non-zero
-/// requests; a resource with allocatable 0 drops out of both sums):
-/// - LeastAllocated: Σ w·(alloc − req)·100/alloc / Σ w. 2300m of 32000m → 92.
-/// - MostAllocated: Σ w·min(req, alloc)·100/alloc / Σ w.
-/// - RequestedToCapacityRatio: the shape's broken-line function of utilisation, averaged over the
-///   resources that score above zero, rounded half away from zero.
 #if BERTH_DELIBERATE_SLOWDOWN
   extension NodeResourcesFitPlugin {
     nonisolated(unsafe) static var slowdownSink: UInt64 = 0
@@ -95,6 +82,19 @@ extension PluginName {
   public static let nodeResourcesFit = PluginName("NodeResourcesFit")
 }
 
+/// NodeResourcesFit.
+///
+/// Filter (`fitsRequest`): the node must have room for one more pod; then, for each resource
+/// the pod requests (> 0), request ≤ allocatable − requested. Extended resources named in
+/// `ignoredResources` or in an `ignoredResourceGroups` prefix are not checked. A missing
+/// resource has allocatable 0.
+///
+/// Score, per `scoringStrategy` over the configured resources (CPU and memory use the non-zero
+/// requests; a resource with allocatable 0 drops out of both sums):
+/// - LeastAllocated: Σ w·(alloc − req)·100/alloc / Σ w. 2300m of 32000m → 92.
+/// - MostAllocated: Σ w·min(req, alloc)·100/alloc / Σ w.
+/// - RequestedToCapacityRatio: the shape's broken-line function of utilisation, averaged over the
+///   resources that score above zero, rounded half away from zero.
 final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
   static let descriptor = PluginDescriptor(
     .nodeResourcesFit, [.preFilter, .filter, .preScore, .score],

@@ -1,12 +1,12 @@
 import BerthCore
 
-/// NodeUnschedulable (filter): rejects cordoned nodes unless the pod tolerates the
-/// `node.kubernetes.io/unschedulable:NoSchedule` taint.
 extension PluginName {
   public static let nodeUnschedulable = PluginName("NodeUnschedulable")
   public static let nodeName = PluginName("NodeName")
 }
 
+/// NodeUnschedulable (filter): rejects cordoned nodes unless the pod tolerates the
+/// `node.kubernetes.io/unschedulable:NoSchedule` taint.
 final class NodeUnschedulablePlugin: FilterPlugin {
   static let descriptor = PluginDescriptor(
     .nodeUnschedulable, [.filter], events: ClusterEvents(nodeUpdate: .taints),

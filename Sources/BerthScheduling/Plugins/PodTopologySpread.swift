@@ -6,6 +6,10 @@ import BerthCore
   import Darwin
 #endif
 
+extension PluginName {
+  public static let podTopologySpread = PluginName("PodTopologySpread")
+}
+
 /// PodTopologySpread.
 ///
 /// Filter (`DoNotSchedule` constraints): a node missing any constraint's topology key is rejected;
@@ -27,10 +31,6 @@ import BerthCore
 ///
 /// Counts come from the cluster's per-node matcher counts, kept exact on every bind and unbind,
 /// so a cycle costs O(nodes × constraints), never O(pods).
-extension PluginName {
-  public static let podTopologySpread = PluginName("PodTopologySpread")
-}
-
 final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   static let descriptor = PluginDescriptor(
     .podTopologySpread, [.preFilter, .filter, .preScore, .score],

@@ -1,5 +1,9 @@
 import BerthCore
 
+extension PluginName {
+  public static let taintToleration = PluginName("TaintToleration")
+}
+
 /// TaintToleration.
 ///
 /// Filter: a node is rejected when it carries a NoSchedule or NoExecute taint that no pod
@@ -10,10 +14,6 @@ import BerthCore
 /// empty or PreferNoSchedule effect, normalised in reverse (`100 − 100·count/max`). When no
 /// feasible node can carry such a taint every node scores 100 without a pass.
 /// Worked example: counts [0, 1, 2] → [100, 50, 0].
-extension PluginName {
-  public static let taintToleration = PluginName("TaintToleration")
-}
-
 final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
   static let descriptor = PluginDescriptor(
     .taintToleration, [.filter, .preScore, .score], events: ClusterEvents(nodeUpdate: .taints),
