@@ -65,6 +65,17 @@ struct Simulate: ParsableCommand {
       sim = try Simulation(
         scenario: scenario, seed: seed, keepsOutputs: out != nil, profiles: profiles)
     } catch { throw CommandFailure(error.description) }
+    // The time series and event lines grow with the run: they go to their files as they come.
+    var streamed: [StreamedOutput] = []
+    if let out {
+      do {
+        let names = SimulationOutputs.streamedFiles
+        let timeseries = try StreamedOutput(name: names.timeseries, in: out)
+        let events = try StreamedOutput(name: names.events, in: out)
+        sim.recorder.stream(timeseries: timeseries.write, events: events.write)
+        streamed = [timeseries, events]
+      } catch { throw CommandFailure(error.description) }
+    }
     print("scenario=\(scenario.name) seed=\(sim.seed) until=\(Self.format(end))")
     if config != nil {
       print("scheduler profiles: \(profiles.map(\.schedulerName).joined(separator: ", "))")
@@ -99,8 +110,11 @@ struct Simulate: ParsableCommand {
           BuildEnvironment.cpuModel(), BuildEnvironment.vectorExtensions(),
           BuildEnvironment.allocator()
         )))
-    do { try OutputSet.write(files, to: out) } catch { throw CommandFailure(error.description) }
-    print("wrote \(files.map(\.name).joined(separator: ", ")) to \(out)")
+    do { try OutputSet.write(files, streamed: streamed, to: out) } catch {
+      throw CommandFailure(error.description)
+    }
+    let written = (files.map(\.name) + streamed.map(\.name)).sorted()
+    print("wrote \(written.joined(separator: ", ")) to \(out)")
   }
 
   static func format(_ t: VirtualTime) -> String {

@@ -18,7 +18,22 @@ public final class Recorder: Component {
     var field: String
     /// `kind,namespace,name,field,` as a row of `timeseries.csv` spells it (formatted once).
     var row: [UInt8]
+    /// Whether the report draws it: only then are its points kept.
+    var charted: Bool
   }
+
+  /// The report draws at most this many objects of a kind: the first registered, or for Jobs
+  /// the last.
+  static let chartedObjects = 10
+  /// Per kind, the fields the report draws.
+  static let chartedFields: [String: Set<String>] = [
+    "Cluster": Set(clusterFields),
+    "Deployment": ["availableReplicas", "replicas"],
+    "StatefulSet": ["readyReplicas", "updatedReplicas"],
+    "DaemonSet": ["numberAvailable", "desiredNumberScheduled"],
+    "Job": ["active"],
+  ]
+  static let chartsLastObjects: Set<String> = ["Job"]
 
   let startTime: Int64
   /// Whether the outputs' text is kept — `events.jsonl` lines, `timeseries.csv` rows and the
@@ -31,6 +46,8 @@ public final class Recorder: Component {
   @exclusivity(unchecked) private var series: [Series] = []
   /// Per object (kind, namespace, name), its first series; lookups only.
   @exclusivity(unchecked) private var seriesIndex: [String: Int] = [:]
+  /// Per kind, each object's first series in registration order; lookups only.
+  @exclusivity(unchecked) private var objectsOfKind: [String: [Int]] = [:]
   @exclusivity(unchecked) private var written: [Int64] = []
   @exclusivity(unchecked) private var pending: [Int64] = []
   @exclusivity(unchecked) private var isPending: [Bool] = []
@@ -42,10 +59,43 @@ public final class Recorder: Component {
   @exclusivity(unchecked) private var timeseriesBytes = Array(
     "time_s,kind,namespace,name,field,value\n".utf8)
   @exclusivity(unchecked) private var eventBytes: [UInt8] = []
-  /// `timeseries.csv` so far.
+  /// Where `timeseries.csv` and `events.jsonl` go as they grow (`stream(timeseries:events:)`);
+  /// nil: they are held in memory.
+  private var timeseriesSink: (([UInt8]) -> Void)?
+  private var eventSink: (([UInt8]) -> Void)?
+  /// The text handed to a sink at a time.
+  private var chunk = 1 << 20
+  /// `timeseries.csv` so far (only what was not streamed).
   public var timeseries: String { String(decoding: timeseriesBytes, as: UTF8.self) }
-  /// `events.jsonl` so far.
+  /// `events.jsonl` so far (only what was not streamed).
   public var events: String { String(decoding: eventBytes, as: UTF8.self) }
+  /// Whether `timeseries.csv` and `events.jsonl` go to sinks rather than memory.
+  public var streamsText: Bool { timeseriesSink != nil }
+
+  /// Sends `timeseries.csv` and `events.jsonl` to the sinks in order, in chunks of about
+  /// `chunk` bytes (a mebibyte), instead of keeping them: a week-long run writes gigabytes of
+  /// rows. Call before the run; `finish()` hands over the last chunks.
+  public func stream(
+    timeseries: @escaping ([UInt8]) -> Void, events: @escaping ([UInt8]) -> Void,
+    chunk: Int = 1 << 20
+  ) {
+    self.chunk = max(chunk, 1)
+    timeseriesSink = timeseries
+    eventSink = events
+    drain(force: true)
+  }
+
+  /// Hands full chunks (or, forced, whatever there is) to the sinks.
+  private func drain(force: Bool) {
+    if let sink = timeseriesSink, timeseriesBytes.count >= (force ? 1 : chunk) {
+      sink(timeseriesBytes)
+      timeseriesBytes.removeAll(keepingCapacity: true)
+    }
+    if let sink = eventSink, eventBytes.count >= (force ? 1 : chunk) {
+      sink(eventBytes)
+      eventBytes.removeAll(keepingCapacity: true)
+    }
+  }
   @exclusivity(unchecked) public private(set) var eventCount = 0
   /// Events per reason, in order of first use: a handful of reasons, compared by value (the
   /// callers pass literals, so equal strings are mostly bit-identical and compare at once).
@@ -126,13 +176,32 @@ public final class Recorder: Component {
     }
     let first = series.count
     seriesIndex[key] = first
+    let ordinal = objectsOfKind[kind, default: []].count
+    objectsOfKind[kind, default: []].append(first)
+    let chartedFields = Self.chartedFields[kind] ?? []
+    let chartsLast = Self.chartsLastObjects.contains(kind)
+    if chartsLast, ordinal >= Self.chartedObjects {
+      // The object that just left the last few is no longer drawn.
+      var k = objectsOfKind[kind]![ordinal - Self.chartedObjects]
+      let old = series[k]
+      while k < series.count, series[k].kind == old.kind, series[k].namespace == old.namespace,
+        series[k].name == old.name
+      {
+        series[k].charted = false
+        points[k] = []
+        k += 1
+      }
+    }
     for f in fields {
       var row: [UInt8] = []
       for part in [kind, namespace, Self.csv(name), f] {
         Self.append(part, to: &row)
         row.append(UInt8(ascii: ","))
       }
-      series.append(Series(kind: kind, namespace: namespace, name: name, field: f, row: row))
+      series.append(
+        Series(
+          kind: kind, namespace: namespace, name: name, field: f, row: row,
+          charted: chartedFields.contains(f) && (chartsLast || ordinal < Self.chartedObjects)))
       written.append(Int64.min)
       points.append([])
       pending.append(0)
@@ -165,6 +234,7 @@ public final class Recorder: Component {
   private func beginChange() {
     guard now != pendingTime else { return }
     flush()
+    if timeseriesSink != nil { drain(force: false) }
     pendingTime = now
   }
 
@@ -185,7 +255,7 @@ public final class Recorder: Component {
       guard value != written[id] else { continue }
       written[id] = value
       guard keepsOutputs else { continue }
-      points[id].append((pendingTime.nanoseconds, value))
+      if series[id].charted { points[id].append((pendingTime.nanoseconds, value)) }
       timeseriesBytes.append(contentsOf: t)
       timeseriesBytes.append(contentsOf: series[id].row)
       Self.append(value, to: &timeseriesBytes)
@@ -406,6 +476,7 @@ public final class Recorder: Component {
   /// The run ended: the last instant's rows are written.
   func finish(_ sim: Simulation) {
     flush()
+    drain(force: true)
   }
 
   var totalsNow: Totals { totals }
@@ -425,13 +496,6 @@ public final class Recorder: Component {
 
   /// Every registered object of a kind, in registration order.
   func objects(kind: String) -> [(namespace: String, name: String)] {
-    var out: [(String, String)] = []
-    var last = ""
-    for s in series where s.kind == kind {
-      let key = Self.key(s.kind, s.namespace, s.name)
-      if key != last { out.append((s.namespace, s.name)) }
-      last = key
-    }
-    return out
+    (objectsOfKind[kind] ?? []).map { (series[$0].namespace, series[$0].name) }
   }
 }

@@ -26,14 +26,18 @@ public enum SimulationOutputs {
   public static let podsHeader =
     "namespace,name,owner_kind,owner_name,node,created_s,scheduled_s,started_s,ready_s,finished_s,phase,restarts,deleted_s"
 
-  /// The output files, in a fixed order. Everything but the wall-clock figures in
-  /// `summary.json` repeats byte for byte for the same scenario and seed.
+  /// The files the recorder can stream while the run goes on (`Recorder.stream`).
+  public static let streamedFiles = (timeseries: "timeseries.csv", events: "events.jsonl")
+
+  /// The output files, in a fixed order — without `streamedFiles` when the recorder streamed
+  /// them. Everything but the wall-clock figures in `summary.json` repeats byte for byte for
+  /// the same scenario and seed.
   public static func files(_ sim: Simulation, facts: RunFacts) -> [(name: String, contents: String)]
   {
-    [
-      ("timeseries.csv", sim.recorder.timeseries),
-      ("pods.csv", podsCSV(sim)),
-      ("events.jsonl", sim.recorder.events),
+    let streamed = sim.recorder.streamsText
+    return (streamed ? [] : [(streamedFiles.timeseries, sim.recorder.timeseries)]) + [
+      ("pods.csv", podsCSV(sim))
+    ] + (streamed ? [] : [(streamedFiles.events, sim.recorder.events)]) + [
       ("summary.json", summaryJSON(sim, facts: facts)),
       ("report.html", reportHTML(sim)),
     ]

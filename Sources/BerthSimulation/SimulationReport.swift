@@ -137,12 +137,12 @@ extension SimulationOutputs {
     if !deployments.isEmpty {
       body += stepChart(
         title: "Available replicas by Deployment", yLabel: "pods", end: end,
-        series: deployments.prefix(10).map {
+        series: deployments.prefix(Recorder.chartedObjects).map {
           ($0.name, points("Deployment", $0.namespace, $0.name, "availableReplicas"), 1)
         })
       body += stepChart(
         title: "Pods by Deployment (replicas, all revisions)", yLabel: "pods", end: end,
-        series: deployments.prefix(10).map {
+        series: deployments.prefix(Recorder.chartedObjects).map {
           ($0.name, points("Deployment", $0.namespace, $0.name, "replicas"), 1)
         })
     }
@@ -150,7 +150,7 @@ extension SimulationOutputs {
     if !statefulSets.isEmpty {
       body += stepChart(
         title: "Ready and updated pods by StatefulSet", yLabel: "pods", end: end,
-        series: statefulSets.prefix(10).flatMap {
+        series: statefulSets.prefix(Recorder.chartedObjects).flatMap {
           [
             ($0.name, points("StatefulSet", $0.namespace, $0.name, "readyReplicas"), 1),
             (
@@ -165,7 +165,7 @@ extension SimulationOutputs {
       body += stepChart(
         title: "Available daemon pods by DaemonSet (of the nodes that should run one)",
         yLabel: "pods", end: end,
-        series: daemonSets.prefix(10).flatMap {
+        series: daemonSets.prefix(Recorder.chartedObjects).flatMap {
           [
             ($0.name, points("DaemonSet", $0.namespace, $0.name, "numberAvailable"), 1),
             (
@@ -180,7 +180,9 @@ extension SimulationOutputs {
     if !jobs.isEmpty {
       body += stepChart(
         title: "Active pods by Job", yLabel: "pods", end: end,
-        series: jobs.suffix(10).map { ($0.name, points("Job", $0.namespace, $0.name, "active"), 1) }
+        series: jobs.suffix(Recorder.chartedObjects).map {
+          ($0.name, points("Job", $0.namespace, $0.name, "active"), 1)
+        }
       )
     }
     body += stepChart(

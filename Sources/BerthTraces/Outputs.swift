@@ -96,10 +96,12 @@ public enum OutputSet {
     }
   }
 
-  /// Replaces `directory` with a folder holding exactly `files` (name → contents) and the marker.
-  public static func write(_ files: [(name: String, contents: String)], to directory: String)
-    throws(InputError)
-  {
+  /// Replaces `directory` with a folder holding exactly `files` (name → contents), the
+  /// `streamed` files (written while the run went on, see `StreamedOutput`) and the marker.
+  public static func write(
+    _ files: [(name: String, contents: String)], streamed: [StreamedOutput] = [],
+    to directory: String
+  ) throws(InputError) {
     try checkDestination(directory)
     let dir = URL(fileURLWithPath: directory).standardizedFileURL.path
     let parent = URL(fileURLWithPath: dir).deletingLastPathComponent().path
@@ -108,9 +110,11 @@ public enum OutputSet {
       parent + "/" + OutputPaths.stagingName(for: URL(fileURLWithPath: dir).lastPathComponent)
     // Every file is written and flushed unnamed first; the staging folder exists only for the
     // moments it takes to name them and swap.
-    let listing = files.map(\.name).sorted().joined(separator: "\n") + "\n"
+    let listing =
+      (files.map(\.name) + streamed.map(\.name)).sorted().joined(separator: "\n") + "\n"
     var written: [(name: String, file: UnnamedFile)] = []
     defer { for w in written { w.file.close() } }
+    for s in streamed { written.append((s.name, try s.finish())) }
     for (name, contents) in files + [(marker, listing)] {
       written.append(
         (
@@ -149,6 +153,43 @@ public enum OutputSet {
   }
 }
 
+/// A file of an output set written while the run that makes it goes on, so its text is never
+/// held whole: an unnamed file (as `UnnamedFile`) beside the destination, named only when
+/// `OutputSet.write(_:streamed:to:)` writes the set. A kill leaves nothing of it.
+///
+/// Writes never throw mid-run: the first failure (a full disk) is kept, later writes are
+/// dropped, and writing the set reports it.
+public final class StreamedOutput {
+  public let name: String
+  private let file: UnnamedFile
+  private var failure: InputError?
+
+  /// An empty file that will be `name` in the set written to `directory`.
+  public init(name: String, in directory: String) throws(InputError) {
+    self.name = name
+    let dir = URL(fileURLWithPath: directory).standardizedFileURL.path
+    let parent = URL(fileURLWithPath: dir).deletingLastPathComponent().path
+    file = try UnnamedFile(directory: parent, destination: directory + "/" + name)
+  }
+
+  /// Appends bytes to the file.
+  public func write(_ bytes: [UInt8]) {
+    guard failure == nil, !bytes.isEmpty else { return }
+    do throws(InputError) {
+      try file.append(Data(bytes))
+    } catch { failure = error }
+  }
+
+  /// Flushes the file and hands it over for naming.
+  fileprivate func finish() throws(InputError) -> UnnamedFile {
+    if let failure { throw failure }
+    try file.sync()
+    return file
+  }
+
+  deinit { file.close() }
+}
+
 /// Bytes written and flushed to a file with no name yet (`O_TMPFILE`), or, where the file
 /// system lacks it, to a hidden named file.
 final class UnnamedFile {
@@ -157,7 +198,20 @@ final class UnnamedFile {
   let fallbackName: String?
   let destination: String
 
-  init(_ data: Data, directory: String, destination: String) throws(InputError) {
+  /// Writes `data` and flushes it.
+  convenience init(_ data: Data, directory: String, destination: String) throws(InputError) {
+    try self.init(directory: directory, destination: destination)
+    do throws(InputError) {
+      try append(data)
+      try sync()
+    } catch {
+      close()
+      throw error
+    }
+  }
+
+  /// An empty file, to be appended to.
+  init(directory: String, destination: String) throws(InputError) {
     self.destination = destination
     // O_TMPFILE is __O_TMPFILE | O_DIRECTORY (Linux); Glibc's module does not export it.
     let oTmpFile: Int32 = 0o20_000_000 | O_DIRECTORY
@@ -176,15 +230,17 @@ final class UnnamedFile {
     }
     self.fd = fd
     fallbackName = fallback
-    do throws(InputError) {
-      try AtomicFile.writeAll(fd, data, destination: destination)
-      guard fsync(fd) == 0 else {
-        throw InputError(
-          file: destination, "cannot flush file (\(String(cString: strerror(errno))))")
-      }
-    } catch {
-      close()
-      throw error
+  }
+
+  func append(_ data: Data) throws(InputError) {
+    try AtomicFile.writeAll(fd, data, destination: destination)
+  }
+
+  /// Flushes what was written to the disk.
+  func sync() throws(InputError) {
+    guard fsync(fd) == 0 else {
+      throw InputError(
+        file: destination, "cannot flush file (\(String(cString: strerror(errno))))")
     }
   }
 

@@ -393,9 +393,13 @@ struct TimelineTests {
     let sim = try Self.simulate(text)
     // The recorded series at 600 s, while node-b is unreachable.
     func at600(_ field: String) -> Int64? {
-      let id = sim.recorder.seriesID(
-        kind: "DaemonSet", namespace: "monitoring", name: "node-exporter", field: field)
-      return id.flatMap { sim.recorder.points[$0].last { $0.time <= 600 * Self.s }?.value }
+      // timeseries.csv's last row for the field at or before 600 s.
+      let prefix = ",DaemonSet,monitoring,node-exporter,\(field),"
+      return sim.recorder.timeseries.split(separator: "\n").compactMap { line -> Int64? in
+        guard let r = line.range(of: prefix), let t = Double(line[..<r.lowerBound]), t <= 600
+        else { return nil }
+        return Int64(line[r.upperBound...])
+      }.last
     }
     let during = (
       desired: at600("desiredNumberScheduled"), misscheduled: at600("numberMisscheduled")
@@ -704,5 +708,35 @@ struct TimelineTests {
     let a = try outputs(3)
     #expect(a == (try outputs(3)))
     #expect(a[2] != (try outputs(4))[2])
+  }
+
+  @Test("streamed time series and event lines are the bytes a run in memory keeps")
+  func streamedOutputs() throws {
+    let text = try String(contentsOfFile: "datasets/scenarios/node-failure.yaml", encoding: .utf8)
+    let kept = try Simulation(scenario: try Scenario.parse(text, file: "n.yaml"), seed: 5)
+    kept.run()
+    let streamed = try Simulation(scenario: try Scenario.parse(text, file: "n.yaml"), seed: 5)
+    var timeseries: [UInt8] = []
+    var events: [UInt8] = []
+    var chunks = 0
+    streamed.recorder.stream(
+      timeseries: {
+        timeseries += $0
+        chunks += 1
+      }, events: { events += $0 }, chunk: 256)
+    streamed.run()
+    #expect(chunks > 5, "small chunks: the text went out as the run went on")
+    #expect(String(decoding: timeseries, as: UTF8.self) == kept.recorder.timeseries)
+    #expect(String(decoding: events, as: UTF8.self) == kept.recorder.events)
+    #expect(streamed.recorder.timeseries.isEmpty && streamed.recorder.events.isEmpty)
+    #expect(SimulationOutputs.reportHTML(streamed) == SimulationOutputs.reportHTML(kept))
+    // Only what the report draws keeps its points.
+    let rec = streamed.recorder
+    let node = try #require(rec.objects(kind: "Node").first)
+    let nodeReady = try #require(
+      rec.seriesID(kind: "Node", namespace: node.namespace, name: node.name, field: "ready"))
+    let running = try #require(
+      rec.seriesID(kind: "Cluster", namespace: "-", name: "-", field: "runningPods"))
+    #expect(rec.points[nodeReady].isEmpty && !rec.points[running].isEmpty)
   }
 }

@@ -52,13 +52,26 @@ struct OutputTests {
     #expect(Self.listing(d) == ["out"])
   }
 
+  @Test("a streamed file has no name until its set is written, and then sits beside the others")
+  func streamedOutput() throws {
+    let d = try Self.dir()
+    let stream = try StreamedOutput(name: "rows.csv", in: d + "/out")
+    stream.write(Array("a,1\n".utf8))
+    stream.write(Array("b,2\n".utf8))
+    #expect(Self.listing(d).isEmpty, "nothing named while the run goes on")
+    try OutputSet.write([("x.txt", "x\n")], streamed: [stream], to: d + "/out")
+    #expect(Self.listing(d + "/out") == ["berth-outputs.txt", "rows.csv", "x.txt"])
+    #expect(try String(contentsOfFile: d + "/out/rows.csv", encoding: .utf8) == "a,1\nb,2\n")
+    #expect(Self.listing(d) == ["out"])
+  }
+
   @Test(
     "a set never replaces a folder holding files Berth did not write, nor writes into a missing parent"
   )
   func refusedDestinations() throws {
     let d = try Self.dir()
     try FileManager.default.createDirectory(atPath: d + "/mine", withIntermediateDirectories: false)
-    FileManager.default.createFile(atPath: d + "/mine/notes.txt", contents: Data("keep".utf8))
+    _ = FileManager.default.createFile(atPath: d + "/mine/notes.txt", contents: Data("keep".utf8))
     let e = try #require(
       InputFixtures.error { try OutputSet.write([("a.csv", "1\n")], to: d + "/mine") })
     #expect(e.message.hasPrefix("holds files Berth did not write"))
