@@ -65,15 +65,17 @@ struct Simulate: ParsableCommand {
       sim = try Simulation(
         scenario: scenario, seed: seed, keepsOutputs: out != nil, profiles: profiles)
     } catch { throw CommandFailure(error.description) }
-    // The time series and event lines grow with the run: they go to their files as they come.
+    // The time series, event lines and pod rows grow with the run: they go to their files as
+    // they come.
     var streamed: [StreamedOutput] = []
     if let out {
       do {
         let names = SimulationOutputs.streamedFiles
         let timeseries = try StreamedOutput(name: names.timeseries, in: out)
         let events = try StreamedOutput(name: names.events, in: out)
-        sim.recorder.stream(timeseries: timeseries.write, events: events.write)
-        streamed = [timeseries, events]
+        let pods = try StreamedOutput(name: names.pods, in: out)
+        sim.recorder.stream(timeseries: timeseries.write, events: events.write, pods: pods.write)
+        streamed = [timeseries, events, pods]
       } catch { throw CommandFailure(error.description) }
     }
     print("scenario=\(scenario.name) seed=\(sim.seed) until=\(Self.format(end))")
@@ -133,7 +135,7 @@ struct Simulate: ParsableCommand {
         + "\(sim.engine.eventsRun) engine events, \(String(format: "%.0f", Double(sim.engine.eventsRun) / max(wall, 1e-9)))/s)"
     )
     print(
-      "pods created \(sim.cluster.pods.count); now \(t.pods) pods (\(t.running) running, \(t.pending) pending) on \(t.readyNodes)/\(t.nodes) ready nodes; \(sim.recorder.eventCount) events"
+      "pods created \(sim.podsCreated); now \(t.pods) pods (\(t.running) running, \(t.pending) pending) on \(t.readyNodes)/\(t.nodes) ready nodes; \(sim.recorder.eventCount) events"
     )
     let lines = sim.workloadLines()
     for line in lines.prefix(20) { print("  " + line) }

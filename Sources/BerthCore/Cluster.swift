@@ -271,27 +271,42 @@ public final class Cluster {
       // Models no node has get fresh ids: they simply match no node.
       gpu = (UInt8(g.count), Int16(g.milliPerGPU), g.models.map { gpuModels.intern($0) }.sorted())
     }
-    nextPodOnNode.append(-1)
-    previousPodOnNode.append(-1)
     let id = pods.append(
       name: spec.name, namespace: spec.namespace, labels: spec.labels, requests: requests,
       nonZero: nonZero, scalars: scalarRequests, priority: spec.priority,
       constraints: PodConstraints(spec), gpu: gpu)
-    assert(
-      nextPodOnNode.count == pods.count && previousPodOnNode.count == pods.count,
-      "pod links per pod")
+    linkNewRow(id)
     assert(!pods.isBound(id), "a new pod starts unbound")
     record(.podAdded, .podAdded(id))
     return id
   }
 
+  /// A new pod's row (a new last row or a released one) is on no node's list.
+  private func linkNewRow(_ id: PodID) {
+    if id.index == nextPodOnNode.count {
+      nextPodOnNode.append(-1)
+      previousPodOnNode.append(-1)
+    } else {
+      nextPodOnNode[id.index] = -1
+      previousPodOnNode[id.index] = -1
+    }
+    assert(
+      nextPodOnNode.count == pods.count && previousPodOnNode.count == pods.count,
+      "pod links per pod")
+  }
+
+  /// Frees the row of a pod that is gone, for the next pod added (`PodTable.release`): a long
+  /// simulation's table then holds about as many rows as pods live at once.
+  /// - Precondition: the pod is unbound and removed, and nothing refers to its row any more
+  ///   (the caller's business: timers, queues, owners' lists).
+  public func releasePod(_ pod: PodID) { pods.release(pod) }
+
   /// Adds a pending pod identical to `row` but for its name, as a controller stamps pods out of
   /// one template: nothing is resolved again, each column grows by the row's value.
   /// - Precondition: no pod is named `name`.
   public func addPod(copying row: PodID, name: String) -> PodID {
-    nextPodOnNode.append(-1)
-    previousPodOnNode.append(-1)
     let id = pods.appendCopy(of: row, name: name)
+    linkNewRow(id)
     record(.podAdded, .podAdded(id))
     return id
   }
@@ -304,6 +319,7 @@ public final class Cluster {
     throws(QuantityError) -> Range<Int>
   {
     guard count > 0 else { return pods.count..<pods.count }
+    precondition(pods.releasedCount == 0, "pods added in bulk take new rows only")
     var first = spec
     first.name = namePrefix + String(firstNumber)
     let head = try addPod(first)

@@ -5,6 +5,10 @@
 /// (selectors, affinity, tolerations, ports, images) are interned: `constraints[row]` indexes
 /// `constraintSets`, shared by every pod of a workload.
 ///
+/// Rows of pods that are gone can be released (`release`) and are then reused by the next pods
+/// added, so a long simulation's table holds about as many rows as pods live at once; `count`
+/// is the number of rows, `added` the number of pods ever added.
+///
 /// Invariant: every column has `count` rows.
 public final class PodTable {
   /// `node[row]` when the pod is not bound.
@@ -13,7 +17,13 @@ public final class PodTable {
   public static let never = Int64.min
 
   @usableFromInline @exclusivity(unchecked) var _count = 0
+  /// Rows, released ones included.
   @inlinable public var count: Int { _count }
+  /// Pods ever added.
+  @exclusivity(unchecked) public private(set) var added = 0
+  /// Released rows, reused last-released first.
+  @exclusivity(unchecked) private var freeRows: [UInt32] = []
+  @exclusivity(unchecked) private var free: [Bool] = []
 
   public let requestCPU = Column<Int64>(repeating: 0, count: 0)
   public let requestMemory = Column<Int64>(repeating: 0, count: 0)
@@ -135,56 +145,104 @@ public final class PodTable {
     constraints c: PodConstraints,
     gpu: (count: UInt8, milli: Int16, models: [UInt16]) = (0, 0, [])
   ) -> PodID {
-    let id = PodID(UInt32(_count))
-    gpuCount.append(gpu.count)
-    gpuMilli.append(gpu.milli)
-    gpuModels.append(gpuModelSets.intern(gpu.models))
-    gpuAssignment.append(0)
-    requestCPU.append(requests.cpuMillis)
-    requestMemory.append(requests.memoryBytes)
-    requestEphemeral.append(requests.ephemeralStorageBytes)
-    nonZeroCPU.append(nonZero.cpuMillis)
-    nonZeroMemory.append(nonZero.memoryBytes)
-    priority.append(prio)
-    node.append(PodTable.unbound)
+    let r = newRow()
+    gpuCount[r] = gpu.count
+    gpuMilli[r] = gpu.milli
+    gpuModels[r] = gpuModelSets.intern(gpu.models)
+    requestCPU[r] = requests.cpuMillis
+    requestMemory[r] = requests.memoryBytes
+    requestEphemeral[r] = requests.ephemeralStorageBytes
+    nonZeroCPU[r] = nonZero.cpuMillis
+    nonZeroMemory[r] = nonZero.memoryBytes
+    priority[r] = prio
     let cid = _constraintSets.intern(c)
     if Int(cid) == constraintBoxes.count { constraintBoxes.append(PodConstraintsBox(c)) }
-    constraints.append(cid)
-    scalarRequests.append(_scalarRequestSets.intern(scalars))
-    names.append(name)
-    namespace.append(_namespaces.intern(ns))
-    labels.append(_labelSets.intern(podLabels))
-    appendLifecycle(count: 1)
+    constraints[r] = cid
+    scalarRequests[r] = _scalarRequestSets.intern(scalars)
+    namespace[r] = _namespaces.intern(ns)
+    labels[r] = _labelSets.intern(podLabels)
+    return named(r, name)
+  }
+
+  /// Adds one pod identical to `row` (unbound, nothing happened yet) named `name`.
+  func appendCopy(of row: PodID, name: String) -> PodID {
+    let r = newRow()
+    let o = row.index
+    gpuCount[r] = gpuCount[o]
+    gpuMilli[r] = gpuMilli[o]
+    gpuModels[r] = gpuModels[o]
+    requestCPU[r] = requestCPU[o]
+    requestMemory[r] = requestMemory[o]
+    requestEphemeral[r] = requestEphemeral[o]
+    nonZeroCPU[r] = nonZeroCPU[o]
+    nonZeroMemory[r] = nonZeroMemory[o]
+    priority[r] = priority[o]
+    constraints[r] = constraints[o]
+    scalarRequests[r] = scalarRequests[o]
+    namespace[r] = namespace[o]
+    labels[r] = labels[o]
+    return named(r, name)
+  }
+
+  /// Names a new pod's row.
+  private func named(_ r: Int, _ name: String) -> PodID {
+    let id = PodID(UInt32(r))
+    names[r] = name
     nameIndex[name] = id
-    _count += 1
     return id
   }
 
-  /// Appends one pod identical to `row` (unbound, nothing happened yet) named `name`.
-  func appendCopy(of row: PodID, name: String) -> PodID {
-    let id = PodID(UInt32(_count))
-    let r = row.index
-    gpuCount.append(gpuCount[r])
-    gpuMilli.append(gpuMilli[r])
-    gpuModels.append(gpuModels[r])
-    gpuAssignment.append(0)
-    requestCPU.append(requestCPU[r])
-    requestMemory.append(requestMemory[r])
-    requestEphemeral.append(requestEphemeral[r])
-    nonZeroCPU.append(nonZeroCPU[r])
-    nonZeroMemory.append(nonZeroMemory[r])
-    priority.append(priority[r])
-    node.append(PodTable.unbound)
-    constraints.append(constraints[r])
-    scalarRequests.append(scalarRequests[r])
-    names.append(name)
-    namespace.append(namespace[r])
-    labels.append(labels[r])
-    appendLifecycle(count: 1)
-    nameIndex[name] = id
-    _count += 1
-    return id
+  /// A row for a new pod — a released one if any, else a new last row — unbound, pending,
+  /// with nothing happened yet; the caller sets the rest.
+  private func newRow() -> Int {
+    added += 1
+    let r: Int
+    if let f = freeRows.popLast() {
+      r = Int(f)
+      free[r] = false
+      phase[r] = PodPhase.pending.code
+      for c in lifecycleTimes { c[r] = PodTable.never }
+      restarts[r] = 0
+      conditions[r] = 0
+    } else {
+      r = _count
+      for c in [requestCPU, requestMemory, requestEphemeral, nonZeroCPU, nonZeroMemory] {
+        c.append(0)
+      }
+      priority.append(0)
+      for c in [constraints, scalarRequests, namespace, labels, gpuModels] { c.append(0) }
+      gpuCount.append(0)
+      gpuMilli.append(0)
+      node.append(PodTable.unbound)
+      gpuAssignment.append(0)
+      names.append("")
+      free.append(false)
+      appendLifecycle(count: 1)
+      _count += 1
+    }
+    node[r] = PodTable.unbound
+    gpuAssignment[r] = 0
+    return r
   }
+
+  /// Frees the row of a pod that is gone for the next pod added: its name no longer finds it.
+  /// - Precondition: the pod is unbound and removed; nothing refers to its row any more.
+  func release(_ pod: PodID) {
+    let r = pod.index
+    precondition(!free[r], "a row released twice")
+    precondition(!names[r].isEmpty, "rows of pods added in bulk are never released")
+    precondition(!isBound(pod) && deletedAt[r] != PodTable.never, "released a pod not gone")
+    if nameIndex[names[r]] == pod { nameIndex[names[r]] = nil }
+    names[r] = ""
+    free[r] = true
+    freeRows.append(UInt32(r))
+  }
+
+  /// Released rows waiting for a pod.
+  public var releasedCount: Int { freeRows.count }
+
+  /// Whether the row was released and holds no pod.
+  public func isReleased(_ pod: PodID) -> Bool { free[pod.index] }
 
   /// Appends `n` pods identical to `row` (unbound) named `prefix` followed by `firstNumber`,
   /// `firstNumber + 1`, …: each column grows by one fill, and the names are a run that
@@ -213,7 +271,9 @@ public final class PodTable {
     labels.append(repeating: labels[r], count: n)
     appendLifecycle(count: n)
     nameRuns.append(NameRun(firstRow: first, count: n, prefix: prefix, firstNumber: firstNumber))
+    free.append(contentsOf: repeatElement(false, count: n))
     _count += n
+    added += n
     return first..<_count
   }
 
@@ -286,6 +346,9 @@ public final class PodTable {
     t._namespaces = _namespaces
     t._labelSets = _labelSets
     t.nameIndex = nameIndex
+    t.added = added
+    t.freeRows = freeRows
+    t.free = free
     return t
   }
 
@@ -296,7 +359,7 @@ public final class PodTable {
       priority.count, node.count, constraints.count, scalarRequests.count, namespace.count,
       labels.count,
       names.count, gpuCount.count, gpuMilli.count, gpuModels.count, gpuAssignment.count,
-      phase.count, restarts.count, conditions.count,
+      phase.count, restarts.count, conditions.count, free.count,
     ].allSatisfy { $0 == _count } && lifecycleTimes.allSatisfy { $0.count == _count }
   }
 }

@@ -47,6 +47,10 @@ public final class Engine {
   @exclusivity(unchecked) var pendingNonDaemon = 0
   /// Events taken so far.
   @exclusivity(unchecked) public private(set) var eventsRun = 0
+  /// Called once per instant, when every event due then ran and every component settled —
+  /// the moment nobody is in the middle of anything (a simulation reuses the rows of pods
+  /// that are gone there).
+  @exclusivity(unchecked) public var afterSettle: (() -> Void)?
   /// Checks `invariants` after every event and settle (tests turn it on).
   public var checksInvariants = false
   /// Called by `checksInvariants` after every step; the cluster's own by default.
@@ -180,6 +184,7 @@ public final class Engine {
     while true {
       deliverChanges()
       settle()
+      afterSettle?()
       if limit == nil && pendingNonDaemon == 0 && components.allSatisfy(\.isQuiescent) {
         return .quiescent
       }

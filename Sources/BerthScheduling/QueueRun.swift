@@ -44,6 +44,11 @@ public final class QueueRun: Component {
   @exclusivity(unchecked) private var lastAttemptVersion: [UInt64] = []
   @exclusivity(unchecked) public private(set) var preemptions: [Preemption] = []
   @exclusivity(unchecked) public private(set) var cycles = 0
+  /// Deletes a preemption victim (`victim`, for `preemptor`, on `node`) as the API server
+  /// would: a simulation's pods terminate gracefully and their owners replace them. Nil: the
+  /// victim is removed when its grace period ends.
+  @exclusivity(unchecked) public var deleteVictim:
+    ((_ victim: PodID, _ preemptor: PodID, _ node: NodeID) -> Void)?
   /// Called before and after every scheduling cycle (for timing, progress, explanations).
   @exclusivity(unchecked) public var beforeCycle: ((PodID) -> Void)?
   @exclusivity(unchecked) public var onCycle:
@@ -159,6 +164,10 @@ public final class QueueRun: Component {
   }
 
   /// A pod waiting to be scheduled was deleted: it leaves the queue and any nomination.
+  /// Whether the queue still refers to a deleted pod (its key waits to surface): its row must
+  /// not be reused yet.
+  public func refersTo(deleted pod: PodID) -> Bool { queue.holdsKey(ofDeleted: pod) }
+
   public func deletePending(_ pod: PodID) {
     precondition(!cluster.pods.isBound(pod), "a bound pod is deleted by unbinding it")
     queue.delete(pod)
@@ -232,6 +241,7 @@ public final class QueueRun: Component {
   }
 
   private func arrive(_ pod: PodID) {
+    lastAttemptVersion[pod.index] = UInt64.max  // a released row's pod was tried before
     cluster.pods.set(cluster.pods.createdAt, of: pod, to: now)
     let c = cluster.pods.constraints(of: pod)
     queue.add(
@@ -280,6 +290,10 @@ public final class QueueRun: Component {
         for v in d.victims {
           let grace = VirtualTime.seconds(
             cluster.pods.constraints(of: v).terminationGracePeriodSeconds)
+          if let deleteVictim {
+            deleteVictim(v, pod, d.node)
+            continue
+          }
           cluster.pods.set(cluster.pods.deletionDueAt, of: v, to: now + grace)
           engine.schedule(
             self, after: grace, tag: Tag.delete.rawValue, payload: UInt64(v.rawValue))

@@ -134,7 +134,10 @@ public final class SchedulingQueue {
   public func add(_ pod: PodID, priority: Int32, gated: Bool, at now: VirtualTime) {
     ensure(pod)
     let p = pod.index
-    precondition(location[p] == .absent, "pod added twice")
+    // `.done`: a released row, bound by the pod that held it before.
+    precondition(location[p] == .absent || location[p] == .done, "pod added twice")
+    attempts[p] = 0
+    rejectedBy[p] = 0
     priorities[p] = priority
     timestamp[p] = now
     if gated {
@@ -157,7 +160,9 @@ public final class SchedulingQueue {
       } else {
         return nil
       }
-    } while location[p] == .deleted  // a deleted pod's key is dropped when it surfaces
+      // A deleted pod's key is dropped when it surfaces; then nothing refers to the pod.
+      if location[p] == .deleted { location[p] = .absent }
+    } while location[p] == .absent
     assert(location[p] == .active || location[p] == .backoff, "popped a pod that was not queued")
     location[p] = .inFlight
     attempts[p] += 1
@@ -173,12 +178,20 @@ public final class SchedulingQueue {
     case .unschedulable:
       unschedulable.remove(UInt32(p))
       count(rejectedBy[p], by: -1)
-    case .gated: gatedCount -= 1
-    case .active, .backoff: break
+      location[p] = .absent
+    case .gated:
+      gatedCount -= 1
+      location[p] = .absent
+    case .active, .backoff: location[p] = .deleted
     case .inFlight: preconditionFailure("a pod deleted during its own scheduling cycle")
     case .absent, .done, .deleted: return
     }
-    location[p] = .deleted
+  }
+
+  /// Whether a deleted pod's key still waits in activeQ or backoffQ: its row must not hold
+  /// another pod before the key surfaces.
+  public func holdsKey(ofDeleted pod: PodID) -> Bool {
+    pod.index < location.count && location[pod.index] == .deleted
   }
 
   /// The pod was bound.
@@ -331,6 +344,7 @@ public final class SchedulingQueue {
     while let k = backoff.min, k.expiration <= now {
       _ = backoff.popMin()
       let p = Int(k.active.pod)
+      if location[p] == .deleted { location[p] = .absent }
       guard location[p] == .backoff else { continue }
       location[p] = .active
       active.insert(key(p))

@@ -102,6 +102,9 @@ final class ActionRunner: Component {
     switch action.verb {
     case .apply(let doc):
       let object = try WorkloadObject.read(doc, origin: action.origin)
+      if let message = sim.priorityClassProblem(object) {
+        throw InputError(file: action.origin, "\(object.reference): \(message)")
+      }
       announce(object.reference, action, "")
       if case .job(let j) = object, let i = sim.jobs.find(namespace: j.namespace, name: j.name),
         j.template.identity != sim.jobs.jobs[i].object.template.identity

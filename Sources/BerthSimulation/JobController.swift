@@ -167,6 +167,8 @@ final class JobController: QueuedController {
       j.gone = 0
     }
     if j.deleted {
+      if let p = j.prototype { sim.setPrototype(p, false) }
+      j.prototype = nil
       publish(i, active: 0)
       return
     }
@@ -323,7 +325,10 @@ final class JobController: QueuedController {
           spec, template: j.template, ownerKind: .job, owner: Int32(i),
           completionIndex: completionIndex)
         // Indexed pods differ by their index label: each is built from the template.
-        if !j.object.indexed { j.prototype = pod }
+        if !j.object.indexed {
+          j.prototype = pod
+          sim.setPrototype(pod, true)
+        }
       }
       j.pods.append(pod)
       sim.records[pod.index].ownerView = OwnerView.active

@@ -161,8 +161,8 @@ final class NodeLifecycle: Component {
     switch Tag(rawValue: t.tag) {
     case .notReady: markNotReady(Int(t.payload))
     case .evict:
-      let pod = PodID(UInt32(truncatingIfNeeded: t.payload))
-      guard !sim.isGone(pod), !sim.cluster.pods.isTerminating(pod) else { return }
+      guard let pod = sim.pod(fromHandle: t.payload), !sim.cluster.pods.isTerminating(pod)
+      else { return }
       sim.recorder.event(
         pod: pod, in: sim, type: .normal, reason: "TaintManagerEviction",
         message: "Marking for deletion Pod \(sim.namespace(pod))/\(sim.name(pod))")
@@ -211,7 +211,7 @@ final class NodeLifecycle: Component {
       guard let s = seconds else { continue }
       evictions[n].append(
         sim.engine.schedule(
-          self, after: .seconds(s), tag: Tag.evict.rawValue, payload: UInt64(p.rawValue)))
+          self, after: .seconds(s), tag: Tag.evict.rawValue, payload: sim.handle(p)))
     }
   }
 

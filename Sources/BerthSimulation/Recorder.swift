@@ -59,29 +59,36 @@ public final class Recorder: Component {
   @exclusivity(unchecked) private var timeseriesBytes = Array(
     "time_s,kind,namespace,name,field,value\n".utf8)
   @exclusivity(unchecked) private var eventBytes: [UInt8] = []
+  /// `pods.csv` rows so far: a pod's row is written when its table row is released (the pods
+  /// still present at the end follow, by row).
+  @exclusivity(unchecked) private var podBytes = Array((SimulationOutputs.podsHeader + "\n").utf8)
   /// Where `timeseries.csv` and `events.jsonl` go as they grow (`stream(timeseries:events:)`);
   /// nil: they are held in memory.
   private var timeseriesSink: (([UInt8]) -> Void)?
   private var eventSink: (([UInt8]) -> Void)?
+  private var podSink: (([UInt8]) -> Void)?
   /// The text handed to a sink at a time.
   private var chunk = 1 << 20
   /// `timeseries.csv` so far (only what was not streamed).
   public var timeseries: String { String(decoding: timeseriesBytes, as: UTF8.self) }
   /// `events.jsonl` so far (only what was not streamed).
   public var events: String { String(decoding: eventBytes, as: UTF8.self) }
-  /// Whether `timeseries.csv` and `events.jsonl` go to sinks rather than memory.
+  /// `pods.csv` so far (only what was not streamed; complete after `Simulation.finish`).
+  public var pods: String { String(decoding: podBytes, as: UTF8.self) }
+  /// Whether `timeseries.csv`, `events.jsonl` and `pods.csv` go to sinks rather than memory.
   public var streamsText: Bool { timeseriesSink != nil }
 
-  /// Sends `timeseries.csv` and `events.jsonl` to the sinks in order, in chunks of about
-  /// `chunk` bytes (a mebibyte), instead of keeping them: a week-long run writes gigabytes of
-  /// rows. Call before the run; `finish()` hands over the last chunks.
+  /// Sends `timeseries.csv`, `events.jsonl` and `pods.csv` to the sinks in order, in chunks
+  /// of about `chunk` bytes (a mebibyte), instead of keeping them: a week-long run writes
+  /// gigabytes of rows. Call before the run; `finish()` hands over the last chunks.
   public func stream(
     timeseries: @escaping ([UInt8]) -> Void, events: @escaping ([UInt8]) -> Void,
-    chunk: Int = 1 << 20
+    pods: @escaping ([UInt8]) -> Void, chunk: Int = 1 << 20
   ) {
     self.chunk = max(chunk, 1)
     timeseriesSink = timeseries
     eventSink = events
+    podSink = pods
     drain(force: true)
   }
 
@@ -94,6 +101,10 @@ public final class Recorder: Component {
     if let sink = eventSink, eventBytes.count >= (force ? 1 : chunk) {
       sink(eventBytes)
       eventBytes.removeAll(keepingCapacity: true)
+    }
+    if let sink = podSink, podBytes.count >= (force ? 1 : chunk) {
+      sink(podBytes)
+      podBytes.removeAll(keepingCapacity: true)
     }
   }
   @exclusivity(unchecked) public private(set) var eventCount = 0
@@ -473,9 +484,22 @@ public final class Recorder: Component {
     }
   }
 
-  /// The run ended: the last instant's rows are written.
+  /// A pod's row is about to hold another pod: its `pods.csv` row is written now.
+  func podReleased(_ pod: PodID) {
+    guard let sim, keepsOutputs else { return }
+    SimulationOutputs.appendPodRow(sim, pod.index, to: &podBytes)
+  }
+
+  /// The run ended: the last instant's rows are written, and the rows of the pods the table
+  /// still holds.
   func finish(_ sim: Simulation) {
     flush()
+    if keepsOutputs {
+      let pods = sim.cluster.pods
+      for p in 0..<pods.count where !pods.isReleased(PodID(UInt32(p))) {
+        SimulationOutputs.appendPodRow(sim, p, to: &podBytes)
+      }
+    }
     drain(force: true)
   }
 

@@ -85,6 +85,12 @@ final class ReplicaSetController: QueuedController {
 
   func markDirty(_ i: Int) { queue.add(i) }
 
+  /// New pods no longer copy the prototype's row (the template changed, or the set is gone).
+  private func dropPrototype(_ rs: ReplicaSetState) {
+    if let p = rs.prototype { sim.setPrototype(p, false) }
+    rs.prototype = nil
+  }
+
   /// A ReplicaSet the user wrote (created, or its spec replaced).
   func apply(_ object: ReplicaSetObject) {
     if let i = find(namespace: object.namespace, name: object.name) {
@@ -92,7 +98,7 @@ final class ReplicaSetController: QueuedController {
       rs.replicas = object.replicas
       rs.minReadySeconds = object.minReadySeconds
       rs.template = sim.addTemplate(object.template)
-      rs.prototype = nil
+      dropPrototype(rs)
       rs.document = object.document
       markDirty(i)
       return
@@ -161,6 +167,7 @@ final class ReplicaSetController: QueuedController {
       if rs.deployment >= 0 { sim.deployments.markDirty(Int(rs.deployment)) }
     }
     if rs.deleted {
+      dropPrototype(rs)
       for p in rs.pods { sim.deletePod(p) }
       publish(i, replicas: 0, ready: 0, available: 0)
       return
@@ -179,6 +186,7 @@ final class ReplicaSetController: QueuedController {
           if spec.defaultSpreadSelector == nil { spec.defaultSpreadSelector = rs.selector }
           pod = sim.createPod(spec, template: rs.template, ownerKind: .replicaSet, owner: Int32(i))
           rs.prototype = pod
+          sim.setPrototype(pod, true)
         }
         rs.pods.append(pod)
         sim.records[pod.index].ownerView = OwnerView.active
@@ -260,7 +268,8 @@ final class ReplicaSetController: QueuedController {
     forEachBound(in: family) { colocated[$0] += 1 }
     defer { forEachBound(in: family) { colocated[$0] = 0 } }
     let now = sim.now.nanoseconds
-    let keyed: [(PodDeletionKey, PodID)] = active.map { p in
+    // Ties go by creation order (`PodRecord.serial`): rows are reused, so ids say nothing.
+    let keyed: [(PodDeletionKey, UInt32, PodID)] = active.map { p in
       let bound = pods.isBound(p)
       let phase: PodDeletionKey.Phase =
         switch pods.phase(of: p) {
@@ -276,7 +285,7 @@ final class ReplicaSetController: QueuedController {
           colocated: bound ? Int(colocated[Int(record.node)]) : 0,
           readySince: readyAt == PodTable.never ? nil : readyAt, restarts: pods.restarts[p.index],
           created: pods.createdAt[p.index], uid: record.uid
-        ).prepared(now: now), p
+        ).prepared(now: now), record.serial, p
       )
     }
     return Self.first(count, of: keyed, now: now)
@@ -293,17 +302,21 @@ final class ReplicaSetController: QueuedController {
     }
   }
 
-  /// The first `count` pods in deletion order (ties by pod id), in that order: a bounded
-  /// max-heap of the best so far when `count` is small, a full sort otherwise.
-  static func first(_ count: Int, of keyed: [(PodDeletionKey, PodID)], now: Int64) -> [PodID] {
-    func before(_ a: (PodDeletionKey, PodID), _ b: (PodDeletionKey, PodID)) -> Bool {
+  /// The first `count` pods in deletion order (ties by `serial`, the order of creation), in
+  /// that order: a bounded max-heap of the best so far when `count` is small, a full sort
+  /// otherwise.
+  static func first(
+    _ count: Int, of keyed: [(PodDeletionKey, serial: UInt32, PodID)], now: Int64
+  ) -> [PodID] {
+    typealias Keyed = (PodDeletionKey, serial: UInt32, PodID)
+    func before(_ a: Keyed, _ b: Keyed) -> Bool {
       if PodDeletionKey.deletedFirst(a.0, b.0, now: now) { return true }
       if PodDeletionKey.deletedFirst(b.0, a.0, now: now) { return false }
-      return a.1.rawValue < b.1.rawValue
+      return a.serial < b.serial
     }
     guard count > 0 else { return [] }
     guard count * 4 < keyed.count else {
-      return keyed.sorted(by: before).prefix(count).map(\.1)
+      return keyed.sorted(by: before).prefix(count).map(\.2)
     }
     // heap[0] is the last of the best `count` so far; a candidate enters only before it.
     var heap = Array(keyed.prefix(count))
@@ -324,6 +337,6 @@ final class ReplicaSetController: QueuedController {
       heap[0] = candidate
       siftDown(0)
     }
-    return heap.sorted(by: before).map(\.1)
+    return heap.sorted(by: before).map(\.2)
   }
 }

@@ -22,8 +22,14 @@ struct PodRecord {
   /// The node it was bound to (kept after it ends, for the record); -1: never bound.
   var node: Int32 = -1
   /// Bumped whenever the kubelet's pending steps for the pod are void (restart, deletion,
-  /// node failure): a timer carrying an older generation is ignored.
+  /// node failure): a timer carrying an older generation is ignored. Kept, and bumped again,
+  /// when the row goes to a new pod, so no timer of the row's earlier pods reaches it.
   var generation: UInt32 = 0
+  /// Its place in the order pods were created (rows are reused, so row order is not that).
+  var serial: UInt32 = 0
+  /// Its owner stamps new pods out of its row (`ReplicaSetState.prototype`): the row is not
+  /// reused while that lasts.
+  var isPrototype = false
   var running = false
   var backOff = ContainerBackOff()
   /// When it first turned Ready.
@@ -91,6 +97,8 @@ public final class Simulation {
   @exclusivity(unchecked) var actions: ActionRunner!
 
   @exclusivity(unchecked) var records: [PodRecord] = []
+  /// Pods gone since their rows were last released (`releaseRows`).
+  @exclusivity(unchecked) private var goneRows: [PodID] = []
   @exclusivity(unchecked) var templates: [PodTemplate] = []
   /// Per template, an id of its identity (`PodTemplate.identity`): equal ids, equal templates.
   @exclusivity(unchecked) var templateIdentity: [Int32] = []
@@ -151,8 +159,17 @@ public final class Simulation {
     scheduling.onCycle = { [unowned self] pod, outcome, _, _ in
       if outcome.node == nil { self.failedScheduling(pod) }
     }
+    queue.deleteVictim = { [unowned self] victim, preemptor, node in
+      self.preempted(victim, by: preemptor, on: node)
+    }
+    engine.afterSettle = { [unowned self] in self.releaseRows() }
     for p in 0..<cluster.pods.count { adoptBarePod(PodID(UInt32(p))) }
-    for w in scenario.workloads { apply(w) }
+    for w in scenario.workloads {
+      if let message = priorityClassProblem(w) {
+        throw InputError(file: scenario.file, "\(w.reference): \(message)")
+      }
+      apply(w)
+    }
   }
 
   public var now: VirtualTime { engine.now }
@@ -161,12 +178,65 @@ public final class Simulation {
 
   func record(_ pod: PodID) -> PodRecord { records[pod.index] }
 
+  /// A new pod's record: a fresh one, or for a reused row one whose generation moves on.
   private func ensureRecord(_ pod: PodID) {
+    let serial = UInt32(truncatingIfNeeded: cluster.pods.added - 1)
+    if pod.index < records.count {
+      var r = PodRecord()
+      r.uid = uids.next()
+      r.serial = serial
+      r.generation = records[pod.index].generation &+ 1
+      records[pod.index] = r
+      return
+    }
     while records.count <= pod.index {
       var r = PodRecord()
       r.uid = uids.next()
+      r.serial = UInt32(records.count)
       records.append(r)
     }
+  }
+
+  /// A timer payload naming the pod itself, not its row: `pod(fromHandle:)` gives nil once
+  /// the pod is gone, whoever holds its row by then. (The kubelet's steps carry the record's
+  /// generation instead, which a restart also voids.)
+  func handle(_ pod: PodID) -> UInt64 {
+    UInt64(pod.rawValue) | UInt64(records[pod.index].serial) << 32
+  }
+
+  func pod(fromHandle payload: UInt64) -> PodID? {
+    let pod = PodID(UInt32(truncatingIfNeeded: payload))
+    guard records[pod.index].serial == UInt32(truncatingIfNeeded: payload >> 32), !isGone(pod)
+    else { return nil }
+    return pod
+  }
+
+  /// Whether the pod is an owner's prototype (`PodRecord.isPrototype`); a prototype that is
+  /// gone and no longer one can now give up its row.
+  func setPrototype(_ pod: PodID, _ on: Bool) {
+    guard records[pod.index].isPrototype != on else { return }
+    records[pod.index].isPrototype = on
+    if !on && isGone(pod) { goneRows.append(pod) }
+  }
+
+  /// Releases the rows of pods that are gone, once the instant settled: every owner has
+  /// dropped them from its lists by then (each syncs when a pod of its own goes), the kubelet's
+  /// and the node lifecycle's timers carry generations, and the scheduling queue says when it
+  /// still holds a deleted pod's key. Prototypes keep their rows (`setPrototype`); the pods the
+  /// scenario wrote never give theirs up. Each row released writes its pod's `pods.csv` row.
+  func releaseRows() {
+    guard !goneRows.isEmpty else { return }
+    var kept = 0
+    for pod in goneRows where !records[pod.index].isPrototype {
+      if queue.refersTo(deleted: pod) {
+        goneRows[kept] = pod
+        kept += 1
+        continue
+      }
+      recorder.podReleased(pod)
+      cluster.releasePod(pod)
+    }
+    goneRows.removeLast(goneRows.count - kept)
   }
 
   /// A pod written in the scenario: it arrives at time 0 (or at its creation timestamp's
@@ -346,6 +416,31 @@ public final class Simulation {
       ~(PodConditions.ready.rawValue | PodConditions.containersReady.rawValue)
     recorder.podRemoved(pod)
     notifyOwner(pod)
+    if pod.index >= barePods.count && !records[pod.index].isPrototype { goneRows.append(pod) }
+  }
+
+  /// A preemption victim: deleted gracefully as the scheduler's API call does, with upstream's
+  /// event and the DisruptionTarget condition; its owner replaces it.
+  private func preempted(_ victim: PodID, by preemptor: PodID, on node: NodeID) {
+    recorder.event(
+      pod: victim, in: self, type: .normal, reason: "Preempted",
+      message:
+        "Preempted by pod \(Self.uidString(records[preemptor.index].uid)) on node \(cluster.nodes.name(node))"
+    )
+    records[victim.index].disrupted = true
+    deletePod(victim)
+  }
+
+  /// A pod uid as the API prints one (a UUID's shape).
+  static func uidString(_ uid: UInt64) -> String {
+    var mixed = SplitMix64(seed: uid)
+    let low = mixed.next()
+    func hex(_ v: UInt64, _ digits: Int) -> String {
+      let s = String(v, radix: 16)
+      return String(repeating: "0", count: max(0, digits - s.count)) + s
+    }
+    return
+      "\(hex(uid >> 32, 8))-\(hex(uid >> 16 & 0xffff, 4))-\(hex(uid & 0xffff, 4))-\(hex(low >> 48, 4))-\(hex(low & 0xffff_ffff_ffff, 12))"
   }
 
   /// A pod's status changed: its owner reconciles.
@@ -400,8 +495,43 @@ public final class Simulation {
   /// The id of a template identity, if a template with it was stored.
   func identityID(_ identity: String) -> Int32? { identityIDs[identity] }
 
-  /// Stores a template; pods refer to it by index.
+  /// What the Priority admission plugin would refuse in a workload's pods: a
+  /// `priorityClassName` no PriorityClass has (the pods could never be created).
+  func priorityClassProblem(_ w: WorkloadObject) -> String? {
+    guard let name = w.podTemplate?.pod.priorityClassName, !name.isEmpty,
+      !(scenario.manifest.priorityClasses + PriorityClassSpec.builtIn).contains(where: {
+        $0.name == name
+      })
+    else { return nil }
+    return "no PriorityClass with name \(name) was found (spec.template.spec.priorityClassName)"
+  }
+
+  /// The Priority admission plugin on a template's pods, as on every pod created: a named
+  /// class gives the priority and preemption policy; a template naming none and setting no
+  /// priority takes the global default class, if any.
+  private func admitted(_ t: PodTemplate) -> PodTemplate {
+    var t = t
+    let classes = scenario.manifest.priorityClasses
+    if !t.pod.priorityClassName.isEmpty {
+      if let c = (classes + PriorityClassSpec.builtIn).first(where: {
+        $0.name == t.pod.priorityClassName
+      }) {
+        t.pod.priority = c.value
+        t.pod.preemptLowerPriority = c.preemptLowerPriority
+      }
+    } else if t.pod.priority == 0,
+      let c = classes.filter(\.globalDefault).min(by: { $0.value < $1.value })
+    {
+      t.pod.priority = c.value
+      t.pod.priorityClassName = c.name
+      t.pod.preemptLowerPriority = c.preemptLowerPriority
+    }
+    return t
+  }
+
+  /// Stores a template (as admitted: `admitted`); pods refer to it by index.
   func addTemplate(_ t: PodTemplate) -> Int32 {
+    let t = admitted(t)
     templates.append(t)
     if let id = identityIDs[t.identity] {
       templateIdentity.append(id)
@@ -525,6 +655,9 @@ public final class Simulation {
   public func finish() {
     recorder.finish(self)
   }
+
+  /// Pods ever created (rows are reused, so the pod table's row count says less).
+  public var podsCreated: Int { cluster.pods.added }
 
   /// The cluster's totals now.
   public var summaryTotals: (pods: Int, pending: Int, running: Int, nodes: Int, readyNodes: Int) {

@@ -27,44 +27,51 @@ public enum SimulationOutputs {
     "namespace,name,owner_kind,owner_name,node,created_s,scheduled_s,started_s,ready_s,finished_s,phase,restarts,deleted_s"
 
   /// The files the recorder can stream while the run goes on (`Recorder.stream`).
-  public static let streamedFiles = (timeseries: "timeseries.csv", events: "events.jsonl")
+  public static let streamedFiles = (
+    timeseries: "timeseries.csv", events: "events.jsonl", pods: "pods.csv"
+  )
 
   /// The output files, in a fixed order — without `streamedFiles` when the recorder streamed
   /// them. Everything but the wall-clock figures in `summary.json` repeats byte for byte for
-  /// the same scenario and seed.
+  /// the same scenario and seed. Call after `Simulation.finish`.
   public static func files(_ sim: Simulation, facts: RunFacts) -> [(name: String, contents: String)]
   {
-    let streamed = sim.recorder.streamsText
-    return (streamed ? [] : [(streamedFiles.timeseries, sim.recorder.timeseries)]) + [
-      ("pods.csv", podsCSV(sim))
-    ] + (streamed ? [] : [(streamedFiles.events, sim.recorder.events)]) + [
+    let names = streamedFiles
+    let rec = sim.recorder
+    let streamed: [(name: String, contents: String)] =
+      rec.streamsText
+      ? []
+      : [(names.timeseries, rec.timeseries), (names.pods, rec.pods), (names.events, rec.events)]
+    return streamed + [
       ("summary.json", summaryJSON(sim, facts: facts)),
       ("report.html", reportHTML(sim)),
     ]
   }
 
-  /// One row per pod that ever existed; an empty cell: it never happened.
-  public static func podsCSV(_ sim: Simulation) -> String {
+  /// `pods.csv`: one row per pod that ever existed (an empty cell: it never happened). Rows
+  /// come in the order the pods' table rows were released, then the pods still present at the
+  /// end, by row. Call after `Simulation.finish`, without streaming.
+  public static func podsCSV(_ sim: Simulation) -> String { sim.recorder.pods }
+
+  /// A pod's `pods.csv` row, from the pod table and its record.
+  static func appendPodRow(_ sim: Simulation, _ p: Int, to out: inout [UInt8]) {
     let pods = sim.cluster.pods
-    var out = podsHeader + "\n"
-    func t(_ column: Column<Int64>, _ p: Int) -> String {
+    func t(_ column: Column<Int64>) -> String {
       let v = column[p]
       return v == PodTable.never ? "" : Recorder.seconds(v)
     }
-    for p in 0..<pods.count {
-      let id = PodID(UInt32(p))
-      let r = sim.records[p]
-      let owner = sim.ownerName(id)
-      let node = r.node >= 0 ? sim.cluster.nodes.name(NodeID(UInt32(r.node))) : ""
-      let row = [
-        sim.namespace(id), sim.name(id), owner.kind, owner.name, node, t(pods.createdAt, p),
-        t(pods.scheduledAt, p), t(pods.startedAt, p),
-        r.firstReady == PodTable.never ? "" : Recorder.seconds(r.firstReady), t(pods.finishedAt, p),
-        pods.phase(of: id).rawValue, String(pods.restarts[p]), t(pods.deletedAt, p),
-      ]
-      out += row.map(Recorder.csv).joined(separator: ",") + "\n"
-    }
-    return out
+    let id = PodID(UInt32(p))
+    let r = sim.records[p]
+    let owner = sim.ownerName(id)
+    let node = r.node >= 0 ? sim.cluster.nodes.name(NodeID(UInt32(r.node))) : ""
+    let row = [
+      sim.namespace(id), sim.name(id), owner.kind, owner.name, node, t(pods.createdAt),
+      t(pods.scheduledAt), t(pods.startedAt),
+      r.firstReady == PodTable.never ? "" : Recorder.seconds(r.firstReady), t(pods.finishedAt),
+      pods.phase(of: id).rawValue, String(pods.restarts[p]), t(pods.deletedAt),
+    ]
+    Recorder.append(row.map(Recorder.csv).joined(separator: ","), to: &out)
+    out.append(UInt8(ascii: "\n"))
   }
 
   static func json(_ s: String) -> String {
@@ -97,7 +104,7 @@ public enum SimulationOutputs {
     o +=
       "  \"machine\": {\"cpu\": \(json(m.cpu)), \"vectorExtensions\": [\(m.vectorExtensions.map(json).joined(separator: ", "))], \"allocator\": \(json(m.allocator))},\n"
     let t = sim.recorder.totalsNow
-    o += "  \"podsCreated\": \(sim.cluster.pods.count),\n"
+    o += "  \"podsCreated\": \(sim.podsCreated),\n"
     o +=
       "  \"final\": {\"nodes\": \(t.nodes), \"readyNodes\": \(t.readyNodes), \"pods\": \(t.pods), \"pendingPods\": \(t.pending), \"runningPods\": \(t.running)},\n"
     o += "  \"workloads\": [\n"

@@ -211,7 +211,7 @@ extension SimulationOutputs {
       <style>body{font-family:sans-serif;margin:20px;max-width:800px}svg{display:block;margin:12px 0}</style>
       </head><body>
       <h1>\(escape(sim.scenario.name))</h1>
-      <p>Seed \(sim.seed); \(duration(end)) of virtual time; \(sim.cluster.pods.count) pods created; \(rec.eventCount) events.</p>
+      <p>Seed \(sim.seed); \(duration(end)) of virtual time; \(sim.podsCreated) pods created; \(rec.eventCount) events.</p>
       \(body)
       </body></html>
 

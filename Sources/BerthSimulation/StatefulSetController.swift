@@ -119,7 +119,8 @@ final class StatefulSetController: QueuedController {
     s.deleted = true
     index[s.object.namespace, s.object.name] = nil
     s.recheck.cancel(sim.engine)
-    for p in s.pods.values.sorted(by: { $0.rawValue < $1.rawValue }) { sim.deletePod(p) }
+    // By ordinal (the garbage collector's order does not matter, but runs must repeat).
+    for (_, p) in s.pods.sorted(by: { $0.key < $1.key }) { sim.deletePod(p) }
     markDirty(i)
   }
 

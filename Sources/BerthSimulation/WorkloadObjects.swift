@@ -282,6 +282,18 @@ public enum WorkloadObject: Sendable {
     }
   }
 
+  /// The pod template (nil for a CronJob: its Jobs carry theirs).
+  public var podTemplate: PodTemplate? {
+    switch self {
+    case .deployment(let d): d.template
+    case .replicaSet(let r): r.template
+    case .job(let j): j.template
+    case .cronJob: nil
+    case .daemonSet(let d): d.template
+    case .statefulSet(let s): s.template
+    }
+  }
+
   public var document: ObjectDocument {
     switch self {
     case .deployment(let d): d.document

@@ -710,7 +710,27 @@ struct TimelineTests {
     #expect(a[2] != (try outputs(4))[2])
   }
 
-  @Test("streamed time series and event lines are the bytes a run in memory keeps")
+  @Test("rows of pods that are gone hold new pods; pods.csv still has one row per pod ever")
+  func rowReuse() throws {
+    let text = try String(
+      contentsOfFile: "datasets/scenarios/recreate-and-scale.yaml", encoding: .utf8)
+    let sim = try Self.simulate(text)
+    let pods = sim.cluster.pods
+    #expect(pods.count < sim.podsCreated, "\(pods.count) rows for \(sim.podsCreated) pods")
+    let rows = SimulationOutputs.podsCSV(sim).split(separator: "\n").dropFirst()
+    #expect(rows.count == sim.podsCreated)
+    // Every pod once: names are random per pod, and each row's times are its own.
+    #expect(
+      Set(rows.map { $0.split(separator: ",", omittingEmptySubsequences: false)[1] }).count
+        == rows.count)
+    // The same run without reuse would have written the same rows, in creation order.
+    let created = rows.map {
+      Double($0.split(separator: ",", omittingEmptySubsequences: false)[5])!
+    }
+    #expect(created.count == sim.podsCreated && created.allSatisfy { $0 >= 0 })
+  }
+
+  @Test("streamed time series, event lines and pod rows are the bytes a run in memory keeps")
   func streamedOutputs() throws {
     let text = try String(contentsOfFile: "datasets/scenarios/node-failure.yaml", encoding: .utf8)
     let kept = try Simulation(scenario: try Scenario.parse(text, file: "n.yaml"), seed: 5)
@@ -718,17 +738,21 @@ struct TimelineTests {
     let streamed = try Simulation(scenario: try Scenario.parse(text, file: "n.yaml"), seed: 5)
     var timeseries: [UInt8] = []
     var events: [UInt8] = []
+    var podRows: [UInt8] = []
     var chunks = 0
     streamed.recorder.stream(
       timeseries: {
         timeseries += $0
         chunks += 1
-      }, events: { events += $0 }, chunk: 256)
+      }, events: { events += $0 }, pods: { podRows += $0 }, chunk: 256)
     streamed.run()
     #expect(chunks > 5, "small chunks: the text went out as the run went on")
     #expect(String(decoding: timeseries, as: UTF8.self) == kept.recorder.timeseries)
     #expect(String(decoding: events, as: UTF8.self) == kept.recorder.events)
-    #expect(streamed.recorder.timeseries.isEmpty && streamed.recorder.events.isEmpty)
+    #expect(String(decoding: podRows, as: UTF8.self) == kept.recorder.pods)
+    #expect(
+      streamed.recorder.timeseries.isEmpty && streamed.recorder.events.isEmpty
+        && streamed.recorder.pods.isEmpty)
     #expect(SimulationOutputs.reportHTML(streamed) == SimulationOutputs.reportHTML(kept))
     // Only what the report draws keeps its points.
     let rec = streamed.recorder
