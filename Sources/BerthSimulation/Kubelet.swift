@@ -10,7 +10,9 @@ import BerthWorkloads
 final class Kubelet: Component {
   enum Step: UInt32 {
     case pulled, initialized, started, probeFailed, ready, exited, stopped, startupKill,
-      livenessKill
+      livenessKill,
+      // The first sidecar's: carry `sidecarGeneration`.
+      sidecarExited, sidecarStarted
   }
 
   // SAFETY: the simulation owns its components and outlives them.
@@ -47,11 +49,25 @@ final class Kubelet: Component {
       self, at: time, tag: step.rawValue, payload: UInt64(pod.rawValue) | g << 32)
   }
 
+  private func sidecarTimer(_ step: Step, _ pod: PodID, at time: VirtualTime) {
+    let g = UInt64(sim.records[pod.index].sidecarGeneration)
+    sim.engine.schedule(
+      self, at: time, tag: step.rawValue, payload: UInt64(pod.rawValue) | g << 32)
+  }
+
   func fire(_ t: Timer, _ engine: Engine) {
     let pod = PodID(UInt32(truncatingIfNeeded: t.payload))
     let generation = UInt32(truncatingIfNeeded: t.payload >> 32)
+    let step = Step(rawValue: t.tag)
+    if step == .sidecarExited || step == .sidecarStarted {
+      guard sim.records[pod.index].sidecarGeneration == generation, !sim.isGone(pod) else {
+        return
+      }
+      if step == .sidecarExited { sidecarExited(pod) } else { sidecarStarted(pod) }
+      return
+    }
     guard sim.records[pod.index].generation == generation, !sim.isGone(pod) else { return }
-    switch Step(rawValue: t.tag) {
+    switch step {
     case .pulled:
       let image = sim.mainContainer(pod).image
       ensureImages()
@@ -74,6 +90,7 @@ final class Kubelet: Component {
     case .livenessKill: kill(pod, probe: "Liveness")
     case .exited: exited(pod)
     case .stopped: sim.remove(pod)
+    case .sidecarExited, .sidecarStarted: break
     case nil: preconditionFailure("unknown kubelet step \(t.tag)")
     }
   }
@@ -104,12 +121,15 @@ final class Kubelet: Component {
     timer(.pulled, pod, at: sim.now + pull)
   }
 
+  /// Init containers in order: each regular one runs to completion (`initDuration`); a
+  /// sidecar starts in its turn and the next one follows at once, the sidecar running on.
   private func initialize(_ pod: PodID) {
-    let inits = sim.initContainerCount(pod)
+    let (regular, sidecars) = sim.initContainers(pod)
     var total = VirtualTime.zero
-    if inits > 0, let d = sim.behavior(of: pod).initDuration {
-      for _ in 0..<inits { total = total + d.sample(&rng) }
+    if regular > 0, let d = sim.behavior(of: pod).initDuration {
+      for _ in 0..<regular { total = total + d.sample(&rng) }
     }
+    if !sidecars.isEmpty { startSidecar(pod) }
     if total > .zero {
       timer(.initialized, pod, at: sim.now + total)
     } else {
@@ -216,9 +236,75 @@ final class Kubelet: Component {
     timer(.exited, pod, at: sim.now + stopTime(pod, grace: grace))
   }
 
-  private func becomeReady(_ pod: PodID) {
+  // MARK: Sidecars
+
+  /// The first sidecar starts (its siblings start with it and never exit): a `sidecarExitAfter`
+  /// behaviour plans its exit.
+  private func startSidecar(_ pod: PodID) {
+    sim.records[pod.index].sidecarDown = false
+    let name = sim.initContainers(pod).sidecars[0]
+    sim.recorder.event(
+      pod: pod, in: sim, type: .normal, reason: "Started", message: "Started container \(name)")
+    if let d = sim.behavior(of: pod).sidecarExitAfter {
+      sidecarTimer(.sidecarExited, pod, at: sim.now + d.sample(&rng))
+    }
+  }
+
+  /// The sidecar exited: the pod is not Ready until it is back (its containers are not all
+  /// ready), and the kubelet restarts it after its own back-off, whatever the pod's
+  /// restartPolicy — a sidecar is always restarted.
+  private func sidecarExited(_ pod: PodID) {
+    let pods = sim.cluster.pods
+    guard pods.phase(of: pod) == .running || pods.phase(of: pod) == .pending else { return }
+    sim.records[pod.index].sidecarDown = true
+    setReady(pod, false)
+    let restartAt = sim.records[pod.index].sidecarBackOff.restartTime(
+      finishedAt: sim.now.nanoseconds)
+    if restartAt > sim.now.nanoseconds {
+      let name = sim.initContainers(pod).sidecars[0]
+      sim.recorder.event(
+        pod: pod, in: sim, type: .warning, reason: "BackOff",
+        message:
+          "Back-off restarting failed container \(name) in pod \(sim.name(pod))_\(sim.namespace(pod))"
+      )
+    }
+    sidecarTimer(.sidecarStarted, pod, at: VirtualTime(nanoseconds: restartAt))
+  }
+
+  private func sidecarStarted(_ pod: PodID) {
+    let pods = sim.cluster.pods
+    guard pods.phase(of: pod) == .running || pods.phase(of: pod) == .pending else { return }
+    pods.restarts[pod.index] += 1
+    startSidecar(pod)
     let r = sim.records[pod.index]
-    guard r.running, !r.markedNotReady else { return }
+    if r.mainReady && !r.markedNotReady { setReady(pod, true) }
+  }
+
+  /// Sets or clears the pod's Ready and ContainersReady conditions, telling its owner.
+  private func setReady(_ pod: PodID, _ ready: Bool) {
+    let pods = sim.cluster.pods
+    let mask = PodConditions.ready.rawValue | PodConditions.containersReady.rawValue
+    guard (pods.conditions[pod.index] & mask != 0) != ready else { return }
+    if ready {
+      pods.conditions[pod.index] |= mask
+      pods.set(pods.readyAt, of: pod, to: sim.now)
+      if sim.records[pod.index].firstReady == PodTable.never {
+        sim.records[pod.index].firstReady = sim.now.nanoseconds
+      }
+    } else {
+      pods.conditions[pod.index] &= ~mask
+    }
+    sim.recorder.podPhaseMayChange(pod)
+    sim.notifyOwner(pod)
+  }
+
+  // MARK: Readiness
+
+  private func becomeReady(_ pod: PodID) {
+    guard sim.records[pod.index].running else { return }
+    sim.records[pod.index].mainReady = true
+    let r = sim.records[pod.index]
+    guard !r.markedNotReady, !r.sidecarDown else { return }
     let pods = sim.cluster.pods
     pods.conditions[pod.index] |=
       PodConditions.ready.rawValue | PodConditions.containersReady.rawValue
@@ -230,6 +316,7 @@ final class Kubelet: Component {
 
   /// The pod's Ready condition goes (its container stopped, or its node stopped reporting).
   func loseReady(_ pod: PodID) {
+    sim.records[pod.index].mainReady = false
     let pods = sim.cluster.pods
     let mask = PodConditions.ready.rawValue | PodConditions.containersReady.rawValue
     guard pods.conditions[pod.index] & mask != 0 else { return }
@@ -260,6 +347,8 @@ final class Kubelet: Component {
       timer(.started, pod, at: VirtualTime(nanoseconds: restartAt))
       return
     }
+    // The pod is done: its sidecars are stopped with it.
+    sim.records[pod.index].sidecarGeneration &+= 1
     pods.setPhase(pod, code == 0 ? .succeeded : .failed)
     pods.set(pods.finishedAt, of: pod, to: sim.now)
     if pods.isBound(pod) { sim.cluster.unbind(pod) }
@@ -271,6 +360,8 @@ final class Kubelet: Component {
   /// stops (its `stopAfter`, at most `grace`), or at once if it is not running.
   func terminate(_ pod: PodID, grace: VirtualTime) {
     sim.records[pod.index].generation &+= 1
+    // Sidecars stop after the main container; none restarts meanwhile.
+    sim.records[pod.index].sidecarGeneration &+= 1
     let node = Int(sim.records[pod.index].node)
     guard node >= 0, sim.nodes.isAlive(node) else { return }  // kept until the node returns
     loseReady(pod)
@@ -303,6 +394,7 @@ final class Kubelet: Component {
   /// keeps its phase and Ready condition until the node lifecycle controller marks it.
   func suspend(_ pod: PodID) {
     sim.records[pod.index].generation &+= 1
+    sim.records[pod.index].sidecarGeneration &+= 1
     sim.records[pod.index].running = false
   }
 

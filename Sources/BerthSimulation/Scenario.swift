@@ -46,6 +46,9 @@ public struct Behavior: Sendable {
   public var unhealthyAfter: DurationDistribution?
   /// How long an exec or HTTP preStop hook runs (absent: 0; a sleep hook says it itself).
   public var preStop: DurationDistribution?
+  /// The pod's first sidecar (an init container with `restartPolicy: Always`) exits this long
+  /// after each start, and is restarted with its own CrashLoopBackOff (absent: it runs on).
+  public var sidecarExitAfter: DurationDistribution?
 
   public static let none = Behavior(selector: LabelSelector())
 }
@@ -281,7 +284,7 @@ public struct Scenario: Sendable {
     for b in try spec.child("behaviors")?.sequence() ?? [] {
       try b.requireKeys(in: [
         "selector", "namespace", "imagePull", "readyAfter", "exitAfter", "exitCode", "stopAfter",
-        "initDuration", "startedAfter", "unhealthyAfter", "preStop",
+        "initDuration", "startedAfter", "unhealthyAfter", "preStop", "sidecarExitAfter",
       ])
       var behavior = Behavior(
         selector: try b.child("selector").map { s throws(InputError) in
@@ -296,6 +299,7 @@ public struct Scenario: Sendable {
       behavior.startedAfter = try b.child("startedAfter").map(distribution)
       behavior.unhealthyAfter = try b.child("unhealthyAfter").map(distribution)
       behavior.preStop = try b.child("preStop").map(distribution)
+      behavior.sidecarExitAfter = try b.child("sidecarExitAfter").map(distribution)
       if let c = b.child("exitCode") {
         behavior.exitCode = try c.int32()
         guard (0...255).contains(behavior.exitCode) else { throw c.error("expected 0…255") }

@@ -52,6 +52,14 @@ struct PodRecord {
   var disrupted = false
   /// The container was killed by a failing startup or liveness probe: it exits with 137.
   var killedByProbe = false
+  /// The main container is Ready (the pod is, unless a sidecar is down or the node is
+  /// unreachable).
+  var mainReady = false
+  /// The first sidecar (restartable init container) exited and waits to restart.
+  var sidecarDown = false
+  var sidecarBackOff = ContainerBackOff()
+  /// As `generation`, for the sidecar's steps: the main container's restarts leave them be.
+  var sidecarGeneration: UInt32 = 0
 }
 
 /// How an owner counts one of its pods, kept as the pod changes (`Simulation.viewChange`).
@@ -186,6 +194,7 @@ public final class Simulation {
       r.uid = uids.next()
       r.serial = serial
       r.generation = records[pod.index].generation &+ 1
+      r.sidecarGeneration = records[pod.index].sidecarGeneration &+ 1
       records[pod.index] = r
       return
     }
@@ -348,10 +357,16 @@ public final class Simulation {
     return (c.name, c.image)
   }
 
-  func initContainerCount(_ pod: PodID) -> Int {
+  /// The pod's init containers: those that run to completion, in order, and the sidecars
+  /// (`restartPolicy: Always`), which start in their turn and run beside the main container.
+  func initContainers(_ pod: PodID) -> (regular: Int, sidecars: [String]) {
     let t = records[pod.index].template
-    if t >= 0 { return templates[Int(t)].pod.initContainers.count }
-    return pod.index < barePods.count ? barePods[pod.index].initContainers.count : 0
+    let list =
+      t >= 0
+      ? templates[Int(t)].pod.initContainers
+      : pod.index < barePods.count ? barePods[pod.index].initContainers : []
+    let sidecars = list.filter(\.restartPolicyAlways).map(\.name)
+    return (list.count - sidecars.count, sidecars)
   }
 
   /// The owner's kind and name ("" for a bare pod).
@@ -405,6 +420,7 @@ public final class Simulation {
     let pods = cluster.pods
     guard !isGone(pod) else { return }
     records[pod.index].generation &+= 1
+    records[pod.index].sidecarGeneration &+= 1
     records[pod.index].running = false
     if !pods.isBound(pod) && records[pod.index].profile >= 0 { queue.deletePending(pod) }
     if pods.isBound(pod) { cluster.unbind(pod) }

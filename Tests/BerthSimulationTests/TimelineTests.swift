@@ -218,6 +218,48 @@ struct TimelineTests {
     #expect(sim.cluster.pods.restarts[0] == Int32(starts.count - 1))
   }
 
+  @Test("a sidecar restarts with its own back-off while the app runs on, its pod unready meanwhile")
+  func sidecar() throws {
+    let text = try String(contentsOfFile: "datasets/scenarios/sidecar.yaml", encoding: .utf8)
+    let sim = try Self.simulate(text)
+    let pods = sim.cluster.pods
+    let api = (0..<pods.count).map { PodID(UInt32($0)) }.filter {
+      pods.name($0).hasPrefix("api-")
+    }
+    try #require(api.count == 2)
+    let name = pods.name(api[0])
+    let lines = sim.recorder.events.split(separator: "\n").filter {
+      $0.contains("\"name\":\"\(name)\"") && $0.contains("\"reason\":\"Started\"")
+    }
+    func times(_ container: String) -> [Double] {
+      lines.filter { $0.contains("Started container \(container)\"") }.compactMap {
+        Double($0.dropFirst(10).prefix { $0 != "," })
+      }
+    }
+    // The proxy starts first; the migrate init container's 5 s alone delay the app.
+    #expect(times("api") == [5])
+    let proxy = times("proxy")
+    #expect(proxy.first == 0)
+    // It exits 60 s after each start: back at once, then after 10, 20, 40, 80, 160, 300 s.
+    #expect(
+      zip(proxy.dropFirst(), proxy).map { Int($0 - $1) - 60 } == [0, 10, 20, 40, 80, 160, 300])
+    #expect(api.allSatisfy { pods.restarts[$0.index] == 7 && pods.phase(of: $0) == .running })
+    // While the proxies are down (120–130 s) no endpoint is ready; then both are again.
+    func endpointsAt(_ t: Double) -> Int64? {
+      let prefix = ",Service,default,api,readyEndpoints,"
+      return sim.recorder.timeseries.split(separator: "\n").compactMap { line -> Int64? in
+        guard let r = line.range(of: prefix), let at = Double(line[..<r.lowerBound]), at <= t
+        else { return nil }
+        return Int64(line[r.upperBound...])
+      }.last
+    }
+    #expect(endpointsAt(125) == 0 && endpointsAt(135) == 2 && endpointsAt(100) == 2)
+    // The Job completes when its main containers exit; the sidecars do not hold it.
+    let job = sim.jobs.jobs[0]
+    #expect(job.succeeded == 2 && job.finished?.complete == true)
+    #expect(job.finished?.at == .seconds(Int64(90)))
+  }
+
   @Test("a failed node's pods are replaced only after the grace period and their toleration")
   func nodeFailure() throws {
     let text = """
