@@ -197,27 +197,49 @@ public final class PodTable {
   private func newRow() -> Int {
     added += 1
     let r: Int
+    // Column by column, no array of columns: this runs once per pod added.
     if let f = freeRows.popLast() {
       r = Int(f)
       free[r] = false
       phase[r] = PodPhase.pending.code
-      for c in lifecycleTimes { c[r] = PodTable.never }
+      createdAt[r] = PodTable.never
+      scheduledAt[r] = PodTable.never
+      startedAt[r] = PodTable.never
+      readyAt[r] = PodTable.never
+      finishedAt[r] = PodTable.never
+      deletionDueAt[r] = PodTable.never
+      deletedAt[r] = PodTable.never
       restarts[r] = 0
       conditions[r] = 0
     } else {
       r = _count
-      for c in [requestCPU, requestMemory, requestEphemeral, nonZeroCPU, nonZeroMemory] {
-        c.append(0)
-      }
+      requestCPU.append(0)
+      requestMemory.append(0)
+      requestEphemeral.append(0)
+      nonZeroCPU.append(0)
+      nonZeroMemory.append(0)
       priority.append(0)
-      for c in [constraints, scalarRequests, namespace, labels, gpuModels] { c.append(0) }
+      constraints.append(0)
+      scalarRequests.append(0)
+      namespace.append(0)
+      labels.append(0)
+      gpuModels.append(0)
       gpuCount.append(0)
       gpuMilli.append(0)
       node.append(PodTable.unbound)
       gpuAssignment.append(0)
       names.append("")
       free.append(false)
-      appendLifecycle(count: 1)
+      phase.append(PodPhase.pending.code)
+      createdAt.append(PodTable.never)
+      scheduledAt.append(PodTable.never)
+      startedAt.append(PodTable.never)
+      readyAt.append(PodTable.never)
+      finishedAt.append(PodTable.never)
+      deletionDueAt.append(PodTable.never)
+      deletedAt.append(PodTable.never)
+      restarts.append(0)
+      conditions.append(0)
       _count += 1
     }
     node[r] = PodTable.unbound
