@@ -26,6 +26,13 @@ final class JobState {
   @exclusivity(unchecked) var failed = 0
   /// Indexed Jobs: which completion indexes succeeded.
   @exclusivity(unchecked) var succeededIndexes: [Bool] = []
+  /// With `backoffLimitPerIndex`, per index: failed for good, its counted and ignored
+  /// failures (upstream's `job-index-failure-count` and `job-index-ignored-failure-count`
+  /// annotations), and when it last failed (ns; its back-off runs from there).
+  @exclusivity(unchecked) var failedIndexes: [Bool] = []
+  @exclusivity(unchecked) var indexFailures: [Int32] = []
+  @exclusivity(unchecked) var indexIgnoredFailures: [Int32] = []
+  @exclusivity(unchecked) var indexLastFailure: [Int64] = []
   @exclusivity(unchecked) var backOff = JobBackOffRecord()
   /// The message of the pod failure policy's FailJob rule a failed pod matched.
   @exclusivity(unchecked) var policyFailure: String?
@@ -43,8 +50,24 @@ final class JobState {
     self.cronJob = cronJob
     self.created = created
     if object.indexed {
-      succeededIndexes = [Bool](repeating: false, count: object.completions ?? 0)
+      let n = object.completions ?? 0
+      succeededIndexes = [Bool](repeating: false, count: n)
+      if object.backoffLimitPerIndex != nil {
+        failedIndexes = succeededIndexes
+        indexFailures = [Int32](repeating: 0, count: n)
+        indexIgnoredFailures = indexFailures
+        indexLastFailure = [Int64](repeating: 0, count: n)
+      }
     }
+  }
+
+  /// Indexes neither succeeded nor failed for good.
+  var openIndexes: Int {
+    var n = 0
+    for k in succeededIndexes.indices where !succeededIndexes[k] {
+      if failedIndexes.isEmpty || !failedIndexes[k] { n += 1 }
+    }
+    return n
   }
 }
 
@@ -193,6 +216,16 @@ final class JobController: QueuedController {
         finish(
           i, complete: false, reason: "DeadlineExceeded",
           message: "Job was active longer than specified deadline")
+      } else if let failed = failedIndexCount(j),
+        let most = j.object.maxFailedIndexes, failed > most
+      {
+        finish(
+          i, complete: false, reason: "MaxFailedIndexesExceeded",
+          message: "Job has exceeded the specified maximal number of failed indexes")
+      } else if let failed = failedIndexCount(j), failed > 0,
+        failed + j.succeededIndexes.filter({ $0 }).count >= j.succeededIndexes.count
+      {
+        finish(i, complete: false, reason: "FailedIndexes", message: "Job has failed indexes")
       } else if isComplete(j, active: j.activePods) {
         finish(i, complete: true, reason: "Completed", message: "Job completed")
       } else if j.object.suspend {
@@ -230,12 +263,24 @@ final class JobController: QueuedController {
         if k >= 0 && k < j.succeededIndexes.count { j.succeededIndexes[k] = true }
       } else if phase == .failed || (sim.isGone(p) && j.finished == nil) {
         sim.records[p.index].counted = true
+        var counts = true
+        var failIndex = false
         if let policy = j.object.podFailurePolicy {
           let verdict = policy.match(failedPod(p))
           if failJob == nil { failJob = verdict.failJob }
-          // Ignored: neither in status.failed nor towards backoffLimit; the pod is replaced.
-          guard verdict.counts else { continue }
+          counts = verdict.counts
+          failIndex = verdict.failIndex
         }
+        let k = Int(sim.records[p.index].completionIndex)
+        if let limit = j.object.backoffLimitPerIndex, k >= 0 && k < j.failedIndexes.count {
+          // `isIndexFailed`: FailIndex, or a counted failure of a pod whose index had failed
+          // `backoffLimitPerIndex` times before it.
+          if failIndex || (counts && j.indexFailures[k] >= limit) { j.failedIndexes[k] = true }
+          if counts { j.indexFailures[k] += 1 } else { j.indexIgnoredFailures[k] += 1 }
+          j.indexLastFailure[k] = end
+        }
+        // Ignored: neither in status.failed nor towards backoffLimit; the pod is replaced.
+        guard counts else { continue }
         j.failed += 1
         failures.append(end)
       }
@@ -251,6 +296,28 @@ final class JobController: QueuedController {
     sim.deletePod(pod)
   }
 
+  /// With `backoffLimitPerIndex`, how many indexes failed for good.
+  private func failedIndexCount(_ j: JobState) -> Int? {
+    j.object.backoffLimitPerIndex == nil ? nil : j.failedIndexes.filter { $0 }.count
+  }
+
+  /// `status.completedIndexes` / `failedIndexes`: the set indexes as intervals, `1,3-5`.
+  static func intervals(_ set: [Bool]) -> String {
+    var parts: [String] = []
+    var k = 0
+    while k < set.count {
+      guard set[k] else {
+        k += 1
+        continue
+      }
+      var end = k
+      while end + 1 < set.count && set[end + 1] { end += 1 }
+      parts.append(end == k ? "\(k)" : "\(k)-\(end)")
+      k = end + 1
+    }
+    return parts.joined(separator: ",")
+  }
+
   private func isComplete(_ j: JobState, active: Int) -> Bool {
     guard active == 0 else { return false }
     if j.object.indexed { return j.succeededIndexes.allSatisfy { $0 } }
@@ -264,7 +331,7 @@ final class JobController: QueuedController {
     let j = jobs[i]
     let want: Int
     if j.object.indexed {
-      want = min(j.object.parallelism, j.succeededIndexes.filter { !$0 }.count)
+      want = min(j.object.parallelism, j.openIndexes)
     } else if let c = j.object.completions {
       want = Swift.max(0, min(j.object.parallelism, c - j.succeeded))
     } else {
@@ -284,22 +351,43 @@ final class JobController: QueuedController {
       ? 0 : j.pods.filter { sim.cluster.pods.isTerminating($0) }.count
     let missing = diff - terminating
     guard missing > 0 else { return }
-    if let due = j.backOff.due(maximum: sim.settings.jobPodFailureBackOffMax.nanoseconds),
+    var busy =
+      j.object.indexed
+      ? Set(activeList(j).map { sim.records[$0.index].completionIndex }) : []
+    // The indexes a pod may be made for now: with a per-index limit each waits out its own
+    // back-off (`getPodCreationInfoForIndependentIndexes`), else the Job's back-off holds all.
+    var ready: (Int) -> Bool = { _ in true }
+    if j.object.backoffLimitPerIndex != nil {
+      let now = sim.now.nanoseconds
+      let maximum = sim.settings.jobPodFailureBackOffMax.nanoseconds
+      func due(_ k: Int) -> Int64 {
+        let failures = Int(j.indexFailures[k] + j.indexIgnoredFailures[k])
+        return failures == 0
+          ? now : j.indexLastFailure[k] + JobBackOff.delay(failures: failures, maximum: maximum)
+      }
+      let open = j.succeededIndexes.indices.filter {
+        !j.succeededIndexes[$0] && !j.failedIndexes[$0] && !busy.contains(Int32($0))
+      }
+      guard !open.isEmpty else { return }
+      if !open.contains(where: { due($0) <= now }) {
+        arm(i, .sync, at: VirtualTime(nanoseconds: open.map(due).min()!))
+        return
+      }
+      ready = { due($0) <= now }
+    } else if let due = j.backOff.due(maximum: sim.settings.jobPodFailureBackOffMax.nanoseconds),
       sim.now.nanoseconds < due
     {
       arm(i, .sync, at: VirtualTime(nanoseconds: due))
       return
     }
-    var busy =
-      j.object.indexed
-      ? Set(activeList(j).map { sim.records[$0.index].completionIndex }) : []
     for _ in 0..<missing {
       var completionIndex: Int32 = -1
       var prefix = j.object.name + "-"
       if j.object.indexed {
         guard
           let k = j.succeededIndexes.indices.first(where: {
-            !j.succeededIndexes[$0] && !busy.contains(Int32($0))
+            !j.succeededIndexes[$0] && (j.failedIndexes.isEmpty || !j.failedIndexes[$0])
+              && !busy.contains(Int32($0)) && ready($0)
           })
         else { break }
         completionIndex = Int32(k)

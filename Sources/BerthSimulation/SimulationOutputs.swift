@@ -125,8 +125,17 @@ public enum SimulationOutputs {
       let outcome = f.map { $0.complete ? "Complete" : "Failed" } ?? "Running"
       let duration =
         f.map { Recorder.seconds(($0.at - (j.started ?? j.created)).nanoseconds) } ?? "null"
+      // Indexed Jobs: `status.completedIndexes` (and `failedIndexes` with a per-index limit).
+      var indexes = ""
+      if j.object.indexed {
+        indexes =
+          ", \"completedIndexes\": \(json(JobController.intervals(j.succeededIndexes)))"
+        if j.object.backoffLimitPerIndex != nil {
+          indexes += ", \"failedIndexes\": \(json(JobController.intervals(j.failedIndexes)))"
+        }
+      }
       rows.append(
-        "    {\"kind\": \"Job\", \"namespace\": \(json(j.object.namespace)), \"name\": \(json(j.object.name)), \"deleted\": \(j.deleted), \"outcome\": \(json(outcome)), \"reason\": \(json(f?.reason ?? "")), \"succeeded\": \(j.succeeded), \"failed\": \(j.failed), \"durationSeconds\": \(duration)}"
+        "    {\"kind\": \"Job\", \"namespace\": \(json(j.object.namespace)), \"name\": \(json(j.object.name)), \"deleted\": \(j.deleted), \"outcome\": \(json(outcome)), \"reason\": \(json(f?.reason ?? "")), \"succeeded\": \(j.succeeded), \"failed\": \(j.failed)\(indexes), \"durationSeconds\": \(duration)}"
       )
     }
     for s in sim.statefulSets.sets {

@@ -227,6 +227,10 @@ public struct JobObject: Sendable {
   public var completions: Int?
   public var indexed: Bool
   public var backoffLimit: Int
+  /// Indexed Jobs: failures allowed per index before it fails (nil: one budget for the Job).
+  public var backoffLimitPerIndex: Int?
+  /// With `backoffLimitPerIndex`: more failed indexes fail the Job (nil: no limit).
+  public var maxFailedIndexes: Int?
   public var activeDeadlineSeconds: Int64?
   public var ttlSecondsAfterFinished: Int64?
   public var suspend: Bool
@@ -517,18 +521,40 @@ public enum WorkloadObject: Sendable {
       if modeText == "Indexed" && completions == nil {
         throw spec.error("an Indexed Job needs spec.completions")
       }
+      let perIndex = try spec.child("backoffLimitPerIndex").map { n throws(InputError) in
+        guard modeText == "Indexed" else {
+          throw n.error("requires indexed completion mode")
+        }
+        let x = try n.int32()
+        guard x >= 0 else { throw n.error("must be greater than or equal to 0") }
+        return Int(x)
+      }
+      let maxFailedIndexes = try spec.child("maxFailedIndexes").map { n throws(InputError) in
+        guard perIndex != nil else {
+          throw n.error("requires the backoffLimitPerIndex to be set")
+        }
+        let x = try n.int32()
+        guard x >= 0 else { throw n.error("must be greater than or equal to 0") }
+        guard x <= 100_000 else { throw n.error("must be less than or equal to 100000") }
+        guard Int(x) <= completions ?? 0 else {
+          throw n.error("must be less than or equal to completions")
+        }
+        return Int(x)
+      }
       let failurePolicy = try spec.child("podFailurePolicy").map {
         p throws(InputError) -> PodFailurePolicy in
         guard tmpl.restartPolicy == .never else {
           throw p.error("restartPolicy must be Never when podFailurePolicy is specified")
         }
-        return try Self.podFailurePolicy(p)
+        return try Self.podFailurePolicy(p, perIndex: perIndex != nil)
       }
       return .job(
         JobObject(
           namespace: namespace, name: name, parallelism: try count("parallelism", default: 1),
           completions: completions, indexed: modeText == "Indexed",
-          backoffLimit: try count("backoffLimit", default: 6),
+          // With a per-index limit, the Job-wide one defaults to no limit.
+          backoffLimit: try count("backoffLimit", default: perIndex == nil ? 6 : Int(Int32.max)),
+          backoffLimitPerIndex: perIndex, maxFailedIndexes: maxFailedIndexes,
           activeDeadlineSeconds: try seconds("activeDeadlineSeconds", min: 1),
           ttlSecondsAfterFinished: try seconds("ttlSecondsAfterFinished"),
           suspend: try spec.child("suspend")?.bool() ?? false, template: tmpl,
@@ -583,7 +609,9 @@ public enum WorkloadObject: Sendable {
   /// `spec.podFailurePolicy`, validated as the API server does: at most 20 rules, each with
   /// exactly one of `onExitCodes` (In or NotIn, 1–255 distinct values in increasing order, no 0
   /// with In) and `onPodConditions` (at most 20 patterns, status True, False or Unknown).
-  static func podFailurePolicy(_ p: YAMLValue) throws(InputError) -> PodFailurePolicy {
+  static func podFailurePolicy(_ p: YAMLValue, perIndex: Bool) throws(InputError)
+    -> PodFailurePolicy
+  {
     try p.requireKeys(in: ["rules"])
     guard let rulesNode = p.child("rules") else { throw p.error("needs rules") }
     let nodes = try rulesNode.sequence()
@@ -593,11 +621,10 @@ public enum WorkloadObject: Sendable {
       try r.requireKeys(in: ["action", "onExitCodes", "onPodConditions"])
       let actionText = try r.child("action")?.string() ?? ""
       guard let action = PodFailurePolicy.Action(rawValue: actionText) else {
-        if actionText == "FailIndex" {
-          throw r.child("action")!.error(
-            "FailIndex needs backoffLimitPerIndex, which is not simulated")
-        }
-        throw (r.child("action") ?? r).error("expected FailJob, Ignore or Count")
+        throw (r.child("action") ?? r).error("expected FailJob, FailIndex, Ignore or Count")
+      }
+      if action == .failIndex && !perIndex {
+        throw r.child("action")!.error("FailIndex requires the backoffLimitPerIndex to be set")
       }
       switch (r.child("onExitCodes"), r.child("onPodConditions")) {
       case (nil, nil):

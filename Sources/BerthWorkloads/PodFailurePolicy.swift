@@ -8,6 +8,9 @@ public struct PodFailurePolicy: Sendable, Equatable {
     case ignore = "Ignore"
     /// The failure counts, as with no rule.
     case count = "Count"
+    /// The pod's completion index fails at once, retried no more (Indexed Jobs with
+    /// `backoffLimitPerIndex`); the failure counts.
+    case failIndex = "FailIndex"
   }
 
   public struct ExitCodes: Sendable, Equatable {
@@ -71,10 +74,11 @@ public struct PodFailurePolicy: Sendable, Equatable {
     }
   }
 
-  /// The first matching rule's verdict: the Job's failure message when it is FailJob, and
-  /// whether the failure counts towards `backoffLimit` (not for Ignore). No rule: it counts.
-  /// Exit code 0 never matches; conditions match on type and status.
-  public func match(_ pod: FailedPod) -> (failJob: String?, counts: Bool) {
+  /// The first matching rule's verdict: the Job's failure message when it is FailJob, whether
+  /// the failure counts towards `backoffLimit` (not for Ignore), and whether it fails the
+  /// pod's index (FailIndex). No rule: it counts. Exit code 0 never matches; conditions match
+  /// on type and status.
+  public func match(_ pod: FailedPod) -> (failJob: String?, counts: Bool, failIndex: Bool) {
     for (index, rule) in rules.enumerated() {
       // What matched, as the FailJob message describes it.
       let matched: String
@@ -96,12 +100,13 @@ public struct PodFailurePolicy: Sendable, Equatable {
         matched = "Pod \(pod.namespace)/\(pod.name) has condition \(hit.type)"
       }
       switch rule.action {
-      case .ignore: return (nil, false)
-      case .count: return (nil, true)
-      case .failJob: return ("\(matched) matching FailJob rule at index \(index)", true)
+      case .ignore: return (nil, false, false)
+      case .count: return (nil, true, false)
+      case .failIndex: return (nil, true, true)
+      case .failJob: return ("\(matched) matching FailJob rule at index \(index)", true, false)
       }
     }
-    return (nil, true)
+    return (nil, true, false)
   }
 
 }

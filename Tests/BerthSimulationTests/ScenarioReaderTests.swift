@@ -190,6 +190,37 @@ struct ScenarioReaderTests {
         .contains("must be greater than or equal to 0"))
   }
 
+  @Test("per-index back-off limits are validated as the API server does")
+  func perIndexValidation() {
+    func job(_ lines: String, mode: String = "Indexed") -> String {
+      """
+      ---
+      apiVersion: batch/v1
+      kind: Job
+      metadata: {name: j}
+      spec:
+        completions: 3
+        completionMode: \(mode)
+      \(lines.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+        template:
+          spec: {restartPolicy: Never, containers: [{name: a, image: x}]}
+      """
+    }
+    let cases: [(String, String, String)] = [
+      ("backoffLimitPerIndex: 1", "NonIndexed", "requires indexed completion mode"),
+      ("backoffLimitPerIndex: -1", "Indexed", "must be greater than or equal to 0"),
+      ("maxFailedIndexes: 1", "Indexed", "requires the backoffLimitPerIndex to be set"),
+      (
+        "backoffLimitPerIndex: 1\nmaxFailedIndexes: 4", "Indexed",
+        "must be less than or equal to completions"
+      ),
+    ]
+    for (lines, mode, message) in cases {
+      let error = Self.error(Self.header + job(lines, mode: mode))
+      #expect(error.contains(message), "\(lines): \(error)")
+    }
+  }
+
   @Test("a pod failure policy is validated as the API server does")
   func podFailurePolicyValidation() {
     func job(_ policy: String, restart: String = "Never") -> String {
@@ -228,11 +259,11 @@ struct ScenarioReaderTests {
       ),
       (
         "{action: FailIndex, onExitCodes: {operator: In, values: [1]}}", "Never",
-        "FailIndex needs backoffLimitPerIndex"
+        "FailIndex requires the backoffLimitPerIndex to be set"
       ),
       (
         "{action: Retry, onExitCodes: {operator: In, values: [1]}}", "Never",
-        "expected FailJob, Ignore or Count"
+        "expected FailJob, FailIndex, Ignore or Count"
       ),
       (
         "{action: Ignore, onPodConditions: [{type: DisruptionTarget, status: Maybe}]}", "Never",

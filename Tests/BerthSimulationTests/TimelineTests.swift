@@ -197,6 +197,81 @@ struct TimelineTests {
     #expect(sim.jobs.jobs[0].failed == 4)
   }
 
+  /// An Indexed Job of four 10-second completions whose index 1 exits with `code` after 5 s.
+  static func indexedJob(_ spec: String, code: Int = 1) -> String {
+    """
+    apiVersion: berth.dev/v1alpha1
+    kind: Scenario
+    metadata: {name: t}
+    spec:
+      duration: 10m
+      behaviors:
+      - {selector: {matchLabels: {batch.kubernetes.io/job-completion-index: "1"}}, exitAfter: 5s, exitCode: \(code)}
+      - {selector: {matchLabels: {job: idx}}, exitAfter: 10s, exitCode: 0}
+    ---
+    apiVersion: batch/v1
+    kind: Job
+    metadata: {name: idx}
+    spec:
+      completions: 4
+      parallelism: 4
+      completionMode: Indexed
+    \(spec.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+      template:
+        metadata: {labels: {job: idx}}
+        spec:
+          restartPolicy: Never
+          containers: [{name: work, image: busybox}]
+    \(Self.nodes(2))
+    """
+  }
+
+  @Test("backoffLimitPerIndex: an index retried after its own back-off, then failed; the Job fails")
+  func backoffLimitPerIndex() throws {
+    let sim = try Self.simulate(Self.indexedJob("backoffLimitPerIndex: 1"))
+    // Index 1 fails at 5 s, is retried 10 s later (at 15 s), fails again at 20 s: with one
+    // failure before it, that exceeds the limit of 1 and the index fails; the other three
+    // succeeded at 10 s, so every index is done and the Job fails with FailedIndexes.
+    #expect(Self.events(sim, reason: "SuccessfulCreate") == [0, 0, 0, 0, 15])
+    #expect(Self.events(sim, reason: "FailedIndexes") == [20])
+    let job = sim.jobs.jobs[0]
+    #expect(job.failed == 2 && job.succeeded == 3)
+    #expect(JobController.intervals(job.failedIndexes) == "1")
+    #expect(JobController.intervals(job.succeededIndexes) == "0,2-3")
+    #expect(
+      SimulationOutputs.summaryJSON(sim, facts: .init(berthVersion: "", inputs: [], wallSeconds: 1))
+        .contains("\"completedIndexes\": \"0,2-3\", \"failedIndexes\": \"1\""))
+  }
+
+  @Test("maxFailedIndexes: one failed index too many fails the Job at once, its pods deleted")
+  func maxFailedIndexes() throws {
+    let text = Self.indexedJob("backoffLimitPerIndex: 0\nmaxFailedIndexes: 0")
+    let sim = try Self.simulate(text)
+    #expect(Self.events(sim, reason: "MaxFailedIndexesExceeded") == [5])
+    #expect(Self.events(sim, reason: "SuccessfulCreate") == [0, 0, 0, 0])
+    let job = sim.jobs.jobs[0]
+    #expect(job.succeeded == 0 && job.failed == 1)
+  }
+
+  @Test("a FailIndex rule fails the index at its first failure, within a larger per-index limit")
+  func failIndexRule() throws {
+    let spec = """
+      backoffLimitPerIndex: 3
+      podFailurePolicy:
+        rules:
+        - {action: FailIndex, onExitCodes: {operator: In, values: [42]}}
+      """
+    let sim = try Self.simulate(Self.indexedJob(spec, code: 42))
+    #expect(Self.events(sim, reason: "SuccessfulCreate") == [0, 0, 0, 0])
+    #expect(Self.events(sim, reason: "FailedIndexes") == [10])
+    // Exit code 1 is no FailIndex match: the index is retried up to its limit, each retry
+    // after its own back-off — failures at 5, 20, 45 and 90 s, retries 10, 20 and 40 s later;
+    // the fourth failure, with three before it, fails the index.
+    let retried = try Self.simulate(Self.indexedJob(spec, code: 1))
+    #expect(Self.events(retried, reason: "SuccessfulCreate") == [0, 0, 0, 0, 15, 40, 85])
+    #expect(Self.events(retried, reason: "FailedIndexes") == [90])
+  }
+
   @Test("a crash-looping container restarts at once, then after 10, 20, 40, 80, 160, 300, 300 s")
   func crashLoop() throws {
     let text = """
