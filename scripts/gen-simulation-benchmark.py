@@ -4,6 +4,8 @@
     python3 scripts/gen-simulation-benchmark.py 5000 500 200 7 > /tmp/week.yaml
     berth simulate /tmp/week.yaml
 
+A fifth argument adds that many DaemonSets (one pod per node each, every taint tolerated).
+
 NODES nodes (16 cores, 64 GiB), DEPLOYMENTS Deployments of REPLICAS pods each, every one rolled
 out to a new image once a simulated day (at a staggered time), 1 % of the Deployments'
 pods crash-looping (one Deployment in a hundred whose container exits 60 s after each start),
@@ -13,6 +15,8 @@ Deterministic: the same arguments give the same file.
 import sys
 
 nodes, deployments, replicas, days = (int(a) for a in sys.argv[1:5])
+# Optional: DaemonSets (tolerating every taint, one pod per node each).
+daemonsets = int(sys.argv[5]) if len(sys.argv) > 5 else 0
 out = sys.stdout
 hours = days * 24
 out.write(f"""apiVersion: berth.dev/v1alpha1
@@ -57,6 +61,19 @@ spec:
     metadata: {{labels: {{app: app-{d}, health: {health}}}}}
     spec:
       containers: [{{name: app, image: "app-{d}:v1", resources: {{requests: {{cpu: {cpu}m, memory: {mem}Mi}}}}}}]
+""")
+for k in range(daemonsets):
+    out.write(f"""---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {{name: agent-{k}, namespace: kube-system}}
+spec:
+  selector: {{matchLabels: {{app: agent-{k}}}}}
+  template:
+    metadata: {{labels: {{app: agent-{k}}}}}
+    spec:
+      tolerations: [{{operator: Exists}}]
+      containers: [{{name: agent, image: "agent-{k}:v1", resources: {{requests: {{cpu: 50m, memory: 64Mi}}}}}}]
 """)
 out.write("---\napiVersion: v1\nkind: List\nitems:\n")
 for n in range(nodes):

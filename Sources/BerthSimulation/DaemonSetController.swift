@@ -220,11 +220,44 @@ final class DaemonSetController: QueuedController {
     updateStatus(i, podsByNode(ds))
   }
 
-  /// The DaemonSet's pods by the node they are pinned to, each node's oldest first.
-  private func podsByNode(_ ds: DaemonSetState) -> [Int: [PodID]] {
-    var out: [Int: [PodID]] = [:]  // lookups only
-    for p in ds.pods { out[Int(sim.records[p.index].targetNode), default: []].append(p) }
-    return out
+  /// The DaemonSet's pods by the node they are pinned to, each node's oldest first: a
+  /// counting sort into two flat arrays, O(nodes + pods) with no hashing (a dictionary of
+  /// arrays here was 35 % of a 5,000-node day with three DaemonSets).
+  struct PodsByNode {
+    /// Node n's pods are `pods[start[n]..<start[n + 1]]`.
+    private var start: [Int32]
+    private var pods: [PodID]
+
+    init(_ list: [PodID], nodes: Int, node: (PodID) -> Int) {
+      start = [Int32](repeating: 0, count: nodes + 2)
+      for p in list {
+        let n = node(p)
+        if n >= 0 && n < nodes { start[n + 2] += 1 }
+      }
+      for n in 0..<nodes { start[n + 2] += start[n + 1] }
+      // start[n + 1] is now where node n's pods begin; filling moves it to their end, which is
+      // where node n + 1's begin.
+      pods = [PodID](repeating: PodID(0), count: Int(start[nodes + 1]))
+      for p in list {
+        let n = node(p)
+        guard n >= 0 && n < nodes else { continue }
+        pods[Int(start[n + 1])] = p
+        start[n + 1] += 1
+      }
+    }
+
+    subscript(n: Int) -> ArraySlice<PodID> { pods[Int(start[n])..<Int(start[n + 1])] }
+    /// How many pods node n has, and its oldest (without making a slice).
+    func count(_ n: Int) -> Int { Int(start[n + 1] - start[n]) }
+    func first(_ n: Int) -> PodID { pods[Int(start[n])] }
+  }
+
+  private func podsByNode(_ ds: DaemonSetState) -> PodsByNode {
+    let nodes = sim.cluster.nodes.count
+    // SAFETY: the records are only read, within the closure; every pod's row is in them.
+    return sim.records.withUnsafeBufferPointer { records in
+      PodsByNode(ds.pods, nodes: nodes) { Int(records[$0.index].targetNode) }
+    }
   }
 
   private func isNew(_ ds: DaemonSetState, _ pod: PodID) -> Bool {
@@ -240,7 +273,7 @@ final class DaemonSetController: QueuedController {
   /// `manage` and `podsShouldBeOnNode`: pods created where one should run and none exists,
   /// failed pods deleted (after the node's back-off), pods deleted where none may stay, and
   /// surplus pods deleted.
-  private func manage(_ i: Int, _ byNode: [Int: [PodID]]) {
+  private func manage(_ i: Int, _ byNode: PodsByNode) {
     let ds = sets[i]
     let allowsSurge: Bool
     if case .rollingUpdate(let surge, _) = ds.object.updateStrategy {
@@ -253,10 +286,18 @@ final class DaemonSetController: QueuedController {
     let table = sim.cluster.pods
     let terminating = { (p: PodID) in table.isTerminating(p) }
     for n in 0..<sim.cluster.nodes.count {
-      let pods = byNode[n] ?? []
-      if ds.shouldRun[n] && pods.isEmpty {
+      let count = byNode.count(n)
+      if ds.shouldRun[n] && count == 0 {
         toCreate.append(n)
-      } else if ds.shouldContinue[n] && !pods.isEmpty {
+        continue
+      }
+      if count == 1 && ds.shouldContinue[n] {
+        // One pod, neither terminating nor failed: nothing to do (the common case).
+        let p = byNode.first(n)
+        if !table.isTerminating(p) && table.phase[p.index] != PodPhase.failed.code { continue }
+      }
+      let pods = byNode[n]
+      if ds.shouldContinue[n] && !pods.isEmpty {
         var running: [PodID] = []
         for p in pods where !terminating(p) {
           guard sim.cluster.pods.phase(of: p) == .failed else {
@@ -353,7 +394,7 @@ final class DaemonSetController: QueuedController {
   /// old ones on at most maxSurge nodes, and each old pod goes once its new one is available.
   /// Nodes are visited in index order (upstream walks a Go map, in no fixed order).
   private func rollingUpdate(
-    _ i: Int, _ byNode: [Int: [PodID]], maxSurge: IntOrPercent, maxUnavailable: IntOrPercent
+    _ i: Int, _ byNode: PodsByNode, maxSurge: IntOrPercent, maxUnavailable: IntOrPercent
   ) {
     let ds = sets[i]
     let desired = ds.shouldRun.filter { $0 }.count
@@ -372,9 +413,8 @@ final class DaemonSetController: QueuedController {
       var numUnavailable = 0
       var allowed: [PodID] = []
       var candidates: [PodID] = []
-      for n in 0..<sim.cluster.nodes.count where ds.shouldRun[n] || byNode[n] != nil {
-        guard ds.shouldRun[n] else { continue }
-        let (new, old, ok) = updatedPods(ds, byNode[n] ?? [])
+      for n in 0..<sim.cluster.nodes.count where ds.shouldRun[n] {
+        let (new, old, ok) = updatedPods(ds, byNode, n)
         guard ok else {
           numUnavailable += 1
           continue
@@ -399,7 +439,7 @@ final class DaemonSetController: QueuedController {
       var allowed: [Int] = []
       var candidates: [Int] = []
       for n in 0..<sim.cluster.nodes.count where ds.shouldRun[n] {
-        let (new, old, ok) = updatedPods(ds, byNode[n] ?? [])
+        let (new, old, ok) = updatedPods(ds, byNode, n)
         guard ok else {
           numSurge += 1
           continue
@@ -430,12 +470,19 @@ final class DaemonSetController: QueuedController {
 
   /// `findUpdatedPodsOnNode`: the node's new and old pod (those being deleted left out); not ok
   /// when it has two of either.
-  private func updatedPods(_ ds: DaemonSetState, _ pods: [PodID]) -> (
+  private func updatedPods(_ ds: DaemonSetState, _ byNode: PodsByNode, _ n: Int) -> (
     new: PodID?, old: PodID?, ok: Bool
   ) {
+    let table = sim.cluster.pods
+    if byNode.count(n) == 1 {
+      // The common case, without a slice.
+      let p = byNode.first(n)
+      if table.isTerminating(p) { return (nil, nil, true) }
+      return isNew(ds, p) ? (p, nil, true) : (nil, p, true)
+    }
     var new: PodID?
     var old: PodID?
-    for p in pods where !sim.cluster.pods.isTerminating(p) {
+    for p in byNode[n] where !table.isTerminating(p) {
       if isNew(ds, p) {
         if new != nil { return (nil, nil, false) }
         new = p
@@ -452,28 +499,32 @@ final class DaemonSetController: QueuedController {
   /// `updateDaemonSetStatus`: per node that should run a pod and has one, its oldest pod
   /// counts as scheduled, ready, available and updated as it is; pods on nodes that should not
   /// run one are misscheduled.
-  private func updateStatus(_ i: Int, _ byNode: [Int: [PodID]]) {
+  private func updateStatus(_ i: Int, _ byNode: PodsByNode) {
     let ds = sets[i]
     var s = DaemonSetState.Status()
     var nextCheck = Int64.max
+    let table = sim.cluster.pods
+    let minReady = ds.object.minReadySeconds * 1_000_000_000
+    let now = sim.now.nanoseconds
+    let template = ds.template
     for n in 0..<sim.cluster.nodes.count {
-      let pods = byNode[n] ?? []
+      let count = byNode.count(n)
       if ds.shouldRun[n] {
         s.desired += 1
-        guard let first = pods.first else { continue }
+        guard count > 0 else { continue }
+        let first = byNode.first(n)
         s.current += 1
-        if sim.isReady(first) {
+        if table.conditions[first.index] & PodConditions.ready.rawValue != 0 {
           s.ready += 1
-          if isAvailable(ds, first) {
+          let due = table.readyAt[first.index] + minReady
+          if due <= now {
             s.available += 1
           } else {
-            nextCheck = Swift.min(
-              nextCheck,
-              sim.cluster.pods.readyAt[first.index] + ds.object.minReadySeconds * 1_000_000_000)
+            nextCheck = Swift.min(nextCheck, due)
           }
         }
-        if isNew(ds, first) { s.updated += 1 }
-      } else if !pods.isEmpty {
+        if sim.records[first.index].template == template { s.updated += 1 }
+      } else if count > 0 {
         s.misscheduled += 1
       }
     }
