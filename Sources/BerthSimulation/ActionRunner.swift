@@ -172,6 +172,37 @@ final class ActionRunner: Component {
     case .patch(let ref, let p):
       announce(ref, action, p.json)
       try patch(ref, action) { $0 = $0.merging(p) }
+    case .rolloutUndo(let ref, let revision) where ref.kind != "Deployment":
+      // A DaemonSet or StatefulSet: back to a ControllerRevision's template.
+      let history: RevisionHistory?
+      let current: Int32
+      if ref.kind == "DaemonSet" {
+        let i = sim.daemonSets.find(namespace: ref.namespace, name: ref.name)
+        history = i.map { sim.daemonSets.sets[$0].history }
+        current = i.map { sim.daemonSets.sets[$0].template } ?? -1
+      } else {
+        let i = sim.statefulSets.find(namespace: ref.namespace, name: ref.name)
+        history = i.map { sim.statefulSets.sets[$0].history }
+        current = i.map { sim.statefulSets.sets[$0].template } ?? -1
+      }
+      guard let history else {
+        throw InputError(file: action.origin, "no \(ref) exists at \(sim.now)")
+      }
+      guard let target = history.target(revision) else {
+        throw InputError(
+          file: action.origin,
+          revision.map { "unable to find specified revision \($0) in history" }
+            ?? "no rollout history found for \(ref)")
+      }
+      if target.identity == sim.templateIdentity[Int(current)] {
+        announce(
+          ref, action,
+          "skipped rollback (current template already matches revision \(target.revision))")
+        return
+      }
+      announce(ref, action, "to revision \(target.revision)")
+      let template = sim.templates[Int(target.template)].document
+      try patch(ref, action) { $0.set(["spec", "template"], template) }
     case .rolloutUndo(let ref, let revision):
       guard let i = sim.deployments.find(namespace: ref.namespace, name: ref.name) else {
         throw InputError(file: action.origin, "no \(ref) exists at \(sim.now)")

@@ -11,6 +11,7 @@ final class DaemonSetState {
   /// `controller-revision-hash` of the current template, and `pod-template-generation`.
   @exclusivity(unchecked) var hash: String
   @exclusivity(unchecked) var generation = 1
+  @exclusivity(unchecked) var history = RevisionHistory()
   @exclusivity(unchecked) var deleted = false
   /// Its pods not yet gone, oldest first.
   @exclusivity(unchecked) var pods: [PodID] = []
@@ -97,6 +98,7 @@ final class DaemonSetController: QueuedController {
       if sim.templateIdentity[Int(ds.template)] != sim.identityID(object.template.identity) {
         ds.generation += 1
         (ds.template, ds.hash) = stamp(object.template, generation: ds.generation)
+        ds.history.record(identity: sim.templateIdentity[Int(ds.template)], template: ds.template)
       }
       ds.object = object
       markDirty(i)
@@ -104,6 +106,7 @@ final class DaemonSetController: QueuedController {
     }
     let (template, hash) = stamp(object.template, generation: 1)
     let ds = DaemonSetState(object: object, uid: rng.next(), template: template, hash: hash)
+    ds.history.record(identity: sim.templateIdentity[Int(template)], template: template)
     sets.append(ds)
     index[object.namespace, object.name] = sets.count - 1
     ds.series = sim.recorder.series(

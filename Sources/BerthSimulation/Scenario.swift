@@ -430,7 +430,9 @@ public struct Scenario: Sendable {
         guard x >= 0 else { throw r.error("must be ≥ 0") }
         return Int(x)
       }
-      result = .rolloutUndo(try reference(allowed: ["Deployment"]), toRevision: to == 0 ? nil : to)
+      result = .rolloutUndo(
+        try reference(allowed: ["Deployment", "DaemonSet", "StatefulSet"]),
+        toRevision: to == 0 ? nil : to)
     case "rolloutPause":
       try body.requireKeys(in: ["kind", "name", "namespace"])
       result = .rolloutPause(try reference(allowed: ["Deployment"]))

@@ -14,6 +14,7 @@ final class StatefulSetState {
   /// Template per revision hash (pods being recreated at the current revision under OnDelete
   /// or a partition need its template).
   @exclusivity(unchecked) var revisions: [String: Int32] = [:]  // lookups only
+  @exclusivity(unchecked) var history = RevisionHistory()
   @exclusivity(unchecked) var deleted = false
   /// Its pods not yet gone, by ordinal (lookups only).
   @exclusivity(unchecked) var pods: [Int: PodID] = [:]
@@ -90,6 +91,7 @@ final class StatefulSetController: QueuedController {
           s.revisions[hash] = s.template
         }
         s.updateRevision = hash
+        s.history.record(identity: sim.templateIdentity[Int(s.template)], template: s.template)
       }
       s.object = object
       markDirty(i)
@@ -99,6 +101,7 @@ final class StatefulSetController: QueuedController {
     let s = StatefulSetState(
       object: object, uid: rng.next(), template: stamp(object.template, hash: hash),
       revision: hash)
+    s.history.record(identity: sim.templateIdentity[Int(s.template)], template: s.template)
     sets.append(s)
     index[object.namespace, object.name] = sets.count - 1
     s.series = sim.recorder.series(

@@ -86,3 +86,34 @@ struct ObjectIndex {
     set { map[namespace + "/" + name] = newValue }
   }
 }
+
+/// A DaemonSet's or StatefulSet's ControllerRevisions, as far as `rollout undo` needs them:
+/// each distinct template (by identity) with a revision number. A template seen before takes
+/// the next number again instead of a new entry, as upstream's history dedup does; beyond the
+/// default `revisionHistoryLimit` (10) old revisions, the oldest goes.
+struct RevisionHistory {
+  private(set) var entries: [(revision: Int, identity: Int32, template: Int32)] = []
+  static let limit = 10
+
+  /// The template (index into `Simulation.templates`) now in force.
+  mutating func record(identity: Int32, template: Int32) {
+    let next = (entries.map(\.revision).max() ?? 0) + 1
+    if let k = entries.firstIndex(where: { $0.identity == identity }) {
+      entries[k].revision = next
+    } else {
+      entries.append((next, identity, template))
+    }
+    while entries.count > Self.limit + 1 {
+      entries.remove(at: entries.indices.min { entries[$0].revision < entries[$1].revision }!)
+    }
+  }
+
+  /// `kubectl rollout undo`'s target: the given revision, or (nil) the one before the newest.
+  func target(_ revision: Int?) -> (revision: Int, identity: Int32, template: Int32)? {
+    if let revision { return entries.first { $0.revision == revision } }
+    let sorted = entries.sorted { $0.revision > $1.revision }
+    return sorted.count >= 2 ? sorted[1] : nil
+  }
+
+  var newest: Int { entries.map(\.revision).max() ?? 0 }
+}

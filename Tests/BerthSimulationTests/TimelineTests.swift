@@ -272,6 +272,67 @@ struct TimelineTests {
     #expect(Self.events(retried, reason: "FailedIndexes") == [90])
   }
 
+  @Test("rollout undo takes a DaemonSet and a StatefulSet back to a ControllerRevision's template")
+  func controllerRevisionUndo() throws {
+    let text = """
+      apiVersion: berth.dev/v1alpha1
+      kind: Scenario
+      metadata: {name: t}
+      spec:
+        duration: 15m
+        behaviors:
+        - {selector: {}, readyAfter: 2s}
+        actions:
+        - {at: 10s, setImage: {kind: DaemonSet, name: agent, container: agent, image: "agent:v2"}}
+        - {at: 10s, setImage: {kind: StatefulSet, name: db, container: db, image: "db:v2"}}
+        - {at: 300s, rolloutUndo: {kind: DaemonSet, name: agent}}
+        - {at: 300s, rolloutUndo: {kind: StatefulSet, name: db}}
+        - {at: 600s, rolloutUndo: {kind: DaemonSet, name: agent, toRevision: 3}}
+        - {at: 700s, rolloutUndo: {kind: StatefulSet, name: db, toRevision: 9}}
+      ---
+      apiVersion: apps/v1
+      kind: DaemonSet
+      metadata: {name: agent}
+      spec:
+        selector: {matchLabels: {app: agent}}
+        template:
+          metadata: {labels: {app: agent}}
+          spec:
+            containers: [{name: agent, image: "agent:v1", resources: {requests: {cpu: 100m}}}]
+      ---
+      apiVersion: apps/v1
+      kind: StatefulSet
+      metadata: {name: db}
+      spec:
+        replicas: 2
+        serviceName: db
+        selector: {matchLabels: {app: db}}
+        template:
+          metadata: {labels: {app: db}}
+          spec:
+            containers: [{name: db, image: "db:v1", resources: {requests: {cpu: 100m}}}]
+      \(Self.nodes(3))
+      """
+    let sim = try Self.simulate(text)
+    func images(_ prefix: String) -> [String] {
+      let pods = sim.cluster.pods
+      return (0..<pods.count).map { PodID(UInt32($0)) }.filter {
+        !pods.isReleased($0) && !sim.isGone($0) && pods.name($0).hasPrefix(prefix)
+      }.map { sim.mainContainer($0).image }
+    }
+    // Revision 1 (v1), 2 (v2), then the undo makes v1's revision 3: every pod back on v1.
+    let ds = sim.daemonSets.sets[0]
+    #expect(ds.generation == 3 && images("agent-") == ["agent:v1", "agent:v1", "agent:v1"])
+    #expect(ds.history.entries.map(\.revision).sorted() == [2, 3])
+    let db = sim.statefulSets.sets[0]
+    #expect(images("db-") == ["db:v1", "db:v1"])
+    #expect(db.currentRevision == db.updateRevision)
+    // Undoing to the revision in force changes nothing; an unknown revision fails the action.
+    let events = sim.recorder.events
+    #expect(events.contains("skipped rollback (current template already matches revision 3)"))
+    #expect(events.contains("unable to find specified revision 9 in history"))
+  }
+
   @Test("a crash-looping container restarts at once, then after 10, 20, 40, 80, 160, 300, 300 s")
   func crashLoop() throws {
     let text = """
