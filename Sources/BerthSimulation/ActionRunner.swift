@@ -48,38 +48,10 @@ final class ActionRunner: Component {
   private func document(_ ref: ObjectReference, _ action: ScenarioAction) throws(InputError)
     -> ObjectDocument
   {
-    let missing = InputError(file: action.origin, "no \(ref) exists at \(sim.now)")
-    switch ref.kind {
-    case "Deployment":
-      guard let i = sim.deployments.find(namespace: ref.namespace, name: ref.name) else {
-        throw missing
-      }
-      return sim.deployments.deployments[i].object.document
-    case "ReplicaSet":
-      guard let i = sim.replicaSets.find(namespace: ref.namespace, name: ref.name),
-        let d = sim.replicaSets.sets[i].document
-      else { throw missing }
-      return d
-    case "Job":
-      guard let i = sim.jobs.find(namespace: ref.namespace, name: ref.name) else { throw missing }
-      return sim.jobs.jobs[i].object.document
-    case "CronJob":
-      guard let i = sim.cronJobs.find(namespace: ref.namespace, name: ref.name) else {
-        throw missing
-      }
-      return sim.cronJobs.cronJobs[i].object.document
-    case "DaemonSet":
-      guard let i = sim.daemonSets.find(namespace: ref.namespace, name: ref.name) else {
-        throw missing
-      }
-      return sim.daemonSets.sets[i].object.document
-    case "StatefulSet":
-      guard let i = sim.statefulSets.find(namespace: ref.namespace, name: ref.name) else {
-        throw missing
-      }
-      return sim.statefulSets.sets[i].object.document
-    default: throw missing
-    }
+    guard let c = sim.controller(of: ref.kind),
+      let i = c.find(namespace: ref.namespace, name: ref.name), let d = c.document(i)
+    else { throw InputError(file: action.origin, "no \(ref) exists at \(sim.now)") }
+    return d
   }
 
   /// Applies a changed document: read again (so errors name the action), then applied.
@@ -115,36 +87,10 @@ final class ActionRunner: Component {
     case .delete(let ref):
       announce(ref, action, "")
       let missing = InputError(file: action.origin, "no \(ref) exists at \(sim.now)")
-      switch ref.kind {
-      case "Deployment":
-        guard let i = sim.deployments.find(namespace: ref.namespace, name: ref.name) else {
-          throw missing
-        }
-        sim.deployments.delete(i)
-      case "ReplicaSet":
-        guard let i = sim.replicaSets.find(namespace: ref.namespace, name: ref.name) else {
-          throw missing
-        }
-        sim.replicaSets.delete(i)
-      case "Job":
-        guard let i = sim.jobs.find(namespace: ref.namespace, name: ref.name) else { throw missing }
-        sim.jobs.delete(i)
-      case "CronJob":
-        guard let i = sim.cronJobs.find(namespace: ref.namespace, name: ref.name) else {
-          throw missing
-        }
-        sim.cronJobs.delete(i)
-      case "DaemonSet":
-        guard let i = sim.daemonSets.find(namespace: ref.namespace, name: ref.name) else {
-          throw missing
-        }
-        sim.daemonSets.delete(i)
-      case "StatefulSet":
-        guard let i = sim.statefulSets.find(namespace: ref.namespace, name: ref.name) else {
-          throw missing
-        }
-        sim.statefulSets.delete(i)
-      default:
+      if let c = sim.controller(of: ref.kind) {
+        guard let i = c.find(namespace: ref.namespace, name: ref.name) else { throw missing }
+        c.delete(i)
+      } else {
         guard let p = sim.cluster.pods.id(named: ref.name), sim.namespace(p) == ref.namespace,
           !sim.isGone(p)
         else { throw missing }
@@ -174,20 +120,10 @@ final class ActionRunner: Component {
       try patch(ref, action) { $0 = $0.merging(p) }
     case .rolloutUndo(let ref, let revision) where ref.kind != "Deployment":
       // A DaemonSet or StatefulSet: back to a ControllerRevision's template.
-      let history: RevisionHistory?
-      let current: Int32
-      if ref.kind == "DaemonSet" {
-        let i = sim.daemonSets.find(namespace: ref.namespace, name: ref.name)
-        history = i.map { sim.daemonSets.sets[$0].history }
-        current = i.map { sim.daemonSets.sets[$0].template } ?? -1
-      } else {
-        let i = sim.statefulSets.find(namespace: ref.namespace, name: ref.name)
-        history = i.map { sim.statefulSets.sets[$0].history }
-        current = i.map { sim.statefulSets.sets[$0].template } ?? -1
-      }
-      guard let history else {
-        throw InputError(file: action.origin, "no \(ref) exists at \(sim.now)")
-      }
+      guard let c = sim.controller(of: ref.kind),
+        let i = c.find(namespace: ref.namespace, name: ref.name),
+        let (history, current) = c.revisions(i)
+      else { throw InputError(file: action.origin, "no \(ref) exists at \(sim.now)") }
       guard let target = history.target(revision) else {
         throw InputError(
           file: action.origin,

@@ -508,6 +508,20 @@ public final class Simulation {
     }
   }
 
+  /// The controller of a workload kind (`Deployment`, `ReplicaSet`, `Job`, `CronJob`,
+  /// `DaemonSet`, `StatefulSet`); nil for any other kind.
+  func controller(of kind: String) -> WorkloadKind? {
+    switch kind {
+    case "Deployment": deployments
+    case "ReplicaSet": replicaSets
+    case "Job": jobs
+    case "CronJob": cronJobs
+    case "DaemonSet": daemonSets
+    case "StatefulSet": statefulSets
+    default: nil
+    }
+  }
+
   /// The id of a template identity, if a template with it was stored.
   func identityID(_ identity: String) -> Int32? { identityIDs[identity] }
 

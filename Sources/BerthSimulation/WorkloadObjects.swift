@@ -696,3 +696,48 @@ extension CronJobObject {
     return job
   }
 }
+
+/// What the scenario's verbs need of a workload kind's controller: its live objects by name,
+/// each one's document as last applied, deletion, and (DaemonSets, StatefulSets) the revision
+/// history `rollout undo` reads. `Simulation.controller(of:)` maps a kind to its controller.
+protocol WorkloadKind: AnyObject {
+  func find(namespace: String, name: String) -> Int?
+  func document(_ i: Int) -> ObjectDocument?
+  func delete(_ i: Int)
+  /// The revision history and the template in force (nil: the kind keeps none).
+  func revisions(_ i: Int) -> (history: RevisionHistory, template: Int32)?
+}
+
+extension WorkloadKind {
+  func revisions(_ i: Int) -> (history: RevisionHistory, template: Int32)? { nil }
+}
+
+extension DeploymentController: WorkloadKind {
+  func document(_ i: Int) -> ObjectDocument? { deployments[i].object.document }
+}
+
+extension ReplicaSetController: WorkloadKind {
+  func document(_ i: Int) -> ObjectDocument? { sets[i].document }
+}
+
+extension JobController: WorkloadKind {
+  func document(_ i: Int) -> ObjectDocument? { jobs[i].object.document }
+}
+
+extension CronJobController: WorkloadKind {
+  func document(_ i: Int) -> ObjectDocument? { cronJobs[i].object.document }
+}
+
+extension DaemonSetController: WorkloadKind {
+  func document(_ i: Int) -> ObjectDocument? { sets[i].object.document }
+  func revisions(_ i: Int) -> (history: RevisionHistory, template: Int32)? {
+    (sets[i].history, sets[i].template)
+  }
+}
+
+extension StatefulSetController: WorkloadKind {
+  func document(_ i: Int) -> ObjectDocument? { sets[i].object.document }
+  func revisions(_ i: Int) -> (history: RevisionHistory, template: Int32)? {
+    (sets[i].history, sets[i].template)
+  }
+}
