@@ -13,6 +13,8 @@ final class Kubelet: Component {
       livenessKill,
       // The first sidecar's: carry `sidecarGeneration`.
       sidecarExited, sidecarStarted
+
+    var isSidecars: Bool { self == .sidecarExited || self == .sidecarStarted }
   }
 
   // SAFETY: the simulation owns its components and outlives them.
@@ -43,14 +45,11 @@ final class Kubelet: Component {
     if sim.nodes.isAlive(node.index) { begin(pod) }
   }
 
+  /// A step for the pod, carrying the generation that voids it: the sidecar's for its steps,
+  /// the record's for the rest.
   private func timer(_ step: Step, _ pod: PodID, at time: VirtualTime) {
-    let g = UInt64(sim.records[pod.index].generation)
-    sim.engine.schedule(
-      self, at: time, tag: step.rawValue, payload: UInt64(pod.rawValue) | g << 32)
-  }
-
-  private func sidecarTimer(_ step: Step, _ pod: PodID, at time: VirtualTime) {
-    let g = UInt64(sim.records[pod.index].sidecarGeneration)
+    let r = sim.records[pod.index]
+    let g = UInt64(step.isSidecars ? r.sidecarGeneration : r.generation)
     sim.engine.schedule(
       self, at: time, tag: step.rawValue, payload: UInt64(pod.rawValue) | g << 32)
   }
@@ -59,7 +58,7 @@ final class Kubelet: Component {
     let pod = PodID(UInt32(truncatingIfNeeded: t.payload))
     let generation = UInt32(truncatingIfNeeded: t.payload >> 32)
     let step = Step(rawValue: t.tag)
-    if step == .sidecarExited || step == .sidecarStarted {
+    if let step, step.isSidecars {
       guard sim.records[pod.index].sidecarGeneration == generation, !sim.isGone(pod) else {
         return
       }
@@ -246,7 +245,7 @@ final class Kubelet: Component {
     sim.recorder.event(
       pod: pod, in: sim, type: .normal, reason: "Started", message: "Started container \(name)")
     if let d = sim.behavior(of: pod).sidecarExitAfter {
-      sidecarTimer(.sidecarExited, pod, at: sim.now + d.sample(&rng))
+      timer(.sidecarExited, pod, at: sim.now + d.sample(&rng))
     }
   }
 
@@ -268,7 +267,7 @@ final class Kubelet: Component {
           "Back-off restarting failed container \(name) in pod \(sim.name(pod))_\(sim.namespace(pod))"
       )
     }
-    sidecarTimer(.sidecarStarted, pod, at: VirtualTime(nanoseconds: restartAt))
+    timer(.sidecarStarted, pod, at: VirtualTime(nanoseconds: restartAt))
   }
 
   private func sidecarStarted(_ pod: PodID) {
@@ -305,13 +304,7 @@ final class Kubelet: Component {
     sim.records[pod.index].mainReady = true
     let r = sim.records[pod.index]
     guard !r.markedNotReady, !r.sidecarDown else { return }
-    let pods = sim.cluster.pods
-    pods.conditions[pod.index] |=
-      PodConditions.ready.rawValue | PodConditions.containersReady.rawValue
-    pods.set(pods.readyAt, of: pod, to: sim.now)
-    if r.firstReady == PodTable.never { sim.records[pod.index].firstReady = sim.now.nanoseconds }
-    sim.recorder.podPhaseMayChange(pod)
-    sim.notifyOwner(pod)
+    setReady(pod, true)
   }
 
   /// The pod's Ready condition goes (its container stopped, or its node stopped reporting).

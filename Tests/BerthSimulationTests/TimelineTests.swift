@@ -42,6 +42,16 @@ struct TimelineTests {
     }
   }
 
+  /// A series' value at `t` seconds: timeseries.csv's last row for it at or before then.
+  static func recorded(_ sim: Simulation, _ series: String, at t: Double) -> Int64? {
+    let key = "," + series + ","
+    return sim.recorder.timeseries.split(separator: "\n").compactMap { line -> Int64? in
+      guard let r = line.range(of: key), let at = Double(line[..<r.lowerBound]), at <= t
+      else { return nil }
+      return Int64(line[r.upperBound...])
+    }.last
+  }
+
   static let web = """
     apiVersion: apps/v1
     kind: Deployment
@@ -382,12 +392,7 @@ struct TimelineTests {
     #expect(api.allSatisfy { pods.restarts[$0.index] == 7 && pods.phase(of: $0) == .running })
     // While the proxies are down (120–130 s) no endpoint is ready; then both are again.
     func endpointsAt(_ t: Double) -> Int64? {
-      let prefix = ",Service,default,api,readyEndpoints,"
-      return sim.recorder.timeseries.split(separator: "\n").compactMap { line -> Int64? in
-        guard let r = line.range(of: prefix), let at = Double(line[..<r.lowerBound]), at <= t
-        else { return nil }
-        return Int64(line[r.upperBound...])
-      }.last
+      Self.recorded(sim, "Service,default,api,readyEndpoints", at: t)
     }
     #expect(endpointsAt(125) == 0 && endpointsAt(135) == 2 && endpointsAt(100) == 2)
     // The Job completes when its main containers exit; the sidecars do not hold it.
@@ -571,13 +576,7 @@ struct TimelineTests {
     let sim = try Self.simulate(text)
     // The recorded series at 600 s, while node-b is unreachable.
     func at600(_ field: String) -> Int64? {
-      // timeseries.csv's last row for the field at or before 600 s.
-      let prefix = ",DaemonSet,monitoring,node-exporter,\(field),"
-      return sim.recorder.timeseries.split(separator: "\n").compactMap { line -> Int64? in
-        guard let r = line.range(of: prefix), let t = Double(line[..<r.lowerBound]), t <= 600
-        else { return nil }
-        return Int64(line[r.upperBound...])
-      }.last
+      Self.recorded(sim, "DaemonSet,monitoring,node-exporter,\(field)", at: 600)
     }
     let during = (
       desired: at600("desiredNumberScheduled"), misscheduled: at600("numberMisscheduled")
