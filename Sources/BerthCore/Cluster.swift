@@ -64,6 +64,16 @@ public final class Cluster {
   /// look — compiled selectors, spread plans, image spreads — is keyed on it.
   @usableFromInline @exclusivity(unchecked) var _nodeShapeVersion: UInt64 = 0
   @inlinable public var nodeShapeVersion: UInt64 { _nodeShapeVersion }
+  /// The node tree over live rows, the walk it lists (made again after a change to the tree),
+  /// rows of removed nodes not yet reusable (`releaseRemovedNodeRows`) and reusable ones
+  /// (ascending: the lowest is taken first).
+  @exclusivity(unchecked) private var tree = NodeTree()
+  /// Per label key and value id, the nodes carrying that value (removed nodes not counted):
+  /// which topology domains exist now — values once interned may have no node left.
+  @exclusivity(unchecked) private var nodesWithValue: [[Int32]] = []
+  @exclusivity(unchecked) private var walkCache: NodeWalk?
+  @exclusivity(unchecked) private var retiredNodeRows: [Int] = []
+  @exclusivity(unchecked) private var freeNodeRows: [Int] = []
   /// The kinds of mutation recorded as `ClusterChange`s for an engine to deliver
   /// (ClusterChange.swift): those some component watches; none by default, so a cluster nobody
   /// watches records nothing.
@@ -124,39 +134,119 @@ public final class Cluster {
     c.lastMatched = lastMatched
     c.heldCache = heldCache
     c._nodeShapeVersion = _nodeShapeVersion
+    c.tree = tree
+    c.nodesWithValue = nodesWithValue
+    c.walkCache = walkCache
+    c.retiredNodeRows = retiredNodeRows
+    c.freeNodeRows = freeNodeRows
     return c
   }
 
-  /// Appends a batch of nodes, interleaving the batch's zones as the node tree would list them.
-  /// (An existing cluster's rows keep their places; upstream would re-interleave them.)
+  /// Adds a batch of nodes. Rows are taken in the order the node tree lists the batch, so nodes
+  /// added to an empty cluster lie in walk order (one run); the tree itself is the same as for
+  /// the batch added in the given order.
   public func addNodes(_ specs: [NodeSpec]) {
     for i in NodeTree.iterationOrder(zoneKeys: specs.map(\.zoneKey)) { addNode(specs[i]) }
   }
 
-  /// Appends a node as the last row.
+  /// Adds a node: into the lowest free row of a removed node, else as the last row; it joins
+  /// the end of its zone in the node tree.
   /// - Precondition: no node of that name exists.
   @discardableResult
   public func addNode(_ spec: NodeSpec) -> NodeID {
-    for c in _matcherCounts { c.append(0) }
-    for c in _heldCounts { c.append(0) }
-    firstPodOnNode.append(-1)
     precondition(nodes.id(named: spec.name) == nil, "duplicate node name \(spec.name)")
     let (labelIDs, taintIDs, scalarIDs) = intern(spec)
     let modelID = spec.gpus.map { gpuModels.intern($0.model) } ?? 0
-    let id = nodes.append(
-      spec, labelIDs: labelIDs, taintIDs: taintIDs, scalarIDs: scalarIDs, gpuModelID: modelID)
+    let id: NodeID
+    if freeNodeRows.isEmpty {
+      for c in _matcherCounts { c.append(0) }
+      for c in _heldCounts { c.append(0) }
+      firstPodOnNode.append(-1)
+      id = nodes.append(
+        spec, labelIDs: labelIDs, taintIDs: taintIDs, scalarIDs: scalarIDs, gpuModelID: modelID)
+    } else {
+      // The row's counts are zero and its pod list empty: nothing was bound when it was removed.
+      id = NodeID(UInt32(freeNodeRows.removeFirst()))
+      nodes.reuse(
+        id, for: spec, labelIDs: labelIDs, taintIDs: taintIDs, scalarIDs: scalarIDs,
+        gpuModelID: modelID)
+    }
     for c in _domainCounters {
       while c.counts.count < _labels.domains[c.key].count { c.counts.append(0) }
     }
     for image in spec.images {
       for name in image.names { _images.add(name: name, node: id, sizeBytes: image.sizeBytes) }
     }
+    countLabelValues(of: id.index, by: 1)
+    tree.add(row: id.index, zoneKey: spec.zoneKey)
+    walkCache = nil
     _nodeShapeVersion &+= 1
     assert(firstPodOnNode.count == nodes.count, "a pod-list head per node")
     assert(nodes.columnLengthsAreEqual(), "node columns differ in length")
     record(.nodeAdded, .nodeAdded(id))
     return id
   }
+
+  /// Deletes a node: it leaves the node tree (and so every later walk), its row is emptied —
+  /// no capacity, labels or taints; its name free at once — and is taken by a node added after
+  /// `releaseRemovedNodeRows` (until then `nodes.name` still names the old node).
+  /// - Precondition: the node exists and no pod is bound to it.
+  public func removeNode(_ node: NodeID) {
+    precondition(tree.contains(row: node.index), "node row \(node.index) does not exist")
+    precondition(firstPodOnNode[node.index] < 0, "pods are bound to \(nodes.name(node))")
+    let old = nodes.specs[node.index]
+    countLabelValues(of: node.index, by: -1)
+    tree.remove(row: node.index)
+    walkCache = nil
+    _images.remove(node: node)
+    nodes.clear(node)
+    retiredNodeRows.append(node.index)
+    _nodeShapeVersion &+= 1
+    record(.nodeDeleted, .nodeDeleted(node, old: old))
+  }
+
+  /// Adds `delta` to the node counts of the label values row `row` carries.
+  private func countLabelValues(of row: Int, by delta: Int32) {
+    for k in 0..<nodes.labelValues.count {
+      let v = Int(nodes.labelValues[k][row])
+      guard v != 0 else { continue }
+      while nodesWithValue.count <= k { nodesWithValue.append([]) }
+      while nodesWithValue[k].count <= v { nodesWithValue[k].append(0) }
+      nodesWithValue[k][v] += delta
+    }
+  }
+
+  /// The nodes carrying value `value` of label key `key` (0 for a value no node has any more).
+  public func nodesCarrying(key: Int, value: Int) -> Int {
+    key < nodesWithValue.count && value < nodesWithValue[key].count
+      ? Int(nodesWithValue[key][value]) : 0
+  }
+
+  /// Makes the rows of nodes removed so far — those `releasable` allows — available to nodes
+  /// added from now on.
+  public func releaseRemovedNodeRows(where releasable: (Int) -> Bool = { _ in true }) {
+    guard !retiredNodeRows.isEmpty else { return }
+    var kept: [Int] = []
+    for row in retiredNodeRows {
+      if releasable(row) { freeNodeRows.append(row) } else { kept.append(row) }
+    }
+    freeNodeRows.sort()
+    retiredNodeRows = kept
+  }
+
+  /// Whether `node` is a node of the cluster (not the row of a removed one).
+  public func exists(_ node: NodeID) -> Bool { tree.contains(row: node.index) }
+
+  /// The nodes in the order a scheduling cycle walks them (kube-scheduler's snapshot list).
+  public var walk: NodeWalk {
+    if let w = walkCache { return w }
+    let w = NodeWalk(order: tree.list(), rowCount: nodes.count)
+    walkCache = w
+    return w
+  }
+
+  /// Nodes of the cluster (rows of removed nodes not counted).
+  public var nodeCount: Int { tree.count }
 
   /// Registers a node spec's label keys and values, taints and extended resources (growing the
   /// node columns for new ones) and returns their ids.
@@ -201,6 +291,7 @@ public final class Cluster {
   public func updateNode(_ node: NodeID, to spec: NodeSpec) -> NodeChanges {
     let i = node.index
     let old = nodes.specs[i]
+    precondition(exists(node), "node row \(i) does not exist")
     precondition(spec.name == old.name, "a node update keeps the node's name")
     precondition(spec.gpus == old.gpus, "GPU changes are not modelled")
     var changes: NodeChanges = []
@@ -235,7 +326,9 @@ public final class Cluster {
         holds(amount, requested: nodes.scalarRequested[r][i], old: nodes.scalarAllocatable[r][i]),
         "allocatable below what the node's pods request")
     }
+    countLabelValues(of: i, by: -1)
     nodes.update(node, to: spec, labelIDs: labelIDs, taintIDs: taintIDs, scalarIDs: scalarIDs)
+    countLabelValues(of: i, by: 1)
     for c in _domainCounters {
       while c.counts.count < _labels.domains[c.key].count { c.counts.append(0) }
       if c.key >= before.count || before[c.key] != nodes.labelValues[c.key][i] { refill(c) }
@@ -245,6 +338,10 @@ public final class Cluster {
       for image in spec.images {
         for name in image.names { _images.add(name: name, node: node, sizeBytes: image.sizeBytes) }
       }
+    }
+    if changes.contains(.labels) && old.zoneKey != spec.zoneKey {
+      tree.update(row: i, zoneKey: spec.zoneKey)
+      walkCache = nil
     }
     _nodeShapeVersion &+= 1
     record(.nodeUpdated, .nodeUpdated(node, old: old, changes: changes))
@@ -341,7 +438,7 @@ public final class Cluster {
   ///   everything else is the scheduler's business, not this method's.
   public func bind(_ pod: PodID, to node: NodeID, gpus: UInt8? = nil) {
     precondition(!pods.isBound(pod), "\(pods.name(pod)) is already bound")
-    precondition(node.index < nodes.count)
+    precondition(exists(node), "node row \(node.index) does not exist")
     let want = Int(pods.gpuCount[pod.index])
     if want > 0 {
       let milli = pods.gpuMilli[pod.index]
@@ -738,6 +835,30 @@ public final class Cluster {
       problems.append(.init(.columnLengths, "", "pod columns differ in length"))
     }
     let n = nodes.count
+    if tree.count + retiredNodeRows.count + freeNodeRows.count != n
+      || Set(retiredNodeRows + freeNodeRows).count != retiredNodeRows.count + freeNodeRows.count
+      || (retiredNodeRows + freeNodeRows).contains(where: { tree.contains(row: $0) })
+    {
+      problems.append(
+        .init(
+          .nodeTree, "",
+          "\(n) node rows are not \(tree.count) nodes, \(retiredNodeRows.count) removed and \(freeNodeRows.count) free"
+        ))
+    }
+    for k in 0..<_labels.keyCount {
+      var carrying = [Int](repeating: 0, count: _labels.domains[k].count)
+      for i in 0..<n where tree.contains(row: i) { carrying[Int(nodes.labelValues[k][i])] += 1 }
+      for v in 1..<carrying.count where carrying[v] != nodesCarrying(key: k, value: v) {
+        problems.append(
+          .init(
+            .nodeTree, "",
+            "\(nodesCarrying(key: k, value: v)) nodes counted with \(_labels.domains[k].key)=\(_labels.domains[k].values[v]), \(carrying[v]) carry it"
+          ))
+      }
+    }
+    if let w = walkCache, w != NodeWalk(order: tree.list(), rowCount: n) {
+      problems.append(.init(.nodeTree, "", "the node walk is not the node tree's list"))
+    }
     var cpu = [Int64](repeating: 0, count: n)
     var mem = cpu
     var eph = cpu
@@ -751,7 +872,7 @@ public final class Cluster {
     for p in 0..<pods.count {
       let raw = pods.node[p]
       if raw == PodTable.unbound { continue }
-      guard Int(raw) < n else {
+      guard Int(raw) < n, tree.contains(row: Int(raw)) else {
         problems.append(
           .init(
             .boundToMissingNode, pods.name(PodID(UInt32(p))), "is bound to missing node row \(raw)")
@@ -895,8 +1016,26 @@ public final class Cluster {
       }
     }
     for i in 0..<n {
+      guard tree.contains(row: i) else {
+        // A removed node's row is empty: no capacity, labels, taints or GPUs.
+        if nodes.exists[i] != 0 || nodes.allocatablePods[i] != 0 || nodes.allocatableCPU[i] != 0
+          || nodes.unschedulable[i] != 0 || nodes.gpuCount[i] != 0
+          || (0..<_labels.keyCount).contains(where: { nodes.labelValues[$0][i] != 0 })
+          || (0..<nodes.taintWords).contains(where: {
+            nodes.taintBits[i * nodes.taintWords + $0] != 0
+          })
+        {
+          problems.append(
+            .init(.specColumns, nodes.names[i], "the row of a removed node is not empty"))
+        }
+        continue
+      }
       // The columns say what the node's spec says (node updates rewrite both).
       let spec = nodes.specs[i]
+      if nodes.exists[i] != 1 || nodes.id(named: spec.name) != NodeID(UInt32(i)) {
+        problems.append(
+          .init(.specColumns, spec.name, "a node not marked existing or not indexed by name"))
+      }
       for k in 0..<_labels.keyCount {
         let v = nodes.labelValues[k][i]
         let value: String? = v == 0 ? nil : _labels.domains[k].values[Int(v)]
@@ -998,6 +1137,8 @@ public struct InvariantViolation: Hashable, Sendable, CustomStringConvertible {
     case columnLengths
     /// A bound pod names a node row that does not exist.
     case boundToMissingNode
+    /// The node tree, its walk or the per-label-value node counts disagree with the node rows.
+    case nodeTree
     /// A node's maintained sum of a resource (or its pod count) differs from its bound pods'.
     case requestedSum(resource: String)
     /// A node's bound pods ask for more of a resource than it has (`pods` for the count, `gpu`

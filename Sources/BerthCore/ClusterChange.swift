@@ -9,6 +9,9 @@ public enum ClusterChange: Sendable, Equatable {
   /// Indirect, so the old spec is boxed: a change is then two words, cheap to record and hand
   /// on (unboxed, every change copied a whole NodeSpec, +7 % instructions on a queue run).
   indirect case nodeUpdated(NodeID, old: NodeSpec, changes: Cluster.NodeChanges)
+  /// A node was deleted; `old` is its spec (its row is empty now, and may be taken by a node
+  /// added later).
+  indirect case nodeDeleted(NodeID, old: NodeSpec)
   /// A pod was created (unbound).
   case podAdded(PodID)
   /// A pod bound to a node.
@@ -21,6 +24,7 @@ public enum ClusterChange: Sendable, Equatable {
     switch self {
     case .nodeAdded: return .nodeAdded
     case .nodeUpdated: return .nodeUpdated
+    case .nodeDeleted: return .nodeDeleted
     case .podAdded: return .podAdded
     case .assignedPodAdded: return .assignedPodAdded
     case .assignedPodDeleted: return .assignedPodDeleted
@@ -37,8 +41,9 @@ public struct ClusterChangeKinds: OptionSet, Sendable, Hashable {
   public static let podAdded = ClusterChangeKinds(rawValue: 4)
   public static let assignedPodAdded = ClusterChangeKinds(rawValue: 8)
   public static let assignedPodDeleted = ClusterChangeKinds(rawValue: 16)
+  public static let nodeDeleted = ClusterChangeKinds(rawValue: 32)
   public static let all: ClusterChangeKinds = [
-    .nodeAdded, .nodeUpdated, .podAdded, .assignedPodAdded, .assignedPodDeleted,
+    .nodeAdded, .nodeUpdated, .podAdded, .assignedPodAdded, .assignedPodDeleted, .nodeDeleted,
   ]
 }
 

@@ -1,6 +1,7 @@
 /// Nodes in struct-of-arrays layout: one column per hot field, every column `count` long.
 ///
-/// Rows are in node-tree order (see `NodeTree`). Resource columns are Int64 in the scheduler's
+/// Rows of nodes built together are in node-tree order (see `NodeTree`); a removed node's row
+/// is cleared and taken by the next node added. Resource columns are Int64 in the scheduler's
 /// units (millicores, bytes, counts). Labels are one column of value ids per key (0 = absent) and
 /// taints one bitset of `taintWords` words per node, so filters compare integers and masks.
 /// Cold data — names, label maps, taint lists in spec order, images, host ports — sits in side
@@ -35,6 +36,9 @@ public final class NodeTable {
   /// Requested CPU and memory with the 100m / 200Mi scoring defaults for unset requests.
   public let nonZeroRequestedCPU = Column<Int64>(repeating: 0, count: 0)
   public let nonZeroRequestedMemory = Column<Int64>(repeating: 0, count: 0)
+  /// 1 for a node of the cluster, 0 for the empty row of a removed one (never walked: no
+  /// capacity, labels or taints); passes over all rows that count nodes read it.
+  public let exists = Column<UInt8>(repeating: 0, count: 0)
   /// 1 when `spec.unschedulable` (cordoned).
   public let unschedulable = Column<UInt8>(repeating: 0, count: 0)
   /// Host ports in use on the node; 0 for nearly every node, so NodePorts checks few rows.
@@ -92,58 +96,115 @@ public final class NodeTable {
 
   public func name(_ node: NodeID) -> String { names[node.index] }
 
+  /// Appends a row for a new node.
   func append(
     _ spec: NodeSpec, labelIDs: [(key: Int, value: UInt32)], taintIDs: [Int],
     scalarIDs: [(ScalarResourceID, Int64)],
     gpuModelID: UInt16
   ) -> NodeID {
     let id = NodeID(UInt32(_count))
+    gpuCount.append(0)
+    gpuModel.append(0)
+    for _ in 0..<NodeGPUs.maxPerNode { gpuMilliLeft.append(0) }
+    gpuMilliFree.append(0)
+    for c in int64Columns { c.append(0) }
+    unschedulable.append(0)
+    exists.append(0)
+    hostPortsInUse.append(0)
+    version.append(0)
+    _taintBits.append(repeating: 0, count: _taintWords)
+    for c in _labelValues { c.append(0) }
+    for c in _scalarAllocatable { c.append(0) }
+    for c in _scalarRequested { c.append(0) }
+    names.append(spec.name)
+    labels.append([:])
+    taints.append([])
+    usedHostPorts.append([])
+    specs.append(spec)
+    _count += 1
+    fill(
+      id, spec, labelIDs: labelIDs, taintIDs: taintIDs, scalarIDs: scalarIDs, gpuModelID: gpuModelID
+    )
+    return id
+  }
+
+  /// Writes a new node into the free row `node` (one `clear` left), journalling the row.
+  func reuse(
+    _ node: NodeID, for spec: NodeSpec, labelIDs: [(key: Int, value: UInt32)], taintIDs: [Int],
+    scalarIDs: [(ScalarResourceID, Int64)], gpuModelID: UInt16
+  ) {
+    fill(
+      node, spec, labelIDs: labelIDs, taintIDs: taintIDs, scalarIDs: scalarIDs,
+      gpuModelID: gpuModelID)
+    noteChange(node.index)
+  }
+
+  /// Sets every column of row `node`, whose requested sums are zero and whose other columns
+  /// are zero (a new row, or one `clear` left), to describe `spec`.
+  private func fill(
+    _ node: NodeID, _ spec: NodeSpec, labelIDs: [(key: Int, value: UInt32)], taintIDs: [Int],
+    scalarIDs: [(ScalarResourceID, Int64)], gpuModelID: UInt16
+  ) {
+    let i = node.index
+    assert(podCount[i] == 0 && requestedCPU[i] == 0, "a node row filled while holding pods")
     let gpus = spec.gpus?.count ?? 0
-    gpuCount.append(UInt8(gpus))
-    gpuModel.append(gpuModelID)
-    for slot in 0..<NodeGPUs.maxPerNode {
-      gpuMilliLeft.append(slot < gpus ? NodeGPUs.milliPerGPU : 0)
-    }
-    gpuMilliFree.append(Int32(gpus) * Int32(NodeGPUs.milliPerGPU))
-    allocatableCPU.append(spec.allocatable.cpuMillis)
-    allocatableMemory.append(spec.allocatable.memoryBytes)
-    allocatableEphemeral.append(spec.allocatable.ephemeralStorageBytes)
-    allocatablePods.append(spec.allocatable.pods)
-    requestedCPU.append(0)
-    requestedMemory.append(0)
-    requestedEphemeral.append(0)
-    podCount.append(0)
-    nonZeroRequestedCPU.append(0)
-    nonZeroRequestedMemory.append(0)
-    unschedulable.append(spec.unschedulable ? 1 : 0)
+    gpuCount[i] = UInt8(gpus)
+    gpuModel[i] = gpuModelID
+    for slot in 0..<gpus { gpuMilliLeft[i * NodeGPUs.maxPerNode + slot] = NodeGPUs.milliPerGPU }
+    gpuMilliFree[i] = Int32(gpus) * Int32(NodeGPUs.milliPerGPU)
+    allocatableCPU[i] = spec.allocatable.cpuMillis
+    allocatableMemory[i] = spec.allocatable.memoryBytes
+    allocatableEphemeral[i] = spec.allocatable.ephemeralStorageBytes
+    allocatablePods[i] = spec.allocatable.pods
+    unschedulable[i] = spec.unschedulable ? 1 : 0
     if spec.unschedulable { _cordonedCount += 1 }
+    exists[i] = 1
     _largestAllocatable.cpu = max(_largestAllocatable.cpu, spec.allocatable.cpuMillis)
     _largestAllocatable.memory = max(_largestAllocatable.memory, spec.allocatable.memoryBytes)
     _largestAllocatable.ephemeral = max(
       _largestAllocatable.ephemeral, spec.allocatable.ephemeralStorageBytes)
-    hostPortsInUse.append(0)
-    version.append(0)
-    _taintBits.append(repeating: 0, count: _taintWords)
     for t in taintIDs {
       precondition(t < _taintWords * 64, "taint id beyond bitset width")
-      _taintBits[id.index * _taintWords + (t >> 6)] |= 1 << UInt64(t & 63)
+      _taintBits[i * _taintWords + (t >> 6)] |= 1 << UInt64(t & 63)
     }
-    for c in _labelValues { c.append(0) }
-    for (key, value) in labelIDs { _labelValues[key][id.index] = value }
-    for c in _scalarAllocatable { c.append(0) }
-    for c in _scalarRequested { c.append(0) }
+    for (key, value) in labelIDs { _labelValues[key][i] = value }
     for (r, amount) in scalarIDs {
-      _scalarAllocatable[r.index][id.index] = amount
+      _scalarAllocatable[r.index][i] = amount
       _largestScalarAllocatable[r.index] = max(_largestScalarAllocatable[r.index], amount)
     }
-    names.append(spec.name)
-    labels.append(spec.labels)
-    taints.append(spec.taints)
-    usedHostPorts.append([])
-    specs.append(spec)
-    nameIndex[spec.name] = id
-    _count += 1
-    return id
+    names[i] = spec.name
+    labels[i] = spec.labels
+    taints[i] = spec.taints
+    usedHostPorts[i] = []
+    specs[i] = spec
+    nameIndex[spec.name] = node
+  }
+
+  /// Empties the row of a removed node: no capacity, labels, taints or GPUs, and its name
+  /// free for a new node (`names` and `specs` keep the old node's until the row is reused, for
+  /// reports about pods that were there). Journals the row.
+  /// - Precondition: no pod is bound there.
+  func clear(_ node: NodeID) {
+    let i = node.index
+    precondition(podCount[i] == 0 && requestedCPU[i] == 0, "a node row cleared while holding pods")
+    gpuCount[i] = 0
+    gpuModel[i] = 0
+    for slot in 0..<NodeGPUs.maxPerNode { gpuMilliLeft[i * NodeGPUs.maxPerNode + slot] = 0 }
+    gpuMilliFree[i] = 0
+    for c in int64Columns { c[i] = 0 }
+    _cordonedCount -= Int(unschedulable[i])
+    unschedulable[i] = 0
+    exists[i] = 0
+    hostPortsInUse[i] = 0
+    for w in 0..<_taintWords { _taintBits[i * _taintWords + w] = 0 }
+    for c in _labelValues { c[i] = 0 }
+    for c in _scalarAllocatable { c[i] = 0 }
+    for c in _scalarRequested { c[i] = 0 }
+    labels[i] = [:]
+    taints[i] = []
+    usedHostPorts[i] = []
+    if nameIndex[names[i]] == node { nameIndex[names[i]] = nil }
+    noteChange(i)
   }
 
   /// Rewrites row `node` for a changed spec (same name and GPUs): label values (`labelIDs` lists
@@ -225,6 +286,7 @@ public final class NodeTable {
     t._largestScalarAllocatable = _largestScalarAllocatable
     for (dst, src) in zip(t.int64Columns, int64Columns) { dst.append(from: src) }
     t.unschedulable.append(from: unschedulable)
+    t.exists.append(from: exists)
     t.gpuCount.append(from: gpuCount)
     t.gpuModel.append(from: gpuModel)
     t.gpuMilliLeft.append(from: gpuMilliLeft)
@@ -267,7 +329,8 @@ public final class NodeTable {
   public func columnLengthsAreEqual() -> Bool {
     let lengths =
       int64Columns.map(\.count) + [
-        unschedulable.count, hostPortsInUse.count, version.count, gpuCount.count, gpuModel.count,
+        unschedulable.count, exists.count, hostPortsInUse.count, version.count, gpuCount.count,
+        gpuModel.count,
         gpuMilliFree.count,
       ]
       + _labelValues.map(\.count) + _scalarAllocatable.map(\.count) + _scalarRequested.map(\.count)

@@ -45,7 +45,7 @@ extension Scheduler {
     let st = UnsafePointer(status.base)
     for (i, plugin) in filterPlugins.enumerated() {
       let code = UInt8(i + 1)
-      for seg in lastWindow.pair { perPlugin[i] += Kernels.count(of: code, st, seg) }
+      for seg in lastWindow.segments { perPlugin[i] += Kernels.count(of: code, st, seg) }
       if perPlugin[i] > 0 {
         var own: [String: Int] = [:]
         plugin.countReasons(
@@ -58,7 +58,7 @@ extension Scheduler {
       (plugin: $0.0.name, count: $0.1)
     }
     var d = Diagnosis(
-      nodeCount: cluster.nodes.count, reasons: sorted(histogram), rejectedBy: rejected,
+      nodeCount: cluster.nodeCount, reasons: sorted(histogram), rejectedBy: rejected,
       preFilterMessage: lastRejection)
     d.reasonsByPlugin = byPlugin
     return d

@@ -187,10 +187,10 @@ enum Kernels {
     case .scaleByMax(let reverse):
       // DefaultNormalizeScore: max starts at 0; all-zero scores stay 0 (or become 100 reversed).
       var maxCount: Int64 = 0
-      for seg in window.pair {
+      for seg in window.segments {
         for i in seg { maxCount = max(maxCount, st[i] == 0 ? col[i] : 0) }
       }
-      for seg in window.pair {
+      for seg in window.segments {
         if maxCount == 0 {
           if reverse { fill(col, seg, NodeScore.max) }
           continue
@@ -204,14 +204,14 @@ enum Kernels {
     case .minMax, .integerMinMax:
       var lo = Int64.max
       var hi = Int64.min
-      for seg in window.pair {
+      for seg in window.segments {
         for i in seg where st[i] == 0 {
           lo = min(lo, col[i])
           hi = max(hi, col[i])
         }
       }
       let integer = rule == .integerMinMax
-      for seg in window.pair {
+      for seg in window.segments {
         for i in seg {
           if hi == lo {
             col[i] = 0

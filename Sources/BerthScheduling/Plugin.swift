@@ -30,28 +30,36 @@ public struct PodInfo {
   }
 }
 
-/// The rows a cycle examined: `length` rows of node-tree order starting at `start`, wrapping.
+/// The nodes a cycle examined: `length` positions of the node walk (node-tree order, see
+/// `NodeWalk`) from `start`, wrapping past the end.
 public struct Window: Sendable, Equatable {
   public var start: Int
   public var length: Int
-  public var nodeCount: Int
+  public var walk: NodeWalk
 
-  /// The one or two contiguous row ranges, in iteration order.
-  public var segments: [Range<Int>] {
-    let end = start + length
-    if end <= nodeCount { return [start..<end] }
-    return [start..<nodeCount, 0..<(end - nodeCount)]
+  public init(start: Int, length: Int, walk: NodeWalk) {
+    self.start = start
+    self.length = length
+    self.walk = walk
   }
 
-  /// The same two ranges without allocating; the second is empty unless the window wraps.
-  public var pair: SegmentPair {
-    let end = start + length
-    if end <= nodeCount { return SegmentPair(first: start..<end, second: 0..<0) }
-    return SegmentPair(first: start..<nodeCount, second: 0..<(end - nodeCount))
+  /// A window over a table of `nodeCount` rows walked in row order.
+  public init(start: Int, length: Int, nodeCount: Int) {
+    self.init(start: start, length: length, walk: NodeWalk(identity: nodeCount))
   }
+
+  /// Nodes in the walk (upstream's `len(allNodes)`).
+  public var nodeCount: Int { walk.count }
+
+  /// The window's row ranges in walk order, iterable without allocating: one or two for a
+  /// walk in row order (the second when the window wraps), more after node churn.
+  public var segments: NodeWalk.Segments { walk.segments(start: start, length: length) }
 
   /// Rows in iteration order.
   public var rows: [Int] { segments.flatMap { Array($0) } }
+
+  /// Whether the window walks the rows of `table` (not of another cluster's).
+  public func isOver(_ table: NodeTable) -> Bool { walk.rowCount == table.count }
 }
 
 /// A filter extension point implementation working on whole columns.
@@ -184,7 +192,7 @@ extension FilterPlugin {
   ) {
     var n = 0
     var first = -1
-    for seg in window.pair {
+    for seg in window.segments {
       let c = Kernels.count(of: code, status, seg)
       if c > 0 && first < 0 { first = Kernels.firstIndex(of: code, status, seg) ?? -1 }
       n += c
@@ -324,25 +332,6 @@ struct PodShape: Equatable {
 /// Upstream's scores range.
 public enum NodeScore {
   public static let max: Int64 = 100
-}
-
-/// A window's one or two row ranges, iterable without allocating.
-public struct SegmentPair: Sequence, IteratorProtocol {
-  public var first: Range<Int>
-  public var second: Range<Int>
-  private var step = 0
-  public init(first: Range<Int>, second: Range<Int>) {
-    self.first = first
-    self.second = second
-  }
-  public mutating func next() -> Range<Int>? {
-    step += 1
-    switch step {
-    case 1: return first
-    case 2: return second.isEmpty ? nil : second
-    default: return nil
-    }
-  }
 }
 
 /// 1 for true, 0 for false, without a branch.

@@ -35,17 +35,20 @@ public struct ClusterEvents: Sendable, Equatable {
   /// Node updates that change any of these (UpdateNodeAllocatable, UpdateNodeLabel,
   /// UpdateNodeTaint).
   public var nodeUpdate: Cluster.NodeChanges
+  /// A node deleted (Node Delete).
+  public var nodeDelete: Bool
   /// A pod bound to a node (AssignedPodAdd).
   public var assignedPodAdd: Bool
   /// A bound pod deleted (AssignedPodDelete).
   public var assignedPodDelete: Bool
 
   public init(
-    nodeAdd: Bool = true, nodeUpdate: Cluster.NodeChanges = [], assignedPodAdd: Bool = false,
-    assignedPodDelete: Bool = false
+    nodeAdd: Bool = true, nodeUpdate: Cluster.NodeChanges = [], nodeDelete: Bool = false,
+    assignedPodAdd: Bool = false, assignedPodDelete: Bool = false
   ) {
     self.nodeAdd = nodeAdd
     self.nodeUpdate = nodeUpdate
+    self.nodeDelete = nodeDelete
     self.assignedPodAdd = assignedPodAdd
     self.assignedPodDelete = assignedPodDelete
   }
@@ -54,6 +57,7 @@ public struct ClusterEvents: Sendable, Equatable {
   @inline(__always) public func contains(_ event: ClusterEvent) -> Bool {
     switch event {
     case .nodeAdd: return nodeAdd
+    case .nodeDelete: return nodeDelete
     case .nodeUpdate(let changes): return !changes.isDisjoint(with: nodeUpdate)
     case .assignedPodAdd: return assignedPodAdd
     case .assignedPodDelete: return assignedPodDelete

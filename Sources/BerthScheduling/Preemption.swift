@@ -120,7 +120,7 @@ public final class DefaultPreemption {
     guard scheduler.lastRejection == nil else { return [] }
     var out: [Int] = []
     let status = UnsafePointer(scheduler.status.base)
-    for seg in scheduler.lastWindow.pair {
+    for seg in scheduler.lastWindow.segments {
       for r in seg {
         let code = Int(status[r])
         guard code != 0 && code != 255 else { continue }

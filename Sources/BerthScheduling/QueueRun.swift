@@ -189,13 +189,19 @@ public final class QueueRun: Component {
   // MARK: Component
 
   public var watches: ClusterChangeKinds {
-    [.nodeAdded, .nodeUpdated, .assignedPodAdded, .assignedPodDeleted]
+    [.nodeAdded, .nodeUpdated, .nodeDeleted, .assignedPodAdded, .assignedPodDeleted]
   }
 
   /// Every change a scheduling decision can see bumps the state version and moves the waiting
   /// pods it may help.
   public func observe(_ change: ClusterChange, _ engine: Engine) {
     stateVersion += 1
+    if case .nodeDeleted(let node, _) = change {
+      // Nominations to a deleted node lapse (upstream finds no such node when the pod comes
+      // back); its row may soon hold another node.
+      let shared = schedulers[0].shared
+      for q in shared.nominatedOnNode[node.index] ?? [] { shared.nominate(q, to: nil) }
+    }
     move(after: change)
   }
 
@@ -337,6 +343,12 @@ public final class QueueRun: Component {
     return changes
   }
 
+  /// A node leaves the cluster at the current virtual time (its pods gone already).
+  public func removeNode(_ node: NodeID) {
+    cluster.removeNode(node)
+    engine.deliverChanges()
+  }
+
   /// A node joins the cluster at the current virtual time: waiting pods it may help move on.
   @discardableResult
   public func addNode(_ node: NodeSpec) -> NodeID {
@@ -352,7 +364,7 @@ public final class QueueRun: Component {
     let bits = filterBit[k]
     if let i = scheduler.lastRejectingFilter { return 1 << UInt64(bits[i]) }
     var local: UInt64 = 0
-    for seg in scheduler.lastWindow.pair {
+    for seg in scheduler.lastWindow.segments {
       for r in seg {
         let code = scheduler.status[r]
         if code != 0 && code != 255 { local |= 1 << UInt64(min(Int(code) - 1, 63)) }

@@ -227,11 +227,12 @@ public final class Scheduler {
   /// - Complexity: O(rows examined × active filters).
   public func findFeasibleNodes(_ pod: PodInfo) -> (Window, feasible: Int, evaluated: Int) {
     ensureScratchCapacity()
-    let n = cluster.nodes.count
+    let walk = cluster.walk
+    let n = walk.count
     lastRejection = nil
     lastRejectingFilter = nil
     guard n > 0 else {
-      lastWindow = Window(start: 0, length: 0, nodeCount: 0)
+      lastWindow = Window(start: 0, length: 0, walk: walk)
       return (lastWindow, 0, 0)
     }
     // A cycle that starts with an empty cache filters straight into the status column: storing
@@ -245,12 +246,12 @@ public final class Scheduler {
     for i in activeFilters {
       switch filterRefs[i].restrictNodes(pod, cluster: cluster) {
       case .all: continue
-      case .rows(let rows): return findFeasibleNodes(pod, among: rows)
+      case .rows(let rows): return findFeasibleNodes(pod, among: rows, walk: walk)
       case .rejectAll(let reason):
         lastRejection = reason
         lastRejectingFilter = i
         status.fill(255)
-        lastWindow = Window(start: 0, length: n, nodeCount: n)
+        lastWindow = Window(start: 0, length: n, walk: walk)
         return (lastWindow, 0, 0)
       }
     }
@@ -259,42 +260,46 @@ public final class Scheduler {
       hasScorePlugins: !scorePlugins.isEmpty)
 
     let start = shared.nextStartNodeIndex % n
-    // SAFETY: every chunk lies in 0..<n (asserted) and the scratch columns hold n rows
-    // (`ensureScratchCapacity` above).
-    assert(status.count >= n && toFind >= 1, "scratch columns shorter than the node table")
+    // SAFETY: every segment is a range of walk rows, all below the table's row count, and the
+    // scratch columns hold a row per table row (`ensureScratchCapacity` above).
+    assert(status.count >= walk.rowCount && toFind >= 1, "scratch columns shorter than the table")
     let st = status.base
     var examined = 0
     var feasible = 0
-    while examined < n && feasible < toFind {
-      let lo = (start + examined) % n
-      let hi = min(
-        lo + Scheduler.chunkRows(toFind: toFind - feasible, feasible: feasible, examined: examined),
-        n, lo + (n - examined))
-      let rows = lo..<hi
-      assert(lo < hi && hi <= n, "an empty or out-of-table chunk")
-      st.advanced(by: lo).update(repeating: 0, count: hi - lo)
-      for i in activeFilters {
-        if reuseVerdicts && verdictSlot[i] >= 0 {
-          applyCachedVerdicts(pod, filter: i, rows: rows)
-        } else {
-          filterRefs[i].filter(pod, cluster: cluster, rows: rows, status: st, code: UInt8(i + 1))
+    search: while examined < n && feasible < toFind {
+      // A chunk of walk positions, never wrapping past the end: one row range for a walk in
+      // row order, a range per run after node churn.
+      let p = (start + examined) % n
+      let length = min(
+        Scheduler.chunkRows(toFind: toFind - feasible, feasible: feasible, examined: examined),
+        n - examined, n - p)
+      for rows in walk.segments(start: p, length: length) {
+        assert(!rows.isEmpty && rows.upperBound <= walk.rowCount, "an empty or out-of-table run")
+        st.advanced(by: rows.lowerBound).update(repeating: 0, count: rows.count)
+        for i in activeFilters {
+          if reuseVerdicts && verdictSlot[i] >= 0 {
+            applyCachedVerdicts(pod, filter: i, rows: rows)
+          } else {
+            filterRefs[i].filter(
+              pod, cluster: cluster, rows: rows, status: st, code: UInt8(i + 1))
+          }
         }
-      }
-      if !nominatedOnNode.isEmpty { filterWithNominatedPods(pod, rows: rows) }
-      let inChunk = Kernels.countZeros(st, rows)
-      if feasible + inChunk >= toFind {
-        // Stop right after the node that completes the search, as a sequential walk would.
-        let cut = Kernels.indexOfZero(st, rows, ordinal: toFind - feasible)
-        examined += cut - lo + 1
-        feasible = toFind
-      } else {
-        examined += hi - lo
-        feasible += inChunk
+        if !nominatedOnNode.isEmpty { filterWithNominatedPods(pod, rows: rows) }
+        let inRows = Kernels.countZeros(st, rows)
+        if feasible + inRows >= toFind {
+          // Stop right after the node that completes the search, as a sequential walk would.
+          let cut = Kernels.indexOfZero(st, rows, ordinal: toFind - feasible)
+          examined += cut - rows.lowerBound + 1
+          feasible = toFind
+          break search
+        }
+        examined += rows.count
+        feasible += inRows
       }
     }
     assert(feasible <= examined && examined <= n, "more feasible rows than rows examined")
     shared.nextStartNodeIndex = (start + examined) % n
-    let window = Window(start: start, length: examined, nodeCount: n)
+    let window = Window(start: start, length: examined, walk: walk)
     lastWindow = window
     return (window, feasible, examined)
   }
@@ -302,17 +307,17 @@ public final class Scheduler {
   /// The cycle over a PreFilter-narrowed node list: upstream walks only those nodes, from the
   /// start index modulo their count, and leaves the start index modulo their count too. Rows
   /// outside the list get status 255 and take no part in scoring; the window spans all rows.
-  private func findFeasibleNodes(_ pod: PodInfo, among rows: [Int]) -> (
+  private func findFeasibleNodes(_ pod: PodInfo, among rows: [Int], walk: NodeWalk) -> (
     Window, feasible: Int, evaluated: Int
   ) {
     let n = cluster.nodes.count
     // SAFETY: the status column holds n rows; the narrowed rows are node rows (asserted).
     assert(
-      status.count >= n && rows.allSatisfy { (0..<n).contains($0) },
-      "a narrowed row outside the node table")
+      status.count >= n && rows.allSatisfy { cluster.exists(NodeID(UInt32($0))) },
+      "a narrowed row that is no node")
     let st = status.base
     st.update(repeating: 255, count: n)
-    let window = Window(start: 0, length: n, nodeCount: n)
+    let window = Window(start: 0, length: walk.count, walk: walk)
     lastWindow = window
     guard !rows.isEmpty else { return (window, 0, 0) }
     let toFind = Scheduler.numFeasibleNodesToFind(
@@ -393,7 +398,7 @@ public final class Scheduler {
   }
 
   private func firstFeasible(in window: Window) -> NodeID? {
-    for seg in window.pair {
+    for seg in window.segments {
       for i in seg where status[i] == 0 { return NodeID(UInt32(i)) }
     }
     return nil
@@ -407,7 +412,7 @@ public final class Scheduler {
     // SAFETY: the window's segments lie in the node table, and the status, score and total
     // columns hold a row per node (`ensureScratchCapacity` ran in this cycle's filtering).
     assert(
-      window.nodeCount == cluster.nodes.count && total.count >= window.nodeCount,
+      window.isOver(cluster.nodes) && total.count >= window.nodeCount,
       "a window over another node table")
     assert(scoreColumns.count == scoreRefs.count, "a score column per score plugin")
     let st = UnsafePointer(status.base)
@@ -433,7 +438,7 @@ public final class Scheduler {
       case .perNode:
         // Normalisation needs every feasible row first: a whole-window pass.
         let col = scoreColumns[p].base
-        for seg in window.pair {
+        for seg in window.segments {
           scoreRefs[p].score(pod, cluster: cluster, rows: seg, into: col)
         }
         if normalization == .custom {
@@ -455,7 +460,7 @@ public final class Scheduler {
     // Chunk by chunk, so each plugin's scores are summed while still in L1.
     let tot = total.base
     windowMax = Int64.min
-    for seg in window.pair {
+    for seg in window.segments {
       var lo = seg.lowerBound
       while lo < seg.upperBound {
         let rows = lo..<min(lo + Scheduler.scoreChunkRows, seg.upperBound)
@@ -493,33 +498,41 @@ public final class Scheduler {
   /// The highest total in the window and the node chosen among those tied at it.
   private func selectHost(window: Window) -> (NodeID?, Int64) {
     // SAFETY: the window's segments lie in the node table; `total` holds a row per node.
-    assert(total.count >= window.nodeCount, "total column shorter than the window")
+    assert(total.count >= window.walk.rowCount, "total column shorter than the window")
     let tot = UnsafePointer(total.base)
     // The maximum came out of the weighted sum; only the ties are counted here.
     let best = windowMax
     guard best != Int64.min else { return (nil, best) }
     if let ranks = tieRanks {
-      precondition(ranks.count == window.nodeCount, "a tie rank per node row")
+      precondition(ranks.count == window.walk.rowCount, "a tie rank per node row")
       var chosen = -1
-      for seg in window.pair {
+      for seg in window.segments {
         for i in seg where tot[i] == best && (chosen < 0 || ranks[i] < ranks[chosen]) {
           chosen = i
         }
       }
       return (NodeID(UInt32(chosen)), best)
     }
-    var ties = 0
-    for seg in window.pair { ties += Kernels.count(of: best, tot, seg) }
     switch tieBreak {
     case .lowestIndex:
-      var lowest = Int.max
-      for seg in window.pair {
-        if let i = Kernels.firstIndex(of: best, tot, seg, ordinal: 1) { lowest = min(lowest, i) }
+      // The tie earliest in node-tree order (the walk from position 0; for rows walked in row
+      // order, the lowest row).
+      var lowest = (position: Int.max, row: -1)
+      var segments = window.segments
+      while true {
+        let position = segments.nextPosition
+        guard let seg = segments.next() else { break }
+        if let i = Kernels.firstIndex(of: best, tot, seg, ordinal: 1) {
+          let at = position + (i - seg.lowerBound)
+          if at < lowest.position { lowest = (at, i) }
+        }
       }
-      return (NodeID(UInt32(lowest)), best)
+      return (NodeID(UInt32(lowest.row)), best)
     case .uniform:
+      var ties = 0
+      for seg in window.segments { ties += Kernels.count(of: best, tot, seg) }
       var r = ties == 1 ? 0 : shared.rng.nextInt(below: ties)
-      for seg in window.pair {
+      for seg in window.segments {
         if let i = Kernels.firstIndex(of: best, tot, seg, ordinal: r + 1) {
           return (NodeID(UInt32(i)), best)
         }
@@ -540,7 +553,7 @@ public final class Scheduler {
     let n = cluster.nodes.count
     // SAFETY: `rows` are node rows (asserted); the status column holds n rows.
     precondition(
-      rows.allSatisfy { (0..<n).contains($0) }, "scoreExactly: a row outside the node table")
+      rows.allSatisfy { cluster.exists(NodeID(UInt32($0))) }, "scoreExactly: a row that is no node")
     let st = status.base
     st.update(repeating: 255, count: n)
     var rejected: [Int] = []
@@ -551,7 +564,7 @@ public final class Scheduler {
       }
       if st[r] != 0 { rejected.append(r) }
     }
-    let window = Window(start: 0, length: n, nodeCount: n)
+    let window = Window(start: 0, length: cluster.walk.count, walk: cluster.walk)
     lastWindow = window
     if rejected.isEmpty { scoreFeasibleNodes(info, window: window) }
     return rejected

@@ -28,6 +28,8 @@ public struct QueueSettings: Sendable, Equatable {
 /// Cluster events that can make an unschedulable pod schedulable.
 public enum ClusterEvent: Sendable, Hashable {
   case nodeAdd
+  /// A node deleted (upstream's Node Delete).
+  case nodeDelete
   /// A node's spec changed in the given ways (upstream's UpdateNodeAllocatable,
   /// UpdateNodeLabel, UpdateNodeTaint).
   case nodeUpdate(Cluster.NodeChanges)
@@ -47,6 +49,7 @@ extension ClusterChange {
   public var event: ClusterEvent? {
     switch self {
     case .nodeAdded: return .nodeAdd
+    case .nodeDeleted: return .nodeDelete
     case .nodeUpdated(_, _, let changes): return .nodeUpdate(changes)
     case .assignedPodAdded: return .assignedPodAdd
     case .assignedPodDeleted: return .assignedPodDelete

@@ -36,6 +36,7 @@ final class Kubelet: Component {
       let node = sim.cluster.pods.boundNode(pod)
     else { return }
     sim.records[pod.index].node = Int32(node.index)
+    sim.referNode(node.index)
     sim.recorder.event(
       pod: pod, in: sim, type: .normal, reason: "Scheduled",
       message:
@@ -92,6 +93,13 @@ final class Kubelet: Component {
     case .sidecarExited, .sidecarStarted: break
     case nil: preconditionFailure("unknown kubelet step \(t.tag)")
     }
+  }
+
+  /// A node joined: a row that held a removed node's images starts from the new node's.
+  func nodeAdded(_ row: Int) {
+    guard row < images.count else { return }
+    images[row] = Set(
+      sim.cluster.nodes.specs[row].images.flatMap(\.names).map(PodConstraints.normalizedImageName))
   }
 
   private func ensureImages() {

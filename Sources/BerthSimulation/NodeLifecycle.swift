@@ -34,16 +34,21 @@ final class NodeLifecycle: Component {
     for n in 0..<sim.cluster.nodes.count { track(n) }
   }
 
+  /// Starts tracking node row `n`: a new row, or the row of a removed node taken by a new one.
   private func track(_ n: Int) {
     while alive.count <= n {
       alive.append(true)
       ready.append(true)
-      removed.append(false)
+      removed.append(true)
       notReadyTimer.append(nil)
       evictions.append([])
-      nodeCount += 1
-      readyCount += 1
     }
+    assert(removed[n] && notReadyTimer[n] == nil && evictions[n].isEmpty, "a node row in use")
+    alive[n] = true
+    ready[n] = true
+    removed[n] = false
+    nodeCount += 1
+    readyCount += 1
     let name = sim.cluster.nodes.name(NodeID(UInt32(n)))
     sim.recorder.series(kind: "Node", namespace: "-", name: name, fields: ["ready"])
     sim.recorder.set(kind: "Node", namespace: "-", name: name, values: [1], fields: ["ready"])
@@ -127,12 +132,14 @@ final class NodeLifecycle: Component {
 
   func add(_ spec: NodeSpec) {
     let id = sim.queue.addNode(spec)
+    sim.kubelet.nodeAdded(id.index)
     track(id.index)
     sim.daemonSets.nodesChanged()
   }
 
-  /// The Node object is deleted: its pods are gone at once (the pod garbage collector), and
-  /// the row stays, holding nothing, never scheduled to again.
+  /// The Node object is deleted: its pods are gone at once (the pod garbage collector) and the
+  /// node leaves the cluster; its row is taken by a node added once nothing names it any more
+  /// (`Simulation.releaseRows`).
   func remove(_ n: Int) {
     for p in pods(on: n) { sim.remove(p) }
     guard !removed[n] else { return }
@@ -142,14 +149,13 @@ final class NodeLifecycle: Component {
     sim.recorder.nodesChanged(self)
     alive[n] = false
     if let t = notReadyTimer[n] { sim.engine.cancel(t) }
+    notReadyTimer[n] = nil
     for t in evictions[n] { sim.engine.cancel(t) }
     evictions[n] = []
     draining.removeAll { $0 == n }
-    update(n) { s in
-      s.unschedulable = true
-      s.allocatable.pods = 0
-    }
     let name = sim.cluster.nodes.name(NodeID(UInt32(n)))
+    sim.queue.removeNode(NodeID(UInt32(n)))
+    sim.daemonSets.nodesChanged()
     nodeEvent(n, "RemovingNode", "Node \(name) event: Removing Node \(name) from Controller")
     sim.recorder.set(kind: "Node", namespace: "-", name: name, values: [0], fields: ["ready"])
     sim.recorder.nodesChanged(self)

@@ -105,6 +105,10 @@ public final class Simulation {
   @exclusivity(unchecked) var actions: ActionRunner!
 
   @exclusivity(unchecked) var records: [PodRecord] = []
+  /// Per node row, the pod records naming it (`PodRecord.node`) whose rows are not released:
+  /// a removed node's row is taken by a new node only when none does, so every report names
+  /// the node a pod was on.
+  @exclusivity(unchecked) private var nodeReferences: [Int32] = []
   /// Pods gone since their rows were last released (`releaseRows`).
   @exclusivity(unchecked) private var goneRows: [PodID] = []
   @exclusivity(unchecked) var templates: [PodTemplate] = []
@@ -234,7 +238,6 @@ public final class Simulation {
   /// still holds a deleted pod's key. Prototypes keep their rows (`setPrototype`); the pods the
   /// scenario wrote never give theirs up. Each row released writes its pod's `pods.csv` row.
   func releaseRows() {
-    guard !goneRows.isEmpty else { return }
     var kept = 0
     for pod in goneRows where !records[pod.index].isPrototype {
       if queue.refersTo(deleted: pod) {
@@ -243,9 +246,20 @@ public final class Simulation {
         continue
       }
       recorder.podReleased(pod)
+      let node = Int(records[pod.index].node)
+      if node >= 0 { nodeReferences[node] -= 1 }
       cluster.releasePod(pod)
     }
     goneRows.removeLast(goneRows.count - kept)
+    cluster.releaseRemovedNodeRows {
+      self.nodeReferences.count <= $0 || self.nodeReferences[$0] == 0
+    }
+  }
+
+  /// A pod record names node row `row` (the kubelet saw the pod bound there).
+  func referNode(_ row: Int) {
+    while nodeReferences.count <= row { nodeReferences.append(0) }
+    nodeReferences[row] += 1
   }
 
   /// A pod written in the scenario: it arrives at time 0 (or at its creation timestamp's

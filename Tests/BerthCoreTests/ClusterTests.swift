@@ -13,6 +13,143 @@ struct ClusterTests {
     #expect(NodeTree.iterationOrder(zoneKeys: []) == [])
   }
 
+  /// The nodes of upstream's node-tree tests (node_tree_test.go): zone keys `region:\0:zone`.
+  static let upstreamZones: [String] = [
+    "",  // node-0: no labels
+    "region-1:\u{0}:",  // node-1: region only
+    ":\u{0}:zone-2",  // node-2: zone only
+    "region-1:\u{0}:zone-2",  // node-3
+    "region-1:\u{0}:zone-2",  // node-4
+    "region-1:\u{0}:zone-3",  // node-5
+    "region-2:\u{0}:zone-2",  // node-6
+    "region-2:\u{0}:zone-2",  // node-7
+    "region-2:\u{0}:zone-2",  // node-8
+  ]
+
+  /// Upstream's TestNodeTree_* facts with node-i at row i: trees after adds, removals and zone
+  /// changes, and the lists.
+  @Test("the node tree adds, removes, moves and lists nodes as upstream's tests say")
+  func nodeTreeUpstreamFacts() {
+    func tree(_ rows: [Int]) -> NodeTree {
+      var t = NodeTree()
+      for r in rows { t.add(row: r, zoneKey: Self.upstreamZones[r]) }
+      return t
+    }
+    func lists(_ t: NodeTree) -> [String: [Int]] {
+      Dictionary(uniqueKeysWithValues: t.zoneLists.map { ($0.key, $0.rows) })
+    }
+    // AddNode: "mix of nodes with and without proper labels and some zones with multiple nodes".
+    #expect(
+      lists(tree(Array(0..<7))) == [
+        "": [0], "region-1:\u{0}:": [1], ":\u{0}:zone-2": [2], "region-1:\u{0}:zone-2": [3, 4],
+        "region-1:\u{0}:zone-3": [5], "region-2:\u{0}:zone-2": [6],
+      ])
+    // RemoveNode: "remove a few nodes including one from a zone with multiple nodes".
+    var t = tree(Array(0..<7))
+    for r in 1..<4 { t.remove(row: r) }
+    #expect(
+      lists(t) == [
+        "": [0], "region-1:\u{0}:zone-2": [4], "region-1:\u{0}:zone-3": [5],
+        "region-2:\u{0}:zone-2": [6],
+      ])
+    #expect(t.count == 4 && !t.contains(row: 2) && t.contains(row: 4))
+    // RemoveNode: "remove all nodes".
+    for r in [0, 4, 5, 6] { t.remove(row: r) }
+    #expect(t.zoneLists.isEmpty && t.count == 0 && t.list().isEmpty)
+    // UpdateNode: node-0 gains region-1/zone-2: it leaves the unnamed zone (now empty, gone)
+    // and joins the end of its new zone.
+    t = tree(Array(0..<7))
+    t.update(row: 0, zoneKey: "region-1:\u{0}:zone-2")
+    #expect(
+      lists(t) == [
+        "region-1:\u{0}:": [1], ":\u{0}:zone-2": [2], "region-1:\u{0}:zone-2": [3, 4, 0],
+        "region-1:\u{0}:zone-3": [5], "region-2:\u{0}:zone-2": [6],
+      ])
+    // List: "all nodes".
+    #expect(tree(Array(0..<9)).list() == [0, 1, 2, 3, 5, 6, 4, 7, 8])
+    #expect(tree(Array(0..<4)).list() == [0, 1, 2, 3])
+    // MultiOperations, nodes 2…8 added in order, removed in the same order.
+    func ops(_ adds: [Int], _ removes: [Int], _ script: String) -> [Int32] {
+      var t = NodeTree()
+      var a = adds[...]
+      var r = removes[...]
+      for op in script {
+        if op == "a" {
+          t.add(row: a.first!, zoneKey: Self.upstreamZones[a.removeFirst()])
+        } else {
+          t.remove(row: r.removeFirst())
+        }
+      }
+      return t.list()
+    }
+    let twoToEight = Array(2..<9)
+    #expect(ops(twoToEight, twoToEight, "aaarrr").isEmpty)
+    #expect(ops(twoToEight, twoToEight, "aaar") == [3, 4])
+    #expect(ops(twoToEight, twoToEight, "aaarrra") == [5])
+    // "add more nodes to an exhausted zone"
+    #expect(ops([4, 5, 6, 7, 8, 3], [], "aaaaaa") == [4, 5, 6, 3, 7, 8])
+    // "remove zone and add new": the zone of nodes 3 and 4 empties; 6 and 7 remain.
+    #expect(ops([3, 4, 6, 7], [3, 4], "aaraar") == [6, 7])
+  }
+
+  @Test("a walk keeps its rows as runs and maps any span of positions to row ranges")
+  func nodeWalk() {
+    let walk = NodeWalk(order: [0, 1, 2, 7, 8, 3, 4, 5], rowCount: 9)
+    #expect(walk.count == 8 && walk.runCount == 3 && !walk.isIdentity)
+    #expect(walk.rows == [0, 1, 2, 7, 8, 3, 4, 5])
+    #expect(Array(walk.segments(start: 4, length: 6)) == [8..<9, 3..<6, 0..<2])
+    #expect(Array(walk.segments(start: 7, length: 1)) == [5..<6])
+    #expect(Array(walk.segments(start: 0, length: 0)).isEmpty)
+    #expect((0..<8).map { walk.row(at: $0) } == [0, 1, 2, 7, 8, 3, 4, 5])
+    let identity = NodeWalk(identity: 5)
+    #expect(identity.isIdentity && identity.runCount == 1)
+    #expect(Array(identity.segments(start: 3, length: 5)) == [3..<5, 0..<3])
+    #expect(NodeWalk(order: [], rowCount: 0).rows.isEmpty)
+  }
+
+  @Test("a removed node's row is emptied, leaves the walk and is taken by a later node")
+  func nodeRemovalAndReuse() throws {
+    let zones = ["a", "b", "a", "b", "a"]
+    let cluster = Cluster(
+      nodes: zones.enumerated().map { i, z in
+        Builders.node(
+          "n\(i)", cpu: 4000, memory: 8 << 30, labels: ["topology.kubernetes.io/zone": z],
+          images: [.init(names: ["img"], sizeBytes: 1 << 20)])
+      })
+    // Built in tree order: n0 n1 n2 n3 n4 are rows 0 1 2 3 4 (zones a b a b a interleave).
+    #expect(cluster.walk.isIdentity && cluster.nodeCount == 5)
+    let pod = try cluster.addPod(Builders.pod("p", cpu: 100))
+    cluster.bind(pod, to: try #require(cluster.nodes.id(named: "n2")))
+    cluster.unbind(pod)
+    let n2 = try #require(cluster.nodes.id(named: "n2"))
+    cluster.removeNode(n2)
+    cluster.checkInvariants()
+    // Zone a is now n0, n4: the walk lists n0 n1 n4 n3.
+    #expect(cluster.walk.rows == [0, 1, 4, 3])
+    #expect(cluster.nodeCount == 4 && !cluster.exists(n2) && cluster.nodes.id(named: "n2") == nil)
+    #expect(cluster.nodes.name(n2) == "n2", "the old name is kept until the row is reused")
+    #expect(
+      cluster.images.presence[cluster.images.id(of: "img")!].map(\.node.index) == [0, 1, 3, 4])
+    // Not released yet: a new node takes a new row.
+    let n5 = cluster.addNode(
+      Builders.node("n5", cpu: 1000, memory: 1 << 30, labels: ["topology.kubernetes.io/zone": "b"]))
+    #expect(n5.index == 5)
+    cluster.releaseRemovedNodeRows()
+    let again = cluster.addNode(
+      Builders.node("n2", cpu: 2000, memory: 1 << 30, labels: ["topology.kubernetes.io/zone": "c"]))
+    #expect(again == n2 && cluster.exists(again) && cluster.nodes.allocatableCPU[2] == 2000)
+    cluster.checkInvariants()
+    // Zones a [n0 n4], b [n1 n3 n5], c [n2]: round robin n0 n1 n2 n4 n3 n5.
+    #expect(cluster.walk.rows == [0, 1, 2, 4, 3, 5])
+    // A zone change moves the node to the end of its new zone.
+    var spec = cluster.nodes.specs[0]
+    spec.labels["topology.kubernetes.io/zone"] = "c"
+    cluster.updateNode(NodeID(0), to: spec)
+    // Zones a [n4], b [n1 n3 n5], c [n2 n0]: round robin n4 n1 n2 n3 n0 n5.
+    #expect(cluster.walk.rows == [4, 1, 2, 3, 0, 5])
+    cluster.checkInvariants()
+  }
+
   @Test(
     "effective requests: containers summed, raised to the largest init container, sidecars added, overhead on top"
   )

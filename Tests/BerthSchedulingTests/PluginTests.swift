@@ -374,12 +374,14 @@ struct FrameworkTests {
     var nodeUpdates: Cluster.NodeChanges
     var podAdd = false
     var podDelete = false
+    var nodeDelete = false
     var unresolvable = false
     var testDescription: String { plugin.rawValue }
   }
 
-  /// Node updates registered for, AssignedPodAdd, AssignedPodDelete; every filter registers
-  /// NodeAdd. And whether a rejection is UnschedulableAndUnresolvable.
+  /// Node updates registered for, AssignedPodAdd, AssignedPodDelete, NodeDelete (PodTopologySpread
+  /// alone: a domain may go); every filter registers NodeAdd. And whether a rejection is
+  /// UnschedulableAndUnresolvable.
   @Test(
     "each plugin declares upstream's events, and whether preemption can resolve its rejections",
     arguments: [
@@ -391,7 +393,8 @@ struct FrameworkTests {
       Registration(plugin: .nodeResourcesFit, nodeUpdates: .allocatable, podDelete: true),
       Registration(plugin: .volumeRestrictions, nodeUpdates: [], podDelete: true),
       Registration(
-        plugin: .podTopologySpread, nodeUpdates: [.labels, .taints], podAdd: true, podDelete: true),
+        plugin: .podTopologySpread, nodeUpdates: [.labels, .taints], podAdd: true, podDelete: true,
+        nodeDelete: true),
       Registration(
         plugin: .interPodAffinity, nodeUpdates: [.labels, .taints], podAdd: true, podDelete: true),
     ])
@@ -400,11 +403,13 @@ struct FrameworkTests {
     #expect(
       d.events
         == ClusterEvents(
-          nodeUpdate: r.nodeUpdates, assignedPodAdd: r.podAdd, assignedPodDelete: r.podDelete))
+          nodeUpdate: r.nodeUpdates, nodeDelete: r.nodeDelete, assignedPodAdd: r.podAdd,
+          assignedPodDelete: r.podDelete))
     #expect(d.rejectionIsUnresolvable == r.unresolvable)
     #expect(ClusterEvent.nodeAdd.concerns(r.plugin))
     #expect(ClusterEvent.assignedPodAdd.concerns(r.plugin) == r.podAdd)
     #expect(ClusterEvent.assignedPodDelete.concerns(r.plugin) == r.podDelete)
+    #expect(ClusterEvent.nodeDelete.concerns(r.plugin) == r.nodeDelete)
     for change in [Cluster.NodeChanges.allocatable, .labels, .taints, .images] {
       #expect(ClusterEvent.nodeUpdate(change).concerns(r.plugin) == r.nodeUpdates.contains(change))
     }

@@ -11,8 +11,11 @@ struct ChurnTests {
   /// `nodes` nodes of 4 cores; `deployments` Deployments of 4 pods rolled out every 20 minutes,
   /// one in ten crash-looping; a node failing every half hour for 10 minutes; a Job of 6
   /// completions every 10 minutes, deleted when it finishes; at 90 minutes, a Deployment of
-  /// high-priority pods that only fit by preempting.
-  static func scenario(nodes: Int, deployments: Int, hours: Int) -> String {
+  /// high-priority pods that only fit by preempting. Every 25 minutes an extra node joins (in a
+  /// zone of four, one new), is removed 15 minutes later while another joins at the same
+  /// instant, and that one gives way to the first name again 500 s later: node rows are reused
+  /// and the node tree reshuffled while pods run there.
+  static func scenario(nodes: Int, deployments: Int, hours: Int, nodeChurn: Bool = true) -> String {
     var actions: [(Int, String)] = []
     for d in 0..<deployments {
       for k in stride(from: 1200 + d * 37, to: hours * 3600, by: 1200) {
@@ -27,6 +30,18 @@ struct ChurnTests {
       let n = (k / 1800 * 7) % nodes
       actions.append((k, "- {at: \(k)s, failNode: {name: node-\(n)}}"))
       actions.append((k + 600, "- {at: \(k + 600)s, recoverNode: {name: node-\(n)}}"))
+    }
+    func node(_ name: String, zone: Int) -> String {
+      "{node: {apiVersion: v1, kind: Node, metadata: {name: \(name), labels: {topology.kubernetes.io/zone: zone-\(zone)}}, status: {allocatable: {cpu: \"4\", memory: 16Gi, pods: \"110\"}}}}"
+    }
+    for k in stride(from: 600, to: hours * 3600 - 1400, by: 1500) where nodeChurn {
+      let zone = k / 1500 % 4
+      actions.append((k, "- {at: \(k)s, addNode: \(node("extra-\(k)", zone: zone))}"))
+      actions.append((k + 900, "- {at: \(k + 900)s, removeNode: {name: extra-\(k)}}"))
+      actions.append(
+        (k + 900, "- {at: \(k + 900)s, addNode: \(node("extra-\(k)-b", zone: (zone + 1) % 4))}"))
+      actions.append((k + 1400, "- {at: \(k + 1400)s, removeNode: {name: extra-\(k)-b}}"))
+      actions.append((k + 1400, "- {at: \(k + 1400)s, addNode: \(node("extra-\(k)", zone: zone))}"))
     }
     for k in stride(from: 0, to: hours * 3600, by: 600) {
       actions.append(
@@ -123,7 +138,8 @@ struct ChurnTests {
     return text
   }
 
-  @Test("a busy cluster keeps every invariant after every event while pod rows are reused")
+  @Test(
+    "a busy cluster keeps every invariant after every event while pod and node rows are reused")
   func churn() throws {
     let text = Self.scenario(nodes: 8, deployments: 12, hours: 2)
     let sim = try TimelineTests.simulate(text, seed: 11)
@@ -131,6 +147,16 @@ struct ChurnTests {
     #expect(sim.podsCreated > 2 * pods.count, "\(pods.count) rows for \(sim.podsCreated) pods")
     let rows = SimulationOutputs.podsCSV(sim).split(separator: "\n").dropFirst()
     #expect(rows.count == sim.podsCreated)
+    // 8 nodes and 12 extra ones over the run, 8 of them removed: rows are taken again.
+    #expect(sim.cluster.nodeCount == 8 + 4 && sim.cluster.nodes.count < 8 + 12)
+    #expect((sim.recorder.reasons["RemovingNode"] ?? 0) == 8)
+    // Pods ran on the extra nodes, and each pod's row names a node it could have been on.
+    let names = Set(
+      (0..<8).map { "node-\($0)" }
+        + stride(from: 600, to: 7200 - 1400, by: 1500).flatMap { ["extra-\($0)", "extra-\($0)-b"] })
+    let nodeCells = rows.map { $0.split(separator: ",", omittingEmptySubsequences: false)[4] }
+    #expect(nodeCells.allSatisfy { $0.isEmpty || names.contains(String($0)) })
+    #expect(nodeCells.contains { $0.hasPrefix("extra-") && $0.hasSuffix("-b") })
     let reasons = sim.recorder.reasons
     #expect((reasons["Preempted"] ?? 0) > 0, "the urgent pods preempted others")
     #expect((reasons["BackOff"] ?? 0) > 0 && (reasons["TaintManagerEviction"] ?? 0) > 0)
@@ -144,7 +170,7 @@ struct ChurnTests {
 
   @Test("workload pods take their PriorityClass; an unknown class is refused, naming the object")
   func priorityAdmission() throws {
-    let text = Self.scenario(nodes: 2, deployments: 1, hours: 2)
+    let text = Self.scenario(nodes: 2, deployments: 1, hours: 2, nodeChurn: false)
     let sim = try Simulation(scenario: try Scenario.parse(text, file: "c.yaml"), seed: 1)
     sim.run(until: .seconds(Int64(5500)))
     let pods = sim.cluster.pods

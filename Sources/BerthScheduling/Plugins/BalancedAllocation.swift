@@ -35,7 +35,7 @@ final class BalancedAllocationPlugin: ScorePlugin {
     -> ScoreMode
   {
     // SAFETY: the window spans the node table (asserted); `status` holds a row per node.
-    assert(window.nodeCount == cluster.nodes.count, "a window over another node table")
+    assert(window.isOver(cluster.nodes), "a window over another node table")
     columns.removeAll(keepingCapacity: true)
     for r in resources {
       if let c = cluster.resourceColumns(r, weight: 1, pod: pod, nonZero: false) {

@@ -35,8 +35,9 @@ final class ImageLocalityPlugin: ScorePlugin {
     -> ScoreMode
   {
     // SAFETY: the window spans the node table (asserted); `status` holds a row per node.
-    assert(window.nodeCount == cluster.nodes.count, "a window over another node table")
+    assert(window.isOver(cluster.nodes), "a window over another node table")
     let total = cluster.nodes.count
+    let nodeCount = cluster.nodeCount  // upstream's totalNumNodes: removed nodes' rows are none
     if let last, last.constraints == pod.constraintsID, last.shape == cluster.nodeShapeVersion {
       return last.mode
     }
@@ -50,7 +51,7 @@ final class ImageLocalityPlugin: ScorePlugin {
     for image in pod.constraints.images {
       guard let id = cluster.images.id(of: image) else { continue }
       let presence = cluster.images.presence[id]
-      let spread = Double(presence.count) / Double(total)
+      let spread = Double(presence.count) / Double(nodeCount)
       for p in presence {
         sums[p.node.index] += Int64(Double(p.sizeBytes) * spread)
         touched.append(p.node.index)

@@ -302,7 +302,7 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
       return matchesAll(c.podAffinity.required, other)
     case .assignedPodDeleted(let other):
       return matchesAll(c.podAntiAffinity.required, other)
-    case .podAdded: return false
+    case .podAdded, .nodeDeleted: return false
     }
   }
 
@@ -318,7 +318,7 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
     _ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>, code: UInt8,
     into counts: inout [String: Int]
   ) {
-    for seg in window.pair {
+    for seg in window.segments {
       for i in seg where status[i] == code {
         counts[reason(row: i, cluster: cluster), default: 0] += 1
       }
@@ -331,7 +331,7 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
     -> ScoreMode
   {
     // SAFETY: the window spans the node table (asserted); `status` holds a row per node.
-    assert(window.nodeCount == cluster.nodes.count, "a window over another node table")
+    assert(window.isOver(cluster.nodes), "a window over another node table")
     if !contributions.isEmpty { contributions.removeAll(keepingCapacity: true) }
     let ownPreferred =
       !pod.constraints.podAffinity.preferred.isEmpty

@@ -239,7 +239,7 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
     case .nodeUpdated(let node, let old, _):
       return matches(cluster.nodes.specs[node.index]) && !matches(old)
     case .assignedPodAdded, .assignedPodDeleted: return true
-    case .podAdded: return false
+    case .podAdded, .nodeDeleted: return false
     }
   }
 
@@ -281,16 +281,16 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
     _ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>, code: UInt8,
     into counts: inout [String: Int]
   ) {
-    for seg in window.pair {
+    var segments = window.segments
+    while let seg = segments.next() {
       for i in seg where status[i] == code {
         for r in failureReasons(pod, cluster: cluster, node: NodeID(UInt32(i))) {
           counts[r, default: 0] += 1
         }
         if added?.required == nil {
           // Every rejected node shares the single reason: count the rest without looking.
-          let rest =
-            Kernels.count(of: code, status, (i + 1)..<seg.upperBound)
-            + (seg == window.pair.first ? Kernels.count(of: code, status, window.pair.second) : 0)
+          var rest = Kernels.count(of: code, status, (i + 1)..<seg.upperBound)
+          while let later = segments.next() { rest += Kernels.count(of: code, status, later) }
           counts[Self.reasonPod, default: 0] += rest
           return
         }
@@ -302,7 +302,7 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
     -> ScoreMode
   {
     // SAFETY: the window spans the node table (asserted); `status` holds a row per node.
-    assert(window.nodeCount == cluster.nodes.count, "a window over another node table")
+    assert(window.isOver(cluster.nodes), "a window over another node table")
     select(pod, cluster: cluster)
     return current?.preferred.isEmpty ?? true ? .uniform(0) : .perNode
   }

@@ -205,7 +205,7 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     let node: NodeID
     switch change {
     case .assignedPodAdded, .assignedPodDeleted: return true
-    case .podAdded: return false
+    case .podAdded, .nodeDeleted: return false
     case .nodeAdded(let n): node = n
     case .nodeUpdated(let n, _, _): node = n
     }
@@ -284,7 +284,7 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     _ = preFilter(pod, cluster: cluster)
     let n = cluster.nodes
     var combos = [Int](repeating: 0, count: 16)
-    for seg in window.pair {
+    for seg in window.segments {
       for i in seg where status[i] == code {
         var mask = 0
         if n.podCount[i] + 1 > n.allocatablePods[i] { mask |= 1 }
@@ -329,7 +329,7 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     -> ScoreMode
   {
     // SAFETY: the window spans the node table (asserted); `status` holds a row per node.
-    assert(window.nodeCount == cluster.nodes.count, "a window over another node table")
+    assert(window.isOver(cluster.nodes), "a window over another node table")
     scored.removeAll(keepingCapacity: true)
     for (r, weight) in resources {
       if let c = cluster.resourceColumns(r, weight: weight, pod: pod, nonZero: true) {

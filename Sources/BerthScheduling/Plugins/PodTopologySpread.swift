@@ -35,7 +35,8 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   static let descriptor = PluginDescriptor(
     .podTopologySpread, [.preFilter, .filter, .preScore, .score],
     events: ClusterEvents(
-      nodeUpdate: [.labels, .taints], assignedPodAdd: true, assignedPodDelete: true)
+      nodeUpdate: [.labels, .taints], nodeDelete: true, assignedPodAdd: true,
+      assignedPodDelete: true)
   ) { _ in PodTopologySpreadPlugin() }
   let name = PluginName.podTopologySpread
   let normalization = ScoreNormalization.custom
@@ -250,8 +251,11 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       c.labelSelector.map { cluster.matcher(namespace: namespace, selector: $0) }
     }
     let requireAll = hard || !pod.constraints.spreadIsSystemDefault
+    // Nodes without the key (the empty rows of removed nodes are no nodes).
     let lacking = keys.map { k in
-      k < 0 ? n : (0..<n).reduce(0) { $0 + (nodes.labelValues[k][$1] == 0 ? 1 : 0) }
+      (0..<n).reduce(0) {
+        $0 + (nodes.exists[$1] != 0 && (k < 0 || nodes.labelValues[k][$1] == 0) ? 1 : 0)
+      }
     }
     let admitsAll = cs.allSatisfy { c in
       c.nodeTaintsPolicy == .ignore
@@ -298,7 +302,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     // SAFETY: rows 0..<n, n = nodes.count; the scratch columns are sized to n first.
     let n = cluster.nodes.count
     let out = scratch.base
-    for i in 0..<n { out[i] = 1 }
+    out.update(from: cluster.nodes.exists.base, count: n)
     if c.nodeAffinityPolicy == .honor {
       let labels = cluster.labels
       if !pod.constraints.nodeSelector.isEmpty {
@@ -364,7 +368,10 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       defer { out.append(p) }
       if perNode { continue }
       if plan.fromCounters {
-        if key >= 0 { present.advanced(by: 1).update(repeating: 1, count: size - 1) }
+        // A domain exists while some node carries its value (every such node is eligible).
+        if key >= 0 {
+          for v in 1..<size { present[v] = cluster.nodesCarrying(key: key, value: v) > 0 ? 1 : 0 }
+        }
         if !plan.requireAll && plan.lacking[k] > 0 { present[0] = 1 }
         guard let m = plan.matchers[k] else { continue }
         if let counter = plan.counters[k] {
@@ -501,6 +508,9 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     switch change {
     case .nodeAdded(let node):
       return carriesKeys(cluster.nodes.labels[node.index])
+    case .nodeDeleted(_, let old):
+      // A domain may have gone (minDomains, or the global minimum with it).
+      return carriesKeys(old.labels)
     case .nodeUpdated(let node, let old, _):
       // It starts or stops counting, or it counts and its domain or taints changed.
       let new = cluster.nodes.specs[node.index]
@@ -536,7 +546,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     // SAFETY: the window lies in the node table; status and label columns have a row per node.
     var missing = 0
     var skewed = 0
-    for seg in window.pair {
+    for seg in window.segments {
       for i in seg where status[i] == code {
         if hard.contains(where: { $0.key < 0 || cluster.nodes.labelValues[$0.key].base[i] == 0 }) {
           missing += 1
@@ -555,7 +565,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     -> ScoreMode
   {
     // SAFETY: the window spans the node table (asserted); `status` holds a row per node.
-    assert(window.nodeCount == cluster.nodes.count, "a window over another node table")
+    assert(window.isOver(cluster.nodes), "a window over another node table")
     byValue = false
     guard let pi = plan(pod, hard: false, cluster: cluster) else { return .uniform(NodeScore.max) }
     let plan = planList[pi]
@@ -567,7 +577,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       let c = soft[0]
       let col = nodes.labelValues[c.key].base
       var found = 0
-      walk: for seg in window.pair {
+      walk: for seg in window.segments {
         for i in seg where status[i] == 0 && col[i] != 0 && c.seen[Int(col[i])] == 0 {
           c.seen[Int(col[i])] = 1
           found += 1
@@ -584,7 +594,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     // as the empty-value domain.
     let ign = ignored.base
     var nonIgnored = 0
-    for seg in window.pair {
+    for seg in window.segments {
       let missingKey: UInt8 = plan.requireAll && plan.keys.contains(-1) ? 1 : 0
       for i in seg { ign[i] = missingKey }
       if plan.requireAll && missingKey == 0 {
@@ -602,7 +612,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       let possible = max(c.size - 1, 0) + (!plan.requireAll && plan.lacking[k] > 0 ? 1 : 0)
       let col = c.key >= 0 ? nodes.labelValues[c.key].base : nil
       var found = 0
-      walk: for seg in window.pair {
+      walk: for seg in window.segments {
         for i in seg where status[i] | ign[i] == 0 {
           let v = col.map { Int($0[i]) } ?? 0
           guard c.seen[v] == 0 else { continue }
@@ -697,14 +707,14 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     let ign = ignored.base
     var lo = Int64.max
     var hi: Int64 = 0
-    for seg in window.pair {
+    for seg in window.segments {
       for i in seg {
         let counted = status[i] | ign[i] == 0
         lo = min(lo, counted ? scores[i] : Int64.max)
         hi = max(hi, counted ? scores[i] : 0)
       }
     }
-    for seg in window.pair {
+    for seg in window.segments {
       if hi == 0 {
         for i in seg where status[i] == 0 { scores[i] = ign[i] != 0 ? 0 : NodeScore.max }
         continue

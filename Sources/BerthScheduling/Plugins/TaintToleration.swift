@@ -101,7 +101,7 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
     case .nodeUpdated(let node, let old, _):
       return untolerated(old.taints) && !untolerated(cluster.nodes.taints[node.index])
     case .assignedPodAdded, .assignedPodDeleted: return true
-    case .podAdded: return false
+    case .podAdded, .nodeDeleted: return false
     }
   }
 
@@ -124,7 +124,7 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
     let bits = UnsafePointer(cluster.nodes.taintBits.base)
     let words = cluster.nodes.taintWords
     var byTaint = [Int](repeating: 0, count: words * 64)
-    for seg in window.pair {
+    for seg in window.segments {
       for i in seg where status[i] == code {
         var hits = 0
         var last = 0
@@ -152,7 +152,7 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
     -> ScoreMode
   {
     // SAFETY: the window spans the node table (asserted); `status` holds a row per node.
-    assert(window.nodeCount == cluster.nodes.count, "a window over another node table")
+    assert(window.isOver(cluster.nodes), "a window over another node table")
     prepare(pod, cluster: cluster)
     return prefersAgainstAny ? .perNode : .uniform(NodeScore.max)
   }

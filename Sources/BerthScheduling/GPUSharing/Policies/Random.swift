@@ -37,10 +37,10 @@ final class RandomScorePlugin: ScorePlugin, ReservePlugin {
   {
     // SAFETY: the window's rows lie in the node table; `status` holds a row each.
     var feasible = 0
-    for seg in window.pair { feasible += Kernels.countZeros(status, seg) }
+    for seg in window.segments { feasible += Kernels.countZeros(status, seg) }
     var k = GPUPolicyScores.randomPick(candidates: feasible, rng: &rng)
     chosen = -1
-    for seg in window.pair where chosen < 0 {
+    for seg in window.segments where chosen < 0 {
       for i in seg where status[i] == 0 {
         if k == 0 {
           chosen = i
