@@ -71,6 +71,8 @@ public final class Cluster {
   /// Per label key and value id, the nodes carrying that value (removed nodes not counted):
   /// which topology domains exist now — values once interned may have no node left.
   @exclusivity(unchecked) private var nodesWithValue: [[Int32]] = []
+  /// The same as bytes, 1 where some node carries the value: copied whole per cycle.
+  @exclusivity(unchecked) private var valueCarried: [[UInt8]] = []
   @exclusivity(unchecked) private var walkCache: NodeWalk?
   @exclusivity(unchecked) private var retiredNodeRows: [Int] = []
   @exclusivity(unchecked) private var freeNodeRows: [Int] = []
@@ -136,6 +138,7 @@ public final class Cluster {
     c._nodeShapeVersion = _nodeShapeVersion
     c.tree = tree
     c.nodesWithValue = nodesWithValue
+    c.valueCarried = valueCarried
     c.walkCache = walkCache
     c.retiredNodeRows = retiredNodeRows
     c.freeNodeRows = freeNodeRows
@@ -210,10 +213,30 @@ public final class Cluster {
     for k in 0..<nodes.labelValues.count {
       let v = Int(nodes.labelValues[k][row])
       guard v != 0 else { continue }
-      while nodesWithValue.count <= k { nodesWithValue.append([]) }
-      while nodesWithValue[k].count <= v { nodesWithValue[k].append(0) }
+      while nodesWithValue.count <= k {
+        nodesWithValue.append([])
+        valueCarried.append([])
+      }
+      while nodesWithValue[k].count <= v {
+        nodesWithValue[k].append(0)
+        valueCarried[k].append(0)
+      }
       nodesWithValue[k][v] += delta
+      valueCarried[k][v] = nodesWithValue[k][v] > 0 ? 1 : 0
     }
+  }
+
+  /// Writes 1 to `out[v]` for each value `v` in `1..<count` of label key `key` that some node
+  /// carries, 0 for the others: the topology domains that exist now.
+  public func markValuesCarried(key: Int, into out: UnsafeMutablePointer<UInt8>, count: Int) {
+    // SAFETY: `out` holds `count` bytes (the caller's); at most that many are written.
+    guard count > 1 else { return }
+    let carried = key < valueCarried.count ? valueCarried[key] : []
+    let copied = max(min(carried.count, count) - 1, 0)
+    carried.withUnsafeBufferPointer { b in
+      if copied > 0 { (out + 1).update(from: b.baseAddress! + 1, count: copied) }
+    }
+    (out + 1 + copied).update(repeating: 0, count: count - 1 - copied)
   }
 
   /// The nodes carrying value `value` of label key `key` (0 for a value no node has any more).
@@ -235,7 +258,9 @@ public final class Cluster {
   }
 
   /// Whether `node` is a node of the cluster (not the row of a removed one).
-  public func exists(_ node: NodeID) -> Bool { tree.contains(row: node.index) }
+  @inlinable public func exists(_ node: NodeID) -> Bool {
+    node.index < nodes.count && nodes.exists[node.index] != 0
+  }
 
   /// The nodes in the order a scheduling cycle walks them (kube-scheduler's snapshot list).
   public var walk: NodeWalk {

@@ -107,7 +107,17 @@ public final class NodeTable {
     gpuModel.append(0)
     for _ in 0..<NodeGPUs.maxPerNode { gpuMilliLeft.append(0) }
     gpuMilliFree.append(0)
-    for c in int64Columns { c.append(0) }
+    // Each column by name: the `int64Columns` list would allocate an array per node added.
+    allocatableCPU.append(0)
+    allocatableMemory.append(0)
+    allocatableEphemeral.append(0)
+    allocatablePods.append(0)
+    requestedCPU.append(0)
+    requestedMemory.append(0)
+    requestedEphemeral.append(0)
+    podCount.append(0)
+    nonZeroRequestedCPU.append(0)
+    nonZeroRequestedMemory.append(0)
     unschedulable.append(0)
     exists.append(0)
     hostPortsInUse.append(0)

@@ -101,28 +101,44 @@ public struct NodeTree: Sendable {
 /// consecutive rows so a cycle filters and scores whole row ranges. Nodes built in tree order
 /// (`Cluster(nodes:)`) and never removed form one run; churn splits the walk into more.
 /// Immutable: the cluster makes a new walk after every node addition, removal or zone change.
-public final class NodeWalk: Sendable, Equatable {
+/// The runs live in a buffer of the walk's own, so iterating them counts no references.
+public final class NodeWalk: @unchecked Sendable, Equatable {
   /// Nodes in the walk (upstream's `len(nodeInfoList)`).
   public let count: Int
   /// Rows of the node table when the walk was made (rows not in the walk are free).
   public let rowCount: Int
-  /// Run k covers positions `runStart[k]..<runStart[k + 1]`, rows from `runRow[k]` on.
-  private let runStart: [Int]
-  private let runRow: [Int]
+  /// Runs of consecutive rows (1 for a walk in row order, 0 for an empty one).
+  public let runCount: Int
+  /// Run k covers positions `starts[k]..<starts[k + 1]` (`runCount + 1` entries), rows from
+  /// `firsts[k]` on. Written once in `init`, never after (hence `@unchecked Sendable`).
+  @usableFromInline let starts: UnsafeMutablePointer<Int>
+  @usableFromInline let firsts: UnsafeMutablePointer<Int>
 
   /// Walks `order` (distinct rows of a table of `rowCount` rows).
   public init(order: [Int32], rowCount: Int) {
+    // SAFETY: both buffers are allocated for every run found (plus the sentinel start) and
+    // initialised before use; freed in deinit.
+    var startList: [Int] = []
+    var rowList: [Int] = []
+    for (p, r) in order.enumerated()
+    where p == 0 || Int(r) != rowList.last! + (p - startList.last!) {
+      startList.append(p)
+      rowList.append(Int(r))
+    }
+    startList.append(order.count)
     count = order.count
     self.rowCount = rowCount
-    var starts: [Int] = []
-    var rows: [Int] = []
-    for (p, r) in order.enumerated() where p == 0 || Int(r) != rows.last! + (p - starts.last!) {
-      starts.append(p)
-      rows.append(Int(r))
-    }
-    starts.append(order.count)
-    runStart = starts
-    runRow = rows
+    runCount = rowList.count
+    starts = .allocate(capacity: startList.count)
+    starts.initialize(from: startList, count: startList.count)
+    firsts = .allocate(capacity: max(rowList.count, 1))
+    firsts.initialize(from: rowList, count: rowList.count)
+  }
+
+  deinit {
+    // SAFETY: allocated in init, owned by this walk alone.
+    starts.deallocate()
+    firsts.deallocate()
   }
 
   /// The walk of rows `0..<n` in row order.
@@ -130,70 +146,102 @@ public final class NodeWalk: Sendable, Equatable {
     self.init(order: (0..<Int32(n)).map { $0 }, rowCount: n)
   }
 
-  /// Runs of consecutive rows (1 for a walk in row order).
-  public var runCount: Int { runRow.count }
+  /// The row at position 0 (0 for an empty walk).
+  @inlinable public var firstRow: Int { runCount == 0 ? 0 : firsts[0] }
 
   /// Whether the walk is rows `0..<rowCount` in order.
-  public var isIdentity: Bool { runRow.count <= 1 && count == rowCount }
+  public var isIdentity: Bool { runCount <= 1 && count == rowCount }
 
   /// The row at walk position `p`.
   public func row(at p: Int) -> Int {
+    // SAFETY: `run(containing:)` returns a run index below `runCount`.
     let k = run(containing: p)
-    return runRow[k] + (p - runStart[k])
+    return firsts[k] + (p - starts[k])
   }
 
   /// Rows in walk order.
   public var rows: [Int] { segments(start: 0, length: count).flatMap { Array($0) } }
 
   /// The index of the run holding position `p` (binary search over run starts).
-  private func run(containing p: Int) -> Int {
+  @inlinable func run(containing p: Int) -> Int {
+    // SAFETY: indices stay in `0..<runCount`.
+    if runCount <= 1 { return 0 }
     var lo = 0
-    var hi = runRow.count - 1
+    var hi = runCount - 1
     while lo < hi {
       let mid = (lo + hi + 1) / 2
-      if runStart[mid] <= p { lo = mid } else { hi = mid - 1 }
+      if starts[mid] <= p { lo = mid } else { hi = mid - 1 }
     }
     return lo
   }
 
   /// The row ranges of positions `start..<start + length`, wrapping past the end, in order.
+  /// The iterator reads the walk's buffers: use it while the walk (or a window holding it)
+  /// lives.
   /// - Precondition: `start < count` (or `length == 0`) and `length <= count`.
-  public func segments(start: Int, length: Int) -> Segments {
+  @inlinable @inline(__always) public func segments(start: Int, length: Int) -> Segments {
+    // SAFETY: the iterator reads this walk's buffers, valid while the walk lives.
     Segments(
-      walk: self, run: length == 0 ? 0 : run(containing: start), position: start, left: length)
+      starts: starts, firsts: firsts, count: count,
+      run: length == 0 ? 0 : run(containing: start), position: start, left: length)
   }
 
-  /// A walk's row ranges over a span of positions, iterable without allocating.
-  public struct Segments: Sequence, IteratorProtocol {
-    let walk: NodeWalk
-    var run: Int
+  /// A walk's row ranges over a span of positions, iterable without allocating or counting
+  /// references (a cycle iterates its window a dozen times).
+  @frozen public struct Segments: Sequence, IteratorProtocol {
+    @usableFromInline let starts: UnsafePointer<Int>
+    @usableFromInline let firsts: UnsafePointer<Int>
+    @usableFromInline let count: Int
+    @usableFromInline var run: Int
     /// The position of the next row, and the positions still to cover.
-    var position: Int
-    var left: Int
+    @usableFromInline var position: Int
+    @usableFromInline var left: Int
+
+    @inlinable init(
+      starts: UnsafeMutablePointer<Int>, firsts: UnsafeMutablePointer<Int>, count: Int, run: Int,
+      position: Int, left: Int
+    ) {
+      // SAFETY: the walk's own buffers, read while the walk lives (see `segments`).
+      self.starts = UnsafePointer(starts)
+      self.firsts = UnsafePointer(firsts)
+      self.count = count
+      self.run = run
+      self.position = position
+      self.left = left
+    }
 
     /// The walk position of the next segment's first row.
-    public var nextPosition: Int { position }
+    @inlinable public var nextPosition: Int { position }
 
-    public mutating func next() -> Range<Int>? {
+    @inlinable public mutating func next() -> Range<Int>? {
+      // SAFETY: `run` stays below the walk's run count while positions are left, so
+      // `starts[run + 1]` is at most the sentinel.
+      // Wrapping arithmetic: positions and rows are below the table size, far from overflow,
+      // and trap-free code keeps the loops over the segments in registers.
       guard left > 0 else { return nil }
-      let runEnd = walk.runStart[run + 1]
-      let take = Swift.min(runEnd - position, left)
-      let first = walk.runRow[run] + (position - walk.runStart[run])
-      position += take
-      left -= take
-      if position == walk.count {
+      let runEnd = starts[run &+ 1]
+      let take = Swift.min(runEnd &- position, left)
+      let first = firsts[run] &+ (position &- starts[run])
+      position &+= take
+      left &-= take
+      if position == count {
         position = 0
         run = 0
       } else if position == runEnd {
-        run += 1
+        run &+= 1
       }
-      return first..<(first + take)
+      return Range(uncheckedBounds: (first, first &+ take))
     }
   }
 
   public static func == (a: NodeWalk, b: NodeWalk) -> Bool {
-    a === b
-      || (a.count == b.count && a.rowCount == b.rowCount && a.runStart == b.runStart
-        && a.runRow == b.runRow)
+    // SAFETY: each walk's buffers hold `runCount (+ 1)` entries.
+    guard a !== b else { return true }
+    guard a.count == b.count && a.rowCount == b.rowCount && a.runCount == b.runCount else {
+      return false
+    }
+    return (0..<a.runCount).allSatisfy {
+      a.starts[$0] == b.starts[$0] && a.firsts[$0] == b.firsts[$0]
+    }
   }
 }

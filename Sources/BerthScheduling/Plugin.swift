@@ -52,14 +52,65 @@ public struct Window: Sendable, Equatable {
   public var nodeCount: Int { walk.count }
 
   /// The window's row ranges in walk order, iterable without allocating: one or two for a
-  /// walk in row order (the second when the window wraps), more after node churn.
-  public var segments: NodeWalk.Segments { walk.segments(start: start, length: length) }
+  /// walk of one run (the second when the window wraps), more after node churn.
+  @inline(__always) public var segments: WindowSegments {
+    Self.segments(of: walk, start: start, length: length)
+  }
+
+  /// The row ranges of `length` positions of `walk` from `start`, wrapping.
+  @inline(__always) static func segments(of walk: NodeWalk, start: Int, length: Int)
+    -> WindowSegments
+  {
+    guard walk.runCount == 1 else {
+      return WindowSegments(
+        first: 0..<0, second: 0..<0, step: -1,
+        rest: walk.segments(start: start, length: length))
+    }
+    // One run: positions map to rows by one offset, as in a table walked in row order.
+    let offset = walk.firstRow
+    let end = start + length
+    let n = walk.count
+    let none = walk.segments(start: 0, length: 0)
+    if end <= n {
+      return WindowSegments(
+        first: (offset + start)..<(offset + end), second: 0..<0, step: 0, rest: none)
+    }
+    return WindowSegments(
+      first: (offset + start)..<(offset + n), second: offset..<(offset + end - n), step: 0,
+      rest: none)
+  }
+
+  /// The walk's own iteration of the window (any number of runs).
+  var walkSegments: NodeWalk.Segments { walk.segments(start: start, length: length) }
 
   /// Rows in iteration order.
   public var rows: [Int] { segments.flatMap { Array($0) } }
 
   /// Whether the window walks the rows of `table` (not of another cluster's).
   public func isOver(_ table: NodeTable) -> Bool { walk.rowCount == table.count }
+}
+
+/// A window's row ranges: the one or two of a walk in one run kept inline (the loops over them
+/// compile as over two plain ranges), else the walk's runs.
+public struct WindowSegments: Sequence, IteratorProtocol {
+  var first: Range<Int>
+  var second: Range<Int>
+  /// 0, 1, 2: the inline ranges' progress; -1: iterate `rest`.
+  var step: Int
+  var rest: NodeWalk.Segments
+
+  /// The walk position of the next segment's first row (for windows of several runs).
+  var nextPosition: Int { rest.nextPosition }
+
+  @inline(__always) public mutating func next() -> Range<Int>? {
+    if step < 0 { return rest.next() }
+    step += 1
+    switch step {
+    case 1: return first
+    case 2: return second.isEmpty ? nil : second
+    default: return nil
+    }
+  }
 }
 
 /// A filter extension point implementation working on whole columns.

@@ -63,7 +63,7 @@ public final class Scheduler {
   /// 4,096 — enough that the per-chunk plugin calls vanish against the per-row work, few enough
   /// that little is filtered past the row that completes the search. The chunking never changes
   /// a decision, only how many rows past the cut get filtered for nothing.
-  static func chunkRows(toFind: Int, feasible: Int, examined: Int) -> Int {
+  @inline(__always) static func chunkRows(toFind: Int, feasible: Int, examined: Int) -> Int {
     let expected = feasible == 0 ? (examined == 0 ? toFind : 4_096) : toFind * examined / feasible
     return min(max((expected + expected / 8 + 63) & ~63, 64), 4_096)
   }
@@ -273,7 +273,7 @@ public final class Scheduler {
       let length = min(
         Scheduler.chunkRows(toFind: toFind - feasible, feasible: feasible, examined: examined),
         n - examined, n - p)
-      for rows in walk.segments(start: p, length: length) {
+      for rows in Window.segments(of: walk, start: p, length: length) {
         assert(!rows.isEmpty && rows.upperBound <= walk.rowCount, "an empty or out-of-table run")
         st.advanced(by: rows.lowerBound).update(repeating: 0, count: rows.count)
         for i in activeFilters {
@@ -518,7 +518,7 @@ public final class Scheduler {
       // The tie earliest in node-tree order (the walk from position 0; for rows walked in row
       // order, the lowest row).
       var lowest = (position: Int.max, row: -1)
-      var segments = window.segments
+      var segments = window.walkSegments
       while true {
         let position = segments.nextPosition
         guard let seg = segments.next() else { break }

@@ -369,9 +369,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       if perNode { continue }
       if plan.fromCounters {
         // A domain exists while some node carries its value (every such node is eligible).
-        if key >= 0 {
-          for v in 1..<size { present[v] = cluster.nodesCarrying(key: key, value: v) > 0 ? 1 : 0 }
-        }
+        if key >= 0 { cluster.markValuesCarried(key: key, into: present, count: size) }
         if !plan.requireAll && plan.lacking[k] > 0 { present[0] = 1 }
         guard let m = plan.matchers[k] else { continue }
         if let counter = plan.counters[k] {
@@ -704,28 +702,51 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   ) {
     // SAFETY: the window lies in the node table; `ignored` and `scores` have a row per node.
     guard !byValue else { return }
-    let ign = ignored.base
+    let ign = UnsafePointer(ignored.base)
     var lo = Int64.max
     var hi: Int64 = 0
     for seg in window.segments {
-      for i in seg {
-        let counted = status[i] | ign[i] == 0
-        lo = min(lo, counted ? scores[i] : Int64.max)
-        hi = max(hi, counted ? scores[i] : 0)
-      }
+      Self.bounds(seg, scores: scores, status: status, ignored: ign, lo: &lo, hi: &hi)
     }
     for seg in window.segments {
-      if hi == 0 {
-        for i in seg where status[i] == 0 { scores[i] = ign[i] != 0 ? 0 : NodeScore.max }
-        continue
-      }
-      // Raw scores are non-negative and lo ≤ s ≤ hi on counted rows, so the quotient's operands
-      // are in ExactMath's range there; other rows keep their value or become 0.
-      for i in seg {
-        let s = scores[i]
-        let normal = ExactMath.divide(NodeScore.max &* max(hi &+ lo &- s, 0), hi)
-        scores[i] = status[i] != 0 ? s : ign[i] != 0 ? 0 : normal
-      }
+      Self.normalize(seg, scores: scores, status: status, ignored: ign, lo: lo, hi: hi)
+    }
+  }
+
+  /// The lowest and highest raw score over the counted rows of `rows` (feasible, not ignored).
+  /// A loop of its own per segment, so it compiles tight whatever the window's shape.
+  private static func bounds(
+    _ rows: Range<Int>, scores: UnsafeMutablePointer<Int64>, status: UnsafePointer<UInt8>,
+    ignored ign: UnsafePointer<UInt8>, lo: inout Int64, hi: inout Int64
+  ) {
+    // SAFETY: `rows` lies in the node table; the columns have a row per node.
+    var l = lo
+    var h = hi
+    for i in rows {
+      let counted = status[i] | ign[i] == 0
+      l = min(l, counted ? scores[i] : Int64.max)
+      h = max(h, counted ? scores[i] : 0)
+    }
+    lo = l
+    hi = h
+  }
+
+  /// Normalised scores on `rows` from the window's bounds.
+  private static func normalize(
+    _ rows: Range<Int>, scores: UnsafeMutablePointer<Int64>, status: UnsafePointer<UInt8>,
+    ignored ign: UnsafePointer<UInt8>, lo: Int64, hi: Int64
+  ) {
+    // SAFETY: `rows` lies in the node table; the columns have a row per node.
+    if hi == 0 {
+      for i in rows where status[i] == 0 { scores[i] = ign[i] != 0 ? 0 : NodeScore.max }
+      return
+    }
+    // Raw scores are non-negative and lo ≤ s ≤ hi on counted rows, so the quotient's operands
+    // are in ExactMath's range there; other rows keep their value or become 0.
+    for i in rows {
+      let s = scores[i]
+      let normal = ExactMath.divide(NodeScore.max &* max(hi &+ lo &- s, 0), hi)
+      scores[i] = status[i] != 0 ? s : ign[i] != 0 ? 0 : normal
     }
   }
 }
