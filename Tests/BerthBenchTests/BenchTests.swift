@@ -53,9 +53,7 @@ struct BundledSuiteTests {
     let schema = try JSONSchema(path: repository + "/docs/bench-report.schema.json")
     let json = Data(report.json().utf8)
     #expect(try schema.violations(of: json) == [])
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "berth-report-\(UUID().uuidString).json"
-    ).path
+    let path = InputFixtures.scratch("berth-report").appendingPathExtension("json").path
     try AtomicFile.write(report.json(), to: path)
     let decoded = try BenchReport.decode(path: path)
     #expect(

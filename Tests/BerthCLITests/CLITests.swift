@@ -23,9 +23,7 @@ struct CLITests {
   }
 
   static func tempDir() throws -> String {
-    let d = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "berth-cli-\(UUID().uuidString)"
-    ).path
+    let d = InputFixtures.scratch("berth-cli").path
     try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
     return d
   }

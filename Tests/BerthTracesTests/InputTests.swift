@@ -1,5 +1,6 @@
 import BerthCore
 import BerthScheduling
+import BerthTestSupport
 import BerthTraces
 import Foundation
 import Testing
@@ -275,9 +276,7 @@ struct YAMLTests {
 
   @Test("Services in one file select pods in another when a directory is read")
   func defaultSelectorAcrossFiles() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "berth-yaml-\(UUID().uuidString)"
-    ).path
+    let dir = InputFixtures.scratch("berth-yaml").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try "kind: Pod\nmetadata: {name: p, labels: {app: web}}\nspec: {containers: [{name: c}]}\n"
@@ -390,9 +389,7 @@ struct YAMLTests {
 
 struct CSVTests {
   static func dir(nodes: String, pods: String) throws -> String {
-    let d = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "berth-csv-\(UUID().uuidString)"
-    ).path
+    let d = InputFixtures.scratch("berth-csv").path
     try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
     try nodes.write(toFile: d + "/nodes.csv", atomically: true, encoding: .utf8)
     try pods.write(toFile: d + "/pods.csv", atomically: true, encoding: .utf8)
@@ -458,9 +455,7 @@ struct CSVTests {
     let a = SyntheticCluster.generate(nodes: 50, pods: 200, seed: 3, mix: .mixed)
     let b = SyntheticCluster.generate(nodes: 50, pods: 200, seed: 3, mix: .mixed)
     #expect(a.nodes == b.nodes && a.pods == b.pods)
-    let d = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "berth-gen-\(UUID().uuidString)"
-    ).path
+    let d = InputFixtures.scratch("berth-gen").path
     try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
     try ClusterCSV.write(nodes: a.nodes, pods: a.pods, directory: d)
     let csv = try ClusterCSV.read(directory: d)

@@ -51,9 +51,7 @@ struct OpenbTests {
   }
 
   static func write(_ text: String) throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "openb-\(UUID().uuidString).csv"
-    ).path
+    let path = InputFixtures.scratch("openb").appendingPathExtension("csv").path
     try text.write(toFile: path, atomically: true, encoding: .utf8)
     return path
   }
@@ -137,9 +135,7 @@ struct OpenbLikeTests {
     let a = OpenbLike.generate(nodes: 20, pods: 200, seed: 4)
     let b = OpenbLike.generate(nodes: 20, pods: 200, seed: 4)
     #expect(a.nodes == b.nodes && a.pods == b.pods)
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "openb-like-\(UUID().uuidString)"
-    ).path
+    let dir = InputFixtures.scratch("openb-like").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     try OpenbCSV.write(
       nodes: a.nodes, pods: a.pods, nodesPath: dir + "/n.csv", podsPath: dir + "/p.csv")

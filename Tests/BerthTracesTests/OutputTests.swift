@@ -6,9 +6,7 @@ import Testing
 /// Outputs are complete or absent: no temporary files, no mixed sets, no lost results.
 struct OutputTests {
   static func dir() throws -> String {
-    let d = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "berth-out-\(UUID().uuidString)"
-    ).path
+    let d = InputFixtures.scratch("berth-out").path
     try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
     return d
   }

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthTestSupport
 import BerthTraces
 import Foundation
 import Testing
@@ -142,8 +143,7 @@ struct YAMLTreeTests {
 
   @Test("non-UTF-8 input names the byte offset and line")
   func nonUTF8() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "berth-utf8-\(UUID().uuidString)")
+    let dir = InputFixtures.scratch("berth-utf8")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     let file = dir.appendingPathComponent("bad.yaml").path
     var bytes = Array("kind: Node\nmetadata: {name: n".utf8)
