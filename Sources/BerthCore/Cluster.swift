@@ -24,6 +24,13 @@ public final class Cluster {
   /// Bound pods each matcher matches, over all nodes.
   @usableFromInline @exclusivity(unchecked) var _matcherTotals: [Int64] = []
   @inlinable public var matcherTotals: [Int64] { _matcherTotals }
+  /// Per matcher id, whether `collectIdleMatchers` freed it: no counts are kept for it and no
+  /// pod's match list names it; asking for it again counts it afresh.
+  @exclusivity(unchecked) private var matcherRetired: [Bool] = []
+  /// Bumped by every collection that freed a matcher: what plugins derived from matcher ids and
+  /// domain counters (spread plans, resolved affinity terms) is keyed on it.
+  @usableFromInline @exclusivity(unchecked) var _matcherEpoch: UInt64 = 0
+  @inlinable public var matcherEpoch: UInt64 { _matcherEpoch }
   /// Pod-affinity terms that bound pods hold, with per node the number of bound pods holding
   /// each (a pod listing a term twice counts twice) and the cluster-wide total; kept exact by
   /// `bind` and `unbind`.
@@ -117,6 +124,8 @@ public final class Cluster {
     c._matchers = _matchers
     c._matcherCounts = _matcherCounts.map { $0.copy() }
     c._matcherTotals = _matcherTotals
+    c.matcherRetired = matcherRetired
+    c._matcherEpoch = _matcherEpoch
     c._heldTerms = _heldTerms
     c._heldCounts = _heldCounts.map { $0.copy() }
     c._heldTotals = _heldTotals
@@ -539,14 +548,19 @@ public final class Cluster {
   public func matcher(_ m: PodMatcher) -> Int {
     let before = _matchers.count
     let id = Int(_matchers.intern(m))
-    guard _matchers.count > before else { return id }
-    // The cached (label set, namespace) entries learn the new matcher's verdict (ids stay in
-    // increasing order: the new id is the largest).
+    let isNew = _matchers.count > before
+    guard isNew || matcherRetired[id] else { return id }
+    // The cached (label set, namespace) entries learn the matcher's verdict (ids stay in
+    // increasing order: a new id is the largest, a revived one goes in its place).
     for key in Array(matchedCache.keys)
     where matches(
       m, labels: UInt32(truncatingIfNeeded: key >> 32), namespace: UInt32(truncatingIfNeeded: key))
     {
-      matchedCache[key]!.append(UInt32(id))
+      let at =
+        isNew
+        ? matchedCache[key]!.count
+        : matchedCache[key]!.firstIndex { $0 > id } ?? matchedCache[key]!.count
+      matchedCache[key]!.insert(UInt32(id), at: at)
     }
     lastMatched = nil
     let counts = Column<Int32>(repeating: 0, count: nodes.count)
@@ -573,10 +587,58 @@ public final class Cluster {
         total += 1
       }
     }
-    _matcherCounts.append(counts)
-    _matcherTotals.append(total)
-    countersOfMatcher.append([])
+    if isNew {
+      _matcherCounts.append(counts)
+      _matcherTotals.append(total)
+      countersOfMatcher.append([])
+      matcherRetired.append(false)
+    } else {
+      _matcherCounts[id] = counts
+      _matcherTotals[id] = total
+      matcherRetired[id] = false
+    }
     return id
+  }
+
+  /// Matchers not freed.
+  public var liveMatcherCount: Int { matcherRetired.count { !$0 } }
+
+  /// Frees what every matcher that no bound pod matches keeps — its per-node counts and its
+  /// per-domain counters, O(nodes + domains) each — and bumps `matcherEpoch` when it freed any.
+  /// A long simulation registers a matcher per ReplicaSet (system-default spreading selects on
+  /// `pod-template-hash`) and would otherwise keep them all. A freed matcher asked for again is
+  /// counted afresh, so decisions never change.
+  /// - Precondition: no scheduling cycle is under way (plugins hold counters within a cycle).
+  /// - Returns: the matchers freed.
+  @discardableResult
+  public func collectIdleMatchers() -> Int {
+    var freed = 0
+    for m in 0..<_matchers.count where !matcherRetired[m] && _matcherTotals[m] == 0 {
+      matcherRetired[m] = true
+      _matcherCounts[m] = Column(repeating: 0, count: 0)
+      freed += 1
+    }
+    guard freed > 0 else { return 0 }
+    for key in Array(matchedCache.keys) {
+      matchedCache[key]!.removeAll { matcherRetired[Int($0)] }
+    }
+    lastMatched = nil
+    _domainCounters.removeAll {
+      if case .matcher(let m, _) = $0.source { return matcherRetired[m] }
+      return false
+    }
+    domainCounterIndex.removeAll(keepingCapacity: true)
+    countersOfMatcher = Array(repeating: [], count: _matchers.count)
+    countersOfHeld = Array(repeating: [], count: _heldTerms.count)
+    for (i, c) in _domainCounters.enumerated() {
+      domainCounterIndex[c.source] = i
+      switch c.source {
+      case .matcher(let m, _): countersOfMatcher[m].append(i)
+      case .held(let h, _): countersOfHeld[h].append(i)
+      }
+    }
+    _matcherEpoch &+= 1
+    return freed
   }
 
   /// Whether pods with this label set in this namespace satisfy `m`.
@@ -611,7 +673,7 @@ public final class Cluster {
     _ = pods.internNamespace(name)
     matchedCache.removeAll()
     lastMatched = nil
-    for (m, matcher) in _matchers.values.enumerated() {
+    for (m, matcher) in _matchers.values.enumerated() where !matcherRetired[m] {
       let counts = _matcherCounts[m]
       for i in 0..<nodes.count { counts[i] = 0 }
       _matcherTotals[m] = 0
@@ -698,6 +760,9 @@ public final class Cluster {
   /// registering it — O(nodes) — the first time.
   public func domainCounter(_ source: DomainCounter.Source, key: Int) -> DomainCounter {
     if let i = domainCounterIndex[source] { return _domainCounters[i] }
+    if case .matcher(let m, _) = source {
+      precondition(!matcherRetired[m], "a domain counter of freed matcher \(m) (a stale id)")
+    }
     let c = DomainCounter(
       source: source, key: key, counts: Column(repeating: 0, count: _labels.domains[key].count),
       total: 0)
@@ -804,7 +869,8 @@ public final class Cluster {
       return ids
     }
     var ids: [UInt32] = []
-    for (m, matcher) in _matchers.values.enumerated() where matches(matcher, pod) {
+    for (m, matcher) in _matchers.values.enumerated()
+    where !matcherRetired[m] && matches(matcher, pod) {
       ids.append(UInt32(m))
     }
     matchedCache[key] = ids
@@ -912,7 +978,8 @@ public final class Cluster {
       nzCPU[i] += pods.nonZeroCPU[p]
       nzMem[i] += pods.nonZeroMemory[p]
       for r in pods.scalarRequests(of: PodID(UInt32(p))) { scalar[r.resource.index][i] += r.amount }
-      for (m, matcher) in _matchers.values.enumerated() where matches(matcher, PodID(UInt32(p))) {
+      for (m, matcher) in _matchers.values.enumerated()
+      where !matcherRetired[m] && matches(matcher, PodID(UInt32(p))) {
         matched[m][i] += 1
       }
       if pods.constraintBox(pods.constraints[p]).value.hasPodAffinity {
@@ -994,7 +1061,8 @@ public final class Cluster {
             .affinityTermCount, name,
             "affinity term \(h) held by \(_heldCounts[h][i]) pods, recount \(held[h][i])"))
       }
-      for m in 0..<_matchers.count where _matcherCounts[m][i] != matched[m][i] {
+      for m in 0..<_matchers.count where !matcherRetired[m] && _matcherCounts[m][i] != matched[m][i]
+      {
         problems.append(
           .init(
             .matcherCount, name,
@@ -1108,8 +1176,8 @@ public final class Cluster {
             "domain counter \(c.source) over \(_labels.domains[c.key].key) differs from a recount"))
       }
     }
-    for m in 0..<_matchers.count where _matcherTotals[m] != matched[m].reduce(0, { $0 + Int64($1) })
-    {
+    for m in 0..<_matchers.count
+    where !matcherRetired[m] && _matcherTotals[m] != matched[m].reduce(0, { $0 + Int64($1) }) {
       problems.append(
         .init(
           .matcherCount, "",

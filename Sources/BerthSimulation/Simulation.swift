@@ -109,6 +109,10 @@ public final class Simulation {
   /// a removed node's row is taken by a new node only when none does, so every report names
   /// the node a pod was on.
   @exclusivity(unchecked) private var nodeReferences: [Int32] = []
+  /// Matcher ids registered when idle matchers were last collected, and how many lived on.
+  @exclusivity(unchecked) private var matchersAtCollection = (registered: 0, live: 0)
+  /// New matchers that trigger a collection at least (0: never collect; tests compare).
+  @exclusivity(unchecked) public var matcherCollectionFloor = 64
   /// Pods gone since their rows were last released (`releaseRows`).
   @exclusivity(unchecked) private var goneRows: [PodID] = []
   @exclusivity(unchecked) var templates: [PodTemplate] = []
@@ -254,6 +258,20 @@ public final class Simulation {
     cluster.releaseRemovedNodeRows {
       self.nodeReferences.count <= $0 || self.nodeReferences[$0] == 0
     }
+    collectIdleMatchers()
+  }
+
+  /// Frees the matchers no bound pod matches (each rollout's new ReplicaSet registers one, about
+  /// 60 KB at 5,000 nodes) once as many new ones were registered as lived on after the last
+  /// collection: amortised O(1) per matcher, and memory stays proportional to live workloads.
+  private func collectIdleMatchers() {
+    let registered = cluster.matchers.count
+    guard matcherCollectionFloor > 0,
+      registered - matchersAtCollection.registered
+        >= max(matchersAtCollection.live, matcherCollectionFloor)
+    else { return }
+    cluster.collectIdleMatchers()
+    matchersAtCollection = (registered, cluster.liveMatcherCount)
   }
 
   /// A pod record names node row `row` (the kubelet saw the pod bound there).

@@ -107,6 +107,43 @@ struct ClusterTests {
     #expect(NodeWalk(order: [], rowCount: 0).rows.isEmpty)
   }
 
+  @Test("an idle matcher is freed, and counted afresh when asked for again")
+  func matcherCollection() throws {
+    let cluster = Cluster(
+      nodes: (0..<3).map { Builders.node("n\($0)", cpu: 4000, memory: 8 << 30) })
+    func pod(_ name: String, _ app: String) throws -> PodID {
+      var spec = Builders.pod(name, cpu: 100)
+      spec.labels = ["app": app]
+      return try cluster.addPod(spec)
+    }
+    let a = cluster.matcher(namespace: 0, selector: LabelSelector(matchLabels: ["app": "a"]))
+    let b = cluster.matcher(namespace: 0, selector: LabelSelector(matchLabels: ["app": "b"]))
+    let zone = cluster.labels.keyID("kubernetes.io/hostname")!
+    let p = try pod("p", "a")
+    cluster.bind(p, to: NodeID(1))
+    _ = cluster.domainCounter(.matcher(a, key: "kubernetes.io/hostname"), key: zone)
+    _ = cluster.domainCounter(.matcher(b, key: "kubernetes.io/hostname"), key: zone)
+    // b matches no bound pod: freed, with its counter; a keeps both.
+    #expect(cluster.collectIdleMatchers() == 1)
+    #expect(cluster.matcherEpoch == 1 && cluster.liveMatcherCount == 1)
+    #expect(cluster.domainCounters.count == 1 && cluster.matcherCounts[b].count == 0)
+    cluster.checkInvariants()
+    // A pod b matches binds while b is freed; asking for b counts it afresh.
+    let q = try pod("q", "b")
+    cluster.bind(q, to: NodeID(2))
+    cluster.checkInvariants()
+    #expect(cluster.matcher(namespace: 0, selector: LabelSelector(matchLabels: ["app": "b"])) == b)
+    #expect(cluster.matcherTotals[b] == 1 && cluster.matcherCounts[b][2] == 1)
+    let counter = cluster.domainCounter(.matcher(b, key: "kubernetes.io/hostname"), key: zone)
+    #expect(counter.total == 1)
+    // Kept exact from then on.
+    cluster.unbind(q)
+    #expect(cluster.matcherTotals[b] == 0 && counter.total == 0)
+    cluster.unbind(p)
+    #expect(cluster.collectIdleMatchers() == 2 && cluster.liveMatcherCount == 0)
+    cluster.checkInvariants()
+  }
+
   @Test("a removed node's row is emptied, leaves the walk and is taken by a later node")
   func nodeRemovalAndReuse() throws {
     let zones = ["a", "b", "a", "b", "a"]

@@ -168,6 +168,26 @@ struct ChurnTests {
     #expect(SimulationOutputs.podsCSV(again) == SimulationOutputs.podsCSV(sim))
   }
 
+  @Test("matchers of ReplicaSets long gone are freed, often, without changing a decision")
+  func matcherCollection() throws {
+    let text = Self.scenario(nodes: 8, deployments: 12, hours: 2)
+    func run(floor: Int) throws -> Simulation {
+      let sim = try Simulation(scenario: try Scenario.parse(text, file: "churn.yaml"), seed: 5)
+      sim.matcherCollectionFloor = floor
+      sim.run()
+      return sim
+    }
+    let kept = try run(floor: 0)
+    let collected = try run(floor: 4)
+    #expect(kept.cluster.liveMatcherCount == kept.cluster.matchers.count)
+    #expect(collected.cluster.matcherEpoch > 3, "collections happened")
+    #expect(collected.cluster.liveMatcherCount * 2 < kept.cluster.liveMatcherCount)
+    #expect(collected.recorder.timeseries == kept.recorder.timeseries)
+    #expect(collected.recorder.events == kept.recorder.events)
+    #expect(SimulationOutputs.podsCSV(collected) == SimulationOutputs.podsCSV(kept))
+    collected.cluster.checkInvariants()
+  }
+
   @Test("workload pods take their PriorityClass; an unknown class is refused, naming the object")
   func priorityAdmission() throws {
     let text = Self.scenario(nodes: 2, deployments: 1, hours: 2, nodeChurn: false)

@@ -66,6 +66,8 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
   }
 
   @exclusivity(unchecked) private var resolvedCache: [UInt64: Resolved] = [:]
+  /// The cluster's `matcherEpoch` when `resolvedCache` was filled: matcher ids die with it.
+  @exclusivity(unchecked) private var resolvedEpoch: UInt64 = 0
   /// Held-term ids whose clause matches pods of a (label set, namespace), with the number of
   /// held terms when computed (a longer list invalidates the entry).
   @exclusivity(unchecked) private var heldMatchCache: [UInt64: (known: Int, ids: [UInt32])] = [:]
@@ -82,6 +84,10 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
   private func resolve(_ pod: PodInfo, cluster: Cluster) -> Resolved {
     let ns = cluster.pods.namespace[pod.id.index]
     let key = UInt64(pod.constraintsID) << 32 | UInt64(ns)
+    if resolvedEpoch != cluster.matcherEpoch {
+      resolvedCache.removeAll()
+      resolvedEpoch = cluster.matcherEpoch
+    }
     if let r = resolvedCache[key] { return r }
     var r = Resolved()
     let c = pod.constraints

@@ -142,7 +142,9 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
 
   @exclusivity(unchecked) private var plans: [PlanKey: Int] = [:]
   @exclusivity(unchecked) private var planList: [Plan] = []
-  @exclusivity(unchecked) private var plannedFor: ObjectIdentifier?
+  /// The cluster and its `matcherEpoch` the plans were made for: a collection of idle matchers
+  /// drops every plan (and so the plans of workloads long gone).
+  @exclusivity(unchecked) private var plannedFor: (cluster: ObjectIdentifier, epoch: UInt64)?
   /// The last plan looked up per hardness (runs of identical pods skip the hashing).
   @exclusivity(unchecked) private var lastPlan: [(key: PlanKey, index: Int)?] = [nil, nil]
 
@@ -204,11 +206,12 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
 
   /// The plan for the pod's hard (or soft) constraints; nil when it has none.
   private func plan(_ pod: PodInfo, hard: Bool, cluster: Cluster) -> Int? {
-    if plannedFor != ObjectIdentifier(cluster) {
+    if plannedFor?.cluster != ObjectIdentifier(cluster) || plannedFor?.epoch != cluster.matcherEpoch
+    {
       plans.removeAll()
       planList.removeAll()
       lastPlan = [nil, nil]
-      plannedFor = ObjectIdentifier(cluster)
+      plannedFor = (ObjectIdentifier(cluster), cluster.matcherEpoch)
     }
     let p = pod.id.index
     let key = PlanKey(
