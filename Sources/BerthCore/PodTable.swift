@@ -326,7 +326,7 @@ public final class PodTable {
   public func setPhase(_ pod: PodID, _ p: PodPhase) { phase[pod.index] = p.code }
 
   /// Whether a graceful deletion is under way (a deletion timestamp, not yet removed).
-  public func isTerminating(_ pod: PodID) -> Bool {
+  @inlinable public func isTerminating(_ pod: PodID) -> Bool {
     deletionDueAt[pod.index] != PodTable.never && deletedAt[pod.index] == PodTable.never
   }
 
