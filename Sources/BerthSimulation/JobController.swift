@@ -30,6 +30,8 @@ final class JobState {
   /// failures (upstream's `job-index-failure-count` and `job-index-ignored-failure-count`
   /// annotations), and when it last failed (ns; its back-off runs from there).
   @exclusivity(unchecked) var failedIndexes: [Bool] = []
+  /// How many of `failedIndexes` are set.
+  @exclusivity(unchecked) var failedIndexTotal = 0
   @exclusivity(unchecked) var indexFailures: [Int32] = []
   @exclusivity(unchecked) var indexIgnoredFailures: [Int32] = []
   @exclusivity(unchecked) var indexLastFailure: [Int64] = []
@@ -275,7 +277,10 @@ final class JobController: QueuedController {
         if let limit = j.object.backoffLimitPerIndex, k >= 0 && k < j.failedIndexes.count {
           // `isIndexFailed`: FailIndex, or a counted failure of a pod whose index had failed
           // `backoffLimitPerIndex` times before it.
-          if failIndex || (counts && j.indexFailures[k] >= limit) { j.failedIndexes[k] = true }
+          if (failIndex || (counts && j.indexFailures[k] >= limit)) && !j.failedIndexes[k] {
+            j.failedIndexes[k] = true
+            j.failedIndexTotal += 1
+          }
           if counts { j.indexFailures[k] += 1 } else { j.indexIgnoredFailures[k] += 1 }
           j.indexLastFailure[k] = end
         }
@@ -298,7 +303,7 @@ final class JobController: QueuedController {
 
   /// With `backoffLimitPerIndex`, how many indexes failed for good.
   private func failedIndexCount(_ j: JobState) -> Int? {
-    j.object.backoffLimitPerIndex == nil ? nil : j.failedIndexes.filter { $0 }.count
+    j.object.backoffLimitPerIndex == nil ? nil : j.failedIndexTotal
   }
 
   /// `status.completedIndexes` / `failedIndexes`: the set indexes as intervals, `1,3-5`.

@@ -26,7 +26,7 @@ final class GPUNodeScorePlugin: ScorePlugin {
   func preScore(_ info: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>)
     -> ScoreMode
   {
-    pod = GPUPod(info.id, in: cluster)
+    pod = GPUPod(info.id, in: cluster, reusing: pod)
     // GPU packing scores every node 0 for a pod without GPUs.
     return rule == .gpuPacking && pod.gpuCount == 0 ? .uniform(0) : .perNode
   }

@@ -91,6 +91,8 @@ public struct GPUPod: Sendable {
   public var milli: Int16
   /// `accepts[modelID]`: whether the pod runs on that model (all true when it names none).
   public var accepts: [Bool]
+  /// The pod's interned model set (`PodTable.gpuModelSets`) `accepts` was made from (-1: none).
+  var modelSet: Int64 = -1
   public var totalMilli: Int { gpuCount * Int(milli) }
   public var isSharing: Bool { gpuCount == 1 && milli < 1000 }
 
@@ -102,18 +104,26 @@ public struct GPUPod: Sendable {
     self.accepts = accepts
   }
 
-  /// The pod's view from the cluster's columns.
-  public init(_ pod: PodID, in cluster: Cluster) {
+  /// The pod's view from the cluster's columns; `accepts` is taken from `last` when it was made
+  /// for the same model set and model count (a cycle builds no array for a run of like pods).
+  public init(_ pod: PodID, in cluster: Cluster, reusing last: GPUPod = .none) {
     let p = pod.index
     let t = cluster.pods
-    let models = t.gpuModelSets[t.gpuModels[p]]
-    var accepts = [Bool](repeating: models.isEmpty, count: cluster.gpuModels.names.count)
-    for m in models where Int(m) < accepts.count { accepts[Int(m)] = true }
+    let set = t.gpuModels[p]
+    var accepts: [Bool]
+    if last.modelSet == Int64(set) && last.accepts.count == cluster.gpuModels.names.count {
+      accepts = last.accepts
+    } else {
+      let models = t.gpuModelSets[set]
+      accepts = [Bool](repeating: models.isEmpty, count: cluster.gpuModels.names.count)
+      for m in models where Int(m) < accepts.count { accepts[Int(m)] = true }
+    }
     self.init(
       cpuMillis: t.requestCPU[p], memoryBytes: t.requestMemory[p], gpuCount: Int(t.gpuCount[p]),
       milli: t.gpuMilli[p], accepts: accepts)
+    modelSet = Int64(set)
   }
 
   /// A pod asking for nothing (a plugin's state before its first cycle).
-  static let none = GPUPod(cpuMillis: 0, memoryBytes: 0, gpuCount: 0, milli: 0, accepts: [])
+  public static let none = GPUPod(cpuMillis: 0, memoryBytes: 0, gpuCount: 0, milli: 0, accepts: [])
 }

@@ -22,7 +22,7 @@ final class GPUSharePlugin: FilterPlugin {
 
   func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool {
     guard cluster.pods.gpuCount[pod.id.index] > 0 else { return false }
-    self.pod = GPUPod(pod.id, in: cluster)
+    self.pod = GPUPod(pod.id, in: cluster, reusing: self.pod)
     return true
   }
 

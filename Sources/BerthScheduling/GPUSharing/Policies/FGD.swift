@@ -356,7 +356,7 @@ final class FGDScorePlugin: ScorePlugin, ReservePlugin {
       scores[shape].append(contentsOf: repeatElement(0, count: more))
       devices[shape].append(contentsOf: repeatElement(0, count: more))
     }
-    self.pod = GPUPod(pod, in: cluster)
+    self.pod = GPUPod(pod, in: cluster, reusing: self.pod)
   }
 
   /// The cached score and devices of the current shape on `row`, computed when stale.
