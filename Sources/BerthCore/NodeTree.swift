@@ -159,6 +159,16 @@ public final class NodeWalk: @unchecked Sendable, Equatable {
     return firsts[k] + (p - starts[k])
   }
 
+  /// The walk position of `row`, nil for a row not in the walk.
+  /// - Complexity: O(runs).
+  public func position(ofRow row: Int) -> Int? {
+    // SAFETY: indices stay below `runCount` (and the sentinel start).
+    for k in 0..<runCount where row >= firsts[k] && row - firsts[k] < starts[k + 1] - starts[k] {
+      return starts[k] + (row - firsts[k])
+    }
+    return nil
+  }
+
   /// Rows in walk order.
   public var rows: [Int] { segments(start: 0, length: count).flatMap { Array($0) } }
 

@@ -307,9 +307,13 @@ public final class Scheduler {
   /// The cycle over a PreFilter-narrowed node list: upstream walks only those nodes, from the
   /// start index modulo their count, and leaves the start index modulo their count too. Rows
   /// outside the list get status 255 and take no part in scoring; the window spans all rows.
-  private func findFeasibleNodes(_ pod: PodInfo, among rows: [Int], walk: NodeWalk) -> (
+  private func findFeasibleNodes(_ pod: PodInfo, among narrowed: [Int], walk: NodeWalk) -> (
     Window, feasible: Int, evaluated: Int
   ) {
+    // In node-tree order (ascending rows until nodes churn).
+    let rows =
+      walk.isIdentity
+      ? narrowed : narrowed.sorted { walk.position(ofRow: $0)! < walk.position(ofRow: $1)! }
     let n = cluster.nodes.count
     // SAFETY: the status column holds n rows; the narrowed rows are node rows (asserted).
     assert(

@@ -22,7 +22,7 @@ struct NodeChurnTests {
     // A pool of node specs: the random cluster's kinds of node, many of them, in four zones.
     let pool: [NodeSpec] = (0..<nodeCount).map { i in
       var spec = randomNodes[i % randomNodes.count]
-      spec.name = "m\(i)"
+      spec.name = "n\(i)"  // the random pods pin some to nodes by these names
       spec.labels["kubernetes.io/hostname"] = spec.name
       spec.labels["topology.kubernetes.io/zone"] = ["a", "b", "c", "d"][rng.nextInt(below: 4)]
       spec.unschedulable = false
@@ -107,6 +107,53 @@ struct NodeChurnTests {
       return true
     }
     #expect(problems.isEmpty, "\(problems.map(\.description))")
+  }
+
+  @Test("pods pinned to many nodes by name walk them in node-tree order after churn")
+  func narrowed() throws {
+    var rng = SplitMix64(seed: 99)
+    let specs = (0..<300).map { i in
+      Builders.node(
+        "n\(i)", cpu: 8000, memory: 16 << 30,
+        labels: ["topology.kubernetes.io/zone": ["a", "b", "c"][i % 3]])
+    }
+    let churned = Cluster(nodes: specs)
+    // Remove a node of zone a early in the list, add two: the walk is no longer in row order.
+    churned.removeNode(try #require(churned.nodes.id(named: "n3")))
+    churned.releaseRemovedNodeRows()
+    churned.addNode(
+      Builders.node("x0", cpu: 8000, memory: 16 << 30, labels: ["topology.kubernetes.io/zone": "c"])
+    )
+    churned.addNode(
+      Builders.node("x1", cpu: 8000, memory: 16 << 30, labels: ["topology.kubernetes.io/zone": "a"])
+    )
+    #expect(!churned.walk.isIdentity)
+    let fresh = Cluster(nodes: churned.walk.rows.map { churned.nodes.specs[$0] })
+    var profile = Profile.default
+    profile.percentageOfNodesToScore = 30
+    let a = Scheduler(cluster: churned, profile: profile, seed: 4)
+    let b = Scheduler(cluster: fresh, profile: profile, seed: 4)
+    let names = churned.walk.rows.map { churned.nodes.names[$0] }
+    for k in 0..<60 {
+      // 150 of the nodes: more than the 100 a cycle looks for, so the order decides which.
+      let pinned = Array(names.shuffled(using: &rng).prefix(150))
+      var spec = Builders.pod("p\(k)", cpu: Int64(100 + rng.nextInt(below: 900)))
+      // A term per node (upstream allows one name per matchFields requirement; terms are ORed).
+      spec.affinity = NodeAffinity(
+        required: NodeSelector(
+          terms: pinned.map {
+            NodeSelectorTerm(matchFields: [.init(key: "metadata.name", operator: .in, values: [$0])]
+            )
+          }))
+      let pa = try churned.addPod(spec)
+      let x = a.scheduleOne(pa)
+      let y = b.scheduleOne(try fresh.addPod(spec))
+      #expect(x.node != nil, "\(a.diagnose(pa).message)")
+      #expect(x.node.map { churned.nodes.name($0) } == y.node.map { fresh.nodes.name($0) })
+      #expect(
+        x.evaluatedNodes == y.evaluatedNodes && x.evaluatedNodes == 100, "\(x.evaluatedNodes)")
+      #expect(a.nextStartNodeIndex == b.nextStartNodeIndex)
+    }
   }
 
   @Test("a churned cluster decides as one built afresh from its node list (small, all nodes)")
