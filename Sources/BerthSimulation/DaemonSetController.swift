@@ -86,6 +86,12 @@ final class DaemonSetController: QueuedController {
     for i in sets.indices where !sets[i].deleted { markDirty(i) }
   }
 
+  /// A node was deleted: its failed-pod back-offs go with it (its row may soon hold another).
+  func nodeRemoved(_ n: Int) {
+    for ds in sets { ds.backOff[n] = nil }
+    nodesChanged()
+  }
+
   func podChanged(_ pod: PodID, of i: Int) {
     _ = sim.viewChange(pod)
     markDirty(i)

@@ -155,7 +155,7 @@ final class NodeLifecycle: Component {
     draining.removeAll { $0 == n }
     let name = sim.cluster.nodes.name(NodeID(UInt32(n)))
     sim.queue.removeNode(NodeID(UInt32(n)))
-    sim.daemonSets.nodesChanged()
+    sim.daemonSets.nodeRemoved(n)
     nodeEvent(n, "RemovingNode", "Node \(name) event: Removing Node \(name) from Controller")
     sim.recorder.set(kind: "Node", namespace: "-", name: name, values: [0], fields: ["ready"])
     sim.recorder.nodesChanged(self)
