@@ -84,6 +84,9 @@ let package = Package(
         "BerthCore", "BerthEngine", "BerthScheduling", "BerthTraces", "BerthWorkloads",
       ],
       swiftSettings: targetCPUFlags),
+    // Workload autoscalers (HPA so far): the controllers' decision rules, free of files and
+    // of the engine.
+    .target(name: "BerthAutoscaling", dependencies: ["BerthCore"], swiftSettings: targetCPUFlags),
     .target(
       name: "BerthScheduling",
       dependencies: [
@@ -137,6 +140,7 @@ let package = Package(
       path: "Tests/BerthTestSupport"),
     .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore", "BerthTestSupport"]),
     .testTarget(name: "BerthWorkloadsTests", dependencies: ["BerthWorkloads"]),
+    .testTarget(name: "BerthAutoscalingTests", dependencies: ["BerthAutoscaling", "BerthCore"]),
     .testTarget(
       name: "BerthSimulationTests",
       dependencies: [
