@@ -96,7 +96,7 @@ let package = Package(
     .target(
       name: "BerthTraces",
       dependencies: [
-        "BerthCore", "BerthScheduling", "CBerthSystem",
+        "BerthCore", "BerthScheduling", "BerthAutoscaling", "CBerthSystem",
         .product(name: "Yams", package: "Yams"),
         .product(name: "CSV", package: "CSV.swift"),
       ],
@@ -117,7 +117,7 @@ let package = Package(
       name: "BerthCLI",
       dependencies: [
         "BerthCore", "BerthScheduling", "BerthTraces", "BerthBench", "BerthExperiments",
-        "BerthSimulation",
+        "BerthSimulation", "BerthAutoscaling",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Histogram", package: "hdrhistogram-swift"),
       ],
@@ -131,7 +131,8 @@ let package = Package(
     .executableTarget(
       name: "berth-fuzz",
       dependencies: [
-        "BerthCore", "BerthTraces", "BerthBench", "BerthWorkloads", "BerthSimulation", "CLibFuzzer",
+        "BerthCore", "BerthTraces", "BerthBench", "BerthWorkloads", "BerthSimulation",
+        "BerthAutoscaling", "CLibFuzzer",
       ],
       path: "Sources/BerthFuzz"),
     .target(

@@ -13,7 +13,8 @@ import ast, re, sys, zipfile
 
 ROOTS = ["V1Node", "V1Pod", "V1Namespace", "V1PriorityClass", "V1PodDisruptionBudget", "V1Service",
          "V1ReplicationController", "V1ReplicaSet", "V1StatefulSet", "V1NodeList", "V1PodList",
-         "V1Deployment", "V1DaemonSet", "V1Job", "V1CronJob"]
+         "V1Deployment", "V1DaemonSet", "V1Job", "V1CronJob", "V2HorizontalPodAutoscaler",
+         "V2HorizontalPodAutoscalerList"]
 
 def models(wheel):
     out = {}

@@ -24,7 +24,9 @@ public struct BerthCommand: ParsableCommand {
         berth generate cluster --nodes 15000 --pods 30000 --seed 7 --out /tmp/n15k
       """,
     version: "berth \(BerthVersion.current)",
-    subcommands: [Schedule.self, Simulate.self, Generate.self, Bench.self, Compare.self])
+    subcommands: [
+      Schedule.self, Simulate.self, Generate.self, Bench.self, Compare.self, HPA.self,
+    ])
 
   public init() {}
 }
@@ -40,8 +42,15 @@ public enum BerthCLI {
     ("generate cluster", GenerateCluster.self), ("generate openb-like", GenerateOpenbLike.self),
     ("bench", Bench.self),
     ("bench run", BenchRun.self), ("bench compare", BenchCompare.self), ("bench ab", BenchAB.self),
-    ("compare", Compare.self),
+    ("compare", Compare.self), ("hpa", HPA.self), ("hpa explain", HPAExplain.self),
   ]
+}
+
+extension BerthCLI {
+  /// What `berth hpa explain ARGS…` prints, for tests.
+  public static func hpaExplainReport(_ args: [String]) throws -> String {
+    try HPAExplain.parse(args).report()
+  }
 }
 
 /// Berth's release version, printed by `berth --version` and recorded in reports.

@@ -1,3 +1,4 @@
+import BerthAutoscaling
 import BerthBench
 import BerthCore
 import BerthSimulation
@@ -22,6 +23,7 @@ enum FuzzTarget: String, CaseIterable {
   case duration
   case cronSchedule = "cron-schedule"
   case scenario
+  case hpaExplain = "hpa-explain"
 
   /// 2024-03-10 06:59:59 UTC: a minute before New York springs forward, where stepping is hardest.
   static let cronStart: Int64 = 1_710_053_999
@@ -91,6 +93,8 @@ enum FuzzTarget: String, CaseIterable {
       }
     case .scenario:
       check { () throws(InputError) in try Self.runScenario(text(data)) }
+    case .hpaExplain:
+      check { () throws(InputError) in try Self.runHPAExplain(data) }
     case .cronSchedule:
       // The first byte chooses the form (standard or with seconds) and the zone.
       let flags = data.first ?? 0
@@ -133,6 +137,31 @@ enum FuzzTarget: String, CaseIterable {
     sim.run(until: min(s.duration, .seconds(Int64(3600))))
   }
 
+  /// `berth hpa explain`'s readers on four NUL-separated parts (HPA, pods, metrics, history);
+  /// when all four read, one reconcile runs on them: whatever the readers accept, the
+  /// controller's arithmetic must take without a trap.
+  static func runHPAExplain(_ data: Data) throws(InputError) {
+    let parts = data.split(separator: 0x00, maxSplits: 3, omittingEmptySubsequences: false)
+    func part(_ i: Int) throws(InputError) -> String {
+      try InputFile.text(i < parts.count ? Data(parts[i]) : Data(), file: "part\(i)")
+    }
+    let hpa = try HPAInputs.hpa(text: try part(0), file: "hpa.yaml", scaleToZero: true)
+    let pods = try HPAInputs.pods(text: try part(1), file: "pods.yaml")
+    var metrics = HPAInputs.Metrics()
+    try HPAInputs.metrics(text: try part(2), file: "metrics.yaml", into: &metrics)
+    let historyText = try part(3)
+    var history =
+      historyText.isEmpty
+      ? HPAHistory() : try HPAInputs.history(text: historyText, file: "history.yaml")
+    let source = FuzzMetrics(metrics: metrics)
+    let current = hpa.currentReplicas ?? 1
+    let r = HorizontalController().reconcile(
+      hpa.spec, specReplicas: current, statusReplicas: current, pods: pods.map(\.pod),
+      metrics: source, history: &history, conditions: hpa.conditions,
+      now: metrics.newestTimestamp ?? UnixMillis(0))
+    precondition(!r.rescaled || r.desiredReplicas != current, "a rescale to the same count")
+  }
+
   func text(_ data: Data) throws(InputError) -> String { try InputFile.text(data, file: "fuzz") }
 
   func halves(_ data: Data) -> (Data, Data) {
@@ -149,5 +178,38 @@ enum FuzzTarget: String, CaseIterable {
       precondition(!line.isEmpty, "empty error message")
       precondition(!line.contains("\n"), "error message spans lines: \(line)")
     }
+  }
+}
+
+/// The metrics documents answering every query (no selection).
+struct FuzzMetrics: HPAMetricsSource {
+  var metrics: HPAInputs.Metrics
+  func podResourceMetrics() throws(HPAMetricError) -> [PodResourceMetrics] {
+    metrics.podMetrics.map(\.metrics)
+  }
+  func podsMetric(_ metric: HPAMetricIdentifier) throws(HPAMetricError) -> (
+    samples: [(podName: String, sample: PodMetricSample)], timestamp: UnixMillis
+  ) {
+    guard let first = metrics.custom.first else { throw HPAMetricError("none") }
+    return (
+      metrics.custom.map {
+        (
+          $0.describedObject.name,
+          PodMetricSample(valueMilli: $0.valueMilli, timestamp: $0.timestamp)
+        )
+      }, first.timestamp
+    )
+  }
+  func objectMetric(_ object: ObjectRef, _ metric: HPAMetricIdentifier) throws(HPAMetricError)
+    -> (valueMilli: Int64, timestamp: UnixMillis)
+  {
+    guard let first = metrics.custom.first else { throw HPAMetricError("none") }
+    return (first.valueMilli, first.timestamp)
+  }
+  func externalMetric(_ metric: HPAMetricIdentifier) throws(HPAMetricError) -> (
+    seriesMilli: [Int64], timestamp: UnixMillis
+  ) {
+    guard let first = metrics.external.first else { throw HPAMetricError("none") }
+    return (metrics.external.map(\.valueMilli), first.timestamp)
   }
 }

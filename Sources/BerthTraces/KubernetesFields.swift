@@ -21,6 +21,8 @@ enum KubernetesFieldTable {
     V1DaemonSet apiVersion kind metadata:V1ObjectMeta spec:V1DaemonSetSpec status:V1DaemonSetStatus
     V1Job apiVersion kind metadata:V1ObjectMeta spec:V1JobSpec status:V1JobStatus
     V1CronJob apiVersion kind metadata:V1ObjectMeta spec:V1CronJobSpec status:V1CronJobStatus
+    V2HorizontalPodAutoscaler apiVersion kind metadata:V1ObjectMeta spec:V2HorizontalPodAutoscalerSpec status:V2HorizontalPodAutoscalerStatus
+    V2HorizontalPodAutoscalerList apiVersion items:[V2HorizontalPodAutoscaler] kind metadata:V1ListMeta
     V1ObjectMeta annotations creationTimestamp deletionGracePeriodSeconds deletionTimestamp finalizers generateName generation labels managedFields:[V1ManagedFieldsEntry] name namespace ownerReferences:[V1OwnerReference] resourceVersion selfLink uid
     V1NodeSpec configSource:V1NodeConfigSource externalID podCIDR podCIDRs podPreemptionPolicy:V1NodePodPreemptionPolicy providerID taints:[V1Taint] unschedulable
     V1NodeStatus addresses:[V1NodeAddress] allocatable capacity conditions:[V1NodeCondition] config:V1NodeConfigStatus daemonEndpoints:V1NodeDaemonEndpoints declaredFeatures features:V1NodeFeatures images:[V1ContainerImage] nodeInfo:V1NodeSystemInfo phase runtimeHandlers:[V1NodeRuntimeHandler] volumesAttached:[V1AttachedVolume] volumesInUse
@@ -47,6 +49,8 @@ enum KubernetesFieldTable {
     V1JobStatus active completedIndexes completionTime conditions:[V1JobCondition] failed failedIndexes ready startTime succeeded terminating uncountedTerminatedPods:V1UncountedTerminatedPods
     V1CronJobSpec concurrencyPolicy failedJobsHistoryLimit jobTemplate:V1JobTemplateSpec schedule startingDeadlineSeconds successfulJobsHistoryLimit suspend timeZone
     V1CronJobStatus active:[V1ObjectReference] lastScheduleTime lastSuccessfulTime
+    V2HorizontalPodAutoscalerSpec behavior:V2HorizontalPodAutoscalerBehavior maxReplicas metrics:[V2MetricSpec] minReplicas scaleTargetRef:V2CrossVersionObjectReference
+    V2HorizontalPodAutoscalerStatus conditions:[V2HorizontalPodAutoscalerCondition] currentMetrics:[V2MetricStatus] currentReplicas desiredReplicas lastScaleTime observedGeneration
     V1ManagedFieldsEntry apiVersion fieldsType fieldsV1 manager operation subresource time
     V1OwnerReference apiVersion blockOwnerDeletion controller kind name uid
     V1NodeConfigSource configMap:V1ConfigMapNodeConfigSource
@@ -112,6 +116,11 @@ enum KubernetesFieldTable {
     V1UncountedTerminatedPods failed succeeded
     V1JobTemplateSpec metadata:V1ObjectMeta spec:V1JobSpec
     V1ObjectReference apiVersion fieldPath kind name namespace resourceVersion uid
+    V2HorizontalPodAutoscalerBehavior scaleDown:V2HPAScalingRules scaleUp:V2HPAScalingRules
+    V2MetricSpec containerResource:V2ContainerResourceMetricSource external:V2ExternalMetricSource object:V2ObjectMetricSource pods:V2PodsMetricSource resource:V2ResourceMetricSource type
+    V2CrossVersionObjectReference apiVersion kind name
+    V2HorizontalPodAutoscalerCondition lastTransitionTime message observedGeneration reason status type
+    V2MetricStatus containerResource:V2ContainerResourceMetricStatus external:V2ExternalMetricStatus object:V2ObjectMetricStatus pods:V2PodsMetricStatus resource:V2ResourceMetricStatus type
     V1ConfigMapNodeConfigSource kubeletConfigKey name namespace resourceVersion uid
     V1DaemonEndpoint Port
     V1NodeSwapStatus capacity
@@ -187,6 +196,17 @@ enum KubernetesFieldTable {
     V1alpha3WorkloadPodGroupSchedulingConstraints topology:[V1alpha3TopologyConstraint]
     V1alpha3WorkloadPodGroupSchedulingPolicy basic gang:V1alpha3WorkloadPodGroupGangSchedulingPolicy
     V1SuccessPolicyRule succeededCount succeededIndexes
+    V2HPAScalingRules policies:[V2HPAScalingPolicy] selectPolicy stabilizationWindowSeconds tolerance
+    V2ContainerResourceMetricSource container name target:V2MetricTarget
+    V2ExternalMetricSource metric:V2MetricIdentifier target:V2MetricTarget
+    V2ObjectMetricSource describedObject:V2CrossVersionObjectReference metric:V2MetricIdentifier target:V2MetricTarget
+    V2PodsMetricSource metric:V2MetricIdentifier target:V2MetricTarget
+    V2ResourceMetricSource name target:V2MetricTarget
+    V2ContainerResourceMetricStatus container current:V2MetricValueStatus name
+    V2ExternalMetricStatus current:V2MetricValueStatus metric:V2MetricIdentifier
+    V2ObjectMetricStatus current:V2MetricValueStatus describedObject:V2CrossVersionObjectReference metric:V2MetricIdentifier
+    V2PodsMetricStatus current:V2MetricValueStatus metric:V2MetricIdentifier
+    V2ResourceMetricStatus current:V2MetricValueStatus name
     V1PreferredSchedulingTerm preference:V1NodeSelectorTerm weight
     V1NodeSelector nodeSelectorTerms:[V1NodeSelectorTerm]
     V1WeightedPodAffinityTerm podAffinityTerm:V1PodAffinityTerm weight
@@ -222,6 +242,10 @@ enum KubernetesFieldTable {
     V1PodFailurePolicyOnPodConditionsPattern status type
     V1alpha3TopologyConstraint key
     V1alpha3WorkloadPodGroupGangSchedulingPolicy minCount
+    V2HPAScalingPolicy periodSeconds type value
+    V2MetricTarget averageUtilization averageValue type value
+    V2MetricIdentifier name selector:V1LabelSelector
+    V2MetricValueStatus averageUtilization averageValue value
     V1NodeSelectorTerm matchExpressions:[V1NodeSelectorRequirement] matchFields:[V1NodeSelectorRequirement]
     V1ConfigMapKeySelector key name optional
     V1ObjectFieldSelector apiVersion fieldPath

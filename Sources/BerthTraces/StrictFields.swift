@@ -22,7 +22,7 @@ package enum StrictFields {
 
   static let table: Table = {
     var t = Table()
-    let lines = KubernetesFieldTable.text.split(separator: "\n")
+    let lines = (KubernetesFieldTable.text + "\n" + metricsAPIFields).split(separator: "\n")
     for line in lines { t.ids[String(line.split(separator: " ", maxSplits: 1)[0])] = t.ids.count }
     for line in lines {
       var fields: [String: Shape] = [:]
@@ -47,6 +47,20 @@ package enum StrictFields {
     return t
   }()
 
+  /// The metrics APIs' types (`metrics.k8s.io/v1beta1`, `custom.metrics.k8s.io/v1beta2`,
+  /// `external.metrics.k8s.io/v1beta1`, from k8s.io/metrics), which the generated table lacks:
+  /// what `kubectl get --raw` returns for them.
+  static let metricsAPIFields = """
+    MetricsPodMetrics apiVersion kind metadata:V1ObjectMeta timestamp window containers:[MetricsContainerMetrics]
+    MetricsContainerMetrics name usage
+    MetricsPodMetricsList apiVersion kind metadata:V1ListMeta items:[MetricsPodMetrics]
+    CustomMetricValueList apiVersion kind metadata:V1ListMeta items:[CustomMetricValue]
+    CustomMetricValue apiVersion kind describedObject:V1ObjectReference metric:CustomMetricIdentifier timestamp windowSeconds value
+    CustomMetricIdentifier name selector:V1LabelSelector
+    ExternalMetricValueList apiVersion kind metadata:V1ListMeta items:[ExternalMetricValue]
+    ExternalMetricValue apiVersion kind metricName metricLabels timestamp window value
+    """
+
   /// The API type of each kind Berth reads.
   static func type(ofKind kind: String) -> Int? {
     switch kind {
@@ -63,6 +77,11 @@ package enum StrictFields {
     case "DaemonSet": return table.ids["V1DaemonSet"]
     case "Job": return table.ids["V1Job"]
     case "CronJob": return table.ids["V1CronJob"]
+    case "HorizontalPodAutoscaler": return table.ids["V2HorizontalPodAutoscaler"]
+    case "PodMetrics": return table.ids["MetricsPodMetrics"]
+    case "PodMetricsList": return table.ids["MetricsPodMetricsList"]
+    case "MetricValueList": return table.ids["CustomMetricValueList"]
+    case "ExternalMetricValueList": return table.ids["ExternalMetricValueList"]
     default: return nil
     }
   }
@@ -71,6 +90,12 @@ package enum StrictFields {
   /// - Throws: the first unknown field, at its line, with its path.
   package static func check(_ v: YAMLValue, kind: String) throws(InputError) {
     guard let type = type(ofKind: kind) else { return }
+    try check(v, type: type, depth: 0)
+  }
+
+  /// Checks `v` against a named API type of the table (`V1PodList`).
+  package static func check(_ v: YAMLValue, typeName: String) throws(InputError) {
+    guard let type = table.ids[typeName] else { return }
     try check(v, type: type, depth: 0)
   }
 

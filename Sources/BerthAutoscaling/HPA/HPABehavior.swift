@@ -128,9 +128,9 @@ public struct HPALimit: Sendable, Equatable {
     "TooManyReplicas", "the desired replica count is more than the maximum replica count")
   static let tooFew = HPALimit(
     "TooFewReplicas", "the desired replica count is less than the minimum replica count")
-  static let scaleUpLimit = HPALimit(
+  static let scaleUpRate = HPALimit(
     "ScaleUpLimit", "the desired replica count is increasing faster than the maximum scale rate")
-  static let scaleDownLimit = HPALimit(
+  static let scaleDownRate = HPALimit(
     "ScaleDownLimit",
     "the desired replica count is decreasing faster than the maximum scale rate")
   static let readyForNewScale = HPALimit(
@@ -188,7 +188,7 @@ public enum HPANormalization {
     let possible: HPALimit
     if maxReplicas > scaleUpLimit {
       maximum = scaleUpLimit
-      possible = .scaleUpLimit
+      possible = .scaleUpRate
     } else {
       maximum = maxReplicas
       possible = .tooMany
@@ -309,7 +309,7 @@ public enum HPANormalization {
       let possible: HPALimit
       if maximum > limit {
         maximum = limit
-        possible = .scaleUpLimit
+        possible = .scaleUpRate
       } else {
         possible = .tooMany
       }
@@ -321,7 +321,7 @@ public enum HPANormalization {
       let possible: HPALimit
       if minimum < limit {
         minimum = limit
-        possible = .scaleDownLimit
+        possible = .scaleDownRate
       } else {
         possible = .tooFew
       }
