@@ -120,7 +120,7 @@ struct StubMetrics: HPAMetricsSource {
   @Test func zeroReplicasDisableScaling() {
     var h = HPAHistory()
     let r = controller.reconcile(
-      hpa(min: 1, max: 5, [cpuTarget30]), specReplicas: 0, statusReplicas: 0, pods: [],
+      hpa(min: 1, max: 5, [cpuTarget30]), specReplicas: 0, statusReplicas: 0, pods: [HPAPod](),
       metrics: StubMetrics(), history: &h, now: t0)
     #expect(r.desiredReplicas == 0)
     #expect(!r.rescaled)

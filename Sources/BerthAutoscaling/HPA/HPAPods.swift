@@ -23,6 +23,30 @@ public enum ConditionStatus: String, Sendable, Equatable {
   case unknown = "Unknown"
 }
 
+/// What the replica calculator reads of a pod. `HPAPod` is the general form (from Kubernetes
+/// files); the simulator gives a view over its tables, without per-pod allocation.
+public protocol HPAPodView {
+  /// For messages only.
+  var podName: String { get }
+  var phase: PodPhase { get }
+  /// `metadata.deletionTimestamp` is set.
+  var isDeleting: Bool { get }
+  var startTime: UnixMillis? { get }
+  /// The Ready condition's status, nil when the pod has none.
+  var readyStatus: ConditionStatus? { get }
+  /// The Ready condition's `lastTransitionTime` (read only when it exists).
+  var readyTransition: UnixMillis { get }
+  /// `calculateRequests` for one pod (milli-units): the pod-level request when set (and no
+  /// container is named), else the named container's, else the sum over containers and
+  /// sidecars; upstream's message when a counted container has none.
+  func request(resource: String, container: String?) throws(HPAMetricError) -> Int64
+}
+
+extension HPAPodView {
+  /// `podutil.IsPodReady`: a Ready condition with status True.
+  public var isReady: Bool { readyStatus == .isTrue }
+}
+
 /// One container's requests, as the replica calculator reads them (milli-units per resource).
 public struct HPAContainer: Sendable, Equatable {
   public var name: String
@@ -75,8 +99,15 @@ public struct HPAPod: Sendable, Equatable {
       && a.podLevelRequestsMilli == b.podLevelRequestsMilli
   }
 
-  /// `podutil.IsPodReady`: a Ready condition with status True.
-  public var isReady: Bool { ready?.status == .isTrue }
+}
+
+extension HPAPod: HPAPodView {
+  public var podName: String { name }
+  public var readyStatus: ConditionStatus? { ready?.status }
+  public var readyTransition: UnixMillis { ready?.lastTransition ?? .goZero }
+  public func request(resource: String, container: String?) throws(HPAMetricError) -> Int64 {
+    try ReplicaCalculator.request(of: self, resource: resource, container: container)
+  }
 }
 
 /// One pod's metric as the metrics APIs return it: the value (milli-units), when it was
@@ -136,9 +167,13 @@ public struct PodMetricSet: Sendable, Equatable {
   /// Aligns samples keyed by pod name with `pods` (a name listed twice keeps its last sample,
   /// as a Go map would).
   public init(pods: [HPAPod], samples: [(podName: String, sample: PodMetricSample)]) {
+    self.init(podNames: pods.map(\.name), samples: samples)
+  }
+
+  public init(podNames: [String], samples: [(podName: String, sample: PodMetricSample)]) {
     var index: [String: Int] = [:]
-    for (i, p) in pods.enumerated() { index[p.name] = i }
-    var byPod = [PodMetricSample?](repeating: nil, count: pods.count)
+    for (i, p) in podNames.enumerated() { index[p] = i }
+    var byPod = [PodMetricSample?](repeating: nil, count: podNames.count)
     var extraIndex: [String: Int] = [:]
     var extra: [PodMetricSample] = []
     for (name, s) in samples {

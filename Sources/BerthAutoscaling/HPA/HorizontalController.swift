@@ -23,6 +23,11 @@ public struct HPAControllerFlags: Sendable, Equatable {
 public protocol HPAMetricsSource {
   /// `metrics.k8s.io` PodMetrics of the HPA's pods (empty: no metrics returned).
   func podResourceMetrics() throws(HPAMetricError) -> [PodResourceMetrics]
+  /// The samples of `resource` (one container's, or the pod's sum) aligned with `pods`, and
+  /// the list's timestamp; nil when no metrics were returned. The default goes through
+  /// `podResourceMetrics` as upstream's metrics client does.
+  func resourceSamples<P: HPAPodView>(resource: String, container: String?, pods: [P])
+    throws(HPAMetricError) -> (samples: PodMetricSet, timestamp: UnixMillis)?
   /// `custom.metrics.k8s.io` values of a metric for the HPA's pods, by pod name.
   func podsMetric(_ metric: HPAMetricIdentifier) throws(HPAMetricError) -> (
     samples: [(podName: String, sample: PodMetricSample)], timestamp: UnixMillis
@@ -34,6 +39,20 @@ public protocol HPAMetricsSource {
   func externalMetric(_ metric: HPAMetricIdentifier) throws(HPAMetricError) -> (
     seriesMilli: [Int64], timestamp: UnixMillis
   )
+}
+
+extension HPAMetricsSource {
+  public func resourceSamples<P: HPAPodView>(resource: String, container: String?, pods: [P])
+    throws(HPAMetricError) -> (samples: PodMetricSet, timestamp: UnixMillis)?
+  {
+    let raw = try podResourceMetrics()
+    guard let first = raw.first else { return nil }
+    let samples = raw.compactMap { m -> (podName: String, sample: PodMetricSample)? in
+      let s = container.map { m.containerSample(resource, container: $0) } ?? m.podSample(resource)
+      return s.map { (m.podName, $0) }
+    }
+    return (PodMetricSet(podNames: pods.map(\.podName), samples: samples), first.timestamp)
+  }
 }
 
 /// One metric's outcome in a reconcile.
@@ -112,8 +131,8 @@ public struct HorizontalController: Sendable {
 
   /// One reconcile at `now`. `specReplicas`/`statusReplicas` are the target's scale;
   /// `conditions` the HPA's current status conditions (updated as upstream's `setCondition`).
-  public func reconcile(
-    _ hpa: HPASpec, specReplicas: Int32, statusReplicas: Int32, pods: [HPAPod],
+  public func reconcile<P: HPAPodView>(
+    _ hpa: HPASpec, specReplicas: Int32, statusReplicas: Int32, pods: [P],
     metrics source: some HPAMetricsSource, history: inout HPAHistory,
     conditions: [HPACondition] = [], previousDesiredReplicas: Int32? = nil, now: UnixMillis
   ) -> HPAReconcile {
@@ -255,8 +274,8 @@ public struct HorizontalController: Sendable {
 
   /// `computeReplicasForMetrics`: the largest proposal; all failed, or some failed while the
   /// rest would scale down → no proposal (-1) and ScalingActive False with the first failure.
-  func computeReplicasForMetrics(
-    _ hpa: HPASpec, specReplicas: Int32, statusReplicas: Int32, pods: [HPAPod],
+  func computeReplicasForMetrics<P: HPAPodView>(
+    _ hpa: HPASpec, specReplicas: Int32, statusReplicas: Int32, pods: [P],
     source: some HPAMetricsSource, tolerances: HPATolerances, conditions: inout [HPACondition],
     now: UnixMillis
   ) -> Computed {
@@ -305,9 +324,9 @@ public struct HorizontalController: Sendable {
 
   /// One metric (`computeReplicasForMetric` and the `computeStatusFor…` helpers), with
   /// upstream's descriptions and error texts.
-  func computeReplicasForMetric(
+  func computeReplicasForMetric<P: HPAPodView>(
     _ hpa: HPASpec, _ spec: HPAMetricSpec, specReplicas: Int32, statusReplicas: Int32,
-    pods: [HPAPod], source: some HPAMetricsSource, tolerances: HPATolerances, now: UnixMillis
+    pods: [P], source: some HPAMetricsSource, tolerances: HPATolerances, now: UnixMillis
   ) -> (outcome: HPAMetricOutcome, error: String?) {
     let calc = calculator
     func failed(_ description: String, _ reason: String, _ inner: String, _ outer: String)
@@ -336,25 +355,22 @@ public struct HorizontalController: Sendable {
       default: description = "\(name) resource"
       }
       do throws(HPAMetricError) {
-        let raw: [PodResourceMetrics]
+        let got: (samples: PodMetricSet, timestamp: UnixMillis)
         do throws(HPAMetricError) {
-          raw = try source.podResourceMetrics()
-          if raw.isEmpty { throw HPAMetricError("no metrics returned from resource metrics API") }
+          guard let g = try source.resourceSamples(resource: name, container: container, pods: pods)
+          else { throw HPAMetricError("no metrics returned from resource metrics API") }
+          got = g
         } catch {
           throw HPAMetricError("unable to get metrics for resource \(name): \(error.message)")
         }
-        let samples = raw.compactMap { m -> (podName: String, sample: PodMetricSample)? in
-          let s = container.map { m.containerSample(name, container: $0) } ?? m.podSample(name)
-          return s.map { (m.podName, $0) }
-        }
-        let set = PodMetricSet(pods: pods, samples: samples)
+        let set = got.samples
         let p: HPAProposal
         switch target {
         case .utilization(let percent):
           do throws(HPAMetricError) {
             p = try calc.resourceUtilizationReplicas(
               currentReplicas: specReplicas, targetPercent: percent, resource: name,
-              container: container, pods: pods, metrics: set, timestamp: raw[0].timestamp,
+              container: container, pods: pods, metrics: set, timestamp: got.timestamp,
               tolerances: tolerances, now: now)
           } catch {
             throw HPAMetricError("failed to get \(name) utilization: \(error.message)")
@@ -363,7 +379,7 @@ public struct HorizontalController: Sendable {
           do throws(HPAMetricError) {
             p = try calc.plainMetricReplicas(
               currentReplicas: specReplicas, targetMilli: milli, resource: name, pods: pods,
-              metrics: set, timestamp: raw[0].timestamp, tolerances: tolerances, now: now)
+              metrics: set, timestamp: got.timestamp, tolerances: tolerances, now: now)
           } catch {
             throw HPAMetricError("failed to get \(name) usage: \(error.message)")
           }
@@ -394,7 +410,8 @@ public struct HorizontalController: Sendable {
         }
         let p = try calc.plainMetricReplicas(
           currentReplicas: specReplicas, targetMilli: milli, resource: nil, pods: pods,
-          metrics: PodMetricSet(pods: pods, samples: got.samples), timestamp: got.timestamp,
+          metrics: PodMetricSet(podNames: pods.map(\.podName), samples: got.samples),
+          timestamp: got.timestamp,
           tolerances: tolerances, now: now)
         return (
           HPAMetricOutcome(spec: spec, description: description, proposal: p, failure: nil), nil

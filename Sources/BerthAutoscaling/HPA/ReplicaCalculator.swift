@@ -102,11 +102,21 @@ public struct ReplicaCalculator: Sendable {
   /// initialization period a sample counts only from a Ready pod whose whole sample window
   /// came after it turned Ready; after it, a pod is unready only if Not Ready and it never
   /// became ready since start (its last transition within the initial readiness delay).
-  public func groupPods(
-    _ pods: [HPAPod], metrics: PodMetricSet, resource: String?, now: UnixMillis
+  public func groupPods<P: HPAPodView>(
+    _ pods: [P], metrics: PodMetricSet, resource: String?, now: UnixMillis
   ) -> [HPAPodBucket] {
     var out: [HPAPodBucket] = []
     out.reserveCapacity(pods.count)
+    groupPods(pods, metrics: metrics, resource: resource, now: now, into: &out)
+    return out
+  }
+
+  /// `groupPods` into a reused buffer.
+  public func groupPods<P: HPAPodView>(
+    _ pods: [P], metrics: PodMetricSet, resource: String?, now: UnixMillis,
+    into out: inout [HPAPodBucket]
+  ) {
+    out.removeAll(keepingCapacity: true)
     for (i, pod) in pods.enumerated() {
       if pod.isDeleting || pod.phase == .failed {
         out.append(.ignored)
@@ -122,15 +132,16 @@ public struct ReplicaCalculator: Sendable {
       }
       if resource == "cpu" {
         let unready: Bool
-        if let ready = pod.ready, let start = pod.startTime {
+        if let status = pod.readyStatus, let start = pod.startTime {
+          let transition = pod.readyTransition
           if start.adding(milliseconds: cpuInitializationPeriodMillis) > now {
             unready =
-              ready.status == .isFalse
-              || metric.timestamp < ready.lastTransition.adding(milliseconds: metric.windowMillis)
+              status == .isFalse
+              || metric.timestamp < transition.adding(milliseconds: metric.windowMillis)
           } else {
             unready =
-              ready.status == .isFalse
-              && start.adding(milliseconds: initialReadinessDelayMillis) > ready.lastTransition
+              status == .isFalse
+              && start.adding(milliseconds: initialReadinessDelayMillis) > transition
           }
         } else {
           unready = true
@@ -142,7 +153,6 @@ public struct ReplicaCalculator: Sendable {
       }
       out.append(.ready)
     }
-    return out
   }
 
   // MARK: Requests
@@ -222,9 +232,9 @@ public struct ReplicaCalculator: Sendable {
   }
 
   /// `GetResourceReplicas` (Resource and ContainerResource metrics with a Utilization target).
-  public func resourceUtilizationReplicas(
+  public func resourceUtilizationReplicas<P: HPAPodView>(
     currentReplicas: Int32, targetPercent: Int32, resource: String, container: String?,
-    pods: [HPAPod], metrics: PodMetricSet, timestamp: UnixMillis?, tolerances: HPATolerances,
+    pods: [P], metrics: PodMetricSet, timestamp: UnixMillis?, tolerances: HPATolerances,
     now: UnixMillis
   ) throws(HPAMetricError) -> HPAProposal {
     guard !pods.isEmpty else {
@@ -241,7 +251,7 @@ public struct ReplicaCalculator: Sendable {
     var requests: [Int64] = []
     requests.reserveCapacity(pods.count)
     for p in pods {
-      requests.append(try Self.request(of: p, resource: resource, container: container))
+      requests.append(try p.request(resource: resource, container: container))
     }
     let first = try Self.utilizationRatio(
       metrics: metrics, requests: requests, target: targetPercent)
@@ -309,8 +319,8 @@ public struct ReplicaCalculator: Sendable {
 
   /// `calcPlainMetricReplicas` (Pods metrics, and Resource metrics with an AverageValue target):
   /// missing pods count as exactly at target on a scale-down, as zero on a scale-up.
-  public func plainMetricReplicas(
-    currentReplicas: Int32, targetMilli: Int64, resource: String?, pods: [HPAPod],
+  public func plainMetricReplicas<P: HPAPodView>(
+    currentReplicas: Int32, targetMilli: Int64, resource: String?, pods: [P],
     metrics: PodMetricSet, timestamp: UnixMillis?, tolerances: HPATolerances, now: UnixMillis
   ) throws(HPAMetricError) -> HPAProposal {
     guard !pods.isEmpty else {
@@ -368,8 +378,8 @@ public struct ReplicaCalculator: Sendable {
   /// `getUsageRatioReplicaCount`: from zero replicas (HPAScaleToZero) `⌈ratio⌉`, tolerance
   /// ignored; otherwise within tolerance the current count, else `⌈ratio × ready⌉` where ready
   /// counts pods Running and Ready (so all-unready pods propose 0 — kubernetes#130130).
-  static func usageRatioReplicaCount(
-    current: Int32, ratio: Double, pods: [HPAPod], tolerances: HPATolerances
+  static func usageRatioReplicaCount<P: HPAPodView>(
+    current: Int32, ratio: Double, pods: [P], tolerances: HPATolerances
   ) throws(HPAMetricError) -> (replicas: Int32, ready: Int, within: Bool) {
     guard current != 0 else { return (ceilInt32(ratio), 0, false) }
     if tolerances.contains(ratio) { return (current, 0, true) }
@@ -383,8 +393,8 @@ public struct ReplicaCalculator: Sendable {
   }
 
   /// `GetObjectMetricReplicas` (Object metric, Value target).
-  public func objectValueReplicas(
-    currentReplicas: Int32, targetMilli: Int64, valueMilli: Int64, pods: [HPAPod],
+  public func objectValueReplicas<P: HPAPodView>(
+    currentReplicas: Int32, targetMilli: Int64, valueMilli: Int64, pods: [P],
     tolerances: HPATolerances
   ) throws(HPAMetricError) -> HPAProposal {
     let ratio = Double(valueMilli) / Double(targetMilli)
@@ -420,8 +430,8 @@ public struct ReplicaCalculator: Sendable {
 
   /// `GetExternalMetricReplicas` (External metric, Value target): the series summed
   /// (saturating at Int64.max), then as an Object Value target.
-  public func externalValueReplicas(
-    currentReplicas: Int32, targetMilli: Int64, seriesMilli: [Int64], pods: [HPAPod],
+  public func externalValueReplicas<P: HPAPodView>(
+    currentReplicas: Int32, targetMilli: Int64, seriesMilli: [Int64], pods: [P],
     tolerances: HPATolerances
   ) throws(HPAMetricError) -> HPAProposal {
     let total = Self.saturatingSum(seriesMilli)
