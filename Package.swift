@@ -82,6 +82,7 @@ let package = Package(
       name: "BerthSimulation",
       dependencies: [
         "BerthCore", "BerthEngine", "BerthScheduling", "BerthTraces", "BerthWorkloads",
+        "BerthAutoscaling",
       ],
       swiftSettings: targetCPUFlags),
     // Workload autoscalers (HPA so far): the controllers' decision rules, free of files and
@@ -146,6 +147,7 @@ let package = Package(
       name: "BerthSimulationTests",
       dependencies: [
         "BerthCore", "BerthScheduling", "BerthSimulation", "BerthTraces", "BerthWorkloads",
+        "BerthAutoscaling",
       ]),
     .testTarget(
       name: "BerthEngineTests",

@@ -154,8 +154,10 @@ final class Kubelet: Component {
     if pods.startedAt[pod.index] == PodTable.never {
       pods.set(pods.startedAt, of: pod, to: sim.now)
     }
+    sim.records[pod.index].containerStartedAt = sim.now.nanoseconds
     sim.recorder.podPhaseMayChange(pod)
     sim.endpoints.podChanged(pod)
+    sim.workloadMetrics.podChanged(pod)
     let container = sim.mainContainer(pod).name
     sim.recorder.event(
       pod: pod, in: sim, type: .normal, reason: "Created", message: "Created container \(container)"
@@ -300,6 +302,7 @@ final class Kubelet: Component {
       }
     } else {
       pods.conditions[pod.index] &= ~mask
+      sim.records[pod.index].notReadyAt = sim.now.nanoseconds
     }
     sim.recorder.podPhaseMayChange(pod)
     sim.notifyOwner(pod)
@@ -322,15 +325,32 @@ final class Kubelet: Component {
     let mask = PodConditions.ready.rawValue | PodConditions.containersReady.rawValue
     guard pods.conditions[pod.index] & mask != 0 else { return }
     pods.conditions[pod.index] &= ~mask
+    sim.records[pod.index].notReadyAt = sim.now.nanoseconds
     sim.recorder.podPhaseMayChange(pod)
     sim.notifyOwner(pod)
   }
 
-  private func exited(_ pod: PodID) {
+  /// The container's memory went above its limit: the kernel kills it (OOMKilled, exit 137)
+  /// and the kubelet restarts it by the pod's policy, with CrashLoopBackOff.
+  func oomKill(_ pod: PodID, usedBytes: Int64, limitBytes: Int64) {
+    guard sim.records[pod.index].running else { return }
+    let container = sim.mainContainer(pod).name
+    sim.recorder.event(
+      pod: pod, in: sim, type: .warning, reason: "OOMKilling",
+      message:
+        "Memory cgroup out of memory: killed container \(container) (using \(usedBytes) bytes, limit \(limitBytes))"
+    )
+    sim.records[pod.index].killedByProbe = true
+    exited(pod, oom: true)
+  }
+
+  private func exited(_ pod: PodID, oom: Bool = false) {
     let pods = sim.cluster.pods
+    sim.records[pod.index].oomKilled = oom
     sim.records[pod.index].running = false
     sim.records[pod.index].generation &+= 1
     loseReady(pod)
+    sim.workloadMetrics.podChanged(pod)
     let code = sim.records[pod.index].killedByProbe ? 137 : sim.behavior(of: pod).exitCode
     sim.records[pod.index].killedByProbe = false
     sim.records[pod.index].exitCode = code
@@ -397,6 +417,7 @@ final class Kubelet: Component {
     sim.records[pod.index].generation &+= 1
     sim.records[pod.index].sidecarGeneration &+= 1
     sim.records[pod.index].running = false
+    sim.workloadMetrics.podChanged(pod)
   }
 
   /// The node is back: a pod deleted meanwhile is gone at once; the others start again (a

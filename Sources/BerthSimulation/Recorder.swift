@@ -20,6 +20,8 @@ public final class Recorder: Component {
     var row: [UInt8]
     /// Whether the report draws it: only then are its points kept.
     var charted: Bool
+    /// Values are thousandths, written with up to three decimals (`12.5`, `0.125`).
+    var decimal = false
   }
 
   /// The report draws at most this many objects of a kind: the first registered, or for Jobs
@@ -32,6 +34,8 @@ public final class Recorder: Component {
     "StatefulSet": ["readyReplicas", "updatedReplicas"],
     "DaemonSet": ["numberAvailable", "desiredNumberScheduled"],
     "Job": ["active"],
+    "HorizontalPodAutoscaler": ["currentReplicas", "desiredReplicas"],
+    "Usage": ["offeredLoad", "servedLoad", "droppedLoad", "latencyP99Seconds"],
   ]
   static let chartsLastObjects: Set<String> = ["Job"]
 
@@ -179,7 +183,10 @@ public final class Recorder: Component {
   /// Registers an object's status fields; each gets a row with 0 now.
   /// - Returns: the first field's series; field k is that plus k (for `set(series:_:)`).
   @discardableResult
-  func series(kind: String, namespace: String, name: String, fields: [String]) -> Int {
+  func series(
+    kind: String, namespace: String, name: String, fields: [String],
+    decimals: Set<String> = []
+  ) -> Int {
     let key = Self.key(kind, namespace, name)
     if let first = seriesIndex[key] {
       for k in fields.indices { set(first + k, 0) }
@@ -212,7 +219,8 @@ public final class Recorder: Component {
       series.append(
         Series(
           kind: kind, namespace: namespace, name: name, field: f, row: row,
-          charted: chartedFields.contains(f) && (chartsLast || ordinal < Self.chartedObjects)))
+          charted: chartedFields.contains(f) && (chartsLast || ordinal < Self.chartedObjects),
+          decimal: decimals.contains(f)))
       written.append(Int64.min)
       points.append([])
       pending.append(0)
@@ -224,6 +232,12 @@ public final class Recorder: Component {
 
   /// A new value of one series (from `series(kind:namespace:name:fields:)`).
   func set(series id: Int, _ value: Int) { set(id, Int64(value)) }
+
+  /// A new value of a decimal series, kept to three decimals.
+  func set(series id: Int, decimal value: Double) {
+    let v = (value * 1000).rounded()
+    set(id, v.isFinite ? Int64(max(-9e18, min(9e18, v))) : 0)
+  }
 
   /// New values of an object's fields (in the order they were registered).
   func set(kind: String, namespace: String, name: String, values: [Int], fields: [String]) {
@@ -269,10 +283,32 @@ public final class Recorder: Component {
       if series[id].charted { points[id].append((pendingTime.nanoseconds, value)) }
       timeseriesBytes.append(contentsOf: t)
       timeseriesBytes.append(contentsOf: series[id].row)
-      Self.append(value, to: &timeseriesBytes)
+      if series[id].decimal {
+        Self.appendThousandths(value, to: &timeseriesBytes)
+      } else {
+        Self.append(value, to: &timeseriesBytes)
+      }
       timeseriesBytes.append(UInt8(ascii: "\n"))
     }
     pendingList.removeAll(keepingCapacity: true)
+  }
+
+  /// Thousandths as a decimal: `12500` → `12.5`, `-125` → `-0.125`, `3000` → `3`.
+  static func appendThousandths(_ value: Int64, to bytes: inout [UInt8]) {
+    if value < 0 { bytes.append(UInt8(ascii: "-")) }
+    let m = value.magnitude
+    append(Int64(m / 1000), to: &bytes)
+    var frac = m % 1000
+    guard frac != 0 else { return }
+    bytes.append(UInt8(ascii: "."))
+    var digits = 3
+    while frac % 10 == 0 {
+      frac /= 10
+      digits -= 1
+    }
+    var text = Array(String(frac).utf8)
+    while text.count < digits { text.insert(UInt8(ascii: "0"), at: 0) }
+    bytes.append(contentsOf: text)
   }
 
   /// An integer's decimal digits.

@@ -1,3 +1,4 @@
+import BerthAutoscaling
 import BerthCore
 import BerthTraces
 import Foundation
@@ -64,6 +65,13 @@ public struct SimulationSettings: Sendable, Equatable {
   public var defaultTolerationSeconds: Int64 = 300
   /// The Job controller's cap on the pod-failure back-off (10 min).
   public var jobPodFailureBackOffMax = VirtualTime.seconds(Int64(600))
+  /// kube-controller-manager's horizontal-pod-autoscaler flags and gates
+  /// (`HPAConfigurableTolerance` on from 1.35).
+  public var hpa: HPAControllerFlags = {
+    var f = HPAControllerFlags()
+    f.configurableTolerance = false
+    return f
+  }()
 
   public init() {}
 
@@ -76,6 +84,7 @@ public struct SimulationSettings: Sendable, Equatable {
     var s = SimulationSettings()
     s.kubernetesVersion = "1.\(minor)"
     s.nodeMonitorGracePeriod = .seconds(Int64(minor >= 32 ? 50 : 40))
+    s.hpa.configurableTolerance = minor >= 35
     return s
   }
 }
@@ -139,6 +148,13 @@ public struct Scenario: Sendable {
   /// Nodes, bare pods, namespaces, priority classes, disruption budgets.
   public var manifest: Manifest
   public var workloads: [WorkloadObject]
+  /// Named loads (`spec.loads`).
+  public var loads: [LoadSpec] = []
+  /// How pods use resources (`spec.usage`).
+  public var usage: [UsageSpec] = []
+  public var metricsServer = MetricsServerSpec()
+  /// The scenario's HorizontalPodAutoscalers (autoscaling/v2), in file order.
+  public var horizontalPodAutoscalers: [HPASpec] = []
 
   public static let apiVersion = "berth.dev/v1alpha1"
   /// 2024-01-01T00:00:00Z.
@@ -176,6 +192,7 @@ public struct Scenario: Sendable {
   struct Reader {
     var objects = KubernetesYAML.Objects()
     var workloads: [WorkloadObject] = []
+    var hpas: [(spec: HPASpec, node: YAMLValue)] = []
     var scenario: (YAMLValue, String)?
     var parsed: Scenario?
 
@@ -205,6 +222,14 @@ public struct Scenario: Sendable {
         }
         scenario = (v, v.file)
         parsed = try Scenario.scenario(v)
+      } else if kind == "HorizontalPodAutoscaler" {
+        let h = try HPAInputs.hpa(v, scaleToZero: true)
+        if hpas.contains(where: {
+          $0.spec.namespace == h.spec.namespace && $0.spec.name == h.spec.name
+        }) {
+          throw v.error("duplicate HorizontalPodAutoscaler \(h.spec.namespace)/\(h.spec.name)")
+        }
+        hpas.append((h.spec, v))
       } else if WorkloadObject.kinds.contains(kind) {
         let w = try WorkloadObject.read(v)
         if workloads.contains(where: { $0.reference == w.reference }) {
@@ -223,6 +248,19 @@ public struct Scenario: Sendable {
       }
       s.manifest = try objects.resolved()
       s.workloads = workloads
+      for (h, node) in hpas {
+        if h.minReplicas == 0 && !s.settings.hpa.scaleToZero {
+          throw node.error(
+            "HorizontalPodAutoscaler \(h.namespace)/\(h.name): spec.minReplicas 0 needs the HPAScaleToZero feature gate (spec.settings.featureGates)"
+          )
+        }
+        guard ["Deployment", "StatefulSet", "ReplicaSet"].contains(h.scaleTargetRef.kind) else {
+          throw node.error(
+            "HorizontalPodAutoscaler \(h.namespace)/\(h.name): the simulator scales Deployments, StatefulSets and ReplicaSets, not \(h.scaleTargetRef.kind)"
+          )
+        }
+      }
+      s.horizontalPodAutoscalers = hpas.map(\.spec)
       return s
     }
   }
@@ -237,7 +275,10 @@ public struct Scenario: Sendable {
     }
     let name = try KubernetesYAML.name(v)
     guard let spec = v.child("spec") else { throw v.error("Scenario \(name) has no spec") }
-    try spec.requireKeys(in: ["duration", "startTime", "seed", "behaviors", "actions", "settings"])
+    try spec.requireKeys(in: [
+      "duration", "startTime", "seed", "behaviors", "actions", "settings", "loads", "usage",
+      "metricsServer",
+    ])
     guard let d = spec.child("duration") else {
       throw spec.error("Scenario \(name) needs spec.duration")
     }
@@ -259,10 +300,12 @@ public struct Scenario: Sendable {
     }
     var settings = SimulationSettings()
     if let st = spec.child("settings") {
-      try st.requireKeys(in: [
-        "kubernetesVersion", "nodeMonitorGracePeriod", "defaultTolerationSeconds",
-        "jobPodFailureBackOffMax",
-      ])
+      try st.requireKeys(
+        in: Set(
+          [
+            "kubernetesVersion", "nodeMonitorGracePeriod", "defaultTolerationSeconds",
+            "jobPodFailureBackOffMax",
+          ] + hpaFlagKeys))
       if let k = st.child("kubernetesVersion") {
         guard let s = SimulationSettings.defaults(for: try k.string()) else {
           throw k.error("expected a release such as 1.34 (1.20 or later)")
@@ -279,6 +322,7 @@ public struct Scenario: Sendable {
       if let j = st.child("jobPodFailureBackOffMax") {
         settings.jobPodFailureBackOffMax = try Self.duration(j)
       }
+      try hpaFlags(st, into: &settings.hpa)
     }
     var behaviors: [Behavior] = []
     for b in try spec.child("behaviors")?.sequence() ?? [] {
@@ -310,10 +354,22 @@ public struct Scenario: Sendable {
     for a in try spec.child("actions")?.sequence() ?? [] {
       actions.append(try action(a, limit: duration))
     }
-    return Scenario(
+    var scenario = Scenario(
       name: name, file: v.file, duration: duration, startTime: start, seed: seed,
       settings: settings, behaviors: behaviors, actions: actions,
       manifest: Manifest(nodes: [], pods: []), workloads: [])
+    let dir = (v.file as NSString).deletingLastPathComponent
+    if let l = spec.child("loads") { scenario.loads = try loads(l, dir: dir) }
+    if let u = spec.child("usage") { scenario.usage = try usage(u, loads: scenario.loads) }
+    if let m = spec.child("metricsServer") {
+      try m.requireKeys(in: ["metricResolution"])
+      if let r = m.child("metricResolution") {
+        let d = try Self.duration(r)
+        guard d > .zero else { throw r.error("must be positive") }
+        scenario.metricsServer.metricResolution = d
+      }
+    }
+    return scenario
   }
 
   static func duration(_ v: YAMLValue) throws(InputError) -> VirtualTime {

@@ -34,6 +34,15 @@ struct PodRecord {
   var backOff = ContainerBackOff()
   /// When it first turned Ready.
   var firstReady = PodTable.never
+  /// When its Ready condition last turned False (the condition's lastTransitionTime while not
+  /// Ready); at binding, the kubelet's first status says not Ready.
+  var notReadyAt = PodTable.never
+  /// When its main container last started (the first start, or the last restart).
+  var containerStartedAt = PodTable.never
+  /// Its last container exit was an OOM kill (its last state's reason is OOMKilled).
+  var oomKilled = false
+  /// Index into the scenario's usage entries; -1: none matches.
+  var usage: Int16 = -1
   /// The container's planned readiness (ns after its start), drawn once per start.
   var completionIndex: Int32 = -1
   /// Its end was counted by its owner (a Job counts each finished pod once).
@@ -103,6 +112,8 @@ public final class Simulation {
   @exclusivity(unchecked) var cronJobs: CronJobController!
   @exclusivity(unchecked) var nodes: NodeLifecycle!
   @exclusivity(unchecked) var actions: ActionRunner!
+  @exclusivity(unchecked) var workloadMetrics: WorkloadMetrics!
+  @exclusivity(unchecked) var horizontalAutoscaling: HorizontalAutoscaling!
 
   @exclusivity(unchecked) var records: [PodRecord] = []
   /// Per node row, the pod records naming it (`PodRecord.node`) whose rows are not released:
@@ -159,8 +170,11 @@ public final class Simulation {
     jobs = JobController(self, rng: root.split(label: "jobs"))
     daemonSets = DaemonSetController(self, rng: root.split(label: "daemonsets"))
     statefulSets = StatefulSetController(self, rng: root.split(label: "statefulsets"))
+    workloadMetrics = WorkloadMetrics(self, root: root)
+    horizontalAutoscaling = HorizontalAutoscaling(self)
     for c in [
-      actions, nodes, cronJobs, deployments, replicaSets, statefulSets, daemonSets, jobs,
+      actions, nodes, workloadMetrics, horizontalAutoscaling, cronJobs, deployments, replicaSets,
+      statefulSets, daemonSets, jobs,
     ] as [Component] {
       engine.add(c)
     }
@@ -288,6 +302,7 @@ public final class Simulation {
     records[pod.index].profile = profileByName[barePods[pod.index].schedulerName] ?? -1
     if records[pod.index].profile >= 0 { queue.submit(pod, at: .zero) }
     recorder.podCreated(pod)
+    podCreatedForAutoscaling(pod)
   }
 
   /// Creates a pod from a template for an owner; it enters the scheduling queue now.
@@ -312,6 +327,7 @@ public final class Simulation {
     records[pod.index].profile = profileByName[spec.schedulerName] ?? -1
     if records[pod.index].profile >= 0 { queue.arriveNow(pod) }
     recorder.podCreated(pod)
+    podCreatedForAutoscaling(pod)
     return pod
   }
 
@@ -329,7 +345,14 @@ public final class Simulation {
     records[pod.index].profile = p.profile
     if p.profile >= 0 { queue.arriveNow(pod) }
     recorder.podCreated(pod)
+    podCreatedForAutoscaling(pod)
     return pod
+  }
+
+  /// The usage model and the HPAs learn of a new pod.
+  private func podCreatedForAutoscaling(_ pod: PodID) {
+    workloadMetrics.podCreated(pod)
+    horizontalAutoscaling.podCreated(pod)
   }
 
   /// The first behaviour matching the pod's labels and namespace.
@@ -464,6 +487,8 @@ public final class Simulation {
       ~(PodConditions.ready.rawValue | PodConditions.containersReady.rawValue)
     recorder.podRemoved(pod)
     notifyOwner(pod)
+    workloadMetrics.podRemoved(pod)
+    horizontalAutoscaling.podRemoved(pod)
     if pod.index >= barePods.count && !records[pod.index].isPrototype { goneRows.append(pod) }
   }
 
@@ -510,6 +535,7 @@ public final class Simulation {
 
   func notifyOwner(_ pod: PodID) {
     endpoints.podChanged(pod)
+    workloadMetrics.podChanged(pod)
     let r = records[pod.index]
     switch r.ownerKind {
     case .replicaSet: replicaSets.podChanged(pod, of: Int(r.owner))
@@ -616,6 +642,8 @@ public final class Simulation {
     if now < lastChecked { out.append("time went back from \(lastChecked) to \(now)") }
     if let v = nodes.countViolation() { out.append(v) }
     if let v = endpoints.violation() { out.append(v) }
+    if let v = workloadMetrics.violation() { out.append(v) }
+    if let v = horizontalAutoscaling.violation() { out.append(v) }
     lastChecked = now
     let pods = cluster.pods
     var owned = [Int](repeating: 0, count: replicaSets.sets.count)

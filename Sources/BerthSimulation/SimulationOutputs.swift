@@ -166,6 +166,19 @@ public enum SimulationOutputs {
     o +=
       "  \"services\": [\n" + services.joined(separator: ",\n") + (services.isEmpty ? "" : "\n")
       + "  ],\n"
+    let hpas = sim.horizontalAutoscaling.hpas.map { h in
+      "    {\"namespace\": \(json(h.spec.namespace)), \"name\": \(json(h.spec.name)), \"target\": \(json(h.spec.scaleTargetRef.kind + "/" + h.spec.scaleTargetRef.name)), \"desiredReplicas\": \(h.desired), \"scaleEvents\": \(h.scaleEvents), \"directionChanges\": \(h.directionChanges), \"replicaSeconds\": \(Int64(h.replicaSeconds.rounded())), \"conditions\": [\(h.conditions.map { "{\"type\": \(json($0.type)), \"status\": \(json($0.status.rawValue)), \"reason\": \(json($0.reason))}" }.joined(separator: ", "))]}"
+    }
+    o +=
+      "  \"horizontalPodAutoscalers\": [\n" + hpas.joined(separator: ",\n")
+      + (hpas.isEmpty ? "" : "\n") + "  ],\n"
+    let usage = sim.workloadMetrics.quality.enumerated().map { i, q in
+      let u = sim.scenario.usage[i]
+      return
+        "    {\"namespace\": \(json(u.namespace ?? "default")), \"name\": \(json(WorkloadMetrics.name(of: i, sim.scenario))), \"offeredRequests\": \(Int64(q.offered.rounded())), \"servedRequests\": \(Int64(q.served.rounded())), \"droppedRequests\": \(Int64(q.dropped.rounded())), \"lateRequests\": \(Int64(q.late.rounded())), \"sloViolationSeconds\": \(Int64(q.sloViolationSeconds.rounded())), \"usedCoreSeconds\": \(Int64(q.usedCoreSeconds.rounded())), \"requestedCoreSeconds\": \(Int64(q.requestedCoreSeconds.rounded()))}"
+    }
+    o +=
+      "  \"usage\": [\n" + usage.joined(separator: ",\n") + (usage.isEmpty ? "" : "\n") + "  ],\n"
     let reasons = sim.recorder.reasons.sorted { $0.key < $1.key }
     o +=
       "  \"events\": {" + reasons.map { "\(json($0.key)): \($0.value)" }.joined(separator: ", ")

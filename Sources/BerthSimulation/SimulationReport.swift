@@ -146,6 +146,41 @@ extension SimulationOutputs {
           ($0.name, points("Deployment", $0.namespace, $0.name, "replicas"), 1)
         })
     }
+    let hpas = rec.objects(kind: "HorizontalPodAutoscaler")
+    if !hpas.isEmpty {
+      body += stepChart(
+        title: "HorizontalPodAutoscalers: current and desired replicas", yLabel: "pods", end: end,
+        series: hpas.prefix(Recorder.chartedObjects / 2).flatMap {
+          [
+            (
+              $0.name, points("HorizontalPodAutoscaler", $0.namespace, $0.name, "currentReplicas"),
+              1
+            ),
+            (
+              $0.name + " desired",
+              points("HorizontalPodAutoscaler", $0.namespace, $0.name, "desiredReplicas"), 1
+            ),
+          ]
+        })
+    }
+    let usage = rec.objects(kind: "Usage")
+    if !usage.isEmpty {
+      body += stepChart(
+        title: "Load: offered, served and dropped requests per second", yLabel: "requests/s",
+        end: end,
+        series: usage.prefix(3).flatMap {
+          [
+            ($0.name + " offered", points("Usage", $0.namespace, $0.name, "offeredLoad"), 1e-3),
+            ($0.name + " served", points("Usage", $0.namespace, $0.name, "servedLoad"), 1e-3),
+            ($0.name + " dropped", points("Usage", $0.namespace, $0.name, "droppedLoad"), 1e-3),
+          ]
+        })
+      body += stepChart(
+        title: "Estimated p99 latency (M/M/c)", yLabel: "seconds", end: end,
+        series: usage.prefix(Recorder.chartedObjects).map {
+          ($0.name, points("Usage", $0.namespace, $0.name, "latencyP99Seconds"), 1e-3)
+        })
+    }
     let statefulSets = rec.objects(kind: "StatefulSet")
     if !statefulSets.isEmpty {
       body += stepChart(

@@ -129,7 +129,7 @@ public enum HPAInputs {
     return try hpa(found[0], scaleToZero: scaleToZero)
   }
 
-  static func hpa(_ v: YAMLValue, scaleToZero: Bool) throws(InputError) -> HPAObject {
+  package static func hpa(_ v: YAMLValue, scaleToZero: Bool) throws(InputError) -> HPAObject {
     try StrictFields.check(v, kind: "HorizontalPodAutoscaler")
     let api = try v.child("apiVersion")?.string() ?? ""
     guard api == "autoscaling/v2" else {

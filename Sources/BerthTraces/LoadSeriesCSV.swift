@@ -32,7 +32,8 @@ public enum LoadSeriesCSV {
       let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
       let cells = line.split(separator: ",", omittingEmptySubsequences: false)
       guard cells.count == 2 else {
-        throw InputError(file: file, line: i + 1, "expected 2 fields (time,value), found \(cells.count)")
+        throw InputError(
+          file: file, line: i + 1, "expected 2 fields (time,value), found \(cells.count)")
       }
       let timeText = cells[0].trimmingCharacters(in: .whitespaces)
       var seconds: Double

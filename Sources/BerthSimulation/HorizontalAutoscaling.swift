@@ -1,0 +1,492 @@
+import BerthAutoscaling
+import BerthCore
+import BerthEngine
+import BerthTraces
+
+/// kube-controller-manager's horizontal-pod-autoscaler controller in the simulated cluster:
+/// every HPA of the scenario is reconciled at its creation and every
+/// `--horizontal-pod-autoscaler-sync-period` after (15 s), with the same
+/// `HorizontalController` `berth hpa explain` runs, on the pods its target's selector matches
+/// and the metrics `WorkloadMetrics` serves; a new count is written to the target's
+/// `spec.replicas` as `kubectl scale` would.
+///
+/// Metrics: Resource and ContainerResource metrics from metrics-server's last scrape (the main
+/// container carries the pod's usage; sidecars use nothing); Pods metrics named after a load
+/// are each pod's share of it (requests per second per ready pod); Object and External metrics
+/// named after a load read its value at the reconcile. Any other metric is missing.
+final class HorizontalAutoscaling: Component {
+  // SAFETY: the simulation owns its components and outlives them.
+  unowned(unsafe) let sim: Simulation
+  let controller: HorizontalController
+
+  struct State {
+    var spec: HPASpec
+    var selector: LabelSelector
+    var history = HPAHistory()
+    var conditions: [HPACondition] = []
+    var desired: Int32 = 0
+    var members: [PodID] = []
+    var series = -1
+    /// Per metric of the spec: whether its current value is a utilization percent.
+    var metricIsPercent: [Bool] = []
+    var scaleEvents = 0
+    var directionChanges = 0
+    var lastDirection: Int8 = 0
+    /// The target's replicas integrated over time, as read at each reconcile.
+    var replicaSeconds = 0.0
+    var lastReconcile = VirtualTime(nanoseconds: -1)
+    var lastReplicas: Int32 = 0
+  }
+  @exclusivity(unchecked) private(set) var hpas: [State] = []
+  /// Per pod row: its position in its HPA's members (-1: none), and which HPA.
+  @exclusivity(unchecked) private var position: [Int32] = []
+  @exclusivity(unchecked) private var memberOf: [Int32] = []
+  /// The HPAs selecting a (label set, namespace): lookups only.
+  @exclusivity(unchecked) private var selecting: [UInt64: [Int32]] = [:]
+  /// Per pod row, the pod's CPU and memory requests (nil: a container has none).
+  @exclusivity(unchecked) private var requests: [(cpu: Int64?, memory: Int64?)] = []
+  /// Reused per reconcile.
+  @exclusivity(unchecked) private var views: [SimulatedPod] = []
+
+  init(_ sim: Simulation) {
+    self.sim = sim
+    controller = HorizontalController(flags: sim.settings.hpa)
+    for spec in sim.scenario.horizontalPodAutoscalers {
+      var s = State(spec: spec, selector: LabelSelector())
+      s.series = sim.recorder.series(
+        kind: "HorizontalPodAutoscaler", namespace: spec.namespace, name: spec.name,
+        fields: ["currentReplicas", "desiredReplicas"]
+          + spec.metrics.map { "currentMetric:" + Self.metricName($0) },
+        decimals: Set(
+          spec.metrics.compactMap {
+            if case .utilization = $0.target { return nil }
+            return "currentMetric:" + Self.metricName($0)
+          }))
+      s.metricIsPercent = spec.metrics.map {
+        if case .utilization = $0.target { true } else { false }
+      }
+      hpas.append(s)
+    }
+  }
+
+  /// The field suffix of a metric: its name, or `container/name` for ContainerResource.
+  static func metricName(_ m: HPAMetricSpec) -> String {
+    if case .containerResource(let n, let c, _) = m { return c + "/" + n }
+    return m.metricName
+  }
+
+  var name: String { "horizontal-pod-autoscaler" }
+
+  func start(_ engine: Engine) {
+    for i in hpas.indices {
+      engine.every(
+        VirtualTime(nanoseconds: controller.flags.syncPeriodMillis * 1_000_000), self, first: .zero,
+        payload: UInt64(i))
+    }
+  }
+
+  // MARK: Membership
+
+  /// The target's selector, read when the HPA first finds its target.
+  private func targetSelector(_ i: Int) -> LabelSelector? {
+    let ref = hpas[i].spec.scaleTargetRef
+    let ns = hpas[i].spec.namespace
+    switch ref.kind {
+    case "Deployment":
+      return sim.deployments.find(namespace: ns, name: ref.name).map {
+        sim.deployments.deployments[$0].object.selector
+      }
+    case "StatefulSet":
+      return sim.statefulSets.find(namespace: ns, name: ref.name).map {
+        sim.statefulSets.sets[$0].object.selector
+      }
+    case "ReplicaSet":
+      return sim.replicaSets.find(namespace: ns, name: ref.name).map {
+        sim.replicaSets.sets[$0].selector
+      }
+    default: return nil
+    }
+  }
+
+  func podCreated(_ pod: PodID) {
+    guard !hpas.isEmpty else { return }
+    let pods = sim.cluster.pods
+    while position.count <= pod.index {
+      position.append(-1)
+      memberOf.append(-1)
+      requests.append((nil, nil))
+    }
+    requests[pod.index] = podRequests(pod)
+    let key = UInt64(pods.labels[pod.index]) << 32 | UInt64(pods.namespace[pod.index])
+    let list: [Int32]
+    if let hit = selecting[key] {
+      list = hit
+    } else {
+      let labels = pods.labelSets[pods.labels[pod.index]]
+      let namespace = sim.namespace(pod)
+      var out: [Int32] = []
+      for (i, h) in hpas.enumerated() where h.spec.namespace == namespace {
+        guard let selector = targetSelector(i) else { continue }
+        if selector.matches(labels) { out.append(Int32(i)) }
+      }
+      selecting[key] = out
+      list = out
+    }
+    guard let h = list.first else { return }
+    memberOf[pod.index] = h
+    position[pod.index] = Int32(hpas[Int(h)].members.count)
+    hpas[Int(h)].members.append(pod)
+  }
+
+  func podRemoved(_ pod: PodID) {
+    guard pod.index < memberOf.count, memberOf[pod.index] >= 0 else { return }
+    let h = Int(memberOf[pod.index])
+    let k = Int(position[pod.index])
+    let last = hpas[h].members.removeLast()
+    if last != pod {
+      hpas[h].members[k] = last
+      position[last.index] = Int32(k)
+    }
+    memberOf[pod.index] = -1
+    position[pod.index] = -1
+  }
+
+  /// `calculateRequests` without a container: containers and sidecars summed.
+  private func podRequests(_ pod: PodID) -> (cpu: Int64?, memory: Int64?) {
+    let t = sim.records[pod.index].template
+    let spec = t >= 0 ? sim.templates[Int(t)].pod : sim.barePods[pod.index]
+    var cpu: Int64? = 0
+    var memory: Int64? = 0
+    for c in spec.containers + spec.initContainers.filter(\.restartPolicyAlways) {
+      if let q = c.requests[ResourceName.cpu], let m = try? q.milliValue() {
+        cpu = cpu.map { $0 + m }
+      } else {
+        cpu = nil
+      }
+      if let q = c.requests[ResourceName.memory], let m = try? q.milliValue() {
+        memory = memory.map { $0 + m }
+      } else {
+        memory = nil
+      }
+    }
+    return (cpu, memory)
+  }
+
+  /// What is wrong with the HPAs' pod lists, if anything: each must hold exactly the pods not
+  /// gone whose labels its target's selector matches in its namespace (the first such HPA's).
+  func violation() -> String? {
+    let pods = sim.cluster.pods
+    var expected = [[UInt32]](repeating: [], count: hpas.count)
+    for p in 0..<min(pods.count, sim.records.count) {
+      let id = PodID(UInt32(p))
+      guard !sim.isGone(id) else { continue }
+      let labels = pods.labelSets[pods.labels[p]]
+      for (i, h) in hpas.enumerated() where h.spec.namespace == sim.namespace(id) {
+        if let sel = targetSelector(i), sel.matches(labels) {
+          expected[i].append(id.rawValue)
+          break
+        }
+      }
+    }
+    for (i, h) in hpas.enumerated() where h.members.map(\.rawValue).sorted() != expected[i] {
+      return
+        "HPA \(h.spec.namespace)/\(h.spec.name) lists \(h.members.count) pods; its selector matches \(expected[i].count)"
+    }
+    return nil
+  }
+
+  // MARK: Reconcile
+
+  func unixMillis(_ t: VirtualTime) -> UnixMillis {
+    UnixMillis(sim.scenario.startTime * 1000 + t.nanoseconds / 1_000_000)
+  }
+
+  func fire(_ timer: BerthEngine.Timer, _ engine: Engine) {
+    reconcile(Int(timer.payload))
+  }
+
+  /// The target's scale: spec and status replicas; nil when the target does not exist.
+  private func scale(_ i: Int) -> (spec: Int32, status: Int32)? {
+    let ref = hpas[i].spec.scaleTargetRef
+    let ns = hpas[i].spec.namespace
+    switch ref.kind {
+    case "Deployment":
+      guard let k = sim.deployments.find(namespace: ns, name: ref.name) else { return nil }
+      let d = sim.deployments.deployments[k]
+      return (Int32(clamping: d.object.replicas), Int32(clamping: d.replicas))
+    case "StatefulSet":
+      guard let k = sim.statefulSets.find(namespace: ns, name: ref.name) else { return nil }
+      let s = sim.statefulSets.sets[k]
+      return (Int32(clamping: s.object.replicas), Int32(clamping: s.status.replicas))
+    case "ReplicaSet":
+      guard let k = sim.replicaSets.find(namespace: ns, name: ref.name) else { return nil }
+      let r = sim.replicaSets.sets[k]
+      return (Int32(clamping: r.replicas), Int32(clamping: r.statusReplicas))
+    default: return nil
+    }
+  }
+
+  /// Writes the target's `spec.replicas` (its document too, so a later patch keeps it).
+  private func setScale(_ i: Int, _ n: Int32) {
+    let ref = hpas[i].spec.scaleTargetRef
+    let ns = hpas[i].spec.namespace
+    let value = ObjectDocument.scalar(String(n))
+    switch ref.kind {
+    case "Deployment":
+      guard let k = sim.deployments.find(namespace: ns, name: ref.name) else { return }
+      let d = sim.deployments.deployments[k]
+      d.object.replicas = Int(n)
+      d.object.document.set(["spec", "replicas"], value)
+      sim.deployments.markDirty(k)
+    case "StatefulSet":
+      guard let k = sim.statefulSets.find(namespace: ns, name: ref.name) else { return }
+      let s = sim.statefulSets.sets[k]
+      s.object.replicas = Int(n)
+      s.object.document.set(["spec", "replicas"], value)
+      sim.statefulSets.markDirty(k)
+    case "ReplicaSet":
+      guard let k = sim.replicaSets.find(namespace: ns, name: ref.name) else { return }
+      let r = sim.replicaSets.sets[k]
+      r.replicas = Int(n)
+      r.document?.set(["spec", "replicas"], value)
+      sim.replicaSets.markDirty(k)
+    default: return
+    }
+  }
+
+  func reconcile(_ i: Int) {
+    let now = unixMillis(sim.now)
+    guard let scale = scale(i) else {
+      let ref = hpas[i].spec.scaleTargetRef
+      let message =
+        "the HPA controller was unable to get the target's current scale: \(ref.kind.lowercased())s.apps \"\(ref.name)\" not found"
+      HPAConditionSetter.set(
+        &hpas[i].conditions, "AbleToScale", .isFalse, "FailedGetScale", message, now: now)
+      event(
+        i, .warning, "FailedGetScale", "\(ref.kind.lowercased())s.apps \"\(ref.name)\" not found")
+      return
+    }
+    if hpas[i].lastReconcile.nanoseconds >= 0 {
+      hpas[i].replicaSeconds +=
+        Double(hpas[i].lastReplicas) * (sim.now - hpas[i].lastReconcile).seconds
+    }
+    hpas[i].lastReconcile = sim.now
+    hpas[i].lastReplicas = scale.spec
+    views.removeAll(keepingCapacity: true)
+    let pods = sim.cluster.pods
+    for p in hpas[i].members {
+      let r = sim.records[p.index]
+      var readyStatus: ConditionStatus?
+      var transition = UnixMillis.goZero
+      let scheduled = pods.scheduledAt[p.index]
+      if scheduled != PodTable.never {
+        // The kubelet posts a Ready condition (False) once it has the pod.
+        if sim.isReady(p) {
+          readyStatus = .isTrue
+          transition = unixMillis(VirtualTime(nanoseconds: pods.readyAt[p.index]))
+        } else {
+          readyStatus = .isFalse
+          transition = unixMillis(
+            VirtualTime(nanoseconds: r.notReadyAt != PodTable.never ? r.notReadyAt : scheduled))
+        }
+      }
+      views.append(
+        SimulatedPod(
+          pod: p, sim: sim, phase: pods.phase(of: p), isDeleting: pods.isTerminating(p),
+          startTime: scheduled == PodTable.never
+            ? nil : unixMillis(VirtualTime(nanoseconds: scheduled)),
+          readyStatus: readyStatus, readyTransition: transition, cpu: requests[p.index].cpu,
+          memory: requests[p.index].memory))
+    }
+    let source = SimulatedMetrics(sim: sim, metrics: sim.workloadMetrics, now: now)
+    let result = controller.reconcile(
+      hpas[i].spec, specReplicas: scale.spec, statusReplicas: scale.status, pods: views,
+      metrics: source, history: &hpas[i].history, conditions: hpas[i].conditions,
+      previousDesiredReplicas: hpas[i].desired, now: now)
+    hpas[i].conditions = result.conditions
+    hpas[i].desired = result.desiredReplicas
+    for e in result.events {
+      event(i, e.type == "Warning" ? .warning : .normal, e.reason, e.message)
+    }
+    let s = hpas[i].series
+    sim.recorder.set(series: s, Int(result.currentReplicas))
+    sim.recorder.set(series: s + 1, Int(result.desiredReplicas))
+    for (k, m) in result.metrics.enumerated() {
+      guard let p = m.proposal else { continue }
+      if hpas[i].metricIsPercent[k] {
+        sim.recorder.set(series: s + 2 + k, Int(p.utilizationPercent ?? 0))
+      } else {
+        let milli = p.averageValueMilli ?? p.valueMilli ?? 0
+        sim.recorder.set(series: s + 2 + k, decimal: Double(milli) / 1000)
+      }
+    }
+    if result.rescaled {
+      let direction: Int8 = result.desiredReplicas > result.currentReplicas ? 1 : -1
+      if hpas[i].lastDirection != 0 && direction != hpas[i].lastDirection {
+        hpas[i].directionChanges += 1
+      }
+      hpas[i].lastDirection = direction
+      hpas[i].scaleEvents += 1
+      setScale(i, result.desiredReplicas)
+    }
+  }
+
+  private func event(_ i: Int, _ type: EventType, _ reason: String, _ message: String) {
+    sim.recorder.event(
+      kind: "HorizontalPodAutoscaler", namespace: hpas[i].spec.namespace,
+      name: hpas[i].spec.name, type: type, reason: reason, message: message)
+  }
+
+  /// The controller's history of HPA `i`, as `berth hpa explain --history` reads it.
+  func historyYAML(_ i: Int) -> String {
+    HPAInputs.historyYAML(
+      hpas[i].history, namespace: hpas[i].spec.namespace, name: hpas[i].spec.name)
+  }
+}
+
+/// `HPACondition.set` for the simulator (the autoscaling module keeps it internal).
+enum HPAConditionSetter {
+  static func set(
+    _ list: inout [HPACondition], _ type: String, _ status: ConditionStatus, _ reason: String,
+    _ message: String, now: UnixMillis
+  ) {
+    if let i = list.firstIndex(where: { $0.type == type }) {
+      if list[i].status != status { list[i].lastTransitionTime = now }
+      list[i].status = status
+      list[i].reason = reason
+      list[i].message = message
+    } else {
+      list.append(
+        HPACondition(
+          type: type, status: status, reason: reason, message: message, lastTransitionTime: now))
+    }
+  }
+}
+
+/// A simulated pod as the replica calculator reads it.
+struct SimulatedPod: HPAPodView {
+  let pod: PodID
+  // SAFETY: the simulation outlives every reconcile, the only place these views live.
+  unowned(unsafe) let sim: Simulation
+  let phase: PodPhase
+  let isDeleting: Bool
+  let startTime: UnixMillis?
+  let readyStatus: ConditionStatus?
+  let readyTransition: UnixMillis
+  let cpu: Int64?
+  let memory: Int64?
+
+  var podName: String { sim.name(pod) }
+
+  func request(resource: String, container: String?) throws(HPAMetricError) -> Int64 {
+    if container == nil {
+      if resource == ResourceName.cpu, let cpu { return cpu }
+      if resource == ResourceName.memory, let memory { return memory }
+    }
+    let t = sim.records[pod.index].template
+    let spec = t >= 0 ? sim.templates[Int(t)].pod : sim.barePods[pod.index]
+    var sum: Int64 = 0
+    for c in spec.containers + spec.initContainers.filter(\.restartPolicyAlways)
+    where container == nil || c.name == container {
+      guard let q = c.requests[resource], let m = try? q.milliValue() else {
+        throw HPAMetricError(
+          "missing request for \(resource) in container \(c.name) of Pod \(podName)")
+      }
+      sum += m
+      if container != nil { return sum }
+    }
+    if let container { throw HPAMetricError("container \(container) not found in Pod \(podName)") }
+    return sum
+  }
+}
+
+/// The metrics APIs of the simulated cluster.
+struct SimulatedMetrics: HPAMetricsSource {
+  // SAFETY: the simulation outlives every reconcile, the only place this source lives.
+  unowned(unsafe) let sim: Simulation
+  unowned(unsafe) let metrics: WorkloadMetrics
+  let now: UnixMillis
+
+  var scrape: UnixMillis {
+    UnixMillis(sim.scenario.startTime * 1000 + metrics.scrapeTime.nanoseconds / 1_000_000)
+  }
+
+  func podResourceMetrics() throws(HPAMetricError) -> [PodResourceMetrics] { [] }
+
+  func resourceSamples<P: HPAPodView>(resource: String, container: String?, pods: [P])
+    throws(HPAMetricError) -> (samples: PodMetricSet, timestamp: UnixMillis)?
+  {
+    var byPod: [PodMetricSample?] = []
+    byPod.reserveCapacity(pods.count)
+    var any = false
+    let window = metrics.resolution.nanoseconds / 1_000_000
+    let at = scrape
+    for view in pods {
+      guard let p = view as? SimulatedPod, let u = metrics.sample(p.pod) else {
+        byPod.append(nil)
+        continue
+      }
+      var value: Int64
+      switch resource {
+      case ResourceName.cpu: value = u.cpuMilli
+      case ResourceName.memory:
+        value = u.memoryBytes.multipliedReportingOverflow(by: 1000).partialValue
+      default:
+        byPod.append(nil)
+        continue
+      }
+      if let container, container != sim.mainContainer(p.pod).name { value = 0 }
+      byPod.append(PodMetricSample(valueMilli: value, timestamp: at, windowMillis: window))
+      any = true
+    }
+    guard any else { return nil }
+    return (PodMetricSet(byPod: byPod), at)
+  }
+
+  private func load(_ name: String) -> Int? {
+    sim.scenario.loads.firstIndex { $0.name == name }
+  }
+
+  func podsMetric(_ metric: HPAMetricIdentifier) throws(HPAMetricError) -> (
+    samples: [(podName: String, sample: PodMetricSample)], timestamp: UnixMillis
+  ) {
+    guard load(metric.name) != nil else {
+      throw HPAMetricError("no metrics returned from custom metrics API")
+    }
+    // The pods of the usage entries sharing this load: each its share.
+    var out: [(podName: String, sample: PodMetricSample)] = []
+    for p in 0..<sim.cluster.pods.count {
+      let id = PodID(UInt32(p))
+      let entry = Int(sim.records[p].usage)
+      guard entry >= 0, sim.scenario.usage[entry].load == load(metric.name),
+        metrics.sample(id) != nil
+      else { continue }
+      let share = sim.isReady(id) ? metrics.shareAtScrape[entry] : 0
+      out.append(
+        (
+          sim.name(id),
+          PodMetricSample(valueMilli: Int64((share * 1000).rounded()), timestamp: scrape)
+        ))
+    }
+    guard !out.isEmpty else { throw HPAMetricError("no metrics returned from custom metrics API") }
+    return (out, scrape)
+  }
+
+  func objectMetric(_ object: ObjectRef, _ metric: HPAMetricIdentifier) throws(HPAMetricError)
+    -> (valueMilli: Int64, timestamp: UnixMillis)
+  {
+    guard let i = load(metric.name) else {
+      throw HPAMetricError("no metrics returned from custom metrics API")
+    }
+    return (Int64((metrics.loadValue(i) * 1000).rounded()), now)
+  }
+
+  func externalMetric(_ metric: HPAMetricIdentifier) throws(HPAMetricError) -> (
+    seriesMilli: [Int64], timestamp: UnixMillis
+  ) {
+    guard let i = load(metric.name) else {
+      throw HPAMetricError("no metrics returned from external metrics API")
+    }
+    return ([Int64((metrics.loadValue(i) * 1000).rounded())], now)
+  }
+}

@@ -1,0 +1,312 @@
+import BerthAutoscaling
+import BerthCore
+import BerthTraces
+import BerthWorkloads
+import Foundation
+
+/// A named load of a scenario (`spec.loads[]`): requests per second, or any metric a trace
+/// gives (a queue's length), over virtual time.
+public struct LoadSpec: Sendable {
+  public var name: String
+  public var shape: LoadShape
+}
+
+/// How the pods a selector matches use resources (`spec.usage[]`): a load shared among the
+/// ready pods (or a Service's ready endpoints), turned into CPU and memory per pod.
+///
+/// CPU = base + perRequest × share (+ the start-up burst in the first `startup.duration` after
+/// each container start), held at the container's CPU limit; memory = base + perRequest ×
+/// share + leakPerHour × hours since the container started. A pod not Ready receives no load.
+public struct UsageSpec: Sendable {
+  public var selector: LabelSelector
+  public var namespace: String?
+  /// Index into the scenario's loads; -1: none (base usage only).
+  public var load: Int = -1
+  /// The Service whose ready endpoints share the load; nil: the ready pods this entry matches.
+  public var service: String?
+  public var cpuBaseMilli: Int64 = 0
+  /// Millicores per request per second.
+  public var cpuPerRequestMilli: Double = 0
+  public var memoryBaseBytes: Int64 = 0
+  public var memoryPerRequestBytes: Double = 0
+  public var memoryLeakBytesPerHour: Int64 = 0
+  public var startupCPUMilli: Int64 = 0
+  public var startupDuration: VirtualTime = .zero
+  /// The latency objective a served request is judged against.
+  public var latencySLO: VirtualTime = .seconds(Int64(1))
+  /// The clients' timeout: the p99 latency reported never exceeds it (a saturated queue's
+  /// estimate would grow without bound).
+  public var timeout: VirtualTime = .seconds(Int64(30))
+}
+
+/// metrics-server's settings (`spec.metricsServer`).
+public struct MetricsServerSpec: Sendable {
+  /// `--metric-resolution`: how often kubelets are scraped (15 s).
+  public var metricResolution: VirtualTime = .seconds(Int64(15))
+}
+
+extension Scenario {
+  static func loads(_ list: YAMLValue, dir: String) throws(InputError) -> [LoadSpec] {
+    var out: [LoadSpec] = []
+    for l in try list.sequence() {
+      try l.requireKeys(in: ["name", "shape"])
+      guard let name = try l.child("name")?.string(), !name.isEmpty else {
+        throw l.error("a load needs a name")
+      }
+      if out.contains(where: { $0.name == name }) { throw l.error("duplicate load \(name)") }
+      guard let shape = l.child("shape") else { throw l.error("load \(name) needs a shape") }
+      out.append(LoadSpec(name: name, shape: try self.shape(shape, dir: dir, depth: 0)))
+    }
+    return out
+  }
+
+  static func number(_ v: YAMLValue) throws(InputError) -> Double {
+    guard let x = Double(try v.string()), x.isFinite else { throw v.error("expected a number") }
+    return x
+  }
+
+  static func nanos(_ v: YAMLValue) throws(InputError) -> Int64 { try duration(v).nanoseconds }
+
+  static func positive(_ v: YAMLValue) throws(InputError) -> Int64 {
+    let d = try nanos(v)
+    guard d > 0 else { throw v.error("must be positive") }
+    return d
+  }
+
+  /// A load shape: a mapping with one key naming the generator (docs/autoscaling.md).
+  static func shape(_ v: YAMLValue, dir: String, depth: Int) throws(InputError) -> LoadShape {
+    guard depth < 32 else { throw v.error("load shapes nest at most 32 deep") }
+    let entries = try v.mapping()
+    guard entries.count == 1 else {
+      throw v.error(
+        "expected one of constant, steps, ramp, sine, diurnal, square, spikes, poisson, mmpp, csv, sum, product, shift, scale, clamp"
+      )
+    }
+    let (key, b) = entries[0]
+    func field(_ name: String) throws(InputError) -> YAMLValue {
+      guard let f = b.child(name) else { throw b.error("\(key) needs \(name)") }
+      return f
+    }
+    func inner() throws(InputError) -> LoadShape {
+      try shape(try field("shape"), dir: dir, depth: depth + 1)
+    }
+    switch key {
+    case "constant":
+      return .constant(try number(b))
+    case "steps":
+      var steps: [(at: Int64, value: Double)] = []
+      for s in try b.sequence() {
+        try s.requireKeys(in: ["at", "value"])
+        guard let at = s.child("at"), let value = s.child("value") else {
+          throw s.error("a step needs at and value")
+        }
+        let t = try nanos(at)
+        if let last = steps.last, t <= last.at { throw at.error("steps must be in time order") }
+        steps.append((t, try number(value)))
+      }
+      return .steps(steps)
+    case "step":
+      try b.requireKeys(in: ["at", "before", "after"])
+      return .steps([
+        (Int64(0), try number(try field("before"))),
+        (try nanos(try field("at")), try number(try field("after"))),
+      ])
+    case "ramp":
+      try b.requireKeys(in: ["from", "to", "start", "end"])
+      let start = try nanos(try field("start"))
+      let end = try nanos(try field("end"))
+      guard end > start else { throw b.error("a ramp's end must come after its start") }
+      return .ramp(
+        from: try number(try field("from")), to: try number(try field("to")), start: start, end: end
+      )
+    case "sine":
+      try b.requireKeys(in: ["mean", "amplitude", "period", "phase"])
+      return .sine(
+        mean: try number(try field("mean")), amplitude: try number(try field("amplitude")),
+        period: try positive(try field("period")), phase: try b.child("phase").map(nanos) ?? 0)
+    case "diurnal":
+      try b.requireKeys(in: ["mean", "amplitude", "peakAt", "period"])
+      return .diurnal(
+        mean: try number(try field("mean")), amplitude: try number(try field("amplitude")),
+        peakAt: try b.child("peakAt").map(nanos) ?? 14 * 3_600_000_000_000,
+        period: try b.child("period").map(positive) ?? 86_400_000_000_000)
+    case "square":
+      try b.requireKeys(in: ["low", "high", "period", "duty"])
+      let duty = try b.child("duty").map(number) ?? 0.5
+      guard (0...1).contains(duty) else { throw b.child("duty")!.error("expected 0…1") }
+      return .square(
+        low: try number(try field("low")), high: try number(try field("high")),
+        period: try positive(try field("period")), duty: duty)
+    case "spikes":
+      var spikes: [(at: Int64, height: Double, duration: Int64)] = []
+      for s in try b.sequence() {
+        try s.requireKeys(in: ["at", "height", "duration"])
+        guard let at = s.child("at"), let h = s.child("height"), let d = s.child("duration") else {
+          throw s.error("a spike needs at, height and duration")
+        }
+        spikes.append((try nanos(at), try number(h), try positive(d)))
+      }
+      return .spikes(spikes)
+    case "poisson":
+      try b.requireKeys(in: ["shape", "interval"])
+      return .poisson(try inner(), interval: try b.child("interval").map(positive) ?? 1_000_000_000)
+    case "mmpp":
+      try b.requireKeys(in: ["states"])
+      var states: [(rate: Double, meanDuration: Int64)] = []
+      for s in try field("states").sequence() {
+        try s.requireKeys(in: ["rate", "meanDuration"])
+        guard let r = s.child("rate"), let d = s.child("meanDuration") else {
+          throw s.error("a state needs rate and meanDuration")
+        }
+        states.append((try number(r), try positive(d)))
+      }
+      guard !states.isEmpty, states.count <= 64 else { throw b.error("mmpp needs 1…64 states") }
+      return .mmpp(states: states)
+    case "csv":
+      try b.requireKeys(in: ["file", "timeScale", "valueScale", "interpolation", "loop"])
+      let name = try field("file").string()
+      let path = name.hasPrefix("/") ? name : (dir as NSString).appendingPathComponent(name)
+      let timeScale = try b.child("timeScale").map(number) ?? 1
+      let valueScale = try b.child("valueScale").map(number) ?? 1
+      guard timeScale > 0 else { throw b.child("timeScale")!.error("must be positive") }
+      var linear = true
+      if let i = b.child("interpolation") {
+        switch try i.string() {
+        case "linear": linear = true
+        case "step": linear = false
+        default: throw i.error("expected linear or step")
+        }
+      }
+      let text = try InputFile.text(path)
+      let points = try LoadSeriesCSV.parse(
+        text, file: path, timeScale: timeScale, valueScale: valueScale)
+      return .series(points: points, linear: linear, loop: try b.child("loop")?.bool() ?? false)
+    case "sum", "product":
+      var parts: [LoadShape] = []
+      for p in try b.sequence() { parts.append(try shape(p, dir: dir, depth: depth + 1)) }
+      guard !parts.isEmpty else { throw b.error("\(key) needs at least one shape") }
+      return key == "sum" ? .sum(parts) : .product(parts)
+    case "shift":
+      try b.requireKeys(in: ["by", "shape"])
+      return .shift(try inner(), by: try nanos(try field("by")))
+    case "scale":
+      try b.requireKeys(in: ["time", "value", "shape"])
+      let time = try b.child("time").map(number) ?? 1
+      guard time > 0 else { throw b.child("time")!.error("must be positive") }
+      return .scale(try inner(), time: time, value: try b.child("value").map(number) ?? 1)
+    case "clamp":
+      try b.requireKeys(in: ["min", "max", "shape"])
+      return .clamp(
+        try inner(), min: try b.child("min").map(number) ?? 0,
+        max: try b.child("max").map(number) ?? .infinity)
+    default:
+      throw b.error(
+        "unknown load shape \(Escaped(key)) (constant, steps, step, ramp, sine, diurnal, square, spikes, poisson, mmpp, csv, sum, product, shift, scale, clamp)"
+      )
+    }
+  }
+
+  static func usage(_ list: YAMLValue, loads: [LoadSpec]) throws(InputError) -> [UsageSpec] {
+    var out: [UsageSpec] = []
+    for u in try list.sequence() {
+      try u.requireKeys(in: [
+        "selector", "namespace", "load", "service", "cpu", "memory", "startup", "latencySLO",
+        "timeout",
+      ])
+      var spec = UsageSpec(
+        selector: try u.child("selector").map { s throws(InputError) in
+          try KubernetesYAML.labelSelector(s)
+        } ?? LabelSelector())
+      spec.namespace = try u.child("namespace")?.string()
+      if let l = u.child("load") {
+        let name = try l.string()
+        guard let i = loads.firstIndex(where: { $0.name == name }) else {
+          throw l.error("no load named \(Escaped(name)) in spec.loads")
+        }
+        spec.load = i
+      }
+      spec.service = try u.child("service")?.string()
+      if let c = u.child("cpu") {
+        try c.requireKeys(in: ["base", "perRequest"])
+        spec.cpuBaseMilli = try c.child("base").map(milli) ?? 0
+        spec.cpuPerRequestMilli = Double(try c.child("perRequest").map(milli) ?? 0)
+      }
+      if let m = u.child("memory") {
+        try m.requireKeys(in: ["base", "perRequest", "leakPerHour"])
+        spec.memoryBaseBytes = try m.child("base").map(bytes) ?? 0
+        spec.memoryPerRequestBytes = Double(try m.child("perRequest").map(bytes) ?? 0)
+        spec.memoryLeakBytesPerHour = try m.child("leakPerHour").map(bytes) ?? 0
+      }
+      if let s = u.child("startup") {
+        try s.requireKeys(in: ["cpu", "duration"])
+        spec.startupCPUMilli = try s.child("cpu").map(milli) ?? 0
+        spec.startupDuration = try s.child("duration").map(duration) ?? .zero
+      }
+      if let s = u.child("latencySLO") { spec.latencySLO = try duration(s) }
+      if let t = u.child("timeout") {
+        spec.timeout = try duration(t)
+        guard spec.timeout > .zero else { throw t.error("must be positive") }
+      }
+      out.append(spec)
+    }
+    return out
+  }
+
+  static func milli(_ v: YAMLValue) throws(InputError) -> Int64 {
+    let q = try v.quantity()
+    do throws(QuantityError) { return try q.milliValue() } catch {
+      throw v.error(error.description)
+    }
+  }
+
+  static func bytes(_ v: YAMLValue) throws(InputError) -> Int64 {
+    let q = try v.quantity()
+    do throws(QuantityError) { return try q.value() } catch { throw v.error(error.description) }
+  }
+
+  /// kube-controller-manager's horizontal-pod-autoscaler flags in `spec.settings`, by their
+  /// upstream names.
+  static let hpaFlagKeys = [
+    "horizontal-pod-autoscaler-sync-period", "horizontal-pod-autoscaler-tolerance",
+    "horizontal-pod-autoscaler-downscale-stabilization",
+    "horizontal-pod-autoscaler-cpu-initialization-period",
+    "horizontal-pod-autoscaler-initial-readiness-delay", "featureGates",
+  ]
+
+  static func hpaFlags(_ st: YAMLValue, into flags: inout HPAControllerFlags) throws(InputError) {
+    func millis(_ key: String) throws(InputError) -> Int64? {
+      try st.child(key).map { v throws(InputError) in try duration(v).nanoseconds / 1_000_000 }
+    }
+    if let v = try millis("horizontal-pod-autoscaler-sync-period") {
+      guard v > 0 else {
+        throw st.child("horizontal-pod-autoscaler-sync-period")!.error("must be positive")
+      }
+      flags.syncPeriodMillis = v
+    }
+    if let t = st.child("horizontal-pod-autoscaler-tolerance") {
+      let x = try number(t)
+      guard x >= 0 else { throw t.error("must be ≥ 0") }
+      flags.tolerance = x
+    }
+    if let v = try millis("horizontal-pod-autoscaler-downscale-stabilization") {
+      flags.downscaleStabilizationMillis = v
+    }
+    if let v = try millis("horizontal-pod-autoscaler-cpu-initialization-period") {
+      flags.cpuInitializationPeriodMillis = v
+    }
+    if let v = try millis("horizontal-pod-autoscaler-initial-readiness-delay") {
+      flags.initialReadinessDelayMillis = v
+    }
+    if let g = st.child("featureGates") {
+      for (k, v) in try g.mapping() {
+        switch k {
+        case "HPAConfigurableTolerance": flags.configurableTolerance = try v.bool()
+        case "HPAScaleToZero": flags.scaleToZero = try v.bool()
+        default:
+          throw v.error(
+            "unknown feature gate \(Escaped(k)) (HPAConfigurableTolerance, HPAScaleToZero)")
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,389 @@
+import BerthAutoscaling
+import BerthCore
+import BerthEngine
+import BerthWorkloads
+import Foundation
+
+/// What the pods of the scenario's `usage` entries use, what metrics-server reports of it, and
+/// how well their load is served.
+///
+/// Load: each entry's load is shared equally among its ready pods (or its Service's ready
+/// endpoints). Usage per pod, at a scrape instant T: CPU = base + perRequest × share (+ the
+/// start-up burst within `startup.duration` of the container's last start), held at the
+/// container's CPU limit; memory = base + perRequest × share + leak × hours since that start.
+/// A pod not Ready at T receives no load; a container not running uses nothing.
+///
+/// metrics-server (`--metric-resolution`, 15 s): it scrapes every kubelet at k × resolution; a
+/// pod's PodMetrics at T cover the window [T − resolution, T] and exist once its container has
+/// run for a whole window (metrics-server needs two cumulative CPU samples), stamped T. The
+/// HPA reads the latest scrape.
+///
+/// Service quality, per entry and scrape interval: each ready pod serves up to
+/// (CPU limit, else request − base) / perRequest requests per second; offered load above the
+/// ready pods' capacity is dropped. The served requests' latency comes from an M/M/c queue
+/// (c ready pods, each serving at that rate): p99 of the response time = service time plus the
+/// Erlang-C waiting time's p99; a request is late when its response time exceeds the entry's
+/// `latencySLO`, and the interval counts as SLO violation time when any request is dropped or
+/// the p99 exceeds the objective.
+final class WorkloadMetrics: Component {
+  // SAFETY: the simulation owns its components and outlives them.
+  unowned(unsafe) let sim: Simulation
+  let specs: [UsageSpec]
+  let loads: [LoadSeries]
+  let resolution: VirtualTime
+  /// Per entry: the Service whose ready endpoints share the load (index into the endpoints'),
+  /// or -1 (the entry's own ready pods).
+  private var serviceOf: [Int] = []
+  /// Per entry: ready pods and running pods, kept as pods change.
+  @exclusivity(unchecked) private(set) var readyCount: [Int] = []
+  @exclusivity(unchecked) private var runningCount: [Int] = []
+  /// Per pod row: 0 not counted, 1 running, 2 running and Ready (as last counted).
+  @exclusivity(unchecked) private var state: [UInt8] = []
+  /// The entries matching a (label set, namespace): lookups only.
+  @exclusivity(unchecked) private var matching: [UInt64: Int16] = [:]
+  /// Per entry, pods that may be OOM-killed (a memory limit and memory that grows): checked at
+  /// every scrape.
+  @exclusivity(unchecked) private var oomCandidates: [[PodID]] = []
+  /// The last scrape: its instant, each entry's share per ready pod and its load.
+  @exclusivity(unchecked) private(set) var scrapeTime = VirtualTime(nanoseconds: -1)
+  @exclusivity(unchecked) private(set) var shareAtScrape: [Double] = []
+  @exclusivity(unchecked) private(set) var loadAtScrape: [Double] = []
+  /// Per template: the main container's CPU and memory limits (0: none) and the pod's CPU
+  /// request (what one pod serves with).
+  @exclusivity(unchecked) private var templateLimits:
+    [Int32: (cpu: Int64, memory: Int64, cpuRequest: Int64)] = [:]
+  /// Per entry: the time series and the service-quality totals.
+  private var series: [Int] = []
+  @exclusivity(unchecked) private(set) var quality: [ServiceQuality] = []
+
+  /// Totals of one entry's service quality over the run.
+  struct ServiceQuality {
+    var offered = 0.0
+    var served = 0.0
+    var dropped = 0.0
+    var late = 0.0
+    var sloViolationSeconds = 0.0
+    /// Core-seconds used, and requested by the entry's running pods.
+    var usedCoreSeconds = 0.0
+    var requestedCoreSeconds = 0.0
+  }
+
+  static let fields = [
+    "offeredLoad", "servedLoad", "droppedLoad", "latencyP99Seconds", "usedCpuMillis",
+    "usedMemoryBytes", "readyPods",
+  ]
+  /// The fields written with three decimals.
+  static let decimalFields: Set<String> = [
+    "offeredLoad", "servedLoad", "droppedLoad", "latencyP99Seconds",
+  ]
+
+  init(_ sim: Simulation, root: SplitMix64) {
+    self.sim = sim
+    specs = sim.scenario.usage
+    loads = sim.scenario.loads.map {
+      var rng = root.split(label: "load:" + $0.name)
+      return LoadSeries($0.shape, seed: rng.next())
+    }
+    resolution = sim.scenario.metricsServer.metricResolution
+    readyCount = Array(repeating: 0, count: specs.count)
+    runningCount = readyCount
+    shareAtScrape = Array(repeating: 0, count: specs.count)
+    loadAtScrape = Array(repeating: 0, count: loads.count)
+    oomCandidates = Array(repeating: [], count: specs.count)
+    quality = Array(repeating: ServiceQuality(), count: specs.count)
+    for (i, u) in specs.enumerated() {
+      var k = -1
+      if let name = u.service {
+        k =
+          sim.endpoints.services.firstIndex {
+            $0.name == name && $0.namespace == (u.namespace ?? "default")
+          } ?? -1
+      }
+      serviceOf.append(k)
+      series.append(
+        sim.recorder.series(
+          kind: "Usage", namespace: u.namespace ?? "default", name: Self.name(of: i, sim.scenario),
+          fields: Self.fields, decimals: Self.decimalFields))
+    }
+  }
+
+  /// An entry's name in the outputs: its load's, else `usage-<i>`.
+  static func name(of i: Int, _ s: Scenario) -> String {
+    let u = s.usage[i]
+    return u.load >= 0 ? s.loads[u.load].name : "usage-\(i)"
+  }
+
+  var name: String { "metrics-server" }
+  var isActive: Bool { !specs.isEmpty || !loads.isEmpty }
+
+  func start(_ engine: Engine) {
+    guard isActive else { return }
+    engine.every(resolution, self, first: .zero)
+  }
+
+  // MARK: Pods
+
+  /// The entry a new pod belongs to (the first whose selector and namespace match).
+  func podCreated(_ pod: PodID) {
+    guard !specs.isEmpty else { return }
+    let pods = sim.cluster.pods
+    let key = UInt64(pods.labels[pod.index]) << 32 | UInt64(pods.namespace[pod.index])
+    let entry: Int16
+    if let hit = matching[key] {
+      entry = hit
+    } else {
+      let labels = pods.labelSets[pods.labels[pod.index]]
+      let namespace = sim.namespace(pod)
+      let i = specs.firstIndex {
+        ($0.namespace ?? "default") == namespace && $0.selector.matches(labels)
+      }
+      entry = Int16(i ?? -1)
+      matching[key] = entry
+    }
+    sim.records[pod.index].usage = entry
+    guard entry >= 0 else { return }
+    let u = specs[Int(entry)]
+    if limits(of: pod).memory > 0
+      && (u.memoryBaseBytes > 0 || u.memoryPerRequestBytes > 0 || u.memoryLeakBytesPerHour > 0)
+    {
+      oomCandidates[Int(entry)].append(pod)
+    }
+  }
+
+  /// A pod's phase, readiness or deletion may have changed.
+  func podChanged(_ pod: PodID) {
+    let entry = Int(sim.records[pod.index].usage)
+    guard entry >= 0 else { return }
+    while state.count <= pod.index { state.append(0) }
+    let pods = sim.cluster.pods
+    let new: UInt8
+    if sim.isGone(pod) || !sim.records[pod.index].running || pods.phase(of: pod).isFinished {
+      new = 0
+    } else {
+      new = sim.isReady(pod) && !pods.isTerminating(pod) ? 2 : 1
+    }
+    let old = state[pod.index]
+    guard new != old else { return }
+    state[pod.index] = new
+    if old >= 1 { runningCount[entry] -= 1 }
+    if old == 2 { readyCount[entry] -= 1 }
+    if new >= 1 { runningCount[entry] += 1 }
+    if new == 2 { readyCount[entry] += 1 }
+  }
+
+  func podRemoved(_ pod: PodID) {
+    podChanged(pod)
+    let entry = Int(sim.records[pod.index].usage)
+    guard entry >= 0 else { return }
+    if let k = oomCandidates[entry].firstIndex(of: pod) { oomCandidates[entry].remove(at: k) }
+  }
+
+  /// What is wrong with the kept counts, if anything (recounted from every pod).
+  func violation() -> String? {
+    var ready = [Int](repeating: 0, count: specs.count)
+    var running = ready
+    let pods = sim.cluster.pods
+    for p in 0..<min(pods.count, sim.records.count) {
+      let id = PodID(UInt32(p))
+      let entry = Int(sim.records[p].usage)
+      guard entry >= 0, !sim.isGone(id), sim.records[p].running, !pods.phase(of: id).isFinished
+      else { continue }
+      running[entry] += 1
+      if sim.isReady(id) && !pods.isTerminating(id) { ready[entry] += 1 }
+    }
+    guard ready != readyCount || running != runningCount else { return nil }
+    return
+      "usage counts \(readyCount) ready, \(runningCount) running; pods give \(ready), \(running)"
+  }
+
+  /// The main container's limits and the pod's CPU request.
+  func limits(of pod: PodID) -> (cpu: Int64, memory: Int64, cpuRequest: Int64) {
+    let t = sim.records[pod.index].template
+    if let hit = templateLimits[t] { return hit }
+    let spec = t >= 0 ? sim.templates[Int(t)].pod : sim.barePods[pod.index]
+    let main = spec.containers.first
+    let cpu = (try? main?.limits[ResourceName.cpu]?.milliValue()) ?? 0
+    let memory = (try? main?.limits[ResourceName.memory]?.value()) ?? 0
+    var request: Int64 = 0
+    for c in spec.containers { request += (try? c.requests[ResourceName.cpu]?.milliValue()) ?? 0 }
+    let out = (cpu ?? 0, memory ?? 0, request)
+    if t >= 0 { templateLimits[t] = out }
+    return out
+  }
+
+  // MARK: Usage
+
+  /// The load an entry's ready pods share now: its load over its ready pods (or endpoints).
+  func readyPods(_ entry: Int) -> Int {
+    let k = serviceOf[entry]
+    return k >= 0 ? sim.endpoints.counts(k).ready : readyCount[entry]
+  }
+
+  /// A pod's usage at the last scrape: (CPU millicores, memory bytes), nil when it has no
+  /// PodMetrics (no usage entry, not running then, or not a whole window yet).
+  func sample(_ pod: PodID) -> (cpuMilli: Int64, memoryBytes: Int64)? {
+    let entry = Int(sim.records[pod.index].usage)
+    guard entry >= 0, scrapeTime.nanoseconds >= 0 else { return nil }
+    return usage(pod, entry: entry, at: scrapeTime, share: shareAtScrape[entry], window: true)
+  }
+
+  func usage(_ pod: PodID, entry: Int, at t: VirtualTime, share: Double, window: Bool) -> (
+    cpuMilli: Int64, memoryBytes: Int64
+  )? {
+    let r = sim.records[pod.index]
+    guard r.running, r.containerStartedAt != PodTable.never else { return nil }
+    let started = r.containerStartedAt
+    if window && started > t.nanoseconds - resolution.nanoseconds { return nil }
+    let pods = sim.cluster.pods
+    let readyThen =
+      sim.isReady(pod) && pods.readyAt[pod.index] <= t.nanoseconds && !pods.isTerminating(pod)
+    let u = specs[entry]
+    let s = readyThen ? share : 0
+    var cpu = Double(u.cpuBaseMilli) + u.cpuPerRequestMilli * s
+    if t.nanoseconds - started < u.startupDuration.nanoseconds { cpu += Double(u.startupCPUMilli) }
+    let lim = limits(of: pod)
+    if lim.cpu > 0 { cpu = min(cpu, Double(lim.cpu)) }
+    let hours = Double(max(0, t.nanoseconds - started)) / 3.6e12
+    let memory =
+      Double(u.memoryBaseBytes) + u.memoryPerRequestBytes * s
+      + Double(u.memoryLeakBytesPerHour) * hours
+    return (Int64(cpu.rounded()), Int64(memory.rounded()))
+  }
+
+  /// The value of load `i` now (External and Object metrics read it at the reconcile).
+  func loadValue(_ i: Int) -> Double { loads[i].value(at: sim.now.nanoseconds) }
+
+  // MARK: Scrapes
+
+  func fire(_ timer: BerthEngine.Timer, _ engine: Engine) {
+    let previous = scrapeTime
+    scrapeTime = sim.now
+    for (i, l) in loads.enumerated() { loadAtScrape[i] = l.value(at: sim.now.nanoseconds) }
+    for (i, u) in specs.enumerated() {
+      let ready = readyPods(i)
+      let offered = u.load >= 0 ? loadAtScrape[u.load] : 0
+      shareAtScrape[i] = ready > 0 ? offered / Double(ready) : 0
+      if previous.nanoseconds >= 0 {
+        account(i, offered: offered, ready: ready, seconds: (sim.now - previous).seconds)
+      }
+      checkMemory(i)
+    }
+  }
+
+  /// The OOM candidates of entry `i` whose memory is above their limit now are killed.
+  private func checkMemory(_ i: Int) {
+    guard !oomCandidates[i].isEmpty else { return }
+    for pod in oomCandidates[i] {
+      guard
+        let u = usage(pod, entry: i, at: sim.now, share: shareAtScrape[i], window: false)
+      else { continue }
+      let limit = limits(of: pod).memory
+      if u.memoryBytes > limit {
+        sim.kubelet.oomKill(pod, usedBytes: u.memoryBytes, limitBytes: limit)
+      }
+    }
+  }
+
+  /// One interval of entry `i`: served, dropped and late requests, the p99 latency, usage.
+  private func account(_ i: Int, offered: Double, ready: Int, seconds: Double) {
+    let u = specs[i]
+    // What one ready pod serves: its CPU (limit, else request) beyond the base, per request.
+    var perPod = Double.infinity
+    if u.cpuPerRequestMilli > 0 {
+      let lim = representativeLimits(i)
+      let cap = Double(lim.cpu > 0 ? lim.cpu : lim.cpuRequest) - Double(u.cpuBaseMilli)
+      perPod = max(0, cap) / u.cpuPerRequestMilli
+    }
+    let q = MMc.evaluate(
+      arrival: offered, servers: ready, rate: perPod, slo: u.latencySLO.seconds)
+    quality[i].offered += offered * seconds
+    quality[i].served += q.served * seconds
+    quality[i].dropped += (offered - q.served) * seconds
+    quality[i].late += q.lateFraction * q.served * seconds
+    if offered - q.served > 1e-9 || q.p99 > u.latencySLO.seconds {
+      quality[i].sloViolationSeconds += seconds
+    }
+    let running = runningCount[i]
+    let cpu =
+      Double(running) * Double(u.cpuBaseMilli) + u.cpuPerRequestMilli * q.served
+    quality[i].usedCoreSeconds += cpu / 1000 * seconds
+    quality[i].requestedCoreSeconds +=
+      Double(running) * Double(representativeLimits(i).cpuRequest) / 1000 * seconds
+    let memory = Double(running) * Double(u.memoryBaseBytes) + u.memoryPerRequestBytes * q.served
+    let s = series[i]
+    sim.recorder.set(series: s, decimal: offered)
+    sim.recorder.set(series: s + 1, decimal: q.served)
+    sim.recorder.set(series: s + 2, decimal: offered - q.served)
+    sim.recorder.set(series: s + 3, decimal: min(q.p99, u.timeout.seconds))
+    sim.recorder.set(series: s + 4, Int(cpu.rounded()))
+    sim.recorder.set(series: s + 5, Int(memory.rounded()))
+    sim.recorder.set(series: s + 6, ready)
+  }
+
+  /// The limits of entry `i`'s pods, as the first of them with a template tells.
+  private var representative: [Int: (cpu: Int64, memory: Int64, cpuRequest: Int64)] = [:]
+  private func representativeLimits(_ i: Int) -> (cpu: Int64, memory: Int64, cpuRequest: Int64) {
+    if let hit = representative[i] { return hit }
+    for (t, tmpl) in sim.templates.enumerated() {
+      let labels = tmpl.pod.labels
+      guard specs[i].selector.matches(labels) else { continue }
+      let main = tmpl.pod.containers.first
+      let cpu = (try? main?.limits[ResourceName.cpu]?.milliValue()) ?? 0
+      let memory = (try? main?.limits[ResourceName.memory]?.value()) ?? 0
+      var request: Int64 = 0
+      for c in tmpl.pod.containers {
+        request += (try? c.requests[ResourceName.cpu]?.milliValue()) ?? 0
+      }
+      _ = t
+      let out = (cpu ?? 0, memory ?? 0, request)
+      representative[i] = out
+      return out
+    }
+    return (0, 0, 0)
+  }
+}
+
+/// An M/M/c queue's steady state, for service quality: `servers` pods each serving `rate`
+/// requests per second, `arrival` requests per second offered; what exceeds the capacity is
+/// dropped (the queue is kept stable at just under full load).
+enum MMc {
+  struct Result {
+    var served: Double
+    /// p99 of the response time (service + waiting), seconds; +∞ with no server.
+    var p99: Double
+    /// The share of served requests slower than the objective.
+    var lateFraction: Double
+  }
+
+  static func evaluate(arrival: Double, servers c: Int, rate mu: Double, slo: Double) -> Result {
+    guard arrival > 0 else { return Result(served: 0, p99: 0, lateFraction: 0) }
+    guard c > 0, mu > 0 else { return Result(served: 0, p99: .infinity, lateFraction: 1) }
+    guard mu.isFinite else { return Result(served: arrival, p99: 0, lateFraction: 0) }
+    let capacity = Double(c) * mu
+    let lambda = min(arrival, capacity * 0.999)
+    let served = min(arrival, capacity)
+    let erlangC = erlangCProbability(servers: c, offered: lambda / mu)
+    let drain = Double(c) * mu - lambda
+    // P(W > t) = C · e^(−(cμ − λ) t): the waiting time's p99.
+    let wait99 = erlangC > 0.01 ? log(erlangC / 0.01) / drain : 0
+    let service = 1 / mu
+    let p99 = service + wait99
+    var late = 0.0
+    if slo <= service {
+      late = 1
+    } else {
+      late = min(1, erlangC * exp(-drain * (slo - service)))
+    }
+    return Result(served: served, p99: p99, lateFraction: late)
+  }
+
+  /// Erlang C: the probability an arrival waits, with `servers` servers and `offered` = λ/μ,
+  /// by the numerically stable recurrence on Erlang B.
+  static func erlangCProbability(servers c: Int, offered a: Double) -> Double {
+    guard a < Double(c) else { return 1 }
+    var b = 1.0
+    for k in 1...c { b = a * b / (Double(k) + a * b) }
+    let rho = a / Double(c)
+    return b / (1 - rho + rho * b)
+  }
+}

@@ -1,0 +1,165 @@
+import BerthCore
+import Foundation
+import Testing
+
+@testable import BerthSimulation
+
+/// The HPA, the usage model and metrics-server in the simulated cluster: hand-computed
+/// timelines, with every invariant checked after every event.
+struct AutoscalingTests {
+  static func deployment(_ replicas: Int, memoryLimit: String? = nil) -> String {
+    """
+    ---
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      replicas: \(replicas)
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec:
+          containers:
+          - name: app
+            image: web
+            resources: {requests: {cpu: 500m, memory: 256Mi}\(memoryLimit.map { ", limits: {memory: \($0)}" } ?? "")}
+    ---
+    {apiVersion: v1, kind: Service, metadata: {name: web}, spec: {selector: {app: web}}}
+
+    """
+  }
+
+  /// External AverageValue of 1 per pod on a load that steps from 2 to 40 at 60 s and back to
+  /// 10 at 600 s, with the default behavior (an empty `behavior`): the count grows by at most
+  /// max(4 pods, 100 %) per 15 s sync — 2 → 6 → 12 → 24 → 40 at 60, 75, 90, 105 s — and falls
+  /// to 10 only 300 s after the last recommendation of 40 (at 585 s): at 885 s.
+  @Test func defaultBehaviorScalesUpByTheRateLimitAndDownAfterTheWindow() throws {
+    let text = """
+      apiVersion: berth.dev/v1alpha1
+      kind: Scenario
+      metadata: {name: step}
+      spec:
+        duration: 20m
+        loads:
+        - name: queue
+          shape: {steps: [{at: 0s, value: 2}, {at: 60s, value: 40}, {at: 600s, value: 10}]}
+      ---
+      apiVersion: autoscaling/v2
+      kind: HorizontalPodAutoscaler
+      metadata: {name: web}
+      spec:
+        scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+        minReplicas: 1
+        maxReplicas: 100
+        behavior: {}
+        metrics:
+        - type: External
+          external: {metric: {name: queue}, target: {type: AverageValue, averageValue: "1"}}
+
+      """ + Self.deployment(2) + TimelineTests.nodes(20, cpu: "8")
+    let sim = try TimelineTests.simulate(text)
+    let rescales = TimelineTests.events(sim, reason: "SuccessfulRescale", name: "web")
+    #expect(rescales == [60, 75, 90, 105, 885])
+    #expect(
+      TimelineTests.recorded(sim, "HorizontalPodAutoscaler,default,web,desiredReplicas", at: 104)
+        == 24)
+    #expect(
+      TimelineTests.recorded(sim, "HorizontalPodAutoscaler,default,web,desiredReplicas", at: 884)
+        == 40)
+    #expect(TimelineTests.recorded(sim, "Deployment,default,web,replicas", at: 1199) == 10)
+    let messages = sim.recorder.events.split(separator: "\n").filter {
+      $0.contains("SuccessfulRescale")
+    }
+    #expect(
+      messages.first?.contains("New size: 6; reason: external metric queue(<nil>) above target")
+        == true)
+    #expect(messages.last?.contains("New size: 10; reason: All metrics below target") == true)
+  }
+
+  /// CPU utilization: 4 pods of 500m each share 200 requests per second at 10m each (+ 50m
+  /// base): 550m of 500m = 110 % against a 50 % target → ⌈2.2 × 4⌉ = 9, held at the legacy
+  /// path's max(2 × 4, 4) = 8, as soon as the pods have a whole metrics window that began when
+  /// they were Ready (they start and turn Ready at 0; the scrape at 15 s covers [0, 15]).
+  @Test func cpuUtilizationOnASharedLoadScalesToTheComputedCount() throws {
+    let text = """
+      apiVersion: berth.dev/v1alpha1
+      kind: Scenario
+      metadata: {name: cpu}
+      spec:
+        duration: 2m
+        loads:
+        - {name: web, shape: {constant: 200}}
+        usage:
+        - selector: {matchLabels: {app: web}}
+          load: web
+          service: web
+          cpu: {base: 50m, perRequest: 10m}
+      ---
+      apiVersion: autoscaling/v2
+      kind: HorizontalPodAutoscaler
+      metadata: {name: web}
+      spec:
+        scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+        minReplicas: 1
+        maxReplicas: 30
+        metrics:
+        - type: Resource
+          resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+
+      """ + Self.deployment(4) + TimelineTests.nodes(10, cpu: "8")
+    let sim = try TimelineTests.simulate(text)
+    let first = TimelineTests.events(sim, reason: "SuccessfulRescale", name: "web").first
+    #expect(first == 15)
+    #expect(
+      TimelineTests.recorded(sim, "HorizontalPodAutoscaler,default,web,currentMetric:cpu", at: 15)
+        == 110)
+    #expect(
+      TimelineTests.recorded(sim, "HorizontalPodAutoscaler,default,web,desiredReplicas", at: 15)
+        == 8)
+    #expect(
+      sim.horizontalAutoscaling.hpas[0].conditions.contains { $0.reason == "ValidMetricFound" })
+    // 4 pods serve (500m − 50m) / 10m = 45 requests per second each: 20 of 200 are dropped
+    // until the new pods are Ready.
+    #expect(TimelineTests.recorded(sim, "Usage,default,web,servedLoad", at: 15) == 180)
+  }
+
+  /// A memory leak above the limit: 100 Mi + 400 Mi per hour passes a 300 Mi limit after
+  /// 30 min; the scrape after that (1815 s) kills the container (OOMKilled), which restarts at
+  /// once (its run was longer than the 10 min that resets the back-off) and leaks again.
+  @Test func aLeakAboveTheLimitIsOOMKilledAndRestarted() throws {
+    let text = """
+      apiVersion: berth.dev/v1alpha1
+      kind: Scenario
+      metadata: {name: leak}
+      spec:
+        duration: 2h
+        usage:
+        - selector: {matchLabels: {app: web}}
+          memory: {base: 100Mi, leakPerHour: 400Mi}
+
+      """ + Self.deployment(1, memoryLimit: "300Mi") + TimelineTests.nodes(1)
+    let sim = try TimelineTests.simulate(text)
+    let kills = TimelineTests.events(sim, reason: "OOMKilling")
+    #expect(kills == [1815, 3630, 5445])
+    let pod = try #require(sim.cluster.pods.id(named: sim.cluster.pods.name(PodID(0))))
+    #expect(sim.cluster.pods.restarts[pod.index] == 3)
+    #expect(sim.records[pod.index].oomKilled)
+  }
+
+  @Test func theSameScenarioAndSeedGiveTheSameBytes() throws {
+    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("datasets/scenarios/hpa-diurnal.yaml")
+      .path
+    func run() throws -> (String, String) {
+      let sim = try Simulation(scenario: try Scenario.read(path: path))
+      sim.run(until: .seconds(Int64(6 * 3600)))
+      return (sim.recorder.timeseries, sim.recorder.events)
+    }
+    let a = try run()
+    let b = try run()
+    #expect(a.0 == b.0)
+    #expect(a.1 == b.1)
+    #expect(a.0.contains("HorizontalPodAutoscaler,default,web,desiredReplicas"))
+  }
+}
