@@ -32,6 +32,8 @@ final class HorizontalAutoscaling: Component {
     var scaleEvents = 0
     var directionChanges = 0
     var lastDirection: Int8 = 0
+    /// The target's index in its controller (-1: not found yet).
+    var target = -1
     /// The target's replicas integrated over time, as read at each reconcile.
     var replicaSeconds = 0.0
     var lastReconcile = VirtualTime(nanoseconds: -1)
@@ -205,47 +207,64 @@ final class HorizontalAutoscaling: Component {
     reconcile(Int(timer.payload))
   }
 
-  /// The target's scale: spec and status replicas; nil when the target does not exist.
-  private func scale(_ i: Int) -> (spec: Int32, status: Int32)? {
+  /// The target's index in its controller, looked up again only when it was deleted.
+  private func target(_ i: Int) -> Int? {
+    let k = hpas[i].target
+    let kind = hpas[i].spec.scaleTargetRef.kind
+    if k >= 0 {
+      let deleted: Bool
+      switch kind {
+      case "Deployment": deleted = sim.deployments.deployments[k].deleted
+      case "StatefulSet": deleted = sim.statefulSets.sets[k].deleted
+      default: deleted = sim.replicaSets.sets[k].deleted
+      }
+      if !deleted { return k }
+    }
     let ref = hpas[i].spec.scaleTargetRef
     let ns = hpas[i].spec.namespace
-    switch ref.kind {
+    let found: Int?
+    switch kind {
+    case "Deployment": found = sim.deployments.find(namespace: ns, name: ref.name)
+    case "StatefulSet": found = sim.statefulSets.find(namespace: ns, name: ref.name)
+    case "ReplicaSet": found = sim.replicaSets.find(namespace: ns, name: ref.name)
+    default: found = nil
+    }
+    hpas[i].target = found ?? -1
+    return found
+  }
+
+  /// The target's scale: spec and status replicas; nil when the target does not exist.
+  private func scale(_ i: Int) -> (spec: Int32, status: Int32)? {
+    guard let k = target(i) else { return nil }
+    switch hpas[i].spec.scaleTargetRef.kind {
     case "Deployment":
-      guard let k = sim.deployments.find(namespace: ns, name: ref.name) else { return nil }
       let d = sim.deployments.deployments[k]
       return (Int32(clamping: d.object.replicas), Int32(clamping: d.replicas))
     case "StatefulSet":
-      guard let k = sim.statefulSets.find(namespace: ns, name: ref.name) else { return nil }
       let s = sim.statefulSets.sets[k]
       return (Int32(clamping: s.object.replicas), Int32(clamping: s.status.replicas))
-    case "ReplicaSet":
-      guard let k = sim.replicaSets.find(namespace: ns, name: ref.name) else { return nil }
+    default:
       let r = sim.replicaSets.sets[k]
       return (Int32(clamping: r.replicas), Int32(clamping: r.statusReplicas))
-    default: return nil
     }
   }
 
   /// Writes the target's `spec.replicas` (its document too, so a later patch keeps it).
   private func setScale(_ i: Int, _ n: Int32) {
-    let ref = hpas[i].spec.scaleTargetRef
-    let ns = hpas[i].spec.namespace
+    guard let k = target(i) else { return }
     let value = ObjectDocument.scalar(String(n))
-    switch ref.kind {
+    switch hpas[i].spec.scaleTargetRef.kind {
     case "Deployment":
-      guard let k = sim.deployments.find(namespace: ns, name: ref.name) else { return }
       let d = sim.deployments.deployments[k]
       d.object.replicas = Int(n)
       d.object.document.set(["spec", "replicas"], value)
       sim.deployments.markDirty(k)
     case "StatefulSet":
-      guard let k = sim.statefulSets.find(namespace: ns, name: ref.name) else { return }
       let s = sim.statefulSets.sets[k]
       s.object.replicas = Int(n)
       s.object.document.set(["spec", "replicas"], value)
       sim.statefulSets.markDirty(k)
     case "ReplicaSet":
-      guard let k = sim.replicaSets.find(namespace: ns, name: ref.name) else { return }
       let r = sim.replicaSets.sets[k]
       r.replicas = Int(n)
       r.document?.set(["spec", "replicas"], value)
@@ -275,7 +294,6 @@ final class HorizontalAutoscaling: Component {
     views.removeAll(keepingCapacity: true)
     let pods = sim.cluster.pods
     for p in hpas[i].members {
-      let r = sim.records[p.index]
       var readyStatus: ConditionStatus?
       var transition = UnixMillis.goZero
       let scheduled = pods.scheduledAt[p.index]
@@ -286,8 +304,9 @@ final class HorizontalAutoscaling: Component {
           transition = unixMillis(VirtualTime(nanoseconds: pods.readyAt[p.index]))
         } else {
           readyStatus = .isFalse
+          let notReady = sim.records[p.index].notReadyAt
           transition = unixMillis(
-            VirtualTime(nanoseconds: r.notReadyAt != PodTable.never ? r.notReadyAt : scheduled))
+            VirtualTime(nanoseconds: notReady != PodTable.never ? notReady : scheduled))
         }
       }
       views.append(
@@ -299,9 +318,11 @@ final class HorizontalAutoscaling: Component {
           memory: requests[p.index].memory))
     }
     let source = SimulatedMetrics(sim: sim, metrics: sim.workloadMetrics, now: now)
+    let conditions = hpas[i].conditions
+    hpas[i].conditions = []
     let result = controller.reconcile(
       hpas[i].spec, specReplicas: scale.spec, statusReplicas: scale.status, pods: views,
-      metrics: source, history: &hpas[i].history, conditions: hpas[i].conditions,
+      metrics: source, history: &hpas[i].history, conditions: consume conditions,
       previousDesiredReplicas: hpas[i].desired, now: now)
     hpas[i].conditions = result.conditions
     hpas[i].desired = result.desiredReplicas

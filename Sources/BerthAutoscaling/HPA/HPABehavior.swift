@@ -14,6 +14,7 @@ public struct HPAScalingRules: Sendable, Equatable {
     public var kind: Kind
     public var value: Int32
     public var periodSeconds: Int32
+    @inlinable
     public init(_ kind: Kind, _ value: Int32, periodSeconds: Int32) {
       self.kind = kind
       self.value = value
@@ -28,6 +29,7 @@ public struct HPAScalingRules: Sendable, Equatable {
   /// back to `--horizontal-pod-autoscaler-tolerance`.
   public var tolerance: Double?
 
+  @inlinable
   public init(
     stabilizationWindowSeconds: Int32? = nil, selectPolicy: SelectPolicy? = nil,
     policies: [Policy]? = nil, tolerance: Double? = nil
@@ -40,6 +42,7 @@ public struct HPAScalingRules: Sendable, Equatable {
 
   /// `GenerateHPAScaleUpRules`: window 0, Max, {4 pods, 100 %} per 15 s; `policies`, when set,
   /// replace the default list.
+  @inlinable
   public static func defaultedScaleUp(_ r: HPAScalingRules?) -> HPAScalingRules {
     var out = r ?? HPAScalingRules()
     if out.stabilizationWindowSeconds == nil { out.stabilizationWindowSeconds = 0 }
@@ -54,6 +57,7 @@ public struct HPAScalingRules: Sendable, Equatable {
 
   /// `GenerateHPAScaleDownRules`: Max, {100 %} per 15 s. The window stays nil here: the
   /// controller fills it with `--horizontal-pod-autoscaler-downscale-stabilization`.
+  @inlinable
   public static func defaultedScaleDown(_ r: HPAScalingRules?) -> HPAScalingRules {
     var out = r ?? HPAScalingRules()
     if out.selectPolicy == nil { out.selectPolicy = .max }
@@ -63,6 +67,7 @@ public struct HPAScalingRules: Sendable, Equatable {
     return out
   }
 
+  @inlinable
   var longestPeriodSeconds: Int32 { (policies ?? []).map(\.periodSeconds).max() ?? 0 }
 }
 
@@ -71,6 +76,7 @@ public struct HPAScalingRules: Sendable, Equatable {
 public struct HPABehavior: Sendable, Equatable {
   public var scaleUp: HPAScalingRules?
   public var scaleDown: HPAScalingRules?
+  @inlinable
   public init(scaleUp: HPAScalingRules? = nil, scaleDown: HPAScalingRules? = nil) {
     self.scaleUp = scaleUp
     self.scaleDown = scaleDown
@@ -83,6 +89,7 @@ public struct HPAHistory: Sendable, Equatable {
   public struct Recommendation: Sendable, Equatable {
     public var replicas: Int32
     public var time: UnixMillis
+    @inlinable
     public init(_ replicas: Int32, _ time: UnixMillis) {
       self.replicas = replicas
       self.time = time
@@ -94,6 +101,7 @@ public struct HPAHistory: Sendable, Equatable {
     public var time: UnixMillis
     /// Older than the direction's longest policy period when last looked at: its slot is free.
     public var outdated: Bool
+    @inlinable
     public init(_ change: Int32, _ time: UnixMillis, outdated: Bool = false) {
       self.change = change
       self.time = time
@@ -104,6 +112,7 @@ public struct HPAHistory: Sendable, Equatable {
   public var scaleUpEvents: [ScaleEvent]
   public var scaleDownEvents: [ScaleEvent]
 
+  @inlinable
   public init(
     recommendations: [Recommendation] = [], scaleUpEvents: [ScaleEvent] = [],
     scaleDownEvents: [ScaleEvent] = []
@@ -118,27 +127,36 @@ public struct HPAHistory: Sendable, Equatable {
 public struct HPALimit: Sendable, Equatable {
   public var reason: String
   public var message: String
+  @inlinable
   public init(_ reason: String, _ message: String) {
     self.reason = reason
     self.message = message
   }
+  @usableFromInline
   static let withinRange = HPALimit(
     "DesiredWithinRange", "the desired count is within the acceptable range")
+  @usableFromInline
   static let tooMany = HPALimit(
     "TooManyReplicas", "the desired replica count is more than the maximum replica count")
+  @usableFromInline
   static let tooFew = HPALimit(
     "TooFewReplicas", "the desired replica count is less than the minimum replica count")
+  @usableFromInline
   static let scaleUpRate = HPALimit(
     "ScaleUpLimit", "the desired replica count is increasing faster than the maximum scale rate")
+  @usableFromInline
   static let scaleDownRate = HPALimit(
     "ScaleDownLimit",
     "the desired replica count is decreasing faster than the maximum scale rate")
+  @usableFromInline
   static let readyForNewScale = HPALimit(
     "ReadyForNewScale", "recommended size matches current size")
+  @usableFromInline
   static let scaleDownStabilized = HPALimit(
     "ScaleDownStabilized",
     "recent recommendations were higher than current one, applying the highest recent recommendation"
   )
+  @usableFromInline
   static let scaleUpStabilized = HPALimit(
     "ScaleUpStabilized",
     "recent recommendations were lower than current one, applying the lowest recent recommendation")
@@ -152,6 +170,7 @@ public enum HPANormalization {
   /// `stabilizeRecommendation`: the highest recommendation of the last `window` (entries
   /// exactly `window` old still count), the new one included; the new one is stored in the
   /// last slot found older than the window, else appended.
+  @inlinable
   public static func stabilizeLegacy(
     _ history: inout HPAHistory, proposal: Int32, windowMillis: Int64, now: UnixMillis
   ) -> Int32 {
@@ -175,11 +194,13 @@ public enum HPANormalization {
   }
 
   /// `calculateScaleUpLimit`: `max(2 × current, 4)`.
+  @inlinable
   public static func legacyScaleUpLimit(_ current: Int32) -> Int32 {
     Int32(clamping: max(2 * Int64(current), 4))
   }
 
   /// `convertDesiredReplicasWithRules`: [min, min(max, scale-up limit)].
+  @inlinable
   public static func convertWithRules(
     current: Int32, desired: Int32, minReplicas: Int32, maxReplicas: Int32
   ) -> (replicas: Int32, limit: HPALimit) {
@@ -204,6 +225,7 @@ public enum HPANormalization {
   /// recommendation of the up window, highest of the down window] (both including the new
   /// proposal; an entry counts only when strictly newer than the window's start). The
   /// unstabilized proposal is stored in the last slot older than both windows, else appended.
+  @inlinable
   public static func stabilizeWithBehaviors(
     _ history: inout HPAHistory, proposal: Int32, current: Int32, upWindowSeconds: Int32,
     downWindowSeconds: Int32, now: UnixMillis
@@ -231,6 +253,7 @@ public enum HPANormalization {
   }
 
   /// `getReplicasChangePerPeriod`: the changes of events strictly newer than `period` ago.
+  @inlinable
   public static func changeInPeriod(
     _ events: [HPAHistory.ScaleEvent], periodSeconds: Int32, now: UnixMillis
   ) -> Int32 {
@@ -243,6 +266,7 @@ public enum HPANormalization {
   /// `calculateScaleUpLimitWithScalingRules`: per policy, from the count at the start of its
   /// period (current − added + removed within it): Pods → start + value, Percent →
   /// ⌈start × (1 + value/100)⌉; Max takes the largest, Min the smallest, Disabled the current.
+  @inlinable
   public static func scaleUpLimit(
     current: Int32, history: HPAHistory, rules: HPAScalingRules, now: UnixMillis
   ) -> Int32 {
@@ -267,6 +291,7 @@ public enum HPANormalization {
   /// `calculateScaleDownLimitWithBehaviors`: Pods → start − value, Percent →
   /// `int32(start × (1 − value/100))` (truncation toward zero); Max (the largest change) takes
   /// the smallest limit, Min the largest, Disabled the current.
+  @inlinable
   public static func scaleDownLimit(
     current: Int32, history: HPAHistory, rules: HPAScalingRules, now: UnixMillis
   ) -> Int32 {
@@ -288,6 +313,7 @@ public enum HPANormalization {
     return result
   }
 
+  @inlinable
   static func truncInt32(_ x: Double) -> Int32 {
     let t = x.rounded(.towardZero)
     if t.isNaN { return 0 }
@@ -298,6 +324,7 @@ public enum HPANormalization {
 
   /// `convertDesiredReplicasWithBehaviorRate`: the stabilized count clamped by the rate limits
   /// of its direction and by min/max replicas.
+  @inlinable
   public static func convertWithBehaviorRate(
     current: Int32, desired: Int32, minReplicas: Int32, maxReplicas: Int32,
     scaleUp: HPAScalingRules, scaleDown: HPAScalingRules, history: HPAHistory, now: UnixMillis
@@ -333,6 +360,7 @@ public enum HPANormalization {
   /// `storeScaleEvent` (behavior path only): marks the direction's events older than its
   /// longest policy period outdated, then stores the change in the last outdated slot, else
   /// appends it.
+  @inlinable
   public static func storeScaleEvent(
     _ history: inout HPAHistory, behavior: HPABehavior?, previous: Int32, new: Int32,
     now: UnixMillis

@@ -44,6 +44,7 @@ public protocol HPAPodView {
 
 extension HPAPodView {
   /// `podutil.IsPodReady`: a Ready condition with status True.
+  @inlinable
   public var isReady: Bool { readyStatus == .isTrue }
 }
 
@@ -55,6 +56,7 @@ public struct HPAContainer: Sendable, Equatable {
   /// A restartable init container (a sidecar): its requests count with the regular containers'.
   public var isSidecar: Bool
 
+  @inlinable
   public init(name: String, requestsMilli: [String: Int64], isSidecar: Bool = false) {
     self.name = name
     self.requestsMilli = requestsMilli
@@ -77,6 +79,7 @@ public struct HPAPod: Sendable, Equatable {
   /// Pod-level `spec.resources.requests` (PodLevelResources), milli-units, when set.
   public var podLevelRequestsMilli: [String: Int64]?
 
+  @inlinable
   public init(
     name: String, phase: PodPhase = .running, isDeleting: Bool = false,
     startTime: UnixMillis? = nil,
@@ -92,6 +95,7 @@ public struct HPAPod: Sendable, Equatable {
     self.podLevelRequestsMilli = podLevelRequestsMilli
   }
 
+  @inlinable
   public static func == (a: HPAPod, b: HPAPod) -> Bool {
     a.name == b.name && a.phase == b.phase && a.isDeleting == b.isDeleting
       && a.startTime == b.startTime && a.ready?.status == b.ready?.status
@@ -102,9 +106,13 @@ public struct HPAPod: Sendable, Equatable {
 }
 
 extension HPAPod: HPAPodView {
+  @inlinable
   public var podName: String { name }
+  @inlinable
   public var readyStatus: ConditionStatus? { ready?.status }
+  @inlinable
   public var readyTransition: UnixMillis { ready?.lastTransition ?? .goZero }
+  @inlinable
   public func request(resource: String, container: String?) throws(HPAMetricError) -> Int64 {
     try ReplicaCalculator.request(of: self, resource: resource, container: container)
   }
@@ -117,6 +125,7 @@ public struct PodMetricSample: Sendable, Equatable {
   public var timestamp: UnixMillis
   public var windowMillis: Int64
 
+  @inlinable
   public init(valueMilli: Int64, timestamp: UnixMillis = .goZero, windowMillis: Int64 = 0) {
     self.valueMilli = valueMilli
     self.timestamp = timestamp
@@ -132,6 +141,7 @@ public struct PodResourceMetrics: Sendable, Equatable {
   /// Per container, in the order the API lists them: usage in milli-units per resource.
   public var containers: [(name: String, usageMilli: [String: Int64])]
 
+  @inlinable
   public init(
     podName: String, timestamp: UnixMillis, windowMillis: Int64,
     containers: [(name: String, usageMilli: [String: Int64])]
@@ -142,6 +152,7 @@ public struct PodResourceMetrics: Sendable, Equatable {
     self.containers = containers
   }
 
+  @inlinable
   public static func == (a: PodResourceMetrics, b: PodResourceMetrics) -> Bool {
     a.podName == b.podName && a.timestamp == b.timestamp && a.windowMillis == b.windowMillis
       && a.containers.map(\.name) == b.containers.map(\.name)
@@ -159,6 +170,7 @@ public struct PodMetricSet: Sendable, Equatable {
   /// Samples for names no listed pod has.
   public var extra: [PodMetricSample]
 
+  @inlinable
   public init(byPod: [PodMetricSample?], extra: [PodMetricSample] = []) {
     self.byPod = byPod
     self.extra = extra
@@ -166,10 +178,12 @@ public struct PodMetricSet: Sendable, Equatable {
 
   /// Aligns samples keyed by pod name with `pods` (a name listed twice keeps its last sample,
   /// as a Go map would).
+  @inlinable
   public init(pods: [HPAPod], samples: [(podName: String, sample: PodMetricSample)]) {
     self.init(podNames: pods.map(\.name), samples: samples)
   }
 
+  @inlinable
   public init(podNames: [String], samples: [(podName: String, sample: PodMetricSample)]) {
     var index: [String: Int] = [:]
     for (i, p) in podNames.enumerated() { index[p] = i }
@@ -190,12 +204,14 @@ public struct PodMetricSet: Sendable, Equatable {
   }
 
   /// `len(metrics)`.
+  @inlinable
   public var count: Int { byPod.reduce(0) { $0 + ($1 == nil ? 0 : 1) } + extra.count }
 }
 
 extension PodResourceMetrics {
   /// `getPodMetrics`: the pod's sum over containers, or nil when a container lacks the
   /// resource or the pod lists no containers (then the pod counts as missing).
+  @inlinable
   public func podSample(_ resource: String) -> PodMetricSample? {
     guard !containers.isEmpty else { return nil }
     var sum: Int64 = 0
@@ -208,6 +224,7 @@ extension PodResourceMetrics {
 
   /// `getContainerMetrics`: the named container's usage, or nil when it is absent or lacks
   /// the resource.
+  @inlinable
   public func containerSample(_ resource: String, container: String) -> PodMetricSample? {
     guard let c = containers.first(where: { $0.name == container }),
       let v = c.usageMilli[resource]

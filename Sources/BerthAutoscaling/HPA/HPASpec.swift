@@ -6,7 +6,12 @@ public struct HPASpec: Sendable, Equatable {
   /// nil: 1 (the controller's default).
   public var minReplicas: Int32?
   public var maxReplicas: Int32
-  public var metrics: [HPAMetricSpec]
+  public var metrics: [HPAMetricSpec] {
+    didSet { metricDescriptions = metrics.map(\.controllerDescription) }
+  }
+  /// Upstream's description of each metric (`cpu resource utilization (percentage of
+  /// request)`), as its events and conditions name it.
+  public internal(set) var metricDescriptions: [String]
   /// nil selects the legacy normalisation path.
   public var behavior: HPABehavior?
 
@@ -21,6 +26,7 @@ public struct HPASpec: Sendable, Equatable {
     self.minReplicas = minReplicas
     self.maxReplicas = maxReplicas
     self.metrics = metrics
+    self.metricDescriptions = metrics.map(\.controllerDescription)
     self.behavior = behavior
   }
 }
@@ -30,6 +36,7 @@ public struct ObjectRef: Sendable, Equatable {
   public var apiVersion: String
   public var kind: String
   public var name: String
+  @inlinable
   public init(apiVersion: String = "apps/v1", kind: String, name: String) {
     self.apiVersion = apiVersion
     self.kind = kind
@@ -43,6 +50,7 @@ public enum HPAMetricTarget: Sendable, Equatable {
   case value(milli: Int64)
   case averageValue(milli: Int64)
 
+  @inlinable
   public var typeName: String {
     switch self {
     case .utilization: "Utilization"
@@ -56,6 +64,7 @@ public enum HPAMetricTarget: Sendable, Equatable {
 public struct HPAMetricIdentifier: Sendable, Equatable {
   public var name: String
   public var selector: [String: String]?
+  @inlinable
   public init(name: String, selector: [String: String]? = nil) {
     self.name = name
     self.selector = selector
@@ -71,6 +80,7 @@ public enum HPAMetricSpec: Sendable, Equatable {
   case external(metric: HPAMetricIdentifier, target: HPAMetricTarget)
 
   /// `Resource`, `ContainerResource`, `Pods`, `Object`, `External`.
+  @inlinable
   public var typeName: String {
     switch self {
     case .resource: "Resource"
@@ -81,7 +91,34 @@ public enum HPAMetricSpec: Sendable, Equatable {
     }
   }
 
+  /// How the controller names the metric in events and conditions.
+  @inlinable
+  public var controllerDescription: String {
+    switch self {
+    case .resource(let name, .utilization):
+      "\(name) resource utilization (percentage of request)"
+    case .containerResource(let name, _, .utilization):
+      "\(name) container resource utilization (percentage of request)"
+    case .resource(let name, _), .containerResource(let name, _, _): "\(name) resource"
+    case .pods(let metric, _): "pods metric \(metric.name)"
+    case .object(_, let metric, .averageValue), .external(let metric, _):
+      "external metric \(metric.name)(\(Self.goSelector(metric.selector)))"
+    case .object(let object, let metric, _): "\(object.kind) metric \(metric.name)"
+    }
+  }
+
+  /// Go's `%+v` of a `*metav1.LabelSelector` with match labels only (what the controller
+  /// prints into its metric descriptions).
+  @inlinable
+  public static func goSelector(_ selector: [String: String]?) -> String {
+    guard let selector else { return "<nil>" }
+    let labels = selector.keys.sorted().map { "\($0): \(selector[$0]!)," }.joined(separator: " ")
+    return
+      "&LabelSelector{MatchLabels:map[string]string{\(labels)},MatchExpressions:[]LabelSelectorRequirement{},}"
+  }
+
   /// The metric's name: the resource, or the metric identifier's name.
+  @inlinable
   public var metricName: String {
     switch self {
     case .resource(let n, _), .containerResource(let n, _, _): n
@@ -89,6 +126,7 @@ public enum HPAMetricSpec: Sendable, Equatable {
     }
   }
 
+  @inlinable
   public var target: HPAMetricTarget {
     switch self {
     case .resource(_, let t), .containerResource(_, _, let t), .pods(_, let t),
@@ -105,6 +143,7 @@ public struct HPACondition: Sendable, Equatable {
   public var reason: String
   public var message: String
   public var lastTransitionTime: UnixMillis?
+  @inlinable
   public init(
     type: String, status: ConditionStatus, reason: String, message: String,
     lastTransitionTime: UnixMillis? = nil
@@ -118,6 +157,7 @@ public struct HPACondition: Sendable, Equatable {
 
   /// `setConditionInList`: replaces the condition of that type (its transition time kept
   /// unless the status changes) or appends it.
+  @inlinable
   static func set(
     _ list: inout [HPACondition], _ type: String, _ status: ConditionStatus, _ reason: String,
     _ message: String, now: UnixMillis

@@ -16,6 +16,7 @@ public struct HPAControllerFlags: Sendable, Equatable {
   /// The `HPAScaleToZero` gate (alpha, off by default): whether `minReplicas: 0` is accepted.
   public var scaleToZero: Bool = false
 
+  @inlinable
   public init() {}
 }
 
@@ -42,6 +43,7 @@ public protocol HPAMetricsSource {
 }
 
 extension HPAMetricsSource {
+  @inlinable
   public func resourceSamples<P: HPAPodView>(resource: String, container: String?, pods: [P])
     throws(HPAMetricError) -> (samples: PodMetricSet, timestamp: UnixMillis)?
   {
@@ -66,6 +68,17 @@ public struct HPAMetricOutcome: Sendable, Equatable {
   /// to compute the replica count: ").
   public var failure: (reason: String, message: String)?
 
+  @inlinable public init(
+    spec: HPAMetricSpec, description: String, proposal: HPAProposal?,
+    failure: (reason: String, message: String)?
+  ) {
+    self.spec = spec
+    self.description = description
+    self.proposal = proposal
+    self.failure = failure
+  }
+
+  @inlinable
   public static func == (a: HPAMetricOutcome, b: HPAMetricOutcome) -> Bool {
     a.spec == b.spec && a.description == b.description && a.proposal == b.proposal
       && a.failure?.reason == b.failure?.reason && a.failure?.message == b.failure?.message
@@ -77,6 +90,11 @@ public struct HPAEvent: Sendable, Equatable {
   public var type: String
   public var reason: String
   public var message: String
+  @inlinable public init(type: String, reason: String, message: String) {
+    self.type = type
+    self.reason = reason
+    self.message = message
+  }
 }
 
 /// The outcome of one reconcile: the scale written (if any), the status, and the steps that
@@ -103,6 +121,26 @@ public struct HPAReconcile: Sendable, Equatable {
   /// The recommendation windows used (seconds) on the behavior path, or the legacy window.
   public var upWindowSeconds: Int32
   public var downWindowSeconds: Int32
+
+  @inlinable public init(
+    currentReplicas: Int32, desiredReplicas: Int32, rescaled: Bool, proposal: Int32? = nil,
+    stabilized: Int32? = nil, metrics: [HPAMetricOutcome], conditions: [HPACondition],
+    events: [HPAEvent], tolerances: HPATolerances, shortcut: String? = nil,
+    upWindowSeconds: Int32, downWindowSeconds: Int32
+  ) {
+    self.currentReplicas = currentReplicas
+    self.desiredReplicas = desiredReplicas
+    self.rescaled = rescaled
+    self.proposal = proposal
+    self.stabilized = stabilized
+    self.metrics = metrics
+    self.conditions = conditions
+    self.events = events
+    self.tolerances = tolerances
+    self.shortcut = shortcut
+    self.upWindowSeconds = upWindowSeconds
+    self.downWindowSeconds = downWindowSeconds
+  }
 }
 
 /// The horizontal controller's reconcile of one HPA (`horizontal.go: reconcileAutoscaler`),
@@ -110,8 +148,10 @@ public struct HPAReconcile: Sendable, Equatable {
 public struct HorizontalController: Sendable {
   public var flags: HPAControllerFlags
 
+  @inlinable
   public init(flags: HPAControllerFlags = HPAControllerFlags()) { self.flags = flags }
 
+  @inlinable
   var calculator: ReplicaCalculator {
     ReplicaCalculator(
       cpuInitializationPeriodMillis: flags.cpuInitializationPeriodMillis,
@@ -120,6 +160,7 @@ public struct HorizontalController: Sendable {
 
   /// The tolerances for `hpa`: its behavior's per-direction tolerance when the gate is on,
   /// else the flag's.
+  @inlinable
   public func tolerances(for hpa: HPASpec) -> HPATolerances {
     var t = HPATolerances(scaleDown: flags.tolerance, scaleUp: flags.tolerance)
     if flags.configurableTolerance {
@@ -131,10 +172,12 @@ public struct HorizontalController: Sendable {
 
   /// One reconcile at `now`. `specReplicas`/`statusReplicas` are the target's scale;
   /// `conditions` the HPA's current status conditions (updated as upstream's `setCondition`).
+  @inlinable
   public func reconcile<P: HPAPodView>(
     _ hpa: HPASpec, specReplicas: Int32, statusReplicas: Int32, pods: [P],
     metrics source: some HPAMetricsSource, history: inout HPAHistory,
-    conditions: [HPACondition] = [], previousDesiredReplicas: Int32? = nil, now: UnixMillis
+    conditions: consuming [HPACondition] = [], previousDesiredReplicas: Int32? = nil,
+    now: UnixMillis
   ) -> HPAReconcile {
     var conditions = conditions
     HPACondition.set(
@@ -224,12 +267,14 @@ public struct HorizontalController: Sendable {
   }
 
   /// The behavior with the API's defaults filled in.
+  @inlinable
   static func defaulted(_ b: HPABehavior) -> HPABehavior {
     HPABehavior(
       scaleUp: HPAScalingRules.defaultedScaleUp(b.scaleUp),
       scaleDown: HPAScalingRules.defaultedScaleDown(b.scaleDown))
   }
 
+  @inlinable
   func normalize(
     _ hpa: HPASpec, history: inout HPAHistory, current: Int32, proposal: Int32,
     minReplicas: Int32, downWindow: Int32, upWindow: Int32, conditions: inout [HPACondition],
@@ -265,15 +310,23 @@ public struct HorizontalController: Sendable {
     return converted.replicas
   }
 
+  @usableFromInline
   struct Computed {
-    var replicas: Int32
-    var metric: String
-    var outcomes: [HPAMetricOutcome]
-    var error: String?
+    @usableFromInline var replicas: Int32
+    @usableFromInline var metric: String
+    @usableFromInline var outcomes: [HPAMetricOutcome]
+    @usableFromInline var error: String?
+    @inlinable init(replicas: Int32, metric: String, outcomes: [HPAMetricOutcome], error: String?) {
+      self.replicas = replicas
+      self.metric = metric
+      self.outcomes = outcomes
+      self.error = error
+    }
   }
 
   /// `computeReplicasForMetrics`: the largest proposal; all failed, or some failed while the
   /// rest would scale down → no proposal (-1) and ScalingActive False with the first failure.
+  @inlinable
   func computeReplicasForMetrics<P: HPAPodView>(
     _ hpa: HPASpec, specReplicas: Int32, statusReplicas: Int32, pods: [P],
     source: some HPAMetricsSource, tolerances: HPATolerances, conditions: inout [HPACondition],
@@ -284,9 +337,10 @@ public struct HorizontalController: Sendable {
     var outcomes: [HPAMetricOutcome] = []
     var invalid = 0
     var firstFailure: (reason: String, message: String, error: String)?
-    for spec in hpa.metrics {
+    for (k, spec) in hpa.metrics.enumerated() {
       let o = computeReplicasForMetric(
-        hpa, spec, specReplicas: specReplicas, statusReplicas: statusReplicas, pods: pods,
+        hpa, spec, description: hpa.metricDescriptions[k], specReplicas: specReplicas,
+        statusReplicas: statusReplicas, pods: pods,
         source: source, tolerances: tolerances, now: now)
       outcomes.append(o.outcome)
       if let f = o.outcome.failure {
@@ -316,16 +370,24 @@ public struct HorizontalController: Sendable {
       }
       return Computed(replicas: -1, metric: "", outcomes: outcomes, error: error ?? "no metrics")
     }
-    HPACondition.set(
-      &conditions, "ScalingActive", .isTrue, "ValidMetricFound",
-      "the HPA was able to successfully calculate a replica count from \(metric)", now: now)
+    // The message is the same as long as the deciding metric is: built only when it changes.
+    let current = conditions.first { $0.type == "ScalingActive" }
+    if current?.status != .isTrue || current?.reason != "ValidMetricFound"
+      || !(current?.message.hasSuffix(metric) ?? false)
+    {
+      HPACondition.set(
+        &conditions, "ScalingActive", .isTrue, "ValidMetricFound",
+        "the HPA was able to successfully calculate a replica count from \(metric)", now: now)
+    }
     return Computed(replicas: replicas, metric: metric, outcomes: outcomes, error: error)
   }
 
   /// One metric (`computeReplicasForMetric` and the `computeStatusFor…` helpers), with
   /// upstream's descriptions and error texts.
+  @inlinable
   func computeReplicasForMetric<P: HPAPodView>(
-    _ hpa: HPASpec, _ spec: HPAMetricSpec, specReplicas: Int32, statusReplicas: Int32,
+    _ hpa: HPASpec, _ spec: HPAMetricSpec, description: String, specReplicas: Int32,
+    statusReplicas: Int32,
     pods: [P], source: some HPAMetricsSource, tolerances: HPATolerances, now: UnixMillis
   ) -> (outcome: HPAMetricOutcome, error: String?) {
     let calc = calculator
@@ -345,15 +407,6 @@ public struct HorizontalController: Sendable {
         container == nil
         ? "failed to get \(name) resource metric value: "
         : "failed to get \(container!) container metric value: "
-      let description: String
-      switch target {
-      case .utilization:
-        description =
-          container == nil
-          ? "\(name) resource utilization (percentage of request)"
-          : "\(name) container resource utilization (percentage of request)"
-      default: description = "\(name) resource"
-      }
       do throws(HPAMetricError) {
         let got: (samples: PodMetricSet, timestamp: UnixMillis)
         do throws(HPAMetricError) {
@@ -395,7 +448,6 @@ public struct HorizontalController: Sendable {
         return failed(description, reason, error.message, outerPrefix + error.message)
       }
     case .pods(let metric, let target):
-      let description = "pods metric \(metric.name)"
       guard case .averageValue(let milli) = target else {
         let m = "invalid pods metric source: the target must be an average value"
         return failed(
@@ -422,12 +474,6 @@ public struct HorizontalController: Sendable {
           "failed to get pods metric value: \(error.message)")
       }
     case .object(let object, let metric, let target):
-      let description: String
-      if case .averageValue = target {
-        description = "external metric \(metric.name)(\(Self.goSelector(metric.selector)))"
-      } else {
-        description = "\(object.kind) metric \(metric.name)"
-      }
       do throws(HPAMetricError) {
         let got: (valueMilli: Int64, timestamp: UnixMillis)
         do throws(HPAMetricError) {
@@ -462,14 +508,13 @@ public struct HorizontalController: Sendable {
           "failed to get object metric value: \(error.message)")
       }
     case .external(let metric, let target):
-      let description = "external metric \(metric.name)(\(Self.goSelector(metric.selector)))"
       do throws(HPAMetricError) {
         let got: (seriesMilli: [Int64], timestamp: UnixMillis)
         do throws(HPAMetricError) {
           got = try source.externalMetric(metric)
         } catch {
           throw HPAMetricError(
-            "unable to get external metric \(hpa.namespace)/\(metric.name)/\(Self.goSelector(metric.selector)): \(error.message)"
+            "unable to get external metric \(hpa.namespace)/\(metric.name)/\(HPAMetricSpec.goSelector(metric.selector)): \(error.message)"
           )
         }
         var p: HPAProposal
@@ -499,12 +544,4 @@ public struct HorizontalController: Sendable {
     }
   }
 
-  /// Go's `%+v` of a `*metav1.LabelSelector` with match labels only (what the controller
-  /// prints into its metric descriptions): `&LabelSelector{MatchLabels:map[string]string{a: b,},MatchExpressions:[]LabelSelectorRequirement{},}`.
-  static func goSelector(_ selector: [String: String]?) -> String {
-    guard let selector else { return "<nil>" }
-    let labels = selector.keys.sorted().map { "\($0): \(selector[$0]!)," }.joined(separator: " ")
-    return
-      "&LabelSelector{MatchLabels:map[string]string{\(labels)},MatchExpressions:[]LabelSelectorRequirement{},}"
-  }
 }

@@ -6,25 +6,31 @@ import BerthCore
 public struct HPATolerances: Sendable, Equatable {
   public var scaleDown: Double
   public var scaleUp: Double
+  @inlinable
   public init(scaleDown: Double = 0.1, scaleUp: Double = 0.1) {
     self.scaleDown = scaleDown
     self.scaleUp = scaleUp
   }
   /// `[down:10.0%, up:10.0%]`, as upstream prints them.
+  @inlinable
   public var description: String {
     "[down:\(Self.percent(scaleDown))%, up:\(Self.percent(scaleUp))%]"
   }
+  @inlinable
   static func percent(_ x: Double) -> String {
     let tenths = (x * 1000).rounded() / 10
     return tenths == tenths.rounded() ? "\(Int64(tenths)).0" : "\(tenths)"
   }
+  @inlinable
   public func contains(_ ratio: Double) -> Bool { 1 - scaleDown <= ratio && ratio <= 1 + scaleUp }
 }
 
 /// A failed metric computation, with upstream's message.
 public struct HPAMetricError: Error, Equatable, Sendable, CustomStringConvertible {
   public var message: String
+  @inlinable
   public init(_ message: String) { self.message = message }
+  @inlinable
   public var description: String { message }
 }
 
@@ -66,6 +72,7 @@ public struct HPAProposal: Sendable, Equatable {
   /// The newest metric timestamp upstream reports for the proposal.
   public var timestamp: UnixMillis?
 
+  @inlinable
   public init(replicas: Int32, ratio: Double) {
     self.replicas = replicas
     self.ratio = ratio
@@ -89,6 +96,7 @@ public struct ReplicaCalculator: Sendable {
   /// `--horizontal-pod-autoscaler-initial-readiness-delay` (30 s).
   public var initialReadinessDelayMillis: Int64
 
+  @inlinable
   public init(
     cpuInitializationPeriodMillis: Int64 = 300_000, initialReadinessDelayMillis: Int64 = 30_000
   ) {
@@ -102,6 +110,7 @@ public struct ReplicaCalculator: Sendable {
   /// initialization period a sample counts only from a Ready pod whose whole sample window
   /// came after it turned Ready; after it, a pod is unready only if Not Ready and it never
   /// became ready since start (its last transition within the initial readiness delay).
+  @inlinable
   public func groupPods<P: HPAPodView>(
     _ pods: [P], metrics: PodMetricSet, resource: String?, now: UnixMillis
   ) -> [HPAPodBucket] {
@@ -112,6 +121,7 @@ public struct ReplicaCalculator: Sendable {
   }
 
   /// `groupPods` into a reused buffer.
+  @inlinable
   public func groupPods<P: HPAPodView>(
     _ pods: [P], metrics: PodMetricSet, resource: String?, now: UnixMillis,
     into out: inout [HPAPodBucket]
@@ -160,6 +170,7 @@ public struct ReplicaCalculator: Sendable {
   /// `calculateRequests` for one pod: the pod-level request when set (and no container is
   /// named), else the named container's, else the sum over containers and sidecars.
   /// - Throws: upstream's message when a counted container has no request for `resource`.
+  @inlinable
   public static func request(
     of pod: HPAPod, resource: String, container: String?, podLevelResources: Bool = true
   ) throws(HPAMetricError) -> Int64 {
@@ -191,6 +202,7 @@ public struct ReplicaCalculator: Sendable {
   /// `GetResourceUtilizationRatio`: over pods with both a metric and a request, the integer
   /// percent `⌊100 · Σusage / Σrequest⌋` (computed exactly; outside Int32 is an error) and the
   /// raw average `⌊Σusage / n⌋`.
+  @inlinable
   static func utilizationRatio(
     metrics: PodMetricSet, requests: [Int64], target: Int32
   ) throws(HPAMetricError) -> (ratio: Double, percent: Int32, rawAverage: Int64) {
@@ -214,6 +226,7 @@ public struct ReplicaCalculator: Sendable {
 
   /// `GetMetricUsageRatio`: `⌊Σvalue / n⌋` over every sample (extras included) and its ratio
   /// to the target.
+  @inlinable
   static func usageRatio(metrics: PodMetricSet, target: Int64) -> (ratio: Double, average: Int64) {
     var total: Int128 = 0
     var n: Int128 = 0
@@ -232,6 +245,7 @@ public struct ReplicaCalculator: Sendable {
   }
 
   /// `GetResourceReplicas` (Resource and ContainerResource metrics with a Utilization target).
+  @inlinable
   public func resourceUtilizationReplicas<P: HPAPodView>(
     currentReplicas: Int32, targetPercent: Int32, resource: String, container: String?,
     pods: [P], metrics: PodMetricSet, timestamp: UnixMillis?, tolerances: HPATolerances,
@@ -298,6 +312,7 @@ public struct ReplicaCalculator: Sendable {
   }
 
   /// The slow path's ending, shared by the utilization and plain paths.
+  @inlinable
   static func rebalanced(
     _ proposal: HPAProposal, current: Int32, first: Double, second: Double, count: Int,
     tolerances: HPATolerances, checkDirectionOfCount: Bool = true
@@ -319,6 +334,7 @@ public struct ReplicaCalculator: Sendable {
 
   /// `calcPlainMetricReplicas` (Pods metrics, and Resource metrics with an AverageValue target):
   /// missing pods count as exactly at target on a scale-down, as zero on a scale-up.
+  @inlinable
   public func plainMetricReplicas<P: HPAPodView>(
     currentReplicas: Int32, targetMilli: Int64, resource: String?, pods: [P],
     metrics: PodMetricSet, timestamp: UnixMillis?, tolerances: HPATolerances, now: UnixMillis
@@ -378,6 +394,7 @@ public struct ReplicaCalculator: Sendable {
   /// `getUsageRatioReplicaCount`: from zero replicas (HPAScaleToZero) `⌈ratio⌉`, tolerance
   /// ignored; otherwise within tolerance the current count, else `⌈ratio × ready⌉` where ready
   /// counts pods Running and Ready (so all-unready pods propose 0 — kubernetes#130130).
+  @inlinable
   static func usageRatioReplicaCount<P: HPAPodView>(
     current: Int32, ratio: Double, pods: [P], tolerances: HPATolerances
   ) throws(HPAMetricError) -> (replicas: Int32, ready: Int, within: Bool) {
@@ -393,6 +410,7 @@ public struct ReplicaCalculator: Sendable {
   }
 
   /// `GetObjectMetricReplicas` (Object metric, Value target).
+  @inlinable
   public func objectValueReplicas<P: HPAPodView>(
     currentReplicas: Int32, targetMilli: Int64, valueMilli: Int64, pods: [P],
     tolerances: HPATolerances
@@ -410,6 +428,7 @@ public struct ReplicaCalculator: Sendable {
   /// `GetObjectPerPodMetricReplicas` and `GetExternalPerPodMetricReplicas` (AverageValue
   /// targets): against `status.replicas`, `⌈value / target⌉` when outside tolerance; the
   /// reported average is `⌈value / status.replicas⌉`.
+  @inlinable
   public func perPodValueReplicas(
     statusReplicas: Int32, targetAverageMilli: Int64, valueMilli: Int64,
     tolerances: HPATolerances
@@ -430,6 +449,7 @@ public struct ReplicaCalculator: Sendable {
 
   /// `GetExternalMetricReplicas` (External metric, Value target): the series summed
   /// (saturating at Int64.max), then as an Object Value target.
+  @inlinable
   public func externalValueReplicas<P: HPAPodView>(
     currentReplicas: Int32, targetMilli: Int64, seriesMilli: [Int64], pods: [P],
     tolerances: HPATolerances
@@ -440,6 +460,7 @@ public struct ReplicaCalculator: Sendable {
       tolerances: tolerances)
   }
 
+  @inlinable
   static func saturatingSum(_ values: [Int64]) -> Int64 {
     var total: Int64 = 0
     for v in values {
@@ -451,6 +472,7 @@ public struct ReplicaCalculator: Sendable {
 
   /// Go's `int32(math.Ceil(x))`, saturating instead of wrapping (upstream caps at MaxInt32
   /// where it can overflow).
+  @inlinable
   static func ceilInt32(_ x: Double) -> Int32 {
     let c = x.rounded(.up)
     if c.isNaN { return 0 }
@@ -459,6 +481,7 @@ public struct ReplicaCalculator: Sendable {
     return Int32(c)
   }
 
+  @inlinable
   static func ceilInt64(_ x: Double) -> Int64 {
     let c = x.rounded(.up)
     if c.isNaN { return 0 }
