@@ -26,6 +26,7 @@ public struct BerthCommand: ParsableCommand {
     version: "berth \(BerthVersion.current)",
     subcommands: [
       Schedule.self, Simulate.self, Generate.self, Bench.self, Compare.self, HPA.self,
+      Autoscale.self,
     ])
 
   public init() {}
@@ -43,6 +44,7 @@ public enum BerthCLI {
     ("bench", Bench.self),
     ("bench run", BenchRun.self), ("bench compare", BenchCompare.self), ("bench ab", BenchAB.self),
     ("compare", Compare.self), ("hpa", HPA.self), ("hpa explain", HPAExplain.self),
+    ("autoscale", Autoscale.self), ("autoscale compare", AutoscaleCompare.self),
   ]
 }
 

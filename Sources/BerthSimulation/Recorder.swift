@@ -35,7 +35,7 @@ public final class Recorder: Component {
     "DaemonSet": ["numberAvailable", "desiredNumberScheduled"],
     "Job": ["active"],
     "HorizontalPodAutoscaler": ["currentReplicas", "desiredReplicas"],
-    "Usage": ["offeredLoad", "servedLoad", "droppedLoad", "latencyP99Seconds"],
+    "Usage": ["offeredLoad", "servedLoad", "droppedLoad", "latencyP99Seconds", "readyPods"],
   ]
   static let chartsLastObjects: Set<String> = ["Job"]
 

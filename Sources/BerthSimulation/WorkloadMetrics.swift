@@ -66,6 +66,35 @@ final class WorkloadMetrics: Component {
     /// Core-seconds used, and requested by the entry's running pods.
     var usedCoreSeconds = 0.0
     var requestedCoreSeconds = 0.0
+    /// SPEC RG's elasticity areas, core-seconds: requested CPU short of, and beyond, what the
+    /// offered load needs (its requests' CPU plus the base of the pods that serving it takes).
+    var underProvisionedCoreSeconds = 0.0
+    var overProvisionedCoreSeconds = 0.0
+    /// Intervals in which requests were dropped, joined into episodes: how many, and their
+    /// total length (how long the service stayed short after each rise of the load).
+    var overloadEpisodes = 0
+    var overloadSeconds = 0.0
+    var overloaded = false
+    /// The per-interval p99 latencies, time-weighted, in log-spaced buckets (1 ms to 100 s).
+    var p99Histogram = [Double](repeating: 0, count: 101)
+
+    /// The latency below which 99 % of the run's time had its p99 (an upper bucket edge).
+    var p99OfIntervals: Double {
+      let total = p99Histogram.reduce(0, +)
+      guard total > 0 else { return 0 }
+      var seen = 0.0
+      for (k, w) in p99Histogram.enumerated() {
+        seen += w
+        if seen >= 0.99 * total { return ServiceQuality.bucketTop(k) }
+      }
+      return ServiceQuality.bucketTop(100)
+    }
+
+    static func bucket(_ seconds: Double) -> Int {
+      guard seconds > 0.001 else { return 0 }
+      return min(100, Int((log10(seconds) + 3) * 20) + 1)
+    }
+    static func bucketTop(_ k: Int) -> Double { k == 0 ? 0.001 : pow(10, Double(k) / 20 - 3) }
   }
 
   static let fields = [
@@ -300,21 +329,34 @@ final class WorkloadMetrics: Component {
     quality[i].served += q.served * seconds
     quality[i].dropped += (offered - q.served) * seconds
     quality[i].late += q.lateFraction * q.served * seconds
-    if offered - q.served > 1e-9 || q.p99 > u.latencySLO.seconds {
-      quality[i].sloViolationSeconds += seconds
+    let p99 = min(q.p99, u.timeout.seconds)
+    let dropping = offered - q.served > 1e-9
+    if dropping || p99 > u.latencySLO.seconds { quality[i].sloViolationSeconds += seconds }
+    quality[i].p99Histogram[ServiceQuality.bucket(p99)] += seconds
+    if dropping {
+      if !quality[i].overloaded { quality[i].overloadEpisodes += 1 }
+      quality[i].overloadSeconds += seconds
     }
+    quality[i].overloaded = dropping
     let running = runningCount[i]
-    let cpu =
-      Double(running) * Double(u.cpuBaseMilli) + u.cpuPerRequestMilli * q.served
+    let cpu = Double(running) * Double(u.cpuBaseMilli) + u.cpuPerRequestMilli * q.served
     quality[i].usedCoreSeconds += cpu / 1000 * seconds
-    quality[i].requestedCoreSeconds +=
-      Double(running) * Double(representativeLimits(i).cpuRequest) / 1000 * seconds
+    let supply = Double(running) * Double(representativeLimits(i).cpuRequest) / 1000
+    quality[i].requestedCoreSeconds += supply * seconds
+    var needed = offered * u.cpuPerRequestMilli / 1000
+    if perPod.isFinite && perPod > 0 {
+      needed += Double(u.cpuBaseMilli) / 1000 * max(1, (offered / perPod).rounded(.up))
+    } else {
+      needed += Double(u.cpuBaseMilli) / 1000 * Double(max(1, running))
+    }
+    quality[i].underProvisionedCoreSeconds += max(0, needed - supply) * seconds
+    quality[i].overProvisionedCoreSeconds += max(0, supply - needed) * seconds
     let memory = Double(running) * Double(u.memoryBaseBytes) + u.memoryPerRequestBytes * q.served
     let s = series[i]
     sim.recorder.set(series: s, decimal: offered)
     sim.recorder.set(series: s + 1, decimal: q.served)
     sim.recorder.set(series: s + 2, decimal: offered - q.served)
-    sim.recorder.set(series: s + 3, decimal: min(q.p99, u.timeout.seconds))
+    sim.recorder.set(series: s + 3, decimal: p99)
     sim.recorder.set(series: s + 4, Int(cpu.rounded()))
     sim.recorder.set(series: s + 5, Int(memory.rounded()))
     sim.recorder.set(series: s + 6, ready)
