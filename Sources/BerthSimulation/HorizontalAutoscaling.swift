@@ -53,7 +53,7 @@ final class HorizontalAutoscaling: Component {
   init(_ sim: Simulation) {
     self.sim = sim
     controller = HorizontalController(flags: sim.settings.hpa)
-    for spec in sim.scenario.horizontalPodAutoscalers {
+    for spec in sim.scenario.horizontalPodAutoscalers + sim.scenario.scaledObjects.map(\.hpa) {
       var s = State(spec: spec, selector: LabelSelector())
       s.series = sim.recorder.series(
         kind: "HorizontalPodAutoscaler", namespace: spec.namespace, name: spec.name,
@@ -505,6 +505,15 @@ struct SimulatedMetrics: HPAMetricsSource {
   func externalMetric(_ metric: HPAMetricIdentifier) throws(HPAMetricError) -> (
     seriesMilli: [Int64], timestamp: UnixMillis
   ) {
+    // KEDA's metrics adapter: `s<i>-<type>` of the ScaledObject the selector names.
+    if let so = metric.selector?["scaledobject.keda.sh/name"],
+      let o = sim.scenario.scaledObjects.first(where: { $0.name == so }),
+      metric.name.hasPrefix("s"), let dash = metric.name.firstIndex(of: "-"),
+      let t = Int(metric.name[metric.name.index(after: metric.name.startIndex)..<dash]),
+      t < o.triggers.count, let i = load(o.triggers[t].source)
+    {
+      return ([Int64((metrics.loadValue(i) * 1000).rounded())], now)
+    }
     guard let i = load(metric.name) else {
       throw HPAMetricError("no metrics returned from external metrics API")
     }

@@ -155,6 +155,8 @@ public struct Scenario: Sendable {
   public var metricsServer = MetricsServerSpec()
   /// The scenario's HorizontalPodAutoscalers (autoscaling/v2), in file order.
   public var horizontalPodAutoscalers: [HPASpec] = []
+  /// KEDA ScaledObjects (keda.sh/v1alpha1), in file order.
+  public var scaledObjects: [ScaledObjectSpec] = []
 
   public static let apiVersion = "berth.dev/v1alpha1"
   /// 2024-01-01T00:00:00Z.
@@ -193,6 +195,7 @@ public struct Scenario: Sendable {
     var objects = KubernetesYAML.Objects()
     var workloads: [WorkloadObject] = []
     var hpas: [(spec: HPASpec, node: YAMLValue)] = []
+    var scaledObjects: [(spec: ScaledObjectSpec, node: YAMLValue)] = []
     var scenario: (YAMLValue, String)?
     var parsed: Scenario?
 
@@ -222,6 +225,14 @@ public struct Scenario: Sendable {
         }
         scenario = (v, v.file)
         parsed = try Scenario.scenario(v)
+      } else if kind == "ScaledObject" {
+        let o = try HPAInputs.scaledObject(v)
+        if scaledObjects.contains(where: {
+          $0.spec.namespace == o.namespace && $0.spec.name == o.name
+        }) {
+          throw v.error("duplicate ScaledObject \(o.namespace)/\(o.name)")
+        }
+        scaledObjects.append((o, v))
       } else if kind == "HorizontalPodAutoscaler" {
         let h = try HPAInputs.hpa(v, scaleToZero: true)
         if hpas.contains(where: {
@@ -261,6 +272,27 @@ public struct Scenario: Sendable {
         }
       }
       s.horizontalPodAutoscalers = hpas.map(\.spec)
+      for (o, node) in scaledObjects {
+        for t in o.triggers where !t.isResource {
+          guard s.loads.contains(where: { $0.name == t.source }) else {
+            throw node.error(
+              "ScaledObject \(o.namespace)/\(o.name): no load named \(t.source) in spec.loads")
+          }
+        }
+        guard ["Deployment", "StatefulSet", "ReplicaSet"].contains(o.scaleTargetRef.kind) else {
+          throw node.error(
+            "ScaledObject \(o.namespace)/\(o.name): the simulator scales Deployments, StatefulSets and ReplicaSets"
+          )
+        }
+        let h = o.hpa
+        if s.horizontalPodAutoscalers.contains(where: {
+          $0.namespace == h.namespace && $0.name == h.name
+        }) {
+          throw node.error(
+            "ScaledObject \(o.namespace)/\(o.name): an HPA named \(h.name) exists already")
+        }
+      }
+      s.scaledObjects = scaledObjects.map(\.spec)
       return s
     }
   }

@@ -114,6 +114,7 @@ public final class Simulation {
   @exclusivity(unchecked) var actions: ActionRunner!
   @exclusivity(unchecked) var workloadMetrics: WorkloadMetrics!
   @exclusivity(unchecked) var horizontalAutoscaling: HorizontalAutoscaling!
+  @exclusivity(unchecked) var keda: KEDAOperator!
 
   @exclusivity(unchecked) var records: [PodRecord] = []
   /// Per node row, the pod records naming it (`PodRecord.node`) whose rows are not released:
@@ -172,8 +173,10 @@ public final class Simulation {
     statefulSets = StatefulSetController(self, rng: root.split(label: "statefulsets"))
     workloadMetrics = WorkloadMetrics(self, root: root)
     horizontalAutoscaling = HorizontalAutoscaling(self)
+    keda = KEDAOperator(self)
     for c in [
-      actions, nodes, workloadMetrics, horizontalAutoscaling, cronJobs, deployments, replicaSets,
+      actions, nodes, workloadMetrics, keda, horizontalAutoscaling, cronJobs, deployments,
+      replicaSets,
       statefulSets, daemonSets, jobs,
     ] as [Component] {
       engine.add(c)

@@ -367,6 +367,134 @@ public enum HPAInputs {
     return x
   }
 
+  // MARK: KEDA
+
+  /// Per KEDA scaler type, the metadata keys of its target and of its activation threshold.
+  static let kedaThresholdKeys: [String: (target: String, activation: String)] = [
+    "prometheus": ("threshold", "activationThreshold"),
+    "rabbitmq": ("value", "activationValue"),
+    "kafka": ("lagThreshold", "activationLagThreshold"),
+    "aws-sqs-queue": ("queueLength", "activationQueueLength"),
+    "azure-queue": ("queueLength", "activationQueueLength"),
+    "redis": ("listLength", "activationListLength"),
+    "metrics-api": ("targetValue", "activationTargetValue"),
+    "cpu": ("value", "activationValue"),
+    "memory": ("value", "activationValue"),
+  ]
+
+  /// A KEDA ScaledObject (keda.sh/v1alpha1). Triggers read a scenario load named by
+  /// `metadata.load` (Berth's addition; cpu and memory triggers read the resource).
+  package static func scaledObject(_ v: YAMLValue) throws(InputError) -> ScaledObjectSpec {
+    try v.requireKeys(in: ["apiVersion", "kind", "metadata", "spec", "status"])
+    let api = try v.child("apiVersion")?.string() ?? ""
+    guard api == "keda.sh/v1alpha1" else {
+      throw (v.child("apiVersion") ?? v).error(
+        "expected apiVersion keda.sh/v1alpha1, found \(Escaped(api))")
+    }
+    let meta = v.child("metadata")
+    guard let name = try meta?.child("name")?.string(), !name.isEmpty else {
+      throw (meta ?? v).error("the ScaledObject needs metadata.name")
+    }
+    guard let spec = v.child("spec") else { throw v.error("missing spec") }
+    try spec.requireKeys(in: [
+      "scaleTargetRef", "pollingInterval", "cooldownPeriod", "initialCooldownPeriod",
+      "idleReplicaCount", "minReplicaCount", "maxReplicaCount", "fallback", "advanced", "triggers",
+    ])
+    guard let ref = spec.child("scaleTargetRef"), let target = try ref.child("name")?.string()
+    else {
+      throw spec.error("a ScaledObject needs scaleTargetRef.name")
+    }
+    try ref.requireKeys(in: ["name", "kind", "apiVersion", "envSourceContainerName"])
+    var triggers: [ScaledObjectSpec.Trigger] = []
+    for t in try spec.child("triggers")?.sequence() ?? [] {
+      try t.requireKeys(in: [
+        "type", "metadata", "metricType", "name", "authenticationRef", "useCachedMetrics",
+      ])
+      let type = try t.child("type")?.string() ?? ""
+      let keys = kedaThresholdKeys[type] ?? ("threshold", "activationThreshold")
+      let md = t.child("metadata")
+      guard let targetNode = md?.child(keys.target) else {
+        throw (md ?? t).error("a \(Escaped(type)) trigger needs metadata.\(keys.target)")
+      }
+      let metricType =
+        try t.child("metricType")?.string()
+        ?? (type == "cpu" || type == "memory" ? "Utilization" : "AverageValue")
+      guard ["AverageValue", "Value", "Utilization"].contains(metricType) else {
+        throw t.child("metricType")!.error("expected AverageValue, Value or Utilization")
+      }
+      var targetMilli = try milli(targetNode, positive: true)
+      if metricType == "Utilization" { targetMilli = targetMilli / 1000 * 1000 }
+      let activation =
+        try md?.child(keys.activation).map { a throws(InputError) in try milli(a) } ?? 0
+      var source = type
+      if type != "cpu" && type != "memory" {
+        guard let l = try md?.child("load")?.string() else {
+          throw (md ?? t).error(
+            "a \(Escaped(type)) trigger needs metadata.load: the scenario load it reads (Berth's addition)"
+          )
+        }
+        source = l
+      }
+      triggers.append(
+        ScaledObjectSpec.Trigger(
+          type: type, metricType: metricType, targetMilli: targetMilli, activationMilli: activation,
+          source: source))
+    }
+    guard !triggers.isEmpty else { throw spec.error("a ScaledObject needs at least one trigger") }
+    var out = ScaledObjectSpec(
+      namespace: try meta?.child("namespace")?.string() ?? "default", name: name,
+      scaleTargetRef: ObjectRef(
+        apiVersion: try ref.child("apiVersion")?.string() ?? "apps/v1",
+        kind: try ref.child("kind")?.string() ?? "Deployment", name: target),
+      triggers: triggers)
+    func seconds(_ key: String) throws(InputError) -> Int32? {
+      guard let n = spec.child(key) else { return nil }
+      let x = try n.int32()
+      guard x >= 0 else { throw n.error("must be ≥ 0") }
+      return x
+    }
+    if let x = try seconds("pollingInterval") {
+      guard x > 0 else { throw spec.child("pollingInterval")!.error("must be positive") }
+      out.pollingInterval = x
+    }
+    if let x = try seconds("cooldownPeriod") { out.cooldownPeriod = x }
+    if let x = try seconds("initialCooldownPeriod") { out.initialCooldownPeriod = x }
+    if let x = try seconds("minReplicaCount") { out.minReplicaCount = x }
+    if let x = try seconds("maxReplicaCount") { out.maxReplicaCount = x }
+    if let x = try seconds("idleReplicaCount") {
+      guard x < out.minReplicaCount else {
+        throw spec.child("idleReplicaCount")!.error("must be less than minReplicaCount")
+      }
+      out.idleReplicaCount = x
+    }
+    guard out.maxReplicaCount >= max(out.minReplicaCount, 1) else {
+      throw (spec.child("maxReplicaCount") ?? spec).error(
+        "must be at least minReplicaCount (and 1)")
+    }
+    if let f = spec.child("fallback") {
+      try f.requireKeys(in: ["failureThreshold", "replicas", "behavior"])
+      guard let ft = f.child("failureThreshold"), let r = f.child("replicas") else {
+        throw f.error("fallback needs failureThreshold and replicas")
+      }
+      out.fallback = (try ft.int32(), try r.int32())
+    }
+    if let a = spec.child("advanced") {
+      try a.requireKeys(in: [
+        "horizontalPodAutoscalerConfig", "restoreToOriginalReplicaCount", "scalingModifiers",
+      ])
+      if let h = a.child("horizontalPodAutoscalerConfig") {
+        try h.requireKeys(in: ["name", "behavior"])
+        out.hpaName = try h.child("name")?.string()
+        if let b = h.child("behavior") {
+          out.behavior = HPABehavior(
+            scaleUp: try b.child("scaleUp").map { r throws(InputError) in try rules(r) },
+            scaleDown: try b.child("scaleDown").map { r throws(InputError) in try rules(r) })
+        }
+      }
+    }
+    return out
+  }
+
   // MARK: Pods
 
   /// The pods of `path`: Pod, PodList or List documents (what `kubectl get pods -o yaml`

@@ -146,6 +146,47 @@ struct AutoscalingTests {
     #expect(sim.records[pod.index].oomKilled)
   }
 
+  /// KEDA: a target never active goes to zero at the first poll (0 s); activation at the poll
+  /// after the load rises (60 s: 0 → 1, then the HPA: ⌈50 / 10⌉ = 5); the load stops at 600 s,
+  /// the last active poll was 570 s, so zero comes at the first poll at least 300 s later:
+  /// 870 s — not before, though the HPA may take it down to its minimum of 1 meanwhile.
+  @Test func kedaScalesToZeroOnlyAfterTheCooldownWithoutActivation() throws {
+    let text = """
+      apiVersion: berth.dev/v1alpha1
+      kind: Scenario
+      metadata: {name: keda}
+      spec:
+        duration: 20m
+        loads:
+        - name: queue
+          shape: {steps: [{at: 0s, value: 0}, {at: 60s, value: 50}, {at: 600s, value: 0}]}
+      ---
+      apiVersion: keda.sh/v1alpha1
+      kind: ScaledObject
+      metadata: {name: web}
+      spec:
+        scaleTargetRef: {name: web}
+        pollingInterval: 30
+        cooldownPeriod: 300
+        triggers:
+        - type: rabbitmq
+          metadata: {queueName: jobs, mode: QueueLength, value: "10", load: queue}
+
+      """ + Self.deployment(2) + TimelineTests.nodes(4, cpu: "8")
+    let sim = try TimelineTests.simulate(text)
+    #expect(TimelineTests.events(sim, reason: "KEDAScaleTargetDeactivated") == [0, 870])
+    #expect(TimelineTests.events(sim, reason: "KEDAScaleTargetActivated") == [60])
+    #expect(TimelineTests.recorded(sim, "Deployment,default,web,replicas", at: 869)! >= 1)
+    #expect(TimelineTests.recorded(sim, "Deployment,default,web,replicas", at: 870) == 0)
+    // The HPA KEDA made: External metric s0-rabbitmq, AverageValue 10 → 5 replicas.
+    #expect(
+      TimelineTests.recorded(
+        sim, "HorizontalPodAutoscaler,default,keda-hpa-web,desiredReplicas", at: 120)
+        == 5)
+    #expect(
+      sim.horizontalAutoscaling.hpas[0].conditions.contains { $0.reason == "ScalingDisabled" })
+  }
+
   @Test func theSameScenarioAndSeedGiveTheSameBytes() throws {
     let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
       .deletingLastPathComponent()
