@@ -26,7 +26,7 @@ public struct BerthCommand: ParsableCommand {
     version: "berth \(BerthVersion.current)",
     subcommands: [
       Schedule.self, Simulate.self, Generate.self, Bench.self, Compare.self, HPA.self,
-      Autoscale.self,
+      Autoscale.self, VPA.self,
     ])
 
   public init() {}
@@ -45,10 +45,16 @@ public enum BerthCLI {
     ("bench run", BenchRun.self), ("bench compare", BenchCompare.self), ("bench ab", BenchAB.self),
     ("compare", Compare.self), ("hpa", HPA.self), ("hpa explain", HPAExplain.self),
     ("autoscale", Autoscale.self), ("autoscale compare", AutoscaleCompare.self),
+    ("vpa", VPA.self), ("vpa recommend", VPARecommend.self),
   ]
 }
 
 extension BerthCLI {
+  /// What `berth vpa recommend ARGS…` prints, for tests.
+  public static func vpaRecommendReport(_ args: [String]) throws -> String {
+    try VPARecommend.parse(args).report()
+  }
+
   /// What `berth hpa explain ARGS…` prints, for tests.
   public static func hpaExplainReport(_ args: [String]) throws -> String {
     try HPAExplain.parse(args).report()

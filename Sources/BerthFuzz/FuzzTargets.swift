@@ -24,6 +24,8 @@ enum FuzzTarget: String, CaseIterable {
   case cronSchedule = "cron-schedule"
   case scenario
   case hpaExplain = "hpa-explain"
+  case vpaRecommend = "vpa-recommend"
+  case loadSeries = "load-series"
 
   /// 2024-03-10 06:59:59 UTC: a minute before New York springs forward, where stepping is hardest.
   static let cronStart: Int64 = 1_710_053_999
@@ -95,6 +97,16 @@ enum FuzzTarget: String, CaseIterable {
       check { () throws(InputError) in try Self.runScenario(text(data)) }
     case .hpaExplain:
       check { () throws(InputError) in try Self.runHPAExplain(data) }
+    case .vpaRecommend:
+      check { () throws(InputError) in try Self.runVPARecommend(data) }
+    case .loadSeries:
+      check { () throws(InputError) in
+        let points = try LoadSeriesCSV.parse(text(data), file: "series.csv")
+        let series = LoadSeries(.series(points: points, linear: true, loop: true), seed: 1)
+        for t in [Int64(0), 1_000_000_000, points.last!.t, points.last!.t &+ 7] {
+          precondition(series.value(at: t) >= 0, "a negative load")
+        }
+      }
     case .cronSchedule:
       // The first byte chooses the form (standard or with seconds) and the zone.
       let flags = data.first ?? 0
@@ -160,6 +172,33 @@ enum FuzzTarget: String, CaseIterable {
       metrics: source, history: &history, conditions: hpa.conditions,
       now: metrics.newestTimestamp ?? UnixMillis(0))
     precondition(!r.rescaled || r.desiredReplicas != current, "a rescale to the same count")
+  }
+
+  /// `berth vpa recommend`'s readers on three NUL-separated parts (usage CSV, OOM CSV, VPA
+  /// YAML); what they accept goes through the recommender model.
+  static func runVPARecommend(_ data: Data) throws(InputError) {
+    let parts = data.split(separator: 0x00, maxSplits: 2, omittingEmptySubsequences: false)
+    func part(_ i: Int) throws(InputError) -> String {
+      try InputFile.text(i < parts.count ? Data(parts[i]) : Data(), file: "part\(i)")
+    }
+    let usage = try VPAInputs.usage(try part(0), file: "usage.csv")
+    let oomText = try part(1)
+    let ooms = oomText.isEmpty ? [] : try VPAInputs.oom(oomText, file: "oom.csv")
+    let vpaText = try part(2)
+    let vpa = vpaText.isEmpty ? nil : try VPAInputs.vpa(text: vpaText, file: "vpa.yaml")
+    var model = VPAModel()
+    for r in usage.prefix(10_000) {
+      model.addUsage(
+        pod: r.pod, container: r.container, at: r.time, cpuCores: r.cpuCores,
+        memoryBytes: r.memoryBytes)
+    }
+    for o in ooms.prefix(1000) {
+      model.addOOM(pod: o.pod, container: o.container, at: o.time, requestBytes: o.memoryBytes)
+    }
+    let now = usage.last?.time ?? UnixMillis(0)
+    for r in model.recommendations(vpa: vpa, at: now) {
+      precondition(r.target.cpuMilli >= 0 && r.target.memoryBytes >= 0, "a negative target")
+    }
   }
 
   func text(_ data: Data) throws(InputError) -> String { try InputFile.text(data, file: "fuzz") }
