@@ -535,6 +535,33 @@ public final class Cluster {
     record(.assignedPodDeleted, .assignedPodDeleted(pod))
   }
 
+  /// Changes a pod's CPU and memory requests in place (an in-place resize): a bound pod's node
+  /// sums follow. A decrease of a bound pod is recorded as `assignedPodScaledDown`.
+  /// - Parameters: the pod's new requests (`PodRequests.effective`) and non-zero requests.
+  public func resizePod(
+    _ pod: PodID, requestCPU: Int64, requestMemory: Int64, nonZeroCPU: Int64, nonZeroMemory: Int64
+  ) {
+    let p = pod.index
+    let old = (cpu: pods.requestCPU[p], memory: pods.requestMemory[p])
+    let oldNonZero = (cpu: pods.nonZeroCPU[p], memory: pods.nonZeroMemory[p])
+    pods.requestCPU[p] = requestCPU
+    pods.requestMemory[p] = requestMemory
+    pods.nonZeroCPU[p] = nonZeroCPU
+    pods.nonZeroMemory[p] = nonZeroMemory
+    guard let node = pods.boundNode(pod) else { return }
+    let n = node.index
+    nodes.noteChange(n)
+    nodes.requestedCPU[n] += requestCPU - old.cpu
+    nodes.requestedMemory[n] += requestMemory - old.memory
+    nodes.nonZeroRequestedCPU[n] += nonZeroCPU - oldNonZero.cpu
+    nodes.nonZeroRequestedMemory[n] += nonZeroMemory - oldNonZero.memory
+    assert(nodes.requestedCPU[n] >= 0 && nodes.requestedMemory[n] >= 0, "requested sums below zero")
+    if requestCPU < old.cpu || requestMemory < old.memory {
+      record(
+        .assignedPodScaledDown, .assignedPodScaledDown(pod, oldCPU: old.cpu, oldMemory: old.memory))
+    }
+  }
+
   /// The id of the matcher for (namespace, selector), registering it — and counting the bound
   /// pods it matches on every node — the first time it is asked for.
   /// - Complexity: O(1) amortised; O(pods) the first time.

@@ -18,6 +18,9 @@ public enum ClusterChange: Sendable, Equatable {
   case assignedPodAdded(PodID)
   /// A bound pod deleted (its row still holds its spec; it is unbound already).
   case assignedPodDeleted(PodID)
+  /// A bound pod's requests went down (an in-place resize, upstream's UpdatePodScaleDown); the
+  /// row holds the new requests, `oldCPU`/`oldMemory` the previous ones.
+  case assignedPodScaledDown(PodID, oldCPU: Int64, oldMemory: Int64)
 
   /// The kind, for routing.
   public var kind: ClusterChangeKinds {
@@ -28,6 +31,7 @@ public enum ClusterChange: Sendable, Equatable {
     case .podAdded: return .podAdded
     case .assignedPodAdded: return .assignedPodAdded
     case .assignedPodDeleted: return .assignedPodDeleted
+    case .assignedPodScaledDown: return .assignedPodScaledDown
     }
   }
 }
@@ -42,8 +46,10 @@ public struct ClusterChangeKinds: OptionSet, Sendable, Hashable {
   public static let assignedPodAdded = ClusterChangeKinds(rawValue: 8)
   public static let assignedPodDeleted = ClusterChangeKinds(rawValue: 16)
   public static let nodeDeleted = ClusterChangeKinds(rawValue: 32)
+  public static let assignedPodScaledDown = ClusterChangeKinds(rawValue: 64)
   public static let all: ClusterChangeKinds = [
     .nodeAdded, .nodeUpdated, .podAdded, .assignedPodAdded, .assignedPodDeleted, .nodeDeleted,
+    .assignedPodScaledDown,
   ]
 }
 

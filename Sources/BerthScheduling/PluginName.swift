@@ -41,16 +41,20 @@ public struct ClusterEvents: Sendable, Equatable {
   public var assignedPodAdd: Bool
   /// A bound pod deleted (AssignedPodDelete).
   public var assignedPodDelete: Bool
+  /// A bound pod's requests lowered by an in-place resize (UpdatePodScaleDown).
+  public var assignedPodScaleDown: Bool
 
   public init(
     nodeAdd: Bool = true, nodeUpdate: Cluster.NodeChanges = [], nodeDelete: Bool = false,
-    assignedPodAdd: Bool = false, assignedPodDelete: Bool = false
+    assignedPodAdd: Bool = false, assignedPodDelete: Bool = false,
+    assignedPodScaleDown: Bool = false
   ) {
     self.nodeAdd = nodeAdd
     self.nodeUpdate = nodeUpdate
     self.nodeDelete = nodeDelete
     self.assignedPodAdd = assignedPodAdd
     self.assignedPodDelete = assignedPodDelete
+    self.assignedPodScaleDown = assignedPodScaleDown
   }
 
   /// Whether `event` is one of these.
@@ -61,6 +65,7 @@ public struct ClusterEvents: Sendable, Equatable {
     case .nodeUpdate(let changes): return !changes.isDisjoint(with: nodeUpdate)
     case .assignedPodAdd: return assignedPodAdd
     case .assignedPodDelete: return assignedPodDelete
+    case .assignedPodScaleDown: return assignedPodScaleDown
     }
   }
 }

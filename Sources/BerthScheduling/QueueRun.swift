@@ -189,7 +189,10 @@ public final class QueueRun: Component {
   // MARK: Component
 
   public var watches: ClusterChangeKinds {
-    [.nodeAdded, .nodeUpdated, .nodeDeleted, .assignedPodAdded, .assignedPodDeleted]
+    [
+      .nodeAdded, .nodeUpdated, .nodeDeleted, .assignedPodAdded, .assignedPodDeleted,
+      .assignedPodScaledDown,
+    ]
   }
 
   /// Every change a scheduling decision can see bumps the state version and moves the waiting

@@ -35,6 +35,8 @@ public enum ClusterEvent: Sendable, Hashable {
   case nodeUpdate(Cluster.NodeChanges)
   case assignedPodAdd
   case assignedPodDelete
+  /// A bound pod's requests went down (upstream's UpdatePodScaleDown).
+  case assignedPodScaleDown
 
   /// Whether `plugin` registers for the event (its descriptor's `events`, upstream's
   /// `EventsToRegister` with queueing hints on).
@@ -53,6 +55,7 @@ extension ClusterChange {
     case .nodeUpdated(_, _, let changes): return .nodeUpdate(changes)
     case .assignedPodAdded: return .assignedPodAdd
     case .assignedPodDeleted: return .assignedPodDelete
+    case .assignedPodScaledDown: return .assignedPodScaleDown
     case .podAdded: return nil
     }
   }

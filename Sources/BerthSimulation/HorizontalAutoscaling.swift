@@ -153,13 +153,27 @@ final class HorizontalAutoscaling: Component {
     position[pod.index] = -1
   }
 
+  /// A pod's requests changed in place (a VPA resize).
+  func podResized(_ pod: PodID) {
+    guard pod.index < requests.count else { return }
+    requests[pod.index] = podRequests(pod)
+  }
+
   /// `calculateRequests` without a container: containers and sidecars summed.
   private func podRequests(_ pod: PodID) -> (cpu: Int64?, memory: Int64?) {
     let t = sim.records[pod.index].template
     let spec = t >= 0 ? sim.templates[Int(t)].pod : sim.barePods[pod.index]
     var cpu: Int64? = 0
     var memory: Int64? = 0
-    for c in spec.containers + spec.initContainers.filter(\.restartPolicyAlways) {
+    let own = sim.verticalAutoscaling.resources(of: pod)
+    for (k, c) in (spec.containers + spec.initContainers.filter(\.restartPolicyAlways)).enumerated()
+    {
+      if k == 0, let own {
+        // The main container as the VPA sized it.
+        cpu = cpu.map { $0 + own.cpu }
+        memory = memory.map { $0 + own.memory * 1000 }
+        continue
+      }
       if let q = c.requests[ResourceName.cpu], let m = try? q.milliValue() {
         cpu = cpu.map { $0 + m }
       } else {
@@ -406,9 +420,15 @@ struct SimulatedPod: HPAPodView {
     }
     let t = sim.records[pod.index].template
     let spec = t >= 0 ? sim.templates[Int(t)].pod : sim.barePods[pod.index]
+    let own = sim.verticalAutoscaling.resources(of: pod)
     var sum: Int64 = 0
-    for c in spec.containers + spec.initContainers.filter(\.restartPolicyAlways)
+    for (k, c) in (spec.containers + spec.initContainers.filter(\.restartPolicyAlways)).enumerated()
     where container == nil || c.name == container {
+      if k == 0, let own, resource == ResourceName.cpu || resource == ResourceName.memory {
+        sum += resource == ResourceName.cpu ? own.cpu : own.memory * 1000
+        if container != nil { return sum }
+        continue
+      }
       guard let q = c.requests[resource], let m = try? q.milliValue() else {
         throw HPAMetricError(
           "missing request for \(resource) in container \(c.name) of Pod \(podName)")

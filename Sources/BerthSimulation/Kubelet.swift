@@ -341,12 +341,52 @@ final class Kubelet: Component {
         "Memory cgroup out of memory: killed container \(container) (using \(usedBytes) bytes, limit \(limitBytes))"
     )
     sim.records[pod.index].killedByProbe = true
+    sim.verticalAutoscaling.oomKilled(pod)
     exited(pod, oom: true)
+  }
+
+  enum ResizeOutcome { case done, deferred, infeasible }
+
+  /// An in-place resize of a running pod's main container (KEP-1287, the kubelet's admission of
+  /// a resize): Infeasible when the pod's new requests exceed the node's allocatable, Deferred
+  /// while the node's other pods leave too little room (or the new memory limit is below what
+  /// the container uses now), else done at once — no restart (resizePolicy NotRequired).
+  func resize(
+    _ pod: PodID, from old: VerticalAutoscaling.MainResources,
+    to new: VerticalAutoscaling.MainResources
+  ) -> ResizeOutcome {
+    let pods = sim.cluster.pods
+    guard let node = pods.boundNode(pod) else { return .deferred }
+    let n = sim.cluster.nodes
+    let i = node.index
+    let cpu = pods.requestCPU[pod.index] - old.cpu + new.cpu
+    let memory = pods.requestMemory[pod.index] - old.memory + new.memory
+    if cpu > n.allocatableCPU[i] || memory > n.allocatableMemory[i] { return .infeasible }
+    let otherCPU = n.requestedCPU[i] - pods.requestCPU[pod.index]
+    let otherMemory = n.requestedMemory[i] - pods.requestMemory[pod.index]
+    if otherCPU + cpu > n.allocatableCPU[i] || otherMemory + memory > n.allocatableMemory[i] {
+      return .deferred
+    }
+    if new.memoryLimit > 0, new.memoryLimit < old.memoryLimit || old.memoryLimit == 0 {
+      let entry = Int(sim.records[pod.index].usage)
+      if entry >= 0,
+        let used = sim.workloadMetrics.usage(
+          pod, entry: entry, at: sim.now, share: sim.workloadMetrics.shareAtScrape[entry],
+          window: false),
+        used.memoryBytes > new.memoryLimit
+      {
+        return .deferred
+      }
+    }
+    return .done
   }
 
   private func exited(_ pod: PodID, oom: Bool = false) {
     let pods = sim.cluster.pods
     sim.records[pod.index].oomKilled = oom
+    let started = sim.records[pod.index].containerStartedAt
+    sim.records[pod.index].lastRunNanos =
+      started == PodTable.never ? 0 : sim.now.nanoseconds - started
     sim.records[pod.index].running = false
     sim.records[pod.index].generation &+= 1
     loseReady(pod)

@@ -223,7 +223,7 @@ final class NodeLifecycle: Component {
 
   /// `status.disruptionsAllowed` as the disruption controller publishes it: the budget's pods
   /// that exist are expected; the Ready ones not being deleted are healthy.
-  private func disruptionsAllowed(_ b: Int) -> Int {
+  func disruptionsAllowed(_ b: Int) -> Int {
     var expected = 0
     var healthy = 0
     for p in 0..<sim.cluster.pods.count {

@@ -177,6 +177,10 @@ final class ReplicaSetController: QueuedController {
       for _ in 0..<(-diff) {
         let name = uniqueName(prefix: rs.name + "-")
         let pod: PodID
+        // A VPA recommendation that changed since the prototype was admitted: admit afresh.
+        if let prototype = rs.prototype, !sim.verticalAutoscaling.isCurrent(prototype) {
+          dropPrototype(rs)
+        }
         if let prototype = rs.prototype {
           pod = sim.createPod(copying: prototype, name: name)
         } else {

@@ -157,6 +157,8 @@ public struct Scenario: Sendable {
   public var horizontalPodAutoscalers: [HPASpec] = []
   /// KEDA ScaledObjects (keda.sh/v1alpha1), in file order.
   public var scaledObjects: [ScaledObjectSpec] = []
+  /// VerticalPodAutoscalers (autoscaling.k8s.io/v1), in file order.
+  public var verticalPodAutoscalers: [VPASpec] = []
 
   public static let apiVersion = "berth.dev/v1alpha1"
   /// 2024-01-01T00:00:00Z.
@@ -196,6 +198,7 @@ public struct Scenario: Sendable {
     var workloads: [WorkloadObject] = []
     var hpas: [(spec: HPASpec, node: YAMLValue)] = []
     var scaledObjects: [(spec: ScaledObjectSpec, node: YAMLValue)] = []
+    var vpas: [(spec: VPASpec, node: YAMLValue)] = []
     var scenario: (YAMLValue, String)?
     var parsed: Scenario?
 
@@ -225,6 +228,15 @@ public struct Scenario: Sendable {
         }
         scenario = (v, v.file)
         parsed = try Scenario.scenario(v)
+      } else if kind == "VerticalPodAutoscaler" {
+        let o = try VPAInputs.vpa(v)
+        if vpas.contains(where: { $0.spec.namespace == o.namespace && $0.spec.name == o.name }) {
+          throw v.error("duplicate VerticalPodAutoscaler \(o.namespace)/\(o.name)")
+        }
+        guard ["Deployment", "StatefulSet", "ReplicaSet"].contains(o.targetRef.kind) else {
+          throw v.error("the simulator's VPA targets Deployments, StatefulSets and ReplicaSets")
+        }
+        vpas.append((o, v))
       } else if kind == "ScaledObject" {
         let o = try HPAInputs.scaledObject(v)
         if scaledObjects.contains(where: {
@@ -293,6 +305,7 @@ public struct Scenario: Sendable {
         }
       }
       s.scaledObjects = scaledObjects.map(\.spec)
+      s.verticalPodAutoscalers = vpas.map(\.spec)
       return s
     }
   }

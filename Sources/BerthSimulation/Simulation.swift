@@ -41,6 +41,9 @@ struct PodRecord {
   var containerStartedAt = PodTable.never
   /// Its last container exit was an OOM kill (its last state's reason is OOMKilled).
   var oomKilled = false
+  /// How long its main container ran before its last exit (lastState's finishedAt −
+  /// startedAt), ns; -1 before any exit.
+  var lastRunNanos: Int64 = -1
   /// Index into the scenario's usage entries; -1: none matches.
   var usage: Int16 = -1
   /// The container's planned readiness (ns after its start), drawn once per start.
@@ -115,6 +118,7 @@ public final class Simulation {
   @exclusivity(unchecked) var workloadMetrics: WorkloadMetrics!
   @exclusivity(unchecked) var horizontalAutoscaling: HorizontalAutoscaling!
   @exclusivity(unchecked) var keda: KEDAOperator!
+  @exclusivity(unchecked) var verticalAutoscaling: VerticalAutoscaling!
 
   @exclusivity(unchecked) var records: [PodRecord] = []
   /// Per node row, the pod records naming it (`PodRecord.node`) whose rows are not released:
@@ -174,9 +178,10 @@ public final class Simulation {
     workloadMetrics = WorkloadMetrics(self, root: root)
     horizontalAutoscaling = HorizontalAutoscaling(self)
     keda = KEDAOperator(self)
+    verticalAutoscaling = VerticalAutoscaling(self)
     for c in [
-      actions, nodes, workloadMetrics, keda, horizontalAutoscaling, cronJobs, deployments,
-      replicaSets,
+      actions, nodes, workloadMetrics, keda, horizontalAutoscaling, verticalAutoscaling, cronJobs,
+      deployments, replicaSets,
       statefulSets, daemonSets, jobs,
     ] as [Component] {
       engine.add(c)
@@ -305,6 +310,7 @@ public final class Simulation {
     records[pod.index].profile = profileByName[barePods[pod.index].schedulerName] ?? -1
     if records[pod.index].profile >= 0 { queue.submit(pod, at: .zero) }
     recorder.podCreated(pod)
+    verticalAutoscaling.podCreated(pod, admitted: nil)
     podCreatedForAutoscaling(pod)
   }
 
@@ -314,6 +320,8 @@ public final class Simulation {
     _ spec: PodSpec, template: Int32, ownerKind: OwnerKind, owner: Int32,
     completionIndex: Int32 = -1
   ) -> PodID {
+    var spec = spec
+    let admitted = verticalAutoscaling.admit(&spec)
     let pod: PodID
     do throws(QuantityError) {
       pod = try cluster.addPod(spec)
@@ -330,6 +338,7 @@ public final class Simulation {
     records[pod.index].profile = profileByName[spec.schedulerName] ?? -1
     if records[pod.index].profile >= 0 { queue.arriveNow(pod) }
     recorder.podCreated(pod)
+    verticalAutoscaling.podCreated(pod, admitted: admitted)
     podCreatedForAutoscaling(pod)
     return pod
   }
@@ -348,6 +357,7 @@ public final class Simulation {
     records[pod.index].profile = p.profile
     if p.profile >= 0 { queue.arriveNow(pod) }
     recorder.podCreated(pod)
+    verticalAutoscaling.podCreated(pod, admitted: nil, copying: prototype)
     podCreatedForAutoscaling(pod)
     return pod
   }
@@ -492,6 +502,7 @@ public final class Simulation {
     notifyOwner(pod)
     workloadMetrics.podRemoved(pod)
     horizontalAutoscaling.podRemoved(pod)
+    verticalAutoscaling.podRemoved(pod)
     if pod.index >= barePods.count && !records[pod.index].isPrototype { goneRows.append(pod) }
   }
 
@@ -647,6 +658,7 @@ public final class Simulation {
     if let v = endpoints.violation() { out.append(v) }
     if let v = workloadMetrics.violation() { out.append(v) }
     if let v = horizontalAutoscaling.violation() { out.append(v) }
+    if let v = verticalAutoscaling.violation() { out.append(v) }
     lastChecked = now
     let pods = cluster.pods
     var owned = [Int](repeating: 0, count: replicaSets.sets.count)

@@ -1,3 +1,4 @@
+import BerthAutoscaling
 import BerthCore
 import Foundation
 
@@ -172,6 +173,17 @@ public enum SimulationOutputs {
     o +=
       "  \"horizontalPodAutoscalers\": [\n" + hpas.joined(separator: ",\n")
       + (hpas.isEmpty ? "" : "\n") + "  ],\n"
+    let vpas = sim.verticalAutoscaling.vpas.map { v in
+      let r = v.recommendation
+      func amounts(_ a: VPAResources?) -> String {
+        a.map { "{\"cpuMillis\": \($0.cpuMilli), \"memoryBytes\": \($0.memoryBytes)}" } ?? "null"
+      }
+      return
+        "    {\"namespace\": \(json(v.spec.namespace)), \"name\": \(json(v.spec.name)), \"target\": \(json(v.spec.targetRef.kind + "/" + v.spec.targetRef.name)), \"updateMode\": \(json(v.spec.updateMode.rawValue)), \"evictions\": \(v.evictions), \"inPlaceResizes\": \(v.inPlaceResizes), \"recommendation\": {\"target\": \(amounts(r?.target)), \"lowerBound\": \(amounts(r?.lowerBound)), \"upperBound\": \(amounts(r?.upperBound)), \"uncappedTarget\": \(amounts(r?.uncappedTarget))}}"
+    }
+    o +=
+      "  \"verticalPodAutoscalers\": [\n" + vpas.joined(separator: ",\n")
+      + (vpas.isEmpty ? "" : "\n") + "  ],\n"
     let usage = sim.workloadMetrics.quality.enumerated().map { i, q in
       let u = sim.scenario.usage[i]
       return

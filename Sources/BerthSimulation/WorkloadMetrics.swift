@@ -39,6 +39,12 @@ final class WorkloadMetrics: Component {
   @exclusivity(unchecked) private var runningCount: [Int] = []
   /// Per pod row: 0 not counted, 1 running, 2 running and Ready (as last counted).
   @exclusivity(unchecked) private var state: [UInt8] = []
+  /// Per pod row, as last counted: the CPU it serves with (limit, else request; millicores)
+  /// and its CPU request. Per entry, their sums over ready and over running pods: pods a VPA
+  /// sized differently serve and reserve differently.
+  @exclusivity(unchecked) private var counted: [(serve: Int64, request: Int64)] = []
+  @exclusivity(unchecked) private var readyServeMilli: [Int64] = []
+  @exclusivity(unchecked) private var runningRequestMilli: [Int64] = []
   /// The entries matching a (label set, namespace): lookups only.
   @exclusivity(unchecked) private var matching: [UInt64: Int16] = [:]
   /// Per entry, pods that may be OOM-killed (a memory limit and memory that grows): checked at
@@ -51,7 +57,7 @@ final class WorkloadMetrics: Component {
   /// Per template: the main container's CPU and memory limits (0: none) and the pod's CPU
   /// request (what one pod serves with).
   @exclusivity(unchecked) private var templateLimits:
-    [Int32: (cpu: Int64, memory: Int64, cpuRequest: Int64)] = [:]
+    [Int32: (cpu: Int64, memory: Int64, cpuRequest: Int64, mainCPURequest: Int64)] = [:]
   /// Per entry: the time series and the service-quality totals.
   private var series: [Int] = []
   @exclusivity(unchecked) private(set) var quality: [ServiceQuality] = []
@@ -116,6 +122,8 @@ final class WorkloadMetrics: Component {
     resolution = sim.scenario.metricsServer.metricResolution
     readyCount = Array(repeating: 0, count: specs.count)
     runningCount = readyCount
+    readyServeMilli = Array(repeating: 0, count: specs.count)
+    runningRequestMilli = readyServeMilli
     shareAtScrape = Array(repeating: 0, count: specs.count)
     loadAtScrape = Array(repeating: 0, count: loads.count)
     oomCandidates = Array(repeating: [], count: specs.count)
@@ -180,10 +188,14 @@ final class WorkloadMetrics: Component {
   }
 
   /// A pod's phase, readiness or deletion may have changed.
-  func podChanged(_ pod: PodID) {
+  /// `resized`: its resources changed in place (the sums are recounted).
+  func podChanged(_ pod: PodID, resized: Bool = false) {
     let entry = Int(sim.records[pod.index].usage)
     guard entry >= 0 else { return }
-    while state.count <= pod.index { state.append(0) }
+    while state.count <= pod.index {
+      state.append(0)
+      counted.append((0, 0))
+    }
     let pods = sim.cluster.pods
     let new: UInt8
     if sim.isGone(pod) || !sim.records[pod.index].running || pods.phase(of: pod).isFinished {
@@ -192,12 +204,28 @@ final class WorkloadMetrics: Component {
       new = sim.isReady(pod) && !pods.isTerminating(pod) ? 2 : 1
     }
     let old = state[pod.index]
-    guard new != old else { return }
+    guard new != old || resized else { return }
     state[pod.index] = new
-    if old >= 1 { runningCount[entry] -= 1 }
-    if old == 2 { readyCount[entry] -= 1 }
-    if new >= 1 { runningCount[entry] += 1 }
-    if new == 2 { readyCount[entry] += 1 }
+    let was = counted[pod.index]
+    if old >= 1 {
+      runningCount[entry] -= 1
+      runningRequestMilli[entry] -= was.request
+    }
+    if old == 2 {
+      readyCount[entry] -= 1
+      readyServeMilli[entry] -= was.serve
+    }
+    let lim = limits(of: pod)
+    let now = (serve: lim.cpu > 0 ? lim.cpu : lim.cpuRequest, request: lim.cpuRequest)
+    counted[pod.index] = now
+    if new >= 1 {
+      runningCount[entry] += 1
+      runningRequestMilli[entry] += now.request
+    }
+    if new == 2 {
+      readyCount[entry] += 1
+      readyServeMilli[entry] += now.serve
+    }
   }
 
   func podRemoved(_ pod: PodID) {
@@ -225,17 +253,29 @@ final class WorkloadMetrics: Component {
       "usage counts \(readyCount) ready, \(runningCount) running; pods give \(ready), \(running)"
   }
 
-  /// The main container's limits and the pod's CPU request.
+  /// The main container's limits and the pod's CPU request (as the VPA set them, if it did).
   func limits(of pod: PodID) -> (cpu: Int64, memory: Int64, cpuRequest: Int64) {
     let t = sim.records[pod.index].template
+    if let own = sim.verticalAutoscaling.resources(of: pod) {
+      let base = templateOrSpecLimits(pod, template: t)
+      return (own.cpuLimit, own.memoryLimit, base.cpuRequest - base.mainCPURequest + own.cpu)
+    }
+    let b = templateOrSpecLimits(pod, template: t)
+    return (b.cpu, b.memory, b.cpuRequest)
+  }
+
+  private func templateOrSpecLimits(_ pod: PodID, template t: Int32) -> (
+    cpu: Int64, memory: Int64, cpuRequest: Int64, mainCPURequest: Int64
+  ) {
     if let hit = templateLimits[t] { return hit }
     let spec = t >= 0 ? sim.templates[Int(t)].pod : sim.barePods[pod.index]
     let main = spec.containers.first
     let cpu = (try? main?.limits[ResourceName.cpu]?.milliValue()) ?? 0
     let memory = (try? main?.limits[ResourceName.memory]?.value()) ?? 0
+    let mainRequest = (try? main?.requests[ResourceName.cpu]?.milliValue()) ?? 0
     var request: Int64 = 0
     for c in spec.containers { request += (try? c.requests[ResourceName.cpu]?.milliValue()) ?? 0 }
-    let out = (cpu ?? 0, memory ?? 0, request)
+    let out = (cpu ?? 0, memory ?? 0, request, mainRequest ?? 0)
     if t >= 0 { templateLimits[t] = out }
     return out
   }
@@ -317,11 +357,17 @@ final class WorkloadMetrics: Component {
   private func account(_ i: Int, offered: Double, ready: Int, seconds: Double) {
     let u = specs[i]
     // What one ready pod serves: its CPU (limit, else request) beyond the base, per request.
+    // Pods of unequal sizes serve as that many servers of their mean rate.
     var perPod = Double.infinity
     if u.cpuPerRequestMilli > 0 {
-      let lim = representativeLimits(i)
-      let cap = Double(lim.cpu > 0 ? lim.cpu : lim.cpuRequest) - Double(u.cpuBaseMilli)
-      perPod = max(0, cap) / u.cpuPerRequestMilli
+      let serve: Double
+      if readyCount[i] > 0 {
+        serve = Double(readyServeMilli[i]) / Double(readyCount[i])
+      } else {
+        let lim = representativeLimits(i)
+        serve = Double(lim.cpu > 0 ? lim.cpu : lim.cpuRequest)
+      }
+      perPod = max(0, serve - Double(u.cpuBaseMilli)) / u.cpuPerRequestMilli
     }
     let q = MMc.evaluate(
       arrival: offered, servers: ready, rate: perPod, slo: u.latencySLO.seconds)
@@ -341,7 +387,7 @@ final class WorkloadMetrics: Component {
     let running = runningCount[i]
     let cpu = Double(running) * Double(u.cpuBaseMilli) + u.cpuPerRequestMilli * q.served
     quality[i].usedCoreSeconds += cpu / 1000 * seconds
-    let supply = Double(running) * Double(representativeLimits(i).cpuRequest) / 1000
+    let supply = Double(runningRequestMilli[i]) / 1000
     quality[i].requestedCoreSeconds += supply * seconds
     var needed = offered * u.cpuPerRequestMilli / 1000
     if perPod.isFinite && perPod > 0 {

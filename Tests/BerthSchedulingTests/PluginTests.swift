@@ -375,12 +375,14 @@ struct FrameworkTests {
     var podAdd = false
     var podDelete = false
     var nodeDelete = false
+    var podScaleDown = false
     var unresolvable = false
     var testDescription: String { plugin.rawValue }
   }
 
   /// Node updates registered for, AssignedPodAdd, AssignedPodDelete, NodeDelete (PodTopologySpread
-  /// alone: a domain may go); every filter registers NodeAdd. And whether a rejection is
+  /// alone: a domain may go), UpdatePodScaleDown (NodeResourcesFit alone: an in-place resize
+  /// down frees room); every filter registers NodeAdd. And whether a rejection is
   /// UnschedulableAndUnresolvable.
   @Test(
     "each plugin declares upstream's events, and whether preemption can resolve its rejections",
@@ -390,7 +392,8 @@ struct FrameworkTests {
       Registration(plugin: .taintToleration, nodeUpdates: .taints, unresolvable: true),
       Registration(plugin: .nodeAffinity, nodeUpdates: .labels, unresolvable: true),
       Registration(plugin: .nodePorts, nodeUpdates: [], podDelete: true),
-      Registration(plugin: .nodeResourcesFit, nodeUpdates: .allocatable, podDelete: true),
+      Registration(
+        plugin: .nodeResourcesFit, nodeUpdates: .allocatable, podDelete: true, podScaleDown: true),
       Registration(plugin: .volumeRestrictions, nodeUpdates: [], podDelete: true),
       Registration(
         plugin: .podTopologySpread, nodeUpdates: [.labels, .taints], podAdd: true, podDelete: true,
@@ -404,12 +407,13 @@ struct FrameworkTests {
       d.events
         == ClusterEvents(
           nodeUpdate: r.nodeUpdates, nodeDelete: r.nodeDelete, assignedPodAdd: r.podAdd,
-          assignedPodDelete: r.podDelete))
+          assignedPodDelete: r.podDelete, assignedPodScaleDown: r.podScaleDown))
     #expect(d.rejectionIsUnresolvable == r.unresolvable)
     #expect(ClusterEvent.nodeAdd.concerns(r.plugin))
     #expect(ClusterEvent.assignedPodAdd.concerns(r.plugin) == r.podAdd)
     #expect(ClusterEvent.assignedPodDelete.concerns(r.plugin) == r.podDelete)
     #expect(ClusterEvent.nodeDelete.concerns(r.plugin) == r.nodeDelete)
+    #expect(ClusterEvent.assignedPodScaleDown.concerns(r.plugin) == r.podScaleDown)
     for change in [Cluster.NodeChanges.allocatable, .labels, .taints, .images] {
       #expect(ClusterEvent.nodeUpdate(change).concerns(r.plugin) == r.nodeUpdates.contains(change))
     }

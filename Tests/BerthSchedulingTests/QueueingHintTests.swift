@@ -56,6 +56,40 @@ struct QueueingHintTests {
     #expect(try !Self.hint(.nodeResourcesFit, c, "big", .nodeAdded(noWidget), profile: ignoring))
   }
 
+  /// `isSchedulableAfterPodScaleDown`: the pod itself, or a bound pod whose request for
+  /// something the pod requests went down; the cluster records only decreases.
+  @Test("NodeResourcesFit: a bound pod resized down in what the pod requests helps")
+  func scaleDown() throws {
+    let c = Cluster(nodes: [Builders.node("n", cpu: 1000, memory: Self.gi)])
+    _ = try c.addPod(Builders.pod("wants-cpu", cpu: 800, memory: 0))
+    let bound = try c.addPod(Builders.pod("bound", cpu: 600, memory: 1 << 28))
+    let pending = try c.addPod(Builders.pod("pending", cpu: 600, memory: 1 << 28))
+    c.bind(bound, to: NodeID(0))
+    c.recordedKinds = .all
+    // Memory only down: no help to a pod requesting CPU alone.
+    c.resizePod(
+      bound, requestCPU: 600, requestMemory: 1 << 27, nonZeroCPU: 600, nonZeroMemory: 1 << 27)
+    let memoryDown = try #require(c.nextChange())
+    #expect(memoryDown == .assignedPodScaledDown(bound, oldCPU: 600, oldMemory: 1 << 28))
+    #expect(try !Self.hint(.nodeResourcesFit, c, "wants-cpu", memoryDown))
+    #expect(c.nextChange() == nil)
+    c.resizePod(
+      bound, requestCPU: 100, requestMemory: 1 << 27, nonZeroCPU: 100, nonZeroMemory: 1 << 27)
+    let cpuDown = try #require(c.nextChange())
+    #expect(try Self.hint(.nodeResourcesFit, c, "wants-cpu", cpuDown))
+    #expect(c.nodes.requestedCPU[0] == 100 && c.nodes.requestedMemory[0] == 1 << 27)
+    // A resize up records nothing; an unbound pod's resize helps no one else.
+    c.resizePod(
+      bound, requestCPU: 300, requestMemory: 1 << 27, nonZeroCPU: 300, nonZeroMemory: 1 << 27)
+    _ = c.nextChange()
+    #expect(!c.hasChanges)
+    #expect(
+      try !Self.hint(
+        .nodeResourcesFit, c, "wants-cpu",
+        .assignedPodScaledDown(pending, oldCPU: 900, oldMemory: 0)))
+    c.checkInvariants()
+  }
+
   @Test("NodePorts: only a deleted pod holding a wanted host port helps")
   func ports() throws {
     let c = Cluster(nodes: [Builders.node("n", cpu: 4000, memory: 4 * Self.gi)])

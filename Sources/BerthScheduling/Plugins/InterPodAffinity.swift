@@ -308,7 +308,7 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
       return matchesAll(c.podAffinity.required, other)
     case .assignedPodDeleted(let other):
       return matchesAll(c.podAntiAffinity.required, other)
-    case .podAdded, .nodeDeleted: return false
+    case .podAdded, .nodeDeleted, .assignedPodScaledDown: return false
     }
   }
 

@@ -239,7 +239,7 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
     case .nodeUpdated(let node, let old, _):
       return matches(cluster.nodes.specs[node.index]) && !matches(old)
     case .assignedPodAdded, .assignedPodDeleted: return true
-    case .podAdded, .nodeDeleted: return false
+    case .podAdded, .nodeDeleted, .assignedPodScaledDown: return false
     }
   }
 

@@ -98,7 +98,8 @@ extension PluginName {
 final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
   static let descriptor = PluginDescriptor(
     .nodeResourcesFit, [.preFilter, .filter, .preScore, .score],
-    events: ClusterEvents(nodeUpdate: .allocatable, assignedPodDelete: true),
+    events: ClusterEvents(
+      nodeUpdate: .allocatable, assignedPodDelete: true, assignedPodScaleDown: true),
     arguments: NodeResourcesFitArguments.self
   ) { NodeResourcesFitPlugin(arguments: $0.profile.arguments[NodeResourcesFitArguments.self]) }
   let name = PluginName.nodeResourcesFit
@@ -195,7 +196,8 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     }
   }
 
-  /// Upstream's hints: any assigned pod's deletion may free room; a new node helps when the pod
+  /// Upstream's hints: any assigned pod's deletion may free room, and so may a bound pod's
+  /// in-place scale-down of something the pod requests; a new node helps when the pod
   /// fits it empty — every request against allocatable, extended resources the arguments ignore
   /// included (`isFit` checks the pod without the plugin's ignore lists).
   /// A node update helps when the pod fits the node empty and the update raised the allowed pod
@@ -205,6 +207,13 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     let node: NodeID
     switch change {
     case .assignedPodAdded, .assignedPodDeleted: return true
+    case .assignedPodScaledDown(let other, let oldCPU, let oldMemory):
+      // `isSchedulableAfterPodScaleDown`: the pod itself, or a resource it requests went down.
+      let p = cluster.pods
+      if other == pod.id { return true }
+      if !p.isBound(other) { return false }
+      return (pod.requestCPU > 0 && oldCPU > p.requestCPU[other.index])
+        || (pod.requestMemory > 0 && oldMemory > p.requestMemory[other.index])
     case .podAdded, .nodeDeleted: return false
     case .nodeAdded(let n): node = n
     case .nodeUpdated(let n, _, _): node = n

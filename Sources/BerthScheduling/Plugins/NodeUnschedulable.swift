@@ -42,7 +42,7 @@ final class NodeUnschedulablePlugin: FilterPlugin {
     case .nodeUpdated(let node, let old, _):
       return old.unschedulable && cluster.nodes.unschedulable[node.index] == 0
     case .assignedPodAdded, .assignedPodDeleted: return true
-    case .podAdded, .nodeDeleted: return false
+    case .podAdded, .nodeDeleted, .assignedPodScaledDown: return false
     }
   }
 }

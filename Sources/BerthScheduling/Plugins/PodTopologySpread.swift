@@ -524,7 +524,7 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       guard pods.namespace[other.index] == pods.namespace[pod.id.index] else { return false }
       let labels = pods.labelSets[pods.labels[other.index]]
       return hard.contains { $0.labelSelector?.matches(labels) == true }
-    case .podAdded: return false
+    case .podAdded, .assignedPodScaledDown: return false
     }
   }
 

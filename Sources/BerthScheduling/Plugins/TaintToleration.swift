@@ -101,7 +101,7 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
     case .nodeUpdated(let node, let old, _):
       return untolerated(old.taints) && !untolerated(cluster.nodes.taints[node.index])
     case .assignedPodAdded, .assignedPodDeleted: return true
-    case .podAdded, .nodeDeleted: return false
+    case .podAdded, .nodeDeleted, .assignedPodScaledDown: return false
     }
   }
 
