@@ -53,6 +53,92 @@ struct AutoscaleCompareTests {
     #expect(html.contains("window-600s"))
   }
 
+  /// A complaint scenario and what its documented comparison must show: `metric` of the
+  /// baseline over the variant's at least `factor` (a factor below 1: at most).
+  struct Complaint: Sendable, CustomTestStringConvertible {
+    var file: String
+    var facts: [(variant: String, metric: String, factor: Double)]
+    var testDescription: String { file }
+  }
+
+  static let complaints: [Complaint] = [
+    // Runaway scale-up on the start-up burst; waiting for the warm-up or a scale-up window
+    // avoids it.
+    Complaint(
+      file: "hpa-startup-burst.yaml",
+      facts: [
+        ("ready-after-warmup", "replicaHours", 2), ("scale-up-window", "replicaHours", 2),
+        ("ready-after-warmup", "scaleEvents", 5),
+      ]),
+    // Stuck on missing samples in the crash loop; the per-pod rate scales through it.
+    Complaint(
+      file: "hpa-unready-overload.yaml",
+      facts: [("rps-per-pod", "droppedRequests", 100), ("rps-per-pod", "oomKills", 5)]),
+    // The dead band's late requests; the 2 % tolerance scales in time.
+    Complaint(
+      file: "hpa-tolerance-dead-band.yaml", facts: [("tolerance-2pc", "lateRequests", 1000)]),
+    // HPA and VPA on CPU: more, smaller pods and churn.
+    Complaint(
+      file: "hpa-vpa-fight.yaml",
+      facts: [
+        ("vpa-memory-only", "replicaHours", 2), ("hpa-average-value", "replicaHours", 2),
+        ("vpa-memory-only", "scaleEvents", 2),
+      ]),
+    // The cap's OOM loop; without it the bump-ups end it.
+    Complaint(file: "vpa-oom-loop.yaml", facts: [("no-cap", "oomKills", 50)]),
+    // Evictions cost served requests; in place they do not happen.
+    Complaint(
+      file: "vpa-recreate-vs-in-place.yaml",
+      facts: [("in-place", "droppedRequests", 3), ("in-place", "lateRequests", 1000)]),
+    // Scale to zero saves replica-hours and pays in cold-start drops.
+    Complaint(
+      file: "keda-scale-to-zero.yaml",
+      facts: [("warm", "replicaHours", 0.7), ("warm", "droppedRequests", 1.5)]),
+    Complaint(file: "hpa-flapping.yaml", facts: [("window-60s", "directionChanges", 0)]),
+  ]
+
+  /// Each bundled complaint scenario, compared as its header comment says (the command is
+  /// read from there, so the documentation runs): a table, CSV and JSON, an HTML page with the
+  /// variants plotted, and the contrast the scenario exists to show.
+  @Test(arguments: complaints) func theDocumentedComparisonShowsTheComplaint(_ c: Complaint) throws
+  {
+    let path = scenariosDir + "/" + c.file
+    let header = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+      .prefix { $0.hasPrefix("#") }.joined(separator: " ")
+    var args = ["autoscale", "compare", path]
+    var rest = header[...]
+    while let r = rest.range(of: "--variant ") {
+      let spec = rest[r.upperBound...].prefix { !$0.isWhitespace && $0 != "\\" }
+      let parts = spec.split(separator: "=", maxSplits: 1)
+      args += ["--variant", "\(parts[0])=" + scenariosDir + "/../../" + parts[1]]
+      rest = rest[r.upperBound...]
+    }
+    #expect(args.count > 3, "no documented variant in \(c.file)")
+    let d = try CLITests.tempDir()
+    let r = CLITests.run(args + ["--out", d])
+    #expect(r.code == 0, "\(r.message ?? "")")
+    let csv = try String(contentsOfFile: d + "/comparison.csv", encoding: .utf8)
+      .split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+    func value(_ variant: String, _ key: String) throws -> Double {
+      let col = try #require(csv[0].firstIndex(of: key))
+      return try #require(csv.first { $0[0] == variant }.flatMap { Double($0[col]) })
+    }
+    for f in c.facts {
+      let base = try value("baseline", f.metric)
+      let other = try value(f.variant, f.metric)
+      if f.factor == 0 {
+        #expect(other > base, "\(f.metric): \(f.variant) \(other) vs baseline \(base)")
+      } else if f.factor >= 1 {
+        #expect(base >= f.factor * other, "\(f.metric): baseline \(base) vs \(f.variant) \(other)")
+      } else {
+        #expect(base <= f.factor * other, "\(f.metric): baseline \(base) vs \(f.variant) \(other)")
+      }
+    }
+    let html = try String(contentsOfFile: d + "/report.html", encoding: .utf8)
+    #expect(html.contains("<svg"))
+    #expect(FileManager.default.fileExists(atPath: d + "/comparison.json"))
+  }
+
   @Test func aBadVariantIsOneLine() throws {
     let r = CLITests.run([
       "autoscale", "compare", scenariosDir + "/hpa-flapping.yaml", "--variant", "x",
