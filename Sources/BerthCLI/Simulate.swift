@@ -16,11 +16,15 @@ struct Simulate: ParsableCommand {
 
       Prints a summary and, with --out, writes timeseries.csv, pods.csv, events.jsonl, summary.json and report.html there as one set. The same scenario and seed give byte-identical files (summary.json's wall-clock figures aside).
 
+      --hpa-history NAME@TIME adds the HPA controller's in-memory history (recommendations and scale events) as it stands after everything at that virtual time: hpa-history-NAMESPACE-NAME-at-SECONDSs.yaml, the file `berth hpa explain --history` reads.
+
       Examples:
         berth simulate datasets/scenarios/rolling-update.yaml --out /tmp/rollout
         berth simulate datasets/scenarios/crash-loop.yaml --seed 3 --until 1h
         berth simulate datasets/scenarios/rolling-update.yaml \\
           --config datasets/profiles/most-allocated.yaml
+        berth simulate datasets/scenarios/hpa-flapping.yaml --out /tmp/flap \\
+          --hpa-history web@30m --hpa-history web@1h
       """)
 
   @Argument(help: "The scenario: a YAML file or a folder of them.") var scenario: String
@@ -36,6 +40,41 @@ struct Simulate: ParsableCommand {
         "Each pod goes to the profile its spec.schedulerName names; pods naming none stay Pending."
     ))
   var config: String?
+  @Option(
+    name: .customLong("hpa-history"),
+    help: ArgumentHelp(
+      "Also write an HPA's controller history at a virtual time: NAME@TIME or NAMESPACE/NAME@TIME.",
+      discussion: "Repeatable; needs --out. The file is what `berth hpa explain --history` reads."))
+  var hpaHistory: [String] = []
+
+  /// A `--hpa-history` request: the HPA and the instant.
+  struct HistoryDump {
+    var namespace: String
+    var name: String
+    var at: VirtualTime
+    var file: String
+  }
+
+  static func historyDump(_ text: String) throws -> HistoryDump {
+    guard let at = text.lastIndex(of: "@"), at != text.startIndex else {
+      throw ValidationError("--hpa-history \(text): expected NAME@TIME or NAMESPACE/NAME@TIME")
+    }
+    let who = text[..<at].split(separator: "/", omittingEmptySubsequences: false)
+    guard who.count <= 2, !who.contains(where: \.isEmpty) else {
+      throw ValidationError("--hpa-history \(text): expected NAME@TIME or NAMESPACE/NAME@TIME")
+    }
+    let t: Int64
+    do { t = try GoDuration.parse(String(text[text.index(after: at)...])) } catch {
+      throw ValidationError("--hpa-history \(text): \(error.description)")
+    }
+    guard t >= 0 else { throw ValidationError("--hpa-history \(text): the time is negative") }
+    let namespace = who.count == 2 ? String(who[0]) : "default"
+    let name = String(who.last!)
+    let seconds = VirtualTime(nanoseconds: t).description
+    return HistoryDump(
+      namespace: namespace, name: name, at: VirtualTime(nanoseconds: t),
+      file: "hpa-history-\(namespace)-\(name)-at-\(seconds).yaml")
+  }
 
   func run() throws {
     let scenario: Scenario
@@ -52,6 +91,12 @@ struct Simulate: ParsableCommand {
       }
       guard end > .zero else { throw ValidationError("--until must be positive") }
     }
+    var dumps = try hpaHistory.map(Self.historyDump).sorted { $0.at < $1.at }
+    if !dumps.isEmpty && out == nil { throw ValidationError("--hpa-history needs --out") }
+    if let late = dumps.first(where: { $0.at > end }) {
+      throw ValidationError(
+        "--hpa-history \(late.name)@\(late.at): after the run's end (\(Self.format(end)))")
+    }
     let profiles: [Profile]
     do {
       profiles =
@@ -65,6 +110,10 @@ struct Simulate: ParsableCommand {
       sim = try Simulation(
         scenario: scenario, seed: seed, keepsOutputs: out != nil, profiles: profiles)
     } catch { throw CommandFailure(error.description) }
+    for d in dumps where sim.hpaHistoryYAML(namespace: d.namespace, name: d.name) == nil {
+      throw CommandFailure(
+        "--hpa-history: the scenario has no HorizontalPodAutoscaler \(d.namespace)/\(d.name)")
+    }
     // The time series, event lines and pod rows grow with the run: they go to their files as
     // they come.
     var streamed: [StreamedOutput] = []
@@ -88,9 +137,28 @@ struct Simulate: ParsableCommand {
     // In steps of 1 % of virtual time, for the progress bar; the result is the same in one step.
     let step = max(end.nanoseconds / 100, 1)
     var t: Int64 = 0
+    var histories: [(name: String, content: String)] = []
+    func takeDumps() throws {
+      while let d = dumps.first, d.at.nanoseconds <= t {
+        dumps.removeFirst()
+        guard let yaml = sim.hpaHistoryYAML(namespace: d.namespace, name: d.name) else {
+          throw CommandFailure(
+            "--hpa-history: the scenario has no HorizontalPodAutoscaler \(d.namespace)/\(d.name)")
+        }
+        if !histories.contains(where: { $0.name == d.file }) {
+          histories.append((d.file, yaml))
+        }
+      }
+    }
+    if !dumps.isEmpty {
+      sim.advance(until: .zero)
+      try takeDumps()
+    }
     while t < end.nanoseconds {
-      t = min(t + step, end.nanoseconds)
+      t = min(
+        t + step, dumps.first.map { max($0.at.nanoseconds, t + 1) } ?? Int64.max, end.nanoseconds)
       sim.advance(until: VirtualTime(nanoseconds: t))
+      try takeDumps()
       progress.update(Int(t / 1_000_000_000))
     }
     sim.finish()
@@ -104,14 +172,15 @@ struct Simulate: ParsableCommand {
         inputs.append((f, String(format: "%016llx", InputChecksum.fnv1a64(data))))
       }
     }
-    let files = SimulationOutputs.files(
-      sim,
-      facts: .init(
-        berthVersion: BerthVersion.current, inputs: inputs, wallSeconds: wall,
-        machine: (
-          BuildEnvironment.cpuModel(), BuildEnvironment.vectorExtensions(),
-          BuildEnvironment.allocator()
-        )))
+    let files =
+      SimulationOutputs.files(
+        sim,
+        facts: .init(
+          berthVersion: BerthVersion.current, inputs: inputs, wallSeconds: wall,
+          machine: (
+            BuildEnvironment.cpuModel(), BuildEnvironment.vectorExtensions(),
+            BuildEnvironment.allocator()
+          ))) + histories.map { (name: $0.name, contents: $0.content) }
     do { try OutputSet.write(files, streamed: streamed, to: out) } catch {
       throw CommandFailure(error.description)
     }

@@ -756,6 +756,16 @@ public final class Simulation {
     engine.run(until: time)
   }
 
+  /// The controller's in-memory history of the HPA `namespace/name` now (its recommendations
+  /// and scale events), as `berth hpa explain --history` reads it; nil when there is no such
+  /// HPA (KEDA's are named `keda-hpa-<ScaledObject>`).
+  public func hpaHistoryYAML(namespace: String, name: String) -> String? {
+    let hpas = horizontalAutoscaling.hpas
+    guard let i = hpas.firstIndex(where: { $0.spec.namespace == namespace && $0.spec.name == name })
+    else { return nil }
+    return horizontalAutoscaling.historyYAML(i)
+  }
+
   /// Writes the last instant's records; call once, after the last `advance`.
   public func finish() {
     recorder.finish(self)

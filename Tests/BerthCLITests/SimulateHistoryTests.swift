@@ -1,0 +1,50 @@
+import BerthAutoscaling
+import BerthTestSupport
+import BerthTraces
+import Foundation
+import Testing
+
+/// `berth simulate --hpa-history`: the HPA controller's history at a virtual time, in the file
+/// `berth hpa explain --history` reads.
+struct SimulateHistoryTests {
+  @Test func theHistoryAtAnInstantIsWhatExplainReads() throws {
+    let d = try CLITests.tempDir()
+    let args = [
+      "simulate", scenariosDir + "/hpa-flapping.yaml", "--until", "40m", "--hpa-history",
+      "web@30m", "--hpa-history", "default/web@0s",
+    ]
+    #expect(CLITests.run(args + ["--out", d + "/a"]).code == 0)
+    #expect(CLITests.run(args + ["--out", d + "/b"]).code == 0)
+    let file = "/hpa-history-default-web-at-1800s.yaml"
+    let text = try String(contentsOfFile: d + "/a" + file, encoding: .utf8)
+    #expect(text == (try String(contentsOfFile: d + "/b" + file, encoding: .utf8)))
+    let h = try HPAInputs.history(path: d + "/a" + file)
+    // The scenario starts 2024-01-01T00:00:00Z; syncs every 15 s up to 30 min, the last
+    // 5 minutes' recommendations kept (the legacy path's downscale stabilization).
+    let start: Int64 = 1_704_067_200_000
+    #expect(!h.recommendations.isEmpty)
+    #expect(h.recommendations.map(\.time.value).max() == start + 1_800_000)
+    #expect(h.recommendations.allSatisfy { $0.time.value >= start + 1_500_000 })
+    let first = try HPAInputs.history(path: d + "/a/hpa-history-default-web-at-0s.yaml")
+    #expect(first.recommendations.map(\.time.value) == [start])
+    let listed = try String(contentsOfFile: d + "/a/berth-outputs.txt", encoding: .utf8)
+    #expect(listed.contains("hpa-history-default-web-at-1800s.yaml"))
+  }
+
+  @Test func badRequestsAreOneLineAndWriteNothing() throws {
+    let d = try CLITests.tempDir()
+    let path = scenariosDir + "/hpa-flapping.yaml"
+    let missing = CLITests.run(["simulate", path, "--out", d + "/x", "--hpa-history", "nope@1m"])
+    #expect(missing.code != 0)
+    #expect(
+      missing.message?.contains("has no HorizontalPodAutoscaler default/nope") == true,
+      "\(missing.message ?? "")")
+    #expect(!FileManager.default.fileExists(atPath: d + "/x/summary.json"))
+    let shape = CLITests.run(["simulate", path, "--out", d + "/y", "--hpa-history", "web"])
+    #expect(shape.message?.contains("expected NAME@TIME") == true)
+    let late = CLITests.run(["simulate", path, "--out", d + "/z", "--hpa-history", "web@3h"])
+    #expect(late.message?.contains("after the run's end") == true)
+    let noOut = CLITests.run(["simulate", path, "--hpa-history", "web@1m"])
+    #expect(noOut.message?.contains("needs --out") == true)
+  }
+}
