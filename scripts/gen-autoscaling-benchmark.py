@@ -1,22 +1,26 @@
 #!/usr/bin/env python3
 """Writes the autoscaling benchmark scenario (docs/performance.md):
 
-    python3 scripts/gen-autoscaling-benchmark.py 5000 500 7 > /tmp/autoscale-week.yaml
+    python3 scripts/gen-autoscaling-benchmark.py 5000 500 7 50 > /tmp/autoscale-week.yaml
     berth simulate /tmp/autoscale-week.yaml
 
 NODES nodes (16 cores, 64 GiB); DEPLOYMENTS Deployments, each behind a Service with its own
 load — a diurnal wave (mean 40–200 requests per second, its peak hour staggered, Poisson noise
 per 15 s) — and a CPU HorizontalPodAutoscaler (60 % of its request, 2…50 replicas, half of them
-with a `behavior`); each request per second costs 5m of CPU above a 20m base. Over DAYS days.
-Deterministic: the same arguments give the same file.
+with a `behavior`); each request per second costs 5m of CPU above a 20m base and holds 1 MiB
+above a 128 MiB base. VPAS of them (spread evenly; default 0) also have a VerticalPodAutoscaler
+in Recreate mode on memory (the HPA has CPU). Over DAYS days. Deterministic: the same arguments
+give the same file.
 """
 import sys
 
 nodes, deployments, days = (int(a) for a in sys.argv[1:4])
+vpas = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+with_vpa = {d * deployments // vpas for d in range(vpas)} if vpas else set()
 out = sys.stdout
 out.write(f"""apiVersion: berth.dev/v1alpha1
 kind: Scenario
-metadata: {{name: autoscale-{nodes}-nodes-{deployments}-hpas}}
+metadata: {{name: autoscale-{nodes}-nodes-{deployments}-hpas-{vpas}-vpas}}
 spec:
   duration: {days * 24}h
   seed: 1
@@ -58,6 +62,18 @@ spec:
   metrics:
   - type: Resource
     resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 60}}}}
+""")
+    if d in with_vpa:
+        out.write(f"""---
+apiVersion: autoscaling.k8s.io/v1
+kind: VerticalPodAutoscaler
+metadata: {{name: app-{d}}}
+spec:
+  targetRef: {{apiVersion: apps/v1, kind: Deployment, name: app-{d}}}
+  updatePolicy: {{updateMode: Recreate}}
+  resourcePolicy:
+    containerPolicies:
+    - {{containerName: "*", controlledResources: [memory]}}
 """)
 out.write("---\napiVersion: v1\nkind: List\nitems:\n")
 for n in range(nodes):

@@ -34,12 +34,17 @@ final class HorizontalAutoscaling: Component {
     var lastDirection: Int8 = 0
     /// The target's index in its controller (-1: not found yet).
     var target = -1
+    /// The target's kind: 0 Deployment, 1 StatefulSet, 2 ReplicaSet, 3 another.
+    var kind: UInt8 = 3
     /// The target's replicas integrated over time, as read at each reconcile.
     var replicaSeconds = 0.0
     var lastReconcile = VirtualTime(nanoseconds: -1)
     var lastReplicas: Int32 = 0
   }
   @exclusivity(unchecked) private(set) var hpas: [State] = []
+  /// The specs again, immutable: a reconcile borrows its spec from here instead of copying it
+  /// out of `hpas`, which it mutates meanwhile.
+  let specs: [HPASpec]
   /// Per pod row: its position in its HPA's members (-1: none), and which HPA.
   @exclusivity(unchecked) private var position: [Int32] = []
   @exclusivity(unchecked) private var memberOf: [Int32] = []
@@ -53,8 +58,10 @@ final class HorizontalAutoscaling: Component {
   init(_ sim: Simulation) {
     self.sim = sim
     controller = HorizontalController(flags: sim.settings.hpa)
-    for spec in sim.scenario.horizontalPodAutoscalers + sim.scenario.scaledObjects.map(\.hpa) {
+    specs = sim.scenario.horizontalPodAutoscalers + sim.scenario.scaledObjects.map(\.hpa)
+    for spec in specs {
       var s = State(spec: spec, selector: LabelSelector())
+      s.kind = ["Deployment": 0, "StatefulSet": 1, "ReplicaSet": 2][spec.scaleTargetRef.kind] ?? 3
       s.series = sim.recorder.series(
         kind: "HorizontalPodAutoscaler", namespace: spec.namespace, name: spec.name,
         fields: ["currentReplicas", "desiredReplicas"]
@@ -224,23 +231,23 @@ final class HorizontalAutoscaling: Component {
   /// The target's index in its controller, looked up again only when it was deleted.
   private func target(_ i: Int) -> Int? {
     let k = hpas[i].target
-    let kind = hpas[i].spec.scaleTargetRef.kind
+    let kind = hpas[i].kind
     if k >= 0 {
       let deleted: Bool
       switch kind {
-      case "Deployment": deleted = sim.deployments.deployments[k].deleted
-      case "StatefulSet": deleted = sim.statefulSets.sets[k].deleted
+      case 0: deleted = sim.deployments.deployments[k].deleted
+      case 1: deleted = sim.statefulSets.sets[k].deleted
       default: deleted = sim.replicaSets.sets[k].deleted
       }
       if !deleted { return k }
     }
-    let ref = hpas[i].spec.scaleTargetRef
-    let ns = hpas[i].spec.namespace
+    let ref = specs[i].scaleTargetRef
+    let ns = specs[i].namespace
     let found: Int?
     switch kind {
-    case "Deployment": found = sim.deployments.find(namespace: ns, name: ref.name)
-    case "StatefulSet": found = sim.statefulSets.find(namespace: ns, name: ref.name)
-    case "ReplicaSet": found = sim.replicaSets.find(namespace: ns, name: ref.name)
+    case 0: found = sim.deployments.find(namespace: ns, name: ref.name)
+    case 1: found = sim.statefulSets.find(namespace: ns, name: ref.name)
+    case 2: found = sim.replicaSets.find(namespace: ns, name: ref.name)
     default: found = nil
     }
     hpas[i].target = found ?? -1
@@ -250,11 +257,11 @@ final class HorizontalAutoscaling: Component {
   /// The target's scale: spec and status replicas; nil when the target does not exist.
   private func scale(_ i: Int) -> (spec: Int32, status: Int32)? {
     guard let k = target(i) else { return nil }
-    switch hpas[i].spec.scaleTargetRef.kind {
-    case "Deployment":
+    switch hpas[i].kind {
+    case 0:
       let d = sim.deployments.deployments[k]
       return (Int32(clamping: d.object.replicas), Int32(clamping: d.replicas))
-    case "StatefulSet":
+    case 1:
       let s = sim.statefulSets.sets[k]
       return (Int32(clamping: s.object.replicas), Int32(clamping: s.status.replicas))
     default:
@@ -265,26 +272,8 @@ final class HorizontalAutoscaling: Component {
 
   /// Writes the target's `spec.replicas` (its document too, so a later patch keeps it).
   private func setScale(_ i: Int, _ n: Int32) {
-    guard let k = target(i) else { return }
-    let value = ObjectDocument.scalar(String(n))
-    switch hpas[i].spec.scaleTargetRef.kind {
-    case "Deployment":
-      let d = sim.deployments.deployments[k]
-      d.object.replicas = Int(n)
-      d.object.document.set(["spec", "replicas"], value)
-      sim.deployments.markDirty(k)
-    case "StatefulSet":
-      let s = sim.statefulSets.sets[k]
-      s.object.replicas = Int(n)
-      s.object.document.set(["spec", "replicas"], value)
-      sim.statefulSets.markDirty(k)
-    case "ReplicaSet":
-      let r = sim.replicaSets.sets[k]
-      r.replicas = Int(n)
-      r.document?.set(["spec", "replicas"], value)
-      sim.replicaSets.markDirty(k)
-    default: return
-    }
+    let ref = specs[i].scaleTargetRef
+    sim.setTargetScale(kind: ref.kind, namespace: specs[i].namespace, name: ref.name, replicas: n)
   }
 
   func reconcile(_ i: Int) {
@@ -335,7 +324,7 @@ final class HorizontalAutoscaling: Component {
     let conditions = hpas[i].conditions
     hpas[i].conditions = []
     let result = controller.reconcile(
-      hpas[i].spec, specReplicas: scale.spec, statusReplicas: scale.status, pods: views,
+      specs[i], specReplicas: scale.spec, statusReplicas: scale.status, pods: views,
       metrics: source, history: &hpas[i].history, conditions: consume conditions,
       previousDesiredReplicas: hpas[i].desired, now: now)
     hpas[i].conditions = result.conditions

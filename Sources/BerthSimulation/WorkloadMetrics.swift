@@ -58,6 +58,23 @@ final class WorkloadMetrics: Component {
   /// request (what one pod serves with).
   @exclusivity(unchecked) private var templateLimits:
     [Int32: (cpu: Int64, memory: Int64, cpuRequest: Int64, mainCPURequest: Int64)] = [:]
+  /// Per entry, the usage model's numbers (read per pod per scrape: no strings to retain).
+  struct Numbers {
+    var cpuBaseMilli: Int64
+    var cpuPerRequestMilli: Double
+    var memoryBaseBytes: Int64
+    var memoryPerRequestBytes: Double
+    var memoryLeakBytesPerHour: Int64
+    var startupCPUMilli: Int64
+    var startupDuration: Int64
+    var latencySLO: Double
+    var timeout: Double
+    var load: Int
+  }
+  private let numbers: [Numbers]
+  /// Per pod row: its limits as `limits(of:)` gives them, once worked out (`cached`).
+  @exclusivity(unchecked) private var podLimits:
+    [(cpu: Int64, memory: Int64, cpuRequest: Int64, cached: Bool)] = []
   /// Per entry: the time series and the service-quality totals.
   private var series: [Int] = []
   @exclusivity(unchecked) private(set) var quality: [ServiceQuality] = []
@@ -120,6 +137,14 @@ final class WorkloadMetrics: Component {
       return LoadSeries($0.shape, seed: rng.next())
     }
     resolution = sim.scenario.metricsServer.metricResolution
+    numbers = specs.map {
+      Numbers(
+        cpuBaseMilli: $0.cpuBaseMilli, cpuPerRequestMilli: $0.cpuPerRequestMilli,
+        memoryBaseBytes: $0.memoryBaseBytes, memoryPerRequestBytes: $0.memoryPerRequestBytes,
+        memoryLeakBytesPerHour: $0.memoryLeakBytesPerHour, startupCPUMilli: $0.startupCPUMilli,
+        startupDuration: $0.startupDuration.nanoseconds, latencySLO: $0.latencySLO.seconds,
+        timeout: $0.timeout.seconds, load: $0.load)
+    }
     readyCount = Array(repeating: 0, count: specs.count)
     runningCount = readyCount
     readyServeMilli = Array(repeating: 0, count: specs.count)
@@ -178,8 +203,10 @@ final class WorkloadMetrics: Component {
       matching[key] = entry
     }
     sim.records[pod.index].usage = entry
+    while podLimits.count <= pod.index { podLimits.append((0, 0, 0, false)) }
+    podLimits[pod.index].cached = false
     guard entry >= 0 else { return }
-    let u = specs[Int(entry)]
+    let u = numbers[Int(entry)]
     if limits(of: pod).memory > 0
       && (u.memoryBaseBytes > 0 || u.memoryPerRequestBytes > 0 || u.memoryLeakBytesPerHour > 0)
     {
@@ -204,6 +231,7 @@ final class WorkloadMetrics: Component {
       new = sim.isReady(pod) && !pods.isTerminating(pod) ? 2 : 1
     }
     let old = state[pod.index]
+    if resized && pod.index < podLimits.count { podLimits[pod.index].cached = false }
     guard new != old || resized else { return }
     state[pod.index] = new
     let was = counted[pod.index]
@@ -255,6 +283,18 @@ final class WorkloadMetrics: Component {
 
   /// The main container's limits and the pod's CPU request (as the VPA set them, if it did).
   func limits(of pod: PodID) -> (cpu: Int64, memory: Int64, cpuRequest: Int64) {
+    if pod.index < podLimits.count && podLimits[pod.index].cached {
+      let l = podLimits[pod.index]
+      return (l.cpu, l.memory, l.cpuRequest)
+    }
+    let out = workOutLimits(of: pod)
+    if pod.index < podLimits.count {
+      podLimits[pod.index] = (out.cpu, out.memory, out.cpuRequest, true)
+    }
+    return out
+  }
+
+  private func workOutLimits(of pod: PodID) -> (cpu: Int64, memory: Int64, cpuRequest: Int64) {
     let t = sim.records[pod.index].template
     if let own = sim.verticalAutoscaling.resources(of: pod) {
       let base = templateOrSpecLimits(pod, template: t)
@@ -306,10 +346,10 @@ final class WorkloadMetrics: Component {
     let pods = sim.cluster.pods
     let readyThen =
       sim.isReady(pod) && pods.readyAt[pod.index] <= t.nanoseconds && !pods.isTerminating(pod)
-    let u = specs[entry]
+    let u = numbers[entry]
     let s = readyThen ? share : 0
     var cpu = Double(u.cpuBaseMilli) + u.cpuPerRequestMilli * s
-    if t.nanoseconds - started < u.startupDuration.nanoseconds { cpu += Double(u.startupCPUMilli) }
+    if t.nanoseconds - started < u.startupDuration { cpu += Double(u.startupCPUMilli) }
     let lim = limits(of: pod)
     if lim.cpu > 0 { cpu = min(cpu, Double(lim.cpu)) }
     let hours = Double(max(0, t.nanoseconds - started)) / 3.6e12
@@ -355,7 +395,7 @@ final class WorkloadMetrics: Component {
 
   /// One interval of entry `i`: served, dropped and late requests, the p99 latency, usage.
   private func account(_ i: Int, offered: Double, ready: Int, seconds: Double) {
-    let u = specs[i]
+    let u = numbers[i]
     // What one ready pod serves: its CPU (limit, else request) beyond the base, per request.
     // Pods of unequal sizes serve as that many servers of their mean rate.
     var perPod = Double.infinity
@@ -370,14 +410,14 @@ final class WorkloadMetrics: Component {
       perPod = max(0, serve - Double(u.cpuBaseMilli)) / u.cpuPerRequestMilli
     }
     let q = MMc.evaluate(
-      arrival: offered, servers: ready, rate: perPod, slo: u.latencySLO.seconds)
+      arrival: offered, servers: ready, rate: perPod, slo: u.latencySLO)
     quality[i].offered += offered * seconds
     quality[i].served += q.served * seconds
     quality[i].dropped += (offered - q.served) * seconds
     quality[i].late += q.lateFraction * q.served * seconds
-    let p99 = min(q.p99, u.timeout.seconds)
+    let p99 = min(q.p99, u.timeout)
     let dropping = offered - q.served > 1e-9
-    if dropping || p99 > u.latencySLO.seconds { quality[i].sloViolationSeconds += seconds }
+    if dropping || p99 > u.latencySLO { quality[i].sloViolationSeconds += seconds }
     quality[i].p99Histogram[ServiceQuality.bucket(p99)] += seconds
     if dropping {
       if !quality[i].overloaded { quality[i].overloadEpisodes += 1 }
