@@ -480,9 +480,10 @@ struct SimulatedMetrics: HPAMetricsSource {
   func podsMetric(_ metric: HPAMetricIdentifier) throws(HPAMetricError) -> (
     samples: [(podName: String, sample: PodMetricSample)], timestamp: UnixMillis
   ) {
-    guard load(metric.name) != nil else {
+    guard let l = load(metric.name) else {
       throw HPAMetricError("no metrics returned from custom metrics API")
     }
+    try available(l)
     // The pods of the usage entries sharing this load: each its share.
     var out: [(podName: String, sample: PodMetricSample)] = []
     for p in 0..<sim.cluster.pods.count {
@@ -508,6 +509,7 @@ struct SimulatedMetrics: HPAMetricsSource {
     guard let i = load(metric.name) else {
       throw HPAMetricError("no metrics returned from custom metrics API")
     }
+    try available(i)
     return (Int64((metrics.loadValue(i) * 1000).rounded()), now)
   }
 
@@ -521,11 +523,28 @@ struct SimulatedMetrics: HPAMetricsSource {
       let t = Int(metric.name[metric.name.index(after: metric.name.startIndex)..<dash]),
       t < o.triggers.count, let i = load(o.triggers[t].source)
     {
+      let down = sim.scenario.loads[i].isOut(at: sim.now.nanoseconds)
+      if let value = sim.keda.metricRead(scaledObject: so, trigger: t, failed: down) {
+        return ([value], now)
+      }
+      if down { throw Self.outage(o.triggers[t].source) }
       return ([Int64((metrics.loadValue(i) * 1000).rounded())], now)
     }
     guard let i = load(metric.name) else {
       throw HPAMetricError("no metrics returned from external metrics API")
     }
+    try available(i)
     return ([Int64((metrics.loadValue(i) * 1000).rounded())], now)
+  }
+
+  /// Throws while load `i`'s metric source is down (`spec.loads[].outages`).
+  private func available(_ i: Int) throws(HPAMetricError) {
+    if sim.scenario.loads[i].isOut(at: sim.now.nanoseconds) {
+      throw Self.outage(sim.scenario.loads[i].name)
+    }
+  }
+
+  static func outage(_ load: String) -> HPAMetricError {
+    HPAMetricError("the metric source of \(load) did not answer (an outage)")
   }
 }

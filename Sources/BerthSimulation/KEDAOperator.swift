@@ -16,6 +16,10 @@ final class KEDAOperator: Component {
     var spec: ScaledObjectSpec
     var lastActive: UnixMillis?
     var series = -1
+    /// Per trigger: the metrics adapter's failed reads in a row (`status.health`).
+    var failures: [Int32] = []
+    /// HPA reads answered with the fallback.
+    var fallbacks = 0
   }
   @exclusivity(unchecked) private(set) var objects: [State] = []
 
@@ -23,6 +27,7 @@ final class KEDAOperator: Component {
     self.sim = sim
     for o in sim.scenario.scaledObjects {
       var s = State(spec: o)
+      s.failures = Array(repeating: 0, count: o.triggers.count)
       s.series = sim.recorder.series(
         kind: "ScaledObject", namespace: o.namespace, name: o.name, fields: ["active"])
       objects.append(s)
@@ -35,6 +40,29 @@ final class KEDAOperator: Component {
     for (i, o) in objects.enumerated() {
       engine.every(.seconds(Int64(o.spec.pollingInterval)), self, first: .zero, payload: UInt64(i))
     }
+  }
+
+  /// The metrics adapter's bookkeeping for an HPA read of trigger `t` of ScaledObject `name`
+  /// (`GetMetricsWithFallback`): a success resets the trigger's failures; a failure counts,
+  /// and once there are more than `fallback.failureThreshold` the answer is the fallback value.
+  /// - Returns: the value to answer instead of the error; nil to answer normally (or fail).
+  func metricRead(scaledObject name: String, trigger t: Int, failed: Bool) -> Int64? {
+    guard let i = objects.firstIndex(where: { $0.spec.name == name }), t < objects[i].failures.count
+    else { return nil }
+    guard failed else {
+      objects[i].failures[t] = 0
+      return nil
+    }
+    objects[i].failures[t] += 1
+    let o = objects[i].spec
+    let current =
+      sim.targetScale(
+        kind: o.scaleTargetRef.kind, namespace: o.namespace, name: o.scaleTargetRef.name)?
+      .spec ?? 0
+    let v = KEDAScaling.fallbackValueMilli(
+      o, trigger: t, failures: objects[i].failures[t], current: current)
+    if v != nil { objects[i].fallbacks += 1 }
+    return v
   }
 
   /// The value trigger `t` of ScaledObject `o` reads now (milli-units), nil for resource
@@ -51,24 +79,42 @@ final class KEDAOperator: Component {
     let o = objects[i].spec
     let now = sim.horizontalAutoscaling.unixMillis(sim.now)
     var active = false
+    var isError = false
     for t in o.triggers.indices {
+      let trig = o.triggers[t]
+      if !trig.isResource, let l = sim.scenario.loads.firstIndex(where: { $0.name == trig.source }),
+        sim.scenario.loads[l].isOut(at: sim.now.nanoseconds)
+      {
+        isError = true
+        sim.recorder.event(
+          kind: "ScaledObject", namespace: o.namespace, name: o.name, type: .warning,
+          reason: "KEDAScalerFailed",
+          message:
+            "error getting metric for trigger s\(t)-\(trig.type): the metric source of \(trig.source) did not answer"
+        )
+        continue
+      }
       if let v = value(o, trigger: t) {
-        if v > o.triggers[t].activationMilli { active = true }
+        if v > trig.activationMilli { active = true }
       } else {
         active = true
       }
     }
-    if active { objects[i].lastActive = now }
     sim.recorder.set(series: objects[i].series, active ? 1 : 0)
     let ref = o.scaleTargetRef
     guard let scale = sim.targetScale(kind: ref.kind, namespace: o.namespace, name: ref.name) else {
+      if active && !isError { objects[i].lastActive = now }
       return
     }
-    guard
-      let n = KEDAScaling.decide(
-        o, current: scale.spec, active: active, lastActive: objects[i].lastActive,
-        created: sim.horizontalAutoscaling.unixMillis(.zero), now: now)
-    else { return }
+    let decision = KEDAScaling.decide(
+      o, current: scale.spec, active: active, isError: isError, lastActive: objects[i].lastActive,
+      created: sim.horizontalAutoscaling.unixMillis(.zero), now: now)
+    if KEDAScaling.refreshesLastActive(
+      active: active, isError: isError, scaledFromZero: decision != nil)
+    {
+      objects[i].lastActive = now
+    }
+    guard let n = decision else { return }
     sim.setTargetScale(kind: ref.kind, namespace: o.namespace, name: ref.name, replicas: n)
     let target = "\(ref.apiVersion).\(ref.kind) \(o.namespace)/\(ref.name)"
     sim.recorder.event(

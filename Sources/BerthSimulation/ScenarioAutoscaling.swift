@@ -9,6 +9,15 @@ import Foundation
 public struct LoadSpec: Sendable {
   public var name: String
   public var shape: LoadShape
+  /// `outages: [{at, duration}]`: intervals [at, at + duration) in which the load's metric
+  /// source does not answer (Prometheus, a queue's API): HPA metrics and KEDA triggers reading
+  /// it fail; the traffic itself goes on.
+  public var outages: [(start: Int64, end: Int64)] = []
+
+  /// Whether the load's metric source is down at `t` (ns).
+  public func isOut(at t: Int64) -> Bool {
+    outages.contains { $0.start <= t && t < $0.end }
+  }
 }
 
 /// How the pods a selector matches use resources (`spec.usage[]`): a load shared among the
@@ -49,13 +58,25 @@ extension Scenario {
   static func loads(_ list: YAMLValue, dir: String) throws(InputError) -> [LoadSpec] {
     var out: [LoadSpec] = []
     for l in try list.sequence() {
-      try l.requireKeys(in: ["name", "shape"])
+      try l.requireKeys(in: ["name", "shape", "outages"])
       guard let name = try l.child("name")?.string(), !name.isEmpty else {
         throw l.error("a load needs a name")
       }
       if out.contains(where: { $0.name == name }) { throw l.error("duplicate load \(name)") }
       guard let shape = l.child("shape") else { throw l.error("load \(name) needs a shape") }
-      out.append(LoadSpec(name: name, shape: try self.shape(shape, dir: dir, depth: 0)))
+      var load = LoadSpec(name: name, shape: try self.shape(shape, dir: dir, depth: 0))
+      for o in try l.child("outages")?.sequence() ?? [] {
+        try o.requireKeys(in: ["at", "duration"])
+        guard let at = o.child("at"), let d = o.child("duration") else {
+          throw o.error("an outage needs at and duration")
+        }
+        let start = try nanos(at)
+        let length = try positive(d)
+        guard start >= 0 else { throw at.error("expected a time at or after 0") }
+        let (end, overflow) = start.addingReportingOverflow(length)
+        load.outages.append((start, overflow ? Int64.max : end))
+      }
+      out.append(load)
     }
     return out
   }

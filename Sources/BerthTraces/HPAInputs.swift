@@ -477,6 +477,16 @@ public enum HPAInputs {
         throw f.error("fallback needs failureThreshold and replicas")
       }
       out.fallback = (try ft.int32(), try r.int32())
+      if let b = f.child("behavior") {
+        let v = try b.string()
+        let known = [
+          "static", "currentReplicas", "currentReplicasIfHigher", "currentReplicasIfLower",
+        ]
+        guard known.contains(v) else {
+          throw b.error("expected one of \(known.joined(separator: ", "))")
+        }
+        out.fallbackBehavior = v
+      }
     }
     if let a = spec.child("advanced") {
       try a.requireKeys(in: [

@@ -71,6 +71,55 @@ import Testing
         == nil)
   }
 
+  /// `RequestScale` with a failing trigger: nothing is taken down (with a fallback the HPA
+  /// brings the target to the fallback count; without, the ScaledObject is just not Ready);
+  /// activation from zero still happens; a partial error leaves `lastActiveTime` alone.
+  @Test func aFailingTriggerFreezesTheWayDown() {
+    var s = spec()
+    #expect(
+      KEDAScaling.decide(
+        s, current: 3, active: false, isError: true, lastActive: nil, created: created,
+        now: at(3600)) == nil)
+    s.fallback = (3, 6)
+    #expect(
+      KEDAScaling.decide(
+        s, current: 3, active: false, isError: true, lastActive: at(0), created: created,
+        now: at(3600)) == nil)
+    #expect(
+      KEDAScaling.decide(
+        s, current: 0, active: true, isError: true, lastActive: nil, created: created,
+        now: at(30)) == 1)
+    #expect(!KEDAScaling.refreshesLastActive(active: true, isError: true, scaledFromZero: false))
+    #expect(KEDAScaling.refreshesLastActive(active: true, isError: true, scaledFromZero: true))
+    #expect(KEDAScaling.refreshesLastActive(active: true, isError: false, scaledFromZero: false))
+    #expect(!KEDAScaling.refreshesLastActive(active: false, isError: false, scaledFromZero: false))
+  }
+
+  /// `GetMetricsWithFallback`: the fallback answers only after more than `failureThreshold`
+  /// failed reads in a row, only for AverageValue triggers, as replicas × the target (10 per
+  /// replica here); `fallback.behavior` picks the replicas.
+  @Test func theFallbackValueAfterTheThreshold() {
+    var s = spec()
+    #expect(KEDAScaling.fallbackValueMilli(s, trigger: 0, failures: 9, current: 2) == nil)
+    s.fallback = (failureThreshold: 3, replicas: 6)
+    #expect(KEDAScaling.fallbackValueMilli(s, trigger: 0, failures: 3, current: 2) == nil)
+    #expect(KEDAScaling.fallbackValueMilli(s, trigger: 0, failures: 4, current: 2) == 60_000)
+    let cases: [(String, Int32, Int64)] = [
+      ("static", 2, 60_000), ("currentReplicas", 2, 20_000),
+      ("currentReplicasIfHigher", 2, 60_000), ("currentReplicasIfHigher", 9, 90_000),
+      ("currentReplicasIfLower", 2, 20_000), ("currentReplicasIfLower", 9, 60_000),
+    ]
+    for (behavior, current, value) in cases {
+      s.fallbackBehavior = behavior
+      #expect(
+        KEDAScaling.fallbackValueMilli(s, trigger: 0, failures: 4, current: current) == value,
+        "\(behavior)")
+    }
+    s.fallbackBehavior = "static"
+    s.triggers[0].metricType = "Value"
+    #expect(KEDAScaling.fallbackValueMilli(s, trigger: 0, failures: 4, current: 2) == nil)
+  }
+
   @Test func theHPAKEDAMakes() {
     var s = spec(min: 0)
     s.maxReplicaCount = 20

@@ -187,6 +187,55 @@ struct AutoscalingTests {
       sim.horizontalAutoscaling.hpas[0].conditions.contains { $0.reason == "ScalingDisabled" })
   }
 
+  /// A metric outage from 600 s to 1200 s under a KEDA ScaledObject (50 per replica of a load
+  /// of 50 → 5 replicas). With `fallback: {failureThreshold: 3, replicas: 8}` the HPA's reads
+  /// at 600, 615, 630 fail (FailedGetExternalMetric, nothing changes), the fourth (645 s, 4 > 3)
+  /// gets 8 × 10 and scales to 8; after the outage (1200 s) the metric says 5 again, reached
+  /// at 1500 s: the last recommendation of 8 came at 1185 s, and on the legacy path (no
+  /// `behavior`) an entry exactly 300 s old still counts. KEDA's own polls fail meanwhile
+  /// (KEDAScalerFailed) without taking anything down. Without a fallback the count stays 5.
+  @Test func aMetricOutageFallsBackAfterTheThreshold() throws {
+    func scenario(fallback: String) -> String {
+      """
+      apiVersion: berth.dev/v1alpha1
+      kind: Scenario
+      metadata: {name: outage}
+      spec:
+        duration: 30m
+        loads:
+        - name: queue
+          shape: {constant: 50}
+          outages: [{at: 10m, duration: 10m}]
+      ---
+      apiVersion: keda.sh/v1alpha1
+      kind: ScaledObject
+      metadata: {name: web}
+      spec:
+        scaleTargetRef: {name: web}
+        minReplicaCount: 0
+        maxReplicaCount: 20\(fallback)
+        triggers:
+        - type: rabbitmq
+          metadata: {queueName: jobs, mode: QueueLength, value: "10", load: queue}
+
+      """ + Self.deployment(5) + TimelineTests.nodes(4, cpu: "8")
+    }
+    let sim = try TimelineTests.simulate(
+      scenario(fallback: "\n  fallback: {failureThreshold: 3, replicas: 8}"))
+    let rescales = TimelineTests.events(sim, reason: "SuccessfulRescale")
+    #expect(rescales == [645, 1500], "\(rescales)")
+    #expect(
+      TimelineTests.events(sim, reason: "FailedGetExternalMetric").prefix(3) == [600, 615, 630])
+    #expect(TimelineTests.recorded(sim, "Deployment,default,web,replicas", at: 1000) == 8)
+    #expect(TimelineTests.recorded(sim, "Deployment,default,web,replicas", at: 1799) == 5)
+    #expect(!TimelineTests.events(sim, reason: "KEDAScalerFailed").isEmpty)
+    #expect(TimelineTests.events(sim, reason: "KEDAScaleTargetDeactivated").isEmpty)
+    let plain = try TimelineTests.simulate(scenario(fallback: ""))
+    #expect(TimelineTests.events(plain, reason: "SuccessfulRescale").isEmpty)
+    #expect(TimelineTests.events(plain, reason: "FailedGetExternalMetric").count == 40)
+    #expect(TimelineTests.recorded(plain, "Deployment,default,web,replicas", at: 1799) == 5)
+  }
+
   @Test func theSameScenarioAndSeedGiveTheSameBytes() throws {
     let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
       .deletingLastPathComponent()

@@ -44,6 +44,9 @@ public struct ScaledObjectSpec: Sendable, Equatable {
   public var idleReplicaCount: Int32?
   /// `fallback`: replicas after `failureThreshold` failed reads of a trigger.
   public var fallback: (failureThreshold: Int32, replicas: Int32)?
+  /// `fallback.behavior`: static (default), currentReplicas, currentReplicasIfHigher or
+  /// currentReplicasIfLower.
+  public var fallbackBehavior = "static"
   /// `advanced.horizontalPodAutoscalerConfig`: the HPA's name and behavior.
   public var hpaName: String?
   public var behavior: HPABehavior?
@@ -63,7 +66,8 @@ public struct ScaledObjectSpec: Sendable, Equatable {
       && a.minReplicaCount == b.minReplicaCount && a.maxReplicaCount == b.maxReplicaCount
       && a.idleReplicaCount == b.idleReplicaCount
       && a.fallback?.failureThreshold == b.fallback?.failureThreshold
-      && a.fallback?.replicas == b.fallback?.replicas && a.hpaName == b.hpaName
+      && a.fallback?.replicas == b.fallback?.replicas && a.fallbackBehavior == b.fallbackBehavior
+      && a.hpaName == b.hpaName
       && a.behavior == b.behavior && a.triggers == b.triggers
   }
 
@@ -108,8 +112,8 @@ public enum KEDAScaling {
   ///   - lastActive: when a trigger was last active (nil: never).
   ///   - created: when the ScaledObject was created.
   public static func decide(
-    _ spec: ScaledObjectSpec, current: Int32, active: Bool, lastActive: UnixMillis?,
-    created: UnixMillis, now: UnixMillis
+    _ spec: ScaledObjectSpec, current: Int32, active: Bool, isError: Bool = false,
+    lastActive: UnixMillis?, created: UnixMillis, now: UnixMillis
   ) -> Int32? {
     let idle = spec.idleReplicaCount ?? (spec.minReplicaCount == 0 ? 0 : nil)
     if active {
@@ -120,6 +124,10 @@ public enum KEDAScaling {
       }
       return nil
     }
+    // A trigger that failed freezes the way down: with a fallback, so that the HPA can take
+    // the target to the fallback count (an HPA does not scale a target at 0); without one, the
+    // ScaledObject is just not Ready.
+    if isError { return nil }
     guard let idle, current > idle else { return nil }
     // "The cooldown period only applies after a trigger occurs": a target never active goes
     // down at once (after the initial cooldown from creation).
@@ -128,5 +136,40 @@ public enum KEDAScaling {
     }
     guard now.value - created.value >= Int64(spec.initialCooldownPeriod) * 1000 else { return nil }
     return idle
+  }
+
+  /// Whether a poll that found the trigger active but some trigger failing still counts as
+  /// active for the cooldown: only when it takes the target from zero or idle (KEDA leaves
+  /// `lastActiveTime` alone on a partial error).
+  public static func refreshesLastActive(active: Bool, isError: Bool, scaledFromZero: Bool) -> Bool
+  {
+    active && (!isError || scaledFromZero)
+  }
+
+  /// The replicas the fallback stands for, by `fallback.behavior`.
+  public static func fallbackReplicas(_ spec: ScaledObjectSpec, current: Int32) -> Int32? {
+    guard let f = spec.fallback else { return nil }
+    switch spec.fallbackBehavior {
+    case "currentReplicas": return current
+    case "currentReplicasIfHigher": return max(current, f.replicas)
+    case "currentReplicasIfLower": return min(current, f.replicas)
+    default: return f.replicas
+    }
+  }
+
+  /// What KEDA's metrics adapter answers the HPA for trigger `t` after a failed read, the
+  /// read being the `failures`-th in a row (`GetMetricsWithFallback`): with a fallback, an
+  /// AverageValue trigger and more failures than `failureThreshold`, replicas × the target
+  /// (so the HPA computes the fallback count); otherwise nil — the error stands.
+  public static func fallbackValueMilli(
+    _ spec: ScaledObjectSpec, trigger t: Int, failures: Int32, current: Int32
+  ) -> Int64? {
+    guard let f = spec.fallback, f.replicas > 0, f.failureThreshold >= 0,
+      t < spec.triggers.count, !spec.triggers[t].isResource,
+      spec.triggers[t].metricType == "AverageValue", failures > f.failureThreshold,
+      let replicas = fallbackReplicas(spec, current: current)
+    else { return nil }
+    return spec.triggers[t].targetMilli.multipliedReportingOverflow(by: Int64(replicas))
+      .partialValue
   }
 }
