@@ -405,7 +405,9 @@ public struct Scenario: Sendable {
       manifest: Manifest(nodes: [], pods: []), workloads: [])
     let dir = (v.file as NSString).deletingLastPathComponent
     if let l = spec.child("loads") { scenario.loads = try loads(l, dir: dir) }
-    if let u = spec.child("usage") { scenario.usage = try usage(u, loads: scenario.loads) }
+    if let u = spec.child("usage") {
+      scenario.usage = try usage(u, loads: scenario.loads, dir: dir)
+    }
     if let m = spec.child("metricsServer") {
       try m.requireKeys(in: ["metricResolution"])
       if let r = m.child("metricResolution") {

@@ -46,12 +46,100 @@ public struct UsageSpec: Sendable {
   /// The clients' timeout: the p99 latency reported never exceeds it (a saturated queue's
   /// estimate would grow without bound).
   public var timeout: VirtualTime = .seconds(Int64(30))
+  /// `trace`: each pod's CPU and memory replayed from a recorded usage trace instead of the
+  /// `cpu`/`memory` model.
+  public var trace: UsageTrace?
 }
 
 /// metrics-server's settings (`spec.metricsServer`).
 public struct MetricsServerSpec: Sendable {
   /// `--metric-resolution`: how often kubelets are scraped (15 s).
   public var metricResolution: VirtualTime = .seconds(Int64(15))
+}
+
+/// A per-pod usage trace (`usage[].trace`): the CSV `berth vpa recommend --usage` reads
+/// (`time,namespace,pod,container,cpu_cores,memory_bytes`). Each distinct pod of the trace, in
+/// order of first appearance, is a series (its containers summed per instant; an empty cell
+/// keeps the previous value); the entry's simulated pods take the series in turn, in the order
+/// they are created. Time 0 of the trace (its first sample, × `timeScale`) is the scenario's time
+/// 0; a pod uses a series' last sample at or before now (none before the first), and with
+/// `loop` the series repeats every span (last time + the last step).
+public final class UsageTrace: Sendable {
+  public struct Series: Sendable {
+    public let times: [Int64]
+    public let cpuMilli: [Int64]
+    public let memoryBytes: [Int64]
+  }
+  public let series: [Series]
+  public let period: Int64
+  public let loop: Bool
+
+  public init(rows: [VPAInputs.UsageRow], timeScale: Double, loop: Bool, file: String)
+    throws(InputError)
+  {
+    guard let origin = rows.map(\.time.value).min() else {
+      throw InputError(file: file, "a usage trace needs at least one sample")
+    }
+    var order: [String] = []
+    var byPod: [String: [(t: Int64, cpu: Double?, memory: Double?)]] = [:]
+    for r in rows {
+      let key = r.namespace + "/" + r.pod
+      if byPod[key] == nil { order.append(key) }
+      let t = Int64((Double(r.time.value - origin) * 1_000_000 * timeScale).rounded())
+      byPod[key, default: []].append((t, r.cpuCores, r.memoryBytes))
+    }
+    var all: [Series] = []
+    var last: Int64 = 0
+    var step: Int64 = 0
+    for key in order {
+      // Containers at one instant are summed; an instant's missing cell keeps the last value.
+      let samples = byPod[key]!.enumerated().sorted {
+        ($0.element.t, $0.offset) < ($1.element.t, $1.offset)
+      }
+      var times: [Int64] = []
+      var cpu: [Int64] = []
+      var memory: [Int64] = []
+      var lastCPU: Int64 = 0
+      var lastMemory: Int64 = 0
+      for (_, s) in samples {
+        let c = s.cpu.map { Int64(($0 * 1000).rounded()) }
+        let m = s.memory.map { Int64($0.rounded()) }
+        if times.last == s.t {
+          cpu[cpu.count - 1] += c ?? 0
+          memory[memory.count - 1] += m ?? 0
+        } else {
+          times.append(s.t)
+          cpu.append(c ?? lastCPU)
+          memory.append(m ?? lastMemory)
+        }
+        lastCPU = cpu[cpu.count - 1]
+        lastMemory = memory[memory.count - 1]
+      }
+      if let t = times.last, t >= last {
+        last = t
+        step = times.count > 1 ? t - times[times.count - 2] : max(step, 1)
+      }
+      all.append(Series(times: times, cpuMilli: cpu, memoryBytes: memory))
+    }
+    series = all
+    period = max(last + max(step, 1), 1)
+    self.loop = loop
+  }
+
+  /// Series `k`'s CPU (millicores) and memory (bytes) at `t` ns; nil before its first sample.
+  public func sample(_ k: Int, at t: Int64) -> (cpuMilli: Int64, memoryBytes: Int64)? {
+    let s = series[k % series.count]
+    let at = loop && t >= 0 ? t % period : t
+    // The last sample at or before `at`.
+    var lo = 0
+    var hi = s.times.count
+    while lo < hi {
+      let mid = (lo + hi) / 2
+      if s.times[mid] <= at { lo = mid + 1 } else { hi = mid }
+    }
+    guard lo > 0 else { return nil }
+    return (s.cpuMilli[lo - 1], s.memoryBytes[lo - 1])
+  }
 }
 
 extension Scenario {
@@ -227,12 +315,14 @@ extension Scenario {
     }
   }
 
-  static func usage(_ list: YAMLValue, loads: [LoadSpec]) throws(InputError) -> [UsageSpec] {
+  static func usage(_ list: YAMLValue, loads: [LoadSpec], dir: String) throws(InputError)
+    -> [UsageSpec]
+  {
     var out: [UsageSpec] = []
     for u in try list.sequence() {
       try u.requireKeys(in: [
         "selector", "namespace", "load", "service", "cpu", "memory", "startup", "latencySLO",
-        "timeout",
+        "timeout", "trace",
       ])
       var spec = UsageSpec(
         selector: try u.child("selector").map { s throws(InputError) in
@@ -267,6 +357,24 @@ extension Scenario {
       if let t = u.child("timeout") {
         spec.timeout = try duration(t)
         guard spec.timeout > .zero else { throw t.error("must be positive") }
+      }
+      if let t = u.child("trace") {
+        try t.requireKeys(in: ["file", "timeScale", "loop"])
+        if u.child("memory") != nil || u.child("startup") != nil
+          || (u.child("cpu") != nil && spec.load < 0)
+        {
+          throw t.error(
+            "a usage trace replaces the memory and startup models (cpu only states the cost per request, with a load)"
+          )
+        }
+        guard let f = t.child("file") else { throw t.error("a usage trace needs a file") }
+        let name = try f.string()
+        let path = name.hasPrefix("/") ? name : (dir as NSString).appendingPathComponent(name)
+        let timeScale = try t.child("timeScale").map(number) ?? 1
+        guard timeScale > 0 else { throw t.child("timeScale")!.error("must be positive") }
+        let rows = try VPAInputs.usage(try InputFile.text(path), file: path)
+        spec.trace = try UsageTrace(
+          rows: rows, timeScale: timeScale, loop: try t.child("loop")?.bool() ?? false, file: path)
       }
       out.append(spec)
     }

@@ -72,6 +72,13 @@ final class WorkloadMetrics: Component {
     var load: Int
   }
   private let numbers: [Numbers]
+  /// Per entry: its usage trace, if it replays one; per pod row, the trace series it replays;
+  /// per entry, the next series to hand out.
+  private let traces: [UsageTrace?]
+  @exclusivity(unchecked) private var traceSlot: [Int32] = []
+  @exclusivity(unchecked) private var nextSlot: [Int32] = []
+  /// Per entry replaying a trace: its pods (their usage is summed for the entry's totals).
+  @exclusivity(unchecked) private var tracePods: [[PodID]] = []
   /// Per pod row: its limits as `limits(of:)` gives them, once worked out (`cached`).
   @exclusivity(unchecked) private var podLimits:
     [(cpu: Int64, memory: Int64, cpuRequest: Int64, cached: Bool)] = []
@@ -137,6 +144,9 @@ final class WorkloadMetrics: Component {
       return LoadSeries($0.shape, seed: rng.next())
     }
     resolution = sim.scenario.metricsServer.metricResolution
+    traces = specs.map(\.trace)
+    tracePods = Array(repeating: [], count: specs.count)
+    nextSlot = Array(repeating: 0, count: specs.count)
     numbers = specs.map {
       Numbers(
         cpuBaseMilli: $0.cpuBaseMilli, cpuPerRequestMilli: $0.cpuPerRequestMilli,
@@ -203,12 +213,21 @@ final class WorkloadMetrics: Component {
       matching[key] = entry
     }
     sim.records[pod.index].usage = entry
-    while podLimits.count <= pod.index { podLimits.append((0, 0, 0, false)) }
+    while podLimits.count <= pod.index {
+      podLimits.append((0, 0, 0, false))
+      traceSlot.append(0)
+    }
     podLimits[pod.index].cached = false
     guard entry >= 0 else { return }
+    if traces[Int(entry)] != nil {
+      traceSlot[pod.index] = nextSlot[Int(entry)]
+      nextSlot[Int(entry)] &+= 1
+      tracePods[Int(entry)].append(pod)
+    }
     let u = numbers[Int(entry)]
     if limits(of: pod).memory > 0
-      && (u.memoryBaseBytes > 0 || u.memoryPerRequestBytes > 0 || u.memoryLeakBytesPerHour > 0)
+      && (u.memoryBaseBytes > 0 || u.memoryPerRequestBytes > 0 || u.memoryLeakBytesPerHour > 0
+        || traces[Int(entry)] != nil)
     {
       oomCandidates[Int(entry)].append(pod)
     }
@@ -261,6 +280,7 @@ final class WorkloadMetrics: Component {
     let entry = Int(sim.records[pod.index].usage)
     guard entry >= 0 else { return }
     if let k = oomCandidates[entry].firstIndex(of: pod) { oomCandidates[entry].remove(at: k) }
+    if let k = tracePods[entry].firstIndex(of: pod) { tracePods[entry].remove(at: k) }
   }
 
   /// What is wrong with the kept counts, if anything (recounted from every pod).
@@ -346,6 +366,12 @@ final class WorkloadMetrics: Component {
     let pods = sim.cluster.pods
     let readyThen =
       sim.isReady(pod) && pods.readyAt[pod.index] <= t.nanoseconds && !pods.isTerminating(pod)
+    if let trace = traces[entry] {
+      guard var v = trace.sample(Int(traceSlot[pod.index]), at: t.nanoseconds) else { return nil }
+      let lim = limits(of: pod)
+      if lim.cpu > 0 { v.cpuMilli = min(v.cpuMilli, lim.cpu) }
+      return v
+    }
     let u = numbers[entry]
     let s = readyThen ? share : 0
     var cpu = Double(u.cpuBaseMilli) + u.cpuPerRequestMilli * s
@@ -425,7 +451,17 @@ final class WorkloadMetrics: Component {
     }
     quality[i].overloaded = dropping
     let running = runningCount[i]
-    let cpu = Double(running) * Double(u.cpuBaseMilli) + u.cpuPerRequestMilli * q.served
+    var cpu = Double(running) * Double(u.cpuBaseMilli) + u.cpuPerRequestMilli * q.served
+    var memory = Double(running) * Double(u.memoryBaseBytes) + u.memoryPerRequestBytes * q.served
+    if traces[i] != nil {
+      // Replayed usage: what the entry's running pods use now, summed.
+      (cpu, memory) = (0, 0)
+      for p in tracePods[i] {
+        guard let v = usage(p, entry: i, at: sim.now, share: 0, window: false) else { continue }
+        cpu += Double(v.cpuMilli)
+        memory += Double(v.memoryBytes)
+      }
+    }
     quality[i].usedCoreSeconds += cpu / 1000 * seconds
     let supply = Double(runningRequestMilli[i]) / 1000
     quality[i].requestedCoreSeconds += supply * seconds
@@ -437,7 +473,6 @@ final class WorkloadMetrics: Component {
     }
     quality[i].underProvisionedCoreSeconds += max(0, needed - supply) * seconds
     quality[i].overProvisionedCoreSeconds += max(0, supply - needed) * seconds
-    let memory = Double(running) * Double(u.memoryBaseBytes) + u.memoryPerRequestBytes * q.served
     let s = series[i]
     sim.recorder.set(series: s, decimal: offered)
     sim.recorder.set(series: s + 1, decimal: q.served)

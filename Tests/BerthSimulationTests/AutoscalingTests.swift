@@ -1,4 +1,5 @@
 import BerthCore
+import BerthTraces
 import Foundation
 import Testing
 
@@ -234,6 +235,55 @@ struct AutoscalingTests {
     #expect(TimelineTests.events(plain, reason: "SuccessfulRescale").isEmpty)
     #expect(TimelineTests.events(plain, reason: "FailedGetExternalMetric").count == 40)
     #expect(TimelineTests.recorded(plain, "Deployment,default,web,replicas", at: 1799) == 5)
+  }
+
+  /// A per-pod usage trace (the CSV `vpa recommend` reads): two recorded pods, one whose
+  /// memory steps from 100 Mi to 400 Mi at 10 min, one at 200 Mi throughout (two containers
+  /// of 100 Mi, summed); the Deployment's first pod replays the first, its second the second.
+  /// Against a 300 Mi limit the first is OOM-killed at the first scrape at or after 600 s, again
+  /// after each restart; the second never. CPU is the recorded one, summed for the entry.
+  @Test func aUsageTraceIsReplayedPodByPod() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "berth-trace-\(UInt32.random(in: 0...UInt32.max))")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    var csv = "time,namespace,pod,container,cpu_cores,memory_bytes\n"
+    for minute in 0...30 {
+      let t = String(format: "2026-01-01T00:%02d:00Z", minute)
+      let a = minute < 10 ? 100 : 400
+      csv += "\(t),prod,api-a,app,0.25,\(a * 1_048_576)\n"
+      csv += "\(t),prod,api-b,app,0.1,\(100 * 1_048_576)\n"
+      csv += "\(t),prod,api-b,proxy,0.05,\(100 * 1_048_576)\n"
+    }
+    try csv.write(to: dir.appendingPathComponent("usage.csv"), atomically: true, encoding: .utf8)
+    let text = """
+      apiVersion: berth.dev/v1alpha1
+      kind: Scenario
+      metadata: {name: trace}
+      spec:
+        duration: 30m
+        usage:
+        - selector: {matchLabels: {app: web}}
+          trace: {file: usage.csv}
+
+      """ + Self.deployment(2, memoryLimit: "300Mi") + TimelineTests.nodes(2)
+    let path = dir.appendingPathComponent("scenario.yaml").path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    let sim = try Simulation(scenario: try Scenario.read(path: path))
+    sim.engine.checksInvariants = true
+    sim.engine.invariants = { _ in #expect(sim.invariantViolations().isEmpty) }
+    sim.run()
+    let kills = TimelineTests.events(sim, reason: "OOMKilling")
+    #expect(kills.first == 600)
+    #expect(kills.count >= 3)
+    let first = sim.cluster.pods.name(PodID(0))
+    #expect(TimelineTests.events(sim, reason: "OOMKilling", name: first).count == kills.count)
+    // Both pods running at 5 min: 250m + 150m.
+    #expect(TimelineTests.recorded(sim, "Usage,default,usage-0,usedCpuMillis", at: 300) == 400)
+    // A bad trace is one line naming the file.
+    try "time,namespace,pod\n".write(
+      to: dir.appendingPathComponent("usage.csv"), atomically: true, encoding: .utf8)
+    #expect(throws: InputError.self) { try Scenario.read(path: path) }
   }
 
   @Test func theSameScenarioAndSeedGiveTheSameBytes() throws {
