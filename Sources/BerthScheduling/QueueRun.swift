@@ -32,8 +32,14 @@ public final class QueueRun: Component {
   /// The first profile's scheduler (the only one in a single-profile run).
   public var scheduler: Scheduler { schedulers[0] }
   public let queue: SchedulingQueue
-  /// The engine whose clock and agenda the run uses.
-  public let engine: Engine
+  /// The engine whose clock and agenda the run uses. The engine holds the run (a component);
+  /// the run does not hold a joined engine back, or neither would ever be freed.
+  // SAFETY: a joined engine is its owner's (a simulation, a scheduling run), which outlives
+  // this run's use of it; an engine the run made itself is kept in `ownedEngine`.
+  public unowned(unsafe) let engine: Engine
+  /// The engine this run made (no engine given): kept alive by the run. The two then refer to
+  /// each other and live as long as the process — give an engine to free them.
+  private let ownedEngine: Engine?
   /// Per profile, its PostFilter preemption (nil for a profile without DefaultPreemption).
   private let preemption: [DefaultPreemption?]
   /// Per pod, the index of its profile in `schedulers` (nil: every pod runs in the first).
@@ -116,9 +122,11 @@ public final class QueueRun: Component {
       first = first ?? p
       return p
     }
+    let engineGiven = engine
     let engine = engine ?? Engine(cluster: schedulers[0].cluster)
     precondition(engine.cluster === schedulers[0].cluster, "the engine runs another cluster")
     self.engine = engine
+    ownedEngine = engineGiven == nil ? engine : nil
     engine.add(self)
   }
 

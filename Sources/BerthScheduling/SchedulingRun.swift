@@ -27,6 +27,8 @@ public final class SchedulingRun {
   public let schedulers: [Scheduler]
   /// The queue of a queued run.
   public let queue: QueueRun?
+  /// The engine a queued run made for itself (none given).
+  private let ownedEngine: Engine?
   /// Per cycle: the pod, its outcome (the pod is bound when it found a node), the preemption
   /// decision of a queued run's failed cycle, and the cycle's wall-clock nanoseconds.
   // Unchecked: read and written once or twice per cycle, a dynamic exclusivity check each.
@@ -61,10 +63,15 @@ public final class SchedulingRun {
     switch mode {
     case .direct:
       queue = nil
+      ownedEngine = nil
     case .queued(let settings, let queueSeed, let engine):
+      // The run keeps an engine it makes; the queue only joins it (no cycle through the
+      // engine's components).
+      let joined = engine ?? Engine(cluster: cluster)
+      ownedEngine = engine == nil ? joined : nil
       let q = QueueRun(
         schedulers: schedulers, profileOf: self.profileOf, seed: queueSeed, settings: settings,
-        engine: engine)
+        engine: joined)
       queue = q
       // SAFETY: the queue is this run's and does not outlive it.
       q.beforeCycle = { [unowned(unsafe) self] _ in self.cycleStart = Self.nanoseconds() }

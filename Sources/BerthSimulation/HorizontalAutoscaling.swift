@@ -99,22 +99,7 @@ final class HorizontalAutoscaling: Component {
   /// The target's selector, read when the HPA first finds its target.
   private func targetSelector(_ i: Int) -> LabelSelector? {
     let ref = hpas[i].spec.scaleTargetRef
-    let ns = hpas[i].spec.namespace
-    switch ref.kind {
-    case "Deployment":
-      return sim.deployments.find(namespace: ns, name: ref.name).map {
-        sim.deployments.deployments[$0].object.selector
-      }
-    case "StatefulSet":
-      return sim.statefulSets.find(namespace: ns, name: ref.name).map {
-        sim.statefulSets.sets[$0].object.selector
-      }
-    case "ReplicaSet":
-      return sim.replicaSets.find(namespace: ns, name: ref.name).map {
-        sim.replicaSets.sets[$0].selector
-      }
-    default: return nil
-    }
+    return sim.targetSelector(kind: ref.kind, namespace: hpas[i].spec.namespace, name: ref.name)
   }
 
   func podCreated(_ pod: PodID) {
@@ -282,7 +267,7 @@ final class HorizontalAutoscaling: Component {
       let ref = hpas[i].spec.scaleTargetRef
       let message =
         "the HPA controller was unable to get the target's current scale: \(ref.kind.lowercased())s.apps \"\(ref.name)\" not found"
-      HPAConditionSetter.set(
+      HPACondition.set(
         &hpas[i].conditions, "AbleToScale", .isFalse, "FailedGetScale", message, now: now)
       event(
         i, .warning, "FailedGetScale", "\(ref.kind.lowercased())s.apps \"\(ref.name)\" not found")
@@ -365,25 +350,6 @@ final class HorizontalAutoscaling: Component {
   func historyYAML(_ i: Int) -> String {
     HPAInputs.historyYAML(
       hpas[i].history, namespace: hpas[i].spec.namespace, name: hpas[i].spec.name)
-  }
-}
-
-/// `HPACondition.set` for the simulator (the autoscaling module keeps it internal).
-enum HPAConditionSetter {
-  static func set(
-    _ list: inout [HPACondition], _ type: String, _ status: ConditionStatus, _ reason: String,
-    _ message: String, now: UnixMillis
-  ) {
-    if let i = list.firstIndex(where: { $0.type == type }) {
-      if list[i].status != status { list[i].lastTransitionTime = now }
-      list[i].status = status
-      list[i].reason = reason
-      list[i].message = message
-    } else {
-      list.append(
-        HPACondition(
-          type: type, status: status, reason: reason, message: message, lastTransitionTime: now))
-    }
   }
 }
 

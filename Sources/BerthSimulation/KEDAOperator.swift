@@ -125,6 +125,26 @@ final class KEDAOperator: Component {
 }
 
 extension Simulation {
+  /// The selector of a Deployment, StatefulSet or ReplicaSet (an autoscaler's target); nil when
+  /// there is none.
+  func targetSelector(kind: String, namespace: String, name: String) -> LabelSelector? {
+    switch kind {
+    case "Deployment":
+      return deployments.find(namespace: namespace, name: name).map {
+        deployments.deployments[$0].object.selector
+      }
+    case "StatefulSet":
+      return statefulSets.find(namespace: namespace, name: name).map {
+        statefulSets.sets[$0].object.selector
+      }
+    case "ReplicaSet":
+      return replicaSets.find(namespace: namespace, name: name).map {
+        replicaSets.sets[$0].selector
+      }
+    default: return nil
+    }
+  }
+
   /// A scale target's `spec.replicas` and `status.replicas` (Deployments, StatefulSets,
   /// ReplicaSets); nil when there is none.
   func targetScale(kind: String, namespace: String, name: String) -> (spec: Int32, status: Int32)? {

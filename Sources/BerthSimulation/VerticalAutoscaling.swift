@@ -99,22 +99,7 @@ final class VerticalAutoscaling: Component {
 
   private func selector(_ i: Int) -> LabelSelector? {
     let ref = vpas[i].spec.targetRef
-    let ns = vpas[i].spec.namespace
-    switch ref.kind {
-    case "Deployment":
-      return sim.deployments.find(namespace: ns, name: ref.name).map {
-        sim.deployments.deployments[$0].object.selector
-      }
-    case "StatefulSet":
-      return sim.statefulSets.find(namespace: ns, name: ref.name).map {
-        sim.statefulSets.sets[$0].object.selector
-      }
-    case "ReplicaSet":
-      return sim.replicaSets.find(namespace: ns, name: ref.name).map {
-        sim.replicaSets.sets[$0].selector
-      }
-    default: return nil
-    }
+    return sim.targetSelector(kind: ref.kind, namespace: vpas[i].spec.namespace, name: ref.name)
   }
 
   /// The VPA selecting pods of this label set and namespace (-1: none).

@@ -263,6 +263,15 @@ public enum HPANormalization {
     return sum
   }
 
+  /// The count at the start of a policy's period: current − added + removed within it.
+  @inlinable
+  static func periodStart(current: Int32, history: HPAHistory, period: Int32, now: UnixMillis)
+    -> Int32
+  {
+    current &- changeInPeriod(history.scaleUpEvents, periodSeconds: period, now: now)
+      &+ changeInPeriod(history.scaleDownEvents, periodSeconds: period, now: now)
+  }
+
   /// `calculateScaleUpLimitWithScalingRules`: per policy, from the count at the start of its
   /// period (current − added + removed within it): Pods → start + value, Percent →
   /// ⌈start × (1 + value/100)⌉; Max takes the largest, Min the smallest, Disabled the current.
@@ -274,9 +283,7 @@ public enum HPANormalization {
     if select == .disabled { return current }
     var result: Int32 = select == .min ? .max : .min
     for p in rules.policies ?? [] {
-      let start =
-        current &- changeInPeriod(history.scaleUpEvents, periodSeconds: p.periodSeconds, now: now)
-        &+ changeInPeriod(history.scaleDownEvents, periodSeconds: p.periodSeconds, now: now)
+      let start = periodStart(current: current, history: history, period: p.periodSeconds, now: now)
       let proposed: Int32
       switch p.kind {
       case .pods: proposed = start &+ p.value
@@ -299,9 +306,7 @@ public enum HPANormalization {
     if select == .disabled { return current }
     var result: Int32 = select == .min ? .min : .max
     for p in rules.policies ?? [] {
-      let start =
-        current &- changeInPeriod(history.scaleUpEvents, periodSeconds: p.periodSeconds, now: now)
-        &+ changeInPeriod(history.scaleDownEvents, periodSeconds: p.periodSeconds, now: now)
+      let start = periodStart(current: current, history: history, period: p.periodSeconds, now: now)
       let proposed: Int32
       switch p.kind {
       case .pods: proposed = start &- p.value

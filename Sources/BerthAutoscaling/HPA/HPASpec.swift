@@ -158,7 +158,7 @@ public struct HPACondition: Sendable, Equatable {
   /// `setConditionInList`: replaces the condition of that type (its transition time kept
   /// unless the status changes) or appends it.
   @inlinable
-  static func set(
+  public static func set(
     _ list: inout [HPACondition], _ type: String, _ status: ConditionStatus, _ reason: String,
     _ message: String, now: UnixMillis
   ) {

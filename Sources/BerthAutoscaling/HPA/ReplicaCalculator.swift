@@ -244,13 +244,12 @@ public struct ReplicaCalculator: Sendable {
     return (Double(avg) / Double(target), avg)
   }
 
-  /// `GetResourceReplicas` (Resource and ContainerResource metrics with a Utilization target).
+  /// The pods grouped (`groupPods`) and the samples of the ignored and unready ones dropped.
+  /// - Throws: with no pods, or no sample left.
   @inlinable
-  public func resourceUtilizationReplicas<P: HPAPodView>(
-    currentReplicas: Int32, targetPercent: Int32, resource: String, container: String?,
-    pods: [P], metrics: PodMetricSet, timestamp: UnixMillis?, tolerances: HPATolerances,
-    now: UnixMillis
-  ) throws(HPAMetricError) -> HPAProposal {
+  func classified<P: HPAPodView>(
+    _ pods: [P], metrics: PodMetricSet, resource: String?, now: UnixMillis
+  ) throws(HPAMetricError) -> (buckets: [HPAPodBucket], metrics: PodMetricSet) {
     guard !pods.isEmpty else {
       throw HPAMetricError("no pods returned by selector while calculating replica count")
     }
@@ -262,6 +261,17 @@ public struct ReplicaCalculator: Sendable {
     guard metrics.count > 0 else {
       throw HPAMetricError("did not receive metrics for targeted pods (pods might be unready)")
     }
+    return (buckets, metrics)
+  }
+
+  /// `GetResourceReplicas` (Resource and ContainerResource metrics with a Utilization target).
+  @inlinable
+  public func resourceUtilizationReplicas<P: HPAPodView>(
+    currentReplicas: Int32, targetPercent: Int32, resource: String, container: String?,
+    pods: [P], metrics: PodMetricSet, timestamp: UnixMillis?, tolerances: HPATolerances,
+    now: UnixMillis
+  ) throws(HPAMetricError) -> HPAProposal {
+    var (buckets, metrics) = try classified(pods, metrics: metrics, resource: resource, now: now)
     var requests: [Int64] = []
     requests.reserveCapacity(pods.count)
     for p in pods {
@@ -272,21 +282,12 @@ public struct ReplicaCalculator: Sendable {
     var out = HPAProposal(replicas: currentReplicas, ratio: first.ratio)
     out.utilizationPercent = first.percent
     out.averageValueMilli = first.rawAverage
-    out.buckets = buckets
-    out.readyPods = buckets.reduce(0) { $0 + ($1 == .ready ? 1 : 0) }
-    out.timestamp = timestamp
-    let hasUnready = buckets.contains(.unready)
-    let hasMissing = buckets.contains(.missing)
-    let scaleUpWithUnready = hasUnready && first.ratio > 1
-    if !scaleUpWithUnready && !hasMissing {
-      if tolerances.contains(first.ratio) {
-        out.withinTolerance = true
-        return out
-      }
-      out.replicas = Self.ceilInt32(first.ratio * Double(out.readyPods))
+    if Self.decidedOnReadyPods(
+      &out, ratio: first.ratio, buckets: buckets, timestamp: timestamp, tolerances: tolerances)
+    {
       return out
     }
-    if hasMissing {
+    if buckets.contains(.missing) {
       let fallbackPercent = Int64(max(100, targetPercent))
       for (i, b) in buckets.enumerated() where b == .missing {
         if first.ratio < 1 {
@@ -297,7 +298,7 @@ public struct ReplicaCalculator: Sendable {
         }
       }
     }
-    if scaleUpWithUnready {
+    if buckets.contains(.unready) && first.ratio > 1 {
       for (i, b) in buckets.enumerated() where b == .unready {
         metrics.byPod[i] = PodMetricSample(valueMilli: 0)
       }
@@ -339,35 +340,16 @@ public struct ReplicaCalculator: Sendable {
     currentReplicas: Int32, targetMilli: Int64, resource: String?, pods: [P],
     metrics: PodMetricSet, timestamp: UnixMillis?, tolerances: HPATolerances, now: UnixMillis
   ) throws(HPAMetricError) -> HPAProposal {
-    guard !pods.isEmpty else {
-      throw HPAMetricError("no pods returned by selector while calculating replica count")
-    }
-    let buckets = groupPods(pods, metrics: metrics, resource: resource, now: now)
-    var metrics = metrics
-    for (i, b) in buckets.enumerated() where b == .ignored || b == .unready {
-      metrics.byPod[i] = nil
-    }
-    guard metrics.count > 0 else {
-      throw HPAMetricError("did not receive metrics for targeted pods (pods might be unready)")
-    }
+    var (buckets, metrics) = try classified(pods, metrics: metrics, resource: resource, now: now)
     let first = Self.usageRatio(metrics: metrics, target: targetMilli)
     var out = HPAProposal(replicas: currentReplicas, ratio: first.ratio)
     out.averageValueMilli = first.average
-    out.buckets = buckets
-    out.readyPods = buckets.reduce(0) { $0 + ($1 == .ready ? 1 : 0) }
-    out.timestamp = timestamp
-    let hasUnready = buckets.contains(.unready)
-    let hasMissing = buckets.contains(.missing)
-    let scaleUpWithUnready = hasUnready && first.ratio > 1
-    if !scaleUpWithUnready && !hasMissing {
-      if tolerances.contains(first.ratio) {
-        out.withinTolerance = true
-        return out
-      }
-      out.replicas = Self.ceilInt32(first.ratio * Double(out.readyPods))
+    if Self.decidedOnReadyPods(
+      &out, ratio: first.ratio, buckets: buckets, timestamp: timestamp, tolerances: tolerances)
+    {
       return out
     }
-    if hasMissing {
+    if buckets.contains(.missing) {
       for (i, b) in buckets.enumerated() where b == .missing {
         if first.ratio < 1 {
           metrics.byPod[i] = PodMetricSample(valueMilli: targetMilli)
@@ -376,7 +358,7 @@ public struct ReplicaCalculator: Sendable {
         }
       }
     }
-    if scaleUpWithUnready {
+    if buckets.contains(.unready) && first.ratio > 1 {
       for (i, b) in buckets.enumerated() where b == .unready {
         metrics.byPod[i] = PodMetricSample(valueMilli: 0)
       }
@@ -468,6 +450,27 @@ public struct ReplicaCalculator: Sendable {
       total = total.addingReportingOverflow(v).partialValue
     }
     return total
+  }
+
+  /// The common first pass of the resource and plain-metric calculations: with no missing
+  /// pod, and no unready pod on a scale-up, the ratio decides on the ready pods alone
+  /// (tolerance → unchanged, else ⌈ratio × ready⌉). Fills in the pod counts either way.
+  /// - Returns: whether `out` is final.
+  @inlinable
+  static func decidedOnReadyPods(
+    _ out: inout HPAProposal, ratio: Double, buckets: [HPAPodBucket], timestamp: UnixMillis?,
+    tolerances: HPATolerances
+  ) -> Bool {
+    out.buckets = buckets
+    out.readyPods = buckets.reduce(0) { $0 + ($1 == .ready ? 1 : 0) }
+    out.timestamp = timestamp
+    if (buckets.contains(.unready) && ratio > 1) || buckets.contains(.missing) { return false }
+    if tolerances.contains(ratio) {
+      out.withinTolerance = true
+    } else {
+      out.replicas = ceilInt32(ratio * Double(out.readyPods))
+    }
+    return true
   }
 
   /// Go's `int32(math.Ceil(x))`, saturating instead of wrapping (upstream caps at MaxInt32
