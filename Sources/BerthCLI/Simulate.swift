@@ -46,6 +46,11 @@ struct Simulate: ParsableCommand {
       "Also write an HPA's controller history at a virtual time: NAME@TIME or NAMESPACE/NAME@TIME.",
       discussion: "Repeatable; needs --out. The file is what `berth hpa explain --history` reads."))
   var hpaHistory: [String] = []
+  @Option(
+    help: ArgumentHelp(
+      "timeseries.csv's resolution (e.g. 1m): changes within each interval make one row.",
+      discussion: "Default: every change. Long runs of many autoscalers change every scrape."))
+  var timeseriesInterval: String?
 
   /// A `--hpa-history` request: the HPA and the instant.
   struct HistoryDump {
@@ -91,6 +96,13 @@ struct Simulate: ParsableCommand {
       }
       guard end > .zero else { throw ValidationError("--until must be positive") }
     }
+    var resolution: Int64 = 0
+    if let timeseriesInterval {
+      do { resolution = try GoDuration.parse(timeseriesInterval) } catch {
+        throw ValidationError("--timeseries-interval: \(error.description)")
+      }
+      guard resolution > 0 else { throw ValidationError("--timeseries-interval must be positive") }
+    }
     var dumps = try hpaHistory.map(Self.historyDump).sorted { $0.at < $1.at }
     if !dumps.isEmpty && out == nil { throw ValidationError("--hpa-history needs --out") }
     if let late = dumps.first(where: { $0.at > end }) {
@@ -110,6 +122,7 @@ struct Simulate: ParsableCommand {
       sim = try Simulation(
         scenario: scenario, seed: seed, keepsOutputs: out != nil, profiles: profiles)
     } catch { throw CommandFailure(error.description) }
+    sim.recorder.timeseriesInterval = resolution
     for d in dumps where sim.hpaHistoryYAML(namespace: d.namespace, name: d.name) == nil {
       throw CommandFailure(
         "--hpa-history: the scenario has no HorizontalPodAutoscaler \(d.namespace)/\(d.name)")

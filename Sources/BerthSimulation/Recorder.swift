@@ -44,6 +44,10 @@ public final class Recorder: Component {
   /// report's points; events are counted and values settled either way. A run that writes no
   /// outputs keeps none of it: it was half of a long run's memory.
   @exclusivity(unchecked) public var keepsOutputs = true
+  /// timeseries.csv's resolution (`--timeseries-interval`; 0: every change): the changes
+  /// within one interval (counted from time 0) make at most one row per series — its last
+  /// value — stamped with the interval's last instant at which anything changed.
+  @exclusivity(unchecked) public var timeseriesInterval: Int64 = 0
   // SAFETY: the simulation owns its recorder and outlives it (a weak reference would give it a
   // side table, and every retain of the simulation the slow path).
   private unowned(unsafe) var sim: Simulation?
@@ -258,6 +262,12 @@ public final class Recorder: Component {
   /// written first.
   private func beginChange() {
     guard now != pendingTime else { return }
+    if timeseriesInterval > 0
+      && now.nanoseconds / timeseriesInterval == pendingTime.nanoseconds / timeseriesInterval
+    {
+      pendingTime = now
+      return
+    }
     flush()
     if timeseriesSink != nil { drain(force: false) }
     pendingTime = now

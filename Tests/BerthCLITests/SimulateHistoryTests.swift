@@ -47,4 +47,35 @@ struct SimulateHistoryTests {
     let noOut = CLITests.run(["simulate", path, "--hpa-history", "web@1m"])
     #expect(noOut.message?.contains("needs --out") == true)
   }
+
+  /// `--timeseries-interval 1m`: at most one row per series per minute, the same last values.
+  @Test func aCoarserTimeseriesKeepsTheLastValues() throws {
+    let d = try CLITests.tempDir()
+    let path = scenariosDir + "/hpa-flapping.yaml"
+    #expect(CLITests.run(["simulate", path, "--until", "30m", "--out", d + "/fine"]).code == 0)
+    #expect(
+      CLITests.run([
+        "simulate", path, "--until", "30m", "--out", d + "/coarse", "--timeseries-interval", "1m",
+      ]).code == 0)
+    func rows(_ dir: String) throws -> [[Substring]] {
+      try String(contentsOfFile: dir + "/timeseries.csv", encoding: .utf8)
+        .split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+    }
+    let fine = try rows(d + "/fine")
+    let coarse = try rows(d + "/coarse")
+    #expect(coarse.count * 3 < fine.count, "\(coarse.count) vs \(fine.count)")
+    var seen = Set<String>()
+    var last: [String: Substring] = [:]
+    for r in coarse {
+      let key = r[1...4].joined(separator: ",")
+      let minute = Int(Double(r[0])! / 60)
+      #expect(seen.insert("\(key)@\(minute)").inserted, "two rows of \(key) in minute \(minute)")
+      last[key] = r[5]
+    }
+    var fineLast: [String: Substring] = [:]
+    for r in fine { fineLast[r[1...4].joined(separator: ",")] = r[5] }
+    #expect(last == fineLast)
+    let bad = CLITests.run(["simulate", path, "--timeseries-interval", "0s"])
+    #expect(bad.message?.contains("must be positive") == true)
+  }
 }
