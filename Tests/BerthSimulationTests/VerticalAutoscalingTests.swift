@@ -105,6 +105,26 @@ struct VerticalAutoscalingTests {
     #expect(TimelineTests.events(allowed, reason: "EvictedByVPA") == [60])
   }
 
+  /// Initial: admission only. The running pods keep their (far too small) requests — no
+  /// evictions, no resizes — while the two pods a scale-up adds at 10 min are admitted at the
+  /// target.
+  @Test func initialOnlySizesNewPods() throws {
+    let text = Self.scenario(
+      replicas: 2, requests: "{cpu: 10m, memory: 50Mi}", cpu: "300m", memory: "400Mi",
+      mode: "Initial"
+    ).replacingOccurrences(
+      of: "  duration: 30m\n",
+      with: "  duration: 30m\n  actions:\n  - {at: 10m, scale: {kind: Deployment, name: api, replicas: 4}}\n")
+    let sim = try TimelineTests.simulate(text)
+    #expect(TimelineTests.events(sim, reason: "EvictedByVPA").isEmpty)
+    #expect(TimelineTests.events(sim, reason: "InPlaceResizedByVPA").isEmpty)
+    let pods = sim.cluster.pods
+    let memory = (0..<pods.count).map { pods.requestMemory[$0] }.sorted()
+    #expect(memory.count == 4)
+    #expect(memory.prefix(2).allSatisfy { $0 == 50 * 1024 * 1024 })
+    #expect(memory.suffix(2).allSatisfy { $0 >= 460 * 1024 * 1024 })
+  }
+
   /// InPlaceOrRecreate with room on the nodes: the same pods are resized at the same loops,
   /// without a restart, and the nodes' requested sums follow (checked after every event).
   @Test func inPlaceResizesWithoutRestarts() throws {
