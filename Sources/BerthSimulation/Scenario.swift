@@ -72,6 +72,10 @@ public struct SimulationSettings: Sendable, Equatable {
     f.configurableTolerance = false
     return f
   }()
+  /// The VPA recommender's flags (`spec.settings.vpaRecommender`, upstream names).
+  public var vpaRecommender = VPARecommenderFlags()
+  /// The VPA updater's flags (`spec.settings.vpaUpdater`, upstream names).
+  public var vpaUpdater = VPAUpdaterFlags()
 
   public init() {}
 
@@ -349,7 +353,7 @@ public struct Scenario: Sendable {
         in: Set(
           [
             "kubernetesVersion", "nodeMonitorGracePeriod", "defaultTolerationSeconds",
-            "jobPodFailureBackOffMax",
+            "jobPodFailureBackOffMax", "vpaRecommender", "vpaUpdater",
           ] + hpaFlagKeys))
       if let k = st.child("kubernetesVersion") {
         guard let s = SimulationSettings.defaults(for: try k.string()) else {
@@ -368,6 +372,10 @@ public struct Scenario: Sendable {
         settings.jobPodFailureBackOffMax = try Self.duration(j)
       }
       try hpaFlags(st, into: &settings.hpa)
+      if let r = st.child("vpaRecommender") {
+        try vpaRecommenderFlags(r, into: &settings.vpaRecommender)
+      }
+      if let u = st.child("vpaUpdater") { try vpaUpdaterFlags(u, into: &settings.vpaUpdater) }
     }
     var behaviors: [Behavior] = []
     for b in try spec.child("behaviors")?.sequence() ?? [] {

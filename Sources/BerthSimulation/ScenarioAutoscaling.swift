@@ -402,6 +402,95 @@ extension Scenario {
     "horizontal-pod-autoscaler-initial-readiness-delay", "featureGates",
   ]
 
+  /// The VPA recommender's flags by their upstream names (`spec.settings.vpaRecommender`).
+  static func vpaRecommenderFlags(_ m: YAMLValue, into f: inout VPARecommenderFlags)
+    throws(InputError)
+  {
+    let fractions: [(String, WritableKeyPath<VPARecommenderFlags, Double>)] = [
+      ("target-cpu-percentile", \.targetCPUPercentile),
+      ("target-memory-percentile", \.targetMemoryPercentile),
+      ("recommendation-lower-bound-cpu-percentile", \.lowerBoundCPUPercentile),
+      ("recommendation-lower-bound-memory-percentile", \.lowerBoundMemoryPercentile),
+      ("recommendation-upper-bound-cpu-percentile", \.upperBoundCPUPercentile),
+      ("recommendation-upper-bound-memory-percentile", \.upperBoundMemoryPercentile),
+    ]
+    let amounts: [(String, WritableKeyPath<VPARecommenderFlags, Double>, Double)] = [
+      ("recommendation-margin-fraction", \.marginFraction, 0),
+      ("pod-recommendation-min-cpu-millicores", \.podMinCPUMillicores, 0),
+      ("pod-recommendation-min-memory-mb", \.podMinMemoryMB, 0),
+      ("oom-bump-up-ratio", \.oomBumpUpRatio, 1),
+      ("oom-min-bump-up-bytes", \.oomMinBumpUpBytes, 0),
+    ]
+    let durations: [(String, WritableKeyPath<VPARecommenderFlags, Int64>)] = [
+      ("cpu-histogram-decay-half-life", \.cpuHalfLifeMillis),
+      ("memory-histogram-decay-half-life", \.memoryHalfLifeMillis),
+      ("memory-aggregation-interval", \.memoryAggregationIntervalMillis),
+      ("recommender-interval", \.intervalMillis),
+    ]
+    try m.requireKeys(
+      in: Set(
+        fractions.map(\.0) + amounts.map(\.0) + durations.map(\.0)
+          + ["memory-aggregation-interval-count"]))
+    for (key, path) in fractions {
+      guard let v = m.child(key) else { continue }
+      let x = try number(v)
+      guard (0...1).contains(x) else { throw v.error("expected a fraction between 0 and 1") }
+      f[keyPath: path] = x
+    }
+    for (key, path, least) in amounts {
+      guard let v = m.child(key) else { continue }
+      let x = try number(v)
+      guard x >= least else { throw v.error("must be at least \(least)") }
+      f[keyPath: path] = x
+    }
+    for (key, path) in durations {
+      guard let v = m.child(key) else { continue }
+      f[keyPath: path] = try positive(v) / 1_000_000
+      guard f[keyPath: path] > 0 else { throw v.error("must be at least 1ms") }
+    }
+    if let c = m.child("memory-aggregation-interval-count") {
+      let n = try c.int64()
+      guard (1...1000).contains(n) else { throw c.error("expected 1…1000") }
+      f.memoryAggregationIntervalCount = n
+    }
+  }
+
+  /// The VPA updater's flags by their upstream names (`spec.settings.vpaUpdater`).
+  static func vpaUpdaterFlags(_ m: YAMLValue, into f: inout VPAUpdaterFlags) throws(InputError) {
+    try m.requireKeys(in: [
+      "min-replicas", "eviction-tolerance", "pod-update-threshold",
+      "in-recommendation-bounds-eviction-lifetime-threshold", "evict-after-oom-threshold",
+      "updater-interval",
+    ])
+    if let v = m.child("min-replicas") {
+      let n = try v.int64()
+      guard (1...Int64(Int32.max)).contains(n) else { throw v.error("must be at least 1") }
+      f.minReplicas = Int32(n)
+    }
+    if let v = m.child("eviction-tolerance") {
+      let x = try number(v)
+      guard (0...1).contains(x) else { throw v.error("expected a fraction between 0 and 1") }
+      f.evictionTolerance = x
+    }
+    if let v = m.child("pod-update-threshold") {
+      let x = try number(v)
+      guard x >= 0 else { throw v.error("must not be negative") }
+      f.minChangePriority = x
+    }
+    for (key, path) in [
+      (
+        "in-recommendation-bounds-eviction-lifetime-threshold",
+        \VPAUpdaterFlags.podLifetimeUpdateThresholdMillis
+      ),
+      ("evict-after-oom-threshold", \VPAUpdaterFlags.evictAfterOOMThresholdMillis),
+      ("updater-interval", \VPAUpdaterFlags.intervalMillis),
+    ] {
+      guard let v = m.child(key) else { continue }
+      f[keyPath: path] = try positive(v) / 1_000_000
+      guard f[keyPath: path] > 0 else { throw v.error("must be at least 1ms") }
+    }
+  }
+
   static func hpaFlags(_ st: YAMLValue, into flags: inout HPAControllerFlags) throws(InputError) {
     func millis(_ key: String) throws(InputError) -> Int64? {
       try st.child(key).map { v throws(InputError) in try duration(v).nanoseconds / 1_000_000 }

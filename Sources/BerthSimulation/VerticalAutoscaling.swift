@@ -7,6 +7,8 @@ import BerthTraces
 /// (kubernetes/autoscaler `vertical-pod-autoscaler`), for the scenario's VerticalPodAutoscaler
 /// objects, on the main container of the pods their target's selector matches.
 ///
+/// Flags: `spec.settings.vpaRecommender` and `spec.settings.vpaUpdater`, by upstream's names.
+///
 /// - Recommender (every `--recommender-interval`, 1 min): each pod's last metrics-server sample
 ///   (CPU cores, memory bytes) and each OOM kill (with the container's memory request) feed the
 ///   VPA's `VPAModel`; the recommendation is recorded (`VerticalPodAutoscaler` fields).
@@ -25,9 +27,8 @@ import BerthTraces
 final class VerticalAutoscaling: Component {
   // SAFETY: the simulation owns its components and outlives them.
   unowned(unsafe) let sim: Simulation
-  let flags = VPARecommenderFlags()
-  let updater = VPAUpdaterFlags()
-  static let interval = VirtualTime.seconds(Int64(60))
+  let flags: VPARecommenderFlags
+  let updater: VPAUpdaterFlags
   /// A Deferred in-place resize falls back to eviction after this long (upstream's
   /// DeferredResizeUpdateTimeout).
   static let deferredResizeTimeout: Int64 = 5 * 60 * 1_000_000_000
@@ -74,6 +75,8 @@ final class VerticalAutoscaling: Component {
 
   init(_ sim: Simulation) {
     self.sim = sim
+    flags = sim.settings.vpaRecommender
+    updater = sim.settings.vpaUpdater
     for spec in sim.scenario.verticalPodAutoscalers {
       var s = State(spec: spec, model: VPAModel(flags: flags))
       s.series = sim.recorder.series(
@@ -87,8 +90,10 @@ final class VerticalAutoscaling: Component {
 
   func start(_ engine: Engine) {
     guard !vpas.isEmpty else { return }
-    engine.every(Self.interval, self, first: Self.interval, tag: 0)
-    engine.every(Self.interval, self, first: Self.interval, tag: 1)
+    let recommender = VirtualTime(nanoseconds: flags.intervalMillis * 1_000_000)
+    let updaterEvery = VirtualTime(nanoseconds: updater.intervalMillis * 1_000_000)
+    engine.every(recommender, self, first: recommender, tag: 0)
+    engine.every(updaterEvery, self, first: updaterEvery, tag: 1)
   }
 
   func fire(_ timer: BerthEngine.Timer, _ engine: Engine) {

@@ -1,4 +1,5 @@
 import BerthCore
+import BerthTraces
 import Foundation
 import Testing
 
@@ -69,6 +70,32 @@ struct VerticalAutoscalingTests {
     #expect(TimelineTests.events(sim, reason: "EvictedByVPA").isEmpty)
   }
 
+  /// The recommender's and updater's flags by upstream's names in `spec.settings`: a margin of
+  /// 0.5 makes the 215m bucket end 322m (215 × 1.5, truncated); `min-replicas: 1` lets the
+  /// updater evict a lone pod; a recommender running every 5 minutes first speaks at 300 s.
+  @Test func settingsCarryTheUpstreamFlags() throws {
+    func with(_ settings: String, replicas: Int = 2, mode: String = "\"Off\"") -> String {
+      Self.scenario(
+        replicas: replicas, requests: "{cpu: 10m, memory: 50Mi}", cpu: "200m", memory: "300Mi",
+        mode: mode
+      ).replacingOccurrences(
+        of: "  duration: 30m\n", with: "  duration: 30m\n  settings: \(settings)\n")
+    }
+    let margin = try TimelineTests.simulate(
+      with("{vpaRecommender: {recommendation-margin-fraction: 0.5, recommender-interval: 5m}}"))
+    #expect(TimelineTests.recorded(margin, Self.series("targetCpuMillis"), at: 299) == 0)
+    #expect(TimelineTests.recorded(margin, Self.series("targetCpuMillis"), at: 300) == 322)
+    let lone = try TimelineTests.simulate(
+      with("{vpaUpdater: {min-replicas: 1}}", replicas: 1, mode: "Recreate"))
+    #expect(TimelineTests.events(lone, reason: "EvictedByVPA") == [60])
+    #expect(throws: InputError.self) {
+      try Scenario.parse(with("{vpaRecommender: {oom-bump-up-ratio: 0.5}}"), file: "t.yaml")
+    }
+    #expect(throws: InputError.self) {
+      try Scenario.parse(with("{vpaUpdater: {min-replica: 1}}"), file: "t.yaml")
+    }
+  }
+
   /// Four pods requesting far below the lower bound (10m, 50 Mi against ≥ the pod minimums of
   /// 25m and 250 Mi): at the first updater loop (60 s) ⌊4 × 0.5⌋ = 2 may go, at the next the
   /// other two; their replacements are admitted at the target and stay.
@@ -114,7 +141,9 @@ struct VerticalAutoscalingTests {
       mode: "Initial"
     ).replacingOccurrences(
       of: "  duration: 30m\n",
-      with: "  duration: 30m\n  actions:\n  - {at: 10m, scale: {kind: Deployment, name: api, replicas: 4}}\n")
+      with:
+        "  duration: 30m\n  actions:\n  - {at: 10m, scale: {kind: Deployment, name: api, replicas: 4}}\n"
+    )
     let sim = try TimelineTests.simulate(text)
     #expect(TimelineTests.events(sim, reason: "EvictedByVPA").isEmpty)
     #expect(TimelineTests.events(sim, reason: "InPlaceResizedByVPA").isEmpty)

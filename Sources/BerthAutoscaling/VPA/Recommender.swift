@@ -22,6 +22,8 @@ public struct VPARecommenderFlags: Sendable, Equatable {
   /// `--memory-aggregation-interval` and `--memory-aggregation-interval-count`.
   public var memoryAggregationIntervalMillis: Int64 = 24 * 3_600_000
   public var memoryAggregationIntervalCount: Int64 = 8
+  /// `--recommender-interval`: how often the recommender runs (1 min; the simulator's loop).
+  public var intervalMillis: Int64 = 60_000
   /// `--container-recommendation-max-allowed-cpu/-memory` (millicores, bytes): caps for
   /// resources a VPA's policy does not cap.
   public var maxAllowedCPUMilli: Int64?
