@@ -43,6 +43,8 @@ public enum AutoscaleComparison {
     public var offered: [(time: Int64, value: Double)] = []
     public var served: [(time: Int64, value: Double)] = []
     public var p99: [(time: Int64, value: Double)] = []
+    /// The first VerticalPodAutoscaler's memory target, MiB (empty without one).
+    public var vpaMemory: [(time: Int64, value: Double)] = []
     public var end: Int64 = 0
   }
 
@@ -157,6 +159,11 @@ public enum AutoscaleComparison {
       run.offered = steps("Usage", u.ns, u.name, "offeredLoad", scale: 1e-3)
       run.served = steps("Usage", u.ns, u.name, "servedLoad", scale: 1e-3)
       run.p99 = steps("Usage", u.ns, u.name, "latencyP99Seconds", scale: 1e-3)
+    }
+    if let v = sim.verticalAutoscaling.vpas.first {
+      run.vpaMemory = steps(
+        "VerticalPodAutoscaler", v.spec.namespace, v.spec.name, "targetMemoryBytes",
+        scale: 1.0 / 1_048_576)
     }
     return run
   }
@@ -297,6 +304,9 @@ public enum AutoscaleComparison {
     body += chart("Ready pods serving the load", "pods") { $0.readyPods }
     body += chart("Served load", "requests/s") { $0.served }
     body += chart("Estimated p99 latency", "seconds") { $0.p99 }
+    if first.contains(where: { !$0.vpaMemory.isEmpty }) {
+      body += chart("VPA memory target (the first VPA)", "MiB") { $0.vpaMemory }
+    }
     var table = "<table><tr><th>metric</th>"
     for g in groups { table += "<th>\(SimulationOutputs.escape(g.name))</th>" }
     table += "</tr>"

@@ -36,6 +36,9 @@ public final class Recorder: Component {
     "Job": ["active"],
     "HorizontalPodAutoscaler": ["currentReplicas", "desiredReplicas"],
     "Usage": ["offeredLoad", "servedLoad", "droppedLoad", "latencyP99Seconds", "readyPods"],
+    "VerticalPodAutoscaler": [
+      "targetCpuMillis", "targetMemoryBytes", "lowerBoundMemoryBytes", "upperBoundMemoryBytes",
+    ],
   ]
   static let chartsLastObjects: Set<String> = ["Job"]
 

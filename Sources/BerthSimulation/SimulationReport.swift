@@ -181,6 +181,33 @@ extension SimulationOutputs {
           ($0.name, points("Usage", $0.namespace, $0.name, "latencyP99Seconds"), 1e-3)
         })
     }
+    let vpas = rec.objects(kind: "VerticalPodAutoscaler")
+    if !vpas.isEmpty {
+      let mib = 1.0 / 1_048_576
+      body += stepChart(
+        title: "VerticalPodAutoscalers: memory target and bounds", yLabel: "MiB", end: end,
+        series: vpas.prefix(3).flatMap {
+          [
+            (
+              $0.name + " target",
+              points("VerticalPodAutoscaler", $0.namespace, $0.name, "targetMemoryBytes"), mib
+            ),
+            (
+              $0.name + " lower",
+              points("VerticalPodAutoscaler", $0.namespace, $0.name, "lowerBoundMemoryBytes"), mib
+            ),
+            (
+              $0.name + " upper",
+              points("VerticalPodAutoscaler", $0.namespace, $0.name, "upperBoundMemoryBytes"), mib
+            ),
+          ]
+        })
+      body += stepChart(
+        title: "VerticalPodAutoscalers: CPU target", yLabel: "millicores", end: end,
+        series: vpas.prefix(Recorder.chartedObjects).map {
+          ($0.name, points("VerticalPodAutoscaler", $0.namespace, $0.name, "targetCpuMillis"), 1)
+        })
+    }
     let statefulSets = rec.objects(kind: "StatefulSet")
     if !statefulSets.isEmpty {
       body += stepChart(
