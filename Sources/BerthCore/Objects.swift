@@ -79,6 +79,9 @@ public struct Container: Hashable, Sendable {
   public var ports: [ContainerPort]
   /// Only meaningful on init containers: `Always` makes it a sidecar.
   public var restartPolicyAlways: Bool
+  /// `resizePolicy`: the resources (cpu, memory) whose in-place resize restarts the container
+  /// (`RestartContainer`); the others resize without a restart (`NotRequired`, the default).
+  public var restartOnResize: Set<String> = []
 
   public init(
     name: String = "", image: String = "", requests: ResourceList = ResourceList(),

@@ -381,6 +381,23 @@ final class Kubelet: Component {
     return .done
   }
 
+  /// An in-place resize of a resource whose resizePolicy is RestartContainer: the kubelet
+  /// stops the container (its stop time, at most the grace period) and starts it again at once.
+  func restartForResize(_ pod: PodID) {
+    guard sim.records[pod.index].running, !sim.records[pod.index].restartingForResize else {
+      return
+    }
+    let container = sim.mainContainer(pod).name
+    sim.recorder.event(
+      pod: pod, in: sim, type: .normal, reason: "Killing",
+      message: "Container \(container) resize requires restart")
+    sim.records[pod.index].restartingForResize = true
+    let grace = VirtualTime.seconds(
+      sim.cluster.pods.constraints(of: pod).terminationGracePeriodSeconds)
+    loseReady(pod)
+    timer(.exited, pod, at: sim.now + stopTime(pod, grace: grace))
+  }
+
   private func exited(_ pod: PodID, oom: Bool = false) {
     let pods = sim.cluster.pods
     sim.records[pod.index].oomKilled = oom
@@ -394,6 +411,11 @@ final class Kubelet: Component {
     let code = sim.records[pod.index].killedByProbe ? 137 : sim.behavior(of: pod).exitCode
     sim.records[pod.index].killedByProbe = false
     sim.records[pod.index].exitCode = code
+    if sim.records[pod.index].restartingForResize {
+      sim.records[pod.index].restartingForResize = false
+      timer(.started, pod, at: sim.now)
+      return
+    }
     let policy = sim.restartPolicy(of: pod)
     if policy == .always || (policy == .onFailure && code != 0) {
       let restartAt = sim.records[pod.index].backOff.restartTime(finishedAt: sim.now.nanoseconds)

@@ -64,6 +64,9 @@ struct PodRecord {
   var disrupted = false
   /// The container was killed by a failing startup or liveness probe: it exits with 137.
   var killedByProbe = false
+  /// The container was stopped for an in-place resize (resizePolicy RestartContainer): it
+  /// starts again at once, without the crash back-off.
+  var restartingForResize = false
   /// The main container is Ready (the pod is, unless a sidecar is down or the node is
   /// unreachable).
   var mainReady = false

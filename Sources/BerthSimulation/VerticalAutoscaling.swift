@@ -21,7 +21,8 @@ import BerthTraces
 ///   `VPADisruptionGroup` allows (`--min-replicas` 2, `--eviction-tolerance` 0.5) and through
 ///   the PodDisruptionBudgets. Recreate evicts (EvictedByVPA). InPlaceOrRecreate asks the
 ///   kubelet to resize the running pod (InPlaceResizedByVPA): done at once when the node has
-///   room, Deferred while it has not (retried every loop), Infeasible when the pod would not fit
+///   room (the container restarts when its resizePolicy says RestartContainer for a resource
+///   that changed), Deferred while it has not (retried every loop), Infeasible when the pod would not fit
 ///   the node even empty; a Deferred resize older than 5 minutes, or an Infeasible one, falls
 ///   back to eviction.
 final class VerticalAutoscaling: Component {
@@ -428,6 +429,16 @@ final class VerticalAutoscaling: Component {
     actual[p] = m
     sim.workloadMetrics.podChanged(pod, resized: true)
     sim.horizontalAutoscaling.podResized(pod)
+    // resizePolicy RestartContainer for a resource that changed: the container restarts.
+    let t = sim.records[p].template
+    let spec = t >= 0 ? sim.templates[Int(t)].pod : sim.barePods[p]
+    let restartOn = spec.containers.first?.restartOnResize ?? []
+    if (restartOn.contains("cpu") && (old.cpu != m.cpu || old.cpuLimit != m.cpuLimit))
+      || (restartOn.contains("memory")
+        && (old.memory != m.memory || old.memoryLimit != m.memoryLimit))
+    {
+      sim.kubelet.restartForResize(pod)
+    }
   }
 
   // MARK: Reports

@@ -536,9 +536,23 @@ public enum KubernetesYAML {
       throw v.child("restartPolicy")!.error(
         "only init containers may set restartPolicy, and only to Always")
     }
-    return Container(
+    var c = Container(
       name: try v.child("name")?.string() ?? "", image: try v.child("image")?.string() ?? "",
       requests: requests, limits: limits, ports: ports, restartPolicyAlways: restart == "Always")
+    for r in try v.child("resizePolicy")?.sequence() ?? [] {
+      guard let name = try r.child("resourceName")?.string(), name == "cpu" || name == "memory"
+      else {
+        throw (r.child("resourceName") ?? r).error("expected resourceName cpu or memory")
+      }
+      switch try r.child("restartPolicy")?.string() {
+      case "RestartContainer": c.restartOnResize.insert(name)
+      case "NotRequired": break
+      default:
+        throw (r.child("restartPolicy") ?? r).error(
+          "expected restartPolicy NotRequired or RestartContainer")
+      }
+    }
+    return c
   }
 
   /// The API server's rules for resources that cannot be overcommitted — extended resources

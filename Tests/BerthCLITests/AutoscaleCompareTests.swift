@@ -89,7 +89,10 @@ struct AutoscaleCompareTests {
     // Evictions cost served requests; in place they do not happen.
     Complaint(
       file: "vpa-recreate-vs-in-place.yaml",
-      facts: [("in-place", "droppedRequests", 3), ("in-place", "lateRequests", 1000)]),
+      facts: [
+        ("in-place", "droppedRequests", 3), ("in-place", "lateRequests", 1000),
+        ("in-place-restart", "evictions", 9), ("in-place-restart", "droppedRequests", 0.99),
+      ]),
     // Scale to zero saves replica-hours and pays in cold-start drops.
     Complaint(
       file: "keda-scale-to-zero.yaml",

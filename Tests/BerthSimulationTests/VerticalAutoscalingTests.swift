@@ -171,6 +171,31 @@ struct VerticalAutoscalingTests {
     }
   }
 
+  /// resizePolicy RestartContainer for memory: the same resizes, each restarting its
+  /// container at once (no back-off) — one restart per pod, a Killing event per resize.
+  @Test func restartContainerResizePolicyRestarts() throws {
+    let text = Self.scenario(
+      replicas: 4, requests: "{cpu: 10m, memory: 50Mi}", cpu: "300m", memory: "400Mi",
+      mode: "InPlaceOrRecreate"
+    ).replacingOccurrences(
+      of: "resources: {requests: {cpu: 10m, memory: 50Mi}}}",
+      with:
+        "resources: {requests: {cpu: 10m, memory: 50Mi}}, resizePolicy: [{resourceName: memory, restartPolicy: RestartContainer}]}"
+    )
+    let sim = try TimelineTests.simulate(text)
+    #expect(TimelineTests.events(sim, reason: "InPlaceResizedByVPA") == [60, 60, 120, 120])
+    let kills = sim.recorder.events.split(separator: "\n").filter {
+      $0.contains("resize requires restart")
+    }
+    #expect(kills.count == 4)
+    for p in 0..<4 { #expect(sim.cluster.pods.restarts[p] == 1) }
+    #expect(TimelineTests.events(sim, reason: "EvictedByVPA").isEmpty)
+    #expect(throws: InputError.self) {
+      try Scenario.parse(
+        text.replacingOccurrences(of: "RestartContainer", with: "Sometimes"), file: "t.yaml")
+    }
+  }
+
   /// A node of 1 GiB: the first resize to ≈ 690 Mi fits (150 Mi + 690 Mi), the second does
   /// not (Deferred); Deferred for more than 5 minutes falls back to eviction, at the first
   /// loop after 60 + 300 s: 420 s.
