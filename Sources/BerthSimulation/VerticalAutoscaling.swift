@@ -24,7 +24,8 @@ import BerthTraces
 ///   room (the container restarts when its resizePolicy says RestartContainer for a resource
 ///   that changed), Deferred while it has not (retried every loop), Infeasible when the pod would not fit
 ///   the node even empty; a Deferred resize older than 5 minutes, or an Infeasible one, falls
-///   back to eviction.
+///   back to eviction. `InPlace` resizes the same way but never evicts: a Deferred resize
+///   waits, an Infeasible one is asked again only when the recommendation lowers something.
 final class VerticalAutoscaling: Component {
   // SAFETY: the simulation owns its components and outlives them.
   unowned(unsafe) let sim: Simulation
@@ -282,9 +283,10 @@ final class VerticalAutoscaling: Component {
     let now = sim.horizontalAutoscaling.unixMillis(sim.now)
     for i in vpas.indices {
       let mode = vpas[i].spec.updateMode
-      guard mode == .recreate || mode == .auto || mode == .inPlaceOrRecreate,
+      guard mode == .recreate || mode == .auto || mode == .inPlaceOrRecreate || mode == .inPlace,
         let r = vpas[i].recommendation
       else { continue }
+      let inPlace = mode == .inPlaceOrRecreate || mode == .inPlace
       let pods = sim.cluster.pods
       let live = vpas[i].members.filter { !sim.isGone($0) && !pods.isTerminating($0) }
       let ref = vpas[i].spec.targetRef
@@ -297,7 +299,7 @@ final class VerticalAutoscaling: Component {
           configured: Int(configured), live: live.count, pending: pending,
           minReplicas: vpas[i].spec.minReplicas ?? updater.minReplicas, flags: updater)
       else { continue }
-      if mode == .inPlaceOrRecreate {
+      if inPlace {
         for p in live where pendingResize[p.index].map({ !$0.infeasible }) ?? false {
           retryResize(p, vpa: i)
         }
@@ -328,13 +330,21 @@ final class VerticalAutoscaling: Component {
       }
       for p in VPAUpdatePriority.sorted(candidates) {
         let isPending = pods.phase(of: p) == .pending
-        if mode == .inPlaceOrRecreate {
+        if inPlace {
           if isPending { continue }
           if let resize = pendingResize[p.index] {
-            let expired =
-              resize.infeasible || sim.now.nanoseconds - resize.since > Self.deferredResizeTimeout
-            if expired && group.isPodDisruptable && evict(p, vpa: i) { group.evicted += 1 }
-            continue
+            if mode == .inPlace {
+              // InPlace never evicts: a Deferred resize waits; an Infeasible one is tried
+              // again only once the recommendation asks for less of something.
+              guard resize.infeasible, Self.hasLower(resized(p, vpa: i, to: r), than: resize.target)
+              else { continue }
+              pendingResize[p.index] = nil
+            } else {
+              let expired =
+                resize.infeasible || sim.now.nanoseconds - resize.since > Self.deferredResizeTimeout
+              if expired && group.isPodDisruptable && evict(p, vpa: i) { group.evicted += 1 }
+              continue
+            }
           }
           guard group.isPodDisruptable else { continue }
           resizeInPlace(p, vpa: i, to: r)
@@ -399,6 +409,11 @@ final class VerticalAutoscaling: Component {
     case .deferred: pendingResize[pod.index] = (target, sim.now.nanoseconds, false)
     case .infeasible: pendingResize[pod.index] = (target, sim.now.nanoseconds, true)
     }
+  }
+
+  /// `RecommendationHasLowerResource`: whether `a` asks for less CPU or memory than `b`.
+  static func hasLower(_ a: MainResources, than b: MainResources) -> Bool {
+    a.cpu < b.cpu || a.memory < b.memory
   }
 
   /// The kubelet retries a Deferred resize.

@@ -218,6 +218,30 @@ struct VerticalAutoscalingTests {
     #expect(big.contains { pods.phase(of: $0) == .pending })
   }
 
+  /// InPlace on the same 1 GiB node: the same first resizes, but a Deferred one waits and
+  /// nothing is ever evicted; on a node of 600 Mi the ≈ 690 Mi target is Infeasible for every
+  /// pod and they keep running as they are.
+  @Test func inPlaceNeverEvicts() throws {
+    func node(_ memory: String) -> String {
+      "---\n{apiVersion: v1, kind: Node, metadata: {name: node-0}, status: {allocatable: {cpu: \"8\", memory: \(memory), pods: \"110\"}}}\n"
+    }
+    let sim = try TimelineTests.simulate(
+      Self.scenario(
+        replicas: 4, requests: "{cpu: 10m, memory: 50Mi}", cpu: "100m", memory: "600Mi",
+        mode: "InPlace", duration: "20m", nodes: node("1Gi")))
+    #expect(TimelineTests.events(sim, reason: "InPlaceResizedByVPA").prefix(2) == [60, 60])
+    #expect(TimelineTests.events(sim, reason: "EvictedByVPA").isEmpty)
+    let pods = sim.cluster.pods
+    #expect((0..<4).filter { pods.requestMemory[$0] > 600 * 1024 * 1024 }.count == 1)
+    let small = try TimelineTests.simulate(
+      Self.scenario(
+        replicas: 2, requests: "{cpu: 10m, memory: 50Mi}", cpu: "100m", memory: "600Mi",
+        mode: "InPlace", duration: "20m", nodes: node("600Mi")))
+    #expect(TimelineTests.events(small, reason: "EvictedByVPA").isEmpty)
+    #expect(small.cluster.pods.requestMemory[0] == 50 * 1024 * 1024)
+    #expect(small.cluster.pods.restarts[0] == 0)
+  }
+
   static let bundled = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent()
     .appendingPathComponent("datasets/scenarios/vpa-oom-loop.yaml").path

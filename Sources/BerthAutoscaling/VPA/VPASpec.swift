@@ -8,6 +8,8 @@ public struct VPASpec: Sendable, Equatable {
     /// Deprecated; the same as Recreate.
     case auto = "Auto"
     case inPlaceOrRecreate = "InPlaceOrRecreate"
+    /// Resize in place only, never evict (upstream's `InPlace`, behind its feature gate).
+    case inPlace = "InPlace"
   }
   public var namespace: String
   public var name: String
