@@ -25,7 +25,6 @@ final class HorizontalAutoscaling: Component {
     var history = HPAHistory()
     var conditions: [HPACondition] = []
     var desired: Int32 = 0
-    var members: [PodID] = []
     var series = -1
     /// Per metric of the spec: whether its current value is a utilization percent.
     var metricIsPercent: [Bool] = []
@@ -45,9 +44,8 @@ final class HorizontalAutoscaling: Component {
   /// The specs again, immutable: a reconcile borrows its spec from here instead of copying it
   /// out of `hpas`, which it mutates meanwhile.
   let specs: [HPASpec]
-  /// Per pod row: its position in its HPA's members (-1: none), and which HPA.
-  @exclusivity(unchecked) private var position: [Int32] = []
-  @exclusivity(unchecked) private var memberOf: [Int32] = []
+  /// Each HPA's pods.
+  @exclusivity(unchecked) private(set) var groups = PodGroups(groups: 0)
   /// The HPAs selecting a (label set, namespace): lookups only.
   @exclusivity(unchecked) private var selecting: [UInt64: [Int32]] = [:]
   /// Per pod row, the pod's CPU and memory requests (nil: a container has none).
@@ -76,6 +74,7 @@ final class HorizontalAutoscaling: Component {
       }
       hpas.append(s)
     }
+    groups = PodGroups(groups: hpas.count)
   }
 
   /// The field suffix of a metric: its name, or `container/name` for ContainerResource.
@@ -105,11 +104,7 @@ final class HorizontalAutoscaling: Component {
   func podCreated(_ pod: PodID) {
     guard !hpas.isEmpty else { return }
     let pods = sim.cluster.pods
-    while position.count <= pod.index {
-      position.append(-1)
-      memberOf.append(-1)
-      requests.append((nil, nil))
-    }
+    while requests.count <= pod.index { requests.append((nil, nil)) }
     requests[pod.index] = podRequests(pod)
     let key = UInt64(pods.labels[pod.index]) << 32 | UInt64(pods.namespace[pod.index])
     let list: [Int32]
@@ -127,23 +122,10 @@ final class HorizontalAutoscaling: Component {
       list = out
     }
     guard let h = list.first else { return }
-    memberOf[pod.index] = h
-    position[pod.index] = Int32(hpas[Int(h)].members.count)
-    hpas[Int(h)].members.append(pod)
+    groups.add(pod, to: Int(h))
   }
 
-  func podRemoved(_ pod: PodID) {
-    guard pod.index < memberOf.count, memberOf[pod.index] >= 0 else { return }
-    let h = Int(memberOf[pod.index])
-    let k = Int(position[pod.index])
-    let last = hpas[h].members.removeLast()
-    if last != pod {
-      hpas[h].members[k] = last
-      position[last.index] = Int32(k)
-    }
-    memberOf[pod.index] = -1
-    position[pod.index] = -1
-  }
+  func podRemoved(_ pod: PodID) { groups.remove(pod) }
 
   /// A pod's requests changed in place (a VPA resize).
   func podResized(_ pod: PodID) {
@@ -196,9 +178,10 @@ final class HorizontalAutoscaling: Component {
         }
       }
     }
-    for (i, h) in hpas.enumerated() where h.members.map(\.rawValue).sorted() != expected[i] {
+    for (i, h) in hpas.enumerated()
+    where groups.members[i].map(\.rawValue).sorted() != expected[i] {
       return
-        "HPA \(h.spec.namespace)/\(h.spec.name) lists \(h.members.count) pods; its selector matches \(expected[i].count)"
+        "HPA \(h.spec.namespace)/\(h.spec.name) lists \(groups.members[i].count) pods; its selector matches \(expected[i].count)"
     }
     return nil
   }
@@ -281,7 +264,7 @@ final class HorizontalAutoscaling: Component {
     hpas[i].lastReplicas = scale.spec
     views.removeAll(keepingCapacity: true)
     let pods = sim.cluster.pods
-    for p in hpas[i].members {
+    for p in groups.members[i] {
       var readyStatus: ConditionStatus?
       var transition = UnixMillis.goZero
       let scheduled = pods.scheduledAt[p.index]

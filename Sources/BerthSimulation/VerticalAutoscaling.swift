@@ -38,7 +38,6 @@ final class VerticalAutoscaling: Component {
   struct State {
     var spec: VPASpec
     var model: VPAModel
-    var members: [PodID] = []
     /// The main container's recommendation (nil until there is one).
     var recommendation: VPAContainerRecommendation?
     /// Bumped when the recommendation applied at admission changes.
@@ -48,8 +47,8 @@ final class VerticalAutoscaling: Component {
     var inPlaceResizes = 0
   }
   @exclusivity(unchecked) private(set) var vpas: [State] = []
-  @exclusivity(unchecked) private var memberOf: [Int32] = []
-  @exclusivity(unchecked) private var position: [Int32] = []
+  /// Each VPA's pods.
+  @exclusivity(unchecked) private var groups = PodGroups(groups: 0)
   @exclusivity(unchecked) private var selecting: [UInt64: Int32] = [:]
 
   /// The main container's resources as the pod runs with them (requests and limits;
@@ -86,6 +85,7 @@ final class VerticalAutoscaling: Component {
         fields: Self.fields)
       vpas.append(s)
     }
+    groups = PodGroups(groups: vpas.count)
   }
 
   var name: String { "vertical-pod-autoscaler" }
@@ -188,9 +188,7 @@ final class VerticalAutoscaling: Component {
   /// A new pod: `admitted` from `admit` (its own resources), or a copy of `prototype`'s row.
   func podCreated(_ pod: PodID, admitted adm: MainResources?, copying prototype: PodID? = nil) {
     guard !vpas.isEmpty else { return }
-    while memberOf.count <= pod.index {
-      memberOf.append(-1)
-      position.append(-1)
+    while actual.count <= pod.index {
       actual.append(MainResources())
       pendingResize.append(nil)
     }
@@ -209,21 +207,12 @@ final class VerticalAutoscaling: Component {
       actual[pod.index] =
         spec.containers.first.map(Self.resources(of:)) ?? MainResources(isSet: true)
     }
-    memberOf[pod.index] = h
-    position[pod.index] = Int32(vpas[Int(h)].members.count)
-    vpas[Int(h)].members.append(pod)
+    groups.add(pod, to: Int(h))
   }
 
   func podRemoved(_ pod: PodID) {
-    guard pod.index < memberOf.count, memberOf[pod.index] >= 0 else { return }
-    let h = Int(memberOf[pod.index])
-    let k = Int(position[pod.index])
-    let last = vpas[h].members.removeLast()
-    if last != pod {
-      vpas[h].members[k] = last
-      position[last.index] = Int32(k)
-    }
-    memberOf[pod.index] = -1
+    guard groups.group(of: pod) != nil else { return }
+    groups.remove(pod)
     pendingResize[pod.index] = nil
   }
 
@@ -238,8 +227,7 @@ final class VerticalAutoscaling: Component {
 
   /// A container of `pod` was OOM-killed.
   func oomKilled(_ pod: PodID) {
-    guard pod.index < memberOf.count, memberOf[pod.index] >= 0 else { return }
-    let h = Int(memberOf[pod.index])
+    guard let h = groups.group(of: pod) else { return }
     vpas[h].model.addOOM(
       pod: String(sim.records[pod.index].uid), container: sim.mainContainer(pod).name,
       at: sim.horizontalAutoscaling.unixMillis(sim.now),
@@ -254,14 +242,14 @@ final class VerticalAutoscaling: Component {
     let at = sim.horizontalAutoscaling.unixMillis(metrics.scrapeTime)
     let now = sim.horizontalAutoscaling.unixMillis(sim.now)
     for i in vpas.indices {
-      for p in vpas[i].members {
+      for p in groups.members[i] {
         guard let u = metrics.sample(p) else { continue }
         vpas[i].model.addUsage(
           pod: String(sim.records[p.index].uid), container: sim.mainContainer(p).name, at: at,
           cpuCores: Double(u.cpuMilli) / 1000, memoryBytes: Double(u.memoryBytes))
       }
       let recs = vpas[i].model.recommendations(vpa: vpas[i].spec, at: now)
-      let main = vpas[i].members.first.map { sim.mainContainer($0).name }
+      let main = groups.members[i].first.map { sim.mainContainer($0).name }
       let r = recs.first { $0.containerName == main } ?? recs.first
       if r?.target != vpas[i].recommendation?.target { vpas[i].version &+= 1 }
       vpas[i].recommendation = r
@@ -288,7 +276,7 @@ final class VerticalAutoscaling: Component {
       else { continue }
       let inPlace = mode == .inPlaceOrRecreate || mode == .inPlace
       let pods = sim.cluster.pods
-      let live = vpas[i].members.filter { !sim.isGone($0) && !pods.isTerminating($0) }
+      let live = groups.members[i].filter { !sim.isGone($0) && !pods.isTerminating($0) }
       let ref = vpas[i].spec.targetRef
       let configured =
         sim.targetScale(kind: ref.kind, namespace: vpas[i].spec.namespace, name: ref.name)?.spec
@@ -470,12 +458,12 @@ final class VerticalAutoscaling: Component {
       guard let i = firstVPA(selecting: pods.labelSets[pods.labels[p]], in: sim.namespace(pod))
       else { continue }
       expected[i] += 1
-      guard p < memberOf.count, memberOf[p] == Int32(i) else {
+      guard groups.group(of: pod) == i else {
         return "pod \(sim.name(pod)) is not on the list of VPA \(vpas[i].spec.name)"
       }
     }
-    for i in vpas.indices where vpas[i].members.count != expected[i] {
-      return "VPA \(vpas[i].spec.name) lists \(vpas[i].members.count) pods; \(expected[i]) match"
+    for i in vpas.indices where groups.members[i].count != expected[i] {
+      return "VPA \(vpas[i].spec.name) lists \(groups.members[i].count) pods; \(expected[i]) match"
     }
     return nil
   }
