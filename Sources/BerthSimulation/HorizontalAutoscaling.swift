@@ -142,22 +142,21 @@ final class HorizontalAutoscaling: Component {
     let own = sim.verticalAutoscaling.resources(of: pod)
     for (k, c) in (spec.containers + spec.initContainers.filter(\.restartPolicyAlways)).enumerated()
     {
+      // Sums that leave Int64 count as missing (the API's integers would not hold them).
+      func add(_ total: Int64?, _ m: Int64?) -> Int64? {
+        guard let total, let m else { return nil }
+        let (v, o) = total.addingReportingOverflow(m)
+        return o ? nil : v
+      }
       if k == 0, let own {
         // The main container as the VPA sized it.
-        cpu = cpu.map { $0 + own.cpu }
-        memory = memory.map { $0 + own.memory * 1000 }
+        cpu = add(cpu, own.cpu)
+        let (milli, o) = own.memory.multipliedReportingOverflow(by: 1000)
+        memory = add(memory, o ? nil : milli)
         continue
       }
-      if let q = c.requests[ResourceName.cpu], let m = try? q.milliValue() {
-        cpu = cpu.map { $0 + m }
-      } else {
-        cpu = nil
-      }
-      if let q = c.requests[ResourceName.memory], let m = try? q.milliValue() {
-        memory = memory.map { $0 + m }
-      } else {
-        memory = nil
-      }
+      cpu = add(cpu, c.requests[ResourceName.cpu].flatMap { try? $0.milliValue() })
+      memory = add(memory, c.requests[ResourceName.memory].flatMap { try? $0.milliValue() })
     }
     return (cpu, memory)
   }
@@ -363,7 +362,14 @@ struct SimulatedPod: HPAPodView {
     for (k, c) in (spec.containers + spec.initContainers.filter(\.restartPolicyAlways)).enumerated()
     where container == nil || c.name == container {
       if k == 0, let own, resource == ResourceName.cpu || resource == ResourceName.memory {
-        sum += resource == ResourceName.cpu ? own.cpu : own.memory * 1000
+        let (milli, o) =
+          resource == ResourceName.cpu
+          ? (own.cpu, false) : own.memory.multipliedReportingOverflow(by: 1000)
+        let (total, o2) = sum.addingReportingOverflow(milli)
+        guard !o, !o2 else {
+          throw HPAMetricError("the request for \(resource) in Pod \(podName) is out of range")
+        }
+        sum = total
         if container != nil { return sum }
         continue
       }
@@ -371,7 +377,11 @@ struct SimulatedPod: HPAPodView {
         throw HPAMetricError(
           "missing request for \(resource) in container \(c.name) of Pod \(podName)")
       }
-      sum += m
+      let (total, o) = sum.addingReportingOverflow(m)
+      guard !o else {
+        throw HPAMetricError("the request for \(resource) in Pod \(podName) is out of range")
+      }
+      sum = total
       if container != nil { return sum }
     }
     if let container { throw HPAMetricError("container \(container) not found in Pod \(podName)") }

@@ -85,7 +85,13 @@ public final class UsageTrace: Sendable {
     for r in rows {
       let key = r.namespace + "/" + r.pod
       if byPod[key] == nil { order.append(key) }
-      let t = Int64((Double(r.time.value - origin) * 1_000_000 * timeScale).rounded())
+      let ns = (Double(r.time.value) - Double(origin)) * 1_000_000 * timeScale
+      guard ns <= LoadSeriesCSV.maxSpanNanoseconds else {
+        throw InputError(
+          file: file,
+          "pod \(r.pod): a sample more than 10 years after the trace's first (× timeScale)")
+      }
+      let t = Int64(ns.rounded())
       byPod[key, default: []].append((t, r.cpuCores, r.memoryBytes))
     }
     var all: [Series] = []

@@ -144,12 +144,14 @@ final class VerticalAutoscaling: Component {
     if vpas[i].spec.updateMode != .off, let r = vpas[i].recommendation {
       let requestsOnly = vpas[i].spec.policy(for: c.name)?.requestsOnly ?? false
       if r.controlled.contains("cpu") {
-        Self.set(&c, ResourceName.cpu, milli: r.target.cpuMilli, requestsOnly: requestsOnly)
+        Self.set(
+          &c, ResourceName.cpu, milli: Self.heldCPU(r.target.cpuMilli),
+          requestsOnly: requestsOnly)
       }
       if r.controlled.contains("memory") {
         Self.set(
           &c, ResourceName.memory,
-          milli: r.target.memoryBytes.multipliedReportingOverflow(by: 1000).partialValue,
+          milli: Self.heldMemory(r.target.memoryBytes) * 1000,
           requestsOnly: requestsOnly)
       }
       spec.containers[0] = c
@@ -158,6 +160,11 @@ final class VerticalAutoscaling: Component {
     m.version = vpas[i].version
     return m
   }
+
+  /// The VPA's values held below 10^12 cores and 10^15 bytes (a petabyte): whatever the
+  /// inputs, a pod stays within the scheduler's integer units.
+  static func heldCPU(_ milli: Int64) -> Int64 { min(max(milli, 0), 1_000_000_000_000_000) }
+  static func heldMemory(_ bytes: Int64) -> Int64 { min(max(bytes, 0), 1_000_000_000_000_000) }
 
   static func resources(of c: Container) -> MainResources {
     func milli(_ q: Quantity?) -> Int64 { ((try? q?.milliValue()) ?? 0) ?? 0 }
@@ -300,7 +307,7 @@ final class VerticalAutoscaling: Component {
           name: r.containerName,
           requests: VPAAmounts(
             cpuMilli: a.cpu,
-            memoryMilli: a.memory.multipliedReportingOverflow(by: 1000).partialValue))
+            memoryMilli: Self.heldMemory(a.memory) * 1000))
         let priority = VPAUpdatePriority.priority(containers: [container], recommendations: bounds)
         let record = sim.records[p.index]
         let started = pods.startedAt[p.index]
@@ -368,19 +375,18 @@ final class VerticalAutoscaling: Component {
     var m = actual[pod.index]
     let requestsOnly = vpas[i].spec.policy(for: r.containerName)?.requestsOnly ?? false
     if r.controlled.contains("cpu") {
+      let cpu = Self.heldCPU(r.target.cpuMilli)
       if !requestsOnly && m.cpuLimit > 0 {
-        m.cpuLimit = Self.proportionalLimit(m.cpuLimit, old: m.cpu, new: r.target.cpuMilli)
+        m.cpuLimit = Self.proportionalLimit(m.cpuLimit, old: m.cpu, new: cpu)
       }
-      m.cpu = r.target.cpuMilli
+      m.cpu = cpu
     }
     if r.controlled.contains("memory") {
+      let memory = Self.heldMemory(r.target.memoryBytes)
       if !requestsOnly && m.memoryLimit > 0 {
-        m.memoryLimit =
-          Self.proportionalLimit(
-            m.memoryLimit * 1000, old: m.memory * 1000, new: r.target.memoryBytes * 1000)
-          / 1000
+        m.memoryLimit = Self.proportionalLimit(m.memoryLimit, old: m.memory, new: memory)
       }
-      m.memory = r.target.memoryBytes
+      m.memory = memory
     }
     m.version = vpas[i].version
     return m

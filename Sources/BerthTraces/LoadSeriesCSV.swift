@@ -6,6 +6,8 @@ import BerthCore
 public enum LoadSeriesCSV {
   /// More is refused before it is read: a series is a small excerpt, not a raw trace.
   public static let maxRows = 5_000_000
+  /// The longest series, from its first sample: 10 years (× timeScale), in nanoseconds.
+  public static let maxSpanNanoseconds = 10 * 365.25 * 86_400 * 1e9
 
   /// Samples as (nanoseconds from the first sample, value × `valueScale`), times × `timeScale`.
   public static func parse(
@@ -59,8 +61,11 @@ public enum LoadSeriesCSV {
       let start = origin ?? seconds
       origin = start
       let ns = (seconds - start) * timeScale * 1e9
-      guard ns < 9.2e18 else {
-        throw InputError(file: file, line: i + 1, field: "time", "too far from the first sample")
+      // At most 10 years from the first sample (× timeScale): a load, not a geological record.
+      guard ns <= Self.maxSpanNanoseconds else {
+        throw InputError(
+          file: file, line: i + 1, field: "time",
+          "more than 10 years after the first sample (× timeScale)")
       }
       out.append((Int64(ns.rounded()), v * valueScale))
     }

@@ -70,6 +70,11 @@ public enum VPAInputs {
         file: file, line: line, field: field,
         "expected a non-negative number, found \(Escaped(String(s)))")
     }
+    // Cores or bytes: a petabyte, or a million million cores, is past any machine.
+    guard x <= 1e15 else {
+      throw InputError(
+        file: file, line: line, field: field, "at most 10^15, found \(Escaped(String(s)))")
+    }
     return x
   }
 

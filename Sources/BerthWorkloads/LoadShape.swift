@@ -175,9 +175,16 @@ public final class LoadSeries {
     guard let first = points.first, let last = points.last else { return 0 }
     var t = t0
     if loop, points.count > 1 {
-      let spacing = last.t - points[points.count - 2].t
-      let period = last.t - first.t + spacing
-      if period > 0 { t = first.t + (((t - first.t) % period) + period) % period }
+      // Overflow-safe: a period or an offset beyond Int64 leaves the time as it is.
+      let spacing = last.t &- points[points.count - 2].t
+      let (period, o1) = (last.t &- first.t).addingReportingOverflow(spacing)
+      let (offset, o2) = t.subtractingReportingOverflow(first.t)
+      if period > 0 && !o1 && !o2 {
+        var m = offset % period
+        if m < 0 { m += period }
+        let (looped, o3) = first.t.addingReportingOverflow(m)
+        if !o3 { t = looped }
+      }
     }
     if t <= first.t { return first.value }
     if t >= last.t { return last.value }

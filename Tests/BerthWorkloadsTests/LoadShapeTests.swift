@@ -45,6 +45,18 @@ import Testing
     #expect(at(.series(points: pts, linear: true, loop: true), 35 * s) == 50)
   }
 
+  /// A looped series whose period would not fit Int64 (a fuzzer's find: two samples 164 years
+  /// apart) holds its ends instead of trapping; so do times near Int64's ends.
+  @Test func extremeLoopsDoNotOverflow() {
+    let far: Int64 = 5_166_666_669_000_000_000
+    let series = LoadSeries(
+      .series(points: [(0, 1.2), (far, 105)], linear: true, loop: true), seed: 1)
+    for t in [Int64(0), 1_000_000_000, far, far &+ 7, .max, .min] {
+      let v = series.value(at: t)
+      #expect(v.isFinite && v >= 0)
+    }
+  }
+
   @Test func poissonNoiseIsSeededAndUnbiased() {
     let shape = LoadShape.poisson(.constant(20), interval: s)
     let a = LoadSeries(shape, seed: 3)

@@ -59,13 +59,19 @@ public struct VPARecommendedBounds: Sendable, Equatable {
     self.upperBound = upperBound
   }
 
+  /// Bytes as milli-units, saturating.
+  static func milli(bytes: Int64) -> Int64 {
+    let (v, o) = bytes.multipliedReportingOverflow(by: 1000)
+    return o ? (bytes < 0 ? .min : .max) : v
+  }
+
   /// The controlled resources of `r` in milli-units.
   public init(_ r: VPAContainerRecommendation) {
     func amounts(_ v: VPAResources) -> VPAAmounts {
       VPAAmounts(
         cpuMilli: r.controlled.contains("cpu") ? v.cpuMilli : nil,
         memoryMilli: r.controlled.contains("memory")
-          ? v.memoryBytes.multipliedReportingOverflow(by: 1000).partialValue : nil)
+          ? Self.milli(bytes: v.memoryBytes) : nil)
     }
     self.init(
       containerName: r.containerName, target: amounts(r.target),
