@@ -124,6 +124,23 @@ import Testing
     #expect(abs(p.resourceDiff - c.expected.resourceDiff) < 1e-12, "\(p.resourceDiff)")
   }
 
+  /// A low-confidence upper bound far above anything (10^17 bytes) saturates in milli-units
+  /// instead of wrapping: a request under it is inside the range, as upstream's exact
+  /// quantities compare (a wrapped bound once made every such pod look outside and evicted it).
+  @Test func aHugeUpperBoundSaturates() {
+    var r = VPAContainerRecommendation(
+      containerName: Self.container, target: VPAResources(cpuMilli: 100, memoryBytes: 300 << 20),
+      lowerBound: VPAResources(cpuMilli: 50, memoryBytes: 200 << 20),
+      upperBound: VPAResources(cpuMilli: 1_000_000, memoryBytes: 100_000_000_000_000_000),
+      uncappedTarget: VPAResources(cpuMilli: 100, memoryBytes: 300 << 20))
+    r.controlled = ["memory"]
+    let bounds = VPARecommendedBounds(r)
+    #expect(bounds.upperBound.memoryMilli == .max)
+    let p = VPAUpdatePriority.priority(
+      containers: Self.pod(cpu: nil, memory: (256 << 20) * 1000), recommendations: [bounds])
+    #expect(!p.outsideRecommendedRange)
+  }
+
   /// `TestGetUpdatePriority_NoRecommendationForContainer`: nothing to compare, nothing to do.
   @Test func noRecommendationForTheContainer() {
     let p = VPAUpdatePriority.priority(
