@@ -62,17 +62,17 @@ struct Simulate: ParsableCommand {
 
   static func historyDump(_ text: String) throws -> HistoryDump {
     guard let at = text.lastIndex(of: "@"), at != text.startIndex else {
-      throw ValidationError("--hpa-history \(text): expected NAME@TIME or NAMESPACE/NAME@TIME")
+      throw CommandFailure("--hpa-history \(text): expected NAME@TIME or NAMESPACE/NAME@TIME")
     }
     let who = text[..<at].split(separator: "/", omittingEmptySubsequences: false)
     guard who.count <= 2, !who.contains(where: \.isEmpty) else {
-      throw ValidationError("--hpa-history \(text): expected NAME@TIME or NAMESPACE/NAME@TIME")
+      throw CommandFailure("--hpa-history \(text): expected NAME@TIME or NAMESPACE/NAME@TIME")
     }
     let t: Int64
     do { t = try GoDuration.parse(String(text[text.index(after: at)...])) } catch {
-      throw ValidationError("--hpa-history \(text): \(error.description)")
+      throw CommandFailure("--hpa-history \(text): \(error.description)")
     }
-    guard t >= 0 else { throw ValidationError("--hpa-history \(text): the time is negative") }
+    guard t >= 0 else { throw CommandFailure("--hpa-history \(text): the time is negative") }
     let namespace = who.count == 2 ? String(who[0]) : "default"
     let name = String(who.last!)
     let seconds = VirtualTime(nanoseconds: t).description
@@ -99,14 +99,14 @@ struct Simulate: ParsableCommand {
     var resolution: Int64 = 0
     if let timeseriesInterval {
       do { resolution = try GoDuration.parse(timeseriesInterval) } catch {
-        throw ValidationError("--timeseries-interval: \(error.description)")
+        throw CommandFailure("--timeseries-interval: \(error.description)")
       }
-      guard resolution > 0 else { throw ValidationError("--timeseries-interval must be positive") }
+      guard resolution > 0 else { throw CommandFailure("--timeseries-interval must be positive") }
     }
     var dumps = try hpaHistory.map(Self.historyDump).sorted { $0.at < $1.at }
-    if !dumps.isEmpty && out == nil { throw ValidationError("--hpa-history needs --out") }
+    if !dumps.isEmpty && out == nil { throw CommandFailure("--hpa-history needs --out") }
     if let late = dumps.first(where: { $0.at > end }) {
-      throw ValidationError(
+      throw CommandFailure(
         "--hpa-history \(late.name)@\(late.at): after the run's end (\(Self.format(end)))")
     }
     let profiles: [Profile]

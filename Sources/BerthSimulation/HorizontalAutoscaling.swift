@@ -135,8 +135,7 @@ final class HorizontalAutoscaling: Component {
 
   /// `calculateRequests` without a container: containers and sidecars summed.
   private func podRequests(_ pod: PodID) -> (cpu: Int64?, memory: Int64?) {
-    let t = sim.records[pod.index].template
-    let spec = t >= 0 ? sim.templates[Int(t)].pod : sim.barePods[pod.index]
+    let spec = sim.podSpec(pod)
     var cpu: Int64? = 0
     var memory: Int64? = 0
     let own = sim.verticalAutoscaling.resources(of: pod)
@@ -355,8 +354,7 @@ struct SimulatedPod: HPAPodView {
       if resource == ResourceName.cpu, let cpu { return cpu }
       if resource == ResourceName.memory, let memory { return memory }
     }
-    let t = sim.records[pod.index].template
-    let spec = t >= 0 ? sim.templates[Int(t)].pod : sim.barePods[pod.index]
+    let spec = sim.podSpec(pod)
     let own = sim.verticalAutoscaling.resources(of: pod)
     var sum: Int64 = 0
     for (k, c) in (spec.containers + spec.initContainers.filter(\.restartPolicyAlways)).enumerated()

@@ -416,6 +416,12 @@ public final class Simulation {
   }
 
   /// The first container's name and image (what events name).
+  /// The spec a pod was made from: its template's, or its own for a bare pod.
+  func podSpec(_ pod: PodID) -> PodSpec {
+    let t = records[pod.index].template
+    return t >= 0 ? templates[Int(t)].pod : barePods[pod.index]
+  }
+
   func mainContainer(_ pod: PodID) -> (name: String, image: String) {
     let t = records[pod.index].template
     if t >= 0 {

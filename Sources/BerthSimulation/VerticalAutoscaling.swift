@@ -209,8 +209,7 @@ final class VerticalAutoscaling: Component {
     } else if let adm {
       actual[pod.index] = adm
     } else {
-      let t = sim.records[pod.index].template
-      let spec = t >= 0 ? sim.templates[Int(t)].pod : sim.barePods[pod.index]
+      let spec = sim.podSpec(pod)
       actual[pod.index] =
         spec.containers.first.map(Self.resources(of:)) ?? MainResources(isSet: true)
     }
@@ -439,8 +438,7 @@ final class VerticalAutoscaling: Component {
     sim.workloadMetrics.podChanged(pod, resized: true)
     sim.horizontalAutoscaling.podResized(pod)
     // resizePolicy RestartContainer for a resource that changed: the container restarts.
-    let t = sim.records[p].template
-    let spec = t >= 0 ? sim.templates[Int(t)].pod : sim.barePods[p]
+    let spec = sim.podSpec(pod)
     let restartOn = spec.containers.first?.restartOnResize ?? []
     if (restartOn.contains("cpu") && (old.cpu != m.cpu || old.cpuLimit != m.cpuLimit))
       || (restartOn.contains("memory")

@@ -328,16 +328,23 @@ final class WorkloadMetrics: Component {
     cpu: Int64, memory: Int64, cpuRequest: Int64, mainCPURequest: Int64
   ) {
     if let hit = templateLimits[t] { return hit }
-    let spec = t >= 0 ? sim.templates[Int(t)].pod : sim.barePods[pod.index]
+    let out = Self.limits(of: sim.podSpec(pod))
+    if t >= 0 { templateLimits[t] = out }
+    return out
+  }
+
+  /// A spec's main-container CPU and memory limits (0: none), its containers' CPU requests
+  /// summed, and the main container's.
+  static func limits(of spec: PodSpec) -> (
+    cpu: Int64, memory: Int64, cpuRequest: Int64, mainCPURequest: Int64
+  ) {
     let main = spec.containers.first
     let cpu = (try? main?.limits[ResourceName.cpu]?.milliValue()) ?? 0
     let memory = (try? main?.limits[ResourceName.memory]?.value()) ?? 0
     let mainRequest = (try? main?.requests[ResourceName.cpu]?.milliValue()) ?? 0
     var request: Int64 = 0
     for c in spec.containers { request += (try? c.requests[ResourceName.cpu]?.milliValue()) ?? 0 }
-    let out = (cpu ?? 0, memory ?? 0, request, mainRequest ?? 0)
-    if t >= 0 { templateLimits[t] = out }
-    return out
+    return (cpu ?? 0, memory ?? 0, request, mainRequest ?? 0)
   }
 
   // MARK: Usage
@@ -487,18 +494,9 @@ final class WorkloadMetrics: Component {
   private var representative: [Int: (cpu: Int64, memory: Int64, cpuRequest: Int64)] = [:]
   private func representativeLimits(_ i: Int) -> (cpu: Int64, memory: Int64, cpuRequest: Int64) {
     if let hit = representative[i] { return hit }
-    for (t, tmpl) in sim.templates.enumerated() {
-      let labels = tmpl.pod.labels
-      guard specs[i].selector.matches(labels) else { continue }
-      let main = tmpl.pod.containers.first
-      let cpu = (try? main?.limits[ResourceName.cpu]?.milliValue()) ?? 0
-      let memory = (try? main?.limits[ResourceName.memory]?.value()) ?? 0
-      var request: Int64 = 0
-      for c in tmpl.pod.containers {
-        request += (try? c.requests[ResourceName.cpu]?.milliValue()) ?? 0
-      }
-      _ = t
-      let out = (cpu ?? 0, memory ?? 0, request)
+    for tmpl in sim.templates where specs[i].selector.matches(tmpl.pod.labels) {
+      let l = Self.limits(of: tmpl.pod)
+      let out = (l.cpu, l.memory, l.cpuRequest)
       representative[i] = out
       return out
     }
