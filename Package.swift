@@ -87,7 +87,9 @@ let package = Package(
       swiftSettings: targetCPUFlags),
     // Workload autoscalers (HPA so far): the controllers' decision rules, free of files and
     // of the engine.
-    .target(name: "BerthAutoscaling", dependencies: ["BerthCore"], swiftSettings: targetCPUFlags),
+    .target(
+      name: "BerthAutoscaling", dependencies: ["BerthCore", "BerthScheduling"],
+      swiftSettings: targetCPUFlags),
     .target(
       name: "BerthScheduling",
       dependencies: [
@@ -142,7 +144,9 @@ let package = Package(
       path: "Tests/BerthTestSupport"),
     .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore", "BerthTestSupport"]),
     .testTarget(name: "BerthWorkloadsTests", dependencies: ["BerthWorkloads"]),
-    .testTarget(name: "BerthAutoscalingTests", dependencies: ["BerthAutoscaling", "BerthCore"]),
+    .testTarget(
+      name: "BerthAutoscalingTests",
+      dependencies: ["BerthAutoscaling", "BerthCore", "BerthScheduling", "BerthTestSupport"]),
     .testTarget(
       name: "BerthSimulationTests",
       dependencies: [

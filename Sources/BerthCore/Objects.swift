@@ -138,6 +138,8 @@ public struct PodSpec: Hashable, Sendable {
   /// Scheduling-relevant fields the input set but this release does not enforce (for example
   /// `topologySpreadConstraints`), so a run can say so instead of silently ignoring them.
   public var unenforced: [String] = []
+  /// What node autoscalers ask before they drain the pod's node (`DrainFacts`).
+  public var drain = DrainFacts()
 
   public init(
     name: String, namespace: String = "default", labels: [String: String] = [:],
@@ -193,6 +195,52 @@ public struct PodSpec: Hashable, Sendable {
 
   /// Image names of every container, init containers first, as ImageLocality walks them.
   public var images: [String] { (initContainers + containers).map(\.image).filter { !$0.isEmpty } }
+}
+
+/// What the Cluster Autoscaler's drainability rules and Karpenter's disruption read from a pod
+/// beyond scheduling: its controller, the annotations they honour and its local volumes.
+public struct DrainFacts: Hashable, Sendable {
+  /// The kind of the controller owner reference (`metadata.ownerReferences[controller=true]`);
+  /// empty for a pod no controller owns.
+  public var controllerKind = ""
+  /// `cluster-autoscaler.kubernetes.io/safe-to-evict`: true, false, or nil when absent (or any
+  /// other value).
+  public var safeToEvict: Bool?
+  /// `cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes`, split at commas.
+  public var safeToEvictLocalVolumes: [String] = []
+  /// Volumes that keep data on the node: `hostPath`, and `emptyDir` not backed by memory.
+  public var localVolumes: [String] = []
+  /// A static pod's mirror (`kubernetes.io/config.mirror`).
+  public var mirror = false
+  /// `karpenter.sh/do-not-disrupt: "true"`.
+  public var doNotDisrupt = false
+
+  public init() {}
+
+  public static let safeToEvictKey = "cluster-autoscaler.kubernetes.io/safe-to-evict"
+  public static let safeToEvictLocalVolumesKey =
+    "cluster-autoscaler.kubernetes.io/safe-to-evict-local-volumes"
+  public static let mirrorKey = "kubernetes.io/config.mirror"
+  public static let doNotDisruptKey = "karpenter.sh/do-not-disrupt"
+
+  /// The facts of a pod with these annotations and volumes (`(name, hostPath or disk-backed
+  /// emptyDir)`), owned by a controller of kind `controllerKind` (empty: none).
+  public init(annotations: [String: String], localVolumes: [String], controllerKind: String) {
+    self.controllerKind = controllerKind
+    switch annotations[Self.safeToEvictKey] {
+    case "true": safeToEvict = true
+    case "false": safeToEvict = false
+    default: safeToEvict = nil
+    }
+    if let list = annotations[Self.safeToEvictLocalVolumesKey] {
+      safeToEvictLocalVolumes = list.split(separator: ",").map {
+        String($0.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+      }
+    }
+    self.localVolumes = localVolumes
+    mirror = annotations[Self.mirrorKey] != nil
+    doNotDisrupt = annotations[Self.doNotDisruptKey] == "true"
+  }
 }
 
 /// A Namespace object: what namespace selectors of pod-affinity terms see.

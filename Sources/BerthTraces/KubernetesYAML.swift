@@ -349,6 +349,22 @@ public enum KubernetesYAML {
   }
 
   /// `metadata.ownerReferences[]` entry with `controller: true`, if any.
+  /// The controller, annotations and local volumes node autoscalers read (`DrainFacts`).
+  static func drainFacts(_ v: YAMLValue) throws(InputError) -> DrainFacts {
+    var local: [String] = []
+    for volume in try v.child("spec")?.child("volumes")?.sequence() ?? [] {
+      let name = try volume.child("name")?.string() ?? ""
+      if volume.child("hostPath") != nil {
+        local.append(name)
+      } else if let e = volume.child("emptyDir"), try e.child("medium")?.string() != "Memory" {
+        local.append(name)
+      }
+    }
+    return DrainFacts(
+      annotations: try v.child("metadata")?.child("annotations")?.stringMap() ?? [:],
+      localVolumes: local, controllerKind: try controllerReference(v)?.kind ?? "")
+  }
+
   static func controllerReference(_ v: YAMLValue) throws(InputError) -> OwnerReference? {
     for r in try v.child("metadata")?.child("ownerReferences")?.sequence() ?? [] {
       guard try r.child("controller")?.bool() == true else { continue }
@@ -705,6 +721,7 @@ public enum KubernetesYAML {
       schedulerName: try spec.child("schedulerName")?.string() ?? "default-scheduler")
     pod.unenforced = unenforced
     pod.topologySpreadConstraints = spread
+    pod.drain = try drainFacts(v)
     // Each quantity was checked on its own; their sums (and the scoring defaults added to
     // containers without requests) must fit the scheduler's units too.
     for nonMissing in [false, true] {
