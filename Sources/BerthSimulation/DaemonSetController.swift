@@ -186,29 +186,52 @@ final class DaemonSetController: QueuedController {
     ds.shouldRun = [Bool](repeating: false, count: n)
     ds.shouldContinue = [Bool](repeating: false, count: n)
     for k in 0..<n where !sim.nodes.isRemoved(k) {
-      let node = sim.cluster.nodes.specs[k]
-      guard pod.nodeName.isEmpty || pod.nodeName == node.name else { continue }
-      guard pod.nodeSelector.allSatisfy({ node.labels[$0.key] == $0.value }) else { continue }
-      if let required = pod.affinity?.required,
-        !required.matches(labels: node.labels, nodeName: node.name)
-      {
-        continue
-      }
-      var run = true
-      var stay = true
-      for taint in node.taints where !pod.tolerations.contains(where: { $0.tolerates(taint) }) {
-        switch taint.effect {
-        case .noExecute:
-          run = false
-          stay = false
-        case .noSchedule: run = false
-        default: break
-        }
-      }
+      let (run, stay) = Self.shouldRun(pod, on: sim.cluster.nodes.specs[k])
       ds.shouldRun[k] = run
       ds.shouldContinue[k] = stay
     }
     ds.placementFor = (shape, ds.template)
+  }
+
+  /// `nodeShouldRunDaemonPod` for one node: whether a daemon pod of this template should run
+  /// there, and whether one already there may stay.
+  static func shouldRun(_ pod: PodSpec, on node: NodeSpec) -> (run: Bool, stay: Bool) {
+    guard pod.nodeName.isEmpty || pod.nodeName == node.name,
+      pod.nodeSelector.allSatisfy({ node.labels[$0.key] == $0.value })
+    else { return (false, false) }
+    if let required = pod.affinity?.required,
+      !required.matches(labels: node.labels, nodeName: node.name)
+    {
+      return (false, false)
+    }
+    var run = true
+    var stay = true
+    for taint in node.taints where !pod.tolerations.contains(where: { $0.tolerates(taint) }) {
+      switch taint.effect {
+      case .noExecute:
+        run = false
+        stay = false
+      case .noSchedule: run = false
+      default: break
+      }
+    }
+    return (run, stay)
+  }
+
+  /// The requests of the daemon pods that would run on a node of this shape (the Cluster
+  /// Autoscaler counts them into a node group's template).
+  func podsRequests(on node: NodeSpec) -> (cpuMillis: Int64, memoryBytes: Int64, pods: Int64) {
+    var total: (cpuMillis: Int64, memoryBytes: Int64, pods: Int64) = (0, 0, 0)
+    for ds in sets where !ds.deleted {
+      let pod = sim.templates[Int(ds.template)].pod
+      guard Self.shouldRun(pod, on: node).run,
+        let r = try? PodRequests.effective(pod)
+      else { continue }
+      total.cpuMillis += r.cpuMillis
+      total.memoryBytes += r.memoryBytes
+      total.pods += 1
+    }
+    return total
   }
 
   // MARK: Sync

@@ -56,7 +56,12 @@ final class NodeLifecycle: Component {
   }
 
   func spec(_ n: Int) -> NodeSpec { sim.cluster.nodes.specs[n] }
-  func isRemoved(_ n: Int) -> Bool { n < removed.count && removed[n] }
+  /// Whether row `n` holds no node: removed, or a row this controller never tracked that holds
+  /// no node (one a what-if added and took back).
+  func isRemoved(_ n: Int) -> Bool {
+    n < removed.count ? removed[n] : !sim.cluster.exists(NodeID(UInt32(n)))
+  }
+  func isReady(_ n: Int) -> Bool { n < ready.count && ready[n] && !removed[n] }
   func isAlive(_ n: Int) -> Bool { n >= alive.count || alive[n] }
 
   /// What is wrong with the kept counts, if anything (the invariants' check).
@@ -130,11 +135,21 @@ final class NodeLifecycle: Component {
     drainStep()
   }
 
-  func add(_ spec: NodeSpec) {
+  @discardableResult
+  func add(_ spec: NodeSpec) -> Int {
     let id = sim.queue.addNode(spec)
     sim.kubelet.nodeAdded(id.index)
     track(id.index)
     sim.daemonSets.nodesChanged()
+    return id.index
+  }
+
+  /// Puts `taint` on node `n`, or takes every taint of its key and effect off.
+  func setTaint(_ n: Int, _ taint: Taint, present: Bool) {
+    update(n) { s in
+      s.taints.removeAll { $0.key == taint.key && $0.effect == taint.effect }
+      if present { s.taints.append(taint) }
+    }
   }
 
   /// The Node object is deleted: its pods are gone at once (the pod garbage collector) and the

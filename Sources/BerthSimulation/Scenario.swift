@@ -163,6 +163,9 @@ public struct Scenario: Sendable {
   public var scaledObjects: [ScaledObjectSpec] = []
   /// VerticalPodAutoscalers (autoscaling.k8s.io/v1), in file order.
   public var verticalPodAutoscalers: [VPASpec] = []
+  /// The Cluster Autoscaler (`spec.clusterAutoscaler`); nil: the node set changes only by
+  /// actions.
+  public var clusterAutoscaler: ClusterAutoscalerScenario?
 
   public static let apiVersion = "berth.dev/v1alpha1"
   /// 2024-01-01T00:00:00Z.
@@ -203,6 +206,7 @@ public struct Scenario: Sendable {
     var hpas: [(spec: HPASpec, node: YAMLValue)] = []
     var scaledObjects: [(spec: ScaledObjectSpec, node: YAMLValue)] = []
     var vpas: [(spec: VPASpec, node: YAMLValue)] = []
+    var priorities: (ExpanderPriorities, YAMLValue)?
     var scenario: (YAMLValue, String)?
     var parsed: Scenario?
 
@@ -232,6 +236,18 @@ public struct Scenario: Sendable {
         }
         scenario = (v, v.file)
         parsed = try Scenario.scenario(v)
+      } else if kind == "ConfigMap" {
+        try v.requireKeys(in: ["apiVersion", "kind", "metadata", "data"])
+        let name = try KubernetesYAML.name(v)
+        guard name == ExpanderPriorities.configMapName else {
+          throw v.error(
+            "the only ConfigMap a scenario reads is \(ExpanderPriorities.configMapName) (the Cluster Autoscaler's priority expander), not \(name)"
+          )
+        }
+        if let (_, first) = priorities {
+          throw v.error("a second \(name) (the first is at \(first.file):\(first.line ?? 0))")
+        }
+        priorities = (try Scenario.expanderPriorities(v), v)
       } else if kind == "VerticalPodAutoscaler" {
         let o = try VPAInputs.vpa(v)
         if vpas.contains(where: { $0.spec.namespace == o.namespace && $0.spec.name == o.name }) {
@@ -310,6 +326,25 @@ public struct Scenario: Sendable {
       }
       s.scaledObjects = scaledObjects.map(\.spec)
       s.verticalPodAutoscalers = vpas.map(\.spec)
+      if var ca = s.clusterAutoscaler {
+        ca.priorities = priorities?.0
+        if ca.flags.expanders.contains(.priority) && ca.priorities == nil {
+          throw InputError(
+            file: path,
+            "the priority expander needs a ConfigMap \(ExpanderPriorities.configMapName) with data.priorities"
+          )
+        }
+        for n in s.manifest.nodes {
+          guard let g = n.labels[NodeGroupSpec.label] else { continue }
+          guard ca.groups.contains(where: { $0.spec.name == g }) else {
+            throw InputError(
+              file: path,
+              "node \(n.name) is labelled \(NodeGroupSpec.label)=\(g), but spec.clusterAutoscaler has no such node group"
+            )
+          }
+        }
+        s.clusterAutoscaler = ca
+      }
       return s
     }
   }
@@ -326,7 +361,7 @@ public struct Scenario: Sendable {
     guard let spec = v.child("spec") else { throw v.error("Scenario \(name) has no spec") }
     try spec.requireKeys(in: [
       "duration", "startTime", "seed", "behaviors", "actions", "settings", "loads", "usage",
-      "metricsServer",
+      "metricsServer", "clusterAutoscaler",
     ])
     guard let d = spec.child("duration") else {
       throw spec.error("Scenario \(name) needs spec.duration")
@@ -415,6 +450,9 @@ public struct Scenario: Sendable {
     if let l = spec.child("loads") { scenario.loads = try loads(l, dir: dir) }
     if let u = spec.child("usage") {
       scenario.usage = try usage(u, loads: scenario.loads, dir: dir)
+    }
+    if let c = spec.child("clusterAutoscaler") {
+      scenario.clusterAutoscaler = try clusterAutoscaler(c)
     }
     if let m = spec.child("metricsServer") {
       try m.requireKeys(in: ["metricResolution"])

@@ -122,6 +122,8 @@ public final class Simulation {
   @exclusivity(unchecked) var horizontalAutoscaling: HorizontalAutoscaling!
   @exclusivity(unchecked) var keda: KEDAOperator!
   @exclusivity(unchecked) var verticalAutoscaling: VerticalAutoscaling!
+  /// The Cluster Autoscaler, when the scenario has one.
+  @exclusivity(unchecked) var clusterAutoscaling: ClusterAutoscaling?
 
   @exclusivity(unchecked) var records: [PodRecord] = []
   /// Per node row, the pod records naming it (`PodRecord.node`) whose rows are not released:
@@ -199,6 +201,12 @@ public final class Simulation {
     engine.add(recorder)
     scheduling.onCycle = { [unowned self] pod, outcome, _, _ in
       if outcome.node == nil { self.failedScheduling(pod) }
+    }
+    if let ca = scenario.clusterAutoscaler {
+      // After the scheduler and the kubelets: its loop sees what they made of the instant.
+      let c = ClusterAutoscaling(self, config: ca, root: root)
+      clusterAutoscaling = c
+      engine.add(c)
     }
     queue.deleteVictim = { [unowned self] victim, preemptor, node in
       self.preempted(victim, by: preemptor, on: node)
@@ -573,6 +581,7 @@ public final class Simulation {
     let diagnosis = queue.schedulers[queue.profile(of: pod)].diagnose(pod).message
     recorder.event(
       pod: pod, in: self, type: .warning, reason: "FailedScheduling", message: diagnosis)
+    clusterAutoscaling?.podUnschedulable(pod)
   }
 
   // MARK: Workloads
@@ -668,6 +677,7 @@ public final class Simulation {
     if let v = workloadMetrics.violation() { out.append(v) }
     if let v = horizontalAutoscaling.violation() { out.append(v) }
     if let v = verticalAutoscaling.violation() { out.append(v) }
+    if let v = clusterAutoscaling?.violation() { out.append(v) }
     lastChecked = now
     let pods = cluster.pods
     var owned = [Int](repeating: 0, count: replicaSets.sets.count)
@@ -777,6 +787,7 @@ public final class Simulation {
 
   /// Writes the last instant's records; call once, after the last `advance`.
   public func finish() {
+    clusterAutoscaling?.finish()
     recorder.finish(self)
   }
 

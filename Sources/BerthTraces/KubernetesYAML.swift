@@ -480,8 +480,17 @@ public enum KubernetesYAML {
     return s
   }
 
-  package static func node(_ v: YAMLValue) throws(InputError) -> NodeSpec {
-    let name = try name(v)
+  /// - Parameter defaultName: the name of a node whose `metadata.name` is absent (a node
+  ///   group's template); nil: the name is required.
+  package static func node(_ v: YAMLValue, defaultName: String? = nil) throws(InputError)
+    -> NodeSpec
+  {
+    let name: String
+    if let defaultName, v.child("metadata")?.child("name") == nil {
+      name = defaultName
+    } else {
+      name = try self.name(v)
+    }
     let labels = try v.child("metadata")?.child("labels")?.stringMap() ?? [:]
     let spec = v.child("spec")
     let taints = try spec?.child("taints").map { t throws(InputError) in try self.taints(t) } ?? []

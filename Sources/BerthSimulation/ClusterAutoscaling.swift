@@ -1,0 +1,982 @@
+import BerthAutoscaling
+import BerthCore
+import BerthEngine
+import BerthScheduling
+
+/// The Cluster Autoscaler (kubernetes/autoscaler `cluster-autoscaler`) for the scenario's node
+/// groups (`spec.clusterAutoscaler`), one loop every `--scan-interval` (`RunOnce`):
+///
+/// 1. Upcoming nodes past `--max-node-provision-time` are a failed scale-up (ScaleUpTimedOut):
+///    the group's target drops back and the group backs off (5 min doubling to 30 min). With
+///    more unready nodes than `--ok-total-unready-count` and `--max-total-unready-percentage`
+///    allow, the loop does nothing.
+/// 2. Scale-up: the pods the scheduler found unschedulable (not expendable, older than
+///    `--new-pod-scale-up-delay`) are first tried, with the scheduler's own filters and scores,
+///    on the existing nodes and the upcoming ones (template copies), so pods waiting for a
+///    booting node ask for no second one; the rest, grouped by controller and template, are
+///    checked against each group's template (with its DaemonSets' pods) and packed by the
+///    binpacking estimator; the expander chain picks one option; the group grows (capped by
+///    its max size, `--max-nodes-total`, `--cores-total`, `--memory-total`). The nodes register
+///    Ready after the group's provisioning delay, named `<group>-<n>` and labelled
+///    `berth.dev/node-group`. In an `unavailable` window the cloud refuses: FailedToScaleUpGroup
+///    and back-off.
+/// 3. Scale-down: each node of a group at or under `--scale-down-utilization-threshold`
+///    (max of CPU and memory requests over allocatable) whose pods the drainability rules let
+///    go and that all find a place elsewhere (committed, so later candidates see the room
+///    taken) is unneeded; unneeded for `--scale-down-unneeded-time` (unready:
+///    `--scale-down-unready-time`), outside the cool-downs (after a scale-up, a deletion, a
+///    failure), above its group's minimum, it is deleted: empty nodes in bulk
+///    (`--max-empty-bulk-delete`), others drained one at a time (`--max-drain-parallelism`),
+///    at most `--max-scale-down-parallelism` at once. A node is tainted
+///    `ToBeDeletedByClusterAutoscaler` first; `--node-delete-delay-after-taint` later its pods are
+///    evicted through their PodDisruptionBudgets (retried for `--max-pod-eviction-time`, then
+///    ScaleDownFailed) and, once they are gone, the node is deleted.
+///
+/// It runs the default profile's filters (`SchedulingSnapshot`), as CA's predicate checker
+/// does, whatever profile the scheduler runs: where they disagree, CA's plan and the
+/// scheduler's placements part, which `agreement` counts.
+final class ClusterAutoscaling: Component {
+  enum Tag: UInt32 { case loop, register, drain }
+
+  // SAFETY: the simulation owns its components and outlives them.
+  unowned(unsafe) let sim: Simulation
+  let config: ClusterAutoscalerScenario
+  var flags: ClusterAutoscalerFlags { config.flags }
+  private let expander: Expander
+  private let rules: DrainabilityRules
+  private var rng: SplitMix64
+  private var provisioningRNG: SplitMix64
+  private let snapshot: SchedulingSnapshot
+
+  struct Upcoming {
+    var name: String
+    var requested: VirtualTime
+    var scaleUp: Int32
+  }
+
+  struct Group {
+    var spec: NodeGroupSpec
+    var delay: DurationDistribution
+    /// Registered nodes (rows), in the order they joined.
+    var nodes: [Int] = []
+    var upcoming: [Upcoming] = []
+    var nextNumber = 0
+    var backoff = GroupBackoff()
+    var series = -1
+    var scaleUps = 0
+    var nodesAdded = 0
+    var nodesRemoved = 0
+    var failedScaleUps = 0
+    /// Node-seconds so far, integrated at each change of the node count.
+    var nodeSeconds = 0.0
+    var counted = VirtualTime.zero
+    var maxNodes = 0
+    var target: Int { nodes.count + upcoming.count }
+  }
+  @exclusivity(unchecked) private(set) var groups: [Group] = []
+  /// Per node row: its group, -1 for none.
+  @exclusivity(unchecked) private var groupOfRow: [Int32] = []
+  /// Per node row: when it became unneeded (`never`: it is not).
+  @exclusivity(unchecked) private var unneededSince: [VirtualTime] = []
+  @exclusivity(unchecked) private var unremovableUntil: [VirtualTime] = []
+  /// Per node row: the scale-up that made it (-1: none).
+  @exclusivity(unchecked) private var scaleUpOfRow: [Int32] = []
+  @exclusivity(unchecked) private var registeredAt: [VirtualTime] = []
+
+  struct Deletion {
+    var node: Int
+    var empty: Bool
+    var tainted: VirtualTime
+  }
+  @exclusivity(unchecked) private var deleting: [Deletion] = []
+  @exclusivity(unchecked) private var drainTimer: TimerHandle?
+  @exclusivity(unchecked) private var drainDue = VirtualTime.zero
+
+  /// Pods the scheduler found unschedulable since they were last looked at, and a flag per pod
+  /// row saying it is listed.
+  @exclusivity(unchecked) private var unschedulable: [PodID] = []
+  @exclusivity(unchecked) private var listed: [Bool] = []
+  /// The last NotTriggerScaleUp message per listed pod row, so a pod gets one event per change
+  /// of reason rather than one per loop (the API's event aggregation).
+  @exclusivity(unchecked) private var lastNoScaleUp: [String?] = []
+
+  private static let never = VirtualTime(nanoseconds: .max)
+  private var lastScaleUp = VirtualTime(nanoseconds: .min / 2)
+  private var lastScaleDownDelete = VirtualTime(nanoseconds: .min / 2)
+  private var lastScaleDownFailure = VirtualTime(nanoseconds: .min / 2)
+  /// Where each pod planned away last loop went (upstream's hints), by pod handle.
+  private var hints: [UInt64: Int] = [:]
+  private var rotation = 0
+  private var statusSeries = -1
+
+  // Outcomes for the summary.
+  struct ScaleUp {
+    var group: Int
+    var at: VirtualTime
+    var nodes: Int
+  }
+  @exclusivity(unchecked) private(set) var scaleUps: [ScaleUp] = []
+  @exclusivity(unchecked) private(set) var scaleDowns = (empty: 0, drained: 0, failed: 0)
+
+  /// The HPA → pending → node → ready chain, per pod a scale-up was for.
+  struct Chain {
+    var pod: UInt64
+    var created: VirtualTime
+    var triggered: VirtualTime
+    var scaleUp: Int32
+    var nodeReady = ClusterAutoscaling.never
+    var scheduled = ClusterAutoscaling.never
+    var ready = ClusterAutoscaling.never
+    /// Where the scheduler put it: 0 not yet, 1 a node of the scale-up it triggered, 2
+    /// elsewhere, 3 superseded by a later scale-up for the same pod.
+    var placement: UInt8 = 0
+    static let superseded: UInt8 = 3
+  }
+  @exclusivity(unchecked) private(set) var chains: [Chain] = []
+  /// Per pod row: its chain (-1 none).
+  @exclusivity(unchecked) private var chainOfRow: [Int32] = []
+  @exclusivity(unchecked) private var awaitingReady: [Int] = []
+
+  init(_ sim: Simulation, config: ClusterAutoscalerScenario, root: SplitMix64) {
+    self.sim = sim
+    self.config = config
+    var e = Expander(chain: config.flags.expanders, priorities: config.priorities)
+    e.podPricing = config.podPricing
+    expander = e
+    rules = DrainabilityRules(flags: config.flags)
+    rng = root.split(label: "cluster-autoscaler")
+    provisioningRNG = root.split(label: "node-provisioning")
+    var seeds = root.split(label: "ca-snapshot")
+    snapshot = SchedulingSnapshot(cluster: sim.cluster, seed: seeds.next())
+    groups = config.groups.map { Group(spec: $0.spec, delay: $0.provisioningDelay) }
+  }
+
+  var name: String { "cluster-autoscaler" }
+  var watches: ClusterChangeKinds { [.assignedPodAdded] }
+
+  func start(_ engine: Engine) {
+    statusSeries = sim.recorder.series(
+      kind: "ClusterAutoscaler", namespace: "-", name: "cluster-autoscaler",
+      fields: ["unschedulablePods", "unneededNodes", "upcomingNodes"])
+    for g in groups.indices {
+      groups[g].series = sim.recorder.series(
+        kind: "NodeGroup", namespace: "-", name: groups[g].spec.name,
+        fields: ["nodes", "targetSize"])
+    }
+    for n in 0..<sim.cluster.nodes.count where !sim.nodes.isRemoved(n) {
+      guard let name = sim.cluster.nodes.specs[n].labels[NodeGroupSpec.label],
+        let g = groups.firstIndex(where: { $0.spec.name == name })
+      else { continue }
+      adopt(row: n, group: g, scaleUp: -1)
+    }
+    // The cloud keeps each group at its minimum size: nodes missing at the start join at once.
+    for g in groups.indices {
+      while groups[g].nodes.count < groups[g].spec.minSize {
+        register(group: g, name: nextName(g), scaleUp: -1)
+      }
+      publish(g)
+    }
+    engine.every(flags.scanInterval, self, first: flags.scanInterval, tag: Tag.loop.rawValue)
+  }
+
+  private func nextName(_ g: Int) -> String {
+    while true {
+      let name = "\(groups[g].spec.name)-\(groups[g].nextNumber)"
+      groups[g].nextNumber += 1
+      if sim.cluster.nodes.id(named: name) == nil
+        && !groups.contains(where: { $0.upcoming.contains { $0.name == name } })
+      {
+        return name
+      }
+    }
+  }
+
+  private func grow(_ n: Int) {
+    while groupOfRow.count <= n {
+      groupOfRow.append(-1)
+      unneededSince.append(Self.never)
+      unremovableUntil.append(.zero)
+      scaleUpOfRow.append(-1)
+      registeredAt.append(.zero)
+    }
+  }
+
+  private func adopt(row n: Int, group g: Int, scaleUp: Int32) {
+    grow(n)
+    account(g)
+    groupOfRow[n] = Int32(g)
+    unneededSince[n] = Self.never
+    unremovableUntil[n] = .zero
+    scaleUpOfRow[n] = scaleUp
+    registeredAt[n] = sim.now
+    groups[g].nodes.append(n)
+    groups[g].maxNodes = max(groups[g].maxNodes, groups[g].nodes.count)
+  }
+
+  /// Adds the node-seconds of group `g` up to now (before its count changes).
+  private func account(_ g: Int) {
+    groups[g].nodeSeconds +=
+      Double(groups[g].nodes.count) * (sim.now - groups[g].counted).seconds
+    groups[g].counted = sim.now
+  }
+
+  /// A requested node registers (Ready).
+  private func register(group g: Int, name: String, scaleUp: Int32) {
+    var spec = groups[g].spec.template
+    spec.name = name
+    spec.labels["kubernetes.io/hostname"] = name
+    let row = sim.nodes.add(spec)
+    adopt(row: row, group: g, scaleUp: scaleUp)
+    groups[g].nodesAdded += scaleUp >= 0 ? 1 : 0
+  }
+
+  private func publish(_ g: Int) {
+    sim.recorder.set(series: groups[g].series, groups[g].nodes.count)
+    sim.recorder.set(series: groups[g].series + 1, groups[g].target)
+  }
+
+  // MARK: Hooks
+
+  /// The scheduler found no node for the pod (a FailedScheduling).
+  func podUnschedulable(_ pod: PodID) {
+    let i = pod.index
+    while listed.count <= i {
+      listed.append(false)
+      lastNoScaleUp.append(nil)
+    }
+    if !listed[i] {
+      listed[i] = true
+      lastNoScaleUp[i] = nil
+      unschedulable.append(pod)
+    }
+  }
+
+  func observe(_ change: ClusterChange, _ engine: Engine) {
+    guard case .assignedPodAdded(let pod) = change, pod.index < chainOfRow.count else { return }
+    let c = Int(chainOfRow[pod.index])
+    guard c >= 0, chains[c].pod == sim.handle(pod), chains[c].scheduled == Self.never,
+      let node = sim.cluster.pods.boundNode(pod)
+    else { return }
+    chains[c].scheduled = sim.now
+    let n = node.index
+    grow(n)
+    if scaleUpOfRow[n] == chains[c].scaleUp {
+      chains[c].placement = 1
+      chains[c].nodeReady = registeredAt[n]
+    } else {
+      chains[c].placement = 2
+    }
+    awaitingReady.append(c)
+  }
+
+  // MARK: The loop
+
+  func fire(_ t: BerthEngine.Timer, _ engine: Engine) {
+    switch Tag(rawValue: t.tag) {
+    case .loop: runOnce()
+    case .register:
+      let g = Int(t.payload >> 32)
+      let k = Int(UInt32(truncatingIfNeeded: t.payload))
+      guard let u = groups[g].upcoming.firstIndex(where: { Int($0.scaleUp) == k }) else { return }
+      let up = groups[g].upcoming.remove(at: u)
+      register(group: g, name: up.name, scaleUp: up.scaleUp)
+      publish(g)
+    case .drain:
+      drainTimer = nil
+      drainStep()
+    case nil: preconditionFailure("unknown cluster autoscaler timer")
+    }
+  }
+
+  private func runOnce() {
+    let now = sim.now
+    collectReadiness()
+    expireUpcoming(now)
+    if flags.enforceNodeGroupMinSize {
+      for g in groups.indices where groups[g].target < groups[g].spec.minSize {
+        increase(g, by: groups[g].spec.minSize - groups[g].target, pods: [], nodeOfPod: [])
+      }
+    }
+    let unready = sim.nodes.nodeCount - sim.nodes.readyCount
+    let healthy =
+      unready <= flags.okTotalUnreadyCount
+      || Double(unready) <= flags.maxTotalUnreadyPercentage / 100 * Double(sim.nodes.nodeCount)
+    var scaleDownAllowedThisLoop = true
+    var unschedulableCount = 0
+    if healthy {
+      let up = scaleUp(now)
+      unschedulableCount = up.remaining
+      if up.allVeryNew { scaleDownAllowedThisLoop = false }
+      if flags.scaleDownEnabled { scaleDown(now, allowed: scaleDownAllowedThisLoop) }
+    }
+    snapshot.revert()
+    sim.recorder.set(series: statusSeries, unschedulableCount)
+    sim.recorder.set(series: statusSeries + 1, unneededSince.count { $0 != Self.never })
+    sim.recorder.set(series: statusSeries + 2, groups.reduce(0) { $0 + $1.upcoming.count })
+  }
+
+  /// Pods whose chains wait for readiness: taken from the kubelet's record of their first Ready.
+  private func collectReadiness() {
+    var kept = 0
+    for c in awaitingReady {
+      let handle = chains[c].pod
+      guard let pod = sim.pod(fromHandle: handle) else { continue }
+      let ready = sim.records[pod.index].firstReady
+      if ready != PodTable.never {
+        chains[c].ready = VirtualTime(nanoseconds: ready)
+      } else {
+        awaitingReady[kept] = c
+        kept += 1
+      }
+    }
+    awaitingReady.removeLast(awaitingReady.count - kept)
+  }
+
+  /// Requested nodes not Ready within `--max-node-provision-time`: a failed scale-up.
+  private func expireUpcoming(_ now: VirtualTime) {
+    for g in groups.indices {
+      let late = groups[g].upcoming.filter { now >= $0.requested + flags.maxNodeProvisionTime }
+      guard !late.isEmpty else { continue }
+      groups[g].upcoming.removeAll { now >= $0.requested + flags.maxNodeProvisionTime }
+      groups[g].failedScaleUps += 1
+      groups[g].backoff.failed(at: now, flags: flags)
+      statusEvent(
+        .warning, "ScaleUpTimedOut",
+        "Nodes added to group \(groups[g].spec.name) failed to register within \(Self.duration(flags.maxNodeProvisionTime))"
+      )
+      publish(g)
+    }
+  }
+
+  // MARK: Scale-up
+
+  /// The pods still unschedulable, in upstream's order for the filters (higher priority
+  /// first, then oldest).
+  private func pendingPods(_ now: VirtualTime) -> [PodID] {
+    let pods = sim.cluster.pods
+    var kept = 0
+    for p in unschedulable {
+      let still =
+        !sim.isGone(p) && !pods.isBound(p) && pods.deletionDueAt[p.index] == PodTable.never
+        && !pods.phase(of: p).isFinished
+      if still {
+        unschedulable[kept] = p
+        kept += 1
+      } else {
+        listed[p.index] = false
+      }
+    }
+    unschedulable.removeLast(unschedulable.count - kept)
+    return unschedulable.filter { p in
+      pods.priority[p.index] >= flags.expendablePodsPriorityCutoff
+        && now - VirtualTime(nanoseconds: pods.createdAt[p.index]) >= flags.newPodScaleUpDelay
+    }.sorted {
+      let a = (pods.priority[$0.index], sim.records[$0.index].serial)
+      let b = (pods.priority[$1.index], sim.records[$1.index].serial)
+      return a.0 != b.0 ? a.0 > b.0 : a.1 < b.1
+    }
+  }
+
+  /// A group's template as CA sees a new node: its DaemonSets' pods already on it.
+  private func template(_ g: Int) -> NodeSpec {
+    var t = groups[g].spec.template
+    let ds = sim.daemonSets.podsRequests(on: t)
+    t.allocatable.cpuMillis = max(0, t.allocatable.cpuMillis - ds.cpuMillis)
+    t.allocatable.memoryBytes = max(0, t.allocatable.memoryBytes - ds.memoryBytes)
+    t.allocatable.pods = max(0, t.allocatable.pods - ds.pods)
+    return t
+  }
+
+  private func scaleUp(_ now: VirtualTime) -> (remaining: Int, allVeryNew: Bool) {
+    let candidates = pendingPods(now)
+    guard !candidates.isEmpty else { return (0, false) }
+    // Upcoming nodes join the snapshot as template copies; every pending pod that fits an
+    // existing or upcoming node takes its place there ("filter out schedulable").
+    for g in groups.indices {
+      let t = template(g)
+      for _ in groups[g].upcoming { snapshot.addNode(from: t) }
+    }
+    var remaining: [PodID] = []
+    for p in candidates {
+      if let n = snapshot.schedule(p) {
+        snapshot.place(p, on: n)
+      } else {
+        remaining.append(p)
+      }
+    }
+    guard !remaining.isEmpty else { return (0, false) }
+    let pods = sim.cluster.pods
+    let oldest = remaining.map { pods.createdAt[$0.index] }.min() ?? 0
+    if now.nanoseconds - oldest < 2_000_000_000 { return (remaining.count, true) }
+    let equivalence = equivalenceGroups(remaining)
+    var options: [(ScaleUpOption, Estimate)] = []
+    var reasons: [[String: Int]] = Array(repeating: [:], count: remaining.count)
+    let indexOf = Dictionary(uniqueKeysWithValues: remaining.enumerated().map { ($1, $0) })
+    func note(_ reason: String, _ group: PodEquivalenceGroup) {
+      for p in group.pods { reasons[indexOf[p]!][reason, default: 0] += 1 }
+    }
+    let limits = clusterRoom()
+    for g in groups.indices {
+      let room = min(
+        groups[g].spec.maxSize - groups[g].target, flags.maxNodesPerScaleUp,
+        nodesRoom(limits, template: groups[g].spec.template))
+      if groups[g].target >= groups[g].spec.maxSize {
+        equivalence.forEach { note("max node group size reached", $0) }
+        continue
+      }
+      if groups[g].backoff.isBackedOff(at: now) {
+        equivalence.forEach { note("in backoff after failed scale-up", $0) }
+        continue
+      }
+      if room <= 0 {
+        equivalence.forEach { note("max cluster cpu, memory or node limit reached", $0) }
+        continue
+      }
+      let t = template(g)
+      // Which equivalence groups a fresh node of the group could take at all.
+      var schedulable: [PodEquivalenceGroup] = []
+      for e in equivalence {
+        let mark = snapshot.mark
+        let node = snapshot.addNode(from: t)
+        if snapshot.fits(e.pods[0], on: node) {
+          schedulable.append(e)
+        } else {
+          let reason =
+            snapshot.scheduler.check(e.pods[0], on: node)?.reasons.first ?? "predicate failed"
+          note(reason, e)
+        }
+        snapshot.revert(to: mark)
+      }
+      guard !schedulable.isEmpty else { continue }
+      let estimate = BinpackingEstimator.estimate(
+        schedulable, template: t, maxNodes: room, snapshot: snapshot)
+      guard estimate.nodeCount > 0 else { continue }
+      var option = ScaleUpOption(
+        group: g, groupName: groups[g].spec.name, nodeCount: estimate.nodeCount,
+        podCount: estimate.pods.count, podCPUMillis: 0, podMemoryBytes: 0,
+        nodeCPUMillis: groups[g].spec.template.allocatable.cpuMillis,
+        nodeMemoryBytes: groups[g].spec.template.allocatable.memoryBytes)
+      option.pricePerHour = groups[g].spec.pricePerHour
+      let sums = containerRequests(estimate.pods)
+      option.podCPUMillis = sums.cpu
+      option.podMemoryBytes = sums.memory
+      options.append((option, estimate))
+    }
+    let best = expander.best(
+      options.map(\.0), nodesInCluster: sim.nodes.nodeCount, rng: &rng)
+    var helped = Set<PodID>()
+    if let best, let (_, estimate) = options.first(where: { $0.0 == best }) {
+      if increase(best.group, by: best.nodeCount, pods: estimate.pods, nodeOfPod: estimate.nodeOfPod)
+      {
+        helped = Set(estimate.pods)
+      }
+    }
+    for (k, p) in remaining.enumerated() where !helped.contains(p) {
+      let parts = reasons[k].map { "\($0.value) \($0.key)" }.sorted()
+      let message =
+        "pod didn't trigger scale-up: "
+        + (parts.isEmpty ? "no node group could take it" : parts.joined(separator: ", "))
+      guard lastNoScaleUp[p.index] != message else { continue }
+      lastNoScaleUp[p.index] = message
+      sim.recorder.event(
+        pod: p, in: sim, type: .normal, reason: "NotTriggerScaleUp", message: message)
+    }
+    return (remaining.count - helped.count, false)
+  }
+
+  /// Pods of one controller and template form one group (a bare pod is its own).
+  private func equivalenceGroups(_ pods: [PodID]) -> [PodEquivalenceGroup] {
+    var order: [Int64] = []
+    var members: [Int64: [PodID]] = [:]
+    for p in pods {
+      let r = sim.records[p.index]
+      let key =
+        r.template >= 0
+        ? Int64(sim.templateIdentity[Int(r.template)]) << 8 | Int64(r.ownerKind.rawValue)
+        : -1 - Int64(p.index)
+      if members[key] == nil { order.append(key) }
+      members[key, default: []].append(p)
+    }
+    return order.map { key in
+      let list = members[key]!
+      let sums = containerRequests([list[0]])
+      return PodEquivalenceGroup(pods: list, cpuMillis: sums.cpu, memoryBytes: sums.memory)
+    }
+  }
+
+  /// The pods' containers' CPU and memory requests (what the expanders weigh).
+  private func containerRequests(_ pods: [PodID]) -> (cpu: Int64, memory: Int64) {
+    var cpu: Int64 = 0
+    var memory: Int64 = 0
+    for p in pods {
+      for c in sim.podSpec(p).containers {
+        cpu += (try? c.requests.amounts().cpuMillis) ?? 0
+        memory += (try? c.requests.amounts().memoryBytes) ?? 0
+      }
+    }
+    return (cpu, memory)
+  }
+
+  /// What the cluster-wide limits leave: nodes, cores and GiB (counting upcoming nodes).
+  private func clusterRoom() -> (nodes: Int, cores: Int64, memoryGiB: Int64) {
+    var nodes = sim.nodes.nodeCount
+    var milli: Int64 = 0
+    var bytes: Int64 = 0
+    let table = sim.cluster.nodes
+    for n in 0..<table.count where !sim.nodes.isRemoved(n) {
+      milli += table.allocatableCPU[n]
+      bytes += table.allocatableMemory[n]
+    }
+    for g in groups {
+      nodes += g.upcoming.count
+      milli += Int64(g.upcoming.count) * g.spec.template.allocatable.cpuMillis
+      bytes += Int64(g.upcoming.count) * g.spec.template.allocatable.memoryBytes
+    }
+    let nodeRoom = flags.maxNodesTotal > 0 ? flags.maxNodesTotal - nodes : Int.max
+    return (
+      nodeRoom, flags.coresTotal.upperBound * 1000 - milli,
+      flags.memoryTotalGiB.upperBound * 1_073_741_824 - bytes
+    )
+  }
+
+  private func nodesRoom(_ room: (nodes: Int, cores: Int64, memoryGiB: Int64), template: NodeSpec)
+    -> Int
+  {
+    var n = room.nodes
+    let cpu = template.allocatable.cpuMillis
+    let memory = template.allocatable.memoryBytes
+    if cpu > 0 { n = min(n, Int(clamping: max(0, room.cores) / cpu)) }
+    if memory > 0 { n = min(n, Int(clamping: max(0, room.memoryGiB) / memory)) }
+    return n
+  }
+
+  /// Raises group `g`'s target by `count`, for these pods (each with the new node, by
+  /// number, the estimate put it on). False when the cloud refused.
+  @discardableResult
+  private func increase(_ g: Int, by count: Int, pods: [PodID], nodeOfPod: [Int]) -> Bool {
+    let now = sim.now
+    let old = groups[g].target
+    let new = min(old + count, groups[g].spec.maxSize)
+    guard new > old else { return false }
+    let groupName = groups[g].spec.name
+    statusEvent(
+      .normal, "ScaledUpGroup",
+      "Scale-up: setting group \(groupName) size to \(new) instead of \(old) (max: \(groups[g].spec.maxSize))"
+    )
+    if groups[g].spec.unavailable.contains(where: { $0.contains(now) }) {
+      statusEvent(
+        .warning, "FailedToScaleUpGroup",
+        "Scale-up failed for group \(groupName): the cloud provider has no capacity for the group now (stock-out or quota)"
+      )
+      groups[g].failedScaleUps += 1
+      groups[g].backoff.failed(at: now, flags: flags)
+      return false
+    }
+    let id = Int32(scaleUps.count)
+    scaleUps.append(ScaleUp(group: g, at: now, nodes: new - old))
+    groups[g].scaleUps += 1
+    lastScaleUp = now
+    for _ in old..<new {
+      let name = nextName(g)
+      let delay = groups[g].delay.sample(&provisioningRNG)
+      groups[g].upcoming.append(Upcoming(name: name, requested: now, scaleUp: id))
+      if delay < flags.maxNodeProvisionTime {
+        sim.engine.schedule(
+          self, after: delay, tag: Tag.register.rawValue,
+          payload: UInt64(g) << 32 | UInt64(UInt32(id)))
+      }
+    }
+    publish(g)
+    let message =
+      "pod triggered scale-up: [{\(groupName) \(old)->\(new) (max: \(groups[g].spec.maxSize))}]"
+    for p in pods {
+      sim.recorder.event(pod: p, in: sim, type: .normal, reason: "TriggeredScaleUp", message: message)
+      while chainOfRow.count <= p.index { chainOfRow.append(-1) }
+      let earlier = Int(chainOfRow[p.index])
+      if earlier >= 0 && chains[earlier].pod == sim.handle(p) {
+        // An earlier scale-up for it failed or timed out: this one replaces it.
+        chains[earlier].placement = Chain.superseded
+      }
+      chainOfRow[p.index] = Int32(chains.count)
+      chains.append(
+        Chain(
+          pod: sim.handle(p),
+          created: VirtualTime(nanoseconds: sim.cluster.pods.createdAt[p.index]), triggered: now,
+          scaleUp: id))
+    }
+    return true
+  }
+
+  // MARK: Scale-down
+
+  /// Budgets' remaining disruptions this loop, worked out when first asked.
+  private var budgetRoom: [Int?] = []
+
+  private func budgetAllows(_ pod: PodID) -> (has: Bool, allows: Bool) {
+    let cluster = sim.cluster
+    var has = false
+    var allows = true
+    for b in 0..<cluster.disruptionBudgets.count where cluster.budget(b, covers: pod) {
+      has = true
+      if budgetRoom[b] == nil { budgetRoom[b] = sim.nodes.disruptionsAllowed(b) }
+      if budgetRoom[b]! < 1 { allows = false }
+    }
+    return (has, allows)
+  }
+
+  private func takeBudget(_ pod: PodID) {
+    for b in 0..<sim.cluster.disruptionBudgets.count where sim.cluster.budget(b, covers: pod) {
+      budgetRoom[b] = (budgetRoom[b] ?? sim.nodes.disruptionsAllowed(b)) - 1
+    }
+  }
+
+  private func drainPod(_ p: PodID, now: VirtualTime) -> DrainPod {
+    let r = sim.records[p.index]
+    let spec = sim.podSpec(p)
+    let kind: String
+    switch r.ownerKind {
+    case .replicaSet: kind = "ReplicaSet"
+    case .job: kind = "Job"
+    case .daemonSet: kind = "DaemonSet"
+    case .statefulSet: kind = "StatefulSet"
+    case .none: kind = spec.drain.controllerKind
+    }
+    var d = DrainPod(namespace: sim.namespace(p), controllerKind: kind, facts: spec.drain)
+    let pods = sim.cluster.pods
+    let due = pods.deletionDueAt[p.index]
+    d.longTerminating = due != PodTable.never && now.nanoseconds > due + 30_000_000_000
+    d.youngerThanSystemPodTimeout =
+      now - VirtualTime(nanoseconds: pods.createdAt[p.index])
+      < flags.blockingSystemPodDisruptionTimeout
+    return d
+  }
+
+  private func isDeleting(_ n: Int) -> Bool { deleting.contains { $0.node == n } }
+
+  private func scaleDown(_ now: VirtualTime, allowed: Bool) {
+    budgetRoom = Array(repeating: nil, count: sim.cluster.disruptionBudgets.count)
+    let table = sim.cluster.nodes
+    // Candidates: nodes of groups, Ready (or unready when allowed), not being deleted; those
+    // unneeded last loop first, as upstream's planner keeps them ahead.
+    var candidates: [Int] = []
+    for g in groups.indices {
+      for n in groups[g].nodes where !isDeleting(n) {
+        if !sim.nodes.isReady(n) && !flags.scaleDownUnreadyEnabled { continue }
+        candidates.append(n)
+      }
+    }
+    candidates.sort {
+      let a = unneededSince[$0] != Self.never
+      let b = unneededSince[$1] != Self.never
+      return a != b ? a : $0 < $1
+    }
+    var removable: [(node: Int, empty: Bool)] = []
+    var excluded = Set(deleting.map(\.node))
+    var newHints: [UInt64: Int] = [:]
+    for n in candidates {
+      guard now >= unremovableUntil[n] else {
+        unneededSince[n] = Self.never
+        continue
+      }
+      let podsOn = sim.cluster.podsOn(NodeID(UInt32(n)))
+      var podRequests: [(cpu: Int64, memory: Int64, daemonSet: Bool)] = []
+      var outcomes: [(PodID, DrainOutcome)] = []
+      for p in podsOn {
+        let d = drainPod(p, now: now)
+        if !d.longTerminating {
+          podRequests.append(
+            (sim.cluster.pods.requestCPU[p.index], sim.cluster.pods.requestMemory[p.index], d.isDaemonSetPod))
+        }
+        outcomes.append((p, .skip))
+        var pd = d
+        if !d.facts.mirror && !d.longTerminating && !d.isDaemonSetPod {
+          let b = budgetAllows(p)
+          pd.hasPDB = b.has
+          pd.pdbAllows = b.allows
+        }
+        outcomes[outcomes.count - 1].1 = rules.outcome(pd)
+      }
+      let utilization = NodeUtilization.of(
+        allocatableCPU: table.allocatableCPU[n], allocatableMemory: table.allocatableMemory[n],
+        pods: podRequests, ignoreDaemonSets: flags.ignoreDaemonSetsUtilization)
+      guard utilization.value <= flags.scaleDownUtilizationThreshold else {
+        unneededSince[n] = Self.never
+        continue
+      }
+      if outcomes.contains(where: { if case .blocked = $0.1 { true } else { false } }) {
+        unneededSince[n] = Self.never
+        unremovableUntil[n] = now + flags.unremovableNodeRecheckTimeout
+        continue
+      }
+      let toMove = outcomes.filter { $0.1 == .reschedule }.map(\.0)
+      let mark = snapshot.mark
+      excluded.insert(n)
+      var moved = true
+      var planned: [(UInt64, Int)] = []
+      for p in toMove {
+        guard let dest = destination(for: p, excluding: excluded) else {
+          moved = false
+          break
+        }
+        snapshot.unplace(p)
+        snapshot.place(p, on: NodeID(UInt32(dest)))
+        planned.append((sim.handle(p), dest))
+      }
+      if !moved {
+        snapshot.revert(to: mark)
+        excluded.remove(n)
+        unneededSince[n] = Self.never
+        unremovableUntil[n] = now + flags.unremovableNodeRecheckTimeout
+        continue
+      }
+      for p in toMove { takeBudget(p) }
+      for (h, d) in planned { newHints[h] = d }
+      if unneededSince[n] == Self.never { unneededSince[n] = now }
+      removable.append((n, toMove.isEmpty))
+    }
+    hints = newHints
+    guard allowed, !inCooldown(now) else { return }
+    startDeletions(removable, now: now)
+  }
+
+  private func inCooldown(_ now: VirtualTime) -> Bool {
+    now < lastScaleUp + flags.scaleDownDelayAfterAdd
+      || now < lastScaleDownFailure + flags.scaleDownDelayAfterFailure
+      || now < lastScaleDownDelete + flags.scaleDownDelayAfterDelete
+  }
+
+  /// Where a pod to move goes: its hint if it still fits there, else the first node, from a
+  /// rotating start, with room for its requests whose filters pass (upstream's
+  /// `FitsAnyNodeMatching`).
+  private func destination(for p: PodID, excluding excluded: Set<Int>) -> Int? {
+    let table = sim.cluster.nodes
+    let pods = sim.cluster.pods
+    let cpu = pods.requestCPU[p.index]
+    let memory = pods.requestMemory[p.index]
+    func roomy(_ n: Int) -> Bool {
+      !sim.nodes.isRemoved(n) && sim.nodes.isReady(n) && !excluded.contains(n)
+        && table.allocatableCPU[n] - table.requestedCPU[n] >= cpu
+        && table.allocatableMemory[n] - table.requestedMemory[n] >= memory
+        && table.podCount[n] < table.allocatablePods[n]
+    }
+    if let h = hints[sim.handle(p)], h < table.count, roomy(h),
+      snapshot.fits(p, on: NodeID(UInt32(h)))
+    {
+      return h
+    }
+    let count = table.count
+    guard count > 0 else { return nil }
+    for i in 0..<count {
+      let n = (rotation + i) % count
+      guard roomy(n), snapshot.fits(p, on: NodeID(UInt32(n))) else { continue }
+      rotation = (n + 1) % count
+      return n
+    }
+    return nil
+  }
+
+  /// Starts deleting the unneeded nodes whose time has come, within the parallelism limits and
+  /// the groups' minimum sizes.
+  private func startDeletions(_ removable: [(node: Int, empty: Bool)], now: VirtualTime) {
+    var inFlight = deleting.count
+    var draining = deleting.count { !$0.empty }
+    var emptyStarted = 0
+    var leaving = [Int](repeating: 0, count: groups.count)
+    for d in deleting { leaving[Int(groupOfRow[d.node])] += 1 }
+    var coresLeft: Int64 = 0
+    for n in 0..<sim.cluster.nodes.count where !sim.nodes.isRemoved(n) {
+      coresLeft += sim.cluster.nodes.allocatableCPU[n]
+    }
+    // Empty nodes first (in bulk), then one drain.
+    for pass in [true, false] {
+      for (n, empty) in removable where empty == pass {
+        let wait = sim.nodes.isReady(n) ? flags.scaleDownUnneededTime : flags.scaleDownUnreadyTime
+        guard now - unneededSince[n] >= wait, inFlight < flags.maxScaleDownParallelism else {
+          continue
+        }
+        let g = Int(groupOfRow[n])
+        guard groups[g].nodes.count - leaving[g] > groups[g].spec.minSize else { continue }
+        let cpu = sim.cluster.nodes.allocatableCPU[n]
+        guard coresLeft - cpu >= flags.coresTotal.lowerBound * 1000 else { continue }
+        if empty {
+          guard emptyStarted < flags.maxEmptyBulkDelete else { continue }
+          emptyStarted += 1
+        } else {
+          guard draining < flags.maxDrainParallelism else { continue }
+          draining += 1
+        }
+        inFlight += 1
+        leaving[g] += 1
+        coresLeft -= cpu
+        beginDeletion(n, empty: empty, now: now)
+      }
+    }
+  }
+
+  static let toBeDeletedTaint = "ToBeDeletedByClusterAutoscaler"
+
+  private func beginDeletion(_ n: Int, empty: Bool, now: VirtualTime) {
+    let name = sim.cluster.nodes.name(NodeID(UInt32(n)))
+    sim.nodes.setTaint(
+      n,
+      Taint(
+        key: Self.toBeDeletedTaint, value: String(sim.scenario.startTime + now.nanoseconds / 1_000_000_000),
+        effect: .noSchedule), present: true)
+    sim.recorder.event(
+      kind: "Node", namespace: "", name: name, type: .normal, reason: "ScaleDown",
+      message: "marked the node as toBeDeleted/unschedulable")
+    if empty {
+      statusEvent(.normal, "ScaleDownEmpty", "Scale-down: removing empty node \"\(name)\"")
+    } else {
+      let pods = sim.cluster.podsOn(NodeID(UInt32(n))).filter {
+        sim.records[$0.index].ownerKind != .daemonSet
+      }
+      statusEvent(
+        .normal, "ScaleDown",
+        "Scale-down: removing node \(name), utilization: \(utilizationText(n)), pods to reschedule: \(pods.map { sim.namespace($0) + "/" + sim.name($0) }.joined(separator: ","))"
+      )
+    }
+    deleting.append(Deletion(node: n, empty: empty, tainted: now))
+    unneededSince[n] = Self.never
+    scheduleDrain(after: flags.nodeDeleteDelayAfterTaint)
+  }
+
+  private func utilizationText(_ n: Int) -> String {
+    let t = sim.cluster.nodes
+    let cpu = t.allocatableCPU[n] > 0 ? Double(t.requestedCPU[n]) / Double(t.allocatableCPU[n]) : 0
+    let memory =
+      t.allocatableMemory[n] > 0 ? Double(t.requestedMemory[n]) / Double(t.allocatableMemory[n]) : 0
+    return "{\(Self.fraction(cpu)) \(Self.fraction(memory))}"
+  }
+
+  /// The next drain step at `now + delay`, unless one is due sooner.
+  private func scheduleDrain(after delay: VirtualTime) {
+    scheduleDrain(at: sim.now + delay)
+  }
+
+  private func scheduleDrain(at due: VirtualTime) {
+    if let t = drainTimer, sim.engine.isPending(t) {
+      guard due < drainDue else { return }
+      sim.engine.cancel(t)
+    }
+    drainDue = due
+    drainTimer = sim.engine.schedule(self, at: due, tag: Tag.drain.rawValue)
+  }
+
+  /// Evicts what the nodes being deleted still hold (once the taint has had its delay), deletes
+  /// those left with nothing to wait for, and gives up on drains past the eviction time.
+  private func drainStep() {
+    let now = sim.now
+    var next = VirtualTime(nanoseconds: .max)
+    var kept: [Deletion] = []
+    for d in deleting {
+      let start = d.tainted + flags.nodeDeleteDelayAfterTaint
+      guard now >= start else {
+        next = min(next, start)
+        kept.append(d)
+        continue
+      }
+      let evictDaemons =
+        d.empty ? flags.daemonSetEvictionForEmptyNodes : flags.daemonSetEvictionForOccupiedNodes
+      var waiting = false
+      var refused = false
+      for p in sim.cluster.podsOn(NodeID(UInt32(d.node))) {
+        let daemon = sim.records[p.index].ownerKind == .daemonSet
+        if daemon && !evictDaemons { continue }
+        waiting = true
+        if sim.cluster.pods.isTerminating(p) { continue }
+        let budgets = (0..<sim.cluster.disruptionBudgets.count).filter {
+          sim.cluster.budget($0, covers: p)
+        }
+        guard daemon || budgets.allSatisfy({ sim.nodes.disruptionsAllowed($0) > 0 }) else {
+          refused = true
+          continue
+        }
+        sim.recorder.event(
+          pod: p, in: sim, type: .normal, reason: "ScaleDown",
+          message: "deleting pod for node scale down")
+        sim.records[p.index].disrupted = true
+        sim.deletePod(p)
+      }
+      if !waiting {
+        remove(d)
+        continue
+      }
+      if refused && now >= start + flags.maxPodEvictionTime {
+        fail(d)
+        continue
+      }
+      kept.append(d)
+      next = min(next, now + NodeLifecycle.drainRetry)
+    }
+    deleting = kept
+    if next.nanoseconds != .max { scheduleDrain(at: next) }
+  }
+
+  private func remove(_ d: Deletion) {
+    let g = Int(groupOfRow[d.node])
+    account(g)
+    groups[g].nodes.removeAll { $0 == d.node }
+    groups[g].nodesRemoved += 1
+    groupOfRow[d.node] = -1
+    unneededSince[d.node] = Self.never
+    if d.empty { scaleDowns.empty += 1 } else { scaleDowns.drained += 1 }
+    lastScaleDownDelete = sim.now
+    sim.nodes.remove(d.node)
+    publish(g)
+  }
+
+  private func fail(_ d: Deletion) {
+    let name = sim.cluster.nodes.name(NodeID(UInt32(d.node)))
+    sim.nodes.setTaint(
+      d.node, Taint(key: Self.toBeDeletedTaint, effect: .noSchedule), present: false)
+    statusEvent(
+      .warning, "ScaleDownFailed",
+      "failed to drain the node \(name): pods could not be evicted within \(Self.duration(flags.maxPodEvictionTime))"
+    )
+    scaleDowns.failed += 1
+    lastScaleDownFailure = sim.now
+    unremovableUntil[d.node] = sim.now + flags.unremovableNodeRecheckTimeout
+  }
+
+  // MARK: Outputs
+
+  private func statusEvent(_ type: EventType, _ reason: String, _ message: @autoclosure () -> String)
+  {
+    sim.recorder.event(
+      kind: "ConfigMap", namespace: "kube-system", name: "cluster-autoscaler-status", type: type,
+      reason: reason, message: message())
+  }
+
+  static func duration(_ d: VirtualTime) -> String {
+    let s = d.nanoseconds / 1_000_000_000
+    if s % 60 == 0 { return "\(s / 60)m0s" }
+    return "\(s)s"
+  }
+
+  static func fraction(_ x: Double) -> String {
+    let v = (x * 1000).rounded() / 1000
+    return "\(v)"
+  }
+
+  /// Node-hours per group up to now.
+  func nodeHours(_ g: Int) -> Double {
+    (groups[g].nodeSeconds + Double(groups[g].nodes.count) * (sim.now - groups[g].counted).seconds)
+      / 3600
+  }
+
+  /// Settles the chains' readiness at the end of the run.
+  func finish() { collectReadiness() }
+
+  func violation() -> String? {
+    for (g, group) in groups.enumerated() {
+      for n in group.nodes where sim.nodes.isRemoved(n) || groupOfRow[n] != Int32(g) {
+        return "node group \(group.spec.name) lists node row \(n), which is not its node"
+      }
+      if group.target > group.spec.maxSize {
+        return "node group \(group.spec.name) targets \(group.target) nodes, above its max \(group.spec.maxSize)"
+      }
+    }
+    return nil
+  }
+}

@@ -1,0 +1,198 @@
+import BerthAutoscaling
+import BerthCore
+import BerthTraces
+
+/// A Cluster Autoscaler node group as the scenario declares it: the group and how long its
+/// nodes take from request to Ready.
+public struct NodeGroupScenario: Sendable {
+  public var spec: NodeGroupSpec
+  public var provisioningDelay: DurationDistribution
+}
+
+/// `spec.clusterAutoscaler`: the Cluster Autoscaler's flags (by upstream name), its node groups,
+/// and the priority expander's ConfigMap when the scenario holds one.
+public struct ClusterAutoscalerScenario: Sendable {
+  public var flags = ClusterAutoscalerFlags()
+  public var groups: [NodeGroupScenario] = []
+  /// From the ConfigMap `cluster-autoscaler-priority-expander` (`data.priorities`).
+  public var priorities: ExpanderPriorities?
+  /// What the price expander charges for pods.
+  public var podPricing = PodPricing()
+}
+
+extension Scenario {
+  /// Groups at most, and nodes a group may hold at most: absurd sizes are refused.
+  static let maxNodeGroups = 1000
+  static let maxGroupSize = 100_000
+
+  static func clusterAutoscaler(_ v: YAMLValue) throws(InputError) -> ClusterAutoscalerScenario {
+    try v.requireKeys(in: ["expander", "flags", "nodeGroups", "podPricing"])
+    var ca = ClusterAutoscalerScenario()
+    if let f = v.child("flags") {
+      let kinds = Dictionary(uniqueKeysWithValues: ClusterAutoscalerFlags.names)
+      for (key, value) in try f.mapping() {
+        guard let kind = kinds[key] else {
+          throw value.error(
+            "unknown Cluster Autoscaler flag \"\(Escaped(key))\" (the flags Berth models are listed in docs/node-autoscaling.md)"
+          )
+        }
+        let parsed = try flagValue(value, kind: kind, name: key)
+        _ = ca.flags.set(key, parsed)
+      }
+    }
+    if let e = v.child("expander") {
+      if v.child("flags")?.child("expander") != nil {
+        throw e.error("the expander is given twice (here and in flags)")
+      }
+      _ = ca.flags.set("expander", try flagValue(e, kind: .expander, name: "expander"))
+    }
+    if let p = v.child("podPricing") {
+      try p.requireKeys(in: ["cpuPerCoreHour", "memoryPerGiBHour"])
+      if let c = p.child("cpuPerCoreHour") { ca.podPricing.cpuPerCoreHour = try price(c) }
+      if let m = p.child("memoryPerGiBHour") { ca.podPricing.memoryPerGiBHour = try price(m) }
+    }
+    guard let list = v.child("nodeGroups") else {
+      throw v.error("spec.clusterAutoscaler needs nodeGroups")
+    }
+    let groups = try list.sequence()
+    guard !groups.isEmpty, groups.count <= maxNodeGroups else {
+      throw list.error("expected 1…\(maxNodeGroups) node groups")
+    }
+    for g in groups {
+      try g.requireKeys(in: [
+        "name", "minSize", "maxSize", "provisioningDelay", "pricePerHour", "template",
+        "unavailable",
+      ])
+      guard let nameNode = g.child("name") else { throw g.error("a node group needs a name") }
+      let name = try nameNode.string()
+      guard !name.isEmpty, name.utf8.count <= 63,
+        name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") })
+      else {
+        throw nameNode.error("expected a name of up to 63 letters, digits, '-' and '.'")
+      }
+      guard !ca.groups.contains(where: { $0.spec.name == name }) else {
+        throw nameNode.error("duplicate node group \(name)")
+      }
+      func size(_ key: String, default d: Int64?) throws(InputError) -> Int {
+        guard let n = g.child(key) else {
+          guard let d else { throw g.error("node group \(name) needs \(key)") }
+          return Int(d)
+        }
+        let x = try n.int64()
+        guard (0...Int64(maxGroupSize)).contains(x) else {
+          throw n.error("expected 0…\(maxGroupSize)")
+        }
+        return Int(x)
+      }
+      let minSize = try size("minSize", default: 0)
+      let maxSize = try size("maxSize", default: nil)
+      guard minSize <= maxSize else {
+        throw (g.child("minSize") ?? g).error("minSize \(minSize) exceeds maxSize \(maxSize)")
+      }
+      guard let t = g.child("template") else {
+        throw g.error("node group \(name) needs a template (a Node object)")
+      }
+      try StrictFields.check(t, kind: "Node")
+      var template = try KubernetesYAML.node(t, defaultName: name)
+      template.labels[NodeGroupSpec.label] = name
+      template.labels["kubernetes.io/hostname"] = nil
+      var spec = NodeGroupSpec(name: name, minSize: minSize, maxSize: maxSize, template: template)
+      if let p = g.child("pricePerHour") { spec.pricePerHour = try price(p) }
+      for w in try g.child("unavailable")?.sequence() ?? [] {
+        try w.requireKeys(in: ["from", "until"])
+        guard let f = w.child("from"), let u = w.child("until") else {
+          throw w.error("a window needs from and until")
+        }
+        let window = TimeWindow(from: try duration(f), until: try duration(u))
+        guard window.from < window.until else { throw u.error("must be after from") }
+        spec.unavailable.append(window)
+      }
+      let delay = try g.child("provisioningDelay").map(distribution) ?? .fixed(.zero)
+      ca.groups.append(NodeGroupScenario(spec: spec, provisioningDelay: delay))
+    }
+    return ca
+  }
+
+  private static func price(_ v: YAMLValue) throws(InputError) -> Double {
+    let x = try number(v)
+    guard x >= 0, x < 1e9 else { throw v.error("expected a price of 0 or more") }
+    return x
+  }
+
+  private static func flagValue(_ v: YAMLValue, kind: ClusterAutoscalerFlags.Kind, name: String)
+    throws(InputError) -> ClusterAutoscalerFlags.Value
+  {
+    switch kind {
+    case .duration:
+      let d = try duration(v)
+      if name == "scan-interval" && d <= .zero { throw v.error("must be positive") }
+      return .duration(d)
+    case .integer:
+      let n = try v.int64()
+      let least: Int64 =
+        switch name {
+        case "expendable-pods-priority-cutoff": Int64(Int32.min)
+        case "max-nodes-total", "ok-total-unready-count", "max-graceful-termination-sec": 0
+        default: 1
+        }
+      let most: Int64 = name == "expendable-pods-priority-cutoff" ? Int64(Int32.max) : 1_000_000
+      guard (least...most).contains(n) else { throw v.error("expected \(least)…\(most)") }
+      return .integer(n)
+    case .fraction:
+      let x = try number(v)
+      guard (0...1).contains(x) else { throw v.error("expected a fraction between 0 and 1") }
+      return .number(x)
+    case .number:
+      let x = try number(v)
+      guard (0...100).contains(x) else { throw v.error("expected 0…100") }
+      return .number(x)
+    case .boolean: return .boolean(try v.bool())
+    case .range:
+      let parts = try v.string().split(separator: ":", omittingEmptySubsequences: false)
+      guard parts.count == 2, let a = Int64(parts[0]), let b = Int64(parts[1]), 0 <= a, a <= b,
+        b <= 1_000_000_000
+      else { throw v.error("expected min:max, such as 0:320000") }
+      return .range(a...b)
+    case .expander:
+      guard let list = ExpanderName.parseList(try v.string()) else {
+        throw v.error(
+          "expected expanders separated by commas, each once (\(ExpanderName.allCases.map(\.rawValue).joined(separator: ", ")))"
+        )
+      }
+      return .expander(list)
+    }
+  }
+
+  /// The priority expander's ConfigMap (`cluster-autoscaler-priority-expander`): its
+  /// `data.priorities`, a YAML mapping of integer priorities to lists of node-group name
+  /// patterns (regular expressions matched anywhere in the name).
+  static func expanderPriorities(_ v: YAMLValue) throws(InputError) -> ExpanderPriorities {
+    guard let text = v.child("data")?.child(ExpanderPriorities.key) else {
+      throw v.error(
+        "ConfigMap \(ExpanderPriorities.configMapName) needs data.\(ExpanderPriorities.key)")
+    }
+    let body = try text.string()
+    let origin = "\(v.file):\(text.line ?? 0) (data.priorities)"
+    var root: YAMLValue?
+    try InputFile.withBytes(body) { bytes throws(InputError) in
+      try YAMLParser.parse(bytes, file: origin) { tree throws(InputError) in
+        if root == nil { root = tree.root }
+      }
+    }
+    guard let root, root.kind == .mapping else {
+      throw text.error("expected a mapping of priorities to lists of node-group patterns")
+    }
+    var entries: [(priority: Int, patterns: [String])] = []
+    for (key, list) in try root.mapping() {
+      guard let p = Int(key), abs(p) <= 1_000_000_000 else {
+        throw list.error("expected an integer priority, not \"\(Escaped(key))\"")
+      }
+      let patterns = try list.sequence().map { s throws(InputError) in try s.string() }
+      for pattern in patterns where (try? Regex(pattern)) == nil {
+        throw list.error("\"\(Escaped(pattern))\" is not a valid regular expression")
+      }
+      entries.append((p, patterns))
+    }
+    return ExpanderPriorities(entries: entries)
+  }
+}
