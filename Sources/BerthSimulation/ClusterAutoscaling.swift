@@ -303,13 +303,16 @@ final class ClusterAutoscaling: Component {
       || Double(unready) <= flags.maxTotalUnreadyPercentage / 100 * Double(sim.nodes.nodeCount)
     var scaleDownAllowedThisLoop = true
     var unschedulableCount = 0
+    var removable: [(node: Int, empty: Bool)] = []
     if healthy {
       let up = scaleUp(now)
       unschedulableCount = up.remaining
       if up.allVeryNew { scaleDownAllowedThisLoop = false }
-      if flags.scaleDownEnabled { scaleDown(now, allowed: scaleDownAllowedThisLoop) }
+      if flags.scaleDownEnabled { removable = unneededNodes(now) }
     }
+    // The what-if ends before anything real happens to the nodes.
     snapshot.revert()
+    if scaleDownAllowedThisLoop && !inCooldown(now) { startDeletions(removable, now: now) }
     sim.recorder.set(series: statusSeries, unschedulableCount)
     sim.recorder.set(series: statusSeries + 1, unneededSince.count { $0 != Self.never })
     sim.recorder.set(series: statusSeries + 2, groups.reduce(0) { $0 + $1.upcoming.count })
@@ -466,7 +469,8 @@ final class ClusterAutoscaling: Component {
       options.map(\.0), nodesInCluster: sim.nodes.nodeCount, rng: &rng)
     var helped = Set<PodID>()
     if let best, let (_, estimate) = options.first(where: { $0.0 == best }) {
-      if increase(best.group, by: best.nodeCount, pods: estimate.pods, nodeOfPod: estimate.nodeOfPod)
+      if increase(
+        best.group, by: best.nodeCount, pods: estimate.pods, nodeOfPod: estimate.nodeOfPod)
       {
         helped = Set(estimate.pods)
       }
@@ -590,7 +594,8 @@ final class ClusterAutoscaling: Component {
     let message =
       "pod triggered scale-up: [{\(groupName) \(old)->\(new) (max: \(groups[g].spec.maxSize))}]"
     for p in pods {
-      sim.recorder.event(pod: p, in: sim, type: .normal, reason: "TriggeredScaleUp", message: message)
+      sim.recorder.event(
+        pod: p, in: sim, type: .normal, reason: "TriggeredScaleUp", message: message)
       while chainOfRow.count <= p.index { chainOfRow.append(-1) }
       let earlier = Int(chainOfRow[p.index])
       if earlier >= 0 && chains[earlier].pod == sim.handle(p) {
@@ -653,7 +658,9 @@ final class ClusterAutoscaling: Component {
 
   private func isDeleting(_ n: Int) -> Bool { deleting.contains { $0.node == n } }
 
-  private func scaleDown(_ now: VirtualTime, allowed: Bool) {
+  /// Scale-down's planning (upstream's `UpdateClusterState`): which nodes are unneeded now,
+  /// their timers kept or reset; the moves are committed to the snapshot as it goes.
+  private func unneededNodes(_ now: VirtualTime) -> [(node: Int, empty: Bool)] {
     budgetRoom = Array(repeating: nil, count: sim.cluster.disruptionBudgets.count)
     let table = sim.cluster.nodes
     // Candidates: nodes of groups, Ready (or unready when allowed), not being deleted; those
@@ -685,7 +692,10 @@ final class ClusterAutoscaling: Component {
         let d = drainPod(p, now: now)
         if !d.longTerminating {
           podRequests.append(
-            (sim.cluster.pods.requestCPU[p.index], sim.cluster.pods.requestMemory[p.index], d.isDaemonSetPod))
+            (
+              sim.cluster.pods.requestCPU[p.index], sim.cluster.pods.requestMemory[p.index],
+              d.isDaemonSetPod
+            ))
         }
         outcomes.append((p, .skip))
         var pd = d
@@ -735,8 +745,7 @@ final class ClusterAutoscaling: Component {
       removable.append((n, toMove.isEmpty))
     }
     hints = newHints
-    guard allowed, !inCooldown(now) else { return }
-    startDeletions(removable, now: now)
+    return removable
   }
 
   private func inCooldown(_ now: VirtualTime) -> Bool {
@@ -820,7 +829,8 @@ final class ClusterAutoscaling: Component {
     sim.nodes.setTaint(
       n,
       Taint(
-        key: Self.toBeDeletedTaint, value: String(sim.scenario.startTime + now.nanoseconds / 1_000_000_000),
+        key: Self.toBeDeletedTaint,
+        value: String(sim.scenario.startTime + now.nanoseconds / 1_000_000_000),
         effect: .noSchedule), present: true)
     sim.recorder.event(
       kind: "Node", namespace: "", name: name, type: .normal, reason: "ScaleDown",
@@ -941,8 +951,9 @@ final class ClusterAutoscaling: Component {
 
   // MARK: Outputs
 
-  private func statusEvent(_ type: EventType, _ reason: String, _ message: @autoclosure () -> String)
-  {
+  private func statusEvent(
+    _ type: EventType, _ reason: String, _ message: @autoclosure () -> String
+  ) {
     sim.recorder.event(
       kind: "ConfigMap", namespace: "kube-system", name: "cluster-autoscaler-status", type: type,
       reason: reason, message: message())
@@ -974,7 +985,8 @@ final class ClusterAutoscaling: Component {
         return "node group \(group.spec.name) lists node row \(n), which is not its node"
       }
       if group.target > group.spec.maxSize {
-        return "node group \(group.spec.name) targets \(group.target) nodes, above its max \(group.spec.maxSize)"
+        return
+          "node group \(group.spec.name) targets \(group.target) nodes, above its max \(group.spec.maxSize)"
       }
     }
     return nil
