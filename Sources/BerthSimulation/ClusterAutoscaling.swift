@@ -423,16 +423,18 @@ final class ClusterAutoscaling: Component {
       let room = min(
         groups[g].spec.maxSize - groups[g].target, flags.maxNodesPerScaleUp,
         nodesRoom(limits, template: groups[g].spec.template))
-      if groups[g].target >= groups[g].spec.maxSize {
-        equivalence.forEach { note("max node group size reached", $0) }
-        continue
-      }
-      if groups[g].backoff.isBackedOff(at: now) {
-        equivalence.forEach { note("in backoff after failed scale-up", $0) }
-        continue
-      }
-      if room <= 0 {
-        equivalence.forEach { note("max cluster cpu, memory or node limit reached", $0) }
+      let refusal: String? =
+        if groups[g].target >= groups[g].spec.maxSize {
+          "max node group size reached"
+        } else if groups[g].backoff.isBackedOff(at: now) {
+          "in backoff after failed scale-up"
+        } else if room <= 0 {
+          "max cluster cpu, memory or node limit reached"
+        } else {
+          nil
+        }
+      if let refusal {
+        for e in equivalence { note(refusal, e) }
         continue
       }
       let t = template(g)
