@@ -133,6 +133,12 @@ final class ClusterAutoscaling: Component {
     static let superseded: UInt8 = 3
   }
   @exclusivity(unchecked) private(set) var chains: [Chain] = []
+  /// Allocatable minus requested CPU over every node, integrated loop by loop (millicore-
+  /// seconds), and the allocatable CPU (millicore-seconds).
+  @exclusivity(unchecked) private var idleMilliSeconds = 0.0
+  @exclusivity(unchecked) private var allocatableMilliSeconds = 0.0
+  @exclusivity(unchecked) private var lastSample:
+    (at: VirtualTime, idle: Int64, allocatable: Int64)?
   /// Per pod row: its chain (-1 none).
   @exclusivity(unchecked) private var chainOfRow: [Int32] = []
   @exclusivity(unchecked) private var awaitingReady: [Int] = []
@@ -290,6 +296,7 @@ final class ClusterAutoscaling: Component {
 
   private func runOnce() {
     let now = sim.now
+    sampleCapacity(now)
     collectReadiness()
     expireUpcoming(now)
     if flags.enforceNodeGroupMinSize {
@@ -316,6 +323,24 @@ final class ClusterAutoscaling: Component {
     sim.recorder.set(series: statusSeries, unschedulableCount)
     sim.recorder.set(series: statusSeries + 1, unneededSince.count { $0 != Self.never })
     sim.recorder.set(series: statusSeries + 2, groups.reduce(0) { $0 + $1.upcoming.count })
+  }
+
+  /// Adds the idle and allocatable CPU since the last loop (each loop's sample holds until the
+  /// next) and takes a new sample.
+  private func sampleCapacity(_ now: VirtualTime) {
+    if let last = lastSample {
+      let dt = (now - last.at).seconds
+      idleMilliSeconds += Double(last.idle) * dt
+      allocatableMilliSeconds += Double(last.allocatable) * dt
+    }
+    let t = sim.cluster.nodes
+    var allocatable: Int64 = 0
+    var requested: Int64 = 0
+    for n in 0..<t.count where !sim.nodes.isRemoved(n) {
+      allocatable += t.allocatableCPU[n]
+      requested += t.requestedCPU[n]
+    }
+    lastSample = (now, max(0, allocatable - requested), allocatable)
   }
 
   /// Pods whose chains wait for readiness: taken from the kubelet's record of their first Ready.
@@ -978,8 +1003,77 @@ final class ClusterAutoscaling: Component {
       / 3600
   }
 
-  /// Settles the chains' readiness at the end of the run.
-  func finish() { collectReadiness() }
+  /// Settles the chains' readiness and the capacity integrals at the end of the run.
+  func finish() {
+    collectReadiness()
+    sampleCapacity(sim.now)
+  }
+
+  /// `summary.json`'s `clusterAutoscaler` object.
+  func summaryJSON() -> String {
+    let json = SimulationOutputs.json
+    func number(_ x: Double) -> String { String(format: "%.3f", x) }
+    var groupRows: [String] = []
+    var cost = 0.0
+    var nodeHours = 0.0
+    for (g, group) in groups.enumerated() {
+      let hours = self.nodeHours(g)
+      nodeHours += hours
+      let groupCost = group.spec.pricePerHour.map { $0 * hours }
+      cost += groupCost ?? 0
+      groupRows.append(
+        "      {\"name\": \(json(group.spec.name)), \"minSize\": \(group.spec.minSize), \"maxSize\": \(group.spec.maxSize), \"nodes\": \(group.nodes.count), \"maxNodes\": \(group.maxNodes), \"scaleUps\": \(group.scaleUps), \"failedScaleUps\": \(group.failedScaleUps), \"nodesAdded\": \(group.nodesAdded), \"nodesRemoved\": \(group.nodesRemoved), \"nodeHours\": \(number(hours)), \"pricePerHour\": \(group.spec.pricePerHour.map { "\($0)" } ?? "null"), \"cost\": \(groupCost.map(number) ?? "null")}"
+      )
+    }
+    let quality = sim.workloadMetrics.quality
+    let served = quality.reduce(0.0) { $0 + $1.served }
+    let waste = quality.reduce(0.0) { $0 + max(0, $1.requestedCoreSeconds - $1.usedCoreSeconds) }
+    var o = "{\n"
+    o += "    \"expander\": \(json(flags.expanders.map(\.rawValue).joined(separator: ","))),\n"
+    o += "    \"nodeGroups\": [\n" + groupRows.joined(separator: ",\n") + "\n    ],\n"
+    o += "    \"scaleUps\": \(scaleUps.count),\n"
+    o +=
+      "    \"scaleDowns\": {\"empty\": \(scaleDowns.empty), \"drained\": \(scaleDowns.drained), \"failed\": \(scaleDowns.failed)},\n"
+    o +=
+      "    \"cost\": {\"total\": \(number(cost)), \"nodeHours\": \(number(nodeHours)), \"idleCoreHours\": \(number(idleMilliSeconds / 3_600_000)), \"allocatableCoreHours\": \(number(allocatableMilliSeconds / 3_600_000)), \"wasteCoreHours\": \(number(waste / 3600)), \"perMillionServedRequests\": \(served > 0 ? number(cost / served * 1e6) : "null")},\n"
+    o += "    \"chain\": \(chainJSON()),\n"
+    let counted = chains.filter { $0.placement != Chain.superseded }
+    o +=
+      "    \"agreement\": {\"scaleUpPods\": \(counted.count), \"onTheirNewNodes\": \(counted.count { $0.placement == 1 }), \"placedElsewhere\": \(counted.count { $0.placement == 2 }), \"neverPlaced\": \(counted.count { $0.placement == 0 })}\n"
+    o += "  }"
+    return o
+  }
+
+  /// Percentiles of each step of the chain, over the pods a scale-up was for (and reached
+  /// that step).
+  private func chainJSON() -> String {
+    let counted = chains.filter { $0.placement != Chain.superseded }
+    func stats(_ name: String, _ values: [Double]) -> String {
+      let v = values.sorted()
+      func rank(_ q: Double) -> String {
+        guard !v.isEmpty else { return "null" }
+        let k = max(0, min(v.count - 1, Int((q * Double(v.count)).rounded(.up)) - 1))
+        return String(format: "%.3f", v[k])
+      }
+      return
+        "\"\(name)\": {\"pods\": \(v.count), \"p50\": \(rank(0.5)), \"p90\": \(rank(0.9)), \"p99\": \(rank(0.99)), \"max\": \(rank(1))}"
+    }
+    func span(_ a: VirtualTime, _ b: VirtualTime) -> Double? {
+      a == Self.never || b == Self.never ? nil : (b - a).seconds
+    }
+    let parts = [
+      stats("createdToTriggeredSeconds", counted.compactMap { span($0.created, $0.triggered) }),
+      stats(
+        "triggeredToNodeReadySeconds",
+        counted.filter { $0.placement == 1 }.compactMap { span($0.triggered, $0.nodeReady) }),
+      stats(
+        "nodeReadyToScheduledSeconds",
+        counted.filter { $0.placement == 1 }.compactMap { span($0.nodeReady, $0.scheduled) }),
+      stats("scheduledToReadySeconds", counted.compactMap { span($0.scheduled, $0.ready) }),
+      stats("createdToReadySeconds", counted.compactMap { span($0.created, $0.ready) }),
+    ]
+    return "{" + parts.joined(separator: ", ") + "}"
+  }
 
   func violation() -> String? {
     for (g, group) in groups.enumerated() {

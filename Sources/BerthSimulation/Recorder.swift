@@ -36,6 +36,7 @@ public final class Recorder: Component {
     "Job": ["active"],
     "HorizontalPodAutoscaler": ["currentReplicas", "desiredReplicas"],
     "Usage": ["offeredLoad", "servedLoad", "droppedLoad", "latencyP99Seconds", "readyPods"],
+    "NodeGroup": ["nodes", "targetSize"],
     "VerticalPodAutoscaler": [
       "targetCpuMillis", "targetMemoryBytes", "lowerBoundMemoryBytes", "upperBoundMemoryBytes",
     ],

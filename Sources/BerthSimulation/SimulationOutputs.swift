@@ -191,6 +191,9 @@ public enum SimulationOutputs {
     }
     o +=
       "  \"usage\": [\n" + usage.joined(separator: ",\n") + (usage.isEmpty ? "" : "\n") + "  ],\n"
+    if let ca = sim.clusterAutoscaling {
+      o += "  \"clusterAutoscaler\": \(ca.summaryJSON()),\n"
+    }
     let reasons = sim.recorder.reasons.sorted { $0.key < $1.key }
     o +=
       "  \"events\": {" + reasons.map { "\(json($0.key)): \($0.value)" }.joined(separator: ", ")

@@ -208,6 +208,18 @@ extension SimulationOutputs {
           ($0.name, points("VerticalPodAutoscaler", $0.namespace, $0.name, "targetCpuMillis"), 1)
         })
     }
+    let groups = rec.objects(kind: "NodeGroup")
+    if !groups.isEmpty {
+      body += stepChart(
+        title: "Cluster Autoscaler: nodes and target size by node group", yLabel: "nodes",
+        end: end,
+        series: groups.prefix(Recorder.chartedObjects / 2).flatMap {
+          [
+            ($0.name, points("NodeGroup", $0.namespace, $0.name, "nodes"), 1),
+            ($0.name + " target", points("NodeGroup", $0.namespace, $0.name, "targetSize"), 1),
+          ]
+        })
+    }
     let statefulSets = rec.objects(kind: "StatefulSet")
     if !statefulSets.isEmpty {
       body += stepChart(
