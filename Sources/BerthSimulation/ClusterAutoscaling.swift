@@ -49,6 +49,7 @@ final class ClusterAutoscaling: Component {
   private let snapshot: SchedulingSnapshot
 
   struct Upcoming {
+    var serial: UInt32
     var name: String
     var requested: VirtualTime
     var scaleUp: Int32
@@ -107,6 +108,7 @@ final class ClusterAutoscaling: Component {
   /// Where each pod planned away last loop went (upstream's hints), by pod handle.
   private var hints: [UInt64: Int] = [:]
   private var rotation = 0
+  private var upcomingSerial: UInt32 = 0
   private var statusSeries = -1
 
   // Outcomes for the summary.
@@ -282,8 +284,8 @@ final class ClusterAutoscaling: Component {
     case .loop: runOnce()
     case .register:
       let g = Int(t.payload >> 32)
-      let k = Int(UInt32(truncatingIfNeeded: t.payload))
-      guard let u = groups[g].upcoming.firstIndex(where: { Int($0.scaleUp) == k }) else { return }
+      let serial = UInt32(truncatingIfNeeded: t.payload)
+      guard let u = groups[g].upcoming.firstIndex(where: { $0.serial == serial }) else { return }
       let up = groups[g].upcoming.remove(at: u)
       register(group: g, name: up.name, scaleUp: up.scaleUp)
       publish(g)
@@ -301,7 +303,7 @@ final class ClusterAutoscaling: Component {
     expireUpcoming(now)
     if flags.enforceNodeGroupMinSize {
       for g in groups.indices where groups[g].target < groups[g].spec.minSize {
-        increase(g, by: groups[g].spec.minSize - groups[g].target, pods: [], nodeOfPod: [])
+        increase(g, by: groups[g].spec.minSize - groups[g].target)
       }
     }
     let unready = sim.nodes.nodeCount - sim.nodes.readyCount
@@ -496,11 +498,21 @@ final class ClusterAutoscaling: Component {
       options.map(\.0), nodesInCluster: sim.nodes.nodeCount, rng: &rng)
     var helped = Set<PodID>()
     if let best, let (_, estimate) = options.first(where: { $0.0 == best }) {
-      if increase(
-        best.group, by: best.nodeCount, pods: estimate.pods, nodeOfPod: estimate.nodeOfPod)
-      {
-        helped = Set(estimate.pods)
+      var split = [(group: best.group, count: best.nodeCount)]
+      if flags.balanceSimilarNodeGroups {
+        split = balance(best, among: options.map(\.0.group))
       }
+      let id = Int32(scaleUps.count)
+      let infos = split.filter { $0.count > 0 }.compactMap {
+        increase($0.group, by: $0.count, scaleUp: id)
+      }
+      guard !infos.isEmpty else {
+        // A failed scale-up (ScaleUpError) tells the pods nothing, as upstream's event
+        // processor does.
+        return (remaining.count, false)
+      }
+      announce(estimate.pods, scaleUp: id, infos: infos)
+      helped = Set(estimate.pods)
     }
     for (k, p) in remaining.enumerated() where !helped.contains(p) {
       let parts = reasons[k].map { "\($0.value) \($0.key)" }.sorted()
@@ -513,6 +525,48 @@ final class ClusterAutoscaling: Component {
         pod: p, in: sim, type: .normal, reason: "NotTriggerScaleUp", message: message)
     }
     return (remaining.count - helped.count, false)
+  }
+
+  /// `--balance-similar-node-groups`: the nodes go to the chosen group and the groups similar
+  /// to it (`nodegroupset`: the same CPU and pod capacity, memory within 1.5 %, the same labels
+  /// but for zone, region, hostname and the group's own) that could take the pods too, one at a
+  /// time to the smallest (upstream's `BalanceScaleUpBetweenGroups`), within their max sizes.
+  private func balance(_ best: ScaleUpOption, among candidates: [Int]) -> [(group: Int, count: Int)]
+  {
+    let ignored: Set<String> = [
+      "kubernetes.io/hostname", "topology.kubernetes.io/zone", "topology.kubernetes.io/region",
+      "failure-domain.beta.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/region",
+      NodeGroupSpec.label,
+    ]
+    let a = groups[best.group].spec.template
+    func similar(_ b: NodeSpec) -> Bool {
+      let m1 = Double(a.allocatable.memoryBytes)
+      let m2 = Double(b.allocatable.memoryBytes)
+      return a.allocatable.cpuMillis == b.allocatable.cpuMillis
+        && a.allocatable.pods == b.allocatable.pods
+        && abs(m1 - m2) <= 0.015 * max(m1, m2)
+        && a.labels.filter { !ignored.contains($0.key) }
+          == b.labels.filter {
+            !ignored.contains($0.key)
+          }
+    }
+    var members = [best.group]
+    for g in candidates where g != best.group && !members.contains(g) {
+      if similar(groups[g].spec.template) { members.append(g) }
+    }
+    var added = [Int](repeating: 0, count: members.count)
+    for _ in 0..<best.nodeCount {
+      var pick = -1
+      for (k, g) in members.enumerated()
+      where groups[g].target + added[k] < groups[g].spec.maxSize {
+        if pick < 0 || groups[g].target + added[k] < groups[members[pick]].target + added[pick] {
+          pick = k
+        }
+      }
+      guard pick >= 0 else { break }
+      added[pick] += 1
+    }
+    return zip(members, added).map { ($0, $1) }
   }
 
   /// Pods of one controller and template form one group (a bare pod is its own).
@@ -581,14 +635,14 @@ final class ClusterAutoscaling: Component {
     return n
   }
 
-  /// Raises group `g`'s target by `count`, for these pods (each with the new node, by
-  /// number, the estimate put it on). False when the cloud refused.
+  /// Raises group `g`'s target by `count` for scale-up `scaleUp` (nil: a new one); returns
+  /// the `{group old->new (max: m)}` it reports, nil when the cloud refused.
   @discardableResult
-  private func increase(_ g: Int, by count: Int, pods: [PodID], nodeOfPod: [Int]) -> Bool {
+  private func increase(_ g: Int, by count: Int, scaleUp: Int32? = nil) -> String? {
     let now = sim.now
     let old = groups[g].target
     let new = min(old + count, groups[g].spec.maxSize)
-    guard new > old else { return false }
+    guard new > old else { return nil }
     let groupName = groups[g].spec.name
     statusEvent(
       .normal, "ScaledUpGroup",
@@ -601,25 +655,34 @@ final class ClusterAutoscaling: Component {
       )
       groups[g].failedScaleUps += 1
       groups[g].backoff.failed(at: now, flags: flags)
-      return false
+      return nil
     }
-    let id = Int32(scaleUps.count)
-    scaleUps.append(ScaleUp(group: g, at: now, nodes: new - old))
+    let id = scaleUp ?? Int32(scaleUps.count)
+    if Int(id) == scaleUps.count { scaleUps.append(ScaleUp(group: g, at: now, nodes: 0)) }
+    scaleUps[Int(id)].nodes += new - old
     groups[g].scaleUps += 1
     lastScaleUp = now
     for _ in old..<new {
       let name = nextName(g)
       let delay = groups[g].delay.sample(&provisioningRNG)
-      groups[g].upcoming.append(Upcoming(name: name, requested: now, scaleUp: id))
+      upcomingSerial &+= 1
+      groups[g].upcoming.append(
+        Upcoming(serial: upcomingSerial, name: name, requested: now, scaleUp: id))
       if delay < flags.maxNodeProvisionTime {
         sim.engine.schedule(
           self, after: delay, tag: Tag.register.rawValue,
-          payload: UInt64(g) << 32 | UInt64(UInt32(id)))
+          payload: UInt64(g) << 32 | UInt64(upcomingSerial))
       }
     }
     publish(g)
-    let message =
-      "pod triggered scale-up: [{\(groupName) \(old)->\(new) (max: \(groups[g].spec.maxSize))}]"
+    return "{\(groupName) \(old)->\(new) (max: \(groups[g].spec.maxSize))}"
+  }
+
+  /// The scale-up's pods: TriggeredScaleUp on each (naming every group's new size, as
+  /// upstream prints its `ScaleUpInfos`), and a chain each.
+  private func announce(_ pods: [PodID], scaleUp id: Int32, infos: [String]) {
+    let message = "pod triggered scale-up: [" + infos.joined(separator: " ") + "]"
+    let now = sim.now
     for p in pods {
       sim.recorder.event(
         pod: p, in: sim, type: .normal, reason: "TriggeredScaleUp", message: message)
@@ -636,7 +699,6 @@ final class ClusterAutoscaling: Component {
           created: VirtualTime(nanoseconds: sim.cluster.pods.createdAt[p.index]), triggered: now,
           scaleUp: id))
     }
-    return true
   }
 
   // MARK: Scale-down

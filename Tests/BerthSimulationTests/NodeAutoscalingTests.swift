@@ -32,15 +32,16 @@ struct NodeAutoscalingTests {
 
   static func general(
     name: String = "general", min: Int = 1, max: Int = 10, cpu: String = "4",
-    memory: String = "16Gi", delay: String = "60s", price: String = "0.2"
+    memory: String = "16Gi", delay: String = "60s", price: String = "0.2", pool: String? = nil,
+    extra: String = ""
   ) -> String {
     """
         - name: \(name)
           minSize: \(min)
           maxSize: \(max)
           provisioningDelay: \(delay)
-          pricePerHour: \(price)
-          template: {apiVersion: v1, kind: Node, metadata: {labels: {pool: \(name)}}, status: {allocatable: {cpu: "\(cpu)", memory: \(memory), pods: "110"}}}
+          pricePerHour: \(price)\(extra)
+          template: {apiVersion: v1, kind: Node, metadata: {labels: {pool: \(pool ?? name)}}, status: {allocatable: {cpu: "\(cpu)", memory: \(memory), pods: "110"}}}
     """
   }
 
@@ -191,5 +192,112 @@ struct NodeAutoscalingTests {
     let nodes = try run("least-nodes")
     #expect(Self.nodes(nodes, "small", at: 70) == 0)
     #expect(Self.nodes(nodes, "large", at: 70) == 1)
+  }
+
+  /// The cloud refuses the group until 2 min: the loop at 10 s reports ScaledUpGroup, then
+  /// FailedToScaleUpGroup, and backs the group off for 5 min; the pods say why they trigger
+  /// nothing meanwhile; at 310 s the scale-up goes through and the nodes are Ready at 370 s.
+  @Test func aStockOutBacksTheGroupOff() throws {
+    let sim = try TimelineTests.simulate(
+      Self.scenario(
+        duration: "10m",
+        groups: Self.general(extra: "\n      unavailable: [{from: 0s, until: 2m}]"),
+        workload: Self.deployment(replicas: 20)))
+    #expect(TimelineTests.events(sim, reason: "FailedToScaleUpGroup") == [10])
+    #expect(TimelineTests.events(sim, reason: "ScaledUpGroup") == [10, 310])
+    #expect(Self.nodes(sim, at: 369) == 1)
+    #expect(Self.nodes(sim, at: 370) == 5)
+    #expect(
+      sim.recorder.events.contains(
+        "pod didn't trigger scale-up: 1 in backoff after failed scale-up"))
+    // One NotTriggerScaleUp per pod while the reason holds, not one per loop.
+    #expect(TimelineTests.events(sim, reason: "NotTriggerScaleUp").count == 16)
+  }
+
+  /// Nodes that take 20 min against `--max-node-provision-time` 15 min never come: the
+  /// scale-up at 10 s times out at 910 s (ScaleUpTimedOut), the group backs off 5 min, and the
+  /// pods ask again at 1210 s.
+  @Test func nodesThatNeverComeTimeOut() throws {
+    let sim = try TimelineTests.simulate(
+      Self.scenario(
+        duration: "25m", groups: Self.general(delay: "20m"),
+        workload: Self.deployment(replicas: 20)))
+    #expect(TimelineTests.events(sim, reason: "ScaleUpTimedOut") == [910])
+    #expect(TimelineTests.events(sim, reason: "ScaledUpGroup") == [10, 1210])
+    #expect(TimelineTests.recorded(sim, "NodeGroup,-,general,targetSize", at: 910) == 1)
+    #expect(Self.nodes(sim, at: 1500) == 1)
+  }
+
+  /// `--balance-similar-node-groups`: two groups of one shape (zones aside) share the five
+  /// nodes 3 and 2, one at a time to the smaller; without it one group takes all five.
+  @Test func similarGroupsAreBalanced() throws {
+    let groups =
+      Self.general(name: "a", min: 0, pool: "p") + "\n" + Self.general(name: "b", min: 0, pool: "p")
+    let balanced = try TimelineTests.simulate(
+      Self.scenario(
+        duration: "3m", groups: groups, flags: "{balance-similar-node-groups: true}",
+        workload: Self.deployment(replicas: 20)))
+    #expect(Self.nodes(balanced, "a", at: 70) == 3)
+    #expect(Self.nodes(balanced, "b", at: 70) == 2)
+    #expect(
+      balanced.recorder.events.contains(
+        "pod triggered scale-up: [{a 0->3 (max: 10)} {b 0->2 (max: 10)}]"))
+    let single = try TimelineTests.simulate(
+      Self.scenario(duration: "3m", groups: groups, workload: Self.deployment(replicas: 20)))
+    let a = Self.nodes(single, "a", at: 70) ?? 0
+    let b = Self.nodes(single, "b", at: 70) ?? 0
+    #expect(a + b == 5 && (a == 0 || b == 0))
+  }
+
+  /// A drain the PodDisruptionBudget holds up: four web pods (ready 5 min after they start,
+  /// `maxUnavailable: 1`) on a group node and a static one. Blocked (NotEnoughPdb) until they
+  /// are Ready, rechecked at 310 s, unneeded from then: the drain starts at 910 s, evicts one
+  /// pod at 915 s, cannot evict the other while its replacement is not Ready and gives up at
+  /// 915 + 120 s (ScaleDownFailed); after the 5 min recheck and the 3 min cool-down the node
+  /// is unneeded again from 1340 s and goes at 1950 s.
+  @Test func aDrainThePDBHoldsUpFailsAndIsRetried() throws {
+    let workload = """
+      {apiVersion: v1, kind: Node, metadata: {name: general-a, labels: {berth.dev/node-group: general}}, status: {allocatable: {cpu: "4", memory: 16Gi, pods: "110"}}}
+      ---
+      {apiVersion: v1, kind: Node, metadata: {name: static-0}, status: {allocatable: {cpu: "4", memory: 16Gi, pods: "110"}}}
+      ---
+      {apiVersion: policy/v1, kind: PodDisruptionBudget, metadata: {name: web}, spec: {maxUnavailable: 1, selector: {matchLabels: {app: web}}}}
+      ---
+
+      """ + Self.deployment(replicas: 4, cpu: "500m")
+    let text = Self.scenario(duration: "40m", groups: Self.general(min: 0), workload: workload)
+      .replacingOccurrences(
+        of: "  actions: []",
+        with: "  actions: []\n  behaviors: [{selector: {matchLabels: {app: web}}, readyAfter: 5m}]")
+    let sim = try TimelineTests.simulate(text)
+    #expect(TimelineTests.events(sim, reason: "ScaleDown", name: "general-a") == [910, 1940])
+    #expect(TimelineTests.events(sim, reason: "ScaleDownFailed") == [1035])
+    #expect(TimelineTests.events(sim, reason: "RemovingNode") == [1950])
+  }
+
+  /// The chain and the agreement in summary.json for the 20-pod scale-up: 16 pods waited 10 s
+  /// for the loop, 60 s for their nodes, were scheduled the instant the nodes were Ready, and
+  /// all landed on the nodes their scale-up made.
+  @Test func theChainAndTheAgreement() throws {
+    let sim = try TimelineTests.simulate(
+      Self.scenario(duration: "5m", workload: Self.deployment(replicas: 20)))
+    sim.finish()
+    let json = try #require(sim.clusterAutoscaling?.summaryJSON())
+    let object = try #require(
+      try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+    let chain = try #require(object["chain"] as? [String: [String: Any]])
+    #expect(chain["createdToTriggeredSeconds"]?["p50"] as? Double == 10)
+    #expect(chain["triggeredToNodeReadySeconds"]?["max"] as? Double == 60)
+    #expect(chain["nodeReadyToScheduledSeconds"]?["max"] as? Double == 0)
+    #expect(chain["createdToReadySeconds"]?["pods"] as? Int == 16)
+    let agreement = try #require(object["agreement"] as? [String: Int])
+    #expect(
+      agreement == [
+        "scaleUpPods": 16, "onTheirNewNodes": 16, "placedElsewhere": 0, "neverPlaced": 0,
+      ])
+    let cost = try #require(object["cost"] as? [String: Any])
+    // One node for 5 min and four for 230 s, at 0.2 an hour.
+    let hours = (300.0 + 4 * 230) / 3600
+    #expect(abs((cost["nodeHours"] as? Double ?? 0) - (hours * 1000).rounded() / 1000) < 1e-9)
   }
 }
