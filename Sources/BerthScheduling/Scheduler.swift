@@ -401,6 +401,65 @@ public final class Scheduler {
     }
   }
 
+  /// The first node row at or after `start` (wrapping around the table) that passes every
+  /// filter and that `accept` takes; one PreFilter for the whole search, the filters over
+  /// chunks of rows. Nominated pods are not placed (the Cluster Autoscaler's predicate checker
+  /// does not either); the start index is left alone.
+  public func firstFit(_ pod: PodID, from start: Int, accept: (Int) -> Bool) -> NodeID? {
+    ensureScratchCapacity()
+    let info = PodInfo(pod, in: cluster)
+    let n = cluster.nodes.count
+    guard n > 0 else { return nil }
+    activeFilters.removeAll()
+    for i in filterRefs.indices where filterRefs[i].preFilter(info, cluster: cluster) {
+      activeFilters.append(i)
+    }
+    var only: [Int]?
+    for i in activeFilters {
+      switch filterRefs[i].restrictNodes(info, cluster: cluster) {
+      case .all: continue
+      case .rows(let rows): only = rows
+      case .rejectAll: return nil
+      }
+    }
+    // SAFETY: every chunk is a range of table rows and the status column has a row per row.
+    let st = status.base
+    func check(_ rows: Range<Int>) -> NodeID? {
+      st.advanced(by: rows.lowerBound).update(repeating: 0, count: rows.count)
+      for i in activeFilters {
+        filterRefs[i].filter(info, cluster: cluster, rows: rows, status: st, code: UInt8(i + 1))
+      }
+      for r in rows where st[r] == 0 && cluster.exists(NodeID(UInt32(r))) && accept(r) {
+        return NodeID(UInt32(r))
+      }
+      return nil
+    }
+    if let only {
+      let ordered = only.filter { $0 >= start } + only.filter { $0 < start }
+      for r in ordered {
+        if let found = check(r..<(r + 1)) { return found }
+      }
+      return nil
+    }
+    let chunk = 512
+    var offset = 0
+    while offset < n {
+      let lower = (start + offset) % n
+      let upper = min(n, lower + min(chunk, n - offset))
+      if let found = check(lower..<upper) { return found }
+      offset += upper - lower
+    }
+    return nil
+  }
+
+  /// The first node, in the walk from the rotating start, that passes every filter (no
+  /// scoring): what the Cluster Autoscaler's `FitsAnyNodeMatching` asks. Advances the start
+  /// index as a cycle does.
+  public func anyFeasibleNode(_ pod: PodID) -> NodeID? {
+    let (window, feasible, _) = findFeasibleNodes(PodInfo(pod, in: cluster))
+    return feasible == 0 ? nil : firstFeasible(in: window)
+  }
+
   private func firstFeasible(in window: Window) -> NodeID? {
     for seg in window.segments {
       for i in seg where status[i] == 0 { return NodeID(UInt32(i)) }

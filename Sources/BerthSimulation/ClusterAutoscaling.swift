@@ -426,11 +426,27 @@ final class ClusterAutoscaling: Component {
       let t = template(g)
       for _ in groups[g].upcoming { snapshot.addNode(from: t) }
     }
+    // Once a pod found no place, a pod of the same controller and spec finds none either
+    // (upstream's `SimilarPodsScheduling`): it is not tried.
+    // The most free CPU and memory any node has bounds what fits at all: a pod asking more is
+    // rejected by NodeResourcesFit everywhere, without a pass (placements only lower it).
+    let table = sim.cluster.nodes
+    var most: (cpu: Int64, memory: Int64) = (0, 0)
+    for n in 0..<table.count where sim.cluster.exists(NodeID(UInt32(n))) {
+      most.cpu = max(most.cpu, table.allocatableCPU[n] - table.requestedCPU[n])
+      most.memory = max(most.memory, table.allocatableMemory[n] - table.requestedMemory[n])
+    }
+    let podTable = sim.cluster.pods
     var remaining: [PodID] = []
+    var failed = Set<Int64>()
     for p in candidates {
-      if let n = snapshot.schedule(p) {
+      let key = equivalenceKey(p)
+      let tooBig =
+        podTable.requestCPU[p.index] > most.cpu || podTable.requestMemory[p.index] > most.memory
+      if !tooBig, !failed.contains(key), let n = snapshot.anyFit(p) {
         snapshot.place(p, on: n)
       } else {
+        failed.insert(key)
         remaining.append(p)
       }
     }
@@ -569,16 +585,20 @@ final class ClusterAutoscaling: Component {
     return zip(members, added).map { ($0, $1) }
   }
 
+  /// Equal for pods of one template identity and owner kind; a bare pod's is its own.
+  private func equivalenceKey(_ p: PodID) -> Int64 {
+    let r = sim.records[p.index]
+    return r.template >= 0
+      ? Int64(sim.templateIdentity[Int(r.template)]) << 8 | Int64(r.ownerKind.rawValue)
+      : -1 - Int64(p.index)
+  }
+
   /// Pods of one controller and template form one group (a bare pod is its own).
   private func equivalenceGroups(_ pods: [PodID]) -> [PodEquivalenceGroup] {
     var order: [Int64] = []
     var members: [Int64: [PodID]] = [:]
     for p in pods {
-      let r = sim.records[p.index]
-      let key =
-        r.template >= 0
-        ? Int64(sim.templateIdentity[Int(r.template)]) << 8 | Int64(r.ownerKind.rawValue)
-        : -1 - Int64(p.index)
+      let key = equivalenceKey(p)
       if members[key] == nil { order.append(key) }
       members[key, default: []].append(p)
     }
@@ -724,18 +744,53 @@ final class ClusterAutoscaling: Component {
     }
   }
 
+  /// A node's utilisation as scale-down sees it: from the node's request sums, unless a pod on
+  /// it is long terminating or DaemonSet pods are to be left out, when the pods are summed.
+  private func utilization(of n: Int, now: VirtualTime) -> Double {
+    let table = sim.cluster.nodes
+    let pods = sim.cluster.pods
+    var exact = flags.ignoreDaemonSetsUtilization
+    var pod = sim.cluster.firstPod(on: NodeID(UInt32(n)))
+    while !exact, let p = pod {
+      exact = pods.deletionDueAt[p.index] != PodTable.never
+      pod = sim.cluster.pod(after: p)
+    }
+    guard exact else {
+      return NodeUtilization.of(
+        allocatableCPU: table.allocatableCPU[n], allocatableMemory: table.allocatableMemory[n],
+        pods: [(table.requestedCPU[n], table.requestedMemory[n], false)], ignoreDaemonSets: false
+      ).value
+    }
+    var list: [(cpu: Int64, memory: Int64, daemonSet: Bool)] = []
+    pod = sim.cluster.firstPod(on: NodeID(UInt32(n)))
+    while let p = pod {
+      pod = sim.cluster.pod(after: p)
+      let due = pods.deletionDueAt[p.index]
+      if due != PodTable.never && now.nanoseconds > due + 30_000_000_000 { continue }
+      list.append(
+        (
+          pods.requestCPU[p.index], pods.requestMemory[p.index],
+          sim.records[p.index].ownerKind == .daemonSet
+        ))
+    }
+    return NodeUtilization.of(
+      allocatableCPU: table.allocatableCPU[n], allocatableMemory: table.allocatableMemory[n],
+      pods: list, ignoreDaemonSets: flags.ignoreDaemonSetsUtilization
+    ).value
+  }
+
   private func drainPod(_ p: PodID, now: VirtualTime) -> DrainPod {
     let r = sim.records[p.index]
-    let spec = sim.podSpec(p)
+    let facts = sim.drainFacts(p)
     let kind: String
     switch r.ownerKind {
     case .replicaSet: kind = "ReplicaSet"
     case .job: kind = "Job"
     case .daemonSet: kind = "DaemonSet"
     case .statefulSet: kind = "StatefulSet"
-    case .none: kind = spec.drain.controllerKind
+    case .none: kind = facts.controllerKind
     }
-    var d = DrainPod(namespace: sim.namespace(p), controllerKind: kind, facts: spec.drain)
+    var d = DrainPod(namespace: sim.namespace(p), controllerKind: kind, facts: facts)
     let pods = sim.cluster.pods
     let due = pods.deletionDueAt[p.index]
     d.longTerminating = due != PodTable.never && now.nanoseconds > due + 30_000_000_000
@@ -769,38 +824,37 @@ final class ClusterAutoscaling: Component {
     var removable: [(node: Int, empty: Bool)] = []
     var excluded = Set(deleting.map(\.node))
     var newHints: [UInt64: Int] = [:]
+    // Upstream's `unneededNodesLimit`: no point finding more unneeded nodes than can go
+    // before they would be found again (N = max-scale-down-parallelism; the unneeded so far
+    // plus 2N, at most N × unneeded-time / scan-interval + N).
+    let n = flags.maxScaleDownParallelism
+    let loops = max(1, flags.scaleDownUnneededTime.nanoseconds / flags.scanInterval.nanoseconds)
+    let limit = min(
+      unneededSince.count { $0 != Self.never } + 2 * n, n * Int(clamping: loops) + n)
     for n in candidates {
+      guard removable.count < limit else {
+        unneededSince[n] = Self.never
+        continue
+      }
       guard now >= unremovableUntil[n] else {
         unneededSince[n] = Self.never
         continue
       }
-      let podsOn = sim.cluster.podsOn(NodeID(UInt32(n)))
-      var podRequests: [(cpu: Int64, memory: Int64, daemonSet: Bool)] = []
-      var outcomes: [(PodID, DrainOutcome)] = []
-      for p in podsOn {
-        let d = drainPod(p, now: now)
-        if !d.longTerminating {
-          podRequests.append(
-            (
-              sim.cluster.pods.requestCPU[p.index], sim.cluster.pods.requestMemory[p.index],
-              d.isDaemonSetPod
-            ))
-        }
-        outcomes.append((p, .skip))
-        var pd = d
-        if !d.facts.mirror && !d.longTerminating && !d.isDaemonSetPod {
-          let b = budgetAllows(p)
-          pd.hasPDB = b.has
-          pd.pdbAllows = b.allows
-        }
-        outcomes[outcomes.count - 1].1 = rules.outcome(pd)
-      }
-      let utilization = NodeUtilization.of(
-        allocatableCPU: table.allocatableCPU[n], allocatableMemory: table.allocatableMemory[n],
-        pods: podRequests, ignoreDaemonSets: flags.ignoreDaemonSetsUtilization)
-      guard utilization.value <= flags.scaleDownUtilizationThreshold else {
+      guard utilization(of: n, now: now) <= flags.scaleDownUtilizationThreshold else {
         unneededSince[n] = Self.never
         continue
+      }
+      var outcomes: [(PodID, DrainOutcome)] = []
+      var pod = sim.cluster.firstPod(on: NodeID(UInt32(n)))
+      while let p = pod {
+        pod = sim.cluster.pod(after: p)
+        var d = drainPod(p, now: now)
+        if !d.facts.mirror && !d.longTerminating && !d.isDaemonSetPod {
+          let b = budgetAllows(p)
+          d.hasPDB = b.has
+          d.pdbAllows = b.allows
+        }
+        outcomes.append((p, rules.outcome(d)))
       }
       if outcomes.contains(where: { if case .blocked = $0.1 { true } else { false } }) {
         unneededSince[n] = Self.never
@@ -863,14 +917,11 @@ final class ClusterAutoscaling: Component {
       return h
     }
     let count = table.count
-    guard count > 0 else { return nil }
-    for i in 0..<count {
-      let n = (rotation + i) % count
-      guard roomy(n), snapshot.fits(p, on: NodeID(UInt32(n))) else { continue }
-      rotation = (n + 1) % count
-      return n
-    }
-    return nil
+    guard count > 0,
+      let found = snapshot.firstFit(p, from: rotation % count, accept: roomy)
+    else { return nil }
+    rotation = (found.index + 1) % count
+    return found.index
   }
 
   /// Starts deleting the unneeded nodes whose time has come, within the parallelism limits and
@@ -915,12 +966,11 @@ final class ClusterAutoscaling: Component {
 
   private func beginDeletion(_ n: Int, empty: Bool, now: VirtualTime) {
     let name = sim.cluster.nodes.name(NodeID(UInt32(n)))
+    // Upstream's value is the Unix time of the taint; here it is left empty, so the taint
+    // registry (a bit per distinct taint on every node) does not grow with every deletion. No
+    // toleration names the value.
     sim.nodes.setTaint(
-      n,
-      Taint(
-        key: Self.toBeDeletedTaint,
-        value: String(sim.scenario.startTime + now.nanoseconds / 1_000_000_000),
-        effect: .noSchedule), present: true)
+      n, Taint(key: Self.toBeDeletedTaint, effect: .noSchedule), present: true)
     sim.recorder.event(
       kind: "Node", namespace: "", name: name, type: .normal, reason: "ScaleDown",
       message: "marked the node as toBeDeleted/unschedulable")

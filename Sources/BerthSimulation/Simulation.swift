@@ -430,6 +430,12 @@ public final class Simulation {
     return t >= 0 ? templates[Int(t)].pod : barePods[pod.index]
   }
 
+  /// What node autoscalers read before draining the pod (its spec's, without copying the spec).
+  func drainFacts(_ pod: PodID) -> DrainFacts {
+    let t = records[pod.index].template
+    return t >= 0 ? templates[Int(t)].pod.drain : barePods[pod.index].drain
+  }
+
   func mainContainer(_ pod: PodID) -> (name: String, image: String) {
     let t = records[pod.index].template
     if t >= 0 {
@@ -578,9 +584,11 @@ public final class Simulation {
   }
 
   private func failedScheduling(_ pod: PodID) {
-    let diagnosis = queue.schedulers[queue.profile(of: pod)].diagnose(pod).message
+    // The diagnosis is a pass over the cycle's nodes: only worked out when the line is kept.
+    let scheduler = queue.schedulers[queue.profile(of: pod)]
     recorder.event(
-      pod: pod, in: self, type: .warning, reason: "FailedScheduling", message: diagnosis)
+      pod: pod, in: self, type: .warning, reason: "FailedScheduling",
+      message: scheduler.diagnose(pod).message)
     clusterAutoscaling?.podUnschedulable(pod)
   }
 

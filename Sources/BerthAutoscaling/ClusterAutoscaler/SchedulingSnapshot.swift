@@ -64,10 +64,16 @@ public final class SchedulingSnapshot {
     journal.append(.unbound(pod, from: node, gpus: gpus))
   }
 
-  /// Where kube-scheduler's filters and scores would put `pod` among all nodes (nil: nowhere),
-  /// without placing it.
-  public func schedule(_ pod: PodID) -> NodeID? {
-    cluster.whatIf { scheduler.scheduleOne(pod, bind: false).node }
+  /// The first node from row `start` on (wrapping) whose filters `pod` passes and that
+  /// `accept` takes (upstream's `FitsAnyNodeMatching`).
+  public func firstFit(_ pod: PodID, from start: Int, accept: (Int) -> Bool) -> NodeID? {
+    cluster.whatIf { scheduler.firstFit(pod, from: start, accept: accept) }
+  }
+
+  /// A node whose filters `pod` passes (nil: none), the first from the scheduler's rotating
+  /// start, without placing it.
+  public func anyFit(_ pod: PodID) -> NodeID? {
+    cluster.whatIf { scheduler.anyFeasibleNode(pod) }
   }
 
   /// Undoes every step, newest first.
