@@ -219,6 +219,7 @@ struct Simulate: ParsableCommand {
     print(
       "pods created \(sim.podsCreated); now \(t.pods) pods (\(t.running) running, \(t.pending) pending) on \(t.readyNodes)/\(t.nodes) ready nodes; \(sim.recorder.eventCount) events"
     )
+    if let line = sim.nodeAutoscalingLine { print(line) }
     let lines = sim.workloadLines()
     for line in lines.prefix(20) { print("  " + line) }
     if lines.count > 20 {

@@ -30,6 +30,11 @@ public enum AutoscaleComparison {
     Metric(key: "oomKills", label: "OOM kills", unit: ""),
     Metric(key: "evictions", label: "evictions", unit: ""),
     Metric(key: "pendingPodSeconds", label: "pod pending time", unit: "s"),
+    Metric(key: "nodeHours", label: "node-hours", unit: "h"),
+    Metric(key: "cost", label: "node cost", unit: ""),
+    Metric(key: "nodeChurnPerHour", label: "nodes added and removed per hour", unit: ""),
+    Metric(key: "scaleUpChainP90Seconds", label: "pending → node → Ready p90", unit: "s"),
+    Metric(key: "disruptionsPerHour", label: "node-autoscaler evictions per hour", unit: ""),
   ]
 
   /// One run's figures and the series the report draws.
@@ -43,6 +48,8 @@ public enum AutoscaleComparison {
     public var offered: [(time: Int64, value: Double)] = []
     public var served: [(time: Int64, value: Double)] = []
     public var p99: [(time: Int64, value: Double)] = []
+    /// The cluster's node count.
+    public var nodes: [(time: Int64, value: Double)] = []
     /// The first VerticalPodAutoscaler's memory target, MiB (empty without one).
     public var vpaMemory: [(time: Int64, value: Double)] = []
     public var end: Int64 = 0
@@ -135,6 +142,16 @@ public enum AutoscaleComparison {
         replicaSeconds += p.value * Double(next - p.time) / 1e9
       }
     }
+    // Node-hours from the cluster's node count; cost, churn and the scale-up chain from the
+    // node autoscaler (0 without one).
+    let nodes = steps("Cluster", "-", "-", "nodes", scale: 1)
+    var nodeSeconds = 0.0
+    for (k, p) in nodes.enumerated() {
+      let next = k + 1 < nodes.count ? nodes[k + 1].time : end
+      nodeSeconds += p.value * Double(next - p.time) / 1e9
+    }
+    let hours = max(Double(end) / 3.6e12, 1e-9)
+    let ca = sim.clusterAutoscaling?.outcome
     let values: [Double] = [
       q.reduce(0) { $0 + $1.sloViolationSeconds },
       q.reduce(0) { $0 + $1.dropped },
@@ -149,8 +166,13 @@ public enum AutoscaleComparison {
       episodes > 0 ? overload / Double(episodes) : 0,
       count("OOMKilling"),
       count("Evicted") + count("EvictedByVPA") + count("TaintManagerEviction")
-        + count("Preempted"),
+        + count("Preempted") + Double(ca?.evictions ?? 0),
       pendingSeconds,
+      nodeSeconds / 3600,
+      ca?.cost ?? 0,
+      Double(ca?.churn ?? 0) / hours,
+      ca?.chainP90 ?? 0,
+      Double(ca?.evictions ?? 0) / hours,
     ]
     var run = Run(variant: variant, seed: seed, values: values)
     run.end = end
@@ -160,6 +182,7 @@ public enum AutoscaleComparison {
       run.served = steps("Usage", u.ns, u.name, "servedLoad", scale: 1e-3)
       run.p99 = steps("Usage", u.ns, u.name, "latencyP99Seconds", scale: 1e-3)
     }
+    run.nodes = nodes
     if let v = sim.verticalAutoscaling.vpas.first {
       run.vpaMemory = steps(
         "VerticalPodAutoscaler", v.spec.namespace, v.spec.name, "targetMemoryBytes",
@@ -304,6 +327,9 @@ public enum AutoscaleComparison {
     body += chart("Ready pods serving the load", "pods") { $0.readyPods }
     body += chart("Served load", "requests/s") { $0.served }
     body += chart("Estimated p99 latency", "seconds") { $0.p99 }
+    if first.contains(where: { run in run.nodes.contains { $0.value != run.nodes[0].value } }) {
+      body += chart("Nodes", "nodes") { $0.nodes }
+    }
     if first.contains(where: { !$0.vpaMemory.isEmpty }) {
       body += chart("VPA memory target (the first VPA)", "MiB") { $0.vpaMemory }
     }

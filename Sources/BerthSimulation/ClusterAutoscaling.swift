@@ -36,7 +36,7 @@ import BerthScheduling
 /// does, whatever profile the scheduler runs: where they disagree, CA's plan and the
 /// scheduler's placements part, which `agreement` counts.
 final class ClusterAutoscaling: Component {
-  enum Tag: UInt32 { case loop, register, drain }
+  enum Tag: UInt32 { case loop, register, drain, interruptionNotice, reclaim }
 
   // SAFETY: the simulation owns its components and outlives them.
   unowned(unsafe) let sim: Simulation
@@ -46,6 +46,8 @@ final class ClusterAutoscaling: Component {
   private let rules: DrainabilityRules
   private var rng: SplitMix64
   private var provisioningRNG: SplitMix64
+  /// The cloud's reclaiming of spot nodes.
+  private var spotRNG: SplitMix64
   private let snapshot: SchedulingSnapshot
 
   struct Upcoming {
@@ -68,6 +70,7 @@ final class ClusterAutoscaling: Component {
     var nodesAdded = 0
     var nodesRemoved = 0
     var failedScaleUps = 0
+    var interruptions = 0
     /// Node-seconds so far, integrated at each change of the node count.
     var nodeSeconds = 0.0
     var counted = VirtualTime.zero
@@ -83,6 +86,9 @@ final class ClusterAutoscaling: Component {
   /// Per node row: the scale-up that made it (-1: none).
   @exclusivity(unchecked) private var scaleUpOfRow: [Int32] = []
   @exclusivity(unchecked) private var registeredAt: [VirtualTime] = []
+  /// Per node row: bumped when the row's node changes, so a spot timer for a node gone before
+  /// it fires is ignored.
+  @exclusivity(unchecked) private var rowGeneration: [UInt32] = []
 
   struct Deletion {
     var node: Int
@@ -119,6 +125,8 @@ final class ClusterAutoscaling: Component {
   }
   @exclusivity(unchecked) private(set) var scaleUps: [ScaleUp] = []
   @exclusivity(unchecked) private(set) var scaleDowns = (empty: 0, drained: 0, failed: 0)
+  /// Pods evicted by drains.
+  @exclusivity(unchecked) private(set) var evictions = 0
 
   /// The HPA → pending → node → ready chain, per pod a scale-up was for.
   struct Chain {
@@ -154,6 +162,7 @@ final class ClusterAutoscaling: Component {
     rules = DrainabilityRules(flags: config.flags)
     rng = root.split(label: "cluster-autoscaler")
     provisioningRNG = root.split(label: "node-provisioning")
+    spotRNG = root.split(label: "spot-interruptions")
     var seeds = root.split(label: "ca-snapshot")
     snapshot = SchedulingSnapshot(cluster: sim.cluster, seed: seeds.next())
     groups = config.groups.map { Group(spec: $0.spec, delay: $0.provisioningDelay) }
@@ -206,6 +215,7 @@ final class ClusterAutoscaling: Component {
       unremovableUntil.append(.zero)
       scaleUpOfRow.append(-1)
       registeredAt.append(.zero)
+      rowGeneration.append(0)
     }
   }
 
@@ -219,6 +229,14 @@ final class ClusterAutoscaling: Component {
     registeredAt[n] = sim.now
     groups[g].nodes.append(n)
     groups[g].maxNodes = max(groups[g].maxNodes, groups[g].nodes.count)
+    rowGeneration[n] &+= 1
+    if let mean = groups[g].spec.meanTimeToInterruption {
+      let life = DurationDistribution.exponential(mean: mean).sample(&spotRNG)
+      let notice = life - groups[g].spec.interruptionNotice
+      sim.engine.schedule(
+        self, after: max(.zero, notice), tag: Tag.interruptionNotice.rawValue,
+        payload: UInt64(n) << 32 | UInt64(rowGeneration[n]), daemon: true)
+    }
   }
 
   /// Adds the node-seconds of group `g` up to now (before its count changes).
@@ -292,6 +310,12 @@ final class ClusterAutoscaling: Component {
     case .drain:
       drainTimer = nil
       drainStep()
+    case .interruptionNotice, .reclaim:
+      let n = Int(t.payload >> 32)
+      guard n < groupOfRow.count, groupOfRow[n] >= 0,
+        rowGeneration[n] == UInt32(truncatingIfNeeded: t.payload)
+      else { return }
+      if t.tag == Tag.interruptionNotice.rawValue { interruptionNotice(n) } else { reclaim(n) }
     case nil: preconditionFailure("unknown cluster autoscaler timer")
     }
   }
@@ -1045,6 +1069,7 @@ final class ClusterAutoscaling: Component {
           pod: p, in: sim, type: .normal, reason: "ScaleDown",
           message: "deleting pod for node scale down")
         sim.records[p.index].disrupted = true
+        evictions += 1
         sim.deletePod(p)
       }
       if !waiting {
@@ -1068,6 +1093,7 @@ final class ClusterAutoscaling: Component {
     groups[g].nodes.removeAll { $0 == d.node }
     groups[g].nodesRemoved += 1
     groupOfRow[d.node] = -1
+    rowGeneration[d.node] &+= 1
     unneededSince[d.node] = Self.never
     if d.empty { scaleDowns.empty += 1 } else { scaleDowns.drained += 1 }
     lastScaleDownDelete = sim.now
@@ -1086,6 +1112,59 @@ final class ClusterAutoscaling: Component {
     scaleDowns.failed += 1
     lastScaleDownFailure = sim.now
     unremovableUntil[d.node] = sim.now + flags.unremovableNodeRecheckTimeout
+  }
+
+  // MARK: Spot
+
+  /// The cloud's warning: the node is cordoned and its pods evicted (as a termination handler
+  /// does, without waiting for budgets: the node goes at the deadline anyway); the reclaim
+  /// follows after the notice.
+  private func interruptionNotice(_ n: Int) {
+    let g = Int(groupOfRow[n])
+    let name = sim.cluster.nodes.name(NodeID(UInt32(n)))
+    sim.recorder.event(
+      kind: "Node", namespace: "", name: name, type: .warning, reason: "SpotInterrupted",
+      message:
+        "Spot interruption: the instance is reclaimed in \(Self.duration(groups[g].spec.interruptionNotice))"
+    )
+    groups[g].interruptions += 1
+    sim.nodes.cordon(n, true)
+    for p in sim.cluster.podsOn(NodeID(UInt32(n)))
+    where sim.records[p.index].ownerKind != .daemonSet && !sim.cluster.pods.isTerminating(p) {
+      sim.recorder.event(
+        pod: p, in: sim, type: .normal, reason: "Evicted",
+        message: "Evicted: node \(name) is being reclaimed (spot interruption)")
+      sim.records[p.index].disrupted = true
+      evictions += 1
+      sim.deletePod(p)
+    }
+    sim.engine.schedule(
+      self, after: groups[g].spec.interruptionNotice, tag: Tag.reclaim.rawValue,
+      payload: UInt64(n) << 32 | UInt64(rowGeneration[n]), daemon: true)
+  }
+
+  /// The instance is gone: the node with it; the group, whose target did not change, starts a
+  /// replacement (an autoscaling group keeps its desired capacity).
+  private func reclaim(_ n: Int) {
+    let g = Int(groupOfRow[n])
+    deleting.removeAll { $0.node == n }
+    account(g)
+    groups[g].nodes.removeAll { $0 == n }
+    groupOfRow[n] = -1
+    unneededSince[n] = Self.never
+    rowGeneration[n] &+= 1
+    sim.nodes.remove(n)
+    let name = nextName(g)
+    upcomingSerial &+= 1
+    groups[g].upcoming.append(
+      Upcoming(serial: upcomingSerial, name: name, requested: sim.now, scaleUp: -1))
+    let delay = groups[g].delay.sample(&provisioningRNG)
+    if delay < flags.maxNodeProvisionTime {
+      sim.engine.schedule(
+        self, after: delay, tag: Tag.register.rawValue,
+        payload: UInt64(g) << 32 | UInt64(upcomingSerial))
+    }
+    publish(g)
   }
 
   // MARK: Outputs
@@ -1121,6 +1200,18 @@ final class ClusterAutoscaling: Component {
     sampleCapacity(sim.now)
   }
 
+  /// The figures `autoscale compare` weighs: cost (priced groups), nodes added and removed,
+  /// pods evicted by drains, and the p90 of created → Ready over the pods scale-ups were for.
+  var outcome: (cost: Double, churn: Int, evictions: Int, chainP90: Double) {
+    var cost = 0.0
+    for g in groups.indices { cost += (groups[g].spec.pricePerHour ?? 0) * nodeHours(g) }
+    let churn = groups.reduce(0) { $0 + $1.nodesAdded + $1.nodesRemoved }
+    let spans = chains.filter { $0.placement != Chain.superseded && $0.ready != Self.never }
+      .map { ($0.ready - $0.created).seconds }.sorted()
+    let p90 = spans.isEmpty ? 0 : spans[max(0, Int((0.9 * Double(spans.count)).rounded(.up)) - 1)]
+    return (cost, churn, evictions, p90)
+  }
+
   /// `summary.json`'s `clusterAutoscaler` object.
   func summaryJSON() -> String {
     let json = SimulationOutputs.json
@@ -1134,7 +1225,7 @@ final class ClusterAutoscaling: Component {
       let groupCost = group.spec.pricePerHour.map { $0 * hours }
       cost += groupCost ?? 0
       groupRows.append(
-        "      {\"name\": \(json(group.spec.name)), \"minSize\": \(group.spec.minSize), \"maxSize\": \(group.spec.maxSize), \"nodes\": \(group.nodes.count), \"maxNodes\": \(group.maxNodes), \"scaleUps\": \(group.scaleUps), \"failedScaleUps\": \(group.failedScaleUps), \"nodesAdded\": \(group.nodesAdded), \"nodesRemoved\": \(group.nodesRemoved), \"nodeHours\": \(number(hours)), \"pricePerHour\": \(group.spec.pricePerHour.map { "\($0)" } ?? "null"), \"cost\": \(groupCost.map(number) ?? "null")}"
+        "      {\"name\": \(json(group.spec.name)), \"minSize\": \(group.spec.minSize), \"maxSize\": \(group.spec.maxSize), \"nodes\": \(group.nodes.count), \"maxNodes\": \(group.maxNodes), \"scaleUps\": \(group.scaleUps), \"failedScaleUps\": \(group.failedScaleUps), \"nodesAdded\": \(group.nodesAdded), \"nodesRemoved\": \(group.nodesRemoved), \"spotInterruptions\": \(group.interruptions), \"nodeHours\": \(number(hours)), \"pricePerHour\": \(group.spec.pricePerHour.map { "\($0)" } ?? "null"), \"cost\": \(groupCost.map(number) ?? "null")}"
       )
     }
     let quality = sim.workloadMetrics.quality
@@ -1146,6 +1237,7 @@ final class ClusterAutoscaling: Component {
     o += "    \"scaleUps\": \(scaleUps.count),\n"
     o +=
       "    \"scaleDowns\": {\"empty\": \(scaleDowns.empty), \"drained\": \(scaleDowns.drained), \"failed\": \(scaleDowns.failed)},\n"
+    o += "    \"evictions\": \(evictions),\n"
     o +=
       "    \"cost\": {\"total\": \(number(cost)), \"nodeHours\": \(number(nodeHours)), \"idleCoreHours\": \(number(idleMilliSeconds / 3_600_000)), \"allocatableCoreHours\": \(number(allocatableMilliSeconds / 3_600_000)), \"wasteCoreHours\": \(number(waste / 3600)), \"perMillionServedRequests\": \(served > 0 ? number(cost / served * 1e6) : "null")},\n"
     o += "    \"chain\": \(chainJSON()),\n"

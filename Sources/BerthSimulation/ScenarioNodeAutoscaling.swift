@@ -61,7 +61,7 @@ extension Scenario {
     for g in groups {
       try g.requireKeys(in: [
         "name", "minSize", "maxSize", "provisioningDelay", "pricePerHour", "template",
-        "unavailable",
+        "unavailable", "spot",
       ])
       guard let nameNode = g.child("name") else { throw g.error("a node group needs a name") }
       let name = try nameNode.string()
@@ -107,8 +107,22 @@ extension Scenario {
         guard window.from < window.until else { throw u.error("must be after from") }
         spec.unavailable.append(window)
       }
+      if let spot = g.child("spot") {
+        try spot.requireKeys(in: ["meanTimeToInterruption", "notice"])
+        guard let m = spot.child("meanTimeToInterruption") else {
+          throw spot.error("spot needs meanTimeToInterruption (a duration such as 24h)")
+        }
+        let mean = try duration(m)
+        guard mean >= .seconds(Int64(60)) else { throw m.error("must be at least 1m") }
+        spec.meanTimeToInterruption = mean
+        if let n = spot.child("notice") { spec.interruptionNotice = try duration(n) }
+      }
       let delay = try g.child("provisioningDelay").map(distribution) ?? .fixed(.zero)
       ca.groups.append(NodeGroupScenario(spec: spec, provisioningDelay: delay))
+    }
+    // The groups start at their minimum: their sum is nodes made at once.
+    guard ca.groups.reduce(0, { $0 + $1.spec.minSize }) <= maxGroupSize else {
+      throw list.error("the groups' minSize add up to more than \(maxGroupSize) nodes")
     }
     return ca
   }
@@ -125,7 +139,7 @@ extension Scenario {
     switch kind {
     case .duration:
       let d = try duration(v)
-      if name == "scan-interval" && d <= .zero { throw v.error("must be positive") }
+      if name == "scan-interval" && d < .seconds(Int64(1)) { throw v.error("must be at least 1s") }
       return .duration(d)
     case .integer:
       let n = try v.int64()

@@ -808,6 +808,17 @@ public final class Simulation {
     return (t.pods, t.pending, t.running, t.nodes, t.readyNodes)
   }
 
+  /// The Cluster Autoscaler's run in one line (nil without one): scale-ups and removals,
+  /// node-hours and cost, the p90 from a pod's creation to Ready for the pods it scaled up for.
+  public var nodeAutoscalingLine: String? {
+    guard let ca = clusterAutoscaling else { return nil }
+    let o = ca.outcome
+    let hours = (0..<ca.groups.count).reduce(0.0) { $0 + ca.nodeHours($1) }
+    let removed = ca.scaleDowns.empty + ca.scaleDowns.drained
+    return
+      "cluster autoscaler: \(ca.scaleUps.count) scale-ups, \(removed) nodes removed (\(ca.scaleDowns.failed) drains failed); \(String(format: "%.1f", hours)) node-hours, cost \(String(format: "%.2f", o.cost)); pending → Ready p90 \(String(format: "%.0f", o.chainP90)) s"
+  }
+
   /// One line per workload: its state at the end.
   public func workloadLines() -> [String] {
     var out: [String] = []

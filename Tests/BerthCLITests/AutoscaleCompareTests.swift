@@ -98,6 +98,29 @@ struct AutoscaleCompareTests {
       file: "keda-scale-to-zero.yaml",
       facts: [("warm", "replicaHours", 0.7), ("warm", "droppedRequests", 1.5)]),
     Complaint(file: "hpa-flapping.yaml", facts: [("window-60s", "directionChanges", 0)]),
+    // Blockers keep idle nodes; fixed, the node-hours and cost fall by more than half.
+    Complaint(
+      file: "ca-wont-scale-down.yaml",
+      facts: [("blockers-fixed", "nodeHours", 2), ("blockers-fixed", "cost", 2)]),
+    // Placeholder headroom: fewer late requests for more node cost; an eager scale-down
+    // spends fewer node-hours.
+    Complaint(
+      file: "ca-hpa-diurnal.yaml",
+      facts: [
+        ("overprovisioning", "lateRequests", 1.5), ("overprovisioning", "cost", 0),
+        ("threshold-70", "nodeHours", 1),
+      ]),
+    // A priority list preferring the smallest nodes: more node churn and more cost.
+    Complaint(
+      file: "ca-expanders.yaml",
+      facts: [("priority", "nodeChurnPerHour", 0), ("priority", "cost", 0)]),
+    // Spot: a third of the cost, paid in dropped requests and SLO violation.
+    Complaint(
+      file: "ca-spot-interruptions.yaml",
+      facts: [
+        ("on-demand", "droppedRequests", 2), ("on-demand", "sloViolationSeconds", 10),
+        ("on-demand", "cost", 0.5),
+      ]),
   ]
 
   /// Each bundled complaint scenario, compared as its header comment says (the command is

@@ -300,4 +300,113 @@ struct NodeAutoscalingTests {
     let hours = (300.0 + 4 * 230) / 3600
     #expect(abs((cost["nodeHours"] as? Double ?? 0) - (hours * 1000).rounded() / 1000) < 1e-9)
   }
+
+  /// Spot nodes reclaimed after 1 h on average: every SpotInterrupted notice is followed two
+  /// minutes later by the node's removal, its pods are evicted at the notice, and the group,
+  /// its target unchanged, brings a replacement 60 s after each reclaim. (When the evicted
+  /// pods find no room during the notice the autoscaler may add a node too, which scale-down
+  /// takes back later.)
+  @Test func spotNodesAreReclaimedAfterTheirNotice() throws {
+    let sim = try TimelineTests.simulate(
+      Self.scenario(
+        duration: "6h",
+        groups: Self.general(
+          min: 2, extra: "\n      spot: {meanTimeToInterruption: 1h, notice: 2m}"),
+        workload: Self.deployment(replicas: 4)))
+    let notices = TimelineTests.events(sim, reason: "SpotInterrupted")
+    let removals = TimelineTests.events(sim, reason: "RemovingNode")
+    #expect(notices.count >= 3)
+    for t in notices where t + 120 <= 21_600 {
+      #expect(removals.contains(t + 120))
+      if t + 180 < 21_600 {
+        #expect((Self.nodes(sim, at: t + 180) ?? 0) >= 2)
+      }
+    }
+    #expect(TimelineTests.events(sim, reason: "Evicted").count > 0)
+    #expect(Self.nodes(sim, at: 21_600) == 2)
+  }
+
+  /// The scenario's Cluster Autoscaler is read strictly: each mistake is one line naming file,
+  /// line and what was expected.
+  @Test(arguments: [
+    (
+      "flags: {scale-down-unneded-time: 5m}",
+      "s.yaml:9: spec.clusterAutoscaler.flags.scale-down-unneded-time: unknown Cluster Autoscaler flag"
+    ),
+    ("flags: {scale-down-utilization-threshold: 1.5}", "expected a fraction between 0 and 1"),
+    ("flags: {scan-interval: 100ms}", "must be at least 1s"),
+    ("flags: {cores-total: \"10\"}", "expected min:max"),
+    ("expander: cheapest", "expected expanders separated by commas"),
+    ("expander: priority", "needs a ConfigMap cluster-autoscaler-priority-expander"),
+  ])
+  func badSettingsAreOneLine(_ c: (String, String)) {
+    let text = """
+      apiVersion: berth.dev/v1alpha1
+      kind: Scenario
+      metadata: {name: s}
+      spec:
+        duration: 1h
+        clusterAutoscaler:
+          nodeGroups:
+          - {name: g, maxSize: 3, template: {apiVersion: v1, kind: Node, status: {allocatable: {cpu: "4"}}}}
+          \(c.0)
+
+      """
+    let message = ScenarioReaderTests.error(text)
+    #expect(message.contains(c.1), "\(message)")
+    #expect(!message.contains("\n"))
+  }
+
+  @Test func badGroupsAreOneLine() {
+    func group(_ g: String, nodes: String = "") -> String {
+      ScenarioReaderTests.error(
+        """
+        apiVersion: berth.dev/v1alpha1
+        kind: Scenario
+        metadata: {name: s}
+        spec:
+          duration: 1h
+          clusterAutoscaler:
+            nodeGroups:
+            - \(g)
+
+        """ + nodes)
+    }
+    let template = "template: {apiVersion: v1, kind: Node, status: {allocatable: {cpu: \"4\"}}}"
+    #expect(
+      group("{name: g, minSize: 4, maxSize: 3, \(template)}").contains(
+        "minSize 4 exceeds maxSize 3"))
+    #expect(group("{name: g, maxSize: 200000, \(template)}").contains("expected 0…100000"))
+    #expect(group("{name: g, maxSize: 3}").contains("needs a template"))
+    #expect(group("{name: \"a b\", maxSize: 3, \(template)}").contains("expected a name"))
+    #expect(
+      group("{name: g, maxSize: 3, spot: {meanTimeToInterruption: 1s}, \(template)}")
+        .contains("must be at least 1m"))
+    #expect(
+      group("{name: g, maxSize: 3, \(template), colour: red}").contains("unknown field"))
+    #expect(
+      group(
+        "{name: g, maxSize: 3, \(template)}",
+        nodes:
+          "---\n{apiVersion: v1, kind: Node, metadata: {name: n, labels: {berth.dev/node-group: h}}, status: {allocatable: {cpu: \"4\"}}}\n"
+      ).contains("no such node group"))
+    let badRegex = ScenarioReaderTests.error(
+      """
+      apiVersion: berth.dev/v1alpha1
+      kind: Scenario
+      metadata: {name: s}
+      spec:
+        duration: 1h
+        clusterAutoscaler:
+          expander: priority
+          nodeGroups: [{name: g, maxSize: 3, \(template)}]
+      ---
+      apiVersion: v1
+      kind: ConfigMap
+      metadata: {name: cluster-autoscaler-priority-expander, namespace: kube-system}
+      data: {priorities: "10: [\\"(unclosed\\"]"}
+
+      """)
+    #expect(badRegex.contains("not a valid regular expression"), "\(badRegex)")
+  }
 }

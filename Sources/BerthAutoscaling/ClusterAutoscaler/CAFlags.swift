@@ -200,6 +200,10 @@ public struct NodeGroupSpec: Sendable, Equatable {
   /// Windows in which the cloud refuses to add instances (a quota or stock-out error):
   /// scale-ups fail with `FailedToScaleUpGroup` and back the group off.
   public var unavailable: [TimeWindow] = []
+  /// Spot capacity: each node is reclaimed after an exponentially distributed time of this
+  /// mean, with `interruptionNotice` of warning (nil: on-demand, never reclaimed).
+  public var meanTimeToInterruption: VirtualTime?
+  public var interruptionNotice = VirtualTime.seconds(Int64(120))
 
   public init(name: String, minSize: Int, maxSize: Int, template: NodeSpec) {
     self.name = name
