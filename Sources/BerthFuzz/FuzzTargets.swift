@@ -26,6 +26,7 @@ enum FuzzTarget: String, CaseIterable {
   case hpaExplain = "hpa-explain"
   case vpaRecommend = "vpa-recommend"
   case loadSeries = "load-series"
+  case instanceCatalogue = "instance-catalogue"
 
   /// 2024-03-10 06:59:59 UTC: a minute before New York springs forward, where stepping is hardest.
   static let cronStart: Int64 = 1_710_053_999
@@ -99,6 +100,14 @@ enum FuzzTarget: String, CaseIterable {
       check { () throws(InputError) in try Self.runHPAExplain(data) }
     case .vpaRecommend:
       check { () throws(InputError) in try Self.runVPARecommend(data) }
+    case .instanceCatalogue:
+      check { () throws(InputError) in
+        for t in try InstanceCatalogueCSV.parse(text(data), file: "types.csv", spotPriceRatio: 0.35)
+        {
+          let a = t.allocatable
+          precondition(a.cpuMillis >= 0 && a.memoryBytes >= 0, "negative allocatable")
+        }
+      }
     case .loadSeries:
       check { () throws(InputError) in
         let points = try LoadSeriesCSV.parse(text(data), file: "series.csv")

@@ -151,7 +151,10 @@ public enum AutoscaleComparison {
       nodeSeconds += p.value * Double(next - p.time) / 1e9
     }
     let hours = max(Double(end) / 3.6e12, 1e-9)
-    let ca = sim.clusterAutoscaling?.outcome
+    var ca = sim.clusterAutoscaling?.outcome
+    if let k = sim.karpenter?.outcome {
+      ca = (cost: k.cost, churn: k.churn, evictions: k.evictions, chainP90: 0)
+    }
     let values: [Double] = [
       q.reduce(0) { $0 + $1.sloViolationSeconds },
       q.reduce(0) { $0 + $1.dropped },

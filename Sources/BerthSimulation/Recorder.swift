@@ -37,6 +37,7 @@ public final class Recorder: Component {
     "HorizontalPodAutoscaler": ["currentReplicas", "desiredReplicas"],
     "Usage": ["offeredLoad", "servedLoad", "droppedLoad", "latencyP99Seconds", "readyPods"],
     "NodeGroup": ["nodes", "targetSize"],
+    "NodePool": ["nodes", "launching"],
     "VerticalPodAutoscaler": [
       "targetCpuMillis", "targetMemoryBytes", "lowerBoundMemoryBytes", "upperBoundMemoryBytes",
     ],

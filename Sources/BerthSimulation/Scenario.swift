@@ -166,6 +166,8 @@ public struct Scenario: Sendable {
   /// The Cluster Autoscaler (`spec.clusterAutoscaler`); nil: the node set changes only by
   /// actions.
   public var clusterAutoscaler: ClusterAutoscalerScenario?
+  /// Karpenter (`spec.karpenter` and the NodePools); nil without.
+  public var karpenter: KarpenterScenario?
 
   public static let apiVersion = "berth.dev/v1alpha1"
   /// 2024-01-01T00:00:00Z.
@@ -207,6 +209,7 @@ public struct Scenario: Sendable {
     var scaledObjects: [(spec: ScaledObjectSpec, node: YAMLValue)] = []
     var vpas: [(spec: VPASpec, node: YAMLValue)] = []
     var priorities: (ExpanderPriorities, YAMLValue)?
+    var nodePools: [(spec: NodePoolSpec, node: YAMLValue)] = []
     var scenario: (YAMLValue, String)?
     var parsed: Scenario?
 
@@ -236,6 +239,12 @@ public struct Scenario: Sendable {
         }
         scenario = (v, v.file)
         parsed = try Scenario.scenario(v)
+      } else if kind == "NodePool" {
+        let p = try Scenario.nodePool(v)
+        if nodePools.contains(where: { $0.spec.name == p.name }) {
+          throw v.error("duplicate NodePool \(p.name)")
+        }
+        nodePools.append((p, v))
       } else if kind == "ConfigMap" {
         try v.requireKeys(in: ["apiVersion", "kind", "metadata", "data"])
         let name = try KubernetesYAML.name(v)
@@ -326,6 +335,22 @@ public struct Scenario: Sendable {
       }
       s.scaledObjects = scaledObjects.map(\.spec)
       s.verticalPodAutoscalers = vpas.map(\.spec)
+      if var k = s.karpenter {
+        guard !nodePools.isEmpty else {
+          throw InputError(
+            file: path, "spec.karpenter needs at least one NodePool (karpenter.sh/v1)")
+        }
+        guard s.clusterAutoscaler == nil else {
+          throw InputError(
+            file: path,
+            "spec.karpenter and spec.clusterAutoscaler both given: a cluster runs one node autoscaler"
+          )
+        }
+        k.nodePools = nodePools.map(\.spec)
+        s.karpenter = k
+      } else if let (_, node) = nodePools.first {
+        throw node.error("a NodePool needs spec.karpenter in the Scenario (the instance types)")
+      }
       if var ca = s.clusterAutoscaler {
         ca.priorities = priorities?.0
         if ca.flags.expanders.contains(.priority) && ca.priorities == nil {
@@ -361,7 +386,7 @@ public struct Scenario: Sendable {
     guard let spec = v.child("spec") else { throw v.error("Scenario \(name) has no spec") }
     try spec.requireKeys(in: [
       "duration", "startTime", "seed", "behaviors", "actions", "settings", "loads", "usage",
-      "metricsServer", "clusterAutoscaler",
+      "metricsServer", "clusterAutoscaler", "karpenter",
     ])
     guard let d = spec.child("duration") else {
       throw spec.error("Scenario \(name) needs spec.duration")
@@ -451,6 +476,7 @@ public struct Scenario: Sendable {
     if let u = spec.child("usage") {
       scenario.usage = try usage(u, loads: scenario.loads, dir: dir)
     }
+    if let k = spec.child("karpenter") { scenario.karpenter = try karpenter(k, dir: dir) }
     if let c = spec.child("clusterAutoscaler") {
       scenario.clusterAutoscaler = try clusterAutoscaler(c)
     }

@@ -1,6 +1,7 @@
 import BerthAutoscaling
 import BerthCore
 import BerthTraces
+import Foundation
 
 /// A Cluster Autoscaler node group as the scenario declares it: the group and how long its
 /// nodes take from request to Ready.
@@ -208,5 +209,163 @@ extension Scenario {
       entries.append((p, patterns))
     }
     return ExpanderPriorities(entries: entries)
+  }
+}
+
+/// `spec.karpenter`: Karpenter's provisioner and disruption controller over the scenario's
+/// NodePools (`karpenter.sh/v1`) and an instance-type catalogue.
+public struct KarpenterScenario: Sendable {
+  public var nodePools: [NodePoolSpec] = []
+  public var catalogue: [InstanceType] = []
+  /// The catalogue's path as written, and its FNV-1a checksum (summary.json's inputs).
+  public var cataloguePath = ""
+  public var spotPriceRatio = 0.35
+  /// Request → node Ready.
+  public var launchDelay = DurationDistribution.fixed(.seconds(Int64(60)))
+  /// Pending pods are batched until none came for the idle duration, or the max duration.
+  public var batchIdleDuration = VirtualTime.seconds(Int64(1))
+  public var batchMaxDuration = VirtualTime.seconds(Int64(10))
+  /// Spot nodes are reclaimed after an exponential time of this mean (nil: never), with
+  /// `interruptionNotice` of warning.
+  public var meanTimeToInterruption: VirtualTime?
+  public var interruptionNotice = VirtualTime.seconds(Int64(120))
+}
+
+extension Scenario {
+  static func karpenter(_ v: YAMLValue, dir: String) throws(InputError) -> KarpenterScenario {
+    try v.requireKeys(in: [
+      "instanceTypes", "spotPriceRatio", "launchDelay", "batchIdleDuration", "batchMaxDuration",
+      "spot",
+    ])
+    var k = KarpenterScenario()
+    if let r = v.child("spotPriceRatio") {
+      k.spotPriceRatio = try number(r)
+      guard (0...10).contains(k.spotPriceRatio) else { throw r.error("expected 0…10") }
+    }
+    guard let t = v.child("instanceTypes") else {
+      throw v.error("spec.karpenter needs instanceTypes (a catalogue CSV, datasets/instance-types)")
+    }
+    let relative = try t.string()
+    let path =
+      relative.hasPrefix("/") ? relative : (dir as NSString).appendingPathComponent(relative)
+    let text = try InputFile.text(path)
+    k.catalogue = try InstanceCatalogueCSV.parse(text, file: path, spotPriceRatio: k.spotPriceRatio)
+    k.cataloguePath = path
+    if let d = v.child("launchDelay") { k.launchDelay = try distribution(d) }
+    for (key, path) in [
+      ("batchIdleDuration", \KarpenterScenario.batchIdleDuration),
+      ("batchMaxDuration", \KarpenterScenario.batchMaxDuration),
+    ] {
+      guard let d = v.child(key) else { continue }
+      let x = try duration(d)
+      guard x >= .seconds(Int64(0)), x <= .seconds(Int64(3600)) else {
+        throw d.error("expected 0s…1h")
+      }
+      k[keyPath: path] = x
+    }
+    if let spot = v.child("spot") {
+      try spot.requireKeys(in: ["meanTimeToInterruption", "notice"])
+      guard let m = spot.child("meanTimeToInterruption") else {
+        throw spot.error("spot needs meanTimeToInterruption (a duration such as 24h)")
+      }
+      let mean = try duration(m)
+      guard mean >= .seconds(Int64(60)) else { throw m.error("must be at least 1m") }
+      k.meanTimeToInterruption = mean
+      if let n = spot.child("notice") { k.interruptionNotice = try duration(n) }
+    }
+    return k
+  }
+
+  /// A `karpenter.sh/v1` NodePool.
+  static func nodePool(_ v: YAMLValue) throws(InputError) -> NodePoolSpec {
+    try v.requireKeys(in: ["apiVersion", "kind", "metadata", "spec", "status"])
+    var p = NodePoolSpec(name: try KubernetesYAML.name(v))
+    guard let spec = v.child("spec") else { throw v.error("NodePool \(p.name) has no spec") }
+    try spec.requireKeys(in: ["weight", "limits", "template", "disruption"])
+    if let w = spec.child("weight") {
+      let x = try w.int64()
+      guard (1...100).contains(x) else { throw w.error("expected 1…100") }
+      p.weight = Int(x)
+    }
+    if let l = spec.child("limits") {
+      let list = try l.resourceList()
+      let amounts: ResourceAmounts
+      do throws(QuantityError) { amounts = try list.amounts() } catch {
+        throw l.error(error.description)
+      }
+      if l.child("cpu") != nil { p.cpuLimitMillis = amounts.cpuMillis }
+      if l.child("memory") != nil { p.memoryLimitBytes = amounts.memoryBytes }
+    }
+    if let t = spec.child("template") {
+      try t.requireKeys(in: ["metadata", "spec"])
+      if let m = t.child("metadata") {
+        try m.requireKeys(in: ["labels", "annotations"])
+        p.labels = try m.child("labels")?.stringMap() ?? [:]
+      }
+      if let s = t.child("spec") {
+        try s.requireKeys(in: [
+          "requirements", "taints", "startupTaints", "expireAfter", "nodeClassRef",
+          "terminationGracePeriod",
+        ])
+        for r in try s.child("requirements")?.sequence() ?? [] {
+          try r.requireKeys(in: ["key", "operator", "values", "minValues"])
+          guard let key = try r.child("key")?.string(),
+            let opText = try r.child("operator")?.string()
+          else { throw r.error("a requirement needs key and operator") }
+          guard let op = NodeRequirement.Operator(rawValue: opText) else {
+            throw (r.child("operator") ?? r).error(
+              "expected \(NodeRequirement.Operator.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
+          }
+          let values = try r.child("values")?.stringList() ?? []
+          if (op == .gt || op == .lt) && (values.count != 1 || Int64(values[0]) == nil) {
+            throw r.error("\(opText) needs one integer value")
+          }
+          if (op == .in || op == .notIn) && values.isEmpty {
+            throw r.error("\(opText) needs values")
+          }
+          p.requirements.append(NodeRequirement(key: key, op: op, values: values))
+        }
+        if let taints = s.child("taints") { p.taints = try KubernetesYAML.taints(taints) }
+        if let e = s.child("expireAfter") {
+          p.expireAfter = try e.string() == "Never" ? nil : try duration(e)
+        }
+      }
+    }
+    if let d = spec.child("disruption") {
+      try d.requireKeys(in: ["consolidationPolicy", "consolidateAfter", "budgets"])
+      if let c = d.child("consolidationPolicy") {
+        guard let policy = NodePoolSpec.ConsolidationPolicy(rawValue: try c.string()) else {
+          throw c.error("expected WhenEmpty or WhenEmptyOrUnderutilized")
+        }
+        p.consolidationPolicy = policy
+      }
+      if let a = d.child("consolidateAfter") {
+        if try a.string() == "Never" {
+          p.consolidates = false
+        } else {
+          p.consolidateAfter = try duration(a)
+        }
+      }
+      if let b = d.child("budgets") {
+        p.budgets = []
+        for budget in try b.sequence() {
+          try budget.requireKeys(in: ["nodes", "schedule", "duration", "reasons"])
+          if budget.child("schedule") != nil {
+            throw budget.error("scheduled budgets are not modelled yet (use nodes alone)")
+          }
+          guard let n = budget.child("nodes") else { throw budget.error("a budget needs nodes") }
+          let text = try n.string()
+          if text.hasSuffix("%"), let x = Int(text.dropLast()), (0...100).contains(x) {
+            p.budgets.append(.percent(x))
+          } else if let x = Int(text), x >= 0 {
+            p.budgets.append(.count(x))
+          } else {
+            throw n.error("expected a count or a percentage such as 10%")
+          }
+        }
+      }
+    }
+    return p
   }
 }

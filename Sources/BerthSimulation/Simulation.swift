@@ -124,6 +124,8 @@ public final class Simulation {
   @exclusivity(unchecked) var verticalAutoscaling: VerticalAutoscaling!
   /// The Cluster Autoscaler, when the scenario has one.
   @exclusivity(unchecked) var clusterAutoscaling: ClusterAutoscaling?
+  /// Karpenter, when the scenario has NodePools.
+  @exclusivity(unchecked) var karpenter: KarpenterProvisioning?
 
   @exclusivity(unchecked) var records: [PodRecord] = []
   /// Per node row, the pod records naming it (`PodRecord.node`) whose rows are not released:
@@ -206,6 +208,11 @@ public final class Simulation {
       // After the scheduler and the kubelets: its loop sees what they made of the instant.
       let c = ClusterAutoscaling(self, config: ca, root: root)
       clusterAutoscaling = c
+      engine.add(c)
+    }
+    if let k = scenario.karpenter {
+      let c = KarpenterProvisioning(self, config: k, root: root)
+      karpenter = c
       engine.add(c)
     }
     queue.deleteVictim = { [unowned self] victim, preemptor, node in
@@ -590,6 +597,7 @@ public final class Simulation {
       pod: pod, in: self, type: .warning, reason: "FailedScheduling",
       message: scheduler.diagnose(pod).message)
     clusterAutoscaling?.podUnschedulable(pod)
+    karpenter?.podUnschedulable(pod)
   }
 
   // MARK: Workloads
@@ -686,6 +694,7 @@ public final class Simulation {
     if let v = horizontalAutoscaling.violation() { out.append(v) }
     if let v = verticalAutoscaling.violation() { out.append(v) }
     if let v = clusterAutoscaling?.violation() { out.append(v) }
+    if let v = karpenter?.violation() { out.append(v) }
     lastChecked = now
     let pods = cluster.pods
     var owned = [Int](repeating: 0, count: replicaSets.sets.count)
@@ -796,6 +805,7 @@ public final class Simulation {
   /// Writes the last instant's records; call once, after the last `advance`.
   public func finish() {
     clusterAutoscaling?.finish()
+    karpenter?.finish()
     recorder.finish(self)
   }
 
@@ -811,6 +821,14 @@ public final class Simulation {
   /// The Cluster Autoscaler's run in one line (nil without one): scale-ups and removals,
   /// node-hours and cost, the p90 from a pod's creation to Ready for the pods it scaled up for.
   public var nodeAutoscalingLine: String? {
+    if let k = karpenter {
+      let o = k.outcome
+      let launched = k.pools.reduce(0) { $0 + $1.launched }
+      let disrupted = k.pools.reduce(0) { $0 + $1.disruptions.values.reduce(0, +) }
+      let hours = k.pools.reduce(0.0) { $0 + $1.nodeSeconds } / 3600
+      return
+        "karpenter: \(launched) nodes launched, \(disrupted) disrupted, \(o.evictions) pods evicted; \(String(format: "%.1f", hours)) node-hours, cost \(String(format: "%.2f", o.cost))"
+    }
     guard let ca = clusterAutoscaling else { return nil }
     let o = ca.outcome
     let hours = (0..<ca.groups.count).reduce(0.0) { $0 + ca.nodeHours($1) }

@@ -194,6 +194,9 @@ public enum SimulationOutputs {
     if let ca = sim.clusterAutoscaling {
       o += "  \"clusterAutoscaler\": \(ca.summaryJSON()),\n"
     }
+    if let k = sim.karpenter {
+      o += "  \"karpenter\": \(k.summaryJSON()),\n"
+    }
     let reasons = sim.recorder.reasons.sorted { $0.key < $1.key }
     o +=
       "  \"events\": {" + reasons.map { "\(json($0.key)): \($0.value)" }.joined(separator: ", ")

@@ -220,6 +220,17 @@ extension SimulationOutputs {
           ]
         })
     }
+    let nodePools = rec.objects(kind: "NodePool")
+    if !nodePools.isEmpty {
+      body += stepChart(
+        title: "Karpenter: nodes and launching node claims by NodePool", yLabel: "nodes", end: end,
+        series: nodePools.prefix(Recorder.chartedObjects / 2).flatMap {
+          [
+            ($0.name, points("NodePool", $0.namespace, $0.name, "nodes"), 1),
+            ($0.name + " launching", points("NodePool", $0.namespace, $0.name, "launching"), 1),
+          ]
+        })
+    }
     let statefulSets = rec.objects(kind: "StatefulSet")
     if !statefulSets.isEmpty {
       body += stepChart(

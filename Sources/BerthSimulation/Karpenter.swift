@@ -1,0 +1,636 @@
+import BerthAutoscaling
+import BerthCore
+import BerthEngine
+import BerthScheduling
+import Foundation
+
+/// Karpenter (kubernetes-sigs/karpenter, its documented behaviour) for the scenario's
+/// NodePools over an instance-type catalogue (`spec.karpenter`):
+///
+/// - **Provisioning.** Pods the scheduler found unschedulable are batched: the batch closes 1 s
+///   (`batchIdleDuration`) after the last pending pod arrived, at most 10 s
+///   (`batchMaxDuration`) after the first. The batch, largest pods first (CPU, then memory),
+///   is packed: onto existing capacity and the nodes still launching (the scheduler's filters
+///   decide), else onto a node claim opened in this batch whose offerings — instance type,
+///   capacity type, zone — can still hold it (the pod's node selector and required node
+///   affinity over the offering's labels, the pool's taints tolerated, the claim's requests
+///   plus the pod's within the type's allocatable, DaemonSet pods included), else onto a new
+///   claim from the first NodePool (highest `weight`, then name) that has an offering for it
+///   within its `limits`. Each claim launches the cheapest offering that holds all its pods
+///   (spot when the pool allows it and it is cheaper) and its node is Ready after
+///   `launchDelay`, named `<pool>-<n>`, labelled as the offering says.
+/// - **Disruption** (every 10 s, one decision at a time): nodes past `expireAfter` are
+///   replaced (Expired); with consolidation, nodes without pods other than DaemonSet ones for
+///   `consolidateAfter` are deleted (Empty), then — `WhenEmptyOrUnderutilized` — the node
+///   with the fewest pods whose pods all fit elsewhere is deleted (Underutilized/Delete), or,
+///   when they fit on one cheaper node, replaced by it (Underutilized/Replace: the replacement
+///   launches, the node goes once it is Ready). Pods annotated `karpenter.sh/do-not-disrupt`
+///   and PodDisruptionBudgets with no disruption left keep their node; each pool's budgets
+///   (`nodes: 10%` by default, rounded up, less the nodes being disrupted or not Ready) cap
+///   voluntary disruption. A disrupted node is tainted `karpenter.sh/disrupted:NoSchedule`,
+///   its pods evicted through their budgets every 5 s, and deleted once they are gone.
+final class KarpenterProvisioning: Component {
+  enum Tag: UInt32 { case batch, register, disruption, drain }
+
+  // SAFETY: the simulation owns its components and outlives them.
+  unowned(unsafe) let sim: Simulation
+  let config: KarpenterScenario
+  private let snapshot: SchedulingSnapshot
+  private var launchRNG: SplitMix64
+
+  struct Pool {
+    var spec: NodePoolSpec
+    var offerings: [Offering]
+    /// DaemonSet pods' requests on a node of the pool (worked out per batch).
+    var nodes: [Int] = []
+    var nextNumber = 0
+    var launched = 0
+    var nodeSeconds = 0.0
+    var cost = 0.0
+    var counted = VirtualTime.zero
+    var maxNodes = 0
+    var disruptions: [String: Int] = [:]
+    var series = -1
+  }
+  @exclusivity(unchecked) private(set) var pools: [Pool] = []
+
+  struct Claim {
+    var serial: UInt32
+    var pool: Int
+    var offering: Offering
+    var name: String
+    var requested: VirtualTime
+    /// The node this claim replaces (consolidation), -1 for none.
+    var replaces: Int
+  }
+  @exclusivity(unchecked) private var inFlight: [Claim] = []
+  private var claimSerial: UInt32 = 0
+
+  /// Per node row: its pool (-1 none), offering, when it was launched, its last pod change.
+  @exclusivity(unchecked) private var poolOfRow: [Int32] = []
+  @exclusivity(unchecked) private var offeringOfRow: [Offering?] = []
+  @exclusivity(unchecked) private var launchedAt: [VirtualTime] = []
+  @exclusivity(unchecked) private var lastPodChange: [VirtualTime] = []
+  /// Nodes a launching replacement will take over from.
+  @exclusivity(unchecked) private var replacing = Set<Int>()
+
+  struct Deletion {
+    var node: Int
+    var reason: String
+  }
+  @exclusivity(unchecked) private var deleting: [Deletion] = []
+  @exclusivity(unchecked) private var drainTimer: TimerHandle?
+
+  @exclusivity(unchecked) private var unschedulable: [PodID] = []
+  @exclusivity(unchecked) private var listed: [Bool] = []
+  private var batch: (start: VirtualTime, last: VirtualTime)?
+  @exclusivity(unchecked) private(set) var evictions = 0
+  /// Launches by instance type and capacity type.
+  @exclusivity(unchecked) private(set) var launchesByType: [String: Int] = [:]
+  private var idleMilliSeconds = 0.0
+  private var lastSample: (at: VirtualTime, idle: Int64)?
+
+  static let disruptedTaint = Taint(key: "karpenter.sh/disrupted", effect: .noSchedule)
+  static let disruptionInterval = VirtualTime.seconds(Int64(10))
+
+  init(_ sim: Simulation, config: KarpenterScenario, root: SplitMix64) {
+    self.sim = sim
+    self.config = config
+    var seeds = root.split(label: "karpenter-snapshot")
+    snapshot = SchedulingSnapshot(cluster: sim.cluster, seed: seeds.next())
+    launchRNG = root.split(label: "karpenter-launch")
+    pools = config.nodePools.sorted { ($0.weight, $1.name) > ($1.weight, $0.name) }.map {
+      Pool(spec: $0, offerings: Offering.of(pool: $0, catalogue: config.catalogue))
+    }
+  }
+
+  var name: String { "karpenter" }
+  var watches: ClusterChangeKinds { [.assignedPodAdded, .assignedPodDeleted] }
+
+  func start(_ engine: Engine) {
+    for p in pools.indices {
+      pools[p].series = sim.recorder.series(
+        kind: "NodePool", namespace: "-", name: pools[p].spec.name, fields: ["nodes", "launching"])
+    }
+    for n in 0..<sim.cluster.nodes.count where !sim.nodes.isRemoved(n) {
+      let labels = sim.cluster.nodes.specs[n].labels
+      guard let name = labels[NodePoolSpec.label],
+        let p = pools.firstIndex(where: { $0.spec.name == name })
+      else { continue }
+      let offering = pools[p].offerings.first {
+        $0.type.name == labels[NodePoolSpec.instanceTypeLabel]
+          && $0.capacityType == (labels[NodePoolSpec.capacityTypeLabel] ?? "on-demand")
+      }
+      adopt(n, pool: p, offering: offering)
+    }
+    for p in pools.indices { publish(p) }
+    engine.every(Self.disruptionInterval, self, tag: Tag.disruption.rawValue)
+  }
+
+  private func grow(_ n: Int) {
+    while poolOfRow.count <= n {
+      poolOfRow.append(-1)
+      offeringOfRow.append(nil)
+      launchedAt.append(.zero)
+      lastPodChange.append(.zero)
+    }
+  }
+
+  private func adopt(_ n: Int, pool p: Int, offering: Offering?) {
+    grow(n)
+    account(p)
+    poolOfRow[n] = Int32(p)
+    offeringOfRow[n] = offering
+    launchedAt[n] = sim.now
+    lastPodChange[n] = sim.now
+    pools[p].nodes.append(n)
+    pools[p].maxNodes = max(pools[p].maxNodes, pools[p].nodes.count)
+  }
+
+  /// Node-seconds and cost of pool `p` up to now (before its nodes change).
+  private func account(_ p: Int) {
+    let dt = (sim.now - pools[p].counted).seconds
+    pools[p].nodeSeconds += Double(pools[p].nodes.count) * dt
+    for n in pools[p].nodes { pools[p].cost += (offeringOfRow[n]?.price ?? 0) * dt / 3600 }
+    pools[p].counted = sim.now
+  }
+
+  private func publish(_ p: Int) {
+    sim.recorder.set(series: pools[p].series, pools[p].nodes.count)
+    sim.recorder.set(series: pools[p].series + 1, inFlight.count { $0.pool == p })
+  }
+
+  func observe(_ change: ClusterChange, _ engine: Engine) {
+    let pod: PodID
+    switch change {
+    case .assignedPodAdded(let p): pod = p
+    case .assignedPodDeleted(let p): pod = p
+    default: return
+    }
+    // A deleted pod's row still says where it was (`PodRecord.node`).
+    let n = Int(sim.records[pod.index].node)
+    if n >= 0 && n < lastPodChange.count { lastPodChange[n] = sim.now }
+  }
+
+  // MARK: Provisioning
+
+  /// The scheduler found no node for the pod: it joins the batch.
+  func podUnschedulable(_ pod: PodID) {
+    let i = pod.index
+    while listed.count <= i { listed.append(false) }
+    if !listed[i] {
+      listed[i] = true
+      unschedulable.append(pod)
+    }
+    let now = sim.now
+    if let b = batch {
+      batch = (b.start, now)
+    } else {
+      batch = (now, now)
+      sim.engine.schedule(self, after: config.batchIdleDuration, tag: Tag.batch.rawValue)
+    }
+  }
+
+  func fire(_ t: BerthEngine.Timer, _ engine: Engine) {
+    switch Tag(rawValue: t.tag) {
+    case .batch:
+      guard let b = batch else { return }
+      let now = sim.now
+      let due = min(b.last + config.batchIdleDuration, b.start + config.batchMaxDuration)
+      if now < due {
+        sim.engine.schedule(self, at: due, tag: Tag.batch.rawValue)
+        return
+      }
+      batch = nil
+      provision()
+    case .register: register(serial: UInt32(truncatingIfNeeded: t.payload))
+    case .disruption: disrupt()
+    case .drain:
+      drainTimer = nil
+      drainStep()
+    case nil: preconditionFailure("unknown Karpenter timer")
+    }
+  }
+
+  private func pendingPods() -> [PodID] {
+    let pods = sim.cluster.pods
+    var kept = 0
+    for p in unschedulable {
+      if !sim.isGone(p) && !pods.isBound(p) && pods.deletionDueAt[p.index] == PodTable.never
+        && !pods.phase(of: p).isFinished
+      {
+        unschedulable[kept] = p
+        kept += 1
+      } else {
+        listed[p.index] = false
+      }
+    }
+    unschedulable.removeLast(unschedulable.count - kept)
+    return unschedulable.sorted {
+      let a = (pods.requestCPU[$0.index], pods.requestMemory[$0.index])
+      let b = (pods.requestCPU[$1.index], pods.requestMemory[$1.index])
+      return a != b ? a > b : sim.records[$0.index].serial < sim.records[$1.index].serial
+    }
+  }
+
+  /// A node spec for an offering of pool `p`, as the node would register.
+  private func nodeSpec(_ o: Offering, pool p: Int, name: String) -> NodeSpec {
+    var labels = o.labels
+    labels["kubernetes.io/hostname"] = name
+    return NodeSpec(
+      name: name, labels: labels, taints: pools[p].spec.taints, allocatable: o.type.allocatable)
+  }
+
+  /// Whether a pod may run on a node with these labels and the pool's taints: node selector,
+  /// required node affinity, taints tolerated.
+  private func compatible(_ spec: PodSpec, _ labels: [String: String], pool p: Int) -> Bool {
+    guard spec.nodeSelector.allSatisfy({ labels[$0.key] == $0.value }) else { return false }
+    if let required = spec.affinity?.required, !required.matches(labels: labels, nodeName: "") {
+      return false
+    }
+    return pools[p].spec.taints.allSatisfy { taint in
+      taint.effect == .preferNoSchedule || spec.tolerations.contains { $0.tolerates(taint) }
+    }
+  }
+
+  struct OpenClaim {
+    var pool: Int
+    var options: [Offering]
+    var cpu: Int64
+    var memory: Int64
+    var pods: [PodID]
+  }
+
+  /// Whether the pool's limits leave room for one more node of `o` (CPU and memory of its
+  /// nodes, the launching ones and the claims opened in this batch).
+  private func withinLimits(_ p: Int, _ o: Offering, opened: [OpenClaim]) -> Bool {
+    var cpu = o.type.cpuMillis
+    var memory = o.type.memoryBytes
+    for n in pools[p].nodes {
+      cpu += sim.cluster.nodes.allocatableCPU[n]
+      memory += sim.cluster.nodes.allocatableMemory[n]
+    }
+    for c in inFlight where c.pool == p {
+      cpu += c.offering.type.cpuMillis
+      memory += c.offering.type.memoryBytes
+    }
+    for c in opened where c.pool == p {
+      cpu += c.options.map(\.type.cpuMillis).min() ?? 0
+      memory += c.options.map(\.type.memoryBytes).min() ?? 0
+    }
+    return cpu <= (pools[p].spec.cpuLimitMillis ?? .max)
+      && memory <= (pools[p].spec.memoryLimitBytes ?? .max)
+  }
+
+  private func provision() {
+    let pods = pendingPods()
+    guard !pods.isEmpty else { return }
+    // Nodes still launching join the snapshot as they will register.
+    for c in inFlight { snapshot.addNode(from: nodeSpec(c.offering, pool: c.pool, name: "x")) }
+    let overhead = pools.map { p -> (cpu: Int64, memory: Int64) in
+      let r = sim.daemonSets.podsRequests(
+        on: NodeSpec(
+          name: "", labels: p.spec.labels, taints: p.spec.taints, allocatable: ResourceAmounts()))
+      return (r.cpuMillis, r.memoryBytes)
+    }
+    var claims: [OpenClaim] = []
+    let table = sim.cluster.pods
+    for pod in pods {
+      if let n = snapshot.anyFit(pod) {
+        snapshot.place(pod, on: n)
+        continue
+      }
+      let spec = sim.podSpec(pod)
+      let cpu = table.requestCPU[pod.index]
+      let memory = table.requestMemory[pod.index]
+      func fits(_ o: Offering, _ c: Int64, _ m: Int64, _ count: Int, pool p: Int) -> Bool {
+        let a = o.type.allocatable
+        return a.cpuMillis >= c + overhead[p].cpu && a.memoryBytes >= m + overhead[p].memory
+          && a.pods >= Int64(count)
+      }
+      var placed = false
+      for k in claims.indices {
+        let c = claims[k]
+        let options = c.options.filter {
+          compatible(spec, $0.labels, pool: c.pool)
+            && fits($0, c.cpu + cpu, c.memory + memory, c.pods.count + 1, pool: c.pool)
+        }
+        guard !options.isEmpty else { continue }
+        claims[k].options = options
+        claims[k].cpu += cpu
+        claims[k].memory += memory
+        claims[k].pods.append(pod)
+        placed = true
+        break
+      }
+      if placed { continue }
+      for p in pools.indices {
+        let options = pools[p].offerings.filter {
+          compatible(spec, $0.labels, pool: p) && fits($0, cpu, memory, 1, pool: p)
+            && withinLimits(p, $0, opened: claims)
+        }
+        guard !options.isEmpty else { continue }
+        claims.append(OpenClaim(pool: p, options: options, cpu: cpu, memory: memory, pods: [pod]))
+        break
+      }
+    }
+    snapshot.revert()
+    for c in claims {
+      guard
+        let o = Offering.cheapest(
+          c.options, cpu: c.cpu + overhead[c.pool].cpu, memory: c.memory + overhead[c.pool].memory,
+          pods: Int64(c.pods.count))
+      else { continue }
+      let claim = launch(o, pool: c.pool, replaces: -1)
+      for p in c.pods {
+        sim.recorder.event(
+          pod: p, in: sim, type: .normal, reason: "Nominated",
+          message: "Pod should schedule on: nodeclaim/\(claim.name)")
+      }
+    }
+  }
+
+  @discardableResult
+  private func launch(_ o: Offering, pool p: Int, replaces: Int) -> Claim {
+    var name: String
+    repeat {
+      name = "\(pools[p].spec.name)-\(pools[p].nextNumber)"
+      pools[p].nextNumber += 1
+    } while sim.cluster.nodes.id(named: name) != nil || inFlight.contains { $0.name == name }
+    claimSerial &+= 1
+    let claim = Claim(
+      serial: claimSerial, pool: p, offering: o, name: name, requested: sim.now, replaces: replaces)
+    inFlight.append(claim)
+    pools[p].launched += 1
+    launchesByType["\(o.type.name)/\(o.capacityType)", default: 0] += 1
+    sim.recorder.event(
+      kind: "NodeClaim", namespace: "", name: name, type: .normal, reason: "Launched",
+      message:
+        "Status condition transitioned, Type: Launched, Status: True (\(o.type.name), \(o.capacityType), \(o.zone), \(String(format: "%.4f", o.price))/h)"
+    )
+    sim.engine.schedule(
+      self, after: config.launchDelay.sample(&launchRNG), tag: Tag.register.rawValue,
+      payload: UInt64(claimSerial))
+    publish(p)
+    return claim
+  }
+
+  private func register(serial: UInt32) {
+    guard let k = inFlight.firstIndex(where: { $0.serial == serial }) else { return }
+    let c = inFlight.remove(at: k)
+    let row = sim.nodes.add(nodeSpec(c.offering, pool: c.pool, name: c.name))
+    adopt(row, pool: c.pool, offering: c.offering)
+    sim.recorder.event(
+      kind: "NodeClaim", namespace: "", name: c.name, type: .normal, reason: "Registered",
+      message: "Status condition transitioned, Type: Registered, Status: True")
+    publish(c.pool)
+    if c.replaces >= 0 && !sim.nodes.isRemoved(c.replaces) && poolOfRow[c.replaces] >= 0 {
+      replacing.remove(c.replaces)
+      beginDeletion(c.replaces, reason: "Underutilized/Replace")
+    }
+  }
+
+  // MARK: Disruption
+
+  /// Whether node `n`'s pods may be disrupted voluntarily: none annotated do-not-disrupt, and
+  /// every budget covering one allows a disruption.
+  private func disruptable(_ n: Int) -> Bool {
+    for p in sim.cluster.podsOn(NodeID(UInt32(n)))
+    where sim.records[p.index].ownerKind != .daemonSet {
+      if sim.drainFacts(p).doNotDisrupt { return false }
+      for b in 0..<sim.cluster.disruptionBudgets.count where sim.cluster.budget(b, covers: p) {
+        if sim.nodes.disruptionsAllowed(b) < 1 { return false }
+      }
+    }
+    return true
+  }
+
+  private func movablePods(_ n: Int) -> [PodID] {
+    sim.cluster.podsOn(NodeID(UInt32(n))).filter {
+      sim.records[$0.index].ownerKind != .daemonSet && !sim.cluster.pods.isTerminating($0)
+    }
+  }
+
+  private func disrupt() {
+    sampleIdle()
+    let now = sim.now
+    let busy = Set(deleting.map(\.node)).union(replacing)
+    // Expiration: forceful, outside the budgets.
+    for p in pools.indices {
+      guard let expiry = pools[p].spec.expireAfter else { continue }
+      for n in pools[p].nodes where !busy.contains(n) && now - launchedAt[n] >= expiry {
+        beginDeletion(n, reason: "Expired")
+      }
+    }
+    var budget = pools.indices.map { p -> Int in
+      let disrupting =
+        deleting.count { poolOfRow[$0.node] == Int32(p) }
+        + replacing.count {
+          poolOfRow[$0] == Int32(p)
+        }
+        + pools[p].nodes.count { !sim.nodes.isReady($0) }
+      return pools[p].spec.allowedDisruptions(nodes: pools[p].nodes.count, disrupting: disrupting)
+    }
+    let taken = Set(deleting.map(\.node)).union(replacing)
+    // Emptiness.
+    var acted = false
+    for p in pools.indices where pools[p].spec.consolidates {
+      for n in pools[p].nodes
+      where !taken.contains(n) && budget[p] > 0 && movablePods(n).isEmpty
+        && now - lastPodChange[n] >= pools[p].spec.consolidateAfter && sim.nodes.isReady(n)
+      {
+        budget[p] -= 1
+        beginDeletion(n, reason: "Empty")
+        acted = true
+      }
+    }
+    guard !acted else { return }
+    // Single-node consolidation: the node with the fewest pods first.
+    var candidates: [(n: Int, pods: Int)] = []
+    for p in pools.indices
+    where pools[p].spec.consolidates
+      && pools[p].spec.consolidationPolicy == .whenEmptyOrUnderutilized && budget[p] > 0
+    {
+      for n in pools[p].nodes
+      where !taken.contains(n) && sim.nodes.isReady(n)
+        && now - lastPodChange[n] >= pools[p].spec.consolidateAfter
+      {
+        candidates.append((n, movablePods(n).count))
+      }
+    }
+    candidates.sort { $0.pods != $1.pods ? $0.pods < $1.pods : $0.n < $1.n }
+    for (n, _) in candidates where disruptable(n) {
+      if consolidate(n, excluding: taken) { return }
+    }
+  }
+
+  /// Deletes or replaces node `n` when that is cheaper: its pods all fit on the other nodes
+  /// (delete), or on one new node cheaper than it (replace). Returns whether it acted.
+  private func consolidate(_ n: Int, excluding taken: Set<Int>) -> Bool {
+    let pods = movablePods(n)
+    var excluded = taken
+    excluded.insert(n)
+    for p in pods { snapshot.unplace(p) }
+    var fitsElsewhere = true
+    for p in pods {
+      guard
+        let dest = snapshot.firstFit(
+          p, from: 0,
+          accept: { !excluded.contains($0) && self.sim.nodes.isReady($0) && $0 != n })
+      else {
+        fitsElsewhere = false
+        break
+      }
+      snapshot.place(p, on: dest)
+    }
+    snapshot.revert()
+    if fitsElsewhere {
+      beginDeletion(n, reason: "Underutilized/Delete")
+      return true
+    }
+    let p = Int(poolOfRow[n])
+    guard let current = offeringOfRow[n] else { return false }
+    let table = sim.cluster.pods
+    var cpu: Int64 = 0
+    var memory: Int64 = 0
+    for pod in pods {
+      cpu += table.requestCPU[pod.index]
+      memory += table.requestMemory[pod.index]
+    }
+    let daemon = sim.daemonSets.podsRequests(on: sim.cluster.nodes.specs[n])
+    let options = pools[p].offerings.filter { o in
+      pods.allSatisfy { compatible(sim.podSpec($0), o.labels, pool: p) }
+    }
+    guard
+      let cheaper = Offering.cheapest(
+        options, cpu: cpu + daemon.cpuMillis, memory: memory + daemon.memoryBytes,
+        pods: Int64(pods.count) + daemon.pods),
+      cheaper.price < current.price
+    else { return false }
+    replacing.insert(n)
+    let name = sim.cluster.nodes.name(NodeID(UInt32(n)))
+    sim.recorder.event(
+      kind: "Node", namespace: "", name: name, type: .normal, reason: "DisruptionLaunching",
+      message:
+        "Launching NodeClaim: Underutilized/Replace (\(cheaper.type.name) for \(current.type.name))"
+    )
+    launch(cheaper, pool: p, replaces: n)
+    return true
+  }
+
+  private func beginDeletion(_ n: Int, reason: String) {
+    guard !deleting.contains(where: { $0.node == n }) else { return }
+    let p = Int(poolOfRow[n])
+    pools[p].disruptions[reason, default: 0] += 1
+    sim.nodes.setTaint(n, Self.disruptedTaint, present: true)
+    sim.recorder.event(
+      kind: "Node", namespace: "", name: sim.cluster.nodes.name(NodeID(UInt32(n))),
+      type: .normal, reason: "DisruptionTerminating", message: "Disrupting Node: \(reason)")
+    deleting.append(Deletion(node: n, reason: reason))
+    if drainTimer == nil || !sim.engine.isPending(drainTimer!) {
+      drainTimer = sim.engine.schedule(self, after: .zero, tag: Tag.drain.rawValue)
+    }
+  }
+
+  /// Evicts the pods of the nodes being disrupted through their budgets, deletes those left
+  /// with none, and comes back in 5 s while any remain.
+  private func drainStep() {
+    var kept: [Deletion] = []
+    for d in deleting {
+      let pods = movablePods(d.node)
+      let waiting = !sim.cluster.podsOn(NodeID(UInt32(d.node))).allSatisfy {
+        sim.records[$0.index].ownerKind == .daemonSet
+      }
+      for p in pods {
+        let budgets = (0..<sim.cluster.disruptionBudgets.count).filter {
+          sim.cluster.budget($0, covers: p)
+        }
+        guard budgets.allSatisfy({ sim.nodes.disruptionsAllowed($0) > 0 }) else { continue }
+        sim.recorder.event(
+          pod: p, in: sim, type: .normal, reason: "Evicted",
+          message: "Evicted pod: \(d.reason)")
+        sim.records[p.index].disrupted = true
+        evictions += 1
+        sim.deletePod(p)
+      }
+      if !waiting {
+        let p = Int(poolOfRow[d.node])
+        account(p)
+        pools[p].nodes.removeAll { $0 == d.node }
+        poolOfRow[d.node] = -1
+        offeringOfRow[d.node] = nil
+        sim.nodes.remove(d.node)
+        publish(p)
+      } else {
+        kept.append(d)
+      }
+    }
+    deleting = kept
+    if !deleting.isEmpty {
+      drainTimer = sim.engine.schedule(
+        self, after: NodeLifecycle.drainRetry, tag: Tag.drain.rawValue)
+    }
+  }
+
+  // MARK: Outputs
+
+  private func sampleIdle() {
+    let now = sim.now
+    if let last = lastSample { idleMilliSeconds += Double(last.idle) * (now - last.at).seconds }
+    let t = sim.cluster.nodes
+    var idle: Int64 = 0
+    for n in 0..<t.count where !sim.nodes.isRemoved(n) {
+      idle += max(0, t.allocatableCPU[n] - t.requestedCPU[n])
+    }
+    lastSample = (now, idle)
+  }
+
+  func finish() {
+    sampleIdle()
+    for p in pools.indices { account(p) }
+  }
+
+  /// Cost, nodes launched and removed, evictions (what `autoscale compare` weighs).
+  var outcome: (cost: Double, churn: Int, evictions: Int) {
+    var cost = 0.0
+    var churn = 0
+    for p in pools {
+      cost += p.cost
+      churn += p.launched + p.disruptions.values.reduce(0, +)
+    }
+    return (cost, churn, evictions)
+  }
+
+  func summaryJSON() -> String {
+    let json = SimulationOutputs.json
+    func number(_ x: Double) -> String { String(format: "%.3f", x) }
+    let rows = pools.map { p in
+      let disruptions = p.disruptions.sorted { $0.key < $1.key }.map {
+        "\(json($0.key)): \($0.value)"
+      }.joined(separator: ", ")
+      return
+        "      {\"name\": \(json(p.spec.name)), \"weight\": \(p.spec.weight), \"nodes\": \(p.nodes.count), \"maxNodes\": \(p.maxNodes), \"launched\": \(p.launched), \"disruptions\": {\(disruptions)}, \"nodeHours\": \(number(p.nodeSeconds / 3600)), \"cost\": \(number(p.cost))}"
+    }
+    let types = launchesByType.sorted { $0.key < $1.key }.map { "\(json($0.key)): \($0.value)" }
+    let cost = pools.reduce(0.0) { $0 + $1.cost }
+    let hours = pools.reduce(0.0) { $0 + $1.nodeSeconds } / 3600
+    var o = "{\n"
+    o += "    \"instanceTypes\": \(json(config.cataloguePath)),\n"
+    o += "    \"spotPriceRatio\": \(config.spotPriceRatio),\n"
+    o += "    \"nodePools\": [\n" + rows.joined(separator: ",\n") + "\n    ],\n"
+    o += "    \"launchesByType\": {" + types.joined(separator: ", ") + "},\n"
+    o += "    \"evictions\": \(evictions),\n"
+    o +=
+      "    \"cost\": {\"total\": \(number(cost)), \"nodeHours\": \(number(hours)), \"idleCoreHours\": \(number(idleMilliSeconds / 3_600_000))}\n"
+    return o + "  }"
+  }
+
+  func violation() -> String? {
+    for (k, p) in pools.enumerated() {
+      for n in p.nodes where sim.nodes.isRemoved(n) || poolOfRow[n] != Int32(k) {
+        return "NodePool \(p.spec.name) lists node row \(n), which is not its node"
+      }
+    }
+    return nil
+  }
+}

@@ -1,0 +1,169 @@
+import BerthAutoscaling
+import BerthCore
+import BerthTraces
+import Foundation
+import Testing
+
+@testable import BerthSimulation
+
+/// Karpenter in the simulated cluster, on the bundled catalogue: hand-computed launches and
+/// consolidations, every invariant checked after every event.
+struct KarpenterTests {
+  static var catalogue: String {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+      "../../datasets/instance-types/aws-us-east-1.csv"
+    ).standardized.path
+  }
+
+  static func scenario(
+    duration: String = "30m", requirements: String, disruption: String = "{}",
+    actions: String = "[]", replicas: Int, cpu: String = "1", memory: String = "1Gi"
+  ) -> String {
+    """
+    apiVersion: berth.dev/v1alpha1
+    kind: Scenario
+    metadata: {name: k}
+    spec:
+      duration: \(duration)
+      actions: \(actions)
+      karpenter: {instanceTypes: \(catalogue), launchDelay: 60s}
+    ---
+    apiVersion: karpenter.sh/v1
+    kind: NodePool
+    metadata: {name: default}
+    spec:
+      template: {spec: {requirements: \(requirements)}}
+      disruption: \(disruption)
+    ---
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata: {name: web}
+    spec:
+      replicas: \(replicas)
+      selector: {matchLabels: {app: web}}
+      template:
+        metadata: {labels: {app: web}}
+        spec:
+          containers: [{name: app, image: web, resources: {requests: {cpu: "\(cpu)", memory: \(memory)}}}]
+
+    """
+  }
+
+  static func launched(_ sim: Simulation) -> [String] {
+    sim.recorder.events.split(separator: "\n").filter { $0.contains("\"reason\":\"Launched\"") }
+      .compactMap { line in
+        line.range(of: "True (").map { String(line[$0.upperBound...].prefix { $0 != "," }) }
+      }
+  }
+
+  /// Three 1-CPU, 1-GiB pods and no node: the batch closes 1 s after they fail to schedule
+  /// and one claim takes all three; among m5, c5 and t3 the cheapest type that holds them
+  /// (3 CPU and 3 GiB after the kubelet's reservations) is t3.xlarge at 0.1664/h (c5.xlarge
+  /// 0.17, m5.xlarge 0.192). Three 6-GiB pods need 18 GiB: t3.2xlarge (0.3328) beats
+  /// m5.2xlarge (0.384); c5.2xlarge's 16 GiB are too few.
+  @Test func theCheapestFittingInstanceTypeLaunches() throws {
+    let families = "[{key: karpenter.k8s.aws/instance-family, operator: In, values: [m5, c5, t3]}]"
+    let small = try TimelineTests.simulate(
+      Self.scenario(duration: "5m", requirements: families, replicas: 3))
+    #expect(Self.launched(small) == ["t3.xlarge"])
+    #expect(TimelineTests.events(small, reason: "Launched") == [1])
+    #expect(TimelineTests.events(small, reason: "Registered") == [61])
+    #expect(TimelineTests.recorded(small, "Cluster,-,-,pendingPods", at: 61) == 0)
+    let big = try TimelineTests.simulate(
+      Self.scenario(duration: "5m", requirements: families, replicas: 3, memory: "6Gi"))
+    #expect(Self.launched(big) == ["t3.2xlarge"])
+    // Allowing spot, the spot offering (0.35 × on-demand here) wins.
+    let spot = try TimelineTests.simulate(
+      Self.scenario(
+        duration: "5m",
+        requirements:
+          "[{key: karpenter.k8s.aws/instance-family, operator: In, values: [m5, c5, t3]}, {key: karpenter.sh/capacity-type, operator: In, values: [spot, on-demand]}]",
+        replicas: 3))
+    #expect(
+      spot.recorder.events.contains("(t3.xlarge, spot, us-east-1a, 0.0582/h)"),
+      "\(Self.launched(spot))")
+  }
+
+  /// Six 1-CPU pods on m5.xlarge only (3,920m allocatable): two nodes of three. Scaled to two
+  /// at 10 min, the ReplicaSet deletes from the fuller nodes first, leaving one pod on each;
+  /// 30 s after the last pod change (consolidateAfter) the loop at 630 s deletes the node with
+  /// the first row (Underutilized/Delete) — its pod fits beside the other — and two
+  /// half-empty nodes become one.
+  @Test func twoHalfEmptyNodesBecomeOne() throws {
+    let sim = try TimelineTests.simulate(
+      Self.scenario(
+        requirements:
+          "[{key: node.kubernetes.io/instance-type, operator: In, values: [m5.xlarge]}]",
+        disruption: "{consolidationPolicy: WhenEmptyOrUnderutilized, consolidateAfter: 30s}",
+        actions: "[{at: 10m, scale: {kind: Deployment, name: web, replicas: 2}}]", replicas: 6))
+    #expect(Self.launched(sim) == ["m5.xlarge", "m5.xlarge"])
+    #expect(TimelineTests.recorded(sim, "NodePool,-,default,nodes", at: 599) == 2)
+    #expect(TimelineTests.events(sim, reason: "DisruptionTerminating") == [630])
+    #expect(sim.recorder.events.contains("Disrupting Node: Underutilized/Delete"))
+    #expect(TimelineTests.recorded(sim, "NodePool,-,default,nodes", at: 1800) == 1)
+    #expect(TimelineTests.recorded(sim, "Cluster,-,-,runningPods", at: 1800) == 2)
+  }
+
+  /// WhenEmpty never consolidates occupied nodes; an empty node goes after consolidateAfter.
+  @Test func whenEmptyOnlyDeletesEmptyNodes() throws {
+    let sim = try TimelineTests.simulate(
+      Self.scenario(
+        requirements:
+          "[{key: node.kubernetes.io/instance-type, operator: In, values: [m5.xlarge]}]",
+        disruption: "{consolidationPolicy: WhenEmpty, consolidateAfter: 1m}",
+        actions: "[{at: 10m, scale: {kind: Deployment, name: web, replicas: 2}}]", replicas: 6))
+    #expect(TimelineTests.events(sim, reason: "DisruptionTerminating").isEmpty)
+    let zero = try TimelineTests.simulate(
+      Self.scenario(
+        requirements:
+          "[{key: node.kubernetes.io/instance-type, operator: In, values: [m5.xlarge]}]",
+        disruption: "{consolidationPolicy: WhenEmpty, consolidateAfter: 1m}",
+        actions: "[{at: 10m, scale: {kind: Deployment, name: web, replicas: 0}}]", replicas: 6))
+    // Empty at 600 s; the loop at 660 s sees a minute without pod changes, but the default
+    // budget (10 % of 2 nodes, rounded up: 1) lets one node go at a time: the other at 670 s.
+    #expect(TimelineTests.events(zero, reason: "DisruptionTerminating") == [660, 670])
+    #expect(zero.recorder.events.contains("Disrupting Node: Empty"))
+  }
+
+  /// Upstream's facts as rules: requirements, budgets, the kubelet's reservations.
+  @Test func nodePoolRules() throws {
+    let labels = ["a": "1", "n": "7"]
+    #expect(NodeRequirement(key: "a", op: .in, values: ["1", "2"]).matches(labels))
+    #expect(!NodeRequirement(key: "a", op: .notIn, values: ["1"]).matches(labels))
+    #expect(NodeRequirement(key: "b", op: .notIn, values: ["1"]).matches(labels))
+    #expect(NodeRequirement(key: "b", op: .doesNotExist).matches(labels))
+    #expect(NodeRequirement(key: "n", op: .gt, values: ["6"]).matches(labels))
+    #expect(!NodeRequirement(key: "n", op: .lt, values: ["7"]).matches(labels))
+    var pool = NodePoolSpec(name: "p")
+    // nodes: 10 % of 25 rounds up to 3; one disrupting leaves 2.
+    #expect(pool.allowedDisruptions(nodes: 25, disrupting: 1) == 2)
+    pool.budgets = [.percent(10), .count(1)]
+    #expect(pool.allowedDisruptions(nodes: 25, disrupting: 0) == 1)
+    // m5.xlarge: 4 vCPU → 60 + 10 + 5 + 5 = 80m reserved; 58 pods → 11 × 58 + 255 + 100 MiB.
+    let types = try InstanceCatalogueCSV.parse(
+      InputFile.text(Self.catalogue), file: "c.csv", spotPriceRatio: 0.35)
+    let m5 = try #require(types.first { $0.name == "m5.xlarge" })
+    #expect(m5.allocatable.cpuMillis == 3920)
+    #expect(m5.allocatable.memoryBytes == (16 * 1024 - 993) * 1_048_576)
+    let big = try #require(types.first { $0.name == "m5.8xlarge" })
+    #expect(big.kubeReservedCPUMillis == 80 + 70)  // 0.25 % of each of 28 more cores
+    #expect(types.count == 41)
+  }
+
+  @Test func badCataloguesAreOneLine() {
+    func error(_ text: String) -> String {
+      do {
+        _ = try InstanceCatalogueCSV.parse(text, file: "c.csv")
+        return ""
+      } catch { return error.description }
+    }
+    let header = "name,family,arch,cpu,memoryGiB,gpus,maxPods,onDemandPricePerHour,zones\n"
+    #expect(error("a,b\n").contains("c.csv:1: expected the header"))
+    #expect(error(header + "m,m,amd64,2,8,0,29,0.1\n").contains("c.csv:2: expected 9 fields"))
+    #expect(error(header + "m,m,x86,2,8,0,29,0.1,a\n").contains("expected amd64 or arm64"))
+    #expect(error(header + "m,m,amd64,-2,8,0,29,0.1,a\n").contains("cpu"))
+    #expect(
+      error(header + "m,m,amd64,2,8,0,29,0.1,a\nm,m,amd64,2,8,0,29,0.1,a\n").contains("duplicate"))
+    #expect(error(header).contains("no instance types"))
+  }
+}
