@@ -153,7 +153,7 @@ public enum AutoscaleComparison {
     let hours = max(Double(end) / 3.6e12, 1e-9)
     var ca = sim.clusterAutoscaling?.outcome
     if let k = sim.karpenter?.outcome {
-      ca = (cost: k.cost, churn: k.churn, evictions: k.evictions, chainP90: 0)
+      ca = (cost: k.cost, churn: k.churn, evictions: k.evictions, chainP90: k.chainP90)
     }
     let values: [Double] = [
       q.reduce(0) { $0 + $1.sloViolationSeconds },

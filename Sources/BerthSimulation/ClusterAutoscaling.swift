@@ -128,30 +128,14 @@ final class ClusterAutoscaling: Component {
   /// Pods evicted by drains.
   @exclusivity(unchecked) private(set) var evictions = 0
 
-  /// The HPA → pending → node → ready chain, per pod a scale-up was for.
-  struct Chain {
-    var pod: UInt64
-    var created: VirtualTime
-    var triggered: VirtualTime
-    var scaleUp: Int32
-    var nodeReady = ClusterAutoscaling.never
-    var scheduled = ClusterAutoscaling.never
-    var ready = ClusterAutoscaling.never
-    /// Where the scheduler put it: 0 not yet, 1 a node of the scale-up it triggered, 2
-    /// elsewhere, 3 superseded by a later scale-up for the same pod.
-    var placement: UInt8 = 0
-    static let superseded: UInt8 = 3
-  }
-  @exclusivity(unchecked) private(set) var chains: [Chain] = []
+  /// The pending → node → Ready chain of the pods scale-ups were for.
+  @exclusivity(unchecked) private(set) var chains = ScaleUpChains()
   /// Allocatable minus requested CPU over every node, integrated loop by loop (millicore-
   /// seconds), and the allocatable CPU (millicore-seconds).
   @exclusivity(unchecked) private var idleMilliSeconds = 0.0
   @exclusivity(unchecked) private var allocatableMilliSeconds = 0.0
   @exclusivity(unchecked) private var lastSample:
     (at: VirtualTime, idle: Int64, allocatable: Int64)?
-  /// Per pod row: its chain (-1 none).
-  @exclusivity(unchecked) private var chainOfRow: [Int32] = []
-  @exclusivity(unchecked) private var awaitingReady: [Int] = []
 
   init(_ sim: Simulation, config: ClusterAutoscalerScenario, root: SplitMix64) {
     self.sim = sim
@@ -278,21 +262,13 @@ final class ClusterAutoscaling: Component {
   }
 
   func observe(_ change: ClusterChange, _ engine: Engine) {
-    guard case .assignedPodAdded(let pod) = change, pod.index < chainOfRow.count else { return }
-    let c = Int(chainOfRow[pod.index])
-    guard c >= 0, chains[c].pod == sim.handle(pod), chains[c].scheduled == Self.never,
-      let node = sim.cluster.pods.boundNode(pod)
+    guard case .assignedPodAdded(let pod) = change, let node = sim.cluster.pods.boundNode(pod)
     else { return }
-    chains[c].scheduled = sim.now
     let n = node.index
     grow(n)
-    if scaleUpOfRow[n] == chains[c].scaleUp {
-      chains[c].placement = 1
-      chains[c].nodeReady = registeredAt[n]
-    } else {
-      chains[c].placement = 2
-    }
-    awaitingReady.append(c)
+    chains.bound(
+      pod, handle: sim.handle(pod), now: sim.now, nodeOrigin: scaleUpOfRow[n],
+      nodeReady: registeredAt[n])
   }
 
   // MARK: The loop
@@ -371,19 +347,11 @@ final class ClusterAutoscaling: Component {
 
   /// Pods whose chains wait for readiness: taken from the kubelet's record of their first Ready.
   private func collectReadiness() {
-    var kept = 0
-    for c in awaitingReady {
-      let handle = chains[c].pod
-      guard let pod = sim.pod(fromHandle: handle) else { continue }
+    chains.collectReadiness { [sim] handle in
+      guard let pod = sim.pod(fromHandle: handle) else { return nil }
       let ready = sim.records[pod.index].firstReady
-      if ready != PodTable.never {
-        chains[c].ready = VirtualTime(nanoseconds: ready)
-      } else {
-        awaitingReady[kept] = c
-        kept += 1
-      }
+      return .some(ready == PodTable.never ? nil : VirtualTime(nanoseconds: ready))
     }
-    awaitingReady.removeLast(awaitingReady.count - kept)
   }
 
   /// Requested nodes not Ready within `--max-node-provision-time`: a failed scale-up.
@@ -730,18 +698,10 @@ final class ClusterAutoscaling: Component {
     for p in pods {
       sim.recorder.event(
         pod: p, in: sim, type: .normal, reason: "TriggeredScaleUp", message: message)
-      while chainOfRow.count <= p.index { chainOfRow.append(-1) }
-      let earlier = Int(chainOfRow[p.index])
-      if earlier >= 0 && chains[earlier].pod == sim.handle(p) {
-        // An earlier scale-up for it failed or timed out: this one replaces it.
-        chains[earlier].placement = Chain.superseded
-      }
-      chainOfRow[p.index] = Int32(chains.count)
-      chains.append(
-        Chain(
-          pod: sim.handle(p),
-          created: VirtualTime(nanoseconds: sim.cluster.pods.createdAt[p.index]), triggered: now,
-          scaleUp: id))
+      chains.triggered(
+        p, handle: sim.handle(p),
+        created: VirtualTime(nanoseconds: sim.cluster.pods.createdAt[p.index]), now: now,
+        origin: id)
     }
   }
 
@@ -1206,10 +1166,7 @@ final class ClusterAutoscaling: Component {
     var cost = 0.0
     for g in groups.indices { cost += (groups[g].spec.pricePerHour ?? 0) * nodeHours(g) }
     let churn = groups.reduce(0) { $0 + $1.nodesAdded + $1.nodesRemoved }
-    let spans = chains.filter { $0.placement != Chain.superseded && $0.ready != Self.never }
-      .map { ($0.ready - $0.created).seconds }.sorted()
-    let p90 = spans.isEmpty ? 0 : spans[max(0, Int((0.9 * Double(spans.count)).rounded(.up)) - 1)]
-    return (cost, churn, evictions, p90)
+    return (cost, churn, evictions, chains.createdToReadyP90)
   }
 
   /// `summary.json`'s `clusterAutoscaler` object.
@@ -1240,43 +1197,10 @@ final class ClusterAutoscaling: Component {
     o += "    \"evictions\": \(evictions),\n"
     o +=
       "    \"cost\": {\"total\": \(number(cost)), \"nodeHours\": \(number(nodeHours)), \"idleCoreHours\": \(number(idleMilliSeconds / 3_600_000)), \"allocatableCoreHours\": \(number(allocatableMilliSeconds / 3_600_000)), \"wasteCoreHours\": \(number(waste / 3600)), \"perMillionServedRequests\": \(served > 0 ? number(cost / served * 1e6) : "null")},\n"
-    o += "    \"chain\": \(chainJSON()),\n"
-    let counted = chains.filter { $0.placement != Chain.superseded }
-    o +=
-      "    \"agreement\": {\"scaleUpPods\": \(counted.count), \"onTheirNewNodes\": \(counted.count { $0.placement == 1 }), \"placedElsewhere\": \(counted.count { $0.placement == 2 }), \"neverPlaced\": \(counted.count { $0.placement == 0 })}\n"
+    o += "    \"chain\": \(chains.json),\n"
+    o += "    \"agreement\": \(chains.agreementJSON)\n"
     o += "  }"
     return o
-  }
-
-  /// Percentiles of each step of the chain, over the pods a scale-up was for (and reached
-  /// that step).
-  private func chainJSON() -> String {
-    let counted = chains.filter { $0.placement != Chain.superseded }
-    func stats(_ name: String, _ values: [Double]) -> String {
-      let v = values.sorted()
-      func rank(_ q: Double) -> String {
-        guard !v.isEmpty else { return "null" }
-        let k = max(0, min(v.count - 1, Int((q * Double(v.count)).rounded(.up)) - 1))
-        return String(format: "%.3f", v[k])
-      }
-      return
-        "\"\(name)\": {\"pods\": \(v.count), \"p50\": \(rank(0.5)), \"p90\": \(rank(0.9)), \"p99\": \(rank(0.99)), \"max\": \(rank(1))}"
-    }
-    func span(_ a: VirtualTime, _ b: VirtualTime) -> Double? {
-      a == Self.never || b == Self.never ? nil : (b - a).seconds
-    }
-    let parts = [
-      stats("createdToTriggeredSeconds", counted.compactMap { span($0.created, $0.triggered) }),
-      stats(
-        "triggeredToNodeReadySeconds",
-        counted.filter { $0.placement == 1 }.compactMap { span($0.triggered, $0.nodeReady) }),
-      stats(
-        "nodeReadyToScheduledSeconds",
-        counted.filter { $0.placement == 1 }.compactMap { span($0.nodeReady, $0.scheduled) }),
-      stats("scheduledToReadySeconds", counted.compactMap { span($0.scheduled, $0.ready) }),
-      stats("createdToReadySeconds", counted.compactMap { span($0.created, $0.ready) }),
-    ]
-    return "{" + parts.joined(separator: ", ") + "}"
   }
 
   func violation() -> String? {

@@ -71,6 +71,10 @@ final class KarpenterProvisioning: Component {
   @exclusivity(unchecked) private var offeringOfRow: [Offering?] = []
   @exclusivity(unchecked) private var launchedAt: [VirtualTime] = []
   @exclusivity(unchecked) private var lastPodChange: [VirtualTime] = []
+  /// Per node row: the claim it registered for (0: none), and when.
+  @exclusivity(unchecked) private var claimOfRow: [UInt32] = []
+  /// The pending → node → Ready chain of the pods claims were launched for.
+  @exclusivity(unchecked) private(set) var chains = ScaleUpChains()
   /// Nodes a launching replacement will take over from.
   @exclusivity(unchecked) private var replacing = Set<Int>()
 
@@ -133,6 +137,7 @@ final class KarpenterProvisioning: Component {
       offeringOfRow.append(nil)
       launchedAt.append(.zero)
       lastPodChange.append(.zero)
+      claimOfRow.append(0)
     }
   }
 
@@ -141,6 +146,7 @@ final class KarpenterProvisioning: Component {
     account(p)
     poolOfRow[n] = Int32(p)
     offeringOfRow[n] = offering
+    claimOfRow[n] = 0
     launchedAt[n] = sim.now
     lastPodChange[n] = sim.now
     pools[p].nodes.append(n)
@@ -168,8 +174,15 @@ final class KarpenterProvisioning: Component {
     default: return
     }
     // A deleted pod's row still says where it was (`PodRecord.node`).
-    let n = Int(sim.records[pod.index].node)
+    let n = sim.cluster.pods.boundNode(pod)?.index ?? Int(sim.records[pod.index].node)
     if n >= 0 && n < lastPodChange.count { lastPodChange[n] = sim.now }
+    if case .assignedPodAdded = change, n >= 0 {
+      grow(n)
+      chains.bound(
+        pod, handle: sim.handle(pod), now: sim.now,
+        nodeOrigin: claimOfRow[n] == 0 ? -1 : Int32(bitPattern: claimOfRow[n]),
+        nodeReady: launchedAt[n])
+    }
   }
 
   // MARK: Provisioning
@@ -346,6 +359,10 @@ final class KarpenterProvisioning: Component {
         sim.recorder.event(
           pod: p, in: sim, type: .normal, reason: "Nominated",
           message: "Pod should schedule on: nodeclaim/\(claim.name)")
+        chains.triggered(
+          p, handle: sim.handle(p),
+          created: VirtualTime(nanoseconds: table.createdAt[p.index]), now: sim.now,
+          origin: Int32(bitPattern: claim.serial))
       }
     }
   }
@@ -380,6 +397,7 @@ final class KarpenterProvisioning: Component {
     let c = inFlight.remove(at: k)
     let row = sim.nodes.add(nodeSpec(c.offering, pool: c.pool, name: c.name))
     adopt(row, pool: c.pool, offering: c.offering)
+    claimOfRow[row] = c.serial
     sim.recorder.event(
       kind: "NodeClaim", namespace: "", name: c.name, type: .normal, reason: "Registered",
       message: "Status condition transitioned, Type: Registered, Status: True")
@@ -411,8 +429,17 @@ final class KarpenterProvisioning: Component {
     }
   }
 
+  private func collectReadiness() {
+    chains.collectReadiness { [sim] handle in
+      guard let pod = sim.pod(fromHandle: handle) else { return nil }
+      let ready = sim.records[pod.index].firstReady
+      return .some(ready == PodTable.never ? nil : VirtualTime(nanoseconds: ready))
+    }
+  }
+
   private func disrupt() {
     sampleIdle()
+    collectReadiness()
     let now = sim.now
     let busy = Set(deleting.map(\.node)).union(replacing)
     // Expiration: forceful, outside the budgets.
@@ -587,18 +614,19 @@ final class KarpenterProvisioning: Component {
 
   func finish() {
     sampleIdle()
+    collectReadiness()
     for p in pools.indices { account(p) }
   }
 
   /// Cost, nodes launched and removed, evictions (what `autoscale compare` weighs).
-  var outcome: (cost: Double, churn: Int, evictions: Int) {
+  var outcome: (cost: Double, churn: Int, evictions: Int, chainP90: Double) {
     var cost = 0.0
     var churn = 0
     for p in pools {
       cost += p.cost
       churn += p.launched + p.disruptions.values.reduce(0, +)
     }
-    return (cost, churn, evictions)
+    return (cost, churn, evictions, chains.createdToReadyP90)
   }
 
   func summaryJSON() -> String {
@@ -620,6 +648,8 @@ final class KarpenterProvisioning: Component {
     o += "    \"nodePools\": [\n" + rows.joined(separator: ",\n") + "\n    ],\n"
     o += "    \"launchesByType\": {" + types.joined(separator: ", ") + "},\n"
     o += "    \"evictions\": \(evictions),\n"
+    o += "    \"chain\": \(chains.json),\n"
+    o += "    \"agreement\": \(chains.agreementJSON),\n"
     o +=
       "    \"cost\": {\"total\": \(number(cost)), \"nodeHours\": \(number(hours)), \"idleCoreHours\": \(number(idleMilliSeconds / 3_600_000))}\n"
     return o + "  }"

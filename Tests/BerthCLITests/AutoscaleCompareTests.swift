@@ -114,6 +114,13 @@ struct AutoscaleCompareTests {
     Complaint(
       file: "ca-expanders.yaml",
       facts: [("priority", "nodeChurnPerHour", 0), ("priority", "cost", 0)]),
+    // Karpenter's packing and consolidation: cheaper, and far more evictions and churn.
+    Complaint(
+      file: "ca-vs-karpenter.yaml",
+      facts: [
+        ("karpenter", "cost", 1.3), ("karpenter", "evictions", 0),
+        ("karpenter", "nodeChurnPerHour", 0),
+      ]),
     // Spot: a third of the cost, paid in dropped requests and SLO violation.
     Complaint(
       file: "ca-spot-interruptions.yaml",
