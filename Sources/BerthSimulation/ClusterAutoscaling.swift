@@ -728,25 +728,21 @@ final class ClusterAutoscaling: Component {
     }
   }
 
-  /// A node's utilisation as scale-down sees it: from the node's request sums, unless a pod on
-  /// it is long terminating or DaemonSet pods are to be left out, when the pods are summed.
+  /// A node's utilisation as scale-down sees it: from the node's request sums, unless DaemonSet
+  /// pods are to be left out or the node is not Ready — only there can a pod be long
+  /// terminating (a Ready node's kubelet ends every pod within its grace period) — when the
+  /// pods are summed.
   private func utilization(of n: Int, now: VirtualTime) -> Double {
     let table = sim.cluster.nodes
     let pods = sim.cluster.pods
-    var exact = flags.ignoreDaemonSetsUtilization
-    var pod = sim.cluster.firstPod(on: NodeID(UInt32(n)))
-    while !exact, let p = pod {
-      exact = pods.deletionDueAt[p.index] != PodTable.never
-      pod = sim.cluster.pod(after: p)
-    }
-    guard exact else {
+    guard flags.ignoreDaemonSetsUtilization || !sim.nodes.isReady(n) else {
       return NodeUtilization.of(
         allocatableCPU: table.allocatableCPU[n], allocatableMemory: table.allocatableMemory[n],
         pods: [(table.requestedCPU[n], table.requestedMemory[n], false)], ignoreDaemonSets: false
       ).value
     }
     var list: [(cpu: Int64, memory: Int64, daemonSet: Bool)] = []
-    pod = sim.cluster.firstPod(on: NodeID(UInt32(n)))
+    var pod = sim.cluster.firstPod(on: NodeID(UInt32(n)))
     while let p = pod {
       pod = sim.cluster.pod(after: p)
       let due = pods.deletionDueAt[p.index]
