@@ -30,13 +30,14 @@ import Foundation
 ///   voluntary disruption. A disrupted node is tainted `karpenter.sh/disrupted:NoSchedule`,
 ///   its pods evicted through their budgets every 5 s, and deleted once they are gone.
 final class KarpenterProvisioning: Component {
-  enum Tag: UInt32 { case batch, register, disruption, drain }
+  enum Tag: UInt32 { case batch, register, disruption, drain, interruptionNotice, reclaim }
 
   // SAFETY: the simulation owns its components and outlives them.
   unowned(unsafe) let sim: Simulation
   let config: KarpenterScenario
   private let snapshot: SchedulingSnapshot
   private var launchRNG: SplitMix64
+  private var spotRNG: SplitMix64
 
   struct Pool {
     var spec: NodePoolSpec
@@ -60,8 +61,9 @@ final class KarpenterProvisioning: Component {
     var offering: Offering
     var name: String
     var requested: VirtualTime
-    /// The node this claim replaces (consolidation), -1 for none.
+    /// The node this claim replaces (consolidation), -1 for none, and that row's generation.
     var replaces: Int
+    var replacesGeneration: UInt32 = 0
   }
   @exclusivity(unchecked) private var inFlight: [Claim] = []
   private var claimSerial: UInt32 = 0
@@ -73,6 +75,8 @@ final class KarpenterProvisioning: Component {
   @exclusivity(unchecked) private var lastPodChange: [VirtualTime] = []
   /// Per node row: the claim it registered for (0: none), and when.
   @exclusivity(unchecked) private var claimOfRow: [UInt32] = []
+  /// Per node row: bumped when its node changes (a spot timer for a gone node is ignored).
+  @exclusivity(unchecked) private var rowGeneration: [UInt32] = []
   /// The pending → node → Ready chain of the pods claims were launched for.
   @exclusivity(unchecked) private(set) var chains = ScaleUpChains()
   /// Nodes a launching replacement will take over from.
@@ -103,6 +107,7 @@ final class KarpenterProvisioning: Component {
     var seeds = root.split(label: "karpenter-snapshot")
     snapshot = SchedulingSnapshot(cluster: sim.cluster, seed: seeds.next())
     launchRNG = root.split(label: "karpenter-launch")
+    spotRNG = root.split(label: "karpenter-spot")
     pools = config.nodePools.sorted { ($0.weight, $1.name) > ($1.weight, $0.name) }.map {
       Pool(spec: $0, offerings: Offering.of(pool: $0, catalogue: config.catalogue))
     }
@@ -138,6 +143,7 @@ final class KarpenterProvisioning: Component {
       launchedAt.append(.zero)
       lastPodChange.append(.zero)
       claimOfRow.append(0)
+      rowGeneration.append(0)
     }
   }
 
@@ -151,6 +157,14 @@ final class KarpenterProvisioning: Component {
     lastPodChange[n] = sim.now
     pools[p].nodes.append(n)
     pools[p].maxNodes = max(pools[p].maxNodes, pools[p].nodes.count)
+    rowGeneration[n] &+= 1
+    if offering?.capacityType == "spot", let mean = config.meanTimeToInterruption {
+      let life = DurationDistribution.exponential(mean: mean).sample(&spotRNG)
+      sim.engine.schedule(
+        self, after: max(.zero, life - config.interruptionNotice),
+        tag: Tag.interruptionNotice.rawValue, payload: UInt64(n) << 32 | UInt64(rowGeneration[n]),
+        daemon: true)
+    }
   }
 
   /// Node-seconds and cost of pool `p` up to now (before its nodes change).
@@ -218,6 +232,29 @@ final class KarpenterProvisioning: Component {
       provision()
     case .register: register(serial: UInt32(truncatingIfNeeded: t.payload))
     case .disruption: disrupt()
+    case .interruptionNotice, .reclaim:
+      let n = Int(t.payload >> 32)
+      guard n < poolOfRow.count, poolOfRow[n] >= 0,
+        rowGeneration[n] == UInt32(truncatingIfNeeded: t.payload)
+      else { return }
+      if t.tag == Tag.interruptionNotice.rawValue {
+        // The interruption controller: the node is drained at once, outside the budgets, and
+        // the instance reclaimed at the deadline whatever is left on it.
+        sim.recorder.event(
+          kind: "Node", namespace: "", name: sim.cluster.nodes.name(NodeID(UInt32(n))),
+          type: .warning, reason: "SpotInterrupted",
+          message:
+            "Spot interruption warning: the instance is reclaimed in \(ClusterAutoscaling.duration(config.interruptionNotice))"
+        )
+        replacing.remove(n)
+        beginDeletion(n, reason: "Interrupted")
+        sim.engine.schedule(
+          self, after: config.interruptionNotice, tag: Tag.reclaim.rawValue, payload: t.payload,
+          daemon: true)
+      } else {
+        deleting.removeAll { $0.node == n }
+        removeNode(n)
+      }
     case .drain:
       drainTimer = nil
       drainStep()
@@ -375,8 +412,9 @@ final class KarpenterProvisioning: Component {
       pools[p].nextNumber += 1
     } while sim.cluster.nodes.id(named: name) != nil || inFlight.contains { $0.name == name }
     claimSerial &+= 1
-    let claim = Claim(
+    var claim = Claim(
       serial: claimSerial, pool: p, offering: o, name: name, requested: sim.now, replaces: replaces)
+    if replaces >= 0 { claim.replacesGeneration = rowGeneration[replaces] }
     inFlight.append(claim)
     pools[p].launched += 1
     launchesByType["\(o.type.name)/\(o.capacityType)", default: 0] += 1
@@ -402,7 +440,9 @@ final class KarpenterProvisioning: Component {
       kind: "NodeClaim", namespace: "", name: c.name, type: .normal, reason: "Registered",
       message: "Status condition transitioned, Type: Registered, Status: True")
     publish(c.pool)
-    if c.replaces >= 0 && !sim.nodes.isRemoved(c.replaces) && poolOfRow[c.replaces] >= 0 {
+    if c.replaces >= 0 && rowGeneration[c.replaces] == c.replacesGeneration
+      && poolOfRow[c.replaces] >= 0
+    {
       replacing.remove(c.replaces)
       beginDeletion(c.replaces, reason: "Underutilized/Replace")
     }
@@ -581,13 +621,7 @@ final class KarpenterProvisioning: Component {
         sim.deletePod(p)
       }
       if !waiting {
-        let p = Int(poolOfRow[d.node])
-        account(p)
-        pools[p].nodes.removeAll { $0 == d.node }
-        poolOfRow[d.node] = -1
-        offeringOfRow[d.node] = nil
-        sim.nodes.remove(d.node)
-        publish(p)
+        removeNode(d.node)
       } else {
         kept.append(d)
       }
@@ -597,6 +631,19 @@ final class KarpenterProvisioning: Component {
       drainTimer = sim.engine.schedule(
         self, after: NodeLifecycle.drainRetry, tag: Tag.drain.rawValue)
     }
+  }
+
+  /// The node leaves its pool and the cluster.
+  private func removeNode(_ n: Int) {
+    let p = Int(poolOfRow[n])
+    account(p)
+    pools[p].nodes.removeAll { $0 == n }
+    poolOfRow[n] = -1
+    offeringOfRow[n] = nil
+    rowGeneration[n] &+= 1
+    replacing.remove(n)
+    sim.nodes.remove(n)
+    publish(p)
   }
 
   // MARK: Outputs

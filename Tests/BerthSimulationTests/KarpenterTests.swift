@@ -166,4 +166,28 @@ struct KarpenterTests {
       error(header + "m,m,amd64,2,8,0,29,0.1,a\nm,m,amd64,2,8,0,29,0.1,a\n").contains("duplicate"))
     #expect(error(header).contains("no instance types"))
   }
+
+  /// Spot nodes reclaimed after 20 min on average with a two-minute notice: at each notice the
+  /// node is drained at once (SpotInterrupted, DisruptionTerminating "Interrupted"), the
+  /// evicted pods fail to schedule and the next batch launches new capacity; the node is gone
+  /// by the deadline.
+  @Test func spotNodesAreInterrupted() throws {
+    let text = Self.scenario(
+      duration: "6h",
+      requirements:
+        "[{key: karpenter.k8s.aws/instance-family, operator: In, values: [m5]}, {key: karpenter.sh/capacity-type, operator: In, values: [spot]}]",
+      replicas: 4
+    ).replacingOccurrences(
+      of: "launchDelay: 60s}", with: "launchDelay: 60s, spot: {meanTimeToInterruption: 20m}}")
+    let sim = try TimelineTests.simulate(text)
+    let notices = TimelineTests.events(sim, reason: "SpotInterrupted")
+    let removals = TimelineTests.events(sim, reason: "RemovingNode")
+    #expect(notices.count >= 5)
+    for t in notices where t + 120 <= 21_600 {
+      #expect(removals.contains { $0 >= t && $0 <= t + 120 }, "notice at \(t)")
+    }
+    // Each interruption's evicted pods bring a new node.
+    #expect(Self.launched(sim).count == notices.count + 1)
+    #expect(TimelineTests.recorded(sim, "Cluster,-,-,runningPods", at: 21_600) == 4)
+  }
 }
