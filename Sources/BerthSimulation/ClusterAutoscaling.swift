@@ -1014,19 +1014,14 @@ final class ClusterAutoscaling: Component {
         if daemon && !evictDaemons { continue }
         waiting = true
         if sim.cluster.pods.isTerminating(p) { continue }
-        let budgets = (0..<sim.cluster.disruptionBudgets.count).filter {
-          sim.cluster.budget($0, covers: p)
-        }
-        guard daemon || budgets.allSatisfy({ sim.nodes.disruptionsAllowed($0) > 0 }) else {
+        if sim.nodes.evict(
+          p, reason: "ScaleDown", message: "deleting pod for node scale down",
+          respectingBudgets: !daemon)
+        {
+          evictions += 1
+        } else {
           refused = true
-          continue
         }
-        sim.recorder.event(
-          pod: p, in: sim, type: .normal, reason: "ScaleDown",
-          message: "deleting pod for node scale down")
-        sim.records[p.index].disrupted = true
-        evictions += 1
-        sim.deletePod(p)
       }
       if !waiting {
         remove(d)
@@ -1087,12 +1082,11 @@ final class ClusterAutoscaling: Component {
     sim.nodes.cordon(n, true)
     for p in sim.cluster.podsOn(NodeID(UInt32(n)))
     where sim.records[p.index].ownerKind != .daemonSet && !sim.cluster.pods.isTerminating(p) {
-      sim.recorder.event(
-        pod: p, in: sim, type: .normal, reason: "Evicted",
-        message: "Evicted: node \(name) is being reclaimed (spot interruption)")
-      sim.records[p.index].disrupted = true
+      sim.nodes.evict(
+        p, reason: "Evicted",
+        message: "Evicted: node \(name) is being reclaimed (spot interruption)",
+        respectingBudgets: false)
       evictions += 1
-      sim.deletePod(p)
     }
     sim.engine.schedule(
       self, after: groups[g].spec.interruptionNotice, tag: Tag.reclaim.rawValue,

@@ -608,17 +608,9 @@ final class KarpenterProvisioning: Component {
       let waiting = !sim.cluster.podsOn(NodeID(UInt32(d.node))).allSatisfy {
         sim.records[$0.index].ownerKind == .daemonSet
       }
-      for p in pods {
-        let budgets = (0..<sim.cluster.disruptionBudgets.count).filter {
-          sim.cluster.budget($0, covers: p)
-        }
-        guard budgets.allSatisfy({ sim.nodes.disruptionsAllowed($0) > 0 }) else { continue }
-        sim.recorder.event(
-          pod: p, in: sim, type: .normal, reason: "Evicted",
-          message: "Evicted pod: \(d.reason)")
-        sim.records[p.index].disrupted = true
+      for p in pods where sim.nodes.evict(p, reason: "Evicted", message: "Evicted pod: \(d.reason)")
+      {
         evictions += 1
-        sim.deletePod(p)
       }
       if !waiting {
         removeNode(d.node)

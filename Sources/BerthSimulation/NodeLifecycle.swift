@@ -250,6 +250,23 @@ final class NodeLifecycle: Component {
     return sim.cluster.disruptionBudgets[b].disruptionsAllowed(expected: expected, healthy: healthy)
   }
 
+  /// The Eviction API: refused (false) while a PodDisruptionBudget covering the pod allows no
+  /// disruption, unless `respectingBudgets` is off (a spot reclaim does not ask); else the
+  /// event, the DisruptionTarget condition and a graceful deletion.
+  @discardableResult
+  func evict(_ p: PodID, reason: String, message: String, respectingBudgets: Bool = true) -> Bool {
+    if respectingBudgets {
+      for b in 0..<sim.cluster.disruptionBudgets.count
+      where sim.cluster.budget(b, covers: p) && disruptionsAllowed(b) <= 0 {
+        return false
+      }
+    }
+    sim.recorder.event(pod: p, in: sim, type: .normal, reason: reason, message: message)
+    sim.records[p.index].disrupted = true
+    sim.deletePod(p)
+    return true
+  }
+
   /// One round of `kubectl drain`: every pod on the draining nodes whose disruption budgets
   /// allow it is evicted; the rest are tried again 5 s later.
   /// One round of `kubectl drain --ignore-daemonsets`: daemon pods stay (their controller would
@@ -259,19 +276,10 @@ final class NodeLifecycle: Component {
     for n in draining {
       for p in pods(on: n)
       where !sim.cluster.pods.isTerminating(p) && sim.records[p.index].ownerKind != .daemonSet {
-        let budgets = (0..<sim.cluster.disruptionBudgets.count).filter {
-          sim.cluster.budget($0, covers: p)
-        }
-        let allowed = budgets.allSatisfy { disruptionsAllowed($0) > 0 }
-        if allowed {
-          sim.recorder.event(
-            pod: p, in: sim, type: .normal, reason: "Evicted",
-            message: "Evicted by drain of \(sim.cluster.nodes.name(NodeID(UInt32(n))))")
-          sim.records[p.index].disrupted = true
-          sim.deletePod(p)
-        } else {
-          blocked = true
-        }
+        let evicted = evict(
+          p, reason: "Evicted",
+          message: "Evicted by drain of \(sim.cluster.nodes.name(NodeID(UInt32(n))))")
+        if !evicted { blocked = true }
       }
     }
     draining.removeAll { n in

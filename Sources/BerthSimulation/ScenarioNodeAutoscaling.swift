@@ -312,19 +312,19 @@ extension Scenario {
           guard let key = try r.child("key")?.string(),
             let opText = try r.child("operator")?.string()
           else { throw r.error("a requirement needs key and operator") }
-          guard let op = NodeRequirement.Operator(rawValue: opText) else {
+          guard let op = NodeSelectorRequirement.Operator(rawValue: opText) else {
             throw (r.child("operator") ?? r).error(
-              "expected \(NodeRequirement.Operator.allCases.map(\.rawValue).joined(separator: ", "))"
+              "expected \(NodeSelectorRequirement.Operator.allCases.map(\.rawValue).joined(separator: ", "))"
             )
           }
-          let values = try r.child("values")?.stringList() ?? []
-          if (op == .gt || op == .lt) && (values.count != 1 || Int64(values[0]) == nil) {
-            throw r.error("\(opText) needs one integer value")
+          let requirement = NodeSelectorRequirement(
+            key: key, operator: op, values: try r.child("values")?.stringList() ?? [])
+          guard requirement.isWellFormed else {
+            throw r.error(
+              "\(opText) needs values (In, NotIn), none (Exists, DoesNotExist) or one integer (Gt, Lt)"
+            )
           }
-          if (op == .in || op == .notIn) && values.isEmpty {
-            throw r.error("\(opText) needs values")
-          }
-          p.requirements.append(NodeRequirement(key: key, op: op, values: values))
+          p.requirements.append(requirement)
         }
         if let taints = s.child("taints") { p.taints = try KubernetesYAML.taints(taints) }
         if let e = s.child("expireAfter") {

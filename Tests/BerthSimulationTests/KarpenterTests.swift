@@ -127,13 +127,14 @@ struct KarpenterTests {
 
   /// Upstream's facts as rules: requirements, budgets, the kubelet's reservations.
   @Test func nodePoolRules() throws {
-    let labels = ["a": "1", "n": "7"]
-    #expect(NodeRequirement(key: "a", op: .in, values: ["1", "2"]).matches(labels))
-    #expect(!NodeRequirement(key: "a", op: .notIn, values: ["1"]).matches(labels))
-    #expect(NodeRequirement(key: "b", op: .notIn, values: ["1"]).matches(labels))
-    #expect(NodeRequirement(key: "b", op: .doesNotExist).matches(labels))
-    #expect(NodeRequirement(key: "n", op: .gt, values: ["6"]).matches(labels))
-    #expect(!NodeRequirement(key: "n", op: .lt, values: ["7"]).matches(labels))
+    // Requirements are node selector requirements over the offering's labels: a pool on m5
+    // and c5 offers those families only, on-demand unless spot is allowed.
+    var families = NodePoolSpec(name: "f")
+    families.requirements = [
+      NodeSelectorRequirement(
+        key: NodePoolSpec.familyLabel, operator: .in, values: ["m5", "c5"]),
+      NodeSelectorRequirement(key: NodePoolSpec.cpuLabel, operator: .gt, values: ["3"]),
+    ]
     var pool = NodePoolSpec(name: "p")
     // nodes: 10 % of 25 rounds up to 3; one disrupting leaves 2.
     #expect(pool.allowedDisruptions(nodes: 25, disrupting: 1) == 2)
@@ -148,6 +149,10 @@ struct KarpenterTests {
     let big = try #require(types.first { $0.name == "m5.8xlarge" })
     #expect(big.kubeReservedCPUMillis == 80 + 70)  // 0.25 % of each of 28 more cores
     #expect(types.count == 41)
+    let offered = Offering.of(pool: families, catalogue: types)
+    #expect(Set(offered.map(\.type.family)) == ["m5", "c5"])
+    #expect(offered.allSatisfy { $0.type.cpuMillis > 3000 && $0.capacityType == "on-demand" })
+    #expect(offered.count == 9 * 3)  // 9 types of 4+ vCPUs, 3 zones each
   }
 
   @Test func badCataloguesAreOneLine() {

@@ -1,43 +1,5 @@
 import BerthCore
 
-/// A requirement of a NodePool (`spec.template.spec.requirements[]`, a node selector
-/// requirement): In, NotIn, Exists, DoesNotExist, Gt, Lt over a label.
-public struct NodeRequirement: Sendable, Equatable {
-  public enum Operator: String, Sendable, CaseIterable {
-    case `in` = "In"
-    case notIn = "NotIn"
-    case exists = "Exists"
-    case doesNotExist = "DoesNotExist"
-    case gt = "Gt"
-    case lt = "Lt"
-  }
-  public var key: String
-  public var op: Operator
-  public var values: [String]
-
-  public init(key: String, op: Operator, values: [String] = []) {
-    self.key = key
-    self.op = op
-    self.values = values
-  }
-
-  /// Whether a node with these labels satisfies it (Gt/Lt compare integers).
-  public func matches(_ labels: [String: String]) -> Bool {
-    let v = labels[key]
-    switch op {
-    case .in: return v.map(values.contains) ?? false
-    case .notIn: return v.map { !values.contains($0) } ?? true
-    case .exists: return v != nil
-    case .doesNotExist: return v == nil
-    case .gt, .lt:
-      guard let v, let x = Int64(v), let bound = values.first.flatMap({ Int64($0) }) else {
-        return false
-      }
-      return op == .gt ? x > bound : x < bound
-    }
-  }
-}
-
 /// A Karpenter NodePool (`karpenter.sh/v1`): what nodes it may launch, their labels and taints,
 /// its limits, weight and disruption settings.
 public struct NodePoolSpec: Sendable, Equatable {
@@ -55,7 +17,8 @@ public struct NodePoolSpec: Sendable, Equatable {
   public var weight: Int = 0
   public var labels: [String: String] = [:]
   public var taints: [Taint] = []
-  public var requirements: [NodeRequirement] = []
+  /// `spec.template.spec.requirements`: node selector requirements over the offering's labels.
+  public var requirements: [NodeSelectorRequirement] = []
   /// `spec.limits`: CPU (millicores) and memory (bytes) of all the pool's nodes; nil: none.
   public var cpuLimitMillis: Int64?
   public var memoryLimitBytes: Int64?
@@ -121,7 +84,9 @@ public struct Offering: Sendable, Equatable {
           labels[NodePoolSpec.cpuLabel] = String(t.cpuMillis / 1000)
           labels[NodePoolSpec.gpuCountLabel] = String(t.gpus)
           labels["kubernetes.io/os"] = "linux"
-          guard pool.requirements.allSatisfy({ $0.matches(labels) }) else { continue }
+          guard pool.requirements.allSatisfy({ $0.matches(labelValue: labels[$0.key]) }) else {
+            continue
+          }
           out.append(Offering(type: t, capacityType: c, zone: z, price: price, labels: labels))
         }
       }
