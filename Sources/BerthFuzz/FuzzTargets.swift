@@ -151,7 +151,10 @@ enum FuzzTarget: String, CaseIterable {
       case .statefulSet(let s): replicas += s.replicas
       }
     }
-    guard replicas <= 200, s.manifest.nodes.count <= 50, s.manifest.pods.count <= 200 else {
+    // A Cluster Autoscaler group starts at its minimum size: those nodes count too.
+    let groupNodes = s.clusterAutoscaler?.groups.reduce(0) { $0 + $1.spec.minSize } ?? 0
+    guard replicas <= 200, s.manifest.nodes.count + groupNodes <= 50, s.manifest.pods.count <= 200
+    else {
       return
     }
     let sim = try Simulation(scenario: s)
