@@ -497,6 +497,11 @@ final class ClusterAutoscaling: Component {
         nodeCPUMillis: groups[g].spec.template.allocatable.cpuMillis,
         nodeMemoryBytes: groups[g].spec.template.allocatable.memoryBytes)
       option.pricePerHour = groups[g].spec.pricePerHour
+      // The price expander's GPU override: a group whose nodes carry GPUs.
+      let template = groups[g].spec.template
+      option.nodeHasGPU =
+        template.gpus != nil
+        || template.allocatable.scalars.contains { $0.name.hasSuffix("/gpu") && $0.amount > 0 }
       let sums = containerRequests(estimate.pods)
       option.podCPUMillis = sums.cpu
       option.podMemoryBytes = sums.memory

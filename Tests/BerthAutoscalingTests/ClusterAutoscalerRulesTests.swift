@@ -198,6 +198,16 @@ import Testing
     #expect(
       abs(e.priceScore(cheap, nodesInCluster: 10)! - (0.1 + stabilization) / (pod + stabilization))
         < 1e-12)
+    // A GPU group's unfitness is 1000 whatever its shape: CPU pods avoid it.
+    var gpu = cheap
+    gpu.groupName = "gpu"
+    gpu.nodeHasGPU = true
+    #expect(
+      abs(
+        e.priceScore(gpu, nodesInCluster: 10)! - 1000 * (0.1 + stabilization)
+          / (pod + stabilization))
+        < 1e-9)
+    #expect(e.best([gpu, dear], nodesInCluster: 10, rng: &rng) == dear)
   }
 
   @Test func expanderNames() {
