@@ -791,7 +791,6 @@ final class ClusterAutoscaling: Component {
   /// their timers kept or reset; the moves are committed to the snapshot as it goes.
   private func unneededNodes(_ now: VirtualTime) -> [(node: Int, empty: Bool)] {
     budgetRoom = Array(repeating: nil, count: sim.cluster.disruptionBudgets.count)
-    let table = sim.cluster.nodes
     // Candidates: nodes of groups, Ready (or unready when allowed), not being deleted; those
     // unneeded last loop first, as upstream's planner keeps them ahead.
     var candidates: [Int] = []

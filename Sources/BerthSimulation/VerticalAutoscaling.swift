@@ -167,8 +167,8 @@ final class VerticalAutoscaling: Component {
   static func heldMemory(_ bytes: Int64) -> Int64 { min(max(bytes, 0), 1_000_000_000_000_000) }
 
   static func resources(of c: Container) -> MainResources {
-    func milli(_ q: Quantity?) -> Int64 { ((try? q?.milliValue()) ?? 0) ?? 0 }
-    func bytes(_ q: Quantity?) -> Int64 { ((try? q?.value()) ?? 0) ?? 0 }
+    func milli(_ q: Quantity?) -> Int64 { (try? q?.milliValue()) ?? 0 }
+    func bytes(_ q: Quantity?) -> Int64 { (try? q?.value()) ?? 0 }
     return MainResources(
       cpu: milli(c.requests[ResourceName.cpu]), memory: bytes(c.requests[ResourceName.memory]),
       cpuLimit: milli(c.limits[ResourceName.cpu]),

@@ -344,7 +344,7 @@ final class WorkloadMetrics: Component {
     let mainRequest = (try? main?.requests[ResourceName.cpu]?.milliValue()) ?? 0
     var request: Int64 = 0
     for c in spec.containers { request += (try? c.requests[ResourceName.cpu]?.milliValue()) ?? 0 }
-    return (cpu ?? 0, memory ?? 0, request, mainRequest ?? 0)
+    return (cpu, memory, request, mainRequest)
   }
 
   // MARK: Usage
