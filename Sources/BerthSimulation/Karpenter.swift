@@ -42,7 +42,7 @@ final class KarpenterProvisioning: Component {
   struct Pool {
     var spec: NodePoolSpec
     var offerings: [Offering]
-    /// DaemonSet pods' requests on a node of the pool (worked out per batch).
+    /// Its nodes (rows), in the order they registered.
     var nodes: [Int] = []
     var nextNumber = 0
     var launched = 0
@@ -311,19 +311,30 @@ final class KarpenterProvisioning: Component {
     var pods: [PodID]
   }
 
-  /// Whether the pool's limits leave room for one more node of `o` (CPU and memory of its
-  /// nodes, the launching ones and the claims opened in this batch).
-  private func withinLimits(_ p: Int, _ o: Offering, opened: [OpenClaim]) -> Bool {
-    var cpu = o.type.cpuMillis
-    var memory = o.type.memoryBytes
-    for n in pools[p].nodes {
-      cpu += sim.cluster.nodes.allocatableCPU[n]
-      memory += sim.cluster.nodes.allocatableMemory[n]
+  /// What each pool holds toward its limits: its nodes and the ones launching.
+  private func poolUsage() -> [(cpu: Int64, memory: Int64)] {
+    pools.indices.map { p in
+      var cpu: Int64 = 0
+      var memory: Int64 = 0
+      for n in pools[p].nodes {
+        cpu += sim.cluster.nodes.allocatableCPU[n]
+        memory += sim.cluster.nodes.allocatableMemory[n]
+      }
+      for c in inFlight where c.pool == p {
+        cpu += c.offering.type.cpuMillis
+        memory += c.offering.type.memoryBytes
+      }
+      return (cpu, memory)
     }
-    for c in inFlight where c.pool == p {
-      cpu += c.offering.type.cpuMillis
-      memory += c.offering.type.memoryBytes
-    }
+  }
+
+  /// Whether the pool's limits leave room for one more node of `o` beside `used` (its nodes
+  /// and the launching ones, `poolUsage`) and the claims opened in this batch.
+  private func withinLimits(
+    _ p: Int, _ o: Offering, used: (cpu: Int64, memory: Int64), opened: [OpenClaim]
+  ) -> Bool {
+    var cpu = used.cpu + o.type.cpuMillis
+    var memory = used.memory + o.type.memoryBytes
     for c in opened where c.pool == p {
       cpu += c.options.map(\.type.cpuMillis).min() ?? 0
       memory += c.options.map(\.type.memoryBytes).min() ?? 0
@@ -344,6 +355,7 @@ final class KarpenterProvisioning: Component {
       return (r.cpuMillis, r.memoryBytes)
     }
     var claims: [OpenClaim] = []
+    let used = poolUsage()
     let table = sim.cluster.pods
     for pod in pods {
       if let n = snapshot.anyFit(pod) {
@@ -377,7 +389,7 @@ final class KarpenterProvisioning: Component {
       for p in pools.indices {
         let options = pools[p].offerings.filter {
           compatible(spec, $0.labels, pool: p) && fits($0, cpu, memory, 1, pool: p)
-            && withinLimits(p, $0, opened: claims)
+            && withinLimits(p, $0, used: used[p], opened: claims)
         }
         guard !options.isEmpty else { continue }
         claims.append(OpenClaim(pool: p, options: options, cpu: cpu, memory: memory, pods: [pod]))
@@ -543,7 +555,7 @@ final class KarpenterProvisioning: Component {
       guard
         let dest = snapshot.firstFit(
           p, from: 0,
-          accept: { !excluded.contains($0) && self.sim.nodes.isReady($0) && $0 != n })
+          accept: { !excluded.contains($0) && self.sim.nodes.isReady($0) })
       else {
         fitsElsewhere = false
         break

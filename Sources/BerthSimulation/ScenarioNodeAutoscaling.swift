@@ -109,14 +109,8 @@ extension Scenario {
         spec.unavailable.append(window)
       }
       if let spot = g.child("spot") {
-        try spot.requireKeys(in: ["meanTimeToInterruption", "notice"])
-        guard let m = spot.child("meanTimeToInterruption") else {
-          throw spot.error("spot needs meanTimeToInterruption (a duration such as 24h)")
-        }
-        let mean = try duration(m)
-        guard mean >= .seconds(Int64(60)) else { throw m.error("must be at least 1m") }
-        spec.meanTimeToInterruption = mean
-        if let n = spot.child("notice") { spec.interruptionNotice = try duration(n) }
+        (spec.meanTimeToInterruption, spec.interruptionNotice) = try spotReclaims(
+          spot, notice: spec.interruptionNotice)
       }
       let delay = try g.child("provisioningDelay").map(distribution) ?? .fixed(.zero)
       ca.groups.append(NodeGroupScenario(spec: spec, provisioningDelay: delay))
@@ -264,16 +258,24 @@ extension Scenario {
       k[keyPath: path] = x
     }
     if let spot = v.child("spot") {
-      try spot.requireKeys(in: ["meanTimeToInterruption", "notice"])
-      guard let m = spot.child("meanTimeToInterruption") else {
-        throw spot.error("spot needs meanTimeToInterruption (a duration such as 24h)")
-      }
-      let mean = try duration(m)
-      guard mean >= .seconds(Int64(60)) else { throw m.error("must be at least 1m") }
-      k.meanTimeToInterruption = mean
-      if let n = spot.child("notice") { k.interruptionNotice = try duration(n) }
+      (k.meanTimeToInterruption, k.interruptionNotice) = try spotReclaims(
+        spot, notice: k.interruptionNotice)
     }
     return k
+  }
+
+  /// `spot: {meanTimeToInterruption, notice}` (a node group's or Karpenter's): the mean time to
+  /// a reclaim, at least a minute, and the warning before it (`notice` when absent).
+  static func spotReclaims(_ spot: YAMLValue, notice: VirtualTime) throws(InputError) -> (
+    VirtualTime, VirtualTime
+  ) {
+    try spot.requireKeys(in: ["meanTimeToInterruption", "notice"])
+    guard let m = spot.child("meanTimeToInterruption") else {
+      throw spot.error("spot needs meanTimeToInterruption (a duration such as 24h)")
+    }
+    let mean = try duration(m)
+    guard mean >= .seconds(Int64(60)) else { throw m.error("must be at least 1m") }
+    return (mean, try spot.child("notice").map(duration) ?? notice)
   }
 
   /// A `karpenter.sh/v1` NodePool.
