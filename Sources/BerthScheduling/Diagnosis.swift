@@ -32,6 +32,9 @@ extension Scheduler {
   /// upstream's `FitError.Error()` does.
   /// - Complexity: O(window × filter plugins), without per-node strings.
   public func diagnose(_ pod: PodID) -> Diagnosis {
+    // A failed pass reused for pods of one filter shape gives each the same reasons.
+    let pass = lastFailedPass
+    if let pass, let kept = keptDiagnosis, kept.pass == pass { return kept.diagnosis }
     // SAFETY: the last window lies in the node table and the status column has a row per node.
     let info = PodInfo(pod, in: cluster)
     func sorted(_ h: [String: Int]) -> [(reason: String, count: Int)] {
@@ -61,6 +64,7 @@ extension Scheduler {
       nodeCount: cluster.nodeCount, reasons: sorted(histogram), rejectedBy: rejected,
       preFilterMessage: lastRejection)
     d.reasonsByPlugin = byPlugin
+    if let pass { keptDiagnosis = (pass, d) }
     return d
   }
 

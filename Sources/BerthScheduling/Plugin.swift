@@ -145,6 +145,13 @@ public protocol FilterPlugin: SchedulingPlugin {
   /// scheduler keeps verdicts across cycles and refilters only rows whose node changed (see
   /// `NodeTable.journal`). Worth it for filters costlier than reading a byte per row.
   var verdictsAreNodeLocal: Bool { get }
+  /// Whether the plugin's rejection of a row is a function of the pod's `FilterShape` (its
+  /// requests and its constraints toward nodes) and that node's own state alone, changed only
+  /// through `Cluster.nodeShapeVersion` and the node journal — whether or not keeping verdicts
+  /// pays. Then a pass that found no node for one pod is the answer for the next pod of the
+  /// same filter shape while nothing changed (`Scheduler.failedPass`). Defaults to
+  /// `verdictsAreNodeLocal`.
+  var verdictsFollowFilterShape: Bool { get }
   /// Whether the plugin passes every pod without looking (its PreFilter always says so): the
   /// cycle then skips even the call. The volume plugins, as Berth models no claims.
   var passesEveryPod: Bool { get }
@@ -213,6 +220,7 @@ extension FilterPlugin {
   }
 
   public var verdictsAreNodeLocal: Bool { false }
+  public var verdictsFollowFilterShape: Bool { verdictsAreNodeLocal }
   public var passesEveryPod: Bool { false }
 
   /// A new node helps when this plugin accepts the pod there (NodeName; NodePorts on a node with
@@ -377,6 +385,62 @@ struct PodShape: Equatable {
     gpuCount = cluster.pods.gpuCount[pod.id.index]
     gpuMilli = cluster.pods.gpuMilli[pod.id.index]
     gpuModels = cluster.pods.gpuModels[pod.id.index]
+  }
+}
+
+/// What the verdicts of filters that follow the filter shape depend on in a pod: its requests
+/// and the part of its constraint set that speaks of nodes (`FilterShapes` numbers those parts;
+/// images, spread and inter-pod terms do not count). Two pods of one ReplicaSet share it, and so
+/// do the pods of different Deployments asking for the same resources.
+struct FilterShape: Equatable {
+  var cpu, memory, ephemeral: Int64
+  var scalarRequests: UInt32
+  var nodeConstraints: UInt32
+  var gpuCount: UInt8
+  var gpuMilli: Int16
+  var gpuModels: UInt32
+
+  init(_ pod: PodInfo, in cluster: Cluster, nodeConstraints: UInt32) {
+    cpu = pod.requestCPU
+    memory = pod.requestMemory
+    ephemeral = pod.requestEphemeral
+    scalarRequests = cluster.pods.scalarRequests[pod.id.index]
+    self.nodeConstraints = nodeConstraints
+    gpuCount = cluster.pods.gpuCount[pod.id.index]
+    gpuMilli = cluster.pods.gpuMilli[pod.id.index]
+    gpuModels = cluster.pods.gpuModels[pod.id.index]
+  }
+}
+
+/// Numbers the distinct node-facing parts of pods' constraint sets (node selector, node
+/// affinity, tolerations, host ports, node name): constraint sets differing only in what no
+/// shape-following filter reads share a number. Each constraint set is looked up once.
+struct FilterShapes {
+  private struct NodeFacing: Hashable {
+    var nodeSelector: [LabelPair]
+    var affinity: NodeAffinity?
+    var tolerations: [Toleration]
+    var hostPorts: [ContainerPort]
+    var nodeName: String
+  }
+  private var numbers: [NodeFacing: UInt32] = [:]
+  /// By constraint set id: its number, or `UInt32.max` while not looked up.
+  private var byConstraints: [UInt32] = []
+
+  mutating func number(of pod: PodInfo) -> UInt32 {
+    let id = Int(pod.constraintsID)
+    if id < byConstraints.count, byConstraints[id] != .max { return byConstraints[id] }
+    if id >= byConstraints.count {
+      byConstraints.append(contentsOf: repeatElement(.max, count: id + 1 - byConstraints.count))
+    }
+    let c = pod.constraints
+    let key = NodeFacing(
+      nodeSelector: c.nodeSelector, affinity: c.affinity, tolerations: c.tolerations,
+      hostPorts: c.hostPorts, nodeName: c.nodeName)
+    let number = numbers[key] ?? UInt32(numbers.count)
+    numbers[key] = number
+    byConstraints[id] = number
+    return number
   }
 }
 

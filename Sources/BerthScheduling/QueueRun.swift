@@ -69,6 +69,8 @@ public final class QueueRun: Component {
   private let filterEvents: [ClusterEvents]
   /// Per profile: for each of its filter plugins, its bit in `filterNames`.
   private let filterBit: [[Int]]
+  /// Per profile: the rejection mask of the scheduler's last kept failed pass, by its number.
+  private var lastMask: [(pass: UInt64, mask: UInt64)?]
   /// Per profile: for each bit of `filterNames`, the index of that plugin among the profile's
   /// filter plugins, or -1 (the inverse of `filterBit`, for queueing hints).
   private let filterAtBit: [[Int]]
@@ -95,6 +97,7 @@ public final class QueueRun: Component {
       "the profiles' schedulers share their cycle state")
     self.schedulers = schedulers
     self.profileOf = schedulers.count > 1 ? profileOf : nil
+    lastMask = schedulers.map { _ in nil }
     var names: [PluginName] = []
     filterBit = schedulers.map { s in
       s.filterPlugins.map { f in
@@ -374,6 +377,9 @@ public final class QueueRun: Component {
     let scheduler = schedulers[k]
     let bits = filterBit[k]
     if let i = scheduler.lastRejectingFilter { return 1 << UInt64(bits[i]) }
+    // A reused failed pass left the verdicts the mask was computed from.
+    let pass = scheduler.lastFailedPass
+    if let pass, let kept = lastMask[k], kept.pass == pass { return kept.mask }
     var local: UInt64 = 0
     for seg in scheduler.lastWindow.segments {
       for r in seg {
@@ -386,6 +392,7 @@ public final class QueueRun: Component {
       mask |= 1 << UInt64(bits[local.trailingZeroBitCount])
       local &= local - 1
     }
+    if let pass { lastMask[k] = (pass, mask) }
     return mask
   }
 

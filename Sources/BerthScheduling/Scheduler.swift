@@ -93,6 +93,9 @@ public final class Scheduler {
   /// filters and scores every row afresh (the reference the caches are tested against).
   @exclusivity(unchecked) public var cachesNodeLocalResults = true
   private let nodeLocal: NodeLocalCache
+  /// Answer a pod from the last pass that found no node when nothing that pass read has changed
+  /// (see `findFeasibleNodes`). Off, every cycle filters (the reference it is tested against).
+  @exclusivity(unchecked) public var reusesFailedPasses = true
   /// Per filter index: its slot in `nodeLocal`, -1 when its verdicts are not cached.
   private let verdictSlot: [Int]
   @exclusivity(unchecked) private var cached = ScratchList<Int>()
@@ -117,6 +120,32 @@ public final class Scheduler {
 
   /// The index (into `filterPlugins`) of the plugin behind `lastRejection`.
   @exclusivity(unchecked) public private(set) var lastRejectingFilter: Int?
+
+  /// A full pass that found no feasible node, and what it read: the pod's filter shape, the
+  /// active filters (bit i: filter i), the node journal's count and the nodes' shape. While all
+  /// of these are unchanged, the status column still holds each node's first failing filter for
+  /// any pod of that filter shape, wherever the pass started.
+  private struct FailedPass: Equatable {
+    var shape: FilterShape
+    var filters: UInt64
+    var nodeChanges: UInt64
+    var nodeShape: UInt64
+  }
+  /// The last failed pass, while the status column is still its own (cleared by anything else
+  /// that writes the column).
+  @exclusivity(unchecked) private var failedPass: FailedPass?
+  @exclusivity(unchecked) private var filterShapes = FilterShapes()
+  /// Whether the last `findFeasibleNodes` reused a failed pass instead of filtering.
+  @exclusivity(unchecked) public private(set) var lastPassReused = false
+  /// Passes skipped so far because a failed pass answered them.
+  @exclusivity(unchecked) public private(set) var reusedFailedPasses = 0
+  @exclusivity(unchecked) private var failedPasses: UInt64 = 0
+  /// The number of the kept failed pass whose verdicts the last `findFeasibleNodes` left in the
+  /// status column (it ran or reused that pass), else nil. Equal after two cycles, the column
+  /// holds the same verdicts: what a caller derived from it then still holds.
+  @exclusivity(unchecked) public private(set) var lastFailedPass: UInt64?
+  /// The diagnosis of a kept failed pass, by its number.
+  @exclusivity(unchecked) var keptDiagnosis: (pass: UInt64, diagnosis: Diagnosis)?
 
   /// - Parameter other: a scheduler of another profile of the same kube-scheduler, whose
   ///   start index, tie-breaking draws and nominations this one shares (upstream keeps them in
@@ -231,18 +260,35 @@ public final class Scheduler {
     let n = walk.count
     lastRejection = nil
     lastRejectingFilter = nil
+    lastPassReused = false
+    lastFailedPass = nil
     guard n > 0 else {
       lastWindow = Window(start: 0, length: 0, walk: walk)
       return (lastWindow, 0, 0)
     }
-    // A cycle that starts with an empty cache filters straight into the status column: storing
-    // verdicts for a pod shape seen once would cost a pass (clusters of all-different pods).
-    let reuseVerdicts =
-      cachesNodeLocalResults && !nodeLocal.sync(PodShape(pod, in: cluster), cluster: cluster)
     activeFilters.removeAll()
     for i in filterRefs.indices where filterRefs[i].preFilter(pod, cluster: cluster) {
       activeFilters.append(i)
     }
+    let start = shared.nextStartNodeIndex % n
+    // Pods that fit nowhere come in runs — a Deployment scaled past the cluster, each pod
+    // retried on every node that joins — and each would cost a pass over every node. A pass
+    // that found no node is the answer for a pod of the same filter shape while no node has
+    // changed, if every active filter reads only that shape and the nodes; the status column
+    // still holds that pass's verdicts, and a failed pass leaves the start index where it was.
+    let pass = failedPassKey(pod)
+    if let pass, pass == failedPass {
+      lastPassReused = true
+      lastFailedPass = failedPasses
+      reusedFailedPasses += 1
+      lastWindow = Window(start: start, length: n, walk: walk)
+      return (lastWindow, 0, n)
+    }
+    failedPass = nil
+    // A cycle that starts with an empty cache filters straight into the status column: storing
+    // verdicts for a pod shape seen once would cost a pass (clusters of all-different pods).
+    let reuseVerdicts =
+      cachesNodeLocalResults && !nodeLocal.sync(PodShape(pod, in: cluster), cluster: cluster)
     for i in activeFilters {
       switch filterRefs[i].restrictNodes(pod, cluster: cluster) {
       case .all: continue
@@ -250,6 +296,7 @@ public final class Scheduler {
       case .rejectAll(let reason):
         lastRejection = reason
         lastRejectingFilter = i
+        failedPass = nil
         status.fill(255)
         lastWindow = Window(start: 0, length: n, walk: walk)
         return (lastWindow, 0, 0)
@@ -259,7 +306,6 @@ public final class Scheduler {
       nodeCount: n, percentage: profile.percentageOfNodesToScore,
       hasScorePlugins: !scorePlugins.isEmpty)
 
-    let start = shared.nextStartNodeIndex % n
     // SAFETY: every segment is a range of walk rows, all below the table's row count, and the
     // scratch columns hold a row per table row (`ensureScratchCapacity` above).
     assert(status.count >= walk.rowCount && toFind >= 1, "scratch columns shorter than the table")
@@ -301,7 +347,33 @@ public final class Scheduler {
     shared.nextStartNodeIndex = (start + examined) % n
     let window = Window(start: start, length: examined, walk: walk)
     lastWindow = window
+    if feasible == 0 && nominatedOnNode.isEmpty {
+      assert(examined == n, "a failed pass that stopped early")
+      failedPass = pass
+      if pass != nil {
+        failedPasses &+= 1
+        lastFailedPass = failedPasses
+      }
+    }
     return (window, feasible, examined)
+  }
+
+  /// What a failed pass for `pod` would read (`activeFilters` are the pod's), or nil when it
+  /// could read more: reuse is off, pods are nominated, or an active filter looks past the
+  /// pod's filter shape and the nodes (spread, inter-pod affinity).
+  private func failedPassKey(_ pod: PodInfo) -> FailedPass? {
+    guard reusesFailedPasses && nominatedOnNode.isEmpty && filterRefs.count <= 64 else {
+      return nil
+    }
+    var filters: UInt64 = 0
+    for i in activeFilters {
+      guard filterRefs[i].verdictsFollowFilterShape else { return nil }
+      filters |= 1 << UInt64(i)
+    }
+    return FailedPass(
+      shape: FilterShape(pod, in: cluster, nodeConstraints: filterShapes.number(of: pod)),
+      filters: filters, nodeChanges: cluster.nodes.changeCount,
+      nodeShape: cluster.nodeShapeVersion)
   }
 
   /// The cycle over a PreFilter-narrowed node list: upstream walks only those nodes, from the
@@ -320,6 +392,7 @@ public final class Scheduler {
       status.count >= n && rows.allSatisfy { cluster.exists(NodeID(UInt32($0))) },
       "a narrowed row that is no node")
     let st = status.base
+    failedPass = nil
     st.update(repeating: 255, count: n)
     let window = Window(start: 0, length: walk.count, walk: walk)
     lastWindow = window
@@ -381,6 +454,7 @@ public final class Scheduler {
       }
       guard !others.isEmpty else { continue }
       touched = true
+      failedPass = nil
       let node = NodeID(UInt32(r))
       // The nominated pods stand on the node only for this check: not changes anyone sees.
       cluster.whatIf {
@@ -406,6 +480,19 @@ public final class Scheduler {
   /// chunks of rows. Nominated pods are not placed (the Cluster Autoscaler's predicate checker
   /// does not either); the start index is left alone.
   public func firstFit(_ pod: PodID, from start: Int, accept: (Int) -> Bool) -> NodeID? {
+    withoutActuallyEscaping(accept) { firstFit(pod, from: start, accepting: $0) }
+  }
+
+  /// The first node row at or after `start` (wrapping) that passes every filter: the Cluster
+  /// Autoscaler's `FitsAnyNodeMatching` from its last index. A search that finds nothing is a
+  /// failed pass, reused for the next pod of the same filter shape while nothing changed.
+  public func firstFeasibleNode(_ pod: PodID, from start: Int) -> NodeID? {
+    firstFit(pod, from: start, accepting: nil)
+  }
+
+  private func firstFit(_ pod: PodID, from start: Int, accepting accept: ((Int) -> Bool)?)
+    -> NodeID?
+  {
     ensureScratchCapacity()
     let info = PodInfo(pod, in: cluster)
     let n = cluster.nodes.count
@@ -422,14 +509,20 @@ public final class Scheduler {
       case .rejectAll: return nil
       }
     }
+    let pass = accept == nil && only == nil ? failedPassKey(info) : nil
+    if let pass, pass == failedPass {
+      reusedFailedPasses += 1
+      return nil
+    }
     // SAFETY: every chunk is a range of table rows and the status column has a row per row.
     let st = status.base
+    failedPass = nil
     func check(_ rows: Range<Int>) -> NodeID? {
       st.advanced(by: rows.lowerBound).update(repeating: 0, count: rows.count)
       for i in activeFilters {
         filterRefs[i].filter(info, cluster: cluster, rows: rows, status: st, code: UInt8(i + 1))
       }
-      for r in rows where st[r] == 0 && cluster.exists(NodeID(UInt32(r))) && accept(r) {
+      for r in rows where st[r] == 0 && cluster.exists(NodeID(UInt32(r))) && accept?(r) ?? true {
         return NodeID(UInt32(r))
       }
       return nil
@@ -448,6 +541,11 @@ public final class Scheduler {
       let upper = min(n, lower + min(chunk, n - offset))
       if let found = check(lower..<upper) { return found }
       offset += upper - lower
+    }
+    // Every row filtered and none fits: the column holds a failed pass.
+    if let pass {
+      failedPass = pass
+      failedPasses &+= 1
     }
     return nil
   }
@@ -618,6 +716,7 @@ public final class Scheduler {
     precondition(
       rows.allSatisfy { cluster.exists(NodeID(UInt32($0))) }, "scoreExactly: a row that is no node")
     let st = status.base
+    failedPass = nil
     st.update(repeating: 255, count: n)
     var rejected: [Int] = []
     for r in rows {
@@ -644,6 +743,7 @@ public final class Scheduler {
   func ensureScratchCapacity() {
     let n = cluster.nodes.count
     guard status.count != n else { return }
+    failedPass = nil
     status = Column(repeating: 0, count: n)
     scoreColumns = scoreColumns.map { _ in Column(repeating: 0, count: n) }
     total = Column(repeating: 0, count: n)
@@ -659,6 +759,7 @@ struct FilterCall {
   let object: UnsafeRawPointer
   let type: any FilterPlugin.Type
   let verdictsAreNodeLocal: Bool
+  let verdictsFollowFilterShape: Bool
   let passesEveryPod: Bool
 
   init(_ plugin: any FilterPlugin) {
@@ -666,6 +767,7 @@ struct FilterCall {
     object = UnsafeRawPointer(Unmanaged.passUnretained(plugin as AnyObject).toOpaque())
     type = Swift.type(of: plugin)
     verdictsAreNodeLocal = plugin.verdictsAreNodeLocal
+    verdictsFollowFilterShape = plugin.verdictsFollowFilterShape
     passesEveryPod = plugin.passesEveryPod
   }
 

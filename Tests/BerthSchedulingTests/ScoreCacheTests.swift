@@ -25,6 +25,7 @@ struct ScoreCacheTests {
       }
       let schedulers = clusters.map { Scheduler(cluster: $0, profile: profile, seed: seed) }
       schedulers[1].cachesNodeLocalResults = false
+      schedulers[1].reusesFailedPasses = false
       let templates = (0..<3).map { _ in specs[rng.nextInt(below: specs.count)] }
       var template = 0
       var bound: [PodID] = []
@@ -143,5 +144,87 @@ extension ScoreCacheTests {
     let next = scheduler.scheduleOne(try cluster.addPod(Builders.pod("s1", cpu: 500)))
     #expect(next.feasibleNodes == 1, "node a has no CPU left")
     #expect(next.node == b)
+  }
+}
+
+/// A pass that found no node answers the next pod of the same filter shape while no node
+/// changed. Here one scheduler reuses failed passes and one always filters; on two identical
+/// clusters they run the same random runs of oversized pods (several filter shapes, images
+/// differing within a shape), binds, unbinds, new nodes, taints and cordons, and must agree
+/// on every outcome, every diagnosis and the start index.
+struct FailedPassReuseTests {
+  @Test("a reused failed pass decides and diagnoses exactly as a fresh pass over random runs")
+  func reuseAgreesWithFreshPasses() throws {
+    var failures = 0
+    var reused = 0
+    for seed in UInt64(1)...150 {
+      let (nodes, specs, profile) = RandomCluster.make(seed: seed)
+      guard !specs.isEmpty else { continue }
+      var rng = SplitMix64(seed: seed ^ 0xFA11ED)
+      let clusters = [Cluster(nodes: nodes), Cluster(nodes: nodes)]
+      for c in clusters {
+        for ns in RandomCluster.namespaces { c.declareNamespace(ns.name, labels: ns.labels) }
+      }
+      let schedulers = clusters.map { Scheduler(cluster: $0, profile: profile, seed: seed) }
+      schedulers[1].reusesFailedPasses = false
+      // Templates scaled up so that most pods fit nowhere once the cluster fills.
+      let templates = (0..<3).map { k -> PodSpec in
+        var spec = specs[rng.nextInt(below: specs.count)]
+        for c in spec.containers.indices {
+          spec.containers[c].requests["cpu"] = Quantity(milli: Int64(500 + 1500 * k))
+          spec.containers[c].requests["memory"] = Quantity(integer: Int64(1 + k) << 30)
+        }
+        return spec
+      }
+      var bound: [PodID] = []
+      var added = 0
+      for step in 0..<160 {
+        let roll = rng.nextInt(below: 100)
+        if roll < 6, !bound.isEmpty {
+          let pod = bound.remove(at: rng.nextInt(below: bound.count))
+          for c in clusters { c.unbind(pod) }
+        } else if roll < 9 {
+          var node = nodes[rng.nextInt(below: nodes.count)]
+          node.name = "extra-\(added)"
+          node.labels["kubernetes.io/hostname"] = node.name
+          added += 1
+          for c in clusters { c.addNode(node) }
+        } else if roll < 11 {
+          let row = rng.nextInt(below: clusters[0].nodes.count)
+          let id = NodeID(UInt32(row))
+          guard clusters[0].exists(id) else { continue }
+          var spec = clusters[0].nodes.specs[row]
+          if rng.nextInt(below: 2) == 0 {
+            spec.unschedulable.toggle()
+          } else {
+            spec.taints =
+              spec.taints.isEmpty ? [Taint(key: "dedicated", value: "db", effect: .noSchedule)] : []
+          }
+          for c in clusters { c.updateNode(id, to: spec) }
+        } else {
+          var spec = templates[rng.nextInt(below: templates.count)]
+          spec.name = "p\(step)"
+          spec.nodeName = ""
+          // Same filter shape, different image: one pass must still answer both.
+          for c in spec.containers.indices { spec.containers[c].image = "app-\(step % 4):v1" }
+          let ids = try clusters.map { try $0.addPod(spec) }
+          let outcomes = zip(schedulers, ids).map { $0.scheduleOne($1) }
+          #expect(outcomes[0] == outcomes[1], "seed \(seed) step \(step)")
+          if outcomes[0] != outcomes[1] { return }
+          if outcomes[0].node == nil {
+            failures += 1
+            let messages = zip(schedulers, ids).map { $0.diagnose($1).message }
+            #expect(messages[0] == messages[1], "seed \(seed) step \(step)")
+          } else {
+            bound.append(ids[0])
+          }
+          #expect(schedulers[0].lastWindow == schedulers[1].lastWindow, "seed \(seed) step \(step)")
+        }
+      }
+      reused += schedulers[0].reusedFailedPasses
+    }
+    #expect(
+      failures > 3_000 && reused > 1_000,
+      "the runs exercise reuse: \(failures) failed cycles, \(reused) answered by a kept pass")
   }
 }

@@ -10,8 +10,9 @@ import BerthScheduling
 /// and nothing is copied; `revert` must run before anything else touches the cluster.
 public final class SchedulingSnapshot {
   public let cluster: Cluster
-  /// The filters' scheduler: its own scratch and start index, caches off (what-if steps would
-  /// only churn them).
+  /// The filters' scheduler: its own scratch and start index, node-local caches off (what-if
+  /// steps would only churn them); a failed pass still answers the next pending pod of the same
+  /// filter shape while nothing changed (a scan loop over many such pods costs one pass).
   public let scheduler: Scheduler
 
   private enum Step {
@@ -20,6 +21,8 @@ public final class SchedulingSnapshot {
     case unbound(PodID, from: NodeID, gpus: UInt8)
   }
   private var journal: [Step] = []
+  /// Where `anyFit` searches from next.
+  private var lastIndex = 0
   /// Names of the nodes added since the last revert, by number: reused across forks, so the
   /// cluster's label registry does not grow with every loop.
   private var added = 0
@@ -70,10 +73,15 @@ public final class SchedulingSnapshot {
     cluster.whatIf { scheduler.firstFit(pod, from: start, accept: accept) }
   }
 
-  /// A node whose filters `pod` passes (nil: none), the first from the scheduler's rotating
-  /// start, without placing it.
+  /// A node whose filters `pod` passes (nil: none), without placing it: upstream's
+  /// `FitsAnyNodeMatching`, the first such row from the one after the last node it found,
+  /// wrapping (its `lastIndex`, kept across loops).
   public func anyFit(_ pod: PodID) -> NodeID? {
-    cluster.whatIf { scheduler.anyFeasibleNode(pod) }
+    let n = cluster.nodes.count
+    guard n > 0 else { return nil }
+    let found = cluster.whatIf { scheduler.firstFeasibleNode(pod, from: lastIndex % n) }
+    if let found { lastIndex = (found.index + 1) % n }
+    return found
   }
 
   /// Undoes every step, newest first.

@@ -13,6 +13,7 @@ final class NodePortsPlugin: FilterPlugin {
     .nodePorts, [.preFilter, .filter], events: ClusterEvents(assignedPodDelete: true)
   ) { _ in NodePortsPlugin() }
   let name = PluginName.nodePorts
+  let verdictsFollowFilterShape = true
   static let reason = "node(s) didn't have free ports for the requested pod ports"
 
   func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool { !pod.constraints.hostPorts.isEmpty }

@@ -13,6 +13,7 @@ final class NodeUnschedulablePlugin: FilterPlugin {
     rejectionIsUnresolvable: true
   ) { _ in NodeUnschedulablePlugin() }
   let name = PluginName.nodeUnschedulable
+  let verdictsFollowFilterShape = true
   static let reason = "node(s) were unschedulable"
 
   func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool {
@@ -53,6 +54,7 @@ final class NodeNamePlugin: FilterPlugin {
     _ in NodeNamePlugin()
   }
   let name = PluginName.nodeName
+  let verdictsFollowFilterShape = true
   static let reason = "node(s) didn't match the requested node name"
 
   func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool { !pod.constraints.nodeName.isEmpty }

@@ -20,6 +20,7 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
     rejectionIsUnresolvable: true
   ) { _ in TaintTolerationPlugin() }
   let name = PluginName.taintToleration
+  let verdictsFollowFilterShape = true
   let normalization = ScoreNormalization.scaleByMax(reverse: true)
 
   /// Per-pod scratch: bits of hard taints the pod does not tolerate, and of PreferNoSchedule
