@@ -706,7 +706,7 @@ final class ClusterAutoscaling: Component {
       chains.triggered(
         p, handle: sim.handle(p),
         created: VirtualTime(nanoseconds: sim.cluster.pods.createdAt[p.index]), now: now,
-        origin: id)
+        origin: id, decision: sim.horizontalAutoscaling.decision(of: p))
     }
   }
 

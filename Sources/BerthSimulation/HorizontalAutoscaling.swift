@@ -39,6 +39,11 @@ final class HorizontalAutoscaling: Component {
     var replicaSeconds = 0.0
     var lastReconcile = VirtualTime(nanoseconds: -1)
     var lastReplicas: Int32 = 0
+    /// The time of the metrics that first asked for more replicas than the target had, while
+    /// that wish is not yet met (the start of the load step as the HPA saw it).
+    var wantedMoreSince: VirtualTime?
+    /// Scale-ups whose pods are still to be created: (decision, load step, pods left).
+    var credits: [(decided: VirtualTime, loadStep: VirtualTime, left: Int32)] = []
   }
   @exclusivity(unchecked) private(set) var hpas: [State] = []
   /// The specs again, immutable: a reconcile borrows its spec from here instead of copying it
@@ -52,6 +57,12 @@ final class HorizontalAutoscaling: Component {
   @exclusivity(unchecked) private var requests: [(cpu: Int64?, memory: Int64?)] = []
   /// Reused per reconcile.
   @exclusivity(unchecked) private var views: [SimulatedPod] = []
+  /// Per pod row: the scale-up decision that created the pod (index into `decisions`), -1 none.
+  @exclusivity(unchecked) private var decisionOfRow: [Int32] = []
+  /// Scale-up decisions pods were created for: when the metrics first asked for more, and when
+  /// the HPA wrote the new scale.
+  @exclusivity(unchecked) private var decisions: [(loadStep: VirtualTime, decided: VirtualTime)] =
+    []
 
   init(_ sim: Simulation) {
     self.sim = sim
@@ -121,8 +132,25 @@ final class HorizontalAutoscaling: Component {
       selecting[key] = out
       list = out
     }
-    guard let h = list.first else { return }
-    groups.add(pod, to: Int(h))
+    while decisionOfRow.count <= pod.index { decisionOfRow.append(-1) }
+    decisionOfRow[pod.index] = -1
+    guard let h = list.first.map(Int.init) else { return }
+    groups.add(pod, to: h)
+    // A pod the target creates right after a scale-up is one of that scale-up's.
+    if !hpas[h].credits.isEmpty {
+      let c = hpas[h].credits[0]
+      decisionOfRow[pod.index] = Int32(decisions.count)
+      decisions.append((c.loadStep, c.decided))
+      hpas[h].credits[0].left -= 1
+      if c.left <= 1 { hpas[h].credits.removeFirst() }
+    }
+  }
+
+  /// The HPA scale-up a pod was created for: when the metrics first asked for more replicas and
+  /// when the HPA decided (nil: the pod was not created by a scale-up).
+  func decision(of pod: PodID) -> (loadStep: VirtualTime, decided: VirtualTime)? {
+    guard pod.index < decisionOfRow.count, decisionOfRow[pod.index] >= 0 else { return nil }
+    return decisions[Int(decisionOfRow[pod.index])]
   }
 
   func podRemoved(_ pod: PodID) { groups.remove(pod) }
@@ -310,6 +338,7 @@ final class HorizontalAutoscaling: Component {
         sim.recorder.set(series: s + 2 + k, decimal: Double(milli) / 1000)
       }
     }
+    noteDecision(i, result)
     if result.rescaled {
       let direction: Int8 = result.desiredReplicas > result.currentReplicas ? 1 : -1
       if hpas[i].lastDirection != 0 && direction != hpas[i].lastDirection {
@@ -319,6 +348,37 @@ final class HorizontalAutoscaling: Component {
       hpas[i].scaleEvents += 1
       setScale(i, result.desiredReplicas)
     }
+  }
+
+  /// Follows the load step → decision part of the scale-up chain: when the metrics first asked
+  /// for more replicas (their scrape; now for metrics read at the reconcile), and the scale-ups
+  /// whose pods the target is to create.
+  private func noteDecision(_ i: Int, _ result: HPAReconcile) {
+    let now = sim.now
+    // Pods a scale-up asked for are created within the sync period, or not by it.
+    let period = VirtualTime(nanoseconds: controller.flags.syncPeriodMillis * 1_000_000)
+    hpas[i].credits.removeAll { now - $0.decided >= period }
+    let current = result.currentReplicas
+    guard let wanted = result.proposal, wanted > current else {
+      hpas[i].wantedMoreSince = nil
+      return
+    }
+    if hpas[i].wantedMoreSince == nil {
+      let scrape = sim.workloadMetrics.scrapeTime
+      let readsScrape = specs[i].metrics.contains {
+        switch $0 {
+        case .resource, .containerResource: true
+        default: false
+        }
+      }
+      hpas[i].wantedMoreSince =
+        readsScrape && scrape.nanoseconds >= 0 && scrape <= now ? scrape : now
+    }
+    guard result.rescaled, result.desiredReplicas > current else { return }
+    hpas[i].credits.append(
+      (now, hpas[i].wantedMoreSince ?? now, result.desiredReplicas - current))
+    // Met in full: the next wish for more is a new step.
+    if wanted <= result.desiredReplicas { hpas[i].wantedMoreSince = nil }
   }
 
   private func event(_ i: Int, _ type: EventType, _ reason: String, _ message: String) {

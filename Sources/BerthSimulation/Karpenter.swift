@@ -411,7 +411,8 @@ final class KarpenterProvisioning: Component {
         chains.triggered(
           p, handle: sim.handle(p),
           created: VirtualTime(nanoseconds: table.createdAt[p.index]), now: sim.now,
-          origin: Int32(bitPattern: claim.serial))
+          origin: Int32(bitPattern: claim.serial),
+          decision: sim.horizontalAutoscaling.decision(of: p))
       }
     }
   }

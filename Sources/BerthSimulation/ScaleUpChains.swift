@@ -1,13 +1,18 @@
 import BerthCore
 
-/// The pending → node → Ready chain of the pods a node autoscaler added capacity for, and
-/// whether the scheduler then put them on that capacity (CA's and Karpenter's
-/// `summary.json` `chain` and `agreement`).
+/// The load step → HPA decision → created → pending → node → Ready chain of the pods a node
+/// autoscaler added capacity for, and whether the scheduler then put them on that capacity
+/// (CA's and Karpenter's `summary.json` `chain` and `agreement`). The first two steps exist for
+/// pods an HPA scale-up created.
 struct ScaleUpChains {
   static let never = VirtualTime(nanoseconds: .max)
 
   struct Chain {
     var pod: UInt64
+    /// When the HPA's metrics first asked for more replicas, and when it scaled (never: the
+    /// pod was not created by an HPA scale-up).
+    var loadStep = ScaleUpChains.never
+    var decided = ScaleUpChains.never
     var created: VirtualTime
     var triggered: VirtualTime
     /// The scale-up (CA) or node claim batch (Karpenter) it belongs to.
@@ -26,9 +31,10 @@ struct ScaleUpChains {
   private var awaitingReady: [Int] = []
 
   /// Capacity was asked for `pod` (its handle, row and creation) at `now` by `origin`; an
-  /// earlier chain of the same pod is superseded.
+  /// earlier chain of the same pod is superseded. `decision`: the HPA scale-up that created it.
   mutating func triggered(
-    _ pod: PodID, handle: UInt64, created: VirtualTime, now: VirtualTime, origin: Int32
+    _ pod: PodID, handle: UInt64, created: VirtualTime, now: VirtualTime, origin: Int32,
+    decision: (loadStep: VirtualTime, decided: VirtualTime)?
   ) {
     while chainOfRow.count <= pod.index { chainOfRow.append(-1) }
     let earlier = Int(chainOfRow[pod.index])
@@ -36,7 +42,9 @@ struct ScaleUpChains {
       chains[earlier].placement = Chain.superseded
     }
     chainOfRow[pod.index] = Int32(chains.count)
-    chains.append(Chain(pod: handle, created: created, triggered: now, origin: origin))
+    var chain = Chain(pod: handle, created: created, triggered: now, origin: origin)
+    if let decision { (chain.loadStep, chain.decided) = decision }
+    chains.append(chain)
   }
 
   /// The pod was bound at `now` to a node made by `nodeOrigin` (-1: none) that was Ready at
@@ -100,6 +108,8 @@ struct ScaleUpChains {
     }
     let onTheirs = counted.filter { $0.placement == 1 }
     let parts = [
+      stats("loadStepToDecisionSeconds", counted.compactMap { span($0.loadStep, $0.decided) }),
+      stats("decisionToCreatedSeconds", counted.compactMap { span($0.decided, $0.created) }),
       stats("createdToTriggeredSeconds", counted.compactMap { span($0.created, $0.triggered) }),
       stats(
         "triggeredToNodeReadySeconds", onTheirs.compactMap { span($0.triggered, $0.nodeReady) }),
@@ -107,6 +117,7 @@ struct ScaleUpChains {
         "nodeReadyToScheduledSeconds", onTheirs.compactMap { span($0.nodeReady, $0.scheduled) }),
       stats("scheduledToReadySeconds", counted.compactMap { span($0.scheduled, $0.ready) }),
       stats("createdToReadySeconds", counted.compactMap { span($0.created, $0.ready) }),
+      stats("loadStepToReadySeconds", counted.compactMap { span($0.loadStep, $0.ready) }),
     ]
     return "{" + parts.joined(separator: ", ") + "}"
   }

@@ -275,6 +275,69 @@ struct NodeAutoscalingTests {
     #expect(TimelineTests.events(sim, reason: "RemovingNode") == [1950])
   }
 
+  /// The chain's first steps, load step → HPA decision → pod created: an External metric (1
+  /// per pod) steps from 2 to 40 at 60 s; the default behavior grows the Deployment by at most
+  /// max(4 pods, 100 %) per 15 s sync, 2 → 6 → 12 → 24 → 40 at 60, 75, 90 and 105 s. The wish
+  /// for 40 is first read at 60 s and met only at 105 s, so the pods of each decision waited
+  /// 0, 15, 30 and 45 s for it; each is created the instant its decision is made.
+  @Test func theChainStartsAtTheLoadStep() throws {
+    let text = """
+      apiVersion: berth.dev/v1alpha1
+      kind: Scenario
+      metadata: {name: ca-hpa}
+      spec:
+        duration: 10m
+        loads:
+        - name: queue
+          shape: {steps: [{at: 0s, value: 2}, {at: 60s, value: 40}]}
+        clusterAutoscaler:
+          expander: least-waste
+          nodeGroups:
+      \(Self.general(max: 20))
+      ---
+      apiVersion: autoscaling/v2
+      kind: HorizontalPodAutoscaler
+      metadata: {name: web}
+      spec:
+        scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+        minReplicas: 1
+        maxReplicas: 100
+        behavior: {}
+        metrics:
+        - type: External
+          external: {metric: {name: queue}, target: {type: AverageValue, averageValue: "1"}}
+      ---
+
+      """ + Self.deployment(replicas: 2)
+    let sim = try TimelineTests.simulate(text)
+    #expect(
+      TimelineTests.events(sim, reason: "SuccessfulRescale", name: "web") == [60, 75, 90, 105])
+    let pods = sim.cluster.pods
+    var waits: [Double: Int] = [:]
+    for p in 0..<pods.count where pods.createdAt[p] > 0 {
+      let id = PodID(UInt32(p))
+      let d = try #require(sim.horizontalAutoscaling.decision(of: id), "pod row \(p)")
+      #expect(d.decided.nanoseconds == pods.createdAt[p], "created as decided")
+      #expect(d.loadStep == .seconds(Int64(60)))
+      waits[(d.decided - d.loadStep).seconds, default: 0] += 1
+    }
+    #expect(waits == [0: 4, 15: 6, 30: 12, 45: 16])
+    // The two pods of the initial scale (at 0, no decision) have none.
+    #expect(sim.horizontalAutoscaling.decision(of: PodID(UInt32(0))) == nil)
+    // Every pod CA asked capacity for came from one of those decisions.
+    sim.finish()
+    let chains = try #require(sim.clusterAutoscaling?.chains.chains)
+    #expect(!chains.isEmpty && chains.allSatisfy { $0.loadStep == .seconds(Int64(60)) })
+    #expect(Set(chains.map { ($0.decided - $0.loadStep).seconds }).isSubset(of: [0, 15, 30, 45]))
+    let json = try #require(sim.clusterAutoscaling?.summaryJSON())
+    let object = try #require(
+      try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+    let chain = try #require(object["chain"] as? [String: [String: Any]])
+    #expect(chain["loadStepToDecisionSeconds"]?["max"] as? Double == 45)
+    #expect(chain["decisionToCreatedSeconds"]?["max"] as? Double == 0)
+    #expect(chain["loadStepToReadySeconds"]?["pods"] as? Int == chains.count)
+  }
+
   /// The chain and the agreement in summary.json for the 20-pod scale-up: 16 pods waited 10 s
   /// for the loop, 60 s for their nodes, were scheduled the instant the nodes were Ready, and
   /// all landed on the nodes their scale-up made.
