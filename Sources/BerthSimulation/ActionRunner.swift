@@ -84,6 +84,11 @@ final class ActionRunner: Component {
         throw InputError(file: action.origin, "\(object.reference): spec.template is immutable")
       }
       sim.apply(object)
+    case .applyNodePool(let pool):
+      announce(ObjectReference(kind: "NodePool", namespace: "", name: pool.name), action, "")
+      guard sim.karpenter?.apply(pool) == true else {
+        throw InputError(file: action.origin, "no NodePool \(pool.name) is Karpenter's")
+      }
     case .delete(let ref):
       announce(ref, action, "")
       let missing = InputError(file: action.origin, "no \(ref) exists at \(sim.now)")

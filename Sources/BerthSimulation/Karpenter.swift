@@ -20,7 +20,11 @@ import Foundation
 ///   (spot when the pool allows it and it is cheaper) and its node is Ready after
 ///   `launchDelay`, named `<pool>-<n>`, labelled as the offering says.
 /// - **Disruption** (every 10 s, one decision at a time): nodes past `expireAfter` are
-///   replaced (Expired); with consolidation, nodes without pods other than DaemonSet ones for
+///   replaced (Expired); drifted nodes — their pool's template (labels, taints) changed since
+///   they launched, or its requirements no longer admit their labels (a NodePool applied by a
+///   scenario action) — are deleted when empty, else replaced from the pool as it is now
+///   (Drifted: the replacement launches when their pods need it, the node goes once it is
+///   Ready); then, with consolidation, nodes without pods other than DaemonSet ones for
 ///   `consolidateAfter` are deleted (Empty), then — `WhenEmptyOrUnderutilized` — the node
 ///   with the fewest pods whose pods all fit elsewhere is deleted (Underutilized/Delete), or,
 ///   when they fit on one cheaper node, replaced by it (Underutilized/Replace: the replacement
@@ -52,6 +56,9 @@ final class KarpenterProvisioning: Component {
     var maxNodes = 0
     var disruptions: [String: Int] = [:]
     var series = -1
+    /// Bumped when an applied NodePool changes the template its nodes are made from (labels,
+    /// taints: Karpenter's NodePool hash; requirements and behaviour fields are not hashed).
+    var template: UInt32 = 0
   }
   @exclusivity(unchecked) private(set) var pools: [Pool] = []
 
@@ -61,9 +68,12 @@ final class KarpenterProvisioning: Component {
     var offering: Offering
     var name: String
     var requested: VirtualTime
-    /// The node this claim replaces (consolidation), -1 for none, and that row's generation.
+    /// The node this claim replaces (consolidation, drift), -1 for none, and that row's
+    /// generation.
     var replaces: Int
     var replacesGeneration: UInt32 = 0
+    /// Why the replaced node goes.
+    var reason = "Underutilized/Replace"
   }
   @exclusivity(unchecked) private var inFlight: [Claim] = []
   private var claimSerial: UInt32 = 0
@@ -77,6 +87,8 @@ final class KarpenterProvisioning: Component {
   @exclusivity(unchecked) private var claimOfRow: [UInt32] = []
   /// Per node row: bumped when its node changes (a spot timer for a gone node is ignored).
   @exclusivity(unchecked) private var rowGeneration: [UInt32] = []
+  /// Per node row: its pool's `template` when it launched.
+  @exclusivity(unchecked) private var templateOfRow: [UInt32] = []
   /// The pending → node → Ready chain of the pods claims were launched for.
   @exclusivity(unchecked) private(set) var chains = ScaleUpChains()
   /// Nodes a launching replacement will take over from.
@@ -144,6 +156,7 @@ final class KarpenterProvisioning: Component {
       lastPodChange.append(.zero)
       claimOfRow.append(0)
       rowGeneration.append(0)
+      templateOfRow.append(0)
     }
   }
 
@@ -158,6 +171,7 @@ final class KarpenterProvisioning: Component {
     pools[p].nodes.append(n)
     pools[p].maxNodes = max(pools[p].maxNodes, pools[p].nodes.count)
     rowGeneration[n] &+= 1
+    templateOfRow[n] = pools[p].template
     if offering?.capacityType == "spot", let mean = config.meanTimeToInterruption {
       let life = DurationDistribution.exponential(mean: mean).sample(&spotRNG)
       sim.engine.schedule(
@@ -418,7 +432,9 @@ final class KarpenterProvisioning: Component {
   }
 
   @discardableResult
-  private func launch(_ o: Offering, pool p: Int, replaces: Int) -> Claim {
+  private func launch(
+    _ o: Offering, pool p: Int, replaces: Int, reason: String = "Underutilized/Replace"
+  ) -> Claim {
     var name: String
     repeat {
       name = "\(pools[p].spec.name)-\(pools[p].nextNumber)"
@@ -427,7 +443,10 @@ final class KarpenterProvisioning: Component {
     claimSerial &+= 1
     var claim = Claim(
       serial: claimSerial, pool: p, offering: o, name: name, requested: sim.now, replaces: replaces)
-    if replaces >= 0 { claim.replacesGeneration = rowGeneration[replaces] }
+    if replaces >= 0 {
+      claim.replacesGeneration = rowGeneration[replaces]
+      claim.reason = reason
+    }
     inFlight.append(claim)
     pools[p].launched += 1
     launchesByType["\(o.type.name)/\(o.capacityType)", default: 0] += 1
@@ -457,7 +476,7 @@ final class KarpenterProvisioning: Component {
       && poolOfRow[c.replaces] >= 0
     {
       replacing.remove(c.replaces)
-      beginDeletion(c.replaces, reason: "Underutilized/Replace")
+      beginDeletion(c.replaces, reason: c.reason)
     }
   }
 
@@ -512,8 +531,27 @@ final class KarpenterProvisioning: Component {
       return pools[p].spec.allowedDisruptions(nodes: pools[p].nodes.count, disrupting: disrupting)
     }
     let taken = Set(deleting.map(\.node)).union(replacing)
-    // Emptiness.
+    // Drift first: empty drifted nodes all go (within the budgets), else one drifted node is
+    // replaced or deleted.
+    var drifted: [Int] = []
+    for p in pools.indices {
+      for n in pools[p].nodes where !taken.contains(n) && sim.nodes.isReady(n) && isDrifted(n) {
+        drifted.append(n)
+      }
+    }
     var acted = false
+    for n in drifted where movablePods(n).isEmpty {
+      let p = Int(poolOfRow[n])
+      guard budget[p] > 0 else { continue }
+      budget[p] -= 1
+      beginDeletion(n, reason: "Drifted")
+      acted = true
+    }
+    guard !acted else { return }
+    for n in drifted where budget[Int(poolOfRow[n])] > 0 && disruptable(n) {
+      if consolidate(n, excluding: taken, reason: "Drifted") { return }
+    }
+    // Emptiness.
     for p in pools.indices where pools[p].spec.consolidates {
       for n in pools[p].nodes
       where !taken.contains(n) && budget[p] > 0 && movablePods(n).isEmpty
@@ -540,13 +578,38 @@ final class KarpenterProvisioning: Component {
     }
     candidates.sort { $0.pods != $1.pods ? $0.pods < $1.pods : $0.n < $1.n }
     for (n, _) in candidates where disruptable(n) {
-      if consolidate(n, excluding: taken) { return }
+      if consolidate(n, excluding: taken, reason: "Underutilized") { return }
     }
   }
 
-  /// Deletes or replaces node `n` when that is cheaper: its pods all fit on the other nodes
-  /// (delete), or on one new node cheaper than it (replace). Returns whether it acted.
-  private func consolidate(_ n: Int, excluding taken: Set<Int>) -> Bool {
+  /// Whether node `n` drifted from its pool: the template it was made from changed, or the
+  /// pool's requirements no longer admit its labels.
+  private func isDrifted(_ n: Int) -> Bool {
+    let p = Int(poolOfRow[n])
+    guard p >= 0 else { return false }
+    if templateOfRow[n] != pools[p].template { return true }
+    let labels = sim.cluster.nodes.specs[n].labels
+    return !pools[p].spec.requirements.allSatisfy { $0.matches(labelValue: labels[$0.key]) }
+  }
+
+  /// A NodePool applied at run time (a scenario action): its nodes drift when the template
+  /// changed (labels, taints) or the requirements no longer admit them; limits, weight,
+  /// disruption settings and expiry apply from now on.
+  /// - Returns: false when no pool has its name (nothing changes).
+  func apply(_ spec: NodePoolSpec) -> Bool {
+    guard let p = pools.firstIndex(where: { $0.spec.name == spec.name }) else { return false }
+    let old = pools[p].spec
+    if old.labels != spec.labels || old.taints != spec.taints { pools[p].template &+= 1 }
+    pools[p].spec = spec
+    pools[p].offerings = Offering.of(pool: spec, catalogue: config.catalogue)
+    return true
+  }
+
+  /// Deletes or replaces node `n` (consolidation: when that is cheaper; drift: whatever the
+  /// price): its pods all fit on the other nodes (delete), or on one new node (replace). Returns
+  /// whether it acted. `reason`: Underutilized or Drifted.
+  private func consolidate(_ n: Int, excluding taken: Set<Int>, reason: String) -> Bool {
+    let drift = reason == "Drifted"
     let pods = movablePods(n)
     var excluded = taken
     excluded.insert(n)
@@ -565,7 +628,7 @@ final class KarpenterProvisioning: Component {
     }
     snapshot.revert()
     if fitsElsewhere {
-      beginDeletion(n, reason: "Underutilized/Delete")
+      beginDeletion(n, reason: drift ? reason : reason + "/Delete")
       return true
     }
     let p = Int(poolOfRow[n])
@@ -585,16 +648,15 @@ final class KarpenterProvisioning: Component {
       let cheaper = Offering.cheapest(
         options, cpu: cpu + daemon.cpuMillis, memory: memory + daemon.memoryBytes,
         pods: Int64(pods.count) + daemon.pods),
-      cheaper.price < current.price
+      drift || cheaper.price < current.price
     else { return false }
     replacing.insert(n)
     let name = sim.cluster.nodes.name(NodeID(UInt32(n)))
+    let why = drift ? reason : reason + "/Replace"
     sim.recorder.event(
       kind: "Node", namespace: "", name: name, type: .normal, reason: "DisruptionLaunching",
-      message:
-        "Launching NodeClaim: Underutilized/Replace (\(cheaper.type.name) for \(current.type.name))"
-    )
-    launch(cheaper, pool: p, replaces: n)
+      message: "Launching NodeClaim: \(why) (\(cheaper.type.name) for \(current.type.name))")
+    launch(cheaper, pool: p, replaces: n, reason: why)
     return true
   }
 

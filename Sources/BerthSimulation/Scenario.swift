@@ -97,6 +97,8 @@ public struct SimulationSettings: Sendable, Equatable {
 public struct ScenarioAction: Sendable {
   public enum Verb: Sendable {
     case apply(ObjectDocument)
+    /// A Karpenter NodePool applied again, changed (its nodes may drift).
+    case applyNodePool(NodePoolSpec)
     case delete(ObjectReference)
     case scale(ObjectReference, replicas: Int)
     case setImage(ObjectReference, container: String, image: String)
@@ -114,7 +116,7 @@ public struct ScenarioAction: Sendable {
 
     public var name: String {
       switch self {
-      case .apply: "apply"
+      case .apply, .applyNodePool: "apply"
       case .delete: "delete"
       case .scale: "scale"
       case .setImage: "setImage"
@@ -351,6 +353,15 @@ public struct Scenario: Sendable {
       } else if let (_, node) = nodePools.first {
         throw node.error("a NodePool needs spec.karpenter in the Scenario (the instance types)")
       }
+      for a in s.actions {
+        guard case .applyNodePool(let pool) = a.verb else { continue }
+        guard let k = s.karpenter, k.nodePools.contains(where: { $0.name == pool.name }) else {
+          throw InputError(
+            file: a.origin,
+            "apply NodePool \(pool.name): only the scenario's own NodePools can be applied again (spec.karpenter and a NodePool \(pool.name))"
+          )
+        }
+      }
       if var ca = s.clusterAutoscaler {
         ca.priorities = priorities?.0
         if ca.flags.expanders.contains(.priority) && ca.priorities == nil {
@@ -568,9 +579,13 @@ public struct Scenario: Sendable {
     case "apply":
       guard body.kind == .mapping else { throw body.error("expected an object to apply") }
       let kind = try body.child("kind")?.string() ?? ""
+      if kind == "NodePool" {
+        result = .applyNodePool(try Scenario.nodePool(body))
+        break
+      }
       guard workloadKinds.contains(kind) else {
         throw (body.child("kind") ?? body).error(
-          "apply takes a Deployment, ReplicaSet, StatefulSet, DaemonSet, Job or CronJob (nodes come with addNode)"
+          "apply takes a Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob or NodePool (nodes come with addNode)"
         )
       }
       _ = try WorkloadObject.read(body)

@@ -1,5 +1,6 @@
 import BerthAutoscaling
 import BerthCore
+import BerthTestSupport
 import BerthTraces
 import Foundation
 import Testing
@@ -102,6 +103,63 @@ struct KarpenterTests {
     #expect(sim.recorder.events.contains("Disrupting Node: Underutilized/Delete"))
     #expect(TimelineTests.recorded(sim, "NodePool,-,default,nodes", at: 1800) == 1)
     #expect(TimelineTests.recorded(sim, "Cluster,-,-,runningPods", at: 1800) == 2)
+  }
+
+  /// Drift: six 1-CPU pods on two m5.xlarge nodes; at 10 min the NodePool is applied again
+  /// allowing c5.xlarge only, so both nodes' labels fall outside its requirements. The budget
+  /// (10 % of 2, rounded up: 1) takes one node at a time: the loop at 600 s (after the action
+  /// of that instant) launches a c5.xlarge for the first (its pods do not fit beside the
+  /// other's), which is Ready at 660 s; the old node is tainted and drained then, and once it is gone the second follows
+  /// the same way. Changing only the limits drifts nothing; changing the template's labels
+  /// drifts every node.
+  @Test func driftedNodesAreReplacedOneBudgetAtATime() throws {
+    let m5 = "[{key: node.kubernetes.io/instance-type, operator: In, values: [m5.xlarge]}]"
+    func apply(_ requirements: String, labels: String = "{}", limits: String = "{}") -> String {
+      "[{at: 10m, apply: {apiVersion: karpenter.sh/v1, kind: NodePool, metadata: {name: default}, spec: {limits: \(limits), template: {metadata: {labels: \(labels)}, spec: {requirements: \(requirements)}}, disruption: {consolidateAfter: Never}}}}]"
+    }
+    let sim = try TimelineTests.simulate(
+      Self.scenario(
+        requirements: m5, disruption: "{consolidateAfter: Never}",
+        actions: apply(
+          "[{key: node.kubernetes.io/instance-type, operator: In, values: [c5.xlarge]}]"),
+        replicas: 6))
+    #expect(Self.launched(sim) == ["m5.xlarge", "m5.xlarge", "c5.xlarge", "c5.xlarge"])
+    let launching = TimelineTests.events(sim, reason: "DisruptionLaunching")
+    #expect(launching.first == 600)
+    #expect(launching.count == 2)
+    #expect(TimelineTests.events(sim, reason: "DisruptionTerminating").first == 660)
+    #expect(sim.recorder.events.contains("Launching NodeClaim: Drifted (c5.xlarge for m5.xlarge)"))
+    #expect(sim.recorder.events.contains("Disrupting Node: Drifted"))
+    #expect(TimelineTests.recorded(sim, "NodePool,-,default,nodes", at: 1800) == 2)
+    #expect(TimelineTests.recorded(sim, "Cluster,-,-,runningPods", at: 1800) == 6)
+    let nodes = sim.cluster.nodes
+    let types = (0..<nodes.count).filter { !sim.nodes.isRemoved($0) }.map {
+      nodes.specs[$0].labels[NodePoolSpec.instanceTypeLabel] ?? ""
+    }
+    #expect(types == ["c5.xlarge", "c5.xlarge"])
+
+    let limitsOnly = try TimelineTests.simulate(
+      Self.scenario(
+        requirements: m5, disruption: "{consolidateAfter: Never}",
+        actions: apply(m5, limits: "{cpu: \"100\"}"), replicas: 6))
+    #expect(TimelineTests.events(limitsOnly, reason: "DisruptionLaunching").isEmpty)
+    let relabelled = try TimelineTests.simulate(
+      Self.scenario(
+        requirements: m5, disruption: "{consolidateAfter: Never}",
+        actions: apply(m5, labels: "{team: b}"), replicas: 6))
+    #expect(TimelineTests.events(relabelled, reason: "DisruptionLaunching").count == 2)
+    #expect(Self.launched(relabelled) == ["m5.xlarge", "m5.xlarge", "m5.xlarge", "m5.xlarge"])
+  }
+
+  /// Only the scenario's own NodePools can be applied again.
+  @Test func applyingAnUnknownNodePoolIsAnError() throws {
+    let text = Self.scenario(
+      requirements: "[]",
+      actions:
+        "[{at: 1m, apply: {apiVersion: karpenter.sh/v1, kind: NodePool, metadata: {name: other}, spec: {template: {spec: {requirements: []}}}}}]",
+      replicas: 1)
+    let error = try #require(InputFixtures.error { _ = try Scenario.parse(text, file: "k.yaml") })
+    #expect(error.message.contains("only the scenario's own NodePools can be applied again"))
   }
 
   /// WhenEmpty never consolidates occupied nodes; an empty node goes after consolidateAfter.
