@@ -44,6 +44,9 @@ final class HorizontalAutoscaling: Component {
     var wantedMoreSince: VirtualTime?
     /// Scale-ups whose pods are still to be created: (decision, load step, pods left).
     var credits: [(decided: VirtualTime, loadStep: VirtualTime, left: Int32)] = []
+    /// Whether a metric reads pods' resource usage (Resource, ContainerResource): the views
+    /// then carry each pod's sample.
+    var readsUsage = false
   }
   @exclusivity(unchecked) private(set) var hpas: [State] = []
   /// The specs again, immutable: a reconcile borrows its spec from here instead of copying it
@@ -82,6 +85,12 @@ final class HorizontalAutoscaling: Component {
           }))
       s.metricIsPercent = spec.metrics.map {
         if case .utilization = $0.target { true } else { false }
+      }
+      s.readsUsage = spec.metrics.contains {
+        switch $0 {
+        case .resource, .containerResource: true
+        default: false
+        }
       }
       hpas.append(s)
     }
@@ -252,15 +261,22 @@ final class HorizontalAutoscaling: Component {
   private func scale(_ i: Int) -> (spec: Int32, status: Int32)? {
     guard let k = target(i) else { return nil }
     switch hpas[i].kind {
+    // Fields read in place: a copy of the controller's state would retain all it holds.
     case 0:
-      let d = sim.deployments.deployments[k]
-      return (Int32(clamping: d.object.replicas), Int32(clamping: d.replicas))
+      return (
+        Int32(clamping: sim.deployments.deployments[k].object.replicas),
+        Int32(clamping: sim.deployments.deployments[k].replicas)
+      )
     case 1:
-      let s = sim.statefulSets.sets[k]
-      return (Int32(clamping: s.object.replicas), Int32(clamping: s.status.replicas))
+      return (
+        Int32(clamping: sim.statefulSets.sets[k].object.replicas),
+        Int32(clamping: sim.statefulSets.sets[k].status.replicas)
+      )
     default:
-      let r = sim.replicaSets.sets[k]
-      return (Int32(clamping: r.replicas), Int32(clamping: r.statusReplicas))
+      return (
+        Int32(clamping: sim.replicaSets.sets[k].replicas),
+        Int32(clamping: sim.replicaSets.sets[k].statusReplicas)
+      )
     }
   }
 
@@ -288,32 +304,7 @@ final class HorizontalAutoscaling: Component {
     }
     hpas[i].lastReconcile = sim.now
     hpas[i].lastReplicas = scale.spec
-    views.removeAll(keepingCapacity: true)
-    let pods = sim.cluster.pods
-    for p in groups.members[i] {
-      var readyStatus: ConditionStatus?
-      var transition = UnixMillis.goZero
-      let scheduled = pods.scheduledAt[p.index]
-      if scheduled != PodTable.never {
-        // The kubelet posts a Ready condition (False) once it has the pod.
-        if sim.isReady(p) {
-          readyStatus = .isTrue
-          transition = unixMillis(VirtualTime(nanoseconds: pods.readyAt[p.index]))
-        } else {
-          readyStatus = .isFalse
-          let notReady = sim.records[p.index].notReadyAt
-          transition = unixMillis(
-            VirtualTime(nanoseconds: notReady != PodTable.never ? notReady : scheduled))
-        }
-      }
-      views.append(
-        SimulatedPod(
-          pod: p, sim: sim, phase: pods.phase(of: p), isDeleting: pods.isTerminating(p),
-          startTime: scheduled == PodTable.never
-            ? nil : unixMillis(VirtualTime(nanoseconds: scheduled)),
-          readyStatus: readyStatus, readyTransition: transition, cpu: requests[p.index].cpu,
-          memory: requests[p.index].memory))
-    }
+    gatherViews(i)
     let source = SimulatedMetrics(sim: sim, metrics: sim.workloadMetrics, now: now)
     let conditions = hpas[i].conditions
     hpas[i].conditions = []
@@ -387,6 +378,53 @@ final class HorizontalAutoscaling: Component {
       name: hpas[i].spec.name, type: type, reason: reason, message: message)
   }
 
+  /// Fills `views` with HPA `i`'s pods. One pass over their scattered rows gathers everything
+  /// the reconcile reads of them, their usage samples included (a second pass would fetch the
+  /// same rows again), through pointers taken once: reading the simulation's arrays per pod
+  /// would retain and release their owners around every read, and those atomic operations
+  /// keep the rows' cache misses from overlapping.
+  private func gatherViews(_ i: Int) {
+    views.removeAll(keepingCapacity: true)
+    let pods = sim.workloadMetrics.podTable
+    let metrics = sim.workloadMetrics!
+    let readsUsage = hpas[i].readsUsage
+    let epochMillis = sim.scenario.startTime * 1000
+    func millis(_ nanoseconds: Int64) -> UnixMillis {
+      UnixMillis(epochMillis + nanoseconds / 1_000_000)
+    }
+    // SAFETY: every member is a pod row, below the records' and the columns' counts; the
+    // records are not resized while the pointer lives (the loop creates no pod).
+    sim.records.withUnsafeBufferPointer { records in
+      let base = records.baseAddress!
+      for p in groups.members[i] {
+        let r = p.index
+        assert(r < records.count, "a member beyond the pod records")
+        var readyStatus: ConditionStatus?
+        var transition = UnixMillis.goZero
+        let scheduled = pods.scheduledAt[r]
+        if scheduled != PodTable.never {
+          // The kubelet posts a Ready condition (False) once it has the pod.
+          if pods.conditions[r] & PodConditions.ready.rawValue != 0 {
+            readyStatus = .isTrue
+            transition = millis(pods.readyAt[r])
+          } else {
+            readyStatus = .isFalse
+            let notReady = base[r].notReadyAt
+            transition = millis(notReady != PodTable.never ? notReady : scheduled)
+          }
+        }
+        views.append(
+          SimulatedPod(
+            pod: p, sim: sim, phase: PodPhase(code: pods.phase[r]),
+            isDeleting: pods.isTerminating(p),
+            startTime: scheduled == PodTable.never ? nil : millis(scheduled),
+            readyStatus: readyStatus, readyTransition: transition, cpu: requests[r].cpu,
+            memory: requests[r].memory,
+            sample: readsUsage ? metrics.sample(p, record: base + r) : nil))
+      }
+    }
+  }
+
   /// The controller's history of HPA `i`, as `berth hpa explain --history` reads it.
   func historyYAML(_ i: Int) -> String {
     HPAInputs.historyYAML(
@@ -406,6 +444,8 @@ struct SimulatedPod: HPAPodView {
   let readyTransition: UnixMillis
   let cpu: Int64?
   let memory: Int64?
+  /// Its usage at the last scrape (nil: no PodMetrics), when a metric of the HPA reads it.
+  let sample: (cpuMilli: Int64, memoryBytes: Int64)?
 
   var podName: String { sim.name(pod) }
 
@@ -469,7 +509,7 @@ struct SimulatedMetrics: HPAMetricsSource {
     let window = metrics.resolution.nanoseconds / 1_000_000
     let at = scrape
     for view in pods {
-      guard let p = view as? SimulatedPod, let u = metrics.sample(p.pod) else {
+      guard let p = view as? SimulatedPod, let u = p.sample else {
         byPod.append(nil)
         continue
       }

@@ -12,6 +12,15 @@ enum OwnerKind: UInt8 {
 /// What the simulation knows of a pod beyond the pod table: its owner, template and behaviour,
 /// and the kubelet's state for it.
 struct PodRecord {
+  // The fields every HPA reconcile and metrics read come first, within one cache line.
+  /// Index into the scenario's usage entries; -1: none matches.
+  var usage: Int16 = -1
+  var running = false
+  /// When its Ready condition last turned False (the condition's lastTransitionTime while not
+  /// Ready); at binding, the kubelet's first status says not Ready.
+  var notReadyAt = PodTable.never
+  /// When its main container last started (the first start, or the last restart).
+  var containerStartedAt = PodTable.never
   var ownerKind = OwnerKind.none
   var owner: Int32 = -1
   var uid: UInt64 = 0
@@ -30,22 +39,14 @@ struct PodRecord {
   /// Its owner stamps new pods out of its row (`ReplicaSetState.prototype`): the row is not
   /// reused while that lasts.
   var isPrototype = false
-  var running = false
   var backOff = ContainerBackOff()
   /// When it first turned Ready.
   var firstReady = PodTable.never
-  /// When its Ready condition last turned False (the condition's lastTransitionTime while not
-  /// Ready); at binding, the kubelet's first status says not Ready.
-  var notReadyAt = PodTable.never
-  /// When its main container last started (the first start, or the last restart).
-  var containerStartedAt = PodTable.never
   /// Its last container exit was an OOM kill (its last state's reason is OOMKilled).
   var oomKilled = false
   /// How long its main container ran before its last exit (lastState's finishedAt −
   /// startedAt), ns; -1 before any exit.
   var lastRunNanos: Int64 = -1
-  /// Index into the scenario's usage entries; -1: none matches.
-  var usage: Int16 = -1
   /// The container's planned readiness (ns after its start), drawn once per start.
   var completionIndex: Int32 = -1
   /// Its end was counted by its owner (a Job counts each finished pod once).

@@ -28,6 +28,9 @@ import Foundation
 final class WorkloadMetrics: Component {
   // SAFETY: the simulation owns its components and outlives them.
   unowned(unsafe) let sim: Simulation
+  /// The cluster's pod table, read per pod without counting references.
+  // SAFETY: the cluster, and its pod table, live as long as the simulation.
+  unowned(unsafe) let podTable: PodTable
   let specs: [UsageSpec]
   let loads: [LoadSeries]
   let resolution: VirtualTime
@@ -138,6 +141,7 @@ final class WorkloadMetrics: Component {
 
   init(_ sim: Simulation, root: SplitMix64) {
     self.sim = sim
+    podTable = sim.cluster.pods
     specs = sim.scenario.usage
     loads = sim.scenario.loads.map {
       var rng = root.split(label: "load:" + $0.name)
@@ -358,21 +362,43 @@ final class WorkloadMetrics: Component {
   /// A pod's usage at the last scrape: (CPU millicores, memory bytes), nil when it has no
   /// PodMetrics (no usage entry, not running then, or not a whole window yet).
   func sample(_ pod: PodID) -> (cpuMilli: Int64, memoryBytes: Int64)? {
-    let entry = Int(sim.records[pod.index].usage)
+    // SAFETY: `pod` is a pod row, below the records' count; the pointer does not escape.
+    sim.records.withUnsafeBufferPointer { sample(pod, record: $0.baseAddress! + pod.index) }
+  }
+
+  /// `sample` with the pod's record at hand (a caller walking many pods reads the records
+  /// through one pointer instead of the simulation's array each time).
+  @inline(__always)
+  func sample(_ pod: PodID, record: UnsafePointer<PodRecord>) -> (
+    cpuMilli: Int64, memoryBytes: Int64
+  )? {
+    let entry = Int(record.pointee.usage)
     guard entry >= 0, scrapeTime.nanoseconds >= 0 else { return nil }
-    return usage(pod, entry: entry, at: scrapeTime, share: shareAtScrape[entry], window: true)
+    return usage(
+      pod, entry: entry, at: scrapeTime, share: shareAtScrape[entry], window: true,
+      running: record.pointee.running, started: record.pointee.containerStartedAt)
   }
 
   func usage(_ pod: PodID, entry: Int, at t: VirtualTime, share: Double, window: Bool) -> (
     cpuMilli: Int64, memoryBytes: Int64
   )? {
-    let r = sim.records[pod.index]
-    guard r.running, r.containerStartedAt != PodTable.never else { return nil }
-    let started = r.containerStartedAt
+    usage(
+      pod, entry: entry, at: t, share: share, window: window,
+      running: sim.records[pod.index].running, started: sim.records[pod.index].containerStartedAt)
+  }
+
+  /// The pod's usage at `t` given its record's `running` and `containerStartedAt`.
+  func usage(
+    _ pod: PodID, entry: Int, at t: VirtualTime, share: Double, window: Bool, running: Bool,
+    started: Int64
+  ) -> (cpuMilli: Int64, memoryBytes: Int64)? {
+    guard running, started != PodTable.never else { return nil }
     if window && started > t.nanoseconds - resolution.nanoseconds { return nil }
-    let pods = sim.cluster.pods
+    let pods = podTable
+    let p = pod.index
     let readyThen =
-      sim.isReady(pod) && pods.readyAt[pod.index] <= t.nanoseconds && !pods.isTerminating(pod)
+      pods.conditions[p] & PodConditions.ready.rawValue != 0 && pods.readyAt[p] <= t.nanoseconds
+      && !pods.isTerminating(pod)
     if let trace = traces[entry] {
       guard var v = trace.sample(Int(traceSlot[pod.index]), at: t.nanoseconds) else { return nil }
       let lim = limits(of: pod)

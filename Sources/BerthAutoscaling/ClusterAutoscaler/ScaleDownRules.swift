@@ -122,11 +122,21 @@ public struct NodeUtilization: Sendable, Equatable {
         memory += p.memory
       }
     }
+    return of(
+      allocatableCPU: allocatableCPU - dsCPU, allocatableMemory: allocatableMemory - dsMemory,
+      requestedCPU: cpu, requestedMemory: memory)
+  }
+
+  /// The utilization of a node whose counted pods request `requestedCPU` and `requestedMemory`
+  /// in all (a resource with nothing allocatable counts 0).
+  public static func of(
+    allocatableCPU: Int64, allocatableMemory: Int64, requestedCPU: Int64, requestedMemory: Int64
+  ) -> NodeUtilization {
     func ratio(_ used: Int64, _ of: Int64) -> Double {
       of <= 0 ? 0 : Double(used) / Double(of)
     }
     return NodeUtilization(
-      cpu: ratio(cpu, allocatableCPU - dsCPU), memory: ratio(memory, allocatableMemory - dsMemory))
+      cpu: ratio(requestedCPU, allocatableCPU), memory: ratio(requestedMemory, allocatableMemory))
   }
 }
 
