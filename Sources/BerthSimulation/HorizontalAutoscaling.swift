@@ -308,10 +308,14 @@ final class HorizontalAutoscaling: Component {
     let source = SimulatedMetrics(sim: sim, metrics: sim.workloadMetrics, now: now)
     let conditions = hpas[i].conditions
     hpas[i].conditions = []
-    let result = controller.reconcile(
-      specs[i], specReplicas: scale.spec, statusReplicas: scale.status, pods: views,
-      metrics: source, history: &hpas[i].history, conditions: consume conditions,
-      previousDesiredReplicas: hpas[i].desired, now: now)
+    // The spec borrowed in place: `specs[i]` would copy it, retaining all it holds.
+    // SAFETY: `i` is an HPA index; the pointer does not outlive the call.
+    let result = specs.withUnsafeBufferPointer {
+      controller.reconcile(
+        $0[i], specReplicas: scale.spec, statusReplicas: scale.status, pods: views,
+        metrics: source, history: &hpas[i].history, conditions: consume conditions,
+        previousDesiredReplicas: hpas[i].desired, now: now)
+    }
     hpas[i].conditions = result.conditions
     hpas[i].desired = result.desiredReplicas
     for e in result.events {
@@ -348,7 +352,7 @@ final class HorizontalAutoscaling: Component {
     let now = sim.now
     // Pods a scale-up asked for are created within the sync period, or not by it.
     let period = VirtualTime(nanoseconds: controller.flags.syncPeriodMillis * 1_000_000)
-    hpas[i].credits.removeAll { now - $0.decided >= period }
+    if !hpas[i].credits.isEmpty { hpas[i].credits.removeAll { now - $0.decided >= period } }
     let current = result.currentReplicas
     guard let wanted = result.proposal, wanted > current else {
       hpas[i].wantedMoreSince = nil
@@ -356,14 +360,8 @@ final class HorizontalAutoscaling: Component {
     }
     if hpas[i].wantedMoreSince == nil {
       let scrape = sim.workloadMetrics.scrapeTime
-      let readsScrape = specs[i].metrics.contains {
-        switch $0 {
-        case .resource, .containerResource: true
-        default: false
-        }
-      }
       hpas[i].wantedMoreSince =
-        readsScrape && scrape.nanoseconds >= 0 && scrape <= now ? scrape : now
+        hpas[i].readsUsage && scrape.nanoseconds >= 0 && scrape <= now ? scrape : now
     }
     guard result.rescaled, result.desiredReplicas > current else { return }
     hpas[i].credits.append(

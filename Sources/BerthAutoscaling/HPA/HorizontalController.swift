@@ -403,10 +403,12 @@ public struct HorizontalController: Sendable {
       var container: String?
       if case .containerResource(_, let c, _) = spec { container = c }
       let reason = container == nil ? "FailedGetResourceMetric" : "FailedGetContainerResourceMetric"
-      let outerPrefix =
+      // Built only on failure: every successful reconcile would allocate it for nothing.
+      func outerPrefix() -> String {
         container == nil
-        ? "failed to get \(name) resource metric value: "
-        : "failed to get \(container!) container metric value: "
+          ? "failed to get \(name) resource metric value: "
+          : "failed to get \(container!) container metric value: "
+      }
       do throws(HPAMetricError) {
         let got: (samples: PodMetricSet, timestamp: UnixMillis)
         do throws(HPAMetricError) {
@@ -445,7 +447,7 @@ public struct HorizontalController: Sendable {
           HPAMetricOutcome(spec: spec, description: description, proposal: p, failure: nil), nil
         )
       } catch {
-        return failed(description, reason, error.message, outerPrefix + error.message)
+        return failed(description, reason, error.message, outerPrefix() + error.message)
       }
     case .pods(let metric, let target):
       guard case .averageValue(let milli) = target else {
