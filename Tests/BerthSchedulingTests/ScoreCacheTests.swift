@@ -19,11 +19,7 @@ struct ScoreCacheTests {
       let (nodes, specs, profile) = RandomCluster.make(seed: seed)
       guard !specs.isEmpty else { continue }
       var rng = SplitMix64(seed: seed ^ 0x5CA1E)
-      let clusters = [Cluster(nodes: nodes), Cluster(nodes: nodes)]
-      for c in clusters {
-        for ns in RandomCluster.namespaces { c.declareNamespace(ns.name, labels: ns.labels) }
-      }
-      let schedulers = clusters.map { Scheduler(cluster: $0, profile: profile, seed: seed) }
+      let (clusters, schedulers) = RandomCluster.twins(nodes, profile: profile, seed: seed)
       schedulers[1].cachesNodeLocalResults = false
       schedulers[1].reusesFailedPasses = false
       let templates = (0..<3).map { _ in specs[rng.nextInt(below: specs.count)] }
@@ -33,14 +29,9 @@ struct ScoreCacheTests {
       for step in 0..<150 {
         let roll = rng.nextInt(below: 100)
         if roll < 15, !bound.isEmpty {
-          let pod = bound.remove(at: rng.nextInt(below: bound.count))
-          for c in clusters { c.unbind(pod) }
+          RandomCluster.unbindAny(&bound, in: clusters, rng: &rng)
         } else if roll < 19 {
-          var node = nodes[rng.nextInt(below: nodes.count)]
-          node.name = "extra-\(added)"
-          node.labels["kubernetes.io/hostname"] = node.name
-          added += 1
-          for c in clusters { c.addNode(node) }
+          RandomCluster.addAny(of: nodes, numbered: &added, to: clusters, rng: &rng)
         } else {
           if rng.nextInt(below: 100) < 20 { template = rng.nextInt(below: templates.count) }
           var spec = templates[template]
@@ -161,11 +152,7 @@ struct FailedPassReuseTests {
       let (nodes, specs, profile) = RandomCluster.make(seed: seed)
       guard !specs.isEmpty else { continue }
       var rng = SplitMix64(seed: seed ^ 0xFA11ED)
-      let clusters = [Cluster(nodes: nodes), Cluster(nodes: nodes)]
-      for c in clusters {
-        for ns in RandomCluster.namespaces { c.declareNamespace(ns.name, labels: ns.labels) }
-      }
-      let schedulers = clusters.map { Scheduler(cluster: $0, profile: profile, seed: seed) }
+      let (clusters, schedulers) = RandomCluster.twins(nodes, profile: profile, seed: seed)
       schedulers[1].reusesFailedPasses = false
       // Templates scaled up so that most pods fit nowhere once the cluster fills.
       let templates = (0..<3).map { k -> PodSpec in
@@ -181,14 +168,9 @@ struct FailedPassReuseTests {
       for step in 0..<160 {
         let roll = rng.nextInt(below: 100)
         if roll < 6, !bound.isEmpty {
-          let pod = bound.remove(at: rng.nextInt(below: bound.count))
-          for c in clusters { c.unbind(pod) }
+          RandomCluster.unbindAny(&bound, in: clusters, rng: &rng)
         } else if roll < 9 {
-          var node = nodes[rng.nextInt(below: nodes.count)]
-          node.name = "extra-\(added)"
-          node.labels["kubernetes.io/hostname"] = node.name
-          added += 1
-          for c in clusters { c.addNode(node) }
+          RandomCluster.addAny(of: nodes, numbered: &added, to: clusters, rng: &rng)
         } else if roll < 11 {
           let row = rng.nextInt(below: clusters[0].nodes.count)
           let id = NodeID(UInt32(row))
@@ -226,5 +208,37 @@ struct FailedPassReuseTests {
     #expect(
       failures > 3_000 && reused > 1_000,
       "the runs exercise reuse: \(failures) failed cycles, \(reused) answered by a kept pass")
+  }
+}
+
+extension RandomCluster {
+  /// Two identical clusters of `nodes` with the random namespaces declared, and a scheduler
+  /// each: the first as configured, the second for the caller to turn into the reference.
+  static func twins(_ nodes: [NodeSpec], profile: Profile, seed: UInt64) -> (
+    [Cluster], [Scheduler]
+  ) {
+    let clusters = [Cluster(nodes: nodes), Cluster(nodes: nodes)]
+    for c in clusters {
+      for ns in RandomCluster.namespaces { c.declareNamespace(ns.name, labels: ns.labels) }
+    }
+    return (clusters, clusters.map { Scheduler(cluster: $0, profile: profile, seed: seed) })
+  }
+
+  /// Unbinds a random pod of `bound` (removing it from the list) on every cluster.
+  static func unbindAny(_ bound: inout [PodID], in clusters: [Cluster], rng: inout SplitMix64) {
+    let pod = bound.remove(at: rng.nextInt(below: bound.count))
+    for c in clusters { c.unbind(pod) }
+  }
+
+  /// Adds a copy of a random node of `nodes`, named `extra-<number>`, to every cluster.
+  static func addAny(
+    of nodes: [NodeSpec], numbered number: inout Int, to clusters: [Cluster],
+    rng: inout SplitMix64
+  ) {
+    var node = nodes[rng.nextInt(below: nodes.count)]
+    node.name = "extra-\(number)"
+    node.labels["kubernetes.io/hostname"] = node.name
+    number += 1
+    for c in clusters { c.addNode(node) }
   }
 }

@@ -30,6 +30,23 @@ struct AutoscalingTests {
     """
   }
 
+  /// An HPA on Deployment web: External metric `queue`, 1 per pod, the default behavior.
+  static let queueHPA = """
+    ---
+    apiVersion: autoscaling/v2
+    kind: HorizontalPodAutoscaler
+    metadata: {name: web}
+    spec:
+      scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+      minReplicas: 1
+      maxReplicas: 100
+      behavior: {}
+      metrics:
+      - type: External
+        external: {metric: {name: queue}, target: {type: AverageValue, averageValue: "1"}}
+
+    """
+
   /// External AverageValue of 1 per pod on a load that steps from 2 to 40 at 60 s and back to
   /// 10 at 600 s, with the default behavior (an empty `behavior`): the count grows by at most
   /// max(4 pods, 100 %) per 15 s sync — 2 → 6 → 12 → 24 → 40 at 60, 75, 90, 105 s — and falls
@@ -44,20 +61,8 @@ struct AutoscalingTests {
         loads:
         - name: queue
           shape: {steps: [{at: 0s, value: 2}, {at: 60s, value: 40}, {at: 600s, value: 10}]}
-      ---
-      apiVersion: autoscaling/v2
-      kind: HorizontalPodAutoscaler
-      metadata: {name: web}
-      spec:
-        scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
-        minReplicas: 1
-        maxReplicas: 100
-        behavior: {}
-        metrics:
-        - type: External
-          external: {metric: {name: queue}, target: {type: AverageValue, averageValue: "1"}}
 
-      """ + Self.deployment(2) + TimelineTests.nodes(20, cpu: "8")
+      """ + Self.queueHPA + Self.deployment(2) + TimelineTests.nodes(20, cpu: "8")
     let sim = try TimelineTests.simulate(text)
     let rescales = TimelineTests.events(sim, reason: "SuccessfulRescale", name: "web")
     #expect(rescales == [60, 75, 90, 105, 885])

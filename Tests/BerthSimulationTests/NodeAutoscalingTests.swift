@@ -65,6 +65,13 @@ struct NodeAutoscalingTests {
     """
   }
 
+  /// summary.json's `clusterAutoscaler` object, parsed.
+  static func summary(_ sim: Simulation) throws -> [String: Any] {
+    let json = try #require(sim.clusterAutoscaling?.summaryJSON())
+    return try #require(
+      try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+  }
+
   static func nodes(_ sim: Simulation, _ group: String = "general", at t: Double) -> Int64? {
     TimelineTests.recorded(sim, "NodeGroup,-,\(group),nodes", at: t)
   }
@@ -294,21 +301,8 @@ struct NodeAutoscalingTests {
           expander: least-waste
           nodeGroups:
       \(Self.general(max: 20))
-      ---
-      apiVersion: autoscaling/v2
-      kind: HorizontalPodAutoscaler
-      metadata: {name: web}
-      spec:
-        scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
-        minReplicas: 1
-        maxReplicas: 100
-        behavior: {}
-        metrics:
-        - type: External
-          external: {metric: {name: queue}, target: {type: AverageValue, averageValue: "1"}}
-      ---
 
-      """ + Self.deployment(replicas: 2)
+      """ + AutoscalingTests.queueHPA + "---\n" + Self.deployment(replicas: 2)
     let sim = try TimelineTests.simulate(text)
     #expect(
       TimelineTests.events(sim, reason: "SuccessfulRescale", name: "web") == [60, 75, 90, 105])
@@ -329,9 +323,7 @@ struct NodeAutoscalingTests {
     let chains = try #require(sim.clusterAutoscaling?.chains.chains)
     #expect(!chains.isEmpty && chains.allSatisfy { $0.loadStep == .seconds(Int64(60)) })
     #expect(Set(chains.map { ($0.decided - $0.loadStep).seconds }).isSubset(of: [0, 15, 30, 45]))
-    let json = try #require(sim.clusterAutoscaling?.summaryJSON())
-    let object = try #require(
-      try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+    let object = try Self.summary(sim)
     let chain = try #require(object["chain"] as? [String: [String: Any]])
     #expect(chain["loadStepToDecisionSeconds"]?["max"] as? Double == 45)
     #expect(chain["decisionToCreatedSeconds"]?["max"] as? Double == 0)
@@ -345,9 +337,7 @@ struct NodeAutoscalingTests {
     let sim = try TimelineTests.simulate(
       Self.scenario(duration: "5m", workload: Self.deployment(replicas: 20)))
     sim.finish()
-    let json = try #require(sim.clusterAutoscaling?.summaryJSON())
-    let object = try #require(
-      try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+    let object = try Self.summary(sim)
     let chain = try #require(object["chain"] as? [String: [String: Any]])
     #expect(chain["createdToTriggeredSeconds"]?["p50"] as? Double == 10)
     #expect(chain["triggeredToNodeReadySeconds"]?["max"] as? Double == 60)
