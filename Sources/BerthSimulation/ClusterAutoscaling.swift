@@ -336,9 +336,10 @@ final class ClusterAutoscaling: Component {
       allocatableMilliSeconds += Double(last.allocatable) * dt
     }
     let t = sim.cluster.nodes
+    let lifecycle = sim.nodes!
     var allocatable: Int64 = 0
     var requested: Int64 = 0
-    for n in 0..<t.count where !sim.nodes.isRemoved(n) {
+    for n in 0..<t.count where !lifecycle.isRemoved(n) {
       allocatable += t.allocatableCPU[n]
       requested += t.requestedCPU[n]
     }
@@ -423,8 +424,9 @@ final class ClusterAutoscaling: Component {
     // The most free CPU and memory any node has bounds what fits at all: a pod asking more is
     // rejected by NodeResourcesFit everywhere, without a pass (placements only lower it).
     let table = sim.cluster.nodes
+    let cluster = sim.cluster
     var most: (cpu: Int64, memory: Int64) = (0, 0)
-    for n in 0..<table.count where sim.cluster.exists(NodeID(UInt32(n))) {
+    for n in 0..<table.count where cluster.exists(NodeID(UInt32(n))) {
       most.cpu = max(most.cpu, table.allocatableCPU[n] - table.requestedCPU[n])
       most.memory = max(most.memory, table.allocatableMemory[n] - table.requestedMemory[n])
     }
@@ -625,7 +627,8 @@ final class ClusterAutoscaling: Component {
     var milli: Int64 = 0
     var bytes: Int64 = 0
     let table = sim.cluster.nodes
-    for n in 0..<table.count where !sim.nodes.isRemoved(n) {
+    let lifecycle = sim.nodes!
+    for n in 0..<table.count where !lifecycle.isRemoved(n) {
       milli += table.allocatableCPU[n]
       bytes += table.allocatableMemory[n]
     }
@@ -917,8 +920,10 @@ final class ClusterAutoscaling: Component {
     var leaving = [Int](repeating: 0, count: groups.count)
     for d in deleting { leaving[Int(groupOfRow[d.node])] += 1 }
     var coresLeft: Int64 = 0
-    for n in 0..<sim.cluster.nodes.count where !sim.nodes.isRemoved(n) {
-      coresLeft += sim.cluster.nodes.allocatableCPU[n]
+    let table = sim.cluster.nodes
+    let lifecycle = sim.nodes!
+    for n in 0..<table.count where !lifecycle.isRemoved(n) {
+      coresLeft += table.allocatableCPU[n]
     }
     // Empty nodes first (in bulk), then one drain.
     for pass in [true, false] {
