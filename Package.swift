@@ -82,7 +82,7 @@ let package = Package(
       name: "BerthSimulation",
       dependencies: [
         "BerthCore", "BerthEngine", "BerthScheduling", "BerthTraces", "BerthWorkloads",
-        "BerthAutoscaling",
+        "BerthAutoscaling", "CBerthSystem",
       ],
       swiftSettings: targetCPUFlags),
     // Workload autoscalers (HPA so far): the controllers' decision rules, free of files and

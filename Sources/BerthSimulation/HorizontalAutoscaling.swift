@@ -2,6 +2,7 @@ import BerthAutoscaling
 import BerthCore
 import BerthEngine
 import BerthTraces
+import CBerthSystem
 
 /// kube-controller-manager's horizontal-pod-autoscaler controller in the simulated cluster:
 /// every HPA of the scenario is reconciled at its creation and every
@@ -376,6 +377,9 @@ final class HorizontalAutoscaling: Component {
       name: hpas[i].spec.name, type: type, reason: reason, message: message)
   }
 
+  /// How many pods ahead `gatherViews` fetches rows.
+  private static let lookahead = 4
+
   /// Fills `views` with HPA `i`'s pods. One pass over their scattered rows gathers everything
   /// the reconcile reads of them, their usage samples included (a second pass would fetch the
   /// same rows again), through pointers taken once: reading the simulation's arrays per pod
@@ -392,33 +396,52 @@ final class HorizontalAutoscaling: Component {
     }
     // SAFETY: every member is a pod row, below the records' and the columns' counts; the
     // records are not resized while the pointer lives (the loop creates no pod).
-    sim.records.withUnsafeBufferPointer { records in
-      let base = records.baseAddress!
-      for p in groups.members[i] {
-        let r = p.index
-        assert(r < records.count, "a member beyond the pod records")
-        var readyStatus: ConditionStatus?
-        var transition = UnixMillis.goZero
-        let scheduled = pods.scheduledAt[r]
-        if scheduled != PodTable.never {
-          // The kubelet posts a Ready condition (False) once it has the pod.
-          if pods.conditions[r] & PodConditions.ready.rawValue != 0 {
-            readyStatus = .isTrue
-            transition = millis(pods.readyAt[r])
-          } else {
-            readyStatus = .isFalse
-            let notReady = base[r].notReadyAt
-            transition = millis(notReady != PodTable.never ? notReady : scheduled)
-          }
+    let members = groups.members[i]
+    requests.withUnsafeBufferPointer { requestRows in
+      sim.records.withUnsafeBufferPointer { records in
+        let base = records.baseAddress!
+        // The rows of a pod a few places ahead are fetched meanwhile: each sits in its own
+        // cache line of each column, and waiting for them one by one is most of the cost.
+        func fetch(_ a: Int) {
+          // SAFETY: a prefetch is a hint: `a` is a member's row, and no address is read here.
+          berth_prefetch(base + a)
+          berth_prefetch(pods.scheduledAt.base + a)
+          berth_prefetch(pods.conditions.base + a)
+          berth_prefetch(pods.readyAt.base + a)
+          berth_prefetch(pods.phase.base + a)
+          berth_prefetch(pods.deletionDueAt.base + a)
+          berth_prefetch(pods.deletedAt.base + a)
+          if a < requestRows.count { berth_prefetch(requestRows.baseAddress! + a) }
+          if readsUsage { metrics.prefetchLimits(a) }
         }
-        views.append(
-          SimulatedPod(
-            pod: p, sim: sim, phase: PodPhase(code: pods.phase[r]),
-            isDeleting: pods.isTerminating(p),
-            startTime: scheduled == PodTable.never ? nil : millis(scheduled),
-            readyStatus: readyStatus, readyTransition: transition, cpu: requests[r].cpu,
-            memory: requests[r].memory,
-            sample: readsUsage ? metrics.sample(p, record: base + r) : nil))
+        for p in members.prefix(Self.lookahead) { fetch(p.index) }
+        for (k, p) in members.enumerated() {
+          let r = p.index
+          if k + Self.lookahead < members.count { fetch(members[k + Self.lookahead].index) }
+          assert(r < records.count, "a member beyond the pod records")
+          var readyStatus: ConditionStatus?
+          var transition = UnixMillis.goZero
+          let scheduled = pods.scheduledAt[r]
+          if scheduled != PodTable.never {
+            // The kubelet posts a Ready condition (False) once it has the pod.
+            if pods.conditions[r] & PodConditions.ready.rawValue != 0 {
+              readyStatus = .isTrue
+              transition = millis(pods.readyAt[r])
+            } else {
+              readyStatus = .isFalse
+              let notReady = base[r].notReadyAt
+              transition = millis(notReady != PodTable.never ? notReady : scheduled)
+            }
+          }
+          views.append(
+            SimulatedPod(
+              pod: p, sim: sim, phase: PodPhase(code: pods.phase[r]),
+              isDeleting: pods.isTerminating(p),
+              startTime: scheduled == PodTable.never ? nil : millis(scheduled),
+              readyStatus: readyStatus, readyTransition: transition, cpu: requestRows[r].cpu,
+              memory: requestRows[r].memory,
+              sample: readsUsage ? metrics.sample(p, record: base + r) : nil))
+        }
       }
     }
   }

@@ -2,6 +2,7 @@ import BerthAutoscaling
 import BerthCore
 import BerthEngine
 import BerthWorkloads
+import CBerthSystem
 import Foundation
 
 /// What the pods of the scenario's `usage` entries use, what metrics-server reports of it, and
@@ -303,6 +304,13 @@ final class WorkloadMetrics: Component {
     guard ready != readyCount || running != runningCount else { return nil }
     return
       "usage counts \(readyCount) ready, \(runningCount) running; pods give \(ready), \(running)"
+  }
+
+  /// Starts fetching row `row` of the limits cache (a hint for loops over scattered pods).
+  func prefetchLimits(_ row: Int) {
+    // SAFETY: a prefetch of a row below the count; the pointer does not escape.
+    guard row < podLimits.count else { return }
+    podLimits.withUnsafeBufferPointer { berth_prefetch($0.baseAddress! + row) }
   }
 
   /// The main container's limits and the pod's CPU request (as the VPA set them, if it did).
