@@ -325,14 +325,21 @@ final class KarpenterProvisioning: Component {
     var pods: [PodID]
   }
 
-  /// What each pool holds toward its limits: its nodes and the ones launching.
+  /// What each pool holds toward its limits: its nodes' and the launching ones' capacity (as
+  /// Karpenter sums its NodeClaims' `status.capacity`; a node adopted without an offering
+  /// counts its allocatable).
   private func poolUsage() -> [(cpu: Int64, memory: Int64)] {
     pools.indices.map { p in
       var cpu: Int64 = 0
       var memory: Int64 = 0
       for n in pools[p].nodes {
-        cpu += sim.cluster.nodes.allocatableCPU[n]
-        memory += sim.cluster.nodes.allocatableMemory[n]
+        if let type = offeringOfRow[n]?.type {
+          cpu += type.cpuMillis
+          memory += type.memoryBytes
+        } else {
+          cpu += sim.cluster.nodes.allocatableCPU[n]
+          memory += sim.cluster.nodes.allocatableMemory[n]
+        }
       }
       for c in inFlight where c.pool == p {
         cpu += c.offering.type.cpuMillis

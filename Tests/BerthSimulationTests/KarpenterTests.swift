@@ -151,6 +151,27 @@ struct KarpenterTests {
     #expect(Self.launched(relabelled) == ["m5.xlarge", "m5.xlarge", "m5.xlarge", "m5.xlarge"])
   }
 
+  /// Limits count capacity, as Karpenter sums its NodeClaims' capacity: twelve 1-CPU pods on
+  /// m5.xlarge (4 vCPU, 3,920m allocatable, three pods each). The first batch opens two claims
+  /// (a third would make 12 CPUs); once they are nodes, the six pods left ask again: two
+  /// nodes' capacity (8 CPUs) and a third (4) exceed a limit of 11,900m — counting their
+  /// allocatable (7,840m) would have let it launch — and fit one of 12 CPUs.
+  @Test func limitsCountCapacity() throws {
+    func launches(_ limit: String) throws -> Int {
+      let text = Self.scenario(
+        duration: "10m",
+        requirements:
+          "[{key: node.kubernetes.io/instance-type, operator: In, values: [m5.xlarge]}]",
+        replicas: 12
+      ).replacingOccurrences(
+        of: "\n  disruption: {}", with: "\n  limits: {cpu: \(limit)}\n  disruption: {}")
+      #expect(text.contains("limits: {cpu"))
+      return Self.launched(try TimelineTests.simulate(text)).count
+    }
+    #expect(try launches("11900m") == 2)
+    #expect(try launches("\"12\"") == 3)
+  }
+
   /// Only the scenario's own NodePools can be applied again.
   @Test func applyingAnUnknownNodePoolIsAnError() throws {
     let text = Self.scenario(
