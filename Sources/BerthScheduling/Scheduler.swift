@@ -135,8 +135,6 @@ public final class Scheduler {
   /// that writes the column).
   @exclusivity(unchecked) private var failedPass: FailedPass?
   @exclusivity(unchecked) private var filterShapes = FilterShapes()
-  /// Whether the last `findFeasibleNodes` reused a failed pass instead of filtering.
-  @exclusivity(unchecked) public private(set) var lastPassReused = false
   /// Passes skipped so far because a failed pass answered them.
   @exclusivity(unchecked) public private(set) var reusedFailedPasses = 0
   @exclusivity(unchecked) private var failedPasses: UInt64 = 0
@@ -260,7 +258,6 @@ public final class Scheduler {
     let n = walk.count
     lastRejection = nil
     lastRejectingFilter = nil
-    lastPassReused = false
     lastFailedPass = nil
     guard n > 0 else {
       lastWindow = Window(start: 0, length: 0, walk: walk)
@@ -278,7 +275,6 @@ public final class Scheduler {
     // still holds that pass's verdicts, and a failed pass leaves the start index where it was.
     let pass = failedPassKey(pod)
     if let pass, pass == failedPass {
-      lastPassReused = true
       lastFailedPass = failedPasses
       reusedFailedPasses += 1
       lastWindow = Window(start: start, length: n, walk: walk)
