@@ -51,6 +51,13 @@ struct Simulate: ParsableCommand {
       "timeseries.csv's resolution (e.g. 1m): changes within each interval make one row.",
       discussion: "Default: every change. Long runs of many autoscalers change every scrape."))
   var timeseriesInterval: String?
+  @Option(
+    help: ArgumentHelp(
+      "Threads the run may use (default: the machine's cores).",
+      discussion:
+        "The HPA controller works out its reconciles of one sync on all of them; the outputs are the same for any count."
+    ))
+  var threads: Int?
 
   /// A `--hpa-history` request: the HPA and the instant.
   struct HistoryDump {
@@ -123,6 +130,10 @@ struct Simulate: ParsableCommand {
         scenario: scenario, seed: seed, keepsOutputs: out != nil, profiles: profiles)
     } catch { throw CommandFailure(error.description) }
     sim.recorder.timeseriesInterval = resolution
+    if let threads {
+      guard threads > 0 else { throw CommandFailure("--threads must be positive") }
+      sim.threads = threads
+    }
     for d in dumps where sim.hpaHistoryYAML(namespace: d.namespace, name: d.name) == nil {
       throw CommandFailure(
         "--hpa-history: the scenario has no HorizontalPodAutoscaler \(d.namespace)/\(d.name)")

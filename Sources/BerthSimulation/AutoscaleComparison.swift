@@ -65,7 +65,8 @@ public enum AutoscaleComparison {
     let done = Results(count: 1)
     DispatchQueue.concurrentPerform(iterations: jobs.count) { k in
       let (name, scenario, seed) = jobs[k]
-      let r = runOne(name: name, scenario: scenario, seed: seed)
+      // The runs already share the cores: each keeps to one thread.
+      let r = runOne(name: name, scenario: scenario, seed: seed, threads: jobs.count > 1 ? 1 : nil)
       results.set(k, r)
       let n = done.increment()
       progress?(n, jobs.count)
@@ -94,11 +95,15 @@ public enum AutoscaleComparison {
   }
 
   /// One run: the scenario to its end with `seed`.
-  public static func runOne(name: String, scenario: Scenario, seed: UInt64) -> Run {
+  /// - Parameter threads: the run's threads (nil: the simulation's default).
+  public static func runOne(name: String, scenario: Scenario, seed: UInt64, threads: Int? = nil)
+    -> Run
+  {
     // Inputs were read (and the variants built) before: a failure here is a bug.
     guard let sim = try? Simulation(scenario: scenario, seed: seed) else {
       preconditionFailure("the scenario of variant \(name) was read but does not build")
     }
+    if let threads { sim.threads = threads }
     sim.run()
     return measure(sim, variant: name, seed: seed)
   }

@@ -20,11 +20,13 @@ final class HorizontalAutoscaling: Component {
   unowned(unsafe) let sim: Simulation
   let controller: HorizontalController
 
-  struct State {
+  /// One HPA's controller state. A reference, so reconciles of different HPAs can update
+  /// their own on different threads without touching a shared array.
+  final class State {
     var spec: HPASpec
     var selector: LabelSelector
-    var history = HPAHistory()
-    var conditions: [HPACondition] = []
+    @exclusivity(unchecked) var history = HPAHistory()
+    @exclusivity(unchecked) var conditions: [HPACondition] = []
     var desired: Int32 = 0
     var series = -1
     /// Per metric of the spec: whether its current value is a utilization percent.
@@ -48,7 +50,29 @@ final class HorizontalAutoscaling: Component {
     /// Whether a metric reads pods' resource usage (Resource, ContainerResource): the views
     /// then carry each pod's sample.
     var readsUsage = false
+    /// Whether its reconcile may be worked out beside other HPAs' (`reconcileAll`): it reads
+    /// only its own pods and target, and nothing it reads changes state as it is read.
+    var runsBeside = false
+    /// The reconcile worked out ahead, beside other HPAs', to be applied in turn.
+    @exclusivity(unchecked) var ahead: Answer?
+
+    init(spec: HPASpec, selector: LabelSelector) {
+      self.spec = spec
+      self.selector = selector
+    }
   }
+
+  /// A worked-out reconcile: the target's scale as read, and the controller's answer.
+  struct Answer {
+    var scale: (spec: Int32, status: Int32)
+    var result: HPAReconcile
+  }
+
+  /// Per thread: the views of the pods of the HPA it reconciles.
+  final class ViewBuffer {
+    var views: [SimulatedPod] = []
+  }
+
   @exclusivity(unchecked) private(set) var hpas: [State] = []
   /// The specs again, immutable: a reconcile borrows its spec from here instead of copying it
   /// out of `hpas`, which it mutates meanwhile.
@@ -59,8 +83,15 @@ final class HorizontalAutoscaling: Component {
   @exclusivity(unchecked) private var selecting: [UInt64: [Int32]] = [:]
   /// Per pod row, the pod's CPU and memory requests (nil: a container has none).
   @exclusivity(unchecked) private var requests: [(cpu: Int64?, memory: Int64?)] = []
-  /// Reused per reconcile.
-  @exclusivity(unchecked) private var views: [SimulatedPod] = []
+  /// Reconciles worked out beside others and applied in turn; reconciles worked out again after
+  /// caching their pods' limits (what tests check the two paths by).
+  private(set) var reconciledAhead = 0
+  private(set) var limitRetries = 0
+  /// Reused per reconcile: one per thread that reconciles.
+  private var buffers: [ViewBuffer] = []
+  /// HPAs at least, and per chunk a thread takes, for reconciles to run on several threads.
+  private static let besideAtLeast = 16
+  private static let chunk = 8
   /// Per pod row: the scale-up decision that created the pod (index into `decisions`), -1 none.
   @exclusivity(unchecked) private var decisionOfRow: [Int32] = []
   /// Scale-up decisions pods were created for: when the metrics first asked for more, and when
@@ -72,8 +103,13 @@ final class HorizontalAutoscaling: Component {
     self.sim = sim
     controller = HorizontalController(flags: sim.settings.hpa)
     specs = sim.scenario.horizontalPodAutoscalers + sim.scenario.scaledObjects.map(\.hpa)
+    var targets: [String: Int] = [:]
     for spec in specs {
-      var s = State(spec: spec, selector: LabelSelector())
+      let ref = spec.scaleTargetRef
+      targets["\(ref.kind)/\(spec.namespace)/\(ref.name)", default: 0] += 1
+    }
+    for (k, spec) in specs.enumerated() {
+      let s = State(spec: spec, selector: LabelSelector())
       s.kind = ["Deployment": 0, "StatefulSet": 1, "ReplicaSet": 2][spec.scaleTargetRef.kind] ?? 3
       s.series = sim.recorder.series(
         kind: "HorizontalPodAutoscaler", namespace: spec.namespace, name: spec.name,
@@ -93,6 +129,20 @@ final class HorizontalAutoscaling: Component {
         default: false
         }
       }
+      // Beside others only: an HPA of the scenario's own (a ScaledObject's reads KEDA's
+      // fallback state, which its reads change), alone on its target (another's write of the
+      // scale would be read), reading only its pods' samples (Pods metrics read every pod's;
+      // Object and External metrics read loads and sources shared with other components).
+      let ref = spec.scaleTargetRef
+      s.runsBeside =
+        k < sim.scenario.horizontalPodAutoscalers.count
+        && targets["\(ref.kind)/\(spec.namespace)/\(ref.name)"] == 1
+        && spec.metrics.allSatisfy {
+          switch $0 {
+          case .resource, .containerResource: true
+          default: false
+          }
+        }
       hpas.append(s)
     }
     groups = PodGroups(groups: hpas.count)
@@ -107,11 +157,11 @@ final class HorizontalAutoscaling: Component {
   var name: String { "horizontal-pod-autoscaler" }
 
   func start(_ engine: Engine) {
-    for i in hpas.indices {
-      engine.every(
-        VirtualTime(nanoseconds: controller.flags.syncPeriodMillis * 1_000_000), self, first: .zero,
-        payload: UInt64(i))
-    }
+    // Every HPA syncs on the same period from time zero: one timer reconciles them all, in
+    // their order, as one timer each would.
+    guard !hpas.isEmpty else { return }
+    engine.every(
+      VirtualTime(nanoseconds: controller.flags.syncPeriodMillis * 1_000_000), self, first: .zero)
   }
 
   // MARK: Membership
@@ -228,8 +278,134 @@ final class HorizontalAutoscaling: Component {
     UnixMillis(sim.scenario.startTime * 1000 + t.nanoseconds / 1_000_000)
   }
 
-  func fire(_ timer: BerthEngine.Timer, _ engine: Engine) {
-    reconcile(Int(timer.payload))
+  func fire(_ timer: BerthEngine.Timer, _ engine: Engine) { reconcileAll() }
+
+  /// Reconciles every HPA, in their order. Those that may (`State.runsBeside`) are first
+  /// worked out on all of the simulation's threads, each from state no other reconcile of the
+  /// sync writes — its own pods and target, the last scrape — so working them out ahead changes
+  /// nothing; their answers (events, series, the scale write) are then applied in order with
+  /// the rest, which reconcile then. The outputs are the same for any number of threads.
+  func reconcileAll() {
+    let threads = sim.threads
+    if threads > 1 && hpas.count >= Self.besideAtLeast {
+      while buffers.count < threads { buffers.append(ViewBuffer()) }
+      let now = unixMillis(sim.now)
+      withPodRows { rows in
+        ParallelLoop.run(count: hpas.count, threads: threads, chunk: Self.chunk) { i, worker in
+          let h = hpas[i]
+          guard h.runsBeside else { return }
+          if case .answer(let a) = workOut(i, now: now, rows: rows, into: buffers[worker]) {
+            h.ahead = a
+          }
+        }
+      }
+    }
+    for i in hpas.indices { reconcile(i) }
+  }
+
+  /// One reconcile of HPA `i`: the answer worked out ahead, if any, else worked out now;
+  /// then applied.
+  func reconcile(_ i: Int) {
+    let h = hpas[i]
+    let now = unixMillis(sim.now)
+    let ahead = h.ahead
+    h.ahead = nil
+    if buffers.isEmpty { buffers.append(ViewBuffer()) }
+    var answer = ahead
+    if answer != nil { reconciledAhead += 1 }
+    if answer == nil {
+      var outcome = withPodRows { workOut(i, now: now, rows: $0, into: buffers[0]) }
+      if case .uncachedLimits = outcome {
+        limitRetries += 1
+        for p in groups.members[i] { _ = sim.workloadMetrics.limits(of: p) }
+        outcome = withPodRows { workOut(i, now: now, rows: $0, into: buffers[0]) }
+      }
+      if case .answer(let a) = outcome { answer = a }
+    }
+    guard let answer else {
+      let ref = h.spec.scaleTargetRef
+      let message =
+        "the HPA controller was unable to get the target's current scale: \(ref.kind.lowercased())s.apps \"\(ref.name)\" not found"
+      HPACondition.set(
+        &h.conditions, "AbleToScale", .isFalse, "FailedGetScale", message, now: now)
+      event(
+        i, .warning, "FailedGetScale", "\(ref.kind.lowercased())s.apps \"\(ref.name)\" not found")
+      return
+    }
+    apply(i, answer)
+  }
+
+  /// What working out a reconcile came to.
+  private enum Outcome {
+    case answer(Answer)
+    /// The target does not exist.
+    case noTarget
+    /// A pod's limits are not cached yet; working them out would write (nothing was changed).
+    case uncachedLimits
+  }
+
+  /// Works out HPA `i`'s reconcile: reads the target's scale and the pods, runs the controller
+  /// (which updates the HPA's history and conditions). Writes nothing any other reconcile reads.
+  private func workOut(_ i: Int, now: UnixMillis, rows: PodRows, into buffer: ViewBuffer)
+    -> Outcome
+  {
+    let h = hpas[i]
+    guard let scale = scale(i) else { return .noTarget }
+    guard gatherViews(i, rows, into: buffer, readsUsage: h.readsUsage) else {
+      return .uncachedLimits
+    }
+    let source = SimulatedMetrics(sim: sim, metrics: sim.workloadMetrics, now: now)
+    let conditions = h.conditions
+    h.conditions = []
+    // The spec borrowed in place: `specs[i]` would copy it, retaining all it holds.
+    // SAFETY: `i` is an HPA index; the pointer does not outlive the call.
+    let result = specs.withUnsafeBufferPointer {
+      controller.reconcile(
+        ($0.baseAddress! + i).pointee, specReplicas: scale.spec, statusReplicas: scale.status,
+        pods: buffer.views,
+        metrics: source, history: &h.history, conditions: consume conditions,
+        previousDesiredReplicas: h.desired, now: now)
+    }
+    h.conditions = result.conditions
+    return .answer(Answer(scale: scale, result: result))
+  }
+
+  /// Applies a worked-out reconcile: the replicas integral, events, series, the decision
+  /// chain, and the new scale.
+  private func apply(_ i: Int, _ answer: Answer) {
+    let h = hpas[i]
+    let result = answer.result
+    if h.lastReconcile.nanoseconds >= 0 {
+      h.replicaSeconds += Double(h.lastReplicas) * (sim.now - h.lastReconcile).seconds
+    }
+    h.lastReconcile = sim.now
+    h.lastReplicas = answer.scale.spec
+    h.desired = result.desiredReplicas
+    for e in result.events {
+      event(i, e.type == "Warning" ? .warning : .normal, e.reason, e.message)
+    }
+    let s = h.series
+    sim.recorder.set(series: s, Int(result.currentReplicas))
+    sim.recorder.set(series: s + 1, Int(result.desiredReplicas))
+    for (k, m) in result.metrics.enumerated() {
+      guard let p = m.proposal else { continue }
+      if h.metricIsPercent[k] {
+        sim.recorder.set(series: s + 2 + k, Int(p.utilizationPercent ?? 0))
+      } else {
+        let milli = p.averageValueMilli ?? p.valueMilli ?? 0
+        sim.recorder.set(series: s + 2 + k, decimal: Double(milli) / 1000)
+      }
+    }
+    noteDecision(i, result)
+    if result.rescaled {
+      let direction: Int8 = result.desiredReplicas > result.currentReplicas ? 1 : -1
+      if h.lastDirection != 0 && direction != h.lastDirection {
+        h.directionChanges += 1
+      }
+      h.lastDirection = direction
+      h.scaleEvents += 1
+      setScale(i, result.desiredReplicas)
+    }
   }
 
   /// The target's index in its controller, looked up again only when it was deleted.
@@ -287,65 +463,6 @@ final class HorizontalAutoscaling: Component {
     sim.setTargetScale(kind: ref.kind, namespace: specs[i].namespace, name: ref.name, replicas: n)
   }
 
-  func reconcile(_ i: Int) {
-    let now = unixMillis(sim.now)
-    guard let scale = scale(i) else {
-      let ref = hpas[i].spec.scaleTargetRef
-      let message =
-        "the HPA controller was unable to get the target's current scale: \(ref.kind.lowercased())s.apps \"\(ref.name)\" not found"
-      HPACondition.set(
-        &hpas[i].conditions, "AbleToScale", .isFalse, "FailedGetScale", message, now: now)
-      event(
-        i, .warning, "FailedGetScale", "\(ref.kind.lowercased())s.apps \"\(ref.name)\" not found")
-      return
-    }
-    if hpas[i].lastReconcile.nanoseconds >= 0 {
-      hpas[i].replicaSeconds +=
-        Double(hpas[i].lastReplicas) * (sim.now - hpas[i].lastReconcile).seconds
-    }
-    hpas[i].lastReconcile = sim.now
-    hpas[i].lastReplicas = scale.spec
-    gatherViews(i)
-    let source = SimulatedMetrics(sim: sim, metrics: sim.workloadMetrics, now: now)
-    let conditions = hpas[i].conditions
-    hpas[i].conditions = []
-    // The spec borrowed in place: `specs[i]` would copy it, retaining all it holds.
-    // SAFETY: `i` is an HPA index; the pointer does not outlive the call.
-    let result = specs.withUnsafeBufferPointer {
-      controller.reconcile(
-        $0[i], specReplicas: scale.spec, statusReplicas: scale.status, pods: views,
-        metrics: source, history: &hpas[i].history, conditions: consume conditions,
-        previousDesiredReplicas: hpas[i].desired, now: now)
-    }
-    hpas[i].conditions = result.conditions
-    hpas[i].desired = result.desiredReplicas
-    for e in result.events {
-      event(i, e.type == "Warning" ? .warning : .normal, e.reason, e.message)
-    }
-    let s = hpas[i].series
-    sim.recorder.set(series: s, Int(result.currentReplicas))
-    sim.recorder.set(series: s + 1, Int(result.desiredReplicas))
-    for (k, m) in result.metrics.enumerated() {
-      guard let p = m.proposal else { continue }
-      if hpas[i].metricIsPercent[k] {
-        sim.recorder.set(series: s + 2 + k, Int(p.utilizationPercent ?? 0))
-      } else {
-        let milli = p.averageValueMilli ?? p.valueMilli ?? 0
-        sim.recorder.set(series: s + 2 + k, decimal: Double(milli) / 1000)
-      }
-    }
-    noteDecision(i, result)
-    if result.rescaled {
-      let direction: Int8 = result.desiredReplicas > result.currentReplicas ? 1 : -1
-      if hpas[i].lastDirection != 0 && direction != hpas[i].lastDirection {
-        hpas[i].directionChanges += 1
-      }
-      hpas[i].lastDirection = direction
-      hpas[i].scaleEvents += 1
-      setScale(i, result.desiredReplicas)
-    }
-  }
-
   /// Follows the load step → decision part of the scale-up chain: when the metrics first asked
   /// for more replicas (their scrape; now for metrics read at the reconcile), and the scale-ups
   /// whose pods the target is to create.
@@ -380,70 +497,116 @@ final class HorizontalAutoscaling: Component {
   /// How many pods ahead `gatherViews` fetches rows.
   private static let lookahead = 4
 
-  /// Fills `views` with HPA `i`'s pods. One pass over their scattered rows gathers everything
-  /// the reconcile reads of them, their usage samples included (a second pass would fetch the
-  /// same rows again), through pointers taken once: reading the simulation's arrays per pod
-  /// would retain and release their owners around every read, and those atomic operations
-  /// keep the rows' cache misses from overlapping.
-  private func gatherViews(_ i: Int) {
-    views.removeAll(keepingCapacity: true)
+  /// What a reconcile reads of the pods, as pointers taken once per sync: reading the
+  /// simulation's arrays and columns per pod would retain and release their owners around every
+  /// read — atomic operations that keep the rows' cache misses from overlapping, and that
+  /// threads reconciling side by side would contend on.
+  struct PodRows {
+    let records: UnsafePointer<PodRecord>
+    let recordCount: Int
+    let requests: UnsafePointer<(cpu: Int64?, memory: Int64?)>
+    let requestCount: Int
+    let members: UnsafePointer<[PodID]>
+    let scheduledAt: UnsafeMutablePointer<Int64>
+    let readyAt: UnsafeMutablePointer<Int64>
+    let conditions: UnsafeMutablePointer<UInt8>
+    let phase: UnsafeMutablePointer<UInt8>
+    let deletionDueAt: UnsafeMutablePointer<Int64>
+    let deletedAt: UnsafeMutablePointer<Int64>
+    let samples: WorkloadMetrics.SampleReader
+  }
+
+  /// Calls `body` with the pod rows, valid while it runs: it must create and change no pod.
+  private func withPodRows<R>(_ body: (PodRows) -> R) -> R {
     let pods = sim.workloadMetrics.podTable
-    let metrics = sim.workloadMetrics!
-    let readsUsage = hpas[i].readsUsage
+    // SAFETY: no array or column is resized or written while `body` runs (reconciles read
+    // pods; what they write waits for `apply`); no pointer escapes.
+    return sim.workloadMetrics.withSampleReader { samples in
+      requests.withUnsafeBufferPointer { requests in
+        sim.records.withUnsafeBufferPointer { records in
+          groups.members.withUnsafeBufferPointer { members in
+            body(
+              PodRows(
+                records: records.baseAddress!, recordCount: records.count,
+                requests: requests.baseAddress ?? UnsafePointer(bitPattern: 16)!,
+                requestCount: requests.count, members: members.baseAddress!,
+                scheduledAt: pods.scheduledAt.base, readyAt: pods.readyAt.base,
+                conditions: pods.conditions.base, phase: pods.phase.base,
+                deletionDueAt: pods.deletionDueAt.base, deletedAt: pods.deletedAt.base,
+                samples: samples))
+          }
+        }
+      }
+    }
+  }
+
+  /// Fills `buffer` with HPA `i`'s pods. One pass over their scattered rows gathers everything
+  /// the reconcile reads of them, their usage samples included (a second pass would fetch the
+  /// same rows again); the rows of the pods a few places ahead are fetched meanwhile.
+  /// It only reads: false when a pod's limits are not cached yet.
+  private func gatherViews(_ i: Int, _ rows: PodRows, into buffer: ViewBuffer, readsUsage: Bool)
+    -> Bool
+  {
+    var views: [SimulatedPod] = []
+    swap(&views, &buffer.views)
+    defer { swap(&views, &buffer.views) }
+    views.removeAll(keepingCapacity: true)
     let epochMillis = sim.scenario.startTime * 1000
     func millis(_ nanoseconds: Int64) -> UnixMillis {
       UnixMillis(epochMillis + nanoseconds / 1_000_000)
     }
-    // SAFETY: every member is a pod row, below the records' and the columns' counts; the
-    // records are not resized while the pointer lives (the loop creates no pod).
-    let members = groups.members[i]
-    requests.withUnsafeBufferPointer { requestRows in
-      sim.records.withUnsafeBufferPointer { records in
-        let base = records.baseAddress!
-        // The rows of a pod a few places ahead are fetched meanwhile: each sits in its own
-        // cache line of each column, and waiting for them one by one is most of the cost.
-        func fetch(_ a: Int) {
-          // SAFETY: a prefetch is a hint: `a` is a member's row, and no address is read here.
-          berth_prefetch(base + a)
-          berth_prefetch(pods.scheduledAt.base + a)
-          berth_prefetch(pods.conditions.base + a)
-          berth_prefetch(pods.readyAt.base + a)
-          berth_prefetch(pods.phase.base + a)
-          berth_prefetch(pods.deletionDueAt.base + a)
-          berth_prefetch(pods.deletedAt.base + a)
-          if a < requestRows.count { berth_prefetch(requestRows.baseAddress! + a) }
-          if readsUsage { metrics.prefetchLimits(a) }
-        }
-        for p in members.prefix(Self.lookahead) { fetch(p.index) }
-        for (k, p) in members.enumerated() {
-          let r = p.index
-          if k + Self.lookahead < members.count { fetch(members[k + Self.lookahead].index) }
-          assert(r < records.count, "a member beyond the pod records")
-          var readyStatus: ConditionStatus?
-          var transition = UnixMillis.goZero
-          let scheduled = pods.scheduledAt[r]
-          if scheduled != PodTable.never {
-            // The kubelet posts a Ready condition (False) once it has the pod.
-            if pods.conditions[r] & PodConditions.ready.rawValue != 0 {
-              readyStatus = .isTrue
-              transition = millis(pods.readyAt[r])
-            } else {
-              readyStatus = .isFalse
-              let notReady = base[r].notReadyAt
-              transition = millis(notReady != PodTable.never ? notReady : scheduled)
-            }
-          }
-          views.append(
-            SimulatedPod(
-              pod: p, sim: sim, phase: PodPhase(code: pods.phase[r]),
-              isDeleting: pods.isTerminating(p),
-              startTime: scheduled == PodTable.never ? nil : millis(scheduled),
-              readyStatus: readyStatus, readyTransition: transition, cpu: requestRows[r].cpu,
-              memory: requestRows[r].memory,
-              sample: readsUsage ? metrics.sample(p, record: base + r) : nil))
+    let samples = rows.samples
+    // SAFETY: every member is a pod row, below the records' and the columns' counts.
+    let members = rows.members[i]
+    // Each pod's rows sit in their own cache line of each column: waiting for them one by
+    // one is most of the cost.
+    func fetch(_ a: Int) {
+      // SAFETY: a prefetch is a hint: `a` is a member's row, and no address is read here.
+      berth_prefetch(rows.records + a)
+      berth_prefetch(rows.scheduledAt + a)
+      berth_prefetch(rows.conditions + a)
+      berth_prefetch(rows.readyAt + a)
+      berth_prefetch(rows.phase + a)
+      berth_prefetch(rows.deletionDueAt + a)
+      berth_prefetch(rows.deletedAt + a)
+      if a < rows.requestCount { berth_prefetch(rows.requests + a) }
+      if readsUsage && a < samples.limitCount { berth_prefetch(samples.limits + a) }
+    }
+    for p in members.prefix(Self.lookahead) { fetch(p.index) }
+    for (k, p) in members.enumerated() {
+      let r = p.index
+      if k + Self.lookahead < members.count { fetch(members[k + Self.lookahead].index) }
+      assert(r < rows.recordCount && r < rows.requestCount, "a member beyond the pod rows")
+      let record = rows.records + r
+      var sample: (cpuMilli: Int64, memoryBytes: Int64)?
+      if readsUsage {
+        // Working limits out caches them, a write: left to the caller.
+        if record.pointee.usage >= 0 && !samples.limitsCached(r) { return false }
+        sample = samples.sample(p, record: record)
+      }
+      var readyStatus: ConditionStatus?
+      var transition = UnixMillis.goZero
+      let scheduled = rows.scheduledAt[r]
+      if scheduled != PodTable.never {
+        // The kubelet posts a Ready condition (False) once it has the pod.
+        if rows.conditions[r] & PodConditions.ready.rawValue != 0 {
+          readyStatus = .isTrue
+          transition = millis(rows.readyAt[r])
+        } else {
+          readyStatus = .isFalse
+          let notReady = record.pointee.notReadyAt
+          transition = millis(notReady != PodTable.never ? notReady : scheduled)
         }
       }
+      let deleting = rows.deletionDueAt[r] != PodTable.never && rows.deletedAt[r] == PodTable.never
+      views.append(
+        SimulatedPod(
+          pod: p, sim: sim, phase: PodPhase(code: rows.phase[r]), isDeleting: deleting,
+          startTime: scheduled == PodTable.never ? nil : millis(scheduled),
+          readyStatus: readyStatus, readyTransition: transition, cpu: rows.requests[r].cpu,
+          memory: rows.requests[r].memory, sample: sample))
     }
+    return true
   }
 
   /// The controller's history of HPA `i`, as `berth hpa explain --history` reads it.

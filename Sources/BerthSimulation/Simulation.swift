@@ -3,6 +3,7 @@ import BerthEngine
 import BerthScheduling
 import BerthTraces
 import BerthWorkloads
+import Foundation
 
 /// Who owns a pod.
 enum OwnerKind: UInt8 {
@@ -137,6 +138,9 @@ public final class Simulation {
   @exclusivity(unchecked) private var matchersAtCollection = (registered: 0, live: 0)
   /// New matchers that trigger a collection at least (0: never collect; tests compare).
   @exclusivity(unchecked) public var matcherCollectionFloor = 64
+  /// Threads the run may use (the HPA controller works out its reconciles on all of them);
+  /// the outputs are the same for any count. Default: the machine's cores.
+  public var threads = ProcessInfo.processInfo.activeProcessorCount
   /// Pods gone since their rows were last released (`releaseRows`).
   @exclusivity(unchecked) private var goneRows: [PodID] = []
   @exclusivity(unchecked) var templates: [PodTemplate] = []

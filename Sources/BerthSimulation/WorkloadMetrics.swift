@@ -313,6 +313,14 @@ final class WorkloadMetrics: Component {
     podLimits.withUnsafeBufferPointer { berth_prefetch($0.baseAddress! + row) }
   }
 
+  /// Empties the limits cache (tests: the paths that find limits uncached).
+  func forgetLimits() {
+    for r in podLimits.indices { podLimits[r].cached = false }
+  }
+
+  /// Whether `limits(of:)` answers row `row` from its cache, writing nothing.
+  func limitsCached(_ row: Int) -> Bool { row < podLimits.count && podLimits[row].cached }
+
   /// The main container's limits and the pod's CPU request (as the VPA set them, if it did).
   func limits(of pod: PodID) -> (cpu: Int64, memory: Int64, cpuRequest: Int64) {
     if pod.index < podLimits.count && podLimits[pod.index].cached {
@@ -408,22 +416,119 @@ final class WorkloadMetrics: Component {
       pods.conditions[p] & PodConditions.ready.rawValue != 0 && pods.readyAt[p] <= t.nanoseconds
       && !pods.isTerminating(pod)
     if let trace = traces[entry] {
-      guard var v = trace.sample(Int(traceSlot[pod.index]), at: t.nanoseconds) else { return nil }
-      let lim = limits(of: pod)
-      if lim.cpu > 0 { v.cpuMilli = min(v.cpuMilli, lim.cpu) }
-      return v
+      return Self.traced(
+        trace, series: Int(traceSlot[pod.index]), at: t.nanoseconds, cpuLimit: limits(of: pod).cpu)
     }
-    let u = numbers[entry]
-    let s = readyThen ? share : 0
-    var cpu = Double(u.cpuBaseMilli) + u.cpuPerRequestMilli * s
-    if t.nanoseconds - started < u.startupDuration { cpu += Double(u.startupCPUMilli) }
-    let lim = limits(of: pod)
-    if lim.cpu > 0 { cpu = min(cpu, Double(lim.cpu)) }
-    let hours = Double(max(0, t.nanoseconds - started)) / 3.6e12
+    return Self.modelled(
+      numbers[entry], share: readyThen ? share : 0, at: t.nanoseconds, started: started,
+      cpuLimit: limits(of: pod).cpu)
+  }
+
+  /// A replaying pod's usage: its series' sample at `t`, CPU capped at the limit (0: none).
+  @inline(__always)
+  static func traced(_ trace: UsageTrace, series: Int, at t: Int64, cpuLimit: Int64) -> (
+    cpuMilli: Int64, memoryBytes: Int64
+  )? {
+    guard var v = trace.sample(series, at: t) else { return nil }
+    if cpuLimit > 0 { v.cpuMilli = min(v.cpuMilli, cpuLimit) }
+    return v
+  }
+
+  /// A modelled pod's usage at `t`: base, its share of the load (`share`, 0 unless Ready then),
+  /// the startup burst, memory growth since `started`; CPU capped at the limit (0: none).
+  @inline(__always)
+  static func modelled(_ u: Numbers, share: Double, at t: Int64, started: Int64, cpuLimit: Int64)
+    -> (cpuMilli: Int64, memoryBytes: Int64)
+  {
+    var cpu = Double(u.cpuBaseMilli) + u.cpuPerRequestMilli * share
+    if t - started < u.startupDuration { cpu += Double(u.startupCPUMilli) }
+    if cpuLimit > 0 { cpu = min(cpu, Double(cpuLimit)) }
+    let hours = Double(max(0, t - started)) / 3.6e12
     let memory =
-      Double(u.memoryBaseBytes) + u.memoryPerRequestBytes * s
+      Double(u.memoryBaseBytes) + u.memoryPerRequestBytes * share
       + Double(u.memoryLeakBytesPerHour) * hours
     return (Int64(cpu.rounded()), Int64(memory.rounded()))
+  }
+
+  /// Pods' samples at the last scrape read through pointers taken once (`withSampleReader`):
+  /// a loop over many pods retains nothing per pod and writes nothing, so threads may share it.
+  /// Limits come from the cache only: a caller checks `limitsCached` first.
+  struct SampleReader {
+    let scrape: Int64
+    let resolution: Int64
+    let share: UnsafePointer<Double>
+    let numbers: UnsafePointer<Numbers>
+    let traces: UnsafePointer<UsageTrace?>
+    let traceSlot: UnsafePointer<Int32>
+    let limits: UnsafePointer<(cpu: Int64, memory: Int64, cpuRequest: Int64, cached: Bool)>
+    let limitCount: Int
+    let conditions: UnsafeMutablePointer<UInt8>
+    let readyAt: UnsafeMutablePointer<Int64>
+    let deletionDueAt: UnsafeMutablePointer<Int64>
+    let deletedAt: UnsafeMutablePointer<Int64>
+
+    /// Whether row `row`'s limits are cached (else `sample` must not be asked for it).
+    @inline(__always)
+    func limitsCached(_ row: Int) -> Bool { row < limitCount && limits[row].cached }
+
+    /// `WorkloadMetrics.sample(_:record:)`, for a pod whose limits are cached.
+    @inline(__always)
+    func sample(_ pod: PodID, record: UnsafePointer<PodRecord>) -> (
+      cpuMilli: Int64, memoryBytes: Int64
+    )? {
+      let entry = Int(record.pointee.usage)
+      guard entry >= 0, scrape >= 0 else { return nil }
+      let started = record.pointee.containerStartedAt
+      guard record.pointee.running, started != PodTable.never else { return nil }
+      if started > scrape - resolution { return nil }
+      let p = pod.index
+      assert(limitsCached(p), "a sample read without its limits cached")
+      if let trace = traces[entry] {
+        return WorkloadMetrics.traced(
+          trace, series: Int(traceSlot[p]), at: scrape, cpuLimit: limits[p].cpu)
+      }
+      let readyThen =
+        conditions[p] & PodConditions.ready.rawValue != 0 && readyAt[p] <= scrape
+        && !(deletionDueAt[p] != PodTable.never && deletedAt[p] == PodTable.never)
+      return WorkloadMetrics.modelled(
+        numbers[entry], share: readyThen ? share[entry] : 0, at: scrape, started: started,
+        cpuLimit: limits[p].cpu)
+    }
+  }
+
+  /// An empty buffer's address, for a reader that never reads through it.
+  // SAFETY: only for empty buffers, whose pointer the reader never dereferences.
+  @inline(__always)
+  private func orDangling<T>(_ p: UnsafePointer<T>?) -> UnsafePointer<T> {
+    p ?? UnsafePointer(bitPattern: MemoryLayout<T>.alignment)!
+  }
+
+  /// Calls `body` with a reader of the last scrape's samples, valid while it runs and no pod
+  /// is created or changed.
+  func withSampleReader<R>(_ body: (SampleReader) -> R) -> R {
+    // SAFETY: the pointers are to arrays and columns no one resizes or writes while `body`
+    // runs (the caller creates and changes no pod); none escapes.
+    shareAtScrape.withUnsafeBufferPointer { share in
+      numbers.withUnsafeBufferPointer { numbers in
+        traces.withUnsafeBufferPointer { traces in
+          traceSlot.withUnsafeBufferPointer { traceSlot in
+            podLimits.withUnsafeBufferPointer { limits in
+              body(
+                SampleReader(
+                  scrape: scrapeTime.nanoseconds, resolution: resolution.nanoseconds,
+                  share: orDangling(share.baseAddress),
+                  numbers: orDangling(numbers.baseAddress),
+                  traces: orDangling(traces.baseAddress),
+                  traceSlot: orDangling(traceSlot.baseAddress),
+                  limits: orDangling(limits.baseAddress),
+                  limitCount: limits.count, conditions: podTable.conditions.base,
+                  readyAt: podTable.readyAt.base, deletionDueAt: podTable.deletionDueAt.base,
+                  deletedAt: podTable.deletedAt.base))
+            }
+          }
+        }
+      }
+    }
   }
 
   /// The value of load `i` now (External and Object metrics read it at the reconcile).

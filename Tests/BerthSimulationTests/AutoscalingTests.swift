@@ -308,3 +308,150 @@ struct AutoscalingTests {
     #expect(a.0.contains("HorizontalPodAutoscaler,default,web,desiredReplicas"))
   }
 }
+
+/// The HPA controller's reconciles of one sync worked out on several threads: the same outputs
+/// as on one, whatever runs beside what.
+struct ParallelReconcileTests {
+  /// Eighteen Deployments with CPU HPAs on stepped loads; next to them the HPAs that must
+  /// reconcile in turn: two on one target, one on an External metric; a VPA resizing pods in
+  /// place (app-0 asks 16 Mi of memory and uses over 64 Mi: the updater raises it soon).
+  static func scenario() -> String {
+    var text = """
+      apiVersion: berth.dev/v1alpha1
+      kind: Scenario
+      metadata: {name: many-hpas}
+      spec:
+        duration: 90m
+        seed: 3
+        behaviors:
+        - {selector: {}, imagePull: {uniform: [1s, 9s]}, readyAfter: {uniform: [3s, 20s]}}
+        loads:
+
+      """
+    let apps = 18
+    for d in 0..<apps {
+      let low = 100 + d * 13
+      text += """
+          - {name: load-\(d), shape: {poisson: {interval: 15s, shape: {steps: [{at: 0s, value: \(low)}, {at: \(10 + d)m, value: \(low * 6)}, {at: \(50 + d)m, value: \(low)}]}}}}
+
+        """
+    }
+    text += "  usage:\n"
+    for d in 0..<apps {
+      text += """
+          - {selector: {matchLabels: {app: app-\(d)}}, load: load-\(d), service: app-\(d), cpu: {base: 20m, perRequest: 4m}, memory: {base: 64Mi, perRequest: 100Ki}}
+
+        """
+    }
+    for d in 0..<apps {
+      text += """
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: app-\(d)}
+        spec:
+          replicas: 2
+          selector: {matchLabels: {app: app-\(d)}}
+          template:
+            metadata: {labels: {app: app-\(d)}}
+            spec:
+              containers: [{name: app, image: "app:\(d)", resources: {requests: {cpu: 500m, memory: \(d == 0 ? "16Mi" : "256Mi")}, limits: {cpu: "1"}}}]
+        ---
+        {apiVersion: v1, kind: Service, metadata: {name: app-\(d)}, spec: {selector: {app: app-\(d)}}}
+        ---
+        apiVersion: autoscaling/v2
+        kind: HorizontalPodAutoscaler
+        metadata: {name: app-\(d)}
+        spec:
+          scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: app-\(d)}
+          minReplicas: 2
+          maxReplicas: 30
+          metrics:
+          - type: Resource
+            resource: {name: cpu, target: {type: Utilization, averageUtilization: 60}}
+          - type: ContainerResource
+            containerResource: {name: memory, container: app, target: {type: AverageValue, averageValue: 900Mi}}
+
+        """
+    }
+    text += """
+      ---
+      apiVersion: autoscaling/v2
+      kind: HorizontalPodAutoscaler
+      metadata: {name: app-1-again}
+      spec:
+        scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: app-1}
+        minReplicas: 3
+        maxReplicas: 12
+        metrics:
+        - type: Resource
+          resource: {name: cpu, target: {type: Utilization, averageUtilization: 40}}
+      ---
+      apiVersion: autoscaling/v2
+      kind: HorizontalPodAutoscaler
+      metadata: {name: app-2-external}
+      spec:
+        scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: app-2}
+        minReplicas: 2
+        maxReplicas: 30
+        metrics:
+        - type: External
+          external: {metric: {name: load-2}, target: {type: AverageValue, averageValue: "150"}}
+      ---
+      apiVersion: autoscaling.k8s.io/v1
+      kind: VerticalPodAutoscaler
+      metadata: {name: app-0}
+      spec:
+        targetRef: {apiVersion: apps/v1, kind: Deployment, name: app-0}
+        updatePolicy: {updateMode: InPlaceOrRecreate}
+        resourcePolicy:
+          containerPolicies:
+          - {containerName: "*", controlledResources: [memory]}
+      ---
+      apiVersion: v1
+      kind: List
+      items:
+
+      """
+    for n in 0..<12 {
+      text += """
+        - {apiVersion: v1, kind: Node, metadata: {name: node-\(n)}, status: {allocatable: {cpu: "16", memory: 64Gi, pods: "110"}}}
+
+        """
+    }
+    return text
+  }
+
+  @Test("one, two or three threads: the same time series, events and pod rows")
+  func sameOutputsOnAnyThreads() throws {
+    let text = Self.scenario()
+    func run(_ threads: Int) throws -> (outputs: [String], ahead: Int, retries: Int) {
+      let sim = try Simulation(scenario: try Scenario.parse(text, file: "many.yaml"))
+      sim.threads = threads
+      // Limits leave the cache as a resize makes them: reconciles beside others must stop
+      // at them, those in turn work them out and go again.
+      for minute in [20, 21, 40] {
+        sim.advance(until: VirtualTime(nanoseconds: Int64(minute) * 60_000_000_000 + 5))
+        sim.workloadMetrics.forgetLimits()
+      }
+      sim.run()
+      let h = sim.horizontalAutoscaling!
+      return (
+        [sim.recorder.timeseries, sim.recorder.events, SimulationOutputs.podsCSV(sim)],
+        h.reconciledAhead, h.limitRetries
+      )
+    }
+    let one = try run(1)
+    #expect(one.ahead == 0)
+    #expect(one.retries > 0)
+    #expect(one.outputs[1].contains("InPlaceResizedByVPA"))
+    #expect(one.outputs[1].contains("SuccessfulRescale"))
+    for threads in [2, 3] {
+      let many = try run(threads)
+      // Every reconcile of the HPAs that may run beside others, but those retried in turn.
+      #expect(many.ahead > 0)
+      #expect(many.retries > 0)
+      #expect(many.outputs == one.outputs, "\(threads) threads")
+    }
+  }
+}

@@ -174,7 +174,7 @@ public struct HorizontalController: Sendable {
   /// `conditions` the HPA's current status conditions (updated as upstream's `setCondition`).
   @inlinable
   public func reconcile<P: HPAPodView>(
-    _ hpa: HPASpec, specReplicas: Int32, statusReplicas: Int32, pods: [P],
+    _ hpa: borrowing HPASpec, specReplicas: Int32, statusReplicas: Int32, pods: [P],
     metrics source: some HPAMetricsSource, history: inout HPAHistory,
     conditions: consuming [HPACondition] = [], previousDesiredReplicas: Int32? = nil,
     now: UnixMillis
