@@ -12,9 +12,11 @@ public final class Column<Element: BitwiseCopyable> {
   /// First element. Stable until the next `append` that grows the column.
   @inlinable public var base: UnsafeMutablePointer<Element> { storage }
   @inlinable public var count: Int { rows }
-  @exclusivity(unchecked) private var capacity: Int
+  @usableFromInline @exclusivity(unchecked) var capacity: Int
 
-  public init(repeating value: Element, count: Int) {
+  // Inlinable, so the copies of `value` specialise into stores: the generic body copies each
+  // element through the type's value witness.
+  @inlinable public init(repeating value: Element, count: Int) {
     precondition(count >= 0, "a negative count of rows")
     capacity = max(count, 16)
     storage = .allocate(capacity: capacity)
@@ -55,9 +57,23 @@ public final class Column<Element: BitwiseCopyable> {
   }
 
   /// Sets every element to `value`.
-  public func fill(_ value: Element) {
+  @inlinable public func fill(_ value: Element) {
     // SAFETY: the first `count` elements are initialised.
     base.update(repeating: value, count: count)
+  }
+
+  /// Makes the column `count` rows of `value`, in its own storage when that holds them.
+  @inlinable public func reset(count newCount: Int, to value: Element) {
+    precondition(newCount >= 0, "a negative count of rows")
+    if newCount > capacity {
+      // SAFETY: the old storage is the column's alone; the new one holds `newCount` or more.
+      base.deallocate()
+      capacity = max(newCount, capacity * 2)
+      storage = .allocate(capacity: capacity)
+    }
+    // SAFETY: capacity ≥ newCount; the elements are plain values (BitwiseCopyable).
+    storage.initialize(repeating: value, count: newCount)
+    rows = newCount
   }
 
   public func copy() -> Column<Element> {

@@ -341,10 +341,10 @@ public enum PodPhase: String, Sendable, CaseIterable {
   case unknown = "Unknown"
 
   /// Succeeded and Failed pods have finished: their containers hold no resources.
-  public var isFinished: Bool { self == .succeeded || self == .failed }
+  @inlinable public var isFinished: Bool { self == .succeeded || self == .failed }
 
   /// The phase as one byte (`PodTable.phase`): its place in `allCases`.
-  public var code: UInt8 {
+  @inlinable public var code: UInt8 {
     switch self {
     case .pending: return 0
     case .running: return 1
@@ -354,8 +354,15 @@ public enum PodPhase: String, Sendable, CaseIterable {
     }
   }
 
-  /// The phase of a `code` (anything out of range reads Unknown).
-  public init(code: UInt8) {
-    self = code < 5 ? Self.allCases[Int(code)] : .unknown
+  /// The phase of a `code` (anything out of range reads Unknown). A switch, not `allCases`:
+  /// per-pod loops read it, and the array would be retained at every read.
+  @inlinable public init(code: UInt8) {
+    switch code {
+    case 0: self = .pending
+    case 1: self = .running
+    case 2: self = .succeeded
+    case 3: self = .failed
+    default: self = .unknown
+    }
   }
 }

@@ -740,9 +740,11 @@ public final class Scheduler {
     let n = cluster.nodes.count
     guard status.count != n else { return }
     failedPass = nil
-    status = Column(repeating: 0, count: n)
-    scoreColumns = scoreColumns.map { _ in Column(repeating: 0, count: n) }
-    total = Column(repeating: 0, count: n)
+    // Zeroed in place: a dry run that adds and removes a node (the autoscalers' simulations)
+    // changes the count twice per node it tries.
+    status.reset(count: n, to: 0)
+    for c in scoreColumns { c.reset(count: n, to: 0) }
+    total.reset(count: n, to: 0)
   }
 }
 

@@ -23,7 +23,9 @@ final class HorizontalAutoscaling: Component {
   /// One HPA's controller state. A reference, so reconciles of different HPAs can update
   /// their own on different threads without touching a shared array.
   final class State {
-    var spec: HPASpec
+    /// Constant: a reconcile borrows it in place (a `var`, or an array's element, it would
+    /// copy, retaining all the spec holds).
+    let spec: HPASpec
     var selector: LabelSelector
     @exclusivity(unchecked) var history = HPAHistory()
     @exclusivity(unchecked) var conditions: [HPACondition] = []
@@ -357,15 +359,15 @@ final class HorizontalAutoscaling: Component {
     let source = SimulatedMetrics(sim: sim, metrics: sim.workloadMetrics, now: now)
     let conditions = h.conditions
     h.conditions = []
-    // The spec borrowed in place: `specs[i]` would copy it, retaining all it holds.
-    // SAFETY: `i` is an HPA index; the pointer does not outlive the call.
-    let result = specs.withUnsafeBufferPointer {
-      controller.reconcile(
-        ($0.baseAddress! + i).pointee, specReplicas: scale.spec, statusReplicas: scale.status,
-        pods: buffer.views,
-        metrics: source, history: &h.history, conditions: consume conditions,
-        previousDesiredReplicas: h.desired, now: now)
-    }
+    // The history taken out meanwhile: updating it in place in the class, the spec would be
+    // copied for fear the update reaches it.
+    var history = HPAHistory()
+    swap(&history, &h.history)
+    let result = controller.reconcile(
+      h.spec, specReplicas: scale.spec, statusReplicas: scale.status, pods: buffer.views,
+      metrics: source, history: &history, conditions: consume conditions,
+      previousDesiredReplicas: h.desired, now: now)
+    swap(&history, &h.history)
     h.conditions = result.conditions
     return .answer(Answer(scale: scale, result: result))
   }

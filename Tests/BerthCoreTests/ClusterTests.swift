@@ -3,6 +3,15 @@ import BerthTestSupport
 import Testing
 
 struct ClusterTests {
+  @Test("a pod phase's code is its place in allCases, and codes out of range read Unknown")
+  func phaseCodes() {
+    for (i, phase) in PodPhase.allCases.enumerated() {
+      #expect(phase.code == UInt8(i))
+      #expect(PodPhase(code: UInt8(i)) == phase)
+    }
+    #expect(PodPhase(code: 5) == .unknown && PodPhase(code: 255) == .unknown)
+  }
+
   @Test("node rows interleave zones in node-tree order")
   func nodeTree() {
     #expect(NodeTree.iterationOrder(zoneKeys: ["a", "a", "b"]) == [0, 2, 1])
