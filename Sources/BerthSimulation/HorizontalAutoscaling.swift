@@ -36,8 +36,12 @@ final class HorizontalAutoscaling: Component {
     var scaleEvents = 0
     var directionChanges = 0
     var lastDirection: Int8 = 0
-    /// The target's index in its controller (-1: not found yet).
-    var target = -1
+    /// The target's state in its controller, by kind (nil: not found yet). Controllers keep
+    /// every state they made, deleted ones flagged, for the simulation's lifetime.
+    // SAFETY: the controllers own the states and outlive the HPA controller.
+    unowned(unsafe) var deployment: DeploymentState?
+    unowned(unsafe) var statefulSet: StatefulSetState?
+    unowned(unsafe) var replicaSet: ReplicaSetState?
     /// The target's kind: 0 Deployment, 1 StatefulSet, 2 ReplicaSet, 3 another.
     var kind: UInt8 = 3
     /// The target's replicas integrated over time, as read at each reconcile.
@@ -410,52 +414,37 @@ final class HorizontalAutoscaling: Component {
     }
   }
 
-  /// The target's index in its controller, looked up again only when it was deleted.
-  private func target(_ i: Int) -> Int? {
-    let k = hpas[i].target
-    let kind = hpas[i].kind
-    if k >= 0 {
-      let deleted: Bool
-      switch kind {
-      case 0: deleted = sim.deployments.deployments[k].deleted
-      case 1: deleted = sim.statefulSets.sets[k].deleted
-      default: deleted = sim.replicaSets.sets[k].deleted
-      }
-      if !deleted { return k }
-    }
-    let ref = specs[i].scaleTargetRef
-    let ns = specs[i].namespace
-    let found: Int?
-    switch kind {
-    case 0: found = sim.deployments.find(namespace: ns, name: ref.name)
-    case 1: found = sim.statefulSets.find(namespace: ns, name: ref.name)
-    case 2: found = sim.replicaSets.find(namespace: ns, name: ref.name)
-    default: found = nil
-    }
-    hpas[i].target = found ?? -1
-    return found
-  }
-
-  /// The target's scale: spec and status replicas; nil when the target does not exist.
+  /// The target's scale: spec and status replicas; nil when the target does not exist. The
+  /// target's state is looked up again only when it was deleted, and read through an
+  /// unretained reference (threads reconciling side by side would contend on its count).
   private func scale(_ i: Int) -> (spec: Int32, status: Int32)? {
-    guard let k = target(i) else { return nil }
-    switch hpas[i].kind {
-    // Fields read in place: a copy of the controller's state would retain all it holds.
+    let h = hpas[i]
+    let ns = h.spec.namespace
+    let name = h.spec.scaleTargetRef.name
+    switch h.kind {
     case 0:
-      return (
-        Int32(clamping: sim.deployments.deployments[k].object.replicas),
-        Int32(clamping: sim.deployments.deployments[k].replicas)
-      )
+      if h.deployment?.deleted ?? true {
+        let c = sim.deployments!
+        h.deployment = c.find(namespace: ns, name: name).map { c.deployments[$0] }
+      }
+      guard let d = h.deployment else { return nil }
+      return (Int32(clamping: d.object.replicas), Int32(clamping: d.replicas))
     case 1:
-      return (
-        Int32(clamping: sim.statefulSets.sets[k].object.replicas),
-        Int32(clamping: sim.statefulSets.sets[k].status.replicas)
-      )
+      if h.statefulSet?.deleted ?? true {
+        let c = sim.statefulSets!
+        h.statefulSet = c.find(namespace: ns, name: name).map { c.sets[$0] }
+      }
+      guard let s = h.statefulSet else { return nil }
+      return (Int32(clamping: s.object.replicas), Int32(clamping: s.status.replicas))
+    case 2:
+      if h.replicaSet?.deleted ?? true {
+        let c = sim.replicaSets!
+        h.replicaSet = c.find(namespace: ns, name: name).map { c.sets[$0] }
+      }
+      guard let r = h.replicaSet else { return nil }
+      return (Int32(clamping: r.replicas), Int32(clamping: r.statusReplicas))
     default:
-      return (
-        Int32(clamping: sim.replicaSets.sets[k].replicas),
-        Int32(clamping: sim.replicaSets.sets[k].statusReplicas)
-      )
+      return nil
     }
   }
 
@@ -558,6 +547,9 @@ final class HorizontalAutoscaling: Component {
       UnixMillis(epochMillis + nanoseconds / 1_000_000)
     }
     let samples = rows.samples
+    // Strong once here: each view's unowned reference made from the property would retain and
+    // release the simulation per pod, an object every thread shares.
+    let sim = self.sim
     // SAFETY: every member is a pod row, below the records' and the columns' counts.
     let members = rows.members[i]
     // Each pod's rows sit in their own cache line of each column: waiting for them one by

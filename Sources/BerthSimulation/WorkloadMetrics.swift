@@ -540,9 +540,11 @@ final class WorkloadMetrics: Component {
     let previous = scrapeTime
     scrapeTime = sim.now
     for (i, l) in loads.enumerated() { loadAtScrape[i] = l.value(at: sim.now.nanoseconds) }
-    for (i, u) in specs.enumerated() {
+    // By index: a spec per entry copied out would retain all it holds.
+    for i in specs.indices {
       let ready = readyPods(i)
-      let offered = u.load >= 0 ? loadAtScrape[u.load] : 0
+      let load = numbers[i].load
+      let offered = load >= 0 ? loadAtScrape[load] : 0
       shareAtScrape[i] = ready > 0 ? offered / Double(ready) : 0
       if previous.nanoseconds >= 0 {
         account(i, offered: offered, ready: ready, seconds: (sim.now - previous).seconds)
@@ -583,42 +585,21 @@ final class WorkloadMetrics: Component {
     }
     let q = MMc.evaluate(
       arrival: offered, servers: ready, rate: perPod, slo: u.latencySLO)
-    quality[i].offered += offered * seconds
-    quality[i].served += q.served * seconds
-    quality[i].dropped += (offered - q.served) * seconds
-    quality[i].late += q.lateFraction * q.served * seconds
     let p99 = min(q.p99, u.timeout)
-    let dropping = offered - q.served > 1e-9
-    if dropping || p99 > u.latencySLO { quality[i].sloViolationSeconds += seconds }
-    quality[i].p99Histogram[ServiceQuality.bucket(p99)] += seconds
-    if dropping {
-      if !quality[i].overloaded { quality[i].overloadEpisodes += 1 }
-      quality[i].overloadSeconds += seconds
-    }
-    quality[i].overloaded = dropping
-    let running = runningCount[i]
-    var cpu = Double(running) * Double(u.cpuBaseMilli) + u.cpuPerRequestMilli * q.served
-    var memory = Double(running) * Double(u.memoryBaseBytes) + u.memoryPerRequestBytes * q.served
-    if traces[i] != nil {
-      // Replayed usage: what the entry's running pods use now, summed.
-      (cpu, memory) = (0, 0)
-      for p in tracePods[i] {
-        guard let v = usage(p, entry: i, at: sim.now, share: 0, window: false) else { continue }
-        cpu += Double(v.cpuMilli)
-        memory += Double(v.memoryBytes)
-      }
-    }
-    quality[i].usedCoreSeconds += cpu / 1000 * seconds
+    let (cpu, memory) = usedNow(i, q.served)
     let supply = Double(runningRequestMilli[i]) / 1000
-    quality[i].requestedCoreSeconds += supply * seconds
     var needed = offered * u.cpuPerRequestMilli / 1000
     if perPod.isFinite && perPod > 0 {
       needed += Double(u.cpuBaseMilli) / 1000 * max(1, (offered / perPod).rounded(.up))
     } else {
-      needed += Double(u.cpuBaseMilli) / 1000 * Double(max(1, running))
+      needed += Double(u.cpuBaseMilli) / 1000 * Double(max(1, runningCount[i]))
     }
-    quality[i].underProvisionedCoreSeconds += max(0, needed - supply) * seconds
-    quality[i].overProvisionedCoreSeconds += max(0, supply - needed) * seconds
+    // One access to the entry's totals: each `quality[i].x +=` would check the array (and its
+    // histogram) for sharing anew.
+    Self.add(
+      &quality[i], offered: offered, served: q.served, late: q.lateFraction * q.served,
+      p99: p99, slo: u.latencySLO, usedCores: cpu / 1000, requestedCores: supply,
+      neededCores: needed, seconds: seconds)
     let s = series[i]
     sim.recorder.set(series: s, decimal: offered)
     sim.recorder.set(series: s + 1, decimal: q.served)
@@ -627,6 +608,50 @@ final class WorkloadMetrics: Component {
     sim.recorder.set(series: s + 4, Int(cpu.rounded()))
     sim.recorder.set(series: s + 5, Int(memory.rounded()))
     sim.recorder.set(series: s + 6, ready)
+  }
+
+  /// What entry `i`'s running pods use now, serving `served` requests per second: the model's
+  /// base per pod plus per request, or the replayed pods' usage summed (millicores, bytes).
+  private func usedNow(_ i: Int, _ served: Double) -> (cpu: Double, memory: Double) {
+    let u = numbers[i]
+    guard traces[i] != nil else {
+      let running = Double(runningCount[i])
+      return (
+        running * Double(u.cpuBaseMilli) + u.cpuPerRequestMilli * served,
+        running * Double(u.memoryBaseBytes) + u.memoryPerRequestBytes * served
+      )
+    }
+    var cpu = 0.0
+    var memory = 0.0
+    for p in tracePods[i] {
+      guard let v = usage(p, entry: i, at: sim.now, share: 0, window: false) else { continue }
+      cpu += Double(v.cpuMilli)
+      memory += Double(v.memoryBytes)
+    }
+    return (cpu, memory)
+  }
+
+  /// Adds one interval of `seconds` to an entry's totals.
+  private static func add(
+    _ t: inout ServiceQuality, offered: Double, served: Double, late: Double, p99: Double,
+    slo: Double, usedCores: Double, requestedCores: Double, neededCores: Double, seconds: Double
+  ) {
+    t.offered += offered * seconds
+    t.served += served * seconds
+    t.dropped += (offered - served) * seconds
+    t.late += late * seconds
+    let dropping = offered - served > 1e-9
+    if dropping || p99 > slo { t.sloViolationSeconds += seconds }
+    t.p99Histogram[ServiceQuality.bucket(p99)] += seconds
+    if dropping {
+      if !t.overloaded { t.overloadEpisodes += 1 }
+      t.overloadSeconds += seconds
+    }
+    t.overloaded = dropping
+    t.usedCoreSeconds += usedCores * seconds
+    t.requestedCoreSeconds += requestedCores * seconds
+    t.underProvisionedCoreSeconds += max(0, neededCores - requestedCores) * seconds
+    t.overProvisionedCoreSeconds += max(0, requestedCores - neededCores) * seconds
   }
 
   /// The limits of entry `i`'s pods, as the first of them with a template tells.
