@@ -36,12 +36,12 @@ final class HorizontalAutoscaling: Component {
     var scaleEvents = 0
     var directionChanges = 0
     var lastDirection: Int8 = 0
-    /// The target's state in its controller, by kind (nil: not found yet). Controllers keep
-    /// every state they made, deleted ones flagged, for the simulation's lifetime.
-    // SAFETY: the controllers own the states and outlive the HPA controller.
-    unowned(unsafe) var deployment: DeploymentState?
-    unowned(unsafe) var statefulSet: StatefulSetState?
-    unowned(unsafe) var replicaSet: ReplicaSetState?
+    /// The target's state in its controller, by kind, unretained (nil: not found yet).
+    /// Controllers keep every state they made, deleted ones flagged, for the simulation's
+    /// lifetime.
+    var deployment: Unmanaged<DeploymentState>?
+    var statefulSet: Unmanaged<StatefulSetState>?
+    var replicaSet: Unmanaged<ReplicaSetState>?
     /// The target's kind: 0 Deployment, 1 StatefulSet, 2 ReplicaSet, 3 another.
     var kind: UInt8 = 3
     /// The target's replicas integrated over time, as read at each reconcile.
@@ -415,34 +415,39 @@ final class HorizontalAutoscaling: Component {
   }
 
   /// The target's scale: spec and status replicas; nil when the target does not exist. The
-  /// target's state is looked up again only when it was deleted, and read through an
-  /// unretained reference (threads reconciling side by side would contend on its count).
+  /// target's state is looked up again only when it was deleted, and read without retaining
+  /// it (threads reconciling side by side would contend on its count).
   private func scale(_ i: Int) -> (spec: Int32, status: Int32)? {
     let h = hpas[i]
-    let ns = h.spec.namespace
-    let name = h.spec.scaleTargetRef.name
+    // SAFETY: the controllers keep every state they made for the simulation's lifetime.
     switch h.kind {
     case 0:
-      if h.deployment?.deleted ?? true {
+      if h.deployment?._withUnsafeGuaranteedRef({ $0.deleted }) ?? true {
         let c = sim.deployments!
-        h.deployment = c.find(namespace: ns, name: name).map { c.deployments[$0] }
+        h.deployment = c.find(namespace: h.spec.namespace, name: h.spec.scaleTargetRef.name)
+          .map { .passUnretained(c.deployments[$0]) }
       }
-      guard let d = h.deployment else { return nil }
-      return (Int32(clamping: d.object.replicas), Int32(clamping: d.replicas))
+      return h.deployment?._withUnsafeGuaranteedRef {
+        (Int32(clamping: $0.object.replicas), Int32(clamping: $0.replicas))
+      }
     case 1:
-      if h.statefulSet?.deleted ?? true {
+      if h.statefulSet?._withUnsafeGuaranteedRef({ $0.deleted }) ?? true {
         let c = sim.statefulSets!
-        h.statefulSet = c.find(namespace: ns, name: name).map { c.sets[$0] }
+        h.statefulSet = c.find(namespace: h.spec.namespace, name: h.spec.scaleTargetRef.name)
+          .map { .passUnretained(c.sets[$0]) }
       }
-      guard let s = h.statefulSet else { return nil }
-      return (Int32(clamping: s.object.replicas), Int32(clamping: s.status.replicas))
+      return h.statefulSet?._withUnsafeGuaranteedRef {
+        (Int32(clamping: $0.object.replicas), Int32(clamping: $0.status.replicas))
+      }
     case 2:
-      if h.replicaSet?.deleted ?? true {
+      if h.replicaSet?._withUnsafeGuaranteedRef({ $0.deleted }) ?? true {
         let c = sim.replicaSets!
-        h.replicaSet = c.find(namespace: ns, name: name).map { c.sets[$0] }
+        h.replicaSet = c.find(namespace: h.spec.namespace, name: h.spec.scaleTargetRef.name)
+          .map { .passUnretained(c.sets[$0]) }
       }
-      guard let r = h.replicaSet else { return nil }
-      return (Int32(clamping: r.replicas), Int32(clamping: r.statusReplicas))
+      return h.replicaSet?._withUnsafeGuaranteedRef {
+        (Int32(clamping: $0.replicas), Int32(clamping: $0.statusReplicas))
+      }
     default:
       return nil
     }

@@ -162,7 +162,14 @@ public struct HPACondition: Sendable, Equatable {
     _ list: inout [HPACondition], _ type: String, _ status: ConditionStatus, _ reason: String,
     _ message: String, now: UnixMillis
   ) {
-    if let i = list.firstIndex(where: { $0.type == type }) {
+    // By index: `firstIndex(where:)` hands each condition to the predicate as a copy,
+    // retaining its strings, on every reconcile.
+    var found: Int?
+    for k in list.indices where list[k].type == type {
+      found = k
+      break
+    }
+    if let i = found {
       if list[i].status != status { list[i].lastTransitionTime = now }
       list[i].status = status
       list[i].reason = reason

@@ -371,10 +371,15 @@ public struct HorizontalController: Sendable {
       return Computed(replicas: -1, metric: "", outcomes: outcomes, error: error ?? "no metrics")
     }
     // The message is the same as long as the deciding metric is: built only when it changes.
-    let current = conditions.first { $0.type == "ScalingActive" }
-    if current?.status != .isTrue || current?.reason != "ValidMetricFound"
-      || !(current?.message.hasSuffix(metric) ?? false)
-    {
+    var current: Int?
+    for k in conditions.indices where conditions[k].type == "ScalingActive" {
+      current = k
+      break
+    }
+    if current.map({
+      conditions[$0].status != .isTrue || conditions[$0].reason != "ValidMetricFound"
+        || !conditions[$0].message.hasSuffix(metric)
+    }) ?? true {
       HPACondition.set(
         &conditions, "ScalingActive", .isTrue, "ValidMetricFound",
         "the HPA was able to successfully calculate a replica count from \(metric)", now: now)
