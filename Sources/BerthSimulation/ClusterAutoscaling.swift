@@ -82,6 +82,8 @@ final class ClusterAutoscaling: Component {
   @exclusivity(unchecked) private var groupOfRow: [Int32] = []
   /// Per node row: when it became unneeded (`never`: it is not).
   @exclusivity(unchecked) private var unneededSince: [VirtualTime] = []
+  /// Per node row, scratch of scale-down planning: a candidate this loop.
+  @exclusivity(unchecked) private var candidateMark: [Bool] = []
   @exclusivity(unchecked) private var unremovableUntil: [VirtualTime] = []
   /// Per node row: the scale-up that made it (-1: none).
   @exclusivity(unchecked) private var scaleUpOfRow: [Int32] = []
@@ -740,16 +742,19 @@ final class ClusterAutoscaling: Component {
   /// pods are to be left out or the node is not Ready — only there can a pod be long
   /// terminating (a Ready node's kubelet ends every pod within its grace period) — when the
   /// pods are summed.
-  private func utilization(of n: Int, now: VirtualTime) -> Double {
-    let table = sim.cluster.nodes
-    let pods = sim.cluster.pods
-    guard flags.ignoreDaemonSetsUtilization || !sim.nodes.isReady(n) else {
+  /// `table` and `lifecycle` are the simulation's, taken once by a caller asking for many nodes
+  /// (a reference read per call is a retain and a release).
+  private func utilization(
+    of n: Int, now: VirtualTime, table: NodeTable, lifecycle: NodeLifecycle
+  ) -> Double {
+    guard flags.ignoreDaemonSetsUtilization || !lifecycle.isReady(n) else {
       // Every pod counts: the node's sums are the answer (no list built per node and loop).
       return NodeUtilization.of(
         allocatableCPU: table.allocatableCPU[n], allocatableMemory: table.allocatableMemory[n],
         requestedCPU: table.requestedCPU[n], requestedMemory: table.requestedMemory[n]
       ).value
     }
+    let pods = sim.cluster.pods
     var list: [(cpu: Int64, memory: Int64, daemonSet: Bool)] = []
     var pod = sim.cluster.firstPod(on: NodeID(UInt32(n)))
     while let p = pod {
@@ -795,19 +800,26 @@ final class ClusterAutoscaling: Component {
   private func unneededNodes(_ now: VirtualTime) -> [(node: Int, empty: Bool)] {
     budgetRoom = Array(repeating: nil, count: sim.cluster.disruptionBudgets.count)
     // Candidates: nodes of groups, Ready (or unready when allowed), not being deleted; those
-    // unneeded last loop first, as upstream's planner keeps them ahead.
-    // Sorted as integers — (not unneeded last loop) · 2^32 + row — without a closure per
-    // comparison.
+    // unneeded last loop first, as upstream's planner keeps them ahead, each part in row
+    // order: two passes over a mark per row instead of a sort every loop.
     let lifecycle = sim.nodes!
-    var keys: [UInt64] = []
+    let table = sim.cluster.nodes
+    let rows = min(table.count, unneededSince.count)
+    candidateMark.removeAll(keepingCapacity: true)
+    candidateMark.append(contentsOf: repeatElement(false, count: rows))
     for g in groups.indices {
-      for n in groups[g].nodes where !isDeleting(n) {
+      for n in groups[g].nodes where n < rows && !isDeleting(n) {
         if !flags.scaleDownUnreadyEnabled && !lifecycle.isReady(n) { continue }
-        keys.append((unneededSince[n] != Self.never ? 0 : 1 << 32) | UInt64(n))
+        candidateMark[n] = true
       }
     }
-    keys.sort()
-    let candidates = keys.map { Int($0 & 0xFFFF_FFFF) }
+    var candidates: [Int] = []
+    for n in 0..<rows where candidateMark[n] && unneededSince[n] != Self.never {
+      candidates.append(n)
+    }
+    for n in 0..<rows where candidateMark[n] && unneededSince[n] == Self.never {
+      candidates.append(n)
+    }
     var removable: [(node: Int, empty: Bool)] = []
     var excluded = Set(deleting.map(\.node))
     var newHints: [UInt64: Int] = [:]
@@ -827,7 +839,10 @@ final class ClusterAutoscaling: Component {
         unneededSince[n] = Self.never
         continue
       }
-      guard utilization(of: n, now: now) <= flags.scaleDownUtilizationThreshold else {
+      guard
+        utilization(of: n, now: now, table: table, lifecycle: lifecycle)
+          <= flags.scaleDownUtilizationThreshold
+      else {
         unneededSince[n] = Self.never
         continue
       }
@@ -892,11 +907,13 @@ final class ClusterAutoscaling: Component {
     let pods = sim.cluster.pods
     let cpu = pods.requestCPU[p.index]
     let memory = pods.requestMemory[p.index]
+    let lifecycle = sim.nodes!
+    // The set's hashing last: most nodes are turned away by their columns first.
     func roomy(_ n: Int) -> Bool {
-      !sim.nodes.isRemoved(n) && sim.nodes.isReady(n) && !excluded.contains(n)
-        && table.allocatableCPU[n] - table.requestedCPU[n] >= cpu
+      table.allocatableCPU[n] - table.requestedCPU[n] >= cpu
         && table.allocatableMemory[n] - table.requestedMemory[n] >= memory
         && table.podCount[n] < table.allocatablePods[n]
+        && !lifecycle.isRemoved(n) && lifecycle.isReady(n) && !excluded.contains(n)
     }
     if let h = hints[sim.handle(p)], h < table.count, roomy(h),
       snapshot.fits(p, on: NodeID(UInt32(h)))

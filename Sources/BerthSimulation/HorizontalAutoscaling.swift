@@ -39,9 +39,9 @@ final class HorizontalAutoscaling: Component {
     /// The target's state in its controller, by kind, unretained (nil: not found yet).
     /// Controllers keep every state they made, deleted ones flagged, for the simulation's
     /// lifetime.
-    var deployment: Unmanaged<DeploymentState>?
-    var statefulSet: Unmanaged<StatefulSetState>?
-    var replicaSet: Unmanaged<ReplicaSetState>?
+    @exclusivity(unchecked) var deployment: Unmanaged<DeploymentState>?
+    @exclusivity(unchecked) var statefulSet: Unmanaged<StatefulSetState>?
+    @exclusivity(unchecked) var replicaSet: Unmanaged<ReplicaSetState>?
     /// The target's kind: 0 Deployment, 1 StatefulSet, 2 ReplicaSet, 3 another.
     var kind: UInt8 = 3
     /// The target's replicas integrated over time, as read at each reconcile.
@@ -419,38 +419,48 @@ final class HorizontalAutoscaling: Component {
   /// it (threads reconciling side by side would contend on its count).
   private func scale(_ i: Int) -> (spec: Int32, status: Int32)? {
     let h = hpas[i]
-    // SAFETY: the controllers keep every state they made for the simulation's lifetime.
+    // The lookups read the spec and the controllers only when they run.
+    func ref() -> (namespace: String, name: String) {
+      (h.spec.namespace, h.spec.scaleTargetRef.name)
+    }
     switch h.kind {
     case 0:
-      if h.deployment?._withUnsafeGuaranteedRef({ $0.deleted }) ?? true {
+      return Self.read(&h.deployment, deleted: \.deleted) {
         let c = sim.deployments!
-        h.deployment = c.find(namespace: h.spec.namespace, name: h.spec.scaleTargetRef.name)
-          .map { .passUnretained(c.deployments[$0]) }
-      }
-      return h.deployment?._withUnsafeGuaranteedRef {
+        return c.find(namespace: ref().namespace, name: ref().name).map { c.deployments[$0] }
+      } scale: {
         (Int32(clamping: $0.object.replicas), Int32(clamping: $0.replicas))
       }
     case 1:
-      if h.statefulSet?._withUnsafeGuaranteedRef({ $0.deleted }) ?? true {
+      return Self.read(&h.statefulSet, deleted: \.deleted) {
         let c = sim.statefulSets!
-        h.statefulSet = c.find(namespace: h.spec.namespace, name: h.spec.scaleTargetRef.name)
-          .map { .passUnretained(c.sets[$0]) }
-      }
-      return h.statefulSet?._withUnsafeGuaranteedRef {
+        return c.find(namespace: ref().namespace, name: ref().name).map { c.sets[$0] }
+      } scale: {
         (Int32(clamping: $0.object.replicas), Int32(clamping: $0.status.replicas))
       }
     case 2:
-      if h.replicaSet?._withUnsafeGuaranteedRef({ $0.deleted }) ?? true {
+      return Self.read(&h.replicaSet, deleted: \.deleted) {
         let c = sim.replicaSets!
-        h.replicaSet = c.find(namespace: h.spec.namespace, name: h.spec.scaleTargetRef.name)
-          .map { .passUnretained(c.sets[$0]) }
-      }
-      return h.replicaSet?._withUnsafeGuaranteedRef {
+        return c.find(namespace: ref().namespace, name: ref().name).map { c.sets[$0] }
+      } scale: {
         (Int32(clamping: $0.replicas), Int32(clamping: $0.statusReplicas))
       }
     default:
       return nil
     }
+  }
+
+  /// A target's scale through its unretained state, found again when missing or deleted.
+  @inline(__always)
+  private static func read<T: AnyObject>(
+    _ target: inout Unmanaged<T>?, deleted: (T) -> Bool, find: () -> T?,
+    scale: (T) -> (spec: Int32, status: Int32)
+  ) -> (spec: Int32, status: Int32)? {
+    // SAFETY: the controllers keep every state they made for the simulation's lifetime.
+    if target?._withUnsafeGuaranteedRef(deleted) ?? true {
+      target = find().map { .passUnretained($0) }
+    }
+    return target?._withUnsafeGuaranteedRef(scale)
   }
 
   /// Writes the target's `spec.replicas` (its document too, so a later patch keeps it).
