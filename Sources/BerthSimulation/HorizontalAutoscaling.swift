@@ -314,10 +314,9 @@ final class HorizontalAutoscaling: Component {
   func reconcile(_ i: Int) {
     let h = hpas[i]
     let now = unixMillis(sim.now)
-    let ahead = h.ahead
-    h.ahead = nil
+    // Taken, not copied: a copy would retain everything the answer holds, and release it.
+    var answer = h.ahead.take()
     if buffers.isEmpty { buffers.append(ViewBuffer()) }
-    var answer = ahead
     if answer != nil { reconciledAhead += 1 }
     if answer == nil {
       var outcome = withPodRows { workOut(i, now: now, rows: $0, into: buffers[0]) }
@@ -378,23 +377,23 @@ final class HorizontalAutoscaling: Component {
 
   /// Applies a worked-out reconcile: the replicas integral, events, series, the decision
   /// chain, and the new scale.
-  private func apply(_ i: Int, _ answer: Answer) {
+  private func apply(_ i: Int, _ answer: borrowing Answer) {
     let h = hpas[i]
-    let result = answer.result
     if h.lastReconcile.nanoseconds >= 0 {
       h.replicaSeconds += Double(h.lastReplicas) * (sim.now - h.lastReconcile).seconds
     }
     h.lastReconcile = sim.now
     h.lastReplicas = answer.scale.spec
-    h.desired = result.desiredReplicas
-    for e in result.events {
+    h.desired = answer.result.desiredReplicas
+    for e in answer.result.events {
       event(i, e.type == "Warning" ? .warning : .normal, e.reason, e.message)
     }
     let s = h.series
-    sim.recorder.set(series: s, Int(result.currentReplicas))
-    sim.recorder.set(series: s + 1, Int(result.desiredReplicas))
-    for (k, m) in result.metrics.enumerated() {
-      guard let p = m.proposal else { continue }
+    sim.recorder.set(series: s, Int(answer.result.currentReplicas))
+    sim.recorder.set(series: s + 1, Int(answer.result.desiredReplicas))
+    // By index: each outcome handed out whole would be copied.
+    for k in answer.result.metrics.indices {
+      guard let p = answer.result.metrics[k].proposal else { continue }
       if h.metricIsPercent[k] {
         sim.recorder.set(series: s + 2 + k, Int(p.utilizationPercent ?? 0))
       } else {
@@ -402,15 +401,15 @@ final class HorizontalAutoscaling: Component {
         sim.recorder.set(series: s + 2 + k, decimal: Double(milli) / 1000)
       }
     }
-    noteDecision(i, result)
-    if result.rescaled {
-      let direction: Int8 = result.desiredReplicas > result.currentReplicas ? 1 : -1
+    noteDecision(i, answer.result)
+    if answer.result.rescaled {
+      let direction: Int8 = answer.result.desiredReplicas > answer.result.currentReplicas ? 1 : -1
       if h.lastDirection != 0 && direction != h.lastDirection {
         h.directionChanges += 1
       }
       h.lastDirection = direction
       h.scaleEvents += 1
-      setScale(i, result.desiredReplicas)
+      setScale(i, answer.result.desiredReplicas)
     }
   }
 
