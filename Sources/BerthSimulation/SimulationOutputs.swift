@@ -103,7 +103,7 @@ public enum SimulationOutputs {
     o += "  \"simulatedSecondsPerWallSecond\": \(String(format: "%.1f", simulated / wall)),\n"
     let m = facts.machine
     o +=
-      "  \"machine\": {\"cpu\": \(json(m.cpu)), \"vectorExtensions\": [\(m.vectorExtensions.map(json).joined(separator: ", "))], \"allocator\": \(json(m.allocator))},\n"
+      "  \"machine\": {\"cpu\": \(json(m.cpu)), \"vectorExtensions\": [\(m.vectorExtensions.map(json).joined(separator: ", "))], \"allocator\": \(json(m.allocator)), \"threads\": \(sim.threads)},\n"
     let t = sim.recorder.totalsNow
     o += "  \"podsCreated\": \(sim.podsCreated),\n"
     o +=
