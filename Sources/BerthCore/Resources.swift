@@ -1,10 +1,12 @@
 /// Resource names the tables treat as first-class columns; everything else is a scalar
 /// (extended resources such as `nvidia.com/gpu`, hugepages, attachable volumes).
 public enum ResourceName {
-  public static let cpu = "cpu"
-  public static let memory = "memory"
-  public static let ephemeralStorage = "ephemeral-storage"
-  public static let pods = "pods"
+  // Literals behind inlinable getters: a stored global read from another module goes through
+  // its one-time-initialisation check at every read, and per-pod loops compare these.
+  @inlinable public static var cpu: String { "cpu" }
+  @inlinable public static var memory: String { "memory" }
+  @inlinable public static var ephemeralStorage: String { "ephemeral-storage" }
+  @inlinable public static var pods: String { "pods" }
 
   /// Extended resources live outside the `kubernetes.io/` namespace and contain a `/`
   /// (`v1helper.IsExtendedResourceName`, less its quota-prefix rule).

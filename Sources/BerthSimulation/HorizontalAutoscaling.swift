@@ -700,20 +700,16 @@ struct SimulatedMetrics: HPAMetricsSource {
     var any = false
     let window = metrics.resolution.nanoseconds / 1_000_000
     let at = scrape
+    // The resource decided once, not compared per pod.
+    let isCPU = resource == ResourceName.cpu
+    guard isCPU || resource == ResourceName.memory else { return nil }
     for view in pods {
       guard let p = view as? SimulatedPod, let u = p.sample else {
         byPod.append(nil)
         continue
       }
-      var value: Int64
-      switch resource {
-      case ResourceName.cpu: value = u.cpuMilli
-      case ResourceName.memory:
-        value = u.memoryBytes.multipliedReportingOverflow(by: 1000).partialValue
-      default:
-        byPod.append(nil)
-        continue
-      }
+      var value =
+        isCPU ? u.cpuMilli : u.memoryBytes.multipliedReportingOverflow(by: 1000).partialValue
       if let container, container != sim.mainContainer(p.pod).name { value = 0 }
       byPod.append(PodMetricSample(valueMilli: value, timestamp: at, windowMillis: window))
       any = true

@@ -127,6 +127,7 @@ public struct ReplicaCalculator: Sendable {
     into out: inout [HPAPodBucket]
   ) {
     out.removeAll(keepingCapacity: true)
+    let isCPU = resource == "cpu"
     for (i, pod) in pods.enumerated() {
       if pod.isDeleting || pod.phase == .failed {
         out.append(.ignored)
@@ -140,7 +141,7 @@ public struct ReplicaCalculator: Sendable {
         out.append(.missing)
         continue
       }
-      if resource == "cpu" {
+      if isCPU {
         let unready: Bool
         if let status = pod.readyStatus, let start = pod.startTime {
           let transition = pod.readyTransition
