@@ -80,9 +80,6 @@ final class HorizontalAutoscaling: Component {
   }
 
   @exclusivity(unchecked) private(set) var hpas: [State] = []
-  /// The specs again, immutable: a reconcile borrows its spec from here instead of copying it
-  /// out of `hpas`, which it mutates meanwhile.
-  let specs: [HPASpec]
   /// Each HPA's pods.
   @exclusivity(unchecked) private(set) var groups = PodGroups(groups: 0)
   /// The HPAs selecting a (label set, namespace): lookups only.
@@ -108,7 +105,7 @@ final class HorizontalAutoscaling: Component {
   init(_ sim: Simulation) {
     self.sim = sim
     controller = HorizontalController(flags: sim.settings.hpa)
-    specs = sim.scenario.horizontalPodAutoscalers + sim.scenario.scaledObjects.map(\.hpa)
+    let specs = sim.scenario.horizontalPodAutoscalers + sim.scenario.scaledObjects.map(\.hpa)
     var targets: [String: Int] = [:]
     for spec in specs {
       let ref = spec.scaleTargetRef
@@ -464,8 +461,10 @@ final class HorizontalAutoscaling: Component {
 
   /// Writes the target's `spec.replicas` (its document too, so a later patch keeps it).
   private func setScale(_ i: Int, _ n: Int32) {
-    let ref = specs[i].scaleTargetRef
-    sim.setTargetScale(kind: ref.kind, namespace: specs[i].namespace, name: ref.name, replicas: n)
+    let spec = hpas[i].spec
+    sim.setTargetScale(
+      kind: spec.scaleTargetRef.kind, namespace: spec.namespace, name: spec.scaleTargetRef.name,
+      replicas: n)
   }
 
   /// Follows the load step → decision part of the scale-up chain: when the metrics first asked

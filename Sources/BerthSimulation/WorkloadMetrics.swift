@@ -2,7 +2,6 @@ import BerthAutoscaling
 import BerthCore
 import BerthEngine
 import BerthWorkloads
-import CBerthSystem
 import Foundation
 
 /// What the pods of the scenario's `usage` entries use, what metrics-server reports of it, and
@@ -306,20 +305,10 @@ final class WorkloadMetrics: Component {
       "usage counts \(readyCount) ready, \(runningCount) running; pods give \(ready), \(running)"
   }
 
-  /// Starts fetching row `row` of the limits cache (a hint for loops over scattered pods).
-  func prefetchLimits(_ row: Int) {
-    // SAFETY: a prefetch of a row below the count; the pointer does not escape.
-    guard row < podLimits.count else { return }
-    podLimits.withUnsafeBufferPointer { berth_prefetch($0.baseAddress! + row) }
-  }
-
   /// Empties the limits cache (tests: the paths that find limits uncached).
   func forgetLimits() {
     for r in podLimits.indices { podLimits[r].cached = false }
   }
-
-  /// Whether `limits(of:)` answers row `row` from its cache, writing nothing.
-  func limitsCached(_ row: Int) -> Bool { row < podLimits.count && podLimits[row].cached }
 
   /// The main container's limits and the pod's CPU request (as the VPA set them, if it did).
   func limits(of pod: PodID) -> (cpu: Int64, memory: Int64, cpuRequest: Int64) {
