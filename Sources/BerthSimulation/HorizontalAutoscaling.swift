@@ -18,14 +18,22 @@ import CBerthSystem
 final class HorizontalAutoscaling: Component {
   // SAFETY: the simulation owns its components and outlives them.
   unowned(unsafe) let sim: Simulation
+  /// The simulation as the pod views carry it: reading `sim` into a view retained it, an
+  /// object every reconciling thread shares.
+  let simulation: Unmanaged<Simulation>
   let controller: HorizontalController
 
   /// One HPA's controller state. A reference, so reconciles of different HPAs can update
   /// their own on different threads without touching a shared array.
   final class State {
-    /// Constant: a reconcile borrows it in place (a `var`, or an array's element, it would
-    /// copy, retaining all the spec holds).
-    let spec: HPASpec
+    /// Constant, at an address of its own: a reconcile borrows it there. Read from a class's
+    /// stored property (even a `let`) into the controller, it was copied per reconcile,
+    /// retaining and releasing all the spec holds.
+    let specAddress: UnsafeMutablePointer<HPASpec>
+    var spec: HPASpec {
+      // SAFETY: allocated and initialized in `init`, freed only in `deinit`.
+      _read { yield specAddress.pointee }
+    }
     var selector: LabelSelector
     @exclusivity(unchecked) var history = HPAHistory()
     @exclusivity(unchecked) var conditions: [HPACondition] = []
@@ -63,8 +71,16 @@ final class HorizontalAutoscaling: Component {
     @exclusivity(unchecked) var ahead: Answer?
 
     init(spec: HPASpec, selector: LabelSelector) {
-      self.spec = spec
+      // SAFETY: one spec, initialized here and released with the state.
+      specAddress = .allocate(capacity: 1)
+      specAddress.initialize(to: spec)
       self.selector = selector
+    }
+
+    deinit {
+      // SAFETY: the one spec `init` initialized; nothing borrows it once the state is gone.
+      specAddress.deinitialize(count: 1)
+      specAddress.deallocate()
     }
   }
 
@@ -104,6 +120,7 @@ final class HorizontalAutoscaling: Component {
 
   init(_ sim: Simulation) {
     self.sim = sim
+    simulation = .passUnretained(sim)
     controller = HorizontalController(flags: sim.settings.hpa)
     let specs = sim.scenario.horizontalPodAutoscalers + sim.scenario.scaledObjects.map(\.hpa)
     var targets: [String: Int] = [:]
@@ -292,12 +309,12 @@ final class HorizontalAutoscaling: Component {
     let threads = sim.threads
     if threads > 1 && hpas.count >= Self.besideAtLeast {
       while buffers.count < threads { buffers.append(ViewBuffer()) }
-      let now = unixMillis(sim.now)
+      let source = metricsSource()
       withPodRows { rows in
         ParallelLoop.run(count: hpas.count, threads: threads, chunk: Self.chunk) { i, worker in
           let h = hpas[i]
           guard h.runsBeside else { return }
-          if case .answer(let a) = workOut(i, now: now, rows: rows, into: buffers[worker]) {
+          if case .answer(let a) = workOut(i, source, rows: rows, into: buffers[worker]) {
             h.ahead = a
           }
         }
@@ -316,11 +333,12 @@ final class HorizontalAutoscaling: Component {
     if buffers.isEmpty { buffers.append(ViewBuffer()) }
     if answer != nil { reconciledAhead += 1 }
     if answer == nil {
-      var outcome = withPodRows { workOut(i, now: now, rows: $0, into: buffers[0]) }
+      let source = metricsSource()
+      var outcome = withPodRows { workOut(i, source, rows: $0, into: buffers[0]) }
       if case .uncachedLimits = outcome {
         limitRetries += 1
         for p in groups.members[i] { _ = sim.workloadMetrics.limits(of: p) }
-        outcome = withPodRows { workOut(i, now: now, rows: $0, into: buffers[0]) }
+        outcome = withPodRows { workOut(i, source, rows: $0, into: buffers[0]) }
       }
       if case .answer(let a) = outcome { answer = a }
     }
@@ -348,15 +366,14 @@ final class HorizontalAutoscaling: Component {
 
   /// Works out HPA `i`'s reconcile: reads the target's scale and the pods, runs the controller
   /// (which updates the HPA's history and conditions). Writes nothing any other reconcile reads.
-  private func workOut(_ i: Int, now: UnixMillis, rows: PodRows, into buffer: ViewBuffer)
-    -> Outcome
-  {
+  private func workOut(
+    _ i: Int, _ source: SimulatedMetrics, rows: PodRows, into buffer: ViewBuffer
+  ) -> Outcome {
     let h = hpas[i]
     guard let scale = scale(i) else { return .noTarget }
     guard gatherViews(i, rows, into: buffer, readsUsage: h.readsUsage) else {
       return .uncachedLimits
     }
-    let source = SimulatedMetrics(sim: sim, metrics: sim.workloadMetrics, now: now)
     let conditions = h.conditions
     h.conditions = []
     // The history taken out meanwhile: updating it in place in the class, the spec would be
@@ -364,12 +381,19 @@ final class HorizontalAutoscaling: Component {
     var history = HPAHistory()
     swap(&history, &h.history)
     let result = controller.reconcile(
-      h.spec, specReplicas: scale.spec, statusReplicas: scale.status, pods: buffer.views,
+      h.specAddress.pointee, specReplicas: scale.spec, statusReplicas: scale.status,
+      pods: buffer.views,
       metrics: source, history: &history, conditions: consume conditions,
-      previousDesiredReplicas: h.desired, now: now)
+      previousDesiredReplicas: h.desired, now: source.now)
     swap(&history, &h.history)
     h.conditions = result.conditions
     return .answer(Answer(scale: scale, result: result))
+  }
+
+  /// The metrics APIs as a sync reads them: made once, not per reconcile (each would retain
+  /// the workload metrics, shared by every reconciling thread).
+  private func metricsSource() -> SimulatedMetrics {
+    SimulatedMetrics(sim: sim, metrics: sim.workloadMetrics, now: unixMillis(sim.now))
   }
 
   /// Applies a worked-out reconcile: the replicas integral, events, series, the decision
@@ -560,9 +584,6 @@ final class HorizontalAutoscaling: Component {
       UnixMillis(epochMillis + nanoseconds / 1_000_000)
     }
     let samples = rows.samples
-    // Strong once here: each view's unowned reference made from the property would retain and
-    // release the simulation per pod, an object every thread shares.
-    let sim = self.sim
     // SAFETY: every member is a pod row, below the records' and the columns' counts.
     let members = rows.members[i]
     // Each pod's rows sit in their own cache line of each column: waiting for them one by
@@ -608,7 +629,8 @@ final class HorizontalAutoscaling: Component {
       let deleting = rows.deletionDueAt[r] != PodTable.never && rows.deletedAt[r] == PodTable.never
       views.append(
         SimulatedPod(
-          pod: p, sim: sim, phase: PodPhase(code: rows.phase[r]), isDeleting: deleting,
+          pod: p, simulation: simulation, phase: PodPhase(code: rows.phase[r]),
+          isDeleting: deleting,
           startTime: scheduled == PodTable.never ? nil : millis(scheduled),
           readyStatus: readyStatus, readyTransition: transition, cpu: rows.requests[r].cpu,
           memory: rows.requests[r].memory, sample: sample))
@@ -626,8 +648,9 @@ final class HorizontalAutoscaling: Component {
 /// A simulated pod as the replica calculator reads it.
 struct SimulatedPod: HPAPodView {
   let pod: PodID
-  // SAFETY: the simulation outlives every reconcile, the only place these views live.
-  unowned(unsafe) let sim: Simulation
+  /// Unretained: the simulation outlives every reconcile, the only place these views live.
+  let simulation: Unmanaged<Simulation>
+  var sim: Simulation { simulation.takeUnretainedValue() }
   let phase: PodPhase
   let isDeleting: Bool
   let startTime: UnixMillis?
