@@ -81,6 +81,7 @@ public final class Cluster {
   /// The same as bytes, 1 where some node carries the value: copied whole per cycle.
   @exclusivity(unchecked) private var valueCarried: [[UInt8]] = []
   @exclusivity(unchecked) private var walkCache: NodeWalk?
+  @exclusivity(unchecked) private var rowOrderWalkCache: NodeWalk?
   @exclusivity(unchecked) private var retiredNodeRows: [Int] = []
   @exclusivity(unchecked) private var freeNodeRows: [Int] = []
   /// The kinds of mutation recorded as `ClusterChange`s for an engine to deliver
@@ -149,6 +150,7 @@ public final class Cluster {
     c.nodesWithValue = nodesWithValue
     c.valueCarried = valueCarried
     c.walkCache = walkCache
+    c.rowOrderWalkCache = rowOrderWalkCache
     c.retiredNodeRows = retiredNodeRows
     c.freeNodeRows = freeNodeRows
     return c
@@ -192,6 +194,7 @@ public final class Cluster {
     countLabelValues(of: id.index, by: 1)
     tree.add(row: id.index, zoneKey: spec.zoneKey)
     walkCache = nil
+    rowOrderWalkCache = nil
     _nodeShapeVersion &+= 1
     assert(firstPodOnNode.count == nodes.count, "a pod-list head per node")
     assert(nodes.columnLengthsAreEqual(), "node columns differ in length")
@@ -210,6 +213,7 @@ public final class Cluster {
     countLabelValues(of: node.index, by: -1)
     tree.remove(row: node.index)
     walkCache = nil
+    rowOrderWalkCache = nil
     _images.remove(node: node)
     nodes.clear(node)
     retiredNodeRows.append(node.index)
@@ -276,6 +280,22 @@ public final class Cluster {
     if let w = walkCache { return w }
     let w = NodeWalk(order: tree.list(), rowCount: nodes.count)
     walkCache = w
+    return w
+  }
+
+  /// The same nodes as `walk`, in row order: every row but those of removed nodes. A scheduler
+  /// filters and scores a walk split into short runs in this order.
+  public var rowOrderWalk: NodeWalk {
+    if let w = rowOrderWalkCache { return w }
+    var runs: [Range<Int>] = []
+    var from = 0
+    for row in (retiredNodeRows + freeNodeRows).sorted() {
+      if row > from { runs.append(from..<row) }
+      from = row + 1
+    }
+    if nodes.count > from { runs.append(from..<nodes.count) }
+    let w = NodeWalk(rowRuns: runs, rowCount: nodes.count)
+    rowOrderWalkCache = w
     return w
   }
 
@@ -976,6 +996,11 @@ public final class Cluster {
     }
     if let w = walkCache, w != NodeWalk(order: tree.list(), rowCount: n) {
       problems.append(.init(.nodeTree, "", "the node walk is not the node tree's list"))
+    }
+    if let w = rowOrderWalkCache,
+      w != NodeWalk(order: tree.list().sorted(), rowCount: n)
+    {
+      problems.append(.init(.nodeTree, "", "the row-order walk is not the node tree's rows"))
     }
     var cpu = [Int64](repeating: 0, count: n)
     var mem = cpu

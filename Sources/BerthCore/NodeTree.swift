@@ -141,6 +141,28 @@ public final class NodeWalk: @unchecked Sendable, Equatable {
     firsts.deallocate()
   }
 
+  /// Walks `runs` of rows in order (non-empty, ascending, not touching: each its own run).
+  public init(rowRuns runs: [Range<Int>], rowCount: Int) {
+    // SAFETY: both buffers are allocated for every run (plus the sentinel start) and
+    // initialised before use; freed in deinit.
+    assert(
+      zip(runs, runs.dropFirst()).allSatisfy { $0.upperBound < $1.lowerBound }
+        && runs.allSatisfy { !$0.isEmpty && $0.upperBound <= rowCount },
+      "runs out of order, touching, empty or beyond the rows")
+    runCount = runs.count
+    self.rowCount = rowCount
+    starts = .allocate(capacity: runs.count + 1)
+    firsts = .allocate(capacity: max(runs.count, 1))
+    var position = 0
+    for (k, r) in runs.enumerated() {
+      (starts + k).initialize(to: position)
+      (firsts + k).initialize(to: r.lowerBound)
+      position += r.count
+    }
+    (starts + runs.count).initialize(to: position)
+    count = position
+  }
+
   /// The walk of rows `0..<n` in row order.
   public convenience init(identity n: Int) {
     self.init(order: (0..<Int32(n)).map { $0 }, rowCount: n)

@@ -96,6 +96,16 @@ public final class Scheduler {
   /// Answer a pod from the last pass that found no node when nothing that pass read has changed
   /// (see `findFeasibleNodes`). Off, every cycle filters (the reference it is tested against).
   @exclusivity(unchecked) public var reusesFailedPasses = true
+  /// Filter and score a walk split into short runs — zones interleaved after nodes came and
+  /// went, one row per run — in row order: the rows' verdicts and scores are the same in any
+  /// order, and only the window's bounds and the choice among ties follow the walk, while the
+  /// plugins' per-call costs, paid per run, were most of a cycle. Off, runs are filtered and
+  /// scored one by one in walk order (the reference it is tested against).
+  @exclusivity(unchecked) public var reordersFragmentedWalks = true
+  /// Runs at most this many rows long on average make a walk fragmented.
+  static let fragmentedRunLength = 4
+  /// The last walk put in row order, and that order.
+  @exclusivity(unchecked) private var rowOrder: (of: NodeWalk, walk: NodeWalk)?
   /// Per filter index: its slot in `nodeLocal`, -1 when its verdicts are not cached.
   private let verdictSlot: [Int]
   @exclusivity(unchecked) private var cached = ScratchList<Int>()
@@ -306,27 +316,30 @@ public final class Scheduler {
     // scratch columns hold a row per table row (`ensureScratchCapacity` above).
     assert(status.count >= walk.rowCount && toFind >= 1, "scratch columns shorter than the table")
     let st = status.base
+    // A fragmented walk is filtered whole, in row order, once the search needs more than a
+    // first chunk — at once when that chunk would be an eighth of the nodes or more.
+    let fragmented = isFragmented(walk)
+    var filteredAll = false
     var examined = 0
     var feasible = 0
     search: while examined < n && feasible < toFind {
+      if fragmented && !filteredAll && (examined > 0 || toFind * 8 >= n) {
+        for rows in rowOrderWalk(walk).segments(start: 0, length: n) {
+          filter(pod, rows: rows, status: st, reuseVerdicts: reuseVerdicts)
+        }
+        filteredAll = true
+      }
       // A chunk of walk positions, never wrapping past the end: one row range for a walk in
       // row order, a range per run after node churn.
       let p = (start + examined) % n
       let length = min(
-        Scheduler.chunkRows(toFind: toFind - feasible, feasible: feasible, examined: examined),
+        filteredAll
+          ? n
+          : Scheduler.chunkRows(toFind: toFind - feasible, feasible: feasible, examined: examined),
         n - examined, n - p)
       for rows in Window.segments(of: walk, start: p, length: length) {
         assert(!rows.isEmpty && rows.upperBound <= walk.rowCount, "an empty or out-of-table run")
-        st.advanced(by: rows.lowerBound).update(repeating: 0, count: rows.count)
-        for i in activeFilters {
-          if reuseVerdicts && verdictSlot[i] >= 0 {
-            applyCachedVerdicts(pod, filter: i, rows: rows)
-          } else {
-            filterRefs[i].filter(
-              pod, cluster: cluster, rows: rows, status: st, code: UInt8(i + 1))
-          }
-        }
-        if !nominatedOnNode.isEmpty { filterWithNominatedPods(pod, rows: rows) }
+        if !filteredAll { filter(pod, rows: rows, status: st, reuseVerdicts: reuseVerdicts) }
         let inRows = Kernels.countZeros(st, rows)
         if feasible + inRows >= toFind {
           // Stop right after the node that completes the search, as a sequential walk would.
@@ -352,6 +365,46 @@ public final class Scheduler {
       }
     }
     return (window, feasible, examined)
+  }
+
+  /// Runs the active filters (and the nominated pods' check) on `rows`, from a clean status.
+  @inline(__always)
+  private func filter(
+    _ pod: PodInfo, rows: Range<Int>, status st: UnsafeMutablePointer<UInt8>, reuseVerdicts: Bool
+  ) {
+    // SAFETY: `rows` are walk rows and the status column holds a row per table row (callers).
+    st.advanced(by: rows.lowerBound).update(repeating: 0, count: rows.count)
+    for i in activeFilters {
+      if reuseVerdicts && verdictSlot[i] >= 0 {
+        applyCachedVerdicts(pod, filter: i, rows: rows)
+      } else {
+        filterRefs[i].filter(pod, cluster: cluster, rows: rows, status: st, code: UInt8(i + 1))
+      }
+    }
+    if !nominatedOnNode.isEmpty { filterWithNominatedPods(pod, rows: rows) }
+  }
+
+  /// Whether `walk` is split into runs short enough to filter and score in row order.
+  private func isFragmented(_ walk: NodeWalk) -> Bool {
+    reordersFragmentedWalks && walk.runCount > 1
+      && walk.runCount * Self.fragmentedRunLength > walk.count
+  }
+
+  /// `walk`'s rows in row order, as a walk: made once per walk (a walk is remade whenever a
+  /// node comes or goes).
+  private func rowOrderWalk(_ walk: NodeWalk) -> NodeWalk {
+    if walk === cluster.walk { return cluster.rowOrderWalk }
+    if let r = rowOrder, r.of === walk { return r.walk }
+    var inWalk = [Bool](repeating: false, count: walk.rowCount)
+    for seg in walk.segments(start: 0, length: walk.count) {
+      for r in seg { inWalk[r] = true }
+    }
+    var order: [Int32] = []
+    order.reserveCapacity(walk.count)
+    for r in inWalk.indices where inWalk[r] { order.append(Int32(r)) }
+    let sorted = NodeWalk(order: order, rowCount: walk.rowCount)
+    rowOrder = (walk, sorted)
+    return sorted
   }
 
   /// What a failed pass for `pod` would read (`activeFilters` are the pod's), or nil when it
@@ -565,13 +618,30 @@ public final class Scheduler {
 
   /// PreScore, Score, NormalizeScore and the weighted sum over the window's feasible rows.
   /// Infeasible rows of the window get `Int64.min` in `total`.
-  public func scoreFeasibleNodes(_ pod: PodInfo, window: Window) {
+  public func scoreFeasibleNodes(_ pod: PodInfo, window walkWindow: Window) {
     // SAFETY: the window's segments lie in the node table, and the status, score and total
     // columns hold a row per node (`ensureScratchCapacity` ran in this cycle's filtering).
     assert(
-      window.isOver(cluster.nodes) && total.count >= window.nodeCount,
+      walkWindow.isOver(cluster.nodes) && total.count >= walkWindow.nodeCount,
       "a window over another node table")
     assert(scoreColumns.count == scoreRefs.count, "a score column per score plugin")
+    // A fragmented walk is scored in row order: every row of the walk, those outside the
+    // window marked as taking no part (status 255, as rows a PreFilter left out). Scores,
+    // normalisation and the maximum are the same over the same rows in any order.
+    var window = walkWindow
+    let walk = walkWindow.walk
+    if isFragmented(walk) {
+      let outside = walk.count - walkWindow.length
+      if outside > 0 {
+        for seg in walk.segments(
+          start: (walkWindow.start + walkWindow.length) % walk.count, length: outside)
+        {
+          status.base.advanced(by: seg.lowerBound).update(repeating: 255, count: seg.count)
+        }
+      }
+      let rows = rowOrderWalk(walk)
+      window = Window(start: 0, length: rows.count, walk: rows)
+    }
     let st = UnsafePointer(status.base)
     var constant: Int64 = 0
     perNode.removeAll()

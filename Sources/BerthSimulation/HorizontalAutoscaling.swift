@@ -26,14 +26,9 @@ final class HorizontalAutoscaling: Component {
   /// One HPA's controller state. A reference, so reconciles of different HPAs can update
   /// their own on different threads without touching a shared array.
   final class State {
-    /// Constant, at an address of its own: a reconcile borrows it there. Read from a class's
-    /// stored property (even a `let`) into the controller, it was copied per reconcile,
-    /// retaining and releasing all the spec holds.
-    let specAddress: UnsafeMutablePointer<HPASpec>
-    var spec: HPASpec {
-      // SAFETY: allocated and initialized in `init`, freed only in `deinit`.
-      _read { yield specAddress.pointee }
-    }
+    /// Constant: a reconcile borrows it in place (a `var`, or an array's element, it would
+    /// copy, retaining all the spec holds).
+    let spec: HPASpec
     var selector: LabelSelector
     @exclusivity(unchecked) var history = HPAHistory()
     @exclusivity(unchecked) var conditions: [HPACondition] = []
@@ -71,16 +66,8 @@ final class HorizontalAutoscaling: Component {
     @exclusivity(unchecked) var ahead: Answer?
 
     init(spec: HPASpec, selector: LabelSelector) {
-      // SAFETY: one spec, initialized here and released with the state.
-      specAddress = .allocate(capacity: 1)
-      specAddress.initialize(to: spec)
+      self.spec = spec
       self.selector = selector
-    }
-
-    deinit {
-      // SAFETY: the one spec `init` initialized; nothing borrows it once the state is gone.
-      specAddress.deinitialize(count: 1)
-      specAddress.deallocate()
     }
   }
 
@@ -381,7 +368,7 @@ final class HorizontalAutoscaling: Component {
     var history = HPAHistory()
     swap(&history, &h.history)
     let result = controller.reconcile(
-      h.specAddress.pointee, specReplicas: scale.spec, statusReplicas: scale.status,
+      h.spec, specReplicas: scale.spec, statusReplicas: scale.status,
       pods: buffer.views,
       metrics: source, history: &history, conditions: consume conditions,
       previousDesiredReplicas: h.desired, now: source.now)

@@ -156,6 +156,80 @@ struct NodeChurnTests {
     }
   }
 
+  @Test(
+    "a walk of one row per run (zones added one after another) is filtered and scored in row order with the walk-order pass's decisions, windows, totals and diagnoses"
+  )
+  func rowOrderPasses() throws {
+    var decisions = 0
+    var scored = 0
+    for seed in UInt64(1)...80 {
+      var rng = SplitMix64(seed: seed)
+      let (randomNodes, randomPods, randomProfile) = RandomCluster.make(seed: seed)
+      var profile = randomProfile
+      profile.percentageOfNodesToScore = [nil, 20, 60][Int(seed % 3)]
+      let count = 60 + rng.nextInt(below: 240)
+      let zones = ["a", "b", "c", "d"]
+      let specs: [NodeSpec] = (0..<count).map { i in
+        var spec = randomNodes[i % randomNodes.count]
+        spec.name = "n\(i)"
+        spec.labels["kubernetes.io/hostname"] = spec.name
+        spec.labels["topology.kubernetes.io/zone"] = zones[i % zones.count]
+        spec.unschedulable = false
+        if spec.allocatable.pods < 10 { spec.allocatable.pods = 10 }
+        return spec
+      }
+      // One zone after another, one node at a time: rows by zone, the walk round-robin over
+      // zones, so nearly every run is one row long.
+      let a = Cluster()
+      for zone in zones {
+        for spec in specs where spec.labels["topology.kubernetes.io/zone"] == zone {
+          a.addNode(spec)
+        }
+      }
+      // Some churn: removed rows are not walked.
+      for _ in 0..<(count / 10) {
+        let live = a.walk.rows
+        a.removeNode(NodeID(UInt32(live[rng.nextInt(below: live.count)])))
+      }
+      for ns in RandomCluster.namespaces { a.declareNamespace(ns.name, labels: ns.labels) }
+      let b = a.copy()
+      #expect(a.walk.runCount * 2 > a.walk.count, "seed \(seed): the walk is fragmented")
+      let rowOrder = Scheduler(cluster: a, profile: profile, seed: seed)
+      let walkOrder = Scheduler(cluster: b, profile: profile, seed: seed)
+      walkOrder.reordersFragmentedWalks = false
+      for (k, template) in randomPods.enumerated() {
+        var spec = template
+        spec.name = "p\(k)"
+        let pa = try a.addPod(spec)
+        let pb = try b.addPod(spec)
+        let x = rowOrder.scheduleOne(pa)
+        let y = walkOrder.scheduleOne(pb)
+        decisions += 1
+        let context = "seed \(seed) pod \(spec.name)"
+        #expect(x.node == y.node, "\(context)")
+        #expect(x.evaluatedNodes == y.evaluatedNodes, "\(context): evaluated")
+        #expect(x.feasibleNodes == y.feasibleNodes, "\(context): feasible")
+        #expect(x.topScore == y.topScore, "\(context): top score")
+        #expect(rowOrder.nextStartNodeIndex == walkOrder.nextStartNodeIndex, "\(context): start")
+        if x.topScore != nil {
+          scored += 1
+          for seg in walkOrder.lastWindow.segments {
+            for r in seg where rowOrder.total[r] != walkOrder.total[r] {
+              Issue.record(
+                "\(context) row \(r): total \(rowOrder.total[r]) != \(walkOrder.total[r])")
+            }
+          }
+        }
+        if x.node == nil && rowOrder.lastRejection == nil {
+          #expect(rowOrder.diagnose(pa).message == walkOrder.diagnose(pb).message, "\(context)")
+        }
+      }
+      Self.checkInvariants(a)
+    }
+    #expect(decisions > 1000)
+    #expect(scored > 300)
+  }
+
   @Test("a churned cluster decides as one built afresh from its node list (small, all nodes)")
   func small() throws {
     var decisions = 0
