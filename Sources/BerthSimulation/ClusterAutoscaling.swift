@@ -338,12 +338,14 @@ final class ClusterAutoscaling: Component {
       allocatableMilliSeconds += Double(last.allocatable) * dt
     }
     let t = sim.cluster.nodes
-    let lifecycle = sim.nodes!
+    // The columns taken once: read through the table, each row retained and released them.
+    let allocatableCPU = t.allocatableCPU
+    let requestedCPU = t.requestedCPU
     var allocatable: Int64 = 0
     var requested: Int64 = 0
-    for n in 0..<t.count where !lifecycle.isRemoved(n) {
-      allocatable += t.allocatableCPU[n]
-      requested += t.requestedCPU[n]
+    sim.nodes.forEachLiveRow(below: t.count) { n in
+      allocatable += allocatableCPU[n]
+      requested += requestedCPU[n]
     }
     lastSample = (now, max(0, allocatable - requested), allocatable)
   }
@@ -629,10 +631,11 @@ final class ClusterAutoscaling: Component {
     var milli: Int64 = 0
     var bytes: Int64 = 0
     let table = sim.cluster.nodes
-    let lifecycle = sim.nodes!
-    for n in 0..<table.count where !lifecycle.isRemoved(n) {
-      milli += table.allocatableCPU[n]
-      bytes += table.allocatableMemory[n]
+    let allocatableCPU = table.allocatableCPU
+    let allocatableMemory = table.allocatableMemory
+    sim.nodes.forEachLiveRow(below: table.count) { n in
+      milli += allocatableCPU[n]
+      bytes += allocatableMemory[n]
     }
     for g in groups {
       nodes += g.upcoming.count
@@ -938,10 +941,8 @@ final class ClusterAutoscaling: Component {
     for d in deleting { leaving[Int(groupOfRow[d.node])] += 1 }
     var coresLeft: Int64 = 0
     let table = sim.cluster.nodes
-    let lifecycle = sim.nodes!
-    for n in 0..<table.count where !lifecycle.isRemoved(n) {
-      coresLeft += table.allocatableCPU[n]
-    }
+    let allocatableCPU = table.allocatableCPU
+    sim.nodes.forEachLiveRow(below: table.count) { n in coresLeft += allocatableCPU[n] }
     // Empty nodes first (in bulk), then one drain.
     for pass in [true, false] {
       for (n, empty) in removable where empty == pass {

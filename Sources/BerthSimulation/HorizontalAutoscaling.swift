@@ -397,16 +397,17 @@ final class HorizontalAutoscaling: Component {
       event(i, e.type == "Warning" ? .warning : .normal, e.reason, e.message)
     }
     let s = h.series
-    sim.recorder.set(series: s, Int(answer.result.currentReplicas))
-    sim.recorder.set(series: s + 1, Int(answer.result.desiredReplicas))
+    let recorder = sim.recorder
+    recorder.set(series: s, Int(answer.result.currentReplicas))
+    recorder.set(series: s + 1, Int(answer.result.desiredReplicas))
     // By index: each outcome handed out whole would be copied.
     for k in answer.result.metrics.indices {
       guard let p = answer.result.metrics[k].proposal else { continue }
       if h.metricIsPercent[k] {
-        sim.recorder.set(series: s + 2 + k, Int(p.utilizationPercent ?? 0))
+        recorder.set(series: s + 2 + k, Int(p.utilizationPercent ?? 0))
       } else {
         let milli = p.averageValueMilli ?? p.valueMilli ?? 0
-        sim.recorder.set(series: s + 2 + k, decimal: Double(milli) / 1000)
+        recorder.set(series: s + 2 + k, decimal: Double(milli) / 1000)
       }
     }
     noteDecision(i, answer.result)

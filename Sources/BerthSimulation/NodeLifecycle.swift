@@ -58,6 +58,20 @@ final class NodeLifecycle: Component {
   func spec(_ n: Int) -> NodeSpec { sim.cluster.nodes.specs[n] }
   /// Whether row `n` holds no node: removed, or a row this controller never tracked that holds
   /// no node (one a what-if added and took back).
+  /// Calls `body` with each row below `count` whose node is not removed, in row order: the
+  /// flags read once, not retained and released per row as `isRemoved` reads them.
+  @inline(__always)
+  func forEachLiveRow(below count: Int, _ body: (Int) -> Void) {
+    // SAFETY: the buffer is read within its count while `body` runs; `body` adds and removes
+    // no node (callers sum columns).
+    removed.withUnsafeBufferPointer { removed in
+      for n in 0..<count
+      where n < removed.count ? !removed[n] : sim.cluster.exists(NodeID(UInt32(n))) {
+        body(n)
+      }
+    }
+  }
+
   func isRemoved(_ n: Int) -> Bool {
     n < removed.count ? removed[n] : !sim.cluster.exists(NodeID(UInt32(n)))
   }

@@ -56,6 +56,9 @@ public final class Recorder: Component {
   // SAFETY: the simulation owns its recorder and outlives it (a weak reference would give it a
   // side table, and every retain of the simulation the slow path).
   private unowned(unsafe) var sim: Simulation?
+  /// The simulation's clock, read per change: through `sim`, each read retained and released
+  /// the simulation.
+  private var engine: Unmanaged<Engine>?
   @exclusivity(unchecked) private var series: [Series] = []
   /// Per object (kind, namespace, name), its first series; lookups only.
   @exclusivity(unchecked) private var seriesIndex: [String: Int] = [:]
@@ -156,6 +159,7 @@ public final class Recorder: Component {
 
   func attach(_ sim: Simulation) {
     self.sim = sim
+    engine = .passUnretained(sim.engine)
     series(kind: "Cluster", namespace: "-", name: "-", fields: Self.clusterFields)
     clusterSeries = seriesIndex[Self.key("Cluster", "-", "-")]!
   }
@@ -187,7 +191,8 @@ public final class Recorder: Component {
     kind + "\u{0}" + namespace + "\u{0}" + name
   }
 
-  private var now: VirtualTime { sim?.now ?? .zero }
+  // SAFETY: the simulation's engine lives as long as the simulation, which outlives this.
+  private var now: VirtualTime { engine?._withUnsafeGuaranteedRef(\.now) ?? .zero }
 
   /// Registers an object's status fields; each gets a row with 0 now.
   /// - Returns: the first field's series; field k is that plus k (for `set(series:_:)`).

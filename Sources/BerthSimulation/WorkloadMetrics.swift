@@ -527,16 +527,22 @@ final class WorkloadMetrics: Component {
 
   func fire(_ timer: BerthEngine.Timer, _ engine: Engine) {
     let previous = scrapeTime
-    scrapeTime = sim.now
-    for (i, l) in loads.enumerated() { loadAtScrape[i] = l.value(at: sim.now.nanoseconds) }
+    let now = sim.now
+    scrapeTime = now
+    for (i, l) in loads.enumerated() { loadAtScrape[i] = l.value(at: now.nanoseconds) }
+    // Taken once: read per entry through the simulation, each retained and released it.
+    let recorder = sim.recorder
+    let endpoints = sim.endpoints
     // By index: a spec per entry copied out would retain all it holds.
     for i in specs.indices {
-      let ready = readyPods(i)
+      let k = serviceOf[i]
+      let ready = k >= 0 ? endpoints!.counts(k).ready : readyCount[i]
       let load = numbers[i].load
       let offered = load >= 0 ? loadAtScrape[load] : 0
       shareAtScrape[i] = ready > 0 ? offered / Double(ready) : 0
       if previous.nanoseconds >= 0 {
-        account(i, offered: offered, ready: ready, seconds: (sim.now - previous).seconds)
+        account(
+          i, offered: offered, ready: ready, seconds: (now - previous).seconds, recorder: recorder)
       }
       checkMemory(i)
     }
@@ -557,7 +563,9 @@ final class WorkloadMetrics: Component {
   }
 
   /// One interval of entry `i`: served, dropped and late requests, the p99 latency, usage.
-  private func account(_ i: Int, offered: Double, ready: Int, seconds: Double) {
+  private func account(
+    _ i: Int, offered: Double, ready: Int, seconds: Double, recorder: Recorder
+  ) {
     let u = numbers[i]
     // What one ready pod serves: its CPU (limit, else request) beyond the base, per request.
     // Pods of unequal sizes serve as that many servers of their mean rate.
@@ -590,13 +598,13 @@ final class WorkloadMetrics: Component {
       p99: p99, slo: u.latencySLO, usedCores: cpu / 1000, requestedCores: supply,
       neededCores: needed, seconds: seconds)
     let s = series[i]
-    sim.recorder.set(series: s, decimal: offered)
-    sim.recorder.set(series: s + 1, decimal: q.served)
-    sim.recorder.set(series: s + 2, decimal: offered - q.served)
-    sim.recorder.set(series: s + 3, decimal: p99)
-    sim.recorder.set(series: s + 4, Int(cpu.rounded()))
-    sim.recorder.set(series: s + 5, Int(memory.rounded()))
-    sim.recorder.set(series: s + 6, ready)
+    recorder.set(series: s, decimal: offered)
+    recorder.set(series: s + 1, decimal: q.served)
+    recorder.set(series: s + 2, decimal: offered - q.served)
+    recorder.set(series: s + 3, decimal: p99)
+    recorder.set(series: s + 4, Int(cpu.rounded()))
+    recorder.set(series: s + 5, Int(memory.rounded()))
+    recorder.set(series: s + 6, ready)
   }
 
   /// What entry `i`'s running pods use now, serving `served` requests per second: the model's

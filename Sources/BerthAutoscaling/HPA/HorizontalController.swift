@@ -1,3 +1,5 @@
+import Foundation
+
 /// kube-controller-manager's horizontal-pod-autoscaler flags, with upstream's defaults.
 public struct HPAControllerFlags: Sendable, Equatable {
   /// `--horizontal-pod-autoscaler-sync-period` (15 s).
@@ -396,9 +398,13 @@ public struct HorizontalController: Sendable {
   /// strings, and much cheaper than `hasSuffix`, which compares by Unicode's rules.
   @inlinable
   static func endsWith(_ text: String, _ suffix: String) -> Bool {
+    // SAFETY: both buffers are the strings' own bytes, read while the closures run; the
+    // compared range lies within each (`t.count >= s.count`).
     let found = text.utf8.withContiguousStorageIfAvailable { t in
       suffix.utf8.withContiguousStorageIfAvailable { s in
-        t.count >= s.count && t[(t.count - s.count)...].elementsEqual(s)
+        guard t.count >= s.count else { return false }
+        guard let sb = s.baseAddress, let tb = t.baseAddress else { return true }
+        return memcmp(tb + (t.count - s.count), sb, s.count) == 0
       }
     }
     return (found ?? nil) ?? text.utf8.reversed().starts(with: suffix.utf8.reversed())
