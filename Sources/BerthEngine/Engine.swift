@@ -16,7 +16,7 @@ import BerthCore
 /// Entries are plain values (component index, tag, payload): scheduling an event allocates
 /// nothing once the agenda has grown.
 public final class Engine {
-  struct Event {
+  @usableFromInline struct Event {
     var component: Int32
     var tag: UInt32
     var payload: UInt64
@@ -39,7 +39,8 @@ public final class Engine {
   }
 
   public let cluster: Cluster
-  @exclusivity(unchecked) var agenda = Agenda<Event>()
+  // Usable from inlinable code for `now`, read by components on every change they record.
+  @usableFromInline @exclusivity(unchecked) var agenda = Agenda<Event>()
   @exclusivity(unchecked) public private(set) var components: [Component] = []
   @exclusivity(unchecked) var watchers: [(kinds: ClusterChangeKinds, component: Int)] = []
   @exclusivity(unchecked) var periodics: [Periodic] = []
@@ -63,7 +64,7 @@ public final class Engine {
   }
 
   /// The current virtual time.
-  public var now: VirtualTime { agenda.now }
+  @inlinable public var now: VirtualTime { agenda.now }
   /// Events pending, daemon ones included.
   public var pendingEvents: Int { agenda.count }
 

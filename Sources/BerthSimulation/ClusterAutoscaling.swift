@@ -748,7 +748,7 @@ final class ClusterAutoscaling: Component {
   /// `table` and `lifecycle` are the simulation's, taken once by a caller asking for many nodes
   /// (a reference read per call is a retain and a release).
   private func utilization(
-    of n: Int, now: VirtualTime, table: NodeTable, lifecycle: NodeLifecycle
+    of n: Int, now: VirtualTime, table: NodeSums, lifecycle: NodeLifecycle
   ) -> Double {
     guard flags.ignoreDaemonSetsUtilization || !lifecycle.isReady(n) else {
       // Every pod counts: the node's sums are the answer (no list built per node and loop).
@@ -774,6 +774,21 @@ final class ClusterAutoscaling: Component {
       allocatableCPU: table.allocatableCPU[n], allocatableMemory: table.allocatableMemory[n],
       pods: list, ignoreDaemonSets: flags.ignoreDaemonSetsUtilization
     ).value
+  }
+
+  /// The node table's allocatable and requested columns, taken once for a pass over many
+  /// nodes: read through the table, every read retained and released a column.
+  private struct NodeSums {
+    let allocatableCPU: Column<Int64>
+    let allocatableMemory: Column<Int64>
+    let requestedCPU: Column<Int64>
+    let requestedMemory: Column<Int64>
+    init(_ t: NodeTable) {
+      allocatableCPU = t.allocatableCPU
+      allocatableMemory = t.allocatableMemory
+      requestedCPU = t.requestedCPU
+      requestedMemory = t.requestedMemory
+    }
   }
 
   private func drainPod(_ p: PodID, now: VirtualTime) -> DrainPod {
@@ -806,8 +821,18 @@ final class ClusterAutoscaling: Component {
     // unneeded last loop first, as upstream's planner keeps them ahead, each part in row
     // order: two passes over a mark per row instead of a sort every loop.
     let lifecycle = sim.nodes!
-    let table = sim.cluster.nodes
-    let rows = min(table.count, unneededSince.count)
+    let table = NodeSums(sim.cluster.nodes)
+    // The per-row timers are taken out of the class for the pass (nothing it calls reads
+    // them): written through the class per candidate, each write checked them for sharing.
+    var unneededSince: [VirtualTime] = []
+    var unremovableUntil: [VirtualTime] = []
+    swap(&unneededSince, &self.unneededSince)
+    swap(&unremovableUntil, &self.unremovableUntil)
+    defer {
+      swap(&unneededSince, &self.unneededSince)
+      swap(&unremovableUntil, &self.unremovableUntil)
+    }
+    let rows = min(sim.cluster.nodes.count, unneededSince.count)
     candidateMark.removeAll(keepingCapacity: true)
     candidateMark.append(contentsOf: repeatElement(false, count: rows))
     for g in groups.indices {
