@@ -83,7 +83,8 @@ final class ClusterAutoscaling: Component {
   /// Per node row: when it became unneeded (`never`: it is not).
   @exclusivity(unchecked) private var unneededSince: [VirtualTime] = []
   /// Per node row, scratch of scale-down planning: a candidate this loop.
-  @exclusivity(unchecked) private var candidateMark: [Bool] = []
+  /// Per row, in scale-down planning: 0 not a candidate, 1 a Ready candidate, 2 an unready one.
+  @exclusivity(unchecked) private var candidateMark: [UInt8] = []
   @exclusivity(unchecked) private var unremovableUntil: [VirtualTime] = []
   /// Per node row: the scale-up that made it (-1: none).
   @exclusivity(unchecked) private var scaleUpOfRow: [Int32] = []
@@ -745,18 +746,22 @@ final class ClusterAutoscaling: Component {
   /// pods are to be left out or the node is not Ready — only there can a pod be long
   /// terminating (a Ready node's kubelet ends every pod within its grace period) — when the
   /// pods are summed.
-  /// `table` and `lifecycle` are the simulation's, taken once by a caller asking for many nodes
-  /// (a reference read per call is a retain and a release).
-  private func utilization(
-    of n: Int, now: VirtualTime, table: NodeSums, lifecycle: NodeLifecycle
-  ) -> Double {
-    guard flags.ignoreDaemonSetsUtilization || !lifecycle.isReady(n) else {
+  /// `table` holds the simulation's columns, taken once by a caller asking for many nodes (a
+  /// reference read per call is a retain and a release); `ready` is whether the node is Ready.
+  @inline(__always)
+  private func utilization(of n: Int, ready: Bool, now: VirtualTime, table: NodeSums) -> Double {
+    guard flags.ignoreDaemonSetsUtilization || !ready else {
       // Every pod counts: the node's sums are the answer (no list built per node and loop).
       return NodeUtilization.of(
         allocatableCPU: table.allocatableCPU[n], allocatableMemory: table.allocatableMemory[n],
         requestedCPU: table.requestedCPU[n], requestedMemory: table.requestedMemory[n]
       ).value
     }
+    return podsUtilization(of: n, now: now, table: table)
+  }
+
+  /// `utilization` from the node's pods.
+  private func podsUtilization(of n: Int, now: VirtualTime, table: NodeSums) -> Double {
     let pods = sim.cluster.pods
     var list: [(cpu: Int64, memory: Int64, daemonSet: Bool)] = []
     var pod = sim.cluster.firstPod(on: NodeID(UInt32(n)))
@@ -811,8 +816,6 @@ final class ClusterAutoscaling: Component {
     return d
   }
 
-  private func isDeleting(_ n: Int) -> Bool { deleting.contains { $0.node == n } }
-
   /// Scale-down's planning (upstream's `UpdateClusterState`): which nodes are unneeded now,
   /// their timers kept or reset; the moves are committed to the snapshot as it goes.
   private func unneededNodes(_ now: VirtualTime) -> [(node: Int, empty: Bool)] {
@@ -834,20 +837,26 @@ final class ClusterAutoscaling: Component {
     }
     let rows = min(sim.cluster.nodes.count, unneededSince.count)
     candidateMark.removeAll(keepingCapacity: true)
-    candidateMark.append(contentsOf: repeatElement(false, count: rows))
+    candidateMark.append(contentsOf: repeatElement(0, count: rows))
     for g in groups.indices {
-      for n in groups[g].nodes where n < rows && !isDeleting(n) {
-        if !flags.scaleDownUnreadyEnabled && !lifecycle.isReady(n) { continue }
-        candidateMark[n] = true
+      for n in groups[g].nodes where n < rows {
+        let ready = lifecycle.isReady(n)
+        if !flags.scaleDownUnreadyEnabled && !ready { continue }
+        candidateMark[n] = ready ? 1 : 2
       }
     }
+    // Nodes being deleted are no candidates (cleared once, not searched for per node).
+    for d in deleting where d.node < rows { candidateMark[d.node] = 0 }
     var candidates: [Int] = []
-    for n in 0..<rows where candidateMark[n] && unneededSince[n] != Self.never {
-      candidates.append(n)
+    var others: [Int] = []
+    for n in 0..<rows where candidateMark[n] != 0 {
+      if unneededSince[n] != Self.never {
+        candidates.append(n)
+      } else {
+        others.append(n)
+      }
     }
-    for n in 0..<rows where candidateMark[n] && unneededSince[n] == Self.never {
-      candidates.append(n)
-    }
+    candidates.append(contentsOf: others)
     var removable: [(node: Int, empty: Bool)] = []
     var excluded = Set(deleting.map(\.node))
     var newHints: [UInt64: Int] = [:]
@@ -868,7 +877,7 @@ final class ClusterAutoscaling: Component {
         continue
       }
       guard
-        utilization(of: n, now: now, table: table, lifecycle: lifecycle)
+        utilization(of: n, ready: candidateMark[n] == 1, now: now, table: table)
           <= flags.scaleDownUtilizationThreshold
       else {
         unneededSince[n] = Self.never

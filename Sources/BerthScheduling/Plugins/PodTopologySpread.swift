@@ -213,6 +213,10 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
       lastPlan = [nil, nil]
       plannedFor = (ObjectIdentifier(cluster), cluster.matcherEpoch)
     }
+    // No constraint of this hardness (the system defaults are all ScheduleAnyway): no plan,
+    // without looking one up — a node added (the autoscalers' dry runs add template nodes)
+    // voids every kept plan, and each pod's empty one was made again.
+    guard pod.constraints.spread.contains(where: { $0.doNotSchedule == hard }) else { return nil }
     let p = pod.id.index
     let key = PlanKey(
       constraints: pod.constraintsID, labels: cluster.pods.labels[p],
@@ -221,7 +225,6 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
     if let last = lastPlan[h], last.key == key, planList[last.index].fits(cluster) {
       return planList[last.index].constraints.isEmpty ? nil : last.index
     }
-    guard !pod.constraints.spread.isEmpty else { return nil }
     let index: Int
     if let i = plans[key], planList[i].fits(cluster) {
       index = i
