@@ -263,10 +263,13 @@ public final class Cluster {
   public func releaseRemovedNodeRows(where releasable: (Int) -> Bool = { _ in true }) {
     guard !retiredNodeRows.isEmpty else { return }
     var kept: [Int] = []
+    let free = freeNodeRows.count
     for row in retiredNodeRows {
       if releasable(row) { freeNodeRows.append(row) } else { kept.append(row) }
     }
-    freeNodeRows.sort()
+    // Sorted only when rows were released: rows kept back are asked about again after every
+    // settle, and the free list can hold thousands of rows.
+    if freeNodeRows.count > free { freeNodeRows.sort() }
     retiredNodeRows = kept
   }
 

@@ -617,7 +617,8 @@ public final class Scheduler {
   // MARK: Scoring
 
   /// PreScore, Score, NormalizeScore and the weighted sum over the window's feasible rows.
-  /// Infeasible rows of the window get `Int64.min` in `total`.
+  /// Infeasible rows of the window get `Int64.min` in `total` (for a fragmented walk, so do the
+  /// walk's rows outside the window, their status set to 255).
   public func scoreFeasibleNodes(_ pod: PodInfo, window walkWindow: Window) {
     // SAFETY: the window's segments lie in the node table, and the status, score and total
     // columns hold a row per node (`ensureScratchCapacity` ran in this cycle's filtering).

@@ -64,9 +64,12 @@ public final class Recorder: Component {
   @exclusivity(unchecked) private var seriesIndex: [String: Int] = [:]
   /// Per kind, each object's first series in registration order; lookups only.
   @exclusivity(unchecked) private var objectsOfKind: [String: [Int]] = [:]
-  @exclusivity(unchecked) private var written: [Int64] = []
-  @exclusivity(unchecked) private var pending: [Int64] = []
-  @exclusivity(unchecked) private var isPending: [Bool] = []
+  // Per series: the value last written, the instant's value, and whether it is in
+  // `pendingList`. Columns, not arrays: written on every change, an array in a class was
+  // checked for sharing at each write.
+  private let written = Column<Int64>(repeating: 0, count: 0)
+  private let pending = Column<Int64>(repeating: 0, count: 0)
+  private let isPending = Column<Bool>(repeating: false, count: 0)
   @exclusivity(unchecked) private var pendingList: [Int] = []
   @exclusivity(unchecked) private var pendingTime = VirtualTime.zero
   /// Per series, the settled values written: (ns, value), for the report's charts.
