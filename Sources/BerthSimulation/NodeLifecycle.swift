@@ -64,9 +64,11 @@ final class NodeLifecycle: Component {
   func forEachLiveRow(below count: Int, _ body: (Int) -> Void) {
     // SAFETY: the buffer is read within its count while `body` runs; `body` adds and removes
     // no node (callers sum columns).
+    // Rows past the flags (a dry run's template nodes, taken back) are asked of the cluster,
+    // taken once too.
+    let cluster = sim.cluster
     removed.withUnsafeBufferPointer { removed in
-      for n in 0..<count
-      where n < removed.count ? !removed[n] : sim.cluster.exists(NodeID(UInt32(n))) {
+      for n in 0..<count where n < removed.count ? !removed[n] : cluster.exists(NodeID(UInt32(n))) {
         body(n)
       }
     }
