@@ -368,8 +368,7 @@ final class HorizontalAutoscaling: Component {
     var history = HPAHistory()
     swap(&history, &h.history)
     let result = controller.reconcile(
-      h.spec, specReplicas: scale.spec, statusReplicas: scale.status,
-      pods: buffer.views,
+      h.spec, specReplicas: scale.spec, statusReplicas: scale.status, pods: buffer.views,
       metrics: source, history: &history, conditions: consume conditions,
       previousDesiredReplicas: h.desired, now: source.now)
     swap(&history, &h.history)

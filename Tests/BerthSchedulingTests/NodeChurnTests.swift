@@ -20,16 +20,8 @@ struct NodeChurnTests {
     var profile = randomProfile
     profile.percentageOfNodesToScore = percentage
     // A pool of node specs: the random cluster's kinds of node, many of them, in four zones.
-    let pool: [NodeSpec] = (0..<nodeCount).map { i in
-      var spec = randomNodes[i % randomNodes.count]
-      spec.name = "n\(i)"  // the random pods pin some to nodes by these names
-      spec.labels["kubernetes.io/hostname"] = spec.name
-      spec.labels["topology.kubernetes.io/zone"] = ["a", "b", "c", "d"][rng.nextInt(below: 4)]
-      spec.unschedulable = false
-      if spec.allocatable.pods < 10 { spec.allocatable.pods = 10 }
-      spec.allocatable.cpuMillis = max(spec.allocatable.cpuMillis, 4000)
-      spec.allocatable.memoryBytes = max(spec.allocatable.memoryBytes, 8 << 30)
-      return spec
+    let pool = Self.pool(of: randomNodes, count: nodeCount) { _ in
+      ["a", "b", "c", "d"][rng.nextInt(below: 4)]
     }
     let churned = Cluster(nodes: Array(pool.prefix(nodeCount * 2 / 3)))
     for ns in RandomCluster.namespaces { churned.declareNamespace(ns.name, labels: ns.labels) }
@@ -85,10 +77,7 @@ struct NodeChurnTests {
         #expect(
           x.node.map { churned.nodes.name($0) } == y.node.map { fresh.nodes.name($0) }, "\(context)"
         )
-        #expect(x.evaluatedNodes == y.evaluatedNodes, "\(context): evaluated")
-        #expect(x.feasibleNodes == y.feasibleNodes, "\(context): feasible")
-        #expect(x.topScore == y.topScore, "\(context): top score")
-        #expect(a.nextStartNodeIndex == b.nextStartNodeIndex, "\(context): start index")
+        Self.expectSameCycle(x, y, a, b, context)
         if let node = x.node {
           placed.append((spec, churned.nodes.name(node)))
         } else if a.lastRejection == nil {
@@ -98,6 +87,33 @@ struct NodeChurnTests {
       Self.checkInvariants(churned)
     }
     return (decisions, runs)
+  }
+
+  /// `count` node specs of the random cluster's kinds, named `n0`… (the random pods pin some to
+  /// nodes by these names), each in `zone(i)`, schedulable, with room for ten pods.
+  static func pool(of kinds: [NodeSpec], count: Int, zone: (Int) -> String) -> [NodeSpec] {
+    (0..<count).map { i in
+      var spec = kinds[i % kinds.count]
+      spec.name = "n\(i)"
+      spec.labels["kubernetes.io/hostname"] = spec.name
+      spec.labels["topology.kubernetes.io/zone"] = zone(i)
+      spec.unschedulable = false
+      if spec.allocatable.pods < 10 { spec.allocatable.pods = 10 }
+      spec.allocatable.cpuMillis = max(spec.allocatable.cpuMillis, 4000)
+      spec.allocatable.memoryBytes = max(spec.allocatable.memoryBytes, 8 << 30)
+      return spec
+    }
+  }
+
+  /// Two schedulers' cycles for the same pod examined and found the same, and left the same
+  /// start index.
+  static func expectSameCycle(
+    _ x: ScheduleOutcome, _ y: ScheduleOutcome, _ a: Scheduler, _ b: Scheduler, _ context: String
+  ) {
+    #expect(x.evaluatedNodes == y.evaluatedNodes, "\(context): evaluated")
+    #expect(x.feasibleNodes == y.feasibleNodes, "\(context): feasible")
+    #expect(x.topScore == y.topScore, "\(context): top score")
+    #expect(a.nextStartNodeIndex == b.nextStartNodeIndex, "\(context): start index")
   }
 
   /// Every invariant but over-commitment of a resource the random profile may ignore.
@@ -169,15 +185,7 @@ struct NodeChurnTests {
       profile.percentageOfNodesToScore = [nil, 20, 60][Int(seed % 3)]
       let count = 60 + rng.nextInt(below: 240)
       let zones = ["a", "b", "c", "d"]
-      let specs: [NodeSpec] = (0..<count).map { i in
-        var spec = randomNodes[i % randomNodes.count]
-        spec.name = "n\(i)"
-        spec.labels["kubernetes.io/hostname"] = spec.name
-        spec.labels["topology.kubernetes.io/zone"] = zones[i % zones.count]
-        spec.unschedulable = false
-        if spec.allocatable.pods < 10 { spec.allocatable.pods = 10 }
-        return spec
-      }
+      let specs = Self.pool(of: randomNodes, count: count) { zones[$0 % zones.count] }
       // One zone after another, one node at a time: rows by zone, the walk round-robin over
       // zones, so nearly every run is one row long.
       let a = Cluster()
@@ -207,10 +215,7 @@ struct NodeChurnTests {
         decisions += 1
         let context = "seed \(seed) pod \(spec.name)"
         #expect(x.node == y.node, "\(context)")
-        #expect(x.evaluatedNodes == y.evaluatedNodes, "\(context): evaluated")
-        #expect(x.feasibleNodes == y.feasibleNodes, "\(context): feasible")
-        #expect(x.topScore == y.topScore, "\(context): top score")
-        #expect(rowOrder.nextStartNodeIndex == walkOrder.nextStartNodeIndex, "\(context): start")
+        Self.expectSameCycle(x, y, rowOrder, walkOrder, context)
         if x.topScore != nil {
           scored += 1
           for seg in walkOrder.lastWindow.segments {
