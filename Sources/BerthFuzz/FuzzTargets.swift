@@ -27,6 +27,7 @@ enum FuzzTarget: String, CaseIterable {
   case vpaRecommend = "vpa-recommend"
   case loadSeries = "load-series"
   case instanceCatalogue = "instance-catalogue"
+  case sweep
 
   /// 2024-03-10 06:59:59 UTC: a minute before New York springs forward, where stepping is hardest.
   static let cronStart: Int64 = 1_710_053_999
@@ -100,6 +101,11 @@ enum FuzzTarget: String, CaseIterable {
       check { () throws(InputError) in try Self.runHPAExplain(data) }
     case .vpaRecommend:
       check { () throws(InputError) in try Self.runVPARecommend(data) }
+    case .sweep:
+      check { () throws(InputError) in
+        let d = try SweepYAML.parse(text(data), file: "sweep.yaml")
+        precondition(!d.axes.isEmpty && d.axes.allSatisfy { !$0.values.isEmpty }, "an empty axis")
+      }
     case .instanceCatalogue:
       check { () throws(InputError) in
         for t in try InstanceCatalogueCSV.parse(text(data), file: "types.csv", spotPriceRatio: 0.35)
