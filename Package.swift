@@ -135,7 +135,7 @@ let package = Package(
       name: "berth-fuzz",
       dependencies: [
         "BerthCore", "BerthTraces", "BerthBench", "BerthWorkloads", "BerthSimulation",
-        "BerthAutoscaling", "CLibFuzzer",
+        "BerthAutoscaling", "BerthExperiments", "CLibFuzzer",
       ],
       path: "Sources/BerthFuzz"),
     .target(

@@ -16,6 +16,17 @@ public struct Curves: Sendable {
   /// arrive% of the first pod that could not be placed, nil when every pod was placed.
   public var firstFailure: Int?
 
+  /// Curves as worked out elsewhere (a sweep's partial results, read back).
+  public init(
+    allocation: [Double?], fragmentation: [Double?], fragmentationRatio: [Double?],
+    firstFailure: Int?
+  ) {
+    self.allocation = allocation
+    self.fragmentation = fragmentation
+    self.fragmentationRatio = fragmentationRatio
+    self.firstFailure = firstFailure
+  }
+
   public init(_ run: ExperimentRun) {
     let capacity = Double(run.totalGPUs) * 1000
     var arrive = [Int](repeating: 0, count: run.arrived.count)

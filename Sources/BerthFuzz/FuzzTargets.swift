@@ -1,6 +1,7 @@
 import BerthAutoscaling
 import BerthBench
 import BerthCore
+import BerthExperiments
 import BerthSimulation
 import BerthTraces
 import BerthWorkloads
@@ -28,6 +29,7 @@ enum FuzzTarget: String, CaseIterable {
   case loadSeries = "load-series"
   case instanceCatalogue = "instance-catalogue"
   case sweep
+  case compareRuns = "compare-runs"
 
   /// 2024-03-10 06:59:59 UTC: a minute before New York springs forward, where stepping is hardest.
   static let cronStart: Int64 = 1_710_053_999
@@ -105,6 +107,12 @@ enum FuzzTarget: String, CaseIterable {
       check { () throws(InputError) in
         let d = try SweepYAML.parse(text(data), file: "sweep.yaml")
         precondition(!d.axes.isEmpty && d.axes.allSatisfy { !$0.values.isEmpty }, "an empty axis")
+      }
+    case .compareRuns:
+      check { () throws(InputError) in
+        for r in try CompareRunRecord.parse(text(data), file: "runs.tsv") {
+          precondition(r.result.1.allocation.count == Curves.bins.count, "a short curve")
+        }
       }
     case .instanceCatalogue:
       check { () throws(InputError) in
