@@ -124,7 +124,9 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Histogram", package: "hdrhistogram-swift"),
       ],
-      swiftSettings: targetCPUFlags),
+      swiftSettings: targetCPUFlags, plugins: ["BuildInfo"]),
+    // The commit `berth` is built from, for sweep manifests (scripts/build-info.sh).
+    .plugin(name: "BuildInfo", capability: .buildTool()),
     .executableTarget(
       name: "berth", dependencies: ["BerthCLI"], swiftSettings: targetCPUFlags,
       linkerSettings: jemallocLinkerSettings),
@@ -174,6 +176,9 @@ let package = Package(
       ]),
     .testTarget(
       name: "BerthCLITests",
-      dependencies: ["BerthCLI", "BerthCore", "BerthTraces", "BerthTestSupport"]),
+      dependencies: [
+        "BerthCLI", "BerthCore", "BerthTraces", "BerthTestSupport",
+        .product(name: "Yams", package: "Yams"),
+      ]),
   ]
 )

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
-all=(kubernetes-yaml cluster-csv openb-csv quantity label-selector scheduler-config suite placements bench-report duration cron-schedule scenario hpa-explain vpa-recommend load-series instance-catalogue sweep compare-runs)
+all=(kubernetes-yaml cluster-csv openb-csv quantity label-selector scheduler-config suite placements bench-report duration cron-schedule scenario hpa-explain vpa-recommend load-series instance-catalogue sweep compare-runs autoscale-runs sweep-manifest)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 

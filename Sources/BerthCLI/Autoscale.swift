@@ -82,11 +82,7 @@ struct AutoscaleCompare: ParsableCommand {
     progress.finish()
     print(AutoscaleComparison.table(runs), terminator: "")
     guard let out else { return }
-    let files = [
-      ("comparison.csv", AutoscaleComparison.csv(runs)),
-      ("comparison.json", AutoscaleComparison.json(runs, scenario: base.name, seeds: seedList)),
-      ("report.html", AutoscaleComparison.html(runs, scenario: base.name)),
-    ]
+    let files = AutoscaleComparison.outputFiles(runs, scenario: base.name, seeds: seedList)
     do { try OutputSet.write(files, to: out) } catch { throw CommandFailure(error.description) }
     print("wrote comparison.csv, comparison.json, report.html to \(out)")
   }

@@ -26,7 +26,7 @@ public struct BerthCommand: ParsableCommand {
     version: "berth \(BerthVersion.current)",
     subcommands: [
       Schedule.self, Simulate.self, Generate.self, Bench.self, Compare.self, HPA.self,
-      Autoscale.self, VPA.self,
+      Autoscale.self, VPA.self, Sweep.self,
     ])
 
   public init() {}
@@ -45,7 +45,8 @@ public enum BerthCLI {
     ("bench run", BenchRun.self), ("bench compare", BenchCompare.self), ("bench ab", BenchAB.self),
     ("compare", Compare.self), ("hpa", HPA.self), ("hpa explain", HPAExplain.self),
     ("autoscale", Autoscale.self), ("autoscale compare", AutoscaleCompare.self),
-    ("vpa", VPA.self), ("vpa recommend", VPARecommend.self),
+    ("vpa", VPA.self), ("vpa recommend", VPARecommend.self), ("sweep", Sweep.self),
+    ("sweep run", SweepRun.self), ("sweep merge", SweepMerge.self), ("sweep job", SweepJob.self),
   ]
 }
 
@@ -53,6 +54,12 @@ extension BerthCLI {
   /// What `berth vpa recommend ARGS…` prints, for tests.
   public static func vpaRecommendReport(_ args: [String]) throws -> String {
     try VPARecommend.parse(args).report()
+  }
+
+  /// What `berth sweep job ARGS…` prints, for tests.
+  public static func sweepJobManifests(_ args: [String]) throws -> String {
+    let job = try SweepJob.parse(args)
+    return try job.manifests()
   }
 
   /// What `berth hpa explain ARGS…` prints, for tests.
@@ -64,4 +71,7 @@ extension BerthCLI {
 /// Berth's release version, printed by `berth --version` and recorded in reports.
 public enum BerthVersion {
   public static let current = "0.10.0-dev"
+  /// The source commit of this build (`unknown` outside a git checkout; `+dirty` with
+  /// uncommitted changes), recorded by the BuildInfo plugin.
+  public static let commit = BerthBuild.commit
 }

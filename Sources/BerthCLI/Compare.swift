@@ -89,46 +89,17 @@ struct Compare: ParsableCommand {
     print(
       "experiments: \(workloads.count) workload(s) × \(policyList.count) policies × \(seedList.count) seeds = \(tasks.count) runs on \(threads) thread(s)"
     )
-    let results = ResultSlots(count: tasks.count)
-    let progress = Progress(total: tasks.count, label: "runs")
     let clock = ContinuousClock()
     let started = clock.now
     let workers = min(threads, max(tasks.count, 1))
-    let next = TaskCounter()
-    let allTasks = tasks
-    let allWorkloads = workloads
-    let tuneRatio = tune
-    DispatchQueue.concurrentPerform(iterations: workers) { _ in
-      while let i = next.take(below: allTasks.count) {
-        let t = allTasks[i]
-        let w = allWorkloads[t.workload]
-        let run = Experiment.run(
-          workload: w.name, nodes: nodeSpecs, pods: w.pods, typical: w.typical, policy: t.policy,
-          seed: t.seed, tune: tuneRatio)
-        results.set(i, (run, Curves(run)))
-        progress.update(next.done())
-      }
-    }
-    progress.finish()
+    let all = Self.execute(
+      tasks, nodes: nodeSpecs, workloads: workloads, tune: tune, threads: threads)
     let elapsed = clock.now - started
-    let all = results.values
     let summary = ExperimentCSV.summary(all)
     do {
       try OutputSet.write(
-        [
-          ("alloc_curves.csv", ExperimentCSV.rows(all, \.allocation)),
-          ("frag_curves.csv", ExperimentCSV.rows(all, \.fragmentation)),
-          ("frag_ratio_curves.csv", ExperimentCSV.rows(all, \.fragmentationRatio)),
-          ("summary.csv", ExperimentCSV.summaryCSV(summary)),
-          ("summary.md", ExperimentCSV.summaryMarkdown(summary)),
-          (
-            "report.html",
-            HTMLReport.page(
-              all, summary: summary,
-              title: "GPU-sharing policies: \(workloads.map(\.name).joined(separator: ", "))")
-          ),
-          ("run.json", runRecord(policies: policyList, seeds: seedList)),
-        ], to: out)
+        Self.outputFiles(all, summary: summary)
+          + [("run.json", runRecord(policies: policyList, seeds: seedList))], to: out)
     } catch {
       throw CommandFailure(error.description)
     }
@@ -141,6 +112,53 @@ struct Compare: ParsableCommand {
     print(
       "wrote \(out)/alloc_curves.csv, frag_curves.csv, frag_ratio_curves.csv, summary.csv, summary.md, report.html, run.json"
     )
+  }
+
+  /// A workload as the runs read it: its label, pods, and typical pods.
+  typealias Workload = (name: String, pods: [PodSpec], typical: [TypicalPod])
+
+  /// Runs `tasks` on `threads` worker threads, with progress on stderr; results in task order.
+  static func execute(
+    _ tasks: [(workload: Int, policy: GPUPolicy, seed: UInt64)], nodes: [NodeSpec],
+    workloads: [Workload], tune: Double, threads: Int
+  ) -> [(ExperimentRun, Curves)] {
+    let results = ResultSlots<(ExperimentRun, Curves)>(count: tasks.count)
+    let progress = Progress(total: tasks.count, label: "runs")
+    let next = TaskCounter()
+    DispatchQueue.concurrentPerform(iterations: min(threads, max(tasks.count, 1))) { _ in
+      while let i = next.take(below: tasks.count) {
+        let t = tasks[i]
+        let w = workloads[t.workload]
+        let run = Experiment.run(
+          workload: w.name, nodes: nodes, pods: w.pods, typical: w.typical, policy: t.policy,
+          seed: t.seed, tune: tune)
+        results.set(i, (run, Curves(run)))
+        progress.update(next.done())
+      }
+    }
+    progress.finish()
+    return results.values
+  }
+
+  /// The result files of a set of runs (all but `run.json`), in the runs' order.
+  static func outputFiles(_ all: [(ExperimentRun, Curves)], summary: [ExperimentCSV.SummaryRow])
+    -> [(name: String, contents: String)]
+  {
+    var names: [String] = []
+    for (run, _) in all where !names.contains(run.workload) { names.append(run.workload) }
+    return [
+      ("alloc_curves.csv", ExperimentCSV.rows(all, \.allocation)),
+      ("frag_curves.csv", ExperimentCSV.rows(all, \.fragmentation)),
+      ("frag_ratio_curves.csv", ExperimentCSV.rows(all, \.fragmentationRatio)),
+      ("summary.csv", ExperimentCSV.summaryCSV(summary)),
+      ("summary.md", ExperimentCSV.summaryMarkdown(summary)),
+      (
+        "report.html",
+        HTMLReport.page(
+          all, summary: summary,
+          title: "GPU-sharing policies: \(names.joined(separator: ", "))")
+      ),
+    ]
   }
 
   /// The node list and each pod list with its typical pods, after checking that `--out` can
@@ -207,16 +225,16 @@ struct RunRecord: Encodable {
 }
 
 /// Results written by worker threads into distinct slots.
-final class ResultSlots: @unchecked Sendable {
-  private var slots: [(ExperimentRun, Curves)?]
+final class ResultSlots<Value>: @unchecked Sendable {
+  private var slots: [Value?]
   private let lock = NSLock()
   init(count: Int) { slots = Array(repeating: nil, count: count) }
-  func set(_ i: Int, _ v: (ExperimentRun, Curves)) {
+  func set(_ i: Int, _ v: Value) {
     lock.lock()
     slots[i] = v
     lock.unlock()
   }
-  var values: [(ExperimentRun, Curves)] { slots.compactMap { $0 } }
+  var values: [Value] { slots.compactMap { $0 } }
 }
 
 /// Hands out task indices to worker threads.

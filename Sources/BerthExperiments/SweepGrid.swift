@@ -5,7 +5,7 @@
 /// Example: axes `workload: [a, b]`, `seed: [1, 2, 3]` → runs 0…5 are (a,1) (a,2) (a,3) (b,1)
 /// (b,2) (b,3).
 public struct SweepGrid: Sendable, Equatable {
-  public struct Axis: Sendable, Equatable {
+  public struct Axis: Codable, Sendable, Equatable {
     public var name: String
     public var values: [String]
     public init(name: String, values: [String]) {

@@ -30,6 +30,8 @@ enum FuzzTarget: String, CaseIterable {
   case instanceCatalogue = "instance-catalogue"
   case sweep
   case compareRuns = "compare-runs"
+  case autoscaleRuns = "autoscale-runs"
+  case sweepManifest = "sweep-manifest"
 
   /// 2024-03-10 06:59:59 UTC: a minute before New York springs forward, where stepping is hardest.
   static let cronStart: Int64 = 1_710_053_999
@@ -113,6 +115,17 @@ enum FuzzTarget: String, CaseIterable {
         for r in try CompareRunRecord.parse(text(data), file: "runs.tsv") {
           precondition(r.result.1.allocation.count == Curves.bins.count, "a short curve")
         }
+      }
+    case .autoscaleRuns:
+      check { () throws(InputError) in
+        for r in try AutoscaleRunRecord.parse(text(data), file: "runs.tsv") {
+          precondition(r.result.values.count == AutoscaleComparison.metrics.count, "short metrics")
+        }
+      }
+    case .sweepManifest:
+      check { () throws(InputError) in
+        let m = try SweepManifest.parse(data, file: "manifest.json")
+        precondition(m.runs.allSatisfy { $0 < m.totalRuns }, "a run past the grid")
       }
     case .instanceCatalogue:
       check { () throws(InputError) in

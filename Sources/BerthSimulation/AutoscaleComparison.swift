@@ -53,6 +53,12 @@ public enum AutoscaleComparison {
     /// The first VerticalPodAutoscaler's memory target, MiB (empty without one).
     public var vpaMemory: [(time: Int64, value: Double)] = []
     public var end: Int64 = 0
+
+    public init(variant: String, seed: UInt64, values: [Double]) {
+      self.variant = variant
+      self.seed = seed
+      self.values = values
+    }
   }
 
   /// Runs every (variant, seed) on both cores; results in variant-major, seed-minor order.
@@ -280,6 +286,17 @@ public enum AutoscaleComparison {
           : String(repeating: " ", count: widths[c] - text.count) + text
       }.joined(separator: "  ")
     }.joined(separator: "\n") + "\n"
+  }
+
+  /// The files `--out` receives: comparison.csv, comparison.json, report.html.
+  public static func outputFiles(_ runs: [Run], scenario: String, seeds: [UInt64]) -> [(
+    name: String, contents: String
+  )] {
+    [
+      ("comparison.csv", csv(runs)),
+      ("comparison.json", json(runs, scenario: scenario, seeds: seeds)),
+      ("report.html", html(runs, scenario: scenario)),
+    ]
   }
 
   /// `comparison.csv`: one row per run.

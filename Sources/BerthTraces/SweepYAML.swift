@@ -54,7 +54,7 @@ public enum SweepYAML {
   /// Per experiment: its settings (required ones marked) and its axes (all required).
   static let schema: [SweepDocument.Experiment: (settings: [String: Bool], axes: [String])] = [
     .compare: (["nodes": true, "tune": false], ["workload", "policy", "seed"]),
-    .autoscaleCompare: (["scenario": true, "baseline": false], ["variant", "seed"]),
+    .autoscaleCompare: (["scenario": true], ["variant", "seed"]),
   ]
 
   public static func read(path: String) throws(InputError) -> SweepDocument {
@@ -127,6 +127,12 @@ public enum SweepYAML {
         throw valuesNode.error("more than \(maxValues) values")
       }
       var seen = Set<String>()
+      for value in values
+      where value.isEmpty
+        || value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+      {
+        throw valuesNode.error("\"\(Escaped(value))\" is empty or holds a control character")
+      }
       for value in values where !seen.insert(value).inserted {
         throw valuesNode.error("\(Escaped(value)) is listed twice")
       }

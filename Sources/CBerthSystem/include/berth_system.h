@@ -1,9 +1,15 @@
 #ifndef BERTH_SYSTEM_H
 #define BERTH_SYSTEM_H
 
+#include <stddef.h>
+
 /// Atomically exchanges two paths (Linux renameat2 with RENAME_EXCHANGE): both names exist
 /// throughout. Returns 0, or -1 with errno set (ENOSYS or EINVAL where unsupported).
 int berth_exchange_paths(const char *a, const char *b);
+
+/// Writes the executable's GNU build ID as lowercase hex (NUL-terminated) into `out`; returns 1,
+/// or 0 when there is none (not Linux, linked without one) or `capacity` is too small.
+int berth_build_id(char *out, size_t capacity);
 
 /// Nanoseconds one fixed reference job takes now (CLOCK_MONOTONIC): integer filter-and-score
 /// passes over 1 MiB of columns and one pass over 8 MiB, about 1.5 ms on a current core. In C
