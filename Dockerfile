@@ -18,8 +18,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends libjemalloc-dev
   && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN BERTH_TARGET_CPU="${TARGET_CPU}" BERTH_COMMIT="${BERTH_COMMIT}" \
-    swift build -c release --static-swift-stdlib --product berth \
+RUN if [ -n "${BERTH_COMMIT}" ]; then printf '%s\n' "${BERTH_COMMIT}" > .berth-commit; fi \
+  && BERTH_TARGET_CPU="${TARGET_CPU}" swift build -c release --static-swift-stdlib --product berth \
   && install -D -m 0755 "$(swift build -c release --show-bin-path)/berth" /out/usr/local/bin/berth \
   && mkdir -p /out/usr/share/berth && cp -r datasets /out/usr/share/berth/datasets
 

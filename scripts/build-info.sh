@@ -1,14 +1,17 @@
 #!/bin/sh
 # Writes OUTDIR/BuildCommit.swift with the commit of the checkout at PACKAGE_DIR (`unknown`
-# outside a git checkout or without git; `+dirty` when tracked files differ from it), rewriting
-# the file only when its text changes. Called by the BuildInfo plugin before every build.
+# outside a git checkout or without git; `+dirty` when tracked files differ from it; the text of
+# PACKAGE_DIR/.berth-commit when that file exists), rewriting the file only when its text
+# changes. Run by the BuildInfo plugin when the checkout's HEAD, index or refs or any source file
+# change.
 set -u
 package=$1
 out=$2
 mkdir -p "$out"
 commit=unknown
-if [ -n "${BERTH_COMMIT:-}" ]; then
-  commit=$BERTH_COMMIT
+if [ -s "$package/.berth-commit" ]; then
+  # Written by the Dockerfile from its BERTH_COMMIT build argument (a context without .git).
+  commit=$(head -c 80 "$package/.berth-commit" | tr -cd '0-9A-Za-z._+-')
 elif head=$(git -C "$package" rev-parse HEAD 2>/dev/null); then
   commit=$head
   if ! git -C "$package" diff --quiet HEAD -- 2>/dev/null; then commit="$commit+dirty"; fi

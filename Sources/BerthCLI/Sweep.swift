@@ -14,7 +14,7 @@ struct Sweep: ParsableCommand {
     abstract:
       "Run an experiment grid in shards (locally or as a Kubernetes Indexed Job) and merge them.",
     discussion: """
-      A sweep (docs/sweeps.md) names an experiment — `compare` or `autoscale-compare` — its settings and the axes whose cross product is the run list. Run k is the same run everywhere; `sweep run --shard I/N` runs shard I's share (split by estimated cost), `sweep merge` checks the shards and writes exactly what `--shard 0/1` writes; `sweep job` prints the Indexed Job that runs the shards on a cluster.
+      A sweep (docs/sweeps.md) names an experiment — `compare`, `autoscale-compare` or `simulate` — its settings and the axes whose cross product is the run list. Run k is the same run everywhere; `sweep run --shard I/N` runs shard I's share (split by estimated cost), `sweep merge` checks the shards and writes exactly what `--shard 0/1` writes; `sweep job` prints the Indexed Job that runs the shards on a cluster.
 
       Examples:
         S=datasets/sweeps/openb-like-grid.yaml
@@ -300,19 +300,29 @@ struct AutoscaleCompareSweep: SweepExperiment {
 
   func run(_ runs: [Int], threads: Int) -> [Result] {
     let (v, s) = (plan.axis("variant"), plan.axis("seed"))
+    return Self.simulate(
+      runs.map { k in
+        let i = plan.grid.indices(of: k)
+        return (variants[i[v]].name, variants[i[v]].scenario, seeds[i[s]])
+      }, threads: threads)
+  }
+
+  /// Runs each (label, scenario, seed) to the scenario's end on `threads` threads, with
+  /// progress on stderr; results in order.
+  static func simulate(_ runs: [(name: String, scenario: Scenario, seed: UInt64)], threads: Int)
+    -> [Result]
+  {
     let results = ResultSlots<Result>(count: runs.count)
     let progress = Progress(total: runs.count, label: "runs", unit: "")
     let next = TaskCounter()
     DispatchQueue.concurrentPerform(iterations: min(threads, max(runs.count, 1))) { _ in
       while let j = next.take(below: runs.count) {
-        let i = plan.grid.indices(of: runs[j])
-        let variant = variants[i[v]]
+        let r = runs[j]
         // The runs already share the cores: each keeps to one thread.
         results.set(
           j,
           AutoscaleComparison.runOne(
-            name: variant.name, scenario: variant.scenario, seed: seeds[i[s]],
-            threads: runs.count > 1 ? 1 : nil))
+            name: r.name, scenario: r.scenario, seed: r.seed, threads: runs.count > 1 ? 1 : nil))
         progress.update(next.done())
       }
     }
@@ -336,6 +346,86 @@ struct AutoscaleCompareSweep: SweepExperiment {
     return (
       AutoscaleComparison.outputFiles(results, scenario: manifest.scenario ?? "", seeds: seeds),
       AutoscaleComparison.table(results)
+    )
+  }
+}
+
+/// `experiment: simulate` — `berth simulate` over the axes scenario (files or folders) and
+/// seed, each run judged on `autoscale compare`'s metrics; the scenarios' labels are their file
+/// names.
+struct SimulateSweep: SweepExperiment {
+  typealias Result = AutoscaleComparison.Run
+  let plan: SweepPlan
+  let inputs: [SweepManifest.Input]
+  var scenario: String? { nil }
+  let scenarios: [(name: String, scenario: Scenario)]
+  let seeds: [UInt64]
+
+  /// A scenario's label: its file or folder name less `.yaml`/`.yml`.
+  static func label(_ path: String) -> String {
+    let name = (path as NSString).lastPathComponent
+    for ext in [".yaml", ".yml"] where name.hasSuffix(ext) {
+      return String(name.dropLast(ext.count))
+    }
+    return name
+  }
+
+  init(plan: SweepPlan) throws {
+    self.plan = plan
+    let paths = plan.grid.axes[plan.axis("scenario")].values
+    var scenarios: [(name: String, scenario: Scenario)] = []
+    for path in paths {
+      let name = Self.label(path)
+      guard !scenarios.contains(where: { $0.name == name }) else {
+        throw CommandFailure(
+          "\(plan.document.name): axis scenario: two scenarios have the label \"\(name)\" (results are labelled by file name)"
+        )
+      }
+      do throws(InputError) {
+        scenarios.append((name, try Scenario.read(path: plan.resolve(path))))
+      } catch {
+        throw CommandFailure(error.description)
+      }
+    }
+    self.scenarios = scenarios
+    seeds = plan.grid.axes[plan.axis("seed")].values.map { UInt64($0)! }
+    inputs = try paths.map { try plan.input($0) }
+  }
+
+  /// Runs of different scenarios differ in length: each counts its scenario's duration.
+  func costs() -> [Double] {
+    let s = plan.axis("scenario")
+    return (0..<plan.grid.count).map {
+      max(Double(scenarios[plan.grid.indices(of: $0)[s]].scenario.duration.nanoseconds) / 1e9, 1)
+    }
+  }
+
+  func run(_ runs: [Int], threads: Int) -> [Result] {
+    let (c, s) = (plan.axis("scenario"), plan.axis("seed"))
+    return AutoscaleCompareSweep.simulate(
+      runs.map { k in
+        let i = plan.grid.indices(of: k)
+        return (scenarios[i[c]].name, scenarios[i[c]].scenario, seeds[i[s]])
+      }, threads: threads)
+  }
+
+  static func line(run: Int, _ result: Result) -> String {
+    AutoscaleRunRecord.line(run: run, result)
+  }
+
+  static func parse(_ text: String, file: String) throws(InputError) -> [(run: Int, result: Result)]
+  {
+    try AutoscaleRunRecord.parse(text, file: file)
+  }
+
+  static func outputs(_ results: [Result], manifest: SweepManifest) -> (
+    files: [(name: String, contents: String)], table: String
+  ) {
+    let seeds = manifest.axes.first { $0.name == "seed" }?.values.compactMap { UInt64($0) } ?? []
+    return (
+      AutoscaleComparison.outputFiles(
+        results, scenario: manifest.sweep, seeds: seeds, wording: .scenarios),
+      AutoscaleComparison.table(results, wording: .scenarios)
     )
   }
 }
@@ -421,6 +511,7 @@ struct SweepRun: ParsableCommand {
     switch plan.document.experiment {
     case .compare: try run(CompareSweep(plan: plan), plan: plan)
     case .autoscaleCompare: try run(AutoscaleCompareSweep(plan: plan), plan: plan)
+    case .simulate: try run(SimulateSweep(plan: plan), plan: plan)
     }
   }
 
@@ -516,6 +607,7 @@ struct SweepMerge: ParsableCommand {
     case SweepDocument.Experiment.compare.rawValue: try merge(CompareSweep.self, loaded)
     case SweepDocument.Experiment.autoscaleCompare.rawValue:
       try merge(AutoscaleCompareSweep.self, loaded)
+    case SweepDocument.Experiment.simulate.rawValue: try merge(SimulateSweep.self, loaded)
     default:
       throw CommandFailure(
         "\(first.folder)/\(SweepPartial.manifestName): experiment: unknown experiment \"\(Escaped(first.manifest.experiment))\""
@@ -748,6 +840,7 @@ struct SweepJob: ParsableCommand {
     switch plan.document.experiment {
     case .compare: inputs = try CompareSweep(plan: plan).inputs
     case .autoscaleCompare: inputs = try AutoscaleCompareSweep(plan: plan).inputs
+    case .simulate: inputs = try SimulateSweep(plan: plan).inputs
     }
     let text: String
     do throws(InputError) { text = try InputFile.text(sweep) } catch {

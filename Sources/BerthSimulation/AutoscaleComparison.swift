@@ -256,7 +256,7 @@ public enum AutoscaleComparison {
 
   /// A fixed-width table: one row per metric, one column per variant (mean ± 95 % half-width
   /// over seeds), then each variant's paired difference from the first.
-  public static func table(_ runs: [Run]) -> String {
+  public static func table(_ runs: [Run], wording: Wording = .variants) -> String {
     let groups = grouped(runs)
     var rows: [[String]] = [["metric"] + groups.map(\.name)]
     for (k, m) in metrics.enumerated() {
@@ -264,7 +264,8 @@ public enum AutoscaleComparison {
       for g in groups { row.append(cell(g.runs.map { $0.values[k] })) }
       rows.append(row)
     }
-    if groups.count > 1, groups[0].runs.count > 1 {
+    // Differences are paired only when the runs share their load (variants of one scenario).
+    if wording.sameLoad, groups.count > 1, groups[0].runs.count > 1 {
       rows.append([""])
       rows.append(["paired difference from \(groups[0].name)"] + groups.map { _ in "" })
       for (k, m) in metrics.enumerated() {
@@ -288,20 +289,43 @@ public enum AutoscaleComparison {
     }.joined(separator: "\n") + "\n"
   }
 
-  /// The files `--out` receives: comparison.csv, comparison.json, report.html.
-  public static func outputFiles(_ runs: [Run], scenario: String, seeds: [UInt64]) -> [(
-    name: String, contents: String
-  )] {
-    [
-      ("comparison.csv", csv(runs)),
-      ("comparison.json", json(runs, scenario: scenario, seeds: seeds)),
-      ("report.html", html(runs, scenario: scenario)),
+  /// What the runs being compared are: variants of one scenario (`autoscale compare`), or
+  /// different scenarios (a `simulate` sweep) — the words the outputs use for them.
+  public struct Wording: Sendable {
+    /// The CSV column and the word for one (`variant`).
+    public var one: String
+    /// The JSON key and the word for several (`variants`).
+    public var many: String
+    /// The JSON key naming what is compared, and the page title's prefix.
+    public var subjectKey: String
+    public var title: String
+    /// Whether every run sees the same load (drawn once) or each its own (drawn per run).
+    public var sameLoad: Bool
+
+    public static let variants = Wording(
+      one: "variant", many: "variants", subjectKey: "scenario", title: "Berth autoscale compare",
+      sameLoad: true)
+    public static let scenarios = Wording(
+      one: "scenario", many: "scenarios", subjectKey: "sweep", title: "Berth simulate sweep",
+      sameLoad: false)
+  }
+
+  /// The files `--out` receives: comparison.csv, comparison.json, report.html (for a
+  /// `simulate` sweep, simulations.csv and simulations.json).
+  public static func outputFiles(
+    _ runs: [Run], scenario: String, seeds: [UInt64], wording: Wording = .variants
+  ) -> [(name: String, contents: String)] {
+    let stem = wording.sameLoad ? "comparison" : "simulations"
+    return [
+      ("\(stem).csv", csv(runs, wording: wording)),
+      ("\(stem).json", json(runs, scenario: scenario, seeds: seeds, wording: wording)),
+      ("report.html", html(runs, scenario: scenario, wording: wording)),
     ]
   }
 
   /// `comparison.csv`: one row per run.
-  public static func csv(_ runs: [Run]) -> String {
-    var out = "variant,seed," + metrics.map(\.key).joined(separator: ",") + "\n"
+  public static func csv(_ runs: [Run], wording: Wording = .variants) -> String {
+    var out = "\(wording.one),seed," + metrics.map(\.key).joined(separator: ",") + "\n"
     for r in runs {
       out +=
         Recorder.csv(r.variant) + ",\(r.seed),"
@@ -311,9 +335,12 @@ public enum AutoscaleComparison {
   }
 
   /// `comparison.json`: per variant, per metric, the mean, the 95 % half-width and the values.
-  public static func json(_ runs: [Run], scenario: String, seeds: [UInt64]) -> String {
-    var o = "{\n  \"scenario\": \(SimulationOutputs.json(scenario)),\n"
-    o += "  \"seeds\": [\(seeds.map(String.init).joined(separator: ", "))],\n  \"variants\": [\n"
+  public static func json(
+    _ runs: [Run], scenario: String, seeds: [UInt64], wording: Wording = .variants
+  ) -> String {
+    var o = "{\n  \"\(wording.subjectKey)\": \(SimulationOutputs.json(scenario)),\n"
+    o += "  \"seeds\": [\(seeds.map(String.init).joined(separator: ", "))],\n"
+    o += "  \"\(wording.many)\": [\n"
     let groups = grouped(runs)
     o += groups.map { g in
       let fields = metrics.enumerated().map { k, m in
@@ -329,7 +356,9 @@ public enum AutoscaleComparison {
   }
 
   /// `report.html`: the table and, for the first seed, the variants overlaid over time.
-  public static func html(_ runs: [Run], scenario: String) -> String {
+  public static func html(_ runs: [Run], scenario: String, wording: Wording = .variants)
+    -> String
+  {
     let groups = grouped(runs)
     let first = groups.compactMap { $0.runs.first }
     let end = first.map(\.end).max() ?? 1
@@ -343,7 +372,9 @@ public enum AutoscaleComparison {
         })
     }
     var body = ""
-    if let r = first.first, !r.offered.isEmpty {
+    if !wording.sameLoad {
+      body += chart("Offered load", "requests/s") { $0.offered }
+    } else if let r = first.first, !r.offered.isEmpty {
       body += SimulationOutputs.stepChart(
         title: "Offered load (the same for every variant)", yLabel: "requests/s", end: end,
         series: [("offered", r.offered.map { ($0.time, Int64(($0.value * 1000).rounded())) }, 1e-3)]
@@ -373,11 +404,11 @@ public enum AutoscaleComparison {
     let seeds = groups.first?.runs.map(\.seed) ?? []
     return """
       <!doctype html>
-      <html><head><meta charset="utf-8"><title>Berth autoscale compare: \(SimulationOutputs.escape(scenario))</title>
+      <html><head><meta charset="utf-8"><title>\(wording.title): \(SimulationOutputs.escape(scenario))</title>
       <style>body{font-family:sans-serif;margin:20px;max-width:820px}svg{display:block;margin:12px 0}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child{text-align:left}</style>
       </head><body>
-      <h1>\(SimulationOutputs.escape(scenario)): \(groups.count) variants</h1>
-      <p>Seeds \(seeds.map(String.init).joined(separator: ", ")) (paired: every variant runs each seed). Cells: mean ± the half-width of a 95 % interval over seeds. Charts: seed \(seeds.first.map(String.init) ?? "").</p>
+      <h1>\(SimulationOutputs.escape(scenario)): \(groups.count) \(wording.many)</h1>
+      <p>Seeds \(seeds.map(String.init).joined(separator: ", ")) (paired: every \(wording.one) runs each seed). Cells: mean ± the half-width of a 95 % interval over seeds. Charts: seed \(seeds.first.map(String.init) ?? "").</p>
       \(table)
       \(body)
       </body></html>

@@ -22,6 +22,8 @@ public struct SweepDocument: Sendable, Equatable {
     case compare
     /// `berth autoscale compare`: autoscaler variants of one scenario.
     case autoscaleCompare = "autoscale-compare"
+    /// `berth simulate`: scenarios run to their end, judged on autoscale compare's metrics.
+    case simulate
   }
 
   public struct Setting: Sendable, Equatable {
@@ -55,6 +57,7 @@ public enum SweepYAML {
   static let schema: [SweepDocument.Experiment: (settings: [String: Bool], axes: [String])] = [
     .compare: (["nodes": true, "tune": false], ["workload", "policy", "seed"]),
     .autoscaleCompare: (["scenario": true], ["variant", "seed"]),
+    .simulate: ([:], ["scenario", "seed"]),
   ]
 
   public static func read(path: String) throws(InputError) -> SweepDocument {

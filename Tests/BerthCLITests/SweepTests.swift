@@ -47,6 +47,24 @@ struct SweepTests {
     return path
   }
 
+  /// A simulate sweep: two scenarios, 2 seeds.
+  static func simulateSweep(_ dir: String) throws -> String {
+    let path = dir + "/scenarios.yaml"
+    try """
+    apiVersion: berth.dev/v1alpha1
+    kind: Sweep
+    metadata: {name: two-scenarios}
+    spec:
+      experiment: simulate
+      axes:
+      - name: scenario
+        values: [\(datasetsDir)/scenarios/hpa-flapping.yaml, \(datasetsDir)/scenarios/hpa-diurnal.yaml]
+      - {name: seed, values: 1-2}
+
+    """.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
   /// Every file of a folder, by name.
   static func files(_ dir: String) throws -> [String: Data] {
     var out: [String: Data] = [:]
@@ -70,11 +88,15 @@ struct SweepTests {
   @Test(
     "a sweep as N processes with JOB_COMPLETION_INDEX merges to the one-process bytes",
     .enabled(if: berthBinary != nil),
-    arguments: [("compare", 3), ("autoscale-compare", 2)])
+    arguments: [("compare", 3), ("autoscale-compare", 2), ("simulate", 3)])
   func processes(experiment: String, shards: Int) throws {
     let d = try CLITests.tempDir()
     let sweep =
-      experiment == "compare" ? try Self.compareSweep(d) : try Self.autoscaleSweep(d)
+      switch experiment {
+      case "compare": try Self.compareSweep(d)
+      case "simulate": try Self.simulateSweep(d)
+      default: try Self.autoscaleSweep(d)
+      }
     let whole = try Self.spawn(["sweep", "run", sweep, "--shard", "0/1", "--out", d + "/whole"])
     // As an Indexed Job's pods: all at once, the shard from the environment.
     let pods = try (0..<shards).map { i in

@@ -50,7 +50,7 @@ struct SweepYAMLTests {
       ("kind: Sweep", "s.yaml:1: apiVersion must be berth.dev/v1alpha1"),
       (
         Self.fgd.replacingOccurrences(of: "experiment: compare", with: "experiment: cmp"),
-        "s.yaml:5: spec.experiment: unknown experiment \"cmp\" (expected one of compare, autoscale-compare)"
+        "s.yaml:5: spec.experiment: unknown experiment \"cmp\" (expected one of compare, autoscale-compare, simulate)"
       ),
       (
         Self.fgd.replacingOccurrences(of: "tune: 1.3", with: "tunes: 1.3"),
