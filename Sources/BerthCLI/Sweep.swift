@@ -131,6 +131,36 @@ protocol SweepExperiment {
   )
 }
 
+/// An experiment whose runs are simulations judged on `autoscale compare`'s metrics: its
+/// records and outputs are autoscale compare's, in the experiment's words.
+protocol SimulatedSweep: SweepExperiment where Result == AutoscaleComparison.Run {
+  static var wording: AutoscaleComparison.Wording { get }
+  /// What the outputs name as compared: the scenario, or the sweep.
+  static func subject(_ manifest: SweepManifest) -> String
+}
+
+extension SimulatedSweep {
+  static func line(run: Int, _ result: Result) -> String {
+    AutoscaleRunRecord.line(run: run, result)
+  }
+
+  static func parse(_ text: String, file: String) throws(InputError) -> [(run: Int, result: Result)]
+  {
+    try AutoscaleRunRecord.parse(text, file: file)
+  }
+
+  static func outputs(_ results: [Result], manifest: SweepManifest) -> (
+    files: [(name: String, contents: String)], table: String
+  ) {
+    let seeds = manifest.axes.first { $0.name == "seed" }?.values.compactMap { UInt64($0) } ?? []
+    return (
+      AutoscaleComparison.outputFiles(
+        results, scenario: subject(manifest), seeds: seeds, wording: wording),
+      AutoscaleComparison.table(results, wording: wording)
+    )
+  }
+}
+
 /// `experiment: compare` — `berth compare` over the axes workload (openb pod lists), policy and
 /// seed, with the settings nodes (openb node list) and tune.
 struct CompareSweep: SweepExperiment {
@@ -241,7 +271,7 @@ struct CompareSweep: SweepExperiment {
 
 /// `experiment: autoscale-compare` — `berth autoscale compare` over the axes variant
 /// (`baseline`, `NAME=PATCH.yaml` or `NAME=none`) and seed, with the setting scenario.
-struct AutoscaleCompareSweep: SweepExperiment {
+struct AutoscaleCompareSweep: SimulatedSweep {
   typealias Result = AutoscaleComparison.Run
   let plan: SweepPlan
   let inputs: [SweepManifest.Input]
@@ -330,30 +360,14 @@ struct AutoscaleCompareSweep: SweepExperiment {
     return results.values
   }
 
-  static func line(run: Int, _ result: Result) -> String {
-    AutoscaleRunRecord.line(run: run, result)
-  }
-
-  static func parse(_ text: String, file: String) throws(InputError) -> [(run: Int, result: Result)]
-  {
-    try AutoscaleRunRecord.parse(text, file: file)
-  }
-
-  static func outputs(_ results: [Result], manifest: SweepManifest) -> (
-    files: [(name: String, contents: String)], table: String
-  ) {
-    let seeds = manifest.axes.first { $0.name == "seed" }?.values.compactMap { UInt64($0) } ?? []
-    return (
-      AutoscaleComparison.outputFiles(results, scenario: manifest.scenario ?? "", seeds: seeds),
-      AutoscaleComparison.table(results)
-    )
-  }
+  static let wording = AutoscaleComparison.Wording.variants
+  static func subject(_ manifest: SweepManifest) -> String { manifest.scenario ?? "" }
 }
 
 /// `experiment: simulate` — `berth simulate` over the axes scenario (files or folders) and
 /// seed, each run judged on `autoscale compare`'s metrics; the scenarios' labels are their file
 /// names.
-struct SimulateSweep: SweepExperiment {
+struct SimulateSweep: SimulatedSweep {
   typealias Result = AutoscaleComparison.Run
   let plan: SweepPlan
   let inputs: [SweepManifest.Input]
@@ -409,25 +423,8 @@ struct SimulateSweep: SweepExperiment {
       }, threads: threads)
   }
 
-  static func line(run: Int, _ result: Result) -> String {
-    AutoscaleRunRecord.line(run: run, result)
-  }
-
-  static func parse(_ text: String, file: String) throws(InputError) -> [(run: Int, result: Result)]
-  {
-    try AutoscaleRunRecord.parse(text, file: file)
-  }
-
-  static func outputs(_ results: [Result], manifest: SweepManifest) -> (
-    files: [(name: String, contents: String)], table: String
-  ) {
-    let seeds = manifest.axes.first { $0.name == "seed" }?.values.compactMap { UInt64($0) } ?? []
-    return (
-      AutoscaleComparison.outputFiles(
-        results, scenario: manifest.sweep, seeds: seeds, wording: .scenarios),
-      AutoscaleComparison.table(results, wording: .scenarios)
-    )
-  }
+  static let wording = AutoscaleComparison.Wording.scenarios
+  static func subject(_ manifest: SweepManifest) -> String { manifest.sweep }
 }
 
 // MARK: - Partials
