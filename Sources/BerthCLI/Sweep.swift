@@ -112,9 +112,11 @@ struct SweepPlan {
 /// run's results are kept in a partial, and the outputs a whole sweep's results make.
 protocol SweepExperiment {
   associatedtype Result
-  /// Reads and checks the experiment's settings and inputs (every shard checks them all, so
-  /// every shard fails alike on a bad sweep).
-  init(plan: SweepPlan) throws
+  /// Checks the experiment's settings and axes and, with `readInputs`, reads and checks its
+  /// inputs (every shard checks them all, so every shard fails alike on a bad sweep). Without
+  /// it, `inputs` is empty and nothing can run: `sweep job` checks a sweep whose inputs live
+  /// elsewhere.
+  init(plan: SweepPlan, readInputs: Bool) throws
   /// The inputs with their checksums, as the manifest records them.
   var inputs: [SweepManifest.Input] { get }
   /// `autoscale-compare`: the scenario's name.
@@ -185,7 +187,7 @@ struct CompareSweep: SweepExperiment {
     }
   }
 
-  init(plan: SweepPlan) throws {
+  init(plan: SweepPlan, readInputs: Bool = true) throws {
     self.plan = plan
     let d = plan.document
     guard let nodesName = d.setting("nodes") else {
@@ -215,6 +217,10 @@ struct CompareSweep: SweepExperiment {
       throw CommandFailure(
         "\(d.name): axis workload: two files give the workload name \"\(Compare.workloadName(w))\" (results are labelled by file name)"
       )
+    }
+    guard readInputs else {
+      (inputs, nodes) = ([], [])
+      return
     }
     inputs = try ([nodesName] + workloads).map { try plan.input($0) }
     do throws(InputError) {
@@ -279,11 +285,34 @@ struct AutoscaleCompareSweep: SimulatedSweep {
   let variants: [(name: String, scenario: Scenario)]
   let seeds: [UInt64]
 
-  init(plan: SweepPlan) throws {
+  init(plan: SweepPlan, readInputs: Bool = true) throws {
     self.plan = plan
     let d = plan.document
     guard let scenarioName = d.setting("scenario") else {
       preconditionFailure("the sweep reader requires scenario")
+    }
+    // The variants as written: (name, patch or nil for the baseline), checked before any read.
+    var written: [(name: String, patch: String?)] = []
+    for v in plan.grid.axes[plan.axis("variant")].values {
+      var variant: (name: String, patch: String?) = ("baseline", nil)
+      if v != "baseline" {
+        guard let eq = v.firstIndex(of: "="), eq != v.startIndex, v.index(after: eq) != v.endIndex
+        else {
+          throw CommandFailure(
+            "\(d.name): axis variant: expected baseline, NAME=PATCH.yaml or NAME=none, found \"\(Escaped(v))\""
+          )
+        }
+        variant = (String(v[..<eq]), String(v[v.index(after: eq)...]))
+      }
+      guard !written.contains(where: { $0.name == variant.name }) else {
+        throw CommandFailure("\(d.name): axis variant: \(variant.name) is named twice")
+      }
+      written.append(variant)
+    }
+    seeds = plan.grid.axes[plan.axis("seed")].values.map { UInt64($0)! }
+    guard readInputs else {
+      (inputs, scenario, variants) = ([], nil, [])
+      return
     }
     let scenarioPath = plan.resolve(scenarioName)
     let base: Scenario
@@ -291,38 +320,26 @@ struct AutoscaleCompareSweep: SimulatedSweep {
       throw CommandFailure(error.description)
     }
     var variants: [(name: String, scenario: Scenario)] = []
-    var names: [String] = [scenarioName]
-    for v in plan.grid.axes[plan.axis("variant")].values {
-      let name: String
-      let built: Scenario
-      if v == "baseline" {
-        (name, built) = ("baseline", base)
-      } else {
-        guard let eq = v.firstIndex(of: "="), eq != v.startIndex, v.index(after: eq) != v.endIndex
-        else {
-          throw CommandFailure(
-            "\(d.name): axis variant: expected baseline, NAME=PATCH.yaml or NAME=none, found \"\(Escaped(v))\""
-          )
-        }
-        name = String(v[..<eq])
-        let patch = String(v[v.index(after: eq)...])
-        do throws(InputError) {
-          built = try ScenarioVariants.apply(
-            scenario: scenarioPath, patch: patch == "none" ? "none" : plan.resolve(patch))
-        } catch {
-          throw CommandFailure("variant \(name): \(error.description)")
-        }
-        if patch != "none" { names.append(patch) }
+    for (name, patch) in written {
+      guard let patch else {
+        variants.append((name, base))
+        continue
       }
-      guard !variants.contains(where: { $0.name == name }) else {
-        throw CommandFailure("\(d.name): axis variant: \(name) is named twice")
+      do throws(InputError) {
+        variants.append(
+          (
+            name,
+            try ScenarioVariants.apply(
+              scenario: scenarioPath, patch: patch == "none" ? "none" : plan.resolve(patch))
+          ))
+      } catch {
+        throw CommandFailure("variant \(name): \(error.description)")
       }
-      variants.append((name, built))
     }
     self.variants = variants
-    seeds = plan.grid.axes[plan.axis("seed")].values.map { UInt64($0)! }
     scenario = base.name
-    inputs = try names.map { try plan.input($0) }
+    let patches = written.compactMap(\.patch).filter { $0 != "none" }
+    inputs = try ([scenarioName] + patches).map { try plan.input($0) }
   }
 
   /// Every run simulates the same scenario for the same time: equal costs.
@@ -384,25 +401,27 @@ struct SimulateSweep: SimulatedSweep {
     return name
   }
 
-  init(plan: SweepPlan) throws {
+  init(plan: SweepPlan, readInputs: Bool = true) throws {
     self.plan = plan
     let paths = plan.grid.axes[plan.axis("scenario")].values
-    var scenarios: [(name: String, scenario: Scenario)] = []
-    for path in paths {
-      let name = Self.label(path)
-      guard !scenarios.contains(where: { $0.name == name }) else {
-        throw CommandFailure(
-          "\(plan.document.name): axis scenario: two scenarios have the label \"\(name)\" (results are labelled by file name)"
-        )
-      }
+    var labels = Set<String>()
+    for path in paths where !labels.insert(Self.label(path)).inserted {
+      throw CommandFailure(
+        "\(plan.document.name): axis scenario: two scenarios have the label \"\(Self.label(path))\" (results are labelled by file name)"
+      )
+    }
+    seeds = plan.grid.axes[plan.axis("seed")].values.map { UInt64($0)! }
+    guard readInputs else {
+      (scenarios, inputs) = ([], [])
+      return
+    }
+    scenarios = try paths.map { path in
       do throws(InputError) {
-        scenarios.append((name, try Scenario.read(path: plan.resolve(path))))
+        return (Self.label(path), try Scenario.read(path: plan.resolve(path)))
       } catch {
         throw CommandFailure(error.description)
       }
     }
-    self.scenarios = scenarios
-    seeds = plan.grid.axes[plan.axis("seed")].values.map { UInt64($0)! }
     inputs = try paths.map { try plan.input($0) }
   }
 
@@ -833,11 +852,17 @@ struct SweepJob: ParsableCommand {
   /// The objects, as YAML documents.
   func manifests() throws -> String {
     let plan = try SweepPlan(path: sweep, data: nil)
-    let inputs: [SweepManifest.Input]
-    switch plan.document.experiment {
-    case .compare: inputs = try CompareSweep(plan: plan).inputs
-    case .autoscaleCompare: inputs = try AutoscaleCompareSweep(plan: plan).inputs
-    case .simulate: inputs = try SimulateSweep(plan: plan).inputs
+    // The sweep is checked whole; its inputs, which may live only where the pods run, are read
+    // here only for the memory estimate.
+    let experiment: any SweepExperiment.Type =
+      switch plan.document.experiment {
+      case .compare: CompareSweep.self
+      case .autoscaleCompare: AutoscaleCompareSweep.self
+      case .simulate: SimulateSweep.self
+      }
+    _ = try experiment.init(plan: plan, readInputs: false)
+    let inputs: Result<[SweepManifest.Input], any Error> = Result {
+      try experiment.init(plan: plan, readInputs: true).inputs
     }
     let text: String
     do throws(InputError) { text = try InputFile.text(sweep) } catch {
@@ -850,14 +875,27 @@ struct SweepJob: ParsableCommand {
   }
 
   /// Memory per shard: the inputs held once per worker thread, plus the runtime, rounded up
-  /// to 64 MiB; at least 512 MiB.
-  func estimatedMemoryMiB(_ inputs: [SweepManifest.Input]) -> Int {
+  /// to 64 MiB; at least 512 MiB. Inputs that cannot be read here give 1 GiB.
+  func estimatedMemoryMiB(_ inputs: Result<[SweepManifest.Input], any Error>) -> Int {
+    guard case .success(let inputs) = inputs else { return 1024 }
     let bytes = inputs.reduce(0) { $0 + $1.bytes }
     let mib = 256 + cpus * (64 + (bytes * 8) >> 20)
     return max(512, (mib + 63) / 64 * 64)
   }
 
-  func manifests(plan: SweepPlan, sweepText: String, inputs: [SweepManifest.Input]) -> String {
+  /// Where the memory figure came from, for the header.
+  func memoryNote(_ inputs: Result<[SweepManifest.Input], any Error>) -> String {
+    if memory != nil { return "--memory" }
+    switch inputs {
+    case .success: return "estimated from the inputs' size; --memory sets it"
+    case .failure(let e):
+      return "1Gi, the inputs are not readable here (\(String(describing: e))); --memory sets it"
+    }
+  }
+
+  func manifests(
+    plan: SweepPlan, sweepText: String, inputs: Result<[SweepManifest.Input], any Error>
+  ) -> String {
     let name = plan.document.name
     let job = Self.objectName("berth-sweep", name, "")
     let merge = Self.objectName("berth-merge", name, "")
@@ -909,6 +947,7 @@ struct SweepJob: ParsableCommand {
       # Apply: kubectl apply -f THIS; wait: kubectl wait --for=condition=complete job/\(job) --timeout=24h
       # Merge: kubectl patch job \(merge) --type=merge -p '{"spec":{"suspend":false}}'
       # Results: \(folder)/merged on the results volume (docs/sweeps.md).
+      # Memory per shard: \(memoryNote(inputs)).
 
       """
     if case .claim(let c) = vol {

@@ -33,8 +33,10 @@ public enum CompareRunRecord {
   )] {
     var out: [(run: Int, result: (ExperimentRun, Curves))] = []
     let bins = Curves.bins.count
-    for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-      if raw.isEmpty && n > 0 { continue }
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    for (n, raw) in lines.enumerated() {
+      // The text after the last line's newline (and an empty file: a shard without runs).
+      if raw.isEmpty && n == lines.count - 1 { continue }
       let line = n + 1
       func fail(_ field: String, _ why: String) -> InputError {
         InputError(file: file, line: line, field: field, why)

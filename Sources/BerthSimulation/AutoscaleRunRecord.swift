@@ -34,8 +34,10 @@ public enum AutoscaleRunRecord {
   )] {
     let metrics = AutoscaleComparison.metrics
     var out: [(run: Int, result: AutoscaleComparison.Run)] = []
-    for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-      if raw.isEmpty && n > 0 { continue }
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    for (n, raw) in lines.enumerated() {
+      // The text after the last line's newline (and an empty file: a shard without runs).
+      if raw.isEmpty && n == lines.count - 1 { continue }
       func fail(_ field: String, _ why: String) -> InputError {
         InputError(file: file, line: n + 1, field: field, why)
       }

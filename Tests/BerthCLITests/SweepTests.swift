@@ -10,8 +10,10 @@ let datasetsDir: String = URL(fileURLWithPath: #filePath).deletingLastPathCompon
 /// `berth sweep run`, `merge` and `job` end to end.
 struct SweepTests {
   /// A compare sweep over the bundled openb-like trace: 3 policies × 3 seeds.
-  static func compareSweep(_ dir: String, nodes: String? = nil) throws -> String {
-    let path = dir + "/grid.yaml"
+  static func compareSweep(_ dir: String, nodes: String? = nil, file: String = "grid.yaml") throws
+    -> String
+  {
+    let path = dir + "/" + file
     try """
     apiVersion: berth.dev/v1alpha1
     kind: Sweep
@@ -227,6 +229,22 @@ struct SweepTests {
     #expect(merge(["empty"])?.hasSuffix("not a sweep shard's output)") == true)
   }
 
+  @Test("more shards than runs: the empty shards hold no runs and merge like the others")
+  func emptyShards() throws {
+    let d = try CLITests.tempDir()
+    let sweep = try Self.autoscaleSweep(d)
+    for i in 0..<6 {
+      #expect(
+        CLITests.run(["sweep", "run", sweep, "--shard", "\(i)/6", "--out", d + "/s/\(i)"]).code == 0
+      )
+    }
+    #expect(try String(contentsOfFile: d + "/s/5/runs.tsv", encoding: .utf8) == "")
+    #expect(CLITests.run(["sweep", "merge", d + "/s", "--out", d + "/m"]).code == 0)
+    #expect(CLITests.run(["sweep", "run", sweep, "--out", d + "/whole"]).code == 0)
+    let (a, b) = (try Self.files(d + "/m"), try Self.files(d + "/whole"))
+    #expect(a == b)
+  }
+
   @Test("shard choice: --shard, else the Indexed Job's environment, each refused with one line")
   func shardErrors() throws {
     let d = try CLITests.tempDir()
@@ -347,10 +365,25 @@ struct SweepTests {
     #expect(FileManager.default.fileExists(atPath: volume + "/sweep-small-grid/merged/summary.csv"))
   }
 
-  @Test("sweep job refuses bad options with one line")
+  @Test("sweep job refuses bad options with one line, and needs no inputs where it runs")
   func jobErrors() throws {
     let d = try CLITests.tempDir()
     let sweep = try Self.compareSweep(d)
+    // Inputs that live only where the pods run: the objects print, memory defaulted and said so.
+    let remote = try Self.compareSweep(d, nodes: "/data/openb/nodes.csv", file: "remote.yaml")
+    let text = try BerthCLI.sweepJobManifests([remote, "--image", "x/berth:1", "--shards", "2"])
+    #expect(
+      text.contains(
+        "# Memory per shard: 1Gi, the inputs are not readable here (/data/openb/nodes.csv: no such file)"
+      ))
+    #expect(text.contains("requests: {cpu: \"2\", memory: 1024Mi}"))
+    // A bad sweep is refused all the same.
+    try String(contentsOfFile: remote, encoding: .utf8).replacingOccurrences(
+      of: "bestfit", with: "best"
+    ).write(toFile: remote, atomically: true, encoding: .utf8)
+    #expect(
+      CLITests.run(["sweep", "job", remote, "--image", "x/berth:1", "--shards", "2"]).message?
+        .hasPrefix("small-grid: axis policy: unknown policy \"best\"") == true)
     let base = ["sweep", "job", sweep, "--image", "x/berth:1", "--shards", "2"]
     #expect(
       CLITests.run(base + ["--storage", "s3:bucket"]).message
