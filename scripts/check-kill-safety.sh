@@ -66,4 +66,7 @@ python3 scripts/gen-simulation-benchmark.py 300 30 20 1 > "$scenario"
 check "simulate --out" "$work/sim" \
   "'$berth' simulate '$scenario' --seed 1 --out '$work/sim'" \
   "'$berth' simulate '$scenario' --seed 2 --out '$work/sim'"
-echo "kill safety: 4 passed, 0 failed"
+check "sweep run" "$work/shard" \
+  "'$berth' sweep run datasets/sweeps/openb-like-grid.yaml --shard 0/2 --out '$work/shard'" \
+  "'$berth' sweep run datasets/sweeps/openb-like-grid.yaml --shard 1/2 --out '$work/shard'"
+echo "kill safety: 5 passed, 0 failed"
