@@ -147,30 +147,19 @@ public enum SweepYAML {
     return SweepDocument(name: name, experiment: experiment, settings: settings, axes: axes)
   }
 
-  /// Seeds: a list of non-negative integers, or one text of integers and ranges (`42-51`,
-  /// `1,5-7`), expanded in order.
+  /// Seeds: a list of non-negative integers or ranges, or one text of them (`42-51`,
+  /// `1,5-7`), expanded in order (`SeedRanges`).
   static func seeds(_ v: YAMLValue) throws(InputError) -> [String] {
-    let parts: [String]
+    let parts: [Substring]
     if v.kind == .sequence {
-      parts = try v.stringList()
+      parts = try v.stringList().map { Substring($0) }
     } else {
-      parts = try v.string().split(separator: ",", omittingEmptySubsequences: false).map(
-        String.init)
+      parts = try v.string().split(separator: ",", omittingEmptySubsequences: false)
     }
-    var out: [String] = []
-    for part in parts {
-      let bounds = part.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
-      guard let lo = UInt64(bounds[0]), let hi = bounds.count == 2 ? UInt64(bounds[1]) : lo else {
-        throw v.error(
-          "\"\(Escaped(part))\" is not a seed (expected non-negative integers or ranges such as 42-51)"
-        )
-      }
-      guard lo <= hi else { throw v.error("the range \(lo)-\(hi) runs backwards") }
-      guard hi - lo < UInt64(maxValues), out.count + Int(hi - lo) < maxValues else {
-        throw v.error("more than \(maxValues) values")
-      }
-      for s in lo...hi { out.append(String(s)) }
+    do throws(SeedRanges.Problem) {
+      return try SeedRanges.expand(parts).map(String.init)
+    } catch {
+      throw v.error(error.message)
     }
-    return out
   }
 }

@@ -9,62 +9,68 @@ let datasetsDir: String = URL(fileURLWithPath: #filePath).deletingLastPathCompon
 
 /// `berth sweep run`, `merge` and `job` end to end.
 struct SweepTests {
+  /// Writes `dir/file`: a sweep named `name` of `experiment` with `spec` (settings and axes,
+  /// indented as spec's fields); returns its path.
+  static func sweepFile(
+    _ dir: String, _ file: String, name: String, experiment: String, spec: String
+  )
+    throws -> String
+  {
+    let path = dir + "/" + file
+    let text = """
+      apiVersion: berth.dev/v1alpha1
+      kind: Sweep
+      metadata: {name: \(name)}
+      spec:
+        experiment: \(experiment)
+
+      """
+    try (text + spec).write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
   /// A compare sweep over the bundled openb-like trace: 3 policies × 3 seeds.
   static func compareSweep(_ dir: String, nodes: String? = nil, file: String = "grid.yaml") throws
     -> String
   {
-    let path = dir + "/" + file
-    try """
-    apiVersion: berth.dev/v1alpha1
-    kind: Sweep
-    metadata: {name: small-grid}
-    spec:
-      experiment: compare
-      settings: {nodes: \(nodes ?? datasetsDir + "/openb-like/openb_node_list_gpu_node.csv"), tune: 1.3}
-      axes:
-      - {name: workload, values: [\(datasetsDir)/openb-like/openb_pod_list_default.csv]}
-      - {name: policy, values: [fgd, bestfit, random]}
-      - {name: seed, values: 1-3}
+    let nodes = nodes ?? datasetsDir + "/openb-like/openb_node_list_gpu_node.csv"
+    return try sweepFile(
+      dir, file, name: "small-grid", experiment: "compare",
+      spec: """
+          settings: {nodes: \(nodes), tune: 1.3}
+          axes:
+          - {name: workload, values: [\(datasetsDir)/openb-like/openb_pod_list_default.csv]}
+          - {name: policy, values: [fgd, bestfit, random]}
+          - {name: seed, values: 1-3}
 
-    """.write(toFile: path, atomically: true, encoding: .utf8)
-    return path
+        """)
   }
 
   /// An autoscale-compare sweep: the flapping scenario, baseline and a 60 s window, 2 seeds.
   static func autoscaleSweep(_ dir: String) throws -> String {
-    let path = dir + "/study.yaml"
-    try """
-    apiVersion: berth.dev/v1alpha1
-    kind: Sweep
-    metadata: {name: small-study}
-    spec:
-      experiment: autoscale-compare
-      settings: {scenario: \(datasetsDir)/scenarios/hpa-flapping.yaml}
-      axes:
-      - name: variant
-        values: [baseline, "window-60s=\(datasetsDir)/scenarios/variants/window-60s.yaml"]
-      - {name: seed, values: [1, 2]}
+    try sweepFile(
+      dir, "study.yaml", name: "small-study", experiment: "autoscale-compare",
+      spec: """
+          settings: {scenario: \(datasetsDir)/scenarios/hpa-flapping.yaml}
+          axes:
+          - name: variant
+            values: [baseline, "window-60s=\(datasetsDir)/scenarios/variants/window-60s.yaml"]
+          - {name: seed, values: [1, 2]}
 
-    """.write(toFile: path, atomically: true, encoding: .utf8)
-    return path
+        """)
   }
 
   /// A simulate sweep: two scenarios, 2 seeds.
   static func simulateSweep(_ dir: String) throws -> String {
-    let path = dir + "/scenarios.yaml"
-    try """
-    apiVersion: berth.dev/v1alpha1
-    kind: Sweep
-    metadata: {name: two-scenarios}
-    spec:
-      experiment: simulate
-      axes:
-      - name: scenario
-        values: [\(datasetsDir)/scenarios/hpa-flapping.yaml, \(datasetsDir)/scenarios/hpa-diurnal.yaml]
-      - {name: seed, values: 1-2}
+    let scenarios = ["hpa-flapping", "hpa-diurnal"].map { "\(datasetsDir)/scenarios/\($0).yaml" }
+    return try sweepFile(
+      dir, "scenarios.yaml", name: "two-scenarios", experiment: "simulate",
+      spec: """
+          axes:
+          - {name: scenario, values: [\(scenarios.joined(separator: ", "))]}
+          - {name: seed, values: 1-2}
 
-    """.write(toFile: path, atomically: true, encoding: .utf8)
-    return path
+        """)
   }
 
   /// Every file of a folder, by name.

@@ -74,7 +74,7 @@ struct SweepYAMLTests {
       ),
       (
         Self.fgd.replacingOccurrences(of: "\"42-44,50\"", with: "0-100000"),
-        "s.yaml:10: spec.axes[2].values: more than 100000 values"
+        "s.yaml:10: spec.axes[2].values: more than 100000 seeds"
       ),
       (
         Self.fgd.replacingOccurrences(of: "  - {name: policy, values: [random, fgd]}\n", with: ""),
