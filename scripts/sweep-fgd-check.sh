@@ -14,10 +14,12 @@ mkdir -p "$out/shards"
 start=$(date +%s.%N)
 for i in 0 1 2 3 4 5 6 7; do
   JOB_COMPLETION_INDEX=$i BERTH_SHARDS=8 "$berth" sweep run "$sweep" --data "$traces" \
-    --out "$out/shards/$i" | head -1
+    --out "$out/shards/$i" > "$out/shard-$i.log"
+  head -1 "$out/shard-$i.log"
 done
 shards=$(date +%s.%N)
-"$berth" sweep merge "$out/shards" --out "$out/merged" | tail -1
+"$berth" sweep merge "$out/shards" --out "$out/merged" > "$out/merge.log"
+tail -1 "$out/merge.log"
 merged=$(date +%s.%N)
 workloads=()
 for w in $(grep -o 'openb/openb_pod_list_[a-z0-9]*\.csv' "$sweep"); do
