@@ -46,7 +46,14 @@ extension Scheduler {
     var byPlugin: [(plugin: PluginName, reasons: [(reason: String, count: Int)])] = []
     var perPlugin = [Int](repeating: 0, count: filterPlugins.count)
     let st = UnsafePointer(status.base)
-    for (i, plugin) in filterPlugins.enumerated() {
+    // Which codes the window holds, in one pass: only those filters' rows are counted.
+    var present = UInt64.max
+    if filterPlugins.count <= 61 {
+      present = 0
+      for seg in lastWindow.segments { present |= Kernels.codeBits(st, seg) }
+    }
+    for (i, plugin) in filterPlugins.enumerated() where present & (1 << UInt64(min(i + 1, 63))) != 0
+    {
       let code = UInt8(i + 1)
       for seg in lastWindow.segments { perPlugin[i] += Kernels.count(of: code, st, seg) }
       if perPlugin[i] > 0 {

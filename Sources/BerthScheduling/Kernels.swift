@@ -68,6 +68,16 @@ enum Kernels {
     return n
   }
 
+  /// The OR over `rows` of bit `code & 63` for each row's status code: bit c (1 ≤ c ≤ 62) is
+  /// set when some row holds code c; bit 0 stands for 0 (and 64, 128, 192), bit 63 for 255 (and
+  /// 63, 127, 191) — callers with at most 61 filters read bits 1…61 exactly. No branch per row.
+  static func codeBits(_ st: UnsafePointer<UInt8>, _ rows: Range<Int>) -> UInt64 {
+    // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
+    var bits: UInt64 = 0
+    for i in rows { bits |= 1 &<< UInt64(st[i] & 63) }
+    return bits
+  }
+
   static func firstIndex(of code: UInt8, _ st: UnsafePointer<UInt8>, _ rows: Range<Int>) -> Int? {
     // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
     for i in rows where st[i] == code { return i }

@@ -381,10 +381,19 @@ public final class QueueRun: Component {
     let pass = scheduler.lastFailedPass
     if let pass, let kept = lastMask[k], kept.pass == pass { return kept.mask }
     var local: UInt64 = 0
-    for seg in scheduler.lastWindow.segments {
-      for r in seg {
-        let code = scheduler.status[r]
-        if code != 0 && code != 255 { local |= 1 << UInt64(min(Int(code) - 1, 63)) }
+    if bits.count <= 61 {
+      // Codes 1…61 are filters 0…60; 0 (fits) and 255 (outside the window) fall outside.
+      // SAFETY: the last window lies in the node table; the status column has a row per node.
+      let st = UnsafePointer(scheduler.status.base)
+      var codes: UInt64 = 0
+      for seg in scheduler.lastWindow.segments { codes |= Kernels.codeBits(st, seg) }
+      local = (codes >> 1) & ((1 << UInt64(bits.count)) - 1)
+    } else {
+      for seg in scheduler.lastWindow.segments {
+        for r in seg {
+          let code = scheduler.status[r]
+          if code != 0 && code != 255 { local |= 1 << UInt64(min(Int(code) - 1, 63)) }
+        }
       }
     }
     var mask: UInt64 = 0

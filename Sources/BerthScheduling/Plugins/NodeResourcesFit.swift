@@ -292,6 +292,10 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
   ) {
     _ = preFilter(pod, cluster: cluster)
     let n = cluster.nodes
+    if checkedScalars.isEmpty {
+      countBaseReasons(pod, nodes: n, window: window, status: status, code: code, into: &counts)
+      return
+    }
     var combos = [Int](repeating: 0, count: 16)
     for seg in window.segments {
       for i in seg where status[i] == code {
@@ -331,6 +335,46 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
       for (b, name) in names.enumerated() where mask & (1 << b) != 0 {
         counts[name, default: 0] += c
       }
+    }
+  }
+
+  /// `countReasons` for a pod without checked extended resources: each reason's node count is
+  /// a sum of comparisons over the columns (a node short of several things counts under each),
+  /// with no branch per node — a pod that fits nowhere is diagnosed over every node.
+  private func countBaseReasons(
+    _ pod: PodInfo, nodes n: NodeTable, window: Window, status: UnsafePointer<UInt8>, code: UInt8,
+    into counts: inout [String: Int]
+  ) {
+    // SAFETY: the window's rows lie within the node table, whose columns and `status` have a
+    // row per node (as in `filter`).
+    assert(window.isOver(n), "a window over another node table")
+    let allocPods = UnsafePointer(n.allocatablePods.base)
+    let pods = UnsafePointer(n.podCount.base)
+    let allocCPU = UnsafePointer(n.allocatableCPU.base)
+    let reqCPU = UnsafePointer(n.requestedCPU.base)
+    let allocMem = UnsafePointer(n.allocatableMemory.base)
+    let reqMem = UnsafePointer(n.requestedMemory.base)
+    let allocEph = UnsafePointer(n.allocatableEphemeral.base)
+    let reqEph = UnsafePointer(n.requestedEphemeral.base)
+    // A zero request is never short: Int64.min is below any free amount.
+    let cpu = pod.requestCPU > 0 ? pod.requestCPU : Int64.min
+    let mem = pod.requestMemory > 0 ? pod.requestMemory : Int64.min
+    let eph = pod.requestEphemeral > 0 ? pod.requestEphemeral : Int64.min
+    var short = (pods: 0, cpu: 0, memory: 0, ephemeral: 0)
+    for seg in window.segments {
+      for i in seg {
+        let mine = Int(bit(status[i] == code))
+        short.pods &+= mine & Int(bit(pods[i] &+ 1 > allocPods[i]))
+        short.cpu &+= mine & Int(bit(cpu > allocCPU[i] &- reqCPU[i]))
+        short.memory &+= mine & Int(bit(mem > allocMem[i] &- reqMem[i]))
+        short.ephemeral &+= mine & Int(bit(eph > allocEph[i] &- reqEph[i]))
+      }
+    }
+    for (name, c) in [
+      ("Too many pods", short.pods), ("Insufficient cpu", short.cpu),
+      ("Insufficient memory", short.memory), ("Insufficient ephemeral-storage", short.ephemeral),
+    ] where c > 0 {
+      counts[name, default: 0] += c
     }
   }
 

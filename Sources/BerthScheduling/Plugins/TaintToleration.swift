@@ -125,6 +125,60 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
     let bits = UnsafePointer(cluster.nodes.taintBits.base)
     let words = cluster.nodes.taintWords
     var byTaint = [Int](repeating: 0, count: words * 64)
+    if words == 1 && untoleratedHard[0].nonzeroBitCount <= 4 {
+      // One word of taints (64 or fewer distinct taints in the cluster), a few of them not
+      // tolerated: a rejected row has at least one; rows with exactly one are counted per taint
+      // by a pass without branches, rows with several (rare) one by one in their spec order.
+      let untolerated = untoleratedHard[0]
+      var several = 0
+      for seg in window.segments {
+        for i in seg {
+          several &+=
+            Int(bit(status[i] == code)) & Int(bit((bits[i] & untolerated).nonzeroBitCount > 1))
+        }
+      }
+      var taints = untolerated
+      while taints != 0 {
+        let b = taints.trailingZeroBitCount
+        taints &= taints - 1
+        let only = UInt64(1) << UInt64(b)
+        var c = 0
+        for seg in window.segments {
+          for i in seg {
+            c &+= Int(bit(status[i] == code)) & Int(bit(bits[i] & untolerated == only))
+          }
+        }
+        byTaint[b] = c
+      }
+      if several > 0 {
+        for seg in window.segments {
+          for i in seg where status[i] == code && (bits[i] & untolerated).nonzeroBitCount > 1 {
+            for r in failureReasons(pod, cluster: cluster, node: NodeID(UInt32(i))) {
+              counts[r, default: 0] += 1
+            }
+          }
+        }
+      }
+    } else {
+      countMultiWord(
+        pod, cluster: cluster, window: window, status: status, code: code, byTaint: &byTaint,
+        into: &counts)
+    }
+    for (id, n) in byTaint.enumerated() where n > 0 {
+      let t = cluster.taints.taints[id]
+      counts["node(s) had untolerated taint {\(t.key): \(t.value)}", default: 0] += n
+    }
+  }
+
+  /// `countReasons` row by row: clusters with more than 64 distinct taints, or pods that
+  /// tolerate few of them.
+  private func countMultiWord(
+    _ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>, code: UInt8,
+    byTaint: inout [Int], into counts: inout [String: Int]
+  ) {
+    // SAFETY: the window lies in the node table; status and taint bits have rows per node.
+    let bits = UnsafePointer(cluster.nodes.taintBits.base)
+    let words = cluster.nodes.taintWords
     for seg in window.segments {
       for i in seg where status[i] == code {
         var hits = 0
@@ -142,10 +196,6 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
           }
         }
       }
-    }
-    for (id, n) in byTaint.enumerated() where n > 0 {
-      let t = cluster.taints.taints[id]
-      counts["node(s) had untolerated taint {\(t.key): \(t.value)}", default: 0] += n
     }
   }
 
