@@ -158,18 +158,9 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     assert(
       rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
     let n = cluster.nodes
-    let allocPods = UnsafePointer(n.allocatablePods.base)
-    let pods = UnsafePointer(n.podCount.base)
-    let allocCPU = UnsafePointer(n.allocatableCPU.base)
-    let reqCPU = UnsafePointer(n.requestedCPU.base)
-    let allocMem = UnsafePointer(n.allocatableMemory.base)
-    let reqMem = UnsafePointer(n.requestedMemory.base)
-    let allocEph = UnsafePointer(n.allocatableEphemeral.base)
-    let reqEph = UnsafePointer(n.requestedEphemeral.base)
-    // A zero request is never checked: Int64.min is below any free amount, so it always fits.
-    let cpu = pod.requestCPU > 0 ? pod.requestCPU : Int64.min
-    let mem = pod.requestMemory > 0 ? pod.requestMemory : Int64.min
-    let eph = pod.requestEphemeral > 0 ? pod.requestEphemeral : Int64.min
+    let (allocPods, pods) = (UnsafePointer(n.allocatablePods.base), UnsafePointer(n.podCount.base))
+    let (allocCPU, reqCPU, allocMem, reqMem, allocEph, reqEph) = Self.freeColumns(n)
+    let (cpu, mem, eph) = Self.checkedRequests(pod)
     // SAFETY: every node column has as many rows as `status`, and `rows` lies within them.
     if eph == Int64.min {
       // Most pods request no ephemeral storage: skip reading those two columns.
@@ -338,6 +329,31 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     }
   }
 
+  /// The allocatable and requested CPU, memory and ephemeral-storage columns.
+  @inline(__always)
+  private static func freeColumns(_ n: NodeTable) -> (
+    UnsafePointer<Int64>, UnsafePointer<Int64>, UnsafePointer<Int64>, UnsafePointer<Int64>,
+    UnsafePointer<Int64>, UnsafePointer<Int64>
+  ) {
+    // SAFETY: the columns' own storage, a row per node; callers index only node rows.
+    return (
+      UnsafePointer(n.allocatableCPU.base), UnsafePointer(n.requestedCPU.base),
+      UnsafePointer(n.allocatableMemory.base), UnsafePointer(n.requestedMemory.base),
+      UnsafePointer(n.allocatableEphemeral.base), UnsafePointer(n.requestedEphemeral.base)
+    )
+  }
+
+  /// The pod's CPU, memory and ephemeral-storage requests as the filter compares them: a zero
+  /// request is never checked — Int64.min is below any free amount, so it always fits.
+  @inline(__always)
+  private static func checkedRequests(_ pod: PodInfo) -> (Int64, Int64, Int64) {
+    (
+      pod.requestCPU > 0 ? pod.requestCPU : Int64.min,
+      pod.requestMemory > 0 ? pod.requestMemory : Int64.min,
+      pod.requestEphemeral > 0 ? pod.requestEphemeral : Int64.min
+    )
+  }
+
   /// `countReasons` for a pod without checked extended resources: each reason's node count is
   /// a sum of comparisons over the columns (a node short of several things counts under each),
   /// with no branch per node — a pod that fits nowhere is diagnosed over every node.
@@ -348,18 +364,9 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     // SAFETY: the window's rows lie within the node table, whose columns and `status` have a
     // row per node (as in `filter`).
     assert(window.isOver(n), "a window over another node table")
-    let allocPods = UnsafePointer(n.allocatablePods.base)
-    let pods = UnsafePointer(n.podCount.base)
-    let allocCPU = UnsafePointer(n.allocatableCPU.base)
-    let reqCPU = UnsafePointer(n.requestedCPU.base)
-    let allocMem = UnsafePointer(n.allocatableMemory.base)
-    let reqMem = UnsafePointer(n.requestedMemory.base)
-    let allocEph = UnsafePointer(n.allocatableEphemeral.base)
-    let reqEph = UnsafePointer(n.requestedEphemeral.base)
-    // A zero request is never short: Int64.min is below any free amount.
-    let cpu = pod.requestCPU > 0 ? pod.requestCPU : Int64.min
-    let mem = pod.requestMemory > 0 ? pod.requestMemory : Int64.min
-    let eph = pod.requestEphemeral > 0 ? pod.requestEphemeral : Int64.min
+    let (allocPods, pods) = (UnsafePointer(n.allocatablePods.base), UnsafePointer(n.podCount.base))
+    let (allocCPU, reqCPU, allocMem, reqMem, allocEph, reqEph) = Self.freeColumns(n)
+    let (cpu, mem, eph) = Self.checkedRequests(pod)
     var short = (pods: 0, cpu: 0, memory: 0, ephemeral: 0)
     for seg in window.segments {
       for i in seg {

@@ -127,14 +127,15 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
     var byTaint = [Int](repeating: 0, count: words * 64)
     if words == 1 && untoleratedHard[0].nonzeroBitCount <= 4 {
       // One word of taints (64 or fewer distinct taints in the cluster), a few of them not
-      // tolerated: a rejected row has at least one; rows with exactly one are counted per taint
-      // by a pass without branches, rows with several (rare) one by one in their spec order.
+      // tolerated: rejected rows with exactly one untolerated taint are counted per taint by a
+      // pass without branches; any other rejected row (several: rare) one by one, in its
+      // spec order.
       let untolerated = untoleratedHard[0]
-      var several = 0
+      var others = 0
       for seg in window.segments {
         for i in seg {
-          several &+=
-            Int(bit(status[i] == code)) & Int(bit((bits[i] & untolerated).nonzeroBitCount > 1))
+          others &+=
+            Int(bit(status[i] == code)) & Int(bit((bits[i] & untolerated).nonzeroBitCount != 1))
         }
       }
       var taints = untolerated
@@ -150,9 +151,9 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
         }
         byTaint[b] = c
       }
-      if several > 0 {
+      if others > 0 {
         for seg in window.segments {
-          for i in seg where status[i] == code && (bits[i] & untolerated).nonzeroBitCount > 1 {
+          for i in seg where status[i] == code && (bits[i] & untolerated).nonzeroBitCount != 1 {
             for r in failureReasons(pod, cluster: cluster, node: NodeID(UInt32(i))) {
               counts[r, default: 0] += 1
             }
