@@ -68,6 +68,20 @@ enum Kernels {
     return n
   }
 
+  /// The largest `col` value over the rows of `rows` whose status is 0 (feasible), or 0: the
+  /// others masked to 0 without a branch, so the loop vectorises.
+  static func maxWhereFeasible(
+    _ col: UnsafePointer<Int64>, _ st: UnsafePointer<UInt8>, _ rows: Range<Int>
+  ) -> Int64 {
+    // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
+    var m: Int64 = 0
+    for i in rows {
+      let v = col[i] & (0 &- Int64(bit(st[i] == 0)))
+      m = v > m ? v : m
+    }
+    return m
+  }
+
   /// The OR over `rows` of bit `code & 63` for each row's status code: bit c (1 ≤ c ≤ 62) is
   /// set when some row holds code c; bit 0 stands for 0 (and 64, 128, 192), bit 63 for 255 (and
   /// 63, 127, 191) — callers with at most 61 filters read bits 1…61 exactly. No branch per row.
@@ -197,9 +211,7 @@ enum Kernels {
     case .scaleByMax(let reverse):
       // DefaultNormalizeScore: max starts at 0; all-zero scores stay 0 (or become 100 reversed).
       var maxCount: Int64 = 0
-      for seg in window.segments {
-        for i in seg { maxCount = max(maxCount, st[i] == 0 ? col[i] : 0) }
-      }
+      for seg in window.segments { maxCount = max(maxCount, maxWhereFeasible(col, st, seg)) }
       for seg in window.segments {
         if maxCount == 0 {
           if reverse { fill(col, seg, NodeScore.max) }
