@@ -35,16 +35,28 @@ extension Scheduler {
     // A failed pass reused for pods of one filter shape gives each the same reasons.
     let pass = lastFailedPass
     if let pass, let kept = keptDiagnosis, kept.pass == pass { return kept.diagnosis }
-    // SAFETY: the last window lies in the node table and the status column has a row per node.
     let info = PodInfo(pod, in: cluster)
-    func sorted(_ h: [String: Int]) -> [(reason: String, count: Int)] {
-      h.map { (reason: $0.key, count: $0.value) }.sorted {
-        "\($0.count) \($0.reason)" < "\($1.count) \($1.reason)"
-      }
-    }
-    var histogram: [String: Int] = [:]
-    var byPlugin: [(plugin: PluginName, reasons: [(reason: String, count: Int)])] = []
     var perPlugin = [Int](repeating: 0, count: filterPlugins.count)
+    var own = [[String: Int]](repeating: [:], count: filterPlugins.count)
+    if let pass, let e = lastMemoEntry, e.number == pass {
+      // A kept failed pass counts its rows per (filter, reason class): no pass over the nodes.
+      if let d = e.diagnosis { return d }
+      for i in filterPlugins.indices {
+        for c in 0..<256 {
+          let n = Int(e.counts[(i + 1) << 8 | c])
+          guard n > 0 else { continue }
+          perPlugin[i] += n
+          for reason in filterPlugins[i].reasons(ofClass: UInt8(c), info, cluster: cluster) {
+            own[i][reason, default: 0] += n
+          }
+        }
+      }
+      let d = assemble(perPlugin: perPlugin, reasons: own)
+      e.diagnosis = d
+      keptDiagnosis = (pass, d)
+      return d
+    }
+    // SAFETY: the last window lies in the node table and the status column has a row per node.
     let st = UnsafePointer(status.base)
     // Which codes the window holds, in one pass: only those filters' rows are counted.
     var present = UInt64.max
@@ -57,12 +69,27 @@ extension Scheduler {
       let code = UInt8(i + 1)
       for seg in lastWindow.segments { perPlugin[i] += Kernels.count(of: code, st, seg) }
       if perPlugin[i] > 0 {
-        var own: [String: Int] = [:]
         plugin.countReasons(
-          info, cluster: cluster, window: lastWindow, status: st, code: code, into: &own)
-        for (reason, count) in own { histogram[reason, default: 0] += count }
-        byPlugin.append((plugin.name, sorted(own)))
+          info, cluster: cluster, window: lastWindow, status: st, code: code, into: &own[i])
       }
+    }
+    let d = assemble(perPlugin: perPlugin, reasons: own)
+    if let pass { keptDiagnosis = (pass, d) }
+    return d
+  }
+
+  /// The diagnosis from each filter's rejected rows and reasons (index: filter).
+  private func assemble(perPlugin: [Int], reasons own: [[String: Int]]) -> Diagnosis {
+    func sorted(_ h: [String: Int]) -> [(reason: String, count: Int)] {
+      h.map { (reason: $0.key, count: $0.value) }.sorted {
+        "\($0.count) \($0.reason)" < "\($1.count) \($1.reason)"
+      }
+    }
+    var histogram: [String: Int] = [:]
+    var byPlugin: [(plugin: PluginName, reasons: [(reason: String, count: Int)])] = []
+    for (i, plugin) in filterPlugins.enumerated() where perPlugin[i] > 0 {
+      for (reason, count) in own[i] { histogram[reason, default: 0] += count }
+      byPlugin.append((plugin.name, sorted(own[i])))
     }
     let rejected = zip(filterPlugins, perPlugin).filter { $0.1 > 0 }.map {
       (plugin: $0.0.name, count: $0.1)
@@ -71,7 +98,6 @@ extension Scheduler {
       nodeCount: cluster.nodeCount, reasons: sorted(histogram), rejectedBy: rejected,
       preFilterMessage: lastRejection)
     d.reasonsByPlugin = byPlugin
-    if let pass { keptDiagnosis = (pass, d) }
     return d
   }
 

@@ -82,6 +82,24 @@ enum Kernels {
     return m
   }
 
+  /// The smallest and largest `col` values over the rows of `rows` whose status is 0, or
+  /// (Int64.max, Int64.min) when there is none: the others replaced by those bounds without a
+  /// branch, so the loop vectorises.
+  static func minMaxWhereFeasible(
+    _ col: UnsafePointer<Int64>, _ st: UnsafePointer<UInt8>, _ rows: Range<Int>
+  ) -> (Int64, Int64) {
+    // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
+    var lo = Int64.max
+    var hi = Int64.min
+    for i in rows {
+      let keep = 0 &- Int64(bit(st[i] == 0))
+      let v = col[i]
+      lo = min(lo, (v & keep) | (Int64.max & ~keep))
+      hi = max(hi, (v & keep) | (Int64.min & ~keep))
+    }
+    return (lo, hi)
+  }
+
   /// The OR over `rows` of bit `code & 63` for each row's status code: bit c (1 ≤ c ≤ 62) is
   /// set when some row holds code c; bit 0 stands for 0 (and 64, 128, 192), bit 63 for 255 (and
   /// 63, 127, 191) — callers with at most 61 filters read bits 1…61 exactly. No branch per row.
@@ -227,10 +245,9 @@ enum Kernels {
       var lo = Int64.max
       var hi = Int64.min
       for seg in window.segments {
-        for i in seg where st[i] == 0 {
-          lo = min(lo, col[i])
-          hi = max(hi, col[i])
-        }
+        let (l, h) = minMaxWhereFeasible(col, st, seg)
+        lo = min(lo, l)
+        hi = max(hi, h)
       }
       let integer = rule == .integerMinMax
       for seg in window.segments {

@@ -140,6 +140,18 @@ public protocol FilterPlugin: SchedulingPlugin {
   func countReasons(
     _ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>, code: UInt8,
     into counts: inout [String: Int])
+  /// Sorts the rows of `rows` whose status is `code` into reason classes, writing each one's
+  /// class (0…255) to `classes` and leaving the other rows' entries alone: rows of one class get
+  /// the same reasons, `reasons(ofClass:)`. A failed pass kept with its classes can follow the
+  /// few rows that change with per-row updates to its diagnosis (`FailedPassMemo`). Called
+  /// after this cycle's PreFilter. False when the pod's rejections need more classes — and by
+  /// default, for plugins that do not sort theirs: no such pass is kept then.
+  func classifyRejections(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafePointer<UInt8>, code: UInt8,
+    into classes: UnsafeMutablePointer<UInt8>
+  ) -> Bool
+  /// The reasons of the rows `classifyRejections` put in class `c` for `pod` (cold path).
+  func reasons(ofClass c: UInt8, _ pod: PodInfo, cluster: Cluster) -> [String]
   /// Whether the plugin's rejection of a row is a function of the pod's shape (`PodShape`) and
   /// that node's own state alone, given the nodes' shape (`Cluster.nodeShapeVersion`): then the
   /// scheduler keeps verdicts across cycles and refilters only rows whose node changed (see
@@ -221,6 +233,56 @@ extension FilterPlugin {
 
   public var verdictsAreNodeLocal: Bool { false }
   public var verdictsFollowFilterShape: Bool { verdictsAreNodeLocal }
+
+  public func classifyRejections(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafePointer<UInt8>, code: UInt8,
+    into classes: UnsafeMutablePointer<UInt8>
+  ) -> Bool { false }
+
+  public func reasons(ofClass c: UInt8, _ pod: PodInfo, cluster: Cluster) -> [String] { [] }
+
+  /// `countReasons` through `classifyRejections` (rows of each class counted once, then its
+  /// reasons): for plugins whose reasons differ by node and that have no column sums of their
+  /// own. Cold: allocates a class per node.
+  func countReasonsByClass(
+    _ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>, code: UInt8,
+    into counts: inout [String: Int]
+  ) {
+    // SAFETY: the window's rows lie in the node table; `classes` has a row per node.
+    var classes = [UInt8](repeating: 0, count: cluster.nodes.count)
+    var perClass = [Int](repeating: 0, count: 256)
+    classes.withUnsafeMutableBufferPointer { cls in
+      for seg in window.segments {
+        guard
+          classifyRejections(
+            pod, cluster: cluster, rows: seg, status: status, code: code, into: cls.baseAddress!)
+        else {
+          preconditionFailure("\(name.rawValue) classifies every pod's rejections")
+        }
+        for i in seg where status[i] == code { perClass[Int(cls[i])] += 1 }
+      }
+    }
+    for (c, n) in perClass.enumerated() where n > 0 {
+      for reason in reasons(ofClass: UInt8(c), pod, cluster: cluster) {
+        counts[reason, default: 0] += n
+      }
+    }
+  }
+
+  /// `classifyRejections` for plugins with one reason (or two, told apart by `second`): class
+  /// 0, or 1 where `second` holds.
+  func classify(
+    rows: Range<Int>, status: UnsafePointer<UInt8>, code: UInt8,
+    into classes: UnsafeMutablePointer<UInt8>, second: ((Int) -> Bool)? = nil
+  ) -> Bool {
+    // SAFETY: callers pass rows of the node table; `status` and `classes` have a row per node.
+    if let second {
+      for i in rows where status[i] == code { classes[i] = second(i) ? 1 : 0 }
+    } else {
+      for i in rows { classes[i] = status[i] == code ? 0 : classes[i] }
+    }
+    return true
+  }
   public var passesEveryPod: Bool { false }
 
   /// A new node helps when this plugin accepts the pod there (NodeName; NodePorts on a node with
@@ -392,7 +454,7 @@ struct PodShape: Equatable {
 /// and the part of its constraint set that speaks of nodes (`FilterShapes` numbers those parts;
 /// images, spread and inter-pod terms do not count). Two pods of one ReplicaSet share it, and so
 /// do the pods of different Deployments asking for the same resources.
-struct FilterShape: Equatable {
+struct FilterShape: Hashable {
   var cpu, memory, ephemeral: Int64
   var scalarRequests: UInt32
   var nodeConstraints: UInt32

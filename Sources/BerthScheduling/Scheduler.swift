@@ -140,6 +140,8 @@ public final class Scheduler {
     var filters: UInt64
     var nodeChanges: UInt64
     var nodeShape: UInt64
+
+    var memoKey: FailedPassMemo.Key { FailedPassMemo.Key(shape: shape, filters: filters) }
   }
   /// The last failed pass, while the status column is still its own (cleared by anything else
   /// that writes the column).
@@ -147,6 +149,8 @@ public final class Scheduler {
   @exclusivity(unchecked) private var filterShapes = FilterShapes()
   /// Passes skipped so far because a failed pass answered them.
   @exclusivity(unchecked) public private(set) var reusedFailedPasses = 0
+  /// Of those, the ones a kept pass answered once the rows changed since were filtered again.
+  @exclusivity(unchecked) public private(set) var refreshedFailedPasses = 0
   @exclusivity(unchecked) private var failedPasses: UInt64 = 0
   /// The number of the kept failed pass whose verdicts the last `findFeasibleNodes` left in the
   /// status column (it ran or reused that pass), else nil. Equal after two cycles, the column
@@ -154,6 +158,15 @@ public final class Scheduler {
   @exclusivity(unchecked) public private(set) var lastFailedPass: UInt64?
   /// The diagnosis of a kept failed pass, by its number.
   @exclusivity(unchecked) var keptDiagnosis: (pass: UInt64, diagnosis: Diagnosis)?
+  /// The number of the failed pass `failedPass` describes.
+  @exclusivity(unchecked) private var failedPassNumber: UInt64 = 0
+  /// Failed passes kept per filter shape, followed through the node journal (with
+  /// `reusesFailedPasses`).
+  private let memo = FailedPassMemo()
+  /// The memo entry the last cycle's failed pass came from or went to.
+  @exclusivity(unchecked) var lastMemoEntry: FailedPassMemo.Entry?
+  /// The memo entry of `failedPass`, if it has one.
+  @exclusivity(unchecked) private var memoEntryOfLastPass: FailedPassMemo.Entry?
 
   /// - Parameter other: a scheduler of another profile of the same kube-scheduler, whose
   ///   start index, tie-breaking draws and nominations this one shares (upstream keeps them in
@@ -269,6 +282,7 @@ public final class Scheduler {
     lastRejection = nil
     lastRejectingFilter = nil
     lastFailedPass = nil
+    lastMemoEntry = nil
     guard n > 0 else {
       lastWindow = Window(start: 0, length: 0, walk: walk)
       return (lastWindow, 0, 0)
@@ -285,12 +299,18 @@ public final class Scheduler {
     // still holds that pass's verdicts, and a failed pass leaves the start index where it was.
     let pass = failedPassKey(pod)
     if let pass, pass == failedPass {
-      lastFailedPass = failedPasses
+      lastFailedPass = failedPassNumber
+      lastMemoEntry = memoEntryOfLastPass
       reusedFailedPasses += 1
       lastWindow = Window(start: start, length: n, walk: walk)
       return (lastWindow, 0, n)
     }
     failedPass = nil
+    memoEntryOfLastPass = nil
+    if let pass, refreshFromMemo(pod, pass: pass, walk: walk) {
+      lastWindow = Window(start: start, length: n, walk: walk)
+      return (lastWindow, 0, n)
+    }
     // A cycle that starts with an empty cache filters straight into the status column: storing
     // verdicts for a pod shape seen once would cost a pass (clusters of all-different pods).
     let reuseVerdicts =
@@ -359,12 +379,108 @@ public final class Scheduler {
     if feasible == 0 && nominatedOnNode.isEmpty {
       assert(examined == n, "a failed pass that stopped early")
       failedPass = pass
-      if pass != nil {
+      if let pass {
         failedPasses &+= 1
+        failedPassNumber = failedPasses
         lastFailedPass = failedPasses
+        memoEntryOfLastPass = nil
+        if memo.wantsEntry(pass.memoKey) { keep(pod, pass: pass, walk: walk) }
       }
     }
     return (window, feasible, examined)
+  }
+
+  /// Answers a pod from the memo's failed pass for its shape, with the rows the node journal
+  /// names since filtered again: the status column then holds that pass, as a full pass would
+  /// have left it. False (the cycle filters in full) without an entry, when too many rows
+  /// changed, or when a changed row now fits.
+  private func refreshFromMemo(_ pod: PodInfo, pass: FailedPass, walk: NodeWalk) -> Bool {
+    memo.sync(nodeShape: pass.nodeShape)
+    let key = pass.memoKey
+    guard let e = memo.entry(key) else { return false }
+    let nodes = cluster.nodes
+    let changes = nodes.changeCount
+    guard e.walk === walk, changes &- e.cursor <= FailedPassMemo.refreshLimit(rows: walk.count)
+    else {
+      memo.drop(key)
+      return false
+    }
+    // SAFETY: journal entries are node rows of the current node shape (a node added or removed
+    // empties the memo), below the entry's row count; the ring is indexed modulo its size.
+    let journal = UnsafePointer(nodes.journal.base)
+    let (est, ecl) = (e.status.base, e.classes.base)
+    var moved = false
+    for c in e.cursor..<changes {
+      let r = Int(journal[Int(c % UInt64(NodeTable.journalCapacity))])
+      assert(r >= 0 && r < e.status.count, "a journal row outside the kept pass")
+      let (oldCode, oldClass) = (est[r], ecl[r])
+      est[r] = 0
+      for i in activeFilters {
+        filterRefs[i].filter(
+          pod, cluster: cluster, rows: r..<(r + 1), status: est, code: UInt8(i + 1))
+      }
+      let code = est[r]
+      guard code != 0,
+        filterPlugins[Int(code) - 1].classifyRejections(
+          pod, cluster: cluster, rows: r..<(r + 1), status: est, code: code, into: ecl)
+      else {
+        memo.drop(key)
+        return false
+      }
+      if e.recount(row: r, oldCode: oldCode, oldClass: oldClass) { moved = true }
+    }
+    e.cursor = changes
+    if moved {
+      failedPasses &+= 1
+      e.number = failedPasses
+      e.diagnosis = nil
+    }
+    assert(status.count >= e.status.count, "a kept pass longer than the status column")
+    status.base.update(from: est, count: e.status.count)
+    failedPass = pass
+    failedPassNumber = e.number
+    lastFailedPass = e.number
+    memoEntryOfLastPass = e
+    lastMemoEntry = e
+    reusedFailedPasses += 1
+    refreshedFailedPasses += 1
+    return true
+  }
+
+  /// Keeps the failed pass just made in the memo: the status column, each rejected row's
+  /// reason class and the rows per (filter, class). Nothing is kept when a rejecting filter
+  /// cannot classify its reasons.
+  private func keep(_ pod: PodInfo, pass: FailedPass, walk: NodeWalk) {
+    let rows = walk.rowCount
+    let e = FailedPassMemo.Entry(
+      walk: walk, rows: rows, codes: filterPlugins.count + 1, cursor: pass.nodeChanges,
+      number: failedPassNumber)
+    // SAFETY: the status column and the entry's columns hold `rows` rows; segments are walk rows.
+    assert(status.count >= rows, "a status column shorter than the walk's rows")
+    let st = UnsafePointer(status.base)
+    e.status.base.update(from: st, count: rows)
+    let cls = e.classes.base
+    var present: UInt64 = 0
+    for seg in walk.segments(start: 0, length: walk.count) { present |= Kernels.codeBits(st, seg) }
+    // Bit 0 stands for fitting rows (and 64, 128, 192), bit 63 for rows outside (and 63, …):
+    // neither belongs in a failed pass of at most 61 filters.
+    guard filterPlugins.count <= 61, present & (1 | 1 << 63) == 0 else { return }
+    for i in activeFilters where present & (1 << UInt64(i + 1)) != 0 {
+      for seg in walk.segments(start: 0, length: walk.count) {
+        guard
+          filterPlugins[i].classifyRejections(
+            pod, cluster: cluster, rows: seg, status: st, code: UInt8(i + 1), into: cls)
+        else { return }
+      }
+    }
+    e.counts.withUnsafeMutableBufferPointer { counts in
+      for seg in walk.segments(start: 0, length: walk.count) {
+        for r in seg { counts[Int(st[r]) << 8 | Int(cls[r])] += 1 }
+      }
+    }
+    memo.store(e, for: pass.memoKey)
+    memoEntryOfLastPass = e
+    lastMemoEntry = e
   }
 
   /// Runs the active filters (and the nominated pods' check) on `rows`, from a clean status.

@@ -172,17 +172,7 @@ struct FailedPassReuseTests {
         } else if roll < 9 {
           RandomCluster.addAny(of: nodes, numbered: &added, to: clusters, rng: &rng)
         } else if roll < 11 {
-          let row = rng.nextInt(below: clusters[0].nodes.count)
-          let id = NodeID(UInt32(row))
-          guard clusters[0].exists(id) else { continue }
-          var spec = clusters[0].nodes.specs[row]
-          if rng.nextInt(below: 2) == 0 {
-            spec.unschedulable.toggle()
-          } else {
-            spec.taints =
-              spec.taints.isEmpty ? [Taint(key: "dedicated", value: "db", effect: .noSchedule)] : []
-          }
-          for c in clusters { c.updateNode(id, to: spec) }
+          RandomCluster.toggleCordonOrTaint(of: clusters, rng: &rng)
         } else {
           var spec = templates[rng.nextInt(below: templates.count)]
           spec.name = "p\(step)"

@@ -58,6 +58,31 @@ final class GPUSharePlugin: FilterPlugin {
     return [Self.reason]
   }
 
+  /// Class 1: a node with devices of a model the pod does not accept; 0: too few free devices.
+  func classifyRejections(
+    _ info: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafePointer<UInt8>, code: UInt8,
+    into classes: UnsafeMutablePointer<UInt8>
+  ) -> Bool {
+    let n = cluster.nodes
+    return classify(rows: rows, status: status, code: code, into: classes) { i in
+      n.gpuCount[i] > 0 && !self.pod.accepts[Int(n.gpuModel[i])]
+    }
+  }
+
+  func reasons(ofClass c: UInt8, _ info: PodInfo, cluster: Cluster) -> [String] {
+    [c == 1 ? Self.reasonModel : Self.reason]
+  }
+
+  /// Nodes of a model the pod does not accept and nodes short of devices give different reasons.
+  func countReasons(
+    _ info: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>, code: UInt8,
+    into counts: inout [String: Int]
+  ) {
+    _ = preFilter(info, cluster: cluster)
+    countReasonsByClass(
+      info, cluster: cluster, window: window, status: status, code: code, into: &counts)
+  }
+
   /// A node with too few devices or a model the pod does not accept cannot be helped by
   /// evicting pods.
   func isUnresolvable(_ info: PodInfo, cluster: Cluster, node: NodeID) -> Bool {

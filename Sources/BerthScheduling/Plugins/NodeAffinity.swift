@@ -276,6 +276,24 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
     return [Self.reasonPod]
   }
 
+  /// Class 1: rows the scheduler-enforced affinity rejects; 0: the pod's own selectors.
+  func classifyRejections(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafePointer<UInt8>, code: UInt8,
+    into classes: UnsafeMutablePointer<UInt8>
+  ) -> Bool {
+    guard let req = added?.required else {
+      return classify(rows: rows, status: status, code: code, into: classes)
+    }
+    let specs = cluster.nodes.specs
+    return classify(rows: rows, status: status, code: code, into: classes) { i in
+      !req.matches(labels: specs[i].labels, nodeName: specs[i].name)
+    }
+  }
+
+  func reasons(ofClass c: UInt8, _ pod: PodInfo, cluster: Cluster) -> [String] {
+    [c == 1 ? Self.reasonEnforced : Self.reasonPod]
+  }
+
   /// One reason unless the plugin enforces an added affinity, which has a reason of its own.
   func countReasons(
     _ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>, code: UInt8,

@@ -44,6 +44,13 @@ final class NodePortsPlugin: FilterPlugin {
 
   func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] { [Self.reason] }
 
+  func classifyRejections(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafePointer<UInt8>, code: UInt8,
+    into classes: UnsafeMutablePointer<UInt8>
+  ) -> Bool { classify(rows: rows, status: status, code: code, into: classes) }
+
+  func reasons(ofClass c: UInt8, _ pod: PodInfo, cluster: Cluster) -> [String] { [Self.reason] }
+
   /// Upstream's hint for a deleted pod: it helps only when it held a host port this pod wants
   /// (`isSchedulableAfterPodDeleted`); a new node always may.
   func queueingHint(_ pod: PodInfo, after change: ClusterChange, cluster: Cluster) -> Bool {

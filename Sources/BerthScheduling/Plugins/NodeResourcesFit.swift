@@ -329,6 +329,54 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     }
   }
 
+  /// Classes are shortfall bits in `failureReasons`' order: 1 the pod count, 2 CPU, 4 memory,
+  /// 8 ephemeral storage, 16 << j the j-th checked extended resource (four at most).
+  func classifyRejections(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafePointer<UInt8>, code: UInt8,
+    into classes: UnsafeMutablePointer<UInt8>
+  ) -> Bool {
+    // SAFETY: rows within the node table (asserted); node columns, `status` and `classes` have
+    // a row per node.
+    assert(
+      rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
+    guard checkedScalars.count <= 4 else { return false }
+    let n = cluster.nodes
+    let (allocPods, pods) = (UnsafePointer(n.allocatablePods.base), UnsafePointer(n.podCount.base))
+    let (allocCPU, reqCPU, allocMem, reqMem, allocEph, reqEph) = Self.freeColumns(n)
+    let (cpu, mem, eph) = Self.checkedRequests(pod)
+    for i in rows {
+      let short =
+        bit(pods[i] &+ 1 > allocPods[i]) | bit(cpu > allocCPU[i] &- reqCPU[i]) &<< 1
+        | bit(mem > allocMem[i] &- reqMem[i]) &<< 2 | bit(eph > allocEph[i] &- reqEph[i]) &<< 3
+      classes[i] = status[i] == code ? short : classes[i]
+    }
+    for (j, (r, amount)) in checkedScalars.enumerated() {
+      let alloc = UnsafePointer(n.scalarAllocatable[r.index].base)
+      let req = UnsafePointer(n.scalarRequested[r.index].base)
+      let shift = UInt8(4 + j)
+      for i in rows {
+        classes[i] |= (bit(status[i] == code) & bit(amount > alloc[i] &- req[i])) &<< shift
+      }
+    }
+    return true
+  }
+
+  func reasons(ofClass c: UInt8, _ pod: PodInfo, cluster: Cluster) -> [String] {
+    var reasons: [String] = []
+    let base = [
+      "Too many pods", "Insufficient cpu", "Insufficient memory", "Insufficient ephemeral-storage",
+    ]
+    for (b, name) in base.enumerated() where c & (1 << UInt8(b)) != 0 { reasons.append(name) }
+    let names = cluster.scalars.names
+    let checked = pod.scalarRequests.filter {
+      $0.amount != 0 && !isIgnored(names[$0.resource.index])
+    }
+    for (j, r) in checked.prefix(4).enumerated() where c & (16 << UInt8(j)) != 0 {
+      reasons.append("Insufficient \(names[r.resource.index])")
+    }
+    return reasons
+  }
+
   /// The allocatable and requested CPU, memory and ephemeral-storage columns.
   @inline(__always)
   private static func freeColumns(_ n: NodeTable) -> (

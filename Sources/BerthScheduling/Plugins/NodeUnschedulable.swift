@@ -36,6 +36,13 @@ final class NodeUnschedulablePlugin: FilterPlugin {
 
   func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] { [Self.reason] }
 
+  func classifyRejections(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafePointer<UInt8>, code: UInt8,
+    into classes: UnsafeMutablePointer<UInt8>
+  ) -> Bool { classify(rows: rows, status: status, code: code, into: classes) }
+
+  func reasons(ofClass c: UInt8, _ pod: PodInfo, cluster: Cluster) -> [String] { [Self.reason] }
+
   /// Upstream's hint: a node added schedulable, or updated from cordoned to schedulable.
   func queueingHint(_ pod: PodInfo, after change: ClusterChange, cluster: Cluster) -> Bool {
     switch change {
@@ -71,4 +78,11 @@ final class NodeNamePlugin: FilterPlugin {
   }
 
   func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] { [Self.reason] }
+
+  func classifyRejections(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafePointer<UInt8>, code: UInt8,
+    into classes: UnsafeMutablePointer<UInt8>
+  ) -> Bool { classify(rows: rows, status: status, code: code, into: classes) }
+
+  func reasons(ofClass c: UInt8, _ pod: PodInfo, cluster: Cluster) -> [String] { [Self.reason] }
 }

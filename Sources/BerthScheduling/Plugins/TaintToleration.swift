@@ -171,6 +171,44 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
     }
   }
 
+  /// Classes are the distinct taint ids (256 at most) of each row's first untolerated hard taint
+  /// in the node's own order.
+  func classifyRejections(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafePointer<UInt8>, code: UInt8,
+    into classes: UnsafeMutablePointer<UInt8>
+  ) -> Bool {
+    // SAFETY: rows within the node table (asserted); status, classes and taint bits have rows
+    // per node.
+    assert(
+      rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
+    guard cluster.taints.count <= 256 else { return false }
+    prepare(pod, cluster: cluster)
+    let bits = UnsafePointer(cluster.nodes.taintBits.base)
+    let words = cluster.nodes.taintWords
+    let tolerations = pod.constraints.tolerations
+    for i in rows where status[i] == code {
+      var hits = 0
+      var only = 0
+      for w in 0..<words {
+        let hit = bits[i * words + w] & untoleratedHard[w]
+        hits += hit.nonzeroBitCount
+        if hit != 0 { only = w * 64 + hit.trailingZeroBitCount }
+      }
+      if hits != 1 {
+        let first = cluster.nodes.taints[i].first { $0.effect.isHard && !tolerations.tolerate($0) }
+        guard let first, let id = cluster.taints.id(of: first) else { return false }
+        only = id
+      }
+      classes[i] = UInt8(only)
+    }
+    return true
+  }
+
+  func reasons(ofClass c: UInt8, _ pod: PodInfo, cluster: Cluster) -> [String] {
+    let t = cluster.taints.taints[Int(c)]
+    return ["node(s) had untolerated taint {\(t.key): \(t.value)}"]
+  }
+
   /// `countReasons` row by row: clusters with more than 64 distinct taints, or pods that
   /// tolerate few of them.
   private func countMultiWord(

@@ -94,6 +94,29 @@ struct GPUPolicyProfileTests {
     #expect(s.scheduleOne(pod).node == nil)
     #expect(s.diagnose(pod).message.contains("didn't have free GPUs"))
   }
+
+  @Test("nodes of a model the pod refuses and nodes short of GPUs are counted under each reason")
+  func twoReasons() throws {
+    func node(_ name: String, _ count: Int, _ model: String) -> NodeSpec {
+      NodeSpec(
+        name: name, allocatable: ResourceAmounts(cpuMillis: 8000, memoryBytes: 1 << 34, pods: 110),
+        gpus: NodeGPUs(count: count, model: model))
+    }
+    let cluster = Cluster(nodes: [
+      node("n0", 1, "T4"), node("n1", 8, "P100"), node("n2", 1, "T4"), node("n3", 8, "P100"),
+      node("n4", 8, "P100"),
+    ])
+    let pod = try cluster.addPod(
+      PodSpec(
+        name: "p", containers: [Container(requests: ResourceList([("cpu", Quantity(milli: 100))]))],
+        gpu: GPURequest(count: 2, milliPerGPU: 1000, models: ["T4"])))
+    let s = policyScheduler(cluster, .bestFit, typicalPods: [], rank: [0], seed: 1)
+    #expect(s.scheduleOne(pod).node == nil)
+    #expect(
+      s.diagnose(pod).message
+        == "0/5 nodes are available: 2 node(s) didn't have free GPUs for the pod's GPU request, 3 node(s) didn't have the GPU model the pod accepts."
+    )
+  }
 }
 
 struct RandomAndFirstFitTests {
