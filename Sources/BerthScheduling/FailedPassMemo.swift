@@ -12,9 +12,9 @@ import BerthCore
 /// cycle filters in full).
 ///
 /// An entry is made when a shape fails for the second time while the nodes' shape is
-/// unchanged (clusters of all-different pods make none), and dropped when more rows changed
-/// than a pass would cost, when the journal overflowed, or when the least recently used must
-/// make room.
+/// unchanged (clusters of all-different pods make none). When more rows changed than a pass
+/// would cost, or a changed row fits, the cycle filters in full and a new failure fills the
+/// entry again in place; the least recently used entries make room past the memory budget.
 final class FailedPassMemo {
   struct Key: Hashable {
     var shape: FilterShape
@@ -30,6 +30,8 @@ final class FailedPassMemo {
     let classes: Column<UInt8>
     /// Rows per code and class: `counts[code << 8 | class]`.
     var counts: [Int32]
+    /// Rows per code.
+    var perCode: [Int32]
     /// The node journal's change count the entry is current at.
     var cursor: UInt64
     /// The failed-pass number of the verdicts held (`Scheduler.lastFailedPass`).
@@ -43,11 +45,21 @@ final class FailedPassMemo {
       status = Column(repeating: 0, count: rows)
       classes = Column(repeating: 0, count: rows)
       counts = [Int32](repeating: 0, count: codes << 8)
+      perCode = [Int32](repeating: 0, count: codes)
       self.cursor = cursor
       self.number = number
     }
 
     var bytes: Int { status.count * 2 + counts.count * 4 }
+
+    /// Bit i: filter i (code i + 1) rejects some row.
+    var rejectingFilters: UInt64 {
+      var bits: UInt64 = 0
+      for code in 1..<min(perCode.count, 65) where perCode[code] > 0 {
+        bits |= 1 << UInt64(code - 1)
+      }
+      return bits
+    }
 
     /// Moves row `r` from (old code, old class) to its current (code, class) in `counts`.
     /// - Returns: whether anything moved.
@@ -57,6 +69,8 @@ final class FailedPassMemo {
       guard code != oldCode || cls != oldClass else { return false }
       counts[Int(oldCode) << 8 | Int(oldClass)] -= 1
       counts[Int(code) << 8 | Int(cls)] += 1
+      perCode[Int(oldCode)] -= 1
+      perCode[Int(code)] += 1
       return true
     }
   }
@@ -98,6 +112,9 @@ final class FailedPassMemo {
     if let e = entries.removeValue(forKey: key) { bytes -= e.bytes }
   }
 
+  /// The entry of `key` without counting a use (to be filled again by a new pass).
+  func existing(_ key: Key) -> Entry? { entries[key] }
+
   /// Whether a failed pass of `key` should be kept: the shape failed before.
   func wantsEntry(_ key: Key) -> Bool {
     if entries[key] != nil || failedOnce.contains(key) { return true }
@@ -108,6 +125,11 @@ final class FailedPassMemo {
 
   /// Keeps `entry` for `key`, making room by dropping the least recently used.
   func store(_ entry: Entry, for key: Key) {
+    if entries[key] === entry {
+      uses &+= 1
+      entry.lastUse = uses
+      return
+    }
     drop(key)
     while !entries.isEmpty && bytes + entry.bytes > byteBudget {
       // Cold: one scan per eviction; the oldest use first, ties (none: uses are unique) aside.

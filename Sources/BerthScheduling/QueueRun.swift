@@ -381,7 +381,9 @@ public final class QueueRun: Component {
     let pass = scheduler.lastFailedPass
     if let pass, let kept = lastMask[k], kept.pass == pass { return kept.mask }
     var local: UInt64 = 0
-    if bits.count <= 61 {
+    if let kept = scheduler.lastRejectingFiltersOfKeptPass {
+      local = kept
+    } else if bits.count <= 61 {
       // Codes 1…61 are filters 0…60; 0 (fits) and 255 (outside the window) fall outside.
       // SAFETY: the last window lies in the node table; the status column has a row per node.
       let st = UnsafePointer(scheduler.status.base)

@@ -390,6 +390,13 @@ public final class Scheduler {
     return (window, feasible, examined)
   }
 
+  /// Bit i: filter i rejected some node in the last cycle, when a kept failed pass counts its
+  /// rows per filter (no pass over the status column needed); else nil.
+  public var lastRejectingFiltersOfKeptPass: UInt64? {
+    guard let pass = lastFailedPass, let e = lastMemoEntry, e.number == pass else { return nil }
+    return e.rejectingFilters
+  }
+
   /// Answers a pod from the memo's failed pass for its shape, with the rows the node journal
   /// names since filtered again: the status column then holds that pass, as a full pass would
   /// have left it. False (the cycle filters in full) without an entry, when too many rows
@@ -400,11 +407,9 @@ public final class Scheduler {
     guard let e = memo.entry(key) else { return false }
     let nodes = cluster.nodes
     let changes = nodes.changeCount
+    // Stale (too many changes for a refresh): a new failure fills the entry again.
     guard e.walk === walk, changes &- e.cursor <= FailedPassMemo.refreshLimit(rows: walk.count)
-    else {
-      memo.drop(key)
-      return false
-    }
+    else { return false }
     // SAFETY: journal entries are node rows of the current node shape (a node added or removed
     // empties the memo), below the entry's row count; the ring is indexed modulo its size.
     let journal = UnsafePointer(nodes.journal.base)
@@ -420,7 +425,15 @@ public final class Scheduler {
           pod, cluster: cluster, rows: r..<(r + 1), status: est, code: UInt8(i + 1))
       }
       let code = est[r]
-      guard code != 0,
+      guard code != 0 else {
+        // The row fits: the cycle filters in full. The entry stays at its cursor (rows already
+        // refreshed are refreshed again from there: a refresh is idempotent), and counts that
+        // moved give it a new number when it next answers.
+        est[r] = oldCode
+        if moved { e.number = 0 }
+        return false
+      }
+      guard
         filterPlugins[Int(code) - 1].classifyRejections(
           pod, cluster: cluster, rows: r..<(r + 1), status: est, code: code, into: ecl)
       else {
@@ -430,7 +443,7 @@ public final class Scheduler {
       if e.recount(row: r, oldCode: oldCode, oldClass: oldClass) { moved = true }
     }
     e.cursor = changes
-    if moved {
+    if moved || e.number == 0 {
       failedPasses &+= 1
       e.number = failedPasses
       e.diagnosis = nil
@@ -452,9 +465,20 @@ public final class Scheduler {
   /// cannot classify its reasons.
   private func keep(_ pod: PodInfo, pass: FailedPass, walk: NodeWalk) {
     let rows = walk.rowCount
-    let e = FailedPassMemo.Entry(
-      walk: walk, rows: rows, codes: filterPlugins.count + 1, cursor: pass.nodeChanges,
-      number: failedPassNumber)
+    let codes = filterPlugins.count + 1
+    let e: FailedPassMemo.Entry
+    if let old = memo.existing(pass.memoKey), old.walk === walk, old.status.count == rows {
+      // Filled again in place: no allocation (and no fresh pages) per stale entry.
+      e = old
+      e.cursor = pass.nodeChanges
+      e.number = failedPassNumber
+      e.diagnosis = nil
+      for i in e.counts.indices { e.counts[i] = 0 }
+      for i in e.perCode.indices { e.perCode[i] = 0 }
+    } else {
+      e = FailedPassMemo.Entry(
+        walk: walk, rows: rows, codes: codes, cursor: pass.nodeChanges, number: failedPassNumber)
+    }
     // SAFETY: the status column and the entry's columns hold `rows` rows; segments are walk rows.
     assert(status.count >= rows, "a status column shorter than the walk's rows")
     let st = UnsafePointer(status.base)
@@ -477,6 +501,9 @@ public final class Scheduler {
       for seg in walk.segments(start: 0, length: walk.count) {
         for r in seg { counts[Int(st[r]) << 8 | Int(cls[r])] += 1 }
       }
+    }
+    for code in 1..<codes {
+      e.perCode[code] = e.counts[(code << 8)..<((code + 1) << 8)].reduce(0, +)
     }
     memo.store(e, for: pass.memoKey)
     memoEntryOfLastPass = e
