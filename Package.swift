@@ -93,7 +93,8 @@ let package = Package(
     .target(
       name: "BerthScheduling",
       dependencies: [
-        "BerthCore", "BerthEngine", .product(name: "HeapModule", package: "swift-collections"),
+        "BerthCore", "BerthEngine", "CBerthSystem",
+        .product(name: "HeapModule", package: "swift-collections"),
       ],
       swiftSettings: targetCPUFlags),
     .target(

@@ -12,12 +12,15 @@ public final class NodeTable {
   @usableFromInline @exclusivity(unchecked) var _count = 0
   @inlinable public var count: Int { _count }
   /// The largest allocatable CPU, memory and ephemeral storage of any node; kernels use these
-  /// to prove that their double-precision arithmetic is exact.
+  /// to prove that their double-precision arithmetic is exact. A negative amount (no real node
+  /// has one) counts as Int64.max: the kernels then keep to their integer paths.
   @usableFromInline @exclusivity(unchecked) var _largestAllocatable:
     (cpu: Int64, memory: Int64, ephemeral: Int64) = (0, 0, 0)
   @inlinable public var largestAllocatable: (cpu: Int64, memory: Int64, ephemeral: Int64) {
     _largestAllocatable
   }
+  /// An allocatable amount as a bound for `largestAllocatable`.
+  @inline(__always) static func bound(_ amount: Int64) -> Int64 { amount < 0 ? .max : amount }
   @usableFromInline @exclusivity(unchecked) var _largestScalarAllocatable: [Int64] = []
   @inlinable public var largestScalarAllocatable: [Int64] { _largestScalarAllocatable }
   /// Rows with `unschedulable` set; NodeUnschedulable skips its pass when there are none.
@@ -169,10 +172,11 @@ public final class NodeTable {
     unschedulable[i] = spec.unschedulable ? 1 : 0
     if spec.unschedulable { _cordonedCount += 1 }
     exists[i] = 1
-    _largestAllocatable.cpu = max(_largestAllocatable.cpu, spec.allocatable.cpuMillis)
-    _largestAllocatable.memory = max(_largestAllocatable.memory, spec.allocatable.memoryBytes)
+    _largestAllocatable.cpu = max(_largestAllocatable.cpu, Self.bound(spec.allocatable.cpuMillis))
+    _largestAllocatable.memory = max(
+      _largestAllocatable.memory, Self.bound(spec.allocatable.memoryBytes))
     _largestAllocatable.ephemeral = max(
-      _largestAllocatable.ephemeral, spec.allocatable.ephemeralStorageBytes)
+      _largestAllocatable.ephemeral, Self.bound(spec.allocatable.ephemeralStorageBytes))
     for t in taintIDs {
       precondition(t < _taintWords * 64, "taint id beyond bitset width")
       _taintBits[i * _taintWords + (t >> 6)] |= 1 << UInt64(t & 63)
@@ -180,7 +184,8 @@ public final class NodeTable {
     for (key, value) in labelIDs { _labelValues[key][i] = value }
     for (r, amount) in scalarIDs {
       _scalarAllocatable[r.index][i] = amount
-      _largestScalarAllocatable[r.index] = max(_largestScalarAllocatable[r.index], amount)
+      _largestScalarAllocatable[r.index] = max(
+        _largestScalarAllocatable[r.index], Self.bound(amount))
     }
     names[i] = spec.name
     labels[i] = spec.labels
@@ -240,14 +245,16 @@ public final class NodeTable {
     allocatableEphemeral[i] = spec.allocatable.ephemeralStorageBytes
     allocatablePods[i] = spec.allocatable.pods
     // The largest amounts only bound the kernels' arithmetic: they may stay high after a shrink.
-    _largestAllocatable.cpu = max(_largestAllocatable.cpu, spec.allocatable.cpuMillis)
-    _largestAllocatable.memory = max(_largestAllocatable.memory, spec.allocatable.memoryBytes)
+    _largestAllocatable.cpu = max(_largestAllocatable.cpu, Self.bound(spec.allocatable.cpuMillis))
+    _largestAllocatable.memory = max(
+      _largestAllocatable.memory, Self.bound(spec.allocatable.memoryBytes))
     _largestAllocatable.ephemeral = max(
-      _largestAllocatable.ephemeral, spec.allocatable.ephemeralStorageBytes)
+      _largestAllocatable.ephemeral, Self.bound(spec.allocatable.ephemeralStorageBytes))
     for c in _scalarAllocatable { c[i] = 0 }
     for (r, amount) in scalarIDs {
       _scalarAllocatable[r.index][i] = amount
-      _largestScalarAllocatable[r.index] = max(_largestScalarAllocatable[r.index], amount)
+      _largestScalarAllocatable[r.index] = max(
+        _largestScalarAllocatable[r.index], Self.bound(amount))
     }
     labels[i] = spec.labels
     taints[i] = spec.taints

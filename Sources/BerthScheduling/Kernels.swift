@@ -1,4 +1,5 @@
 import BerthCore
+import CBerthSystem
 
 /// The column loops the framework runs between plugins: counting, normalising, summing and
 /// selecting over row ranges of scratch columns.
@@ -289,6 +290,21 @@ enum ExactMath {
     let t = x.rounded(.towardZero)
     let f = x - t
     return f >= 0.5 ? t + 1 : f <= -0.5 ? t - 1 : t
+  }
+
+  /// Whether the build's target CPU converts int64 vectors to doubles in one instruction
+  /// (AVX-512DQ); a constant the optimiser folds.
+  @inline(__always)
+  static var convertsInt64Vectors: Bool { berth_target_converts_int64_vectors() != 0 }
+
+  /// `Double(x)` for 0 ≤ x < 2^52, exactly: where the target has no vector int64 → double
+  /// conversion (AVX2 converts element by element), by placing x in the mantissa of 2^52 and
+  /// subtracting 2^52 — two vector instructions.
+  @inline(__always)
+  static func exactDouble(_ x: Int64) -> Double {
+    if convertsInt64Vectors { return Double(x) }
+    let magic = 4_503_599_627_370_496.0  // 2^52
+    return Double(bitPattern: UInt64(bitPattern: x) | magic.bitPattern) - magic
   }
 
   /// `Int64(x)` truncating toward zero for 0 ≤ x < 2^52, without the trap checks that keep

@@ -60,6 +60,23 @@ final class BalancedAllocationPlugin: ScorePlugin {
       let allocB = b.allocatable
       let reqB = b.requested
       let podB = b.podAmount
+      if a.fitsDoubleArithmetic && b.fitsDoubleArithmetic && !ExactMath.convertsInt64Vectors {
+        // The same in exact conversions: a request of at least the allocatable amount is that
+        // amount (the fraction is capped at 1 either way; requests are never negative), so
+        // both operands lie in [0, 2^46). A zero allocatable gives 0/0, replaced below.
+        for i in rows {
+          let ca = allocA[i]
+          let cb = allocB[i]
+          let fa =
+            ExactMath.exactDouble(min(max(reqA[i] &+ podA, 0), ca)) / ExactMath.exactDouble(ca)
+          let fb =
+            ExactMath.exactDouble(min(max(reqB[i] &+ podB, 0), cb)) / ExactMath.exactDouble(cb)
+          let std = abs((fa - fb) / 2)
+          let both = ExactMath.truncatedToInt((1 - std) * 100)
+          scores[i] = (ca == 0 || cb == 0) ? NodeScore.max : both
+        }
+        return
+      }
       for i in rows {
         let fa = min(Double(reqA[i] &+ podA) / Double(allocA[i]), 1)
         let fb = min(Double(reqB[i] &+ podB) / Double(allocB[i]), 1)

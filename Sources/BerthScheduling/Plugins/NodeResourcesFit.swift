@@ -23,7 +23,7 @@ struct ResourceColumns {
   var allocatable: UnsafePointer<Int64>
   var requested: UnsafePointer<Int64>
   var podAmount: Int64
-  /// No node's allocatable reaches 2^46, so `(alloc − req)·100` and the quotient arithmetic
+  /// No node's allocatable reaches 2^46 (or is negative), so `(alloc − req)·100` and the quotient arithmetic
   /// are exact in double precision (see `ResourceKernels`).
   var fitsDoubleArithmetic: Bool
 }
@@ -573,11 +573,12 @@ enum ResourceKernels {
     let allocB = b.allocatable
     let reqB = b.requested
     let podB = b.podAmount
+    // Both integers lie in [0, 2^46): converted exactly without AVX2's missing instruction.
     for i in rows {
-      let ca = Double(allocA[i])
-      let fa = Double(max(allocA[i] &- reqA[i] &- podA, 0)) * 100
-      let cb = Double(allocB[i])
-      let fb = Double(max(allocB[i] &- reqB[i] &- podB, 0)) * 100
+      let ca = ExactMath.exactDouble(allocA[i])
+      let fa = ExactMath.exactDouble(max(allocA[i] &- reqA[i] &- podA, 0)) * 100
+      let cb = ExactMath.exactDouble(allocB[i])
+      let fb = ExactMath.exactDouble(max(allocB[i] &- reqB[i] &- podB, 0)) * 100
       let sa = (fa / max(ca, 1)).rounded(.towardZero)
       let sb = (fb / max(cb, 1)).rounded(.towardZero)
       let wa: Double = ca == 0 ? 0 : 1

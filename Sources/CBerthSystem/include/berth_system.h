@@ -30,6 +30,17 @@ void berth_instructions_pause(void);
 /// Writes the counts so far to a callgrind dump labelled `label` and zeroes them.
 void berth_instructions_dump(const char *label);
 
+/// 1 when the code is compiled for a CPU with AVX-512DQ (a vector int64 -> double conversion),
+/// else 0: constant per build (the Swift compiler's target CPU reaches its C importer), so the
+/// kernels that convert columns pick their form at compile time.
+static inline int berth_target_converts_int64_vectors(void) {
+#if defined(__AVX512DQ__)
+  return 1;
+#else
+  return 0;
+#endif
+}
+
 /// Asks the CPU to fetch the cache line holding `address` for reading (a hint: no fault, no
 /// effect on results). For loops over rows scattered through large columns.
 static inline void berth_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
