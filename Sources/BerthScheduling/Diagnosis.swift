@@ -140,6 +140,45 @@ extension Scheduler {
     filterPlugins[i].isUnresolvable(pod, cluster: cluster, node: node)
   }
 
+  /// For a preemption dry run: the index of NodeResourcesFit when it is the only filter active
+  /// for `info` whose verdict reads the pods on a node — the others active are NodeUnschedulable,
+  /// NodeName, TaintToleration and NodeAffinity, which read the node's spec alone — and it
+  /// checks no extended resource; else nil. Runs the filters' PreFilter for the pod.
+  func resourceOnlyFit(_ info: PodInfo) -> Int? {
+    let specOnly: Set<PluginName> = [
+      .nodeUnschedulable, .nodeName, .taintToleration, .nodeAffinity,
+    ]
+    var fit: Int?
+    for i in filterRefs.indices where filterRefs[i].preFilter(info, cluster: cluster) {
+      let name = filterPlugins[i].name
+      if name == .nodeResourcesFit, let plugin = filterPlugins[i] as? NodeResourcesFitPlugin,
+        plugin.checksNoExtendedResource
+      {
+        fit = i
+      } else if !specOnly.contains(name) {
+        return nil
+      }
+    }
+    return fit
+  }
+
+  /// Whether `info` passes every filter but `skip` on `node` (PreFilter state: the pod's).
+  func passes(_ info: PodInfo, on node: NodeID, except skip: Int) -> Bool {
+    // SAFETY: `node` is a node row; the status column has a row per node.
+    ensureScratchCapacity()
+    let r = node.index
+    let saved = status[r]
+    defer { status[r] = saved }
+    status[r] = 0
+    let st = status.base
+    for i in filterRefs.indices where i != skip && filterRefs[i].preFilter(info, cluster: cluster) {
+      filterRefs[i].filter(
+        info, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1))
+      if st[r] != 0 { return false }
+    }
+    return true
+  }
+
   /// The index of the first filter rejecting `node`, and whether it failed only once the
   /// nominated pods were placed. The status row is left as it was.
   private func firstFailingFilter(_ info: PodInfo, on node: NodeID, withNominatedPods: Bool) -> (

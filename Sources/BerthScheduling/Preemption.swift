@@ -46,6 +46,13 @@ public final class DefaultPreemption {
     @exclusivity(unchecked) var rng: SplitMix64
     init(seed: UInt64) { rng = SplitMix64(seed: seed).split(label: "scheduler.preemption") }
   }
+  /// Dry-run a node by arithmetic on its requested amounts when NodeResourcesFit is the only
+  /// active filter that reads the pods on a node (see `Scheduler.resourceOnlyFit`): the same
+  /// victims without unbinding and rebinding each pod. Off, every dry run mutates the cluster
+  /// (the reference it is tested against).
+  @exclusivity(unchecked) public var dryRunsByArithmetic = true
+  /// Preemptions whose dry runs went by arithmetic so far.
+  @exclusivity(unchecked) public private(set) var arithmeticPreemptions = 0
   /// Scratch of the dry run on one node, reused from node to node.
   @exclusivity(unchecked) private var lower: [PodID] = []
   @exclusivity(unchecked) private var masks: [(pod: PodID, mask: UInt8)] = []
@@ -89,15 +96,20 @@ public final class DefaultPreemption {
     }
     var nonViolating: [Candidate] = []
     var violating: [Candidate] = []
+    let fit = dryRunsByArithmetic ? scheduler.resourceOnlyFit(info) : nil
+    if fit != nil { arithmeticPreemptions += 1 }
     for i in 0..<count {
       let node = NodeID(UInt32(potential[(offset + i) % count]))
-      // Victims are removed and given back while trying the node: not changes anyone sees.
-      guard
-        let c = cluster.whatIf({
-          selectVictims(
-            info, priority: priority, on: node, allowed: allowed)
-        })
-      else { continue }
+      let candidate: Candidate?
+      if let fit {
+        candidate = selectVictims(info, priority: priority, on: node, allowed: allowed, fit: fit)
+      } else {
+        // Victims are removed and given back while trying the node: not changes anyone sees.
+        candidate = cluster.whatIf {
+          selectVictims(info, priority: priority, on: node, allowed: allowed)
+        }
+      }
+      guard let c = candidate else { continue }
       if c.pdbViolations == 0 { nonViolating.append(c) } else { violating.append(c) }
       if !nonViolating.isEmpty && nonViolating.count + violating.count >= wanted { break }
     }
@@ -202,18 +214,7 @@ public final class DefaultPreemption {
     }
     guard scheduler.fits(pod, on: node) else { return nil }
     lower.sort { moreImportant($0, $1) }
-    // Split by PodDisruptionBudget: each covered pod uses one of its budgets' allowed disruptions.
-    var allowed = budgetAllowance
-    violatingPods.removeAll(keepingCapacity: true)
-    nonViolatingPods.removeAll(keepingCapacity: true)
-    for v in lower {
-      var violates = false
-      for b in allowed.indices where cluster.budget(b, covers: v) {
-        allowed[b] -= 1
-        if allowed[b] < 0 { violates = true }
-      }
-      if violates { violatingPods.append(v) } else { nonViolatingPods.append(v) }
-    }
+    splitByBudgets(allowed: budgetAllowance)
     var victims: [PodID] = []
     var violations = 0
     // Reprieve PDB-violating pods first, then the others.
@@ -233,6 +234,75 @@ public final class DefaultPreemption {
       victims.sort { moreImportant($0, $1) }
     }
     return Candidate(node: node, victims: victims, pdbViolations: violations)
+  }
+
+  /// `selectVictims` by arithmetic: the node's requested CPU, memory, ephemeral storage and pod
+  /// count without the lower-priority pods, then each given back while the pod still fits — as
+  /// NodeResourcesFit's filter (filter `fit`) compares them. The other active filters read only
+  /// the node's spec, so removing pods cannot change their verdicts: checked once.
+  func selectVictims(
+    _ pod: PodInfo, priority: Int32, on node: NodeID, allowed budgetAllowance: [Int], fit: Int
+  ) -> Candidate? {
+    guard hasVictim(on: node, below: priority) else { return nil }
+    collectLower(on: node, below: priority, into: &lower)
+    lower.removeAll { cluster.pods.isTerminating($0) }
+    guard !lower.isEmpty, scheduler.passes(pod, on: node, except: fit) else { return nil }
+    let (n, pods, r) = (cluster.nodes, cluster.pods, node.index)
+    var used = (
+      cpu: n.requestedCPU[r], memory: n.requestedMemory[r], ephemeral: n.requestedEphemeral[r],
+      count: n.podCount[r]
+    )
+    func add(_ v: PodID, _ sign: Int64) {
+      used.cpu += sign * pods.requestCPU[v.index]
+      used.memory += sign * pods.requestMemory[v.index]
+      used.ephemeral += sign * pods.requestEphemeral[v.index]
+      used.count += sign
+    }
+    // NodeResourcesFit's filter: room for one more pod, and each positive request within what
+    // is left.
+    func fits() -> Bool {
+      used.count + 1 <= n.allocatablePods[r]
+        && (pod.requestCPU <= 0 || pod.requestCPU <= n.allocatableCPU[r] - used.cpu)
+        && (pod.requestMemory <= 0 || pod.requestMemory <= n.allocatableMemory[r] - used.memory)
+        && (pod.requestEphemeral <= 0
+          || pod.requestEphemeral <= n.allocatableEphemeral[r] - used.ephemeral)
+    }
+    for v in lower { add(v, -1) }
+    guard fits() else { return nil }
+    lower.sort { moreImportant($0, $1) }
+    splitByBudgets(allowed: budgetAllowance)
+    var victims: [PodID] = []
+    var violations = 0
+    for (group, violating) in [(violatingPods, true), (nonViolatingPods, false)] {
+      for v in group {
+        add(v, 1)
+        if !fits() {
+          add(v, -1)
+          victims.append(v)
+          if violating { violations += 1 }
+        }
+      }
+    }
+    if !violatingPods.isEmpty && !nonViolatingPods.isEmpty {
+      victims.sort { moreImportant($0, $1) }
+    }
+    return Candidate(node: node, victims: victims, pdbViolations: violations)
+  }
+
+  /// Splits `lower` (sorted) by PodDisruptionBudget into `violatingPods` and `nonViolatingPods`:
+  /// each covered pod uses one of its budgets' allowed disruptions.
+  private func splitByBudgets(allowed budgetAllowance: [Int]) {
+    var allowed = budgetAllowance
+    violatingPods.removeAll(keepingCapacity: true)
+    nonViolatingPods.removeAll(keepingCapacity: true)
+    for v in lower {
+      var violates = false
+      for b in allowed.indices where cluster.budget(b, covers: v) {
+        allowed[b] -= 1
+        if allowed[b] < 0 { violates = true }
+      }
+      if violates { violatingPods.append(v) } else { nonViolatingPods.append(v) }
+    }
   }
 
   /// `pickOneNodeForPreemption`.

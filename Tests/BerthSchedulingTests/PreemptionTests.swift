@@ -454,3 +454,61 @@ struct ProfileSharingTests {
     #expect(preemptions > 15)
   }
 }
+
+/// DefaultPreemption dry-runs a node by arithmetic on its requested amounts when
+/// NodeResourcesFit is the only active filter reading the pods on a node. Here one preemption
+/// does that and one unbinds and rebinds every pod, on twin random clusters filled with pods of
+/// random priorities (a PodDisruptionBudget over half of them in some); high-priority pods that
+/// fit nowhere must get the same decision — node, victims in order, violations, candidates —
+/// and the decisions are carried out on both.
+struct ArithmeticDryRunTests {
+  @Test("dry runs by arithmetic choose exactly the victims the unbind-and-rebind dry runs choose")
+  func arithmeticAgreesWithRebinding() throws {
+    var decisions = 0
+    var arithmetic = 0
+    for seed in UInt64(1)...120 {
+      let (nodes, specs, profile) = RandomCluster.make(seed: seed)
+      guard !specs.isEmpty else { continue }
+      var rng = SplitMix64(seed: seed ^ 0x9E3)
+      let (clusters, schedulers) = RandomCluster.twins(nodes, profile: profile, seed: seed)
+      if rng.nextInt(below: 2) == 0 {
+        let budget = PodDisruptionBudgetSpec(
+          name: "x", selector: LabelSelector(matchLabels: ["app": "x"]),
+          maxUnavailable: .int(rng.nextInt(below: 2)))
+        for c in clusters { c.addDisruptionBudget(budget) }
+      }
+      let preemption = schedulers.map { DefaultPreemption(scheduler: $0, seed: seed) }
+      preemption[1].dryRunsByArithmetic = false
+      for step in 0..<120 {
+        var spec = specs[rng.nextInt(below: specs.count)]
+        spec.name = "p\(step)"
+        spec.nodeName = ""
+        let high = step >= 40 && rng.nextInt(below: 3) == 0
+        spec.priority = high ? 10 : Int32(rng.nextInt(below: 4))
+        spec.preemptLowerPriority = true
+        if high {
+          for c in spec.containers.indices {
+            spec.containers[c].requests["cpu"] = Quantity(
+              milli: Int64(500 + rng.nextInt(below: 3000)))
+          }
+        }
+        let ids = try clusters.map { try $0.addPod(spec) }
+        let outcomes = zip(schedulers, ids).map { $0.scheduleOne($1) }
+        #expect(outcomes[0] == outcomes[1], "seed \(seed) step \(step)")
+        guard outcomes[0].node == nil, high else { continue }
+        let d = zip(preemption, ids).map { $0.preempt($1, nominated: nil) }
+        #expect(d[0] == d[1], "seed \(seed) step \(step)")
+        guard let decision = d[0], d[0] == d[1] else { continue }
+        decisions += 1
+        for (s, id) in zip(schedulers, ids) {
+          for v in decision.victims { s.cluster.unbind(v) }
+          if s.fits(id, on: decision.node) { s.cluster.bind(id, to: decision.node) }
+        }
+      }
+      arithmetic += preemption[0].arithmeticPreemptions
+    }
+    #expect(
+      decisions > 300 && arithmetic > 300,
+      "the runs exercise preemption: \(decisions) decisions, \(arithmetic) by arithmetic")
+  }
+}

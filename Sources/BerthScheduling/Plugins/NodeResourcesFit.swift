@@ -150,6 +150,9 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     return true
   }
 
+  /// Whether the pod of the last PreFilter has no extended resource to check.
+  var checksNoExtendedResource: Bool { checkedScalars.isEmpty }
+
   func filter(
     _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>,
     code: UInt8
