@@ -140,38 +140,43 @@ extension Scheduler {
     filterPlugins[i].isUnresolvable(pod, cluster: cluster, node: node)
   }
 
-  /// For a preemption dry run: the index of NodeResourcesFit when it is the only filter active
-  /// for `info` whose verdict reads the pods on a node — the others active are NodeUnschedulable,
+  /// For a preemption dry run: when NodeResourcesFit is the only filter active for `info`
+  /// whose verdict reads the pods on a node — the others active are NodeUnschedulable,
   /// NodeName, TaintToleration and NodeAffinity, which read the node's spec alone — and it
-  /// checks no extended resource; else nil. Runs the filters' PreFilter for the pod.
-  func resourceOnlyFit(_ info: PodInfo) -> Int? {
+  /// checks no extended resource, Fit's index and the other active filters' (in order); else
+  /// nil. Runs the filters' PreFilter for the pod, whose state the dry runs then use.
+  func resourceOnlyFit(_ info: PodInfo) -> (fit: Int, others: [Int])? {
     let specOnly: Set<PluginName> = [
       .nodeUnschedulable, .nodeName, .taintToleration, .nodeAffinity,
     ]
     var fit: Int?
+    var others: [Int] = []
     for i in filterRefs.indices where filterRefs[i].preFilter(info, cluster: cluster) {
       let name = filterPlugins[i].name
       if name == .nodeResourcesFit, let plugin = filterPlugins[i] as? NodeResourcesFitPlugin,
         plugin.checksNoExtendedResource
       {
         fit = i
-      } else if !specOnly.contains(name) {
+      } else if specOnly.contains(name) {
+        others.append(i)
+      } else {
         return nil
       }
     }
-    return fit
+    return fit.map { ($0, others) }
   }
 
-  /// Whether `info` passes every filter but `skip` on `node` (PreFilter state: the pod's).
-  func passes(_ info: PodInfo, on node: NodeID, except skip: Int) -> Bool {
+  /// Whether `info` passes `filters` on `node`, their PreFilter state being the pod's.
+  func passes(_ info: PodInfo, on node: NodeID, filters: [Int]) -> Bool {
     // SAFETY: `node` is a node row; the status column has a row per node.
+    guard !filters.isEmpty else { return true }
     ensureScratchCapacity()
     let r = node.index
     let saved = status[r]
     defer { status[r] = saved }
     status[r] = 0
     let st = status.base
-    for i in filterRefs.indices where i != skip && filterRefs[i].preFilter(info, cluster: cluster) {
+    for i in filters {
       filterRefs[i].filter(
         info, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1))
       if st[r] != 0 { return false }

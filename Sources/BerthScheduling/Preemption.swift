@@ -102,7 +102,8 @@ public final class DefaultPreemption {
       let node = NodeID(UInt32(potential[(offset + i) % count]))
       let candidate: Candidate?
       if let fit {
-        candidate = selectVictims(info, priority: priority, on: node, allowed: allowed, fit: fit)
+        candidate = selectVictims(
+          info, priority: priority, on: node, allowed: allowed, otherFilters: fit.others)
       } else {
         // Victims are removed and given back while trying the node: not changes anyone sees.
         candidate = cluster.whatIf {
@@ -238,15 +239,18 @@ public final class DefaultPreemption {
 
   /// `selectVictims` by arithmetic: the node's requested CPU, memory, ephemeral storage and pod
   /// count without the lower-priority pods, then each given back while the pod still fits — as
-  /// NodeResourcesFit's filter (filter `fit`) compares them. The other active filters read only
-  /// the node's spec, so removing pods cannot change their verdicts: checked once.
+  /// NodeResourcesFit's filter compares them. The other active filters read only the node's
+  /// spec, so removing pods cannot change their verdicts: checked once.
   func selectVictims(
-    _ pod: PodInfo, priority: Int32, on node: NodeID, allowed budgetAllowance: [Int], fit: Int
+    _ pod: PodInfo, priority: Int32, on node: NodeID, allowed budgetAllowance: [Int],
+    otherFilters: [Int]
   ) -> Candidate? {
-    guard hasVictim(on: node, below: priority) else { return nil }
+    // Pods already terminating keep their place until they are gone and are no one's victims.
     collectLower(on: node, below: priority, into: &lower)
     lower.removeAll { cluster.pods.isTerminating($0) }
-    guard !lower.isEmpty, scheduler.passes(pod, on: node, except: fit) else { return nil }
+    guard !lower.isEmpty, scheduler.passes(pod, on: node, filters: otherFilters) else {
+      return nil
+    }
     let (n, pods, r) = (cluster.nodes, cluster.pods, node.index)
     var used = (
       cpu: n.requestedCPU[r], memory: n.requestedMemory[r], ephemeral: n.requestedEphemeral[r],
@@ -305,32 +309,38 @@ public final class DefaultPreemption {
     }
   }
 
-  /// `pickOneNodeForPreemption`.
+  /// `pickOneNodeForPreemption`: upstream keeps, criterion by criterion, the candidates with the
+  /// best score and takes the first left — the first candidate whose scores are the greatest
+  /// in lexicographic order, found here in one pass. Higher is better at each step: fewer PDB
+  /// violations, a lower highest victim priority, a smaller priority sum, fewer victims, a later
+  /// earliest start among the victims of the highest priority.
   func pickOne(_ candidates: [Candidate]) -> Candidate? {
     guard !candidates.isEmpty else { return nil }
     if candidates.count == 1 { return candidates[0] }
     let pods = cluster.pods
-    func keep(_ cs: [Candidate], by score: (Candidate) -> Int64) -> [Candidate] {
-      let best = cs.map(score).max()!
-      return cs.filter { score($0) == best }
-    }
-    var remaining = candidates
-    // Higher score wins at each step, as upstream's scoreFuncs.
-    remaining = keep(remaining) { -Int64($0.pdbViolations) }
-    remaining = keep(remaining) { c in
-      c.victims.first.map { -Int64(pods.priority[$0.index]) } ?? Int64.min
-    }
-    remaining = keep(remaining) { c in
-      -c.victims.reduce(Int64(0)) { $0 + Int64(pods.priority[$1.index]) + Int64(Int32.max) + 1 }
-    }
-    remaining = keep(remaining) { -Int64($0.victims.count) }
-    remaining = keep(remaining) { c in
-      // The earliest start among the victims of the highest priority; later is better.
-      guard let top = c.victims.first else { return Int64.min }
+    func scores(_ c: Candidate) -> (Int64, Int64, Int64, Int64, Int64) {
+      guard let top = c.victims.first else {
+        return (-Int64(c.pdbViolations), .min, 0, 0, .min)
+      }
       let p = pods.priority[top.index]
-      return c.victims.filter { pods.priority[$0.index] == p }.map { startTime($0).nanoseconds }
-        .min() ?? Int64.min
+      var sum: Int64 = 0
+      var earliest = Int64.max
+      for v in c.victims {
+        let q = pods.priority[v.index]
+        sum += Int64(q) + Int64(Int32.max) + 1
+        if q == p { earliest = min(earliest, startTime(v).nanoseconds) }
+      }
+      return (-Int64(c.pdbViolations), -Int64(p), -sum, -Int64(c.victims.count), earliest)
     }
-    return remaining[0]
+    var best = 0
+    var bestScores = scores(candidates[0])
+    for i in 1..<candidates.count {
+      let s = scores(candidates[i])
+      if s > bestScores {
+        best = i
+        bestScores = s
+      }
+    }
+    return candidates[best]
   }
 }
