@@ -759,6 +759,17 @@ public final class Cluster {
     let p = firstPodOnNode[node.index]
     return p >= 0 ? PodID(UInt32(p)) : nil
   }
+  /// Appends to `out` the pods bound to `node` with priority below `priority` that are not
+  /// terminating, in the node's list order (preemption's dry runs ask for every candidate node).
+  public func collectPreemptible(on node: NodeID, below priority: Int32, into out: inout [PodID]) {
+    var p = firstPodOnNode[node.index]
+    while p >= 0 {
+      let q = PodID(UInt32(p))
+      if pods.priority[Int(p)] < priority && !pods.isTerminating(q) { out.append(q) }
+      p = nextPodOnNode[Int(p)]
+    }
+  }
+
   public func pod(after pod: PodID) -> PodID? {
     let p = nextPodOnNode[pod.index]
     return p >= 0 ? PodID(UInt32(p)) : nil

@@ -58,6 +58,8 @@ public final class DefaultPreemption {
   @exclusivity(unchecked) private var masks: [(pod: PodID, mask: UInt8)] = []
   @exclusivity(unchecked) private var violatingPods: [PodID] = []
   @exclusivity(unchecked) private var nonViolatingPods: [PodID] = []
+  /// `lower`'s sort keys: negated priority, start time, pod number.
+  @exclusivity(unchecked) private var keyed: [(Int64, Int64, UInt32)] = []
 
   public init(scheduler: Scheduler, seed: UInt64) {
     self.scheduler = scheduler
@@ -133,13 +135,28 @@ public final class DefaultPreemption {
     guard scheduler.lastRejection == nil else { return [] }
     var out: [Int] = []
     let status = UnsafePointer(scheduler.status.base)
+    // NodeResourcesFit's rows, most of them when pods must be evicted, in column passes.
+    let fit = scheduler.filterPlugins.firstIndex { $0 is NodeResourcesFitPlugin }
+    let fitPlugin = fit.map { scheduler.filterPlugins[$0] as! NodeResourcesFitPlugin }
     for seg in scheduler.lastWindow.segments {
+      var run = seg.lowerBound
       for r in seg {
         let code = Int(status[r])
-        guard code != 0 && code != 255 else { continue }
+        guard code != 0 && code != 255, code - 1 != fit else { continue }
+        if let fit, let fitPlugin {
+          fitPlugin.appendResolvable(
+            pod, cluster: cluster, rows: run..<r, status: status, code: UInt8(fit + 1),
+            into: &out)
+        }
+        run = r + 1
         if !scheduler.isUnresolvable(filter: code - 1, pod, node: NodeID(UInt32(r))) {
           out.append(r)
         }
+      }
+      if let fit, let fitPlugin {
+        fitPlugin.appendResolvable(
+          pod, cluster: cluster, rows: run..<seg.upperBound, status: status, code: UInt8(fit + 1),
+          into: &out)
       }
     }
     return out
@@ -246,8 +263,8 @@ public final class DefaultPreemption {
     otherFilters: [Int]
   ) -> Candidate? {
     // Pods already terminating keep their place until they are gone and are no one's victims.
-    collectLower(on: node, below: priority, into: &lower)
-    lower.removeAll { cluster.pods.isTerminating($0) }
+    lower.removeAll(keepingCapacity: true)
+    cluster.collectPreemptible(on: node, below: priority, into: &lower)
     guard !lower.isEmpty, scheduler.passes(pod, on: node, filters: otherFilters) else {
       return nil
     }
@@ -273,7 +290,7 @@ public final class DefaultPreemption {
     }
     for v in lower { add(v, -1) }
     guard fits() else { return nil }
-    lower.sort { moreImportant($0, $1) }
+    sortByImportance()
     splitByBudgets(allowed: budgetAllowance)
     var victims: [PodID] = []
     var violations = 0
@@ -291,6 +308,17 @@ public final class DefaultPreemption {
       victims.sort { moreImportant($0, $1) }
     }
     return Candidate(node: node, victims: victims, pdbViolations: violations)
+  }
+
+  /// Sorts `lower` by `moreImportant`, each pod's priority and start time read once.
+  private func sortByImportance() {
+    guard lower.count > 1 else { return }
+    keyed.removeAll(keepingCapacity: true)
+    for v in lower {
+      keyed.append((-Int64(cluster.pods.priority[v.index]), startTime(v).nanoseconds, v.rawValue))
+    }
+    keyed.sort { $0 < $1 }
+    for i in lower.indices { lower[i] = PodID(keyed[i].2) }
   }
 
   /// Splits `lower` (sorted) by PodDisruptionBudget into `violatingPods` and `nonViolatingPods`:

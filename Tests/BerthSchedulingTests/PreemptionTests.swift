@@ -1,7 +1,8 @@
 import BerthCore
-import BerthScheduling
 import BerthTestSupport
 import Testing
+
+@testable import BerthScheduling
 
 /// The scheduling queue and DefaultPreemption in virtual time, with hand-computed outcomes.
 struct PreemptionTests {
@@ -496,6 +497,15 @@ struct ArithmeticDryRunTests {
         let outcomes = zip(schedulers, ids).map { $0.scheduleOne($1) }
         #expect(outcomes[0] == outcomes[1], "seed \(seed) step \(step)")
         guard outcomes[0].node == nil, high else { continue }
+        // The potential nodes (NodeResourcesFit's rows in column passes) as node by node.
+        let info = PodInfo(ids[0], in: clusters[0])
+        let s0 = schedulers[0]
+        let reference = s0.lastWindow.rows.filter { r in
+          let code = Int(s0.status[r])
+          return code != 0 && code != 255
+            && !s0.isUnresolvable(filter: code - 1, info, node: NodeID(UInt32(r)))
+        }
+        #expect(preemption[0].potentialNodes(info) == reference, "seed \(seed) step \(step)")
         let d = zip(preemption, ids).map { $0.preempt($1, nominated: nil) }
         #expect(d[0] == d[1], "seed \(seed) step \(step)")
         guard let decision = d[0], d[0] == d[1] else { continue }

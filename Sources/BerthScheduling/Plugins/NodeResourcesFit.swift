@@ -250,6 +250,33 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     return false
   }
 
+  /// `isUnresolvable` for every row of `rows` whose status is `code`: appends, in order, the
+  /// rows where it is false (preemption's potential nodes, asked for every rejected row).
+  func appendResolvable(
+    _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafePointer<UInt8>, code: UInt8,
+    into out: inout [Int]
+  ) {
+    // SAFETY: rows within the node table (asserted); node columns and `status` have a row per node.
+    assert(
+      rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
+    let n = cluster.nodes
+    let (allocCPU, allocMem, allocEph) = (
+      UnsafePointer(n.allocatableCPU.base), UnsafePointer(n.allocatableMemory.base),
+      UnsafePointer(n.allocatableEphemeral.base)
+    )
+    let names = cluster.scalars.names
+    let scalars = pod.scalarRequests.filter {
+      $0.amount != 0 && !isIgnored(names[$0.resource.index])
+    }.map { (UnsafePointer(n.scalarAllocatable[$0.resource.index].base), $0.amount) }
+    let (cpu, mem) = (pod.requestCPU, pod.requestMemory)
+    let eph = pod.requestEphemeral > 0 ? pod.requestEphemeral : Int64.min
+    for i in rows where status[i] == code {
+      var unresolvable = cpu > allocCPU[i] || mem > allocMem[i] || eph > allocEph[i]
+      for (alloc, amount) in scalars where amount > alloc[i] { unresolvable = true }
+      if !unresolvable { out.append(i) }
+    }
+  }
+
   func failureReasons(_ pod: PodInfo, cluster: Cluster, node: NodeID) -> [String] {
     let n = cluster.nodes
     let i = node.index
