@@ -168,20 +168,8 @@ extension Scheduler {
 
   /// Whether `info` passes `filters` on `node`, their PreFilter state being the pod's.
   func passes(_ info: PodInfo, on node: NodeID, filters: [Int]) -> Bool {
-    // SAFETY: `node` is a node row; the status column has a row per node.
-    guard !filters.isEmpty else { return true }
-    ensureScratchCapacity()
-    let r = node.index
-    let saved = status[r]
-    defer { status[r] = saved }
-    status[r] = 0
-    let st = status.base
-    for i in filters {
-      filterRefs[i].filter(
-        info, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1))
-      if st[r] != 0 { return false }
-    }
-    return true
+    filters.isEmpty
+      || withClearedRow(node) { firstRejecting(info, row: $0, filters: filters) == nil }
   }
 
   /// The index of the first filter rejecting `node`, and whether it failed only once the
@@ -189,22 +177,40 @@ extension Scheduler {
   private func firstFailingFilter(_ info: PodInfo, on node: NodeID, withNominatedPods: Bool) -> (
     filter: Int, withNominatedPods: Bool
   )? {
+    withClearedRow(node) { r in
+      // Through the unretained plugin references: preemption's dry runs call this per candidate.
+      let active = filterRefs.indices.lazy.filter {
+        self.filterRefs[$0].preFilter(info, cluster: self.cluster)
+      }
+      if let i = firstRejecting(info, row: r, filters: active) { return (i, false) }
+      guard withNominatedPods, nominatedOnNode[r] != nil else { return nil }
+      filterWithNominatedPods(info, rows: r..<(r + 1), restoring: false)
+      return status[r] == 0 ? nil : (Int(status[r]) - 1, true)
+    }
+  }
+
+  /// Runs `body` on row `node` of the status column cleared, restoring it afterwards: the
+  /// single-node checks borrow the cycle's column.
+  private func withClearedRow<T>(_ node: NodeID, _ body: (Int) -> T) -> T {
     // SAFETY: `node` is a node row; the status column has a row per node.
     ensureScratchCapacity()
     let r = node.index
     let saved = status[r]
     defer { status[r] = saved }
     status[r] = 0
-    // Through the unretained plugin references: preemption's dry runs call this per candidate.
+    return body(r)
+  }
+
+  /// The first of `filters` rejecting row `r` (cleared by the caller), or nil.
+  private func firstRejecting(_ info: PodInfo, row r: Int, filters: some Sequence<Int>) -> Int? {
+    // SAFETY: `r` is a node row; the status column has a row per node (`withClearedRow`).
     let st = status.base
-    for i in filterRefs.indices where filterRefs[i].preFilter(info, cluster: cluster) {
+    for i in filters {
       filterRefs[i].filter(
         info, cluster: cluster, rows: r..<(r + 1), status: st, code: UInt8(i + 1))
-      if st[r] != 0 { return (i, false) }
+      if st[r] != 0 { return i }
     }
-    guard withNominatedPods, nominatedOnNode[r] != nil else { return nil }
-    filterWithNominatedPods(info, rows: r..<(r + 1), restoring: false)
-    return status[r] == 0 ? nil : (Int(status[r]) - 1, true)
+    return nil
   }
 
   /// The feasible rows of the last cycle's window, in iteration order.

@@ -187,13 +187,7 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
     let words = cluster.nodes.taintWords
     let tolerations = pod.constraints.tolerations
     for i in rows where status[i] == code {
-      var hits = 0
-      var only = 0
-      for w in 0..<words {
-        let hit = bits[i * words + w] & untoleratedHard[w]
-        hits += hit.nonzeroBitCount
-        if hit != 0 { only = w * 64 + hit.trailingZeroBitCount }
-      }
+      var (hits, only) = untolerated(row: i, bits: bits, words: words)
       if hits != 1 {
         let first = cluster.nodes.taints[i].first { $0.effect.isHard && !tolerations.tolerate($0) }
         guard let first, let id = cluster.taints.id(of: first) else { return false }
@@ -209,6 +203,23 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
     return ["node(s) had untolerated taint {\(t.key): \(t.value)}"]
   }
 
+  /// How many of row `i`'s hard taints the pod does not tolerate, and the id of one of them (the
+  /// only one when there is one; 0 when none).
+  @inline(__always)
+  private func untolerated(row i: Int, bits: UnsafePointer<UInt64>, words: Int) -> (
+    count: Int, one: Int
+  ) {
+    // SAFETY: the taint bitset column has `words` entries per node row; `i` is a node row.
+    var hits = 0
+    var one = 0
+    for w in 0..<words {
+      let hit = bits[i * words + w] & untoleratedHard[w]
+      hits += hit.nonzeroBitCount
+      if hit != 0 { one = w * 64 + hit.trailingZeroBitCount }
+    }
+    return (hits, one)
+  }
+
   /// `countReasons` row by row: clusters with more than 64 distinct taints, or pods that
   /// tolerate few of them.
   private func countMultiWord(
@@ -220,15 +231,9 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
     let words = cluster.nodes.taintWords
     for seg in window.segments {
       for i in seg where status[i] == code {
-        var hits = 0
-        var last = 0
-        for w in 0..<words {
-          let hit = bits[i * words + w] & untoleratedHard[w]
-          hits += hit.nonzeroBitCount
-          if hit != 0 { last = w * 64 + (63 - hit.leadingZeroBitCount) }
-        }
+        let (hits, one) = untolerated(row: i, bits: bits, words: words)
         if hits == 1 {
-          byTaint[last] += 1
+          byTaint[one] += 1
         } else {
           for r in failureReasons(pod, cluster: cluster, node: NodeID(UInt32(i))) {
             counts[r, default: 0] += 1
