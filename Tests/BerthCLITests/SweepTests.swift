@@ -9,6 +9,15 @@ let datasetsDir: String = URL(fileURLWithPath: #filePath).deletingLastPathCompon
 
 /// `berth sweep run`, `merge` and `job` end to end.
 struct SweepTests {
+  /// Runs shard i/n of `sweep` into `dir/i` for every i, one process at a time.
+  static func runShards(_ sweep: String, _ n: Int, into dir: String) {
+    for i in 0..<n {
+      let out = dir + "/\(i)"
+      #expect(
+        CLITests.run(["sweep", "run", sweep, "--shard", "\(i)/\(n)", "--out", out]).code == 0)
+    }
+  }
+
   /// Writes `dir/file`: a sweep named `name` of `experiment` with `spec` (settings and axes,
   /// indented as spec's fields); returns its path.
   static func sweepFile(
@@ -139,11 +148,7 @@ struct SweepTests {
   func sameAsTheCommand() throws {
     let d = try CLITests.tempDir()
     let sweep = try Self.compareSweep(d)
-    for i in 0..<2 {
-      #expect(
-        CLITests.run(["sweep", "run", sweep, "--shard", "\(i)/2", "--out", d + "/s/\(i)"]).code == 0
-      )
-    }
+    Self.runShards(sweep, 2, into: d + "/s")
     #expect(CLITests.run(["sweep", "merge", d + "/s/0", d + "/s/1", "--out", d + "/m"]).code == 0)
     let compare = [
       "compare", "--nodes", datasetsDir + "/openb-like/openb_node_list_gpu_node.csv", "--pods",
@@ -184,11 +189,7 @@ struct SweepTests {
     try FileManager.default.copyItem(
       atPath: datasetsDir + "/openb-like/openb_node_list_gpu_node.csv", toPath: nodes)
     let sweep = try Self.compareSweep(d, nodes: nodes)
-    for i in 0..<3 {
-      #expect(
-        CLITests.run(["sweep", "run", sweep, "--shard", "\(i)/3", "--out", d + "/s/\(i)"]).code == 0
-      )
-    }
+    Self.runShards(sweep, 3, into: d + "/s")
     func merge(_ dirs: [String]) -> String? {
       let r = CLITests.run(["sweep", "merge"] + dirs.map { d + "/" + $0 } + ["--out", d + "/m"])
       #expect(r.code != 0)
@@ -239,11 +240,7 @@ struct SweepTests {
   func emptyShards() throws {
     let d = try CLITests.tempDir()
     let sweep = try Self.autoscaleSweep(d)
-    for i in 0..<6 {
-      #expect(
-        CLITests.run(["sweep", "run", sweep, "--shard", "\(i)/6", "--out", d + "/s/\(i)"]).code == 0
-      )
-    }
+    Self.runShards(sweep, 6, into: d + "/s")
     #expect(try String(contentsOfFile: d + "/s/5/runs.tsv", encoding: .utf8) == "")
     #expect(CLITests.run(["sweep", "merge", d + "/s", "--out", d + "/m"]).code == 0)
     #expect(CLITests.run(["sweep", "run", sweep, "--out", d + "/whole"]).code == 0)
