@@ -487,14 +487,21 @@ public final class Scheduler {
     var present: UInt64 = 0
     for seg in walk.segments(start: 0, length: walk.count) { present |= Kernels.codeBits(st, seg) }
     // Bit 0 stands for fitting rows (and 64, 128, 192), bit 63 for rows outside (and 63, …):
-    // neither belongs in a failed pass of at most 61 filters.
-    guard filterPlugins.count <= 61, present & (1 | 1 << 63) == 0 else { return }
+    // neither belongs in a failed pass of at most 61 filters. An entry filled in part (its
+    // old counts zeroed above) must not stay.
+    guard filterPlugins.count <= 61, present & (1 | 1 << 63) == 0 else {
+      memo.drop(pass.memoKey)
+      return
+    }
     for i in activeFilters where present & (1 << UInt64(i + 1)) != 0 {
       for seg in walk.segments(start: 0, length: walk.count) {
         guard
           filterPlugins[i].classifyRejections(
             pod, cluster: cluster, rows: seg, status: st, code: UInt8(i + 1), into: cls)
-        else { return }
+        else {
+          memo.drop(pass.memoKey)
+          return
+        }
       }
     }
     e.counts.withUnsafeMutableBufferPointer { counts in
