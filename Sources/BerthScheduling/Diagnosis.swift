@@ -140,15 +140,17 @@ extension Scheduler {
     filterPlugins[i].isUnresolvable(pod, cluster: cluster, node: node)
   }
 
+  /// Filters whose verdicts read the node's spec alone, never the pods on it.
+  static let specOnlyFilters: Set<PluginName> = [
+    .nodeUnschedulable, .nodeName, .taintToleration, .nodeAffinity,
+  ]
+
   /// For a preemption dry run: when NodeResourcesFit is the only filter active for `info`
   /// whose verdict reads the pods on a node — the others active are NodeUnschedulable,
   /// NodeName, TaintToleration and NodeAffinity, which read the node's spec alone — and it
   /// checks no extended resource, Fit's index and the other active filters' (in order); else
   /// nil. Runs the filters' PreFilter for the pod, whose state the dry runs then use.
   func resourceOnlyFit(_ info: PodInfo) -> (fit: Int, others: [Int])? {
-    let specOnly: Set<PluginName> = [
-      .nodeUnschedulable, .nodeName, .taintToleration, .nodeAffinity,
-    ]
     var fit: Int?
     var others: [Int] = []
     for i in filterRefs.indices where filterRefs[i].preFilter(info, cluster: cluster) {
@@ -157,7 +159,7 @@ extension Scheduler {
         plugin.checksNoExtendedResource
       {
         fit = i
-      } else if specOnly.contains(name) {
+      } else if Scheduler.specOnlyFilters.contains(name) {
         others.append(i)
       } else {
         return nil

@@ -231,7 +231,7 @@ public final class DefaultPreemption {
       for v in lower where !cluster.pods.isBound(v) { cluster.bind(v, to: node, gpus: devices(v)) }
     }
     guard scheduler.fits(pod, on: node) else { return nil }
-    lower.sort { moreImportant($0, $1) }
+    sortByImportance()
     splitByBudgets(allowed: budgetAllowance)
     var victims: [PodID] = []
     var violations = 0
@@ -294,8 +294,9 @@ public final class DefaultPreemption {
     splitByBudgets(allowed: budgetAllowance)
     var victims: [PodID] = []
     var violations = 0
-    for (group, violating) in [(violatingPods, true), (nonViolatingPods, false)] {
-      for v in group {
+    // Reprieve PDB-violating pods first, then the others (no list of the two built per node).
+    for violating in [true, false] {
+      for v in violating ? violatingPods : nonViolatingPods {
         add(v, 1)
         if !fits() {
           add(v, -1)
