@@ -89,8 +89,9 @@ public enum GoDuration {
         v += UInt64(Double(fraction) * (Double(unit) / scale))
         guard v <= limit else { throw invalid }
       }
+      // Both are at most 2^63: their sum can leave UInt64 (Go's wraps to a small value there).
+      guard v <= limit - d else { throw invalid }
       d += v
-      guard d <= limit else { throw invalid }
       s.removeFirst(j)
     }
     if negative { return d == limit ? Int64.min : -Int64(d) }

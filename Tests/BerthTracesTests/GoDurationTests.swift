@@ -40,6 +40,8 @@ struct GoDurationTests {
       "", "3", "-", "s", ".", "-.", ".s", "+.s", "1d", "\u{85}\u{85}", "hello world", "1s ",
       "9223372036854775808ns", "9223372036854775.808us", "9223372036s854ms775us808ns",
       "-9223372036854775809ns", "1h-5m",
+      // Two maximal terms summed past UInt64 (a fuzz finding: it trapped).
+      "9223372036854775808ns9223372036854775808ns",
     ])
   func invalid(text: String) {
     do {
