@@ -14,8 +14,17 @@ enum Kernels {
   /// Rows in `rows` whose status is 0.
   static func countZeros(_ st: UnsafePointer<UInt8>, _ rows: Range<Int>) -> Int {
     // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
+    // Counted in bytes over blocks of 255 rows (no byte count can wrap): a byte per lane, where
+    // a running Int would widen every status byte to 64 bits.
     var n = 0
-    for i in rows { n &+= Int(bit(st[i] == 0)) }
+    var lo = rows.lowerBound
+    while lo < rows.upperBound {
+      let hi = min(lo &+ 255, rows.upperBound)
+      var c: UInt8 = 0
+      for i in lo..<hi { c &+= bit(st[i] == 0) }
+      n &+= Int(c)
+      lo = hi
+    }
     return n
   }
 

@@ -167,6 +167,11 @@ public protocol FilterPlugin: SchedulingPlugin {
   /// Whether the plugin passes every pod without looking (its PreFilter always says so): the
   /// cycle then skips even the call. The volume plugins, as Berth models no claims.
   var passesEveryPod: Bool { get }
+  /// Whether `filter` may run on disjoint row ranges from two threads at once within one cycle
+  /// (after one PreFilter): it writes only the status rows it is given and reads its PreFilter
+  /// state without changing it. Then a long pass is split between two cores
+  /// (`Scheduler.usesSecondCore`). Off by default.
+  var filtersRowsConcurrently: Bool { get }
   /// Upstream's QueueingHint for `pod`, which this plugin rejected in its last attempt: whether
   /// `change` may make it schedulable (Queue) or cannot (QueueSkip). Asked only for changes the
   /// plugin registers for (`ClusterEvent.concerns`). Cold path.
@@ -284,6 +289,7 @@ extension FilterPlugin {
     return true
   }
   public var passesEveryPod: Bool { false }
+  public var filtersRowsConcurrently: Bool { false }
 
   /// A new node helps when this plugin accepts the pod there (NodeName; NodePorts on a node with
   /// no pods); anything else always may.
@@ -363,6 +369,10 @@ public protocol ScorePlugin: SchedulingPlugin {
   /// spreads): then the scheduler keeps scores across cycles and recomputes only rows whose node
   /// changed (see `NodeTable.journal`).
   var scoresAreNodeLocal: Bool { get }
+  /// Whether `score` may run on disjoint row ranges from two threads at once within one cycle
+  /// (after one PreScore): it writes only the score rows it is given and reads its PreScore
+  /// state without changing it (`Scheduler.usesSecondCore`). Off by default.
+  var scoresRowsConcurrently: Bool { get }
   // The cycle's per-pod calls on an unretained instance (see `ScoreCall`), implemented once
   // below for every plugin.
   static func unretainedPreScore(
@@ -382,6 +392,7 @@ extension ScorePlugin {
     _ scores: UnsafeMutablePointer<Int64>, window: Window, status: UnsafePointer<UInt8>
   ) {}
   public var scoresAreNodeLocal: Bool { false }
+  public var scoresRowsConcurrently: Bool { false }
 
   public static func unretainedPreScore(
     _ object: UnsafeRawPointer, _ pod: PodInfo, _ cluster: Cluster, _ window: Window,

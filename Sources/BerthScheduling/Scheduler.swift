@@ -68,7 +68,20 @@ public final class Scheduler {
     return min(max((expected + expected / 8 + 63) & ~63, 64), 4_096)
   }
   /// Rows per scoring chunk: a plugin's scores for 2,048 rows (16 KiB) are summed while in L1.
+  /// Chunks begin at multiples of it (row numbers), so two never share a word of the node-local
+  /// caches' bitmaps (64 rows per word) and a pass can be split between threads by chunk.
   public static let scoreChunkRows = 2048
+
+  /// Split long filter and score passes between the calling thread and the process's
+  /// `SpinningWorker`, by chunks of `scoreChunkRows`, when every plugin of the pass allows it
+  /// (`filtersRowsConcurrently`, `scoresRowsConcurrently`). Decisions are the same either way:
+  /// each chunk's verdicts, scores and maximum are its own. Off by default — experiments run
+  /// side by side already use the cores; `berth schedule --cores 2` turns it on.
+  @exclusivity(unchecked) public var usesSecondCore = false
+  /// Walks shorter than this stay on one core: handing a job over costs about a microsecond.
+  public static let splitRows = 10_000
+  /// Filter and score passes handed to both threads so far.
+  @exclusivity(unchecked) public private(set) var splitPasses = 0
 
   // Scratch columns, one row per node; reused by every cycle.
   @exclusivity(unchecked) public private(set) var status: Column<UInt8>
@@ -85,6 +98,16 @@ public final class Scheduler {
   >()
   /// The largest total the last `scoreFeasibleNodes` wrote (`Int64.min`: no feasible row).
   @exclusivity(unchecked) private var windowMax = Int64.min
+  /// The last `scoreFeasibleNodes`' chunks in walk order, each with its largest total and how
+  /// many of its rows have that total: `selectHost` finds the tie it draws from these.
+  @exclusivity(unchecked) private var scoreChunks = ScratchList<ScoreChunk>()
+  /// The score columns the chunked and cached plugins write (per `chunked`, `cached` entry).
+  @exclusivity(unchecked) private var chunkedColumns = ScratchList<UnsafeMutablePointer<Int64>>()
+  @exclusivity(unchecked) private var cachedColumns = ScratchList<UnsafeMutablePointer<Int64>>()
+  /// Per chunk of a filter pass split between threads, its feasible rows.
+  @exclusivity(unchecked) private var feasibleInChunk = ScratchList<Int>()
+  /// Whether the last `scoreFeasibleNodes` counted each chunk's ties.
+  @exclusivity(unchecked) private var countsTies = false
 
   /// Keep node-local filter verdicts and raw scores across cycles (see
   /// `FilterPlugin.verdictsAreNodeLocal`, `ScorePlugin.scoresAreNodeLocal`): a row is
@@ -220,9 +243,12 @@ public final class Scheduler {
 
   deinit {
     // SAFETY: the scheduler owns its scratch lists alone; none is used after deinit.
-    for list in [activeFilters, chunked, cached, lastCached] { list.deallocate() }
+    for list in [activeFilters, chunked, cached, lastCached, feasibleInChunk] { list.deallocate() }
     perNode.deallocate()
     terms.deallocate()
+    scoreChunks.deallocate()
+    chunkedColumns.deallocate()
+    cachedColumns.deallocate()
   }
 
   /// Schedules one pod and, on success, binds it.
@@ -339,6 +365,10 @@ public final class Scheduler {
     // A fragmented walk is filtered whole, in row order, once the search needs more than a
     // first chunk — at once when that chunk would be an eighth of the nodes or more.
     let fragmented = isFragmented(walk)
+    // With a second core, a search that must examine every remaining row takes them in one
+    // chunk, filtered in pieces by both threads.
+    var concurrent = usesSecondCore && n >= Self.splitRows && nominatedOnNode.isEmpty
+    for i in activeFilters { concurrent = concurrent && filterRefs[i].filtersRowsConcurrently }
     var filteredAll = false
     var examined = 0
     var feasible = 0
@@ -353,14 +383,19 @@ public final class Scheduler {
       // row order, a range per run after node churn.
       let p = (start + examined) % n
       let length = min(
-        filteredAll
+        filteredAll || (concurrent && toFind - feasible >= n - examined)
           ? n
           : Scheduler.chunkRows(toFind: toFind - feasible, feasible: feasible, examined: examined),
         n - examined, n - p)
       for rows in Window.segments(of: walk, start: p, length: length) {
         assert(!rows.isEmpty && rows.upperBound <= walk.rowCount, "an empty or out-of-table run")
-        if !filteredAll { filter(pod, rows: rows, status: st, reuseVerdicts: reuseVerdicts) }
-        let inRows = Kernels.countZeros(st, rows)
+        let inRows: Int
+        if concurrent && !filteredAll && rows.count >= 2 * Self.scoreChunkRows {
+          inRows = filterConcurrently(pod, rows: rows, status: st, reuseVerdicts: reuseVerdicts)
+        } else {
+          if !filteredAll { filter(pod, rows: rows, status: st, reuseVerdicts: reuseVerdicts) }
+          inRows = Kernels.countZeros(st, rows)
+        }
         if feasible + inRows >= toFind {
           // Stop right after the node that completes the search, as a sequential walk would.
           let cut = Kernels.indexOfZero(st, rows, ordinal: toFind - feasible)
@@ -532,6 +567,26 @@ public final class Scheduler {
       }
     }
     if !nominatedOnNode.isEmpty { filterWithNominatedPods(pod, rows: rows) }
+  }
+
+  /// `filter` on `rows` by chunks shared with the worker thread, each chunk's feasible rows
+  /// counted while in cache; returns their sum.
+  private func filterConcurrently(
+    _ pod: PodInfo, rows: Range<Int>, status st: UnsafeMutablePointer<UInt8>, reuseVerdicts: Bool
+  ) -> Int {
+    let chunks = AlignedChunks(rows)
+    splitPasses += 1
+    feasibleInChunk.removeAll()
+    for _ in 0..<chunks.count { feasibleInChunk.append(0) }
+    let counts = feasibleInChunk.base
+    SpinningWorker.shared.forEach(chunks.count) { k in
+      // SAFETY: chunk k lies in `rows`; each call writes only its rows and its count.
+      filter(pod, rows: chunks[k], status: st, reuseVerdicts: reuseVerdicts)
+      counts[k] = Kernels.countZeros(st, chunks[k])
+    }
+    var total = 0
+    for k in 0..<chunks.count { total &+= counts[k] }
+    return total
   }
 
   /// Whether `walk` is split into runs short enough to filter and score in row order.
@@ -816,8 +871,17 @@ public final class Scheduler {
       case .perNode:
         // Normalisation needs every feasible row first: a whole-window pass.
         let col = scoreColumns[p].base
+        let split = splits(window) && scoreRefs[p].scoresRowsConcurrently
         for seg in window.segments {
-          scoreRefs[p].score(pod, cluster: cluster, rows: seg, into: col)
+          if split && seg.count >= Self.splitRows {
+            let chunks = AlignedChunks(seg)
+            splitPasses += 1
+            SpinningWorker.shared.forEach(chunks.count) { k in
+              scoreRefs[p].score(pod, cluster: cluster, rows: chunks[k], into: col)
+            }
+          } else {
+            scoreRefs[p].score(pod, cluster: cluster, rows: seg, into: col)
+          }
         }
         if normalization == .custom {
           scoreRefs[p].normalize(col, window: window, status: st)
@@ -836,29 +900,58 @@ public final class Scheduler {
       }
     }
     // Chunk by chunk, so each plugin's scores are summed while still in L1.
-    let tot = total.base
-    windowMax = Int64.min
-    for seg in window.segments {
-      var lo = seg.lowerBound
-      while lo < seg.upperBound {
-        let rows = lo..<min(lo + Scheduler.scoreChunkRows, seg.upperBound)
-        terms.removeAll()
-        if !cached.isEmpty {
-          refreshCachedScores(pod, rows: rows)
-          for p in cached { terms.append((UnsafePointer(scoreColumns[p].base), scoreWeights[p])) }
-        }
-        for p in chunked {
-          let col = scoreColumns[p].base
-          scoreRefs[p].score(pod, cluster: cluster, rows: rows, into: col)
-          terms.append((UnsafePointer(col), scoreWeights[p]))
-        }
-        for (col, w) in perNode { terms.append((UnsafePointer(col), w)) }
-        windowMax = max(
-          windowMax,
-          Kernels.weightedSum(into: tot, constant: constant, terms.buffer, status: st, rows))
-        lo = rows.upperBound
-      }
+    terms.removeAll()
+    cachedColumns.removeAll()
+    chunkedColumns.removeAll()
+    var concurrent = splits(window)
+    for p in cached {
+      cachedColumns.append(scoreColumns[p].base)
+      terms.append((UnsafePointer(scoreColumns[p].base), scoreWeights[p]))
+      concurrent = concurrent && scoreRefs[p].scoresRowsConcurrently
     }
+    for p in chunked {
+      chunkedColumns.append(scoreColumns[p].base)
+      terms.append((UnsafePointer(scoreColumns[p].base), scoreWeights[p]))
+      concurrent = concurrent && scoreRefs[p].scoresRowsConcurrently
+    }
+    for (col, w) in perNode { terms.append((UnsafePointer(col), w)) }
+    scoreChunks.removeAll()
+    for seg in window.segments {
+      let chunks = AlignedChunks(seg)
+      for k in 0..<chunks.count { scoreChunks.append(ScoreChunk(chunks[k])) }
+    }
+    // Ties are counted per chunk while it is in L1, for the uniform draw over the walk's ties
+    // (a fragmented walk was scored in row order: `selectHost` walks it instead).
+    countsTies = tieBreak == .uniform && tieRanks == nil && window.walk === walkWindow.walk
+    let chunks = scoreChunks.base
+    let tot = total.base
+    func scoreChunk(_ k: Int) {
+      // SAFETY: chunk k lies in the window's rows; each call writes only its own rows of the
+      // score and total columns (and of the cache's bitmap: chunks start at word boundaries)
+      // and its own chunk entry.
+      let rows = chunks[k].rows
+      if !cached.isEmpty { refreshCachedScores(pod, rows: rows) }
+      for j in chunked.indices {
+        scoreRefs[chunked.base[j]].score(
+          pod, cluster: cluster, rows: rows, into: chunkedColumns.base[j])
+      }
+      let m = Kernels.weightedSum(into: tot, constant: constant, terms.buffer, status: st, rows)
+      chunks[k].max = m
+      if countsTies && m != Int64.min { chunks[k].ties = Kernels.count(of: m, tot, rows) }
+    }
+    if concurrent {
+      splitPasses += 1
+      SpinningWorker.shared.forEach(scoreChunks.count, scoreChunk)
+    } else {
+      for k in 0..<scoreChunks.count { scoreChunk(k) }
+    }
+    windowMax = Int64.min
+    for k in 0..<scoreChunks.count { windowMax = max(windowMax, chunks[k].max) }
+  }
+
+  /// Whether a pass over `window` is split between two threads (`usesSecondCore`).
+  @inline(__always) private func splits(_ window: Window) -> Bool {
+    usesSecondCore && window.length >= Self.splitRows
   }
 
   /// Brings the node-local plugins' cached scores in `rows` up to date: only runs of rows whose
@@ -866,9 +959,9 @@ public final class Scheduler {
   private func refreshCachedScores(_ pod: PodInfo, rows: Range<Int>) {
     // SAFETY: `rows` is a chunk of the window; score columns have a row per node.
     nodeLocal.scoreBits.refresh(rows) { run in
-      for p in cached {
-        let col = scoreColumns[p].base
-        scoreRefs[p].score(pod, cluster: cluster, rows: run, into: col)
+      for j in cached.indices {
+        scoreRefs[cached.base[j]].score(
+          pod, cluster: cluster, rows: run, into: cachedColumns.base[j])
       }
     }
   }
@@ -906,6 +999,18 @@ public final class Scheduler {
         }
       }
       return (NodeID(UInt32(lowest.row)), best)
+    case .uniform where countsTies:
+      // The chunks are the window's rows in walk order, their ties counted when scored.
+      var ties = 0
+      for c in scoreChunks where c.max == best { ties += c.ties }
+      var r = ties == 1 ? 0 : shared.rng.nextInt(below: ties)
+      for c in scoreChunks where c.max == best {
+        if r < c.ties, let i = Kernels.firstIndex(of: best, tot, c.rows, ordinal: r + 1) {
+          return (NodeID(UInt32(i)), best)
+        }
+        r -= c.ties
+      }
+      preconditionFailure("tie count disagrees with the total column")
     case .uniform:
       var ties = 0
       for seg in window.segments { ties += Kernels.count(of: best, tot, seg) }
@@ -980,6 +1085,7 @@ struct FilterCall {
   let verdictsAreNodeLocal: Bool
   let verdictsFollowFilterShape: Bool
   let passesEveryPod: Bool
+  let filtersRowsConcurrently: Bool
 
   init(_ plugin: any FilterPlugin) {
     // SAFETY: unretained; the scheduler's plugin list owns the plugin for this value's lifetime.
@@ -988,6 +1094,7 @@ struct FilterCall {
     verdictsAreNodeLocal = plugin.verdictsAreNodeLocal
     verdictsFollowFilterShape = plugin.verdictsFollowFilterShape
     passesEveryPod = plugin.passesEveryPod
+    filtersRowsConcurrently = plugin.filtersRowsConcurrently
   }
 
   @inline(__always) func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool {
@@ -1012,6 +1119,7 @@ private struct ScoreCall {
   let type: any ScorePlugin.Type
   let normalization: ScoreNormalization
   let scoresAreNodeLocal: Bool
+  let scoresRowsConcurrently: Bool
 
   init(_ plugin: any ScorePlugin) {
     // SAFETY: unretained; the scheduler's plugin list owns the plugin for this value's lifetime.
@@ -1019,6 +1127,7 @@ private struct ScoreCall {
     type = Swift.type(of: plugin)
     normalization = plugin.normalization
     scoresAreNodeLocal = plugin.scoresAreNodeLocal
+    scoresRowsConcurrently = plugin.scoresRowsConcurrently
   }
 
   @inline(__always) func preScore(
@@ -1068,5 +1177,34 @@ public final class SharedCycleState {
     guard let node else { return }
     nominatedNodeRow[pod.index] = node.index
     nominatedOnNode[node.index, default: []].append(pod)
+  }
+}
+
+/// One chunk of a scored window: its rows, largest total and the rows tied at it.
+struct ScoreChunk: BitwiseCopyable {
+  let lower: Int
+  let upper: Int
+  var max = Int64.min
+  var ties = 0
+
+  init(_ rows: Range<Int>) { (lower, upper) = (rows.lowerBound, rows.upperBound) }
+  var rows: Range<Int> { lower..<upper }
+}
+
+/// A range of rows cut at multiples of `Scheduler.scoreChunkRows` (row numbers, not offsets):
+/// the first and last pieces may be shorter.
+struct AlignedChunks {
+  let rows: Range<Int>
+  init(_ rows: Range<Int>) { self.rows = rows }
+
+  var count: Int {
+    let size = Scheduler.scoreChunkRows
+    return rows.isEmpty ? 0 : (rows.upperBound - 1) / size - rows.lowerBound / size + 1
+  }
+
+  subscript(k: Int) -> Range<Int> {
+    let size = Scheduler.scoreChunkRows
+    let first = (rows.lowerBound / size + k) * size
+    return max(first, rows.lowerBound)..<min(first + size, rows.upperBound)
   }
 }

@@ -21,6 +21,8 @@ final class BalancedAllocationPlugin: ScorePlugin {
   let normalization = ScoreNormalization.none
   /// Node-local: the pod's requests against the node's own columns.
   let scoresAreNodeLocal = true
+  /// Reads the node columns and PreScore's list; writes only its rows.
+  let scoresRowsConcurrently = true
   let arguments: BalancedAllocationArguments
   /// `arguments.resources`, resolved.
   let resources: [ScoringResource]

@@ -20,6 +20,8 @@ final class ImageLocalityPlugin: ScorePlugin {
   /// Node-local: the pod's images against the node's own (and their spread, which changes only
   /// with the node count).
   let scoresAreNodeLocal = true
+  /// Reads PreScore's per-node sums; writes only its rows.
+  let scoresRowsConcurrently = true
   static let minThreshold: Int64 = 23 * 1024 * 1024
   static let maxContainerThreshold: Int64 = 1000 * 1024 * 1024
 

@@ -129,6 +129,10 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
   let added: NodeAffinity?
   /// Node-local: the pod's selectors against the node's own labels (and name).
   let verdictsAreNodeLocal = true
+  /// Filter and score write only their rows of the output and of the row-indexed scratch
+  /// columns, which PreFilter sizes.
+  let filtersRowsConcurrently = true
+  let scoresRowsConcurrently = true
 
   /// A pod constraint set's selectors, compiled; a class so that the per-cycle hand-over from
   /// the cache is one reference, not a copy of four arrays.

@@ -107,6 +107,10 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
   /// Node-local: the pod's requests against the node's own columns.
   let scoresAreNodeLocal = true
   let verdictsAreNodeLocal = true
+  /// Filter and score read the node columns and PreFilter/PreScore's lists, and write only
+  /// their rows.
+  let filtersRowsConcurrently = true
+  let scoresRowsConcurrently = true
   let arguments: NodeResourcesFitArguments
   /// Shape with scores ×10, as `requestedToCapacityRatioScorer` scales them.
   let shape: [UtilizationShapePoint]

@@ -22,6 +22,9 @@ final class NodeUnschedulablePlugin: FilterPlugin {
         Taint(key: unschedulableTaintKey, effect: .noSchedule))
   }
 
+  /// Reads one node column; writes only its rows.
+  let filtersRowsConcurrently = true
+
   func filter(
     _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>,
     code: UInt8
@@ -65,6 +68,9 @@ final class NodeNamePlugin: FilterPlugin {
   static let reason = "node(s) didn't match the requested node name"
 
   func preFilter(_ pod: PodInfo, cluster: Cluster) -> Bool { !pod.constraints.nodeName.isEmpty }
+
+  /// Reads the node names' index; writes only its rows.
+  let filtersRowsConcurrently = true
 
   func filter(
     _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>,

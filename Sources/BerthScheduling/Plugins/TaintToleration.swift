@@ -66,6 +66,11 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
     return rejectsAny
   }
 
+  /// Filter and score read PreFilter/PreScore's masks and the taint column; each writes only
+  /// its rows.
+  let filtersRowsConcurrently = true
+  let scoresRowsConcurrently = true
+
   func filter(
     _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>,
     code: UInt8

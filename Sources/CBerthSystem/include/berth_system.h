@@ -45,4 +45,14 @@ static inline int berth_target_converts_int64_vectors(void) {
 /// effect on results). For loops over rows scattered through large columns.
 static inline void berth_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
 
+/// Tells the CPU the thread is spinning on a flag (x86 `pause`, Arm `yield`): fewer wasted
+/// cycles and no memory-order mis-speculation when the flag changes.
+static inline void berth_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
 #endif
