@@ -762,11 +762,21 @@ public final class Cluster {
   /// Appends to `out` the pods bound to `node` with priority below `priority` that are not
   /// terminating, in the node's list order (preemption's dry runs ask for every candidate node).
   public func collectPreemptible(on node: NodeID, below priority: Int32, into out: inout [PodID]) {
-    var p = firstPodOnNode[node.index]
-    while p >= 0 {
-      let q = PodID(UInt32(p))
-      if pods.priority[Int(p)] < priority && !pods.isTerminating(q) { out.append(q) }
-      p = nextPodOnNode[Int(p)]
+    // SAFETY: the node's list holds rows of the pod table, and every pod column (as the list
+    // itself) has a row per pod row. Read through base pointers: a dry run walks the lists of
+    // hundreds of nodes, and a column read through its object costs a retain and a release.
+    let ranks = UnsafePointer(pods.priority.base)
+    let due = UnsafePointer(pods.deletionDueAt.base)
+    let deleted = UnsafePointer(pods.deletedAt.base)
+    nextPodOnNode.withUnsafeBufferPointer { next in
+      var p = firstPodOnNode[node.index]
+      while p >= 0 {
+        let i = Int(p)
+        // `PodTable.isTerminating`: a deletion due and not yet done.
+        let terminating = due[i] != PodTable.never && deleted[i] == PodTable.never
+        if ranks[i] < priority && !terminating { out.append(PodID(UInt32(p))) }
+        p = next[i]
+      }
     }
   }
 

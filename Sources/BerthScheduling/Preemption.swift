@@ -60,6 +60,9 @@ public final class DefaultPreemption {
   @exclusivity(unchecked) private var nonViolatingPods: [PodID] = []
   /// `lower`'s sort keys: negated priority, start time, pod number.
   @exclusivity(unchecked) private var keyed: [(Int64, Int64, UInt32)] = []
+  /// The victims of every candidate of the current `preempt`, one candidate's after another
+  /// (`Candidate.victims`): a dry run on each of hundreds of nodes allocates no list of its own.
+  @exclusivity(unchecked) private var victimStore: [PodID] = []
 
   public init(scheduler: Scheduler, seed: UInt64) {
     self.scheduler = scheduler
@@ -98,6 +101,7 @@ public final class DefaultPreemption {
     }
     var nonViolating: [Candidate] = []
     var violating: [Candidate] = []
+    victimStore.removeAll(keepingCapacity: true)
     let fit = dryRunsByArithmetic ? scheduler.resourceOnlyFit(info) : nil
     if fit != nil { arithmeticPreemptions += 1 }
     for i in 0..<count {
@@ -119,13 +123,15 @@ public final class DefaultPreemption {
     let candidates = nonViolating + violating
     guard let chosen = pickOne(candidates) else { return nil }
     return PreemptionDecision(
-      node: chosen.node, victims: chosen.victims, pdbViolations: chosen.pdbViolations,
+      node: chosen.node, victims: Array(victimStore[chosen.victims]),
+      pdbViolations: chosen.pdbViolations,
       candidates: candidates.count)
   }
 
   struct Candidate {
     var node: NodeID
-    var victims: [PodID]
+    /// The victims' positions in `victimStore`.
+    var victims: Range<Int>
     var pdbViolations: Int
   }
 
@@ -233,7 +239,7 @@ public final class DefaultPreemption {
     guard scheduler.fits(pod, on: node) else { return nil }
     sortByImportance()
     splitByBudgets(allowed: budgetAllowance)
-    var victims: [PodID] = []
+    let first = victimStore.count
     var violations = 0
     // Reprieve PDB-violating pods first, then the others.
     func reprieve(_ group: [PodID], violating: Bool) {
@@ -241,7 +247,7 @@ public final class DefaultPreemption {
         cluster.bind(v, to: node, gpus: devices(v))
         if !scheduler.fits(pod, on: node) {
           cluster.unbind(v)
-          victims.append(v)
+          victimStore.append(v)
           if violating { violations += 1 }
         }
       }
@@ -249,9 +255,9 @@ public final class DefaultPreemption {
     reprieve(violatingPods, violating: true)
     reprieve(nonViolatingPods, violating: false)
     if !violatingPods.isEmpty && !nonViolatingPods.isEmpty {
-      victims.sort { moreImportant($0, $1) }
+      victimStore[first...].sort { moreImportant($0, $1) }
     }
-    return Candidate(node: node, victims: victims, pdbViolations: violations)
+    return Candidate(node: node, victims: first..<victimStore.count, pdbViolations: violations)
   }
 
   /// `selectVictims` by arithmetic: the node's requested CPU, memory, ephemeral storage and pod
@@ -268,47 +274,45 @@ public final class DefaultPreemption {
     guard !lower.isEmpty, scheduler.passes(pod, on: node, filters: otherFilters) else {
       return nil
     }
-    let (n, pods, r) = (cluster.nodes, cluster.pods, node.index)
-    var used = (
-      cpu: n.requestedCPU[r], memory: n.requestedMemory[r], ephemeral: n.requestedEphemeral[r],
-      count: n.podCount[r]
-    )
-    func add(_ v: PodID, _ sign: Int64) {
-      used.cpu += sign * pods.requestCPU[v.index]
-      used.memory += sign * pods.requestMemory[v.index]
-      used.ephemeral += sign * pods.requestEphemeral[v.index]
-      used.count += sign
-    }
-    // NodeResourcesFit's filter: room for one more pod, and each positive request within what
-    // is left.
-    func fits() -> Bool {
-      used.count + 1 <= n.allocatablePods[r]
-        && (pod.requestCPU <= 0 || pod.requestCPU <= n.allocatableCPU[r] - used.cpu)
-        && (pod.requestMemory <= 0 || pod.requestMemory <= n.allocatableMemory[r] - used.memory)
-        && (pod.requestEphemeral <= 0
-          || pod.requestEphemeral <= n.allocatableEphemeral[r] - used.ephemeral)
-    }
-    for v in lower { add(v, -1) }
-    guard fits() else { return nil }
+    // SAFETY: `node` is a node row and victims are pod rows (`DryRunNode`).
+    var used = DryRunNode(node, in: cluster)
+    for v in lower { used.add(v, -1) }
+    guard used.fits(pod) else { return nil }
     sortByImportance()
-    splitByBudgets(allowed: budgetAllowance)
-    var victims: [PodID] = []
+    let first = victimStore.count
     var violations = 0
-    // Reprieve PDB-violating pods first, then the others (no list of the two built per node).
-    for violating in [true, false] {
-      for v in violating ? violatingPods : nonViolatingPods {
-        add(v, 1)
-        if !fits() {
-          add(v, -1)
-          victims.append(v)
-          if violating { violations += 1 }
+    // Reprieve PDB-violating pods first, then the others; without budgets every pod is of the
+    // others, in `lower`'s order.
+    if budgetAllowance.isEmpty {
+      for v in lower {
+        used.add(v, 1)
+        if !used.fits(pod) {
+          used.add(v, -1)
+          victimStore.append(v)
         }
+      }
+      return Candidate(node: node, victims: first..<victimStore.count, pdbViolations: 0)
+    }
+    splitByBudgets(allowed: budgetAllowance)
+    for v in violatingPods {
+      used.add(v, 1)
+      if !used.fits(pod) {
+        used.add(v, -1)
+        victimStore.append(v)
+        violations += 1
+      }
+    }
+    for v in nonViolatingPods {
+      used.add(v, 1)
+      if !used.fits(pod) {
+        used.add(v, -1)
+        victimStore.append(v)
       }
     }
     if !violatingPods.isEmpty && !nonViolatingPods.isEmpty {
-      victims.sort { moreImportant($0, $1) }
+      victimStore[first...].sort { moreImportant($0, $1) }
     }
-    return Candidate(node: node, victims: victims, pdbViolations: violations)
+    return Candidate(node: node, victims: first..<victimStore.count, pdbViolations: violations)
   }
 
   /// Sorts `lower` by `moreImportant`, each pod's priority and start time read once.
@@ -348,13 +352,13 @@ public final class DefaultPreemption {
     if candidates.count == 1 { return candidates[0] }
     let pods = cluster.pods
     func scores(_ c: Candidate) -> (Int64, Int64, Int64, Int64, Int64) {
-      guard let top = c.victims.first else {
+      guard let top = c.victims.first.map({ victimStore[$0] }) else {
         return (-Int64(c.pdbViolations), .min, 0, 0, .min)
       }
       let p = pods.priority[top.index]
       var sum: Int64 = 0
       var earliest = Int64.max
-      for v in c.victims {
+      for v in victimStore[c.victims] {
         let q = pods.priority[v.index]
         sum += Int64(q) + Int64(Int32.max) + 1
         if q == p { earliest = min(earliest, startTime(v).nanoseconds) }
@@ -371,5 +375,52 @@ public final class DefaultPreemption {
       }
     }
     return candidates[best]
+  }
+}
+
+/// A node's requested amounts during an arithmetic dry run, with what it can hold, and
+/// NodeResourcesFit's filter for the preemptor against them. Pod requests are read through the
+/// columns' base pointers: a column read through its object costs a retain and a release, and
+/// a dry run visits hundreds of nodes.
+private struct DryRunNode {
+  var cpu: Int64
+  var memory: Int64
+  var ephemeral: Int64
+  var count: Int64
+  let room: (cpu: Int64, memory: Int64, ephemeral: Int64, count: Int64)
+  let requests:
+    (cpu: UnsafePointer<Int64>, memory: UnsafePointer<Int64>, ephemeral: UnsafePointer<Int64>)
+
+  init(_ node: NodeID, in cluster: Cluster) {
+    // SAFETY: `node` is a row of the node table; the pod columns stay allocated while the
+    // cluster lives, which outlasts the dry run.
+    let (n, r, p) = (cluster.nodes, node.index, cluster.pods)
+    (cpu, memory, ephemeral, count) = (
+      n.requestedCPU[r], n.requestedMemory[r], n.requestedEphemeral[r], n.podCount[r]
+    )
+    room = (
+      n.allocatableCPU[r], n.allocatableMemory[r], n.allocatableEphemeral[r], n.allocatablePods[r]
+    )
+    requests = (
+      UnsafePointer(p.requestCPU.base), UnsafePointer(p.requestMemory.base),
+      UnsafePointer(p.requestEphemeral.base)
+    )
+  }
+
+  /// Adds (sign 1) or removes (sign −1) pod `v`'s requests.
+  @inline(__always) mutating func add(_ v: PodID, _ sign: Int64) {
+    // SAFETY: `v` is a pod row, below every pod column's length.
+    cpu += sign * requests.cpu[v.index]
+    memory += sign * requests.memory[v.index]
+    ephemeral += sign * requests.ephemeral[v.index]
+    count += sign
+  }
+
+  /// Room for one more pod, and each positive request within what is left.
+  @inline(__always) func fits(_ pod: PodInfo) -> Bool {
+    count + 1 <= room.count
+      && (pod.requestCPU <= 0 || pod.requestCPU <= room.cpu - cpu)
+      && (pod.requestMemory <= 0 || pod.requestMemory <= room.memory - memory)
+      && (pod.requestEphemeral <= 0 || pod.requestEphemeral <= room.ephemeral - ephemeral)
   }
 }

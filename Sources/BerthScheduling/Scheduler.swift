@@ -697,7 +697,11 @@ public final class Scheduler {
     let st = status.base
     let priority = cluster.pods.priority[pod.id.index]
     var touched = false
-    for (r, list) in nominatedOnNode where rows.contains(r) && st[r] == 0 {
+    let nominatedRows = shared.nominatedRows
+    for k in shared.firstNominatedRow(atOrAfter: rows.lowerBound)..<nominatedRows.count {
+      let r = nominatedRows[k]
+      if r >= rows.upperBound { break }
+      guard st[r] == 0, let list = nominatedOnNode[r] else { continue }
       // A nominated GPU pod whose devices are still taken (victims terminating) is not placed.
       let others = list.filter {
         $0 != pod.id && !cluster.pods.isBound($0) && cluster.pods.priority[$0.index] >= priority
@@ -1158,6 +1162,9 @@ public final class SharedCycleState {
   @exclusivity(unchecked) public internal(set) var nextStartNodeIndex = 0
   @exclusivity(unchecked) var rng: SplitMix64
   @exclusivity(unchecked) public private(set) var nominatedOnNode: [Int: [PodID]] = [:]
+  /// The keys of `nominatedOnNode`, ascending: a chunk of rows finds its own by binary search
+  /// instead of visiting every nomination (preemption can leave hundreds at once).
+  @exclusivity(unchecked) public private(set) var nominatedRows: [Int] = []
   @exclusivity(unchecked) private var nominatedNodeRow: [Int: Int] = [:]
 
   public init(seed: UInt64) {
@@ -1172,11 +1179,27 @@ public final class SharedCycleState {
   public func nominate(_ pod: PodID, to node: NodeID?) {
     if let old = nominatedNodeRow.removeValue(forKey: pod.index) {
       nominatedOnNode[old]?.removeAll { $0 == pod }
-      if nominatedOnNode[old]?.isEmpty == true { nominatedOnNode[old] = nil }
+      if nominatedOnNode[old]?.isEmpty == true {
+        nominatedOnNode[old] = nil
+        nominatedRows.remove(at: firstNominatedRow(atOrAfter: old))
+      }
     }
     guard let node else { return }
     nominatedNodeRow[pod.index] = node.index
+    if nominatedOnNode[node.index] == nil {
+      nominatedRows.insert(node.index, at: firstNominatedRow(atOrAfter: node.index))
+    }
     nominatedOnNode[node.index, default: []].append(pod)
+  }
+
+  /// The index in `nominatedRows` of the first row at or after `row`.
+  func firstNominatedRow(atOrAfter row: Int) -> Int {
+    var (lo, hi) = (0, nominatedRows.count)
+    while lo < hi {
+      let mid = (lo + hi) / 2
+      if nominatedRows[mid] < row { lo = mid + 1 } else { hi = mid }
+    }
+    return lo
   }
 }
 
