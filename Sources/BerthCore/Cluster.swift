@@ -42,8 +42,9 @@ public final class Cluster {
   @inlinable public var heldTotals: [Int] { _heldTotals }
   /// The pods bound to each node as an intrusive doubly linked list (-1 ends it), so a node's
   /// pods are listed without scanning the pod table; kept by `bind` and `unbind`.
-  @exclusivity(unchecked) private var firstPodOnNode: [Int32] = []
-  @exclusivity(unchecked) private var nextPodOnNode: [Int32] = []
+  // Columns, not arrays: `PreemptionView` reads them through stable base pointers.
+  @exclusivity(unchecked) private var firstPodOnNode = Column<Int32>(repeating: -1, count: 0)
+  @exclusivity(unchecked) private var nextPodOnNode = Column<Int32>(repeating: -1, count: 0)
   @exclusivity(unchecked) private var previousPodOnNode: [Int32] = []
   /// Bound pods per priority value (entries at zero are removed).
   /// Bound pods per priority, ascending by priority (few distinct values: a scan, no hashing).
@@ -133,8 +134,8 @@ public final class Cluster {
     c.declaredNamespaces = declaredNamespaces
     c.disruptionBudgets = disruptionBudgets
     c.boundByPriority = boundByPriority
-    c.firstPodOnNode = firstPodOnNode
-    c.nextPodOnNode = nextPodOnNode
+    c.firstPodOnNode = firstPodOnNode.copy()
+    c.nextPodOnNode = nextPodOnNode.copy()
     c.previousPodOnNode = previousPodOnNode
     c._domainCounters = _domainCounters.map {
       DomainCounter(source: $0.source, key: $0.key, counts: $0.counts.copy(), total: $0.total)
@@ -478,7 +479,7 @@ public final class Cluster {
     first.name = namePrefix + String(firstNumber)
     let head = try addPod(first)
     guard count > 1 else { return head.index..<(head.index + 1) }
-    nextPodOnNode.append(contentsOf: repeatElement(-1, count: count - 1))
+    nextPodOnNode.append(repeating: -1, count: count - 1)
     previousPodOnNode.append(contentsOf: repeatElement(-1, count: count - 1))
     let rest = pods.appendCopies(
       of: head, count: count - 1, namePrefix: namePrefix, firstNumber: firstNumber + 1)
@@ -762,22 +763,21 @@ public final class Cluster {
   /// Appends to `out` the pods bound to `node` with priority below `priority` that are not
   /// terminating, in the node's list order (preemption's dry runs ask for every candidate node).
   public func collectPreemptible(on node: NodeID, below priority: Int32, into out: inout [PodID]) {
-    // SAFETY: the node's list holds rows of the pod table, and every pod column (as the list
-    // itself) has a row per pod row. Read through base pointers: a dry run walks the lists of
-    // hundreds of nodes, and a column read through its object costs a retain and a release.
-    let ranks = UnsafePointer(pods.priority.base)
-    let due = UnsafePointer(pods.deletionDueAt.base)
-    let deleted = UnsafePointer(pods.deletedAt.base)
-    nextPodOnNode.withUnsafeBufferPointer { next in
-      var p = firstPodOnNode[node.index]
-      while p >= 0 {
-        let i = Int(p)
-        // `PodTable.isTerminating`: a deletion due and not yet done.
-        let terminating = due[i] != PodTable.never && deleted[i] == PodTable.never
-        if ranks[i] < priority && !terminating { out.append(PodID(UInt32(p))) }
-        p = next[i]
-      }
-    }
+    preemptionView.collectPreemptible(on: node, below: priority, into: &out)
+  }
+
+  /// The pod lists and the columns preemption's dry runs read, through base pointers: valid
+  /// until the next pod or node is added (a column may then move). A dry run by arithmetic
+  /// walks the lists of hundreds of nodes, and each column read through its object costs a
+  /// retain and a release.
+  public var preemptionView: PreemptionView {
+    // SAFETY: base pointers of columns the cluster owns; the view's users hold the cluster and
+    // add nothing while they read (`PreemptionView`).
+    PreemptionView(
+      first: UnsafePointer(firstPodOnNode.base), next: UnsafePointer(nextPodOnNode.base),
+      priority: UnsafePointer(pods.priority.base),
+      deletionDue: UnsafePointer(pods.deletionDueAt.base),
+      deleted: UnsafePointer(pods.deletedAt.base))
   }
 
   public func pod(after pod: PodID) -> PodID? {
@@ -1345,5 +1345,30 @@ public struct InvariantViolation: Hashable, Sendable, CustomStringConvertible {
   public func isOverAllocatable(inResourceGroups groups: [String]) -> Bool {
     guard case .overAllocatable(let resource) = kind else { return false }
     return groups.contains { resource.hasPrefix($0 + "/") }
+  }
+}
+
+/// `Cluster.preemptionView`: each node's pod list and the pods' priority and termination,
+/// through base pointers valid until the cluster next adds a pod or a node.
+public struct PreemptionView {
+  let first: UnsafePointer<Int32>
+  let next: UnsafePointer<Int32>
+  let priority: UnsafePointer<Int32>
+  let deletionDue: UnsafePointer<Int64>
+  let deleted: UnsafePointer<Int64>
+
+  /// Appends to `out` the pods bound to `node` with priority below `priority` that are not
+  /// terminating, in the node's list order.
+  public func collectPreemptible(on node: NodeID, below priority: Int32, into out: inout [PodID]) {
+    // SAFETY: `node` is a node row and the lists hold pod rows; every column has a row per
+    // node or pod row while the view is valid.
+    var p = first[node.index]
+    while p >= 0 {
+      let i = Int(p)
+      // `PodTable.isTerminating`: a deletion due and not yet done.
+      let terminating = deletionDue[i] != PodTable.never && deleted[i] == PodTable.never
+      if self.priority[i] < priority && !terminating { out.append(PodID(UInt32(p))) }
+      p = next[i]
+    }
   }
 }

@@ -104,12 +104,15 @@ public final class DefaultPreemption {
     victimStore.removeAll(keepingCapacity: true)
     let fit = dryRunsByArithmetic ? scheduler.resourceOnlyFit(info) : nil
     if fit != nil { arithmeticPreemptions += 1 }
+    // Read once for every node of the arithmetic dry run, which changes nothing.
+    let columns = DryRunColumns(cluster)
     for i in 0..<count {
       let node = NodeID(UInt32(potential[(offset + i) % count]))
       let candidate: Candidate?
       if let fit {
         candidate = selectVictims(
-          info, priority: priority, on: node, allowed: allowed, otherFilters: fit.others)
+          info, priority: priority, on: node, allowed: allowed, otherFilters: fit.others,
+          columns: columns)
       } else {
         // Victims are removed and given back while trying the node: not changes anyone sees.
         candidate = cluster.whatIf {
@@ -237,7 +240,7 @@ public final class DefaultPreemption {
       for v in lower where !cluster.pods.isBound(v) { cluster.bind(v, to: node, gpus: devices(v)) }
     }
     guard scheduler.fits(pod, on: node) else { return nil }
-    sortByImportance()
+    sortByImportance(DryRunColumns(cluster))
     splitByBudgets(allowed: budgetAllowance)
     let first = victimStore.count
     var violations = 0
@@ -266,19 +269,18 @@ public final class DefaultPreemption {
   /// spec, so removing pods cannot change their verdicts: checked once.
   func selectVictims(
     _ pod: PodInfo, priority: Int32, on node: NodeID, allowed budgetAllowance: [Int],
-    otherFilters: [Int]
+    otherFilters: [Int], columns: DryRunColumns
   ) -> Candidate? {
     // Pods already terminating keep their place until they are gone and are no one's victims.
     lower.removeAll(keepingCapacity: true)
-    cluster.collectPreemptible(on: node, below: priority, into: &lower)
+    columns.lists.collectPreemptible(on: node, below: priority, into: &lower)
     guard !lower.isEmpty, scheduler.passes(pod, on: node, filters: otherFilters) else {
       return nil
     }
-    // SAFETY: `node` is a node row and victims are pod rows (`DryRunNode`).
-    var used = DryRunNode(node, in: cluster)
+    var used = DryRunNode(node, columns)
     for v in lower { used.add(v, -1) }
     guard used.fits(pod) else { return nil }
-    sortByImportance()
+    sortByImportance(columns)
     let first = victimStore.count
     var violations = 0
     // Reprieve PDB-violating pods first, then the others; without budgets every pod is of the
@@ -316,11 +318,18 @@ public final class DefaultPreemption {
   }
 
   /// Sorts `lower` by `moreImportant`, each pod's priority and start time read once.
-  private func sortByImportance() {
+  private func sortByImportance(_ columns: DryRunColumns) {
     guard lower.count > 1 else { return }
     keyed.removeAll(keepingCapacity: true)
+    // SAFETY: `lower` holds pod rows, below every pod column's length (`DryRunColumns`).
+    let (ranks, started, scheduled) = (columns.priority, columns.started, columns.scheduled)
     for v in lower {
-      keyed.append((-Int64(cluster.pods.priority[v.index]), startTime(v).nanoseconds, v.rawValue))
+      let i = v.index
+      // `startTime`: started, else bound, else 0.
+      let start =
+        started[i] != PodTable.never
+        ? started[i] : scheduled[i] != PodTable.never ? scheduled[i] : 0
+      keyed.append((-Int64(ranks[i]), start, v.rawValue))
     }
     keyed.sort { $0 < $1 }
     for i in lower.indices { lower[i] = PodID(keyed[i].2) }
@@ -378,41 +387,78 @@ public final class DefaultPreemption {
   }
 }
 
+/// The columns a preemption's dry runs read, through base pointers taken once per preemption:
+/// a column read through its object costs a retain and a release, and a dry run visits
+/// hundreds of nodes. Valid while the cluster adds no node or pod (the dry runs add none).
+struct DryRunColumns {
+  let lists: PreemptionView
+  // Node rows.
+  let requested:
+    (cpu: UnsafePointer<Int64>, memory: UnsafePointer<Int64>, ephemeral: UnsafePointer<Int64>)
+  let podCount: UnsafePointer<Int64>
+  let allocatable:
+    (
+      cpu: UnsafePointer<Int64>, memory: UnsafePointer<Int64>, ephemeral: UnsafePointer<Int64>,
+      pods: UnsafePointer<Int64>
+    )
+  // Pod rows.
+  let requests:
+    (cpu: UnsafePointer<Int64>, memory: UnsafePointer<Int64>, ephemeral: UnsafePointer<Int64>)
+  let priority: UnsafePointer<Int32>
+  let started: UnsafePointer<Int64>
+  let scheduled: UnsafePointer<Int64>
+
+  init(_ cluster: Cluster) {
+    // SAFETY: base pointers of the cluster's columns, read while it adds no row (above).
+    let (n, p) = (cluster.nodes, cluster.pods)
+    lists = cluster.preemptionView
+    requested = (
+      UnsafePointer(n.requestedCPU.base), UnsafePointer(n.requestedMemory.base),
+      UnsafePointer(n.requestedEphemeral.base)
+    )
+    podCount = UnsafePointer(n.podCount.base)
+    allocatable = (
+      UnsafePointer(n.allocatableCPU.base), UnsafePointer(n.allocatableMemory.base),
+      UnsafePointer(n.allocatableEphemeral.base), UnsafePointer(n.allocatablePods.base)
+    )
+    requests = (
+      UnsafePointer(p.requestCPU.base), UnsafePointer(p.requestMemory.base),
+      UnsafePointer(p.requestEphemeral.base)
+    )
+    priority = UnsafePointer(p.priority.base)
+    started = UnsafePointer(p.startedAt.base)
+    scheduled = UnsafePointer(p.scheduledAt.base)
+  }
+}
+
 /// A node's requested amounts during an arithmetic dry run, with what it can hold, and
-/// NodeResourcesFit's filter for the preemptor against them. Pod requests are read through the
-/// columns' base pointers: a column read through its object costs a retain and a release, and
-/// a dry run visits hundreds of nodes.
+/// NodeResourcesFit's filter for the preemptor against them.
 private struct DryRunNode {
   var cpu: Int64
   var memory: Int64
   var ephemeral: Int64
   var count: Int64
   let room: (cpu: Int64, memory: Int64, ephemeral: Int64, count: Int64)
-  let requests:
-    (cpu: UnsafePointer<Int64>, memory: UnsafePointer<Int64>, ephemeral: UnsafePointer<Int64>)
+  let columns: DryRunColumns
 
-  init(_ node: NodeID, in cluster: Cluster) {
-    // SAFETY: `node` is a row of the node table; the pod columns stay allocated while the
-    // cluster lives, which outlasts the dry run.
-    let (n, r, p) = (cluster.nodes, node.index, cluster.pods)
+  init(_ node: NodeID, _ columns: DryRunColumns) {
+    // SAFETY: `node` is a row of the node table, whose columns have a row per node.
+    let r = node.index
     (cpu, memory, ephemeral, count) = (
-      n.requestedCPU[r], n.requestedMemory[r], n.requestedEphemeral[r], n.podCount[r]
+      columns.requested.cpu[r], columns.requested.memory[r], columns.requested.ephemeral[r],
+      columns.podCount[r]
     )
-    room = (
-      n.allocatableCPU[r], n.allocatableMemory[r], n.allocatableEphemeral[r], n.allocatablePods[r]
-    )
-    requests = (
-      UnsafePointer(p.requestCPU.base), UnsafePointer(p.requestMemory.base),
-      UnsafePointer(p.requestEphemeral.base)
-    )
+    let a = columns.allocatable
+    room = (a.cpu[r], a.memory[r], a.ephemeral[r], a.pods[r])
+    self.columns = columns
   }
 
   /// Adds (sign 1) or removes (sign −1) pod `v`'s requests.
   @inline(__always) mutating func add(_ v: PodID, _ sign: Int64) {
     // SAFETY: `v` is a pod row, below every pod column's length.
-    cpu += sign * requests.cpu[v.index]
-    memory += sign * requests.memory[v.index]
-    ephemeral += sign * requests.ephemeral[v.index]
+    cpu += sign * columns.requests.cpu[v.index]
+    memory += sign * columns.requests.memory[v.index]
+    ephemeral += sign * columns.requests.ephemeral[v.index]
     count += sign
   }
 
