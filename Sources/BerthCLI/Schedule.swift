@@ -94,7 +94,7 @@ struct Schedule: ParsableCommand {
 
   @Option(
     help:
-      "Cores a scheduling cycle uses: 2 splits filter and score passes over 10,000 nodes or more between two threads, 1 keeps them on one (placements are the same)."
+      "Cores a scheduling cycle uses: 2 splits filter and score passes over 4,096 nodes or more between two threads, 1 keeps them on one (placements are the same)."
   )
   var cores: Int = 2
 

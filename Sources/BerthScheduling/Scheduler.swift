@@ -79,7 +79,7 @@ public final class Scheduler {
   /// side by side already use the cores; `berth schedule --cores 2` turns it on.
   @exclusivity(unchecked) public var usesSecondCore = false
   /// Walks shorter than this stay on one core: handing a job over costs about a microsecond.
-  public static let splitRows = 10_000
+  public static let splitRows = 4_096
   /// Filter and score passes handed to both threads so far.
   @exclusivity(unchecked) public private(set) var splitPasses = 0
 
