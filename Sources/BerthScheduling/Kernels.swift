@@ -246,8 +246,22 @@ enum Kernels {
           continue
         }
         // Raw scores of these plugins are counts and weight sums, never negative.
+        guard maxCount < 1 << 45 else {
+          for i in seg {
+            let s = ExactMath.divide(NodeScore.max &* max(col[i], 0), maxCount)
+            col[i] = reverse ? NodeScore.max &- s : s
+          }
+          continue
+        }
+        // The divisor is the same for every row: one reciprocal, and the quotient corrected in
+        // doubles (no vector int64 multiply, which AVX2 lacks). A feasible row's score is at
+        // most the maximum; an infeasible row's (taking no part) is clamped to it, so every
+        // operand is an integer below 2^52 and `floorQuotient`'s argument holds.
+        let m = ExactMath.exactDouble(maxCount)
+        let inverse = 1 / m
         for i in seg {
-          let s = ExactMath.divide(NodeScore.max &* max(col[i], 0), maxCount)
+          let a = ExactMath.exactDouble(NodeScore.max &* min(max(col[i], 0), maxCount))
+          let s = ExactMath.truncatedToInt(ExactMath.floorQuotient(a, m, inverse: inverse))
           col[i] = reverse ? NodeScore.max &- s : s
         }
       }
@@ -289,6 +303,19 @@ enum ExactMath {
     q &-= (q &* b > a) ? 1 : 0
     q &+= ((q &+ 1) &* b <= a) ? 1 : 0
     return q
+  }
+
+  /// ⌊a / m⌋ for integers 0 ≤ a < 2^52 and 1 ≤ m < 2^52 held in doubles, given `inverse` =
+  /// 1/m rounded: a·inverse is within a/m·2^-51 of a/m, less than one when a/m ≤ 100 (the
+  /// normalisers' quotients), so its truncation is the floor or one off either way; one step
+  /// down where k·m > a and one up where (k + 1)·m ≤ a make it exact. The products are
+  /// integers below 2^53 (k ≤ 101 with m·101 < 2^53 for m < 2^45), so exact too.
+  @inline(__always)
+  static func floorQuotient(_ a: Double, _ m: Double, inverse: Double) -> Double {
+    var k = (a * inverse).rounded(.towardZero)
+    k -= k * m > a ? 1 : 0
+    k += (k + 1) * m <= a ? 1 : 0
+    return k
   }
 
   /// Go's `math.Round`: to the nearest integer, halves away from zero, as
