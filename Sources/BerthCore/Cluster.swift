@@ -1365,8 +1365,7 @@ public struct PreemptionView {
     var p = first[node.index]
     while p >= 0 {
       let i = Int(p)
-      // `PodTable.isTerminating`: a deletion due and not yet done.
-      let terminating = deletionDue[i] != PodTable.never && deleted[i] == PodTable.never
+      let terminating = PodTable.isTerminating(deletionDue: deletionDue[i], deleted: deleted[i])
       if self.priority[i] < priority && !terminating { out.append(PodID(UInt32(p))) }
       p = next[i]
     }

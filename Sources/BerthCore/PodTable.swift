@@ -327,7 +327,12 @@ public final class PodTable {
 
   /// Whether a graceful deletion is under way (a deletion timestamp, not yet removed).
   @inlinable public func isTerminating(_ pod: PodID) -> Bool {
-    deletionDueAt[pod.index] != PodTable.never && deletedAt[pod.index] == PodTable.never
+    PodTable.isTerminating(deletionDue: deletionDueAt[pod.index], deleted: deletedAt[pod.index])
+  }
+
+  /// `isTerminating` from a pod's two lifecycle times, for readers of the columns' pointers.
+  @inlinable public static func isTerminating(deletionDue: Int64, deleted: Int64) -> Bool {
+    deletionDue != never && deleted == never
   }
 
   /// The id of a namespace name, registering names no pod uses yet (affinity terms list them).

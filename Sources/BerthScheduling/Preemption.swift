@@ -205,7 +205,14 @@ public final class DefaultPreemption {
   /// run began count from 0.
   func startTime(_ p: PodID) -> VirtualTime {
     let pods = cluster.pods
-    return pods.time(pods.startedAt, of: p) ?? pods.time(pods.scheduledAt, of: p) ?? .zero
+    return VirtualTime(
+      nanoseconds: Self.startTime(
+        started: pods.startedAt[p.index], bound: pods.scheduledAt[p.index]))
+  }
+
+  /// `startTime` from a pod's two lifecycle times (nanoseconds or `PodTable.never`).
+  @inline(__always) static func startTime(started: Int64, bound: Int64) -> Int64 {
+    started != PodTable.never ? started : bound != PodTable.never ? bound : 0
   }
 
   /// Upstream's `MoreImportantPod`: higher priority, then earlier start.
@@ -325,10 +332,7 @@ public final class DefaultPreemption {
     let (ranks, started, scheduled) = (columns.priority, columns.started, columns.scheduled)
     for v in lower {
       let i = v.index
-      // `startTime`: started, else bound, else 0.
-      let start =
-        started[i] != PodTable.never
-        ? started[i] : scheduled[i] != PodTable.never ? scheduled[i] : 0
+      let start = Self.startTime(started: started[i], bound: scheduled[i])
       keyed.append((-Int64(ranks[i]), start, v.rawValue))
     }
     keyed.sort { $0 < $1 }
