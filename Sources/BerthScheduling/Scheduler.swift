@@ -929,6 +929,8 @@ public final class Scheduler {
     countsTies = tieBreak == .uniform && tieRanks == nil && window.walk === walkWindow.walk
     let chunks = scoreChunks.base
     let tot = total.base
+    // A constant, not the `var` above: a mutable capture would be boxed on the heap every cycle.
+    let uniform = constant
     func scoreChunk(_ k: Int) {
       // SAFETY: chunk k lies in the window's rows; each call writes only its own rows of the
       // score and total columns (and of the cache's bitmap: chunks start at word boundaries)
@@ -939,7 +941,7 @@ public final class Scheduler {
         scoreRefs[chunked.base[j]].score(
           pod, cluster: cluster, rows: rows, into: chunkedColumns.base[j])
       }
-      let m = Kernels.weightedSum(into: tot, constant: constant, terms.buffer, status: st, rows)
+      let m = Kernels.weightedSum(into: tot, constant: uniform, terms.buffer, status: st, rows)
       chunks[k].max = m
       if countsTies && m != Int64.min { chunks[k].ties = Kernels.count(of: m, tot, rows) }
     }
