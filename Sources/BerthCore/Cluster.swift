@@ -760,12 +760,6 @@ public final class Cluster {
     let p = firstPodOnNode[node.index]
     return p >= 0 ? PodID(UInt32(p)) : nil
   }
-  /// Appends to `out` the pods bound to `node` with priority below `priority` that are not
-  /// terminating, in the node's list order (preemption's dry runs ask for every candidate node).
-  public func collectPreemptible(on node: NodeID, below priority: Int32, into out: inout [PodID]) {
-    preemptionView.collectPreemptible(on: node, below: priority, into: &out)
-  }
-
   /// The pod lists and the columns preemption's dry runs read, through base pointers: valid
   /// until the next pod or node is added (a column may then move). A dry run by arithmetic
   /// walks the lists of hundreds of nodes, and each column read through its object costs a

@@ -104,7 +104,7 @@ public final class DefaultPreemption {
     victimStore.removeAll(keepingCapacity: true)
     let fit = dryRunsByArithmetic ? scheduler.resourceOnlyFit(info) : nil
     if fit != nil { arithmeticPreemptions += 1 }
-    // Read once for every node of the arithmetic dry run, which changes nothing.
+    // Read once for every node's dry run: neither form adds a row.
     let columns = DryRunColumns(cluster)
     for i in 0..<count {
       let node = NodeID(UInt32(potential[(offset + i) % count]))
@@ -116,7 +116,7 @@ public final class DefaultPreemption {
       } else {
         // Victims are removed and given back while trying the node: not changes anyone sees.
         candidate = cluster.whatIf {
-          selectVictims(info, priority: priority, on: node, allowed: allowed)
+          selectVictims(info, priority: priority, on: node, allowed: allowed, columns: columns)
         }
       }
       guard let c = candidate else { continue }
@@ -227,7 +227,8 @@ public final class DefaultPreemption {
 
   /// `SelectVictimsOnNode` on the live cluster, restored before returning.
   func selectVictims(
-    _ pod: PodInfo, priority: Int32, on node: NodeID, allowed budgetAllowance: [Int]
+    _ pod: PodInfo, priority: Int32, on node: NodeID, allowed budgetAllowance: [Int],
+    columns: DryRunColumns
   ) -> Candidate? {
     // Pods already terminating keep their place until they are gone and are no one's victims.
     guard hasVictim(on: node, below: priority) else { return nil }
@@ -247,7 +248,7 @@ public final class DefaultPreemption {
       for v in lower where !cluster.pods.isBound(v) { cluster.bind(v, to: node, gpus: devices(v)) }
     }
     guard scheduler.fits(pod, on: node) else { return nil }
-    sortByImportance(DryRunColumns(cluster))
+    sortByImportance(columns)
     splitByBudgets(allowed: budgetAllowance)
     let first = victimStore.count
     var violations = 0
