@@ -579,6 +579,7 @@ public final class Cluster {
     nodes.requestedMemory[n] += requestMemory - old.memory
     nodes.nonZeroRequestedCPU[n] += nonZeroCPU - oldNonZero.cpu
     nodes.nonZeroRequestedMemory[n] += nonZeroMemory - oldNonZero.memory
+    nodes.mirrorResources(n)
     assert(nodes.requestedCPU[n] >= 0 && nodes.requestedMemory[n] >= 0, "requested sums below zero")
     if requestCPU < old.cpu || requestMemory < old.memory {
       record(
@@ -966,6 +967,7 @@ public final class Cluster {
     nodes.podCount[n] += sign
     nodes.nonZeroRequestedCPU[n] += sign * pods.nonZeroCPU[p]
     nodes.nonZeroRequestedMemory[n] += sign * pods.nonZeroMemory[p]
+    nodes.mirrorResources(n)
     // Sums over bound pods never go below zero (a removal undoes an earlier addition).
     assert(nodes.requestedCPU[n] >= 0 && nodes.requestedMemory[n] >= 0, "requested sums below zero")
     assert(nodes.podCount[n] >= 0 && nodes.nonZeroRequestedCPU[n] >= 0, "pod count below zero")
@@ -979,7 +981,7 @@ public final class Cluster {
   /// Every violated invariant; empty when the cluster is consistent.
   ///
   /// Checks: equal column lengths; each node's requested sums, non-zero sums, scalar sums and pod
-  /// count equal the sums over its bound pods; every bound pod names an existing node; no node is
+  /// count equal the sums over its bound pods, and the scorers' doubles equal the integers; every bound pod names an existing node; no node is
   /// over its allocatable CPU, memory, ephemeral storage, pod count or scalar resources.
   /// - Complexity: O(nodes + pods).
   public func invariantViolations() -> [InvariantViolation] {
@@ -1101,6 +1103,12 @@ public final class Cluster {
         problems.append(
           .init(
             .requestedSum(resource: "pods"), name, "pod count \(nodes.podCount[i]) != \(count[i])"))
+      }
+      if !nodes.mirrorsMatch(i) {
+        problems.append(
+          .init(
+            .requestedSum(resource: "cpu and memory doubles"), name,
+            "the scorers' doubles differ from the integer columns"))
       }
       if nodes.nonZeroRequestedCPU[i] != nzCPU[i] || nodes.nonZeroRequestedMemory[i] != nzMem[i] {
         problems.append(

@@ -19,6 +19,37 @@ public final class NodeTable {
   @inlinable public var largestAllocatable: (cpu: Int64, memory: Int64, ephemeral: Int64) {
     _largestAllocatable
   }
+  /// Whether row `i` of the doubles holds what `mirrorResources` would set.
+  func mirrorsMatch(_ i: Int) -> Bool {
+    let c = ResourceDoubles()
+    c.append()
+    _ = c.set(
+      0, allocatable: allocatableCPU[i], requested: requestedCPU[i],
+      nonZeroRequested: nonZeroRequestedCPU[i])
+    let m = ResourceDoubles()
+    m.append()
+    _ = m.set(
+      0, allocatable: allocatableMemory[i], requested: requestedMemory[i],
+      nonZeroRequested: nonZeroRequestedMemory[i])
+    return c.equals(cpuDoubles, row: i) && m.equals(memoryDoubles, row: i)
+      && freePodSlots[i] == Double(allocatablePods[i] &- podCount[i])
+  }
+
+  /// Brings row `i` of `cpuDoubles` and `memoryDoubles` up to date with the integer columns;
+  /// called wherever allocatable or requested amounts of a row change.
+  func mirrorResources(_ i: Int) {
+    let cpu = cpuDoubles.set(
+      i, allocatable: allocatableCPU[i], requested: requestedCPU[i],
+      nonZeroRequested: nonZeroRequestedCPU[i])
+    let memory = memoryDoubles.set(
+      i, allocatable: allocatableMemory[i], requested: requestedMemory[i],
+      nonZeroRequested: nonZeroRequestedMemory[i])
+    let slots = allocatablePods[i] &- podCount[i]
+    freePodSlots[i] = Double(slots)
+    _mirrorsAreExact =
+      _mirrorsAreExact && cpu && memory && allocatablePods[i].magnitude < 1 << 52
+      && podCount[i].magnitude < 1 << 52
+  }
   /// An allocatable amount as a bound for `largestAllocatable`.
   @inline(__always) static func bound(_ amount: Int64) -> Int64 { amount < 0 ? .max : amount }
   @usableFromInline @exclusivity(unchecked) var _largestScalarAllocatable: [Int64] = []
@@ -36,6 +67,17 @@ public final class NodeTable {
   public let requestedMemory = Column<Int64>(repeating: 0, count: 0)
   public let requestedEphemeral = Column<Int64>(repeating: 0, count: 0)
   public let podCount = Column<Int64>(repeating: 0, count: 0)
+  /// CPU and memory as the resource scorers' double arithmetic reads them (`mirrorResources`
+  /// keeps each row in step with the integer columns): no conversion per row and pass, and
+  /// reciprocals in place of divisions.
+  public let cpuDoubles = ResourceDoubles()
+  public let memoryDoubles = ResourceDoubles()
+  /// Allocatable pods less bound pods, as a double (the same exactness).
+  public let freePodSlots = Column<Double>(repeating: 0, count: 0)
+  /// Every mirrored amount is below 2^52 in magnitude, so each double equals its integer
+  /// (once false, it stays false: the kernels then keep to their integer forms).
+  @usableFromInline @exclusivity(unchecked) var _mirrorsAreExact = true
+  @inlinable public var mirrorsAreExact: Bool { _mirrorsAreExact }
   /// Requested CPU and memory with the 100m / 200Mi scoring defaults for unset requests.
   public let nonZeroRequestedCPU = Column<Int64>(repeating: 0, count: 0)
   public let nonZeroRequestedMemory = Column<Int64>(repeating: 0, count: 0)
@@ -115,6 +157,9 @@ public final class NodeTable {
     allocatableMemory.append(0)
     allocatableEphemeral.append(0)
     allocatablePods.append(0)
+    cpuDoubles.append()
+    memoryDoubles.append()
+    freePodSlots.append(0)
     requestedCPU.append(0)
     requestedMemory.append(0)
     requestedEphemeral.append(0)
@@ -169,6 +214,7 @@ public final class NodeTable {
     allocatableMemory[i] = spec.allocatable.memoryBytes
     allocatableEphemeral[i] = spec.allocatable.ephemeralStorageBytes
     allocatablePods[i] = spec.allocatable.pods
+    mirrorResources(i)
     unschedulable[i] = spec.unschedulable ? 1 : 0
     if spec.unschedulable { _cordonedCount += 1 }
     exists[i] = 1
@@ -207,6 +253,7 @@ public final class NodeTable {
     for slot in 0..<NodeGPUs.maxPerNode { gpuMilliLeft[i * NodeGPUs.maxPerNode + slot] = 0 }
     gpuMilliFree[i] = 0
     for c in int64Columns { c[i] = 0 }
+    mirrorResources(i)
     _cordonedCount -= Int(unschedulable[i])
     unschedulable[i] = 0
     exists[i] = 0
@@ -244,6 +291,7 @@ public final class NodeTable {
     allocatableMemory[i] = spec.allocatable.memoryBytes
     allocatableEphemeral[i] = spec.allocatable.ephemeralStorageBytes
     allocatablePods[i] = spec.allocatable.pods
+    mirrorResources(i)
     // The largest amounts only bound the kernels' arithmetic: they may stay high after a shrink.
     _largestAllocatable.cpu = max(_largestAllocatable.cpu, Self.bound(spec.allocatable.cpuMillis))
     _largestAllocatable.memory = max(
@@ -302,6 +350,10 @@ public final class NodeTable {
     t._largestAllocatable = _largestAllocatable
     t._largestScalarAllocatable = _largestScalarAllocatable
     for (dst, src) in zip(t.int64Columns, int64Columns) { dst.append(from: src) }
+    t.cpuDoubles.append(from: cpuDoubles)
+    t.memoryDoubles.append(from: memoryDoubles)
+    t.freePodSlots.append(from: freePodSlots)
+    t._mirrorsAreExact = _mirrorsAreExact
     t.unschedulable.append(from: unschedulable)
     t.exists.append(from: exists)
     t.gpuCount.append(from: gpuCount)
@@ -346,6 +398,7 @@ public final class NodeTable {
   public func columnLengthsAreEqual() -> Bool {
     let lengths =
       int64Columns.map(\.count) + [
+        cpuDoubles.count, memoryDoubles.count, freePodSlots.count,
         unschedulable.count, exists.count, hostPortsInUse.count, version.count, gpuCount.count,
         gpuModel.count,
         gpuMilliFree.count,
@@ -361,5 +414,56 @@ extension Column {
   func append(from other: Column<Element>) {
     // SAFETY: i < other.count, the initialised rows of `other`.
     for i in 0..<other.count { append(other.base[i]) }
+  }
+}
+
+/// One resource's node amounts in doubles, for the scorers' exact double arithmetic: each
+/// column a row per node, equal to the integers while `NodeTable.mirrorsAreExact`.
+public final class ResourceDoubles {
+  /// Allocatable; allocatable less the requested sum of bound pods (what NodeResourcesFit's
+  /// filter compares a request with); allocatable less the non-zero requested sum (its
+  /// scoring sums).
+  public let allocatable = Column<Double>(repeating: 0, count: 0)
+  public let free = Column<Double>(repeating: 0, count: 0)
+  public let nonZeroFree = Column<Double>(repeating: 0, count: 0)
+  /// 1/allocatable rounded to the nearest double; 0 where allocatable is not positive.
+  public let inverse = Column<Double>(repeating: 0, count: 0)
+
+  var count: Int { allocatable.count }
+
+  func append() {
+    // Each column by name: a list of them would allocate an array per node added.
+    allocatable.append(0)
+    free.append(0)
+    nonZeroFree.append(0)
+    inverse.append(0)
+  }
+
+  func append(from other: ResourceDoubles) {
+    allocatable.append(from: other.allocatable)
+    free.append(from: other.free)
+    nonZeroFree.append(from: other.nonZeroFree)
+    inverse.append(from: other.inverse)
+  }
+
+  /// Whether row 0 of this equals row `i` of `other`, bit for bit.
+  func equals(_ other: ResourceDoubles, row i: Int) -> Bool {
+    let pairs = [
+      (allocatable, other.allocatable), (free, other.free), (nonZeroFree, other.nonZeroFree),
+      (inverse, other.inverse),
+    ]
+    return pairs.allSatisfy { $0.0[0].bitPattern == $0.1[i].bitPattern }
+  }
+
+  /// Sets row `i`. - Returns: whether every amount converted exactly (below 2^52).
+  func set(_ i: Int, allocatable a: Int64, requested r: Int64, nonZeroRequested nz: Int64) -> Bool {
+    let (left, nonZeroLeft) = (a &- r, a &- nz)
+    allocatable[i] = Double(a)
+    free[i] = Double(left)
+    nonZeroFree[i] = Double(nonZeroLeft)
+    inverse[i] = a > 0 ? 1 / Double(a) : 0
+    let limit: Int64 = 1 << 52
+    return a.magnitude < limit && r.magnitude < limit && nz.magnitude < limit
+      && left.magnitude < limit && nonZeroLeft.magnitude < limit
   }
 }

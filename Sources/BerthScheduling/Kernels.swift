@@ -148,6 +148,22 @@ enum Kernels {
     _ terms: UnsafeBufferPointer<(column: UnsafePointer<Int64>, weight: Int64)>,
     status st: UnsafePointer<UInt8>, _ rows: Range<Int>
   ) -> Int64 {
+    if terms.allSatisfy({ $0.weight == 1 }) {
+      return weightedSum(UnitWeight.self, into: total, constant, terms, st, rows)
+    }
+    // Configured weights are Int32s of at least 0, so this is the case in practice.
+    if terms.allSatisfy({ $0.weight >= 0 && $0.weight <= Int64(UInt32.max) }) {
+      return weightedSum(NarrowWeight.self, into: total, constant, terms, st, rows)
+    }
+    return weightedSum(WideWeight.self, into: total, constant, terms, st, rows)
+  }
+
+  @inline(__always)
+  private static func weightedSum<W: TermWeight>(
+    _: W.Type, into total: UnsafeMutablePointer<Int64>, _ constant: Int64,
+    _ terms: UnsafeBufferPointer<(column: UnsafePointer<Int64>, weight: Int64)>,
+    _ st: UnsafePointer<UInt8>, _ rows: Range<Int>
+  ) -> Int64 {
     // SAFETY: callers pass rows below every column's length (Scheduler asserts its chunks).
     assert(rows.lowerBound >= 0, "a negative row")
     var m = Int64.min
@@ -161,7 +177,7 @@ enum Kernels {
     case 1:
       let (a, wa) = terms[0]
       for i in rows {
-        let v = st[i] == 0 ? constant &+ a[i] &* wa : Int64.min
+        let v = st[i] == 0 ? constant &+ W.times(a[i], wa) : Int64.min
         total[i] = v
         m = max(m, v)
       }
@@ -169,7 +185,7 @@ enum Kernels {
       let (a, wa) = terms[0]
       let (b, wb) = terms[1]
       for i in rows {
-        let v = st[i] == 0 ? constant &+ a[i] &* wa &+ b[i] &* wb : Int64.min
+        let v = st[i] == 0 ? constant &+ W.times(a[i], wa) &+ W.times(b[i], wb) : Int64.min
         total[i] = v
         m = max(m, v)
       }
@@ -178,7 +194,8 @@ enum Kernels {
       let (b, wb) = terms[1]
       let (c, wc) = terms[2]
       for i in rows {
-        let v = st[i] == 0 ? constant &+ a[i] &* wa &+ b[i] &* wb &+ c[i] &* wc : Int64.min
+        let sum = W.times(a[i], wa) &+ W.times(b[i], wb) &+ W.times(c[i], wc)
+        let v = st[i] == 0 ? constant &+ sum : Int64.min
         total[i] = v
         m = max(m, v)
       }
@@ -290,6 +307,30 @@ enum Kernels {
   }
 }
 
+/// How `Kernels.weightedSum` multiplies a score by its weight: the product wraps as `&*` does
+/// either way.
+protocol TermWeight {
+  static func times(_ x: Int64, _ weight: Int64) -> Int64
+}
+
+/// Any weight.
+enum WideWeight: TermWeight {
+  @inline(__always) static func times(_ x: Int64, _ weight: Int64) -> Int64 { x &* weight }
+}
+
+/// A weight of 1: no multiply.
+enum UnitWeight: TermWeight {
+  @inline(__always) static func times(_ x: Int64, _ weight: Int64) -> Int64 { x }
+}
+
+/// A weight in [0, 2^32): with its upper half known to be zero, a vector of products takes two
+/// 32-bit multiplies instead of three (AVX2 has no 64-bit one) — the same wrapped product.
+enum NarrowWeight: TermWeight {
+  @inline(__always) static func times(_ x: Int64, _ weight: Int64) -> Int64 {
+    x &* Int64(UInt32(truncatingIfNeeded: weight))
+  }
+}
+
 /// Exact integer arithmetic that vectorises: x86 has no vector integer division, so quotients are
 /// estimated in double precision and corrected by at most one in each direction.
 enum ExactMath {
@@ -318,6 +359,38 @@ enum ExactMath {
     return k
   }
 
+  /// `a / b` rounded to the nearest double — the very double a division gives — for integers
+  /// 0 ≤ a < 2^53 and 1 ≤ b < 2^46 held in doubles, given `inverse` = 1/b rounded: three
+  /// multiply-adds where the target fuses them (`correctlyRoundedQuotient`), the division
+  /// elsewhere. (A vector division is one instruction but occupies the divider for 8 cycles per
+  /// four lanes; kernels bound by it gain from the multiply-adds.) a = b = 0 with an `inverse`
+  /// of 0 gives 0 either way.
+  @inline(__always)
+  static func quotient(_ a: Double, _ b: Double, inverse: Double) -> Double {
+    fusesMultiplyAdd ? correctlyRoundedQuotient(a, b, inverse: inverse) : a / max(b, 1)
+  }
+
+  /// The division-free form of `quotient` (a Markstein step; exact on this domain):
+  /// q = a·y rounded, y = 1/b rounded, is within 2.5 ulp(q) of x = a/b. The remainder
+  /// r = a − q·b is a multiple of ulp(q) (a and b are integers) below 2.5·b·ulp(q) < 2^48·ulp(q)
+  /// in magnitude, so the fused multiply-add computes it exactly. q + r·y, formed exactly
+  /// inside the second multiply-add, equals x + (x − q)·e with |e| ≤ 2^-53, so it is within
+  /// 2.5·ulp(q)·2^-53 ≤ 5·ulp(x)·2^-53 of x. No midpoint between doubles lies that close: a
+  /// midpoint has 54 significant bits, so x = a/b (a < 2^53) is none, and one differs from x by
+  /// a nonzero multiple of ulp(x)/2 divided by b, at least ulp(x)/(2b) > 5·ulp(x)·2^-53 for
+  /// b < 2^46. Rounding q + r·y therefore gives the rounded a/b.
+  @inline(__always)
+  static func correctlyRoundedQuotient(_ a: Double, _ b: Double, inverse y: Double) -> Double {
+    let q = a * y
+    let r = a.addingProduct(-q, b)
+    return q.addingProduct(r, y)
+  }
+
+  /// Whether the build's target CPU has a fused multiply-add instruction; a constant the
+  /// optimiser folds.
+  @inline(__always)
+  static var fusesMultiplyAdd: Bool { berth_target_fuses_multiply_add() != 0 }
+
   /// Go's `math.Round`: to the nearest integer, halves away from zero, as
   /// `x.rounded(.toNearestOrAwayFromZero)` — which x86 has no instruction for (it calls libm,
   /// once per element). Truncation has one, and the fraction `x − trunc(x)` is exact.
@@ -341,6 +414,13 @@ enum ExactMath {
     if convertsInt64Vectors { return Double(x) }
     let magic = 4_503_599_627_370_496.0  // 2^52
     return Double(bitPattern: UInt64(bitPattern: x) | magic.bitPattern) - magic
+  }
+
+  /// `Int64(x)` for an integer 0 ≤ x < 2^52 held in a double: two vector instructions.
+  @inline(__always)
+  static func integerToInt(_ x: Double) -> Int64 {
+    let magic = 4_503_599_627_370_496.0  // 2^52
+    return Int64(bitPattern: (x + magic).bitPattern) &- Int64(bitPattern: magic.bitPattern)
   }
 
   /// `Int64(x)` truncating toward zero for 0 ≤ x < 2^52, without the trap checks that keep

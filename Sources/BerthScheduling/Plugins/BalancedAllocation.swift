@@ -62,6 +62,29 @@ final class BalancedAllocationPlugin: ScorePlugin {
       let allocB = b.allocatable
       let reqB = b.requested
       let podB = b.podAmount
+      if let da = a.doubles, let db = b.doubles {
+        // From the node table's doubles: the capped request over allocatable is the rounded
+        // quotient a division gives (`ExactMath.quotient`, no division where the target fuses
+        // multiply-adds). A zero allocatable gives 0, replaced below.
+        // The capped request min(requested + pod, a) is a − max(free − pod, 0), in exact
+        // integers.
+        let (pa, pb) = (Double(podA), Double(podB))
+        let (capA, freeA, inverseA) = (da.allocatable, da.free, da.inverse)
+        let (capB, freeB, inverseB) = (db.allocatable, db.free, db.inverse)
+        for i in rows {
+          let ca = capA[i]
+          let cb = capB[i]
+          let fa = ExactMath.quotient(ca - max(freeA[i] - pa, 0), ca, inverse: inverseA[i])
+          let fb = ExactMath.quotient(cb - max(freeB[i] - pb, 0), cb, inverse: inverseB[i])
+          let std = abs((fa - fb) / 2)
+          // 1 − std ≥ 0.5 for fractions in [0, 1]: the truncation needs no clamp at 0.
+          let both = ExactMath.integerToInt(((1 - std) * 100).rounded(.towardZero))
+          // 100 where an allocatable amount is 0, as a maximum (both ≤ 100): a select would
+          // let the compiler load the columns above only where needed, in masked loads.
+          scores[i] = max(both, Int64(bit(min(ca, cb) == 0)) &* NodeScore.max)
+        }
+        return
+      }
       if a.fitsDoubleArithmetic && b.fitsDoubleArithmetic && !ExactMath.convertsInt64Vectors {
         // The same in exact conversions: a request of at least the allocatable amount is that
         // amount (the fraction is capped at 1 either way; requests are never negative), so

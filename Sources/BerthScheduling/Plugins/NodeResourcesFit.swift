@@ -23,9 +23,26 @@ struct ResourceColumns {
   var allocatable: UnsafePointer<Int64>
   var requested: UnsafePointer<Int64>
   var podAmount: Int64
+  /// The node table's doubles for this resource (CPU and memory), when they allow the
+  /// reciprocal forms (`ResourceKernels`): exact, every allocatable in [0, 2^44), and the pod's
+  /// amount in [0, 2^46). nil otherwise.
+  var doubles: ResourceDoublePointers?
   /// No node's allocatable reaches 2^46 (or is negative), so `(alloc − req)·100` and the quotient arithmetic
   /// are exact in double precision (see `ResourceKernels`).
   var fitsDoubleArithmetic: Bool
+}
+
+/// Base pointers of one resource's `ResourceDoubles`, taken once per cycle.
+struct ResourceDoublePointers {
+  var allocatable, free, nonZeroFree, inverse: UnsafePointer<Double>
+
+  init(_ d: ResourceDoubles) {
+    // SAFETY: the columns' own storage, a row per node; callers index only node rows.
+    allocatable = UnsafePointer(d.allocatable.base)
+    free = UnsafePointer(d.free.base)
+    nonZeroFree = UnsafePointer(d.nonZeroFree.base)
+    inverse = UnsafePointer(d.inverse.base)
+  }
 }
 
 extension Cluster {
@@ -38,24 +55,36 @@ extension Cluster {
   {
     // SAFETY: base pointers of node columns, read by this cycle's score calls over node rows.
     let n = nodes
+    /// The doubles, where the reciprocal forms' arguments hold.
+    func doubles(_ d: ResourceDoubles, largest: Int64, pod amount: Int64) -> ResourceDoublePointers?
+    {
+      guard n.mirrorsAreExact && largest < 1 << 44 && amount >= 0 && amount < 1 << 46 else {
+        return nil
+      }
+      return ResourceDoublePointers(d)
+    }
     switch resource {
     case .cpu:
+      let amount = nonZero ? pod.nonZeroCPU : pod.requestCPU
       return ResourceColumns(
         weight: weight, allocatable: UnsafePointer(n.allocatableCPU.base),
         requested: UnsafePointer(nonZero ? n.nonZeroRequestedCPU.base : n.requestedCPU.base),
-        podAmount: nonZero ? pod.nonZeroCPU : pod.requestCPU,
+        podAmount: amount,
+        doubles: doubles(n.cpuDoubles, largest: n.largestAllocatable.cpu, pod: amount),
         fitsDoubleArithmetic: n.largestAllocatable.cpu < 1 << 46)
     case .memory:
+      let amount = nonZero ? pod.nonZeroMemory : pod.requestMemory
       return ResourceColumns(
         weight: weight, allocatable: UnsafePointer(n.allocatableMemory.base),
         requested: UnsafePointer(nonZero ? n.nonZeroRequestedMemory.base : n.requestedMemory.base),
-        podAmount: nonZero ? pod.nonZeroMemory : pod.requestMemory,
+        podAmount: amount,
+        doubles: doubles(n.memoryDoubles, largest: n.largestAllocatable.memory, pod: amount),
         fitsDoubleArithmetic: n.largestAllocatable.memory < 1 << 46)
     case .ephemeralStorage:
       return ResourceColumns(
         weight: weight, allocatable: UnsafePointer(n.allocatableEphemeral.base),
         requested: UnsafePointer(n.requestedEphemeral.base), podAmount: pod.requestEphemeral,
-        fitsDoubleArithmetic: n.largestAllocatable.ephemeral < 1 << 46)
+        doubles: nil, fitsDoubleArithmetic: n.largestAllocatable.ephemeral < 1 << 46)
     case .scalar(let name):
       guard let r = scalars.id(of: name) else { return nil }
       let amount = pod.scalarRequests.first { $0.resource == r }?.amount ?? 0
@@ -63,7 +92,7 @@ extension Cluster {
       return ResourceColumns(
         weight: weight, allocatable: UnsafePointer(n.scalarAllocatable[r.index].base),
         requested: UnsafePointer(n.scalarRequested[r.index].base), podAmount: amount,
-        fitsDoubleArithmetic: n.largestScalarAllocatable[r.index] < 1 << 46)
+        doubles: nil, fitsDoubleArithmetic: n.largestScalarAllocatable[r.index] < 1 << 46)
     }
   }
 }
@@ -169,8 +198,23 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
     let (allocCPU, reqCPU, allocMem, reqMem, allocEph, reqEph) = Self.freeColumns(n)
     let (cpu, mem, eph) = Self.checkedRequests(pod)
     // SAFETY: every node column has as many rows as `status`, and `rows` lies within them.
-    if eph == Int64.min {
-      // Most pods request no ephemeral storage: skip reading those two columns.
+    if eph == Int64.min && n.mirrorsAreExact {
+      // Most pods request no ephemeral storage. The node table's doubles hold the free amounts
+      // exactly (below 2^52): three columns instead of six, each compared once. A request
+      // converts exactly below 2^53 and stays above every free amount beyond; an unchecked
+      // request is −∞, below any.
+      let (slots, freeCPU, freeMemory) = (
+        UnsafePointer(n.freePodSlots.base), UnsafePointer(n.cpuDoubles.free.base),
+        UnsafePointer(n.memoryDoubles.free.base)
+      )
+      let c = cpu == Int64.min ? -Double.infinity : Double(cpu)
+      let m = mem == Int64.min ? -Double.infinity : Double(mem)
+      for i in rows {
+        let fail = bit(slots[i] < 1) | bit(c > freeCPU[i]) | bit(m > freeMemory[i])
+        status[i] = markFailure(status[i], failed: fail != 0, code: code)
+      }
+    } else if eph == Int64.min {
+      // Skip reading the two ephemeral-storage columns.
       for i in rows {
         let fail =
           bit(pods[i] &+ 1 > allocPods[i]) | bit(cpu > allocCPU[i] &- reqCPU[i])
@@ -565,6 +609,11 @@ enum ResourceKernels {
     _ a: ResourceColumns, _ b: ResourceColumns, rows: Range<Int>,
     into scores: UnsafeMutablePointer<Int64>
   ) {
+    if let da = a.doubles, let db = b.doubles {
+      leastAllocatedTwoByReciprocals(
+        da, Double(a.podAmount), db, Double(b.podAmount), rows: rows, into: scores)
+      return
+    }
     if a.fitsDoubleArithmetic && b.fitsDoubleArithmetic {
       leastAllocatedTwoInDoubles(a, b, rows: rows, into: scores)
       return
@@ -620,6 +669,40 @@ enum ResourceKernels {
       let sum = sa * wa + sb * wb
       let halved = wa + wb == 2 ? (sum * 0.5).rounded(.towardZero) : sum
       scores[i] = ExactMath.truncatedToInt(halved)
+    }
+  }
+
+  /// The same from the node table's doubles, without a division or a conversion per row:
+  /// sᵣ = ⌊x⌋ for x = n/a, n = 100·max(free − pod, 0) ≤ 100·a (free is allocatable less the
+  /// non-zero requests; n is an integer below 2^51, exact) and a < 2^44, is the truncation of
+  /// q = n·y + 2^-45 rounded once (a multiply-add), y = 1/a rounded. n·y = x·(1 + e) with
+  /// |e| ≤ 2^-53, so |n·y − x| ≤ 100·2^-53 < 2^-46.3. When x = k is an integer, q lies above k
+  /// by at least 2^-45 − 2^-46.3 and well below k + 1: it truncates to k. Otherwise
+  /// k + 1/a ≤ x ≤ k + 1 − 1/a (n and a are integers), and 1/a > 2^-44 exceeds the error plus
+  /// the bias plus half an ulp of a value below 128 (2^-46.3 + 2^-45 + 2^-47 < 2^-44.2): q stays
+  /// strictly between k and k + 1.
+  /// One resource's LeastAllocated score ⌊100·max(free − pod, 0)/a⌋ from `inverse` = 1/a
+  /// rounded, as proved above (0 when the inverse is 0).
+  @inline(__always)
+  static func leastAllocated(free: Double, pod: Double, inverse: Double) -> Double {
+    0x1p-45.addingProduct(max(free - pod, 0) * 100, inverse).rounded(.towardZero)
+  }
+
+  static func leastAllocatedTwoByReciprocals(
+    _ a: ResourceDoublePointers, _ podA: Double, _ b: ResourceDoublePointers, _ podB: Double,
+    rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>
+  ) {
+    let (freeA, inverseA) = (a.nonZeroFree, a.inverse)
+    let (freeB, inverseB) = (b.nonZeroFree, b.inverse)
+    for i in rows {
+      let (ya, yb) = (inverseA[i], inverseB[i])
+      let sa = leastAllocated(free: freeA[i], pod: podA, inverse: ya)
+      let sb = leastAllocated(free: freeB[i], pod: podB, inverse: yb)
+      // y = 0 exactly where the allocatable amount is 0 (the doubles hold none negative): that
+      // resource drops out, and the mean of the other score with itself is that score.
+      let ma = ya == 0 ? sb : sa
+      let mb = yb == 0 ? sa : sb
+      scores[i] = ExactMath.integerToInt(((ma + mb) * 0.5).rounded(.towardZero))
     }
   }
 

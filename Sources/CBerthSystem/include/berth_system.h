@@ -41,6 +41,17 @@ static inline int berth_target_converts_int64_vectors(void) {
 #endif
 }
 
+/// 1 when the code is compiled for a CPU with fused multiply-add (x86 FMA3, or any 64-bit Arm),
+/// else 0: constant per build, so exact quotients take the multiply-add form only where it is
+/// an instruction (elsewhere `fma` is a library call per element).
+static inline int berth_target_fuses_multiply_add(void) {
+#if defined(__FMA__) || defined(__aarch64__)
+  return 1;
+#else
+  return 0;
+#endif
+}
+
 /// Asks the CPU to fetch the cache line holding `address` for reading (a hint: no fault, no
 /// effect on results). For loops over rows scattered through large columns.
 static inline void berth_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
