@@ -416,6 +416,11 @@ enum ExactMath {
     return Double(bitPattern: UInt64(bitPattern: x) | magic.bitPattern) - magic
   }
 
+  /// max(x, 0) for a number x, in one vector instruction: `Swift.max` keeps the order of
+  /// signed zeros and NaNs apart, which costs a compare and a mask.
+  @inline(__always)
+  static func positivePart(_ x: Double) -> Double { x > 0 ? x : 0 }
+
   /// `Int64(x)` for an integer 0 ≤ x < 2^52 held in a double: two vector instructions.
   @inline(__always)
   static func integerToInt(_ x: Double) -> Int64 {

@@ -74,14 +74,17 @@ final class BalancedAllocationPlugin: ScorePlugin {
         for i in rows {
           let ca = capA[i]
           let cb = capB[i]
-          let fa = ExactMath.quotient(ca - max(freeA[i] - pa, 0), ca, inverse: inverseA[i])
-          let fb = ExactMath.quotient(cb - max(freeB[i] - pb, 0), cb, inverse: inverseB[i])
+          let fa = ExactMath.quotient(
+            ca - ExactMath.positivePart(freeA[i] - pa), ca, inverse: inverseA[i])
+          let fb = ExactMath.quotient(
+            cb - ExactMath.positivePart(freeB[i] - pb), cb, inverse: inverseB[i])
           let std = abs((fa - fb) / 2)
           // 1 − std ≥ 0.5 for fractions in [0, 1]: the truncation needs no clamp at 0.
-          let both = ExactMath.integerToInt(((1 - std) * 100).rounded(.towardZero))
+          let both = ((1 - std) * 100).rounded(.towardZero)
           // 100 where an allocatable amount is 0, as a maximum (both ≤ 100): a select would
           // let the compiler load the columns above only where needed, in masked loads.
-          scores[i] = max(both, Int64(bit(min(ca, cb) == 0)) &* NodeScore.max)
+          let zero: Double = min(ca, cb) == 0 ? 100 : 0
+          scores[i] = ExactMath.integerToInt(max(both, zero))
         }
         return
       }

@@ -685,7 +685,7 @@ enum ResourceKernels {
   /// rounded, as proved above (0 when the inverse is 0).
   @inline(__always)
   static func leastAllocated(free: Double, pod: Double, inverse: Double) -> Double {
-    0x1p-45.addingProduct(max(free - pod, 0) * 100, inverse).rounded(.towardZero)
+    0x1p-45.addingProduct(ExactMath.positivePart(free - pod) * 100, inverse).rounded(.towardZero)
   }
 
   static func leastAllocatedTwoByReciprocals(
@@ -699,10 +699,9 @@ enum ResourceKernels {
       let sa = leastAllocated(free: freeA[i], pod: podA, inverse: ya)
       let sb = leastAllocated(free: freeB[i], pod: podB, inverse: yb)
       // y = 0 exactly where the allocatable amount is 0 (the doubles hold none negative): that
-      // resource drops out, and the mean of the other score with itself is that score.
-      let ma = ya == 0 ? sb : sa
-      let mb = yb == 0 ? sa : sb
-      scores[i] = ExactMath.integerToInt(((ma + mb) * 0.5).rounded(.towardZero))
+      // resource drops out with a score of 0, so the sum is halved only when both count.
+      let half = 0.5 + (min(ya, yb) == 0 ? 0.5 : 0)
+      scores[i] = ExactMath.integerToInt(((sa + sb) * half).rounded(.towardZero))
     }
   }
 
