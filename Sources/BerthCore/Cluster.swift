@@ -406,6 +406,12 @@ public final class Cluster {
     return changes
   }
 
+  /// Prepares for `count` more pods (a loader's hint; adding more or fewer is fine).
+  public func reservePods(_ count: Int) {
+    pods.reserveNames(count)
+    previousPodOnNode.reserveCapacity(previousPodOnNode.count + count)
+  }
+
   /// Adds a pending pod.
   /// - Throws: a quantity error when a request does not fit the scheduler's integer units.
   @discardableResult

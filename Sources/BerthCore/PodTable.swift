@@ -184,6 +184,10 @@ public final class PodTable {
     return named(r, name)
   }
 
+  /// Makes room in the name index for `more` pods, so loading a large cluster does not rehash
+  /// it again and again.
+  func reserveNames(_ more: Int) { nameIndex.reserveCapacity(nameIndex.count + more) }
+
   /// Names a new pod's row.
   private func named(_ r: Int, _ name: String) -> PodID {
     let id = PodID(UInt32(r))

@@ -1043,6 +1043,7 @@ public struct Manifest: Sendable {
     let cluster = Cluster(nodes: nodes)
     for n in namespaces { cluster.declareNamespace(n.name, labels: n.labels) }
     for b in disruptionBudgets { cluster.addDisruptionBudget(b) }
+    cluster.reservePods(pods.count)
     for p in pods {
       let id: PodID
       do { id = try cluster.addPod(p) } catch {
