@@ -585,7 +585,7 @@ public final class Cluster {
     nodes.requestedMemory[n] += requestMemory - old.memory
     nodes.nonZeroRequestedCPU[n] += nonZeroCPU - oldNonZero.cpu
     nodes.nonZeroRequestedMemory[n] += nonZeroMemory - oldNonZero.memory
-    nodes.mirrorResources(n)
+    nodes.mirrorRequests(n)
     assert(nodes.requestedCPU[n] >= 0 && nodes.requestedMemory[n] >= 0, "requested sums below zero")
     if requestCPU < old.cpu || requestMemory < old.memory {
       record(
@@ -973,7 +973,7 @@ public final class Cluster {
     nodes.podCount[n] += sign
     nodes.nonZeroRequestedCPU[n] += sign * pods.nonZeroCPU[p]
     nodes.nonZeroRequestedMemory[n] += sign * pods.nonZeroMemory[p]
-    nodes.mirrorResources(n)
+    nodes.mirrorRequests(n)
     // Sums over bound pods never go below zero (a removal undoes an earlier addition).
     assert(nodes.requestedCPU[n] >= 0 && nodes.requestedMemory[n] >= 0, "requested sums below zero")
     assert(nodes.podCount[n] >= 0 && nodes.nonZeroRequestedCPU[n] >= 0, "pod count below zero")

@@ -19,37 +19,6 @@ public final class NodeTable {
   @inlinable public var largestAllocatable: (cpu: Int64, memory: Int64, ephemeral: Int64) {
     _largestAllocatable
   }
-  /// Whether row `i` of the doubles holds what `mirrorResources` would set.
-  func mirrorsMatch(_ i: Int) -> Bool {
-    let c = ResourceDoubles()
-    c.append()
-    _ = c.set(
-      0, allocatable: allocatableCPU[i], requested: requestedCPU[i],
-      nonZeroRequested: nonZeroRequestedCPU[i])
-    let m = ResourceDoubles()
-    m.append()
-    _ = m.set(
-      0, allocatable: allocatableMemory[i], requested: requestedMemory[i],
-      nonZeroRequested: nonZeroRequestedMemory[i])
-    return c.equals(cpuDoubles, row: i) && m.equals(memoryDoubles, row: i)
-      && freePodSlots[i] == Double(allocatablePods[i] &- podCount[i])
-  }
-
-  /// Brings row `i` of `cpuDoubles` and `memoryDoubles` up to date with the integer columns;
-  /// called wherever allocatable or requested amounts of a row change.
-  func mirrorResources(_ i: Int) {
-    let cpu = cpuDoubles.set(
-      i, allocatable: allocatableCPU[i], requested: requestedCPU[i],
-      nonZeroRequested: nonZeroRequestedCPU[i])
-    let memory = memoryDoubles.set(
-      i, allocatable: allocatableMemory[i], requested: requestedMemory[i],
-      nonZeroRequested: nonZeroRequestedMemory[i])
-    let slots = allocatablePods[i] &- podCount[i]
-    freePodSlots[i] = Double(slots)
-    _mirrorsAreExact =
-      _mirrorsAreExact && cpu && memory && allocatablePods[i].magnitude < 1 << 52
-      && podCount[i].magnitude < 1 << 52
-  }
   /// An allocatable amount as a bound for `largestAllocatable`.
   @inline(__always) static func bound(_ amount: Int64) -> Int64 { amount < 0 ? .max : amount }
   @usableFromInline @exclusivity(unchecked) var _largestScalarAllocatable: [Int64] = []
@@ -67,12 +36,13 @@ public final class NodeTable {
   public let requestedMemory = Column<Int64>(repeating: 0, count: 0)
   public let requestedEphemeral = Column<Int64>(repeating: 0, count: 0)
   public let podCount = Column<Int64>(repeating: 0, count: 0)
-  /// CPU and memory as the resource scorers' double arithmetic reads them (`mirrorResources`
-  /// keeps each row in step with the integer columns): no conversion per row and pass, and
-  /// reciprocals in place of divisions.
+  /// CPU and memory as the resource kernels read them — NodeResourcesFit's filter and scores,
+  /// BalancedAllocation (`mirrorResources` keeps each row in step with the integer columns):
+  /// no conversion per row and pass, and reciprocals in place of divisions.
   public let cpuDoubles = ResourceDoubles()
   public let memoryDoubles = ResourceDoubles()
-  /// Allocatable pods less bound pods, as a double (the same exactness).
+  /// Allocatable pods less bound pods, as a double (the same exactness): the filter's room for
+  /// one more pod is `freePodSlots ≥ 1`.
   public let freePodSlots = Column<Double>(repeating: 0, count: 0)
   /// Every mirrored amount is below 2^52 in magnitude, so each double equals its integer
   /// (once false, it stays false: the kernels then keep to their integer forms).
@@ -392,6 +362,64 @@ public final class NodeTable {
       gpuMilliLeft[node * NodeGPUs.maxPerNode + slot] -= milli
       gpuMilliFree[node] -= Int32(milli)
     }
+  }
+
+  /// Whether row `i` of the doubles holds what `mirrorResources` would set.
+  func mirrorsMatch(_ i: Int) -> Bool {
+    let c = ResourceDoubles()
+    c.append()
+    _ = c.set(
+      0, allocatable: allocatableCPU[i], requested: requestedCPU[i],
+      nonZeroRequested: nonZeroRequestedCPU[i])
+    let m = ResourceDoubles()
+    m.append()
+    _ = m.set(
+      0, allocatable: allocatableMemory[i], requested: requestedMemory[i],
+      nonZeroRequested: nonZeroRequestedMemory[i])
+    return c.equals(cpuDoubles, row: i) && m.equals(memoryDoubles, row: i)
+      && freePodSlots[i] == Double(allocatablePods[i] &- podCount[i])
+  }
+
+  /// `mirrorResources` for a row whose requested sums or pod count changed and whose
+  /// allocatable amounts did not (a bind, unbind or resize): no reciprocal to take again.
+  @inline(__always)
+  func mirrorRequests(_ i: Int) {
+    // SAFETY: `i` is a node row (callers pass a bound pod's node); every column has a row per
+    // node, and the unchecked accesses below are the ones `mirrorResources` makes checked.
+    assert(i >= 0 && i < _count, "not a node row")
+    let limit: Int64 = 1 << 52
+    let (ac, am) = (allocatableCPU.base[i], allocatableMemory.base[i])
+    let (rc, rm) = (requestedCPU.base[i], requestedMemory.base[i])
+    let (nc, nm) = (nonZeroRequestedCPU.base[i], nonZeroRequestedMemory.base[i])
+    let pods = podCount.base[i]
+    cpuDoubles.free.base[i] = Double(ac &- rc)
+    cpuDoubles.nonZeroFree.base[i] = Double(ac &- nc)
+    memoryDoubles.free.base[i] = Double(am &- rm)
+    memoryDoubles.nonZeroFree.base[i] = Double(am &- nm)
+    freePodSlots.base[i] = Double(allocatablePods.base[i] &- pods)
+    // The allocatable amounts passed when they were set; these stay below the limit with them.
+    let fits =
+      rc.magnitude < limit && rm.magnitude < limit && nc.magnitude < limit
+      && nm.magnitude < limit && pods.magnitude < limit && (ac &- rc).magnitude < limit
+      && (ac &- nc).magnitude < limit && (am &- rm).magnitude < limit
+      && (am &- nm).magnitude < limit
+    _mirrorsAreExact = _mirrorsAreExact && fits
+  }
+
+  /// Brings row `i` of `cpuDoubles` and `memoryDoubles` up to date with the integer columns;
+  /// called wherever allocatable amounts of a row change.
+  func mirrorResources(_ i: Int) {
+    let cpu = cpuDoubles.set(
+      i, allocatable: allocatableCPU[i], requested: requestedCPU[i],
+      nonZeroRequested: nonZeroRequestedCPU[i])
+    let memory = memoryDoubles.set(
+      i, allocatable: allocatableMemory[i], requested: requestedMemory[i],
+      nonZeroRequested: nonZeroRequestedMemory[i])
+    let slots = allocatablePods[i] &- podCount[i]
+    freePodSlots[i] = Double(slots)
+    _mirrorsAreExact =
+      _mirrorsAreExact && cpu && memory && allocatablePods[i].magnitude < 1 << 52
+      && podCount[i].magnitude < 1 << 52
   }
 
   /// Every column holds `count` rows.

@@ -139,23 +139,40 @@ enum Kernels {
     for i in rows { total[i] &+= col[i] &* weight }
   }
 
+  /// How the weighted sum multiplies, decided once per cycle for its terms.
+  enum TermWeights {
+    /// Every weight is 1: no multiply.
+    case unit
+    /// Every weight is in [0, 2^32) — configured weights are non-negative Int32s.
+    case narrow
+    case wide
+
+    init(_ terms: UnsafeBufferPointer<(column: UnsafePointer<Int64>, weight: Int64)>) {
+      if terms.allSatisfy({ $0.weight == 1 }) {
+        self = .unit
+      } else if terms.allSatisfy({ $0.weight >= 0 && $0.weight <= Int64(UInt32.max) }) {
+        self = .narrow
+      } else {
+        self = .wide
+      }
+    }
+  }
+
   /// `total = constant + Σ weight·column` on feasible rows, `Int64.min` on infeasible ones (so
-  /// they never win a maximum), in one pass for up to three columns.
+  /// they never win a maximum), in one pass for up to three columns; `weights` describes the
+  /// terms' weights (`TermWeights(terms)`).
   /// - Returns: the largest total in `rows` (`Int64.min` when none is feasible).
   @discardableResult
   static func weightedSum(
     into total: UnsafeMutablePointer<Int64>, constant: Int64,
     _ terms: UnsafeBufferPointer<(column: UnsafePointer<Int64>, weight: Int64)>,
-    status st: UnsafePointer<UInt8>, _ rows: Range<Int>
+    weights: TermWeights, status st: UnsafePointer<UInt8>, _ rows: Range<Int>
   ) -> Int64 {
-    if terms.allSatisfy({ $0.weight == 1 }) {
-      return weightedSum(UnitWeight.self, into: total, constant, terms, st, rows)
+    switch weights {
+    case .unit: weightedSum(UnitWeight.self, into: total, constant, terms, st, rows)
+    case .narrow: weightedSum(NarrowWeight.self, into: total, constant, terms, st, rows)
+    case .wide: weightedSum(WideWeight.self, into: total, constant, terms, st, rows)
     }
-    // Configured weights are Int32s of at least 0, so this is the case in practice.
-    if terms.allSatisfy({ $0.weight >= 0 && $0.weight <= Int64(UInt32.max) }) {
-      return weightedSum(NarrowWeight.self, into: total, constant, terms, st, rows)
-    }
-    return weightedSum(WideWeight.self, into: total, constant, terms, st, rows)
   }
 
   @inline(__always)

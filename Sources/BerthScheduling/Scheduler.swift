@@ -931,6 +931,7 @@ public final class Scheduler {
     let tot = total.base
     // A constant, not the `var` above: a mutable capture would be boxed on the heap every cycle.
     let uniform = constant
+    let weights = Kernels.TermWeights(terms.buffer)
     func scoreChunk(_ k: Int) {
       // SAFETY: chunk k lies in the window's rows; each call writes only its own rows of the
       // score and total columns (and of the cache's bitmap: chunks start at word boundaries)
@@ -941,7 +942,8 @@ public final class Scheduler {
         scoreRefs[chunked.base[j]].score(
           pod, cluster: cluster, rows: rows, into: chunkedColumns.base[j])
       }
-      let m = Kernels.weightedSum(into: tot, constant: uniform, terms.buffer, status: st, rows)
+      let m = Kernels.weightedSum(
+        into: tot, constant: uniform, terms.buffer, weights: weights, status: st, rows)
       chunks[k].max = m
       if countsTies && m != Int64.min { chunks[k].ties = Kernels.count(of: m, tot, rows) }
     }

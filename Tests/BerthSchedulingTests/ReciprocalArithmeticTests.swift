@@ -251,6 +251,14 @@ struct ReciprocalArithmeticTests {
       (0..<n).map { _ in Int64(bitPattern: rng.next()) >> Int64(rng.nextInt(below: 64)) }
     }
     let status = (0..<n).map { _ in UInt8(rng.nextInt(below: 4) == 0 ? 1 : 0) }
+    let kinds: [([Int64], Kernels.TermWeights)] = [
+      ([1, 1, 1], .unit), ([3, 2, 1], .narrow), ([0, 1 << 31, 5], .narrow),
+      ([1 << 33, 1, 2], .wide), ([-1], .wide),
+    ]
+    for (weights, kind) in kinds {
+      let terms = weights.map { (column: UnsafePointer<Int64>(bitPattern: 8)!, weight: $0) }
+      #expect(terms.withUnsafeBufferPointer { Kernels.TermWeights($0) } == kind, "\(weights)")
+    }
     for weights: [Int64] in [
       [1, 1, 1], [1, 1], [3, 2, 1], [7], [0, 1 << 31, 5], [1 << 33, 1, 2], [],
     ] {
@@ -265,7 +273,8 @@ struct ReciprocalArithmeticTests {
                 status.withUnsafeBufferPointer { st in
                   total.withUnsafeMutableBufferPointer {
                     Kernels.weightedSum(
-                      into: $0.baseAddress!, constant: 17, t, status: st.baseAddress!, 0..<n)
+                      into: $0.baseAddress!, constant: 17, t, weights: Kernels.TermWeights(t),
+                      status: st.baseAddress!, 0..<n)
                   }
                 }
               }

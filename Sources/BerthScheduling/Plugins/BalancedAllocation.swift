@@ -63,11 +63,10 @@ final class BalancedAllocationPlugin: ScorePlugin {
       let reqB = b.requested
       let podB = b.podAmount
       if let da = a.doubles, let db = b.doubles {
-        // From the node table's doubles: the capped request over allocatable is the rounded
-        // quotient a division gives (`ExactMath.quotient`, no division where the target fuses
+        // From the node table's doubles: the capped request min(requested + pod, a) is
+        // a − max(free − pod, 0) in exact integers, and its fraction of a the rounded quotient
+        // a division gives (`ExactMath.quotient`, no division where the target fuses
         // multiply-adds). A zero allocatable gives 0, replaced below.
-        // The capped request min(requested + pod, a) is a − max(free − pod, 0), in exact
-        // integers.
         let (pa, pb) = (Double(podA), Double(podB))
         let (capA, freeA, inverseA) = (da.allocatable, da.free, da.inverse)
         let (capB, freeB, inverseB) = (db.allocatable, db.free, db.inverse)

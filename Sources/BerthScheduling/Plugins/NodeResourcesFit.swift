@@ -672,7 +672,8 @@ enum ResourceKernels {
     }
   }
 
-  /// The same from the node table's doubles, without a division or a conversion per row:
+  /// One resource's LeastAllocated score ⌊100·max(free − pod, 0)/a⌋ from the node table's
+  /// doubles (`inverse` = 1/a rounded; 0 when the inverse is 0), without a division:
   /// sᵣ = ⌊x⌋ for x = n/a, n = 100·max(free − pod, 0) ≤ 100·a (free is allocatable less the
   /// non-zero requests; n is an integer below 2^51, exact) and a < 2^44, is the truncation of
   /// q = n·y + 2^-45 rounded once (a multiply-add), y = 1/a rounded. n·y = x·(1 + e) with
@@ -681,13 +682,12 @@ enum ResourceKernels {
   /// k + 1/a ≤ x ≤ k + 1 − 1/a (n and a are integers), and 1/a > 2^-44 exceeds the error plus
   /// the bias plus half an ulp of a value below 128 (2^-46.3 + 2^-45 + 2^-47 < 2^-44.2): q stays
   /// strictly between k and k + 1.
-  /// One resource's LeastAllocated score ⌊100·max(free − pod, 0)/a⌋ from `inverse` = 1/a
-  /// rounded, as proved above (0 when the inverse is 0).
   @inline(__always)
   static func leastAllocated(free: Double, pod: Double, inverse: Double) -> Double {
     0x1p-45.addingProduct(ExactMath.positivePart(free - pod) * 100, inverse).rounded(.towardZero)
   }
 
+  /// `leastAllocatedTwo` from the node table's doubles: no division or conversion per row.
   static func leastAllocatedTwoByReciprocals(
     _ a: ResourceDoublePointers, _ podA: Double, _ b: ResourceDoublePointers, _ podB: Double,
     rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>
