@@ -121,9 +121,11 @@ public enum ClusterCSV {
   /// nodes.csv text, `file` naming it in errors.
   public static func parseNodes(_ text: String, file path: String) throws(InputError) -> [NodeSpec]
   {
+    let table = try rows(text: text, file: path, header: nodeHeader)
     var nodes: [NodeSpec] = []
-    var seen = Set<String>()
-    for (line, f) in try rows(text: text, file: path, header: nodeHeader) {
+    nodes.reserveCapacity(table.count)
+    var seen = Set<String>(minimumCapacity: table.count)
+    for (line, f) in table {
       let name = try uniqueName(f[0], kind: "node", seen: &seen, file: path, line: line)
       let cpu = try integer(f[1], file: path, line: line, field: "cpu_milli")
       let mem = try integer(f[2], file: path, line: line, field: "mem_bytes")
@@ -163,9 +165,11 @@ public enum ClusterCSV {
     let tolerations = distinctTaints.map {
       Toleration(key: $0.key, operator: .equal, value: $0.value, effect: $0.effect)
     }
+    let table = try rows(text: text, file: path, header: podHeader)
     var pods: [PodSpec] = []
-    var seen = Set<String>()
-    for (line, f) in try rows(text: text, file: path, header: podHeader) {
+    pods.reserveCapacity(table.count)
+    var seen = Set<String>(minimumCapacity: table.count)
+    for (line, f) in table {
       let name = try uniqueName(f[0], kind: "pod", seen: &seen, file: path, line: line)
       let cpu = try integer(f[1], file: path, line: line, field: "cpu_milli")
       let mem = try integer(f[2], file: path, line: line, field: "mem_bytes")
