@@ -998,6 +998,12 @@ public final class Cluster {
     if !pods.columnLengthsAreEqual() {
       problems.append(.init(.columnLengths, "", "pod columns differ in length"))
     }
+    if nodes.recountNodesWithoutAllocatable() != nodes.nodesWithoutAllocatable {
+      problems.append(
+        .init(
+          .requestedSum(resource: "cpu and memory doubles"), "",
+          "the doubles' counts of nodes without cpu or memory differ from the node rows"))
+    }
     let n = nodes.count
     if tree.count + retiredNodeRows.count + freeNodeRows.count != n
       || Set(retiredNodeRows + freeNodeRows).count != retiredNodeRows.count + freeNodeRows.count

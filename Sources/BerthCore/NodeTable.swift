@@ -48,6 +48,14 @@ public final class NodeTable {
   /// (once false, it stays false: the kernels then keep to their integer forms).
   @usableFromInline @exclusivity(unchecked) var _mirrorsAreExact = true
   @inlinable public var mirrorsAreExact: Bool { _mirrorsAreExact }
+  /// Nodes whose allocatable CPU, and nodes whose allocatable memory, is 0 or less (removed
+  /// rows do not count): the resource kernels leave out their rules for such nodes while a
+  /// count is 0.
+  @usableFromInline @exclusivity(unchecked) var _nodesWithoutAllocatable: (cpu: Int, memory: Int) =
+    (0, 0)
+  @inlinable public var nodesWithoutAllocatable: (cpu: Int, memory: Int) {
+    _nodesWithoutAllocatable
+  }
   /// Requested CPU and memory with the 100m / 200Mi scoring defaults for unset requests.
   public let nonZeroRequestedCPU = Column<Int64>(repeating: 0, count: 0)
   public let nonZeroRequestedMemory = Column<Int64>(repeating: 0, count: 0)
@@ -185,6 +193,7 @@ public final class NodeTable {
     allocatableEphemeral[i] = spec.allocatable.ephemeralStorageBytes
     allocatablePods[i] = spec.allocatable.pods
     mirrorResources(i)
+    countAllocatable(of: i, by: 1)
     unschedulable[i] = spec.unschedulable ? 1 : 0
     if spec.unschedulable { _cordonedCount += 1 }
     exists[i] = 1
@@ -222,6 +231,7 @@ public final class NodeTable {
     gpuModel[i] = 0
     for slot in 0..<NodeGPUs.maxPerNode { gpuMilliLeft[i * NodeGPUs.maxPerNode + slot] = 0 }
     gpuMilliFree[i] = 0
+    countAllocatable(of: i, by: -1)
     for c in int64Columns { c[i] = 0 }
     mirrorResources(i)
     _cordonedCount -= Int(unschedulable[i])
@@ -257,11 +267,13 @@ public final class NodeTable {
     let cordoned = spec.unschedulable ? 1 : 0
     _cordonedCount += cordoned - Int(unschedulable[i])
     unschedulable[i] = UInt8(cordoned)
+    countAllocatable(of: i, by: -1)
     allocatableCPU[i] = spec.allocatable.cpuMillis
     allocatableMemory[i] = spec.allocatable.memoryBytes
     allocatableEphemeral[i] = spec.allocatable.ephemeralStorageBytes
     allocatablePods[i] = spec.allocatable.pods
     mirrorResources(i)
+    countAllocatable(of: i, by: 1)
     // The largest amounts only bound the kernels' arithmetic: they may stay high after a shrink.
     _largestAllocatable.cpu = max(_largestAllocatable.cpu, Self.bound(spec.allocatable.cpuMillis))
     _largestAllocatable.memory = max(
@@ -324,6 +336,7 @@ public final class NodeTable {
     t.memoryDoubles.append(from: memoryDoubles)
     t.freePodSlots.append(from: freePodSlots)
     t._mirrorsAreExact = _mirrorsAreExact
+    t._nodesWithoutAllocatable = _nodesWithoutAllocatable
     t.unschedulable.append(from: unschedulable)
     t.exists.append(from: exists)
     t.gpuCount.append(from: gpuCount)
@@ -364,61 +377,71 @@ public final class NodeTable {
     }
   }
 
+  /// Adds `delta` to `nodesWithoutAllocatable` for row `i`'s allocatable CPU and memory.
+  private func countAllocatable(of i: Int, by delta: Int) {
+    if allocatableCPU[i] <= 0 { _nodesWithoutAllocatable.cpu += delta }
+    if allocatableMemory[i] <= 0 { _nodesWithoutAllocatable.memory += delta }
+  }
+
   /// Whether row `i` of the doubles holds what `mirrorResources` would set.
   func mirrorsMatch(_ i: Int) -> Bool {
-    let c = ResourceDoubles()
-    c.append()
-    _ = c.set(
-      0, allocatable: allocatableCPU[i], requested: requestedCPU[i],
+    let c = ResourceDoubles.row(
+      allocatable: allocatableCPU[i], requested: requestedCPU[i],
       nonZeroRequested: nonZeroRequestedCPU[i])
-    let m = ResourceDoubles()
-    m.append()
-    _ = m.set(
-      0, allocatable: allocatableMemory[i], requested: requestedMemory[i],
+    let m = ResourceDoubles.row(
+      allocatable: allocatableMemory[i], requested: requestedMemory[i],
       nonZeroRequested: nonZeroRequestedMemory[i])
-    return c.equals(cpuDoubles, row: i) && m.equals(memoryDoubles, row: i)
+    return cpuDoubles.holds(c, row: i) && memoryDoubles.holds(m, row: i)
       && freePodSlots[i] == Double(allocatablePods[i] &- podCount[i])
   }
 
+  /// Nodes counted in `nodesWithoutAllocatable`, counted again (for invariant checks).
+  func recountNodesWithoutAllocatable() -> (cpu: Int, memory: Int) {
+    var n = (cpu: 0, memory: 0)
+    for i in 0..<_count where exists[i] != 0 {
+      if allocatableCPU[i] <= 0 { n.cpu += 1 }
+      if allocatableMemory[i] <= 0 { n.memory += 1 }
+    }
+    return n
+  }
+
   /// `mirrorResources` for a row whose requested sums or pod count changed and whose
-  /// allocatable amounts did not (a bind, unbind or resize): no reciprocal to take again.
+  /// allocatable amounts did not (a bind, unbind or resize): the request-dependent doubles only,
+  /// no reciprocal taken again.
   @inline(__always)
   func mirrorRequests(_ i: Int) {
     // SAFETY: `i` is a node row (callers pass a bound pod's node); every column has a row per
     // node, and the unchecked accesses below are the ones `mirrorResources` makes checked.
     assert(i >= 0 && i < _count, "not a node row")
-    let limit: Int64 = 1 << 52
-    let (ac, am) = (allocatableCPU.base[i], allocatableMemory.base[i])
-    let (rc, rm) = (requestedCPU.base[i], requestedMemory.base[i])
-    let (nc, nm) = (nonZeroRequestedCPU.base[i], nonZeroRequestedMemory.base[i])
+    let c = ResourceDoubles.row(
+      allocatable: allocatableCPU.base[i], requested: requestedCPU.base[i],
+      nonZeroRequested: nonZeroRequestedCPU.base[i])
+    let m = ResourceDoubles.row(
+      allocatable: allocatableMemory.base[i], requested: requestedMemory.base[i],
+      nonZeroRequested: nonZeroRequestedMemory.base[i])
+    cpuDoubles.free.base[i] = c.free
+    cpuDoubles.nonZeroFree.base[i] = c.nonZeroFree
+    memoryDoubles.free.base[i] = m.free
+    memoryDoubles.nonZeroFree.base[i] = m.nonZeroFree
     let pods = podCount.base[i]
-    cpuDoubles.free.base[i] = Double(ac &- rc)
-    cpuDoubles.nonZeroFree.base[i] = Double(ac &- nc)
-    memoryDoubles.free.base[i] = Double(am &- rm)
-    memoryDoubles.nonZeroFree.base[i] = Double(am &- nm)
     freePodSlots.base[i] = Double(allocatablePods.base[i] &- pods)
-    // The allocatable amounts passed when they were set; these stay below the limit with them.
-    let fits =
-      rc.magnitude < limit && rm.magnitude < limit && nc.magnitude < limit
-      && nm.magnitude < limit && pods.magnitude < limit && (ac &- rc).magnitude < limit
-      && (ac &- nc).magnitude < limit && (am &- rm).magnitude < limit
-      && (am &- nm).magnitude < limit
-    _mirrorsAreExact = _mirrorsAreExact && fits
+    _mirrorsAreExact = _mirrorsAreExact && c.isExact && m.isExact && pods.magnitude < 1 << 52
   }
 
   /// Brings row `i` of `cpuDoubles` and `memoryDoubles` up to date with the integer columns;
   /// called wherever allocatable amounts of a row change.
   func mirrorResources(_ i: Int) {
-    let cpu = cpuDoubles.set(
-      i, allocatable: allocatableCPU[i], requested: requestedCPU[i],
+    let cpu = ResourceDoubles.row(
+      allocatable: allocatableCPU[i], requested: requestedCPU[i],
       nonZeroRequested: nonZeroRequestedCPU[i])
-    let memory = memoryDoubles.set(
-      i, allocatable: allocatableMemory[i], requested: requestedMemory[i],
+    let memory = ResourceDoubles.row(
+      allocatable: allocatableMemory[i], requested: requestedMemory[i],
       nonZeroRequested: nonZeroRequestedMemory[i])
-    let slots = allocatablePods[i] &- podCount[i]
-    freePodSlots[i] = Double(slots)
+    cpuDoubles.set(i, to: cpu)
+    memoryDoubles.set(i, to: memory)
+    freePodSlots[i] = Double(allocatablePods[i] &- podCount[i])
     _mirrorsAreExact =
-      _mirrorsAreExact && cpu && memory && allocatablePods[i].magnitude < 1 << 52
+      _mirrorsAreExact && cpu.isExact && memory.isExact && allocatablePods[i].magnitude < 1 << 52
       && podCount[i].magnitude < 1 << 52
   }
 
@@ -474,24 +497,38 @@ public final class ResourceDoubles {
     inverse.append(from: other.inverse)
   }
 
-  /// Whether row 0 of this equals row `i` of `other`, bit for bit.
-  func equals(_ other: ResourceDoubles, row i: Int) -> Bool {
-    let pairs = [
-      (allocatable, other.allocatable), (free, other.free), (nonZeroFree, other.nonZeroFree),
-      (inverse, other.inverse),
-    ]
-    return pairs.allSatisfy { $0.0[0].bitPattern == $0.1[i].bitPattern }
+  /// One row's doubles for a resource's integers.
+  struct Row {
+    var allocatable, free, nonZeroFree, inverse: Double
+    /// Every amount converted exactly (each magnitude below 2^52).
+    var isExact: Bool
   }
 
-  /// Sets row `i`. - Returns: whether every amount converted exactly (below 2^52).
-  func set(_ i: Int, allocatable a: Int64, requested r: Int64, nonZeroRequested nz: Int64) -> Bool {
+  /// The row `allocatable a`, `requested r` and `nonZeroRequested nz` give: free = a − r,
+  /// non-zero free = a − nz, inverse = 1/a rounded (0 unless a > 0).
+  @inline(__always)
+  static func row(allocatable a: Int64, requested r: Int64, nonZeroRequested nz: Int64) -> Row {
     let (left, nonZeroLeft) = (a &- r, a &- nz)
-    allocatable[i] = Double(a)
-    free[i] = Double(left)
-    nonZeroFree[i] = Double(nonZeroLeft)
-    inverse[i] = a > 0 ? 1 / Double(a) : 0
     let limit: Int64 = 1 << 52
-    return a.magnitude < limit && r.magnitude < limit && nz.magnitude < limit
-      && left.magnitude < limit && nonZeroLeft.magnitude < limit
+    return Row(
+      allocatable: Double(a), free: Double(left), nonZeroFree: Double(nonZeroLeft),
+      inverse: a > 0 ? 1 / Double(a) : 0,
+      isExact: a.magnitude < limit && r.magnitude < limit && nz.magnitude < limit
+        && left.magnitude < limit && nonZeroLeft.magnitude < limit)
+  }
+
+  func set(_ i: Int, to row: Row) {
+    allocatable[i] = row.allocatable
+    free[i] = row.free
+    nonZeroFree[i] = row.nonZeroFree
+    inverse[i] = row.inverse
+  }
+
+  /// Whether row `i` holds `row`, bit for bit.
+  func holds(_ row: Row, row i: Int) -> Bool {
+    allocatable[i].bitPattern == row.allocatable.bitPattern
+      && free[i].bitPattern == row.free.bitPattern
+      && nonZeroFree[i].bitPattern == row.nonZeroFree.bitPattern
+      && inverse[i].bitPattern == row.inverse.bitPattern
   }
 }

@@ -71,24 +71,32 @@ struct ReciprocalArithmeticTests {
       let pod = rng.nextInt(below: 4) == 0 ? Int64(rng.next() % UInt64(a + 1)) : 0
       cases.append((free, pod, a))
     }
-    var wrong = 0
+    var wrong = (truncated: 0, bits: 0)
+    let shift = ResourceKernels.roundingShift.bitPattern
     for (free, pod, a) in cases {
-      let s = ResourceKernels.leastAllocated(
-        free: Double(free), pod: Double(pod), inverse: 1 / Double(a))
-      if Int64(s) != max(free - pod, 0) * 100 / a { wrong += 1 }
+      let (f, p, y) = (Double(free), Double(pod), 1 / Double(a))
+      let expected = max(free - pod, 0) * 100 / a
+      if Int64(ResourceKernels.leastAllocated(free: f, pod: p, inverse: y)) != expected {
+        wrong.truncated += 1
+      }
+      let bits = ResourceKernels.leastAllocatedBits(free: f, pod: p, inverse: y)
+      if Int64(bitPattern: bits &- shift) != expected { wrong.bits += 1 }
     }
-    #expect(wrong == 0, "\(wrong) of \(cases.count) scores off")
+    #expect(wrong == (0, 0), "\(wrong) of \(cases.count) scores off")
     #expect(ResourceKernels.leastAllocated(free: 0, pod: 5, inverse: 0) == 0)
   }
 
   /// Nodes of every kind of allocatable (none, tiny, odd, powers of two, up to 2^44 − 1) with
   /// pods bound at random (some without requests, so the non-zero sums differ from the real).
-  static func cluster(seed: UInt64, largest: Int64 = (1 << 44) - 1) throws -> Cluster {
+  /// Without `zeros`, every node has some CPU and memory (the kernels' all-positive forms).
+  static func cluster(seed: UInt64, largest: Int64 = (1 << 44) - 1, zeros: Bool = true) throws
+    -> Cluster
+  {
     var rng = SplitMix64(seed: seed)
     let cluster = Cluster()
     func amount(_ rng: inout SplitMix64, typical: Int64) -> Int64 {
       switch rng.nextInt(below: 10) {
-      case 0: return 0
+      case 0: return zeros ? 0 : 1
       case 1: return largest - Int64(rng.nextInt(below: 3))
       case 2: return 1 << Int64(rng.nextInt(below: 40))
       case 3: return Int64(rng.nextInt(below: 5)) + 1
@@ -166,10 +174,17 @@ struct ReciprocalArithmeticTests {
 
   @Test(
     "LeastAllocated and BalancedAllocation from the doubles equal upstream's formulas",
-    arguments: [1, 2, 3] as [UInt64])
-  func scorersMatchUpstream(seed: UInt64) throws {
-    let cluster = try Self.cluster(seed: seed)
+    arguments: [1, 2, 3] as [UInt64], [true, false])
+  func scorersMatchUpstream(seed: UInt64, zeros: Bool) throws {
+    let cluster = try Self.cluster(seed: seed, zeros: zeros)
     #expect(cluster.nodes.mirrorsAreExact)
+    // Nodes without CPU or memory are counted; the kernels' all-positive forms run without.
+    let lacking = cluster.nodes.nodesWithoutAllocatable
+    #expect(zeros ? lacking.cpu > 0 && lacking.memory > 0 : lacking == (0, 0))
+    let probe = try cluster.addPod(Builders.pod("probe", cpu: 1, memory: 1))
+    let columns = cluster.resourceColumns(
+      .memory, weight: 1, pod: PodInfo(probe, in: cluster), nonZero: false)
+    #expect(columns?.doubles?.allPositive == !zeros)
     let fit = NodeResourcesFitPlugin(arguments: NodeResourcesFitArguments())
     let balanced = BalancedAllocationPlugin(arguments: BalancedAllocationArguments())
     var wrong = (fit: 0, balanced: 0)
@@ -226,11 +241,17 @@ struct ReciprocalArithmeticTests {
       default:
         guard cluster.nodes.exists[node.index] != 0 else { continue }
         let spec = cluster.nodes.specs[node.index]
+        // Now and then a node without requests of a resource loses all of it, and one
+        // without regains some (the zero counts).
+        let n = cluster.nodes
+        let drop = (rng.nextInt(below: 8) == 0, rng.nextInt(below: 8) == 0)
+        let cpu = spec.allocatable.cpuMillis + Int64(rng.nextInt(below: 1_000))
+        let memory = spec.allocatable.memoryBytes + 1
         _ = cluster.updateNode(
           node,
           to: Builders.node(
-            spec.name, cpu: spec.allocatable.cpuMillis + Int64(rng.nextInt(below: 1_000)),
-            memory: spec.allocatable.memoryBytes + 1))
+            spec.name, cpu: drop.0 && n.requestedCPU[node.index] == 0 ? 0 : cpu,
+            memory: drop.1 && n.requestedMemory[node.index] == 0 ? 0 : memory))
       }
     }
     #expect(cluster.invariantViolations().filter { "\($0)".contains("doubles") }.isEmpty)

@@ -70,6 +70,23 @@ final class BalancedAllocationPlugin: ScorePlugin {
         let (pa, pb) = (Double(podA), Double(podB))
         let (capA, freeA, inverseA) = (da.allocatable, da.free, da.inverse)
         let (capB, freeB, inverseB) = (db.allocatable, db.free, db.inverse)
+        if da.allPositive && db.allPositive {
+          // Every node has both resources: no zero rule. 1 − std is 1 − |fa − fb|·½ rounded
+          // once (std = |fa − fb|/2 is exact: halving a difference of such quotients never
+          // reaches the subnormals), one multiply-add where the target fuses them.
+          for i in rows {
+            let ca = capA[i]
+            let cb = capB[i]
+            let fa = ExactMath.quotient(
+              ca - ExactMath.positivePart(freeA[i] - pa), ca, inverse: inverseA[i])
+            let fb = ExactMath.quotient(
+              cb - ExactMath.positivePart(freeB[i] - pb), cb, inverse: inverseB[i])
+            let d = abs(fa - fb)
+            let rest = ExactMath.fusesMultiplyAdd ? 1.0.addingProduct(-0.5, d) : 1 - d / 2
+            scores[i] = ExactMath.integerToInt((rest * 100).rounded(.towardZero))
+          }
+          return
+        }
         for i in rows {
           let ca = capA[i]
           let cb = capB[i]

@@ -35,13 +35,17 @@ struct ResourceColumns {
 /// Base pointers of one resource's `ResourceDoubles`, taken once per cycle.
 struct ResourceDoublePointers {
   var allocatable, free, nonZeroFree, inverse: UnsafePointer<Double>
+  /// Every node's allocatable amount is positive (`NodeTable.nodesWithoutAllocatable`), so the
+  /// kernels may leave out the rules for a zero one.
+  var allPositive: Bool
 
-  init(_ d: ResourceDoubles) {
+  init(_ d: ResourceDoubles, allPositive: Bool) {
     // SAFETY: the columns' own storage, a row per node; callers index only node rows.
     allocatable = UnsafePointer(d.allocatable.base)
     free = UnsafePointer(d.free.base)
     nonZeroFree = UnsafePointer(d.nonZeroFree.base)
     inverse = UnsafePointer(d.inverse.base)
+    self.allPositive = allPositive
   }
 }
 
@@ -56,12 +60,13 @@ extension Cluster {
     // SAFETY: base pointers of node columns, read by this cycle's score calls over node rows.
     let n = nodes
     /// The doubles, where the reciprocal forms' arguments hold.
-    func doubles(_ d: ResourceDoubles, largest: Int64, pod amount: Int64) -> ResourceDoublePointers?
+    func doubles(_ d: ResourceDoubles, largest: Int64, lacking: Int, pod amount: Int64)
+      -> ResourceDoublePointers?
     {
       guard n.mirrorsAreExact && largest < 1 << 44 && amount >= 0 && amount < 1 << 46 else {
         return nil
       }
-      return ResourceDoublePointers(d)
+      return ResourceDoublePointers(d, allPositive: lacking == 0)
     }
     switch resource {
     case .cpu:
@@ -70,7 +75,9 @@ extension Cluster {
         weight: weight, allocatable: UnsafePointer(n.allocatableCPU.base),
         requested: UnsafePointer(nonZero ? n.nonZeroRequestedCPU.base : n.requestedCPU.base),
         podAmount: amount,
-        doubles: doubles(n.cpuDoubles, largest: n.largestAllocatable.cpu, pod: amount),
+        doubles: doubles(
+          n.cpuDoubles, largest: n.largestAllocatable.cpu,
+          lacking: n.nodesWithoutAllocatable.cpu, pod: amount),
         fitsDoubleArithmetic: n.largestAllocatable.cpu < 1 << 46)
     case .memory:
       let amount = nonZero ? pod.nonZeroMemory : pod.requestMemory
@@ -78,7 +85,9 @@ extension Cluster {
         weight: weight, allocatable: UnsafePointer(n.allocatableMemory.base),
         requested: UnsafePointer(nonZero ? n.nonZeroRequestedMemory.base : n.requestedMemory.base),
         podAmount: amount,
-        doubles: doubles(n.memoryDoubles, largest: n.largestAllocatable.memory, pod: amount),
+        doubles: doubles(
+          n.memoryDoubles, largest: n.largestAllocatable.memory,
+          lacking: n.nodesWithoutAllocatable.memory, pod: amount),
         fitsDoubleArithmetic: n.largestAllocatable.memory < 1 << 46)
     case .ephemeralStorage:
       return ResourceColumns(
@@ -687,6 +696,23 @@ enum ResourceKernels {
     0x1p-45.addingProduct(ExactMath.positivePart(free - pod) * 100, inverse).rounded(.towardZero)
   }
 
+  /// `leastAllocated` as integer bits: the bit pattern of 1.5·2^52 + sᵣ. The multiply-add with
+  /// 2^-45 − ½ (exact in a double) rounds n·y + 2^-45 − ½ once; by the bounds above (the margins
+  /// 2^-45 − 2^-46.3 at an integer x and 1/a − 2^-46.3 − 2^-45 below the next both exceed half
+  /// an ulp, 2^-47) the result lies strictly between k − ½ and k + ½. Adding 1.5·2^52 rounds it
+  /// to the nearest integer, k — no tie is that close — with an ulp of 1, so the bits of the
+  /// sum are those of 1.5·2^52 plus k: one addition where truncating and converting take
+  /// three vector operations.
+  @inline(__always)
+  static func leastAllocatedBits(free: Double, pod: Double, inverse: Double) -> UInt64 {
+    let r = (0x1p-45 - 0.5).addingProduct(ExactMath.positivePart(free - pod) * 100, inverse)
+    return (r + roundingShift).bitPattern
+  }
+
+  /// 1.5·2^52: adding it to a double in (−2^51, 2^51) rounds that to an integer k, the sum's
+  /// bits being this constant's plus k.
+  static let roundingShift = 0x1.8p52
+
   /// `leastAllocatedTwo` from the node table's doubles: no division or conversion per row.
   static func leastAllocatedTwoByReciprocals(
     _ a: ResourceDoublePointers, _ podA: Double, _ b: ResourceDoublePointers, _ podB: Double,
@@ -694,6 +720,17 @@ enum ResourceKernels {
   ) {
     let (freeA, inverseA) = (a.nonZeroFree, a.inverse)
     let (freeB, inverseB) = (b.nonZeroFree, b.inverse)
+    if a.allPositive && b.allPositive {
+      // Both resources count on every node: (sa + sb)/2 truncated is a shift of the integer sum
+      // (at most 200), formed from the two scores' bits.
+      let twice = 2 &* roundingShift.bitPattern
+      for i in rows {
+        let sa = leastAllocatedBits(free: freeA[i], pod: podA, inverse: inverseA[i])
+        let sb = leastAllocatedBits(free: freeB[i], pod: podB, inverse: inverseB[i])
+        scores[i] = Int64(bitPattern: (sa &+ sb &- twice) >> 1)
+      }
+      return
+    }
     for i in rows {
       let (ya, yb) = (inverseA[i], inverseB[i])
       let sa = leastAllocated(free: freeA[i], pod: podA, inverse: ya)
