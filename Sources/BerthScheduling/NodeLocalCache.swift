@@ -1,4 +1,5 @@
 import BerthCore
+import CBerthSystem
 
 /// One bit per node row, set while the row's cached result is current: a view into storage a
 /// `NodeLocalCache` owns.
@@ -32,7 +33,7 @@ struct RowBitmap {
     for word in (rows.lowerBound >> 6)...((rows.upperBound - 1) >> 6) {
       let base = word << 6
       let wanted = RowBitmap.mask(max(rows.lowerBound - base, 0), min(rows.upperBound - base, 64))
-      let missing = wanted & ~words[word]
+      let missing = wanted & ~berth_load_word(words + word)
       if missing == 0 { continue }
       let lo = base + missing.trailingZeroBitCount
       let hi = base + 64 - missing.leadingZeroBitCount
@@ -46,11 +47,21 @@ struct RowBitmap {
     if !run.isEmpty { settle(run, compute) }
   }
 
+  /// Computes `run` and sets its bits. A split pass's chunks start at multiples of 64 rows
+  /// within a segment, but the two segments of a window that wraps around meet anywhere: the
+  /// word at either end of a run may be another thread's too, so those two take their bits
+  /// atomically; the words between belong to this run alone.
   @inline(__always) private func settle(_ run: Range<Int>, _ compute: (Range<Int>) -> Void) {
     compute(run)
-    for word in (run.lowerBound >> 6)...((run.upperBound - 1) >> 6) {
+    let (first, last) = (run.lowerBound >> 6, (run.upperBound - 1) >> 6)
+    for word in first...last {
       let base = word << 6
-      words[word] |= RowBitmap.mask(max(run.lowerBound - base, 0), min(run.upperBound - base, 64))
+      let bits = RowBitmap.mask(max(run.lowerBound - base, 0), min(run.upperBound - base, 64))
+      if word == first || word == last {
+        berth_set_bits(words + word, bits)
+      } else {
+        words[word] |= bits
+      }
     }
   }
 }

@@ -2,6 +2,7 @@
 #define BERTH_SYSTEM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /// Atomically exchanges two paths (Linux renameat2 with RENAME_EXCHANGE): both names exist
 /// throughout. Returns 0, or -1 with errno set (ENOSYS or EINVAL where unsupported).
@@ -64,6 +65,18 @@ static inline void berth_cpu_relax(void) {
 #elif defined(__aarch64__)
   __asm__ __volatile__("yield");
 #endif
+}
+
+/// The word at `word`, read as a relaxed atomic: a plain load on x86-64 and Arm, but a word
+/// another thread may set bits of at the same time is then read without a data race.
+static inline uint64_t berth_load_word(const uint64_t *word) {
+  return __atomic_load_n(word, __ATOMIC_RELAXED);
+}
+
+/// Sets the bits `mask` of the word at `word` atomically (relaxed): for a word two threads may
+/// update at once.
+static inline void berth_set_bits(uint64_t *word, uint64_t mask) {
+  __atomic_fetch_or(word, mask, __ATOMIC_RELAXED);
 }
 
 #endif
