@@ -409,6 +409,7 @@ public final class Cluster {
   /// Prepares for `count` more pods (a loader's hint; adding more or fewer is fine).
   public func reservePods(_ count: Int) {
     pods.reserveNames(count)
+    nextPodOnNode.reserve(count)
     previousPodOnNode.reserveCapacity(previousPodOnNode.count + count)
   }
 
@@ -987,8 +988,9 @@ public final class Cluster {
   /// Every violated invariant; empty when the cluster is consistent.
   ///
   /// Checks: equal column lengths; each node's requested sums, non-zero sums, scalar sums and pod
-  /// count equal the sums over its bound pods, and the scorers' doubles equal the integers; every bound pod names an existing node; no node is
-  /// over its allocatable CPU, memory, ephemeral storage, pod count or scalar resources.
+  /// count equal the sums over its bound pods, and the scorers' doubles (and their counts of
+  /// nodes without CPU or memory) equal the integers; every bound pod names an existing node; no
+  /// node is over its allocatable CPU, memory, ephemeral storage, pod count or scalar resources.
   /// - Complexity: O(nodes + pods).
   public func invariantViolations() -> [InvariantViolation] {
     var problems: [InvariantViolation] = []

@@ -85,11 +85,12 @@ public enum ClusterCSV {
   /// `s` without leading and trailing whitespace. A field that neither starts nor ends with
   /// an ASCII space, tab or a non-ASCII byte (nearly all) is returned as it is: Foundation's
   /// trimming bridges every string it is given, which took a sixth of loading a million pods.
-  static func trimmed(_ s: String) -> String {
+  static func trimmed<S: StringProtocol>(_ s: S) -> String
+  where S.UTF8View: BidirectionalCollection {
     let u = s.utf8
-    guard let first = u.first, let last = u.last else { return s }
+    guard let first = u.first, let last = u.last else { return "" }
     func plain(_ b: UInt8) -> Bool { b > 0x20 && b < 0x80 }
-    if plain(first) && plain(last) { return s }
+    if plain(first) && plain(last) { return String(s) }
     return s.trimmingCharacters(in: .whitespaces)
   }
 

@@ -38,7 +38,7 @@ public enum InstanceCatalogueCSV {
     for (i, raw) in lines.enumerated().dropFirst() {
       let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
       let cells = line.split(separator: ",", omittingEmptySubsequences: false).map {
-        $0.trimmingCharacters(in: .whitespaces)
+        ClusterCSV.trimmed($0)
       }
       guard cells.count == names.count else {
         throw InputError(

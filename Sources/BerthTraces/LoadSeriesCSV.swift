@@ -37,7 +37,7 @@ public enum LoadSeriesCSV {
         throw InputError(
           file: file, line: i + 1, "expected 2 fields (time,value), found \(cells.count)")
       }
-      let timeText = cells[0].trimmingCharacters(in: .whitespaces)
+      let timeText = ClusterCSV.trimmed(cells[0])
       var seconds: Double
       if let s = Double(timeText), s.isFinite {
         seconds = s
@@ -52,7 +52,7 @@ public enum LoadSeriesCSV {
         throw InputError(file: file, line: i + 1, field: "time", "times must increase")
       }
       previous = seconds
-      let valueText = cells[1].trimmingCharacters(in: .whitespaces)
+      let valueText = ClusterCSV.trimmed(cells[1])
       guard let v = Double(valueText), v.isFinite, v >= 0 else {
         throw InputError(
           file: file, line: i + 1, field: "value",

@@ -58,7 +58,7 @@ public enum OpenbCSV {
     for (line, f) in try ClusterCSV.rows(text: text, file: path, header: nodeHeader) {
       let (name, cpu, mem, gpus) = try leadingColumns(
         f, kind: "node", gpuField: "gpu", seen: &seen, file: path, line: line)
-      let model = f[4].trimmingCharacters(in: .whitespaces)
+      let model = ClusterCSV.trimmed(f[4])
       if !model.isEmpty && !isModelName(Substring(model)) {
         throw InputError(
           file: path, line: line, field: "model",
