@@ -373,6 +373,11 @@ public protocol ScorePlugin: SchedulingPlugin {
   /// (after one PreScore): it writes only the score rows it is given and reads its PreScore
   /// state without changing it (`Scheduler.usesSecondCore`). Off by default.
   var scoresRowsConcurrently: Bool { get }
+  /// Whether PreScore for `pod` reads which rows of the window are feasible (`status`). When no
+  /// score plugin does, a cycle that filters every node may run PreScore first and score each
+  /// chunk of rows right after filtering it (`Scheduler.scoresWhileFiltering`). True unless a
+  /// plugin says otherwise.
+  func preScoreReadsFeasibleRows(_ pod: PodInfo, cluster: Cluster) -> Bool
   // The cycle's per-pod calls on an unretained instance (see `ScoreCall`), implemented once
   // below for every plugin.
   static func unretainedPreScore(
@@ -385,6 +390,9 @@ public protocol ScorePlugin: SchedulingPlugin {
   static func unretainedNormalize(
     _ object: UnsafeRawPointer, _ scores: UnsafeMutablePointer<Int64>, _ window: Window,
     _ status: UnsafePointer<UInt8>)
+  static func unretainedPreScoreReadsFeasibleRows(
+    _ object: UnsafeRawPointer, _ pod: PodInfo, _ cluster: Cluster
+  ) -> Bool
 }
 
 extension ScorePlugin {
@@ -393,6 +401,17 @@ extension ScorePlugin {
   ) {}
   public var scoresAreNodeLocal: Bool { false }
   public var scoresRowsConcurrently: Bool { false }
+  public func preScoreReadsFeasibleRows(_ pod: PodInfo, cluster: Cluster) -> Bool { true }
+
+  public static func unretainedPreScoreReadsFeasibleRows(
+    _ object: UnsafeRawPointer, _ pod: PodInfo, _ cluster: Cluster
+  ) -> Bool {
+    // SAFETY: `object` is `Unmanaged.passUnretained` of a `Self` that the scheduler's plugin
+    // list keeps alive (see `FilterCall`, `ScoreCall`).
+    Unmanaged<Self>.fromOpaque(object)._withUnsafeGuaranteedRef {
+      $0.preScoreReadsFeasibleRows(pod, cluster: cluster)
+    }
+  }
 
   public static func unretainedPreScore(
     _ object: UnsafeRawPointer, _ pod: PodInfo, _ cluster: Cluster, _ window: Window,

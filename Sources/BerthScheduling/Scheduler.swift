@@ -108,6 +108,14 @@ public final class Scheduler {
   @exclusivity(unchecked) private var feasibleInChunk = ScratchList<Int>()
   /// Whether the last `scoreFeasibleNodes` counted each chunk's ties.
   @exclusivity(unchecked) private var countsTies = false
+  /// The uniform plugins' weighted scores, added to every row's total.
+  @exclusivity(unchecked) private var scoreConstant: Int64 = 0
+  /// How the weighted sum multiplies `terms` (decided once per cycle).
+  @exclusivity(unchecked) private var termWeights = Kernels.TermWeights.unit
+  /// Whether the last `findFeasibleNodes` scored the window too (`scoresWhileFiltering`).
+  @exclusivity(unchecked) private var scoredWhileFiltering = false
+  /// Cycles whose window was scored while filtering so far.
+  @exclusivity(unchecked) public private(set) var passesScoredWhileFiltering = 0
 
   /// Keep node-local filter verdicts and raw scores across cycles (see
   /// `FilterPlugin.verdictsAreNodeLocal`, `ScorePlugin.scoresAreNodeLocal`): a row is
@@ -125,6 +133,14 @@ public final class Scheduler {
   /// plugins' per-call costs, paid per run, were most of a cycle. Off, runs are filtered and
   /// scored one by one in walk order (the reference it is tested against).
   @exclusivity(unchecked) public var reordersFragmentedWalks = true
+  /// Score a cycle's window chunk by chunk right after filtering it — one pass, and one job
+  /// for the second core, instead of two — when the cycle filters every node (percentage 100,
+  /// or a cluster small enough), no plugin's PreScore reads the feasible rows for the pod
+  /// (`ScorePlugin.preScoreReadsFeasibleRows`), none normalises, and no pod is nominated.
+  /// Scores, totals and choices are the same either way; PreScore runs before the filters
+  /// instead of after. Off, filtering and scoring are separate passes (the reference it is
+  /// tested against).
+  @exclusivity(unchecked) public var scoresWhileFiltering = true
   /// Runs at most this many rows long on average make a walk fragmented.
   static let fragmentedRunLength = 4
   /// The last walk put in row order, and that order.
@@ -254,15 +270,17 @@ public final class Scheduler {
   /// Schedules one pod and, on success, binds it.
   public func scheduleOne(_ pod: PodID, bind: Bool = true) -> ScheduleOutcome {
     let info = PodInfo(pod, in: cluster)
-    let (window, feasible, evaluated) = findFeasibleNodes(info)
+    let (window, feasible, evaluated) = findFeasibleNodes(info, scoringAlong: true)
     var outcome = ScheduleOutcome(
       pod: pod, node: nil, evaluatedNodes: evaluated, feasibleNodes: feasible, topScore: nil)
-    lastModes.removeAll(keepingCapacity: true)
+    // Upstream scores only with two or more feasible nodes (a score taken while filtering
+    // is then dropped, PreScore's modes with it).
+    if feasible < 2 { lastModes.removeAll(keepingCapacity: true) }
     if feasible == 0 { return outcome }
     if feasible == 1 {
       outcome.node = firstFeasible(in: window)
     } else {
-      scoreFeasibleNodes(info, window: window)
+      if !scoredWhileFiltering { scoreFeasibleNodes(info, window: window) }
       let (node, top) = selectHost(window: window)
       outcome.node = node
       outcome.topScore = top
@@ -302,7 +320,17 @@ public final class Scheduler {
   /// advances the start index by the rows examined.
   /// - Complexity: O(rows examined × active filters).
   public func findFeasibleNodes(_ pod: PodInfo) -> (Window, feasible: Int, evaluated: Int) {
+    findFeasibleNodes(pod, scoringAlong: false)
+  }
+
+  /// `findFeasibleNodes`; with `scoringAlong`, a cycle that filters every node may score the
+  /// window in the same pass (`scoresWhileFiltering`; `scoredWhileFiltering` says whether it
+  /// did — meaningful when two or more rows are feasible).
+  private func findFeasibleNodes(_ pod: PodInfo, scoringAlong: Bool) -> (
+    Window, feasible: Int, evaluated: Int
+  ) {
     ensureScratchCapacity()
+    scoredWhileFiltering = false
     let walk = cluster.walk
     let n = walk.count
     lastRejection = nil
@@ -372,6 +400,18 @@ public final class Scheduler {
     var filteredAll = false
     var examined = 0
     var feasible = 0
+    if scoringAlong && scoresWhileFiltering && !fragmented && toFind >= n
+      && nominatedOnNode.isEmpty && !scoreRefs.isEmpty
+      && !scoreRefs.contains(where: { $0.preScoreReadsFeasibleRows(pod, cluster: cluster) }),
+      let found = filterAndScore(
+        pod, window: Window(start: start, length: n, walk: walk), reuseVerdicts: reuseVerdicts,
+        filtersConcurrently: concurrent)
+    {
+      scoredWhileFiltering = true
+      passesScoredWhileFiltering += 1
+      examined = n
+      feasible = found
+    }
     search: while examined < n && feasible < toFind {
       if fragmented && !filteredAll && (examined > 0 || toFind * 8 >= n) {
         for rows in rowOrderWalk(walk).segments(start: 0, length: n) {
@@ -852,6 +892,26 @@ public final class Scheduler {
       let rows = rowOrderWalk(walk)
       window = Window(start: 0, length: rows.count, walk: rows)
     }
+    _ = preScore(pod, window: window, normalizing: true)
+    let concurrent = prepareChunks(pod, window: window, walkWindow: walkWindow)
+    let chunks = scoreChunks.base
+    if concurrent {
+      splitPasses += 1
+      SpinningWorker.shared.forEach(scoreChunks.count) { k in scoreChunk(pod, k) }
+    } else {
+      for k in 0..<scoreChunks.count { scoreChunk(pod, k) }
+    }
+    windowMax = Int64.min
+    for k in 0..<scoreChunks.count { windowMax = max(windowMax, chunks[k].max) }
+  }
+
+  /// Runs every score plugin's PreScore for `pod` over `window`, sorting the plugins into the
+  /// uniform constant (`scoreConstant`), the node-local cached ones (`cached`), the chunked
+  /// ones (`chunked`) and those normalised over the whole window (`perNode`). Normalised
+  /// plugins are scored and normalised here when `normalizing`; otherwise (PreScore before
+  /// filtering) the answer is false as soon as one would need it.
+  private func preScore(_ pod: PodInfo, window: Window, normalizing: Bool) -> Bool {
+    // SAFETY: the window's segments lie in the node table; score columns have a row per node.
     let st = UnsafePointer(status.base)
     var constant: Int64 = 0
     perNode.removeAll()
@@ -873,6 +933,7 @@ public final class Scheduler {
           chunked.append(p)
         }
       case .perNode:
+        guard normalizing else { return false }
         // Normalisation needs every feasible row first: a whole-window pass.
         let col = scoreColumns[p].base
         let split = splits(window) && scoreRefs[p].scoresRowsConcurrently
@@ -895,6 +956,15 @@ public final class Scheduler {
         perNode.append((col, scoreWeights[p]))
       }
     }
+    scoreConstant = constant
+    return true
+  }
+
+  /// Lays out the chunked part of scoring after `preScore`: the cache brought to this pod's
+  /// shape, the terms summed per chunk and the window's chunks (`scoreChunks`). Returns whether
+  /// the chunks may be split between threads.
+  private func prepareChunks(_ pod: PodInfo, window: Window, walkWindow: Window) -> Bool {
+    // SAFETY: base pointers of the score columns, a row per node (`ensureScratchCapacity`).
     if !cached.isEmpty {
       nodeLocal.sync(PodShape(pod, in: cluster), cluster: cluster)
       if !cached.elementsEqual(lastCached) {
@@ -927,34 +997,67 @@ public final class Scheduler {
     // Ties are counted per chunk while it is in L1, for the uniform draw over the walk's ties
     // (a fragmented walk was scored in row order: `selectHost` walks it instead).
     countsTies = tieBreak == .uniform && tieRanks == nil && window.walk === walkWindow.walk
-    let chunks = scoreChunks.base
+    termWeights = Kernels.TermWeights(terms.buffer)
+    return concurrent
+  }
+
+  /// Scores chunk `k` of `scoreChunks`: the cached and chunked plugins' rows, their weighted
+  /// sum into `total` over the feasible rows, and the chunk's maximum and ties.
+  @inline(__always) private func scoreChunk(_ pod: PodInfo, _ k: Int) {
+    // SAFETY: chunk k lies in the window's rows; each call writes only its own rows of the
+    // score and total columns (and of the cache's bitmaps — see `RowBitmap.settle` for the
+    // words two chunks share) and its own chunk entry.
+    let chunk = scoreChunks.base.advanced(by: k)
+    let rows = chunk.pointee.rows
+    if !cached.isEmpty { refreshCachedScores(pod, rows: rows) }
+    for j in chunked.indices {
+      scoreRefs[chunked.base[j]].score(
+        pod, cluster: cluster, rows: rows, into: chunkedColumns.base[j])
+    }
     let tot = total.base
-    // A constant, not the `var` above: a mutable capture would be boxed on the heap every cycle.
-    let uniform = constant
-    let weights = Kernels.TermWeights(terms.buffer)
-    func scoreChunk(_ k: Int) {
-      // SAFETY: chunk k lies in the window's rows; each call writes only its own rows of the
-      // score and total columns (and of the cache's bitmap: chunks start at word boundaries)
-      // and its own chunk entry.
+    let m = Kernels.weightedSum(
+      into: tot, constant: scoreConstant, terms.buffer, weights: termWeights,
+      status: UnsafePointer(status.base), rows)
+    chunk.pointee.max = m
+    if countsTies && m != Int64.min { chunk.pointee.ties = Kernels.count(of: m, tot, rows) }
+  }
+
+  /// The filter and score passes of a cycle that filters every row of `window`, as one pass:
+  /// PreScore first (no score plugin reads the feasible rows for this pod), then each chunk
+  /// filtered, counted and scored while its rows are in cache — split between threads as one
+  /// job where the filters and scorers allow. Returns the feasible rows, or nil (nothing done)
+  /// when a plugin's scores need normalising over every feasible row first.
+  private func filterAndScore(
+    _ pod: PodInfo, window: Window, reuseVerdicts: Bool, filtersConcurrently: Bool
+  ) -> Int? {
+    // SAFETY: the chunks lie in the window's rows; the status column and `feasibleInChunk`
+    // hold a row per table row and per chunk; each chunk writes only its own.
+    guard preScore(pod, window: window, normalizing: false) else { return nil }
+    let concurrent = prepareChunks(pod, window: window, walkWindow: window) && filtersConcurrently
+    let st = status.base
+    feasibleInChunk.removeAll()
+    for _ in 0..<scoreChunks.count { feasibleInChunk.append(0) }
+    let counts = feasibleInChunk.base
+    let chunks = scoreChunks.base
+    func run(_ k: Int) {
       let rows = chunks[k].rows
-      if !cached.isEmpty { refreshCachedScores(pod, rows: rows) }
-      for j in chunked.indices {
-        scoreRefs[chunked.base[j]].score(
-          pod, cluster: cluster, rows: rows, into: chunkedColumns.base[j])
-      }
-      let m = Kernels.weightedSum(
-        into: tot, constant: uniform, terms.buffer, weights: weights, status: st, rows)
-      chunks[k].max = m
-      if countsTies && m != Int64.min { chunks[k].ties = Kernels.count(of: m, tot, rows) }
+      filter(pod, rows: rows, status: st, reuseVerdicts: reuseVerdicts)
+      counts[k] = Kernels.countZeros(st, rows)
+      scoreChunk(pod, k)
     }
     if concurrent {
       splitPasses += 1
-      SpinningWorker.shared.forEach(scoreChunks.count, scoreChunk)
+      SpinningWorker.shared.forEach(scoreChunks.count, run)
     } else {
-      for k in 0..<scoreChunks.count { scoreChunk(k) }
+      for k in 0..<scoreChunks.count { run(k) }
     }
     windowMax = Int64.min
-    for k in 0..<scoreChunks.count { windowMax = max(windowMax, chunks[k].max) }
+    var feasible = 0
+    for k in 0..<scoreChunks.count {
+      windowMax = max(windowMax, chunks[k].max)
+      feasible &+= counts[k]
+    }
+    return feasible
   }
 
   /// Whether a pass over `window` is split between two threads (`usesSecondCore`).
@@ -1154,6 +1257,10 @@ private struct ScoreCall {
     _ scores: UnsafeMutablePointer<Int64>, window: Window, status: UnsafePointer<UInt8>
   ) {
     type.unretainedNormalize(object, scores, window, status)
+  }
+
+  @inline(__always) func preScoreReadsFeasibleRows(_ pod: PodInfo, cluster: Cluster) -> Bool {
+    type.unretainedPreScoreReadsFeasibleRows(object, pod, cluster)
   }
 }
 

@@ -220,6 +220,43 @@ extension RandomCluster {
     for c in clusters { c.unbind(pod) }
   }
 
+  /// `steps` random steps on twin clusters of `nodes` (`twins`, the schedulers set up by
+  /// `configure`): a pod unbound (10 %), a node added (4 %), a cordon or taint toggled (6 %),
+  /// else a random pod of `specs` scheduled on both, `check` called with the two schedulers and
+  /// outcomes. Stops at the first step `check` rejects. - Returns: the cycles run and the
+  /// schedulers.
+  static func runTwins(
+    _ nodes: [NodeSpec], specs: [PodSpec], profile: Profile, seed: UInt64,
+    steps: Int, random: inout SplitMix64, configure: ([Scheduler]) -> Void,
+    check: (_ schedulers: [Scheduler], _ outcomes: [ScheduleOutcome], _ step: Int) -> Bool
+  ) throws -> (cycles: Int, schedulers: [Scheduler]) {
+    let (clusters, schedulers) = twins(nodes, profile: profile, seed: seed)
+    configure(schedulers)
+    var bound: [PodID] = []
+    var added = 0
+    var cycles = 0
+    for step in 0..<steps {
+      let roll = random.nextInt(below: 100)
+      if roll < 10, !bound.isEmpty {
+        unbindAny(&bound, in: clusters, rng: &random)
+      } else if roll < 14 {
+        addAny(of: nodes, numbered: &added, to: clusters, rng: &random)
+      } else if roll < 20 {
+        toggleCordonOrTaint(of: clusters, rng: &random)
+      } else {
+        var spec = specs[random.nextInt(below: specs.count)]
+        spec.name = "p\(step)"
+        spec.nodeName = ""
+        let ids = try clusters.map { try $0.addPod(spec) }
+        let outcomes = zip(schedulers, ids).map { $0.scheduleOne($1) }
+        guard check(schedulers, outcomes, step) else { break }
+        if outcomes[0].node != nil { bound.append(ids[0]) }
+        cycles += 1
+      }
+    }
+    return (cycles, schedulers)
+  }
+
   /// Adds a copy of a random node of `nodes`, named `extra-<number>`, to every cluster.
   static func addAny(
     of nodes: [NodeSpec], numbered number: inout Int, to clusters: [Cluster],

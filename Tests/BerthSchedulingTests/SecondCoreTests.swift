@@ -81,31 +81,16 @@ struct SecondCoreTests {
       profile.percentageOfNodesToScore =
         seed % 2 == 0 ? 100 : randomProfile.percentageOfNodesToScore
       var rng = SplitMix64(seed: seed ^ 0xC02E)
-      let (clusters, schedulers) = RandomCluster.twins(nodes, profile: profile, seed: seed)
-      schedulers[1].usesSecondCore = true
-      var bound: [PodID] = []
-      var added = 0
-      for step in 0..<40 {
-        let roll = rng.nextInt(below: 100)
-        if roll < 10, !bound.isEmpty {
-          RandomCluster.unbindAny(&bound, in: clusters, rng: &rng)
-        } else if roll < 14 {
-          RandomCluster.addAny(of: nodes, numbered: &added, to: clusters, rng: &rng)
-        } else if roll < 20 {
-          RandomCluster.toggleCordonOrTaint(of: clusters, rng: &rng)
-        } else {
-          var spec = specs[rng.nextInt(below: specs.count)]
-          spec.name = "p\(step)"
-          spec.nodeName = ""
-          let ids = try clusters.map { try $0.addPod(spec) }
-          let outcomes = zip(schedulers, ids).map { $0.scheduleOne($1) }
+      let run = try RandomCluster.runTwins(
+        nodes, specs: specs, profile: profile, seed: seed, steps: 40, random: &rng,
+        configure: { $0[1].usesSecondCore = true },
+        check: { schedulers, outcomes, step in
           #expect(outcomes[0] == outcomes[1], "seed \(seed) step \(step)")
           #expect(schedulers[0].lastWindow == schedulers[1].lastWindow, "seed \(seed) step \(step)")
-          if outcomes[0] != outcomes[1] { return }
-          if outcomes[0].node != nil { bound.append(ids[0]) }
-          cycles += 1
-        }
-      }
+          return outcomes[0] == outcomes[1]
+        })
+      cycles += run.cycles
+      let schedulers = run.schedulers
       #expect(schedulers[0].splitPasses == 0)
       split += schedulers[1].splitPasses
     }

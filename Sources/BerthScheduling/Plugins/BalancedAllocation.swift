@@ -23,6 +23,8 @@ final class BalancedAllocationPlugin: ScorePlugin {
   let scoresAreNodeLocal = true
   /// Reads the node columns and PreScore's list; writes only its rows.
   let scoresRowsConcurrently = true
+  /// PreScore reads the pod and the node columns, never the feasible rows.
+  func preScoreReadsFeasibleRows(_ pod: PodInfo, cluster: Cluster) -> Bool { false }
   let arguments: BalancedAllocationArguments
   /// `arguments.resources`, resolved.
   let resources: [ScoringResource]

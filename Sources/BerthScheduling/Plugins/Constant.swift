@@ -44,6 +44,7 @@ final class VolumePlugin: FilterPlugin, ScorePlugin {
   func preScore(_ pod: PodInfo, cluster: Cluster, window: Window, status: UnsafePointer<UInt8>)
     -> ScoreMode
   { .uniform(0) }
+  func preScoreReadsFeasibleRows(_ pod: PodInfo, cluster: Cluster) -> Bool { false }
   func score(
     _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, into scores: UnsafeMutablePointer<Int64>
   ) {}

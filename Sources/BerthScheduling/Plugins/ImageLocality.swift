@@ -22,6 +22,8 @@ final class ImageLocalityPlugin: ScorePlugin {
   let scoresAreNodeLocal = true
   /// Reads PreScore's per-node sums; writes only its rows.
   let scoresRowsConcurrently = true
+  /// PreScore reads the pod and the node columns, never the feasible rows.
+  func preScoreReadsFeasibleRows(_ pod: PodInfo, cluster: Cluster) -> Bool { false }
   static let minThreshold: Int64 = 23 * 1024 * 1024
   static let maxContainerThreshold: Int64 = 1000 * 1024 * 1024
 

@@ -38,6 +38,8 @@ final class InterPodAffinityPlugin: FilterPlugin, ScorePlugin {
   ) { InterPodAffinityPlugin(arguments: $0.profile.arguments[InterPodAffinityArguments.self]) }
   let name = PluginName.interPodAffinity
   let normalization = ScoreNormalization.minMax
+  /// PreScore reads the pod's terms and the cluster's domain counts, never the feasible rows.
+  func preScoreReadsFeasibleRows(_ pod: PodInfo, cluster: Cluster) -> Bool { false }
   let arguments: InterPodAffinityArguments
   static let reasonAffinity = "node(s) didn't match pod affinity rules"
   static let reasonAntiAffinity = "node(s) didn't match pod anti-affinity rules"

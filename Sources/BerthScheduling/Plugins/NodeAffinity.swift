@@ -133,6 +133,8 @@ final class NodeAffinityPlugin: FilterPlugin, ScorePlugin {
   /// columns, which PreFilter sizes.
   let filtersRowsConcurrently = true
   let scoresRowsConcurrently = true
+  /// PreScore reads the pod and the node columns, never the feasible rows.
+  func preScoreReadsFeasibleRows(_ pod: PodInfo, cluster: Cluster) -> Bool { false }
 
   /// A pod constraint set's selectors, compiled; a class so that the per-cycle hand-over from
   /// the cache is one reference, not a copy of four arrays.

@@ -149,6 +149,8 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
   /// their rows.
   let filtersRowsConcurrently = true
   let scoresRowsConcurrently = true
+  /// PreScore reads the pod and the node columns, never the feasible rows.
+  func preScoreReadsFeasibleRows(_ pod: PodInfo, cluster: Cluster) -> Bool { false }
   let arguments: NodeResourcesFitArguments
   /// Shape with scores ×10, as `requestedToCapacityRatioScorer` scales them.
   let shape: [UtilizationShapePoint]

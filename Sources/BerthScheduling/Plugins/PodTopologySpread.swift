@@ -40,6 +40,11 @@ final class PodTopologySpreadPlugin: FilterPlugin, ScorePlugin {
   ) { _ in PodTopologySpreadPlugin() }
   let name = PluginName.podTopologySpread
   let normalization = ScoreNormalization.custom
+  /// PreScore walks the feasible rows for the domains present, but only for a pod with
+  /// soft constraints; without, it answers a uniform score at once.
+  func preScoreReadsFeasibleRows(_ pod: PodInfo, cluster: Cluster) -> Bool {
+    plan(pod, hard: false, cluster: cluster) != nil
+  }
   static let hostnameKey = "kubernetes.io/hostname"
   static let reasonMissingLabel =
     "node(s) didn't match pod topology spread constraints (missing required label)"

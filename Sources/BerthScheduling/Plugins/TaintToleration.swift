@@ -70,6 +70,8 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
   /// its rows.
   let filtersRowsConcurrently = true
   let scoresRowsConcurrently = true
+  /// PreScore reads the pod and the node columns, never the feasible rows.
+  func preScoreReadsFeasibleRows(_ pod: PodInfo, cluster: Cluster) -> Bool { false }
 
   func filter(
     _ pod: PodInfo, cluster: Cluster, rows: Range<Int>, status: UnsafeMutablePointer<UInt8>,
