@@ -72,17 +72,21 @@ final class BalancedAllocationPlugin: ScorePlugin {
         let (pa, pb) = (Double(podA), Double(podB))
         let (capA, freeA, inverseA) = (da.allocatable, da.free, da.inverse)
         let (capB, freeB, inverseB) = (db.allocatable, db.free, db.inverse)
+        /// Row i's two fractions.
+        @inline(__always) func fractions(_ i: Int) -> (Double, Double) {
+          let (ca, cb) = (capA[i], capB[i])
+          return (
+            ExactMath.quotient(
+              ca - ExactMath.positivePart(freeA[i] - pa), ca, inverse: inverseA[i]),
+            ExactMath.quotient(cb - ExactMath.positivePart(freeB[i] - pb), cb, inverse: inverseB[i])
+          )
+        }
         if da.allPositive && db.allPositive {
           // Every node has both resources: no zero rule. 1 − std is 1 − |fa − fb|·½ rounded
           // once (std = |fa − fb|/2 is exact: halving a difference of such quotients never
           // reaches the subnormals), one multiply-add where the target fuses them.
           for i in rows {
-            let ca = capA[i]
-            let cb = capB[i]
-            let fa = ExactMath.quotient(
-              ca - ExactMath.positivePart(freeA[i] - pa), ca, inverse: inverseA[i])
-            let fb = ExactMath.quotient(
-              cb - ExactMath.positivePart(freeB[i] - pb), cb, inverse: inverseB[i])
+            let (fa, fb) = fractions(i)
             let d = abs(fa - fb)
             let rest = ExactMath.fusesMultiplyAdd ? 1.0.addingProduct(-0.5, d) : 1 - d / 2
             scores[i] = ExactMath.integerToInt((rest * 100).rounded(.towardZero))
@@ -90,12 +94,8 @@ final class BalancedAllocationPlugin: ScorePlugin {
           return
         }
         for i in rows {
-          let ca = capA[i]
-          let cb = capB[i]
-          let fa = ExactMath.quotient(
-            ca - ExactMath.positivePart(freeA[i] - pa), ca, inverse: inverseA[i])
-          let fb = ExactMath.quotient(
-            cb - ExactMath.positivePart(freeB[i] - pb), cb, inverse: inverseB[i])
+          let (ca, cb) = (capA[i], capB[i])
+          let (fa, fb) = fractions(i)
           let std = abs((fa - fb) / 2)
           // 1 − std ≥ 0.5 for fractions in [0, 1]: the truncation needs no clamp at 0.
           let both = ((1 - std) * 100).rounded(.towardZero)
