@@ -383,14 +383,24 @@ public final class NodeTable {
     if allocatableMemory[i] <= 0 { _nodesWithoutAllocatable.memory += delta }
   }
 
+  /// The CPU and memory doubles row `i`'s integer columns give (`ResourceDoubles.row`).
+  @inline(__always)
+  private func mirroredRows(_ i: Int) -> (cpu: ResourceDoubles.Row, memory: ResourceDoubles.Row) {
+    // SAFETY: callers check that `i` is a node row; every column has a row per node.
+    (
+      ResourceDoubles.row(
+        allocatable: allocatableCPU.base[i], requested: requestedCPU.base[i],
+        nonZeroRequested: nonZeroRequestedCPU.base[i]),
+      ResourceDoubles.row(
+        allocatable: allocatableMemory.base[i], requested: requestedMemory.base[i],
+        nonZeroRequested: nonZeroRequestedMemory.base[i])
+    )
+  }
+
   /// Whether row `i` of the doubles holds what `mirrorResources` would set.
   func mirrorsMatch(_ i: Int) -> Bool {
-    let c = ResourceDoubles.row(
-      allocatable: allocatableCPU[i], requested: requestedCPU[i],
-      nonZeroRequested: nonZeroRequestedCPU[i])
-    let m = ResourceDoubles.row(
-      allocatable: allocatableMemory[i], requested: requestedMemory[i],
-      nonZeroRequested: nonZeroRequestedMemory[i])
+    precondition(i >= 0 && i < _count, "not a node row")
+    let (c, m) = mirroredRows(i)
     return cpuDoubles.holds(c, row: i) && memoryDoubles.holds(m, row: i)
       && freePodSlots[i] == Double(allocatablePods[i] &- podCount[i])
   }
@@ -413,12 +423,7 @@ public final class NodeTable {
     // SAFETY: `i` is a node row (callers pass a bound pod's node); every column has a row per
     // node, and the unchecked accesses below are the ones `mirrorResources` makes checked.
     assert(i >= 0 && i < _count, "not a node row")
-    let c = ResourceDoubles.row(
-      allocatable: allocatableCPU.base[i], requested: requestedCPU.base[i],
-      nonZeroRequested: nonZeroRequestedCPU.base[i])
-    let m = ResourceDoubles.row(
-      allocatable: allocatableMemory.base[i], requested: requestedMemory.base[i],
-      nonZeroRequested: nonZeroRequestedMemory.base[i])
+    let (c, m) = mirroredRows(i)
     cpuDoubles.free.base[i] = c.free
     cpuDoubles.nonZeroFree.base[i] = c.nonZeroFree
     memoryDoubles.free.base[i] = m.free
@@ -431,12 +436,8 @@ public final class NodeTable {
   /// Brings row `i` of `cpuDoubles` and `memoryDoubles` up to date with the integer columns;
   /// called wherever allocatable amounts of a row change.
   func mirrorResources(_ i: Int) {
-    let cpu = ResourceDoubles.row(
-      allocatable: allocatableCPU[i], requested: requestedCPU[i],
-      nonZeroRequested: nonZeroRequestedCPU[i])
-    let memory = ResourceDoubles.row(
-      allocatable: allocatableMemory[i], requested: requestedMemory[i],
-      nonZeroRequested: nonZeroRequestedMemory[i])
+    precondition(i >= 0 && i < _count, "not a node row")
+    let (cpu, memory) = mirroredRows(i)
     cpuDoubles.set(i, to: cpu)
     memoryDoubles.set(i, to: memory)
     freePodSlots[i] = Double(allocatablePods[i] &- podCount[i])

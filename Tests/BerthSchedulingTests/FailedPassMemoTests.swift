@@ -18,8 +18,6 @@ struct FailedPassMemoTests {
       let (nodes, specs, profile) = RandomCluster.make(seed: seed)
       guard !specs.isEmpty else { continue }
       var rng = SplitMix64(seed: seed ^ 0x3E30)
-      let (clusters, schedulers) = RandomCluster.twins(nodes, profile: profile, seed: seed)
-      schedulers[1].reusesFailedPasses = false
       // Five shapes scaled up so that most fit nowhere once the cluster fills, and one small
       // shape whose pods land between them.
       let templates = (0..<6).map { k -> PodSpec in
@@ -30,41 +28,27 @@ struct FailedPassMemoTests {
         }
         return spec
       }
-      var bound: [PodID] = []
-      var added = 0
-      for step in 0..<200 {
-        let roll = rng.nextInt(below: 100)
-        if roll < 4, !bound.isEmpty {
-          RandomCluster.unbindAny(&bound, in: clusters, rng: &rng)
-        } else if roll < 6 {
-          RandomCluster.addAny(of: nodes, numbered: &added, to: clusters, rng: &rng)
-        } else if roll < 8 {
-          RandomCluster.toggleCordonOrTaint(of: clusters, rng: &rng)
-        } else {
-          var spec = templates[rng.nextInt(below: templates.count)]
-          spec.name = "p\(step)"
-          spec.nodeName = ""
-          let ids = try clusters.map { try $0.addPod(spec) }
-          let outcomes = zip(schedulers, ids).map { $0.scheduleOne($1) }
+      let run = try RandomCluster.runTwins(
+        nodes, specs: templates, profile: profile, seed: seed, steps: 200, odds: (4, 2, 2),
+        random: &rng, configure: { $0[1].reusesFailedPasses = false },
+        check: { schedulers, outcomes, step in
           let at = "seed \(seed) step \(step)"
           #expect(outcomes[0] == outcomes[1], "\(at)")
           #expect(schedulers[0].lastWindow == schedulers[1].lastWindow, "\(at)")
-          if outcomes[0] != outcomes[1] { return }
-          guard outcomes[0].node == nil else {
-            bound.append(ids[0])
-            continue
-          }
+          guard outcomes[0] == outcomes[1] else { return false }
+          guard outcomes[0].node == nil else { return true }
           failures += 1
           let window = schedulers[0].lastWindow.rows
           #expect(
             window.map { schedulers[0].status[$0] } == window.map { schedulers[1].status[$0] },
             "\(at): each node's first failing filter")
-          let d = zip(schedulers, ids).map { $0.diagnose($1) }
+          let d = zip(schedulers, outcomes).map { $0.diagnose($1.pod) }
           #expect(d[0].message == d[1].message, "\(at)")
           #expect("\(d[0].rejectedBy)" == "\(d[1].rejectedBy)", "\(at)")
           #expect("\(d[0].reasonsByPlugin)" == "\(d[1].reasonsByPlugin)", "\(at)")
-        }
-      }
+          return true
+        })
+      let schedulers = run.schedulers
       refreshed += schedulers[0].refreshedFailedPasses
     }
     #expect(

@@ -221,13 +221,14 @@ extension RandomCluster {
   }
 
   /// `steps` random steps on twin clusters of `nodes` (`twins`, the schedulers set up by
-  /// `configure`): a pod unbound (10 %), a node added (4 %), a cordon or taint toggled (6 %),
-  /// else a random pod of `specs` scheduled on both, `check` called with the two schedulers and
-  /// outcomes. Stops at the first step `check` rejects. - Returns: the cycles run and the
-  /// schedulers.
+  /// `configure`): a pod unbound (`odds.unbind` %, by default 10), a node added (4), a cordon or
+  /// taint toggled (6), else a random pod of `specs` scheduled on both, `check` called with the
+  /// two schedulers and outcomes. Stops at the first step `check` rejects. - Returns: the
+  /// cycles run and the schedulers.
   static func runTwins(
     _ nodes: [NodeSpec], specs: [PodSpec], profile: Profile, seed: UInt64,
-    steps: Int, random: inout SplitMix64, configure: ([Scheduler]) -> Void,
+    steps: Int, odds: (unbind: Int, addNode: Int, toggle: Int) = (10, 4, 6),
+    random: inout SplitMix64, configure: ([Scheduler]) -> Void,
     check: (_ schedulers: [Scheduler], _ outcomes: [ScheduleOutcome], _ step: Int) -> Bool
   ) throws -> (cycles: Int, schedulers: [Scheduler]) {
     let (clusters, schedulers) = twins(nodes, profile: profile, seed: seed)
@@ -237,11 +238,11 @@ extension RandomCluster {
     var cycles = 0
     for step in 0..<steps {
       let roll = random.nextInt(below: 100)
-      if roll < 10, !bound.isEmpty {
+      if roll < odds.unbind, !bound.isEmpty {
         unbindAny(&bound, in: clusters, rng: &random)
-      } else if roll < 14 {
+      } else if roll < odds.unbind + odds.addNode {
         addAny(of: nodes, numbered: &added, to: clusters, rng: &random)
-      } else if roll < 20 {
+      } else if roll < odds.unbind + odds.addNode + odds.toggle {
         toggleCordonOrTaint(of: clusters, rng: &random)
       } else {
         var spec = specs[random.nextInt(below: specs.count)]
