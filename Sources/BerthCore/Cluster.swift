@@ -1208,7 +1208,7 @@ public final class Cluster {
           || (0..<_labels.keyCount).contains(where: { nodes.labelValues[$0][i] != 0 })
           || (0..<nodes.taintWords).contains(where: {
             nodes.taintBits[i * nodes.taintWords + $0] != 0
-          })
+          }) || nodes.taintByte[i] != 0
         {
           problems.append(
             .init(.specColumns, nodes.names[i], "the row of a removed node is not empty"))
@@ -1237,7 +1237,7 @@ public final class Cluster {
       }
       if (0..<nodes.taintWords).contains(where: {
         nodes.taintBits[i * nodes.taintWords + $0] != bits[$0]
-      }) {
+      }) || nodes.taintByte[i] != UInt8(truncatingIfNeeded: bits[0]) {
         problems.append(.init(.specColumns, spec.name, "taint bits differ from its spec"))
       }
       if (nodes.unschedulable[i] != 0) != spec.unschedulable

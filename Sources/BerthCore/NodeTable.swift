@@ -89,6 +89,10 @@ public final class NodeTable {
   @inlinable public var taintWords: Int { _taintWords }
   @usableFromInline @exclusivity(unchecked) var _taintBits = Column<UInt64>(repeating: 0, count: 0)
   @inlinable public var taintBits: Column<UInt64> { _taintBits }
+  /// Bits 0–7 of each row's taint bitset: the whole bitset while the cluster has at most eight
+  /// distinct taints, when TaintToleration reads a byte per row (32 rows to a vector on AVX2)
+  /// instead of a word it must narrow to its status byte.
+  public let taintByte = Column<UInt8>(repeating: 0, count: 0)
   /// GPU-sharing columns: device count, model id (0 = none), and milli-GPU left per device in
   /// eight slots per node (`gpuMilliLeft[row * 8 + i]`; slots past the count stay 0), plus their
   /// sum, so filters and fragmentation read plain integers.
@@ -149,6 +153,7 @@ public final class NodeTable {
     hostPortsInUse.append(0)
     version.append(0)
     _taintBits.append(repeating: 0, count: _taintWords)
+    taintByte.append(0)
     for c in _labelValues { c.append(0) }
     for c in _scalarAllocatable { c.append(0) }
     for c in _scalarRequested { c.append(0) }
@@ -206,6 +211,7 @@ public final class NodeTable {
       precondition(t < _taintWords * 64, "taint id beyond bitset width")
       _taintBits[i * _taintWords + (t >> 6)] |= 1 << UInt64(t & 63)
     }
+    taintByte[i] = UInt8(truncatingIfNeeded: _taintBits[i * _taintWords])
     for (key, value) in labelIDs { _labelValues[key][i] = value }
     for (r, amount) in scalarIDs {
       _scalarAllocatable[r.index][i] = amount
@@ -239,6 +245,7 @@ public final class NodeTable {
     exists[i] = 0
     hostPortsInUse[i] = 0
     for w in 0..<_taintWords { _taintBits[i * _taintWords + w] = 0 }
+    taintByte[i] = 0
     for c in _labelValues { c[i] = 0 }
     for c in _scalarAllocatable { c[i] = 0 }
     for c in _scalarRequested { c[i] = 0 }
@@ -264,6 +271,7 @@ public final class NodeTable {
       precondition(t < _taintWords * 64, "taint id beyond bitset width")
       _taintBits[i * _taintWords + (t >> 6)] |= 1 << UInt64(t & 63)
     }
+    taintByte[i] = UInt8(truncatingIfNeeded: _taintBits[i * _taintWords])
     let cordoned = spec.unschedulable ? 1 : 0
     _cordonedCount += cordoned - Int(unschedulable[i])
     unschedulable[i] = UInt8(cordoned)
@@ -349,6 +357,7 @@ public final class NodeTable {
     t._changeCount = _changeCount
     t._taintWords = _taintWords
     t._taintBits = _taintBits.copy()
+    t.taintByte.append(from: taintByte)
     t._labelValues = _labelValues.map { $0.copy() }
     t._scalarAllocatable = _scalarAllocatable.map { $0.copy() }
     t._scalarRequested = _scalarRequested.map { $0.copy() }
@@ -452,6 +461,7 @@ public final class NodeTable {
       int64Columns.map(\.count) + [
         cpuDoubles.count, memoryDoubles.count, freePodSlots.count,
         unschedulable.count, exists.count, hostPortsInUse.count, version.count, gpuCount.count,
+        taintByte.count,
         gpuModel.count,
         gpuMilliFree.count,
       ]

@@ -8,7 +8,8 @@ extension PluginName {
 ///
 /// Filter: a node is rejected when it carries a NoSchedule or NoExecute taint that no pod
 /// toleration tolerates. Per pod the tolerations are turned into a bitset over the cluster's
-/// distinct taints, so the pass is one AND per node and word.
+/// distinct taints, so the pass is one AND per node and word — per node and byte while the
+/// cluster has eight distinct taints or fewer (`NodeTable.taintByte`).
 ///
 /// Score: the number of PreferNoSchedule taints not tolerated by the pod's tolerations with an
 /// empty or PreferNoSchedule effect, normalised in reverse (`100 − 100·count/max`). When no
@@ -80,6 +81,13 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
     // SAFETY: rows within the node table (asserted); node columns and `status` have a row per node.
     assert(
       rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
+    if cluster.taints.count <= 8 {
+      // The byte column holds every taint bit.
+      let bytes = UnsafePointer(cluster.nodes.taintByte.base)
+      let mask = UInt8(truncatingIfNeeded: untoleratedHard[0])
+      for i in rows { status[i] = markFailure(status[i], failed: bytes[i] & mask != 0, code: code) }
+      return
+    }
     let bits = UnsafePointer(cluster.nodes.taintBits.base)
     let words = cluster.nodes.taintWords
     if words == 1 {
@@ -265,6 +273,12 @@ final class TaintTolerationPlugin: FilterPlugin, ScorePlugin {
     // SAFETY: rows within the node table (asserted); node columns and `scores` have a row per node.
     assert(
       rows.lowerBound >= 0 && rows.upperBound <= cluster.nodes.count, "rows beyond the node table")
+    if cluster.taints.count <= 8 {
+      let bytes = UnsafePointer(cluster.nodes.taintByte.base)
+      let mask = UInt8(truncatingIfNeeded: untoleratedPrefer[0])
+      for i in rows { scores[i] = Int64((bytes[i] & mask).nonzeroBitCount) }
+      return
+    }
     let bits = UnsafePointer(cluster.nodes.taintBits.base)
     let words = cluster.nodes.taintWords
     if words == 1 {
