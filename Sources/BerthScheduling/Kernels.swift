@@ -191,10 +191,13 @@ enum Kernels {
         total[i] = v
         m = max(m, v)
       }
+    // Each sum is taken on every row and then selected: a sum inside the select lets the
+    // compiler read the columns only on feasible rows, as masked loads (slow on x86).
     case 1:
       let (a, wa) = terms[0]
       for i in rows {
-        let v = st[i] == 0 ? constant &+ W.times(a[i], wa) : Int64.min
+        let sum = constant &+ W.times(a[i], wa)
+        let v = st[i] == 0 ? sum : Int64.min
         total[i] = v
         m = max(m, v)
       }
@@ -202,7 +205,8 @@ enum Kernels {
       let (a, wa) = terms[0]
       let (b, wb) = terms[1]
       for i in rows {
-        let v = st[i] == 0 ? constant &+ W.times(a[i], wa) &+ W.times(b[i], wb) : Int64.min
+        let sum = constant &+ W.times(a[i], wa) &+ W.times(b[i], wb)
+        let v = st[i] == 0 ? sum : Int64.min
         total[i] = v
         m = max(m, v)
       }
@@ -211,8 +215,8 @@ enum Kernels {
       let (b, wb) = terms[1]
       let (c, wc) = terms[2]
       for i in rows {
-        let sum = W.times(a[i], wa) &+ W.times(b[i], wb) &+ W.times(c[i], wc)
-        let v = st[i] == 0 ? constant &+ sum : Int64.min
+        let sum = constant &+ W.times(a[i], wa) &+ W.times(b[i], wb) &+ W.times(c[i], wc)
+        let v = st[i] == 0 ? sum : Int64.min
         total[i] = v
         m = max(m, v)
       }
