@@ -161,7 +161,9 @@ let package = Package(
       dependencies: ["BerthCore", "BerthEngine", "BerthScheduling", "BerthTestSupport"]),
     .testTarget(
       name: "BerthSchedulingTests",
-      dependencies: ["BerthCore", "BerthScheduling", "BerthTraces", "BerthTestSupport"]),
+      dependencies: [
+        "BerthCore", "BerthScheduling", "BerthTraces", "BerthTestSupport", "CBerthSystem",
+      ]),
     .testTarget(
       name: "BerthTracesTests",
       dependencies: ["BerthCore", "BerthScheduling", "BerthTraces", "BerthTestSupport"]),

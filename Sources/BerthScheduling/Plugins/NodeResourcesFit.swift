@@ -1,4 +1,5 @@
 import BerthCore
+import CBerthSystem
 
 /// A resource a scoring formula names, resolved once from its configured name so that a cycle
 /// compares no strings.
@@ -220,10 +221,10 @@ final class NodeResourcesFitPlugin: FilterPlugin, ScorePlugin {
       )
       let c = cpu == Int64.min ? -Double.infinity : Double(cpu)
       let m = mem == Int64.min ? -Double.infinity : Double(mem)
-      for i in rows {
-        let fail = bit(slots[i] < 1) | bit(c > freeCPU[i]) | bit(m > freeMemory[i])
-        status[i] = markFailure(status[i], failed: fail != 0, code: code)
-      }
+      // In C: the compare masks become status bytes through movemask or mask registers
+      // (berth_kernels.h), where the compiler's own loop narrows them through shuffles.
+      berth_fit_filter(
+        slots, freeCPU, freeMemory, c, m, status, rows.lowerBound, rows.upperBound, code)
     } else if eph == Int64.min {
       // Skip reading the two ephemeral-storage columns.
       for i in rows {

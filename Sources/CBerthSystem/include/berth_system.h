@@ -4,6 +4,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// The filter kernels (in the module through the include directory too: named here so a build
+// directory's module cache from before the header existed is rebuilt).
+#include "berth_kernels.h"
+
 /// Atomically exchanges two paths (Linux renameat2 with RENAME_EXCHANGE): both names exist
 /// throughout. Returns 0, or -1 with errno set (ENOSYS or EINVAL where unsupported).
 int berth_exchange_paths(const char *a, const char *b);
