@@ -124,6 +124,12 @@ public final class Scheduler {
   /// filters and scores every row afresh (the reference the caches are tested against).
   @exclusivity(unchecked) public var cachesNodeLocalResults = true
   private let nodeLocal: NodeLocalCache
+  /// Whether this cycle's `findFeasibleNodes` found the node-local cache describing another pod
+  /// shape (or stale nodes) and emptied it. The cycle then scores the node-local plugins
+  /// straight into their columns, leaving every row's bit clear: keeping the cache for a shape
+  /// seen once (clusters of all-different pods) would cost a bitmap walk per chunk. A second
+  /// pod of the shape finds the cache empty but its own, scores every row into it and marks them.
+  @exclusivity(unchecked) private var nodeLocalJustEmptied = false
   /// Answer a pod from the last pass that found no node when nothing that pass read has changed
   /// (see `findFeasibleNodes`). Off, every cycle filters (the reference it is tested against).
   @exclusivity(unchecked) public var reusesFailedPasses = true
@@ -367,8 +373,9 @@ public final class Scheduler {
     }
     // A cycle that starts with an empty cache filters straight into the status column: storing
     // verdicts for a pod shape seen once would cost a pass (clusters of all-different pods).
-    let reuseVerdicts =
-      cachesNodeLocalResults && !nodeLocal.sync(PodShape(pod, in: cluster), cluster: cluster)
+    nodeLocalJustEmptied =
+      cachesNodeLocalResults && nodeLocal.sync(PodShape(pod, in: cluster), cluster: cluster)
+    let reuseVerdicts = cachesNodeLocalResults && !nodeLocalJustEmptied
     for i in activeFilters {
       switch filterRefs[i].restrictNodes(pod, cluster: cluster) {
       case .all: continue
@@ -918,7 +925,7 @@ public final class Scheduler {
     chunked.removeAll()
     cached.removeAll()
     lastModes.removeAll(keepingCapacity: true)
-    let reuse = cachesNodeLocalResults
+    let reuse = cachesNodeLocalResults && !nodeLocalJustEmptied
     for p in scoreRefs.indices {
       let mode = scoreRefs[p].preScore(pod, cluster: cluster, window: window, status: st)
       let normalization = scoreRefs[p].normalization
