@@ -207,11 +207,7 @@ public final class NodeTable {
       _largestAllocatable.memory, Self.bound(spec.allocatable.memoryBytes))
     _largestAllocatable.ephemeral = max(
       _largestAllocatable.ephemeral, Self.bound(spec.allocatable.ephemeralStorageBytes))
-    for t in taintIDs {
-      precondition(t < _taintWords * 64, "taint id beyond bitset width")
-      _taintBits[i * _taintWords + (t >> 6)] |= 1 << UInt64(t & 63)
-    }
-    taintByte[i] = UInt8(truncatingIfNeeded: _taintBits[i * _taintWords])
+    setTaints(i, taintIDs)
     for (key, value) in labelIDs { _labelValues[key][i] = value }
     for (r, amount) in scalarIDs {
       _scalarAllocatable[r.index][i] = amount
@@ -244,8 +240,7 @@ public final class NodeTable {
     unschedulable[i] = 0
     exists[i] = 0
     hostPortsInUse[i] = 0
-    for w in 0..<_taintWords { _taintBits[i * _taintWords + w] = 0 }
-    taintByte[i] = 0
+    setTaints(i, [])
     for c in _labelValues { c[i] = 0 }
     for c in _scalarAllocatable { c[i] = 0 }
     for c in _scalarRequested { c[i] = 0 }
@@ -266,12 +261,7 @@ public final class NodeTable {
     let i = node.index
     for c in _labelValues { c[i] = 0 }
     for (key, value) in labelIDs { _labelValues[key][i] = value }
-    for w in 0..<_taintWords { _taintBits[i * _taintWords + w] = 0 }
-    for t in taintIDs {
-      precondition(t < _taintWords * 64, "taint id beyond bitset width")
-      _taintBits[i * _taintWords + (t >> 6)] |= 1 << UInt64(t & 63)
-    }
-    taintByte[i] = UInt8(truncatingIfNeeded: _taintBits[i * _taintWords])
+    setTaints(i, taintIDs)
     let cordoned = spec.unschedulable ? 1 : 0
     _cordonedCount += cordoned - Int(unschedulable[i])
     unschedulable[i] = UInt8(cordoned)
@@ -384,6 +374,16 @@ public final class NodeTable {
       gpuMilliLeft[node * NodeGPUs.maxPerNode + slot] -= milli
       gpuMilliFree[node] -= Int32(milli)
     }
+  }
+
+  /// Row `i`'s taint bitset holds exactly `taintIDs`, and its byte the first eight bits.
+  private func setTaints(_ i: Int, _ taintIDs: [Int]) {
+    for w in 0..<_taintWords { _taintBits[i * _taintWords + w] = 0 }
+    for t in taintIDs {
+      precondition(t < _taintWords * 64, "taint id beyond bitset width")
+      _taintBits[i * _taintWords + (t >> 6)] |= 1 << UInt64(t & 63)
+    }
+    taintByte[i] = UInt8(truncatingIfNeeded: _taintBits[i * _taintWords])
   }
 
   /// Adds `delta` to `nodesWithoutAllocatable` for row `i`'s allocatable CPU and memory.
